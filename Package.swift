@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// cnnscope: profile convolutional neural networks on CPUs.
+// Dependency direction (see README "Architecture"):
+//   C targets -> Hardware; Tensor -> Kernels -> Layers -> Training; Datasets;
+//   {Layers, Hardware} -> Profiler -> Roofline -> Reports -> cnnscope (the tool).
+import PackageDescription
+
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+let fast: [SwiftSetting] = v5 + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "cnnscope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cnnscope", targets: ["cnnscope"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Datasets"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C bindings: one module map and one shim header each (Debian packages named in shim.h).
+        .systemLibrary(name: "CPfm", path: "Sources/CPfm"),
+        .systemLibrary(name: "CHwloc", path: "Sources/CHwloc", pkgConfig: "hwloc",
+                       providers: [.apt(["libhwloc-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CPerfShim", path: "Sources/CPerfShim"),
+
+        .target(name: "Hardware", dependencies: ["CPfm", "CHwloc", "CPerfShim"], swiftSettings: v5),
+        .target(name: "Tensor", swiftSettings: fast),
+        .target(name: "Kernels", dependencies: ["Tensor", "CBLAS"], swiftSettings: fast),
+        .target(name: "Datasets", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
+
+        .executableTarget(
+            name: "cnnscope",
+            dependencies: [
+                "Hardware", "Tensor", "Kernels", "Datasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: v5),
+
+        .testTarget(name: "HardwareTests", dependencies: ["Hardware"], swiftSettings: v5),
+        .testTarget(name: "KernelTests", dependencies: ["Kernels", "Tensor"], swiftSettings: v5),
+        .testTarget(name: "CLITests", dependencies: ["cnnscope"], resources: [.copy("Snapshots")], swiftSettings: v5),
+    ]
+)

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fixed set of worker threads, each bound to a processing unit through hwloc (or unbound).
+/// `run` hands every worker the same job with its own index and returns when all are done;
+/// the caller's thread only waits. Kernels see this through the `ParallelRunner` protocol
+/// (declared in Tensor), so they never depend on hwloc.
+public final class WorkerPool: @unchecked Sendable {
+    public let width: Int
+    public let policy: BindPolicy
+    /// The processing unit of each worker (nil when unbound).
+    public let placement: [Int?]
+    /// Binding failures, one line per worker that could not be bound (the worker still runs).
+    public private(set) var bindingWarnings: [String] = []
+
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let startCond: UnsafeMutablePointer<pthread_cond_t>
+    private let doneCond: UnsafeMutablePointer<pthread_cond_t>
+    private var generation = 0
+    private var remaining = 0
+    private var stopping = false
+    private var job: ((Int) -> Void)?
+    private var threads: [pthread_t] = []
+    private var readyCount = 0
+
+    public init(threads count: Int, policy: BindPolicy, topology: HwlocTopology?) {
+        width = max(1, count)
+        self.policy = policy
+        let topo = topology?.snapshot()
+        placement = topo.map { policy.placement(workers: max(1, count), topology: $0) }
+            ?? Array(repeating: nil, count: max(1, count))
+        mutex = .allocate(capacity: 1)
+        startCond = .allocate(capacity: 1)
+        doneCond = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(startCond, nil)
+        pthread_cond_init(doneCond, nil)
+        for w in 0..<width {
+            let ctx = WorkerContext(pool: self, index: w, pu: placement[w], topology: topology)
+            let box = Unmanaged.passRetained(ctx).toOpaque()
+            var tid = pthread_t()
+            let rc = pthread_create(&tid, nil, { raw in
+                let ctx = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                ctx.pool.workerMain(ctx)
+                return nil
+            }, box)
+            precondition(rc == 0, "pthread_create failed with \(rc)")
+            threads.append(tid)
+        }
+        // Wait until every worker has tried its binding, so warnings are complete.
+        pthread_mutex_lock(mutex)
+        while readyCount < width { pthread_cond_wait(doneCond, mutex) }
+        pthread_mutex_unlock(mutex)
+    }
+
+    deinit {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(startCond)
+        pthread_mutex_unlock(mutex)
+        for t in threads { pthread_join(t, nil) }
+        pthread_mutex_destroy(mutex)
+        pthread_cond_destroy(startCond)
+        pthread_cond_destroy(doneCond)
+        mutex.deallocate()
+        startCond.deallocate()
+        doneCond.deallocate()
+    }
+
+    private final class WorkerContext {
+        let pool: WorkerPool
+        let index: Int
+        let pu: Int?
+        let topology: HwlocTopology?
+        init(pool: WorkerPool, index: Int, pu: Int?, topology: HwlocTopology?) {
+            self.pool = pool; self.index = index; self.pu = pu; self.topology = topology
+        }
+    }
+
+    private func workerMain(_ ctx: WorkerContext) {
+        var warning: String?
+        if let pu = ctx.pu, let topo = ctx.topology {
+            do { try topo.bindCurrentThread(toPU: pu) } catch { warning = "worker \(ctx.index): \(error)" }
+        }
+        pthread_mutex_lock(mutex)
+        if let warning { bindingWarnings.append(warning) }
+        readyCount += 1
+        pthread_cond_broadcast(doneCond)
+        var seen = 0
+        while true {
+            while generation == seen && !stopping { pthread_cond_wait(startCond, mutex) }
+            if stopping { break }
+            seen = generation
+            let work = job!
+            pthread_mutex_unlock(mutex)
+            work(ctx.index)
+            pthread_mutex_lock(mutex)
+            remaining -= 1
+            if remaining == 0 { pthread_cond_signal(doneCond) }
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Runs `body(worker)` once on every worker, concurrently, and waits for all of them.
+    public func run(_ body: (Int) -> Void) {
+        if width == 1 && placement[0] == nil { body(0); return }
+        withoutActuallyEscaping(body) { escaping in
+            pthread_mutex_lock(mutex)
+            job = escaping
+            remaining = width
+            generation += 1
+            pthread_cond_broadcast(startCond)
+            while remaining > 0 { pthread_cond_wait(doneCond, mutex) }
+            job = nil
+            pthread_mutex_unlock(mutex)
+        }
+    }
+}

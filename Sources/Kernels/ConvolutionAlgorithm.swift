@@ -1,0 +1,90 @@
+import Tensor
+
+/// The convolution algorithms cnnscope implements.
+public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
+    case naive
+    case im2col
+    case winogradF2 = "winograd-f2x3"
+    case winogradF4 = "winograd-f4x3"
+
+    /// Accepts the short spellings users type: `winograd` means F(4x4,3x3).
+    public init?(userSpelling s: String) {
+        switch s.lowercased() {
+        case "naive", "direct": self = .naive
+        case "im2col", "gemm": self = .im2col
+        case "winograd-f2x3", "winograd2", "f2x3", "wino2": self = .winogradF2
+        case "winograd", "winograd-f4x3", "winograd4", "f4x3", "wino4": self = .winogradF4
+        default: return nil
+        }
+    }
+
+    /// Whether this algorithm can run the layer, and why not.
+    public func check(_ g: ConvGeometry) throws {
+        switch self {
+        case .naive, .im2col: return
+        case .winogradF2, .winogradF4:
+            guard g.r == 3, g.s == 3 else {
+                throw ConvError.unsupported(algorithm: rawValue, reason: "kernel is \(g.r)x\(g.s); Winograd here is for 3x3 only")
+            }
+            guard g.strideH == 1, g.strideW == 1 else {
+                throw ConvError.unsupported(algorithm: rawValue, reason: "stride \(g.strideH)x\(g.strideW); Winograd needs stride 1")
+            }
+        }
+    }
+
+    public func make(_ g: ConvGeometry, options: ConvOptions = ConvOptions()) throws -> ConvolutionAlgorithm {
+        try check(g)
+        switch self {
+        case .naive: return NaiveConv2D(geometry: g)
+        case .im2col: return Im2colConv2D(geometry: g, options: options)
+        case .winogradF2: return WinogradConv2D(geometry: g, transform: .f2x3, options: options)
+        case .winogradF4: return WinogradConv2D(geometry: g, transform: .f4x3, options: options)
+        }
+    }
+}
+
+/// Tunables shared by the algorithms.
+public struct ConvOptions: Codable, Equatable, Sendable {
+    /// Upper bound of one worker's im2col column buffer (the batch is lowered in chunks that fit).
+    public var workspaceLimitBytes: Int
+    /// Upper bound of one worker's Winograd transform-domain buffers (tiles are processed in chunks).
+    public var winogradChunkBytes: Int
+
+    public init(workspaceLimitBytes: Int = 2 << 20, winogradChunkBytes: Int = 2 << 20) {
+        self.workspaceLimitBytes = max(4096, workspaceLimitBytes)
+        self.winogradChunkBytes = max(4096, winogradChunkBytes)
+    }
+
+    /// Sizes the limits from the cache hierarchy: one worker's buffers fit its share of the
+    /// last-level cache (but at least the L2).
+    public static func sized(l2Bytes: Int?, l3Bytes: Int?, workers: Int) -> ConvOptions {
+        let l2 = l2Bytes ?? (512 << 10)
+        let share = (l3Bytes ?? (l2 * 4)) / max(1, workers)
+        let limit = max(l2, min(share / 2, 8 << 20))
+        return ConvOptions(workspaceLimitBytes: limit, winogradChunkBytes: limit)
+    }
+}
+
+/// One convolution algorithm for one layer shape (any batch up to the geometry's N).
+/// Shapes: input NHWC (batch,H,W,C), weights HWIO (R,S,C,K), bias (K), output NHWC (batch,P,Q,K).
+public protocol ConvolutionAlgorithm: AnyObject {
+    var kind: ConvAlgorithmKind { get }
+    var geometry: ConvGeometry { get }
+    /// Costs for a forward of the geometry's batch with `workers` workers.
+    func cost(workers: Int) -> ConvCost
+    /// `weightsVersion` changes whenever the weight values change (Winograd caches its
+    /// transformed filters per version).
+    func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
+                 bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                 runner: ParallelRunner, observer: ConvStageObserver?)
+}
+
+extension ConvolutionAlgorithm {
+    /// Checked forward over tensors: shapes are verified first (typed error, never a trap).
+    public func forward(input: Tensor, weights: Tensor, weightsVersion: Int = 0, bias: Tensor?, output: Tensor,
+                        runner: ParallelRunner = SerialRunner(), observer: ConvStageObserver? = nil) throws {
+        try geometry.check(input: input, weights: weights, bias: bias, output: output)
+        forward(input: input.data, batch: input.shape[0], weights: weights.data, weightsVersion: weightsVersion,
+                bias: bias.map { UnsafePointer($0.data) }, output: output.data, runner: runner, observer: observer)
+    }
+}

@@ -1,0 +1,119 @@
+import Tensor
+
+// input NHWC (N,H,W,C), weights HWIO (R,S,C,K) = row-major [R·S·C, K], bias (K)
+// column buffer [rows, R·S·C] (one row per output pixel) -> output NHWC [N·P·Q, K] = columns × weights
+/// im2col + cblas_sgemm. Each worker lowers a chunk of output pixels into its own column
+/// buffer (sized to the workspace limit), pre-fills the output rows with the bias and calls
+/// single-threaded SGEMM with beta = 1. 1x1 stride-1 convolutions skip the lowering: the
+/// input already is the column matrix.
+public final class Im2colConv2D: ConvolutionAlgorithm {
+    public let geometry: ConvGeometry
+    public let options: ConvOptions
+    public var kind: ConvAlgorithmKind { .im2col }
+    private let workspace = Workspace()
+
+    public init(geometry: ConvGeometry, options: ConvOptions) {
+        self.geometry = geometry
+        self.options = options
+    }
+
+    var isPointwise: Bool {
+        geometry.r == 1 && geometry.s == 1 && geometry.strideH == 1 && geometry.strideW == 1
+    }
+
+    var patchLength: Int { geometry.r * geometry.s * geometry.c }
+
+    /// Output pixels lowered per chunk: as many as fit the workspace limit (at least 16).
+    public var rowsPerChunk: Int {
+        max(16, options.workspaceLimitBytes / (4 * patchLength))
+    }
+
+    public func cost(workers: Int) -> ConvCost {
+        let g = geometry
+        let d = ConvCost.direct(g)
+        let m = ConvCost.minimumTraffic(g)
+        let rows = g.n * g.p * g.q
+        if isPointwise {
+            return ConvCost(directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: 0,
+                            minimumTrafficBytes: m, algorithmTrafficBytes: m)
+        }
+        let perWorkerRows = min(rowsPerChunk, (rows + workers - 1) / workers)
+        let ws = Double(workers * perWorkerRows * patchLength * 4)
+        let column = 2 * Double(rows) * Double(patchLength) * 4   // written, then read by GEMM
+        return ConvCost(directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: ws,
+                        minimumTrafficBytes: m, algorithmTrafficBytes: m + column)
+    }
+
+    public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
+                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                        runner: ParallelRunner, observer: ConvStageObserver?) {
+        let g = geometry
+        let K = g.k, L = patchLength
+        let rows = batch * g.p * g.q
+        let chunk = rowsPerChunk
+        if !isPointwise { workspace.reserve(workers: runner.width, floats: min(chunk, rows) * L) }
+        runner.parallelRanges(rows) { worker, range in
+            var m0 = range.lowerBound
+            while m0 < range.upperBound {
+                let m1 = min(range.upperBound, m0 + chunk)
+                let mc = m1 - m0
+                observer?.stageBegan(.lowering, worker: worker)
+                let out = output + m0 * K
+                if let bias {
+                    for i in 0..<mc { (out + i * K).update(from: bias, count: K) }
+                } else {
+                    out.update(repeating: 0, count: mc * K)
+                }
+                let a: UnsafePointer<Float>
+                if isPointwise {
+                    a = input + m0 * g.c
+                } else {
+                    let col = workspace.buffer(worker)
+                    lower(input: input, rows: m0..<m1, into: col)
+                    a = UnsafePointer(col)
+                }
+                observer?.stageEnded(.lowering, worker: worker)
+                observer?.stageBegan(.gemm, worker: worker)
+                Blas.sgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, beta: 1, c: out, ldc: K)
+                observer?.stageEnded(.gemm, worker: worker)
+                m0 = m1
+            }
+        }
+    }
+
+    /// Copies the receptive field of output pixels `rows` into `col` (zeros where padded).
+    @inline(__always)
+    func lower(input: UnsafePointer<Float>, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        let C = g.c, L = patchLength, PQ = g.p * g.q
+        var dst = col
+        for m in rows {
+            let n = m / PQ, pq = m - n * PQ
+            let p = pq / g.q, q = pq - p * g.q
+            let ih0 = p * g.strideH - g.padTop, iw0 = q * g.strideW - g.padLeft
+            let img = input + n * g.h * g.w * C
+            for r in 0..<g.r {
+                let ih = ih0 + r
+                if ih < 0 || ih >= g.h {
+                    (dst + r * g.s * C).update(repeating: 0, count: g.s * C)
+                    continue
+                }
+                let rowBase = img + ih * g.w * C
+                let d = dst + r * g.s * C
+                if iw0 >= 0 && iw0 + g.s <= g.w {
+                    d.update(from: rowBase + iw0 * C, count: g.s * C)
+                } else {
+                    for s in 0..<g.s {
+                        let iw = iw0 + s
+                        if iw < 0 || iw >= g.w {
+                            (d + s * C).update(repeating: 0, count: C)
+                        } else {
+                            (d + s * C).update(from: rowBase + iw * C, count: C)
+                        }
+                    }
+                }
+            }
+            dst += L
+        }
+    }
+}

@@ -1,0 +1,233 @@
+import Tensor
+
+// input NHWC (N,H,W,C), weights HWIO (3,3,C,K), bias (K) -> output NHWC (N,P,Q,K), stride 1
+// tiles: T = N·ceil(P/m)·ceil(Q/m); per chunk of tb tiles:
+//   V[ξ][tb][C] = Bᵀ d B   (ξ = 0..<α², input transform)
+//   M[ξ][tb][K] = V[ξ] × U[ξ]   (α² cblas_sgemm, U[ξ][C][K] = G g Gᵀ cached per weights version)
+//   Y = Aᵀ M A + bias -> output (edge tiles clipped)
+/// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3, stride 1, any padding.
+public final class WinogradConv2D: ConvolutionAlgorithm {
+    public let geometry: ConvGeometry
+    public let transform: WinogradTransform
+    public let options: ConvOptions
+    public var kind: ConvAlgorithmKind { transform.m == 2 ? .winogradF2 : .winogradF4 }
+
+    private let workspace = Workspace()
+    private var filters: UnsafeMutablePointer<Float>?
+    private var filterKey: (UnsafePointer<Float>, Int)?
+    private let zeros: UnsafeMutablePointer<Float>
+
+    public init(geometry: ConvGeometry, transform: WinogradTransform, options: ConvOptions) {
+        self.geometry = geometry
+        self.transform = transform
+        self.options = options
+        zeros = Tensor.allocate(geometry.c)
+        zeros.initialize(repeating: 0, count: geometry.c)
+    }
+
+    deinit {
+        filters.map { $0.deallocate() }
+        zeros.deallocate()
+    }
+
+    public var tilesH: Int { (geometry.p + transform.m - 1) / transform.m }
+    public var tilesW: Int { (geometry.q + transform.m - 1) / transform.m }
+
+    /// Tiles per chunk: as many as keep one worker's V and M within the chunk budget.
+    public var tilesPerChunk: Int {
+        let a2 = transform.alpha * transform.alpha
+        return max(8, options.winogradChunkBytes / (4 * a2 * (geometry.c + geometry.k)))
+    }
+
+    private func workerFloats(tiles tb: Int) -> Int {
+        let a2 = transform.alpha * transform.alpha
+        return a2 * tb * (geometry.c + geometry.k) + a2 * max(geometry.c, geometry.k)
+    }
+
+    public func cost(workers: Int) -> ConvCost {
+        let g = geometry
+        let a2 = Double(transform.alpha * transform.alpha)
+        let tiles = Double(g.n * tilesH * tilesW)
+        let C = Double(g.c), K = Double(g.k)
+        let gemm: Double = 2 * a2 * tiles * C * K
+        let inT: Double = tiles * C * transform.inputFLOPsPerTileChannel
+        let outT: Double = tiles * K * transform.outputFLOPsPerTileFilter
+        let filt: Double = C * K * transform.filterFLOPsPerChannelFilter
+        let tb = min(tilesPerChunk, Int(tiles) / max(1, workers) + 1)
+        let ws = Double(workers * workerFloats(tiles: tb) + Int(a2) * g.c * g.k) * 4
+        let m = ConvCost.minimumTraffic(g)
+        let chunks = (tiles / Double(tb)).rounded(.up)
+        let own: Double = 2 * a2 * tiles * (C + K) * 4 + chunks * a2 * C * K * 4
+        return ConvCost(directFLOPs: ConvCost.direct(g), executedFLOPs: gemm + inT + outT,
+                        oncePerWeightsFLOPs: filt, workspaceBytes: ws, minimumTrafficBytes: m,
+                        algorithmTrafficBytes: m + own)
+    }
+
+    /// U[ξ][C][K] = G g Gᵀ for every (c, k), vectorised over k.
+    func transformFilters(_ weights: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let C = geometry.c, K = geometry.k, a = transform.alpha
+        let u = filters ?? Tensor.allocate(a * a * C * K)
+        filters = u
+        let tmp = Tensor.allocate(a * 3 * K)
+        defer { tmp.deallocate() }
+        for c in 0..<C {
+            // tmp[i][s][:] = Σ_r G[i][r] · g[r][s][:]
+            for i in 0..<a {
+                for s in 0..<3 {
+                    let d = tmp + (i * 3 + s) * K
+                    d.update(repeating: 0, count: K)
+                    for (r, coef) in transform.gRows[i] {
+                        let src = weights + ((r * 3 + s) * C + c) * K
+                        for k in 0..<K { d[k] += coef * src[k] }
+                    }
+                }
+            }
+            // U[i][j][c][:] = Σ_s tmp[i][s][:] · G[j][s]
+            for i in 0..<a {
+                for j in 0..<a {
+                    let d = u + ((i * a + j) * C + c) * K
+                    d.update(repeating: 0, count: K)
+                    for (s, coef) in transform.gRows[j] {
+                        let src = tmp + (i * 3 + s) * K
+                        for k in 0..<K { d[k] += coef * src[k] }
+                    }
+                }
+            }
+        }
+        return u
+    }
+
+    public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
+                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                        runner: ParallelRunner, observer: ConvStageObserver?) {
+        let g = geometry
+        let C = g.c, K = g.k, a = transform.alpha, a2 = a * a, m = transform.m
+        if filterKey == nil || filterKey!.0 != weights || filterKey!.1 != weightsVersion || filters == nil {
+            observer?.stageBegan(.filterTransform, worker: 0)
+            _ = transformFilters(weights)
+            filterKey = (weights, weightsVersion)
+            observer?.stageEnded(.filterTransform, worker: 0)
+        }
+        let U = UnsafePointer(filters!)
+        let tH = tilesH, tW = tilesW, perImage = tH * tW
+        let total = batch * perImage
+        let chunk = tilesPerChunk
+        let tbMax = min(chunk, (total + runner.width - 1) / runner.width)
+        workspace.reserve(workers: runner.width, floats: workerFloats(tiles: tbMax))
+        let zero = UnsafePointer(zeros)
+
+        runner.parallelRanges(total) { worker, range in
+            let buf = workspace.buffer(worker)
+            var t0 = range.lowerBound
+            var ptrs = [UnsafePointer<Float>](repeating: zero, count: a2)
+            while t0 < range.upperBound {
+                let tb = min(chunk, range.upperBound - t0)
+                let V = buf
+                let M = buf + a2 * tb * C
+                let tmp = M + a2 * tb * K
+
+                // Input transform: V[ξ][t][:] = (Bᵀ d B)[ξ], d read in place (zeros where padded).
+                observer?.stageBegan(.inputTransform, worker: worker)
+                for t in 0..<tb {
+                    let tile = t0 + t
+                    let n = tile / perImage, rem = tile - n * perImage
+                    let th = rem / tW, tw = rem - th * tW
+                    let y0 = th * m - g.padTop, x0 = tw * m - g.padLeft
+                    let img = input + n * g.h * g.w * C
+                    for i in 0..<a {
+                        let y = y0 + i
+                        for j in 0..<a {
+                            let x = x0 + j
+                            ptrs[i * a + j] = (y >= 0 && y < g.h && x >= 0 && x < g.w) ? img + (y * g.w + x) * C : zero
+                        }
+                    }
+                    // tmp[i][j][:] = Σ_k Bᵀ[i][k] d[k][j][:]
+                    for i in 0..<a {
+                        let row = transform.btRows[i]
+                        for j in 0..<a {
+                            let d = tmp + (i * a + j) * C
+                            let (k0, c0) = row[0]
+                            let s0 = ptrs[k0 * a + j]
+                            for c in 0..<C { d[c] = c0 * s0[c] }
+                            for idx in 1..<row.count {
+                                let (k, coef) = row[idx]
+                                let s = ptrs[k * a + j]
+                                for c in 0..<C { d[c] += coef * s[c] }
+                            }
+                        }
+                    }
+                    // V[i][j] = Σ_k tmp[i][k] Bᵀ[j][k]
+                    for i in 0..<a {
+                        for j in 0..<a {
+                            let row = transform.btRows[j]
+                            let d = V + ((i * a + j) * tb + t) * C
+                            let (k0, c0) = row[0]
+                            let s0 = tmp + (i * a + k0) * C
+                            for c in 0..<C { d[c] = c0 * s0[c] }
+                            for idx in 1..<row.count {
+                                let (k, coef) = row[idx]
+                                let s = tmp + (i * a + k) * C
+                                for c in 0..<C { d[c] += coef * s[c] }
+                            }
+                        }
+                    }
+                }
+                observer?.stageEnded(.inputTransform, worker: worker)
+
+                observer?.stageBegan(.gemm, worker: worker)
+                for xi in 0..<a2 {
+                    Blas.sgemm(m: tb, n: K, k: C, a: V + xi * tb * C, lda: C, b: U + xi * C * K, ldb: K,
+                               beta: 0, c: M + xi * tb * K, ldc: K)
+                }
+                observer?.stageEnded(.gemm, worker: worker)
+
+                // Output transform: Y = Aᵀ M A + bias, clipped at the edges.
+                observer?.stageBegan(.outputTransform, worker: worker)
+                for t in 0..<tb {
+                    let tile = t0 + t
+                    let n = tile / perImage, rem = tile - n * perImage
+                    let th = rem / tW, tw = rem - th * tW
+                    // tmp[i][j][:] = Σ_l Aᵀ[i][l] M[l][j][:]   (m × α)
+                    for i in 0..<m {
+                        let row = transform.atRows[i]
+                        for j in 0..<a {
+                            let d = tmp + (i * a + j) * K
+                            let (l0, c0) = row[0]
+                            let s0 = M + ((l0 * a + j) * tb + t) * K
+                            for k in 0..<K { d[k] = c0 * s0[k] }
+                            for idx in 1..<row.count {
+                                let (l, coef) = row[idx]
+                                let s = M + ((l * a + j) * tb + t) * K
+                                for k in 0..<K { d[k] += coef * s[k] }
+                            }
+                        }
+                    }
+                    for i in 0..<m {
+                        let y = th * m + i
+                        if y >= g.p { break }
+                        for j in 0..<m {
+                            let x = tw * m + j
+                            if x >= g.q { break }
+                            let row = transform.atRows[j]
+                            let d = output + ((n * g.p + y) * g.q + x) * K
+                            let (l0, c0) = row[0]
+                            let s0 = tmp + (i * a + l0) * K
+                            if let bias {
+                                for k in 0..<K { d[k] = bias[k] + c0 * s0[k] }
+                            } else {
+                                for k in 0..<K { d[k] = c0 * s0[k] }
+                            }
+                            for idx in 1..<row.count {
+                                let (l, coef) = row[idx]
+                                let s = tmp + (i * a + l) * K
+                                for k in 0..<K { d[k] += coef * s[k] }
+                            }
+                        }
+                    }
+                }
+                observer?.stageEnded(.outputTransform, worker: worker)
+                t0 += tb
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+/// Runs one job on several workers at once. Kernels split their work through this protocol,
+/// so they need not know about threads or hwloc; Hardware's pinned `WorkerPool` conforms
+/// (the conformance lives where both modules meet).
+public protocol ParallelRunner: AnyObject {
+    /// Number of workers.
+    var width: Int { get }
+    /// Calls `body(worker)` once for every worker in 0..<width, concurrently, and waits.
+    func run(_ body: (Int) -> Void)
+}
+
+/// One worker: the calling thread.
+public final class SerialRunner: ParallelRunner {
+    public init() {}
+    public var width: Int { 1 }
+    public func run(_ body: (Int) -> Void) { body(0) }
+}
+
+extension ParallelRunner {
+    /// Splits 0..<count into `width` contiguous ranges and runs `body(worker, range)` for each non-empty one.
+    public func parallelRanges(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
+        let w = width
+        if w == 1 || count <= 1 { if count > 0 { body(0, 0..<count) }; return }
+        run { worker in
+            let lo = count * worker / w, hi = count * (worker + 1) / w
+            if hi > lo { body(worker, lo..<hi) }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Float32 tensor with contiguous, 64-byte-aligned storage. A reference type: kernels write
+/// into tensors they are handed, and layers keep their buffers between calls.
+public final class Tensor: @unchecked Sendable {
+    public let shape: TensorShape
+    public let count: Int
+    /// The storage: `count` floats, 64-byte aligned.
+    public let data: UnsafeMutablePointer<Float>
+
+    public static let alignment = 64
+
+    public init(shape: TensorShape, zeroed: Bool = true) {
+        self.shape = shape
+        count = shape.count
+        data = Tensor.allocate(count)
+        if zeroed { data.initialize(repeating: 0, count: count) }
+    }
+
+    public convenience init(_ dims: [Int], zeroed: Bool = true) throws {
+        self.init(shape: try TensorShape(dims), zeroed: zeroed)
+    }
+
+    /// A tensor holding `values` (count must match the shape).
+    public convenience init(shape: TensorShape, values: [Float]) throws {
+        guard values.count == shape.count else {
+            throw TensorError.shapeMismatch("shape \(shape) holds \(shape.count) values, got \(values.count)")
+        }
+        self.init(shape: shape, zeroed: false)
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+
+    deinit { free(data) }
+
+    /// 64-byte-aligned storage for `n` floats (at least one).
+    public static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+        var raw: UnsafeMutableRawPointer?
+        let bytes = max(1, n) * MemoryLayout<Float>.stride
+        let rc = posix_memalign(&raw, alignment, (bytes + alignment - 1) / alignment * alignment)
+        precondition(rc == 0 && raw != nil, "out of memory allocating \(bytes) bytes")
+        return raw!.bindMemory(to: Float.self, capacity: max(1, n))
+    }
+
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
+    public var array: [Float] { Array(buffer) }
+
+    public func fill(_ v: Float) { data.update(repeating: v, count: count) }
+
+    public func copy() -> Tensor {
+        let t = Tensor(shape: shape, zeroed: false)
+        t.data.update(from: data, count: count)
+        return t
+    }
+
+    /// Uniform values in [low, high).
+    public func fillUniform(_ rng: inout SeededGenerator, low: Float = -1, high: Float = 1) {
+        for i in 0..<count { data[i] = rng.nextFloat(low: low, high: high) }
+    }
+
+    /// Zero-mean normal values with the given standard deviation.
+    public func fillNormal(_ rng: inout SeededGenerator, std: Float = 1) {
+        for i in 0..<count { data[i] = rng.nextNormal() * std }
+    }
+
+    /// Largest absolute difference to another tensor of the same shape.
+    public func maxAbsDifference(_ other: Tensor) -> Float {
+        precondition(count == other.count)
+        var m: Float = 0
+        for i in 0..<count { m = max(m, abs(data[i] - other.data[i])) }
+        return m
+    }
+}

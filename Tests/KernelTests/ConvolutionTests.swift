@@ -1,0 +1,149 @@
+import XCTest
+import Tensor
+@testable import Kernels
+
+final class ConvolutionTests: XCTestCase {
+    /// Every conv layer shape of the lab's architectures (batch 2 to keep the reference fast).
+    static let labLayers: [String] = [
+        // 28x28x1 -> 8/16/32/64, kernels 2, 3, 5
+        "N=2,H=28,W=28,C=1,K=8,R=3", "N=2,H=28,W=28,C=1,K=16,R=3", "N=2,H=28,W=28,C=1,K=32,R=3",
+        "N=2,H=28,W=28,C=1,K=64,R=3", "N=2,H=28,W=28,C=1,K=32,R=5", "N=2,H=28,W=28,C=1,K=32,R=2",
+        // 14x14x8..64 -> 16..128
+        "N=2,H=14,W=14,C=8,K=16,R=3", "N=2,H=14,W=14,C=16,K=32,R=3", "N=2,H=14,W=14,C=32,K=64,R=3",
+        "N=2,H=14,W=14,C=64,K=128,R=3", "N=2,H=14,W=14,C=32,K=64,R=5", "N=2,H=14,W=14,C=32,K=64,R=2",
+        // 7x7x64 -> 128
+        "N=2,H=7,W=7,C=64,K=128,R=3", "N=2,H=7,W=7,C=64,K=128,R=5",
+        // CIFAR: 32x32x3 -> 32, 16x16x32 -> 64
+        "N=2,H=32,W=32,C=3,K=32,R=3", "N=2,H=16,W=16,C=32,K=64,R=3", "N=2,H=16,W=16,C=32,K=64,R=5",
+    ]
+
+    static let oddLayers: [String] = [
+        "N=1,H=13,W=11,C=5,K=7,R=3", "N=1,H=13,W=11,C=3,K=4,R=3,stride=2",
+        "N=3,H=9,W=10,C=4,K=6,R=3,pad=valid", "N=1,H=8,W=8,C=1,K=1,R=1",
+        "N=2,H=7,W=9,C=6,K=5,R=1,stride=2", "N=1,H=11,W=11,C=3,K=8,R=7,stride=2",
+        "N=1,H=6,W=6,C=2,K=3,R=4", "N=1,H=10,W=12,C=3,K=5,R=3,S=5", "N=1,H=5,W=5,C=3,K=2,R=5,pad=valid",
+        "N=1,H=3,W=3,C=2,K=2,R=3", "N=1,H=1,W=1,C=4,K=3,R=3", "N=2,H=6,W=5,C=3,K=4,R=2,stride=2,pad=valid",
+    ]
+
+    func testLabLayerShapesAllAlgorithms() throws {
+        for (i, text) in Self.labLayers.enumerated() {
+            let g = try ConvGeometry.parse(text)
+            try ConvTester(g, seed: 1000 + UInt64(i)).checkAll()
+        }
+    }
+
+    func testOddShapesStridesAndValidPadding() throws {
+        for (i, text) in Self.oddLayers.enumerated() {
+            let g = try ConvGeometry.parse(text)
+            try ConvTester(g, seed: 2000 + UInt64(i)).checkAll()
+        }
+    }
+
+    func testRandomShapes() throws {
+        let seed = UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+        print("testRandomShapes seed \(seed) (replay with CNNSCOPE_TEST_SEED=\(seed))")
+        var rng = SeededGenerator(seed: seed)
+        for _ in 0..<12 {
+            let r = 1 + rng.nextInt(5), s = rng.nextInt(3) == 0 ? 1 + rng.nextInt(5) : r
+            let stride = 1 + rng.nextInt(2)
+            let pad: Padding = rng.nextInt(3) == 0 ? .valid : .same
+            let h = max(r, 1 + rng.nextInt(14)), w = max(s, 1 + rng.nextInt(14))
+            let g = try ConvGeometry(n: 1 + rng.nextInt(3), h: h, w: w, c: 1 + rng.nextInt(20), k: 1 + rng.nextInt(20),
+                                     r: r, s: s, stride: stride, padding: pad)
+            try ConvTester(g, seed: seed &+ UInt64(g.hashValue & 0xffff)).checkAll()
+        }
+    }
+
+    func testThreadedAndChunkedMatchReference() throws {
+        let g = try ConvGeometry.parse("N=3,H=14,W=14,C=16,K=24,R=3")
+        // Tiny workspace limits force many chunks; two workers split the rows and tiles.
+        let options = ConvOptions(workspaceLimitBytes: 4096, winogradChunkBytes: 4096)
+        try ConvTester(g, seed: 7).checkAll(runner: TwoThreadRunner(), options: options)
+    }
+
+    func testWinogradRejectsWhatItCannotDo() throws {
+        let g5 = try ConvGeometry.parse("N=1,H=8,W=8,C=2,K=2,R=5")
+        XCTAssertThrowsError(try ConvAlgorithmKind.winogradF4.make(g5)) { e in
+            XCTAssertTrue("\(e)".contains("5x5"), "\(e)")
+        }
+        let gs = try ConvGeometry.parse("N=1,H=8,W=8,C=2,K=2,R=3,stride=2")
+        XCTAssertThrowsError(try ConvAlgorithmKind.winogradF2.make(gs))
+    }
+
+    func testWinogradFilterCacheFollowsWeightsVersion() throws {
+        let g = try ConvGeometry.parse("N=1,H=6,W=6,C=2,K=3,R=3")
+        let t = ConvTester(g, seed: 3)
+        let algo = try ConvAlgorithmKind.winogradF2.make(g)
+        let out1 = Tensor(shape: g.outputShape)
+        try algo.forward(input: t.input, weights: t.weights, weightsVersion: 1, bias: t.bias, output: out1)
+        for i in 0..<t.weights.count { t.weights.data[i] *= 2 }
+        let out2 = Tensor(shape: g.outputShape)
+        try algo.forward(input: t.input, weights: t.weights, weightsVersion: 2, bias: t.bias, output: out2)
+        let ref = ReferenceConv2D.forward(g, input: t.input.data, weights: t.weights.data, bias: t.bias.data)
+        for i in 0..<out2.count { XCTAssertEqual(Double(out2.data[i]), ref.output[i], accuracy: 1e-4) }
+    }
+
+    func testBadShapesGiveTypedErrors() throws {
+        XCTAssertThrowsError(try ConvGeometry.parse("N=1,H=0,W=4,C=1,K=1,R=3")) { e in
+            XCTAssertTrue("\(e)".contains("H must be positive"), "\(e)")
+        }
+        XCTAssertThrowsError(try ConvGeometry.parse("N=1,H=4,W=4,C=1,K=1,R=5,pad=valid")) { e in
+            XCTAssertTrue("\(e)".contains("larger than the input"), "\(e)")
+        }
+        XCTAssertThrowsError(try ConvGeometry.parse("N=1,H=4,W=4,C=-2,K=1,R=3"))
+        XCTAssertThrowsError(try ConvGeometry.parse("N=1,H=4,X=4,C=1,K=1,R=3")) { e in
+            XCTAssertTrue("\(e)".contains("unknown key 'X'"), "\(e)")
+        }
+        let g = try ConvGeometry.parse("N=1,H=4,W=4,C=3,K=2,R=3")
+        let algo = try ConvAlgorithmKind.im2col.make(g)
+        let wrongInput = try Tensor([1, 4, 4, 2])
+        XCTAssertThrowsError(try algo.forward(input: wrongInput, weights: try Tensor([3, 3, 3, 2]), bias: nil,
+                                              output: try Tensor([1, 4, 4, 2]))) { e in
+            XCTAssertTrue("\(e)".contains("(1,4,4,2)"), "\(e)")
+        }
+        XCTAssertThrowsError(try algo.forward(input: try Tensor([1, 4, 4, 3]), weights: try Tensor([3, 3, 2, 2]), bias: nil,
+                                              output: try Tensor([1, 4, 4, 2])))
+    }
+
+    func testKerasPaddingRules() throws {
+        // Even kernel, same padding: TensorFlow pads 0 on top/left and 1 on bottom/right.
+        let g = try ConvGeometry.parse("N=1,H=28,W=28,C=1,K=1,R=2")
+        XCTAssertEqual([g.p, g.q, g.padTop, g.padBottom], [28, 28, 0, 1])
+        let s2 = try ConvGeometry.parse("N=1,H=7,W=7,C=1,K=1,R=3,stride=2")
+        XCTAssertEqual([s2.p, s2.padTop, s2.padBottom], [4, 1, 1])
+        let s2e = try ConvGeometry.parse("N=1,H=8,W=8,C=1,K=1,R=3,stride=2")
+        XCTAssertEqual([s2e.p, s2e.padTop, s2e.padBottom], [4, 0, 1])
+        let v = try ConvGeometry.parse("N=1,H=13,W=11,C=1,K=1,R=3,pad=valid")
+        XCTAssertEqual([v.p, v.q], [11, 9])
+    }
+
+    func testCostFormulasByHand() throws {
+        // basic-cnn's first layer on one image: 28x28x1 -> 32, 3x3 same.
+        let g = try ConvGeometry.parse("N=1,H=28,W=28,C=1,K=32,R=3")
+        let c = NaiveConv2D(geometry: g).cost(workers: 1)
+        XCTAssertEqual(c.directFLOPs, 2 * 28 * 28 * 32 * 1 * 9)
+        XCTAssertEqual(c.minimumTrafficBytes, Double(4 * (784 + 288 + 32 + 784 * 32)))
+        // Winograd F(2,3) on 14x14x32->64: 49 tiles, 16 products per tile per (c,k).
+        let w = try ConvGeometry.parse("N=1,H=14,W=14,C=32,K=64,R=3")
+        let wc = try ConvAlgorithmKind.winogradF2.make(w).cost(workers: 1)
+        XCTAssertEqual(wc.executedFLOPs - 49 * 32 * WinogradTransform.f2x3.inputFLOPsPerTileChannel
+                       - 49 * 64 * WinogradTransform.f2x3.outputFLOPsPerTileFilter, 2 * 16 * 49 * 32 * 64)
+        XCTAssertLessThan(wc.executedFLOPs, wc.directFLOPs)
+    }
+}
+
+/// Two plain threads, for tests (Kernels never see hwloc).
+final class TwoThreadRunner: ParallelRunner {
+    var width: Int { 2 }
+    func run(_ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { b in
+            let t = Thread { b(1) }
+            let done = DispatchSemaphore(value: 0)
+            let t2 = Thread { b(1); done.signal() }
+            _ = t
+            t2.start()
+            b(0)
+            done.wait()
+        }
+    }
+}
