@@ -27,8 +27,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPerfShim", path: "Sources/CPerfShim"),
+        .target(name: "CMicrokernels", path: "Sources/CMicrokernels", cSettings: [.unsafeFlags(["-O2"])]),
 
-        .target(name: "Hardware", dependencies: ["CPfm", "CHwloc", "CPerfShim"], swiftSettings: v5),
+        .target(name: "Hardware", dependencies: ["CPfm", "CHwloc", "CPerfShim", "CMicrokernels"], swiftSettings: v5),
         .target(name: "Tensor", swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["Tensor", "CBLAS"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
@@ -43,6 +44,6 @@ let package = Package(
 
         .testTarget(name: "HardwareTests", dependencies: ["Hardware"], swiftSettings: v5),
         .testTarget(name: "KernelTests", dependencies: ["Kernels", "Tensor"], swiftSettings: v5),
-        .testTarget(name: "CLITests", dependencies: ["cnnscope"], resources: [.copy("Snapshots")], swiftSettings: v5),
+        .testTarget(name: "CLITests", dependencies: ["cnnscope"], swiftSettings: v5),
     ]
 )

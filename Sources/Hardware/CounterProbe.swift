@@ -76,8 +76,7 @@ public enum CounterProbe {
                 let g = try CounterGroup(events: [encoded])
                 try g.reset()
                 try g.enable()
-                var x: Double = 1
-                for i in 0..<200_000 { x = x * 1.000001 + Double(i & 7) }
+                let x = busyLoop(2_000_000)
                 try g.disable()
                 blackHole(x)
                 let r = try g.read().first
@@ -97,3 +96,12 @@ public enum CounterProbe {
 }
 
 @inline(never) public func blackHole<T>(_ x: T) { _ = x }
+
+/// A dependent chain of floating-point work the optimiser may neither remove nor move
+/// outside the counted region.
+@inline(never) @_optimize(none)
+public func busyLoop(_ iterations: Int) -> Double {
+    var x: Double = 1
+    for i in 0..<iterations { x = x * 1.000001 + Double(i & 7) }
+    return x
+}

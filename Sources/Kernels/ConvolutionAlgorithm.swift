@@ -55,12 +55,14 @@ public struct ConvOptions: Codable, Equatable, Sendable {
         self.winogradChunkBytes = max(4096, winogradChunkBytes)
     }
 
-    /// Sizes the limits from the cache hierarchy: one worker's buffers fit its share of the
-    /// last-level cache (but at least the L2).
+    /// Sizes the limits from the cache hierarchy: one worker's buffer is twice its L2 (the
+    /// part GEMM is reading stays in L2 while the next rows are lowered), capped by the worker's
+    /// share of the last-level cache. Measured on Zen 3 (512 KiB L2): 2×L2 beat both L2 and
+    /// L3/workers by 10-40% on the lab's 3x3 layers (`cnnscope compare --workspace-limit`).
     public static func sized(l2Bytes: Int?, l3Bytes: Int?, workers: Int) -> ConvOptions {
         let l2 = l2Bytes ?? (512 << 10)
-        let share = (l3Bytes ?? (l2 * 4)) / max(1, workers)
-        let limit = max(l2, min(share / 2, 8 << 20))
+        let share = (l3Bytes ?? (l2 * 8)) / max(1, workers)
+        let limit = max(64 << 10, min(2 * l2, share))
         return ConvOptions(workspaceLimitBytes: limit, winogradChunkBytes: limit)
     }
 }

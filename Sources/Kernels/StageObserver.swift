@@ -27,34 +27,52 @@ public func monotonicNanos() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// An observer that sums each stage's time over workers (thread-seconds).
+/// An observer that sums each stage's time over workers (thread-seconds). Each worker writes
+/// only its own cache-line-padded slots, so workers never share a line.
 public final class StageTimer: ConvStageObserver {
-    private var started: [[UInt64]]
-    private var total: [[UInt64]]
-    private let stages = ConvStage.allCases
+    private let workers: Int
+    private let stride: Int
+    private let slots: UnsafeMutablePointer<UInt64>
+    private static let stages = ConvStage.allCases
 
     public init(workers: Int) {
-        started = Array(repeating: Array(repeating: 0, count: ConvStage.allCases.count), count: max(1, workers))
-        total = started
+        self.workers = max(1, workers)
+        // started + total per stage, rounded up to whole 64-byte lines per worker
+        stride = (2 * Self.stages.count + 7) / 8 * 8
+        slots = .allocate(capacity: self.workers * stride)
+        slots.initialize(repeating: 0, count: self.workers * stride)
     }
 
-    @inline(__always) private func index(_ s: ConvStage) -> Int { stages.firstIndex(of: s)! }
+    deinit { slots.deallocate() }
 
-    public func stageBegan(_ stage: ConvStage, worker: Int) { started[worker][index(stage)] = monotonicNanos() }
+    @inline(__always) private func index(_ s: ConvStage) -> Int {
+        switch s {
+        case .direct: return 0
+        case .lowering: return 1
+        case .gemm: return 2
+        case .inputTransform: return 3
+        case .outputTransform: return 4
+        case .filterTransform: return 5
+        }
+    }
+
+    public func stageBegan(_ stage: ConvStage, worker: Int) {
+        slots[worker * stride + 2 * index(stage)] = monotonicNanos()
+    }
+
     public func stageEnded(_ stage: ConvStage, worker: Int) {
-        let i = index(stage)
-        total[worker][i] &+= monotonicNanos() &- started[worker][i]
+        let base = worker * stride + 2 * index(stage)
+        slots[base + 1] &+= monotonicNanos() &- slots[base]
     }
 
-    public func reset() {
-        for w in total.indices { for i in total[w].indices { total[w][i] = 0 } }
-    }
+    public func reset() { slots.update(repeating: 0, count: workers * stride) }
 
     /// Thread-seconds per stage, summed over workers; stages that never ran are absent.
     public var seconds: [ConvStage: Double] {
         var out: [ConvStage: Double] = [:]
-        for (i, s) in stages.enumerated() {
-            let ns = total.reduce(UInt64(0)) { $0 + $1[i] }
+        for s in Self.stages {
+            var ns: UInt64 = 0
+            for w in 0..<workers { ns &+= slots[w * stride + 2 * index(s) + 1] }
             if ns > 0 { out[s] = Double(ns) * 1e-9 }
         }
         return out

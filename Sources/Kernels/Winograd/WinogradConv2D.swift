@@ -41,7 +41,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
     private func workerFloats(tiles tb: Int) -> Int {
         let a2 = transform.alpha * transform.alpha
-        return a2 * tb * (geometry.c + geometry.k) + a2 * max(geometry.c, geometry.k)
+        return a2 * tb * (geometry.c + geometry.k)
     }
 
     public func cost(workers: Int) -> ConvCost {
@@ -100,14 +100,24 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                         runner: ParallelRunner, observer: ConvStageObserver?) {
-        let g = geometry
-        let C = g.c, K = g.k, a = transform.alpha, a2 = a * a, m = transform.m
         if filterKey == nil || filterKey!.0 != weights || filterKey!.1 != weightsVersion || filters == nil {
             observer?.stageBegan(.filterTransform, worker: 0)
             _ = transformFilters(weights)
             filterKey = (weights, weightsVersion)
             observer?.stageEnded(.filterTransform, worker: 0)
         }
+        if transform.m == 2 {
+            run(WinogradF2Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner, observer: observer)
+        } else {
+            run(WinogradF4Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner, observer: observer)
+        }
+    }
+
+    private func run<T: WinogradTileKernel>(_: T.Type, input: UnsafePointer<Float>, batch: Int, bias: UnsafePointer<Float>?,
+                                             output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
+                                             observer: ConvStageObserver?) {
+        let g = geometry
+        let C = g.c, K = g.k, a = T.alpha, a2 = a * a, m = T.m
         let U = UnsafePointer(filters!)
         let tH = tilesH, tW = tilesW, perImage = tH * tW
         let total = batch * perImage
@@ -118,13 +128,14 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
         runner.parallelRanges(total) { worker, range in
             let buf = workspace.buffer(worker)
+            let ptrs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: a2)
+            let scratch = UnsafeMutablePointer<V8>.allocate(capacity: a2)
+            defer { ptrs.deallocate(); scratch.deallocate() }
             var t0 = range.lowerBound
-            var ptrs = [UnsafePointer<Float>](repeating: zero, count: a2)
             while t0 < range.upperBound {
                 let tb = min(chunk, range.upperBound - t0)
                 let V = buf
                 let M = buf + a2 * tb * C
-                let tmp = M + a2 * tb * K
 
                 // Input transform: V[ξ][t][:] = (Bᵀ d B)[ξ], d read in place (zeros where padded).
                 observer?.stageBegan(.inputTransform, worker: worker)
@@ -136,41 +147,13 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                     let img = input + n * g.h * g.w * C
                     for i in 0..<a {
                         let y = y0 + i
+                        let rowOK = y >= 0 && y < g.h
                         for j in 0..<a {
                             let x = x0 + j
-                            ptrs[i * a + j] = (y >= 0 && y < g.h && x >= 0 && x < g.w) ? img + (y * g.w + x) * C : zero
+                            ptrs[i * a + j] = (rowOK && x >= 0 && x < g.w) ? img + (y * g.w + x) * C : zero
                         }
                     }
-                    // tmp[i][j][:] = Σ_k Bᵀ[i][k] d[k][j][:]
-                    for i in 0..<a {
-                        let row = transform.btRows[i]
-                        for j in 0..<a {
-                            let d = tmp + (i * a + j) * C
-                            let (k0, c0) = row[0]
-                            let s0 = ptrs[k0 * a + j]
-                            for c in 0..<C { d[c] = c0 * s0[c] }
-                            for idx in 1..<row.count {
-                                let (k, coef) = row[idx]
-                                let s = ptrs[k * a + j]
-                                for c in 0..<C { d[c] += coef * s[c] }
-                            }
-                        }
-                    }
-                    // V[i][j] = Σ_k tmp[i][k] Bᵀ[j][k]
-                    for i in 0..<a {
-                        for j in 0..<a {
-                            let row = transform.btRows[j]
-                            let d = V + ((i * a + j) * tb + t) * C
-                            let (k0, c0) = row[0]
-                            let s0 = tmp + (i * a + k0) * C
-                            for c in 0..<C { d[c] = c0 * s0[c] }
-                            for idx in 1..<row.count {
-                                let (k, coef) = row[idx]
-                                let s = tmp + (i * a + k) * C
-                                for c in 0..<C { d[c] += coef * s[c] }
-                            }
-                        }
-                    }
+                    T.inputTile(ptrs, channels: C, v: V + t * C, xiStride: tb * C, scratch: scratch)
                 }
                 observer?.stageEnded(.inputTransform, worker: worker)
 
@@ -187,43 +170,10 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                     let tile = t0 + t
                     let n = tile / perImage, rem = tile - n * perImage
                     let th = rem / tW, tw = rem - th * tW
-                    // tmp[i][j][:] = Σ_l Aᵀ[i][l] M[l][j][:]   (m × α)
-                    for i in 0..<m {
-                        let row = transform.atRows[i]
-                        for j in 0..<a {
-                            let d = tmp + (i * a + j) * K
-                            let (l0, c0) = row[0]
-                            let s0 = M + ((l0 * a + j) * tb + t) * K
-                            for k in 0..<K { d[k] = c0 * s0[k] }
-                            for idx in 1..<row.count {
-                                let (l, coef) = row[idx]
-                                let s = M + ((l * a + j) * tb + t) * K
-                                for k in 0..<K { d[k] += coef * s[k] }
-                            }
-                        }
-                    }
-                    for i in 0..<m {
-                        let y = th * m + i
-                        if y >= g.p { break }
-                        for j in 0..<m {
-                            let x = tw * m + j
-                            if x >= g.q { break }
-                            let row = transform.atRows[j]
-                            let d = output + ((n * g.p + y) * g.q + x) * K
-                            let (l0, c0) = row[0]
-                            let s0 = tmp + (i * a + l0) * K
-                            if let bias {
-                                for k in 0..<K { d[k] = bias[k] + c0 * s0[k] }
-                            } else {
-                                for k in 0..<K { d[k] = c0 * s0[k] }
-                            }
-                            for idx in 1..<row.count {
-                                let (l, coef) = row[idx]
-                                let s = tmp + (i * a + l) * K
-                                for k in 0..<K { d[k] += coef * s[k] }
-                            }
-                        }
-                    }
+                    let y = th * m, x = tw * m
+                    T.outputTile(M + t * K, xiStride: tb * K, filters: K, bias: bias,
+                                 out: output + ((n * g.p + y) * g.q + x) * K, rowStride: g.q * K,
+                                 rows: min(m, g.p - y), cols: min(m, g.q - x), scratch: scratch)
                 }
                 observer?.stageEnded(.outputTransform, worker: worker)
                 t0 += tb

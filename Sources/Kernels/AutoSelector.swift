@@ -1,0 +1,64 @@
+import Tensor
+
+/// The algorithm `auto` chose for one (layer shape, batch, threads), with the times it saw.
+public struct AlgorithmChoice: Codable, Equatable, Sendable {
+    public var algorithm: ConvAlgorithmKind
+    /// Seconds per forward for each algorithm tried (measured once after a warm-up).
+    public var secondsByAlgorithm: [String: Double]
+}
+
+/// Cached choices, keyed by `AutoSelector.key`. Stored in the machine profile by the caller.
+public struct AlgorithmChoiceCache: Codable, Equatable, Sendable {
+    public var choices: [String: AlgorithmChoice] = [:]
+    public init() {}
+}
+
+/// `auto`: per layer, times each applicable algorithm once after a warm-up and keeps the
+/// fastest; reuses a cached choice when the same shape, batch and thread count come again.
+public final class AutoSelector {
+    public private(set) var cache: AlgorithmChoiceCache
+    /// Set when a new choice was measured (the caller saves the cache then).
+    public private(set) var changed = false
+    public let options: ConvOptions
+    public var candidates: [ConvAlgorithmKind]
+
+    public init(cache: AlgorithmChoiceCache = AlgorithmChoiceCache(), options: ConvOptions = ConvOptions(),
+                candidates: [ConvAlgorithmKind] = [.im2col, .winogradF2, .winogradF4]) {
+        self.cache = cache
+        self.options = options
+        self.candidates = candidates
+    }
+
+    public static func key(_ g: ConvGeometry, threads: Int) -> String { "\(g) threads=\(threads)" }
+
+    /// The fastest applicable algorithm for `g` (whose n is the batch), timed on scratch data.
+    public func choose(_ g: ConvGeometry, runner: ParallelRunner) throws -> AlgorithmChoice {
+        let key = Self.key(g, threads: runner.width)
+        if let c = cache.choices[key] { return c }
+        let input = Tensor(shape: g.inputShape)
+        let weights = Tensor(shape: g.weightShape)
+        let bias = try Tensor([g.k])
+        let output = Tensor(shape: g.outputShape)
+        var rng = SeededGenerator(seed: 1)
+        input.fillUniform(&rng)
+        weights.fillUniform(&rng)
+        var times: [String: Double] = [:]
+        var best: (ConvAlgorithmKind, Double)?
+        for kind in candidates where (try? kind.check(g)) != nil {
+            let algo = try kind.make(g, options: options)
+            try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)   // warm-up
+            let t0 = monotonicNanos()
+            try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)
+            let s = Double(monotonicNanos() - t0) * 1e-9
+            times[kind.rawValue] = s
+            if best == nil || s < best!.1 { best = (kind, s) }
+        }
+        guard let (kind, _) = best else {
+            throw ConvError.unsupported(algorithm: "auto", reason: "no candidate algorithm can run \(g)")
+        }
+        let choice = AlgorithmChoice(algorithm: kind, secondsByAlgorithm: times)
+        cache.choices[key] = choice
+        changed = true
+        return choice
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+@main
+struct Cnnscope: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cnnscope",
+        abstract: "Profile convolutional neural networks on CPUs.",
+        discussion: """
+        cnnscope runs the CNN lab's models in Swift with three convolution algorithms (naive, \
+        im2col + OpenBLAS SGEMM, Winograd), reads hardware counters per layer where the machine \
+        exposes them, and reports where the time goes. Every number says where it came from: \
+        counted (PMU), measured (timer), modelled (formula) or simulated (cache simulator).
+        """,
+        version: "0.1.0",
+        subcommands: [MachineCommand.self, CompareCommand.self, BenchCommand.self])
+}

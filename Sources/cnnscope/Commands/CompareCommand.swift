@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Hardware
+import Kernels
+import Tensor
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare the convolution algorithms on layer shapes.",
+        discussion: """
+        For each layer and algorithm: the median time with min and max over the repetitions \
+        (measured), direct-equivalent and executed GFLOP/s (formula FLOPs over measured time), \
+        the fraction of the measured FMA peak, the workspace (modelled), the share of each \
+        stage, the speedup against naive, and the error against a Double-precision reference \
+        computed on the first images of the batch.
+        Example: cnnscope compare --layer N=64,H=14,W=14,C=32,K=64,R=3,stride=1,pad=same
+        """)
+
+    @Option(name: .customLong("layer"), help: ArgumentHelp(
+        "A layer as N=..,H=..,W=..,C=..,K=..,R=..[,S=..][,stride=..][,pad=same|valid]; repeat the option for several layers.",
+        valueName: "shape"))
+    var layers: [String] = []
+
+    @Flag(help: "Use the lab's convolution shapes (the speed-goal layers of the convolution engine).")
+    var labShapes = false
+
+    @Option(help: "Override the batch size N of every layer.")
+    var batch: Int?
+
+    @Option(help: "Comma-separated algorithms: naive, im2col, winograd-f2x3, winograd-f4x3 (or winograd), auto.")
+    var algorithms = "naive,im2col,winograd-f2x3,winograd-f4x3,auto"
+
+    @Option(help: "Timed repetitions per layer and algorithm.")
+    var repetitions = 5
+
+    @Option(help: "Untimed warm-up runs before the repetitions.")
+    var warmup = 1
+
+    @Option(help: "Upper bound of one worker's im2col and Winograd buffers, in bytes (K/M suffixes allowed); the default is sized from the caches.")
+    var workspaceLimit: String?
+
+    @Option(help: "The per-thread FMA peak in GFLOP/s to compare against; measured when not given.")
+    var peakGflops: Double?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @Flag(help: "Print CSV instead of a table.")
+    var csv = false
+
+    @OptionGroup var execution: ExecutionOptions
+
+    static let labShapeList = [
+        "N=64,H=14,W=14,C=32,K=64,R=3", "N=64,H=16,W=16,C=32,K=64,R=3", "N=64,H=7,W=7,C=64,K=128,R=3",
+        "N=64,H=14,W=14,C=64,K=128,R=3", "N=64,H=14,W=14,C=32,K=64,R=5", "N=64,H=28,W=28,C=1,K=32,R=3",
+    ]
+
+    func validate() throws {
+        if layers.isEmpty && !labShapes {
+            throw ValidationError("Give at least one --layer (for example --layer N=64,H=14,W=14,C=32,K=64,R=3) or --lab-shapes.")
+        }
+        if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
+        if warmup < 0 { throw ValidationError("--warmup cannot be negative, got \(warmup).") }
+        if let b = batch, b < 1 { throw ValidationError("--batch must be at least 1, got \(b).") }
+        if json && csv { throw ValidationError("Choose one of --json and --csv.") }
+        _ = try parsedAlgorithms()
+        if let w = workspaceLimit, Self.parseBytes(w) == nil {
+            throw ValidationError("--workspace-limit must be a byte count such as 4194304, 512K or 4M, got '\(w)'.")
+        }
+    }
+
+    static func parseBytes(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces).uppercased()
+        let mult: Int
+        var digits = t
+        if t.hasSuffix("K") { mult = 1 << 10; digits.removeLast() } else if t.hasSuffix("M") { mult = 1 << 20; digits.removeLast() } else if t.hasSuffix("G") { mult = 1 << 30; digits.removeLast() } else { mult = 1 }
+        guard let v = Int(digits), v > 0 else { return nil }
+        return v * mult
+    }
+
+    /// nil stands for auto.
+    func parsedAlgorithms() throws -> [ConvAlgorithmKind?] {
+        try algorithms.split(separator: ",").map { raw in
+            let s = raw.trimmingCharacters(in: .whitespaces)
+            if s.lowercased() == "auto" { return nil }
+            guard let k = ConvAlgorithmKind(userSpelling: s) else {
+                throw ValidationError("Unknown algorithm '\(s)' in --algorithms; use naive, im2col, winograd-f2x3, winograd-f4x3, winograd or auto.")
+            }
+            return k
+        }
+    }
+
+    func run() throws {
+        let geometries: [ConvGeometry]
+        do {
+            geometries = try (layers + (labShapes ? Self.labShapeList : [])).map { text in
+                let g = try ConvGeometry.parse(text)
+                return try batch.map { try g.withBatch($0) } ?? g
+            }
+        } catch { throw CLIError("--layer: \(error)") }
+
+        let topo = try? HwlocTopology()
+        let snapshot = topo?.snapshot()
+        let cpu = try? CPUFeatures.detect()
+        let (pool, threads) = execution.makeRuntime(topology: topo, cores: snapshot?.cores ?? 1)
+        let options = workspaceLimit.flatMap(Self.parseBytes).map { ConvOptions(workspaceLimitBytes: $0, winogradChunkBytes: $0) }
+            ?? ConvOptions.sized(l2Bytes: snapshot?.cache(level: 2)?.sizeBytes, l3Bytes: snapshot?.cache(level: 3)?.sizeBytes,
+                                 workers: pool.width)
+        var profile = MachineProfileStore.load(cpuModel: cpu?.modelName ?? "unknown")
+        let peak: Double
+        let peakSource: String
+        if let p = peakGflops {
+            peak = p
+            peakSource = "given"
+        } else if let p = profile.fmaPeak {
+            peak = p.perThreadGFLOPs
+            peakSource = "measured earlier (machine profile)"
+        } else if let cpu {
+            let measurePool = WorkerPool(threads: threads, policy: execution.bind, topology: topo)
+            let p = ComputePeakProbe.measure(features: cpu, pool: measurePool)
+            profile.fmaPeak = p
+            peak = p.perThreadGFLOPs
+            peakSource = "measured now"
+        } else {
+            peak = .nan
+            peakSource = "unknown"
+        }
+
+        let runner = ConvBenchRunner(pool: pool, threads: threads, options: options,
+                                     repetitions: repetitions, warmup: warmup, peakPerThread: peak,
+                                     selector: AutoSelector(cache: profile.algorithmChoices, options: options))
+        var results: [ConvBenchResult] = []
+        for g in geometries {
+            results += try runner.compare(g, algorithms: try parsedAlgorithms())
+        }
+        if runner.selector.changed {
+            profile.algorithmChoices = runner.selector.cache
+        }
+        MachineProfileStore.save(profile)
+
+        let header = ConvBenchHeader(threads: threads, threading: execution.threading.rawValue, bind: execution.bind.rawValue,
+                                     blasCore: Blas.coreName, peakPerThreadGFLOPs: peak, peakSource: peakSource,
+                                     workspaceLimitBytes: options.workspaceLimitBytes, repetitions: repetitions)
+        if json {
+            print(try Console.json(ConvBenchReport(header: header, results: results)))
+        } else if csv {
+            print(ConvBenchReport.csv(results))
+        } else {
+            print(header.text)
+            print(ConvBenchReport.table(results))
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Hardware
+import Kernels
+import Tensor
+
+struct ConvBenchHeader: Codable {
+    var threads: Int
+    var threading: String
+    var bind: String
+    var blasCore: String
+    var peakPerThreadGFLOPs: Double
+    var peakSource: String
+    var workspaceLimitBytes: Int
+    var repetitions: Int
+
+    var text: String {
+        let peak = peakPerThreadGFLOPs.isFinite ? String(format: "%.1f GFLOP/s per thread (%@)", peakPerThreadGFLOPs, peakSource) : "unknown"
+        return "threads \(threads) (\(threading), bind \(bind)), OpenBLAS kernel \(blasCore), FMA peak \(peak), " +
+            "workspace limit \(Format.bytes(Double(workspaceLimitBytes))) per worker, \(repetitions) repetitions\n" +
+            "time: measured (median, min-max); FLOPs, workspace: modelled; GFLOP/s = modelled FLOPs / measured time; error: vs Double reference on the first images"
+    }
+}
+
+/// One (layer, algorithm) row of `compare`.
+struct ConvBenchResult: Codable {
+    var layer: String
+    var shortLayer: String
+    var algorithm: String
+    /// For auto: the algorithm it chose.
+    var chosen: String?
+    var seconds: Timing
+    var directGFLOPs: Double
+    var executedGFLOPs: Double
+    var fractionOfPeak: Double
+    var cost: ConvCost
+    /// Share of worker time per stage (measured).
+    var stageShare: [String: Double]
+    var speedupVsNaive: Double?
+    /// max |error| / Σ|products| over checked outputs.
+    var maxScaledError: Double
+    var maxAbsError: Double
+    var relativeL2Error: Double
+    var checkedImages: Int
+}
+
+struct ConvBenchReport: Codable {
+    var schema = "cnnscope.compare/1"
+    var header: ConvBenchHeader
+    var results: [ConvBenchResult]
+
+    static func table(_ rs: [ConvBenchResult]) -> String {
+        var t = TextTable(header: ["layer", "algorithm", "ms median (min-max)", "GFLOP/s direct", "GFLOP/s exec", "% peak",
+                                   "workspace", "stages", "vs naive", "max err (scaled)", "rel L2 err"])
+        t.rightAligned = [2, 3, 4, 5, 6, 8, 9, 10]
+        for r in rs {
+            let stages = r.stageShare.sorted { $0.value > $1.value }.map { "\($0.key) \(Int(($0.value * 100).rounded()))%" }.joined(separator: ", ")
+            t.rows.append([r.shortLayer, r.chosen.map { "auto→\($0)" } ?? r.algorithm,
+                           "\(Format.ms(r.seconds.median)) (\(Format.ms(r.seconds.min))-\(Format.ms(r.seconds.max)))",
+                           Format.g(r.directGFLOPs), Format.g(r.executedGFLOPs),
+                           r.fractionOfPeak.isFinite ? Format.g(r.fractionOfPeak * 100, 0) + "%" : "—",
+                           Format.bytes(r.cost.workspaceBytes), stages,
+                           r.speedupVsNaive.map { Format.g($0, 1) + "x" } ?? "—",
+                           Format.sci(r.maxScaledError), Format.sci(r.relativeL2Error)])
+        }
+        return t.render()
+    }
+
+    static func csv(_ rs: [ConvBenchResult]) -> String {
+        var lines = ["layer,algorithm,chosen,median_s,min_s,max_s,direct_gflops,executed_gflops,fraction_of_peak,direct_flops,executed_flops,workspace_bytes,min_traffic_bytes,algorithm_traffic_bytes,speedup_vs_naive,max_scaled_error,rel_l2_error"]
+        for r in rs {
+            let cells: [String] = [
+                "\"\(r.layer)\"", r.algorithm, r.chosen ?? "", "\(r.seconds.median)", "\(r.seconds.min)", "\(r.seconds.max)",
+                "\(r.directGFLOPs)", "\(r.executedGFLOPs)", "\(r.fractionOfPeak)", "\(r.cost.directFLOPs)", "\(r.cost.executedFLOPs)",
+                "\(r.cost.workspaceBytes)", "\(r.cost.minimumTrafficBytes)", "\(r.cost.algorithmTrafficBytes)",
+                r.speedupVsNaive.map { "\($0)" } ?? "", "\(r.maxScaledError)", "\(r.relativeL2Error)",
+            ]
+            lines.append(cells.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Times algorithms on one layer shape with seeded data and checks them against the reference.
+final class ConvBenchRunner {
+    let pool: WorkerPool
+    let threads: Int
+    let options: ConvOptions
+    let repetitions: Int
+    let warmup: Int
+    let peakPerThread: Double
+    let selector: AutoSelector
+
+    init(pool: WorkerPool, threads: Int, options: ConvOptions, repetitions: Int, warmup: Int,
+         peakPerThread: Double, selector: AutoSelector) {
+        self.pool = pool; self.threads = threads; self.options = options
+        self.repetitions = repetitions; self.warmup = warmup; self.peakPerThread = peakPerThread
+        self.selector = selector
+    }
+
+    func compare(_ g: ConvGeometry, algorithms: [ConvAlgorithmKind?]) throws -> [ConvBenchResult] {
+        var rng = SeededGenerator(seed: 42)
+        let input = Tensor(shape: g.inputShape)
+        let weights = Tensor(shape: g.weightShape)
+        let bias = try Tensor([g.k])
+        input.fillUniform(&rng)
+        weights.fillUniform(&rng, low: -0.5, high: 0.5)
+        bias.fillUniform(&rng, low: -0.1, high: 0.1)
+        let checked = min(g.n, 2)
+        let ref = ReferenceConv2D.forward(g, input: input.data, weights: weights.data, bias: bias.data, images: checked)
+        var out: [ConvBenchResult] = []
+        var naiveMedian: Double?
+        for entry in algorithms {
+            let kind: ConvAlgorithmKind
+            var chosen: String?
+            if let e = entry {
+                guard (try? e.check(g)) != nil else { continue }
+                kind = e
+            } else {
+                kind = try selector.choose(g, runner: pool).algorithm
+                chosen = kind.rawValue
+            }
+            let algo = try kind.make(g, options: options)
+            let output = Tensor(shape: g.outputShape, zeroed: false)
+            output.fill(.nan)
+            let timer = StageTimer(workers: pool.width)
+            for _ in 0..<warmup {
+                try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: pool, observer: nil)
+            }
+            var samples: [Double] = []
+            for _ in 0..<repetitions {
+                let t0 = monotonicNanos()
+                try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: pool, observer: timer)
+                samples.append(Double(monotonicNanos() - t0) * 1e-9)
+            }
+            var maxScaled = 0.0, maxAbs = 0.0, num = 0.0, den = 0.0
+            for i in 0..<ref.output.count {
+                let y = Double(output.data[i])
+                let d = y.isFinite ? abs(y - ref.output[i]) : .infinity
+                maxAbs = max(maxAbs, d)
+                maxScaled = max(maxScaled, d / max(ref.absSum[i], 1e-30))
+                num += d * d
+                den += ref.output[i] * ref.output[i]
+            }
+            let cost = algo.cost(workers: pool.width)
+            let timing = Timing(samples)
+            let stageSeconds = timer.seconds.filter { $0.key != .filterTransform }
+            let stageTotal = stageSeconds.values.reduce(0, +)
+            if entry == .naive { naiveMedian = timing.median }
+            out.append(ConvBenchResult(
+                layer: g.description, shortLayer: g.shortDescription, algorithm: entry?.rawValue ?? "auto", chosen: chosen,
+                seconds: timing, directGFLOPs: cost.directFLOPs / timing.median / 1e9,
+                executedGFLOPs: cost.executedFLOPs / timing.median / 1e9,
+                fractionOfPeak: cost.executedFLOPs / timing.median / 1e9 / (peakPerThread * Double(threads)),
+                cost: cost,
+                stageShare: Dictionary(uniqueKeysWithValues: stageSeconds.map { ($0.key.rawValue, $0.value / max(stageTotal, 1e-12)) }),
+                speedupVsNaive: nil, maxScaledError: maxScaled, maxAbsError: maxAbs,
+                relativeL2Error: (num / max(den, 1e-300)).squareRoot(), checkedImages: checked))
+        }
+        if let n = naiveMedian {
+            for i in out.indices { out[i].speedupVsNaive = n / out[i].seconds.median }
+        }
+        return out
+    }
+}

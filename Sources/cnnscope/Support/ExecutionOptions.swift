@@ -1,0 +1,42 @@
+import ArgumentParser
+import Hardware
+import Tensor
+import Kernels
+
+extension WorkerPool: ParallelRunner {}
+extension BindPolicy: ExpressibleByArgument {}
+
+/// How work is spread over the machine: worker count, their placement, and OpenBLAS' threads.
+struct ExecutionOptions: ParsableArguments {
+    @Option(help: "The number of worker threads; the default is one per core.")
+    var threads: Int?
+
+    @Option(help: "How worker threads are bound to processing units: compact, scatter or none.")
+    var bind: BindPolicy = .compact
+
+    @Option(help: ArgumentHelp(
+        "Where the threads go: 'pool' runs single-threaded OpenBLAS inside each pinned worker; 'blas' runs one worker and lets OpenBLAS use all the threads.",
+        valueName: "pool|blas"))
+    var threading: Threading = .pool
+
+    enum Threading: String, ExpressibleByArgument, CaseIterable { case pool, blas }
+
+    func validate() throws {
+        if let t = threads, t < 1 || t > 1024 {
+            throw ValidationError("--threads must be between 1 and 1024, got \(t).")
+        }
+    }
+
+    /// Builds the pool and sets OpenBLAS' thread count to match the threading choice.
+    func makeRuntime(topology: HwlocTopology?, cores: Int) -> (pool: WorkerPool, threads: Int) {
+        let n = threads ?? max(1, cores)
+        switch threading {
+        case .pool:
+            Blas.threads = 1
+            return (WorkerPool(threads: n, policy: bind, topology: topology), n)
+        case .blas:
+            Blas.threads = n
+            return (WorkerPool(threads: 1, policy: .none, topology: topology), n)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import XCTest
+import ArgumentParser
+@testable import cnnscope
+
+/// Pins the help texts. To accept a deliberate change: CNNSCOPE_UPDATE_SNAPSHOTS=1 swift test --filter CLITests
+final class HelpSnapshotTests: XCTestCase {
+    func check(_ name: String, _ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().appendingPathComponent("Snapshots")
+        let url = dir.appendingPathComponent("\(name).txt")
+        if ProcessInfo.processInfo.environment["CNNSCOPE_UPDATE_SNAPSHOTS"] == "1" {
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return
+        }
+        let expected = try String(contentsOf: url, encoding: .utf8)
+        XCTAssertEqual(text, expected, "help of \(name) changed; see the diff", file: file, line: line)
+    }
+
+    func testTopLevelHelp() throws {
+        try check("cnnscope", Cnnscope.helpMessage(columns: 100))
+    }
+
+    func testMachineHelp() throws {
+        try check("machine", Cnnscope.helpMessage(for: MachineCommand.self, columns: 100))
+    }
+
+    func testCompareHelp() throws {
+        try check("compare", Cnnscope.helpMessage(for: CompareCommand.self, columns: 100))
+    }
+
+    func testCompareValidationTellsWhatToFix() {
+        XCTAssertThrowsError(try CompareCommand.parse([])) { e in
+            XCTAssertTrue(Cnnscope.message(for: e).contains("--layer"), Cnnscope.message(for: e))
+        }
+        XCTAssertThrowsError(try CompareCommand.parse(["--layer", "H=4,C=1,K=1,R=3", "--algorithms", "fft"])) { e in
+            XCTAssertTrue(Cnnscope.message(for: e).contains("Unknown algorithm 'fft'"), Cnnscope.message(for: e))
+        }
+    }
+}

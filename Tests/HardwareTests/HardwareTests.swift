@@ -1,0 +1,126 @@
+import XCTest
+import CPfm
+@testable import Hardware
+
+final class TopologyTests: XCTestCase {
+    func testTopologyHasCoresAndGrowingCaches() throws {
+        let t = try HwlocTopology().snapshot()
+        XCTAssertGreaterThanOrEqual(t.cores, 1)
+        XCTAssertGreaterThanOrEqual(t.processingUnits, t.cores)
+        XCTAssertGreaterThanOrEqual(t.packages, 1)
+        XCTAssertFalse(t.caches.isEmpty, "hwloc reported no data cache")
+        for c in t.caches {
+            XCTAssertGreaterThan(c.sizeBytes, 0, "L\(c.level) size")
+            XCTAssertFalse(c.sharedBy.isEmpty, "L\(c.level) shared by no PU")
+        }
+        let sorted = t.caches.sorted { $0.level < $1.level }
+        for (a, b) in zip(sorted, sorted.dropFirst()) {
+            XCTAssertLessThan(a.level, b.level)
+            XCTAssertLessThan(a.sizeBytes, b.sizeBytes, "L\(a.level) \(a.sizeBytes) B is not smaller than L\(b.level) \(b.sizeBytes) B")
+        }
+    }
+
+    func testBindPolicies() throws {
+        let topo = Topology(packages: 1, cores: 2, processingUnits: 4, numaNodes: 1, cpuModel: "x", cpuVendor: "x",
+                            caches: [], instructionCaches: [], corePUs: [[0, 2], [1, 3]])
+        XCTAssertEqual(BindPolicy.compact.placement(workers: 3, topology: topo), [0, 2, 1])
+        XCTAssertEqual(BindPolicy.scatter.placement(workers: 3, topology: topo), [0, 1, 2])
+        XCTAssertEqual(BindPolicy.none.placement(workers: 2, topology: topo), [nil, nil])
+    }
+
+    func testPinnedPoolRunsEveryWorkerOnItsPU() throws {
+        let hw = try HwlocTopology()
+        let snap = hw.snapshot()
+        let pool = WorkerPool(threads: snap.cores, policy: .compact, topology: hw)
+        XCTAssertEqual(pool.bindingWarnings, [])
+        var seen = [Int](repeating: 0, count: pool.width)
+        var bound = [[Int]](repeating: [], count: pool.width)
+        seen.withUnsafeMutableBufferPointer { s in
+            bound.withUnsafeMutableBufferPointer { b in
+                pool.run { w in
+                    s[w] += 1
+                    b[w] = (try? hw.currentThreadBinding()) ?? []
+                }
+            }
+        }
+        XCTAssertEqual(seen, Array(repeating: 1, count: pool.width))
+        for w in 0..<pool.width { XCTAssertEqual(bound[w], [pool.placement[w]!], "worker \(w)") }
+    }
+}
+
+final class CounterTests: XCTestCase {
+    func testGenericEventsEncode() throws {
+        let cycles = try PfmLibrary.encode("cycles")
+        XCTAssertEqual(cycles.type, UInt32(PERF_TYPE_HARDWARE.rawValue))
+        XCTAssertEqual(cycles.config, UInt64(PERF_COUNT_HW_CPU_CYCLES.rawValue))
+        XCTAssertTrue(cycles.qualifiedName.contains("CYCLES"), cycles.qualifiedName)
+        let tc = try PfmLibrary.encode("task-clock")
+        XCTAssertEqual(tc.type, UInt32(PERF_TYPE_SOFTWARE.rawValue))
+        XCTAssertEqual(tc.config, UInt64(PERF_COUNT_SW_TASK_CLOCK.rawValue))
+    }
+
+    func testUnknownEventIsATypedErrorNamingIt() {
+        XCTAssertThrowsError(try PfmLibrary.encode("no_such_event_xyz")) { e in
+            guard case HardwareError.pfm(_, _, _, let subject) = e else { return XCTFail("wrong error \(e)") }
+            XCTAssertTrue(subject.contains("no_such_event_xyz"))
+            XCTAssertTrue("\(e)".contains("event not found"), "\(e)")
+        }
+    }
+
+    func testTaskClockCountsABusyLoop() throws {
+        let g = try CounterGroup(events: [try PfmLibrary.encode("task-clock")])
+        try g.reset()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try g.enable()
+        blackHole(busyLoop(3_000_000))
+        try g.disable()
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - t0)
+        let r = try XCTUnwrap(try g.read().first)
+        XCTAssertGreaterThan(r.raw, 0)
+        XCTAssertGreaterThan(r.scaled, wall / 4, "task-clock \(r.scaled) ns vs wall \(wall) ns")
+        XCTAssertLessThan(r.scaled, wall * 4, "task-clock \(r.scaled) ns vs wall \(wall) ns")
+    }
+
+    func testHardwareEventOpensOrGivesTypedError() throws {
+        let ev = try PfmLibrary.encode("instructions")
+        do {
+            let g = try CounterGroup(events: [ev])
+            try g.enable()
+            blackHole(busyLoop(100_000))
+            try g.disable()
+            let r = try g.read()
+            XCTAssertGreaterThan(r.first?.raw ?? 0, 0, "a PMU is exposed here: instructions must count")
+        } catch let e as HardwareError {
+            guard case .system(let call, let errno, let ctx) = e else { return XCTFail("wrong error \(e)") }
+            XCTAssertEqual(call, "perf_event_open")
+            XCTAssertTrue(ctx.contains("instructions"))
+            XCTAssertFalse(CounterProbe.cause(errno: errno).isEmpty)
+            print("instructions cannot be opened here: \(e) — \(CounterProbe.cause(errno: errno))")
+        }
+    }
+
+    func testMultiplexScaling() {
+        let s = CounterReading.scale(raw: 1000, enabled: 4_000, running: 1_000)!
+        XCTAssertEqual(s.value, 4000)
+        XCTAssertEqual(s.factor, 4)
+        XCTAssertEqual(CounterReading.scale(raw: 7, enabled: 10, running: 10)!.value, 7)
+        XCTAssertNil(CounterReading.scale(raw: 0, enabled: 10, running: 0), "never ran: no value, not 0")
+    }
+
+    func testProbeNeverReportsZeroForFailedEvents() {
+        for r in CounterProbe.probe(["cycles", "task-clock", "no_such_event_xyz"]) {
+            if !r.opened {
+                XCTAssertNil(r.sample, "\(r.event) did not open but has a sample")
+                XCTAssertNotNil(r.cause)
+            }
+        }
+    }
+
+    func testCPUInfoParsing() {
+        let f = CPUFeatures.parse(cpuinfo: "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2 fma\n\n")
+        XCTAssertEqual(f.modelName, "AMD EPYC")
+        XCTAssertEqual(f.family, 25)
+        XCTAssertEqual(f.simd.filter(\.present).map(\.name), ["SSE4.2", "AVX", "AVX2", "FMA"])
+        XCTAssertEqual(f.fp32Lanes, 8)
+    }
+}
