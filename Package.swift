@@ -13,10 +13,11 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Datasets"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C bindings: one module map and one shim header each (Debian packages named in shim.h).
@@ -33,17 +34,21 @@ let package = Package(
         .target(name: "Tensor", swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["Tensor", "CBLAS"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
+        .target(name: "Layers", dependencies: ["Tensor", "Kernels"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["Layers", "Kernels", "Tensor", "Datasets", "Yams"], swiftSettings: fast),
 
         .executableTarget(
             name: "cnnscope",
             dependencies: [
-                "Hardware", "Tensor", "Kernels", "Datasets",
+                "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),
 
         .testTarget(name: "HardwareTests", dependencies: ["Hardware"], swiftSettings: v5),
         .testTarget(name: "KernelTests", dependencies: ["Kernels", "Tensor"], swiftSettings: v5),
+        .testTarget(name: "LayerTests", dependencies: ["Layers", "Kernels", "Tensor"], swiftSettings: v5),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor"], swiftSettings: v5),
         .testTarget(name: "CLITests", dependencies: ["cnnscope"], swiftSettings: v5),
     ]
 )

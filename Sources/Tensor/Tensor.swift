@@ -11,12 +11,31 @@ public final class Tensor: @unchecked Sendable {
     public let data: UnsafeMutablePointer<Float>
 
     public static let alignment = 64
+    /// For a view: the tensor that owns the storage (kept alive while the view lives).
+    private let owner: Tensor?
 
     public init(shape: TensorShape, zeroed: Bool = true) {
         self.shape = shape
         count = shape.count
         data = Tensor.allocate(count)
+        owner = nil
         if zeroed { data.initialize(repeating: 0, count: count) }
+    }
+
+    private init(viewOf base: Tensor, shape: TensorShape) {
+        self.shape = shape
+        count = shape.count
+        data = base.data
+        owner = base.owner ?? base
+    }
+
+    /// The same storage seen with another shape of the same element count (no copy).
+    public func reshaped(_ dims: [Int]) throws -> Tensor {
+        let s = try TensorShape(dims)
+        guard s.count == count else {
+            throw TensorError.shapeMismatch("cannot view \(shape) (\(count) values) as \(s) (\(s.count) values)")
+        }
+        return Tensor(viewOf: self, shape: s)
     }
 
     public convenience init(_ dims: [Int], zeroed: Bool = true) throws {
@@ -32,7 +51,7 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { free(data) }
+    deinit { if owner == nil { free(data) } }
 
     /// 64-byte-aligned storage for `n` floats (at least one).
     public static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {

@@ -9,12 +9,16 @@ enum Console {
     /// Writes `text` to `path` through a temporary file and a rename, so an interrupted run
     /// never leaves a half-written file.
     static func writeAtomically(_ text: String, to path: String) throws {
+        try writeAtomically(data: Data(text.utf8), to: path)
+    }
+
+    static func writeAtomically(data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
-            try Data(text.utf8).write(to: tmp)
+            try data.write(to: tmp)
             guard rename(tmp.path, url.path) == 0 else {
                 throw CLIError("rename failed: \(String(cString: strerror(errno)))")
             }

@@ -1,0 +1,122 @@
+import Tensor
+
+// input NHWC (N,H,W,C), weights HWIO [L = R·S·C, K], dy NHWC (N,P,Q,K)
+//   dW [L, K] = Σ colᵀ · dy        (column buffer from the same lowering as forward)
+//   db [K]    = Σ_rows dy
+//   dx        = col2im(dy · Wᵀ)    (scatter-add of the column gradient)
+/// The backward pass of a convolution through im2col and cblas_sgemm. Workers take whole
+/// images (so their col2im writes never overlap), keep private dW/db partials, and the
+/// partials are summed at the end. 1x1 stride-1 layers use the input and dx directly.
+public final class Im2colConv2DBackward {
+    public let geometry: ConvGeometry
+    public let options: ConvOptions
+    private let forwardLowering: Im2colConv2D
+    private let workspace = Workspace()
+
+    public init(geometry: ConvGeometry, options: ConvOptions = ConvOptions()) {
+        self.geometry = geometry
+        self.options = options
+        forwardLowering = Im2colConv2D(geometry: geometry, options: options)
+    }
+
+    var patchLength: Int { geometry.r * geometry.s * geometry.c }
+
+    /// Images lowered at once by one worker.
+    public var imagesPerChunk: Int {
+        max(1, options.workspaceLimitBytes / (4 * geometry.p * geometry.q * patchLength))
+    }
+
+    /// FLOPs of one backward for `batch` images: dW GEMM, and dx GEMM when asked.
+    public func flops(batch: Int, inputGradient: Bool) -> Double {
+        let one: Double = 2 * Double(batch * geometry.p * geometry.q) * Double(patchLength) * Double(geometry.k)
+        return inputGradient ? 2 * one : one
+    }
+
+    /// Overwrites dWeights, dBias (when given) and dInput (when given).
+    public func backward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
+                         dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>,
+                         dBias: UnsafeMutablePointer<Float>?, dInput: UnsafeMutablePointer<Float>?,
+                         runner: ParallelRunner) {
+        let g = geometry
+        let K = g.k, L = patchLength, PQ = g.p * g.q
+        let pointwise = forwardLowering.isPointwise
+        let chunk = min(imagesPerChunk, batch)
+        let colFloats = pointwise ? 0 : chunk * PQ * L
+        let partial = L * K + K
+        let workers = runner.width
+        workspace.reserve(workers: workers, floats: partial + colFloats * (dInput == nil ? 1 : 2))
+        for w in 0..<workers { workspace.buffer(w).update(repeating: 0, count: partial) }
+
+        runner.parallelRanges(batch) { worker, images in
+            let buf = workspace.buffer(worker)
+            let dW = buf, db = buf + L * K
+            let col = buf + partial
+            let dcol = col + colFloats
+            var n0 = images.lowerBound
+            while n0 < images.upperBound {
+                let n1 = min(images.upperBound, n0 + chunk)
+                let rows = (n1 - n0) * PQ
+                let dyc = dy + n0 * PQ * K
+                for r in 0..<rows {
+                    let d = dyc + r * K
+                    for k in 0..<K { db[k] += d[k] }
+                }
+                let a: UnsafePointer<Float>
+                if pointwise {
+                    a = input + n0 * PQ * g.c
+                } else {
+                    forwardLowering.lower(input: input, rows: (n0 * PQ)..<(n1 * PQ), into: col)
+                    a = UnsafePointer(col)
+                }
+                Blas.sgemm(transA: true, m: L, n: K, k: rows, a: a, lda: L, b: dyc, ldb: K, beta: 1, c: dW, ldc: K)
+                if let dInput {
+                    if pointwise {
+                        Blas.sgemm(transB: true, m: rows, n: L, k: K, a: dyc, lda: K, b: weights, ldb: K,
+                                   beta: 0, c: dInput + n0 * PQ * g.c, ldc: L)
+                    } else {
+                        Blas.sgemm(transB: true, m: rows, n: L, k: K, a: dyc, lda: K, b: weights, ldb: K,
+                                   beta: 0, c: dcol, ldc: L)
+                        col2im(dcol, images: n0..<n1, into: dInput)
+                    }
+                }
+                n0 = n1
+            }
+        }
+        dWeights.update(from: workspace.buffer(0), count: L * K)
+        if let dBias { dBias.update(from: workspace.buffer(0) + L * K, count: K) }
+        for w in 1..<workers {
+            let p = workspace.buffer(w)
+            for i in 0..<(L * K) { dWeights[i] += p[i] }
+            if let dBias { for k in 0..<K { dBias[k] += p[L * K + k] } }
+        }
+    }
+
+    /// dx[n, ih, iw, :] = Σ over the (p, q, r, s) that read it of dcol[(n,p,q), (r,s,:)].
+    func col2im(_ dcol: UnsafePointer<Float>, images: Range<Int>, into dx: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        let C = g.c, L = patchLength, HWC = g.h * g.w * C
+        (dx + images.lowerBound * HWC).update(repeating: 0, count: images.count * HWC)
+        var src = dcol
+        for n in images {
+            let img = dx + n * HWC
+            for p in 0..<g.p {
+                let ih0 = p * g.strideH - g.padTop
+                for q in 0..<g.q {
+                    let iw0 = q * g.strideW - g.padLeft
+                    for r in 0..<g.r {
+                        let ih = ih0 + r
+                        if ih < 0 || ih >= g.h { continue }
+                        for s in 0..<g.s {
+                            let iw = iw0 + s
+                            if iw < 0 || iw >= g.w { continue }
+                            let d = img + (ih * g.w + iw) * C
+                            let sp = src + (r * g.s + s) * C
+                            for c in 0..<C { d[c] += sp[c] }
+                        }
+                    }
+                    src += L
+                }
+            }
+        }
+    }
+}

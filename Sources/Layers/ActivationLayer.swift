@@ -1,0 +1,42 @@
+import Tensor
+
+// input (N, ...) -> output (N, ...): y = f(x)
+/// Keras Activation layer (used after batch normalisation, where the activation cannot be
+/// fused into the convolution).
+public final class ActivationLayer: Layer {
+    public let name: String
+    public var kerasClass: String { "Activation" }
+    public let inputShape: [Int]
+    public var outputShape: [Int] { inputShape }
+    public let activation: Activation
+    public var needsInputGradient = true
+    public var trainable = true
+    public var parameters: [Parameter] { [] }
+    private let outputs = BufferCache()
+    private var lastOutput: Tensor?
+
+    public init(name: String, input: [Int], activation: Activation) {
+        self.name = name
+        inputShape = input
+        self.activation = activation
+    }
+
+    public func cost() -> LayerCost {
+        let n = inputShape.reduce(1, *)
+        return LayerCost(forwardFLOPs: Double(n), forwardBytes: Self.bytes(2 * n))
+    }
+
+    public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        let y = outputs.get(batch: x.shape[0], shape: outputShape)
+        y.data.update(from: x.data, count: x.count)
+        activation.apply(y.data, count: y.count, rowLength: inputShape.last ?? 1)
+        lastOutput = y
+        return y
+    }
+
+    public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
+        guard needsInputGradient, let y = lastOutput else { return nil }
+        activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: inputShape.last ?? 1)
+        return dy
+    }
+}

@@ -1,0 +1,104 @@
+import Tensor
+import Kernels
+
+/// How a convolution layer picks its algorithm.
+public enum ConvAlgorithmPolicy {
+    case fixed(ConvAlgorithmKind)
+    /// Time the candidates once per (shape, batch, threads) and keep the fastest.
+    case auto(AutoSelector)
+}
+
+// input NHWC (N,H,W,C), kernel HWIO (R,S,C,K), bias (K) -> output NHWC (N,P,Q,K), activation fused
+/// Keras Conv2D: forward through the convolution engine (any algorithm), backward through
+/// im2col + SGEMM.
+public final class Conv2DLayer: Layer {
+    public let name: String
+    public var kerasClass: String { "Conv2D" }
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let geometry: ConvGeometry
+    public let activation: Activation
+    public let kernel: Parameter
+    public let bias: Parameter
+    public var needsInputGradient = true
+    public var trainable = true
+    public var policy: ConvAlgorithmPolicy
+    public var options: ConvOptions
+    /// The algorithm the last forward used.
+    public private(set) var lastAlgorithm: ConvAlgorithmKind?
+
+    private var algorithms: [Int: ConvolutionAlgorithm] = [:]
+    private var backwardKernel: Im2colConv2DBackward?
+    private let outputs = BufferCache()
+    private let inputGrads = BufferCache()
+    private var lastInput: Tensor?
+    private var lastOutput: Tensor?
+
+    public init(name: String, input: [Int], filters: Int, kernel r: Int, _ s: Int? = nil, stride: Int = 1,
+                padding: Padding = .same, activation: Activation = .linear,
+                policy: ConvAlgorithmPolicy = .fixed(.im2col), options: ConvOptions = ConvOptions()) throws {
+        guard input.count == 3 else {
+            throw ConvError.invalidShape("\(name): Conv2D needs an (H,W,C) input, got \(input)")
+        }
+        geometry = try ConvGeometry(n: 1, h: input[0], w: input[1], c: input[2], k: filters, r: r, s: s,
+                                    stride: stride, padding: padding)
+        self.name = name
+        inputShape = input
+        outputShape = [geometry.p, geometry.q, filters]
+        self.activation = activation
+        self.kernel = Parameter(name: "kernel", shape: geometry.weightShape)
+        self.bias = Parameter(name: "bias", shape: try TensorShape([filters]))
+        self.policy = policy
+        self.options = options
+    }
+
+    public var parameters: [Parameter] { [kernel, bias] }
+
+    public func cost() -> LayerCost {
+        let g = geometry
+        return LayerCost(forwardFLOPs: ConvCost.direct(g) + Double(g.p * g.q * g.k),
+                         forwardBytes: ConvCost.minimumTraffic(g))
+    }
+
+    /// The algorithm for a batch size (made once per batch size).
+    public func algorithm(batch: Int, runner: ParallelRunner) throws -> ConvolutionAlgorithm {
+        if let a = algorithms[batch] { return a }
+        let g = try geometry.withBatch(batch)
+        let kind: ConvAlgorithmKind
+        switch policy {
+        case .fixed(let k):
+            kind = (try? k.check(g)) != nil ? k : .im2col
+        case .auto(let selector):
+            kind = try selector.choose(g, runner: runner).algorithm
+        }
+        let a = try kind.make(g, options: options)
+        algorithms[batch] = a
+        return a
+    }
+
+    public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        let batch = x.shape[0]
+        let y = outputs.get(batch: batch, shape: outputShape)
+        // Shapes were checked when the model was built; a failure here is a programming error.
+        let algo = try! algorithm(batch: batch, runner: ctx.runner)
+        lastAlgorithm = algo.kind
+        algo.forward(input: x.data, batch: batch, weights: kernel.value.data, weightsVersion: kernel.version,
+                     bias: bias.value.data, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
+        activation.apply(y.data, count: y.count, rowLength: geometry.k)
+        lastInput = x
+        lastOutput = y
+        return y
+    }
+
+    public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
+        guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
+        let batch = x.shape[0]
+        activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: geometry.k)
+        let bk = backwardKernel ?? Im2colConv2DBackward(geometry: geometry, options: options)
+        backwardKernel = bk
+        let dx = needsInputGradient ? inputGrads.get(batch: batch, shape: inputShape) : nil
+        bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+                    dWeights: kernel.grad.data, dBias: bias.grad.data, dInput: dx?.data, runner: ctx.runner)
+        return dx
+    }
+}

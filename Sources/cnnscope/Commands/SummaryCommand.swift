@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Layers
+import Training
+
+struct SummaryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summary",
+        abstract: "Print a model's layers as Keras' model.summary() does, with FLOPs and bytes per image.",
+        discussion: """
+        Layer, output shape and parameters as Keras reports them (total, trainable and \
+        non-trainable), plus two modelled columns per layer for one image: forward FLOPs and the \
+        minimum bytes moved (input and parameters read once, output written once).
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "The input shape, 28x28x1 (MNIST-like) or 32x32x3 (CIFAR-10).")
+    var inputShape = "28x28x1"
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func validate() throws { _ = try parseInputShape(inputShape) }
+
+    struct Row: Codable { var name: String; var type: String; var outputShape: [Int]; var parameters: Int; var forwardFLOPs: Double; var forwardBytes: Double }
+    struct Report: Codable {
+        var schema = "cnnscope.summary/1"
+        var model: String; var inputShape: [Int]; var layers: [Row]
+        var totalParameters: Int; var trainableParameters: Int; var nonTrainableParameters: Int
+        var forwardFLOPsPerImage: Double; var forwardBytesPerImage: Double
+        var provenance = "parameters: counted from the model; FLOPs and bytes: modelled (formula)"
+    }
+
+    func run() throws {
+        let p = try modelOptions.profile()
+        let model = try ModelBuilder.build(p, input: try parseInputShape(inputShape))
+        let rows = model.layers.map { l in
+            Row(name: l.name, type: l.kerasClass, outputShape: l.outputShape, parameters: l.parameterCount,
+                forwardFLOPs: l.cost().forwardFLOPs, forwardBytes: l.cost().forwardBytes)
+        }
+        let r = Report(model: p.name, inputShape: model.inputShape, layers: rows, totalParameters: model.parameterCount,
+                       trainableParameters: model.trainableParameterCount, nonTrainableParameters: model.nonTrainableParameterCount,
+                       forwardFLOPsPerImage: rows.reduce(0) { $0 + $1.forwardFLOPs },
+                       forwardBytesPerImage: rows.reduce(0) { $0 + $1.forwardBytes })
+        if json { print(try Console.json(r)); return }
+        print(Self.text(r))
+    }
+
+    static func grouped(_ n: Int) -> String {
+        let s = String(n)
+        var out = ""
+        for (i, ch) in s.reversed().enumerated() { if i > 0 && i % 3 == 0 { out.append(",") }; out.append(ch) }
+        return String(out.reversed())
+    }
+
+    static func text(_ r: Report) -> String {
+        var t = TextTable(header: ["Layer (type)", "Output Shape", "Param #", "FLOPs/image", "Min bytes/image"])
+        t.rightAligned = [2, 3, 4]
+        for l in r.layers {
+            t.rows.append(["\(l.name) (\(l.type))", "(None, " + l.outputShape.map(String.init).joined(separator: ", ") + ")",
+                           grouped(l.parameters), grouped(Int(l.forwardFLOPs)), Format.bytes(l.forwardBytes)])
+        }
+        func mb(_ n: Int) -> String { Format.bytes(Double(n * 4)) }
+        return """
+        Model: "\(r.model)"  input (None, \(r.inputShape.map(String.init).joined(separator: ", ")))
+        \(t.render())
+         Total params: \(grouped(r.totalParameters)) (\(mb(r.totalParameters)))
+         Trainable params: \(grouped(r.trainableParameters)) (\(mb(r.trainableParameters)))
+         Non-trainable params: \(grouped(r.nonTrainableParameters)) (\(mb(r.nonTrainableParameters)))
+         Forward per image (modelled): \(Format.g(r.forwardFLOPsPerImage / 1e6, 2)) MFLOP, \(Format.bytes(r.forwardBytesPerImage)) minimum traffic
+        """
+    }
+}
