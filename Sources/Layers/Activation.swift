@@ -16,7 +16,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     public func apply(_ y: UnsafeMutablePointer<Float>, count: Int, rowLength: Int) {
         switch self {
         case .linear: return
-        case .relu: for i in 0..<count { y[i] = max(y[i], 0) }
+        case .relu: for i in 0..<count { y[i] = Swift.max(y[i], 0) }
         case .elu: for i in 0..<count where y[i] < 0 { y[i] = expf(y[i]) - 1 }
         case .leakyRelu: for i in 0..<count where y[i] < 0 { y[i] *= Self.leakySlope }
         case .tanh: for i in 0..<count { y[i] = tanhf(y[i]) }
@@ -31,7 +31,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     public func backward(y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int, rowLength: Int) {
         switch self {
         case .linear: return
-        case .relu: for i in 0..<count where y[i] <= 0 { dy[i] = 0 }
+        case .relu: for i in 0..<count { dy[i] = y[i] > 0 ? dy[i] : 0 }
         case .elu: for i in 0..<count where y[i] < 0 { dy[i] *= y[i] + 1 }
         case .leakyRelu: for i in 0..<count where y[i] < 0 { dy[i] *= Self.leakySlope }
         case .tanh: for i in 0..<count { dy[i] *= 1 - y[i] * y[i] }

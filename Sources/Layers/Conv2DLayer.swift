@@ -22,6 +22,8 @@ public final class Conv2DLayer: Layer {
     public let bias: Parameter
     public var needsInputGradient = true
     public var trainable = true
+    /// Set by Sequential when the next layer (max pooling) applies the ReLU derivative itself.
+    public var activationGradientFused = false
     public var policy: ConvAlgorithmPolicy
     public var options: ConvOptions
     /// The algorithm the last forward used.
@@ -93,7 +95,9 @@ public final class Conv2DLayer: Layer {
     public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
         guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
         let batch = x.shape[0]
-        activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: geometry.k)
+        if !activationGradientFused {
+            activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: geometry.k)
+        }
         let bk = backwardKernel ?? Im2colConv2DBackward(geometry: geometry, options: options)
         backwardKernel = bk
         let dx = needsInputGradient ? inputGrads.get(batch: batch, shape: inputShape) : nil

@@ -16,11 +16,14 @@ public final class PoolingLayer: Layer {
     public let pool: Int
     public var needsInputGradient = true
     public var trainable = true
+    /// Set by Sequential when the layer before is a ReLU-activated layer that skips its own
+    /// activation backward: the routed gradient is then dropped where the max is 0 (ReLU' = 0).
+    public var appliesReluGradient = false
     public var parameters: [Parameter] { [] }
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
-    private var argmax: [Int32] = []
-    private var lastBatch = 0
+    private var lastInput: Tensor?
+    private var lastOutput: Tensor?
 
     public init(name: String, input: [Int], pool: Int, type: PoolType) throws {
         guard input.count == 3 else { throw TensorError.invalidDimension("\(name): pooling needs an (H,W,C) input, got \(input)") }
@@ -47,47 +50,77 @@ public final class PoolingLayer: Layer {
         let y = outputs.get(batch: batch, shape: outputShape)
         let k = pool
         let isMax = type == .max
-        if isMax && argmax.count < y.count { argmax = [Int32](repeating: 0, count: y.count) }
-        lastBatch = batch
         let inv = 1 / Float(k * k)
-        argmax.withUnsafeMutableBufferPointer { am in
-            let amp = am.baseAddress
-            ctx.runner.parallelRanges(batch * P) { _, rows in
-                for row in rows {
-                    let n = row / P, p = row % P
-                    for q in 0..<Q {
-                        let o = ((n * P + p) * Q + q) * C
-                        let base = ((n * H + p * k) * W + q * k) * C
-                        if isMax {
-                            for c in 0..<C { y.data[o + c] = -.infinity }
-                            for i in 0..<k {
-                                for j in 0..<k {
-                                    let off = base + (i * W + j) * C
-                                    for c in 0..<C where x.data[off + c] > y.data[o + c] {
-                                        y.data[o + c] = x.data[off + c]
-                                        amp![o + c] = Int32(off + c - n * H * W * C)
-                                    }
-                                }
+        let xp = UnsafePointer(x.data), yp = y.data
+        lastInput = x
+        lastOutput = y
+        ctx.runner.parallelRanges(batch * P) { _, rows in
+            for row in rows {
+                let n = row / P, p = row % P
+                for q in 0..<Q {
+                    let o = yp + ((n * P + p) * Q + q) * C
+                    let base = xp + ((n * H + p * k) * W + q * k) * C
+                    o.update(from: base, count: C)
+                    for i in 0..<k {
+                        for j in 0..<k where i + j > 0 {
+                            let src = base + (i * W + j) * C
+                            if isMax {
+                                for c in 0..<C { o[c] = max(o[c], src[c]) }
+                            } else {
+                                for c in 0..<C { o[c] += src[c] }
                             }
-                        } else {
-                            for c in 0..<C { y.data[o + c] = 0 }
-                            for i in 0..<k {
-                                for j in 0..<k {
-                                    let off = base + (i * W + j) * C
-                                    for c in 0..<C { y.data[o + c] += x.data[off + c] }
-                                }
-                            }
-                            for c in 0..<C { y.data[o + c] *= inv }
                         }
                     }
+                    if !isMax { for c in 0..<C { o[c] *= inv } }
                 }
             }
         }
         return y
     }
 
+    /// One window: the gradient goes to the first position (in row-major window order) whose
+    /// input equals the max; every other position of the window gets 0. Eight channels at a time.
+    @inline(__always)
+    static func routeMax(x: UnsafePointer<Float>, y: UnsafePointer<Float>, g: UnsafePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>, base: Int, rowStride: Int, k: Int, channels C: Int,
+                         relu: Bool) {
+        typealias V8 = SIMD8<Float>
+        var c = 0
+        while c + 8 <= C {
+            let ym = UnsafeRawPointer(y + c).loadUnaligned(as: V8.self)
+            let gv = UnsafeRawPointer(g + c).loadUnaligned(as: V8.self)
+            // With the fused ReLU, a window whose max is 0 passes no gradient at all.
+            var done = relu ? (ym .<= 0) : SIMDMask<SIMD8<Int32>>(repeating: false)
+            for i in 0..<k {
+                for j in 0..<k {
+                    let off = base + i * rowStride + j * C + c
+                    let xv = UnsafeRawPointer(x + off).loadUnaligned(as: V8.self)
+                    let hit = (xv .== ym) .& .!done
+                    done = done .| hit
+                    let out = V8(repeating: 0).replacing(with: gv, where: hit)
+                    UnsafeMutableRawPointer(dx + off).storeBytes(of: out, as: V8.self)
+                }
+            }
+            c += 8
+        }
+        while c < C {
+            var done = relu && y[c] <= 0
+            for i in 0..<k {
+                for j in 0..<k {
+                    let off = base + i * rowStride + j * C + c
+                    let hit = !done && x[off] == y[c]
+                    dx[off] = hit ? g[c] : 0
+                    done = done || hit
+                }
+            }
+            c += 1
+        }
+    }
+
+    /// Max pooling routes each output's gradient to the first input of its window that equals
+    /// the maximum (the argmax is recomputed here, so forward stays a plain vector max).
     public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
-        guard needsInputGradient else { return nil }
+        guard needsInputGradient, let x = lastInput, let y = lastOutput else { return nil }
         let batch = dy.shape[0]
         let (H, W, C) = (inputShape[0], inputShape[1], inputShape[2])
         let (P, Q) = (outputShape[0], outputShape[1])
@@ -95,22 +128,27 @@ public final class PoolingLayer: Layer {
         let k = pool
         let isMax = type == .max
         let inv = 1 / Float(k * k)
-        argmax.withUnsafeBufferPointer { am in
-            ctx.runner.parallelRanges(batch) { _, images in
-                for n in images {
-                    let img = dx.data + n * H * W * C
-                    img.update(repeating: 0, count: H * W * C)
-                    for p in 0..<P {
-                        for q in 0..<Q {
-                            let o = ((n * P + p) * Q + q) * C
-                            if isMax {
-                                for c in 0..<C { img[Int(am[o + c])] += dy.data[o + c] }
-                            } else {
-                                for i in 0..<k {
-                                    for j in 0..<k {
-                                        let d = img + ((p * k + i) * W + q * k + j) * C
-                                        for c in 0..<C { d[c] += dy.data[o + c] * inv }
-                                    }
+        let xp = UnsafePointer(x.data), yp = UnsafePointer(y.data), dyp = UnsafePointer(dy.data), dxp = dx.data
+        let covers = H % k == 0 && W % k == 0
+        let relu = appliesReluGradient
+        ctx.runner.parallelRanges(batch) { _, images in
+            for n in images {
+                let img = dxp + n * H * W * C
+                // Windows tile the image exactly when k divides H and W: every element is then
+                // written below, so the zero fill is only needed for the leftover rows/columns.
+                if !covers || !isMax { img.update(repeating: 0, count: H * W * C) }
+                for p in 0..<P {
+                    for q in 0..<Q {
+                        let o = ((n * P + p) * Q + q) * C
+                        let g = dyp + o
+                        if isMax {
+                            Self.routeMax(x: xp, y: yp + o, g: g, dx: dxp, base: ((n * H + p * k) * W + q * k) * C,
+                                          rowStride: W * C, k: k, channels: C, relu: relu)
+                        } else {
+                            for i in 0..<k {
+                                for j in 0..<k {
+                                    let d = img + ((p * k + i) * W + q * k + j) * C
+                                    for c in 0..<C { d[c] += g[c] * inv }
                                 }
                             }
                         }

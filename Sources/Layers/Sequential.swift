@@ -13,6 +13,19 @@ public final class Sequential {
         self.inputShape = inputShape
         self.layers = layers
         if let first = layers.first { first.needsInputGradient = false }
+        fuseReluIntoMaxPool(true)
+    }
+
+    /// Conv2D(relu) followed by max pooling: the pool drops the gradient where the max is 0,
+    /// which is exactly ReLU's derivative at the routed element, so the convolution skips its
+    /// own pass over the (large) activation gradient. Off gives the plain layer-by-layer path.
+    public func fuseReluIntoMaxPool(_ on: Bool) {
+        for (a, b) in zip(layers, layers.dropFirst()) {
+            guard let conv = a as? Conv2DLayer, let pool = b as? PoolingLayer else { continue }
+            let fuse = on && conv.activation == .relu && pool.type == .max
+            conv.activationGradientFused = fuse
+            pool.appliesReluGradient = fuse
+        }
     }
 
     public var outputShape: [Int] { layers.last?.outputShape ?? inputShape }
