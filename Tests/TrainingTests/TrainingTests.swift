@@ -1,0 +1,208 @@
+import XCTest
+import Tensor
+import Kernels
+import Layers
+import Datasets
+@testable import Training
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let modelsDir = repoRoot.appendingPathComponent("Profiles/models")
+
+final class ProfileTests: XCTestCase {
+    /// Parameter counts as Keras' model.summary() reports them for the same models.
+    static let kerasCounts: [String: Int] = [
+        "basic-cnn": 421_642, "shallow-cnn": 105_866, "deep-cnn": 241_546, "wide-cnn": 1_682_954,
+        "tiny-cnn": 26_698, "small-filters": 411_242, "large-filters": 454_922, "mixed-filters": 454_410,
+        "fcnn": 269_322,
+    ]
+
+    func testEveryShippedProfileLoadsWithKerasParameterCounts() throws {
+        let names = ModelProfile.available(in: modelsDir)
+        XCTAssertEqual(Set(names), Set(Self.kerasCounts.keys))
+        for name in names {
+            let p = try ModelProfile.load(named: name, in: modelsDir)
+            let m = try ModelBuilder.build(p, input: [28, 28, 1])
+            XCTAssertEqual(m.parameterCount, Self.kerasCounts[name], name)
+            XCTAssertEqual(m.nonTrainableParameterCount, 0, name)
+            // CIFAR-shaped input builds too.
+            XCTAssertNoThrow(try ModelBuilder.build(p, input: [32, 32, 3]), name)
+        }
+        // basic-cnn on CIFAR-10: 896 + 18,496 + 8·8·64·128 + 128 + 1,290.
+        let basic = try ModelBuilder.build(try ModelProfile.load(named: "basic-cnn", in: modelsDir), input: [32, 32, 3])
+        XCTAssertEqual(basic.parameterCount, 545_098)
+    }
+
+    func testBatchNormCountsNonTrainableParameters() throws {
+        let p = try ModelProfile.parse("name: bn\nconv_blocks:\n  - {filters: 8}\nbatch_norm: true\n", file: "bn.yaml")
+        let m = try ModelBuilder.build(p, input: [28, 28, 1])
+        XCTAssertEqual(m.nonTrainableParameterCount, 16)          // moving mean and variance of 8 channels
+        XCTAssertEqual(m.parameterCount, 80 + 32 + 14 * 14 * 8 * 10 + 10)
+    }
+
+    func testBadProfilesNameFileKeyAndReason() {
+        func err(_ text: String) -> String {
+            do { _ = try ModelProfile.parse(text, file: "bad.yaml"); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(err("name: x\nconv_blokcs: []\n").contains("bad.yaml: conv_blokcs: unknown key"))
+        XCTAssertTrue(err("name: x\nconv_blocks:\n  - {filters: -3}\n").contains("conv_blocks[0].filters: must be at least 1"))
+        XCTAssertTrue(err("name: x\ndense_units: [64, 0]\n").contains("dense_units"))
+        XCTAssertTrue(err("name: x\ndropout_rate: 1.5\n").contains("dropout_rate"))
+        XCTAssertTrue(err("name: x\nactivation: swish\n").contains("activation"))
+        XCTAssertTrue(err("name: [unclosed\n").contains("not valid YAML"))
+        XCTAssertTrue(err("name: x\nconv_blocks:\n  - {filters: 8, kernel_size: 3, colour: red}\n").contains("conv_blocks[0].colour: unknown key"))
+        // A pool that shrinks the map below 1x1 is caught when the model is built for an input.
+        let deep = try! ModelProfile.parse("name: d\nconv_blocks:\n  - {filters: 4}\n  - {filters: 4}\n  - {filters: 4}\n", file: "d.yaml")
+        XCTAssertThrowsError(try ModelBuilder.build(deep, input: [4, 4, 1])) { e in
+            XCTAssertTrue("\(e)".contains("pool_size") && "\(e)".contains("below 1x1"), "\(e)")
+        }
+        XCTAssertThrowsError(try ModelProfile.load(named: "no-such-model", in: modelsDir)) { e in
+            XCTAssertTrue("\(e)".contains("unknown model 'no-such-model'") && "\(e)".contains("basic-cnn"), "\(e)")
+        }
+    }
+}
+
+final class LoaderTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-loader-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+
+    func writeIDX(prefix: String, n: Int, labelsN: Int? = nil, magic: Int = 0x803, truncate: Int = 0) throws {
+        var img = be32(magic) + be32(n) + be32(28) + be32(28)
+        img += (0..<(n * 784)).map { UInt8($0 % 256) }
+        img.removeLast(truncate)
+        try Data(img).write(to: dir.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+        let ln = labelsN ?? n
+        let lab = be32(0x801) + be32(ln) + (0..<ln).map { UInt8($0 % 10) }
+        try Data(lab).write(to: dir.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+    }
+
+    func testIDXRawAndGzip() throws {
+        try writeIDX(prefix: "train", n: 5)
+        let ds = try IDXLoader.load(dir: dir.path, prefix: "train", name: "t", classNames: IDXLoader.digitClassNames)
+        XCTAssertEqual(ds.images.shape.dims, [5, 28, 28, 1])
+        XCTAssertEqual(ds.labels, [0, 1, 2, 3, 4])
+        XCTAssertEqual(ds.images.data[785], Float(785 % 256) / 255, accuracy: 1e-6)
+        // gzip the same files and load again
+        for f in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+            p.arguments = ["-f", dir.appendingPathComponent(f).path]
+            try p.run(); p.waitUntilExit()
+        }
+        let gz = try IDXLoader.load(dir: dir.path, prefix: "train", name: "t", classNames: IDXLoader.digitClassNames)
+        XCTAssertEqual(gz.images.array, ds.images.array)
+    }
+
+    func testCorruptIDXFilesNameFileOffsetAndExpectation() throws {
+        try writeIDX(prefix: "bad", n: 3, magic: 0x1234)
+        XCTAssertThrowsError(try IDXLoader.loadImages(dir.appendingPathComponent("bad-images-idx3-ubyte").path)) { e in
+            XCTAssertTrue("\(e)".contains("bad-images-idx3-ubyte: byte 0: magic number 0x1234, expected 0x803"), "\(e)")
+        }
+        try writeIDX(prefix: "short", n: 3, truncate: 100)
+        XCTAssertThrowsError(try IDXLoader.loadImages(dir.appendingPathComponent("short-images-idx3-ubyte").path)) { e in
+            XCTAssertTrue("\(e)".contains("truncated at byte \(16 + 3 * 784 - 100)"), "\(e)")
+        }
+        try writeIDX(prefix: "mismatch", n: 3, labelsN: 4)
+        XCTAssertThrowsError(try IDXLoader.load(dir: dir.path, prefix: "mismatch", name: "m", classNames: [])) { e in
+            XCTAssertTrue("\(e)".contains("do not belong together"), "\(e)")
+        }
+        let gzPath = dir.appendingPathComponent("broken-images-idx3-ubyte.gz")
+        try Data([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]).write(to: gzPath)
+        XCTAssertThrowsError(try IDXLoader.loadImages(gzPath.path)) { e in
+            XCTAssertTrue("\(e)".contains("broken-images-idx3-ubyte.gz"), "\(e)")
+        }
+        XCTAssertThrowsError(try IDXLoader.loadImages(dir.appendingPathComponent("missing").path)) { e in
+            XCTAssertTrue("\(e)".contains("file not found"), "\(e)")
+        }
+    }
+
+    func testCIFARBatchesAndCorruption() throws {
+        var rec: [UInt8] = []
+        for i in 0..<3 { rec.append(UInt8(i)); rec += (0..<3072).map { UInt8(($0 + i) % 256) } }
+        let p = dir.appendingPathComponent("test_batch.bin")
+        try Data(rec).write(to: p)
+        let (t, labels) = try CIFAR10Loader.loadBatch(p.path)
+        XCTAssertEqual(labels, [0, 1, 2])
+        // pixel 0 of image 1: red = byte 1 of the red plane, green = plane 1024, blue = plane 2048
+        XCTAssertEqual(t.data[3072 + 0], Float(1) / 255, accuracy: 1e-6)
+        XCTAssertEqual(t.data[3072 + 1], Float((1024 + 1) % 256) / 255, accuracy: 1e-6)
+        XCTAssertEqual(t.data[3072 + 2], Float((2048 + 1) % 256) / 255, accuracy: 1e-6)
+        try Data(rec.dropLast(10)).write(to: p)
+        XCTAssertThrowsError(try CIFAR10Loader.loadBatch(p.path)) { e in
+            XCTAssertTrue("\(e)".contains("not a whole number of 3073-byte"), "\(e)")
+        }
+        rec[3073] = 42
+        try Data(rec).write(to: p)
+        XCTAssertThrowsError(try CIFAR10Loader.loadBatch(p.path)) { e in
+            XCTAssertTrue("\(e)".contains("byte 3073: label 42"), "\(e)")
+        }
+    }
+}
+
+final class TrainingLoopTests: XCTestCase {
+    static let fashion = "/usr/share/datasets/fashion-mnist"
+
+    func testShortTrainingOnRealDataLearns() throws {
+        guard FileManager.default.fileExists(atPath: Self.fashion + "/train-images-idx3-ubyte.gz") else {
+            throw XCTSkip("Fashion-MNIST not installed (Scripts/setup installs dataset-fashion-mnist)")
+        }
+        let all = try IDXLoader.load(dir: Self.fashion, prefix: "train", name: "fashion-mnist", classNames: IDXLoader.fashionClassNames)
+        let train = all.prefix(3000), test = all.slice(50_000..<51_000)
+        let p = try ModelProfile.load(named: "tiny-cnn", in: modelsDir)
+        let model = try ModelBuilder.build(p, input: [28, 28, 1], seed: 7)
+        let trainer = Trainer(model: model, optimizer: Adam(learningRate: 3e-3), runner: SerialRunner(), seed: 7)
+        let before = trainer.evaluate(test, batchSize: 100)
+        let history = trainer.fit(train: train, validation: nil, config: TrainConfig(epochs: 2, batchSize: 32, seed: 7))
+        let after = trainer.evaluate(test, batchSize: 100)
+        print("tiny-cnn on 3,000 images: loss \(before.loss) -> \(after.loss), accuracy \(before.accuracy) -> \(after.accuracy)")
+        XCTAssertLessThan(history.last!.loss, history.first!.loss + 1e-9)
+        XCTAssertLessThan(after.loss, before.loss * 0.6)
+        XCTAssertGreaterThan(after.accuracy, 0.6, "chance is 0.1")
+    }
+
+    func testEarlyStoppingRestoresBestWeights() throws {
+        let ds = Dataset.synthetic(count: 200, shape: [8, 8, 1], seed: 3)   // random labels: val accuracy wanders
+        let p = try ModelProfile.parse("name: s\nconv_blocks:\n  - {filters: 4}\ndense_units: [8]\n", file: "s.yaml")
+        let model = try ModelBuilder.build(p, input: [8, 8, 1])
+        let trainer = Trainer(model: model, optimizer: Adam(), runner: SerialRunner())
+        let (tr, va) = ds.split(validation: 50)
+        let h = trainer.fit(train: tr, validation: va, config: TrainConfig(epochs: 30, batchSize: 16, patience: 2))
+        XCTAssertTrue(trainer.stoppedEarly || h.count == 30)
+        let bestAcc = h.compactMap(\.valAccuracy).max()!
+        XCTAssertEqual(trainer.evaluate(va, batchSize: 16).accuracy, bestAcc, accuracy: 1e-9, "weights of the best epoch restored")
+    }
+
+    func testSaveThenLoadGivesIdenticalPredictions() throws {
+        let p = try ModelProfile.load(named: "basic-cnn", in: modelsDir)
+        let a = try ModelBuilder.build(p, input: [28, 28, 1], seed: 1)
+        let b = try ModelBuilder.build(p, input: [28, 28, 1], seed: 2)
+        let data = try WeightFile.encode(a)
+        try WeightFile.load(data, into: b, file: "a.cnnw")
+        let ds = Dataset.synthetic(count: 20, shape: [28, 28, 1], seed: 5)
+        let pa = Trainer(model: a, optimizer: Adam(), runner: SerialRunner()).predict(ds, batchSize: 8)
+        let pb = Trainer(model: b, optimizer: Adam(), runner: SerialRunner()).predict(ds, batchSize: 8)
+        XCTAssertEqual(pa.predictions, pb.predictions)
+        XCTAssertEqual(pa.loss, pb.loss)
+        // A file for another model is refused with the tensor named.
+        let other = try ModelBuilder.build(try ModelProfile.load(named: "tiny-cnn", in: modelsDir), input: [28, 28, 1])
+        XCTAssertThrowsError(try WeightFile.load(data, into: other, file: "a.cnnw")) { e in XCTAssertTrue("\(e)".contains("a.cnnw"), "\(e)") }
+        XCTAssertThrowsError(try WeightFile.load(data.prefix(100), into: b, file: "cut.cnnw")) { e in XCTAssertTrue("\(e)".contains("cut.cnnw"), "\(e)") }
+    }
+
+    func testTrainingIsRepeatableFromTheSeed() throws {
+        func run() throws -> Double {
+            let ds = Dataset.synthetic(count: 64, shape: [8, 8, 1], seed: 3)
+            let p = try ModelProfile.parse("name: s\nconv_blocks:\n  - {filters: 4}\ndense_units: [8]\ndropout_rate: 0.3\n", file: "s.yaml")
+            let model = try ModelBuilder.build(p, input: [8, 8, 1], seed: 11)
+            let t = Trainer(model: model, optimizer: Adam(), runner: SerialRunner(), seed: 11)
+            return t.fit(train: ds, validation: nil, config: TrainConfig(epochs: 2, batchSize: 16, seed: 11)).last!.loss
+        }
+        XCTAssertEqual(try run(), try run())
+    }
+}
