@@ -13,7 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,12 +35,16 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["Tensor", "CBLAS"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
         .target(name: "Layers", dependencies: ["Tensor", "Kernels"], swiftSettings: fast),
+        .target(name: "Figures", swiftSettings: v5),
+        .target(name: "Profiler", dependencies: ["Layers", "Kernels", "Hardware", "Figures"], swiftSettings: v5),
+        .target(name: "Roofline", dependencies: ["Figures"], swiftSettings: v5),
+        .target(name: "Reports", dependencies: ["Roofline", "Figures"], swiftSettings: v5),
         .target(name: "Training", dependencies: ["Layers", "Kernels", "Tensor", "Datasets", "Yams"], swiftSettings: fast),
 
         .executableTarget(
             name: "cnnscope",
             dependencies: [
-                "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets",
+                "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Profiler", "Figures", "Roofline", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),
@@ -49,6 +53,8 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["Kernels", "Tensor"], swiftSettings: v5),
         .testTarget(name: "LayerTests", dependencies: ["Layers", "Kernels", "Tensor"], swiftSettings: v5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor"], swiftSettings: v5),
-        .testTarget(name: "CLITests", dependencies: ["cnnscope"], swiftSettings: v5),
+        .testTarget(name: "ProfilerTests", dependencies: ["Profiler", "Figures", "Layers", "Kernels", "Hardware", "Tensor"], swiftSettings: v5),
+        .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], swiftSettings: v5),
+        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Hardware", "Layers", "Tensor", "Training", "Reports"], swiftSettings: v5),
     ]
 )

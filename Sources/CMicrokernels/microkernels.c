@@ -34,3 +34,104 @@ float cnns_muladd_sse(int64_t iterations) {
     _mm_storeu_ps(out, s);
     return out[0];
 }
+
+__attribute__((target("avx2,fma")))
+float cnns_fma_add_avx2(int64_t iterations) {
+    __m256 f0 = _mm256_set1_ps(1.0f), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0;
+    __m256 s0 = _mm256_set1_ps(0.5f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0;
+    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f), d = _mm256_set1_ps(-1e-7f);
+    for (int64_t i = 0; i < iterations; i++) {
+        f0 = _mm256_fmadd_ps(f0, m, c); s0 = _mm256_add_ps(s0, d);
+        f1 = _mm256_fmadd_ps(f1, m, c); s1 = _mm256_add_ps(s1, d);
+        f2 = _mm256_fmadd_ps(f2, m, c); s2 = _mm256_add_ps(s2, d);
+        f3 = _mm256_fmadd_ps(f3, m, c); s3 = _mm256_add_ps(s3, d);
+        f4 = _mm256_fmadd_ps(f4, m, c); s4 = _mm256_add_ps(s4, d);
+        f5 = _mm256_fmadd_ps(f5, m, c); s5 = _mm256_add_ps(s5, d);
+    }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(f0, f1), _mm256_add_ps(f2, f3)), _mm256_add_ps(f4, f5));
+    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)), _mm256_add_ps(s4, s5)));
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0] + out[7];
+}
+
+__attribute__((target("avx2")))
+float cnns_load_avx2(const float *a, int64_t n, int64_t reps) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    for (int64_t r = 0; r < reps; r++) {
+        for (int64_t i = 0; i < n; i += 64) {
+            s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
+            s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
+            s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
+            s3 = _mm256_add_ps(s3, _mm256_load_ps(a + i + 24));
+            s4 = _mm256_add_ps(s4, _mm256_load_ps(a + i + 32));
+            s5 = _mm256_add_ps(s5, _mm256_load_ps(a + i + 40));
+            s6 = _mm256_add_ps(s6, _mm256_load_ps(a + i + 48));
+            s7 = _mm256_add_ps(s7, _mm256_load_ps(a + i + 56));
+        }
+        __asm__ volatile("" ::: "memory");
+    }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)),
+                             _mm256_add_ps(_mm256_add_ps(s4, s5), _mm256_add_ps(s6, s7)));
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0];
+}
+
+__attribute__((target("avx2")))
+float cnns_copy_avx2(const float *a, float *b, int64_t n, int64_t reps) {
+    for (int64_t r = 0; r < reps; r++) {
+        for (int64_t i = 0; i < n; i += 32) {
+            _mm256_store_ps(b + i, _mm256_load_ps(a + i));
+            _mm256_store_ps(b + i + 8, _mm256_load_ps(a + i + 8));
+            _mm256_store_ps(b + i + 16, _mm256_load_ps(a + i + 16));
+            _mm256_store_ps(b + i + 24, _mm256_load_ps(a + i + 24));
+        }
+        __asm__ volatile("" ::: "memory");
+    }
+    return b[n / 2];
+}
+
+__attribute__((target("avx2,fma")))
+float cnns_triad_avx2(float *a, const float *b, const float *c, int64_t n, int64_t reps) {
+    const __m256 s = _mm256_set1_ps(1.0001f);
+    for (int64_t r = 0; r < reps; r++) {
+        for (int64_t i = 0; i < n; i += 16) {
+            _mm256_store_ps(a + i, _mm256_fmadd_ps(_mm256_load_ps(c + i), s, _mm256_load_ps(b + i)));
+            _mm256_store_ps(a + i + 8, _mm256_fmadd_ps(_mm256_load_ps(c + i + 8), s, _mm256_load_ps(b + i + 8)));
+        }
+        __asm__ volatile("" ::: "memory");
+    }
+    return a[n / 2];
+}
+
+float cnns_load_sse(const float *a, int64_t n, int64_t reps) {
+    __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t r = 0; r < reps; r++) {
+        for (int64_t i = 0; i < n; i += 16) {
+            s0 = _mm_add_ps(s0, _mm_load_ps(a + i)); s1 = _mm_add_ps(s1, _mm_load_ps(a + i + 4));
+            s2 = _mm_add_ps(s2, _mm_load_ps(a + i + 8)); s3 = _mm_add_ps(s3, _mm_load_ps(a + i + 12));
+        }
+        __asm__ volatile("" ::: "memory");
+    }
+    float out[4];
+    _mm_storeu_ps(out, _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3)));
+    return out[0];
+}
+
+float cnns_copy_sse(const float *a, float *b, int64_t n, int64_t reps) {
+    for (int64_t r = 0; r < reps; r++) {
+        for (int64_t i = 0; i < n; i += 4) _mm_store_ps(b + i, _mm_load_ps(a + i));
+        __asm__ volatile("" ::: "memory");
+    }
+    return b[n / 2];
+}
+
+float cnns_triad_sse(float *a, const float *b, const float *c, int64_t n, int64_t reps) {
+    const __m128 s = _mm_set1_ps(1.0001f);
+    for (int64_t r = 0; r < reps; r++) {
+        for (int64_t i = 0; i < n; i += 4) _mm_store_ps(a + i, _mm_add_ps(_mm_load_ps(b + i), _mm_mul_ps(_mm_load_ps(c + i), s)));
+        __asm__ volatile("" ::: "memory");
+    }
+    return a[n / 2];
+}

@@ -14,6 +14,11 @@ public struct ComputePeak: Codable, Sendable {
     public var kernel: String
     /// Median of `trials` trials.
     public var trials: Int
+
+    public init(perThreadGFLOPs: Double, allThreadsGFLOPs: Double, threads: Int, kernel: String, trials: Int) {
+        self.perThreadGFLOPs = perThreadGFLOPs; self.allThreadsGFLOPs = allThreadsGFLOPs
+        self.threads = threads; self.kernel = kernel; self.trials = trials
+    }
 }
 
 public enum ComputePeakProbe {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPerfShim
 
 /// A fixed set of worker threads, each bound to a processing unit through hwloc (or unbound).
 /// `run` hands every worker the same job with its own index and returns when all are done;
@@ -13,6 +14,8 @@ public final class WorkerPool: @unchecked Sendable {
     public let placement: [Int?]
     /// Binding failures, one line per worker that could not be bound (the worker still runs).
     public private(set) var bindingWarnings: [String] = []
+    /// Each worker's kernel thread id (for per-thread counters).
+    public private(set) var threadIDs: [Int32] = []
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let startCond: UnsafeMutablePointer<pthread_cond_t>
@@ -83,8 +86,10 @@ public final class WorkerPool: @unchecked Sendable {
         if let pu = ctx.pu, let topo = ctx.topology {
             do { try topo.bindCurrentThread(toPU: pu) } catch { warning = "worker \(ctx.index): \(error)" }
         }
+        let tid = cnns_gettid()
         pthread_mutex_lock(mutex)
         if let warning { bindingWarnings.append(warning) }
+        threadIDs.append(tid)
         readyCount += 1
         pthread_cond_broadcast(doneCond)
         var seen = 0

@@ -27,6 +27,18 @@ final class HelpSnapshotTests: XCTestCase {
         try check("compare", Cnnscope.helpMessage(for: CompareCommand.self, columns: 100))
     }
 
+    func testProfileHelp() throws {
+        try check("profile", Cnnscope.helpMessage(for: ProfileCommand.self, columns: 100))
+    }
+
+    func testTrainHelp() throws {
+        try check("train", Cnnscope.helpMessage(for: TrainCommand.self, columns: 100))
+    }
+
+    func testEventsHelp() throws {
+        try check("events", Cnnscope.helpMessage(for: EventsCommand.self, columns: 100))
+    }
+
     func testCompareValidationTellsWhatToFix() {
         XCTAssertThrowsError(try CompareCommand.parse([])) { e in
             XCTAssertTrue(Cnnscope.message(for: e).contains("--layer"), Cnnscope.message(for: e))

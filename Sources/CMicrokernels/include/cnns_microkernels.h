@@ -11,4 +11,20 @@ float cnns_fma_avx2(int64_t iterations);
 /// The same with SSE multiply + add (4-wide, no FMA), for CPUs without AVX2/FMA.
 /// FLOPs executed: iterations * 12 * 4 * 2.
 float cnns_muladd_sse(int64_t iterations);
+/// Mixed kernel: 6 FMA chains and 6 add chains per iteration (for cores whose add ports exceed
+/// their FMA ports). FLOPs executed: iterations * (6 * 8 * 2 + 6 * 8).
+float cnns_fma_add_avx2(int64_t iterations);
+
+/// Bandwidth kernels over `n` floats (n a multiple of 64, buffers 64-byte aligned), repeated
+/// `reps` times. Return a value derived from the data so the loads are not elided.
+/// load: reads a (AVX2 loads into 8 add chains); bytes moved: 4·n·reps.
+float cnns_load_avx2(const float *a, int64_t n, int64_t reps);
+/// copy: b = a; bytes moved: 8·n·reps (read a, write b; write-allocate not counted, as likwid).
+float cnns_copy_avx2(const float *a, float *b, int64_t n, int64_t reps);
+/// triad: a = b + s·c; bytes moved: 12·n·reps.
+float cnns_triad_avx2(float *a, const float *b, const float *c, int64_t n, int64_t reps);
+/// Portable (SSE) versions for CPUs without AVX2.
+float cnns_load_sse(const float *a, int64_t n, int64_t reps);
+float cnns_copy_sse(const float *a, float *b, int64_t n, int64_t reps);
+float cnns_triad_sse(float *a, const float *b, const float *c, int64_t n, int64_t reps);
 #endif

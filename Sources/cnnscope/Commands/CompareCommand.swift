@@ -3,6 +3,7 @@ import Foundation
 import Hardware
 import Kernels
 import Tensor
+import Profiler
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,6 +44,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "The per-thread FMA peak in GFLOP/s to compare against; measured when not given.")
     var peakGflops: Double?
 
+    @Flag(help: "Simulate each kernel's cache traffic with valgrind's cachegrind (cache sizes from hwloc; slow: the kernel runs 50-100x slower), for machines without a PMU. Values are labelled simulated.")
+    var simulateCache = false
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -50,6 +54,7 @@ struct CompareCommand: ParsableCommand {
     var csv = false
 
     @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var eventsOption: EventsOption
 
     static let labShapeList = [
         "N=64,H=14,W=14,C=32,K=64,R=3", "N=64,H=16,W=16,C=32,K=64,R=3", "N=64,H=7,W=7,C=64,K=128,R=3",
@@ -129,10 +134,20 @@ struct CompareCommand: ParsableCommand {
 
         let runner = ConvBenchRunner(pool: pool, threads: threads, options: options,
                                      repetitions: repetitions, warmup: warmup, peakPerThread: peak,
-                                     selector: AutoSelector(cache: profile.algorithmChoices, options: options))
+                                     selector: AutoSelector(cache: profile.algorithmChoices, options: options),
+                                     session: try eventsOption.session(pool: pool))
         var results: [ConvBenchResult] = []
         for g in geometries {
             results += try runner.compare(g, algorithms: try parsedAlgorithms())
+        }
+        if simulateCache, let snapshot {
+            for i in results.indices {
+                guard let kind = ConvAlgorithmKind(rawValue: results[i].chosen ?? results[i].algorithm),
+                      let g = geometries.first(where: { $0.description == results[i].layer }) else { continue }
+                let sim = CacheSimulator.simulate(g, algorithm: kind, topology: snapshot, workspace: options.workspaceLimitBytes)
+                results[i].simulatedD1Bytes = sim.d1Bytes
+                results[i].simulatedLLBytes = sim.llBytes
+            }
         }
         if runner.selector.changed {
             profile.algorithmChoices = runner.selector.cache
@@ -149,6 +164,13 @@ struct CompareCommand: ParsableCommand {
         } else {
             print(header.text)
             print(ConvBenchReport.table(results))
+            if let c = ConvBenchReport.countersText(results, session: runner.session) { print(c) }
+            if simulateCache {
+                print("Simulated traffic per forward (cachegrind, one thread, caches from hwloc):")
+                for r in results {
+                    print("  \(r.shortLayer) \(r.chosen.map { "auto→\($0)" } ?? r.algorithm): D1 misses \(r.simulatedD1Bytes?.text ?? "—"), LL misses \(r.simulatedLLBytes?.text ?? "—"); modelled minimum \(Format.bytes(r.cost.minimumTrafficBytes)), algorithm \(Format.bytes(r.cost.algorithmTrafficBytes))")
+                }
+            }
         }
     }
 }

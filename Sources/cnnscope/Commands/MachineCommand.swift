@@ -18,7 +18,7 @@ struct MachineCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    @Flag(help: "Also measure the single-precision FMA peak of one thread and of all cores (about a second).")
+    @Flag(help: "Also measure the machine's ceilings (FMA peaks, load/copy/triad bandwidth of every cache level and DRAM, one thread and all cores; about half a minute) and save them in Profiles/machines/<host>.json.")
     var measure = false
 
     struct Report: Codable {
@@ -36,6 +36,7 @@ struct MachineCommand: ParsableCommand {
         var openblas: String
         var openblasCore: String
         var fmaPeak: ComputePeak?
+        var ceilings: MachineCeilings?
     }
 
     func run() throws {
@@ -58,9 +59,15 @@ struct MachineCommand: ParsableCommand {
         let probes = pmuError == nil ? CounterProbe.probe(CounterProbe.standardEvents(pmus: pmus)) : []
 
         var peak: ComputePeak?
-        if measure, let cpu {
-            let pool = WorkerPool(threads: topology?.cores ?? 1, policy: .compact, topology: topo)
-            peak = ComputePeakProbe.measure(features: cpu, pool: pool)
+        var ceilings: MachineCeilings?
+        if measure, let cpu, let topology {
+            let pool = WorkerPool(threads: topology.cores, policy: .compact, topology: topo)
+            ceilings = CeilingProbe.measure(topology: topology, features: cpu, pool: pool)
+            peak = ceilings?.fma
+            var profile = MachineProfileStore.load(cpuModel: cpu.modelName)
+            profile.ceilings = ceilings
+            profile.fmaPeak = peak
+            MachineProfileStore.save(profile)
         }
         let paranoid = (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -68,7 +75,7 @@ struct MachineCommand: ParsableCommand {
                             cpu: cpu, simd: Dictionary(uniqueKeysWithValues: (cpu?.simd ?? []).map { ($0.name, $0.present) }),
                             cpuError: cpuError, pmus: pmus, pmuError: pmuError, counters: probes,
                             perfEventParanoid: paranoid, openblas: Blas.config, openblasCore: Blas.coreName,
-                            fmaPeak: peak)
+                            fmaPeak: peak, ceilings: ceilings)
         if topology == nil && cpu == nil && pmus.isEmpty {
             Console.error("nothing could be read about this machine: \(topologyError ?? ""); \(cpuError ?? ""); \(pmuError ?? "")")
             throw ExitCode(1)
@@ -125,6 +132,15 @@ struct MachineCommand: ParsableCommand {
         if let p = r.fmaPeak {
             out.append(String(format: "FMA peak (measured, %@): %.1f GFLOP/s per thread, %.1f GFLOP/s with %d pinned threads",
                               p.kernel, p.perThreadGFLOPs, p.allThreadsGFLOPs, p.threads))
+        }
+        if let c = r.ceilings {
+            out.append(String(format: "FMA+add peak (measured): %.1f GFLOP/s per thread, %.1f with all threads", c.mixedPerThreadGFLOPs, c.mixedAllThreadsGFLOPs))
+            out.append("Bandwidth (measured, \(c.method)):")
+            for b in c.bandwidth {
+                out.append(String(format: "  %-5@ %-6@ %d thread%@  working set %@  %.1f GB/s (min %.1f, max %.1f)",
+                                  b.level, b.kernel, b.threads, b.threads == 1 ? " " : "s", Format.bytes(Double(b.workingSetBytes)),
+                                  b.gbPerSecond, b.minGBPerSecond, b.maxGBPerSecond))
+            }
         }
         return out.joined(separator: "\n")
     }

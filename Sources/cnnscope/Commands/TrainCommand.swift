@@ -5,6 +5,7 @@ import Hardware
 import Kernels
 import Layers
 import Training
+import Profiler
 
 /// The lab's results for one trained model.
 struct TrainingResults: Codable {
@@ -36,6 +37,7 @@ struct TrainingResults: Codable {
     var threads: Int
     var convAlgorithms: [String: String]
     var history: [EpochRecord]
+    var layerProfile: [LayerProfileRow]?
     var peakResidentMB: Double?
     var commandLine: String
     var provenance = "times: measured (monotonic clock); accuracies and losses: computed on the data; parameters: counted from the model"
@@ -58,6 +60,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var algorithm: AlgorithmOption
     @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var eventsOption: EventsOption
 
     @Option(help: "Number of epochs.")
     var epochs = 1
@@ -97,15 +100,25 @@ struct TrainCommand: ParsableCommand {
         let selector = AutoSelector(cache: machine.algorithmChoices, options: options)
         let model = try ModelBuilder.build(profile, input: input, policy: algorithm.policy(selector: selector), options: options, seed: seed)
         let trainer = Trainer(model: model, optimizer: Trainer.optimizer(for: profile, learningRate: learningRate), runner: pool, seed: seed)
+        let session = try eventsOption.session(pool: pool)
+        let profiler = eventsOption.events == nil ? nil : LayerProfiler(session: session)
+        profiler?.calibrate()
+        model.observer = profiler
 
         print("Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) validation, \(test.count) test images, input \(input), \(SummaryCommand.grouped(model.parameterCount)) parameters, batch \(batchSize), \(threads) thread\(threads == 1 ? "" : "s"), conv \(algorithm.convAlgorithm)")
         let bar = ProgressBar(enabled: isatty(STDOUT_FILENO) != 0)
         let t0 = Date()
         let history = trainer.fit(train: train, validation: validation,
                                   config: TrainConfig(epochs: epochs, batchSize: batchSize, patience: patience, seed: seed),
-                                  progress: bar.enabled ? { bar.update($0) } : nil,
+                                  progress: { p in
+                                      if bar.enabled { bar.update(p) }
+                                      // More events than counters: rotate the parts step by step.
+                                      if let s = session, s.parts.count > 1 { try? s.select(part: p.step % s.parts.count) }
+                                  },
                                   epochEnded: { bar.finish($0, epochs: epochs) })
         let trainingSeconds = Date().timeIntervalSince(t0)
+        model.observer = nil
+        let layerRows = profiler.map { LayerProfileTable.rows($0) }
         let (_, testLoss, testAcc) = trainer.predict(test, batchSize: batchSize)
         let inf = trainer.inferenceSecondsPerImage(test, images: 1000, batchSize: batchSize)
         let inf1 = trainer.inferenceSecondsPerImage(test, images: 200, batchSize: 1)
@@ -122,9 +135,14 @@ struct TrainCommand: ParsableCommand {
             accuracyPerMillionParameters: testAcc / (Double(model.parameterCount) / 1e6),
             epochsTrained: history.count, stoppedEarly: trainer.stoppedEarly, bestEpoch: trainer.bestEpoch,
             batchSize: batchSize, trainImages: train.count, validationImages: validation.count, testImages: test.count,
-            seed: seed, threads: threads, convAlgorithms: algos, history: history, peakResidentMB: ResourceUsage.peakResidentMB(),
+            seed: seed, threads: threads, convAlgorithms: algos, history: history, layerProfile: layerRows,
+            peakResidentMB: ResourceUsage.peakResidentMB(),
             commandLine: CommandLine.arguments.joined(separator: " "))
         print(Self.text(results))
+        if let profiler, let layerRows {
+            print("\nPer layer over the training steps:")
+            print(LayerProfileTable.render(layerRows, session: session, overheadSeconds: profiler.overheadSeconds))
+        }
 
         let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/train-\(profile.name)-\(Self.timestamp())"
         try Console.writeAtomically(try Console.json(results) + "\n", to: dir + "/results.json")

@@ -1,7 +1,9 @@
+import Figures
 import Foundation
 import Hardware
 import Kernels
 import Tensor
+import Profiler
 
 struct ConvBenchHeader: Codable {
     var threads: Int
@@ -41,6 +43,11 @@ struct ConvBenchResult: Codable {
     var maxAbsError: Double
     var relativeL2Error: Double
     var checkedImages: Int
+    /// Counted per forward with --events (one forward per part of the set).
+    var counters: [String: Figure]?
+    /// With --simulate-cache: bytes from D1 and last-level misses (simulated).
+    var simulatedD1Bytes: Figure?
+    var simulatedLLBytes: Figure?
 }
 
 struct ConvBenchReport: Codable {
@@ -63,6 +70,18 @@ struct ConvBenchReport: Codable {
                            Format.sci(r.maxScaledError), Format.sci(r.relativeL2Error)])
         }
         return t.render()
+    }
+
+    /// Counter figures per (layer, algorithm), when --events was given.
+    static func countersText(_ rs: [ConvBenchResult], session: CounterSession?) -> String? {
+        guard let session, rs.contains(where: { $0.counters != nil }) else { return nil }
+        var out = [session.explanation, "Counters per forward (one forward per part of the set):"]
+        for r in rs {
+            guard let c = r.counters else { continue }
+            out.append("  \(r.shortLayer) \(r.chosen.map { "auto→\($0)" } ?? r.algorithm); executed FLOPs (modelled) \(String(format: "%.3g", r.cost.executedFLOPs))")
+            for (k, f) in c.sorted(by: { $0.key < $1.key }) { out.append("    \(k): \(f.text)") }
+        }
+        return out.joined(separator: "\n")
     }
 
     static func csv(_ rs: [ConvBenchResult]) -> String {
@@ -89,12 +108,32 @@ final class ConvBenchRunner {
     let warmup: Int
     let peakPerThread: Double
     let selector: AutoSelector
+    let session: CounterSession?
 
     init(pool: WorkerPool, threads: Int, options: ConvOptions, repetitions: Int, warmup: Int,
-         peakPerThread: Double, selector: AutoSelector) {
+         peakPerThread: Double, selector: AutoSelector, session: CounterSession? = nil) {
         self.pool = pool; self.threads = threads; self.options = options
         self.repetitions = repetitions; self.warmup = warmup; self.peakPerThread = peakPerThread
         self.selector = selector
+        self.session = session
+    }
+
+    /// One forward per part of the event set, counters read around each.
+    func count(_ algo: ConvolutionAlgorithm, input: Tensor, weights: Tensor, bias: Tensor, output: Tensor) throws -> [String: Figure]? {
+        guard let session else { return nil }
+        var deltas: [String: Double] = [:], scales: [String: Double] = [:]
+        var seconds = 0.0
+        for part in 0..<max(1, session.parts.count) {
+            try session.select(part: part)
+            let c0 = session.read()
+            let t0 = monotonicNanos()
+            try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: pool, observer: nil)
+            let t = Double(monotonicNanos() - t0) * 1e-9
+            let c1 = session.read()
+            if part == 0 { seconds = t }
+            for (v, e) in c1 { deltas[v] = e.value - (c0[v]?.value ?? 0); scales[v] = e.scale }
+        }
+        return session.figures(deltas: deltas, scales: scales, seconds: seconds)
     }
 
     func compare(_ g: ConvGeometry, algorithms: [ConvAlgorithmKind?]) throws -> [ConvBenchResult] {
@@ -132,6 +171,7 @@ final class ConvBenchRunner {
                 try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: pool, observer: timer)
                 samples.append(Double(monotonicNanos() - t0) * 1e-9)
             }
+            let counted = try count(algo, input: input, weights: weights, bias: bias, output: output)
             var maxScaled = 0.0, maxAbs = 0.0, num = 0.0, den = 0.0
             for i in 0..<ref.output.count {
                 let y = Double(output.data[i])
@@ -154,7 +194,7 @@ final class ConvBenchRunner {
                 cost: cost,
                 stageShare: Dictionary(uniqueKeysWithValues: stageSeconds.map { ($0.key.rawValue, $0.value / max(stageTotal, 1e-12)) }),
                 speedupVsNaive: nil, maxScaledError: maxScaled, maxAbsError: maxAbs,
-                relativeL2Error: (num / max(den, 1e-300)).squareRoot(), checkedImages: checked))
+                relativeL2Error: (num / max(den, 1e-300)).squareRoot(), checkedImages: checked, counters: counted))
         }
         if let n = naiveMedian {
             for i in out.indices { out[i].speedupVsNaive = n / out[i].seconds.median }

@@ -10,6 +10,7 @@ struct MachineProfile: Codable {
     var cpuModel: String
     var updated: String
     var fmaPeak: ComputePeak?
+    var ceilings: MachineCeilings?
     var algorithmChoices = AlgorithmChoiceCache()
 }
 

@@ -1,0 +1,160 @@
+import CMicrokernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One measured bandwidth: a kernel over a working set sized for one memory level.
+public struct BandwidthCeiling: Codable, Equatable, Sendable {
+    /// "L1", "L2", "L3" or "DRAM".
+    public var level: String
+    /// "load", "copy" or "triad".
+    public var kernel: String
+    public var threads: Int
+    /// Bytes per thread.
+    public var workingSetBytes: Int
+    /// Median GB/s (1e9 bytes) over the trials, all threads together.
+    public var gbPerSecond: Double
+    public var minGBPerSecond: Double
+    public var maxGBPerSecond: Double
+
+    public init(level: String, kernel: String, threads: Int, workingSetBytes: Int, gbPerSecond: Double,
+                minGBPerSecond: Double, maxGBPerSecond: Double) {
+        self.level = level; self.kernel = kernel; self.threads = threads; self.workingSetBytes = workingSetBytes
+        self.gbPerSecond = gbPerSecond; self.minGBPerSecond = minGBPerSecond; self.maxGBPerSecond = maxGBPerSecond
+    }
+}
+
+/// The machine's ceilings, each measured by a microbenchmark here.
+public struct MachineCeilings: Codable, Sendable {
+    /// FMA-only microkernel: what convolution inner loops can reach.
+    public var fma: ComputePeak
+    /// Mixed FMA + add microkernel, FLOPs counted as executed (an FMA is 2, an add 1).
+    public var mixedPerThreadGFLOPs: Double
+    public var mixedAllThreadsGFLOPs: Double
+    public var bandwidth: [BandwidthCeiling]
+    public var method: String
+
+    public init(fma: ComputePeak, mixedPerThreadGFLOPs: Double, mixedAllThreadsGFLOPs: Double, bandwidth: [BandwidthCeiling], method: String) {
+        self.fma = fma; self.mixedPerThreadGFLOPs = mixedPerThreadGFLOPs; self.mixedAllThreadsGFLOPs = mixedAllThreadsGFLOPs
+        self.bandwidth = bandwidth; self.method = method
+    }
+
+    public func bandwidth(level: String, kernel: String = "load", allThreads: Bool) -> BandwidthCeiling? {
+        let cands = bandwidth.filter { $0.level == level && $0.kernel == kernel }
+        return allThreads ? cands.max { $0.threads < $1.threads } : cands.min { $0.threads < $1.threads }
+    }
+}
+
+public enum CeilingProbe {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// The working set per thread for each level: half of a private cache, a quarter of a
+    /// shared one divided among its threads, and 512 MiB (at least 16x the L3) for DRAM.
+    public static func workingSets(_ t: Topology, threads: Int) -> [(String, Int)] {
+        var out: [(String, Int)] = []
+        var last = 0
+        for c in t.caches.sorted(by: { $0.level < $1.level }) {
+            let shared = c.sharedBy.count > 1
+            let sharers = shared ? max(1, min(threads, c.sharedBy.count)) : 1
+            let ws = (shared ? c.sizeBytes / 4 : c.sizeBytes / 2) / sharers
+            out.append(("L\(c.level)", max(4096, ws / 4096 * 4096)))
+            last = max(last, c.sizeBytes)
+        }
+        out.append(("DRAM", max(512 << 20, 16 * last)))
+        return out
+    }
+
+    /// Measures the compute and bandwidth ceilings for one thread and for `pool.width` pinned threads.
+    public static func measure(topology: Topology, features: CPUFeatures, pool: WorkerPool,
+                               kernels: [String] = ["load", "copy", "triad"], trials: Int = 5) -> MachineCeilings {
+        let avx2 = features.flags.contains("avx2")
+        let fma = ComputePeakProbe.measure(features: features, pool: pool, trials: trials)
+        var mixed1 = fma.perThreadGFLOPs, mixedN = fma.allThreadsGFLOPs
+        if avx2 && features.flags.contains("fma") {
+            func mixedOnce() -> Double {
+                let iters: Int64 = 4_000_000
+                let t0 = now()
+                blackHole(cnns_fma_add_avx2(iters))
+                return Double(iters) * (6 * 16 + 6 * 8) / (now() - t0) / 1e9
+            }
+            _ = mixedOnce()
+            mixed1 = (0..<trials).map { _ in mixedOnce() }.sorted()[trials / 2]
+            var all: [Double] = []
+            for _ in 0..<trials {
+                var each = [Double](repeating: 0, count: pool.width)
+                each.withUnsafeMutableBufferPointer { b in pool.run { w in b[w] = mixedOnce() } }
+                all.append(each.reduce(0, +))
+            }
+            mixedN = all.sorted()[trials / 2]
+        }
+        var bw: [BandwidthCeiling] = []
+        for threads in Array(Set([1, pool.width])).sorted() {
+            for (level, ws) in workingSets(topology, threads: threads) {
+                for k in kernels {
+                    bw.append(bandwidth(level: level, kernel: k, bytesPerThread: ws, threads: threads, pool: pool, avx2: avx2, trials: trials))
+                }
+            }
+        }
+        return MachineCeilings(fma: fma, mixedPerThreadGFLOPs: mixed1, mixedAllThreadsGFLOPs: mixedN, bandwidth: bw,
+                               method: "microkernels in C (\(avx2 ? "AVX2" : "SSE")), pinned threads, working sets from hwloc cache sizes, median of \(trials) trials")
+    }
+
+    static func bandwidth(level: String, kernel: String, bytesPerThread: Int, threads: Int, pool: WorkerPool,
+                          avx2: Bool, trials: Int) -> BandwidthCeiling {
+        let arrays = kernel == "load" ? 1 : (kernel == "copy" ? 2 : 3)
+        let n = max(64, bytesPerThread / 4 / arrays / 64 * 64)
+        let bytesPerPass = Double(n * 4 * arrays)
+        // Enough passes for ~256 MiB moved per trial (at least one pass).
+        let reps = Int64(max(1, Int((256.0 * 1_048_576) / bytesPerPass)))
+        var buffers: [[UnsafeMutablePointer<Float>]] = Array(repeating: [], count: threads)
+        var results: [Double] = []
+        // Each worker allocates and first-touches its own buffers (local NUMA node, own cache).
+        buffers.withUnsafeMutableBufferPointer { bufs in
+            pool.run { w in
+                guard w < threads else { return }
+                var list: [UnsafeMutablePointer<Float>] = []
+                for _ in 0..<arrays {
+                    var raw: UnsafeMutableRawPointer?
+                    _ = posix_memalign(&raw, 64, n * 4)
+                    let p = raw!.bindMemory(to: Float.self, capacity: n)
+                    for i in 0..<n { p[i] = Float(i & 255) * 0.01 }
+                    list.append(p)
+                }
+                bufs[w] = list
+            }
+        }
+        func pass(_ w: Int, _ r: Int64) {
+            let b = buffers[w]
+            switch (kernel, avx2) {
+            case ("load", true): blackHole(cnns_load_avx2(b[0], Int64(n), r))
+            case ("load", false): blackHole(cnns_load_sse(b[0], Int64(n), r))
+            case ("copy", true): blackHole(cnns_copy_avx2(b[0], b[1], Int64(n), r))
+            case ("copy", false): blackHole(cnns_copy_sse(b[0], b[1], Int64(n), r))
+            case (_, true): blackHole(cnns_triad_avx2(b[0], b[1], b[2], Int64(n), r))
+            default: blackHole(cnns_triad_sse(b[0], b[1], b[2], Int64(n), r))
+            }
+        }
+        pool.run { w in if w < threads { pass(w, 1) } }   // warm-up
+        for _ in 0..<trials {
+            var secs = [Double](repeating: 0, count: pool.width)
+            secs.withUnsafeMutableBufferPointer { s in
+                pool.run { w in
+                    guard w < threads else { return }
+                    let t0 = now()
+                    pass(w, reps)
+                    s[w] = now() - t0
+                }
+            }
+            let slowest = secs.prefix(threads).max() ?? 1
+            results.append(bytesPerPass * Double(reps) * Double(threads) / slowest / 1e9)
+        }
+        for w in 0..<threads { for p in buffers[w] { free(p) } }
+        let s = results.sorted()
+        return BandwidthCeiling(level: level, kernel: kernel, threads: threads, workingSetBytes: n * 4 * arrays,
+                                gbPerSecond: s[s.count / 2], minGBPerSecond: s.first!, maxGBPerSecond: s.last!)
+    }
+}

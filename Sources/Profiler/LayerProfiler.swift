@@ -1,0 +1,97 @@
+import Figures
+import Foundation
+import Hardware
+import Kernels
+import Layers
+
+/// Per layer and phase: calls, time (measured) and counter deltas (counted).
+public struct LayerRecord: Codable, Sendable {
+    public var index: Int
+    public var name: String
+    public var kerasClass: String
+    public var phase: Phase
+    public var calls: Int
+    /// Wall seconds summed over calls, hook overhead subtracted.
+    public var seconds: Double
+    public var images: Int
+    /// Summed counter deltas per variable (overhead subtracted), for the part(s) that ran.
+    public var counters: [String: Double]
+    public var counterCalls: [String: Int]
+    /// Set when a call took less than 20x the measured hook overhead.
+    public var tooShort: Bool
+    /// Seconds of each call (overhead subtracted), for medians and ranges.
+    public var samples: [Double]
+}
+
+/// The profiler's observer: hooks into the runtime (Layers' LayerObserver), times every layer
+/// and reads the counter session around it. The observer protocol belongs to the runtime; this
+/// class belongs to the profiler.
+public final class LayerProfiler: LayerObserver {
+    public let session: CounterSession?
+    public private(set) var records: [String: LayerRecord] = [:]
+    public var convStageObserver: ConvStageObserver?
+    /// Measured cost of one begin/end pair with nothing in between.
+    public private(set) var overheadSeconds: Double = 0
+    public private(set) var overheadCounts: [String: Double] = [:]
+    private var startTime: UInt64 = 0
+    private var startCounts: [String: (value: Double, scale: Double)] = [:]
+
+    public init(session: CounterSession?, stageObserver: ConvStageObserver? = nil) {
+        self.session = session
+        convStageObserver = stageObserver
+    }
+
+    /// Times `n` empty begin/end pairs (median of 5 batches) and keeps the per-pair cost to subtract.
+    public func calibrate(pairs n: Int = 200) {
+        var samples: [Double] = []
+        var counts: [[String: Double]] = []
+        for _ in 0..<5 {
+            let c0 = session?.read() ?? [:]
+            let t0 = monotonicNanos()
+            for _ in 0..<n {
+                _ = session?.read()
+                _ = monotonicNanos()
+                _ = session?.read()
+                _ = monotonicNanos()
+            }
+            samples.append(Double(monotonicNanos() - t0) * 1e-9 / Double(n))
+            let c1 = session?.read() ?? [:]
+            counts.append(c1.mapValues(\.value).merging(c0.mapValues { -$0.value }, uniquingKeysWith: +).mapValues { $0 / Double(n) })
+        }
+        let order = samples.indices.sorted { samples[$0] < samples[$1] }
+        let mid = order[order.count / 2]
+        overheadSeconds = samples[mid]
+        overheadCounts = counts[mid]
+    }
+
+    public func reset() { records = [:] }
+
+    public func layerBegan(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) {
+        startCounts = session?.read() ?? [:]
+        startTime = monotonicNanos()
+    }
+
+    public func layerEnded(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) {
+        let t = Double(monotonicNanos() - startTime) * 1e-9
+        let end = session?.read() ?? [:]
+        let key = "\(index)/\(phase.rawValue)"
+        var r = records[key] ?? LayerRecord(index: index, name: layer.name, kerasClass: layer.kerasClass, phase: phase, calls: 0,
+                                            seconds: 0, images: 0, counters: [:], counterCalls: [:], tooShort: false, samples: [])
+        r.calls += 1
+        r.images += batch
+        r.seconds += max(0, t - overheadSeconds)
+        r.samples.append(max(0, t - overheadSeconds))
+        if t < 20 * overheadSeconds { r.tooShort = true }
+        for (v, e) in end {
+            let d = e.value - (startCounts[v]?.value ?? 0) - (overheadCounts[v] ?? 0)
+            r.counters[v, default: 0] += max(0, d)
+            r.counterCalls[v, default: 0] += 1
+        }
+        records[key] = r
+    }
+
+    /// Records in layer order, forward before backward.
+    public var ordered: [LayerRecord] {
+        records.values.sorted { ($0.index, $0.phase == .forward ? 0 : 1) < ($1.index, $1.phase == .forward ? 0 : 1) }
+    }
+}

@@ -1,0 +1,121 @@
+import Figures
+import Roofline
+
+/// The versioned run file (`report.json`) every renderer reads. Documented in the README.
+public struct ProfileReport: Codable, Equatable, Sendable {
+    public static let currentSchema = "cnnscope.profile/1"
+
+    public var schema: String = ProfileReport.currentSchema
+    public var createdAt: String
+    public var commandLine: String
+    public var machine: MachineSummary
+    public var roofline: Roofline
+    public var model: String
+    public var dataset: String
+    public var inputShape: [Int]
+    public var batchSize: Int
+    public var threads: Int
+    public var bind: String
+    public var repetitions: Int
+    public var phase: String
+    /// What counted here (hardware, software fallback, timers only) and why the rest did not.
+    public var counterLevel: String
+    public var counterNotes: [String]
+    public var runs: [AlgorithmRun]
+    /// The fastest algorithm per conv layer (by median time) across the runs.
+    public var bestPerLayer: [String: String]
+    public var notes: [String]
+
+    public init(createdAt: String, commandLine: String, machine: MachineSummary, roofline: Roofline, model: String, dataset: String,
+                inputShape: [Int], batchSize: Int, threads: Int, bind: String, repetitions: Int, phase: String,
+                counterLevel: String, counterNotes: [String], runs: [AlgorithmRun], bestPerLayer: [String: String], notes: [String]) {
+        self.createdAt = createdAt; self.commandLine = commandLine; self.machine = machine; self.roofline = roofline
+        self.model = model; self.dataset = dataset; self.inputShape = inputShape; self.batchSize = batchSize
+        self.threads = threads; self.bind = bind; self.repetitions = repetitions; self.phase = phase
+        self.counterLevel = counterLevel; self.counterNotes = counterNotes; self.runs = runs
+        self.bestPerLayer = bestPerLayer; self.notes = notes
+    }
+}
+
+public struct MachineSummary: Codable, Equatable, Sendable {
+    public var host: String
+    public var cpuModel: String
+    public var cores: Int
+    public var processingUnits: Int
+    public var caches: [String]
+    public var simd: [String]
+    public var pmus: [String]
+    public var ceilings: [String: Figure]
+    public init(host: String, cpuModel: String, cores: Int, processingUnits: Int, caches: [String], simd: [String],
+                pmus: [String], ceilings: [String: Figure]) {
+        self.host = host; self.cpuModel = cpuModel; self.cores = cores; self.processingUnits = processingUnits
+        self.caches = caches; self.simd = simd; self.pmus = pmus; self.ceilings = ceilings
+    }
+}
+
+/// One algorithm setting over the whole model.
+public struct AlgorithmRun: Codable, Equatable, Sendable {
+    public var algorithm: String
+    public var layers: [LayerResult]
+    public var totals: ModelTotals
+    public init(algorithm: String, layers: [LayerResult], totals: ModelTotals) {
+        self.algorithm = algorithm; self.layers = layers; self.totals = totals
+    }
+}
+
+public struct ModelTotals: Codable, Equatable, Sendable {
+    public var seconds: Figure
+    public var imagesPerSecond: Figure
+    public var latencyMsPerImage: Figure
+    public var gflops: Figure
+    public var efficiency: Figure
+    public init(seconds: Figure, imagesPerSecond: Figure, latencyMsPerImage: Figure, gflops: Figure, efficiency: Figure) {
+        self.seconds = seconds; self.imagesPerSecond = imagesPerSecond; self.latencyMsPerImage = latencyMsPerImage
+        self.gflops = gflops; self.efficiency = efficiency
+    }
+}
+
+/// One layer (one phase) under one algorithm setting: every figure carries its provenance.
+public struct LayerResult: Codable, Equatable, Sendable {
+    public var name: String
+    public var type: String
+    public var phase: String
+    /// The convolution algorithm that ran (conv layers only).
+    public var convAlgorithm: String?
+    public var medianSeconds: Figure
+    public var minSeconds: Figure
+    public var maxSeconds: Figure
+    public var directFLOPs: Figure
+    public var executedFLOPs: Figure
+    public var minimumBytes: Figure
+    public var algorithmBytes: Figure
+    public var countedBytes: Figure?
+    public var simulatedBytes: Figure?
+    public var intensity: Figure
+    public var attainedGFLOPs: Figure
+    public var roofGFLOPs: Figure
+    public var efficiency: Figure
+    public var bound: String
+    public var shareOfModelTime: Figure
+    public var counters: [String: Figure]
+    public var tooShortToMeasure: Bool
+
+    public init(name: String, type: String, phase: String, convAlgorithm: String?, medianSeconds: Figure, minSeconds: Figure,
+                maxSeconds: Figure, directFLOPs: Figure, executedFLOPs: Figure, minimumBytes: Figure, algorithmBytes: Figure,
+                countedBytes: Figure?, simulatedBytes: Figure?, intensity: Figure, attainedGFLOPs: Figure, roofGFLOPs: Figure,
+                efficiency: Figure, bound: String, shareOfModelTime: Figure, counters: [String: Figure], tooShortToMeasure: Bool) {
+        self.name = name; self.type = type; self.phase = phase; self.convAlgorithm = convAlgorithm
+        self.medianSeconds = medianSeconds; self.minSeconds = minSeconds; self.maxSeconds = maxSeconds
+        self.directFLOPs = directFLOPs; self.executedFLOPs = executedFLOPs; self.minimumBytes = minimumBytes
+        self.algorithmBytes = algorithmBytes; self.countedBytes = countedBytes; self.simulatedBytes = simulatedBytes
+        self.intensity = intensity; self.attainedGFLOPs = attainedGFLOPs; self.roofGFLOPs = roofGFLOPs
+        self.efficiency = efficiency; self.bound = bound; self.shareOfModelTime = shareOfModelTime
+        self.counters = counters; self.tooShortToMeasure = tooShortToMeasure
+    }
+}
+
+/// A damaged or foreign run file.
+public struct ReportError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ s: String) { description = s }
+}

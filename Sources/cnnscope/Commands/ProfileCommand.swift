@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import Datasets
+import Figures
+import Hardware
+import Kernels
+import Layers
+import Profiler
+import Reports
+import Roofline
+import Tensor
+import Training
+
+struct ProfileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Profile a model on this machine per layer and per algorithm, and write a hardware report.",
+        discussion: """
+        For each algorithm and each layer: time (median, min–max, measured), FLOPs (direct and \
+        executed) and bytes (minimum and the algorithm's own traffic) by formula, counted values \
+        where the PMU allows, arithmetic intensity, attained GFLOP/s, the roof at that intensity \
+        from the machine's measured ceilings, the efficiency and the bound. Writes report.json, \
+        report.csv, report.md and a self-contained report.html to Reports/<host>/<model>-<time>/.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var data: DataOptions
+    @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var eventsOption: EventsOption
+
+    @Option(help: "Images per forward pass.")
+    var batchSize = 64
+
+    @Option(help: "Comma-separated algorithm settings to compare: naive, im2col, winograd (F(4x4,3x3)), winograd-f2x3, auto.")
+    var algorithms = "naive,im2col,winograd,auto"
+
+    @Option(help: "Timed repetitions per algorithm (after one warm-up).")
+    var repetitions = 5
+
+    @Option(help: "Trained weights (.cnnw from cnnscope train) to load instead of the seeded initialisation.")
+    var weights: String?
+
+    @Flag(help: "Profile a training step (forward and backward) instead of inference.")
+    var trainingStep = false
+
+    @Option(help: "Report folder; the default is Reports/<host>/<model>-<time>.")
+    var output: String?
+
+    @Option(help: "Use this machine profile file (JSON) for the ceilings, even if it was measured on another host.")
+    var machine: String?
+
+    @Option(help: "Seed for initialisation and data order.")
+    var seed: UInt64 = 42
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
+        if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
+        for a in algorithms.split(separator: ",") where a != "auto" && ConvAlgorithmKind(userSpelling: String(a)) == nil {
+            throw ValidationError("Unknown algorithm '\(a)' in --algorithms; use naive, im2col, winograd, winograd-f2x3 or auto.")
+        }
+    }
+
+    func run() throws {
+        let profile = try modelOptions.profile()
+        let topo = try? HwlocTopology()
+        guard let snap = topo?.snapshot() else { throw CLIError("hwloc could not read the topology; the roofline needs the cache sizes") }
+        let cpu = try CPUFeatures.detect()
+        let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
+        let (pool, threads) = execution.makeRuntime(topology: topo, cores: snap.cores)
+        let options = ConvOptions.sized(l2Bytes: snap.cache(level: 2)?.sizeBytes, l3Bytes: snap.cache(level: 3)?.sizeBytes, workers: pool.width)
+
+        // Ceilings: from the machine profile of this host, or measured now and saved.
+        var machineProfile: MachineProfile
+        if let m = machine {
+            guard let d = FileManager.default.contents(atPath: m), let p = try? JSONDecoder().decode(MachineProfile.self, from: d) else {
+                throw CLIError("\(m): not a valid machine profile (JSON written by cnnscope machine --measure)")
+            }
+            machineProfile = p
+        } else {
+            machineProfile = MachineProfileStore.load(cpuModel: cpu.modelName)
+        }
+        if machineProfile.ceilings == nil {
+            print("Measuring this machine's ceilings (once; saved in Profiles/machines)...")
+            let measurePool = WorkerPool(threads: snap.cores, policy: .compact, topology: topo)
+            machineProfile.ceilings = CeilingProbe.measure(topology: snap, features: cpu, pool: measurePool)
+            machineProfile.fmaPeak = machineProfile.ceilings?.fma
+            if machine == nil { MachineProfileStore.save(machineProfile) }
+        }
+        let ceilings = machineProfile.ceilings!
+        let roofline = RooflineBuilder.roofline(ceilings, threads: threads)
+
+        let (train, _, test) = try data.load(seed: seed)
+        let source = test.count >= batchSize ? test : train
+        let batch = source.prefix(batchSize)
+        guard batch.count == batchSize else { throw CLIError("the data set has only \(batch.count) images; lower --batch-size") }
+        let input = batch.images
+        let session = try eventsOption.session(pool: pool)
+        let selector = AutoSelector(cache: machineProfile.algorithmChoices, options: options)
+
+        var runs: [AlgorithmRun] = []
+        for a in algorithms.split(separator: ",").map(String.init) {
+            let policy: ConvAlgorithmPolicy = a == "auto" ? .auto(selector) : .fixed(ConvAlgorithmKind(userSpelling: a)!)
+            let model = try ModelBuilder.build(profile, input: batch.imageShape, policy: policy, options: options, seed: seed)
+            if let w = weights {
+                guard let d = FileManager.default.contents(atPath: w) else { throw CLIError("\(w): cannot read the weight file") }
+                try WeightFile.load(d, into: model, file: w)
+            }
+            let ctx = RunContext(runner: pool, training: trainingStep, seed: seed)
+            let prof = LayerProfiler(session: session)
+            prof.calibrate()
+            let grad = try Tensor([batchSize, model.outputShape[0]])
+            func step() {
+                let logits = model.forward(input, ctx)
+                if trainingStep {
+                    _ = batch.labels.withUnsafeBufferPointer { SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: grad) }
+                    model.backward(grad, ctx)
+                }
+            }
+            step()   // warm-up (and auto's timing)
+            model.observer = prof
+            for rep in 0..<repetitions {
+                if let s = session, s.parts.count > 1 { try s.select(part: rep % s.parts.count) }
+                step()
+            }
+            model.observer = nil
+            runs.append(RunAssembler.run(algorithm: a, model: model, records: prof.ordered, session: session, batch: batchSize,
+                                         workers: pool.width, roofline: roofline))
+        }
+        if selector.changed { machineProfile.algorithmChoices = selector.cache; if machine == nil { MachineProfileStore.save(machineProfile) } }
+
+        let report = ProfileReport(
+            createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
+            machine: RunAssembler.machineSummary(snap, cpu: cpu, pmus: pmus, ceilings: ceilings),
+            roofline: roofline, model: profile.name, dataset: data.dataset.rawValue, inputShape: batch.imageShape,
+            batchSize: batchSize, threads: threads, bind: execution.bind.rawValue, repetitions: repetitions,
+            phase: trainingStep ? "training step (forward + backward)" : "inference (forward)",
+            counterLevel: session.map { $0.level.rawValue + ($0.active.name != $0.requested.name ? " — \($0.active.name) instead of \($0.requested.name)" : "") } ?? "not requested (timers only; use --events SET)",
+            counterNotes: session.map { s in s.unavailable.map { "\($0.variable) (\($0.event)): \($0.reason)" } } ?? [],
+            runs: runs, bestPerLayer: RunAssembler.best(runs),
+            notes: ["Roofline memory ceiling: \(roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" } ?? "none"); compute ceiling: \(roofline.computeName) for \(threads) thread(s).",
+                    "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers."])
+        let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/\(profile.name)-\(TrainCommand.timestamp())"
+        try ReportWriter.write(report, to: dir)
+        print(RunAssembler.summary(report))
+        print("Report: \(dir)/report.html (also report.json, report.csv, report.md)")
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Figures
+import Reports
+import Roofline
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Re-render a profile run, or put two runs side by side.",
+        discussion: """
+        `cnnscope report RUN.json --format md` prints a run again as Markdown (or html, csv, json). \
+        `cnnscope report --compare A.json B.json` compares two runs (two machines, two thread \
+        counts, before and after a change): totals and per-layer times with ratios B/A, and with \
+        --output FILE.html a page with a combined roofline.
+        """)
+
+    @Argument(help: "The run file (report.json) to render.")
+    var file: String?
+
+    @Option(help: "Output format: html, md, csv or json.")
+    var format = "md"
+
+    @Option(name: .customLong("compare"), parsing: .upToNextOption, help: "Two run files to compare: A.json B.json.")
+    var compare: [String] = []
+
+    @Option(help: "Write to this file (written atomically) instead of standard output.")
+    var output: String?
+
+    func validate() throws {
+        if compare.isEmpty && file == nil { throw ValidationError("Give a run file (report.json) or --compare A.json B.json.") }
+        if !compare.isEmpty && compare.count != 2 { throw ValidationError("--compare takes exactly two run files, got \(compare.count).") }
+        if !["html", "md", "csv", "json"].contains(format) { throw ValidationError("--format must be html, md, csv or json, got '\(format)'.") }
+    }
+
+    static func load(_ path: String) throws -> ProfileReport {
+        guard let d = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the run file") }
+        return try ReportRenderer.decode(d, file: path)
+    }
+
+    func emit(_ text: String) throws {
+        if let o = output { try Console.writeAtomically(text, to: o) } else { print(text, terminator: "") }
+    }
+
+    func run() throws {
+        if compare.count == 2 {
+            let a = try Self.load(compare[0]), b = try Self.load(compare[1])
+            let isHTML = output?.hasSuffix(".html") ?? (format == "html")
+            try emit(isHTML ? ComparisonRenderer.html(a, b, names: compare) : ComparisonRenderer.markdown(a, b, names: compare))
+            return
+        }
+        let r = try Self.load(file!)
+        switch format {
+        case "html": try emit(HTMLRenderer.html(r))
+        case "csv": try emit(ReportRenderer.csv(r))
+        case "json": try emit(try ReportRenderer.json(r))
+        default: try emit(ReportRenderer.markdown(r))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Figures
+import Hardware
+import Kernels
+
+/// Simulated memory traffic for machines without a PMU: re-runs one convolution kernel under
+/// valgrind's cachegrind, with the D1 and last-level caches set to the sizes hwloc reports, once
+/// with one forward and once with two; the difference is one forward's misses. Bytes = misses ×
+/// line size, labelled simulated.
+enum CacheSimulator {
+    struct Result { var d1Bytes: Figure; var llBytes: Figure }
+
+    static func valgrindPath() -> String? {
+        for p in ["/usr/bin/valgrind", "/usr/local/bin/valgrind"] where FileManager.default.isExecutableFile(atPath: p) { return p }
+        return nil
+    }
+
+    static func isPowerOfTwo(_ x: Int) -> Bool { x > 0 && x & (x - 1) == 0 }
+
+    static func simulate(_ g: ConvGeometry, algorithm: ConvAlgorithmKind, topology: Topology, workspace: Int) -> Result {
+        func missing(_ why: String) -> Result { Result(d1Bytes: .missing(why, .simulated, "B"), llBytes: .missing(why, .simulated, "B")) }
+        guard let vg = valgrindPath() else {
+            return missing("valgrind is not installed; run Scripts/setup --valgrind (or apt-get install valgrind)")
+        }
+        guard let d1 = topology.cache(level: 1), let ll = topology.caches.max(by: { $0.level < $1.level }) else {
+            return missing("hwloc reported no cache sizes")
+        }
+        // cachegrind needs power-of-two sets; round the LLC down to a power of two when it is not.
+        var llSize = ll.sizeBytes
+        while !isPowerOfTwo(llSize / max(1, ll.associativity * ll.lineSize)) && llSize > ll.lineSize { llSize -= ll.lineSize * max(1, ll.associativity) }
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        var misses: [[String: Double]] = []
+        for runs in [1, 2] {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-cg-\(getpid())-\(runs).out")
+            defer { try? FileManager.default.removeItem(at: out) }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: vg)
+            p.arguments = ["--tool=cachegrind", "--cache-sim=yes",
+                           "--D1=\(d1.sizeBytes),\(max(1, d1.associativity)),\(d1.lineSize)",
+                           "--LL=\(llSize),\(max(1, ll.associativity)),\(ll.lineSize)",
+                           "--cachegrind-out-file=\(out.path)", exe, "_simulate-kernel", "--layer", g.description,
+                           "--algorithm", algorithm.rawValue, "--runs", "\(runs)", "--workspace", "\(workspace)"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            do { try p.run() } catch { return missing("cannot start valgrind: \(error.localizedDescription)") }
+            p.waitUntilExit()
+            guard p.terminationStatus == 0, let text = try? String(contentsOf: out, encoding: .utf8) else {
+                return missing("valgrind exited with status \(p.terminationStatus)")
+            }
+            guard let m = parse(text) else { return missing("could not read cachegrind's summary") }
+            misses.append(m)
+        }
+        let line = Double(d1.lineSize)
+        func delta(_ keys: [String]) -> Double { keys.reduce(0) { $0 + (misses[1][$1] ?? 0) - (misses[0][$1] ?? 0) } }
+        return Result(d1Bytes: .of(max(0, delta(["D1mr", "D1mw"])) * line, .simulated, "B"),
+                      llBytes: .of(max(0, delta(["DLmr", "DLmw"])) * Double(ll.lineSize), .simulated, "B"))
+    }
+
+    /// The `events:` and `summary:` lines of a cachegrind output file.
+    static func parse(_ text: String) -> [String: Double]? {
+        var names: [String] = [], values: [Double] = []
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("events:") { names = line.dropFirst(7).split(separator: " ").map(String.init) }
+            if line.hasPrefix("summary:") { values = line.dropFirst(8).split(separator: " ").compactMap { Double($0) } }
+        }
+        guard !names.isEmpty, names.count == values.count else { return nil }
+        return Dictionary(uniqueKeysWithValues: zip(names, values))
+    }
+}

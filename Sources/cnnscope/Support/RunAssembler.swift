@@ -1,0 +1,169 @@
+import Foundation
+import Figures
+import Hardware
+import Kernels
+import Layers
+import Profiler
+import Reports
+import Roofline
+import Tensor
+
+enum RooflineBuilder {
+    /// Compute roof: the FMA peak for the thread count; memory roofs: load bandwidth per level
+    /// (all threads when more than one), all measured.
+    static func roofline(_ c: MachineCeilings, threads: Int) -> Roofline {
+        let all = threads > 1
+        let peak = all ? c.fma.allThreadsGFLOPs * Double(threads) / Double(max(1, c.fma.threads)) : c.fma.perThreadGFLOPs
+        let levels = Array(Set(c.bandwidth.map(\.level))).sorted()
+        let bws = levels.compactMap { l in c.bandwidth(level: l, kernel: "load", allThreads: all).map { Roofline.Bandwidth(level: l, gbPerSecond: $0.gbPerSecond) } }
+        return Roofline(computeGFLOPs: peak, computeName: "FMA peak (\(threads) thread\(threads == 1 ? "" : "s"))", bandwidths: bws, provenance: .measured)
+    }
+}
+
+enum RunAssembler {
+    /// FLOPs and bytes of one layer for a batch, by formula (modelled).
+    static func costs(_ layer: Layer, phase: Phase, batch: Int, workers: Int, runner: ParallelRunner)
+        -> (direct: Double, executed: Double, minBytes: Double, algBytes: Double, conv: String?) {
+        if let c = layer as? Conv2DLayer, let algo = try? c.algorithm(batch: batch, runner: runner) {
+            let cost = algo.cost(workers: workers)
+            if phase == .forward {
+                return (cost.directFLOPs, cost.executedFLOPs, cost.minimumTrafficBytes, cost.algorithmTrafficBytes, algo.kind.rawValue)
+            }
+            let g = algo.geometry
+            let bk = Im2colConv2DBackward(geometry: g, options: c.options)
+            let f = bk.flops(batch: batch, inputGradient: c.needsInputGradient)
+            let inB = Double(batch * g.h * g.w * g.c) * 4, outB = Double(batch * g.p * g.q * g.k) * 4, wB = Double(g.r * g.s * g.c * g.k) * 4
+            let minB = inB + outB + 2 * wB + (c.needsInputGradient ? inB : 0)
+            let col = 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4 * (c.needsInputGradient ? 2 : 1)
+            return (f, f, minB, minB + col, "im2col (backward)")
+        }
+        let cost = layer.cost()
+        let pb = Double(layer.parameterCount) * 4
+        let fwdBytes = Double(batch) * (cost.forwardBytes - pb) + pb
+        let flops = Double(batch) * cost.forwardFLOPs
+        return phase == .forward ? (flops, flops, fwdBytes, fwdBytes, nil) : (2 * flops, 2 * flops, 2 * fwdBytes, 2 * fwdBytes, nil)
+    }
+
+    static func run(algorithm: String, model: Sequential, records: [LayerRecord], session: CounterSession?, batch: Int,
+                    workers: Int, roofline: Roofline) -> AlgorithmRun {
+        let medians = records.map { Timing($0.samples).median }
+        let total = medians.reduce(0, +)
+        var layers: [LayerResult] = []
+        var executedTotal = 0.0
+        for (r, med) in zip(records, medians) {
+            let layer = model.layers[r.index]
+            let t = Timing(r.samples)
+            let c = costs(layer, phase: r.phase, batch: batch, workers: workers, runner: SerialRunner())
+            executedTotal += c.executed
+            var deltas: [String: Double] = [:]
+            for (v, sum) in r.counters {
+                let n = r.counterCalls[v] ?? r.calls
+                deltas[v] = n > 0 ? sum / Double(n) : sum      // per call
+            }
+            let figs = session?.figures(deltas: deltas, seconds: med) ?? [:]
+            let counted = figs["DRAM bytes"].flatMap { $0.value != nil ? $0 : nil } ?? figs["L3 miss bytes"].flatMap { $0.value != nil ? $0 : nil }
+            let pt = RooflinePoint(label: r.name, algorithm: algorithm, flops: c.executed, bytes: c.algBytes, seconds: med, roofline: roofline)
+            let hasWork = c.executed > 0 && med > 0
+            layers.append(LayerResult(
+                name: r.name, type: r.kerasClass, phase: r.phase.rawValue, convAlgorithm: c.conv,
+                medianSeconds: .of(med, .measured, "s"), minSeconds: .of(t.min, .measured, "s"), maxSeconds: .of(t.max, .measured, "s"),
+                directFLOPs: .of(c.direct, .modelled, "FLOP"), executedFLOPs: .of(c.executed, .modelled, "FLOP"),
+                minimumBytes: .of(c.minBytes, .modelled, "B"), algorithmBytes: .of(c.algBytes, .modelled, "B"),
+                countedBytes: session == nil ? nil : (counted ?? .missing(figs["DRAM bytes"]?.unavailable ?? "the event set counts no traffic (use --events MEM or CACHE)", .counted, "B")),
+                simulatedBytes: nil,
+                intensity: c.algBytes > 0 ? .of(pt.intensity, .modelled, "FLOP/B") : .missing("no bytes", .modelled),
+                attainedGFLOPs: hasWork ? .of(pt.attainedGFLOPs, .measured, "GFLOP/s") : .missing("no floating-point work", .measured),
+                roofGFLOPs: hasWork ? .of(pt.roofGFLOPs, .modelled, "GFLOP/s") : .missing("no floating-point work", .modelled),
+                efficiency: hasWork ? .of(pt.efficiency, .measured) : .missing("no floating-point work", .measured),
+                bound: hasWork ? pt.bound.rawValue : "—",
+                shareOfModelTime: .of(total > 0 ? med / total : 0, .measured),
+                counters: figs, tooShortToMeasure: r.tooShort))
+        }
+        let gflops = total > 0 ? executedTotal / total / 1e9 : 0
+        return AlgorithmRun(algorithm: algorithm, layers: layers, totals: ModelTotals(
+            seconds: .of(total, .measured, "s"), imagesPerSecond: .of(Double(batch) / total, .measured, "images/s"),
+            latencyMsPerImage: .of(total * 1e3 / Double(batch), .measured, "ms"), gflops: .of(gflops, .measured, "GFLOP/s"),
+            efficiency: .of(gflops / roofline.computeGFLOPs, .measured)))
+    }
+
+    static func best(_ runs: [AlgorithmRun]) -> [String: String] {
+        var best: [String: (String, Double)] = [:]
+        for run in runs {
+            for l in run.layers where l.type == "Conv2D" && l.phase == "forward" {
+                guard let t = l.medianSeconds.value else { continue }
+                let label = run.algorithm == "auto" ? "auto→\(l.convAlgorithm ?? "?")" : run.algorithm
+                if best[l.name] == nil || t < best[l.name]!.1 { best[l.name] = (label, t) }
+            }
+        }
+        return best.mapValues(\.0)
+    }
+
+    static func machineSummary(_ t: Topology, cpu: CPUFeatures, pmus: [PMUInfo], ceilings: MachineCeilings) -> MachineSummary {
+        var ce: [String: Figure] = [
+            "FMA peak, 1 thread": .of(ceilings.fma.perThreadGFLOPs, .measured, "GFLOP/s"),
+            "FMA peak, \(ceilings.fma.threads) threads": .of(ceilings.fma.allThreadsGFLOPs, .measured, "GFLOP/s"),
+            "FMA+add peak, 1 thread": .of(ceilings.mixedPerThreadGFLOPs, .measured, "GFLOP/s"),
+        ]
+        for b in ceilings.bandwidth {
+            ce["\(b.level) \(b.kernel), \(b.threads) thread\(b.threads == 1 ? "" : "s") (\(Format.bytes(Double(b.workingSetBytes))))"] = .of(b.gbPerSecond, .measured, "GB/s")
+        }
+        return MachineSummary(host: ProfilesDirectory.hostName, cpuModel: cpu.modelName, cores: t.cores, processingUnits: t.processingUnits,
+                              caches: t.caches.map { "L\($0.level) \(Format.bytes(Double($0.sizeBytes))) ×\($0.instances)" },
+                              simd: cpu.simd.filter(\.present).map(\.name), pmus: pmus.map(\.name), ceilings: ce)
+    }
+
+    static func summary(_ r: ProfileReport) -> String {
+        var t = TextTable(header: ["algorithm", "layer", "conv", "median ms", "GFLOP/s", "roof", "eff.", "bound", "share"])
+        t.rightAligned = [3, 4, 5, 6, 8]
+        for run in r.runs {
+            for l in run.layers {
+                t.rows.append([run.algorithm, "\(l.name)\(l.phase == "forward" ? "" : " (bwd)")", l.convAlgorithm ?? "",
+                               String(format: "%.3f", (l.medianSeconds.value ?? 0) * 1e3) + (l.tooShortToMeasure ? "†" : ""),
+                               l.attainedGFLOPs.value.map { String(format: "%.1f", $0) } ?? "—",
+                               l.roofGFLOPs.value.map { String(format: "%.1f", $0) } ?? "—",
+                               l.efficiency.value.map { String(format: "%.0f%%", $0 * 100) } ?? "—", l.bound,
+                               String(format: "%.0f%%", (l.shareOfModelTime.value ?? 0) * 100)])
+            }
+        }
+        var tot = TextTable(header: ["algorithm", "ms/batch", "images/s", "ms/image", "GFLOP/s", "efficiency"])
+        tot.rightAligned = [1, 2, 3, 4, 5]
+        for run in r.runs {
+            let x = run.totals
+            tot.rows.append([run.algorithm, String(format: "%.3f", (x.seconds.value ?? 0) * 1e3), String(format: "%.0f", x.imagesPerSecond.value ?? 0),
+                             String(format: "%.4f", x.latencyMsPerImage.value ?? 0), String(format: "%.1f", x.gflops.value ?? 0),
+                             String(format: "%.1f%%", (x.efficiency.value ?? 0) * 100)])
+        }
+        return """
+        \(r.model) on \(r.machine.host), batch \(r.batchSize), \(r.threads) threads, \(r.phase); counters: \(r.counterLevel)
+        roof: \(String(format: "%.1f", r.roofline.computeGFLOPs)) GFLOP/s compute, \(r.roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" } ?? "no memory ceiling") (measured)
+        \(t.render())
+        \(tot.render())
+        best per conv layer: \(r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", "))
+        """
+    }
+}
+
+enum ReportWriter {
+    /// Renders the four files into a temporary folder beside `dir`, then renames it into place,
+    /// so an interrupted run leaves no half report.
+    static func write(_ r: ProfileReport, to dir: String) throws {
+        let fm = FileManager.default
+        let url = URL(fileURLWithPath: dir)
+        let parent = url.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let tmp = parent.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        try? fm.removeItem(at: tmp)
+        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+        do {
+            try Data(try ReportRenderer.json(r).utf8).write(to: tmp.appendingPathComponent("report.json"))
+            try Data(ReportRenderer.csv(r).utf8).write(to: tmp.appendingPathComponent("report.csv"))
+            try Data(ReportRenderer.markdown(r).utf8).write(to: tmp.appendingPathComponent("report.md"))
+            try Data(HTMLRenderer.html(r).utf8).write(to: tmp.appendingPathComponent("report.html"))
+            if fm.fileExists(atPath: url.path) { try fm.removeItem(at: url) }
+            guard rename(tmp.path, url.path) == 0 else { throw CLIError("cannot move the report into \(dir): \(String(cString: strerror(errno)))") }
+        } catch {
+            try? fm.removeItem(at: tmp)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import XCTest
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Hardware
+import Layers
+import Tensor
+import Training
+import Reports
+@testable import cnnscope
+
+final class ProfileEndToEndTests: XCTestCase {
+    /// A machine profile for the test, so the run does not spend time measuring ceilings
+    /// (the ceiling measurement itself is exercised by `cnnscope machine --measure`).
+    func machineFile(_ dir: URL) throws -> String {
+        let peak = ComputePeak(perThreadGFLOPs: 90, allThreadsGFLOPs: 170, threads: 2, kernel: "test fixture", trials: 1)
+        let bw = ["L1": 130.0, "L2": 80, "L3": 50, "DRAM": 14].map {
+            BandwidthCeiling(level: $0.key, kernel: "load", threads: 1, workingSetBytes: 1 << 14, gbPerSecond: $0.value, minGBPerSecond: $0.value, maxGBPerSecond: $0.value)
+        }
+        var p = MachineProfile(host: "fixture", cpuModel: "fixture", updated: "2026-01-01T00:00:00Z")
+        p.ceilings = MachineCeilings(fma: peak, mixedPerThreadGFLOPs: 90, mixedAllThreadsGFLOPs: 170, bandwidth: bw, method: "test fixture")
+        let url = dir.appendingPathComponent("machine.json")
+        try JSONEncoder().encode(p).write(to: url)
+        return url.path
+    }
+
+    func testProfileTinyCNNOnSyntheticDataWritesAllFourFiles() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let out = tmp.appendingPathComponent("run")
+        var cmd = try ProfileCommand.parse(["--model", "tiny-cnn", "--dataset", "synthetic", "--limit", "64", "--batch-size", "8",
+                                            "--repetitions", "2", "--algorithms", "naive,im2col,winograd,auto", "--threads", "1",
+                                            "--machine", try machineFile(tmp), "--output", out.path, "--events", "SOFTWARE"])
+        try cmd.run()
+        for f in ["report.json", "report.csv", "report.md", "report.html"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)
+        }
+        let r = try ReportRenderer.decode(try Data(contentsOf: out.appendingPathComponent("report.json")), file: "report.json")
+        XCTAssertEqual(r.runs.map(\.algorithm), ["naive", "im2col", "winograd", "auto"])
+        XCTAssertEqual(r.batchSize, 8)
+        let conv = try XCTUnwrap(r.runs[1].layers.first { $0.type == "Conv2D" })
+        XCTAssertEqual(conv.directFLOPs.value, 8 * 2 * 28 * 28 * 8 * 9)
+        XCTAssertEqual(conv.medianSeconds.provenance, .measured)
+        XCTAssertNotNil(conv.medianSeconds.value)
+        let parser = XMLParser(data: try Data(contentsOf: out.appendingPathComponent("report.html")))
+        XCTAssertTrue(parser.parse(), "report.html is not well-formed")
+        // Nothing left half-written beside the report.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [])
+        // Re-render and compare with itself.
+        var rep = try ReportCommand.parse(["--compare", out.appendingPathComponent("report.json").path, out.appendingPathComponent("report.json").path,
+                                           "--output", tmp.appendingPathComponent("cmp.md").path])
+        try rep.run()
+        XCTAssertTrue(try String(contentsOf: tmp.appendingPathComponent("cmp.md"), encoding: .utf8).contains("| 1.00 |"))
+    }
+
+    /// basic-cnn, one image: FLOPs and minimum bytes of each layer by hand.
+    func testBasicCNNFormulasByHand() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let p = try ModelProfile.load(named: "basic-cnn", in: dir.appendingPathComponent("Profiles/models"))
+        let m = try ModelBuilder.build(p, input: [28, 28, 1])
+        func c(_ i: Int) -> (Double, Double) {
+            let x = RunAssembler.costs(m.layers[i], phase: .forward, batch: 1, workers: 1, runner: SerialRunner())
+            return (x.direct, x.minBytes)
+        }
+        let expected: [(Int, Double, Double)] = [
+            (0, 2.0 * 28 * 28 * 32 * 9, 4.0 * (784 + 288 + 32 + 25_088)),          // conv2d
+            (1, 14.0 * 14 * 32 * 4, 4.0 * (25_088 + 6_272)),                        // max_pooling2d
+            (2, 2.0 * 14 * 14 * 64 * 288, 4.0 * (6_272 + 18_432 + 64 + 12_544)),   // conv2d_1
+            (5, 2.0 * 3136 * 128 + 128, 4.0 * (3136 + 401_408 + 128 + 128)),       // dense
+            (7, 2.0 * 128 * 10 + 10, 4.0 * (128 + 1_280 + 10 + 10)),               // dense_1
+        ]
+        for (i, flops, bytes) in expected {
+            let got = c(i)
+            XCTAssertEqual(got.0, flops, "FLOPs of \(m.layers[i].name)")
+            XCTAssertEqual(got.1, bytes, "bytes of \(m.layers[i].name)")
+        }
+        // A batch reads the weights once: 64 images of dense cost 64·(in + out)·4 + weights.
+        let d64 = RunAssembler.costs(m.layers[5], phase: .forward, batch: 64, workers: 1, runner: SerialRunner())
+        XCTAssertEqual(d64.minBytes, 4 * (64 * (3136 + 128) + 401_408 + 128))
+    }
+}

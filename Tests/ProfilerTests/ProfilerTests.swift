@@ -1,0 +1,155 @@
+import Figures
+import XCTest
+import Tensor
+import Kernels
+import Layers
+import Hardware
+@testable import Profiler
+
+let eventsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Profiles/events")
+
+final class EventSetTests: XCTestCase {
+    func testExpressions() throws {
+        let e = try Expression.parse("(A + PF) * 64 * 1e-9 / time")
+        XCTAssertEqual(e.variables, ["A", "PF", "time"])
+        XCTAssertEqual(e.evaluate(["A": 10, "PF": 5, "time": 2])!, 15 * 64 * 1e-9 / 2, accuracy: 1e-18)
+        XCTAssertNil(e.evaluate(["A": 1, "time": 1]), "a missing variable gives no value, not 0")
+        XCTAssertEqual(try Expression.parse("-2 * 3 + 8 / 4").evaluate([:]), -4)
+        XCTAssertThrowsError(try Expression.parse("A + (B"))
+        XCTAssertThrowsError(try Expression.parse("A $ B"))
+    }
+
+    func testEveryShippedSetParses() throws {
+        let names = EventSet.available(in: eventsDir)
+        XCTAssertTrue(Set(["FLOPS_SP", "CACHE", "MEM", "IPC", "SOFTWARE"]).isSubset(of: Set(names)), "\(names)")
+        for n in names {
+            let s = try EventSet.load(named: n, in: eventsDir)
+            XCTAssertFalse(s.short.isEmpty, n)
+            XCTAssertFalse(s.metrics.isEmpty, n)
+        }
+    }
+
+    func testBadSetFilesNameTheLine() {
+        XCTAssertThrowsError(try EventSet.parse("SHORT x\nPMU generic\nA cycles\nMETRICS\nM = A / B\n", name: "x", file: "x.txt")) { e in
+            XCTAssertTrue("\(e)".contains("uses 'B'"), "\(e)")
+        }
+        XCTAssertThrowsError(try EventSet.parse("SHORT x\nA cycles\n", name: "x", file: "x.txt")) { e in
+            XCTAssertTrue("\(e)".contains("x.txt:2"), "\(e)")
+        }
+    }
+
+    /// Encodes every event of every set for the PMU models libpfm4 reports here; names the rest.
+    func testEveryEventEncodesForTheDetectedPMUs() throws {
+        let pmus = try PfmLibrary.detectedPMUs().map(\.name) + ["generic"]
+        var unchecked = Set<String>()
+        for n in EventSet.available(in: eventsDir) {
+            let s = try EventSet.load(named: n, in: eventsDir)
+            for sec in s.sections {
+                guard sec.pmus.contains(where: pmus.contains) else { unchecked.formUnion(sec.pmus); continue }
+                for (v, e) in sec.events {
+                    XCTAssertNoThrow(try PfmLibrary.encode(e), "\(n): \(v) = \(e) does not encode for \(sec.pmus)")
+                }
+            }
+        }
+        if !unchecked.isEmpty {
+            print("event encoding not checked for PMU models absent here: \(unchecked.sorted().joined(separator: ", "))")
+        }
+    }
+}
+
+final class CounterSessionTests: XCTestCase {
+    func testSoftwareSetCountsABusyLoop() throws {
+        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
+        let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
+        XCTAssertNotEqual(s.level, .timersOnly, s.explanation)
+        let c0 = s.read()
+        let t0 = monotonicNanos()
+        blackHole(busyLoop(3_000_000))
+        let wall = Double(monotonicNanos() - t0) * 1e-9
+        let c1 = s.read()
+        let task = (c1["TASK_CLOCK"]?.value ?? 0) - (c0["TASK_CLOCK"]?.value ?? 0)
+        XCTAssertGreaterThan(task * 1e-9, wall / 4)
+        XCTAssertLessThan(task * 1e-9, wall * 4)
+        let f = s.figures(deltas: ["TASK_CLOCK": task], seconds: wall)
+        XCTAssertEqual(f["CPU seconds"]?.provenance, .counted)
+        XCTAssertNotNil(f["CPU seconds"]?.value)
+    }
+
+    func testFallbackGivesReasonsNeverZeros() throws {
+        let pmus = try PfmLibrary.detectedPMUs()
+        let set = try EventSet.load(named: "FLOPS_SP", in: eventsDir)
+        let sw = try EventSet.load(named: "SOFTWARE", in: eventsDir)
+        let s = CounterSession(set: set, software: sw, pmus: pmus, threadIDs: [0])
+        let figs = s.figures(deltas: [:], seconds: 1)
+        if s.level == .hardware {
+            print("this machine exposes a PMU: FLOPS_SP counts (\(s.explanation))")
+        } else {
+            XCTAssertFalse(s.unavailable.isEmpty)
+            for (name, _) in set.metrics {
+                let f = try XCTUnwrap(figs[name], name)
+                XCTAssertNil(f.value, "\(name) shown as \(String(describing: f.value)) although nothing counted it")
+                XCTAssertNotNil(f.unavailable)
+            }
+            for (v, _, reason) in s.unavailable { XCTAssertFalse(reason.isEmpty, v) }
+        }
+    }
+}
+
+/// Records every hook in order.
+final class RecordingObserver: LayerObserver, ConvStageObserver {
+    var events: [String] = []
+    var convStageObserver: ConvStageObserver? { self }
+    func layerBegan(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) { events.append("begin \(index) \(phase.rawValue)") }
+    func layerEnded(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) { events.append("end \(index) \(phase.rawValue)") }
+    func stageBegan(_ stage: ConvStage, worker: Int) { events.append("  \(stage.rawValue)>") }
+    func stageEnded(_ stage: ConvStage, worker: Int) { events.append("  <\(stage.rawValue)") }
+}
+
+final class HookTests: XCTestCase {
+    func model(_ kind: ConvAlgorithmKind) throws -> Sequential {
+        let conv = try Conv2DLayer(name: "conv2d", input: [8, 8, 3], filters: 4, kernel: 3, activation: .relu,
+                                   policy: .fixed(kind), options: ConvOptions(workspaceLimitBytes: 1 << 20))
+        let pool = try PoolingLayer(name: "pool", input: conv.outputShape, pool: 2, type: .max)
+        let flat = FlattenLayer(name: "flatten", input: pool.outputShape)
+        let dense = try DenseLayer(name: "dense", inputFeatures: flat.outputShape[0], units: 3)
+        let m = Sequential(name: "m", inputShape: [8, 8, 3], layers: [conv, pool, flat, dense])
+        var rng = SeededGenerator(seed: 1)
+        for (_, p) in m.allParameters { p.value.fillUniform(&rng) }
+        return m
+    }
+
+    func testHooksFireOncePerLayerAndStageInOrder() throws {
+        let m = try model(.winogradF2)
+        let rec = RecordingObserver()
+        m.observer = rec
+        let ctx = RunContext(runner: SerialRunner(), training: true)
+        let x = try Tensor([2, 8, 8, 3]); var rng = SeededGenerator(seed: 2); x.fillUniform(&rng)
+        let y = m.forward(x, ctx)
+        let g = try Tensor(y.shape.dims); g.fill(0.1)
+        m.backward(g, ctx)
+        XCTAssertEqual(rec.events, [
+            "begin 0 forward", "  filterTransform>", "  <filterTransform", "  inputTransform>", "  <inputTransform",
+            "  gemm>", "  <gemm", "  outputTransform>", "  <outputTransform", "end 0 forward",
+            "begin 1 forward", "end 1 forward", "begin 2 forward", "end 2 forward", "begin 3 forward", "end 3 forward",
+            "begin 3 backward", "end 3 backward", "begin 2 backward", "end 2 backward",
+            "begin 1 backward", "end 1 backward", "begin 0 backward", "end 0 backward",
+        ])
+    }
+
+    func testHooksOffAndOnGiveBitIdenticalOutputs() throws {
+        for kind in [ConvAlgorithmKind.im2col, .winogradF4, .naive] {
+            let x = try Tensor([3, 8, 8, 3]); var rng = SeededGenerator(seed: 5); x.fillUniform(&rng)
+            let plain = try model(kind)
+            let a = plain.forward(x, RunContext(runner: SerialRunner())).array
+            let hooked = try model(kind)
+            let prof = LayerProfiler(session: nil, stageObserver: StageTimer(workers: 1))
+            prof.calibrate(pairs: 10)
+            hooked.observer = prof
+            let b = hooked.forward(x, RunContext(runner: SerialRunner())).array
+            XCTAssertTrue(a == b, "\(kind): outputs differ with hooks on")
+            XCTAssertEqual(prof.ordered.count, 4)
+            XCTAssertTrue(prof.ordered.allSatisfy { $0.calls == 1 && $0.seconds >= 0 })
+        }
+    }
+}
