@@ -137,7 +137,8 @@ public final class CounterSession {
         for (name, f) in active.metrics {
             if let x = f.evaluate(env) { out[name] = .of(x, .counted) } else {
                 let missingVars = f.variables.subtracting(env.keys).sorted()
-                out[name] = .missing("needs \(missingVars.joined(separator: ", ")), not counted here", .counted)
+                out[name] = .missing(missingVars.isEmpty ? "division by zero (region too short)"
+                                     : "needs \(missingVars.joined(separator: ", ")), not counted here", .counted)
             }
         }
         if active.name != requested.name {

@@ -142,7 +142,10 @@ public final class Trainer {
     public func predict(_ ds: Dataset, batchSize: Int) -> (predictions: [Int32], loss: Double, accuracy: Double) {
         let saved = context.training
         context.training = false
-        defer { context.training = saved }
+        // The layer observer profiles training steps only, not evaluation passes.
+        let observer = model.observer
+        model.observer = nil
+        defer { context.training = saved; model.observer = observer }
         var preds = [Int32](repeating: 0, count: ds.count)
         var lossSum = 0.0, correct = 0
         var labels = [Int32](repeating: 0, count: batchSize)

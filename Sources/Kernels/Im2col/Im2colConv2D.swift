@@ -23,9 +23,10 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
 
     var patchLength: Int { geometry.r * geometry.s * geometry.c }
 
-    /// Output pixels lowered per chunk: as many as fit the workspace limit (at least 16).
+    /// Output pixels lowered per chunk: as many as let the chunk's columns and its output rows
+    /// (bias-filled, then accumulated by GEMM) fit the workspace limit together (at least 16).
     public var rowsPerChunk: Int {
-        max(16, options.workspaceLimitBytes / (4 * patchLength))
+        max(16, options.workspaceLimitBytes / (4 * (patchLength + geometry.k)))
     }
 
     public func cost(workers: Int) -> ConvCost {
@@ -82,33 +83,45 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
     }
 
     /// Copies the receptive field of output pixels `rows` into `col` (zeros where padded).
+    /// Rows of the patch that lie inside the image are copied with one memcpy per kernel row;
+    /// when a kernel row is short (S·C ≤ 16 floats, e.g. the first layer's C = 1), an inline
+    /// element loop replaces the call.
     @inline(__always)
     func lower(input: UnsafePointer<Float>, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
         let g = geometry
         let C = g.c, L = patchLength, PQ = g.p * g.q
+        let SC = g.s * C
+        let short = SC <= 16
         var dst = col
         for m in rows {
             let n = m / PQ, pq = m - n * PQ
             let p = pq / g.q, q = pq - p * g.q
             let ih0 = p * g.strideH - g.padTop, iw0 = q * g.strideW - g.padLeft
             let img = input + n * g.h * g.w * C
+            let inside = iw0 >= 0 && iw0 + g.s <= g.w
             for r in 0..<g.r {
                 let ih = ih0 + r
+                let d = dst + r * SC
                 if ih < 0 || ih >= g.h {
-                    (dst + r * g.s * C).update(repeating: 0, count: g.s * C)
+                    for i in 0..<SC { d[i] = 0 }
                     continue
                 }
                 let rowBase = img + ih * g.w * C
-                let d = dst + r * g.s * C
-                if iw0 >= 0 && iw0 + g.s <= g.w {
-                    d.update(from: rowBase + iw0 * C, count: g.s * C)
+                if inside {
+                    let src = rowBase + iw0 * C
+                    if short {
+                        for i in 0..<SC { d[i] = src[i] }
+                    } else {
+                        d.update(from: src, count: SC)
+                    }
                 } else {
                     for s in 0..<g.s {
                         let iw = iw0 + s
                         if iw < 0 || iw >= g.w {
-                            (d + s * C).update(repeating: 0, count: C)
+                            for c in 0..<C { d[s * C + c] = 0 }
                         } else {
-                            (d + s * C).update(from: rowBase + iw * C, count: C)
+                            let src = rowBase + iw * C
+                            for c in 0..<C { d[s * C + c] = src[c] }
                         }
                     }
                 }
