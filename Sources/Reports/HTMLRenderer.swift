@@ -142,7 +142,7 @@ public enum HTMLRenderer {
         h += "<h2>Model totals</h2>\n<table><tr><th class=\"l\">algorithm</th><th>time (ms)</th><th>images/s</th><th>latency (ms/image)</th><th>GFLOP/s</th><th>efficiency</th></tr>\n"
         for run in r.runs {
             let t = run.totals
-            h += "<tr><td class=\"l\">\(escape(run.algorithm))</td><td>\(fmt(t.seconds.value.map { $0 * 1e3 }, 3))</td><td>\(fmt(t.imagesPerSecond.value, 0))</td><td>\(fmt(t.latencyMsPerImage.value, 4))</td><td>\(fmt(t.gflops.value, 1))</td><td>\(fmt(t.efficiency.value.map { $0 * 100 }, 1))%</td></tr>\n"
+            h += "<tr><td class=\"l\">\(escape(run.algorithm))</td><td>\(fmt(t.seconds.value.map { $0 * 1e3 }, 3))</td><td>\(fmt(t.imagesPerSecond.value, 0))</td><td>\(fmt(t.latencyMsPerImage.value, 4))</td><td>\(fmt(t.gflops.value, 1))</td><td>\(ReportRenderer.pct(t.efficiency.value))</td></tr>\n"
         }
         h += "</table>\n"
         if !r.bestPerLayer.isEmpty {
@@ -154,7 +154,7 @@ public enum HTMLRenderer {
                 h += "<tr><td class=\"l\">\(escape(run.algorithm))</td><td class=\"l\">\(escape(l.name)) (\(escape(l.type)))\(l.phase == "forward" ? "" : " " + escape(l.phase))</td><td class=\"l\">\(escape(l.convAlgorithm ?? ""))</td>"
                 h += "<td>\(fmt(l.medianSeconds.value.map { $0 * 1e3 }, 3))\(l.tooShortToMeasure ? " †" : "")</td><td>\(fmt(l.minSeconds.value.map { $0 * 1e3 }, 3))–\(fmt(l.maxSeconds.value.map { $0 * 1e3 }, 3))</td>"
                 h += "<td>\(fmt(l.directFLOPs.value.map { $0 / 1e9 }, 4))</td><td>\(fmt(l.executedFLOPs.value.map { $0 / 1e9 }, 4))</td><td>\(fmt(l.minimumBytes.value.map { $0 / 1e6 }, 2))</td><td>\(fmt(l.algorithmBytes.value.map { $0 / 1e6 }, 2))</td>"
-                h += "<td>\(fmt(l.intensity.value, 1))</td><td>\(fmt(l.attainedGFLOPs.value, 1))</td><td>\(fmt(l.roofGFLOPs.value, 1))</td><td>\(fmt(l.efficiency.value.map { $0 * 100 }, 1))%</td><td class=\"l\">\(escape(l.bound))</td><td>\(fmt(l.shareOfModelTime.value.map { $0 * 100 }, 1))%</td></tr>\n"
+                h += "<td>\(fmt(l.intensity.value, 1))</td><td>\(fmt(l.attainedGFLOPs.value, 1))</td><td>\(fmt(l.roofGFLOPs.value, 1))</td><td>\(ReportRenderer.pct(l.efficiency.value))</td><td class=\"l\">\(escape(l.bound))</td><td>\(ReportRenderer.pct(l.shareOfModelTime.value))</td></tr>\n"
             }
         }
         h += "</table>\n<p class=\"prov\">† shorter than 20x the hook overhead: too short to measure reliably.</p>\n"

@@ -48,6 +48,12 @@ public enum ReportRenderer {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A fraction as a percentage, or "—" when there is none.
+    static func pct(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "—" }
+        return String(format: "%.1f%%", v * 100)
+    }
+
     static func f(_ v: Double?, _ digits: Int = 2) -> String {
         guard let v, v.isFinite else { return "—" }
         return String(format: "%.\(digits)f", v)
@@ -82,7 +88,7 @@ public enum ReportRenderer {
         md.append("|---|---:|---:|---:|---:|---:|")
         for run in r.runs {
             let t = run.totals
-            md.append("| \(run.algorithm) | \(f(t.seconds.value.map { $0 * 1e3 }, 3)) | \(f(t.imagesPerSecond.value, 0)) | \(f(t.latencyMsPerImage.value, 4)) | \(f(t.gflops.value, 1)) | \(f(t.efficiency.value.map { $0 * 100 }, 1))% |")
+            md.append("| \(run.algorithm) | \(f(t.seconds.value.map { $0 * 1e3 }, 3)) | \(f(t.imagesPerSecond.value, 0)) | \(f(t.latencyMsPerImage.value, 4)) | \(f(t.gflops.value, 1)) | \(pct(t.efficiency.value)) |")
         }
         md.append("")
         if !r.bestPerLayer.isEmpty {
@@ -96,7 +102,7 @@ public enum ReportRenderer {
         for run in r.runs {
             for l in run.layers {
                 let ms = "\(f(l.medianSeconds.value.map { $0 * 1e3 }, 3)) (\(f(l.minSeconds.value.map { $0 * 1e3 }, 3))–\(f(l.maxSeconds.value.map { $0 * 1e3 }, 3)))"
-                md.append("| \(run.algorithm) | \(l.name) (\(l.type)) | \(l.convAlgorithm ?? "") | \(ms)\(l.tooShortToMeasure ? " †" : "") | \(f(l.executedFLOPs.value.map { $0 / 1e9 }, 4)) | \(f(l.minimumBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.algorithmBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.intensity.value, 1)) | \(f(l.attainedGFLOPs.value, 1)) | \(f(l.roofGFLOPs.value, 1)) | \(f(l.efficiency.value.map { $0 * 100 }, 1))% | \(l.bound) | \(f(l.shareOfModelTime.value.map { $0 * 100 }, 1))% |")
+                md.append("| \(run.algorithm) | \(l.name) (\(l.type)) | \(l.convAlgorithm ?? "") | \(ms)\(l.tooShortToMeasure ? " †" : "") | \(f(l.executedFLOPs.value.map { $0 / 1e9 }, 4)) | \(f(l.minimumBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.algorithmBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.intensity.value, 1)) | \(f(l.attainedGFLOPs.value, 1)) | \(f(l.roofGFLOPs.value, 1)) | \(pct(l.efficiency.value)) | \(l.bound) | \(pct(l.shareOfModelTime.value)) |")
             }
         }
         md.append("")
