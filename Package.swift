@@ -29,10 +29,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPerfShim", path: "Sources/CPerfShim"),
         .target(name: "CMicrokernels", path: "Sources/CMicrokernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2"])]),
 
         .target(name: "Hardware", dependencies: ["CPfm", "CHwloc", "CPerfShim", "CMicrokernels"], swiftSettings: v5),
         .target(name: "Tensor", swiftSettings: fast),
-        .target(name: "Kernels", dependencies: ["Tensor", "CBLAS"], swiftSettings: fast),
+        .target(name: "Kernels", dependencies: ["Tensor", "CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
         .target(name: "Layers", dependencies: ["Tensor", "Kernels"], swiftSettings: fast),
         .target(name: "Figures", swiftSettings: v5),

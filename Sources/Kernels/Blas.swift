@@ -1,4 +1,8 @@
 import CBLAS
+import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The only door to BLAS. Row-major single-precision GEMM and OpenBLAS' thread count.
 public enum Blas {
@@ -11,6 +15,24 @@ public enum Blas {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// Whether the hand-written AVX2+FMA small-GEMM kernel can run here.
+    public static let haveSmallGemm: Bool = cnns_have_avx2_fma() != 0
+
+    /// C[m×n] = A·B (row-major, beta 0) for the small, many GEMMs of Winograd's transform
+    /// domain: cnnscope's 6x16 AVX2+FMA kernel where the CPU has it, cblas_sgemm otherwise.
+    @inline(__always)
+    public static func smallSgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                                  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if haveSmallGemm && useSmallGemm {
+            cnns_sgemm_nn_avx2(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc))
+        } else {
+            sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)
+        }
+    }
+
+    /// Off sends the Winograd GEMMs to OpenBLAS (for comparisons; CNNSCOPE_SMALL_GEMM=0).
+    nonisolated(unsafe) public static var useSmallGemm = getenv("CNNSCOPE_SMALL_GEMM").map { String(cString: $0) != "0" } ?? true
 
     /// OpenBLAS' own thread count (its threads are separate from cnnscope's worker pool).
     public static var threads: Int {

@@ -159,8 +159,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
                 observer?.stageBegan(.gemm, worker: worker)
                 for xi in 0..<a2 {
-                    Blas.sgemm(m: tb, n: K, k: C, a: V + xi * tb * C, lda: C, b: U + xi * C * K, ldb: K,
-                               beta: 0, c: M + xi * tb * K, ldc: K)
+                    Blas.smallSgemm(m: tb, n: K, k: C, a: V + xi * tb * C, lda: C, b: U + xi * C * K, ldb: K,
+                                    c: M + xi * tb * K, ldc: K)
                 }
                 observer?.stageEnded(.gemm, worker: worker)
 
