@@ -62,9 +62,10 @@ struct BenchCommand: ParsableCommand {
         for (k, a, b) in Self.defaultOneDNN { d[k] = (a, b) }
         guard let s = onednn else { return d }
         for item in s.split(separator: ";") {
-            let kv = item.split(separator: "=", maxSplits: 1)
-            let v = kv.count == 2 ? kv[1].split(separator: "/").compactMap { Double($0) } : []
-            guard v.count == 2, let g = try? ConvGeometry.parse(String(kv[0]).replacingOccurrences(of: "|", with: ",")) else {
+            let eq = item.lastIndex(of: "=") ?? item.endIndex
+            let shape = item[..<eq]
+            let v = eq < item.endIndex ? item[item.index(after: eq)...].split(separator: "/").compactMap { Double($0) } : []
+            guard v.count == 2, let g = try? ConvGeometry.parse(String(shape).replacingOccurrences(of: "|", with: ",")) else {
                 throw CLIError("--onednn: '\(item)' is not SHAPE=GFLOPS1/GFLOPS2 (shape fields separated by '|')")
             }
             d["\(g)".replacingOccurrences(of: ",stride=1,pad=same", with: "")] = (v[0], v[1])
