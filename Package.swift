@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Figures", swiftSettings: v5),
         .target(name: "Profiler", dependencies: ["Layers", "Kernels", "Hardware", "Figures"], swiftSettings: v5),
         .target(name: "Roofline", dependencies: ["Figures"], swiftSettings: v5),
-        .target(name: "Reports", dependencies: ["Roofline", "Figures"], swiftSettings: v5),
+        .target(name: "Reports", dependencies: ["Roofline", "Figures", "CZlib"], swiftSettings: v5),
         .target(name: "Training", dependencies: ["Layers", "Kernels", "Tensor", "Datasets", "Yams"], swiftSettings: fast),
 
         .executableTarget(

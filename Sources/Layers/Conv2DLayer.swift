@@ -30,11 +30,16 @@ public final class Conv2DLayer: Layer {
     public private(set) var lastAlgorithm: ConvAlgorithmKind?
 
     private var algorithms: [Int: ConvolutionAlgorithm] = [:]
+    /// dX as a forward convolution of dy with the flipped, transposed kernel (stride 1, odd
+    /// kernels, same padding), so it can run on the fastest forward algorithm (Winograd).
+    private var inputGradAlgorithms: [Int: ConvolutionAlgorithm] = [:]
+    private var flipped: Tensor?
+    private var flippedVersion = -1
     private var backwardKernel: Im2colConv2DBackward?
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
     private var lastInput: Tensor?
-    private var lastOutput: Tensor?
+    public private(set) var lastOutput: Tensor?
 
     public init(name: String, input: [Int], filters: Int, kernel r: Int, _ s: Int? = nil, stride: Int = 1,
                 padding: Padding = .same, activation: Activation = .linear,
@@ -101,8 +106,57 @@ public final class Conv2DLayer: Layer {
         let bk = backwardKernel ?? Im2colConv2DBackward(geometry: geometry, options: options)
         backwardKernel = bk
         let dx = needsInputGradient ? inputGrads.get(batch: batch, shape: inputShape) : nil
+        let viaForward = dx != nil && transposedGeometry(batch: batch) != nil
         bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
-                    dWeights: kernel.grad.data, dBias: bias.grad.data, dInput: dx?.data, runner: ctx.runner)
+                    dWeights: kernel.grad.data, dBias: bias.grad.data, dInput: viaForward ? nil : dx?.data, runner: ctx.runner)
+        if viaForward, let dx, let algo = try? inputGradientAlgorithm(batch: batch, runner: ctx.runner) {
+            let w = flippedKernel()
+            algo.forward(input: dy.data, batch: batch, weights: w.data, weightsVersion: kernel.version, bias: nil,
+                         output: dx.data, runner: ctx.runner, observer: ctx.convObserver)
+        } else if viaForward, let dx {
+            bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+                        dWeights: kernel.grad.data, dBias: bias.grad.data, dInput: dx.data, runner: ctx.runner)
+        }
         return dx
+    }
+
+    /// The geometry of dX = conv(dy, flip(W)ᵀ) when it is a plain same-padded convolution:
+    /// stride 1, odd kernel, same padding (then the transposed padding equals the forward one).
+    func transposedGeometry(batch: Int) -> ConvGeometry? {
+        let g = geometry
+        guard g.strideH == 1, g.strideW == 1, g.padding == .same, g.r % 2 == 1, g.s % 2 == 1 else { return nil }
+        return try? ConvGeometry(n: batch, h: g.p, w: g.q, c: g.k, k: g.c, r: g.r, s: g.s, stride: 1, padding: .same)
+    }
+
+    func inputGradientAlgorithm(batch: Int, runner: ParallelRunner) throws -> ConvolutionAlgorithm {
+        if let a = inputGradAlgorithms[batch] { return a }
+        guard let tg = transposedGeometry(batch: batch) else { throw ConvError.invalidShape("\(name): no transposed convolution") }
+        let kind: ConvAlgorithmKind
+        switch policy {
+        case .fixed(let k): kind = (try? k.check(tg)) != nil && k != .naive ? k : .im2col
+        case .auto(let selector): kind = try selector.choose(tg, runner: runner).algorithm
+        }
+        let a = try kind.make(tg, options: options)
+        inputGradAlgorithms[batch] = a
+        return a
+    }
+
+    /// W'[r][s][k][c] = W[R-1-r][S-1-s][c][k], rebuilt when the weights change.
+    func flippedKernel() -> Tensor {
+        let g = geometry
+        let f = flipped ?? Tensor(shape: try! TensorShape([g.r, g.s, g.k, g.c]))
+        flipped = f
+        if flippedVersion != kernel.version {
+            let w = kernel.value.data
+            for r in 0..<g.r {
+                for s in 0..<g.s {
+                    let src = w + ((g.r - 1 - r) * g.s + (g.s - 1 - s)) * g.c * g.k
+                    let dst = f.data + (r * g.s + s) * g.k * g.c
+                    for c in 0..<g.c { for k in 0..<g.k { dst[k * g.c + c] = src[c * g.k + k] } }
+                }
+            }
+            flippedVersion = kernel.version
+        }
+        return f
     }
 }

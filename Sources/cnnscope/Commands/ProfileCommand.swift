@@ -98,6 +98,7 @@ struct ProfileCommand: ParsableCommand {
         let selector = AutoSelector(cache: machineProfile.algorithmChoices, options: options)
 
         var runs: [AlgorithmRun] = []
+        var overheadNotes: [String] = []
         for a in algorithms.split(separator: ",").map(String.init) {
             let policy: ConvAlgorithmPolicy = a == "auto" ? .auto(selector) : .fixed(ConvAlgorithmKind(userSpelling: a)!)
             let model = try ModelBuilder.build(profile, input: batch.imageShape, policy: policy, options: options, seed: seed)
@@ -123,7 +124,22 @@ struct ProfileCommand: ParsableCommand {
                 step()
             }
             model.observer = nil
-            runs.append(RunAssembler.run(algorithm: a, model: model, records: prof.ordered, session: session, batch: batchSize,
+            let records = prof.ordered
+            // Hook cost: whole-model time with the profiler attached against none (medians).
+            var plain: [Double] = [], hooked: [Double] = []
+            for _ in 0..<max(3, repetitions) {
+                model.observer = nil
+                var t0 = monotonicNanos(); step(); plain.append(Double(monotonicNanos() - t0) * 1e-9)
+                model.observer = prof
+                t0 = monotonicNanos(); step(); hooked.append(Double(monotonicNanos() - t0) * 1e-9)
+            }
+            model.observer = nil
+            prof.reset()
+            let tp = Timing(plain).median, th = Timing(hooked).median
+            let perCall = prof.overheadSeconds * Double(model.layers.count) * (trainingStep ? 2 : 1)
+            overheadNotes.append(String(format: "Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model with hooks %.3f ms vs without %.3f ms (%+.2f%%, measured medians).",
+                                        a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, (th / tp - 1) * 100))
+            runs.append(RunAssembler.run(algorithm: a, model: model, records: records, session: session, batch: batchSize,
                                          workers: pool.width, roofline: roofline))
         }
         if selector.changed { machineProfile.algorithmChoices = selector.cache; if machine == nil { MachineProfileStore.save(machineProfile) } }
@@ -138,10 +154,11 @@ struct ProfileCommand: ParsableCommand {
             counterNotes: session.map { s in s.unavailable.map { "\($0.variable) (\($0.event)): \($0.reason)" } } ?? [],
             runs: runs, bestPerLayer: RunAssembler.best(runs),
             notes: ["Roofline memory ceiling: \(roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" } ?? "none"); compute ceiling: \(roofline.computeName) for \(threads) thread(s).",
-                    "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers."])
+                    "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers."] + overheadNotes)
         let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/\(profile.name)-\(TrainCommand.timestamp())"
         try ReportWriter.write(report, to: dir)
         print(RunAssembler.summary(report))
+        for n in overheadNotes { print(n) }
         print("Report: \(dir)/report.html (also report.json, report.csv, report.md)")
     }
 }

@@ -1,0 +1,97 @@
+import Figures
+import Roofline
+
+/// The lab's run file (`lab.json`, schema cnnscope.lab/1).
+public struct LabReport: Codable, Sendable {
+    public static let currentSchema = "cnnscope.lab/1"
+    public var schema = LabReport.currentSchema
+    public var createdAt: String
+    public var commandLine: String
+    public var dataset: String
+    public var classNames: [String]
+    public var epochs: Int
+    public var trainImages: Int
+    public var testImages: Int
+    public var threads: Int
+    public var roofline: Roofline
+    public var models: [LabModel]
+    public var notes: [String]
+
+    public init(createdAt: String, commandLine: String, dataset: String, classNames: [String], epochs: Int, trainImages: Int,
+                testImages: Int, threads: Int, roofline: Roofline, models: [LabModel], notes: [String]) {
+        self.createdAt = createdAt; self.commandLine = commandLine; self.dataset = dataset; self.classNames = classNames
+        self.epochs = epochs; self.trainImages = trainImages; self.testImages = testImages; self.threads = threads
+        self.roofline = roofline; self.models = models; self.notes = notes
+    }
+
+    public var cnns: [LabModel] { models.filter { !$0.fullyConnected } }
+    public var mostAccurate: LabModel? { models.max { $0.testAccuracy < $1.testAccuracy } }
+    public var fastestInference: LabModel? { models.min { $0.inferenceMsPerImage < $1.inferenceMsPerImage } }
+    public var mostParameterEfficient: LabModel? { models.max { $0.accuracyPerMillionParameters < $1.accuracyPerMillionParameters } }
+}
+
+public struct LabEpoch: Codable, Sendable {
+    public var epoch: Int, loss: Double, accuracy: Double, valLoss: Double?, valAccuracy: Double?
+    public init(epoch: Int, loss: Double, accuracy: Double, valLoss: Double?, valAccuracy: Double?) {
+        self.epoch = epoch; self.loss = loss; self.accuracy = accuracy; self.valLoss = valLoss; self.valAccuracy = valAccuracy
+    }
+}
+
+/// Hardware view of one layer at inference (batch 64, auto).
+public struct LabLayer: Codable, Sendable {
+    public var name: String, type: String, convAlgorithm: String?
+    public var ms: Figure, gflops: Figure, efficiency: Figure
+    public init(name: String, type: String, convAlgorithm: String?, ms: Figure, gflops: Figure, efficiency: Figure) {
+        self.name = name; self.type = type; self.convAlgorithm = convAlgorithm; self.ms = ms; self.gflops = gflops; self.efficiency = efficiency
+    }
+}
+
+public struct LabModel: Codable, Sendable {
+    public var name: String
+    public var description: String
+    public var fullyConnected: Bool
+    public var testAccuracy: Double
+    public var testLoss: Double
+    public var trainingSeconds: Double
+    public var inferenceMsPerImage: Double
+    public var totalParameters: Int
+    public var trainableParameters: Int
+    public var parametersPerSecond: Double
+    public var accuracyPerMillionParameters: Double
+    public var epochsTrained: Int
+    public var history: [LabEpoch]
+    /// confusion[true][predicted] counts on the test set.
+    public var confusion: [[Int]]
+    public var layers: [LabLayer]
+    public var modelGFLOPs: Figure
+    public var modelEfficiency: Figure
+    /// Relative paths of this model's pictures (PNG) and full profile report.
+    public var pictures: [String: String]
+    public var profileReport: String?
+
+    public init(name: String, description: String, fullyConnected: Bool, testAccuracy: Double, testLoss: Double, trainingSeconds: Double,
+                inferenceMsPerImage: Double, totalParameters: Int, trainableParameters: Int, parametersPerSecond: Double,
+                accuracyPerMillionParameters: Double, epochsTrained: Int, history: [LabEpoch], confusion: [[Int]], layers: [LabLayer],
+                modelGFLOPs: Figure, modelEfficiency: Figure, pictures: [String: String], profileReport: String?) {
+        self.name = name; self.description = description; self.fullyConnected = fullyConnected; self.testAccuracy = testAccuracy
+        self.testLoss = testLoss; self.trainingSeconds = trainingSeconds; self.inferenceMsPerImage = inferenceMsPerImage
+        self.totalParameters = totalParameters; self.trainableParameters = trainableParameters; self.parametersPerSecond = parametersPerSecond
+        self.accuracyPerMillionParameters = accuracyPerMillionParameters; self.epochsTrained = epochsTrained; self.history = history
+        self.confusion = confusion; self.layers = layers; self.modelGFLOPs = modelGFLOPs; self.modelEfficiency = modelEfficiency
+        self.pictures = pictures; self.profileReport = profileReport
+    }
+
+    /// Row-normalised confusion matrix.
+    public var normalisedConfusion: [[Double]] {
+        confusion.map { row in let s = Double(row.reduce(0, +)); return row.map { s > 0 ? Double($0) / s : 0 } }
+    }
+
+    /// The (true, predicted) pair off the diagonal with the largest share of its true class.
+    public var mostConfused: (truth: Int, predicted: Int, fraction: Double)? {
+        var best: (Int, Int, Double)?
+        for (i, row) in normalisedConfusion.enumerated() {
+            for (j, v) in row.enumerated() where i != j && (best == nil || v > best!.2) { best = (i, j, v) }
+        }
+        return best
+    }
+}

@@ -1,0 +1,243 @@
+import ArgumentParser
+import Foundation
+import Datasets
+import Figures
+import Hardware
+import Kernels
+import Layers
+import Profiler
+import Reports
+import Roofline
+import Tensor
+import Training
+
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Run the CNN lab end to end: train and evaluate every architecture and write one lab report.",
+        discussion: """
+        Trains basic-cnn, the seven variants and the fcnn baseline on the same data, evaluates \
+        them, and writes lab.html (self-contained), lab.md, lab.json and lab.csv with: the \
+        comparison table, the lab's four plots, training curves, normalised confusion matrices \
+        with the most-confused pair, sample predictions, first-layer filters and feature maps \
+        (basic-cnn and the most accurate model), CNN vs FCNN, the winners, and per model the \
+        hardware view (time per layer, the algorithm auto chose, GFLOP/s and efficiency against \
+        the roofline) with a full profile report. Pictures are also saved as PNG files.
+        """)
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var execution: ExecutionOptions
+
+    @Option(help: "Epochs per model.")
+    var epochs = 1
+
+    @Option(help: "EarlyStopping patience on val_accuracy (off when not given).")
+    var patience: Int?
+
+    @Option(help: "Comma-separated model profiles; the default is the eight CNNs and fcnn.")
+    var models: String?
+
+    @Flag(help: "A quick run: 3,000 training images, one epoch, three models (basic-cnn, tiny-cnn, fcnn).")
+    var quick = false
+
+    @Option(help: "Report folder; the default is Reports/<host>/lab-<time>.")
+    var output: String?
+
+    @Option(help: "Seed for initialisation, shuffling and dropout.")
+    var seed: UInt64 = 42
+
+    static let allModels = ["basic-cnn", "shallow-cnn", "deep-cnn", "wide-cnn", "tiny-cnn", "small-filters", "large-filters", "mixed-filters", "fcnn"]
+
+    func validate() throws {
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs).") }
+        if let p = patience, p < 1 { throw ValidationError("--patience must be at least 1, got \(p).") }
+    }
+
+    func run() throws {
+        let names = models.map { $0.split(separator: ",").map(String.init) } ?? (quick ? ["basic-cnn", "tiny-cnn", "fcnn"] : Self.allModels)
+        guard let modelsDir = ProfilesDirectory.locate()?.appendingPathComponent("models") else {
+            throw CLIError("cannot find the Profiles/models folder; run from the repository or set CNNSCOPE_PROFILES")
+        }
+        let profiles = try names.map { try ModelProfile.load(named: $0, in: modelsDir) }
+        var dataOptions = data
+        if quick && dataOptions.limit == nil { dataOptions.limit = 3000 }
+        let (train, validation, test) = try dataOptions.load(seed: seed)
+        let topo = try? HwlocTopology()
+        guard let snap = topo?.snapshot() else { throw CLIError("hwloc could not read the topology") }
+        let cpu = try CPUFeatures.detect()
+        let (pool, threads) = execution.makeRuntime(topology: topo, cores: snap.cores)
+        let options = ConvOptions.sized(l2Bytes: snap.cache(level: 2)?.sizeBytes, l3Bytes: snap.cache(level: 3)?.sizeBytes, workers: pool.width)
+        var machine = MachineProfileStore.load(cpuModel: cpu.modelName)
+        if machine.ceilings == nil {
+            print("Measuring this machine's ceilings (once; saved in Profiles/machines)...")
+            machine.ceilings = CeilingProbe.measure(topology: snap, features: cpu, pool: WorkerPool(threads: snap.cores, policy: .compact, topology: topo))
+            machine.fmaPeak = machine.ceilings?.fma
+            MachineProfileStore.save(machine)
+        }
+        let roofline = RooflineBuilder.roofline(machine.ceilings!, threads: threads)
+        let selector = AutoSelector(cache: machine.algorithmChoices, options: options)
+        let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
+        let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/lab-\(TrainCommand.timestamp())"
+        let staging = LabStaging(finalDir: dir)
+
+        var results: [LabModel] = []
+        var built: [String: Sequential] = [:]
+        var predictionsByModel: [String: [Int32]] = [:]
+        for p in profiles {
+            print("== \(p.name): training on \(train.count) images for \(epochs) epoch(s)")
+            let model = try ModelBuilder.build(p, input: train.imageShape, policy: .auto(selector), options: options, seed: seed)
+            let trainer = Trainer(model: model, optimizer: Trainer.optimizer(for: p), runner: pool, seed: seed)
+            let t0 = Date()
+            let history = trainer.fit(train: train, validation: validation,
+                                      config: TrainConfig(epochs: epochs, batchSize: 64, patience: patience, seed: seed),
+                                      epochEnded: { r in print(String(format: "   epoch %d: %.1fs loss %.4f acc %.4f val_acc %.4f", r.epoch, r.seconds, r.loss, r.accuracy, r.valAccuracy ?? .nan)) })
+            let seconds = Date().timeIntervalSince(t0)
+            let (preds, loss, acc) = trainer.predict(test, batchSize: 64)
+            let inf = trainer.inferenceSecondsPerImage(test, images: 1000, batchSize: 64)
+            var confusion = [[Int]](repeating: [Int](repeating: 0, count: p.classes), count: p.classes)
+            for (i, y) in test.labels.enumerated() { confusion[Int(y)][Int(preds[i])] += 1 }
+            // Hardware view: per-layer inference profile at batch 64 with auto.
+            let batch = test.prefix(min(64, test.count))
+            let prof = LayerProfiler(session: nil)
+            prof.calibrate()
+            let ctx = RunContext(runner: pool, training: false, seed: seed)
+            _ = model.forward(batch.images, ctx)
+            model.observer = prof
+            for _ in 0..<3 { _ = model.forward(batch.images, ctx) }
+            model.observer = nil
+            let run = RunAssembler.run(algorithm: "auto", model: model, records: prof.ordered, session: nil, batch: batch.count,
+                                       workers: pool.width, roofline: roofline)
+            let profilePath = "profiles/\(p.name)"
+            try ReportWriter.write(ProfileReport(
+                createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
+                machine: RunAssembler.machineSummary(snap, cpu: cpu, pmus: pmus, ceilings: machine.ceilings!), roofline: roofline,
+                model: p.name, dataset: data.dataset.rawValue, inputShape: batch.imageShape, batchSize: batch.count, threads: threads,
+                bind: execution.bind.rawValue, repetitions: 3, phase: "inference (forward) of the trained model",
+                counterLevel: "not requested (timers only)", counterNotes: [], runs: [run], bestPerLayer: RunAssembler.best([run]),
+                notes: ["Part of the lab run in the folder above."]), to: staging.path(profilePath))
+            results.append(LabModel(
+                name: p.name, description: p.description, fullyConnected: p.convBlocks.isEmpty, testAccuracy: acc, testLoss: loss,
+                trainingSeconds: seconds, inferenceMsPerImage: inf * 1e3, totalParameters: model.parameterCount,
+                trainableParameters: model.trainableParameterCount, parametersPerSecond: Double(model.parameterCount) / seconds,
+                accuracyPerMillionParameters: acc / (Double(model.parameterCount) / 1e6), epochsTrained: history.count,
+                history: history.map { LabEpoch(epoch: $0.epoch, loss: $0.loss, accuracy: $0.accuracy, valLoss: $0.valLoss, valAccuracy: $0.valAccuracy) },
+                confusion: confusion,
+                layers: run.layers.map { LabLayer(name: $0.name, type: $0.type, convAlgorithm: $0.convAlgorithm, ms: .of(($0.medianSeconds.value ?? 0) * 1e3, .measured, "ms"),
+                                                  gflops: $0.attainedGFLOPs, efficiency: $0.efficiency) },
+                modelGFLOPs: run.totals.gflops, modelEfficiency: run.totals.efficiency, pictures: [:], profileReport: profilePath + "/report.html"))
+            built[p.name] = model
+            predictionsByModel[p.name] = preds
+            print(String(format: "   test accuracy %.2f%%, %.1f s training, %.4f ms/image inference", acc * 100, seconds, inf * 1e3))
+        }
+        if selector.changed { machine.algorithmChoices = selector.cache; MachineProfileStore.save(machine) }
+
+        // Pictures: filters and feature maps for basic-cnn and the most accurate CNN; sample predictions.
+        var pictures: [String: [UInt8]] = [:]
+        let cnnResults = results.filter { !$0.fullyConnected }
+        var pictured = Set<String>()
+        if cnnResults.contains(where: { $0.name == "basic-cnn" }) { pictured.insert("basic-cnn") }
+        if let best = cnnResults.max(by: { $0.testAccuracy < $1.testAccuracy }) { pictured.insert(best.name) }
+        let one = test.prefix(1)
+        for i in results.indices where pictured.contains(results[i].name) {
+            guard let model = built[results[i].name] else { continue }
+            for (k, png) in LabPictures.filtersAndFeatureMaps(model, image: one, runner: pool) {
+                let path = "pictures/\(results[i].name)-\(k).png"
+                pictures[path] = png
+                results[i].pictures[k] = path
+            }
+        }
+        var samples: [(String, String, String)] = []
+        if let first = cnnResults.first ?? results.first, let preds = predictionsByModel[first.name] {
+            for i in 0..<min(16, test.count) {
+                let path = "pictures/sample-\(i).png"
+                pictures[path] = LabPictures.sample(test, index: i)
+                samples.append((path, name(test.classNames, Int(test.labels[i])), name(test.classNames, Int(preds[i]))))
+            }
+        }
+        let report = LabReport(createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
+                               dataset: data.dataset.rawValue, classNames: test.classNames, epochs: epochs, trainImages: train.count,
+                               testImages: test.count, threads: threads, roofline: roofline, models: results,
+                               notes: ["Sample predictions are those of \((cnnResults.first ?? results.first)?.name ?? "-") (green right, red wrong).",
+                                       "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer.",
+                                       "Not implemented yet: the lab's optional extensions (data augmentation, max vs average pooling study, int8 quantisation, Grad-CAM)."])
+        for (path, png) in pictures { try Data(png).write(to: URL(fileURLWithPath: staging.path(path))) }
+        try Data(try Console.json(report).utf8).write(to: URL(fileURLWithPath: staging.path("lab.json")))
+        try Data(LabRenderer.csv(report).utf8).write(to: URL(fileURLWithPath: staging.path("lab.csv")))
+        try Data(LabRenderer.markdown(report).utf8).write(to: URL(fileURLWithPath: staging.path("lab.md")))
+        try Data(LabRenderer.html(report, pictures: pictures, samples: samples.map { (path: $0.0, truth: $0.1, predicted: $0.2) }).utf8)
+            .write(to: URL(fileURLWithPath: staging.path("lab.html")))
+        try staging.commit()
+        print(LabRenderer.markdown(report).split(separator: "\n").prefix(8 + results.count).joined(separator: "\n"))
+        print("Lab report: \(dir)/lab.html (also lab.md, lab.json, lab.csv, pictures/, profiles/)")
+    }
+}
+
+/// A temporary folder beside the final one, renamed into place at the end (no half report).
+final class LabStaging {
+    let finalURL: URL
+    let tmp: URL
+    init(finalDir: String) {
+        finalURL = URL(fileURLWithPath: finalDir)
+        tmp = finalURL.deletingLastPathComponent().appendingPathComponent(".\(finalURL.lastPathComponent).tmp-\(getpid())")
+        try? FileManager.default.removeItem(at: tmp)
+        try? FileManager.default.createDirectory(at: tmp.appendingPathComponent("pictures"), withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(at: tmp.appendingPathComponent("profiles"), withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: tmp) }
+    func path(_ rel: String) -> String { tmp.appendingPathComponent(rel).path }
+    func commit() throws {
+        if FileManager.default.fileExists(atPath: finalURL.path) { try FileManager.default.removeItem(at: finalURL) }
+        guard rename(tmp.path, finalURL.path) == 0 else { throw CLIError("cannot move the lab report into \(finalURL.path): \(String(cString: strerror(errno)))") }
+    }
+}
+
+enum LabPictures {
+    /// First-layer filters (one tile per filter, channels averaged) and the feature maps of every
+    /// conv layer for one image (up to 64 per layer), as PNG grids.
+    static func filtersAndFeatureMaps(_ model: Sequential, image: Dataset, runner: ParallelRunner) -> [(String, [UInt8])] {
+        var out: [(String, [UInt8])] = []
+        let convs = model.layers.compactMap { $0 as? Conv2DLayer }
+        if let first = convs.first {
+            let g = first.geometry
+            var tiles: [[Float]] = []
+            for k in 0..<g.k {
+                var t = [Float](repeating: 0, count: g.r * g.s)
+                for r in 0..<g.r { for s in 0..<g.s { for c in 0..<g.c { t[r * g.s + s] += first.kernel.value.data[((r * g.s + s) * g.c + c) * g.k + k] } } }
+                tiles.append(t)
+            }
+            let grid = ImageGrid.grey(tiles: tiles, h: g.r, w: g.s, columns: 8, scale: 8)
+            out.append(("filters-\(first.name)", PNGEncoder.encode(width: grid.width, height: grid.height, channels: 1, pixels: grid.pixels)))
+        }
+        _ = model.forward(image.images, RunContext(runner: runner, training: false))
+        for c in convs {
+            guard let y = c.lastOutput else { continue }
+            let (P, Q, K) = (c.outputShape[0], c.outputShape[1], c.outputShape[2])
+            let n = min(64, K)
+            let tiles = (0..<n).map { k in (0..<(P * Q)).map { y.data[$0 * K + k] } }
+            let grid = ImageGrid.grey(tiles: tiles, h: P, w: Q, columns: 8, scale: max(1, 56 / max(P, Q)))
+            out.append(("feature-maps-\(c.name)", PNGEncoder.encode(width: grid.width, height: grid.height, channels: 1, pixels: grid.pixels)))
+        }
+        return out
+    }
+
+    /// One test image, enlarged 2x (grey or RGB).
+    static func sample(_ ds: Dataset, index: Int) -> [UInt8] {
+        let s = ds.imageShape
+        let (h, w, c) = (s[0], s[1], s[2])
+        let scale = 2
+        var px = [UInt8](repeating: 0, count: h * scale * w * scale * (c == 3 ? 3 : 1))
+        let base = ds.images.data + index * h * w * c
+        for y in 0..<(h * scale) {
+            for x in 0..<(w * scale) {
+                for ch in 0..<(c == 3 ? 3 : 1) {
+                    let v = base[((y / scale) * w + x / scale) * c + ch]
+                    px[(y * w * scale + x) * (c == 3 ? 3 : 1) + ch] = UInt8(max(0, min(255, (v * 255).rounded())))
+                }
+            }
+        }
+        return PNGEncoder.encode(width: w * scale, height: h * scale, channels: c == 3 ? 3 : 1, pixels: px)
+    }
+}
+
+/// A class name, or its index when the data set has fewer names.
+func name(_ names: [String], _ i: Int) -> String { i >= 0 && i < names.count ? names[i] : "\(i)" }
