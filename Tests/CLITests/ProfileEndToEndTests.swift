@@ -10,10 +10,9 @@ import Training
 import Reports
 @testable import cnnscope
 
-final class ProfileEndToEndTests: XCTestCase {
-    /// A machine profile for the test, so the run does not spend time measuring ceilings
-    /// (the ceiling measurement itself is exercised by `cnnscope machine --measure`).
-    func machineFile(_ dir: URL) throws -> String {
+/// A machine profile for the tests, so runs do not spend time measuring ceilings (the ceiling
+/// measurement itself is exercised by `cnnscope machine --measure`).
+func machineFixture(_ dir: URL) throws -> String {
         let peak = ComputePeak(perThreadGFLOPs: 90, allThreadsGFLOPs: 170, threads: 2, kernel: "test fixture", trials: 1)
         let bw = ["L1": 130.0, "L2": 80, "L3": 50, "DRAM": 14].map {
             BandwidthCeiling(level: $0.key, kernel: "load", threads: 1, workingSetBytes: 1 << 14, gbPerSecond: $0.value, minGBPerSecond: $0.value, maxGBPerSecond: $0.value)
@@ -23,7 +22,9 @@ final class ProfileEndToEndTests: XCTestCase {
         let url = dir.appendingPathComponent("machine.json")
         try JSONEncoder().encode(p).write(to: url)
         return url.path
-    }
+}
+
+final class ProfileEndToEndTests: XCTestCase {
 
     func testProfileTinyCNNOnSyntheticDataWritesAllFourFiles() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-e2e-\(UUID().uuidString)")
@@ -32,7 +33,7 @@ final class ProfileEndToEndTests: XCTestCase {
         let out = tmp.appendingPathComponent("run")
         var cmd = try ProfileCommand.parse(["--model", "tiny-cnn", "--dataset", "synthetic", "--limit", "64", "--batch-size", "8",
                                             "--repetitions", "2", "--algorithms", "naive,im2col,winograd,auto", "--threads", "1",
-                                            "--machine", try machineFile(tmp), "--output", out.path, "--events", "SOFTWARE"])
+                                            "--machine", try machineFixture(tmp), "--output", out.path, "--events", "SOFTWARE"])
         try cmd.run()
         for f in ["report.json", "report.csv", "report.md", "report.html"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)

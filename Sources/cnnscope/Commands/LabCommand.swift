@@ -46,6 +46,9 @@ struct LabCommand: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and dropout.")
     var seed: UInt64 = 42
 
+    @Option(help: "Use this machine profile file (JSON) for the roofline ceilings instead of this host's.")
+    var machine: String?
+
     static let allModels = ["basic-cnn", "shallow-cnn", "deep-cnn", "wide-cnn", "tiny-cnn", "small-filters", "large-filters", "mixed-filters", "fcnn"]
 
     func validate() throws {
@@ -68,11 +71,17 @@ struct LabCommand: ParsableCommand {
         let (pool, threads) = execution.makeRuntime(topology: topo, cores: snap.cores)
         let options = ConvOptions.sized(l2Bytes: snap.cache(level: 2)?.sizeBytes, l3Bytes: snap.cache(level: 3)?.sizeBytes, workers: pool.width)
         var machine = MachineProfileStore.load(cpuModel: cpu.modelName)
+        if let m = self.machine {
+            guard let d = FileManager.default.contents(atPath: m), let p = try? JSONDecoder().decode(MachineProfile.self, from: d) else {
+                throw CLIError("\(m): not a valid machine profile (JSON written by cnnscope machine --measure)")
+            }
+            machine = p
+        }
         if machine.ceilings == nil {
             print("Measuring this machine's ceilings (once; saved in Profiles/machines)...")
             machine.ceilings = CeilingProbe.measure(topology: snap, features: cpu, pool: WorkerPool(threads: snap.cores, policy: .compact, topology: topo))
             machine.fmaPeak = machine.ceilings?.fma
-            MachineProfileStore.save(machine)
+            if self.machine == nil { MachineProfileStore.save(machine) }
         }
         let roofline = RooflineBuilder.roofline(machine.ceilings!, threads: threads)
         let selector = AutoSelector(cache: machine.algorithmChoices, options: options)
@@ -129,7 +138,7 @@ struct LabCommand: ParsableCommand {
             predictionsByModel[p.name] = preds
             print(String(format: "   test accuracy %.2f%%, %.1f s training, %.4f ms/image inference", acc * 100, seconds, inf * 1e3))
         }
-        if selector.changed { machine.algorithmChoices = selector.cache; MachineProfileStore.save(machine) }
+        if selector.changed && self.machine == nil { machine.algorithmChoices = selector.cache; MachineProfileStore.save(machine) }
 
         // Pictures: filters and feature maps for basic-cnn and the most accurate CNN; sample predictions.
         var pictures: [String: [UInt8]] = [:]
@@ -167,7 +176,14 @@ struct LabCommand: ParsableCommand {
         try Data(LabRenderer.html(report, pictures: pictures, samples: samples.map { (path: $0.0, truth: $0.1, predicted: $0.2) }).utf8)
             .write(to: URL(fileURLWithPath: staging.path("lab.html")))
         try staging.commit()
-        print(LabRenderer.markdown(report).split(separator: "\n").prefix(8 + results.count).joined(separator: "\n"))
+        var t = TextTable(header: ["model", "test acc", "train s", "ms/image", "params", "acc/M params", "GFLOP/s (inference)"])
+        t.rightAligned = [1, 2, 3, 4, 5, 6]
+        for m in results {
+            t.rows.append([m.name, String(format: "%.2f%%", m.testAccuracy * 100), String(format: "%.1f", m.trainingSeconds),
+                           String(format: "%.4f", m.inferenceMsPerImage), "\(m.totalParameters)", String(format: "%.3f", m.accuracyPerMillionParameters),
+                           String(format: "%.1f", m.modelGFLOPs.value ?? 0)])
+        }
+        print(t.render())
         print("Lab report: \(dir)/lab.html (also lab.md, lab.json, lab.csv, pictures/, profiles/)")
     }
 }
