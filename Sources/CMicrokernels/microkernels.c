@@ -57,17 +57,20 @@ float cnns_fma_add_avx2(int64_t iterations) {
 
 __attribute__((target("avx2")))
 float cnns_load_avx2(const float *a, int64_t n, int64_t reps) {
+    // Two streams (the two halves of the buffer) of four loads each: more prefetch streams in
+    // flight, which matters in the L3.
+    const int64_t h = n / 2;
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
     for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < n; i += 64) {
+        for (int64_t i = 0; i < h; i += 32) {
             s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
             s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
             s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
             s3 = _mm256_add_ps(s3, _mm256_load_ps(a + i + 24));
-            s4 = _mm256_add_ps(s4, _mm256_load_ps(a + i + 32));
-            s5 = _mm256_add_ps(s5, _mm256_load_ps(a + i + 40));
-            s6 = _mm256_add_ps(s6, _mm256_load_ps(a + i + 48));
-            s7 = _mm256_add_ps(s7, _mm256_load_ps(a + i + 56));
+            s4 = _mm256_add_ps(s4, _mm256_load_ps(a + h + i));
+            s5 = _mm256_add_ps(s5, _mm256_load_ps(a + h + i + 8));
+            s6 = _mm256_add_ps(s6, _mm256_load_ps(a + h + i + 16));
+            s7 = _mm256_add_ps(s7, _mm256_load_ps(a + h + i + 24));
         }
         __asm__ volatile("" ::: "memory");
     }

@@ -122,13 +122,13 @@ public final class Conv2DLayer: Layer {
 
     /// The geometry of dX = conv(dy, flip(W)ᵀ) when it is a plain same-padded convolution:
     /// stride 1, odd kernel, same padding (then the transposed padding equals the forward one).
-    func transposedGeometry(batch: Int) -> ConvGeometry? {
+    public func transposedGeometry(batch: Int) -> ConvGeometry? {
         let g = geometry
         guard g.strideH == 1, g.strideW == 1, g.padding == .same, g.r % 2 == 1, g.s % 2 == 1 else { return nil }
         return try? ConvGeometry(n: batch, h: g.p, w: g.q, c: g.k, k: g.c, r: g.r, s: g.s, stride: 1, padding: .same)
     }
 
-    func inputGradientAlgorithm(batch: Int, runner: ParallelRunner) throws -> ConvolutionAlgorithm {
+    public func inputGradientAlgorithm(batch: Int, runner: ParallelRunner) throws -> ConvolutionAlgorithm {
         if let a = inputGradAlgorithms[batch] { return a }
         guard let tg = transposedGeometry(batch: batch) else { throw ConvError.invalidShape("\(name): no transposed convolution") }
         let kind: ConvAlgorithmKind

@@ -44,7 +44,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "The per-thread FMA peak in GFLOP/s to compare against; measured when not given.")
     var peakGflops: Double?
 
-    @Flag(help: "Simulate each kernel's cache traffic with valgrind's cachegrind (cache sizes from hwloc; slow: the kernel runs 50-100x slower), for machines without a PMU. Values are labelled simulated.")
+    @Flag(help: "Simulate each kernel's cache traffic with valgrind's cachegrind (D1 and last-level cache sizes from hwloc; one thread; slow: the kernel runs 50-100x slower), for machines without a PMU: the misses of one forward in steady state (a run of two forwards minus a run of one), labelled simulated.")
     var simulateCache = false
 
     @Flag(help: "Print JSON instead of a table.")

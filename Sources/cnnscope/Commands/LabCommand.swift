@@ -57,6 +57,7 @@ struct LabCommand: ParsableCommand {
     }
 
     func run() throws {
+        Console.lineBuffered()
         let names = models.map { $0.split(separator: ",").map(String.init) } ?? (quick ? ["basic-cnn", "tiny-cnn", "fcnn"] : Self.allModels)
         guard let modelsDir = ProfilesDirectory.locate()?.appendingPathComponent("models") else {
             throw CLIError("cannot find the Profiles/models folder; run from the repository or set CNNSCOPE_PROFILES")
@@ -115,7 +116,7 @@ struct LabCommand: ParsableCommand {
             for _ in 0..<3 { _ = model.forward(batch.images, ctx) }
             model.observer = nil
             let run = RunAssembler.run(algorithm: "auto", model: model, records: prof.ordered, session: nil, batch: batch.count,
-                                       workers: pool.width, roofline: roofline)
+                                       workers: pool.width, roofline: roofline, runner: pool)
             let profilePath = "profiles/\(p.name)"
             try ReportWriter.write(ProfileReport(
                 createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),

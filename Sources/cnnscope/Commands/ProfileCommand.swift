@@ -61,6 +61,7 @@ struct ProfileCommand: ParsableCommand {
     }
 
     func run() throws {
+        Console.lineBuffered()
         let profile = try modelOptions.profile()
         let topo = try? HwlocTopology()
         guard let snap = topo?.snapshot() else { throw CLIError("hwloc could not read the topology; the roofline needs the cache sizes") }
@@ -140,7 +141,7 @@ struct ProfileCommand: ParsableCommand {
             overheadNotes.append(String(format: "Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model with hooks %.3f ms vs without %.3f ms (%+.2f%%, measured medians).",
                                         a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, (th / tp - 1) * 100))
             runs.append(RunAssembler.run(algorithm: a, model: model, records: records, session: session, batch: batchSize,
-                                         workers: pool.width, roofline: roofline))
+                                         workers: pool.width, roofline: roofline, runner: pool))
         }
         if selector.changed { machineProfile.algorithmChoices = selector.cache; if machine == nil { MachineProfileStore.save(machineProfile) } }
 

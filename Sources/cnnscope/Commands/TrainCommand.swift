@@ -88,6 +88,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        Console.lineBuffered()
         let profile = try modelOptions.profile()
         let topo = try? HwlocTopology()
         let snap = topo?.snapshot()

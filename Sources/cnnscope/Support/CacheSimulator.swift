@@ -28,7 +28,11 @@ enum CacheSimulator {
         // cachegrind needs power-of-two sets; round the LLC down to a power of two when it is not.
         var llSize = ll.sizeBytes
         while !isPowerOfTwo(llSize / max(1, ll.associativity * ll.lineSize)) && llSize > ll.lineSize { llSize -= ll.lineSize * max(1, ll.associativity) }
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        // valgrind 3.19 cannot read the DWARF 5 debug info of current Swift toolchains: run a
+        // copy of this executable without debug sections (objcopy --strip-debug).
+        guard let exe = strippedCopy() else {
+            return missing("could not make a copy of cnnscope without debug info for valgrind (objcopy from binutils is needed)")
+        }
         var misses: [[String: Double]] = []
         for runs in [1, 2] {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-cg-\(getpid())-\(runs).out")
@@ -54,6 +58,24 @@ enum CacheSimulator {
         func delta(_ keys: [String]) -> Double { keys.reduce(0) { $0 + (misses[1][$1] ?? 0) - (misses[0][$1] ?? 0) } }
         return Result(d1Bytes: .of(max(0, delta(["D1mr", "D1mw"])) * line, .simulated, "B"),
                       llBytes: .of(max(0, delta(["DLmr", "DLmw"])) * Double(ll.lineSize), .simulated, "B"))
+    }
+
+    nonisolated(unsafe) static var stripped: String?
+
+    static func strippedCopy() -> String? {
+        if let s = stripped { return s }
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-nodebug-\(getpid())").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/objcopy")
+        p.arguments = ["--strip-debug", exe, out]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return nil }
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { return nil }
+        atexit { if let s = CacheSimulator.stripped { unlink(s) } }
+        stripped = out
+        return out
     }
 
     /// The `events:` and `summary:` lines of a cachegrind output file.

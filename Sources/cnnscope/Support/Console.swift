@@ -2,6 +2,9 @@ import Foundation
 
 /// Writing to the terminal and to files; the only place that touches output files.
 enum Console {
+    /// Progress lines reach a log file as they are printed, not when the buffer fills.
+    static func lineBuffered() { setvbuf(stdout, nil, _IOLBF, 0) }
+
     static func error(_ message: String) {
         FileHandle.standardError.write(Data(("cnnscope: " + message + "\n").utf8))
     }

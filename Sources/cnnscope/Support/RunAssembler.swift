@@ -31,11 +31,21 @@ enum RunAssembler {
             }
             let g = algo.geometry
             let bk = Im2colConv2DBackward(geometry: g, options: c.options)
-            let f = bk.flops(batch: batch, inputGradient: c.needsInputGradient)
             let inB = Double(batch * g.h * g.w * g.c) * 4, outB = Double(batch * g.p * g.q * g.k) * 4, wB = Double(g.r * g.s * g.c * g.k) * 4
             let minB = inB + outB + 2 * wB + (c.needsInputGradient ? inB : 0)
-            let col = 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4 * (c.needsInputGradient ? 2 : 1)
-            return (f, f, minB, minB + col, "im2col (backward)")
+            let colOnce = 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4
+            // dW always through im2col; dX through im2col/col2im, or as a forward convolution of dy
+            // with the flipped kernel (stride 1, odd kernel, same padding) on its own algorithm.
+            if c.needsInputGradient, c.transposedGeometry(batch: batch) != nil,
+               let dx = try? c.inputGradientAlgorithm(batch: batch, runner: runner) {
+                let dxCost = dx.cost(workers: workers)
+                let direct = bk.flops(batch: batch, inputGradient: true)
+                let executed = bk.flops(batch: batch, inputGradient: false) + dxCost.executedFLOPs
+                let alg = minB + colOnce + (dxCost.algorithmTrafficBytes - dxCost.minimumTrafficBytes)
+                return (direct, executed, minB, alg, "im2col dW + \(dx.kind.rawValue) dX")
+            }
+            let f = bk.flops(batch: batch, inputGradient: c.needsInputGradient)
+            return (f, f, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), "im2col (backward)")
         }
         let cost = layer.cost()
         let pb = Double(layer.parameterCount) * 4
@@ -45,7 +55,7 @@ enum RunAssembler {
     }
 
     static func run(algorithm: String, model: Sequential, records: [LayerRecord], session: CounterSession?, batch: Int,
-                    workers: Int, roofline: Roofline) -> AlgorithmRun {
+                    workers: Int, roofline: Roofline, runner: ParallelRunner = SerialRunner()) -> AlgorithmRun {
         let medians = records.map { Timing($0.samples).median }
         let total = medians.reduce(0, +)
         var layers: [LayerResult] = []
@@ -53,7 +63,7 @@ enum RunAssembler {
         for (r, med) in zip(records, medians) {
             let layer = model.layers[r.index]
             let t = Timing(r.samples)
-            let c = costs(layer, phase: r.phase, batch: batch, workers: workers, runner: SerialRunner())
+            let c = costs(layer, phase: r.phase, batch: batch, workers: workers, runner: runner)
             executedTotal += c.executed
             var deltas: [String: Double] = [:]
             for (v, sum) in r.counters {
