@@ -97,9 +97,13 @@ public final class WorkerPool: @unchecked Sendable {
             while generation == seen && !stopping { pthread_cond_wait(startCond, mutex) }
             if stopping { break }
             seen = generation
-            let work = job!
-            pthread_mutex_unlock(mutex)
-            work(ctx.index)
+            do {
+                // The job is released before this worker reports done: `run` checks with
+                // withoutActuallyEscaping that no worker still holds the caller's closure.
+                let work = job!
+                pthread_mutex_unlock(mutex)
+                work(ctx.index)
+            }
             pthread_mutex_lock(mutex)
             remaining -= 1
             if remaining == 0 { pthread_cond_signal(doneCond) }

@@ -20,6 +20,17 @@ final class TopologyTests: XCTestCase {
         }
     }
 
+    /// Many short jobs back to back: every worker runs each job once, and no worker still holds
+    /// the caller's closure when `run` returns (withoutActuallyEscaping would trap).
+    func testPoolRunsManyShortJobs() throws {
+        let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
+        var counts = [Int](repeating: 0, count: 2)
+        counts.withUnsafeMutableBufferPointer { c in
+            for _ in 0..<20_000 { pool.run { w in c[w] += 1 } }
+        }
+        XCTAssertEqual(counts, [20_000, 20_000])
+    }
+
     func testBindPolicies() throws {
         let topo = Topology(packages: 1, cores: 2, processingUnits: 4, numaNodes: 1, cpuModel: "x", cpuVendor: "x",
                             caches: [], instructionCaches: [], corePUs: [[0, 2], [1, 3]])

@@ -132,18 +132,11 @@ final class ConvolutionTests: XCTestCase {
     }
 }
 
-/// Two plain threads, for tests (Kernels never see hwloc).
+/// Two plain threads, for tests (Kernels never see hwloc). concurrentPerform takes a
+/// non-escaping closure and runs the iterations on two threads.
 final class TwoThreadRunner: ParallelRunner {
     var width: Int { 2 }
     func run(_ body: (Int) -> Void) {
-        withoutActuallyEscaping(body) { b in
-            let t = Thread { b(1) }
-            let done = DispatchSemaphore(value: 0)
-            let t2 = Thread { b(1); done.signal() }
-            _ = t
-            t2.start()
-            b(0)
-            done.wait()
-        }
+        DispatchQueue.concurrentPerform(iterations: 2) { body($0) }
     }
 }
