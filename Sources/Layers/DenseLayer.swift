@@ -44,11 +44,21 @@ public final class DenseLayer: Layer {
         let batch = x.shape[0], F = inputShape[0], U = units
         let y = outputs.get(batch: batch, shape: outputShape)
         let w = kernel.value.data, b = bias.value.data
-        ctx.runner.parallelRanges(batch) { _, rows in
-            let out = y.data + rows.lowerBound * U
-            for i in 0..<rows.count { (out + i * U).update(from: b, count: U) }
-            Blas.sgemm(m: rows.count, n: U, k: F, a: x.data + rows.lowerBound * F, lda: F, b: w, ldb: U,
-                       beta: 1, c: out, ldc: U)
+        if batch < 4 * ctx.runner.width {
+            // Few rows (inference at small batch): split the output units instead, so every
+            // worker streams its own part of the weight matrix (the layer is bandwidth-bound).
+            ctx.runner.parallelRanges(U, work: batch * F * U) { _, cols in
+                for i in 0..<batch { (y.data + i * U + cols.lowerBound).update(from: b + cols.lowerBound, count: cols.count) }
+                Blas.sgemm(m: batch, n: cols.count, k: F, a: x.data, lda: F, b: w + cols.lowerBound, ldb: U,
+                           beta: 1, c: y.data + cols.lowerBound, ldc: U)
+            }
+        } else {
+            ctx.runner.parallelRanges(batch, work: batch * F * U) { _, rows in
+                let out = y.data + rows.lowerBound * U
+                for i in 0..<rows.count { (out + i * U).update(from: b, count: U) }
+                Blas.sgemm(m: rows.count, n: U, k: F, a: x.data + rows.lowerBound * F, lda: F, b: w, ldb: U,
+                           beta: 1, c: out, ldc: U)
+            }
         }
         activation.apply(y.data, count: y.count, rowLength: U)
         lastInput = x
@@ -62,7 +72,7 @@ public final class DenseLayer: Layer {
         activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: U)
         let dW = kernel.grad.data, db = bias.grad.data
         // dW[:, cols] = xᵀ · dy[:, cols]; db = Σ rows of dy
-        ctx.runner.parallelRanges(U) { _, cols in
+        ctx.runner.parallelRanges(U, work: batch * F * U) { _, cols in
             Blas.sgemm(transA: true, m: F, n: cols.count, k: batch, a: x.data, lda: F, b: dy.data + cols.lowerBound, ldb: U,
                        beta: 0, c: dW + cols.lowerBound, ldc: U)
             for u in cols {
@@ -74,7 +84,7 @@ public final class DenseLayer: Layer {
         guard needsInputGradient else { return nil }
         let dx = inputGrads.get(batch: batch, shape: inputShape)
         let w = kernel.value.data
-        ctx.runner.parallelRanges(batch) { _, rows in
+        ctx.runner.parallelRanges(batch, work: batch * F * U) { _, rows in
             Blas.sgemm(transB: true, m: rows.count, n: F, k: U, a: dy.data + rows.lowerBound * U, lda: U, b: w, ldb: U,
                        beta: 0, c: dx.data + rows.lowerBound * F, ldc: F)
         }

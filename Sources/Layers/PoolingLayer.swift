@@ -54,7 +54,7 @@ public final class PoolingLayer: Layer {
         let xp = UnsafePointer(x.data), yp = y.data
         lastInput = x
         lastOutput = y
-        ctx.runner.parallelRanges(batch * P) { _, rows in
+        ctx.runner.parallelRanges(batch * P, work: batch * P * Q * C * k * k) { _, rows in
             for row in rows {
                 let n = row / P, p = row % P
                 for q in 0..<Q {
@@ -131,7 +131,7 @@ public final class PoolingLayer: Layer {
         let xp = UnsafePointer(x.data), yp = UnsafePointer(y.data), dyp = UnsafePointer(dy.data), dxp = dx.data
         let covers = H % k == 0 && W % k == 0
         let relu = appliesReluGradient
-        ctx.runner.parallelRanges(batch) { _, images in
+        ctx.runner.parallelRanges(batch, work: batch * H * W * C) { _, images in
             for n in images {
                 let img = dxp + n * H * W * C
                 // Windows tile the image exactly when k divides H and W: every element is then

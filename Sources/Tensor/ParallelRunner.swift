@@ -16,10 +16,19 @@ public final class SerialRunner: ParallelRunner {
 }
 
 extension ParallelRunner {
-    /// Splits 0..<count into `width` contiguous ranges and runs `body(worker, range)` for each non-empty one.
-    public func parallelRanges(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
+    /// Below this many elementary operations a job runs on the calling thread: waking the
+    /// workers (tens of microseconds) would cost more than it saves (batch-1 inference).
+    public static var serialWorkLimit: Int { 150_000 }
+
+    /// Splits 0..<count into `width` contiguous ranges and runs `body(worker, range)` for each
+    /// non-empty one. `work` (elementary operations in total), when given and small, keeps the
+    /// job on the calling thread as worker 0.
+    public func parallelRanges(_ count: Int, work: Int? = nil, _ body: (Int, Range<Int>) -> Void) {
         let w = width
-        if w == 1 || count <= 1 { if count > 0 { body(0, 0..<count) }; return }
+        if w == 1 || count <= 1 || (work.map { $0 < Self.serialWorkLimit } ?? false) {
+            if count > 0 { body(0, 0..<count) }
+            return
+        }
         run { worker in
             let lo = count * worker / w, hi = count * (worker + 1) / w
             if hi > lo { body(worker, lo..<hi) }

@@ -53,7 +53,7 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         let rows = batch * g.p * g.q
         let chunk = rowsPerChunk
         if !isPointwise { workspace.reserve(workers: runner.width, floats: min(chunk, rows) * L) }
-        runner.parallelRanges(rows) { worker, range in
+        runner.parallelRanges(rows, work: rows * L * K) { worker, range in
             var m0 = range.lowerBound
             while m0 < range.upperBound {
                 let m1 = min(range.upperBound, m0 + chunk)

@@ -126,7 +126,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         workspace.reserve(workers: runner.width, floats: workerFloats(tiles: tbMax))
         let zero = UnsafePointer(zeros)
 
-        runner.parallelRanges(total) { worker, range in
+        runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
             let buf = workspace.buffer(worker)
             let ptrs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: a2)
             let scratch = UnsafeMutablePointer<V8>.allocate(capacity: a2)
