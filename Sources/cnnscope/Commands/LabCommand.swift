@@ -71,19 +71,7 @@ struct LabCommand: ParsableCommand {
         let cpu = try CPUFeatures.detect()
         let (pool, threads) = execution.makeRuntime(topology: topo, cores: snap.cores)
         let options = ConvOptions.sized(l2Bytes: snap.cache(level: 2)?.sizeBytes, l3Bytes: snap.cache(level: 3)?.sizeBytes, workers: pool.width)
-        var machine = MachineProfileStore.load(cpuModel: cpu.modelName)
-        if let m = self.machine {
-            guard let d = FileManager.default.contents(atPath: m), let p = try? JSONDecoder().decode(MachineProfile.self, from: d) else {
-                throw CLIError("\(m): not a valid machine profile (JSON written by cnnscope machine --measure)")
-            }
-            machine = p
-        }
-        if machine.ceilings == nil {
-            print("Measuring this machine's ceilings (once; saved in Profiles/machines)...")
-            machine.ceilings = CeilingProbe.measure(topology: snap, features: cpu, pool: WorkerPool(threads: snap.cores, policy: .compact, topology: topo))
-            machine.fmaPeak = machine.ceilings?.fma
-            if self.machine == nil { MachineProfileStore.save(machine) }
-        }
+        var machine = try MachineProfileStore.resolve(file: self.machine, cpu: cpu, topology: snap, hwloc: topo)
         let roofline = RooflineBuilder.roofline(machine.ceilings!, threads: threads)
         let selector = AutoSelector(cache: machine.algorithmChoices, options: options)
         let pmus = (try? PfmLibrary.detectedPMUs()) ?? []

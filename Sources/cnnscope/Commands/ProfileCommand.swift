@@ -70,23 +70,8 @@ struct ProfileCommand: ParsableCommand {
         let (pool, threads) = execution.makeRuntime(topology: topo, cores: snap.cores)
         let options = ConvOptions.sized(l2Bytes: snap.cache(level: 2)?.sizeBytes, l3Bytes: snap.cache(level: 3)?.sizeBytes, workers: pool.width)
 
-        // Ceilings: from the machine profile of this host, or measured now and saved.
-        var machineProfile: MachineProfile
-        if let m = machine {
-            guard let d = FileManager.default.contents(atPath: m), let p = try? JSONDecoder().decode(MachineProfile.self, from: d) else {
-                throw CLIError("\(m): not a valid machine profile (JSON written by cnnscope machine --measure)")
-            }
-            machineProfile = p
-        } else {
-            machineProfile = MachineProfileStore.load(cpuModel: cpu.modelName)
-        }
-        if machineProfile.ceilings == nil {
-            print("Measuring this machine's ceilings (once; saved in Profiles/machines)...")
-            let measurePool = WorkerPool(threads: snap.cores, policy: .compact, topology: topo)
-            machineProfile.ceilings = CeilingProbe.measure(topology: snap, features: cpu, pool: measurePool)
-            machineProfile.fmaPeak = machineProfile.ceilings?.fma
-            if machine == nil { MachineProfileStore.save(machineProfile) }
-        }
+        // Ceilings: from the machine profile of this host (or --machine), measured now when absent.
+        var machineProfile = try MachineProfileStore.resolve(file: machine, cpu: cpu, topology: snap, hwloc: topo)
         let ceilings = machineProfile.ceilings!
         let roofline = RooflineBuilder.roofline(ceilings, threads: threads)
 

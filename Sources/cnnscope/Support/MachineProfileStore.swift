@@ -43,5 +43,27 @@ enum MachineProfileStore {
         }
     }
 
+    /// The profile a run uses: the file given with --machine (used as it is, never saved), or
+    /// this host's; its ceilings are measured now (and saved) when it has none.
+    static func resolve(file: String?, cpu: CPUFeatures, topology: Topology, hwloc: HwlocTopology?) throws -> MachineProfile {
+        var p: MachineProfile
+        if let file {
+            guard let d = FileManager.default.contents(atPath: file), let decoded = try? JSONDecoder().decode(MachineProfile.self, from: d) else {
+                throw CLIError("\(file): not a valid machine profile (JSON written by cnnscope machine --measure)")
+            }
+            p = decoded
+        } else {
+            p = load(cpuModel: cpu.modelName)
+        }
+        if p.ceilings == nil {
+            print("Measuring this machine's ceilings (once; saved in Profiles/machines)...")
+            let pool = WorkerPool(threads: topology.cores, policy: .compact, topology: hwloc)
+            p.ceilings = CeilingProbe.measure(topology: topology, features: cpu, pool: pool)
+            p.fmaPeak = p.ceilings?.fma
+            if file == nil { save(p) }
+        }
+        return p
+    }
+
     static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
 }
