@@ -140,6 +140,7 @@ struct ProfileCommand: ParsableCommand {
             counterNotes: session.map { s in s.unavailable.map { "\($0.variable) (\($0.event)): \($0.reason)" } } ?? [],
             runs: runs, bestPerLayer: RunAssembler.best(runs),
             notes: ["Roofline memory ceiling: \(roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" } ?? "none"); compute ceiling: \(roofline.computeName) for \(threads) thread(s).",
+                    "Efficiency above 100% against the DRAM roof means the layer's data stayed in a cache level; its roof is then one of the dashed cache ceilings.",
                     "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers."] + overheadNotes)
         let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/\(profile.name)-\(TrainCommand.timestamp())"
         try ReportWriter.write(report, to: dir)
