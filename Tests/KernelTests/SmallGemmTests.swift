@@ -15,19 +15,25 @@ final class SmallGemmTests: XCTestCase {
         for (m, n, k) in shapes {
             let lda = k + rng.nextInt(3), ldb = n + rng.nextInt(3), ldc = n + rng.nextInt(3)
             let a = try Tensor([m * lda]), b = try Tensor([k * ldb]), c = try Tensor([m * ldc])
-            a.fillUniform(&rng); b.fillUniform(&rng); c.fill(.nan)
-            Blas.smallSgemm(m: m, n: n, k: k, a: a.data, lda: lda, b: b.data, ldb: ldb, c: c.data, ldc: ldc)
+            a.fillUniform(&rng); b.fillUniform(&rng)
+            // Half the shapes accumulate into C (C += A·B), the others overwrite it.
+            let accumulate = rng.nextInt(2) == 1
+            c.fillUniform(&rng)
+            let c0 = c.copy()
+            if !accumulate { c.fill(.nan) }
+            Blas.smallSgemm(m: m, n: n, k: k, a: a.data, lda: lda, b: b.data, ldb: ldb, c: c.data, ldc: ldc, accumulate: accumulate)
             let u = 1.0 / 16_777_216.0
-            let gamma = Double(k + 1) * u / (1 - Double(k + 1) * u)
+            let gamma = Double(k + 2) * u / (1 - Double(k + 2) * u)
             for i in 0..<m {
                 for j in 0..<n {
-                    var s = 0.0, abs = 0.0
+                    let start = accumulate ? Double(c0.data[i * ldc + j]) : 0
+                    var s = start, abs = Swift.abs(start)
                     for p in 0..<k {
                         let prod = Double(a.data[i * lda + p]) * Double(b.data[p * ldb + j])
                         s += prod; abs += Swift.abs(prod)
                     }
                     let got = Double(c.data[i * ldc + j])
-                    XCTAssertLessThanOrEqual(Swift.abs(got - s), gamma * abs + 1e-30, "m=\(m) n=\(n) k=\(k) at (\(i),\(j)), seed \(seed)")
+                    XCTAssertLessThanOrEqual(Swift.abs(got - s), gamma * abs + 1e-30, "m=\(m) n=\(n) k=\(k) accumulate=\(accumulate) at (\(i),\(j)), seed \(seed)")
                 }
             }
         }

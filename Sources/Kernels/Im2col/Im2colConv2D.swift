@@ -75,7 +75,11 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
                 }
                 observer?.stageEnded(.lowering, worker: worker)
                 observer?.stageBegan(.gemm, worker: worker)
-                Blas.sgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, beta: 1, c: out, ldc: K)
+                if Blas.useSmallGemmForIm2col {
+                    Blas.smallSgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, c: out, ldc: K, accumulate: true)
+                } else {
+                    Blas.sgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, beta: 1, c: out, ldc: K)
+                }
                 observer?.stageEnded(.gemm, worker: worker)
                 m0 = m1
             }
