@@ -24,5 +24,8 @@ public final class Workspace {
 
     @inline(__always) public func buffer(_ worker: Int) -> UnsafeMutablePointer<Float> { buffers[worker]! }
 
+    /// Floats reserved for one worker (kernels assert their use against it in debug builds).
+    public func capacity(_ worker: Int) -> Int { worker < sizes.count ? sizes[worker] : 0 }
+
     public var totalBytes: Int { sizes.reduce(0, +) * 4 }
 }

@@ -61,6 +61,14 @@ final class ConvolutionTests: XCTestCase {
         try ConvTester(g, seed: 7).checkAll(runner: TwoThreadRunner(), options: options)
     }
 
+    /// Small layers run whole on worker 0 (the work hint) even with two workers: the buffers must
+    /// hold a full chunk (the kernels assert this in debug builds).
+    func testSmallLayersOnTwoWorkersStayInTheirBuffers() throws {
+        for text in ["N=1,H=14,W=14,C=8,K=8,R=3", "N=2,H=6,W=6,C=4,K=4,R=3", "N=1,H=28,W=28,C=1,K=8,R=3"] {
+            try ConvTester(try ConvGeometry.parse(text), seed: 11).checkAll(runner: TwoThreadRunner())
+        }
+    }
+
     func testWinogradRejectsWhatItCannotDo() throws {
         let g5 = try ConvGeometry.parse("N=1,H=8,W=8,C=2,K=2,R=5")
         XCTAssertThrowsError(try ConvAlgorithmKind.winogradF4.make(g5)) { e in

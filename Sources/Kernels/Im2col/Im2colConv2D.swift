@@ -58,6 +58,7 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
             while m0 < range.upperBound {
                 let m1 = min(range.upperBound, m0 + chunk)
                 let mc = m1 - m0
+                assert(isPointwise || mc * L <= workspace.capacity(worker), "im2col workspace overflow")
                 observer?.stageBegan(.lowering, worker: worker)
                 let out = output + m0 * K
                 if let bias {

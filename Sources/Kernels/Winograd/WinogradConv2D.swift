@@ -122,7 +122,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let tH = tilesH, tW = tilesW, perImage = tH * tW
         let total = batch * perImage
         let chunk = tilesPerChunk
-        let tbMax = min(chunk, (total + runner.width - 1) / runner.width)
+        // A small job may run whole on worker 0 (parallelRanges' work hint), so every worker's
+        // buffer holds a full chunk of min(chunk, total) tiles, not just its share.
+        let tbMax = min(chunk, total)
         workspace.reserve(workers: runner.width, floats: workerFloats(tiles: tbMax))
         let zero = UnsafePointer(zeros)
 
@@ -134,6 +136,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
             var t0 = range.lowerBound
             while t0 < range.upperBound {
                 let tb = min(chunk, range.upperBound - t0)
+                assert(workerFloats(tiles: tb) <= workspace.capacity(worker), "Winograd workspace overflow")
                 let V = buf
                 let M = buf + a2 * tb * C
 
