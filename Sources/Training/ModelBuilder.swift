@@ -23,7 +23,7 @@ public enum ModelBuilder {
                                            stride: b.strides, padding: b.padding, activation: p.batchNorm ? .linear : p.activation,
                                            policy: policy, options: options)
                 } catch {
-                    throw ProfileError("\(p.name): conv_blocks[\(bi)]: \(error)")
+                    throw ProfileError("\(p.source.isEmpty ? p.name : p.source): conv_blocks[\(bi)]: \(error)")
                 }
                 layers.append(conv)
                 shape = conv.outputShape
@@ -34,7 +34,7 @@ public enum ModelBuilder {
             }
             if b.poolSize > 0 {
                 guard shape[0] / b.poolSize >= 1, shape[1] / b.poolSize >= 1 else {
-                    throw ProfileError("\(p.name): conv_blocks[\(bi)].pool_size: a \(b.poolSize)x\(b.poolSize) pool shrinks the \(shape[0])x\(shape[1]) map below 1x1 for input \(input)")
+                    throw ProfileError("\(p.source.isEmpty ? p.name : p.source): conv_blocks[\(bi)].pool_size: a \(b.poolSize)x\(b.poolSize) pool shrinks the \(shape[0])x\(shape[1]) map below 1x1 for input \(input)")
                 }
                 let pool = try PoolingLayer(name: keras(b.poolType == .max ? "max_pooling2d" : "average_pooling2d"),
                                             input: shape, pool: b.poolSize, type: b.poolType)

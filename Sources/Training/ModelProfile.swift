@@ -28,6 +28,8 @@ public struct ModelProfile: Codable, Equatable, Sendable {
     public var optimizer: String
     public var learningRate: Double
     public var classes: Int
+    /// The file the profile was read from (for error messages).
+    public var source: String = ""
 
     static let topKeys: Set<String> = ["name", "description", "conv_blocks", "activation", "batch_norm", "dense_units",
                                        "dropout_rate", "optimizer", "learning_rate", "classes"]
@@ -106,7 +108,8 @@ public struct ModelProfile: Codable, Equatable, Sendable {
         if let v = top["batch_norm"] { guard let b = v as? Bool else { throw fail("batch_norm", "expected true or false") }; bn = b }
         return ModelProfile(name: name, description: (top["description"] as? String) ?? "", convBlocks: blocks,
                             activation: act, batchNorm: bn, denseUnits: dense, dropoutRate: Float(dropout),
-                            optimizer: opt, learningRate: lr, classes: try int(top["classes"], "classes", min: 2) ?? 10)
+                            optimizer: opt, learningRate: lr, classes: try int(top["classes"], "classes", min: 2) ?? 10,
+                            source: file)
     }
 
     public static func load(path: String) throws -> ModelProfile {
