@@ -40,6 +40,12 @@ public enum LabRenderer {
                    "| inference ms/image | \(f(cnn.inferenceMsPerImage, 4)) | \(f(fc.inferenceMsPerImage, 4)) |",
                    "| accuracy per M parameters | \(f(cnn.accuracyPerMillionParameters, 3)) | \(f(fc.accuracyPerMillionParameters, 3)) |"]
         }
+        if let (mx, av) = r.poolingPair {
+            md += ["", "## Max vs average pooling (basic-cnn)", "", "| pooling | test accuracy | training s | inference ms/image |", "|---|---:|---:|---:|",
+                   "| max | \(f(mx.testAccuracy * 100))% | \(f(mx.trainingSeconds, 1)) | \(f(mx.inferenceMsPerImage, 4)) |",
+                   "| average | \(f(av.testAccuracy * 100))% | \(f(av.trainingSeconds, 1)) | \(f(av.inferenceMsPerImage, 4)) |"]
+        }
+        if let a = r.augmentation { md += ["", "Data augmentation (extension): \(a)."] }
         md += ["", "## Hardware (inference, batch 64, auto)", ""]
         for m in r.models {
             md.append("### \(m.name): \(f(m.modelGFLOPs.value ?? 0, 1)) GFLOP/s, \(f((m.modelEfficiency.value ?? 0) * 100, 1))% of the compute roof" + (m.profileReport.map { " — [full profile](\($0))" } ?? ""))
@@ -126,6 +132,12 @@ public enum LabRenderer {
             h += Charts.groupedBars(title: "CNN vs FCNN (normalised, higher is better)", groups: ["accuracy", "fewer parameters", "faster training", "faster inference", "acc / M params"],
                                     series: [(cnn.name, [acc.0, par.0, tr.0, inf.0, eff.0]), (fc.name, [acc.1, par.1, tr.1, inf.1, eff.1])]) + "\n"
         }
+        if let (mx, av) = r.poolingPair {
+            h += "<h2>Max vs average pooling</h2>\n<table><tr><th class=\"l\">pooling (basic-cnn)</th><th>test accuracy</th><th>training s</th><th>inference ms/image</th></tr>\n"
+            h += "<tr><td class=\"l\">max</td><td>\(f(mx.testAccuracy * 100))%</td><td>\(f(mx.trainingSeconds, 1))</td><td>\(f(mx.inferenceMsPerImage, 4))</td></tr>\n"
+            h += "<tr><td class=\"l\">average</td><td>\(f(av.testAccuracy * 100))%</td><td>\(f(av.trainingSeconds, 1))</td><td>\(f(av.inferenceMsPerImage, 4))</td></tr></table>\n"
+        }
+        if let a = r.augmentation { h += "<p>Data augmentation (extension): \(esc(a)).</p>\n" }
         h += "<h2>Hardware view (inference, batch 64, conv algorithm auto)</h2>\n"
         h += "<p>Roof: \(f(r.roofline.computeGFLOPs, 1)) GFLOP/s compute, \(r.roofline.memory.map { "\(esc($0.level)) \(f($0.gbPerSecond, 1)) GB/s" } ?? "—") (measured ceilings).</p>\n"
         for m in ms {

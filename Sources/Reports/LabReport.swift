@@ -15,16 +15,23 @@ public struct LabReport: Codable, Sendable {
     public var threads: Int
     public var roofline: Roofline
     public var models: [LabModel]
+    /// The augmentation used in training, when the extension was on.
+    public var augmentation: String?
     public var notes: [String]
 
     public init(createdAt: String, commandLine: String, dataset: String, classNames: [String], epochs: Int, trainImages: Int,
-                testImages: Int, threads: Int, roofline: Roofline, models: [LabModel], notes: [String]) {
+                testImages: Int, threads: Int, roofline: Roofline, models: [LabModel], augmentation: String? = nil, notes: [String]) {
         self.createdAt = createdAt; self.commandLine = commandLine; self.dataset = dataset; self.classNames = classNames
         self.epochs = epochs; self.trainImages = trainImages; self.testImages = testImages; self.threads = threads
-        self.roofline = roofline; self.models = models; self.notes = notes
+        self.roofline = roofline; self.models = models; self.augmentation = augmentation; self.notes = notes
     }
 
     public var cnns: [LabModel] { models.filter { !$0.fullyConnected } }
+    /// basic-cnn and its average-pooling twin, when the pooling study ran.
+    public var poolingPair: (max: LabModel, avg: LabModel)? {
+        guard let a = models.first(where: { $0.name == "basic-cnn" }), let b = models.first(where: { $0.name == "basic-cnn-avgpool" }) else { return nil }
+        return (a, b)
+    }
     public var mostAccurate: LabModel? { models.max { $0.testAccuracy < $1.testAccuracy } }
     public var fastestInference: LabModel? { models.min { $0.inferenceMsPerImage < $1.inferenceMsPerImage } }
     public var mostParameterEfficient: LabModel? { models.max { $0.accuracyPerMillionParameters < $1.accuracyPerMillionParameters } }

@@ -29,8 +29,12 @@ public struct TrainConfig: Sendable {
     /// EarlyStopping on val_accuracy with this patience and restore_best_weights (nil: off).
     public var patience: Int?
     public var seed: UInt64 = 42
-    public init(epochs: Int = 1, batchSize: Int = 64, patience: Int? = nil, seed: UInt64 = 42) {
-        self.epochs = epochs; self.batchSize = batchSize; self.patience = patience; self.seed = seed
+    /// Data augmentation of the training batches: random shifts of up to `maxShift` pixels
+    /// (zero fill), and horizontal flips (p = 0.5) for 3-channel images, as the lab's extension.
+    public var augment = false
+    public var maxShift = 2
+    public init(epochs: Int = 1, batchSize: Int = 64, patience: Int? = nil, seed: UInt64 = 42, augment: Bool = false) {
+        self.epochs = epochs; self.batchSize = batchSize; self.patience = patience; self.seed = seed; self.augment = augment
     }
 }
 
@@ -85,6 +89,7 @@ public final class Trainer {
                 let (x, grad) = batchTensors[n] ?? (try! Tensor([n] + train.imageShape), try! Tensor([n, model.outputShape[0]]))
                 batchTensors[n] = (x, grad)
                 Self.gather(train, order[lo..<hi], into: x, labels: &labels)
+                if config.augment { Augmentation.apply(x, maxShift: config.maxShift, flips: x.shape[3] == 3, rng: &rng) }
                 let logits = model.forward(x, context)
                 let (loss, right) = labels.withUnsafeBufferPointer {
                     SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: grad)
@@ -180,5 +185,37 @@ public final class Trainer {
         let t0 = monotonicNanos()
         _ = predict(sub, batchSize: batchSize)
         return Double(monotonicNanos() - t0) * 1e-9 / Double(sub.count)
+    }
+}
+
+
+// batch NHWC (B,H,W,C), in place
+/// Random shifts (zero fill) and optional horizontal flips, image by image, from a seeded generator.
+public enum Augmentation {
+    public static func apply(_ x: Tensor, maxShift: Int, flips: Bool, rng: inout SeededGenerator) {
+        let (B, H, W, C) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let per = H * W * C
+        let tmp = UnsafeMutablePointer<Float>.allocate(capacity: per)
+        defer { tmp.deallocate() }
+        for b in 0..<B {
+            let img = x.data + b * per
+            let dy = rng.nextInt(2 * maxShift + 1) - maxShift, dx = rng.nextInt(2 * maxShift + 1) - maxShift
+            let flip = flips && rng.nextInt(2) == 1
+            if dy == 0 && dx == 0 && !flip { continue }
+            tmp.update(from: img, count: per)
+            for y in 0..<H {
+                for xx in 0..<W {
+                    let sy = y - dy, sxRaw = xx - dx
+                    let sx = flip ? W - 1 - sxRaw : sxRaw
+                    let dst = img + (y * W + xx) * C
+                    if sy < 0 || sy >= H || sx < 0 || sx >= W {
+                        for c in 0..<C { dst[c] = 0 }
+                    } else {
+                        let src = tmp + (sy * W + sx) * C
+                        for c in 0..<C { dst[c] = src[c] }
+                    }
+                }
+            }
+        }
     }
 }

@@ -16,16 +16,19 @@ final class LabEndToEndTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: tmp) }
         let machine = try machineFixture(tmp)
         let out = tmp.appendingPathComponent("lab")
-        var cmd = try LabCommand.parse(["--quick", "--limit", "600", "--threads", "1", "--machine", machine, "--output", out.path])
+        var cmd = try LabCommand.parse(["--quick", "--limit", "600", "--threads", "1", "--machine", machine, "--output", out.path,
+                                        "--pooling-study", "--augment"])
         try cmd.run()
         let html = try String(contentsOf: out.appendingPathComponent("lab.html"), encoding: .utf8)
         XCTAssertTrue(XMLParser(data: Data(html.utf8)).parse(), "lab.html is not well-formed")
         for section in ["Comparison", "The lab's four plots", "Winners", "Training curves", "Confusion matrices", "Sample predictions",
-                        "Filters and feature maps", "CNN vs FCNN", "Hardware view"] {
+                        "Filters and feature maps", "CNN vs FCNN", "Hardware view", "Max vs average pooling"] {
             XCTAssertTrue(html.contains(">\(section)"), "section '\(section)' missing")
         }
         let report = try JSONDecoder().decode(LabReport.self, from: Data(contentsOf: out.appendingPathComponent("lab.json")))
-        XCTAssertEqual(report.models.map(\.name), ["basic-cnn", "tiny-cnn", "fcnn"])
+        XCTAssertEqual(report.models.map(\.name), ["basic-cnn", "tiny-cnn", "fcnn", "basic-cnn-avgpool"])
+        XCTAssertNotNil(report.augmentation)
+        XCTAssertTrue(html.contains("Data augmentation (extension)"))
         for m in report.models {
             // Every figure comes from the run: the accuracy in the page is the one computed on the test set.
             XCTAssertTrue(html.contains(String(format: "%.2f%%", m.testAccuracy * 100)), "\(m.name) accuracy not in the page")

@@ -195,6 +195,36 @@ final class TrainingLoopTests: XCTestCase {
         XCTAssertThrowsError(try WeightFile.load(data.prefix(100), into: b, file: "cut.cnnw")) { e in XCTAssertTrue("\(e)".contains("cut.cnnw"), "\(e)") }
     }
 
+    func testAugmentationShiftsWithZeroFillAndFlips() throws {
+        let x = try Tensor([64, 5, 5, 1])
+        for b in 0..<64 { for i in 0..<25 { x.data[b * 25 + i] = Float(i + 1) } }
+        var rng = SeededGenerator(seed: 1)
+        Augmentation.apply(x, maxShift: 2, flips: false, rng: &rng)
+        var changed = 0
+        for b in 0..<64 {
+            let img = Array(UnsafeBufferPointer(start: x.data + b * 25, count: 25))
+            if img != (1...25).map(Float.init) { changed += 1 }
+            // A shift keeps the values as a subset of the original pixels, plus zeros.
+            XCTAssertTrue(img.allSatisfy { $0 == 0 || (1...25).contains(Int($0)) })
+            XCTAssertEqual(img.filter { $0 != 0 }.count, Set(img.filter { $0 != 0 }).count, "no pixel duplicated")
+        }
+        XCTAssertGreaterThan(changed, 40, "most images moved")
+        // A pure flip (no shift) mirrors each row.
+        let y = try Tensor([1, 2, 3, 3])
+        for i in 0..<18 { y.data[i] = Float(i) }
+        var r2 = SeededGenerator(seed: 0)
+        var flipped = false
+        for _ in 0..<50 where !flipped {
+            let t = y.copy()
+            Augmentation.apply(t, maxShift: 0, flips: true, rng: &r2)
+            if t.array != y.array {
+                XCTAssertEqual(Array(t.array[0..<3]), Array(y.array[6..<9]), "pixel 0 takes pixel 2 of the row")
+                flipped = true
+            }
+        }
+        XCTAssertTrue(flipped)
+    }
+
     func testTrainingIsRepeatableFromTheSeed() throws {
         func run() throws -> Double {
             let ds = Dataset.synthetic(count: 64, shape: [8, 8, 1], seed: 3)

@@ -40,6 +40,12 @@ struct LabCommand: ParsableCommand {
     @Flag(help: "A quick run: 3,000 training images, one epoch, three models (basic-cnn, tiny-cnn, fcnn).")
     var quick = false
 
+    @Flag(help: "Extension: augment the training batches (random shifts of up to 2 pixels; horizontal flips for CIFAR-10).")
+    var augment = false
+
+    @Flag(help: "Extension: also train basic-cnn with average pooling and compare it with max pooling.")
+    var poolingStudy = false
+
     @Option(help: "Report folder; the default is Reports/<host>/lab-<time>.")
     var output: String?
 
@@ -62,7 +68,15 @@ struct LabCommand: ParsableCommand {
         guard let modelsDir = ProfilesDirectory.locate()?.appendingPathComponent("models") else {
             throw CLIError("cannot find the Profiles/models folder; run from the repository or set CNNSCOPE_PROFILES")
         }
-        let profiles = try names.map { try ModelProfile.load(named: $0, in: modelsDir) }
+        var profiles = try names.map { try ModelProfile.load(named: $0, in: modelsDir) }
+        if poolingStudy {
+            var avg = try ModelProfile.load(named: "basic-cnn", in: modelsDir)
+            avg.name = "basic-cnn-avgpool"
+            avg.description = "basic-cnn with average instead of max pooling (pooling study)"
+            for i in avg.convBlocks.indices { avg.convBlocks[i].poolType = .avg }
+            if !profiles.contains(where: { $0.name == "basic-cnn" }) { profiles.insert(try ModelProfile.load(named: "basic-cnn", in: modelsDir), at: 0) }
+            profiles.append(avg)
+        }
         var dataOptions = data
         if quick && dataOptions.limit == nil { dataOptions.limit = 3000 }
         let (train, validation, test) = try dataOptions.load(seed: seed)
@@ -87,7 +101,7 @@ struct LabCommand: ParsableCommand {
             let trainer = Trainer(model: model, optimizer: Trainer.optimizer(for: p), runner: pool, seed: seed)
             let t0 = Date()
             let history = trainer.fit(train: train, validation: validation,
-                                      config: TrainConfig(epochs: epochs, batchSize: 64, patience: patience, seed: seed),
+                                      config: TrainConfig(epochs: epochs, batchSize: 64, patience: patience, seed: seed, augment: augment),
                                       epochEnded: { r in print(String(format: "   epoch %d: %.1fs loss %.4f acc %.4f val_acc %.4f", r.epoch, r.seconds, r.loss, r.accuracy, r.valAccuracy ?? .nan)) })
             let seconds = Date().timeIntervalSince(t0)
             let (preds, loss, acc) = trainer.predict(test, batchSize: 64)
@@ -155,9 +169,10 @@ struct LabCommand: ParsableCommand {
         let report = LabReport(createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
                                dataset: data.dataset.rawValue, classNames: test.classNames, epochs: epochs, trainImages: train.count,
                                testImages: test.count, threads: threads, roofline: roofline, models: results,
+                               augmentation: augment ? "random shifts of up to 2 pixels" + (train.imageShape[2] == 3 ? " and horizontal flips" : "") : nil,
                                notes: ["Sample predictions are those of \((cnnResults.first ?? results.first)?.name ?? "-") (green right, red wrong).",
                                        "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer.",
-                                       "Not implemented yet: the lab's optional extensions (data augmentation, max vs average pooling study, int8 quantisation, Grad-CAM)."])
+                                       "Not implemented yet: the lab's int8 quantisation and Grad-CAM extensions."])
         for (path, png) in pictures { try Data(png).write(to: URL(fileURLWithPath: staging.path(path))) }
         try Data(try Console.json(report).utf8).write(to: URL(fileURLWithPath: staging.path("lab.json")))
         try Data(LabRenderer.csv(report).utf8).write(to: URL(fileURLWithPath: staging.path("lab.csv")))

@@ -71,6 +71,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stop when val_accuracy has not improved for this many epochs and restore the best weights (off when not given).")
     var patience: Int?
 
+    @Flag(help: "Augment the training batches: random shifts of up to 2 pixels, and horizontal flips for colour images.")
+    var augment = false
+
     @Option(help: "Override the profile's learning rate.")
     var learningRate: Double?
 
@@ -110,7 +113,7 @@ struct TrainCommand: ParsableCommand {
         let bar = ProgressBar(enabled: isatty(STDOUT_FILENO) != 0)
         let t0 = Date()
         let history = trainer.fit(train: train, validation: validation,
-                                  config: TrainConfig(epochs: epochs, batchSize: batchSize, patience: patience, seed: seed),
+                                  config: TrainConfig(epochs: epochs, batchSize: batchSize, patience: patience, seed: seed, augment: augment),
                                   progress: { p in
                                       if bar.enabled { bar.update(p) }
                                       // More events than counters: rotate the parts step by step.
