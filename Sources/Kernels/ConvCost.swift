@@ -16,9 +16,6 @@ public struct ConvCost: Codable, Equatable, Sendable {
     /// tensors written and read), assuming the workspace does not stay in cache.
     public var algorithmTrafficBytes: Double
 
-    /// Direct-equivalent FLOPs per byte of minimum traffic.
-    public var minimumIntensity: Double { directFLOPs / minimumTrafficBytes }
-
     public static func direct(_ g: ConvGeometry) -> Double {
         let a: Double = 2 * Double(g.n) * Double(g.p) * Double(g.q)
         let b: Double = Double(g.k) * Double(g.c) * Double(g.r) * Double(g.s)

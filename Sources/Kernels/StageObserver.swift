@@ -65,8 +65,6 @@ public final class StageTimer: ConvStageObserver {
         slots[base + 1] &+= monotonicNanos() &- slots[base]
     }
 
-    public func reset() { slots.update(repeating: 0, count: workers * stride) }
-
     /// Thread-seconds per stage, summed over workers; stages that never ran are absent.
     public var seconds: [ConvStage: Double] {
         var out: [ConvStage: Double] = [:]

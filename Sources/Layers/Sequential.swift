@@ -83,18 +83,18 @@ public enum SoftmaxCrossEntropy {
     public static func evaluate(logits: Tensor, labels: UnsafePointer<Int32>, grad: Tensor?) -> (loss: Double, correct: Int) {
         let n = logits.shape[0], k = logits.count / n
         var loss = 0.0, correct = 0
-        let probs = grad ?? Tensor(shape: logits.shape, zeroed: false)
         let invN = 1 / Float(n)
         for i in 0..<n {
-            let z = logits.data + i * k, p = probs.data + i * k
+            let z = logits.data + i * k
+            let p = grad.map { $0.data + i * k }   // exponentials kept only when the gradient is wanted
             var m = -Float.infinity, arg = 0
             for j in 0..<k where z[j] > m { m = z[j]; arg = j }
             var s: Double = 0
-            for j in 0..<k { let e = expf(z[j] - m); p[j] = e; s += Double(e) }
+            for j in 0..<k { let e = expf(z[j] - m); p?[j] = e; s += Double(e) }
             let y = Int(labels[i])
             loss += -(Double(z[y] - m) - log(s))
             if arg == y { correct += 1 }
-            if grad != nil {
+            if let p {
                 let inv = Float(1 / s)
                 for j in 0..<k { p[j] = (p[j] * inv - (j == y ? 1 : 0)) * invN }
             }

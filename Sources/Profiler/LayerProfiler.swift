@@ -21,6 +21,17 @@ public struct LayerRecord: Codable, Sendable {
     public var tooShort: Bool
     /// Seconds of each call (overhead subtracted), for medians and ranges.
     public var samples: [Double]
+
+    /// Mean counter delta per call. With more events than counters each variable was read on
+    /// only some calls (its part's), so it is averaged over the calls that read it.
+    public var countersPerCall: [String: Double] {
+        var out: [String: Double] = [:]
+        for (v, total) in counters {
+            let n = counterCalls[v] ?? calls
+            out[v] = n > 0 ? total / Double(n) : total
+        }
+        return out
+    }
 }
 
 /// The profiler's observer: hooks into the runtime (Layers' LayerObserver), times every layer

@@ -82,12 +82,4 @@ public final class Tensor: @unchecked Sendable {
     public func fillNormal(_ rng: inout SeededGenerator, std: Float = 1) {
         for i in 0..<count { data[i] = rng.nextNormal() * std }
     }
-
-    /// Largest absolute difference to another tensor of the same shape.
-    public func maxAbsDifference(_ other: Tensor) -> Float {
-        precondition(count == other.count)
-        var m: Float = 0
-        for i in 0..<count { m = max(m, abs(data[i] - other.data[i])) }
-        return m
-    }
 }

@@ -1,7 +1,8 @@
 // Per-tile Winograd transforms with the coefficients written out, vectorised over channels
 // (input) or filters (output) eight at a time with SIMD8<Float>; a tail of fewer than eight
-// uses partial loads and stores. The generic, matrix-driven transform in WinogradTransform is
-// the plain reference these are tested against (through the convolution tests).
+// uses partial loads and stores. WinogradTransform holds the same matrices (for the filter
+// transform and the FLOP counts); the convolution tests check these kernels end to end against
+// the Double reference convolution.
 
 typealias V8 = SIMD8<Float>
 

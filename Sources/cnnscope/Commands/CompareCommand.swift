@@ -105,13 +105,11 @@ struct CompareCommand: ParsableCommand {
             }
         } catch { throw CLIError("--layer: \(error)") }
 
-        let topo = try? HwlocTopology()
-        let snapshot = topo?.snapshot()
+        let rt = execution.runtime()
+        let (topo, snapshot, pool, threads) = (rt.hwloc, rt.topology, rt.pool, rt.threads)
         let cpu = try? CPUFeatures.detect()
-        let (pool, threads) = execution.makeRuntime(topology: topo, cores: snapshot?.cores ?? 1)
         let options = workspaceLimit.flatMap(Self.parseBytes).map { ConvOptions(workspaceLimitBytes: $0, winogradChunkBytes: $0) }
-            ?? ConvOptions.sized(l2Bytes: snapshot?.cache(level: 2)?.sizeBytes, l3Bytes: snapshot?.cache(level: 3)?.sizeBytes,
-                                 workers: pool.width)
+            ?? rt.options
         var profile = MachineProfileStore.load(cpuModel: cpu?.modelName ?? "unknown")
         let peak: Double
         let peakSource: String

@@ -80,17 +80,17 @@ struct LabCommand: ParsableCommand {
         var dataOptions = data
         if quick && dataOptions.limit == nil { dataOptions.limit = 3000 }
         let (train, validation, test) = try dataOptions.load(seed: seed)
-        let topo = try? HwlocTopology()
-        guard let snap = topo?.snapshot() else { throw CLIError("hwloc could not read the topology") }
+        let rt = execution.runtime()
+        guard let snap = rt.topology else { throw CLIError("hwloc could not read the topology") }
+        let topo = rt.hwloc
         let cpu = try CPUFeatures.detect()
-        let (pool, threads) = execution.makeRuntime(topology: topo, cores: snap.cores)
-        let options = ConvOptions.sized(l2Bytes: snap.cache(level: 2)?.sizeBytes, l3Bytes: snap.cache(level: 3)?.sizeBytes, workers: pool.width)
+        let (pool, threads, options) = (rt.pool, rt.threads, rt.options)
         var machine = try MachineProfileStore.resolve(file: self.machine, cpu: cpu, topology: snap, hwloc: topo)
         let roofline = RooflineBuilder.roofline(machine.ceilings!, threads: threads)
         let selector = AutoSelector(cache: machine.algorithmChoices, options: options)
         let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
         let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/lab-\(TrainCommand.timestamp())"
-        let staging = LabStaging(finalDir: dir)
+        let staging = try StagingFolder(finalDir: dir, subfolders: ["pictures", "profiles"])
 
         var results: [LabModel] = []
         var built: [String: Sequential] = [:]
@@ -174,11 +174,10 @@ struct LabCommand: ParsableCommand {
                                        "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer.",
                                        "Not implemented yet: the lab's int8 quantisation and Grad-CAM extensions."])
         for (path, png) in pictures { try Data(png).write(to: URL(fileURLWithPath: staging.path(path))) }
-        try Data(try Console.json(report).utf8).write(to: URL(fileURLWithPath: staging.path("lab.json")))
-        try Data(LabRenderer.csv(report).utf8).write(to: URL(fileURLWithPath: staging.path("lab.csv")))
-        try Data(LabRenderer.markdown(report).utf8).write(to: URL(fileURLWithPath: staging.path("lab.md")))
-        try Data(LabRenderer.html(report, pictures: pictures, samples: samples.map { (path: $0.0, truth: $0.1, predicted: $0.2) }).utf8)
-            .write(to: URL(fileURLWithPath: staging.path("lab.html")))
+        try staging.write(try Console.json(report), to: "lab.json")
+        try staging.write(LabRenderer.csv(report), to: "lab.csv")
+        try staging.write(LabRenderer.markdown(report), to: "lab.md")
+        try staging.write(LabRenderer.html(report, pictures: pictures, samples: samples.map { (path: $0.0, truth: $0.1, predicted: $0.2) }), to: "lab.html")
         try staging.commit()
         var t = TextTable(header: ["model", "test acc", "train s", "ms/image", "params", "acc/M params", "GFLOP/s (inference)"])
         t.rightAligned = [1, 2, 3, 4, 5, 6]
@@ -189,25 +188,6 @@ struct LabCommand: ParsableCommand {
         }
         print(t.render())
         print("Lab report: \(dir)/lab.html (also lab.md, lab.json, lab.csv, pictures/, profiles/)")
-    }
-}
-
-/// A temporary folder beside the final one, renamed into place at the end (no half report).
-final class LabStaging {
-    let finalURL: URL
-    let tmp: URL
-    init(finalDir: String) {
-        finalURL = URL(fileURLWithPath: finalDir)
-        tmp = finalURL.deletingLastPathComponent().appendingPathComponent(".\(finalURL.lastPathComponent).tmp-\(getpid())")
-        try? FileManager.default.removeItem(at: tmp)
-        try? FileManager.default.createDirectory(at: tmp.appendingPathComponent("pictures"), withIntermediateDirectories: true)
-        try? FileManager.default.createDirectory(at: tmp.appendingPathComponent("profiles"), withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: tmp) }
-    func path(_ rel: String) -> String { tmp.appendingPathComponent(rel).path }
-    func commit() throws {
-        if FileManager.default.fileExists(atPath: finalURL.path) { try FileManager.default.removeItem(at: finalURL) }
-        guard rename(tmp.path, finalURL.path) == 0 else { throw CLIError("cannot move the lab report into \(finalURL.path): \(String(cString: strerror(errno)))") }
     }
 }
 

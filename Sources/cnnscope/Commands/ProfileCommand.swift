@@ -63,12 +63,12 @@ struct ProfileCommand: ParsableCommand {
     func run() throws {
         Console.lineBuffered()
         let profile = try modelOptions.profile()
-        let topo = try? HwlocTopology()
-        guard let snap = topo?.snapshot() else { throw CLIError("hwloc could not read the topology; the roofline needs the cache sizes") }
+        let rt = execution.runtime()
+        guard let snap = rt.topology else { throw CLIError("hwloc could not read the topology; the roofline needs the cache sizes") }
+        let topo = rt.hwloc
         let cpu = try CPUFeatures.detect()
         let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
-        let (pool, threads) = execution.makeRuntime(topology: topo, cores: snap.cores)
-        let options = ConvOptions.sized(l2Bytes: snap.cache(level: 2)?.sizeBytes, l3Bytes: snap.cache(level: 3)?.sizeBytes, workers: pool.width)
+        let (pool, threads, options) = (rt.pool, rt.threads, rt.options)
 
         // Ceilings: from the machine profile of this host (or --machine), measured now when absent.
         var machineProfile = try MachineProfileStore.resolve(file: machine, cpu: cpu, topology: snap, hwloc: topo)

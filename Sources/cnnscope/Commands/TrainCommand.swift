@@ -93,12 +93,10 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         Console.lineBuffered()
         let profile = try modelOptions.profile()
-        let topo = try? HwlocTopology()
-        let snap = topo?.snapshot()
-        let (pool, threads) = execution.makeRuntime(topology: topo, cores: snap?.cores ?? 1)
+        let rt = execution.runtime()
+        let (pool, threads, options) = (rt.pool, rt.threads, rt.options)
         let (train, validation, test) = try data.load(seed: seed)
         let input = train.imageShape
-        let options = ConvOptions.sized(l2Bytes: snap?.cache(level: 2)?.sizeBytes, l3Bytes: snap?.cache(level: 3)?.sizeBytes, workers: pool.width)
         let cpu = try? CPUFeatures.detect()
         var machine = MachineProfileStore.load(cpuModel: cpu?.modelName ?? "unknown")
         let selector = AutoSelector(cache: machine.algorithmChoices, options: options)

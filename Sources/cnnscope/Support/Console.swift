@@ -92,3 +92,35 @@ struct Timing: Codable {
         max = s.last ?? .nan
     }
 }
+
+/// A temporary folder beside the final one, renamed into place by `commit`, so an interrupted
+/// run leaves no half-written report folder; removed if never committed.
+final class StagingFolder {
+    let finalURL: URL
+    let tmp: URL
+    private var committed = false
+
+    init(finalDir: String, subfolders: [String] = []) throws {
+        finalURL = URL(fileURLWithPath: finalDir)
+        let fm = FileManager.default
+        try fm.createDirectory(at: finalURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        tmp = finalURL.deletingLastPathComponent().appendingPathComponent(".\(finalURL.lastPathComponent).tmp-\(getpid())")
+        try? fm.removeItem(at: tmp)
+        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+        for s in subfolders { try fm.createDirectory(at: tmp.appendingPathComponent(s), withIntermediateDirectories: true) }
+    }
+
+    deinit { if !committed { try? FileManager.default.removeItem(at: tmp) } }
+
+    func path(_ rel: String) -> String { tmp.appendingPathComponent(rel).path }
+
+    func write(_ text: String, to rel: String) throws { try Data(text.utf8).write(to: tmp.appendingPathComponent(rel)) }
+
+    func commit() throws {
+        if FileManager.default.fileExists(atPath: finalURL.path) { try FileManager.default.removeItem(at: finalURL) }
+        guard rename(tmp.path, finalURL.path) == 0 else {
+            throw CLIError("cannot move the report into \(finalURL.path): \(String(cString: strerror(errno)))")
+        }
+        committed = true
+    }
+}

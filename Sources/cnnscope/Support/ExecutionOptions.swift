@@ -27,6 +27,23 @@ struct ExecutionOptions: ParsableArguments {
         }
     }
 
+    /// The topology, the pool and the convolution buffer sizes every command starts from.
+    struct Runtime {
+        let hwloc: HwlocTopology?
+        let topology: Topology?
+        let pool: WorkerPool
+        let threads: Int
+        let options: ConvOptions
+    }
+
+    func runtime() -> Runtime {
+        let hwloc = try? HwlocTopology()
+        let topology = hwloc?.snapshot()
+        let (pool, threads) = makeRuntime(topology: hwloc, cores: topology?.cores ?? 1)
+        return Runtime(hwloc: hwloc, topology: topology, pool: pool, threads: threads,
+                       options: .sized(for: topology, workers: pool.width))
+    }
+
     /// Builds the pool and sets OpenBLAS' thread count to match the threading choice.
     func makeRuntime(topology: HwlocTopology?, cores: Int) -> (pool: WorkerPool, threads: Int) {
         let n = threads ?? max(1, cores)
@@ -38,5 +55,12 @@ struct ExecutionOptions: ParsableArguments {
             Blas.threads = n
             return (WorkerPool(threads: 1, policy: .none, topology: topology), n)
         }
+    }
+}
+
+extension ConvOptions {
+    /// Buffer limits from the cache sizes hwloc reports (defaults when it reports none).
+    static func sized(for t: Topology?, workers: Int) -> ConvOptions {
+        .sized(l2Bytes: t?.cache(level: 2)?.sizeBytes, l3Bytes: t?.cache(level: 3)?.sizeBytes, workers: workers)
     }
 }

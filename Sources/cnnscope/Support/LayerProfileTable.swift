@@ -17,11 +17,7 @@ enum LayerProfileTable {
     /// Rows from the profiler's records: counters scaled to every call when parts rotated.
     static func rows(_ prof: LayerProfiler) -> [LayerProfileRow] {
         prof.ordered.map { r in
-            var deltas: [String: Double] = [:]
-            for (v, total) in r.counters {
-                let n = r.counterCalls[v] ?? r.calls
-                deltas[v] = n > 0 ? total * Double(r.calls) / Double(n) : total
-            }
+            let deltas = r.countersPerCall.mapValues { $0 * Double(r.calls) }   // scaled to every call
             let figs = prof.session?.figures(deltas: deltas, seconds: r.seconds) ?? [:]
             return LayerProfileRow(layer: r.name, type: r.kerasClass, phase: r.phase.rawValue, calls: r.calls,
                                    msPerCall: .of(r.seconds * 1e3 / Double(max(1, r.calls)), .measured, "ms"),

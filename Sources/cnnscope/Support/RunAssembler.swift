@@ -65,12 +65,7 @@ enum RunAssembler {
             let t = Timing(r.samples)
             let c = costs(layer, phase: r.phase, batch: batch, workers: workers, runner: runner)
             executedTotal += c.executed
-            var deltas: [String: Double] = [:]
-            for (v, sum) in r.counters {
-                let n = r.counterCalls[v] ?? r.calls
-                deltas[v] = n > 0 ? sum / Double(n) : sum      // per call
-            }
-            let figs = session?.figures(deltas: deltas, seconds: med) ?? [:]
+            let figs = session?.figures(deltas: r.countersPerCall, seconds: med) ?? [:]
             let counted = figs["DRAM bytes"].flatMap { $0.value != nil ? $0 : nil } ?? figs["L3 miss bytes"].flatMap { $0.value != nil ? $0 : nil }
             let pt = RooflinePoint(label: r.name, algorithm: algorithm, flops: c.executed, bytes: c.algBytes, seconds: med, roofline: roofline)
             let hasWork = c.executed > 0 && med > 0
@@ -157,23 +152,11 @@ enum ReportWriter {
     /// Renders the four files into a temporary folder beside `dir`, then renames it into place,
     /// so an interrupted run leaves no half report.
     static func write(_ r: ProfileReport, to dir: String) throws {
-        let fm = FileManager.default
-        let url = URL(fileURLWithPath: dir)
-        let parent = url.deletingLastPathComponent()
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let tmp = parent.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        try? fm.removeItem(at: tmp)
-        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
-        do {
-            try Data(try ReportRenderer.json(r).utf8).write(to: tmp.appendingPathComponent("report.json"))
-            try Data(ReportRenderer.csv(r).utf8).write(to: tmp.appendingPathComponent("report.csv"))
-            try Data(ReportRenderer.markdown(r).utf8).write(to: tmp.appendingPathComponent("report.md"))
-            try Data(HTMLRenderer.html(r).utf8).write(to: tmp.appendingPathComponent("report.html"))
-            if fm.fileExists(atPath: url.path) { try fm.removeItem(at: url) }
-            guard rename(tmp.path, url.path) == 0 else { throw CLIError("cannot move the report into \(dir): \(String(cString: strerror(errno)))") }
-        } catch {
-            try? fm.removeItem(at: tmp)
-            throw error
-        }
+        let staging = try StagingFolder(finalDir: dir)
+        try staging.write(try ReportRenderer.json(r), to: "report.json")
+        try staging.write(ReportRenderer.csv(r), to: "report.csv")
+        try staging.write(ReportRenderer.markdown(r), to: "report.md")
+        try staging.write(HTMLRenderer.html(r), to: "report.html")
+        try staging.commit()
     }
 }
