@@ -6,7 +6,7 @@ import Glibc
 /// Keras activations. Applied in place to a layer's output; the derivative is written in
 /// terms of the output y, so backward needs no copy of the pre-activation.
 public enum Activation: String, Codable, CaseIterable, Sendable {
-    case linear, relu, elu, leakyRelu = "leaky_relu", tanh, sigmoid, softmax
+    case linear, relu, relu6, elu, leakyRelu = "leaky_relu", tanh, sigmoid, softmax
 
     /// The slope of keras.activations.leaky_relu (negative_slope 0.2), which the string
     /// activation "leaky_relu" uses.
@@ -17,6 +17,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
         switch self {
         case .linear: return
         case .relu: for i in 0..<count { y[i] = Swift.max(y[i], 0) }
+        case .relu6: for i in 0..<count { y[i] = Swift.min(Swift.max(y[i], 0), 6) }
         case .elu: for i in 0..<count where y[i] < 0 { y[i] = expf(y[i]) - 1 }
         case .leakyRelu: for i in 0..<count where y[i] < 0 { y[i] *= Self.leakySlope }
         case .tanh: for i in 0..<count { y[i] = tanhf(y[i]) }
@@ -32,6 +33,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
         switch self {
         case .linear: return
         case .relu: for i in 0..<count { dy[i] = y[i] > 0 ? dy[i] : 0 }
+        case .relu6: for i in 0..<count { dy[i] = y[i] > 0 && y[i] < 6 ? dy[i] : 0 }
         case .elu: for i in 0..<count where y[i] < 0 { dy[i] *= y[i] + 1 }
         case .leakyRelu: for i in 0..<count where y[i] < 0 { dy[i] *= Self.leakySlope }
         case .tanh: for i in 0..<count { dy[i] *= 1 - y[i] * y[i] }

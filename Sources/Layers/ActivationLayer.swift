@@ -5,7 +5,8 @@ import Tensor
 /// fused into the convolution).
 public final class ActivationLayer: Layer {
     public let name: String
-    public var kerasClass: String { "Activation" }
+    /// "Activation", or "ReLU" for Keras ReLU layers (MobileNetV2's ReLU(6.0)).
+    public let kerasClass: String
     public let inputShape: [Int]
     public var outputShape: [Int] { inputShape }
     public let activation: Activation
@@ -15,8 +16,9 @@ public final class ActivationLayer: Layer {
     private let outputs = BufferCache()
     private var lastOutput: Tensor?
 
-    public init(name: String, input: [Int], activation: Activation) {
+    public init(name: String, input: [Int], activation: Activation, kerasClass: String = "Activation") {
         self.name = name
+        self.kerasClass = kerasClass
         inputShape = input
         self.activation = activation
     }

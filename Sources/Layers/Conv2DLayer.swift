@@ -20,6 +20,8 @@ public final class Conv2DLayer: Layer {
     public let activation: Activation
     public let kernel: Parameter
     public let bias: Parameter
+    /// Keras use_bias (MobileNetV2's convolutions have none: batch norm follows).
+    public let useBias: Bool
     public var needsInputGradient = true
     public var trainable = true
     /// Set by Sequential when the next layer (max pooling) applies the ReLU derivative itself.
@@ -42,7 +44,7 @@ public final class Conv2DLayer: Layer {
     public private(set) var lastOutput: Tensor?
 
     public init(name: String, input: [Int], filters: Int, kernel r: Int, _ s: Int? = nil, stride: Int = 1,
-                padding: Padding = .same, activation: Activation = .linear,
+                padding: Padding = .same, activation: Activation = .linear, useBias: Bool = true,
                 policy: ConvAlgorithmPolicy = .fixed(.im2col), options: ConvOptions = ConvOptions()) throws {
         guard input.count == 3 else {
             throw ConvError.invalidShape("\(name): Conv2D needs an (H,W,C) input, got \(input)")
@@ -53,17 +55,18 @@ public final class Conv2DLayer: Layer {
         inputShape = input
         outputShape = [geometry.p, geometry.q, filters]
         self.activation = activation
+        self.useBias = useBias
         self.kernel = Parameter(name: "kernel", shape: geometry.weightShape)
         self.bias = Parameter(name: "bias", shape: try TensorShape([filters]))
         self.policy = policy
         self.options = options
     }
 
-    public var parameters: [Parameter] { [kernel, bias] }
+    public var parameters: [Parameter] { useBias ? [kernel, bias] : [kernel] }
 
     public func cost() -> LayerCost {
         let g = geometry
-        return LayerCost(forwardFLOPs: ConvCost.direct(g) + Double(g.p * g.q * g.k),
+        return LayerCost(forwardFLOPs: ConvCost.direct(g) + (useBias ? Double(g.p * g.q * g.k) : 0),
                          forwardBytes: ConvCost.minimumTraffic(g))
     }
 
@@ -90,7 +93,7 @@ public final class Conv2DLayer: Layer {
         let algo = try! algorithm(batch: batch, runner: ctx.runner)
         lastAlgorithm = algo.kind
         algo.forward(input: x.data, batch: batch, weights: kernel.value.data, weightsVersion: kernel.version,
-                     bias: bias.value.data, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
+                     bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
         activation.apply(y.data, count: y.count, rowLength: geometry.k)
         lastInput = x
         lastOutput = y
@@ -107,15 +110,19 @@ public final class Conv2DLayer: Layer {
         backwardKernel = bk
         let dx = needsInputGradient ? inputGrads.get(batch: batch, shape: inputShape) : nil
         let viaForward = dx != nil && transposedGeometry(batch: batch) != nil
-        bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
-                    dWeights: kernel.grad.data, dBias: bias.grad.data, dInput: viaForward ? nil : dx?.data, runner: ctx.runner)
+        // A frozen layer computes no weight gradient (only dX, when a layer below trains).
+        let dW: UnsafeMutablePointer<Float>? = trainable ? kernel.grad.data : nil
+        if dW != nil || !viaForward {
+            bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+                        dWeights: dW, dBias: bias.grad.data, dInput: viaForward ? nil : dx?.data, runner: ctx.runner)
+        }
         if viaForward, let dx, let algo = try? inputGradientAlgorithm(batch: batch, runner: ctx.runner) {
             let w = flippedKernel()
             algo.forward(input: dy.data, batch: batch, weights: w.data, weightsVersion: kernel.version, bias: nil,
                          output: dx.data, runner: ctx.runner, observer: ctx.convObserver)
         } else if viaForward, let dx {
             bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
-                        dWeights: kernel.grad.data, dBias: bias.grad.data, dInput: dx.data, runner: ctx.runner)
+                        dWeights: dW, dBias: bias.grad.data, dInput: dx.data, runner: ctx.runner)
         }
         return dx
     }

@@ -1,31 +1,99 @@
 import Tensor
 import Kernels
 
-/// A stack of layers, run in order, with the observer hooks the profiler plugs into.
+/// A model: layers run in order, each reading the output of the layer before it, or a directed
+/// acyclic graph when layers name their inputs (MobileNetV2's residual Add). Layers are kept in
+/// a topological order, so the profiler's per-index hooks see one layer at a time either way.
 public final class Sequential {
     public let name: String
     public let inputShape: [Int]
     public private(set) var layers: [Layer]
+    /// For each layer, the layers it reads (indices; −1 is the model's input).
+    public let inputs: [[Int]]
     public weak var observer: LayerObserver?
+    /// How many layers read each layer's output (the model's output counts one reader).
+    private let consumers: [Int]
+    private var gradientSums: [BufferCache]
 
+    /// A plain stack: each layer reads the one before it.
     public init(name: String, inputShape: [Int], layers: [Layer]) {
         self.name = name
         self.inputShape = inputShape
         self.layers = layers
-        if let first = layers.first { first.needsInputGradient = false }
+        inputs = layers.indices.map { [$0 - 1] }
+        consumers = Self.countConsumers(inputs)
+        gradientSums = layers.map { _ in BufferCache() }
+        updateGradientFlow()
         fuseReluIntoMaxPool(true)
     }
+
+    /// A graph: `inputs[i]` lists the layers layer i reads, all earlier than i (−1: the model's
+    /// input). Shapes must agree; the last layer is the output.
+    public init(name: String, inputShape: [Int], layers: [Layer], inputs: [[Int]]) throws {
+        guard inputs.count == layers.count else {
+            throw TensorError.invalidDimension("model \(name): \(layers.count) layers but \(inputs.count) input lists")
+        }
+        for (i, (l, srcs)) in zip(layers, inputs).enumerated() {
+            let want = (l as? MergeLayer)?.inputCount ?? 1
+            guard srcs.count == want else {
+                throw TensorError.invalidDimension("model \(name): layer \(l.name) takes \(want) input(s), got \(srcs.count)")
+            }
+            for s in srcs {
+                guard s >= -1 && s < i else {
+                    throw TensorError.invalidDimension("model \(name): layer \(l.name) reads a layer that is not before it")
+                }
+                let shape = s < 0 ? inputShape : layers[s].outputShape
+                guard shape == l.inputShape else {
+                    throw TensorError.invalidDimension("model \(name): layer \(l.name) expects input \(l.inputShape), but \(s < 0 ? "the model input" : layers[s].name) gives \(shape)")
+                }
+            }
+        }
+        self.name = name
+        self.inputShape = inputShape
+        self.layers = layers
+        self.inputs = inputs
+        consumers = Self.countConsumers(inputs)
+        gradientSums = layers.map { _ in BufferCache() }
+        updateGradientFlow()
+        fuseReluIntoMaxPool(true)
+    }
+
+    static func countConsumers(_ inputs: [[Int]]) -> [Int] {
+        var c = [Int](repeating: 0, count: inputs.count)
+        for srcs in inputs { for s in srcs where s >= 0 { c[s] += 1 } }
+        if !c.isEmpty { c[c.count - 1] += 1 }
+        return c
+    }
+
+    /// Whether the model is a plain chain (every layer reads the one before).
+    public var isChain: Bool { inputs.enumerated().allSatisfy { $0.element == [$0.offset - 1] } }
 
     /// Conv2D(relu) followed by max pooling: the pool drops the gradient where the max is 0,
     /// which is exactly ReLU's derivative at the routed element, so the convolution skips its
     /// own pass over the (large) activation gradient. Off gives the plain layer-by-layer path.
     public func fuseReluIntoMaxPool(_ on: Bool) {
-        for (a, b) in zip(layers, layers.dropFirst()) {
-            guard let conv = a as? Conv2DLayer, let pool = b as? PoolingLayer else { continue }
-            let fuse = on && conv.activation == .relu && pool.type == .max
+        for (i, l) in layers.enumerated() {
+            guard let pool = l as? PoolingLayer, inputs[i].count == 1, inputs[i][0] >= 0 else { continue }
+            let src = inputs[i][0]
+            guard let conv = layers[src] as? Conv2DLayer else { continue }
+            let fuse = on && conv.activation == .relu && pool.type == .max && consumers[src] == 1
             conv.activationGradientFused = fuse
             pool.appliesReluGradient = fuse
         }
+    }
+
+    /// Which layers backward must visit: those that train, and those above a layer that trains.
+    /// Sets each layer's `needsInputGradient` to match. Called before every backward, so
+    /// freezing or unfreezing layers takes effect at the next step.
+    @discardableResult
+    public func updateGradientFlow() -> [Bool] {
+        var needs = [Bool](repeating: false, count: layers.count)
+        for (i, l) in layers.enumerated() {
+            let below = inputs[i].contains { $0 >= 0 && needs[$0] }
+            l.needsInputGradient = below
+            needs[i] = below || (l.trainable && l.parameters.contains(where: \.trainable))
+        }
+        return needs
     }
 
     public var outputShape: [Int] { layers.last?.outputShape ?? inputShape }
@@ -42,35 +110,72 @@ public final class Sequential {
 
     /// Forward through every layer; the result is the last layer's output (logits or probabilities).
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        var outs = [Tensor?](repeating: nil, count: layers.count)
         var h = x
         let batch = x.shape[0]
         let saved = ctx.convObserver
         for (i, l) in layers.enumerated() {
+            let srcs = inputs[i]
+            func run() -> Tensor {
+                if let m = l as? MergeLayer {
+                    return m.forward(inputs: srcs.map { $0 < 0 ? x : outs[$0]! }, ctx)
+                }
+                return l.forward(srcs[0] < 0 ? x : (srcs[0] == i - 1 ? h : outs[srcs[0]]!), ctx)
+            }
             if let o = observer {
                 ctx.convObserver = o.convStageObserver ?? saved
                 o.layerBegan(i, l, phase: .forward, batch: batch)
-                h = l.forward(h, ctx)
+                h = run()
                 o.layerEnded(i, l, phase: .forward, batch: batch)
             } else {
-                h = l.forward(h, ctx)
+                h = run()
             }
+            outs[i] = h
         }
         ctx.convObserver = saved
         return h
     }
 
-    /// Backward from dL/d(output) through every layer, filling parameter gradients.
+    /// Backward from dL/d(output) through every layer that trains or lies above one that
+    /// trains, filling parameter gradients. Where a layer's output feeds several layers, their
+    /// gradients are summed in a buffer of the model's.
     public func backward(_ dOut: Tensor, _ ctx: RunContext) {
-        var g: Tensor? = dOut
+        let needs = updateGradientFlow()
+        var grads = [Tensor?](repeating: nil, count: layers.count)
+        var received = [Int](repeating: 0, count: layers.count)
+        guard !layers.isEmpty else { return }
+        grads[layers.count - 1] = dOut
         let batch = dOut.shape[0]
-        for (i, l) in layers.enumerated().reversed() {
-            guard let d = g else { break }
+        for i in layers.indices.reversed() {
+            guard needs[i], let d = grads[i] else { continue }
+            let l = layers[i]
+            var results: [Tensor?] = []
+            func run() {
+                if let m = l as? MergeLayer { results = m.backward(multi: d, ctx) } else { results = [l.backward(d, ctx)] }
+            }
             if let o = observer {
                 o.layerBegan(i, l, phase: .backward, batch: batch)
-                g = l.backward(d, ctx)
+                run()
                 o.layerEnded(i, l, phase: .backward, batch: batch)
             } else {
-                g = l.backward(d, ctx)
+                run()
+            }
+            grads[i] = nil
+            for (j, src) in inputs[i].enumerated() where src >= 0 && needs[src] {
+                guard j < results.count, let g = results[j] else { continue }
+                if consumers[src] == 1 {
+                    grads[src] = g
+                } else {
+                    let sum = gradientSums[src].get(batch: batch, shape: layers[src].outputShape)
+                    if received[src] == 0 {
+                        sum.data.update(from: g.data, count: g.count)
+                    } else {
+                        let n = g.count, out = sum.data, add = g.data
+                        ctx.runner.parallelRanges(n, work: n) { _, r in for k in r { out[k] += add[k] } }
+                    }
+                    received[src] += 1
+                    grads[src] = sum
+                }
             }
         }
     }

@@ -5,8 +5,18 @@ import Layers
 /// Builds a Sequential model from a profile for an input shape, named as Keras names layers,
 /// initialised as Keras (Glorot-uniform kernels, zero biases) from a seed.
 public enum ModelBuilder {
+    /// `includeHead`: a graph base gets its `head:` classifier (off for profiling the base as
+    /// Keras's include_top=False). `resizeTo`: the size a graph model's input is resized to
+    /// (default its `input_shape`).
     public static func build(_ p: ModelProfile, input: [Int], policy: ConvAlgorithmPolicy = .fixed(.im2col),
-                             options: ConvOptions = ConvOptions(), seed: UInt64 = 42) throws -> Sequential {
+                             options: ConvOptions = ConvOptions(), seed: UInt64 = 42,
+                             includeHead: Bool = true, resizeTo: [Int]? = nil) throws -> Sequential {
+        if !p.layers.isEmpty {
+            let model = try GraphBuilder.build(p, input: input, policy: policy, options: options,
+                                               includeHead: includeHead, resizeTo: resizeTo)
+            initialise(model, seed: seed)
+            return model
+        }
         var counters: [String: Int] = [:]
         func keras(_ base: String) -> String {
             let n = counters[base, default: 0]
@@ -69,6 +79,11 @@ public enum ModelBuilder {
                 glorot(c.kernel.value, fanIn: g.r * g.s * g.c, fanOut: g.r * g.s * g.k, &rng)
                 c.bias.value.fill(0)
                 c.kernel.version += 1
+            } else if let d = l as? DepthwiseConv2DLayer {
+                // Keras's fans for a (R,S,C,1) kernel: in = C·R·S, out = 1·R·S.
+                let g = d.geometry
+                glorot(d.kernel.value, fanIn: g.r * g.s * g.c, fanOut: g.r * g.s, &rng)
+                d.bias.value.fill(0)
             } else if let d = l as? DenseLayer {
                 glorot(d.kernel.value, fanIn: d.inputShape[0], fanOut: d.units, &rng)
                 d.bias.value.fill(0)

@@ -28,11 +28,19 @@ public struct ModelProfile: Codable, Equatable, Sendable {
     public var optimizer: String
     public var learningRate: Double
     public var classes: Int
+    /// A graph profile's layers (`layers:`), in order; empty for the lab's block vocabulary.
+    public var layers: [LayerSpec] = []
+    /// The classifier a graph base gets when it is trained (`head:`); empty for none.
+    public var head: [LayerSpec] = []
+    /// The input the architecture is defined for (`input_shape:`, e.g. 224x224x3 for ImageNet
+    /// bases); nil: whatever the data set gives.
+    public var inputShape: [Int]?
     /// The file the profile was read from (for error messages).
     public var source: String = ""
 
     static let topKeys: Set<String> = ["name", "description", "conv_blocks", "activation", "batch_norm", "dense_units",
-                                       "dropout_rate", "optimizer", "learning_rate", "classes"]
+                                       "dropout_rate", "optimizer", "learning_rate", "classes",
+                                       "layers", "head", "input_shape"]
     static let blockKeys: Set<String> = ["filters", "kernel_size", "padding", "strides", "convs", "pool_size", "pool_type"]
 
     /// Parses and validates a profile. Errors name the file, the key and the reason.
@@ -106,10 +114,36 @@ public struct ModelProfile: Codable, Equatable, Sendable {
         guard lr > 0 && lr < 10 else { throw fail("learning_rate", "must be in (0, 10), got \(lr)") }
         var bn = false
         if let v = top["batch_norm"] { guard let b = v as? Bool else { throw fail("batch_norm", "expected true or false") }; bn = b }
-        return ModelProfile(name: name, description: (top["description"] as? String) ?? "", convBlocks: blocks,
-                            activation: act, batchNorm: bn, denseUnits: dense, dropoutRate: Float(dropout),
-                            optimizer: opt, learningRate: lr, classes: try int(top["classes"], "classes", min: 2) ?? 10,
-                            source: file)
+        var profile = ModelProfile(name: name, description: (top["description"] as? String) ?? "", convBlocks: blocks,
+                                   activation: act, batchNorm: bn, denseUnits: dense, dropoutRate: Float(dropout),
+                                   optimizer: opt, learningRate: lr, classes: try int(top["classes"], "classes", min: 2) ?? 10,
+                                   source: file)
+        func specs(_ key: String) throws -> [LayerSpec] {
+            guard let raw = top[key] else { return [] }
+            guard let list = raw as? [Any], !list.isEmpty else { throw fail(key, "expected a non-empty list of layers") }
+            return try list.enumerated().map { try LayerSpec.parse($0.element, at: "\(key)[\($0.offset)]", fail: fail) }
+        }
+        profile.layers = try specs("layers")
+        profile.head = try specs("head")
+        if !profile.layers.isEmpty && (!blocks.isEmpty || !dense.isEmpty) {
+            throw fail("layers", "a profile has either layers (a graph) or conv_blocks/dense_units (the lab's vocabulary), not both")
+        }
+        if !profile.head.isEmpty && profile.layers.isEmpty { throw fail("head", "only a graph profile (layers:) takes a head") }
+        var seen = Set<String>()
+        for (i, l) in (profile.layers + profile.head).enumerated() {
+            let key = i < profile.layers.count ? "layers[\(i)]" : "head[\(i - profile.layers.count)]"
+            guard seen.insert(l.name).inserted else { throw fail("\(key).name", "the name '\(l.name)' is used twice") }
+            for src in l.inputs where src != "input" && !seen.contains(src) {
+                throw fail("\(key).inputs", "'\(src)' is not a layer defined above '\(l.name)'")
+            }
+        }
+        if let v = top["input_shape"] {
+            guard let l = v as? [Int], l.count == 3, l.allSatisfy({ $0 >= 1 && $0 <= 4096 }) else {
+                throw fail("input_shape", "expected [height, width, channels], got '\(v)'")
+            }
+            profile.inputShape = l
+        }
+        return profile
     }
 
     public static func load(path: String) throws -> ModelProfile {

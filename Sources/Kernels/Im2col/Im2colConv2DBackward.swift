@@ -32,9 +32,10 @@ public final class Im2colConv2DBackward {
         return inputGradient ? 2 * one : one
     }
 
-    /// Overwrites dWeights, dBias (when given) and dInput (when given).
+    /// Overwrites dWeights, dBias and dInput, each when given (a frozen layer passes no dWeights:
+    /// then neither the lowering nor the weight-gradient GEMM runs).
     public func backward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
-                         dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>,
+                         dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>?,
                          dBias: UnsafeMutablePointer<Float>?, dInput: UnsafeMutablePointer<Float>?,
                          runner: ParallelRunner) {
         let g = geometry
@@ -57,18 +58,20 @@ public final class Im2colConv2DBackward {
                 let n1 = min(images.upperBound, n0 + chunk)
                 let rows = (n1 - n0) * PQ
                 let dyc = dy + n0 * PQ * K
-                for r in 0..<rows {
-                    let d = dyc + r * K
-                    for k in 0..<K { db[k] += d[k] }
+                if dWeights != nil {
+                    for r in 0..<rows {
+                        let d = dyc + r * K
+                        for k in 0..<K { db[k] += d[k] }
+                    }
+                    let a: UnsafePointer<Float>
+                    if pointwise {
+                        a = input + n0 * PQ * g.c
+                    } else {
+                        forwardLowering.lower(input: input, rows: (n0 * PQ)..<(n1 * PQ), into: col)
+                        a = UnsafePointer(col)
+                    }
+                    Blas.sgemm(transA: true, m: L, n: K, k: rows, a: a, lda: L, b: dyc, ldb: K, beta: 1, c: dW, ldc: K)
                 }
-                let a: UnsafePointer<Float>
-                if pointwise {
-                    a = input + n0 * PQ * g.c
-                } else {
-                    forwardLowering.lower(input: input, rows: (n0 * PQ)..<(n1 * PQ), into: col)
-                    a = UnsafePointer(col)
-                }
-                Blas.sgemm(transA: true, m: L, n: K, k: rows, a: a, lda: L, b: dyc, ldb: K, beta: 1, c: dW, ldc: K)
                 if let dInput {
                     if pointwise {
                         Blas.sgemm(transB: true, m: rows, n: L, k: K, a: dyc, lda: K, b: weights, ldb: K,
@@ -82,6 +85,7 @@ public final class Im2colConv2DBackward {
                 n0 = n1
             }
         }
+        guard let dWeights else { return }
         dWeights.update(from: workspace.buffer(0), count: L * K)
         if let dBias { dBias.update(from: workspace.buffer(0) + L * K, count: K) }
         for w in 1..<workers {

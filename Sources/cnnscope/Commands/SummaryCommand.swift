@@ -15,15 +15,20 @@ struct SummaryCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "The input shape, 28x28x1 (MNIST-like) or 32x32x3 (CIFAR-10).")
-    var inputShape = "28x28x1"
+    @Option(help: "The input shape, 28x28x1 (MNIST-like) or 32x32x3 (CIFAR-10); the default is the profile's own input_shape (224x224x3 for mobilenetv2 and vgg16), else 28x28x1.")
+    var inputShape: String?
+
+    @Flag(help: "For a base (a profile with a head: section, such as mobilenetv2), include the classifier head; without it the summary is Keras's include_top=False model.")
+    var withHead = false
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    func validate() throws { _ = try parseInputShape(inputShape) }
+    func validate() throws { if let s = inputShape { _ = try parseInputShape(s) } }
 
-    struct Row: Codable { var name: String; var type: String; var outputShape: [Int]; var parameters: Int; var forwardFLOPs: Double; var forwardBytes: Double }
+    struct Row: Codable { var name: String; var type: String; var outputShape: [Int]; var parameters: Int; var forwardFLOPs: Double; var forwardBytes: Double
+        /// For graph models: the layers read ("Connected to" in Keras).
+        var inputs: [String]? }
     struct Report: Codable {
         var schema = "cnnscope.summary/1"
         var model: String; var inputShape: [Int]; var layers: [Row]
@@ -34,10 +39,12 @@ struct SummaryCommand: ParsableCommand {
 
     func run() throws {
         let p = try modelOptions.profile()
-        let model = try ModelBuilder.build(p, input: try parseInputShape(inputShape))
-        let rows = model.layers.map { l in
+        let shape = try inputShape.map(parseInputShape) ?? p.inputShape ?? [28, 28, 1]
+        let model = try ModelBuilder.build(p, input: shape, includeHead: withHead || p.head.isEmpty, resizeTo: shape)
+        let rows = model.layers.enumerated().map { i, l in
             Row(name: l.name, type: l.kerasClass, outputShape: l.outputShape, parameters: l.parameterCount,
-                forwardFLOPs: l.cost().forwardFLOPs, forwardBytes: l.cost().forwardBytes)
+                forwardFLOPs: l.cost().forwardFLOPs, forwardBytes: l.cost().forwardBytes,
+                inputs: model.isChain ? nil : model.inputs[i].map { $0 < 0 ? "input" : model.layers[$0].name })
         }
         let r = Report(model: p.name, inputShape: model.inputShape, layers: rows, totalParameters: model.parameterCount,
                        trainableParameters: model.trainableParameterCount, nonTrainableParameters: model.nonTrainableParameterCount,
@@ -55,11 +62,13 @@ struct SummaryCommand: ParsableCommand {
     }
 
     static func text(_ r: Report) -> String {
-        var t = TextTable(header: ["Layer (type)", "Output Shape", "Param #", "FLOPs/image", "Min bytes/image"])
+        let graph = r.layers.contains { $0.inputs != nil }
+        var t = TextTable(header: ["Layer (type)", "Output Shape", "Param #", "FLOPs/image", "Min bytes/image"] + (graph ? ["Connected to"] : []))
         t.rightAligned = [2, 3, 4]
         for l in r.layers {
             t.rows.append(["\(l.name) (\(l.type))", "(None, " + l.outputShape.map(String.init).joined(separator: ", ") + ")",
-                           grouped(l.parameters), grouped(Int(l.forwardFLOPs)), Format.bytes(l.forwardBytes)])
+                           grouped(l.parameters), grouped(Int(l.forwardFLOPs)), Format.bytes(l.forwardBytes)]
+                          + (graph ? [(l.inputs ?? []).joined(separator: ", ")] : []))
         }
         func mb(_ n: Int) -> String { Format.bytes(Double(n * 4)) }
         return """

@@ -1,0 +1,80 @@
+import Tensor
+import Kernels
+
+// input NHWC (N,H,W,C), depthwise kernel (R,S,C,1), bias (C) -> output NHWC (N,P,Q,C), activation fused
+/// Keras DepthwiseConv2D (depth multiplier 1): forward and backward through the direct
+/// vectorised kernel; memory-bound, so it gets its own roofline point.
+public final class DepthwiseConv2DLayer: Layer {
+    public let name: String
+    public var kerasClass: String { "DepthwiseConv2D" }
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let geometry: ConvGeometry
+    public let activation: Activation
+    public let useBias: Bool
+    /// Keras names it depthwise_kernel, shape (R,S,C,1).
+    public let kernel: Parameter
+    public let bias: Parameter
+    public var needsInputGradient = true
+    public var trainable = true
+    private var kernels: [Int: DepthwiseConv2D] = [:]
+    private let outputs = BufferCache()
+    private let inputGrads = BufferCache()
+    private var lastInput: Tensor?
+    private var lastOutput: Tensor?
+
+    public init(name: String, input: [Int], kernel r: Int, _ s: Int? = nil, stride: Int = 1, padding: Padding = .same,
+                activation: Activation = .linear, useBias: Bool = true) throws {
+        guard input.count == 3 else {
+            throw ConvError.invalidShape("\(name): DepthwiseConv2D needs an (H,W,C) input, got \(input)")
+        }
+        geometry = try ConvGeometry(n: 1, h: input[0], w: input[1], c: input[2], k: input[2], r: r, s: s,
+                                    stride: stride, padding: padding)
+        self.name = name
+        inputShape = input
+        outputShape = [geometry.p, geometry.q, input[2]]
+        self.activation = activation
+        self.useBias = useBias
+        kernel = Parameter(name: "depthwise_kernel", shape: try TensorShape([geometry.r, geometry.s, input[2], 1]))
+        bias = Parameter(name: "bias", shape: try TensorShape([input[2]]))
+    }
+
+    public var parameters: [Parameter] { useBias ? [kernel, bias] : [kernel] }
+
+    public func cost() -> LayerCost {
+        let g = geometry
+        let k = try! DepthwiseConv2D(geometry: g)
+        return LayerCost(forwardFLOPs: k.flops(batch: 1) + (useBias ? Double(g.p * g.q * g.c) : 0),
+                         forwardBytes: k.minimumBytes(batch: 1))
+    }
+
+    func kernel(batch: Int) -> DepthwiseConv2D {
+        if let k = kernels[batch] { return k }
+        let k = try! DepthwiseConv2D(geometry: try! geometry.withBatch(batch))
+        kernels[batch] = k
+        return k
+    }
+
+    public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        let batch = x.shape[0]
+        let y = outputs.get(batch: batch, shape: outputShape)
+        kernel(batch: batch).forward(input: x.data, batch: batch, weights: kernel.value.data,
+                                     bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner)
+        activation.apply(y.data, count: y.count, rowLength: geometry.c)
+        lastInput = x
+        lastOutput = y
+        return y
+    }
+
+    public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
+        guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
+        let batch = x.shape[0]
+        activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: geometry.c)
+        let dx = needsInputGradient ? inputGrads.get(batch: batch, shape: inputShape) : nil
+        kernel(batch: batch).backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+                                      dWeights: trainable ? kernel.grad.data : nil,
+                                      dBias: trainable && useBias ? bias.grad.data : nil,
+                                      dInput: dx?.data, runner: ctx.runner)
+        return dx
+    }
+}
