@@ -25,8 +25,11 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
 
     /// Output pixels lowered per chunk: as many as let the chunk's columns and its output rows
     /// (bias-filled, then accumulated by GEMM) fit the workspace limit together (at least 16).
+    /// When the weight matrix is too large for the small GEMM kernel, OpenBLAS packs it on every
+    /// call, so chunks get at least 192 rows to amortise the packing (VGG16's 3x3x512 layers).
     public var rowsPerChunk: Int {
-        max(16, options.workspaceLimitBytes / (4 * (patchLength + geometry.k)))
+        let fit = options.workspaceLimitBytes / (4 * (patchLength + geometry.k))
+        return max(patchLength * geometry.k > Blas.smallGemmMaxPanelFloats ? 192 : 16, fit)
     }
 
     public func cost(workers: Int) -> ConvCost {

@@ -52,9 +52,13 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Seed for initialisation and data order.")
     var seed: UInt64 = 42
 
+    @Option(help: "Profile at this input shape (for example 224x224x3) on random images of that shape instead of the data set; the default for ImageNet bases (mobilenetv2, vgg16) is their profile's input_shape.")
+    var inputShape: String?
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
+        if let s = inputShape { _ = try parseInputShape(s) }
         for a in algorithms.split(separator: ",") where a != "auto" && ConvAlgorithmKind(userSpelling: String(a)) == nil {
             throw ValidationError("Unknown algorithm '\(a)' in --algorithms; use naive, im2col, winograd, winograd-f2x3 or auto.")
         }
@@ -75,10 +79,18 @@ struct ProfileCommand: ParsableCommand {
         let ceilings = machineProfile.ceilings!
         let roofline = RooflineBuilder.roofline(ceilings, threads: threads)
 
-        let (train, _, test) = try data.load(seed: seed)
-        let source = test.count >= batchSize ? test : train
-        let batch = source.prefix(batchSize)
-        guard batch.count == batchSize else { throw CLIError("the data set has only \(batch.count) images; lower --batch-size") }
+        // ImageNet bases (and --input-shape) run on random images of their own shape: time and
+        // counters do not depend on the pixel values.
+        let fixedShape = try inputShape.map(parseInputShape) ?? profile.inputShape
+        let batch: Dataset
+        if let shape = fixedShape {
+            batch = Dataset.synthetic(count: batchSize, shape: shape, seed: seed)
+        } else {
+            let (train, _, test) = try data.load(seed: seed)
+            let source = test.count >= batchSize ? test : train
+            batch = source.prefix(batchSize)
+            guard batch.count == batchSize else { throw CLIError("the data set has only \(batch.count) images; lower --batch-size") }
+        }
         let input = batch.images
         let session = try eventsOption.session(pool: pool)
         let selector = AutoSelector(cache: machineProfile.algorithmChoices, options: options)
@@ -87,7 +99,10 @@ struct ProfileCommand: ParsableCommand {
         var overheadNotes: [String] = []
         for a in algorithms.split(separator: ",").map(String.init) {
             let policy: ConvAlgorithmPolicy = a == "auto" ? .auto(selector) : .fixed(ConvAlgorithmKind(userSpelling: a)!)
-            let model = try ModelBuilder.build(profile, input: batch.imageShape, policy: policy, options: options, seed: seed)
+            // A base (mobilenetv2, vgg16) is profiled without its classifier head, as Keras's
+            // include_top=False model, unless a training step needs the loss.
+            let model = try ModelBuilder.build(profile, input: batch.imageShape, policy: policy, options: options, seed: seed,
+                                               includeHead: trainingStep || profile.head.isEmpty, resizeTo: fixedShape)
             if let w = weights {
                 guard let d = FileManager.default.contents(atPath: w) else { throw CLIError("\(w): cannot read the weight file") }
                 try WeightFile.load(d, into: model, file: w)
@@ -133,7 +148,7 @@ struct ProfileCommand: ParsableCommand {
         let report = ProfileReport(
             createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
             machine: RunAssembler.machineSummary(snap, cpu: cpu, pmus: pmus, ceilings: ceilings),
-            roofline: roofline, model: profile.name, dataset: data.dataset.rawValue, inputShape: batch.imageShape,
+            roofline: roofline, model: profile.name, dataset: fixedShape == nil ? data.dataset.rawValue : "synthetic (random images)", inputShape: batch.imageShape,
             batchSize: batchSize, threads: threads, bind: execution.bind.rawValue, repetitions: repetitions,
             phase: trainingStep ? "training step (forward + backward)" : "inference (forward)",
             counterLevel: session.map { $0.level.rawValue + ($0.active.name != $0.requested.name ? " — \($0.active.name) instead of \($0.requested.name)" : "") } ?? "not requested (timers only; use --events SET)",
