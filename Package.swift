@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // cnnscope: profile convolutional neural networks on CPUs.
 // Dependency direction (see README "Architecture"):
-//   C targets -> Hardware; Tensor -> Kernels -> Layers -> Training; Datasets;
+//   C targets -> Hardware; Tensor -> Kernels -> Layers -> Training; Datasets; CHDF5 + Layers -> KerasWeights;
 //   {Layers, Hardware} -> Profiler -> Roofline -> Reports -> cnnscope (the tool).
 import PackageDescription
 
@@ -13,7 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .target(name: "CPerfShim", path: "Sources/CPerfShim"),
         .target(name: "CMicrokernels", path: "Sources/CMicrokernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2"])]),
@@ -41,11 +42,13 @@ let package = Package(
         .target(name: "Roofline", dependencies: ["Figures"], swiftSettings: v5),
         .target(name: "Reports", dependencies: ["Roofline", "Figures", "CZlib"], swiftSettings: v5),
         .target(name: "Training", dependencies: ["Layers", "Kernels", "Tensor", "Datasets", "Yams"], swiftSettings: fast),
+        .target(name: "KerasWeights", dependencies: ["CHDF5", "Layers", "Tensor"], swiftSettings: v5),
 
         .executableTarget(
             name: "cnnscope",
             dependencies: [
                 "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Profiler", "Figures", "Roofline", "Reports",
+                "KerasWeights",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),
@@ -53,7 +56,7 @@ let package = Package(
         .testTarget(name: "HardwareTests", dependencies: ["Hardware"], swiftSettings: v5),
         .testTarget(name: "KernelTests", dependencies: ["Kernels", "Tensor"], swiftSettings: v5),
         .testTarget(name: "LayerTests", dependencies: ["Layers", "Kernels", "Tensor"], swiftSettings: v5),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor"], swiftSettings: v5),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor", "KerasWeights"], swiftSettings: v5),
         .testTarget(name: "ProfilerTests", dependencies: ["Profiler", "Figures", "Layers", "Kernels", "Hardware", "Tensor"], swiftSettings: v5),
         .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], swiftSettings: v5),
         .testTarget(name: "CLITests", dependencies: ["cnnscope", "Hardware", "Layers", "Tensor", "Training", "Reports"], swiftSettings: v5),

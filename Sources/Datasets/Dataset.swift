@@ -35,6 +35,23 @@ public final class Dataset {
     /// The first `n` images.
     public func prefix(_ n: Int) -> Dataset { slice(0..<min(n, count)) }
 
+    /// The images of `classes` only (in their order), relabelled 0..<classes.count, with at most
+    /// `limit` images: how the transfer experiment splits Fashion-MNIST into 0-4 and 5-9.
+    public func subset(classes: [Int], limit: Int? = nil) -> Dataset {
+        var map = [Int32: Int32]()
+        for (i, c) in classes.enumerated() { map[Int32(c)] = Int32(i) }
+        var picked: [Int] = []
+        for (i, l) in labels.enumerated() where map[l] != nil {
+            picked.append(i)
+            if let limit, picked.count >= limit { break }
+        }
+        let per = imageShape.reduce(1, *)
+        let t = try! Tensor([picked.count] + imageShape, zeroed: false)
+        for (j, i) in picked.enumerated() { (t.data + j * per).update(from: images.data + i * per, count: per) }
+        let names = classes.map { $0 < classNames.count ? classNames[$0] : "class \($0)" }
+        return Dataset(name: name, images: t, labels: picked.map { map[labels[$0]]! }, classNames: names)
+    }
+
     /// Shape-correct random data for runs that only measure speed.
     public static func synthetic(count: Int, shape: [Int], classes: Int = 10, seed: UInt64) -> Dataset {
         var rng = SeededGenerator(seed: seed)

@@ -82,7 +82,7 @@ enum GraphBuilder {
         case .zeroPadding2D:
             var p = s.pad ?? [1, 1, 1, 1]
             if s.correctPad, input.count == 3 {
-                p = [1 - input[0] % 2, 1, 1 - input[1] % 2, 1]
+                p = [input[0] % 2, 1, input[1] % 2, 1]   // ((k//2 − adjust, k//2), ...), adjust = 1 − size % 2
             }
             return try ZeroPadding2DLayer(name: s.name, input: input, top: p[0], bottom: p[1], left: p[2], right: p[3])
         case .maxPooling2D, .averagePooling2D:

@@ -12,5 +12,5 @@ struct Cnnscope: ParsableCommand {
         counted (PMU), measured (timer), modelled (formula) or simulated (cache simulator).
         """,
         version: "0.1.0",
-        subcommands: [ProfileCommand.self, LabCommand.self, ReportCommand.self, MachineCommand.self, EventsCommand.self, SummaryCommand.self, TrainCommand.self, CompareCommand.self, BenchCommand.self, SimulateKernelCommand.self])
+        subcommands: [ProfileCommand.self, LabCommand.self, ReportCommand.self, MachineCommand.self, EventsCommand.self, SummaryCommand.self, TrainCommand.self, TransferCommand.self, CompareCommand.self, BenchCommand.self, SimulateKernelCommand.self])
 }

@@ -16,10 +16,27 @@ final class ProfileTests: XCTestCase {
         "fcnn": 269_322,
     ]
 
+    /// keras.applications.X(include_top=False, input_shape=(224, 224, 3)).count_params() and the
+    /// non-trainable part (batch-norm moving statistics).
+    static let imagenetCounts: [String: (Int, Int)] = ["mobilenetv2": (2_257_984, 34_112), "vgg16": (14_714_688, 0)]
+
     func testEveryShippedProfileLoadsWithKerasParameterCounts() throws {
         let names = ModelProfile.available(in: modelsDir)
-        XCTAssertEqual(Set(names), Set(Self.kerasCounts.keys))
-        for name in names {
+        XCTAssertEqual(Set(names), Set(Self.kerasCounts.keys).union(Self.imagenetCounts.keys))
+        for name in names where Self.imagenetCounts[name] != nil {
+            let p = try ModelProfile.load(named: name, in: modelsDir)
+            let base = try ModelBuilder.build(p, input: [224, 224, 3], includeHead: false)
+            XCTAssertEqual(base.parameterCount, Self.imagenetCounts[name]!.0, name)
+            XCTAssertEqual(base.nonTrainableParameterCount, Self.imagenetCounts[name]!.1, name)
+            XCTAssertEqual(base.outputShape, [7, 7, name == "vgg16" ? 512 : 1280], name)
+            // With the lab's transfer head on Fashion-MNIST (grey to RGB, resized to 32x32): GAP, Dense 256, Dropout, Dense 10.
+            let full = try ModelBuilder.build(p, input: [28, 28, 1], resizeTo: [32, 32, 3])
+            let features = name == "vgg16" ? 512 : 1280
+            XCTAssertEqual(full.parameterCount, Self.imagenetCounts[name]!.0 + features * 256 + 256 + 2570, name)
+            XCTAssertEqual(Array(full.layers.prefix(2).map(\.kerasClass)), ["GrayscaleToRGB", "Resizing"], name)
+            XCTAssertEqual(full.outputShape, [10])
+        }
+        for name in names where Self.imagenetCounts[name] == nil {
             let p = try ModelProfile.load(named: name, in: modelsDir)
             let m = try ModelBuilder.build(p, input: [28, 28, 1])
             XCTAssertEqual(m.parameterCount, Self.kerasCounts[name], name)

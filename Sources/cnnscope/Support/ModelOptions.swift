@@ -10,7 +10,10 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "The model profile name (a file Profiles/models/NAME.yaml) or a path to a .yaml file.")
     var model = "basic-cnn"
 
-    func profile() throws -> ModelProfile {
+    func profile() throws -> ModelProfile { try Self.profile(named: model) }
+
+    /// A profile by name (Profiles/models/NAME.yaml) or path.
+    static func profile(named model: String) throws -> ModelProfile {
         if model.hasSuffix(".yaml") || model.contains("/") {
             return try ModelProfile.load(path: model)
         }

@@ -1,0 +1,133 @@
+import XCTest
+import Tensor
+import Layers
+import Datasets
+import KerasWeights
+@testable import Training
+
+/// A small graph base with a residual Add and a head, in the profile format.
+let tinyBaseYAML = """
+name: tiny-base
+input_shape: [12, 12, 3]
+layers:
+  - {name: stem, type: Conv2D, filters: 8, kernel_size: 3, strides: 2, padding: same, use_bias: false}
+  - {name: stem_bn, type: BatchNormalization, epsilon: 0.001, momentum: 0.999}
+  - {name: stem_relu, type: ReLU, max_value: 6}
+  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}
+  - {name: b_pad2, type: ZeroPadding2D, padding: [1, 1]}
+  - {name: b_dw2, type: DepthwiseConv2D, kernel_size: 3, padding: valid}
+  - {name: b_project, type: Conv2D, filters: 8, kernel_size: 1, use_bias: false}
+  - {name: b_add, type: Add, inputs: [stem_relu, b_project]}
+  - {name: d_pad, type: ZeroPadding2D, padding: correct}
+  - {name: d_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 2, padding: valid, use_bias: false}
+  - {name: top_conv, type: Conv2D, filters: 16, kernel_size: 1}
+head:
+  - {name: gap, type: GlobalAveragePooling2D}
+  - {name: dense, type: Dense, units: 12, activation: relu}
+  - {name: dropout, type: Dropout, rate: 0.3}
+  - {name: dense_1, type: Dense, units: 0, activation: softmax}
+"""
+
+final class GraphProfileTests: XCTestCase {
+    func testGraphProfileBuildsWithAdaptersAndHead() throws {
+        let p = try ModelProfile.parse(tinyBaseYAML, file: "tiny.yaml")
+        let m = try ModelBuilder.build(p, input: [28, 28, 1])
+        XCTAssertEqual(m.layers.map(\.name).prefix(3), ["grey_to_rgb", "resize", "stem"])
+        XCTAssertEqual(m.outputShape, [10])
+        let add = try XCTUnwrap(m.layers.firstIndex { $0.name == "b_add" })
+        XCTAssertEqual(m.inputs[add].map { m.layers[$0].name }, ["stem_relu", "b_project"])
+        // Base only: Keras's include_top=False.
+        let base = try ModelBuilder.build(p, input: [12, 12, 3], includeHead: false)
+        XCTAssertEqual(base.outputShape, [3, 3, 16])
+        XCTAssertEqual(base.parameterCount, 216 + 32 + 72 + 72 + 8 + 64 + 72 + 144)
+        let pad = try XCTUnwrap(base.layers.first { $0.name == "d_pad" } as? ZeroPadding2DLayer)
+        XCTAssertEqual([pad.top, pad.bottom, pad.left, pad.right], [0, 1, 0, 1], "Keras correct_pad on an even 6x6 map")
+    }
+
+    func testBadGraphProfilesNameTheLayerAndKey() {
+        func err(_ layers: String) -> String {
+            do { _ = try ModelProfile.parse("name: g\nlayers:\n" + layers, file: "g.yaml"); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(err("  - {name: a, type: Conv3D}\n").contains("g.yaml: layers[0] (a).type: unknown layer type 'Conv3D'"))
+        XCTAssertTrue(err("  - {name: a, type: Conv2D}\n").contains("layers[0] (a).filters: missing"))
+        XCTAssertTrue(err("  - {name: a, type: ReLU}\n  - {name: a, type: ReLU}\n").contains("layers[1].name: the name 'a' is used twice"))
+        XCTAssertTrue(err("  - {name: a, type: Add, inputs: [x, input]}\n").contains("'x' is not a layer defined above 'a'"))
+        XCTAssertTrue(err("  - {name: a, type: ReLU, max_value: 3}\n").contains("max_value"))
+        XCTAssertTrue(err("  - {name: a, type: Conv2D, filters: 4, colour: red}\n").contains("layers[0].colour: unknown key"))
+        // Shapes that do not agree are found when the model is built, with the file and layer.
+        let bad = try! ModelProfile.parse("name: g\nlayers:\n  - {name: a, type: Conv2D, filters: 4}\n  - {name: b, type: Conv2D, filters: 5, inputs: [input]}\n  - {name: s, type: Add, inputs: [a, b]}\n", file: "g.yaml")
+        XCTAssertThrowsError(try ModelBuilder.build(bad, input: [8, 8, 3])) { XCTAssertTrue("\($0)".contains("g.yaml"), "\($0)") }
+    }
+
+    func testFreezingAsKerasCountsIt() throws {
+        let p = try ModelProfile.parse(tinyBaseYAML, file: "tiny.yaml")
+        let m = try ModelBuilder.build(p, input: [12, 12, 3])
+        let baseNames = p.layers.map(\.name)
+        Freezing.apply(m, base: baseNames, unfreezeTop: 0)
+        XCTAssertEqual(m.trainableParameterCount, 16 * 12 + 12 + 12 * 10 + 10)
+        // Top 3 of the base: d_pad, d_dw, top_conv.
+        Freezing.apply(m, base: baseNames, unfreezeTop: 3)
+        XCTAssertEqual(m.trainableParameterCount, 16 * 12 + 12 + 12 * 10 + 10 + 72 + 8 * 16 + 16)
+        // A training step changes no frozen value, including batch-norm statistics.
+        let frozen = m.layers.filter { !$0.trainable }.flatMap(\.parameters)
+        let before = frozen.map { $0.value.array }
+        let data = Dataset.synthetic(count: 16, shape: [12, 12, 3], seed: 3)
+        let trainer = Trainer(model: m, optimizer: Adam(), runner: SerialRunner())
+        _ = trainer.fit(train: data, validation: nil, config: TrainConfig(epochs: 1, batchSize: 8))
+        XCTAssertEqual(frozen.map { $0.value.array }, before)
+        let top = try XCTUnwrap(m.layers.first { $0.name == "top_conv" } as? Conv2DLayer)
+        XCTAssertGreaterThan(top.kernel.version, 1, "the unfrozen top layer trains")
+    }
+
+    func testKerasHDF5RoundTripGivesIdenticalPredictions() throws {
+        let p = try ModelProfile.parse(tinyBaseYAML, file: "tiny.yaml")
+        let a = try ModelBuilder.build(p, input: [12, 12, 3], seed: 1)
+        let b = try ModelBuilder.build(p, input: [12, 12, 3], seed: 2)
+        // Non-default batch-norm statistics, so they must travel too.
+        for l in a.layers { if let bn = l as? BatchNormLayer { bn.movingMean.value.fill(0.3); bn.movingVariance.value.fill(2) } }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-\(UUID().uuidString).h5").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try KerasWeightImporter.save(a, to: file)
+        let s = try KerasWeightImporter.load(file, into: b)
+        XCTAssertEqual(s.parameters, a.parameterCount)
+        let x = Dataset.synthetic(count: 4, shape: [12, 12, 3], seed: 5).images
+        let ctx = RunContext(runner: SerialRunner())
+        XCTAssertEqual(a.forward(x, ctx).array, b.forward(x, ctx).array)
+    }
+
+    func testKerasImportErrorsNameFileLayerAndShapes() throws {
+        let p = try ModelProfile.parse(tinyBaseYAML, file: "tiny.yaml")
+        let dir = FileManager.default.temporaryDirectory
+        let file = dir.appendingPathComponent("cnnscope-\(UUID().uuidString).h5").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        // A file written as Keras writes one: layer_names, weight_names, datasets by path.
+        let h5 = try HDF5File(creating: file)
+        try h5.writeStrings(["stem", "stem_relu"], attribute: "layer_names")
+        try h5.writeStrings(["stem/kernel:0"], attribute: "weight_names", of: "/stem")
+        try h5.writeStrings([], attribute: "weight_names", of: "/stem_relu")
+        try h5.write([Float](repeating: 0.5, count: 3 * 3 * 3 * 4), dims: [3, 3, 3, 4], to: "/stem/stem/kernel:0")
+        _ = h5
+        let m = try ModelBuilder.build(p, input: [12, 12, 3])
+        XCTAssertThrowsError(try KerasWeightImporter.load(file, into: m, required: ["stem"])) {
+            XCTAssertTrue("\($0)".contains("\(file): layer 'stem' weight 'stem/kernel:0' has shape [3, 3, 3, 4], the model expects [3, 3, 3, 8]"), "\($0)")
+        }
+        XCTAssertThrowsError(try KerasWeightImporter.load(file, into: m)) { XCTAssertTrue("\($0)".contains("layer 'stem'"), "\($0)") }
+        let notH5 = dir.appendingPathComponent("cnnscope-\(UUID().uuidString).h5").path
+        try Data("not hdf5".utf8).write(to: URL(fileURLWithPath: notH5))
+        defer { try? FileManager.default.removeItem(atPath: notH5) }
+        XCTAssertThrowsError(try KerasWeightImporter.load(notH5, into: m)) { XCTAssertTrue("\($0)".contains("not an HDF5 file"), "\($0)") }
+    }
+
+    func testMissingLayerInWeightFileIsNamed() throws {
+        let p = try ModelProfile.parse(tinyBaseYAML, file: "tiny.yaml")
+        let a = try ModelBuilder.build(p, input: [12, 12, 3], includeHead: false)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-\(UUID().uuidString).h5").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try KerasWeightImporter.save(a, to: file)
+        // The file has the base only: the head may be missing, a base layer may not.
+        let full = try ModelBuilder.build(p, input: [12, 12, 3])
+        let s = try KerasWeightImporter.load(file, into: full, required: Set(p.layers.map(\.name)))
+        XCTAssertEqual(Set(s.notInFile), ["dense", "dense_1"])
+        XCTAssertThrowsError(try KerasWeightImporter.load(file, into: full)) { XCTAssertTrue("\($0)".contains("no weights for layer 'dense'"), "\($0)") }
+    }
+}
