@@ -36,6 +36,8 @@ struct TransferResults: Codable {
     var classes: [String]
     var runs: [TransferRun]
     var samplePredictions: [String]
+    /// Batches over which trained batch-norm layers' moving statistics were re-estimated (0: not).
+    var batchNormRecalibrationBatches: Int
     var threads: Int
     var seed: UInt64
     var commandLine: String
@@ -90,6 +92,9 @@ struct TransferCommand: ParsableCommand {
     @Option(help: "Mini-batch size.")
     var batchSize = 64
 
+    @Option(help: "After each run, re-estimate the moving statistics of the batch-norm layers that trained over this many training batches (0: keep Keras's momentum-0.999 averages, which barely move in a short run).")
+    var bnRecalibration = 50
+
     @Option(help: "Seed for initialisation, shuffling and dropout.")
     var seed: UInt64 = 42
 
@@ -103,6 +108,7 @@ struct TransferCommand: ParsableCommand {
         if labelled < 10 { throw ValidationError("--labelled must be at least 10, got \(labelled).") }
         if pretrainImages < 100 { throw ValidationError("--pretrain-images must be at least 100, got \(pretrainImages).") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
+        if bnRecalibration < 0 { throw ValidationError("--bn-recalibration must be 0 or more, got \(bnRecalibration).") }
         if let w = weights, !FileManager.default.fileExists(atPath: w) {
             throw ValidationError("--weights \(w): no such file; give the path of a Keras .h5 weight file (keras.applications caches them under ~/.keras/models/).")
         }
@@ -134,7 +140,9 @@ struct TransferCommand: ParsableCommand {
             let t0 = Date()
             let history = trainer.fit(train: trainSet, validation: val, config: TrainConfig(epochs: epochs, batchSize: batchSize, seed: seed),
                                       epochEnded: { r in print(String(format: "  epoch %d: %.1fs loss %.4f accuracy %.4f val_accuracy %.4f", r.epoch, r.seconds, r.loss, r.accuracy, r.valAccuracy ?? .nan)) })
+            let recalibrated = BatchNormRecalibration.run(model, data: trainSet, batches: bnRecalibration, batchSize: batchSize, runner: rt.pool)
             let secs = Date().timeIntervalSince(t0)
+            if recalibrated > 0 { print("  batch-norm statistics of \(recalibrated) trained layers re-estimated over \(bnRecalibration) batches") }
             let (_, loss, acc) = trainer.predict(test, batchSize: batchSize)
             let inf = trainer.inferenceSecondsPerImage(test, images: min(500, test.count), batchSize: batchSize)
             return TransferRun(name: name, mode: mode, testAccuracy: acc, testLoss: loss, trainingSeconds: secs, inferenceMsPerImage: inf * 1e3,
@@ -190,6 +198,7 @@ struct TransferCommand: ParsableCommand {
             let t0 = Date()
             _ = trainer.fit(train: source, validation: sourceVal, config: TrainConfig(epochs: pretrainEpochs, batchSize: batchSize, seed: seed),
                             epochEnded: { r in print(String(format: "  epoch %d: %.1fs loss %.4f accuracy %.4f val_accuracy %.4f", r.epoch, r.seconds, r.loss, r.accuracy, r.valAccuracy ?? .nan)) })
+            BatchNormRecalibration.run(pre, data: source, batches: bnRecalibration, batchSize: batchSize, runner: rt.pool)
             let (_, _, preAcc) = trainer.predict(fullTest.subset(classes: [0, 1, 2, 3, 4]), batchSize: batchSize)
             imported = String(format: "pre-trained on %d images of classes 0-4 in %.1f s: test accuracy on 0-4 %.2f%%", source.count, Date().timeIntervalSince(t0), preAcc * 100)
             print(imported!)
@@ -215,7 +224,7 @@ struct TransferCommand: ParsableCommand {
 
         let results = TransferResults(base: profile.name, experiment: experiment, weights: weights, imported: imported,
                                       dataset: data.dataset.rawValue, inputSize: target, classes: classNames, runs: runs,
-                                      samplePredictions: samples, threads: rt.threads, seed: seed,
+                                      samplePredictions: samples, batchNormRecalibrationBatches: bnRecalibration, threads: rt.threads, seed: seed,
                                       commandLine: CommandLine.arguments.joined(separator: " "))
         let md = Self.markdown(results)
         print(md)
@@ -250,7 +259,8 @@ struct TransferCommand: ParsableCommand {
 
         Experiment: \(r.experiment).
         \(r.imported.map { "Base: \($0).\n" } ?? "")
-        Classes: \(r.classes.joined(separator: ", ")). Times measured on \(r.threads) thread(s); accuracies on the test images.
+        Classes: \(r.classes.joined(separator: ", ")). Times measured on \(r.threads) thread(s) (training time includes the batch-norm re-estimation); accuracies on the test images.
+        \(r.batchNormRecalibrationBatches > 0 ? "Batch-norm layers that trained had their moving statistics re-estimated over \(r.batchNormRecalibrationBatches) training batches after each run (--bn-recalibration 0 keeps Keras's momentum-0.999 averages)." : "Batch-norm moving statistics as trained (momentum averages, no re-estimation).")
 
         \(t.render())
 
