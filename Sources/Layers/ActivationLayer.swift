@@ -3,7 +3,7 @@ import Tensor
 // input (N, ...) -> output (N, ...): y = f(x)
 /// Keras Activation layer (used after batch normalisation, where the activation cannot be
 /// fused into the convolution).
-public final class ActivationLayer: Layer {
+public final class ActivationLayer: FoldableIntoConvolution {
     public let name: String
     /// "Activation", or "ReLU" for Keras ReLU layers (MobileNetV2's ReLU(6.0)).
     public let kerasClass: String
@@ -12,6 +12,8 @@ public final class ActivationLayer: Layer {
     public let activation: Activation
     public var needsInputGradient = true
     public var trainable = true
+    /// Set by Sequential: at inference the convolution before applies this activation.
+    public var foldedInto: String?
     public var parameters: [Parameter] { [] }
     private let outputs = BufferCache()
     private var lastOutput: Tensor?
@@ -29,6 +31,7 @@ public final class ActivationLayer: Layer {
     }
 
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        if !ctx.training && foldedInto != nil { return x }
         let y = outputs.get(batch: x.shape[0], shape: outputShape)
         y.data.update(from: x.data, count: x.count)
         activation.apply(y.data, count: y.count, rowLength: inputShape.last ?? 1)

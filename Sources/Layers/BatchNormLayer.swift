@@ -7,7 +7,7 @@ import Glibc
 /// Keras BatchNormalization: gamma, beta trainable; moving mean and variance non-trainable,
 /// updated in training as moving = momentum·moving + (1 − momentum)·batch (momentum 0.99),
 /// epsilon 1e-3. Inference mode (and a frozen layer) uses the moving statistics.
-public final class BatchNormLayer: Layer {
+public final class BatchNormLayer: FoldableIntoConvolution {
     public let name: String
     public var kerasClass: String { "BatchNormalization" }
     public let inputShape: [Int]
@@ -17,6 +17,8 @@ public final class BatchNormLayer: Layer {
     public var epsilon: Float = 1e-3
     public var needsInputGradient = true
     public var trainable = true
+    /// Set by Sequential: at inference the convolution before applies this layer (`InferenceFold`).
+    public var foldedInto: String?
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
     private var xhat: Tensor?
@@ -49,6 +51,7 @@ public final class BatchNormLayer: Layer {
         let y = outputs.get(batch: batch, shape: outputShape)
         let g = gamma.value.data, b = beta.value.data
         usedBatchStatistics = ctx.training && trainable
+        if !ctx.training && foldedInto != nil { return x }
         if usedBatchStatistics {
             var mean = [Double](repeating: 0, count: C), sq = [Double](repeating: 0, count: C)
             for r in 0..<rows {

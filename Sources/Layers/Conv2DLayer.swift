@@ -24,6 +24,8 @@ public final class Conv2DLayer: Layer {
     public let useBias: Bool
     public var needsInputGradient = true
     public var trainable = true
+    /// Set by Sequential: the batch norm (and activation) after this layer, folded in at inference.
+    public var fold: InferenceFold?
     /// Set by Sequential when the next layer (max pooling) applies the ReLU derivative itself.
     public var activationGradientFused = false
     public var policy: ConvAlgorithmPolicy
@@ -92,9 +94,16 @@ public final class Conv2DLayer: Layer {
         // Shapes were checked when the model was built; a failure here is a programming error.
         let algo = try! algorithm(batch: batch, runner: ctx.runner)
         lastAlgorithm = algo.kind
-        algo.forward(input: x.data, batch: batch, weights: kernel.value.data, weightsVersion: kernel.version,
-                     bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
-        activation.apply(y.data, count: y.count, rowLength: geometry.k)
+        if !ctx.training, let f = fold {
+            f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.k)
+            algo.forward(input: x.data, batch: batch, weights: f.kernel!.data, weightsVersion: f.version,
+                         bias: f.bias!.data, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
+            f.activation.apply(y.data, count: y.count, rowLength: geometry.k)
+        } else {
+            algo.forward(input: x.data, batch: batch, weights: kernel.value.data, weightsVersion: kernel.version,
+                         bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
+            activation.apply(y.data, count: y.count, rowLength: geometry.k)
+        }
         lastInput = x
         lastOutput = y
         return y

@@ -17,6 +17,8 @@ public final class DepthwiseConv2DLayer: Layer {
     public let bias: Parameter
     public var needsInputGradient = true
     public var trainable = true
+    /// Set by Sequential: the batch norm (and activation) after this layer, folded in at inference.
+    public var fold: InferenceFold?
     private var kernels: [Int: DepthwiseConv2D] = [:]
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
@@ -58,9 +60,18 @@ public final class DepthwiseConv2DLayer: Layer {
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
         let batch = x.shape[0]
         let y = outputs.get(batch: batch, shape: outputShape)
-        kernel(batch: batch).forward(input: x.data, batch: batch, weights: kernel.value.data,
-                                     bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner)
-        activation.apply(y.data, count: y.count, rowLength: geometry.c)
+        if !ctx.training, let f = fold {
+            f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.c)
+            // ReLU and ReLU6 are clamps the kernel applies while the pixel is in cache.
+            let clamp: ClosedRange<Float>? = f.activation == .relu ? 0...Float.greatestFiniteMagnitude : f.activation == .relu6 ? 0...6 : nil
+            kernel(batch: batch).forward(input: x.data, batch: batch, weights: f.kernel!.data, bias: f.bias!.data,
+                                         output: y.data, runner: ctx.runner, clamp: clamp)
+            if clamp == nil { f.activation.apply(y.data, count: y.count, rowLength: geometry.c) }
+        } else {
+            kernel(batch: batch).forward(input: x.data, batch: batch, weights: kernel.value.data,
+                                         bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner)
+            activation.apply(y.data, count: y.count, rowLength: geometry.c)
+        }
         lastInput = x
         lastOutput = y
         return y

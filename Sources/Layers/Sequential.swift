@@ -25,6 +25,7 @@ public final class Sequential {
         gradientSums = layers.map { _ in BufferCache() }
         updateGradientFlow()
         fuseReluIntoMaxPool(true)
+        foldBatchNormForInference(true)
     }
 
     /// A graph: `inputs[i]` lists the layers layer i reads, all earlier than i (−1: the model's
@@ -56,6 +57,7 @@ public final class Sequential {
         gradientSums = layers.map { _ in BufferCache() }
         updateGradientFlow()
         fuseReluIntoMaxPool(true)
+        foldBatchNormForInference(true)
     }
 
     static func countConsumers(_ inputs: [[Int]]) -> [Int] {
@@ -79,6 +81,32 @@ public final class Sequential {
             let fuse = on && conv.activation == .relu && pool.type == .max && consumers[src] == 1
             conv.activationGradientFused = fuse
             pool.appliesReluGradient = fuse
+        }
+    }
+
+    /// Convolution → batch norm (→ activation), each read only by the next: at inference the
+    /// convolution runs with the batch norm folded into its weights and applies the activation
+    /// itself; the folded layers pass their input through (`InferenceFold`). Training is
+    /// unchanged. Off gives the plain layer-by-layer inference path.
+    public func foldBatchNormForInference(_ on: Bool) {
+        for l in layers {
+            (l as? Conv2DLayer)?.fold = nil
+            (l as? DepthwiseConv2DLayer)?.fold = nil
+            if let f = l as? FoldableIntoConvolution { f.foldedInto = nil }
+        }
+        guard on else { return }
+        for (i, l) in layers.enumerated() {
+            guard let bn = l as? BatchNormLayer, inputs[i].count == 1, inputs[i][0] >= 0, consumers[inputs[i][0]] == 1 else { continue }
+            let src = layers[inputs[i][0]]
+            let conv = src as? Conv2DLayer, dw = src as? DepthwiseConv2DLayer
+            guard (conv?.activation ?? dw?.activation) == .linear, bn.inputShape.last == src.outputShape.last else { continue }
+            var act: ActivationLayer?
+            if consumers[i] == 1, let j = inputs.firstIndex(of: [i]), let a = layers[j] as? ActivationLayer { act = a }
+            let fold = InferenceFold(batchNorm: bn, activation: act?.activation ?? .linear, activationLayerName: act?.name)
+            conv?.fold = fold
+            dw?.fold = fold
+            bn.foldedInto = src.name
+            act?.foldedInto = src.name
         }
     }
 

@@ -1,6 +1,7 @@
 import XCTest
 import Tensor
 import Layers
+import Kernels
 import Datasets
 import KerasWeights
 @testable import Training
@@ -129,5 +130,40 @@ final class GraphProfileTests: XCTestCase {
         let s = try KerasWeightImporter.load(file, into: full, required: Set(p.layers.map(\.name)))
         XCTAssertEqual(Set(s.notInFile), ["dense", "dense_1"])
         XCTAssertThrowsError(try KerasWeightImporter.load(file, into: full)) { XCTAssertTrue("\($0)".contains("no weights for layer 'dense'"), "\($0)") }
+    }
+}
+
+final class InferenceFoldTests: XCTestCase {
+    /// Batch norm and ReLU6 folded into the convolutions give the layer-by-layer result, on every
+    /// algorithm (Winograd caches its filters by version: the folded weights get their own).
+    func testFoldedInferenceEqualsLayerByLayer() throws {
+        let yaml = tinyBaseYAML.replacingOccurrences(of: "  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}",
+                                                     with: "  - {name: b_c3, type: Conv2D, filters: 8, kernel_size: 3, padding: same}\n  - {name: b_c3_bn, type: BatchNormalization}\n  - {name: b_c3_relu, type: ReLU}\n  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}\n  - {name: b_dw_bn, type: BatchNormalization}\n  - {name: b_dw_relu, type: ReLU, max_value: 6}")
+        let p = try ModelProfile.parse(yaml, file: "fold.yaml")
+        for kind in [ConvAlgorithmKind.im2col, .winogradF4, .naive] {
+            let m = try ModelBuilder.build(p, input: [12, 12, 3], policy: .fixed(kind), includeHead: false)
+            var rng = SeededGenerator(seed: 8)
+            for l in m.layers { if let bn = l as? BatchNormLayer {
+                bn.gamma.value.fillUniform(&rng, low: 0.5, high: 1.5); bn.beta.value.fillUniform(&rng, low: -0.2, high: 0.2)
+                bn.movingMean.value.fillUniform(&rng, low: -0.3, high: 0.3); bn.movingVariance.value.fillUniform(&rng, low: 0.5, high: 2)
+                for q in bn.parameters { q.version += 1 }
+            } }
+            let folded = m.layers.compactMap { ($0 as? FoldableIntoConvolution)?.foldedInto }
+            XCTAssertEqual(folded, ["stem", "stem", "b_c3", "b_c3", "b_dw", "b_dw"], "each batch norm and ReLU folds into the convolution before it")
+            let x = Dataset.synthetic(count: 3, shape: [12, 12, 3], seed: 5).images
+            let ctx = RunContext(runner: SerialRunner())
+            let a = m.forward(x, ctx).array
+            m.foldBatchNormForInference(false)
+            let b = m.forward(x, ctx).array
+            for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v)), "\(kind)") }
+            // Weights change (a training step): the fold follows.
+            m.foldBatchNormForInference(true)
+            let conv = m.layers.first { $0.name == "b_c3" } as! Conv2DLayer
+            conv.kernel.value.data[0] += 0.5; conv.kernel.version += 1
+            let c = m.forward(x, ctx).array
+            m.foldBatchNormForInference(false)
+            let d = m.forward(x, ctx).array
+            for (u, v) in zip(c, d) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v)), "\(kind) after a weight change") }
+        }
     }
 }

@@ -31,8 +31,13 @@ public final class DepthwiseConv2D {
         return 4 * Double(batch * (g.h * g.w * g.c + g.p * g.q * g.c) + g.r * g.s * g.c + g.c)
     }
 
+    /// `clamp`: an activation applied as a clamp to each output pixel while it is in cache
+    /// (ReLU: 0...max, ReLU6: 0...6; the folded inference path).
     public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, runner: ParallelRunner) {
+                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
+                        clamp: ClosedRange<Float>? = nil) {
+        let lo = clamp?.lowerBound ?? 0, hi = clamp?.upperBound ?? 0
+        let clamps = clamp != nil
         let g = geometry
         let (H, W, C, P, Q, R, S) = (g.h, g.w, g.c, g.p, g.q, g.r, g.s)
         let (sh, sw, pt, pl) = (g.strideH, g.strideW, g.padTop, g.padLeft)
@@ -53,6 +58,7 @@ public final class DepthwiseConv2D {
                             for c in 0..<C { o[c] += x[c] * k[c] }
                         }
                     }
+                    if clamps { for c in 0..<C { o[c] = Swift.min(Swift.max(o[c], lo), hi) } }
                 }
             }
         }

@@ -103,6 +103,8 @@ struct ProfileCommand: ParsableCommand {
             // include_top=False model, unless a training step needs the loss.
             let model = try ModelBuilder.build(profile, input: batch.imageShape, policy: policy, options: options, seed: seed,
                                                includeHead: trainingStep || profile.head.isEmpty, resizeTo: fixedShape)
+            // Batch norm folds into the convolution before it for inference only.
+            model.foldBatchNormForInference(!trainingStep)
             if let w = weights {
                 guard let d = FileManager.default.contents(atPath: w) else { throw CLIError("\(w): cannot read the weight file") }
                 try WeightFile.load(d, into: model, file: w)

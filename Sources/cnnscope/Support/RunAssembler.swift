@@ -24,6 +24,10 @@ enum RunAssembler {
     /// FLOPs and bytes of one layer for a batch, by formula (modelled).
     static func costs(_ layer: Layer, phase: Phase, batch: Int, workers: Int, runner: ParallelRunner)
         -> (direct: Double, executed: Double, minBytes: Double, algBytes: Double, conv: String?) {
+        // Folded into the convolution before it at inference: its work is in that layer's time.
+        if phase == .forward, let f = layer as? FoldableIntoConvolution, let into = f.foldedInto {
+            return (0, 0, 0, 0, "folded into \(into)")
+        }
         if let c = layer as? Conv2DLayer, let algo = try? c.algorithm(batch: batch, runner: runner) {
             let cost = algo.cost(workers: workers)
             if phase == .forward {
@@ -48,10 +52,11 @@ enum RunAssembler {
             return (f, f, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), "im2col (backward)")
         }
         let cost = layer.cost()
+        let label: String? = layer is DepthwiseConv2DLayer ? (phase == .forward ? "direct (depthwise)" : "direct (depthwise backward)") : nil
         let pb = Double(layer.parameterCount) * 4
         let fwdBytes = Double(batch) * (cost.forwardBytes - pb) + pb
         let flops = Double(batch) * cost.forwardFLOPs
-        return phase == .forward ? (flops, flops, fwdBytes, fwdBytes, nil) : (2 * flops, 2 * flops, 2 * fwdBytes, 2 * fwdBytes, nil)
+        return phase == .forward ? (flops, flops, fwdBytes, fwdBytes, label) : (2 * flops, 2 * flops, 2 * fwdBytes, 2 * fwdBytes, label)
     }
 
     static func run(algorithm: String, model: Sequential, records: [LayerRecord], session: CounterSession?, batch: Int,
