@@ -59,6 +59,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor", "KerasWeights"], swiftSettings: v5),
         .testTarget(name: "ProfilerTests", dependencies: ["Profiler", "Figures", "Layers", "Kernels", "Hardware", "Tensor"], swiftSettings: v5),
         .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], swiftSettings: v5),
-        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Hardware", "Layers", "Tensor", "Training", "Reports"], swiftSettings: v5),
+        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], swiftSettings: v5),
     ]
 )

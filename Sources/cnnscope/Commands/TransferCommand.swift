@@ -247,12 +247,13 @@ struct TransferCommand: ParsableCommand {
     }
 
     static func markdown(_ r: TransferResults) -> String {
-        var t = TextTable(header: ["model", "run", "test accuracy", "training s", "inference ms/img", "params", "trainable", "epochs", "lr", "train images"])
-        t.rightAligned = [2, 3, 4, 5, 6, 7, 8, 9]
+        let header = ["model", "run", "test accuracy", "training s", "inference ms/img", "params", "trainable", "epochs", "lr", "train images"]
+        var table = "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
         for x in r.runs {
-            t.rows.append([x.name, x.mode, String(format: "%.2f%%", x.testAccuracy * 100), String(format: "%.1f", x.trainingSeconds),
-                           String(format: "%.3f", x.inferenceMsPerImage), SummaryCommand.grouped(x.totalParameters),
-                           SummaryCommand.grouped(x.trainableParameters), "\(x.epochs)", "\(x.learningRate)", "\(x.trainImages)"])
+            let cells = [x.name, x.mode, String(format: "%.2f%%", x.testAccuracy * 100), String(format: "%.1f", x.trainingSeconds),
+                         String(format: "%.3f", x.inferenceMsPerImage), SummaryCommand.grouped(x.totalParameters),
+                         SummaryCommand.grouped(x.trainableParameters), "\(x.epochs)", "\(x.learningRate)", "\(x.trainImages)"]
+            table += "| " + cells.joined(separator: " | ") + " |\n"
         }
         return """
         # Transfer learning: \(r.base), \(r.dataset), input \(r.inputSize.map(String.init).joined(separator: "x"))
@@ -262,8 +263,7 @@ struct TransferCommand: ParsableCommand {
         Classes: \(r.classes.joined(separator: ", ")). Times measured on \(r.threads) thread(s) (training time includes the batch-norm re-estimation); accuracies on the test images.
         \(r.batchNormRecalibrationBatches > 0 ? "Batch-norm layers that trained had their moving statistics re-estimated over \(r.batchNormRecalibrationBatches) training batches after each run (--bn-recalibration 0 keeps Keras's momentum-0.999 averages)." : "Batch-norm moving statistics as trained (momentum averages, no re-estimation).")
 
-        \(t.render())
-
+        \(table)
         Sample predictions:
         \(r.samplePredictions.map { "- \($0)" }.joined(separator: "\n"))
 
