@@ -17,6 +17,9 @@ public final class ActivationLayer: FoldableIntoConvolution {
     public var parameters: [Parameter] { [] }
     private let outputs = BufferCache()
     private var lastOutput: Tensor?
+    /// The last forward was folded into the convolution before (which applied the activation
+    /// and whose backward sees the gradient): backward is the identity.
+    private var passedThrough = false
 
     public init(name: String, input: [Int], activation: Activation, kerasClass: String = "Activation") {
         self.name = name
@@ -31,7 +34,8 @@ public final class ActivationLayer: FoldableIntoConvolution {
     }
 
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
-        if !ctx.training && foldedInto != nil { return x }
+        passedThrough = !ctx.training && foldedInto != nil
+        if passedThrough { return x }
         let y = outputs.get(batch: x.shape[0], shape: outputShape)
         y.data.update(from: x.data, count: x.count)
         activation.apply(y.data, count: y.count, rowLength: inputShape.last ?? 1)
@@ -40,6 +44,7 @@ public final class ActivationLayer: FoldableIntoConvolution {
     }
 
     public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
+        if passedThrough { return needsInputGradient ? dy : nil }
         guard needsInputGradient, let y = lastOutput else { return nil }
         activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: inputShape.last ?? 1)
         return dy

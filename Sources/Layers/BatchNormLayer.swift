@@ -24,6 +24,8 @@ public final class BatchNormLayer: FoldableIntoConvolution {
     private var xhat: Tensor?
     private var invStd: [Float] = []
     private var usedBatchStatistics = false
+    /// The last forward was folded into the convolution before: backward is the identity.
+    private var passedThrough = false
 
     public init(name: String, input: [Int]) throws {
         self.name = name
@@ -51,7 +53,8 @@ public final class BatchNormLayer: FoldableIntoConvolution {
         let y = outputs.get(batch: batch, shape: outputShape)
         let g = gamma.value.data, b = beta.value.data
         usedBatchStatistics = ctx.training && trainable
-        if !ctx.training && foldedInto != nil { return x }
+        passedThrough = !ctx.training && foldedInto != nil
+        if passedThrough { return x }
         if usedBatchStatistics {
             var mean = [Double](repeating: 0, count: C), sq = [Double](repeating: 0, count: C)
             for r in 0..<rows {
@@ -101,6 +104,7 @@ public final class BatchNormLayer: FoldableIntoConvolution {
         let C = inputShape.last!
         let rows = dy.count / C
         let g = gamma.value.data
+        if passedThrough { return needsInputGradient ? dy : nil }
         guard usedBatchStatistics, let xh = xhat else {
             // Inference-mode statistics are constants: y = x·scale + shift.
             for c in 0..<C { gamma.grad.data[c] = 0; beta.grad.data[c] = 0 }

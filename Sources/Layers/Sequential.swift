@@ -15,17 +15,20 @@ public final class Sequential {
     private let consumers: [Int]
     private var gradientSums: [BufferCache]
 
-    /// A plain stack: each layer reads the one before it.
-    public init(name: String, inputShape: [Int], layers: [Layer]) {
+    /// A plain stack: each layer reads the one before it. `inferenceFolding` off leaves the
+    /// layers' folding state alone (a model that shares layers with another, as the int8 copy).
+    public init(name: String, inputShape: [Int], layers: [Layer], inferenceFolding: Bool = true) {
         self.name = name
         self.inputShape = inputShape
         self.layers = layers
         inputs = layers.indices.map { [$0 - 1] }
         consumers = Self.countConsumers(inputs)
         gradientSums = layers.map { _ in BufferCache() }
-        updateGradientFlow()
-        fuseReluIntoMaxPool(true)
-        foldBatchNormForInference(true)
+        if inferenceFolding {
+            updateGradientFlow()
+            fuseReluIntoMaxPool(true)
+            foldBatchNormForInference(true)
+        }
     }
 
     /// A graph: `inputs[i]` lists the layers layer i reads, all earlier than i (−1: the model's

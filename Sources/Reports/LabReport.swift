@@ -17,6 +17,10 @@ public struct LabReport: Codable, Sendable {
     public var models: [LabModel]
     /// The augmentation used in training, when the extension was on.
     public var augmentation: String?
+    /// Int8 post-training quantisation against float, per model (the extension, when on).
+    public var quantization: [LabQuantization]?
+    /// Grad-CAM pictures (relative PNG paths), when the extension was on.
+    public var gradCAM: [LabGradCAM]?
     public var notes: [String]
 
     public init(createdAt: String, commandLine: String, dataset: String, classNames: [String], epochs: Int, trainImages: Int,
@@ -35,6 +39,33 @@ public struct LabReport: Codable, Sendable {
     public var mostAccurate: LabModel? { models.max { $0.testAccuracy < $1.testAccuracy } }
     public var fastestInference: LabModel? { models.min { $0.inferenceMsPerImage < $1.inferenceMsPerImage } }
     public var mostParameterEfficient: LabModel? { models.max { $0.accuracyPerMillionParameters < $1.accuracyPerMillionParameters } }
+}
+
+/// One model quantised to int8 after training: accuracy and speed against its float self,
+/// measured in the same run on the same test images.
+public struct LabQuantization: Codable, Sendable {
+    public var model: String
+    public var floatAccuracy: Double, int8Accuracy: Double
+    public var floatMsPerImage: Double, int8MsPerImage: Double
+    public var floatWeightBytes: Int, int8WeightBytes: Int
+    /// Test images on which the two models predict different classes.
+    public var disagreements: Int
+    public var quantizedLayers: [String]
+    public init(model: String, floatAccuracy: Double, int8Accuracy: Double, floatMsPerImage: Double, int8MsPerImage: Double,
+                floatWeightBytes: Int, int8WeightBytes: Int, disagreements: Int, quantizedLayers: [String]) {
+        self.model = model; self.floatAccuracy = floatAccuracy; self.int8Accuracy = int8Accuracy
+        self.floatMsPerImage = floatMsPerImage; self.int8MsPerImage = int8MsPerImage
+        self.floatWeightBytes = floatWeightBytes; self.int8WeightBytes = int8WeightBytes
+        self.disagreements = disagreements; self.quantizedLayers = quantizedLayers
+    }
+}
+
+/// Grad-CAM for one sample image: the class explained and the overlay picture.
+public struct LabGradCAM: Codable, Sendable {
+    public var model: String, layer: String, truth: String, predicted: String, picture: String
+    public init(model: String, layer: String, truth: String, predicted: String, picture: String) {
+        self.model = model; self.layer = layer; self.truth = truth; self.predicted = predicted; self.picture = picture
+    }
 }
 
 public struct LabEpoch: Codable, Sendable {

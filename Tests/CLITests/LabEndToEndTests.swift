@@ -17,17 +17,27 @@ final class LabEndToEndTests: XCTestCase {
         let machine = try machineFixture(tmp)
         let out = tmp.appendingPathComponent("lab")
         var cmd = try LabCommand.parse(["--quick", "--limit", "600", "--threads", "1", "--machine", machine, "--output", out.path,
-                                        "--pooling-study", "--augment"])
+                                        "--pooling-study", "--augment", "--quantize", "--grad-cam"])
         try cmd.run()
         let html = try String(contentsOf: out.appendingPathComponent("lab.html"), encoding: .utf8)
         XCTAssertTrue(XMLParser(data: Data(html.utf8)).parse(), "lab.html is not well-formed")
         for section in ["Comparison", "The lab's four plots", "Winners", "Training curves", "Confusion matrices", "Sample predictions",
-                        "Filters and feature maps", "CNN vs FCNN", "Hardware view", "Max vs average pooling"] {
+                        "Filters and feature maps", "CNN vs FCNN", "Hardware view", "Max vs average pooling",
+                        "Int8 post-training quantisation", "Grad-CAM"] {
             XCTAssertTrue(html.contains(">\(section)"), "section '\(section)' missing")
         }
         let report = try JSONDecoder().decode(LabReport.self, from: Data(contentsOf: out.appendingPathComponent("lab.json")))
         XCTAssertEqual(report.models.map(\.name), ["basic-cnn", "tiny-cnn", "fcnn", "basic-cnn-avgpool"])
         XCTAssertNotNil(report.augmentation)
+        let q = try XCTUnwrap(report.quantization)
+        XCTAssertEqual(q.map(\.model), report.models.map(\.name))
+        for e in q {
+            XCTAssertTrue(e.int8Accuracy > 0 && e.int8MsPerImage > 0 && e.floatMsPerImage > 0, e.model)
+            XCTAssertEqual(e.int8WeightBytes * 4, e.floatWeightBytes)
+        }
+        let cams = try XCTUnwrap(report.gradCAM)
+        XCTAssertFalse(cams.isEmpty)
+        for c in cams { XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(c.picture).path), c.picture) }
         XCTAssertTrue(html.contains("Data augmentation (extension)"))
         for m in report.models {
             // Every figure comes from the run: the accuracy in the page is the one computed on the test set.

@@ -167,3 +167,54 @@ final class InferenceFoldTests: XCTestCase {
         }
     }
 }
+
+final class ExtensionTests: XCTestCase {
+    /// A GAP model: Grad-CAM's map equals the class activation map Σ_k w[k,c]·A_k / (P·Q).
+    func testGradCAMOnAGlobalAveragePoolingModelIsTheClassActivationMap() throws {
+        let p = try ModelProfile.parse("""
+        name: cam
+        layers:
+          - {name: conv, type: Conv2D, filters: 4, kernel_size: 3, padding: same, activation: relu}
+          - {name: gap, type: GlobalAveragePooling2D}
+          - {name: out, type: Dense, units: 3}
+        """, file: "cam.yaml")
+        let m = try ModelBuilder.build(p, input: [6, 6, 1], seed: 3)
+        let x = Dataset.synthetic(count: 2, shape: [6, 6, 1], seed: 1).images
+        let maps = try GradCAM.maps(m, images: x, classes: [2, 0], runner: SerialRunner())
+        let conv = m.layers[0] as! Conv2DLayer, dense = m.layers[2] as! DenseLayer
+        _ = m.forward(x, RunContext(runner: SerialRunner()))
+        let a = conv.lastOutput!
+        for (i, map) in maps.enumerated() {
+            let c = [2, 0][i]
+            for pq in 0..<36 {
+                var cam: Float = 0
+                for k in 0..<4 { cam += dense.kernel.value.data[k * 3 + c] * a.data[(i * 36 + pq) * 4 + k] / 36 }
+                XCTAssertEqual(map.raw[pq], cam, accuracy: 1e-5)
+            }
+            XCTAssertEqual(map.heatmap.count, 36)
+            XCTAssertTrue(map.heatmap.allSatisfy { $0 >= 0 && $0 <= 1.0001 })
+            XCTAssertEqual(map.layer, "conv")
+        }
+    }
+
+    /// Int8 post-training quantisation of a trained model keeps its accuracy (real data).
+    func testInt8QuantisationKeepsAccuracy() throws {
+        let dir = "/usr/share/datasets/fashion-mnist"
+        guard FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz") else { throw XCTSkip("Fashion-MNIST not installed") }
+        let train = try IDXLoader.load(dir: dir, prefix: "train", name: "fashion-mnist", classNames: IDXLoader.fashionClassNames).prefix(2000)
+        let test = try IDXLoader.load(dir: dir, prefix: "t10k", name: "fashion-mnist", classNames: IDXLoader.fashionClassNames).prefix(500)
+        let m = try ModelBuilder.build(try ModelProfile.load(named: "tiny-cnn", in: modelsDir), input: [28, 28, 1])
+        let t = Trainer(model: m, optimizer: Adam(), runner: SerialRunner())
+        _ = t.fit(train: train, validation: nil, config: TrainConfig(epochs: 1, batchSize: 32))
+        let (fp, _, facc) = t.predict(test, batchSize: 64)
+        let q = try PostTrainingQuantization.quantize(m, calibration: train, runner: SerialRunner())
+        XCTAssertEqual(q.quantizedLayers.count, m.layers.filter { $0 is Conv2DLayer || $0 is DenseLayer }.count)
+        XCTAssertEqual(q.int8WeightBytes * 4, q.floatWeightBytes)
+        let (qp, _, qacc) = Trainer(model: q.model, optimizer: Adam(), runner: SerialRunner()).predict(test, batchSize: 64)
+        XCTAssertGreaterThan(facc, 0.6)
+        XCTAssertLessThanOrEqual(abs(qacc - facc), 0.03, "int8 \(qacc) vs float \(facc)")
+        XCTAssertGreaterThan(Double(zip(fp, qp).filter { $0 == $1 }.count) / Double(fp.count), 0.95)
+        // The float model is unchanged by quantisation.
+        XCTAssertEqual(t.predict(test, batchSize: 64).predictions, fp)
+    }
+}

@@ -12,3 +12,22 @@ int cnns_have_avx2_fma(void);
 /// Register blocking 6 rows x 16 columns; tails handled with narrower and scalar code.
 void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate);
 #endif
+
+#ifndef CNNS_QGEMM_H
+#define CNNS_QGEMM_H
+/// Packs int8 weights B[k x n] (row-major, ldb) for cnns_qgemm_u7s8: columns in blocks of 8,
+/// k in steps of 4 (zero-padded), so one 32-byte load holds 4 k-values of 8 columns.
+/// `packed` must hold cnns_qgemm_packed_size(n, k) bytes.
+int64_t cnns_qgemm_packed_size(int n, int k);
+void cnns_qgemm_pack_b(int n, int k, const int8_t *b, int ldb, int8_t *packed);
+
+/// C[m x n] (int32) = A[m x k] (uint8, values 0..127) · B (packed int8, values -127..127).
+/// A rows must be readable up to k rounded up to 4 (lda ≥ that, padding zero).
+/// AVX2: vpmaddubsw (u8·s8 pairs; 7-bit activations keep the pair sums below 2^15, so no
+/// saturation) then vpmaddwd with ones into int32; scalar C elsewhere.
+void cnns_qgemm_u7s8(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);
+#endif
+
+/// The plain reference of cnns_qgemm_u7s8 (also its fallback without AVX2): one dot product
+/// per output, int32 sums. Tests compare the two exactly.
+void cnns_qgemm_u7s8_scalar(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);

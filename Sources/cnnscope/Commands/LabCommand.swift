@@ -22,7 +22,9 @@ struct LabCommand: ParsableCommand {
         with the most-confused pair, sample predictions, first-layer filters and feature maps \
         (basic-cnn and the most accurate model), CNN vs FCNN, the winners, and per model the \
         hardware view (time per layer, the algorithm auto chose, GFLOP/s and efficiency against \
-        the roofline) with a full profile report. Pictures are also saved as PNG files.
+        the roofline) with a full profile report. Pictures are also saved as PNG files. \
+        Extensions, each behind its option: data augmentation, max vs average pooling, int8 \
+        post-training quantisation (accuracy and speed against float) and Grad-CAM heatmaps.
         """)
 
     @OptionGroup var data: DataOptions
@@ -45,6 +47,12 @@ struct LabCommand: ParsableCommand {
 
     @Flag(help: "Extension: also train basic-cnn with average pooling and compare it with max pooling.")
     var poolingStudy = false
+
+    @Flag(help: "Extension: quantise every trained model to int8 after training (convolution and dense layers) and compare accuracy and speed with float.")
+    var quantize = false
+
+    @Flag(help: "Extension: Grad-CAM heatmaps over sample test images for basic-cnn and the most accurate CNN.")
+    var gradCam = false
 
     @Option(help: "Report folder; the default is Reports/<host>/lab-<time>.")
     var output: String?
@@ -95,6 +103,7 @@ struct LabCommand: ParsableCommand {
         var results: [LabModel] = []
         var built: [String: Sequential] = [:]
         var predictionsByModel: [String: [Int32]] = [:]
+        var quantization: [LabQuantization] = []
         for p in profiles {
             print("== \(p.name): training on \(train.count) images for \(epochs) epoch(s)")
             let model = try ModelBuilder.build(p, input: train.imageShape, policy: .auto(selector), options: options, seed: seed)
@@ -139,6 +148,24 @@ struct LabCommand: ParsableCommand {
                 modelGFLOPs: run.totals.gflops, modelEfficiency: run.totals.efficiency, pictures: [:], profileReport: profilePath + "/report.html"))
             built[p.name] = model
             predictionsByModel[p.name] = preds
+            if quantize {
+                let q = try PostTrainingQuantization.quantize(model, calibration: train, runner: pool)
+                let qt = Trainer(model: q.model, optimizer: Adam(), runner: pool, seed: seed)
+                let (qp, _, qacc) = qt.predict(test, batchSize: 64)
+                // Float and int8 timed alternately, three times each, in this run: medians.
+                var tf: [Double] = [], tq: [Double] = []
+                for _ in 0..<3 {
+                    tf.append(trainer.inferenceSecondsPerImage(test, images: 1000, batchSize: 64))
+                    tq.append(qt.inferenceSecondsPerImage(test, images: 1000, batchSize: 64))
+                }
+                let entry = LabQuantization(model: p.name, floatAccuracy: acc, int8Accuracy: qacc,
+                                            floatMsPerImage: Timing(tf).median * 1e3, int8MsPerImage: Timing(tq).median * 1e3,
+                                            floatWeightBytes: q.floatWeightBytes, int8WeightBytes: q.int8WeightBytes,
+                                            disagreements: zip(preds, qp).filter { $0 != $1 }.count, quantizedLayers: q.quantizedLayers)
+                quantization.append(entry)
+                print(String(format: "   int8: test accuracy %.2f%% (float %.2f%%), %.4f ms/image (float %.4f), %d predictions changed",
+                             qacc * 100, acc * 100, entry.int8MsPerImage, entry.floatMsPerImage, entry.disagreements))
+            }
             print(String(format: "   test accuracy %.2f%%, %.1f s training, %.4f ms/image inference", acc * 100, seconds, inf * 1e3))
         }
         if selector.changed && self.machine == nil { machine.algorithmChoices = selector.cache; MachineProfileStore.save(machine) }
@@ -166,13 +193,29 @@ struct LabCommand: ParsableCommand {
                 samples.append((path, name(test.classNames, Int(test.labels[i])), name(test.classNames, Int(preds[i]))))
             }
         }
-        let report = LabReport(createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
+        var gradCAMs: [LabGradCAM] = []
+        if gradCam {
+            let few = test.prefix(min(8, test.count))
+            for m in results where pictured.contains(m.name) {
+                guard let model = built[m.name] else { continue }
+                let maps = try GradCAM.maps(model, images: few.images, runner: pool)
+                for (i, map) in maps.enumerated() {
+                    let path = "pictures/\(m.name)-gradcam-\(i).png"
+                    pictures[path] = LabPictures.gradCAM(few, index: i, heatmap: map.heatmap)
+                    gradCAMs.append(LabGradCAM(model: m.name, layer: map.layer, truth: name(test.classNames, Int(few.labels[i])),
+                                               predicted: name(test.classNames, map.predictedClass), picture: path))
+                }
+            }
+        }
+        var report = LabReport(createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
                                dataset: data.dataset.rawValue, classNames: test.classNames, epochs: epochs, trainImages: train.count,
                                testImages: test.count, threads: threads, roofline: roofline, models: results,
                                augmentation: augment ? "random shifts of up to 2 pixels" + (train.imageShape[2] == 3 ? " and horizontal flips" : "") : nil,
                                notes: ["Sample predictions are those of \((cnnResults.first ?? results.first)?.name ?? "-") (green right, red wrong).",
-                                       "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer.",
-                                       "Not implemented yet: the lab's int8 quantisation and Grad-CAM extensions."])
+                                       "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer."]
+                                       + (quantize ? ["Int8: the quantised model is inference-only; its speed-up is measured against the same float model in this run (AVX2 vpmaddubsw int8 GEMM against the float engine's best algorithm per layer)."] : []))
+        report.quantization = quantize ? quantization : nil
+        report.gradCAM = gradCam ? gradCAMs : nil
         for (path, png) in pictures { try Data(png).write(to: URL(fileURLWithPath: staging.path(path))) }
         try staging.write(try Console.json(report), to: "lab.json")
         try staging.write(LabRenderer.csv(report), to: "lab.csv")
@@ -218,6 +261,31 @@ enum LabPictures {
             out.append(("feature-maps-\(c.name)", PNGEncoder.encode(width: grid.width, height: grid.height, channels: 1, pixels: grid.pixels)))
         }
         return out
+    }
+
+    /// A test image (4x) with its Grad-CAM heatmap blended over it in a blue-to-red colour scale.
+    static func gradCAM(_ ds: Dataset, index: Int, heatmap: [Float]) -> [UInt8] {
+        let s = ds.imageShape
+        let (h, w, c) = (s[0], s[1], s[2])
+        let scale = 4
+        var px = [UInt8](repeating: 0, count: h * scale * w * scale * 3)
+        let base = ds.images.data + index * h * w * c
+        func jet(_ v: Float) -> (Float, Float, Float) {
+            func ch(_ x: Float) -> Float { max(0, min(1, 1.5 - abs(x))) }
+            return (ch(4 * v - 3), ch(4 * v - 2), ch(4 * v - 1))
+        }
+        for y in 0..<(h * scale) {
+            for x in 0..<(w * scale) {
+                let sy = y / scale, sx = x / scale
+                let hv = heatmap[sy * w + sx]
+                let (r, g, b) = jet(hv)
+                for (ch, col) in [r, g, b].enumerated() {
+                    let v = base[(sy * w + sx) * c + (c == 3 ? ch : 0)]
+                    px[(y * w * scale + x) * 3 + ch] = UInt8(max(0, min(255, ((0.55 * v + 0.45 * col) * 255).rounded())))
+                }
+            }
+        }
+        return PNGEncoder.encode(width: w * scale, height: h * scale, channels: 3, pixels: px)
     }
 
     /// One test image, enlarged 2x (grey or RGB).

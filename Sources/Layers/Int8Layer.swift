@@ -1,0 +1,71 @@
+import Tensor
+import Kernels
+
+// input NHWC (N,H,W,C) or (N,F) float -> output NHWC (N,P,Q,K) or (N,U) float, int8 inside
+/// The int8 stand-in for a trained Conv2D or Dense layer (inference only): same name, shapes
+/// and activation, weights quantised per output channel, input per tensor with the range seen
+/// in calibration (`Int8Conv2D`). A Dense layer runs as a 1x1 convolution of a 1x1 image.
+public final class Int8Layer: Layer {
+    public let name: String
+    public let kerasClass: String
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let activation: Activation
+    public let kernel: Int8Conv2D
+    public var needsInputGradient = false
+    public var trainable: Bool { get { false } set {} }
+    /// Quantised weights are not parameters an optimiser could update; counts match the float layer's.
+    public var parameters: [Parameter] { [] }
+    public let floatParameterCount: Int
+    private let floatCost: LayerCost
+    private let outputs = BufferCache()
+
+    public init(quantizing conv: Conv2DLayer, input: ActivationQuantization) {
+        name = conv.name
+        kerasClass = conv.kerasClass + " (int8)"
+        inputShape = conv.inputShape
+        outputShape = conv.outputShape
+        // A batch norm folded into the convolution is quantised with it (as TFLite does): the
+        // folded layers after it pass their input through in both models.
+        if let f = conv.fold {
+            f.refresh(weights: conv.kernel, bias: conv.useBias ? conv.bias : nil, channels: conv.geometry.k)
+            activation = f.activation
+            kernel = Int8Conv2D(geometry: conv.geometry, weights: f.kernel!.data, bias: f.bias!.data, input: input)
+        } else {
+            activation = conv.activation
+            kernel = Int8Conv2D(geometry: conv.geometry, weights: conv.kernel.value.data,
+                                bias: conv.useBias ? conv.bias.value.data : nil, input: input)
+        }
+        floatParameterCount = conv.parameterCount
+        floatCost = conv.cost()
+    }
+
+    public init(quantizing dense: DenseLayer, input: ActivationQuantization) throws {
+        name = dense.name
+        kerasClass = "Dense (int8)"
+        inputShape = dense.inputShape
+        outputShape = dense.outputShape
+        activation = dense.activation
+        let g = try ConvGeometry(n: 1, h: 1, w: 1, c: dense.inputShape[0], k: dense.units, r: 1)
+        kernel = Int8Conv2D(geometry: g, weights: dense.kernel.value.data, bias: dense.bias.value.data, input: input)
+        floatParameterCount = dense.parameterCount
+        floatCost = dense.cost()
+    }
+
+    /// The float layer's FLOPs; bytes with the weights at one byte each.
+    public func cost() -> LayerCost {
+        let weightBytesSaved = Double(kernel.weightBytes) * 3
+        return LayerCost(forwardFLOPs: floatCost.forwardFLOPs, forwardBytes: floatCost.forwardBytes - weightBytesSaved)
+    }
+
+    public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        let batch = x.shape[0]
+        let y = outputs.get(batch: batch, shape: outputShape)
+        kernel.forward(input: x.data, batch: batch, output: y.data, runner: ctx.runner)
+        activation.apply(y.data, count: y.count, rowLength: outputShape.last ?? 1)
+        return y
+    }
+
+    /// Inference only: quantised layers are not trained.
+    public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? { nil }
+}

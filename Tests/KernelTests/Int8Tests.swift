@@ -1,0 +1,76 @@
+import XCTest
+import Tensor
+import CKernels
+@testable import Kernels
+
+/// The int8 GEMM against its scalar reference (exact: integer sums), and the int8 convolution
+/// against the Double reference within the quantisation bound per output:
+/// |y − y_ref| ≤ (sx/2)·Σ|w| + (sw_k/2)·Σ|x̂| + L·sx·sw_k/4 (+ float rounding of the epilogue).
+final class Int8Tests: XCTestCase {
+    func testQGemmMatchesScalarReferenceExactly() {
+        let seed = UInt64(Date().timeIntervalSince1970) % 100_000
+        print("Int8Tests.testQGemmMatchesScalarReferenceExactly seed \(seed)")
+        var rng = SeededGenerator(seed: seed)
+        for (m, n, k) in [(1, 1, 1), (4, 16, 4), (5, 17, 9), (13, 40, 27), (64, 64, 288), (7, 10, 800), (3, 130, 33)] {
+            let k4 = (k + 3) / 4 * 4
+            var a = [UInt8](repeating: 0, count: m * k4)
+            for i in 0..<m { for j in 0..<k { a[i * k4 + j] = UInt8(rng.nextInt(128)) } }
+            let b = (0..<(k * n)).map { _ in Int8(rng.nextInt(255) - 127) }
+            var packed = [Int8](repeating: 0, count: Int(cnns_qgemm_packed_size(Int32(n), Int32(k))))
+            cnns_qgemm_pack_b(Int32(n), Int32(k), b, Int32(n), &packed)
+            var fast = [Int32](repeating: -1, count: m * n), ref = [Int32](repeating: -2, count: m * n)
+            cnns_qgemm_u7s8(Int32(m), Int32(n), Int32(k), a, Int32(k4), packed, &fast, Int32(n))
+            cnns_qgemm_u7s8_scalar(Int32(m), Int32(n), Int32(k), a, Int32(k4), packed, &ref, Int32(n))
+            XCTAssertEqual(fast, ref, "m \(m) n \(n) k \(k) seed \(seed)")
+            // And the reference against the plain definition.
+            for i in 0..<m { for j in 0..<n {
+                var s: Int32 = 0
+                for t in 0..<k { s += Int32(a[i * k4 + t]) * Int32(b[t * n + j]) }
+                XCTAssertEqual(ref[i * n + j], s)
+            } }
+        }
+    }
+
+    func check(_ g: ConvGeometry, seed: UInt64, negativeInputs: Bool, runner: ParallelRunner = SerialRunner()) throws {
+        var rng = SeededGenerator(seed: seed)
+        let x = Tensor(shape: g.inputShape), w = Tensor(shape: g.weightShape), b = try Tensor([g.k])
+        x.fillUniform(&rng, low: negativeInputs ? -1 : 0, high: 1)
+        w.fillUniform(&rng, low: -0.5, high: 0.5); b.fillUniform(&rng, low: -0.1, high: 0.1)
+        var lo: Float = .infinity, hi: Float = -.infinity
+        for i in 0..<x.count { lo = min(lo, x.data[i]); hi = max(hi, x.data[i]) }
+        let q = ActivationQuantization(min: lo, max: hi)
+        let conv = Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q)
+        let y = Tensor(shape: g.outputShape)
+        y.fill(.nan)
+        conv.forward(input: x.data, batch: g.n, output: y.data, runner: runner)
+        let ref = ReferenceConv2D.forward(g, input: x.data, weights: w.data, bias: b.data)
+        let L = g.r * g.s * g.c
+        var sumW = [Double](repeating: 0, count: g.k)
+        for i in 0..<L { for k in 0..<g.k { sumW[k] += Double(abs(w.data[i * g.k + k])) } }
+        for (i, v) in y.array.enumerated() {
+            let k = i % g.k
+            let sx = Double(q.scale), sw = Double(conv.weightScales[k])
+            // Σ|x̂| ≤ Σ|products| / min|w| is loose; bound Σ|x̂| by L·max|x|.
+            let xmax = Double(max(abs(lo), abs(hi)))
+            let bound = sx / 2 * sumW[k] + sw / 2 * Double(L) * (xmax + sx) + Double(L) * sx * sw / 4 + 1e-5 * (ref.absSum[i] + 1)
+            XCTAssertLessThanOrEqual(abs(Double(v) - ref.output[i]), bound, "\(g) output \(i) seed \(seed)")
+            if !(abs(Double(v) - ref.output[i]) <= bound) { return }
+        }
+    }
+
+    func testInt8ConvolutionWithinTheQuantisationBound() throws {
+        let seed = UInt64(Date().timeIntervalSince1970) % 100_000
+        print("Int8Tests.testInt8ConvolutionWithinTheQuantisationBound seed \(seed)")
+        var rng = SeededGenerator(seed: seed)
+        for _ in 0..<6 {
+            let r = [1, 3, 5][rng.nextInt(3)]
+            let g = try ConvGeometry(n: 1 + rng.nextInt(2), h: r + rng.nextInt(8), w: r + rng.nextInt(8), c: 1 + rng.nextInt(12),
+                                     k: 1 + rng.nextInt(20), r: r, stride: 1 + rng.nextInt(2), padding: rng.nextInt(2) == 0 ? .same : .valid)
+            try check(g, seed: seed, negativeInputs: rng.nextInt(2) == 0)
+        }
+        // The lab's layers (basic-cnn), on two workers; a dense layer as a 1x1 convolution.
+        for text in ["N=2,H=28,W=28,C=1,K=32,R=3", "N=2,H=14,W=14,C=32,K=64,R=3", "N=4,H=1,W=1,C=3136,K=128,R=1"] {
+            try check(try ConvGeometry.parse(text), seed: 5, negativeInputs: false, runner: TwoThreadRunner())
+        }
+    }
+}
