@@ -61,8 +61,9 @@ public final class Int8Layer: Layer {
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
         let batch = x.shape[0]
         let y = outputs.get(batch: batch, shape: outputShape)
-        kernel.forward(input: x.data, batch: batch, output: y.data, runner: ctx.runner)
-        activation.apply(y.data, count: y.count, rowLength: outputShape.last ?? 1)
+        let clamp: ClosedRange<Float>? = activation == .relu ? 0...Float.greatestFiniteMagnitude : activation == .relu6 ? 0...6 : nil
+        kernel.forward(input: x.data, batch: batch, output: y.data, runner: ctx.runner, clamp: clamp)
+        if clamp == nil { activation.apply(y.data, count: y.count, rowLength: outputShape.last ?? 1) }
         return y
     }
 

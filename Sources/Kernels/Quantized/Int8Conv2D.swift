@@ -15,10 +15,14 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
         zeroPoint = Int32((-lo / scale).rounded())
     }
 
+    /// Quantises `count` values (round half to even, which vectorises; clamped to 0...127).
     @inline(__always)
-    func quantize(_ x: Float, _ inv: Float) -> UInt8 {
-        let q = Int32((x * inv).rounded()) + zeroPoint
-        return UInt8(Swift.min(Swift.max(q, 0), 127))
+    func quantize(_ x: UnsafePointer<Float>, _ count: Int, into q: UnsafeMutablePointer<UInt8>) {
+        let inv = 1 / scale, zp = Float(zeroPoint)
+        for i in 0..<count {
+            let v = Swift.min(Swift.max((x[i] * inv).rounded(.toNearestOrEven) + zp, 0), 127)
+            q[i] = UInt8(v)
+        }
     }
 }
 
@@ -35,8 +39,12 @@ public final class Int8Conv2D {
     /// Per output channel.
     public let weightScales: [Float]
     let packed: UnsafeMutablePointer<Int8>
-    let columnSums: [Int32]
-    let bias: [Float]
+    /// Epilogue per output channel: y = Float(acc)·multiplier[k] + offset[k], where
+    /// multiplier = sx·sw[k] and offset = bias[k] − zp·Σw[k]·multiplier (the zero point's share).
+    let multiplier: UnsafeMutablePointer<Float>
+    let offset: UnsafeMutablePointer<Float>
+    private var quantizedInput: UnsafeMutablePointer<UInt8>?
+    private var quantizedCapacity = 0
     /// The patch length R·S·C rounded up to 4 (the kernel reads whole groups of 4).
     let paddedLength: Int
     private let workspace = Workspace()
@@ -68,26 +76,49 @@ public final class Int8Conv2D {
         q.withUnsafeBufferPointer { cnns_qgemm_pack_b(Int32(K), Int32(L), $0.baseAddress, Int32(K), pk) }
         packed = pk
         weightScales = scales
-        columnSums = sums
-        self.bias = (0..<K).map { bias?[$0] ?? 0 }
+        multiplier = .allocate(capacity: K)
+        offset = .allocate(capacity: K)
+        for k in 0..<K {
+            multiplier[k] = input.scale * scales[k]
+            offset[k] = (bias?[k] ?? 0) - Float(input.zeroPoint) * Float(sums[k]) * multiplier[k]
+        }
     }
 
-    deinit { packed.deallocate() }
+    deinit {
+        packed.deallocate(); multiplier.deallocate(); offset.deallocate()
+        quantizedInput?.deallocate()
+    }
 
     /// Bytes of the quantised weights (the float layer needs four times as many).
     public var weightBytes: Int { geometry.r * geometry.s * geometry.c * geometry.k }
 
-    public func forward(input x: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>, runner: ParallelRunner) {
+    /// `clampLow`: ReLU-like activations applied in the dequantising pass (max(y, clampLow), then
+    /// min(y, clampHigh)); nil leaves y as is.
+    public func forward(input x: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
+                        clamp: ClosedRange<Float>? = nil) {
+        let lo = clamp?.lowerBound ?? -Float.greatestFiniteMagnitude, hi = clamp?.upperBound ?? Float.greatestFiniteMagnitude
         let g = geometry
-        let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength
+        let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength, C = g.c
         let rows = batch * g.p * g.q
+        // 1. Quantise the input once (each value is read R·S times by the lowering).
+        let inCount = batch * g.h * g.w * C
+        if quantizedCapacity < inCount {
+            quantizedInput?.deallocate()
+            quantizedInput = .allocate(capacity: inCount)
+            quantizedCapacity = inCount
+        }
+        let xq = quantizedInput!
+        let q = input
+        runner.parallelRanges(inCount, work: inCount * 4) { _, r in
+            q.quantize(x + r.lowerBound, r.count, into: xq + r.lowerBound)
+        }
+        // 2. Lower bytes (zero point where padded), 3. int8 GEMM, 4. dequantise.
+        let direct = g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && L4 == L
         let chunk = Swift.min(rowsPerChunk, rows)
-        // Per worker: u8 columns (chunk × L4 bytes) and int32 results (chunk × K), in floats.
         let floats = (chunk * L4 + 3) / 4 + chunk * K
         workspace.reserve(workers: runner.width, floats: floats)
-        let inv = 1 / input.scale, zp = input.zeroPoint
-        let zeroByte = UInt8(Swift.min(Swift.max(zp, 0), 127))
-        let q = input
+        let zeroByte = UInt8(Swift.min(Swift.max(q.zeroPoint, 0), 127))
+        let mul = multiplier, off = offset, pk = packed
         runner.parallelRanges(rows, work: rows * L * K) { worker, range in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
             let cols = buf.bindMemory(to: UInt8.self, capacity: chunk * L4)
@@ -95,32 +126,48 @@ public final class Int8Conv2D {
             var m0 = range.lowerBound
             while m0 < range.upperBound {
                 let m1 = Swift.min(range.upperBound, m0 + chunk)
-                // Lower and quantise: padding positions get the zero point (the quantised 0.0).
-                for m in m0..<m1 {
-                    let dst = cols + (m - m0) * L4
-                    let n = m / (g.p * g.q), pq = m % (g.p * g.q), p = pq / g.q, qq = pq % g.q
-                    var i = 0
-                    for r in 0..<g.r {
-                        let ih = p * g.strideH - g.padTop + r
-                        for s in 0..<g.s {
-                            let iw = qq * g.strideW - g.padLeft + s
-                            if ih < 0 || ih >= g.h || iw < 0 || iw >= g.w {
-                                for _ in 0..<g.c { dst[i] = zeroByte; i += 1 }
+                let a: UnsafePointer<UInt8>
+                if direct {
+                    a = UnsafePointer(xq + m0 * L)
+                } else {
+                    let SC = g.s * C
+                    for m in m0..<m1 {
+                        let dst = cols + (m - m0) * L4
+                        let n = m / (g.p * g.q), pq = m % (g.p * g.q), p = pq / g.q, qq = pq % g.q
+                        let ih0 = p * g.strideH - g.padTop, iw0 = qq * g.strideW - g.padLeft
+                        let inside = iw0 >= 0 && iw0 + g.s <= g.w
+                        for r in 0..<g.r {
+                            let ih = ih0 + r
+                            let d = dst + r * SC
+                            if ih < 0 || ih >= g.h {
+                                for i in 0..<SC { d[i] = zeroByte }
+                                continue
+                            }
+                            let row = xq + (n * g.h + ih) * g.w * C
+                            if inside {
+                                // One contiguous run of S·C bytes (a loop: runs are short).
+                                let src = row + iw0 * C
+                                for i in 0..<SC { d[i] = src[i] }
                             } else {
-                                let src = x + ((n * g.h + ih) * g.w + iw) * g.c
-                                for c in 0..<g.c { dst[i] = q.quantize(src[c], inv); i += 1 }
+                                for s in 0..<g.s {
+                                    let iw = iw0 + s
+                                    if iw < 0 || iw >= g.w {
+                                        for c in 0..<C { d[s * C + c] = zeroByte }
+                                    } else {
+                                        let src = row + iw * C
+                                        for c in 0..<C { d[s * C + c] = src[c] }
+                                    }
+                                }
                             }
                         }
+                        for j in L..<L4 { dst[j] = 0 }
                     }
-                    for j in L..<L4 { dst[j] = 0 }
+                    a = UnsafePointer(cols)
                 }
-                cnns_qgemm_u7s8(Int32(m1 - m0), Int32(K), Int32(L), cols, Int32(L4), packed, acc, Int32(K))
+                cnns_qgemm_u7s8(Int32(m1 - m0), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))
                 for m in m0..<m1 {
-                    let a = acc + (m - m0) * K, o = output + m * K
-                    for k in 0..<K {
-                        let centred = a[k] - zp * columnSums[k]
-                        o[k] = Float(centred) * (q.scale * weightScales[k]) + bias[k]
-                    }
+                    let ar = acc + (m - m0) * K, o = output + m * K
+                    for k in 0..<K { o[k] = Swift.min(Swift.max(Float(ar[k]) * mul[k] + off[k], lo), hi) }
                 }
                 m0 = m1
             }
