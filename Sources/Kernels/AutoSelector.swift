@@ -23,7 +23,7 @@ public final class AutoSelector {
     public var candidates: [ConvAlgorithmKind]
 
     public init(cache: AlgorithmChoiceCache = AlgorithmChoiceCache(), options: ConvOptions = ConvOptions(),
-                candidates: [ConvAlgorithmKind] = [.im2col, .winogradF2, .winogradF4]) {
+                candidates: [ConvAlgorithmKind] = [.im2col, .winogradF2, .winogradF4, .winogradF2x5]) {
         self.cache = cache
         self.options = options
         self.candidates = candidates

@@ -6,6 +6,7 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
     case im2col
     case winogradF2 = "winograd-f2x3"
     case winogradF4 = "winograd-f4x3"
+    case winogradF2x5 = "winograd-f2x5"
 
     /// Accepts the short spellings users type: `winograd` means F(4x4,3x3).
     public init?(userSpelling s: String) {
@@ -14,6 +15,7 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
         case "im2col", "gemm": self = .im2col
         case "winograd-f2x3", "winograd2", "f2x3", "wino2": self = .winogradF2
         case "winograd", "winograd-f4x3", "winograd4", "f4x3", "wino4": self = .winogradF4
+        case "winograd-f2x5", "f2x5", "winograd5": self = .winogradF2x5
         default: return nil
         }
     }
@@ -22,9 +24,10 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
     public func check(_ g: ConvGeometry) throws {
         switch self {
         case .naive, .im2col: return
-        case .winogradF2, .winogradF4:
-            guard g.r == 3, g.s == 3 else {
-                throw ConvError.unsupported(algorithm: rawValue, reason: "kernel is \(g.r)x\(g.s); Winograd here is for 3x3 only")
+        case .winogradF2, .winogradF4, .winogradF2x5:
+            let r = self == .winogradF2x5 ? 5 : 3
+            guard g.r == r, g.s == r else {
+                throw ConvError.unsupported(algorithm: rawValue, reason: "kernel is \(g.r)x\(g.s); this Winograd transform is for \(r)x\(r) only")
             }
             guard g.strideH == 1, g.strideW == 1 else {
                 throw ConvError.unsupported(algorithm: rawValue, reason: "stride \(g.strideH)x\(g.strideW); Winograd needs stride 1")
@@ -39,6 +42,7 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
         case .im2col: return Im2colConv2D(geometry: g, options: options)
         case .winogradF2: return WinogradConv2D(geometry: g, transform: .f2x3, options: options)
         case .winogradF4: return WinogradConv2D(geometry: g, transform: .f4x3, options: options)
+        case .winogradF2x5: return WinogradConv2D(geometry: g, transform: .f2x5, options: options)
         }
     }
 }

@@ -36,7 +36,7 @@ struct ConvTester {
 
     /// Relative L2 limit for Winograd (the transforms add error growing with the tile size).
     static func winogradTolerance(_ kind: ConvAlgorithmKind) -> Double {
-        kind == .winogradF2 ? 2e-5 : 1e-4
+        kind == .winogradF2 ? 2e-5 : 1e-4   // F(4x4,3x3) and F(2x2,5x5): six points up to ±2
     }
 
     struct Errors { var maxScaled: Double; var maxAbs: Double; var relL2: Double }
@@ -74,7 +74,7 @@ struct ConvTester {
             case .naive, .im2col:
                 XCTAssertLessThanOrEqual(e.maxScaled, directTolerance,
                                          "\(what): max |err|/Σ|products| = \(e.maxScaled)", file: file, line: line)
-            case .winogradF2, .winogradF4:
+            case .winogradF2, .winogradF4, .winogradF2x5:
                 XCTAssertLessThanOrEqual(e.relL2, Self.winogradTolerance(kind),
                                          "\(what): relative L2 error = \(e.relL2)", file: file, line: line)
             }

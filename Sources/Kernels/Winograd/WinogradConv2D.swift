@@ -1,16 +1,17 @@
 import Tensor
 
-// input NHWC (N,H,W,C), weights HWIO (3,3,C,K), bias (K) -> output NHWC (N,P,Q,K), stride 1
+// input NHWC (N,H,W,C), weights HWIO (r,r,C,K), bias (K) -> output NHWC (N,P,Q,K), stride 1
 // tiles: T = N·ceil(P/m)·ceil(Q/m); per chunk of tb tiles:
 //   V[ξ][tb][C] = Bᵀ d B   (ξ = 0..<α², input transform)
 //   M[ξ][tb][K] = V[ξ] × U[ξ]   (α² cblas_sgemm, U[ξ][C][K] = G g Gᵀ cached per weights version)
 //   Y = Aᵀ M A + bias -> output (edge tiles clipped)
-/// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3, stride 1, any padding.
+/// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3 and F(2x2,5x5) for 5x5 kernels,
+/// stride 1, any padding.
 public final class WinogradConv2D: ConvolutionAlgorithm {
     public let geometry: ConvGeometry
     public let transform: WinogradTransform
     public let options: ConvOptions
-    public var kind: ConvAlgorithmKind { transform.m == 2 ? .winogradF2 : .winogradF4 }
+    public var kind: ConvAlgorithmKind { transform.r == 5 ? .winogradF2x5 : transform.m == 2 ? .winogradF2 : .winogradF4 }
 
     private let workspace = Workspace()
     private var filters: UnsafeMutablePointer<Float>?
@@ -65,19 +66,19 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
     /// U[ξ][C][K] = G g Gᵀ for every (c, k), vectorised over k.
     func transformFilters(_ weights: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        let C = geometry.c, K = geometry.k, a = transform.alpha
+        let C = geometry.c, K = geometry.k, a = transform.alpha, R = transform.r
         let u = filters ?? Tensor.allocate(a * a * C * K)
         filters = u
-        let tmp = Tensor.allocate(a * 3 * K)
+        let tmp = Tensor.allocate(a * R * K)
         defer { tmp.deallocate() }
         for c in 0..<C {
             // tmp[i][s][:] = Σ_r G[i][r] · g[r][s][:]
             for i in 0..<a {
-                for s in 0..<3 {
-                    let d = tmp + (i * 3 + s) * K
+                for s in 0..<R {
+                    let d = tmp + (i * R + s) * K
                     d.update(repeating: 0, count: K)
                     for (r, coef) in transform.gRows[i] {
-                        let src = weights + ((r * 3 + s) * C + c) * K
+                        let src = weights + ((r * R + s) * C + c) * K
                         for k in 0..<K { d[k] += coef * src[k] }
                     }
                 }
@@ -88,7 +89,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                     let d = u + ((i * a + j) * C + c) * K
                     d.update(repeating: 0, count: K)
                     for (s, coef) in transform.gRows[j] {
-                        let src = tmp + (i * 3 + s) * K
+                        let src = tmp + (i * R + s) * K
                         for k in 0..<K { d[k] += coef * src[k] }
                     }
                 }
@@ -106,7 +107,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
             filterKey = (weights, weightsVersion)
             observer?.stageEnded(.filterTransform, worker: 0)
         }
-        if transform.m == 2 {
+        if transform.r == 5 {
+            run(WinogradF2x5Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner, observer: observer)
+        } else if transform.m == 2 {
             run(WinogradF2Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner, observer: observer)
         } else {
             run(WinogradF4Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner, observer: observer)

@@ -181,3 +181,47 @@ enum WinogradF4Kernel: WinogradTileKernel {
         }
     }
 }
+
+/// F(2x2,5x5) with the same points as F(4x4,3x3): the input transform is F(4,3)'s; the output
+/// transform Aᵀ is 2x6.
+enum WinogradF2x5Kernel: WinogradTileKernel {
+    static var m: Int { 2 }
+    static var alpha: Int { 6 }
+
+    @inline(__always)
+    static func at(_ m0: V8, _ m1: V8, _ m2: V8, _ m3: V8, _ m4: V8, _ m5: V8) -> (V8, V8) {
+        let y0: V8 = m0 + m1 + m2 + m3 + m4
+        let y1: V8 = (m1 - m2) + (m3 - m4) * 2 + m5
+        return (y0, y1)
+    }
+
+    static func inputTile(_ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
+                          v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>) {
+        WinogradF4Kernel.inputTile(d, channels: C, v: v, xiStride: xiStride, scratch: s)
+    }
+
+    static func outputTile(_ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
+                           out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
+                           scratch s: UnsafeMutablePointer<V8>) {
+        var kb = 0
+        while kb < K {
+            let n = min(8, K - kb)
+            for j in 0..<6 {
+                let p = mtx + j * xiStride + kb
+                let x6 = 6 * xiStride
+                let (y0, y1) = at(load8(p, n), load8(p + x6, n), load8(p + 2 * x6, n),
+                                  load8(p + 3 * x6, n), load8(p + 4 * x6, n), load8(p + 5 * x6, n))
+                s[j] = y0; s[6 + j] = y1
+            }
+            let b = bias.map { load8($0 + kb, n) } ?? V8()
+            for i in 0..<rows {
+                let r = s + 6 * i
+                let (z0, z1) = at(r[0], r[1], r[2], r[3], r[4], r[5])
+                let o = out + i * rowStride + kb
+                store8(z0 + b, o, n)
+                if cols > 1 { store8(z1 + b, o + K, n) }
+            }
+            kb += 8
+        }
+    }
+}

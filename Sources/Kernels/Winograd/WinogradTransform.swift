@@ -1,10 +1,12 @@
-/// The transform matrices of a Winograd minimal filtering algorithm F(m×m, 3×3)
-/// (Lavin & Gray 2015): Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A, input tile α×α with α = m + 2.
+/// The transform matrices of a Winograd minimal filtering algorithm F(m×m, r×r)
+/// (Lavin & Gray 2015): Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A, input tile α×α with α = m + r − 1.
 public struct WinogradTransform: Sendable {
     public let name: String
     public let m: Int
+    /// Filter size.
+    public let r: Int
     public let alpha: Int
-    /// Bᵀ (α×α), G (α×3), Aᵀ (m×α), row-major.
+    /// Bᵀ (α×α), G (α×r), Aᵀ (m×α), row-major.
     public let BT: [[Float]]
     public let G: [[Float]]
     public let AT: [[Float]]
@@ -14,8 +16,8 @@ public struct WinogradTransform: Sendable {
     public let gRows: [[(Int, Float)]]
     public let atRows: [[(Int, Float)]]
 
-    init(name: String, m: Int, BT: [[Float]], G: [[Float]], AT: [[Float]]) {
-        self.name = name; self.m = m; alpha = m + 2
+    init(name: String, m: Int, r: Int = 3, BT: [[Float]], G: [[Float]], AT: [[Float]]) {
+        self.name = name; self.m = m; self.r = r; alpha = m + r - 1
         self.BT = BT; self.G = G; self.AT = AT
         func sparse(_ a: [[Float]]) -> [[(Int, Float)]] {
             a.map { row in row.enumerated().filter { $0.element != 0 }.map { ($0.offset, $0.element) } }
@@ -57,6 +59,21 @@ public struct WinogradTransform: Sendable {
              [0, 1, 1, 4, 4, 0],
              [0, 1, -1, 8, -8, 1]])
 
+    /// F(2x2,5x5): the same six points as F(4x4,3x3), so the same Bᵀ; G row i is
+    /// sᵢ·[1, pᵢ, pᵢ², pᵢ³, pᵢ⁴] with F(4,3)'s scales sᵢ = Π_{j≠i} 1/(pᵢ − pⱼ), the ∞ row picks
+    /// the last tap; Aᵀ evaluates at the points (∞ feeds the last output).
+    public static let f2x5 = WinogradTransform(
+        name: "F(2x2,5x5)", m: 2, r: 5,
+        BT: f4x3.BT,
+        G: [[1.0 / 4, 0, 0, 0, 0],
+            [-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6],
+            [-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6],
+            [1.0 / 24, 2.0 / 24, 4.0 / 24, 8.0 / 24, 16.0 / 24],
+            [1.0 / 24, -2.0 / 24, 4.0 / 24, -8.0 / 24, 16.0 / 24],
+            [0, 0, 0, 0, 1]],
+        AT: [[1, 1, 1, 1, 1, 0],
+             [0, 1, -1, 2, -2, 1]])
+
     var nnzBT: Int { btRows.reduce(0) { $0 + $1.count } }
     var nnzG: Int { gRows.reduce(0) { $0 + $1.count } }
     var nnzAT: Int { atRows.reduce(0) { $0 + $1.count } }
@@ -66,5 +83,5 @@ public struct WinogradTransform: Sendable {
     /// FLOPs of the output transform per (tile, filter): α·nnz(Aᵀ) + m·nnz(Aᵀ) terms.
     public var outputFLOPsPerTileFilter: Double { 2 * Double((alpha + m) * nnzAT) }
     /// FLOPs of the filter transform per (channel, filter).
-    public var filterFLOPsPerChannelFilter: Double { 2 * Double((3 + alpha) * nnzG) }
+    public var filterFLOPsPerChannelFilter: Double { 2 * Double((r + alpha) * nnzG) }
 }
