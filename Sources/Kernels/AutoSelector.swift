@@ -3,7 +3,7 @@ import Tensor
 /// The algorithm `auto` chose for one (layer shape, batch, threads), with the times it saw.
 public struct AlgorithmChoice: Codable, Equatable, Sendable {
     public var algorithm: ConvAlgorithmKind
-    /// Seconds per forward for each algorithm tried (measured once after a warm-up).
+    /// Seconds per forward for each algorithm tried (best of three after a warm-up).
     public var secondsByAlgorithm: [String: Double]
 }
 
@@ -13,8 +13,8 @@ public struct AlgorithmChoiceCache: Codable, Equatable, Sendable {
     public init() {}
 }
 
-/// `auto`: per layer, times each applicable algorithm once after a warm-up and keeps the
-/// fastest; reuses a cached choice when the same shape, batch and thread count come again.
+/// `auto`: per layer, times each applicable algorithm (best of three after a warm-up) and keeps
+/// the fastest; reuses a cached choice when the same shape, batch and thread count come again.
 public final class AutoSelector {
     public private(set) var cache: AlgorithmChoiceCache
     /// Set when a new choice was measured (the caller saves the cache then).
@@ -34,7 +34,10 @@ public final class AutoSelector {
     /// The fastest applicable algorithm for `g` (whose n is the batch), timed on scratch data.
     public func choose(_ g: ConvGeometry, runner: ParallelRunner) throws -> AlgorithmChoice {
         let key = Self.key(g, threads: runner.width)
-        if let c = cache.choices[key] { return c }
+        let applicable = candidates.filter { (try? $0.check(g)) != nil }
+        // A cached choice stands if it timed every applicable candidate (a new algorithm, such
+        // as F(2x2,5x5), makes older choices for its shapes stale).
+        if let c = cache.choices[key], applicable.allSatisfy({ c.secondsByAlgorithm[$0.rawValue] != nil }) { return c }
         let input = Tensor(shape: g.inputShape)
         let weights = Tensor(shape: g.weightShape)
         let bias = try Tensor([g.k])
@@ -44,12 +47,16 @@ public final class AutoSelector {
         weights.fillUniform(&rng)
         var times: [String: Double] = [:]
         var best: (ConvAlgorithmKind, Double)?
-        for kind in candidates where (try? kind.check(g)) != nil {
+        for kind in applicable {
             let algo = try kind.make(g, options: options)
             try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)   // warm-up
-            let t0 = monotonicNanos()
-            try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)
-            let s = Double(monotonicNanos() - t0) * 1e-9
+            // Best of three: a single run on a shared machine is easily disturbed.
+            var s = Double.infinity
+            for _ in 0..<3 {
+                let t0 = monotonicNanos()
+                try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)
+                s = min(s, Double(monotonicNanos() - t0) * 1e-9)
+            }
             times[kind.rawValue] = s
             if best == nil || s < best!.1 { best = (kind, s) }
         }
