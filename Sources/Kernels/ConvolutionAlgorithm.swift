@@ -76,6 +76,9 @@ public struct ConvOptions: Codable, Equatable, Sendable {
 public protocol ConvolutionAlgorithm: AnyObject {
     var kind: ConvAlgorithmKind { get }
     var geometry: ConvGeometry { get }
+    /// ReLU-like activation applied to the outputs while they are still in cache (max with the
+    /// lower bound, min with the upper): saves the layer a pass over its output. nil: none.
+    var outputClamp: ClosedRange<Float>? { get set }
     /// Costs for a forward of the geometry's batch with `workers` workers.
     func cost(workers: Int) -> ConvCost
     /// `weightsVersion` changes whenever the weight values change (Winograd caches its

@@ -94,15 +94,21 @@ public final class Conv2DLayer: Layer {
         // Shapes were checked when the model was built; a failure here is a programming error.
         let algo = try! algorithm(batch: batch, runner: ctx.runner)
         lastAlgorithm = algo.kind
+        // ReLU and ReLU6 are applied by the algorithm while its outputs are in cache.
+        func clamp(_ a: Activation) -> ClosedRange<Float>? {
+            a == .relu ? 0...Float.greatestFiniteMagnitude : a == .relu6 ? 0...6 : nil
+        }
         if !ctx.training, let f = fold {
             f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.k)
+            algo.outputClamp = clamp(f.activation)
             algo.forward(input: x.data, batch: batch, weights: f.kernel!.data, weightsVersion: f.version,
                          bias: f.bias!.data, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
-            f.activation.apply(y.data, count: y.count, rowLength: geometry.k)
+            if algo.outputClamp == nil { f.activation.apply(y.data, count: y.count, rowLength: geometry.k) }
         } else {
+            algo.outputClamp = clamp(activation)
             algo.forward(input: x.data, batch: batch, weights: kernel.value.data, weightsVersion: kernel.version,
                          bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
-            activation.apply(y.data, count: y.count, rowLength: geometry.k)
+            if algo.outputClamp == nil { activation.apply(y.data, count: y.count, rowLength: geometry.k) }
         }
         lastInput = x
         lastOutput = y
@@ -127,6 +133,7 @@ public final class Conv2DLayer: Layer {
         }
         if viaForward, let dx, let algo = try? inputGradientAlgorithm(batch: batch, runner: ctx.runner) {
             let w = flippedKernel()
+            algo.outputClamp = nil
             algo.forward(input: dy.data, batch: batch, weights: w.data, weightsVersion: kernel.version, bias: nil,
                          output: dx.data, runner: ctx.runner, observer: ctx.convObserver)
         } else if viaForward, let dx {

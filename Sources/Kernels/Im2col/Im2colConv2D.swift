@@ -3,13 +3,14 @@ import Tensor
 // input NHWC (N,H,W,C), weights HWIO (R,S,C,K) = row-major [R·S·C, K], bias (K)
 // column buffer [rows, R·S·C] (one row per output pixel) -> output NHWC [N·P·Q, K] = columns × weights
 /// im2col + cblas_sgemm. Each worker lowers a chunk of output pixels into its own column
-/// buffer (sized to the workspace limit), pre-fills the output rows with the bias and calls
-/// single-threaded SGEMM with beta = 1. 1x1 stride-1 convolutions skip the lowering: the
+/// buffer (sized to the workspace limit), multiplies it by the weights (beta = 0), then adds
+/// the bias and applies a ReLU-like clamp in one pass while the chunk is in cache. 1x1 stride-1 convolutions skip the lowering: the
 /// input already is the column matrix.
 public final class Im2colConv2D: ConvolutionAlgorithm {
     public let geometry: ConvGeometry
     public let options: ConvOptions
     public var kind: ConvAlgorithmKind { .im2col }
+    public var outputClamp: ClosedRange<Float>?
     private let workspace = Workspace()
 
     public init(geometry: ConvGeometry, options: ConvOptions) {
@@ -56,6 +57,8 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         let rows = batch * g.p * g.q
         let chunk = rowsPerChunk
         if !isPointwise { workspace.reserve(workers: runner.width, floats: min(chunk, rows) * L) }
+        let clamps = outputClamp != nil
+        let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         runner.parallelRanges(rows, work: rows * L * K) { worker, range in
             var m0 = range.lowerBound
             while m0 < range.upperBound {
@@ -64,11 +67,6 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
                 assert(isPointwise || mc * L <= workspace.capacity(worker), "im2col workspace overflow")
                 observer?.stageBegan(.lowering, worker: worker)
                 let out = output + m0 * K
-                if let bias {
-                    for i in 0..<mc { (out + i * K).update(from: bias, count: K) }
-                } else {
-                    out.update(repeating: 0, count: mc * K)
-                }
                 let a: UnsafePointer<Float>
                 if isPointwise {
                     a = input + m0 * g.c
@@ -80,9 +78,23 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
                 observer?.stageEnded(.lowering, worker: worker)
                 observer?.stageBegan(.gemm, worker: worker)
                 if Blas.useSmallGemmForIm2col {
-                    Blas.smallSgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, c: out, ldc: K, accumulate: true)
+                    Blas.smallSgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, c: out, ldc: K, accumulate: false)
                 } else {
-                    Blas.sgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, beta: 1, c: out, ldc: K)
+                    Blas.sgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, beta: 0, c: out, ldc: K)
+                }
+                // Bias and activation in one pass over the chunk GEMM just wrote (still in cache),
+                // instead of pre-filling the output with the bias and accumulating into it.
+                if let bias {
+                    for i in 0..<mc {
+                        let o = out + i * K
+                        if clamps {
+                            for k in 0..<K { o[k] = Swift.min(Swift.max(o[k] + bias[k], lo), hi) }
+                        } else {
+                            for k in 0..<K { o[k] += bias[k] }
+                        }
+                    }
+                } else if clamps {
+                    for i in 0..<(mc * K) { out[i] = Swift.min(Swift.max(out[i], lo), hi) }
                 }
                 observer?.stageEnded(.gemm, worker: worker)
                 m0 = m1
@@ -101,9 +113,16 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         let SC = g.s * C
         let short = SC <= 16
         var dst = col
-        for m in rows {
-            let n = m / PQ, pq = m - n * PQ
-            let p = pq / g.q, q = pq - p * g.q
+        // (n, p, q) of the first row by division, then stepped: two integer divisions per
+        // row cost more than the copies for a one-channel layer.
+        var n = rows.lowerBound / PQ
+        var p = (rows.lowerBound - n * PQ) / g.q
+        var q = rows.lowerBound - n * PQ - p * g.q
+        for _ in rows {
+            defer {
+                q += 1
+                if q == g.q { q = 0; p += 1; if p == g.p { p = 0; n += 1 } }
+            }
             let ih0 = p * g.strideH - g.padTop, iw0 = q * g.strideW - g.padLeft
             let img = input + n * g.h * g.w * C
             let inside = iw0 >= 0 && iw0 + g.s <= g.w

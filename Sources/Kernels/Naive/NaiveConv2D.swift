@@ -6,6 +6,7 @@ import Tensor
 public final class NaiveConv2D: ConvolutionAlgorithm {
     public let geometry: ConvGeometry
     public var kind: ConvAlgorithmKind { .naive }
+    public var outputClamp: ClosedRange<Float>?
 
     public init(geometry: ConvGeometry) { self.geometry = geometry }
 
@@ -39,6 +40,7 @@ public final class NaiveConv2D: ConvolutionAlgorithm {
                                 }
                             }
                         }
+                        if let c = outputClamp { acc = Swift.min(Swift.max(acc, c.lowerBound), c.upperBound) }
                         output[((n * P + p) * Q + q) * K + k] = acc
                     }
                 }

@@ -11,6 +11,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     public let geometry: ConvGeometry
     public let transform: WinogradTransform
     public let options: ConvOptions
+    public var outputClamp: ClosedRange<Float>?
     public var kind: ConvAlgorithmKind { transform.r == 5 ? .winogradF2x5 : transform.m == 2 ? .winogradF2 : .winogradF4 }
 
     private let workspace = Workspace()
@@ -130,6 +131,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let tbMax = min(chunk, total)
         workspace.reserve(workers: runner.width, floats: workerFloats(tiles: tbMax))
         let zero = UnsafePointer(zeros)
+        let clamps = outputClamp != nil
+        let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
 
         runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
             let buf = workspace.buffer(worker)
@@ -177,9 +180,16 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                     let n = tile / perImage, rem = tile - n * perImage
                     let th = rem / tW, tw = rem - th * tW
                     let y = th * m, x = tw * m
+                    let o = output + ((n * g.p + y) * g.q + x) * K
+                    let rows = min(m, g.p - y), cols = min(m, g.q - x)
                     T.outputTile(M + t * K, xiStride: tb * K, filters: K, bias: bias,
-                                 out: output + ((n * g.p + y) * g.q + x) * K, rowStride: g.q * K,
-                                 rows: min(m, g.p - y), cols: min(m, g.q - x), scratch: scratch)
+                                 out: o, rowStride: g.q * K, rows: rows, cols: cols, scratch: scratch)
+                    if clamps {
+                        for i in 0..<rows {
+                            let r = o + i * g.q * K
+                            for j in 0..<(cols * K) { r[j] = Swift.min(Swift.max(r[j], lo), hi) }
+                        }
+                    }
                 }
                 observer?.stageEnded(.outputTransform, worker: worker)
                 t0 += tb
