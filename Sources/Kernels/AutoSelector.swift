@@ -24,12 +24,21 @@ public final class AutoSelector {
 
     public init(cache: AlgorithmChoiceCache = AlgorithmChoiceCache(), options: ConvOptions = ConvOptions(),
                 candidates: [ConvAlgorithmKind] = [.im2col, .winogradF2, .winogradF4, .winogradF2x5]) {
-        self.cache = cache
+        // Choices timed by an older engine (another key version) are dropped: kernel changes
+        // move the crossovers (VGG16's 28x28x512 layer went from Winograd to im2col when large
+        // weight panels moved to OpenBLAS).
+        var current = cache
+        current.choices = cache.choices.filter { $0.key.hasSuffix(Self.keyVersion) }
+        changed = current.choices.count != cache.choices.count
+        self.cache = current
         self.options = options
         self.candidates = candidates
     }
 
-    public static func key(_ g: ConvGeometry, threads: Int) -> String { "\(g) threads=\(threads)" }
+    /// Bumped when the kernels change enough to make earlier timings misleading.
+    public static let keyVersion = " engine=2"
+
+    public static func key(_ g: ConvGeometry, threads: Int) -> String { "\(g) threads=\(threads)\(keyVersion)" }
 
     /// The fastest applicable algorithm for `g` (whose n is the batch), timed on scratch data.
     public func choose(_ g: ConvGeometry, runner: ParallelRunner) throws -> AlgorithmChoice {
