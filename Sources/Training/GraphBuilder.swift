@@ -34,9 +34,11 @@ enum GraphBuilder {
             }
         }
         let specs = p.layers + (includeHead ? p.head : [])
+        // `input` in a profile means the images as the architecture takes them: after the adapters.
+        let inputIndex = layers.count - 1
         for (i, spec) in specs.enumerated() {
-            let srcs: [Int] = spec.inputs.isEmpty ? [layers.count - 1] : spec.inputs.map { $0 == "input" ? -1 : index[$0]! }
-            let inShape = srcs[0] < 0 ? input : layers[srcs[0]].outputShape
+            let srcs: [Int] = spec.inputs.isEmpty ? [layers.count - 1] : spec.inputs.map { $0 == "input" ? inputIndex : index[$0]! }
+            let inShape = srcs[0] < 0 ? input : layers[srcs[0]].outputShape   // −1: the raw model input (no adapters)
             let isLast = i == specs.count - 1
             do {
                 append(try make(spec, input: inShape, classes: p.classes, isLast: isLast, policy: policy, options: options,

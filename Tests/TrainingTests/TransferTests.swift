@@ -45,6 +45,21 @@ final class GraphProfileTests: XCTestCase {
         XCTAssertEqual([pad.top, pad.bottom, pad.left, pad.right], [0, 1, 0, 1], "Keras correct_pad on an even 6x6 map")
     }
 
+    /// `input` names the adapted images when grey-to-RGB and resize come first.
+    func testInputMeansTheAdaptedImages() throws {
+        let p = try ModelProfile.parse("""
+        name: skip
+        input_shape: [8, 8, 3]
+        layers:
+          - {name: a, type: Conv2D, filters: 3, kernel_size: 3, padding: same}
+          - {name: sum, type: Add, inputs: [input, a]}
+        """, file: "skip.yaml")
+        let m = try ModelBuilder.build(p, input: [6, 6, 1], includeHead: false)
+        XCTAssertEqual(m.layers.map(\.name), ["grey_to_rgb", "resize", "a", "sum"])
+        XCTAssertEqual(m.inputs[3], [1, 2])
+        XCTAssertEqual(m.outputShape, [8, 8, 3])
+    }
+
     func testBadGraphProfilesNameTheLayerAndKey() {
         func err(_ layers: String) -> String {
             do { _ = try ModelProfile.parse("name: g\nlayers:\n" + layers, file: "g.yaml"); return "no error" } catch { return "\(error)" }
