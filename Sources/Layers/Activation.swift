@@ -12,6 +12,16 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     /// activation "leaky_relu" uses.
     public static let leakySlope: Float = 0.2
 
+    /// ReLU and ReLU6 as a clamp range a kernel can apply while its outputs are in cache
+    /// (nil for the others, which need `apply`).
+    public var clampRange: ClosedRange<Float>? {
+        switch self {
+        case .relu: return 0...Float.greatestFiniteMagnitude
+        case .relu6: return 0...6
+        default: return nil
+        }
+    }
+
     /// y = f(y) in place over `count` values (softmax over rows of `rowLength`).
     public func apply(_ y: UnsafeMutablePointer<Float>, count: Int, rowLength: Int) {
         switch self {

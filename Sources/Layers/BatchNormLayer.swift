@@ -86,18 +86,26 @@ public final class BatchNormLayer: FoldableIntoConvolution {
                 }
             }
         } else {
-            var scale = [Float](repeating: 0, count: C), shift = [Float](repeating: 0, count: C)
-            for c in 0..<C {
-                let s = g[c] / (movingVariance.value.data[c] + epsilon).squareRoot()
-                scale[c] = s
-                shift[c] = b[c] - movingMean.value.data[c] * s
-            }
+            let (scale, shift) = inferenceAffine()
             for r in 0..<rows {
                 let p = x.data + r * C, q = y.data + r * C
                 for c in 0..<C { q[c] = p[c] * scale[c] + shift[c] }
             }
         }
         return y
+    }
+
+    /// Inference mode as an affine map per channel: y = x·scale + shift, scale = γ/√(σ² + ε),
+    /// shift = β − μ·scale (also what a convolution folds in, `InferenceFold`).
+    public func inferenceAffine() -> (scale: [Float], shift: [Float]) {
+        let C = inputShape.last ?? 1
+        var scale = [Float](repeating: 0, count: C), shift = [Float](repeating: 0, count: C)
+        for c in 0..<C {
+            let s = gamma.value.data[c] / (movingVariance.value.data[c] + epsilon).squareRoot()
+            scale[c] = s
+            shift[c] = beta.value.data[c] - movingMean.value.data[c] * s
+        }
+        return (scale, shift)
     }
 
     public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
@@ -110,10 +118,9 @@ public final class BatchNormLayer: FoldableIntoConvolution {
             for c in 0..<C { gamma.grad.data[c] = 0; beta.grad.data[c] = 0 }
             guard needsInputGradient else { return nil }
             let dx = inputGrads.get(batch: dy.shape[0], shape: inputShape)
+            let scale = inferenceAffine().scale
             for r in 0..<rows {
-                for c in 0..<C {
-                    dx.data[r * C + c] = dy.data[r * C + c] * g[c] / (movingVariance.value.data[c] + epsilon).squareRoot()
-                }
+                for c in 0..<C { dx.data[r * C + c] = dy.data[r * C + c] * scale[c] }
             }
             return dx
         }

@@ -95,17 +95,14 @@ public final class Conv2DLayer: Layer {
         let algo = try! algorithm(batch: batch, runner: ctx.runner)
         lastAlgorithm = algo.kind
         // ReLU and ReLU6 are applied by the algorithm while its outputs are in cache.
-        func clamp(_ a: Activation) -> ClosedRange<Float>? {
-            a == .relu ? 0...Float.greatestFiniteMagnitude : a == .relu6 ? 0...6 : nil
-        }
         if !ctx.training, let f = fold {
             f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.k)
-            algo.outputClamp = clamp(f.activation)
+            algo.outputClamp = f.activation.clampRange
             algo.forward(input: x.data, batch: batch, weights: f.kernel!.data, weightsVersion: f.version,
                          bias: f.bias!.data, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
             if algo.outputClamp == nil { f.activation.apply(y.data, count: y.count, rowLength: geometry.k) }
         } else {
-            algo.outputClamp = clamp(activation)
+            algo.outputClamp = activation.clampRange
             algo.forward(input: x.data, batch: batch, weights: kernel.value.data, weightsVersion: kernel.version,
                          bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
             if algo.outputClamp == nil { activation.apply(y.data, count: y.count, rowLength: geometry.k) }

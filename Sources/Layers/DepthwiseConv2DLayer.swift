@@ -45,9 +45,8 @@ public final class DepthwiseConv2DLayer: Layer {
 
     public func cost() -> LayerCost {
         let g = geometry
-        let k = try! DepthwiseConv2D(geometry: g)
-        return LayerCost(forwardFLOPs: k.flops(batch: 1) + (useBias ? Double(g.p * g.q * g.c) : 0),
-                         forwardBytes: k.minimumBytes(batch: 1))
+        return LayerCost(forwardFLOPs: DepthwiseConv2D.flops(g, batch: 1) + (useBias ? Double(g.p * g.q * g.c) : 0),
+                         forwardBytes: DepthwiseConv2D.minimumBytes(g, batch: 1))
     }
 
     func kernel(batch: Int) -> DepthwiseConv2D {
@@ -63,7 +62,7 @@ public final class DepthwiseConv2DLayer: Layer {
         if !ctx.training, let f = fold {
             f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.c)
             // ReLU and ReLU6 are clamps the kernel applies while the pixel is in cache.
-            let clamp: ClosedRange<Float>? = f.activation == .relu ? 0...Float.greatestFiniteMagnitude : f.activation == .relu6 ? 0...6 : nil
+            let clamp = f.activation.clampRange
             kernel(batch: batch).forward(input: x.data, batch: batch, weights: f.kernel!.data, bias: f.bias!.data,
                                          output: y.data, runner: ctx.runner, clamp: clamp)
             if clamp == nil { f.activation.apply(y.data, count: y.count, rowLength: geometry.c) }

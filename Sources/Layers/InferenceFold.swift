@@ -9,8 +9,6 @@ import Tensor
 public final class InferenceFold {
     public let batchNorm: BatchNormLayer
     public let activation: Activation
-    /// The activation layer folded in, if any (its name for reports).
-    public let activationLayerName: String?
     private(set) var kernel: Tensor?
     private(set) var bias: Tensor?
     /// A weights version no plain layer uses, bumped at every refold (Winograd caches by version).
@@ -18,10 +16,9 @@ public final class InferenceFold {
     private var stamp: [Int] = []
     nonisolated(unsafe) private static var nextVersion = 1 << 40
 
-    init(batchNorm: BatchNormLayer, activation: Activation, activationLayerName: String?) {
+    init(batchNorm: BatchNormLayer, activation: Activation) {
         self.batchNorm = batchNorm
         self.activation = activation
-        self.activationLayerName = activationLayerName
     }
 
     /// Folded weights for `weights` (output channel = index mod `channels`) and its bias.
@@ -33,12 +30,9 @@ public final class InferenceFold {
         let k = kernel ?? Tensor(shape: weights.value.shape, zeroed: false)
         let b = self.bias ?? Tensor(shape: try! TensorShape([channels]), zeroed: false)
         kernel = k; self.bias = b
-        var s = [Float](repeating: 0, count: channels)
-        for c in 0..<channels {
-            s[c] = bn.gamma.value.data[c] / (bn.movingVariance.value.data[c] + bn.epsilon).squareRoot()
-            let b0 = bias?.value.data[c] ?? 0
-            b.data[c] = (b0 - bn.movingMean.value.data[c]) * s[c] + bn.beta.value.data[c]
-        }
+        // act(BN(conv + b0)) = act(conv·s + (b0·s + shift)).
+        let (s, shift) = bn.inferenceAffine()
+        for c in 0..<channels { b.data[c] = (bias?.value.data[c] ?? 0) * s[c] + shift[c] }
         let w = weights.value.data, n = weights.value.count
         for i in 0..<n { k.data[i] = w[i] * s[i % channels] }
         stamp = now

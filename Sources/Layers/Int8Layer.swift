@@ -14,9 +14,8 @@ public final class Int8Layer: Layer {
     public let kernel: Int8Conv2D
     public var needsInputGradient = false
     public var trainable: Bool { get { false } set {} }
-    /// Quantised weights are not parameters an optimiser could update; counts match the float layer's.
+    /// Quantised weights are not parameters an optimiser could update.
     public var parameters: [Parameter] { [] }
-    public let floatParameterCount: Int
     private let floatCost: LayerCost
     private let outputs = BufferCache()
 
@@ -36,7 +35,6 @@ public final class Int8Layer: Layer {
             kernel = Int8Conv2D(geometry: conv.geometry, weights: conv.kernel.value.data,
                                 bias: conv.useBias ? conv.bias.value.data : nil, input: input)
         }
-        floatParameterCount = conv.parameterCount
         floatCost = conv.cost()
     }
 
@@ -48,7 +46,6 @@ public final class Int8Layer: Layer {
         activation = dense.activation
         let g = try ConvGeometry(n: 1, h: 1, w: 1, c: dense.inputShape[0], k: dense.units, r: 1)
         kernel = Int8Conv2D(geometry: g, weights: dense.kernel.value.data, bias: dense.bias.value.data, input: input)
-        floatParameterCount = dense.parameterCount
         floatCost = dense.cost()
     }
 
@@ -61,7 +58,7 @@ public final class Int8Layer: Layer {
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
         let batch = x.shape[0]
         let y = outputs.get(batch: batch, shape: outputShape)
-        let clamp: ClosedRange<Float>? = activation == .relu ? 0...Float.greatestFiniteMagnitude : activation == .relu6 ? 0...6 : nil
+        let clamp = activation.clampRange
         kernel.forward(input: x.data, batch: batch, output: y.data, runner: ctx.runner, clamp: clamp)
         if clamp == nil { activation.apply(y.data, count: y.count, rowLength: outputShape.last ?? 1) }
         return y

@@ -105,7 +105,7 @@ public final class Sequential {
             guard (conv?.activation ?? dw?.activation) == .linear, bn.inputShape.last == src.outputShape.last else { continue }
             var act: ActivationLayer?
             if consumers[i] == 1, let j = inputs.firstIndex(of: [i]), let a = layers[j] as? ActivationLayer { act = a }
-            let fold = InferenceFold(batchNorm: bn, activation: act?.activation ?? .linear, activationLayerName: act?.name)
+            let fold = InferenceFold(batchNorm: bn, activation: act?.activation ?? .linear)
             conv?.fold = fold
             dw?.fold = fold
             bn.foldedInto = src.name

@@ -19,16 +19,14 @@ public final class DepthwiseConv2D {
         self.geometry = geometry
     }
 
-    /// FLOPs (multiply-adds ×2) of a forward for `batch` images.
-    public func flops(batch: Int) -> Double {
-        let g = geometry
-        return 2 * Double(batch * g.p * g.q * g.c * g.r * g.s)
+    /// FLOPs (multiply-adds ×2) of a forward of `g` for `batch` images.
+    public static func flops(_ g: ConvGeometry, batch: Int) -> Double {
+        2 * Double(batch * g.p * g.q * g.c * g.r * g.s)
     }
 
-    /// Minimum traffic of a forward: input and output once, weights and bias once.
-    public func minimumBytes(batch: Int) -> Double {
-        let g = geometry
-        return 4 * Double(batch * (g.h * g.w * g.c + g.p * g.q * g.c) + g.r * g.s * g.c + g.c)
+    /// Minimum traffic of a forward of `g`: input and output once, weights and bias once.
+    public static func minimumBytes(_ g: ConvGeometry, batch: Int) -> Double {
+        4 * Double(batch * (g.h * g.w * g.c + g.p * g.q * g.c) + g.r * g.s * g.c + g.c)
     }
 
     /// `clamp`: an activation applied as a clamp to each output pixel while it is in cache

@@ -103,57 +103,8 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
     }
 
     /// Copies the receptive field of output pixels `rows` into `col` (zeros where padded).
-    /// Rows of the patch that lie inside the image are copied with one memcpy per kernel row;
-    /// when a kernel row is short (S·C ≤ 16 floats, e.g. the first layer's C = 1), an inline
-    /// element loop replaces the call.
     @inline(__always)
     func lower(input: UnsafePointer<Float>, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let C = g.c, L = patchLength, PQ = g.p * g.q
-        let SC = g.s * C
-        let short = SC <= 16
-        var dst = col
-        // (n, p, q) of the first row by division, then stepped: two integer divisions per
-        // row cost more than the copies for a one-channel layer.
-        var n = rows.lowerBound / PQ
-        var p = (rows.lowerBound - n * PQ) / g.q
-        var q = rows.lowerBound - n * PQ - p * g.q
-        for _ in rows {
-            defer {
-                q += 1
-                if q == g.q { q = 0; p += 1; if p == g.p { p = 0; n += 1 } }
-            }
-            let ih0 = p * g.strideH - g.padTop, iw0 = q * g.strideW - g.padLeft
-            let img = input + n * g.h * g.w * C
-            let inside = iw0 >= 0 && iw0 + g.s <= g.w
-            for r in 0..<g.r {
-                let ih = ih0 + r
-                let d = dst + r * SC
-                if ih < 0 || ih >= g.h {
-                    for i in 0..<SC { d[i] = 0 }
-                    continue
-                }
-                let rowBase = img + ih * g.w * C
-                if inside {
-                    let src = rowBase + iw0 * C
-                    if short {
-                        for i in 0..<SC { d[i] = src[i] }
-                    } else {
-                        d.update(from: src, count: SC)
-                    }
-                } else {
-                    for s in 0..<g.s {
-                        let iw = iw0 + s
-                        if iw < 0 || iw >= g.w {
-                            for c in 0..<C { d[s * C + c] = 0 }
-                        } else {
-                            let src = rowBase + iw * C
-                            for c in 0..<C { d[s * C + c] = src[c] }
-                        }
-                    }
-                }
-            }
-            dst += L
-        }
+        PatchLowering.lower(geometry, input: input, rows: rows, into: col, rowLength: patchLength, padding: 0)
     }
 }

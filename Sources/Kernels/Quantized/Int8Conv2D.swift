@@ -112,7 +112,7 @@ public final class Int8Conv2D {
         runner.parallelRanges(inCount, work: inCount * 4) { _, r in
             q.quantize(x + r.lowerBound, r.count, into: xq + r.lowerBound)
         }
-        // 2. Lower bytes (zero point where padded), 3. int8 GEMM, 4. dequantise.
+        // 2. Lower bytes (im2col's lowering; the zero point where padded), 3. int8 GEMM, 4. dequantise.
         let direct = g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && L4 == L
         let chunk = Swift.min(rowsPerChunk, rows)
         let floats = (chunk * L4 + 3) / 4 + chunk * K
@@ -130,38 +130,8 @@ public final class Int8Conv2D {
                 if direct {
                     a = UnsafePointer(xq + m0 * L)
                 } else {
-                    let SC = g.s * C
-                    for m in m0..<m1 {
-                        let dst = cols + (m - m0) * L4
-                        let n = m / (g.p * g.q), pq = m % (g.p * g.q), p = pq / g.q, qq = pq % g.q
-                        let ih0 = p * g.strideH - g.padTop, iw0 = qq * g.strideW - g.padLeft
-                        let inside = iw0 >= 0 && iw0 + g.s <= g.w
-                        for r in 0..<g.r {
-                            let ih = ih0 + r
-                            let d = dst + r * SC
-                            if ih < 0 || ih >= g.h {
-                                for i in 0..<SC { d[i] = zeroByte }
-                                continue
-                            }
-                            let row = xq + (n * g.h + ih) * g.w * C
-                            if inside {
-                                // One contiguous run of S·C bytes (a loop: runs are short).
-                                let src = row + iw0 * C
-                                for i in 0..<SC { d[i] = src[i] }
-                            } else {
-                                for s in 0..<g.s {
-                                    let iw = iw0 + s
-                                    if iw < 0 || iw >= g.w {
-                                        for c in 0..<C { d[s * C + c] = zeroByte }
-                                    } else {
-                                        let src = row + iw * C
-                                        for c in 0..<C { d[s * C + c] = src[c] }
-                                    }
-                                }
-                            }
-                        }
-                        for j in L..<L4 { dst[j] = 0 }
-                    }
+                    PatchLowering.lower(g, input: UnsafePointer(xq), rows: m0..<m1, into: cols, rowLength: L4, padding: zeroByte)
+                    if L4 > L { for m in 0..<(m1 - m0) { (cols + m * L4 + L).update(repeating: 0, count: L4 - L) } }
                     a = UnsafePointer(cols)
                 }
                 cnns_qgemm_u7s8(Int32(m1 - m0), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))

@@ -139,7 +139,7 @@ struct TransferCommand: ParsableCommand {
             print("\(name) (\(mode)): \(SummaryCommand.grouped(model.trainableParameterCount)) trainable of \(SummaryCommand.grouped(model.parameterCount)) parameters, \(trainSet.count) images, learning rate \(lr)")
             let t0 = Date()
             let history = trainer.fit(train: trainSet, validation: val, config: TrainConfig(epochs: epochs, batchSize: batchSize, seed: seed),
-                                      epochEnded: { r in print(String(format: "  epoch %d: %.1fs loss %.4f accuracy %.4f val_accuracy %.4f", r.epoch, r.seconds, r.loss, r.accuracy, r.valAccuracy ?? .nan)) })
+                                      epochEnded: Self.printEpoch)
             let recalibrated = BatchNormRecalibration.run(model, data: trainSet, batches: bnRecalibration, batchSize: batchSize, runner: rt.pool)
             let secs = Date().timeIntervalSince(t0)
             if recalibrated > 0 { print("  batch-norm statistics of \(recalibrated) trained layers re-estimated over \(bnRecalibration) batches") }
@@ -197,7 +197,7 @@ struct TransferCommand: ParsableCommand {
             print("Pre-training \(profile.name) at \(size)x\(size) on \(source.count) images of classes 0-4 (\(source.classNames.joined(separator: ", ")))")
             let t0 = Date()
             _ = trainer.fit(train: source, validation: sourceVal, config: TrainConfig(epochs: pretrainEpochs, batchSize: batchSize, seed: seed),
-                            epochEnded: { r in print(String(format: "  epoch %d: %.1fs loss %.4f accuracy %.4f val_accuracy %.4f", r.epoch, r.seconds, r.loss, r.accuracy, r.valAccuracy ?? .nan)) })
+                            epochEnded: Self.printEpoch)
             BatchNormRecalibration.run(pre, data: source, batches: bnRecalibration, batchSize: batchSize, runner: rt.pool)
             let (_, _, preAcc) = trainer.predict(fullTest.subset(classes: [0, 1, 2, 3, 4]), batchSize: batchSize)
             imported = String(format: "pre-trained on %d images of classes 0-4 in %.1f s: test accuracy on 0-4 %.2f%%", source.count, Date().timeIntervalSince(t0), preAcc * 100)
@@ -233,6 +233,10 @@ struct TransferCommand: ParsableCommand {
         try staging.write(md, to: "report.md")
         try staging.commit()
         print("Saved \(dir)/results.json and \(dir)/report.md")
+    }
+
+    static func printEpoch(_ r: EpochRecord) {
+        print(String(format: "  epoch %d: %.1fs loss %.4f accuracy %.4f val_accuracy %.4f", r.epoch, r.seconds, r.loss, r.accuracy, r.valAccuracy ?? .nan))
     }
 
     /// The first ten test images: true and predicted class (from the last transferred model).
