@@ -36,7 +36,7 @@ public final class AutoSelector {
     }
 
     /// Bumped when the kernels change enough to make earlier timings misleading.
-    public static let keyVersion = " engine=2"
+    public static let keyVersion = " engine=3"
 
     public static func key(_ g: ConvGeometry, threads: Int) -> String { "\(g) threads=\(threads)\(keyVersion)" }
 

@@ -4,7 +4,31 @@ import Layers
 /// Updates trainable parameters from their gradients.
 public protocol Optimizer: AnyObject {
     var learningRate: Double { get set }
-    func step(_ params: [Parameter])
+    /// One update of every parameter, its elements split across `runner`'s workers.
+    func step(_ params: [Parameter], runner: ParallelRunner)
+}
+
+extension Optimizer {
+    /// One update on the calling thread.
+    public func step(_ params: [Parameter]) { step(params, runner: SerialRunner()) }
+}
+
+/// The element ranges of a parameter list seen as one array: worker `w` of `workers` gets
+/// contiguous pieces (parameter index, element range) of about total/workers elements, cut at
+/// multiples of 8 so every piece but a parameter's last is whole SIMD vectors.
+enum ParameterSlices {
+    static func slices(counts: [Int], worker: Int, workers: Int) -> [(index: Int, range: Range<Int>)] {
+        let total = counts.reduce(0, +)
+        let lo = (total * worker / workers) & ~7, hi = worker == workers - 1 ? total : (total * (worker + 1) / workers) & ~7
+        var out: [(Int, Range<Int>)] = []
+        var base = 0
+        for (i, c) in counts.enumerated() {
+            let a = max(lo, base), b = min(hi, base + c)
+            if a < b { out.append((i, (a - base)..<(b - base))) }
+            base += c
+        }
+        return out
+    }
 }
 
 /// Adam as Keras implements it: m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g²,
@@ -19,22 +43,59 @@ public final class Adam: Optimizer {
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
     }
 
-    public func step(_ params: [Parameter]) {
+    public func step(_ params: [Parameter], runner: ParallelRunner) {
         t += 1
         let b1 = Float(beta1), b2 = Float(beta2), eps = Float(epsilon)
         let lrT = Float(learningRate * (1 - pow(beta2, Double(t))).squareRoot() / (1 - pow(beta1, Double(t))))
-        for p in params {
+        let states: [(m: Tensor, v: Tensor)] = params.map { p in
             let id = ObjectIdentifier(p)
             let s = state[id] ?? (Tensor(shape: p.value.shape), Tensor(shape: p.value.shape))
             state[id] = s
-            let w = p.value.data, g = p.grad.data, m = s.m.data, v = s.v.data
-            for i in 0..<p.value.count {
-                let gi = g[i]
-                m[i] = b1 * m[i] + (1 - b1) * gi
-                v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                w[i] -= lrT * m[i] / (v[i].squareRoot() + eps)
+            return s
+        }
+        let counts = params.map { $0.value.count }
+        let total = counts.reduce(0, +)
+        let workers = total < 65_536 ? 1 : runner.width
+        let body: (Int) -> Void = { worker in
+            for (i, range) in ParameterSlices.slices(counts: counts, worker: worker, workers: workers) {
+                Self.update(w: params[i].value.data, g: params[i].grad.data, m: states[i].m.data, v: states[i].v.data,
+                            range: range, b1: b1, b2: b2, eps: eps, lrT: lrT)
             }
-            p.version += 1
+        }
+        if workers == 1 { body(0) } else { runner.run(body) }
+        for p in params { p.version += 1 }
+    }
+
+    /// The update of elements `range`, eight at a time, then one at a time; the same
+    /// operations in the same order either way, so results do not depend on the split.
+    @inline(__always)
+    static func update(w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+                       v: UnsafeMutablePointer<Float>, range: Range<Int>, b1: Float, b2: Float, eps: Float, lrT: Float) {
+        var i = range.lowerBound
+        let c1 = 1 - b1, c2 = 1 - b2
+        let b1v = SIMD8<Float>(repeating: b1), b2v = SIMD8<Float>(repeating: b2)
+        let c1v = SIMD8<Float>(repeating: c1), c2v = SIMD8<Float>(repeating: c2)
+        let epsv = SIMD8<Float>(repeating: eps), lrv = SIMD8<Float>(repeating: lrT)
+        while i + 8 <= range.upperBound {
+            let gi = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+            let mo = UnsafeRawPointer(m + i).loadUnaligned(as: SIMD8<Float>.self)
+            let vo = UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
+            let wo = UnsafeRawPointer(w + i).loadUnaligned(as: SIMD8<Float>.self)
+            let mn: SIMD8<Float> = b1v * mo + c1v * gi
+            let g2: SIMD8<Float> = c2v * gi * gi
+            let vn: SIMD8<Float> = b2v * vo + g2
+            let step: SIMD8<Float> = lrv * mn / (vn.squareRoot() + epsv)
+            UnsafeMutableRawPointer(m + i).storeBytes(of: mn, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(v + i).storeBytes(of: vn, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(w + i).storeBytes(of: wo - step, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < range.upperBound {
+            let gi = g[i]
+            m[i] = b1 * m[i] + c1 * gi
+            v[i] = b2 * v[i] + c2 * gi * gi
+            w[i] -= lrT * m[i] / (v[i].squareRoot() + eps)
+            i += 1
         }
     }
 }
@@ -50,19 +111,27 @@ public final class SGD: Optimizer {
         self.momentum = momentum
     }
 
-    public func step(_ params: [Parameter]) {
+    public func step(_ params: [Parameter], runner: ParallelRunner) {
         let mu = Float(momentum), lr = Float(learningRate)
-        for p in params {
+        let vels: [Tensor] = params.map { p in
             let id = ObjectIdentifier(p)
             let vel = velocity[id] ?? Tensor(shape: p.value.shape)
             velocity[id] = vel
-            let w = p.value.data, g = p.grad.data, v = vel.data
-            for i in 0..<p.value.count {
-                v[i] = mu * v[i] - lr * g[i]
-                w[i] += v[i]
-            }
-            p.version += 1
+            return vel
         }
+        let counts = params.map { $0.value.count }
+        let workers = counts.reduce(0, +) < 65_536 ? 1 : runner.width
+        let body: (Int) -> Void = { worker in
+            for (i, range) in ParameterSlices.slices(counts: counts, worker: worker, workers: workers) {
+                let w = params[i].value.data, g = params[i].grad.data, v = vels[i].data
+                for j in range {
+                    v[j] = mu * v[j] - lr * g[j]
+                    w[j] += v[j]
+                }
+            }
+        }
+        if workers == 1 { body(0) } else { runner.run(body) }
+        for p in params { p.version += 1 }
     }
 }
 

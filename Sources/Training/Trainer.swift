@@ -95,7 +95,7 @@ public final class Trainer {
                     SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: grad)
                 }
                 model.backward(grad, context)
-                optimizer.step(model.trainableParameters)
+                optimizer.step(model.trainableParameters, runner: context.runner)
                 lossSum += loss * Double(n)
                 correct += right
                 seen += n

@@ -31,3 +31,33 @@ void cnns_qgemm_u7s8(int m, int n, int k, const uint8_t *a, int lda, const int8_
 /// The plain reference of cnns_qgemm_u7s8 (also its fallback without AVX2): one dot product
 /// per output, int32 sums. Tests compare the two exactly.
 void cnns_qgemm_u7s8_scalar(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);
+
+#ifndef CNNS_SMALL_PATCH_H
+#define CNNS_SMALL_PATCH_H
+/// Geometry of one convolution for the small-patch kernels: input (h, w, c) NHWC, kernel r x s,
+/// k output channels, strides, padding before (top, left), output p x q.
+typedef struct {
+    int h, w, c, r, s, k, stride_h, stride_w, pad_top, pad_left, p, q;
+} cnns_conv_shape;
+
+/// Longest receptive field (R·S·C) the small-patch kernels take.
+#define CNNS_SMALL_PATCH_MAX 80
+
+/// 1 when the shape suits the small-patch kernels: R·S·C ≤ CNNS_SMALL_PATCH_MAX, K a multiple
+/// of 8, the weights (L·K floats) small enough to stay in L1.
+int cnns_conv_small_patch_fits(const cnns_conv_shape *s);
+
+/// Output pixels m0..<m1 (flattened n, p, q): out = clamp(patch · W + bias), clamp only when
+/// `clamp` != 0, bias may be NULL. AVX2+FMA when the CPU has it, else the scalar reference.
+void cnns_conv_small_patch_forward(const cnns_conv_shape *s, const float *input, const float *weights,
+                                   const float *bias, int clamp, float lo, float hi, float *output, long m0, long m1);
+void cnns_conv_small_patch_forward_scalar(const cnns_conv_shape *s, const float *input, const float *weights,
+                                          const float *bias, int clamp, float lo, float hi, float *output,
+                                          long m0, long m1);
+
+/// Over output pixels m0..<m1: dw [L, K] += patchᵀ · dy, db [K] += dy (db may be NULL).
+void cnns_conv_small_patch_dweights(const cnns_conv_shape *s, const float *input, const float *dy, float *dw,
+                                    float *db, long m0, long m1);
+void cnns_conv_small_patch_dweights_scalar(const cnns_conv_shape *s, const float *input, const float *dy,
+                                           float *dw, float *db, long m0, long m1);
+#endif

@@ -1,11 +1,18 @@
 import Tensor
+import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // input NHWC (N,H,W,C), weights HWIO (R,S,C,K) = row-major [R·S·C, K], bias (K)
 // column buffer [rows, R·S·C] (one row per output pixel) -> output NHWC [N·P·Q, K] = columns × weights
 /// im2col + cblas_sgemm. Each worker lowers a chunk of output pixels into its own column
 /// buffer (sized to the workspace limit), multiplies it by the weights (beta = 0), then adds
 /// the bias and applies a ReLU-like clamp in one pass while the chunk is in cache. 1x1 stride-1 convolutions skip the lowering: the
-/// input already is the column matrix.
+/// input already is the column matrix. Short receptive fields (R·S·C ≤ 80, K a multiple of 8:
+/// a first layer on grey or RGB images) lower one pixel at a time into registers instead
+/// (`cnns_conv_small_patch_forward`, bias and clamp included): a GEMM with k = 9 is mostly
+/// overhead, and the column matrix would be 9 times the input.
 public final class Im2colConv2D: ConvolutionAlgorithm {
     public let geometry: ConvGeometry
     public let options: ConvOptions
@@ -24,6 +31,23 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
 
     var patchLength: Int { geometry.r * geometry.s * geometry.c }
 
+    /// The geometry as the C kernels take it.
+    var cShape: cnns_conv_shape {
+        let g = geometry
+        return cnns_conv_shape(h: Int32(g.h), w: Int32(g.w), c: Int32(g.c), r: Int32(g.r), s: Int32(g.s), k: Int32(g.k),
+                               stride_h: Int32(g.strideH), stride_w: Int32(g.strideW), pad_top: Int32(g.padTop),
+                               pad_left: Int32(g.padLeft), p: Int32(g.p), q: Int32(g.q))
+    }
+
+    /// Whether this layer takes the small-patch path (no column buffer, no GEMM call).
+    public var usesSmallPatchKernel: Bool {
+        var shape = cShape
+        return !isPointwise && Self.smallPatchEnabled && cnns_conv_small_patch_fits(&shape) != 0
+    }
+
+    /// `CNNSCOPE_SMALL_PATCH=0` turns the small-patch path off (comparisons; tests run both).
+    nonisolated(unsafe) public static var smallPatchEnabled = getenv("CNNSCOPE_SMALL_PATCH").map { String(cString: $0) != "0" } ?? true
+
     /// Output pixels lowered per chunk: as many as let the chunk's columns and its output rows
     /// (bias-filled, then accumulated by GEMM) fit the workspace limit together (at least 16).
     /// When the weight matrix is too large for the small GEMM kernel, OpenBLAS packs it on every
@@ -38,7 +62,7 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         let d = ConvCost.direct(g)
         let m = ConvCost.minimumTraffic(g)
         let rows = g.n * g.p * g.q
-        if isPointwise {
+        if isPointwise || usesSmallPatchKernel {
             return ConvCost(directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: 0,
                             minimumTrafficBytes: m, algorithmTrafficBytes: m)
         }
@@ -56,9 +80,19 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         let K = g.k, L = patchLength
         let rows = batch * g.p * g.q
         let chunk = rowsPerChunk
-        if !isPointwise { workspace.reserve(workers: runner.width, floats: min(chunk, rows) * L) }
+        if !isPointwise && !usesSmallPatchKernel { workspace.reserve(workers: runner.width, floats: min(chunk, rows) * L) }
         let clamps = outputClamp != nil
         let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
+        if usesSmallPatchKernel {
+            var shape = cShape
+            runner.parallelRanges(rows, work: rows * L * K) { worker, range in
+                observer?.stageBegan(.gemm, worker: worker)
+                cnns_conv_small_patch_forward(&shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
+                                              range.lowerBound, range.upperBound)
+                observer?.stageEnded(.gemm, worker: worker)
+            }
+            return
+        }
         runner.parallelRanges(rows, work: rows * L * K) { worker, range in
             var m0 = range.lowerBound
             while m0 < range.upperBound {

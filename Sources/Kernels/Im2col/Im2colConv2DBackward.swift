@@ -1,4 +1,5 @@
 import Tensor
+import CKernels
 
 // input NHWC (N,H,W,C), weights HWIO [L = R·S·C, K], dy NHWC (N,P,Q,K)
 //   dW [L, K] = Σ colᵀ · dy        (column buffer from the same lowering as forward)
@@ -6,7 +7,10 @@ import Tensor
 //   dx        = col2im(dy · Wᵀ)    (scatter-add of the column gradient)
 /// The backward pass of a convolution through im2col and cblas_sgemm. Workers take whole
 /// images (so their col2im writes never overlap), keep private dW/db partials, and the
-/// partials are summed at the end. 1x1 stride-1 layers use the input and dx directly.
+/// partials are summed at the end. 1x1 stride-1 layers use the input and dx directly. Where
+/// forward takes the small-patch path (R·S·C ≤ 80), dW and db come from
+/// `cnns_conv_small_patch_dweights` (tiles of 64 patches in L1, patchᵀ·dy in registers) with
+/// no column buffer.
 public final class Im2colConv2DBackward {
     public let geometry: ConvGeometry
     public let options: ConvOptions
@@ -42,7 +46,9 @@ public final class Im2colConv2DBackward {
         let K = g.k, L = patchLength, PQ = g.p * g.q
         let pointwise = forwardLowering.isPointwise
         let chunk = min(imagesPerChunk, batch)
-        let colFloats = pointwise ? 0 : chunk * PQ * L
+        let smallPatch = forwardLowering.usesSmallPatchKernel
+        var shape = forwardLowering.cShape
+        let colFloats = pointwise || (smallPatch && dInput == nil) ? 0 : chunk * PQ * L
         let partial = L * K + K
         let workers = runner.width
         workspace.reserve(workers: workers, floats: partial + colFloats * (dInput == nil ? 1 : 2))
@@ -58,7 +64,9 @@ public final class Im2colConv2DBackward {
                 let n1 = min(images.upperBound, n0 + chunk)
                 let rows = (n1 - n0) * PQ
                 let dyc = dy + n0 * PQ * K
-                if dWeights != nil {
+                if dWeights != nil && smallPatch {
+                    cnns_conv_small_patch_dweights(&shape, input, dy, dW, db, n0 * PQ, n1 * PQ)
+                } else if dWeights != nil {
                     for r in 0..<rows {
                         let d = dyc + r * K
                         for k in 0..<K { db[k] += d[k] }

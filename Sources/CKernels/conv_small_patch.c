@@ -1,0 +1,421 @@
+// input NHWC (N,H,W,C), weights [L = R·S·C, K] row-major (HWIO), bias (K) -> output NHWC (N,P,Q,K)
+// dy NHWC (N,P,Q,K) -> dW [L, K] += Σ patchᵀ·dy, db [K] += Σ dy
+//
+// Convolutions whose receptive field is short (a first layer: 3x3x1 = 9, 3x3x3 = 27, 5x5x3 = 75
+// values) make im2col's GEMM a poor fit: k = L is tiny, so the GEMM spends its time on packing
+// and on the C tile, and the lowering writes and re-reads a column matrix L times the input.
+// Here each output pixel's patch is gathered into a small stack buffer (zeros where padded) and
+// multiplied by the L x K weights (in L1) in registers, bias and clamp included; the weight
+// gradient gathers a tile of patches and accumulates patchᵀ·dy in registers. Same arithmetic as
+// im2col + GEMM (one product per tap and output channel, summed over taps in order), so the
+// results agree with it to rounding. The *_scalar functions are the plain references (and the
+// fallback without AVX2); tests compare them with the AVX2 versions and with a Double reference.
+#include "cnns_kernels.h"
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CNNS_TILE 64
+
+// Patch of output pixel (n, p, q) into patch[0..<L), zeros where the window leaves the image.
+static inline void gather_patch(const cnns_conv_shape *s, const float *input, long n, int p, int q, float *patch) {
+    const int L = s->r * s->s * s->c;
+    const int ih0 = p * s->stride_h - s->pad_top, iw0 = q * s->stride_w - s->pad_left;
+    const float *img = input + n * (long)s->h * s->w * s->c;
+    const int SC = s->s * s->c;
+    if (ih0 >= 0 && ih0 + s->r <= s->h && iw0 >= 0 && iw0 + s->s <= s->w) {
+        for (int r = 0; r < s->r; r++) {
+            const float *src = img + ((long)(ih0 + r) * s->w + iw0) * s->c;
+            for (int j = 0; j < SC; j++) patch[r * SC + j] = src[j];
+        }
+        return;
+    }
+    memset(patch, 0, sizeof(float) * L);
+    for (int r = 0; r < s->r; r++) {
+        const int ih = ih0 + r;
+        if (ih < 0 || ih >= s->h) continue;
+        for (int x = 0; x < s->s; x++) {
+            const int iw = iw0 + x;
+            if (iw < 0 || iw >= s->w) continue;
+            const float *src = img + ((long)ih * s->w + iw) * s->c;
+            for (int c = 0; c < s->c; c++) patch[r * SC + x * s->c + c] = src[c];
+        }
+    }
+}
+
+// Pointers to the R kernel rows of pixel (n, p, q)'s patch, each S·C floats: straight into the
+// input when the window lies inside the image, else rows of `patch` gathered with zeros.
+static inline void patch_rows(const cnns_conv_shape *s, const float *input, long n, int p, int q, float *patch,
+                              const float **rows) {
+    const int ih0 = p * s->stride_h - s->pad_top, iw0 = q * s->stride_w - s->pad_left;
+    const int SC = s->s * s->c;
+    if (ih0 >= 0 && ih0 + s->r <= s->h && iw0 >= 0 && iw0 + s->s <= s->w) {
+        const float *base = input + ((n * s->h + ih0) * (long)s->w + iw0) * s->c;
+        for (int r = 0; r < s->r; r++) rows[r] = base + (long)r * s->w * s->c;
+        return;
+    }
+    gather_patch(s, input, n, p, q, patch);
+    for (int r = 0; r < s->r; r++) rows[r] = patch + r * SC;
+}
+
+static inline void pixel_of(const cnns_conv_shape *s, long m, long *n, int *p, int *q) {
+    const long pq = (long)s->p * s->q;
+    *n = m / pq;
+    const long rem = m - *n * pq;
+    *p = (int)(rem / s->q);
+    *q = (int)(rem - (long)*p * s->q);
+}
+
+int cnns_conv_small_patch_fits(const cnns_conv_shape *s) {
+    const int L = s->r * s->s * s->c;
+    return L >= 1 && L <= CNNS_SMALL_PATCH_MAX && s->k % 8 == 0 && s->k >= 8 && L * s->k <= 8192;
+}
+
+void cnns_conv_small_patch_forward_scalar(const cnns_conv_shape *s, const float *input, const float *weights,
+                                          const float *bias, int clamp, float lo, float hi, float *output,
+                                          long m0, long m1) {
+    const int L = s->r * s->s * s->c, K = s->k;
+    float patch[CNNS_SMALL_PATCH_MAX];
+    for (long m = m0; m < m1; m++) {
+        long n; int p, q;
+        pixel_of(s, m, &n, &p, &q);
+        gather_patch(s, input, n, p, q, patch);
+        float *o = output + m * K;
+        for (int k = 0; k < K; k++) {
+            float acc = bias ? bias[k] : 0.0f;
+            for (int l = 0; l < L; l++) acc += patch[l] * weights[(long)l * K + k];
+            if (clamp) acc = acc < lo ? lo : (acc > hi ? hi : acc);
+            o[k] = acc;
+        }
+    }
+}
+
+// ---- AVX2: output rows are walked left to right. Pixels whose window lies inside the image
+// horizontally read the input in place (kernel rows above or below the image point at a zero
+// row), six at a time; the few others gather their patch first.
+
+typedef struct {
+    const cnns_conv_shape *s;
+    const float *input;
+    const float *zeros;          // W·C zeros, for kernel rows outside the image
+    long n; int p;               // the output row
+    const float *row[CNNS_SMALL_PATCH_MAX];   // kernel row r of this output row, at input column 0
+    int qi0, qi1;                // columns whose window is inside the image horizontally
+} row_walk;
+
+static inline void row_walk_start(row_walk *rw, long n, int p) {
+    const cnns_conv_shape *s = rw->s;
+    rw->n = n; rw->p = p;
+    const int ih0 = p * s->stride_h - s->pad_top;
+    const float *img = rw->input + n * (long)s->h * s->w * s->c;
+    for (int r = 0; r < s->r; r++) {
+        const int ih = ih0 + r;
+        rw->row[r] = (ih >= 0 && ih < s->h) ? img + (long)ih * s->w * s->c : rw->zeros;
+    }
+}
+
+static inline void interior_columns(const cnns_conv_shape *s, int *qi0, int *qi1) {
+    // iw0 = q·sw − padLeft ≥ 0 and iw0 + S ≤ W
+    *qi0 = (s->pad_left + s->stride_w - 1) / s->stride_w;
+    const int last = s->w - s->s + s->pad_left;
+    *qi1 = last < 0 ? 0 : last / s->stride_w + 1;
+    if (*qi1 > s->q) *qi1 = s->q;
+    if (*qi1 < *qi0) *qi1 = *qi0;
+}
+
+// One pixel: rows[r] → the S·C values of kernel row r. Four chains per 32 channels.
+__attribute__((target("avx2,fma")))
+static inline void pixel1_avx2(const float *const *rows, int R, int SC, const float *weights, int K, const float *bias,
+                               int clamp, __m256 vlo, __m256 vhi, float *o) {
+    int k0 = 0;
+    for (; k0 + 32 <= K; k0 += 32) {
+        __m256 a0, a1, a2, a3;
+        if (bias) {
+            a0 = _mm256_loadu_ps(bias + k0); a1 = _mm256_loadu_ps(bias + k0 + 8);
+            a2 = _mm256_loadu_ps(bias + k0 + 16); a3 = _mm256_loadu_ps(bias + k0 + 24);
+        } else {
+            a0 = a1 = a2 = a3 = _mm256_setzero_ps();
+        }
+        const float *w = weights + k0;
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < SC; j++, w += K) {
+                const __m256 x = _mm256_broadcast_ss(rows[r] + j);
+                a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w), a0);
+                a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 8), a1);
+                a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 16), a2);
+                a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 24), a3);
+            }
+        if (clamp) {
+            a0 = _mm256_min_ps(_mm256_max_ps(a0, vlo), vhi); a1 = _mm256_min_ps(_mm256_max_ps(a1, vlo), vhi);
+            a2 = _mm256_min_ps(_mm256_max_ps(a2, vlo), vhi); a3 = _mm256_min_ps(_mm256_max_ps(a3, vlo), vhi);
+        }
+        _mm256_storeu_ps(o + k0, a0); _mm256_storeu_ps(o + k0 + 8, a1);
+        _mm256_storeu_ps(o + k0 + 16, a2); _mm256_storeu_ps(o + k0 + 24, a3);
+    }
+    for (; k0 < K; k0 += 8) {
+        __m256 a0 = bias ? _mm256_loadu_ps(bias + k0) : _mm256_setzero_ps();
+        const float *w = weights + k0;
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < SC; j++, w += K) a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(rows[r] + j), _mm256_loadu_ps(w), a0);
+        if (clamp) a0 = _mm256_min_ps(_mm256_max_ps(a0, vlo), vhi);
+        _mm256_storeu_ps(o + k0, a0);
+    }
+}
+
+// Six neighbouring pixels of a row, pixel i reading rows[r] + i·step: 16 channels per pass,
+// 12 independent accumulators (two weight loads and six broadcasts per twelve FMAs).
+__attribute__((target("avx2,fma")))
+static inline void pixel6_avx2(const float *const *rows, int R, int SC, long step, const float *weights, int K,
+                               const float *bias, int clamp, __m256 vlo, __m256 vhi, float *o) {
+    int k0 = 0;
+    for (; k0 + 16 <= K; k0 += 16) {
+        const __m256 i0 = bias ? _mm256_loadu_ps(bias + k0) : _mm256_setzero_ps();
+        const __m256 i1 = bias ? _mm256_loadu_ps(bias + k0 + 8) : _mm256_setzero_ps();
+        __m256 c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1;
+        __m256 c30 = i0, c31 = i1, c40 = i0, c41 = i1, c50 = i0, c51 = i1;
+        const float *w = weights + k0;
+        for (int r = 0; r < R; r++) {
+            const float *x = rows[r];
+            for (int j = 0; j < SC; j++, w += K, x++) {
+                const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+                __m256 b;
+                b = _mm256_broadcast_ss(x);            c00 = _mm256_fmadd_ps(b, w0, c00); c01 = _mm256_fmadd_ps(b, w1, c01);
+                b = _mm256_broadcast_ss(x + step);     c10 = _mm256_fmadd_ps(b, w0, c10); c11 = _mm256_fmadd_ps(b, w1, c11);
+                b = _mm256_broadcast_ss(x + 2 * step); c20 = _mm256_fmadd_ps(b, w0, c20); c21 = _mm256_fmadd_ps(b, w1, c21);
+                b = _mm256_broadcast_ss(x + 3 * step); c30 = _mm256_fmadd_ps(b, w0, c30); c31 = _mm256_fmadd_ps(b, w1, c31);
+                b = _mm256_broadcast_ss(x + 4 * step); c40 = _mm256_fmadd_ps(b, w0, c40); c41 = _mm256_fmadd_ps(b, w1, c41);
+                b = _mm256_broadcast_ss(x + 5 * step); c50 = _mm256_fmadd_ps(b, w0, c50); c51 = _mm256_fmadd_ps(b, w1, c51);
+            }
+        }
+        if (clamp) {
+#define CL(v) v = _mm256_min_ps(_mm256_max_ps(v, vlo), vhi)
+            CL(c00); CL(c01); CL(c10); CL(c11); CL(c20); CL(c21); CL(c30); CL(c31); CL(c40); CL(c41); CL(c50); CL(c51);
+#undef CL
+        }
+        float *d = o + k0;
+        _mm256_storeu_ps(d, c00); _mm256_storeu_ps(d + 8, c01); d += K;
+        _mm256_storeu_ps(d, c10); _mm256_storeu_ps(d + 8, c11); d += K;
+        _mm256_storeu_ps(d, c20); _mm256_storeu_ps(d + 8, c21); d += K;
+        _mm256_storeu_ps(d, c30); _mm256_storeu_ps(d + 8, c31); d += K;
+        _mm256_storeu_ps(d, c40); _mm256_storeu_ps(d + 8, c41); d += K;
+        _mm256_storeu_ps(d, c50); _mm256_storeu_ps(d + 8, c51);
+    }
+    for (; k0 < K; k0 += 8) {
+        const __m256 i0 = bias ? _mm256_loadu_ps(bias + k0) : _mm256_setzero_ps();
+        __m256 c0 = i0, c1 = i0, c2 = i0, c3 = i0, c4 = i0, c5 = i0;
+        const float *w = weights + k0;
+        for (int r = 0; r < R; r++) {
+            const float *x = rows[r];
+            for (int j = 0; j < SC; j++, w += K, x++) {
+                const __m256 w0 = _mm256_loadu_ps(w);
+                c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x), w0, c0);
+                c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + step), w0, c1);
+                c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + 2 * step), w0, c2);
+                c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + 3 * step), w0, c3);
+                c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + 4 * step), w0, c4);
+                c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + 5 * step), w0, c5);
+            }
+        }
+        if (clamp) {
+#define CL(v) v = _mm256_min_ps(_mm256_max_ps(v, vlo), vhi)
+            CL(c0); CL(c1); CL(c2); CL(c3); CL(c4); CL(c5);
+#undef CL
+        }
+        float *d = o + k0;
+        _mm256_storeu_ps(d, c0); _mm256_storeu_ps(d + K, c1); _mm256_storeu_ps(d + 2 * K, c2);
+        _mm256_storeu_ps(d + 3 * K, c3); _mm256_storeu_ps(d + 4 * K, c4); _mm256_storeu_ps(d + 5 * K, c5);
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void forward_avx2(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
+                         int clamp, float lo, float hi, float *output, long m0, long m1) {
+    const int K = s->k, SC = s->s * s->c, R = s->r, C = s->c;
+    const long step = (long)s->stride_w * C;
+    float patch[CNNS_SMALL_PATCH_MAX];
+    const float *rows[CNNS_SMALL_PATCH_MAX];
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    float *zeros = calloc((size_t)s->w * C + 8, sizeof(float));
+    if (!zeros) { cnns_conv_small_patch_forward_scalar(s, input, weights, bias, clamp, lo, hi, output, m0, m1); return; }
+    row_walk rw = { .s = s, .input = input, .zeros = zeros };
+    int qi0, qi1;
+    interior_columns(s, &qi0, &qi1);
+    long n; int p, q;
+    pixel_of(s, m0, &n, &p, &q);
+    long m = m0;
+    while (m < m1) {
+        row_walk_start(&rw, n, p);
+        const int qend = (m1 - m < s->q - q) ? q + (int)(m1 - m) : s->q;
+        while (q < qend) {
+            float *o = output + m * K;
+            if (q < qi0 || q >= qi1) {
+                gather_patch(s, input, n, p, q, patch);
+                for (int r = 0; r < R; r++) rows[r] = patch + r * SC;
+                pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
+                q++; m++;
+                continue;
+            }
+            const long col = (long)(q * s->stride_w - s->pad_left) * C;
+            for (int r = 0; r < R; r++) rows[r] = rw.row[r] + col;
+            const int run = (qend < qi1 ? qend : qi1) - q;
+            if (run >= 6) {
+                pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o);
+                q += 6; m += 6;
+            } else {
+                pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
+                q++; m++;
+            }
+        }
+        q = 0;
+        if (++p == s->p) { p = 0; n++; }
+    }
+    free(zeros);
+}
+
+void cnns_conv_small_patch_forward(const cnns_conv_shape *s, const float *input, const float *weights,
+                                   const float *bias, int clamp, float lo, float hi, float *output, long m0, long m1) {
+    if (cnns_have_avx2_fma()) forward_avx2(s, input, weights, bias, clamp, lo, hi, output, m0, m1);
+    else cnns_conv_small_patch_forward_scalar(s, input, weights, bias, clamp, lo, hi, output, m0, m1);
+}
+
+void cnns_conv_small_patch_dweights_scalar(const cnns_conv_shape *s, const float *input, const float *dy,
+                                           float *dw, float *db, long m0, long m1) {
+    const int L = s->r * s->s * s->c, K = s->k;
+    float patch[CNNS_SMALL_PATCH_MAX];
+    for (long m = m0; m < m1; m++) {
+        long n; int p, q;
+        pixel_of(s, m, &n, &p, &q);
+        gather_patch(s, input, n, p, q, patch);
+        const float *d = dy + m * K;
+        for (int l = 0; l < L; l++)
+            for (int k = 0; k < K; k++) dw[(long)l * K + k] += patch[l] * d[k];
+        if (db) for (int k = 0; k < K; k++) db[k] += d[k];
+    }
+}
+
+// dW rows for up to 6 taps (tap i's value for pixel t at x[i] + t·step), 16 (then 8) columns per
+// pass, over T pixels whose dy rows are dy + t·ldy: 12 accumulators, added to dw at the end.
+__attribute__((target("avx2,fma")))
+static void dweights_run_avx2(const float *const *x, int taps, long step, const float *dy, long ldy, int K, int T,
+                              float *const *dwRow) {
+    const float *x0 = x[0], *x1 = x[taps > 1 ? 1 : 0], *x2 = x[taps > 2 ? 2 : 0];
+    const float *x3 = x[taps > 3 ? 3 : 0], *x4 = x[taps > 4 ? 4 : 0], *x5 = x[taps > 5 ? 5 : 0];
+    int k0 = 0;
+    for (; k0 + 16 <= K; k0 += 16) {
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        const float *d = dy + k0;
+        for (long t = 0, o = 0; t < T; t++, o += step, d += ldy) {
+            const __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
+            __m256 b;
+            b = _mm256_broadcast_ss(x0 + o); c00 = _mm256_fmadd_ps(b, d0, c00); c01 = _mm256_fmadd_ps(b, d1, c01);
+            b = _mm256_broadcast_ss(x1 + o); c10 = _mm256_fmadd_ps(b, d0, c10); c11 = _mm256_fmadd_ps(b, d1, c11);
+            b = _mm256_broadcast_ss(x2 + o); c20 = _mm256_fmadd_ps(b, d0, c20); c21 = _mm256_fmadd_ps(b, d1, c21);
+            b = _mm256_broadcast_ss(x3 + o); c30 = _mm256_fmadd_ps(b, d0, c30); c31 = _mm256_fmadd_ps(b, d1, c31);
+            b = _mm256_broadcast_ss(x4 + o); c40 = _mm256_fmadd_ps(b, d0, c40); c41 = _mm256_fmadd_ps(b, d1, c41);
+            b = _mm256_broadcast_ss(x5 + o); c50 = _mm256_fmadd_ps(b, d0, c50); c51 = _mm256_fmadd_ps(b, d1, c51);
+        }
+        __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+        for (int i = 0; i < taps; i++) {
+            float *row = dwRow[i] + k0;
+            _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[i][0]));
+            _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[i][1]));
+        }
+    }
+    for (; k0 < K; k0 += 8) {
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        const float *d = dy + k0;
+        for (long t = 0, o = 0; t < T; t++, o += step, d += ldy) {
+            const __m256 d0 = _mm256_loadu_ps(d);
+            c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x0 + o), d0, c0);
+            c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(x1 + o), d0, c1);
+            c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(x2 + o), d0, c2);
+            c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(x3 + o), d0, c3);
+            c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(x4 + o), d0, c4);
+            c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(x5 + o), d0, c5);
+        }
+        __m256 acc[6] = {c0, c1, c2, c3, c4, c5};
+        for (int i = 0; i < taps; i++) {
+            float *row = dwRow[i] + k0;
+            _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[i]));
+        }
+    }
+}
+
+// All L taps over T pixels: tap l = (r, j) of pixel t at base[r] + j + t·step.
+__attribute__((target("avx2,fma")))
+static void dweights_pixels_avx2(const cnns_conv_shape *s, const float *const *base, long step, const float *dy,
+                                 long ldy, int T, float *dw) {
+    const int SC = s->s * s->c, L = s->r * SC, K = s->k;
+    const float *x[6];
+    float *rows[6];
+    for (int l0 = 0; l0 < L; l0 += 6) {
+        const int taps = L - l0 < 6 ? L - l0 : 6;
+        for (int i = 0; i < taps; i++) {
+            const int l = l0 + i;
+            x[i] = base[l / SC] + l % SC;
+            rows[i] = dw + (long)l * K;
+        }
+        dweights_run_avx2(x, taps, step, dy, ldy, K, T, rows);
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void dweights_avx2(const cnns_conv_shape *s, const float *input, const float *dy, float *dw, float *db,
+                          long m0, long m1) {
+    const int K = s->k, SC = s->s * s->c, R = s->r, C = s->c, L = R * SC;
+    const long step = (long)s->stride_w * C;
+    // Border pixels (window partly outside the image horizontally) are gathered, with their dy
+    // rows, into tiles of 64 and handled like a run.
+    float *zeros = calloc((size_t)s->w * C + 8, sizeof(float));
+    float *ptile = malloc(sizeof(float) * CNNS_TILE * L), *dtile = malloc(sizeof(float) * CNNS_TILE * K);
+    if (!zeros || !ptile || !dtile) {
+        free(zeros); free(ptile); free(dtile);
+        cnns_conv_small_patch_dweights_scalar(s, input, dy, dw, db, m0, m1);
+        return;
+    }
+    const float *pbase[CNNS_SMALL_PATCH_MAX], *rows[CNNS_SMALL_PATCH_MAX];
+    for (int r = 0; r < R; r++) pbase[r] = ptile + r * SC;
+    int pending = 0;
+    row_walk rw = { .s = s, .input = input, .zeros = zeros };
+    int qi0, qi1;
+    interior_columns(s, &qi0, &qi1);
+    long n; int p, q;
+    pixel_of(s, m0, &n, &p, &q);
+    long m = m0;
+    while (m < m1) {
+        row_walk_start(&rw, n, p);
+        const int qend = (m1 - m < s->q - q) ? q + (int)(m1 - m) : s->q;
+        while (q < qend) {
+            if (q < qi0 || q >= qi1) {
+                gather_patch(s, input, n, p, q, ptile + (long)pending * L);
+                memcpy(dtile + (long)pending * K, dy + m * K, sizeof(float) * K);
+                if (++pending == CNNS_TILE) { dweights_pixels_avx2(s, pbase, L, dtile, K, pending, dw); pending = 0; }
+                q++; m++;
+                continue;
+            }
+            const int run = (qend < qi1 ? qend : qi1) - q;
+            const long col = (long)(q * s->stride_w - s->pad_left) * C;
+            for (int r = 0; r < R; r++) rows[r] = rw.row[r] + col;
+            dweights_pixels_avx2(s, rows, step, dy + m * K, K, run, dw);
+            q += run; m += run;
+        }
+        q = 0;
+        if (++p == s->p) { p = 0; n++; }
+    }
+    if (pending) dweights_pixels_avx2(s, pbase, L, dtile, K, pending, dw);
+    if (db) {
+        for (int k0 = 0; k0 < K; k0 += 8) {
+            __m256 a = _mm256_loadu_ps(db + k0);
+            for (long i = m0; i < m1; i++) a = _mm256_add_ps(a, _mm256_loadu_ps(dy + i * K + k0));
+            _mm256_storeu_ps(db + k0, a);
+        }
+    }
+    free(zeros); free(ptile); free(dtile);
+}
+
+void cnns_conv_small_patch_dweights(const cnns_conv_shape *s, const float *input, const float *dy, float *dw,
+                                    float *db, long m0, long m1) {
+    if (cnns_have_avx2_fma()) dweights_avx2(s, input, dy, dw, db, m0, m1);
+    else cnns_conv_small_patch_dweights_scalar(s, input, dy, dw, db, m0, m1);
+}

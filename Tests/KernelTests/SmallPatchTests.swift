@@ -1,0 +1,122 @@
+import XCTest
+import Tensor
+import CKernels
+@testable import Kernels
+
+/// im2col's small-patch path (R·S·C ≤ 80, K a multiple of 8: first layers) against the Double
+/// reference, forward (per-output limit γ(L+2)·Σ|products|) and backward (dW, db: limit
+/// γ(N·P·Q+2)·Σ|products|), on random shapes (seed printed) and the lab's first layers; and
+/// the AVX2 C kernels against their scalar references.
+final class SmallPatchTests: XCTestCase {
+    func check(_ g: ConvGeometry, seed: UInt64, runner: ParallelRunner = SerialRunner(),
+               file: StaticString = #filePath, line: UInt = #line) throws {
+        let t = ConvTester(g, seed: seed)
+        let fwd = Im2colConv2D(geometry: g, options: ConvOptions())
+        XCTAssertTrue(fwd.usesSmallPatchKernel, "\(g) should take the small-patch path", file: file, line: line)
+        let e = try t.run(.im2col, runner: runner)
+        XCTAssertLessThanOrEqual(e.maxScaled, t.directTolerance, "forward \(g) seed \(seed): \(e.maxScaled)", file: file, line: line)
+
+        // Backward: dW and db against Double sums over the same index sets.
+        var rng = SeededGenerator(seed: seed &+ 1)
+        let dy = try Tensor([g.n, g.p, g.q, g.k]); dy.fillUniform(&rng)
+        let L = g.r * g.s * g.c
+        let dw = try Tensor([L, g.k]), db = try Tensor([g.k])
+        dw.fill(.nan); db.fill(.nan)
+        let bwd = Im2colConv2DBackward(geometry: g)
+        bwd.backward(input: t.input.data, batch: g.n, weights: t.weights.data, dy: dy.data, dWeights: dw.data,
+                     dBias: db.data, dInput: nil, runner: runner)
+        var rdw = [Double](repeating: 0, count: L * g.k), adw = rdw
+        var rdb = [Double](repeating: 0, count: g.k), adb = rdb
+        for n in 0..<g.n { for p in 0..<g.p { for q in 0..<g.q {
+            let d = dy.data + ((n * g.p + p) * g.q + q) * g.k
+            for k in 0..<g.k { rdb[k] += Double(d[k]); adb[k] += abs(Double(d[k])) }
+            for r in 0..<g.r { for s in 0..<g.s {
+                let ih = p * g.strideH - g.padTop + r, iw = q * g.strideW - g.padLeft + s
+                guard ih >= 0 && ih < g.h && iw >= 0 && iw < g.w else { continue }
+                for c in 0..<g.c {
+                    let x = Double(t.input.data[((n * g.h + ih) * g.w + iw) * g.c + c])
+                    let l = (r * g.s + s) * g.c + c
+                    for k in 0..<g.k { rdw[l * g.k + k] += x * Double(d[k]); adw[l * g.k + k] += abs(x * Double(d[k])) }
+                }
+            } }
+        } } }
+        let limit = ConvTester.gamma(g.n * g.p * g.q + 2)
+        for i in 0..<dw.count where !(abs(Double(dw.data[i]) - rdw[i]) <= limit * adw[i] + 1e-30) {
+            XCTFail("dW[\(i)] = \(dw.data[i]) vs \(rdw[i]) on \(g) seed \(seed)", file: file, line: line); return
+        }
+        for k in 0..<g.k where !(abs(Double(db.data[k]) - rdb[k]) <= limit * adb[k] + 1e-30) {
+            XCTFail("db[\(k)] = \(db.data[k]) vs \(rdb[k]) on \(g) seed \(seed)", file: file, line: line); return
+        }
+    }
+
+    func testRandomShapes() throws {
+        let seed = UInt64(Date().timeIntervalSince1970) % 100_000
+        print("SmallPatchTests.testRandomShapes seed \(seed)")
+        var rng = SeededGenerator(seed: seed)
+        var done = 0
+        while done < 16 {
+            let c = 1 + rng.nextInt(4), r = 1 + rng.nextInt(5), s = 1 + rng.nextInt(5)
+            let stride = 1 + rng.nextInt(3)
+            guard r * s * c <= 80, r * s > 1 || stride > 1 else { continue }
+            let k = 8 * (1 + rng.nextInt(8))
+            let h = r + rng.nextInt(14), w = s + rng.nextInt(14)
+            let g = try ConvGeometry(n: 1 + rng.nextInt(3), h: h, w: w, c: c, k: k, r: r, s: s, stride: stride,
+                                     padding: rng.nextInt(2) == 0 ? .same : .valid)
+            try check(g, seed: seed &+ UInt64(done), runner: done % 2 == 0 ? SerialRunner() : TwoThreadRunner())
+            done += 1
+        }
+    }
+
+    /// The lab's first layers: 28x28x1 and 32x32x3 inputs, 2x2 to 5x5 kernels, 8 to 64 filters.
+    func testLabFirstLayers() throws {
+        let shapes: [(h: Int, c: Int, k: Int, r: Int)] = [(28, 1, 32, 3), (28, 1, 32, 5), (28, 1, 32, 2), (28, 1, 8, 3),
+                                                          (28, 1, 16, 3), (32, 3, 32, 3), (32, 3, 64, 3), (32, 3, 32, 5)]
+        for (i, sh) in shapes.enumerated() {
+            let g = try ConvGeometry(n: 2, h: sh.h, w: sh.h, c: sh.c, k: sh.k, r: sh.r, padding: .same)
+            try check(g, seed: UInt64(100 + i), runner: TwoThreadRunner())
+        }
+    }
+
+    /// Shapes the path must decline: K not a multiple of 8, receptive field over 80, 1x1 stride 1.
+    func testDeclinedShapes() throws {
+        for g in [try ConvGeometry(n: 1, h: 8, w: 8, c: 1, k: 12, r: 3),
+                  try ConvGeometry(n: 1, h: 8, w: 8, c: 9, k: 16, r: 3),
+                  try ConvGeometry(n: 1, h: 8, w: 8, c: 4, k: 16, r: 1)] {
+            XCTAssertFalse(Im2colConv2D(geometry: g, options: ConvOptions()).usesSmallPatchKernel, "\(g)")
+        }
+    }
+
+    /// The AVX2 kernels against their plain C references on the same data; the AVX2 side runs
+    /// in three pieces split mid-row (as workers' ranges may be), the reference in one.
+    func testAVX2MatchesScalarReference() throws {
+        guard cnns_have_avx2_fma() != 0 else { throw XCTSkip("no AVX2+FMA on this CPU") }
+        let seed: UInt64 = 7
+        for (i, g) in [try ConvGeometry(n: 2, h: 13, w: 11, c: 3, k: 40, r: 3, stride: 2),
+                       try ConvGeometry(n: 1, h: 28, w: 28, c: 1, k: 32, r: 5),
+                       try ConvGeometry(n: 1, h: 9, w: 30, c: 2, k: 24, r: 2, s: 4, padding: .valid)].enumerated() {
+            let t = ConvTester(g, seed: seed + UInt64(i))
+            var shape = Im2colConv2D(geometry: g, options: ConvOptions()).cShape
+            let rows = g.n * g.p * g.q, L = g.r * g.s * g.c
+            let a = Tensor(shape: g.outputShape), b = Tensor(shape: g.outputShape)
+            let cuts = [0, rows / 3 + 1, 2 * rows / 3 + 5, rows]
+            for c in 0..<3 {
+                cnns_conv_small_patch_forward(&shape, t.input.data, t.weights.data, t.bias.data, 1, 0, 6, a.data, cuts[c], cuts[c + 1])
+            }
+            cnns_conv_small_patch_forward_scalar(&shape, t.input.data, t.weights.data, t.bias.data, 1, 0, 6, b.data, 0, rows)
+            for j in 0..<a.count where abs(a.data[j] - b.data[j]) > 1e-5 * max(1, abs(b.data[j])) {
+                XCTFail("forward \(g): \(a.data[j]) vs scalar \(b.data[j]) at \(j)"); break
+            }
+            let dwA = try Tensor([L, g.k]), dwB = try Tensor([L, g.k]), dbA = try Tensor([g.k]), dbB = try Tensor([g.k])
+            for c in 0..<3 {
+                cnns_conv_small_patch_dweights(&shape, t.input.data, a.data, dwA.data, dbA.data, cuts[c], cuts[c + 1])
+            }
+            cnns_conv_small_patch_dweights_scalar(&shape, t.input.data, a.data, dwB.data, dbB.data, 0, rows)
+            for j in 0..<dwA.count where abs(dwA.data[j] - dwB.data[j]) > 1e-4 * max(1, abs(dwB.data[j])) {
+                XCTFail("dW \(g): \(dwA.data[j]) vs scalar \(dwB.data[j]) at \(j)"); break
+            }
+            for j in 0..<g.k where abs(dbA.data[j] - dbB.data[j]) > 1e-4 * max(1, abs(dbB.data[j])) {
+                XCTFail("db \(g): \(dbA.data[j]) vs scalar \(dbB.data[j]) at \(j)"); break
+            }
+        }
+    }
+}
