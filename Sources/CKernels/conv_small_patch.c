@@ -71,16 +71,16 @@ int cnns_conv_small_patch_fits(const cnns_conv_shape *s) {
     return L >= 1 && L <= CNNS_SMALL_PATCH_MAX && s->k % 8 == 0 && s->k >= 8 && L * s->k <= 8192;
 }
 
-void cnns_conv_small_patch_forward_scalar(const cnns_conv_shape *s, const float *input, const float *weights,
-                                          const float *bias, int clamp, float lo, float hi, float *output,
-                                          long m0, long m1) {
+// out / dy0 point at the row of pixel m0 in the *_rel functions.
+static void forward_scalar_rel(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
+                               int clamp, float lo, float hi, float *out, long m0, long m1) {
     const int L = s->r * s->s * s->c, K = s->k;
     float patch[CNNS_SMALL_PATCH_MAX];
     for (long m = m0; m < m1; m++) {
         long n; int p, q;
         pixel_of(s, m, &n, &p, &q);
         gather_patch(s, input, n, p, q, patch);
-        float *o = output + m * K;
+        float *o = out + (m - m0) * K;
         for (int k = 0; k < K; k++) {
             float acc = bias ? bias[k] : 0.0f;
             for (int l = 0; l < L; l++) acc += patch[l] * weights[(long)l * K + k];
@@ -88,6 +88,12 @@ void cnns_conv_small_patch_forward_scalar(const cnns_conv_shape *s, const float 
             o[k] = acc;
         }
     }
+}
+
+void cnns_conv_small_patch_forward_scalar(const cnns_conv_shape *s, const float *input, const float *weights,
+                                          const float *bias, int clamp, float lo, float hi, float *output,
+                                          long m0, long m1) {
+    forward_scalar_rel(s, input, weights, bias, clamp, lo, hi, output + m0 * s->k, m0, m1);
 }
 
 // ---- AVX2: output rows are walked left to right. Pixels whose window lies inside the image
@@ -228,15 +234,14 @@ static inline void pixel6_avx2(const float *const *rows, int R, int SC, long ste
 }
 
 __attribute__((target("avx2,fma")))
-static void forward_avx2(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
-                         int clamp, float lo, float hi, float *output, long m0, long m1) {
+static void forward_avx2_with(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
+                              int clamp, float lo, float hi, float *out, long m0, long m1, const float *zeros) {
+    // out: the output row of pixel m0; zeros: W·C zero floats
     const int K = s->k, SC = s->s * s->c, R = s->r, C = s->c;
     const long step = (long)s->stride_w * C;
     float patch[CNNS_SMALL_PATCH_MAX];
     const float *rows[CNNS_SMALL_PATCH_MAX];
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
-    float *zeros = calloc((size_t)s->w * C + 8, sizeof(float));
-    if (!zeros) { cnns_conv_small_patch_forward_scalar(s, input, weights, bias, clamp, lo, hi, output, m0, m1); return; }
     row_walk rw = { .s = s, .input = input, .zeros = zeros };
     int qi0, qi1;
     interior_columns(s, &qi0, &qi1);
@@ -247,7 +252,7 @@ static void forward_avx2(const cnns_conv_shape *s, const float *input, const flo
         row_walk_start(&rw, n, p);
         const int qend = (m1 - m < s->q - q) ? q + (int)(m1 - m) : s->q;
         while (q < qend) {
-            float *o = output + m * K;
+            float *o = out + (m - m0) * K;
             if (q < qi0 || q >= qi1) {
                 gather_patch(s, input, n, p, q, patch);
                 for (int r = 0; r < R; r++) rows[r] = patch + r * SC;
@@ -269,28 +274,41 @@ static void forward_avx2(const cnns_conv_shape *s, const float *input, const flo
         q = 0;
         if (++p == s->p) { p = 0; n++; }
     }
+}
+
+__attribute__((target("avx2,fma")))
+static void forward_avx2(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
+                         int clamp, float lo, float hi, float *out, long m0, long m1) {
+    float *zeros = calloc((size_t)s->w * s->c + 8, sizeof(float));
+    if (!zeros) { forward_scalar_rel(s, input, weights, bias, clamp, lo, hi, out, m0, m1); return; }
+    forward_avx2_with(s, input, weights, bias, clamp, lo, hi, out, m0, m1, zeros);
     free(zeros);
 }
 
 void cnns_conv_small_patch_forward(const cnns_conv_shape *s, const float *input, const float *weights,
                                    const float *bias, int clamp, float lo, float hi, float *output, long m0, long m1) {
-    if (cnns_have_avx2_fma()) forward_avx2(s, input, weights, bias, clamp, lo, hi, output, m0, m1);
-    else cnns_conv_small_patch_forward_scalar(s, input, weights, bias, clamp, lo, hi, output, m0, m1);
+    if (cnns_have_avx2_fma()) forward_avx2(s, input, weights, bias, clamp, lo, hi, output + m0 * s->k, m0, m1);
+    else forward_scalar_rel(s, input, weights, bias, clamp, lo, hi, output + m0 * s->k, m0, m1);
 }
 
-void cnns_conv_small_patch_dweights_scalar(const cnns_conv_shape *s, const float *input, const float *dy,
-                                           float *dw, float *db, long m0, long m1) {
+static void dweights_scalar_rel(const cnns_conv_shape *s, const float *input, const float *dy0, float *dw, float *db,
+                                long m0, long m1) {
     const int L = s->r * s->s * s->c, K = s->k;
     float patch[CNNS_SMALL_PATCH_MAX];
     for (long m = m0; m < m1; m++) {
         long n; int p, q;
         pixel_of(s, m, &n, &p, &q);
         gather_patch(s, input, n, p, q, patch);
-        const float *d = dy + m * K;
+        const float *d = dy0 + (m - m0) * K;
         for (int l = 0; l < L; l++)
             for (int k = 0; k < K; k++) dw[(long)l * K + k] += patch[l] * d[k];
         if (db) for (int k = 0; k < K; k++) db[k] += d[k];
     }
+}
+
+void cnns_conv_small_patch_dweights_scalar(const cnns_conv_shape *s, const float *input, const float *dy,
+                                           float *dw, float *db, long m0, long m1) {
+    dweights_scalar_rel(s, input, dy + m0 * s->k, dw, db, m0, m1);
 }
 
 // dW rows for up to 6 taps (tap i's value for pixel t at x[i] + t·step), 16 (then 8) columns per
@@ -360,20 +378,28 @@ static void dweights_pixels_avx2(const cnns_conv_shape *s, const float *const *b
     }
 }
 
+typedef struct { float *zeros, *ptile, *dtile; } dw_buffers;
+
+static int dw_buffers_make(const cnns_conv_shape *s, dw_buffers *b) {
+    const int L = s->r * s->s * s->c;
+    b->zeros = calloc((size_t)s->w * s->c + 8, sizeof(float));
+    b->ptile = malloc(sizeof(float) * CNNS_TILE * L);
+    b->dtile = malloc(sizeof(float) * CNNS_TILE * s->k);
+    return b->zeros && b->ptile && b->dtile;
+}
+
+static void dw_buffers_free(dw_buffers *b) { free(b->zeros); free(b->ptile); free(b->dtile); }
+
 __attribute__((target("avx2,fma")))
-static void dweights_avx2(const cnns_conv_shape *s, const float *input, const float *dy, float *dw, float *db,
-                          long m0, long m1) {
+static void dweights_avx2_with(const cnns_conv_shape *s, const float *input, const float *dy0, float *dw, float *db,
+                               long m0, long m1, const dw_buffers *buf) {
+    // dy0: the dy row of pixel m0
     const int K = s->k, SC = s->s * s->c, R = s->r, C = s->c, L = R * SC;
     const long step = (long)s->stride_w * C;
     // Border pixels (window partly outside the image horizontally) are gathered, with their dy
     // rows, into tiles of 64 and handled like a run.
-    float *zeros = calloc((size_t)s->w * C + 8, sizeof(float));
-    float *ptile = malloc(sizeof(float) * CNNS_TILE * L), *dtile = malloc(sizeof(float) * CNNS_TILE * K);
-    if (!zeros || !ptile || !dtile) {
-        free(zeros); free(ptile); free(dtile);
-        cnns_conv_small_patch_dweights_scalar(s, input, dy, dw, db, m0, m1);
-        return;
-    }
+    const float *zeros = buf->zeros;
+    float *ptile = buf->ptile, *dtile = buf->dtile;
     const float *pbase[CNNS_SMALL_PATCH_MAX], *rows[CNNS_SMALL_PATCH_MAX];
     for (int r = 0; r < R; r++) pbase[r] = ptile + r * SC;
     int pending = 0;
@@ -389,7 +415,7 @@ static void dweights_avx2(const cnns_conv_shape *s, const float *input, const fl
         while (q < qend) {
             if (q < qi0 || q >= qi1) {
                 gather_patch(s, input, n, p, q, ptile + (long)pending * L);
-                memcpy(dtile + (long)pending * K, dy + m * K, sizeof(float) * K);
+                memcpy(dtile + (long)pending * K, dy0 + (m - m0) * K, sizeof(float) * K);
                 if (++pending == CNNS_TILE) { dweights_pixels_avx2(s, pbase, L, dtile, K, pending, dw); pending = 0; }
                 q++; m++;
                 continue;
@@ -397,7 +423,7 @@ static void dweights_avx2(const cnns_conv_shape *s, const float *input, const fl
             const int run = (qend < qi1 ? qend : qi1) - q;
             const long col = (long)(q * s->stride_w - s->pad_left) * C;
             for (int r = 0; r < R; r++) rows[r] = rw.row[r] + col;
-            dweights_pixels_avx2(s, rows, step, dy + m * K, K, run, dw);
+            dweights_pixels_avx2(s, rows, step, dy0 + (m - m0) * K, K, run, dw);
             q += run; m += run;
         }
         q = 0;
@@ -407,15 +433,143 @@ static void dweights_avx2(const cnns_conv_shape *s, const float *input, const fl
     if (db) {
         for (int k0 = 0; k0 < K; k0 += 8) {
             __m256 a = _mm256_loadu_ps(db + k0);
-            for (long i = m0; i < m1; i++) a = _mm256_add_ps(a, _mm256_loadu_ps(dy + i * K + k0));
+            for (long i = 0; i < m1 - m0; i++) a = _mm256_add_ps(a, _mm256_loadu_ps(dy0 + i * K + k0));
             _mm256_storeu_ps(db + k0, a);
         }
     }
-    free(zeros); free(ptile); free(dtile);
+}
+
+__attribute__((target("avx2,fma")))
+static void dweights_avx2(const cnns_conv_shape *s, const float *input, const float *dy0, float *dw, float *db,
+                          long m0, long m1) {
+    dw_buffers buf;
+    if (dw_buffers_make(s, &buf)) dweights_avx2_with(s, input, dy0, dw, db, m0, m1, &buf);
+    else dweights_scalar_rel(s, input, dy0, dw, db, m0, m1);
+    dw_buffers_free(&buf);
 }
 
 void cnns_conv_small_patch_dweights(const cnns_conv_shape *s, const float *input, const float *dy, float *dw,
                                     float *db, long m0, long m1) {
-    if (cnns_have_avx2_fma()) dweights_avx2(s, input, dy, dw, db, m0, m1);
-    else cnns_conv_small_patch_dweights_scalar(s, input, dy, dw, db, m0, m1);
+    if (cnns_have_avx2_fma()) dweights_avx2(s, input, dy + m0 * s->k, dw, db, m0, m1);
+    else dweights_scalar_rel(s, input, dy + m0 * s->k, dw, db, m0, m1);
+}
+
+// ---- Fused with a following ReLU and 2x2 max pooling (stride 2), for the first layers of the
+// lab's models: pooled row r = (n, pp) computes convolution rows 2pp and 2pp+1 into `scratch`
+// (2·Q·K floats, in L1/L2), then pools them. The 6.4 MB activation of a 28x28x32 batch of 64
+// is never written. argmax (when given) keeps, per pooled output, the window position
+// (0..3, row-major) of the first maximum, or 255 where the maximum is ≤ 0 (ReLU passes no
+// gradient), exactly the routing of the unfused pooling layer's backward.
+
+int cnns_conv_small_patch_maxpool2_fits(const cnns_conv_shape *s) {
+    return cnns_conv_small_patch_fits(s) && s->p % 2 == 0 && s->q % 2 == 0 && s->p >= 2 && s->q >= 2;
+}
+
+// Pools the two convolution rows in `scratch` into pooled row `o` (Q/2 outputs) and its argmax.
+__attribute__((target("avx2,fma")))
+static void pool_rows_avx2(const float *scratch, int Q, int K, float *o, uint8_t *am) {
+    const __m256i i0 = _mm256_set1_epi32(0), i1 = _mm256_set1_epi32(1), i2 = _mm256_set1_epi32(2);
+    const __m256i i3 = _mm256_set1_epi32(3), none = _mm256_set1_epi32(255);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int pq = 0; pq < Q / 2; pq++) {
+        const float *a = scratch + (long)(2 * pq) * K, *b = a + K;
+        const float *c = scratch + (long)(Q + 2 * pq) * K, *d = c + K;
+        for (int k = 0; k < K; k += 8) {
+            const __m256 va = _mm256_loadu_ps(a + k), vb = _mm256_loadu_ps(b + k);
+            const __m256 vc = _mm256_loadu_ps(c + k), vd = _mm256_loadu_ps(d + k);
+            const __m256 mx = _mm256_max_ps(_mm256_max_ps(va, vb), _mm256_max_ps(vc, vd));
+            _mm256_storeu_ps(o + (long)pq * K + k, mx);
+            if (!am) continue;
+            // The first equal position in row-major window order; 255 where the max is ≤ 0.
+            __m256 idx = _mm256_castsi256_ps(i3);
+            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(i2), _mm256_cmp_ps(vc, mx, _CMP_EQ_OQ));
+            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(i1), _mm256_cmp_ps(vb, mx, _CMP_EQ_OQ));
+            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(i0), _mm256_cmp_ps(va, mx, _CMP_EQ_OQ));
+            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(none), _mm256_cmp_ps(mx, zero, _CMP_LE_OQ));
+            const __m256i v = _mm256_castps_si256(idx);
+            const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+            _mm_storel_epi64((__m128i *)(am + (long)pq * K + k), _mm_packus_epi16(w, w));
+        }
+    }
+}
+
+static void pool_rows_scalar(const float *scratch, int Q, int K, float *o, uint8_t *am) {
+    for (int pq = 0; pq < Q / 2; pq++) {
+        const float *a = scratch + (long)(2 * pq) * K, *b = a + K;
+        const float *c = scratch + (long)(Q + 2 * pq) * K, *d = c + K;
+        for (int k = 0; k < K; k++) {
+            const float ab = a[k] > b[k] ? a[k] : b[k], cd = c[k] > d[k] ? c[k] : d[k];
+            const float mx = ab > cd ? ab : cd;
+            o[(long)pq * K + k] = mx;
+            if (am) am[(long)pq * K + k] = mx <= 0 ? 255 : (a[k] == mx ? 0 : (b[k] == mx ? 1 : (c[k] == mx ? 2 : 3)));
+        }
+    }
+}
+
+void cnns_conv_small_patch_maxpool2_forward(const cnns_conv_shape *s, const float *input, const float *weights,
+                                            const float *bias, float hi, float *pooled, uint8_t *argmax,
+                                            long r0, long r1, float *scratch, int reference) {
+    const int K = s->k, Q = s->q, Q2 = s->q / 2, P2 = s->p / 2;
+    float *zeros = 0;
+    const int avx = cnns_have_avx2_fma() && !reference && (zeros = calloc((size_t)s->w * s->c + 8, sizeof(float)));
+    for (long r = r0; r < r1; r++) {
+        const long n = r / P2, pp = r % P2;
+        const long m = (n * s->p + 2 * pp) * Q;
+        float *o = pooled + r * Q2 * K;
+        uint8_t *am = argmax ? argmax + r * Q2 * K : 0;
+        if (avx) {
+            forward_avx2_with(s, input, weights, bias, 1, 0.0f, hi, scratch, m, m + 2 * Q, zeros);
+            pool_rows_avx2(scratch, Q, K, o, am);
+        } else {
+            forward_scalar_rel(s, input, weights, bias, 1, 0.0f, hi, scratch, m, m + 2 * Q);
+            pool_rows_scalar(scratch, Q, K, o, am);
+        }
+    }
+    free(zeros);
+}
+
+// Pooled rows per backward step: as many (of one image) as keep the routed gradient of their
+// convolution rows within 128 KiB, so the weight-gradient runs are long.
+static int pool_group(const cnns_conv_shape *s) {
+    int g = 32768 / (2 * s->q * s->k);
+    if (g < 1) g = 1;
+    if (g > s->p / 2) g = s->p / 2;
+    return g;
+}
+
+long cnns_conv_small_patch_maxpool2_scratch_floats(const cnns_conv_shape *s) {
+    return 2L * pool_group(s) * s->q * s->k;
+}
+
+void cnns_conv_small_patch_maxpool2_dweights(const cnns_conv_shape *s, const float *input, const float *dPooled,
+                                             const uint8_t *argmax, float *dw, float *db, long r0, long r1,
+                                             float *scratch, int reference) {
+    const int K = s->k, Q = s->q, Q2 = s->q / 2, P2 = s->p / 2, G = pool_group(s);
+    dw_buffers buf = {0, 0, 0};
+    const int avx = cnns_have_avx2_fma() && !reference && dw_buffers_make(s, &buf);
+    for (long r = r0; r < r1; ) {
+        const long n = r / P2, pp = r % P2;
+        long rows = G;
+        if (rows > P2 - pp) rows = P2 - pp;          // stay within the image
+        if (rows > r1 - r) rows = r1 - r;
+        const long m = (n * s->p + 2 * pp) * Q;
+        // The pooled gradient routed back to the convolution rows (zeros elsewhere).
+        memset(scratch, 0, sizeof(float) * 2 * (size_t)rows * Q * K);
+        for (long j = 0; j < rows; j++) {
+            float *rowScratch = scratch + j * 2 * (long)Q * K;
+            for (int pq = 0; pq < Q2; pq++) {
+                const float *g = dPooled + ((r + j) * Q2 + pq) * K;
+                const uint8_t *am = argmax + ((r + j) * Q2 + pq) * K;
+                for (int k = 0; k < K; k++) {
+                    const int i = am[k];
+                    if (i == 255) continue;
+                    rowScratch[((long)(i >> 1) * Q + 2 * pq + (i & 1)) * K + k] = g[k];
+                }
+            }
+        }
+        if (avx) dweights_avx2_with(s, input, scratch, dw, db, m, m + 2 * rows * Q, &buf);
+        else dweights_scalar_rel(s, input, scratch, dw, db, m, m + 2 * rows * Q);
+        r += rows;
+    }
+    dw_buffers_free(&buf);
 }

@@ -28,6 +28,17 @@ public final class Conv2DLayer: Layer {
     public var fold: InferenceFold?
     /// Set by Sequential when the next layer (max pooling) applies the ReLU derivative itself.
     public var activationGradientFused = false
+    /// Set by Sequential: the 2x2 max pooling after this ReLU convolution, computed in the same
+    /// pass (`ConvReluMaxPool`) whenever the layer runs on im2col's small-patch path. The layer
+    /// then returns the pooled tensor, the pooling layer passes it through, and backward takes
+    /// the pooled gradient.
+    public var fusedMaxPool: PoolingLayer?
+    /// Whether the last forward ran fused with `fusedMaxPool`.
+    public private(set) var lastForwardFused = false
+    private var fusedKernel: ConvReluMaxPool?
+    private var argmax: [Int: UnsafeMutablePointer<UInt8>] = [:]
+    private let pooledOutputs = BufferCache()
+    private let expandedGrads = BufferCache()
     public var policy: ConvAlgorithmPolicy
     public var options: ConvOptions
     /// The algorithm the last forward used.
@@ -88,12 +99,36 @@ public final class Conv2DLayer: Layer {
         return a
     }
 
+    deinit { for p in argmax.values { p.deallocate() } }
+
+    /// Fused with the pooling after it: on im2col (where the small-patch kernel runs), without
+    /// an inference fold, when Sequential has paired the two.
+    func fusesPool(_ algo: ConvolutionAlgorithm, training: Bool) -> PoolingLayer? {
+        guard let pool = fusedMaxPool, algo.kind == .im2col, training || fold == nil,
+              (algo as? Im2colConv2D)?.usesSmallPatchKernel == true, activation == .relu else { return nil }
+        return pool
+    }
+
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
         let batch = x.shape[0]
-        let y = outputs.get(batch: batch, shape: outputShape)
         // Shapes were checked when the model was built; a failure here is a programming error.
         let algo = try! algorithm(batch: batch, runner: ctx.runner)
         lastAlgorithm = algo.kind
+        if let pool = fusesPool(algo, training: ctx.training) {
+            let k = fusedKernel ?? ConvReluMaxPool(geometry: geometry)
+            fusedKernel = k
+            let y = pooledOutputs.get(batch: batch, shape: pool.outputShape)
+            let am: UnsafeMutablePointer<UInt8>? = ctx.training ? argmaxBuffer(batch: batch, count: y.count) : nil
+            k.forward(input: x.data, batch: batch, weights: kernel.value.data, bias: useBias ? bias.value.data : nil,
+                      clampHigh: .greatestFiniteMagnitude, pooled: y.data, argmax: am, runner: ctx.runner)
+            pool.receivePooledInput(from: name)
+            lastForwardFused = true
+            lastInput = x
+            lastOutput = nil
+            return y
+        }
+        lastForwardFused = false
+        let y = outputs.get(batch: batch, shape: outputShape)
         // ReLU and ReLU6 are applied by the algorithm while its outputs are in cache.
         if !ctx.training, let f = fold {
             f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.k)
@@ -112,7 +147,51 @@ public final class Conv2DLayer: Layer {
         return y
     }
 
+    private func argmaxBuffer(batch: Int, count: Int) -> UnsafeMutablePointer<UInt8> {
+        if let p = argmax[batch] { return p }
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        argmax[batch] = p
+        return p
+    }
+
+    /// Backward after a fused forward: `dPooled` is the gradient of the pooled output. dW and db
+    /// come from the fused kernel; dX (when a layer below needs it) from the pooled gradient
+    /// routed back to full size, through the ordinary path.
+    private func fusedBackward(_ dPooled: Tensor, x: Tensor, _ ctx: RunContext) -> Tensor? {
+        let batch = x.shape[0]
+        guard let k = fusedKernel, let am = argmax[batch] else { preconditionFailure("\(name): backward before forward") }
+        if trainable {
+            k.backwardWeights(input: x.data, batch: batch, dPooled: dPooled.data, argmax: am, dWeights: kernel.grad.data,
+                              dBias: useBias ? bias.grad.data : nil, runner: ctx.runner)
+        }
+        guard needsInputGradient else { return nil }
+        let dy = expandedGrads.get(batch: batch, shape: outputShape)
+        let (P, Q, K) = (geometry.p, geometry.q, geometry.k)
+        let (P2, Q2) = (P / 2, Q / 2)
+        dy.data.update(repeating: 0, count: dy.count)
+        for n in 0..<batch { for pp in 0..<P2 { for pq in 0..<Q2 {
+            let o = ((n * P2 + pp) * Q2 + pq) * K
+            for c in 0..<K where am[o + c] != 255 {
+                let i = Int(am[o + c])
+                dy.data[((n * P + 2 * pp + i / 2) * Q + 2 * pq + i % 2) * K + c] = dPooled.data[o + c]
+            }
+        } } }
+        let dx = inputGrads.get(batch: batch, shape: inputShape)
+        let bk = backwardKernel ?? Im2colConv2DBackward(geometry: geometry, options: options)
+        backwardKernel = bk
+        if transposedGeometry(batch: batch) != nil, let algo = try? inputGradientAlgorithm(batch: batch, runner: ctx.runner) {
+            algo.outputClamp = nil
+            algo.forward(input: dy.data, batch: batch, weights: flippedKernel().data, weightsVersion: kernel.version, bias: nil,
+                         output: dx.data, runner: ctx.runner, observer: ctx.convObserver)
+        } else {
+            bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+                        dWeights: nil, dBias: nil, dInput: dx.data, runner: ctx.runner)
+        }
+        return dx
+    }
+
     public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
+        if lastForwardFused, let x = lastInput { return fusedBackward(dy, x: x, ctx) }
         guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
         let batch = x.shape[0]
         if !activationGradientFused {

@@ -19,6 +19,10 @@ public final class PoolingLayer: Layer {
     /// Set by Sequential when the layer before is a ReLU-activated layer that skips its own
     /// activation backward: the routed gradient is then dropped where the max is 0 (ReLU' = 0).
     public var appliesReluGradient = false
+    /// The convolution this pooling ran inside at the last forward (`Conv2DLayer.fusedMaxPool`):
+    /// its input was already pooled, so forward and backward pass through.
+    public private(set) var fusedInto: String?
+    private var pendingFusedFrom: String?
     public var parameters: [Parameter] { [] }
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
@@ -43,7 +47,14 @@ public final class PoolingLayer: Layer {
                          forwardBytes: Self.bytes(inputShape.reduce(1, *) + out))
     }
 
+    /// Called by the fused convolution just before this layer's forward: the next input is
+    /// already pooled. Consumed by that one forward.
+    public func receivePooledInput(from conv: String) { pendingFusedFrom = conv }
+
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        fusedInto = pendingFusedFrom
+        pendingFusedFrom = nil
+        if fusedInto != nil { return x }
         let batch = x.shape[0]
         let (H, W, C) = (inputShape[0], inputShape[1], inputShape[2])
         let (P, Q) = (outputShape[0], outputShape[1])
@@ -120,6 +131,7 @@ public final class PoolingLayer: Layer {
     /// Max pooling routes each output's gradient to the first input of its window that equals
     /// the maximum (the argmax is recomputed here, so forward stays a plain vector max).
     public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
+        if fusedInto != nil { return needsInputGradient ? dy : nil }
         guard needsInputGradient, let x = lastInput, let y = lastOutput else { return nil }
         let batch = dy.shape[0]
         let (H, W, C) = (inputShape[0], inputShape[1], inputShape[2])

@@ -75,7 +75,9 @@ public final class Sequential {
 
     /// Conv2D(relu) followed by max pooling: the pool drops the gradient where the max is 0,
     /// which is exactly ReLU's derivative at the routed element, so the convolution skips its
-    /// own pass over the (large) activation gradient. Off gives the plain layer-by-layer path.
+    /// own pass over the (large) activation gradient. Where the pooling is 2x2 and the
+    /// convolution has a short receptive field (a first layer), the two also run as one kernel
+    /// (`Conv2DLayer.fusedMaxPool`). Off gives the plain layer-by-layer path.
     public func fuseReluIntoMaxPool(_ on: Bool) {
         for (i, l) in layers.enumerated() {
             guard let pool = l as? PoolingLayer, inputs[i].count == 1, inputs[i][0] >= 0 else { continue }
@@ -84,6 +86,9 @@ public final class Sequential {
             let fuse = on && conv.activation == .relu && pool.type == .max && consumers[src] == 1
             conv.activationGradientFused = fuse
             pool.appliesReluGradient = fuse
+            let oneKernel = fuse && pool.pool == 2 && ConvReluMaxPool.supports(conv.geometry)
+                && pool.outputShape == [conv.geometry.p / 2, conv.geometry.q / 2, conv.geometry.k]
+            conv.fusedMaxPool = oneKernel ? pool : nil
         }
     }
 

@@ -119,4 +119,60 @@ final class SmallPatchTests: XCTestCase {
             }
         }
     }
+
+    /// The fused convolution + ReLU + 2x2 max pooling: AVX2 against the scalar C path (pooled
+    /// values within rounding, argmax equal wherever the maximum is not a near tie), split
+    /// across two workers; its weight gradient against the Double sums over routed positions.
+    func testConvReluMaxPoolAVX2MatchesReference() throws {
+        guard cnns_have_avx2_fma() != 0 else { throw XCTSkip("no AVX2+FMA on this CPU") }
+        for (i, g) in [try ConvGeometry(n: 3, h: 12, w: 10, c: 1, k: 32, r: 3),
+                       try ConvGeometry(n: 2, h: 16, w: 16, c: 3, k: 24, r: 5),
+                       try ConvGeometry(n: 2, h: 13, w: 13, c: 2, k: 8, r: 2, stride: 2, padding: .valid)].enumerated() {
+            XCTAssertTrue(ConvReluMaxPool.supports(g), "\(g)")
+            let t = ConvTester(g, seed: 50 + UInt64(i))
+            let f = ConvReluMaxPool(geometry: g)
+            let pooled = g.n * g.p / 2 * g.q / 2 * g.k
+            let a = try Tensor([pooled]), b = try Tensor([pooled])
+            var amA = [UInt8](repeating: 7, count: pooled), amB = amA
+            f.forward(input: t.input.data, batch: g.n, weights: t.weights.data, bias: t.bias.data, clampHigh: .greatestFiniteMagnitude,
+                      pooled: a.data, argmax: &amA, runner: TwoThreadRunner())
+            f.forward(input: t.input.data, batch: g.n, weights: t.weights.data, bias: t.bias.data, clampHigh: .greatestFiniteMagnitude,
+                      pooled: b.data, argmax: &amB, runner: SerialRunner(), reference: true)
+            for j in 0..<pooled {
+                XCTAssertEqual(a.data[j], b.data[j], accuracy: 1e-5 * max(1, abs(b.data[j])), "\(g) pooled \(j)")
+                XCTAssertTrue(amA[j] == 255 || amA[j] < 4, "\(g) argmax \(j) = \(amA[j])")
+                if amA[j] != amB[j] { XCTAssertLessThan(abs(a.data[j]), 1e-5, "\(g): argmax differs at \(j) away from a tie at 0") }
+            }
+            // dW and db from the routed gradient, against Double sums.
+            var rng = SeededGenerator(seed: 60 + UInt64(i))
+            let dp = try Tensor([pooled]); dp.fillUniform(&rng)
+            let L = g.r * g.s * g.c
+            let dw = try Tensor([L, g.k]), db = try Tensor([g.k])
+            f.backwardWeights(input: t.input.data, batch: g.n, dPooled: dp.data, argmax: amA, dWeights: dw.data, dBias: db.data,
+                              runner: TwoThreadRunner())
+            var rdw = [Double](repeating: 0, count: L * g.k), adw = rdw, rdb = [Double](repeating: 0, count: g.k)
+            let (P2, Q2) = (g.p / 2, g.q / 2)
+            for n in 0..<g.n { for pp in 0..<P2 { for pq in 0..<Q2 { for k in 0..<g.k {
+                let o = ((n * P2 + pp) * Q2 + pq) * g.k + k
+                guard amA[o] != 255 else { continue }
+                let p = 2 * pp + Int(amA[o]) / 2, q = 2 * pq + Int(amA[o]) % 2
+                let d = Double(dp.data[o])
+                rdb[k] += d
+                for r in 0..<g.r { for s in 0..<g.s {
+                    let ih = p * g.strideH - g.padTop + r, iw = q * g.strideW - g.padLeft + s
+                    guard ih >= 0 && ih < g.h && iw >= 0 && iw < g.w else { continue }
+                    for c in 0..<g.c {
+                        let x = Double(t.input.data[((n * g.h + ih) * g.w + iw) * g.c + c])
+                        let l = (r * g.s + s) * g.c + c
+                        rdw[l * g.k + k] += x * d; adw[l * g.k + k] += abs(x * d)
+                    }
+                } }
+            } } } }
+            let limit = ConvTester.gamma(g.n * g.p * g.q + 2)
+            for j in 0..<dw.count where !(abs(Double(dw.data[j]) - rdw[j]) <= limit * adw[j] + 1e-30) {
+                XCTFail("\(g): dW[\(j)] = \(dw.data[j]) vs \(rdw[j])"); break
+            }
+            for k in 0..<g.k { XCTAssertEqual(Double(db.data[k]), rdb[k], accuracy: 1e-4 * max(1, abs(rdb[k])), "\(g) db") }
+        }
+    }
 }

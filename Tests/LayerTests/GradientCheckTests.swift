@@ -164,4 +164,85 @@ final class GradientCheckTests: XCTestCase {
         }
         XCTAssertEqual(try grads(fused: true), try grads(fused: false))
     }
+
+    /// Conv2D(relu) + 2x2 max pooling as one kernel (first layers: short receptive field, K a
+    /// multiple of 8) against the two layers run separately: the same pooled outputs, the same
+    /// weight and bias gradients (to summation order) and, where a layer below trains, the same
+    /// input gradient. Three shapes: grey 28x28, RGB 32x32 with stride 1, a 5x5 kernel, each
+    /// behind a trainable layer once so the fused backward must also give dX.
+    func testConvolutionWithMaxPoolKernelEqualsLayerByLayer() throws {
+        for (i, shape) in [(h: 12, c: 1, k: 8, r: 3), (h: 10, c: 3, k: 16, r: 3), (h: 8, c: 1, k: 24, r: 5)].enumerated() {
+            for behindTrainable in [false, true] {
+                func run(fused: Bool) throws -> (out: [Float], grads: [Float], dx: [Float], wasFused: Bool) {
+                    var layers: [Layer] = []
+                    let input = [shape.h, shape.h, shape.c]
+                    if behindTrainable { layers.append(try ScaleLayer(name: "s", shape: input)) }
+                    let conv = try Conv2DLayer(name: "c", input: input, filters: shape.k, kernel: shape.r, activation: .relu)
+                    let pool = try PoolingLayer(name: "p", input: conv.outputShape, pool: 2, type: .max)
+                    let m = Sequential(name: "m", inputShape: input, layers: layers + [conv, pool])
+                    m.fuseReluIntoMaxPool(fused)
+                    var rng = SeededGenerator(seed: UInt64(40 + i))
+                    conv.kernel.value.fillUniform(&rng, low: -0.5, high: 0.5)
+                    conv.bias.value.fillUniform(&rng, low: -0.1, high: 0.1)
+                    let x = try Tensor([3] + input); x.fillUniform(&rng)
+                    let c2 = RunContext(runner: TwoWorkers(), training: true)
+                    let y = m.forward(x, c2)
+                    let out = y.array
+                    let dy = try Tensor(y.shape.dims); dy.fillUniform(&rng)
+                    m.backward(dy, c2)
+                    let dx = behindTrainable ? (layers[0] as! ScaleLayer).lastInputGradient : []
+                    return (out, conv.kernel.grad.array + conv.bias.grad.array, dx, conv.lastForwardFused)
+                }
+                let a = try run(fused: true), b = try run(fused: false)
+                let what = "shape \(shape), behind a trainable layer: \(behindTrainable)"
+                XCTAssertTrue(a.wasFused, "\(what): the fused kernel should run")
+                XCTAssertFalse(b.wasFused)
+                XCTAssertEqual(a.out, b.out, "\(what): pooled outputs")
+                XCTAssertEqual(a.grads.count, b.grads.count)
+                for (u, v) in zip(a.grads, b.grads) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v)), what) }
+                XCTAssertEqual(a.dx.count, b.dx.count)
+                for (u, v) in zip(a.dx, b.dx) { XCTAssertEqual(u, v, accuracy: 1e-5 * max(1, abs(v)), what) }
+            }
+        }
+    }
+}
+
+/// Two workers on plain threads (the fused kernel splits pooled rows between them).
+final class TwoWorkers: ParallelRunner {
+    var width: Int { 2 }
+    func run(_ body: (Int) -> Void) {
+        DispatchQueue.concurrentPerform(iterations: 2) { body($0) }
+    }
+}
+
+/// A trainable elementwise scale (y = a·x) placed below a convolution so that the convolution
+/// must return dX; keeps the dX it receives.
+final class ScaleLayer: Layer {
+    let name: String
+    var kerasClass: String { "Scale" }
+    let inputShape: [Int], outputShape: [Int]
+    var needsInputGradient = true
+    var trainable = true
+    let scale = Parameter(name: "scale", shape: try! TensorShape([1]))
+    var parameters: [Parameter] { [scale] }
+    private(set) var lastInputGradient: [Float] = []
+    private var lastX: Tensor?
+    init(name: String, shape: [Int]) throws {
+        self.name = name; inputShape = shape; outputShape = shape
+        scale.value.data[0] = 1.5
+    }
+    func cost() -> LayerCost { LayerCost(forwardFLOPs: 0, forwardBytes: 0) }
+    func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        lastX = x
+        let y = try! Tensor(x.shape.dims)
+        for i in 0..<x.count { y.data[i] = x.data[i] * scale.value.data[0] }
+        return y
+    }
+    func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
+        lastInputGradient = dy.array
+        var g: Float = 0
+        for i in 0..<dy.count { g += dy.data[i] * lastX!.data[i] }
+        scale.grad.data[0] = g
+        return nil
+    }
 }

@@ -61,3 +61,26 @@ void cnns_conv_small_patch_dweights(const cnns_conv_shape *s, const float *input
 void cnns_conv_small_patch_dweights_scalar(const cnns_conv_shape *s, const float *input, const float *dy,
                                            float *dw, float *db, long m0, long m1);
 #endif
+
+#ifndef CNNS_SMALL_PATCH_POOL_H
+#define CNNS_SMALL_PATCH_POOL_H
+/// 1 when the small-patch kernels fit and the output is even in both dimensions (2x2 pooling
+/// covers it exactly).
+int cnns_conv_small_patch_maxpool2_fits(const cnns_conv_shape *s);
+
+/// Convolution + ReLU (clamped to [0, hi]) + 2x2 max pooling, for pooled rows r0..<r1 of
+/// (N, P/2): pooled (N, P/2, Q/2, K); argmax (same shape, bytes, may be NULL): window position
+/// 0..3 of the first maximum, 255 where the maximum is ≤ 0. `scratch`: 2·Q·K floats of the
+/// caller's. `reference` != 0 forces the scalar C path (tests).
+void cnns_conv_small_patch_maxpool2_forward(const cnns_conv_shape *s, const float *input, const float *weights,
+                                            const float *bias, float hi, float *pooled, uint8_t *argmax,
+                                            long r0, long r1, float *scratch, int reference);
+
+/// dw += Σ patchᵀ · dy and db += Σ dy over the convolution rows of pooled rows r0..<r1, where dy
+/// is the pooled gradient routed through argmax (zero elsewhere). `scratch`:
+/// cnns_conv_small_patch_maxpool2_scratch_floats(s) floats of the caller's.
+long cnns_conv_small_patch_maxpool2_scratch_floats(const cnns_conv_shape *s);
+void cnns_conv_small_patch_maxpool2_dweights(const cnns_conv_shape *s, const float *input, const float *dPooled,
+                                             const uint8_t *argmax, float *dw, float *db, long r0, long r1,
+                                             float *scratch, int reference);
+#endif

@@ -251,6 +251,9 @@ enum LabPictures {
             let grid = ImageGrid.grey(tiles: tiles, h: g.r, w: g.s, columns: 8, scale: 8)
             out.append(("filters-\(first.name)", PNGEncoder.encode(width: grid.width, height: grid.height, channels: 1, pixels: grid.pixels)))
         }
+        // Feature maps are the convolutions' full outputs: no convolution-with-pooling kernel here.
+        model.fuseReluIntoMaxPool(false)
+        defer { model.fuseReluIntoMaxPool(true) }
         _ = model.forward(image.images, RunContext(runner: runner, training: false))
         for c in convs {
             guard let y = c.lastOutput else { continue }

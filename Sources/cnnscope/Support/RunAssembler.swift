@@ -28,16 +28,23 @@ enum RunAssembler {
         if phase == .forward, let f = layer as? FoldableIntoConvolution, let into = f.foldedInto {
             return (0, 0, 0, 0, "folded into \(into)")
         }
+        // Run inside the convolution before it (convolution + ReLU + 2x2 max pooling in one kernel).
+        if let p = layer as? PoolingLayer, let into = p.fusedInto {
+            return (0, 0, 0, 0, "fused into \(into)")
+        }
         if let c = layer as? Conv2DLayer, let algo = try? c.algorithm(batch: batch, runner: runner) {
             let cost = algo.cost(workers: workers)
             if phase == .forward {
-                return (cost.directFLOPs, cost.executedFLOPs, cost.minimumTrafficBytes, cost.algorithmTrafficBytes, algo.kind.rawValue)
+                let label = c.lastForwardFused ? "\(algo.kind.rawValue) + max pool (fused)" : algo.kind.rawValue
+                return (cost.directFLOPs, cost.executedFLOPs, cost.minimumTrafficBytes, cost.algorithmTrafficBytes, label)
             }
             let g = algo.geometry
             let bk = Im2colConv2DBackward(geometry: g, options: c.options)
             let inB = Double(batch * g.h * g.w * g.c) * 4, outB = Double(batch * g.p * g.q * g.k) * 4, wB = Double(g.r * g.s * g.c * g.k) * 4
             let minB = inB + outB + 2 * wB + (c.needsInputGradient ? inB : 0)
-            let colOnce = 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4
+            // The small-patch path (short receptive fields) writes no column buffer.
+            let smallPatch = Im2colConv2D(geometry: g, options: c.options).usesSmallPatchKernel
+            let colOnce = smallPatch ? 0 : 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4
             // dW always through im2col; dX through im2col/col2im, or as a forward convolution of dy
             // with the flipped kernel (stride 1, odd kernel, same padding) on its own algorithm.
             if c.needsInputGradient, c.transposedGeometry(batch: batch) != nil,
@@ -49,7 +56,8 @@ enum RunAssembler {
                 return (direct, executed, minB, alg, "im2col dW + \(dx.kind.rawValue) dX")
             }
             let f = bk.flops(batch: batch, inputGradient: c.needsInputGradient)
-            return (f, f, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), "im2col (backward)")
+            let label = c.lastForwardFused ? "im2col + max pool (fused backward)" : "im2col (backward)"
+            return (f, f, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), label)
         }
         let cost = layer.cost()
         let label: String? = layer is DepthwiseConv2DLayer ? (phase == .forward ? "direct (depthwise)" : "direct (depthwise backward)") : nil
