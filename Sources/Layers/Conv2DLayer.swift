@@ -118,7 +118,9 @@ public final class Conv2DLayer: Layer {
             let k = fusedKernel ?? ConvReluMaxPool(geometry: geometry)
             fusedKernel = k
             let y = pooledOutputs.get(batch: batch, shape: pool.outputShape)
-            let am: UnsafeMutablePointer<UInt8>? = ctx.training ? argmaxBuffer(batch: batch, count: y.count) : nil
+            // The argmax is kept in inference mode too (a quarter of the pooled bytes), so a
+            // backward may follow any forward, as with the unfused layers.
+            let am = argmaxBuffer(batch: batch, count: y.count)
             k.forward(input: x.data, batch: batch, weights: kernel.value.data, bias: useBias ? bias.value.data : nil,
                       clampHigh: .greatestFiniteMagnitude, pooled: y.data, argmax: am, runner: ctx.runner)
             pool.receivePooledInput(from: name)

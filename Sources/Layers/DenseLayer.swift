@@ -44,21 +44,12 @@ public final class DenseLayer: Layer {
         let batch = x.shape[0], F = inputShape[0], U = units
         let y = outputs.get(batch: batch, shape: outputShape)
         let w = kernel.value.data, b = bias.value.data
-        if batch < 4 * ctx.runner.width {
-            // Few rows (inference at small batch): split the output units instead, so every
-            // worker streams its own part of the weight matrix (the layer is bandwidth-bound).
-            ctx.runner.parallelRanges(U, work: batch * F * U) { _, cols in
-                for i in 0..<batch { (y.data + i * U + cols.lowerBound).update(from: b + cols.lowerBound, count: cols.count) }
-                Blas.sgemm(m: batch, n: cols.count, k: F, a: x.data, lda: F, b: w + cols.lowerBound, ldb: U,
-                           beta: 1, c: y.data + cols.lowerBound, ldc: U)
-            }
-        } else {
-            ctx.runner.parallelRanges(batch, work: batch * F * U) { _, rows in
-                let out = y.data + rows.lowerBound * U
-                for i in 0..<rows.count { (out + i * U).update(from: b, count: U) }
-                Blas.sgemm(m: rows.count, n: U, k: F, a: x.data + rows.lowerBound * F, lda: F, b: w, ldb: U,
-                           beta: 1, c: out, ldc: U)
-            }
+        // Split the output units: every worker streams only its part of the weight matrix (the
+        // largest operand: 6272x256 floats in wide-cnn) and reads all of x (smaller at batch 64).
+        ctx.runner.parallelRanges(U, work: batch * F * U) { _, cols in
+            for i in 0..<batch { (y.data + i * U + cols.lowerBound).update(from: b + cols.lowerBound, count: cols.count) }
+            Blas.sgemm(m: batch, n: cols.count, k: F, a: x.data, lda: F, b: w + cols.lowerBound, ldb: U,
+                       beta: 1, c: y.data + cols.lowerBound, ldc: U)
         }
         activation.apply(y.data, count: y.count, rowLength: U)
         lastInput = x
@@ -71,22 +62,22 @@ public final class DenseLayer: Layer {
         let batch = x.shape[0], F = inputShape[0], U = units
         activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: U)
         let dW = kernel.grad.data, db = bias.grad.data
-        // dW[:, cols] = xᵀ · dy[:, cols]; db = Σ rows of dy
-        ctx.runner.parallelRanges(U, work: batch * F * U) { _, cols in
-            Blas.sgemm(transA: true, m: F, n: cols.count, k: batch, a: x.data, lda: F, b: dy.data + cols.lowerBound, ldb: U,
-                       beta: 0, c: dW + cols.lowerBound, ldc: U)
-            for u in cols {
-                var s: Float = 0
-                for n in 0..<batch { s += dy.data[n * U + u] }
-                db[u] = s
-            }
+        // Both products are split along F (the long side), so each worker packs only its part
+        // of x (for dW) or of W (for dX) instead of all of it.
+        // dW[rows, :] = x[:, rows]ᵀ · dy; db = Σ rows of dy
+        ctx.runner.parallelRanges(F, work: batch * F * U) { _, rows in
+            Blas.sgemm(transA: true, m: rows.count, n: U, k: batch, a: x.data + rows.lowerBound, lda: F, b: dy.data, ldb: U,
+                       beta: 0, c: dW + rows.lowerBound * U, ldc: U)
         }
+        for u in 0..<U { db[u] = 0 }
+        for n in 0..<batch { for u in 0..<U { db[u] += dy.data[n * U + u] } }
         guard needsInputGradient else { return nil }
         let dx = inputGrads.get(batch: batch, shape: inputShape)
         let w = kernel.value.data
-        ctx.runner.parallelRanges(batch, work: batch * F * U) { _, rows in
-            Blas.sgemm(transB: true, m: rows.count, n: F, k: U, a: dy.data + rows.lowerBound * U, lda: U, b: w, ldb: U,
-                       beta: 0, c: dx.data + rows.lowerBound * F, ldc: F)
+        // dx[:, cols] = dy · W[cols, :]ᵀ
+        ctx.runner.parallelRanges(F, work: batch * F * U) { _, cols in
+            Blas.sgemm(transB: true, m: batch, n: cols.count, k: U, a: dy.data, lda: U, b: w + cols.lowerBound * U, ldb: U,
+                       beta: 0, c: dx.data + cols.lowerBound, ldc: F)
         }
         return dx
     }
