@@ -27,10 +27,22 @@ public final class PoolingLayer: Layer {
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
     private var lastInput: Tensor?
-    private var lastOutput: Tensor?
+    private var argmaxes: [Int: UnsafeMutablePointer<UInt8>] = [:]
+
+    deinit { for p in argmaxes.values { p.deallocate() } }
+
+    private func argmaxBuffer(batch: Int, count: Int) -> UnsafeMutablePointer<UInt8> {
+        if let p = argmaxes[batch] { return p }
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        argmaxes[batch] = p
+        return p
+    }
 
     public init(name: String, input: [Int], pool: Int, type: PoolType) throws {
         guard input.count == 3 else { throw TensorError.invalidDimension("\(name): pooling needs an (H,W,C) input, got \(input)") }
+        guard type == .avg || pool <= MaxPoolArgmax.maxWindow else {
+            throw TensorError.invalidDimension("\(name): max pooling windows go up to 15x15 (the argmax is kept as a byte), got \(pool)x\(pool)")
+        }
         guard pool >= 1, input[0] / pool >= 1, input[1] / pool >= 1 else {
             throw TensorError.invalidDimension("\(name): pool \(pool)x\(pool) shrinks the \(input[0])x\(input[1]) map below 1x1")
         }
@@ -64,7 +76,21 @@ public final class PoolingLayer: Layer {
         let inv = 1 / Float(k * k)
         let xp = UnsafePointer(x.data), yp = y.data
         lastInput = x
-        lastOutput = y
+        if isMax {
+            let am = argmaxBuffer(batch: batch, count: y.count)
+            let relu = appliesReluGradient
+            ctx.runner.parallelRanges(batch * P, work: batch * P * Q * C * k * k) { _, rows in
+                for row in rows {
+                    let n = row / P, p = row % P
+                    for q in 0..<Q {
+                        let o = ((n * P + p) * Q + q) * C
+                        MaxPoolArgmax.forward(window: xp + ((n * H + p * k) * W + q * k) * C, rowStride: W * C, k: k,
+                                              channels: C, y: yp + o, argmax: am + o, relu: relu)
+                    }
+                }
+            }
+            return y
+        }
         ctx.runner.parallelRanges(batch * P, work: batch * P * Q * C * k * k) { _, rows in
             for row in rows {
                 let n = row / P, p = row % P
@@ -75,64 +101,22 @@ public final class PoolingLayer: Layer {
                     for i in 0..<k {
                         for j in 0..<k where i + j > 0 {
                             let src = base + (i * W + j) * C
-                            if isMax {
-                                for c in 0..<C { o[c] = max(o[c], src[c]) }
-                            } else {
-                                for c in 0..<C { o[c] += src[c] }
-                            }
+                            for c in 0..<C { o[c] += src[c] }
                         }
                     }
-                    if !isMax { for c in 0..<C { o[c] *= inv } }
+                    for c in 0..<C { o[c] *= inv }
                 }
             }
         }
         return y
     }
 
-    /// One window: the gradient goes to the first position (in row-major window order) whose
-    /// input equals the max; every other position of the window gets 0. Eight channels at a time.
-    @inline(__always)
-    static func routeMax(x: UnsafePointer<Float>, y: UnsafePointer<Float>, g: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>, base: Int, rowStride: Int, k: Int, channels C: Int,
-                         relu: Bool) {
-        typealias V8 = SIMD8<Float>
-        var c = 0
-        while c + 8 <= C {
-            let ym = UnsafeRawPointer(y + c).loadUnaligned(as: V8.self)
-            let gv = UnsafeRawPointer(g + c).loadUnaligned(as: V8.self)
-            // With the fused ReLU, a window whose max is 0 passes no gradient at all.
-            var done = relu ? (ym .<= 0) : SIMDMask<SIMD8<Int32>>(repeating: false)
-            for i in 0..<k {
-                for j in 0..<k {
-                    let off = base + i * rowStride + j * C + c
-                    let xv = UnsafeRawPointer(x + off).loadUnaligned(as: V8.self)
-                    let hit = (xv .== ym) .& .!done
-                    done = done .| hit
-                    let out = V8(repeating: 0).replacing(with: gv, where: hit)
-                    UnsafeMutableRawPointer(dx + off).storeBytes(of: out, as: V8.self)
-                }
-            }
-            c += 8
-        }
-        while c < C {
-            var done = relu && y[c] <= 0
-            for i in 0..<k {
-                for j in 0..<k {
-                    let off = base + i * rowStride + j * C + c
-                    let hit = !done && x[off] == y[c]
-                    dx[off] = hit ? g[c] : 0
-                    done = done || hit
-                }
-            }
-            c += 1
-        }
-    }
-
     /// Max pooling routes each output's gradient to the first input of its window that equals
-    /// the maximum (the argmax is recomputed here, so forward stays a plain vector max).
+    /// the maximum (the argmax forward kept: backward reads a byte per output instead of the
+    /// input and output tensors).
     public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
         if fusedInto != nil { return needsInputGradient ? dy : nil }
-        guard needsInputGradient, let x = lastInput, let y = lastOutput else { return nil }
+        guard needsInputGradient, lastInput != nil else { return nil }
         let batch = dy.shape[0]
         let (H, W, C) = (inputShape[0], inputShape[1], inputShape[2])
         let (P, Q) = (outputShape[0], outputShape[1])
@@ -140,9 +124,9 @@ public final class PoolingLayer: Layer {
         let k = pool
         let isMax = type == .max
         let inv = 1 / Float(k * k)
-        let xp = UnsafePointer(x.data), yp = UnsafePointer(y.data), dyp = UnsafePointer(dy.data), dxp = dx.data
+        let dyp = UnsafePointer(dy.data), dxp = dx.data
         let covers = H % k == 0 && W % k == 0
-        let relu = appliesReluGradient
+        let am: UnsafePointer<UInt8>? = isMax ? UnsafePointer(argmaxBuffer(batch: batch, count: batch * P * Q * C)) : nil
         ctx.runner.parallelRanges(batch, work: batch * H * W * C) { _, images in
             for n in images {
                 let img = dxp + n * H * W * C
@@ -154,8 +138,8 @@ public final class PoolingLayer: Layer {
                         let o = ((n * P + p) * Q + q) * C
                         let g = dyp + o
                         if isMax {
-                            Self.routeMax(x: xp, y: yp + o, g: g, dx: dxp, base: ((n * H + p * k) * W + q * k) * C,
-                                          rowStride: W * C, k: k, channels: C, relu: relu)
+                            MaxPoolArgmax.route(argmax: am! + o, gradient: g, window: dxp + ((n * H + p * k) * W + q * k) * C,
+                                                rowStride: W * C, k: k, channels: C)
                         } else {
                             for i in 0..<k {
                                 for j in 0..<k {

@@ -84,3 +84,16 @@ void cnns_conv_small_patch_maxpool2_dweights(const cnns_conv_shape *s, const flo
                                              const uint8_t *argmax, float *dw, float *db, long r0, long r1,
                                              float *scratch, int reference);
 #endif
+
+#ifndef CNNS_MAXPOOL_H
+#define CNNS_MAXPOOL_H
+/// One k x k max-pooling window (pixels rowStride floats apart vertically, C apart horizontally):
+/// y[c] = the maximum, argmax[c] = row-major position of its first occurrence, or 255 where
+/// relu != 0 and the maximum is ≤ 0 (a fused ReLU passes no gradient). k ≤ 15.
+void cnns_maxpool_argmax_forward(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu);
+/// The window's gradient: g[c] at the position argmax[c] names, 0 at the others.
+void cnns_maxpool_route(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C);
+/// The plain references (also the fallbacks without AVX2).
+void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu);
+void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C);
+#endif

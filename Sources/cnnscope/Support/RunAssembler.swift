@@ -59,6 +59,12 @@ enum RunAssembler {
             let label = c.lastForwardFused ? "im2col + max pool (fused backward)" : "im2col (backward)"
             return (f, f, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), label)
         }
+        // Max pooling's backward reads dy and the argmax bytes forward kept, and writes dx.
+        if phase == .backward, let p = layer as? PoolingLayer, p.type == .max {
+            let outs = Double(batch * p.outputShape.reduce(1, *)), ins = Double(batch * p.inputShape.reduce(1, *))
+            let bytes = outs * 4 + outs + ins * 4
+            return (ins, ins, bytes, bytes, nil)
+        }
         let cost = layer.cost()
         let label: String? = layer is DepthwiseConv2DLayer ? (phase == .forward ? "direct (depthwise)" : "direct (depthwise backward)") : nil
         let pb = Double(layer.parameterCount) * 4

@@ -1,0 +1,87 @@
+// input window x (k x k pixels, C channels, rows rowStride floats apart) -> y (C), argmax (C bytes)
+// dy (C), argmax (C) -> dx window (k x k pixels, C channels)
+//
+// Max pooling that keeps, per output, the row-major window position of the first maximum as a
+// byte (255: no gradient, where a fused ReLU's derivative is 0, i.e. max ≤ 0), so backward reads
+// a byte per output instead of the input and output tensors. AVX2 eight channels at a time,
+// scalar tail and fallback; both give identical results (comparisons only).
+#include "cnns_kernels.h"
+#include <immintrin.h>
+
+static void window_scalar(const float *x, long rowStride, int k, int c0, int C, float *y, uint8_t *argmax, int relu) {
+    for (int c = c0; c < C; c++) {
+        float m = x[c];
+        int idx = 0;
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                const float v = x[i * rowStride + (long)j * C + c];
+                if (v > m) { m = v; idx = i * k + j; }
+            }
+        y[c] = m;
+        argmax[c] = (relu && m <= 0) ? 255 : (uint8_t)idx;
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void window_avx2(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
+    const __m256 zero = _mm256_setzero_ps();
+    int c = 0;
+    for (; c + 8 <= C; c += 8) {
+        __m256 m = _mm256_loadu_ps(x + c);
+        __m256i idx = _mm256_setzero_si256();
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                if (i + j == 0) continue;
+                const __m256 v = _mm256_loadu_ps(x + i * rowStride + (long)j * C + c);
+                const __m256 gt = _mm256_cmp_ps(v, m, _CMP_GT_OQ);
+                m = _mm256_blendv_ps(m, v, gt);
+                idx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(idx),
+                                                           _mm256_castsi256_ps(_mm256_set1_epi32(i * k + j)), gt));
+            }
+        if (relu) idx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(idx), _mm256_castsi256_ps(_mm256_set1_epi32(255)),
+                                                            _mm256_cmp_ps(m, zero, _CMP_LE_OQ)));
+        _mm256_storeu_ps(y + c, m);
+        const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(idx), _mm256_extracti128_si256(idx, 1));
+        _mm_storel_epi64((__m128i *)(argmax + c), _mm_packus_epi16(w, w));
+    }
+    if (c < C) window_scalar(x, rowStride, k, c, C, y, argmax, relu);
+}
+
+void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
+    window_scalar(x, rowStride, k, 0, C, y, argmax, relu);
+}
+
+void cnns_maxpool_argmax_forward(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
+    if (cnns_have_avx2_fma()) window_avx2(x, rowStride, k, C, y, argmax, relu);
+    else window_scalar(x, rowStride, k, 0, C, y, argmax, relu);
+}
+
+static void route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int c0, int C) {
+    for (int c = c0; c < C; c++)
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) dx[i * rowStride + (long)j * C + c] = argmax[c] == i * k + j ? g[c] : 0.0f;
+}
+
+__attribute__((target("avx2,fma")))
+static void route_avx2(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
+    int c = 0;
+    for (; c + 8 <= C; c += 8) {
+        const __m256 gv = _mm256_loadu_ps(g + c);
+        const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(argmax + c)));
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                const __m256 hit = _mm256_castsi256_ps(_mm256_cmpeq_epi32(idx, _mm256_set1_epi32(i * k + j)));
+                _mm256_storeu_ps(dx + i * rowStride + (long)j * C + c, _mm256_and_ps(hit, gv));
+            }
+    }
+    if (c < C) route_scalar(argmax, g, dx, rowStride, k, c, C);
+}
+
+void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
+    route_scalar(argmax, g, dx, rowStride, k, 0, C);
+}
+
+void cnns_maxpool_route(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
+    if (cnns_have_avx2_fma()) route_avx2(argmax, g, dx, rowStride, k, C);
+    else route_scalar(argmax, g, dx, rowStride, k, 0, C);
+}

@@ -1,0 +1,22 @@
+import CKernels
+
+// window x (k x k pixels, C channels; rows rowStride floats apart) -> y (C), argmax (C bytes)
+/// Max pooling with the argmax kept as a byte per output (`cnns_maxpool_argmax_forward`,
+/// `cnns_maxpool_route`; AVX2 with a scalar fallback giving the same results): backward then
+/// reads the gradient and a byte per output instead of the pooling layer's input and output.
+public enum MaxPoolArgmax {
+    /// Largest window side: positions 0..<k² must fit a byte, with 255 left for "no gradient".
+    public static let maxWindow = 15
+
+    @inline(__always)
+    public static func forward(window x: UnsafePointer<Float>, rowStride: Int, k: Int, channels: Int,
+                               y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<UInt8>, relu: Bool) {
+        cnns_maxpool_argmax_forward(x, rowStride, Int32(k), Int32(channels), y, argmax, relu ? 1 : 0)
+    }
+
+    @inline(__always)
+    public static func route(argmax: UnsafePointer<UInt8>, gradient g: UnsafePointer<Float>, window dx: UnsafeMutablePointer<Float>,
+                             rowStride: Int, k: Int, channels: Int) {
+        cnns_maxpool_route(argmax, g, dx, rowStride, Int32(k), Int32(channels))
+    }
+}
