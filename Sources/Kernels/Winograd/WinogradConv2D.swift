@@ -65,33 +65,38 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                         algorithmTrafficBytes: m + own)
     }
 
-    /// U[ξ][C][K] = G g Gᵀ for every (c, k), vectorised over k.
-    func transformFilters(_ weights: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+    /// U[ξ][C][K] = G g Gᵀ for every (c, k), vectorised over k, input channels split across
+    /// workers (training changes the weights every step, so this runs every step: twice per
+    /// layer with the flipped kernel of dX).
+    func transformFilters(_ weights: UnsafePointer<Float>, runner: ParallelRunner = SerialRunner()) -> UnsafeMutablePointer<Float> {
         let C = geometry.c, K = geometry.k, a = transform.alpha, R = transform.r
         let u = filters ?? Tensor.allocate(a * a * C * K)
         filters = u
-        let tmp = Tensor.allocate(a * R * K)
-        defer { tmp.deallocate() }
-        for c in 0..<C {
-            // tmp[i][s][:] = Σ_r G[i][r] · g[r][s][:]
-            for i in 0..<a {
-                for s in 0..<R {
-                    let d = tmp + (i * R + s) * K
-                    d.update(repeating: 0, count: K)
-                    for (r, coef) in transform.gRows[i] {
-                        let src = weights + ((r * R + s) * C + c) * K
-                        for k in 0..<K { d[k] += coef * src[k] }
+        let gRows = transform.gRows
+        runner.parallelRanges(C, work: C * K * a * (R + a) * 3) { _, channels in
+            let tmp = Tensor.allocate(a * R * K)
+            defer { tmp.deallocate() }
+            for c in channels {
+                // tmp[i][s][:] = Σ_r G[i][r] · g[r][s][:]
+                for i in 0..<a {
+                    for s in 0..<R {
+                        let d = tmp + (i * R + s) * K
+                        d.update(repeating: 0, count: K)
+                        for (r, coef) in gRows[i] {
+                            let src = weights + ((r * R + s) * C + c) * K
+                            for k in 0..<K { d[k] += coef * src[k] }
+                        }
                     }
                 }
-            }
-            // U[i][j][c][:] = Σ_s tmp[i][s][:] · G[j][s]
-            for i in 0..<a {
-                for j in 0..<a {
-                    let d = u + ((i * a + j) * C + c) * K
-                    d.update(repeating: 0, count: K)
-                    for (s, coef) in transform.gRows[j] {
-                        let src = tmp + (i * R + s) * K
-                        for k in 0..<K { d[k] += coef * src[k] }
+                // U[i][j][c][:] = Σ_s tmp[i][s][:] · G[j][s]
+                for i in 0..<a {
+                    for j in 0..<a {
+                        let d = u + ((i * a + j) * C + c) * K
+                        d.update(repeating: 0, count: K)
+                        for (s, coef) in gRows[j] {
+                            let src = tmp + (i * R + s) * K
+                            for k in 0..<K { d[k] += coef * src[k] }
+                        }
                     }
                 }
             }
@@ -104,7 +109,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                         runner: ParallelRunner, observer: ConvStageObserver?) {
         if filterKey == nil || filterKey!.0 != weights || filterKey!.1 != weightsVersion || filters == nil {
             observer?.stageBegan(.filterTransform, worker: 0)
-            _ = transformFilters(weights)
+            _ = transformFilters(weights, runner: runner)
             filterKey = (weights, weightsVersion)
             observer?.stageEnded(.filterTransform, worker: 0)
         }
