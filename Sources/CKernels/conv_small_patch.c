@@ -100,33 +100,63 @@ void cnns_conv_small_patch_forward_scalar(const cnns_conv_shape *s, const float 
 // horizontally read the input in place (kernel rows above or below the image point at a zero
 // row), six at a time; the few others gather their patch first.
 
+// Walks output pixels m0..<m1 row by row, in segments: one border pixel (its window partly
+// outside the image horizontally: run = 0, its patch must be gathered), or a run of `run`
+// interior pixels read in place, kernel row r of the first at rows[r] (pixel_walk_rows), the
+// next ones stride_w·C floats further; kernel rows above or below the image point at a row
+// of zeros.
 typedef struct {
     const cnns_conv_shape *s;
-    const float *input;
-    const float *zeros;          // W·C zeros, for kernel rows outside the image
-    long n; int p;               // the output row
-    const float *row[CNNS_SMALL_PATCH_MAX];   // kernel row r of this output row, at input column 0
-    int qi0, qi1;                // columns whose window is inside the image horizontally
-} row_walk;
+    const float *input, *zeros;                  // zeros: W·C floats
+    const float *row[CNNS_SMALL_PATCH_MAX];      // kernel row r of the current output row, at input column 0
+    int qi0, qi1;                                // columns whose window is inside the image horizontally
+    int qend;                                    // end of the current row's part of the range; -1: row not started
+    long n; int p, q;
+    long m, m1;
+} pixel_walk;
 
-static inline void row_walk_start(row_walk *rw, long n, int p) {
-    const cnns_conv_shape *s = rw->s;
-    rw->n = n; rw->p = p;
-    const int ih0 = p * s->stride_h - s->pad_top;
-    const float *img = rw->input + n * (long)s->h * s->w * s->c;
-    for (int r = 0; r < s->r; r++) {
-        const int ih = ih0 + r;
-        rw->row[r] = (ih >= 0 && ih < s->h) ? img + (long)ih * s->w * s->c : rw->zeros;
-    }
+typedef struct { long m, n; int p, q, run; } pixel_segment;
+
+static inline void pixel_walk_init(pixel_walk *w, const cnns_conv_shape *s, const float *input, const float *zeros,
+                                   long m0, long m1) {
+    w->s = s; w->input = input; w->zeros = zeros;
+    // iw0 = q·sw − padLeft ≥ 0 and iw0 + S ≤ W
+    w->qi0 = (s->pad_left + s->stride_w - 1) / s->stride_w;
+    const int last = s->w - s->s + s->pad_left;
+    w->qi1 = last < 0 ? 0 : last / s->stride_w + 1;
+    if (w->qi1 > s->q) w->qi1 = s->q;
+    if (w->qi1 < w->qi0) w->qi1 = w->qi0;
+    pixel_of(s, m0, &w->n, &w->p, &w->q);
+    w->m = m0; w->m1 = m1; w->qend = -1;
 }
 
-static inline void interior_columns(const cnns_conv_shape *s, int *qi0, int *qi1) {
-    // iw0 = q·sw − padLeft ≥ 0 and iw0 + S ≤ W
-    *qi0 = (s->pad_left + s->stride_w - 1) / s->stride_w;
-    const int last = s->w - s->s + s->pad_left;
-    *qi1 = last < 0 ? 0 : last / s->stride_w + 1;
-    if (*qi1 > s->q) *qi1 = s->q;
-    if (*qi1 < *qi0) *qi1 = *qi0;
+static inline int pixel_walk_next(pixel_walk *w, pixel_segment *g) {
+    const cnns_conv_shape *s = w->s;
+    if (w->m >= w->m1) return 0;
+    if (w->qend < 0) {
+        const int ih0 = w->p * s->stride_h - s->pad_top;
+        const float *img = w->input + w->n * (long)s->h * s->w * s->c;
+        for (int r = 0; r < s->r; r++) {
+            const int ih = ih0 + r;
+            w->row[r] = (ih >= 0 && ih < s->h) ? img + (long)ih * s->w * s->c : w->zeros;
+        }
+        w->qend = (w->m1 - w->m < s->q - w->q) ? w->q + (int)(w->m1 - w->m) : s->q;
+    }
+    g->m = w->m; g->n = w->n; g->p = w->p; g->q = w->q;
+    const int border = w->q < w->qi0 || w->q >= w->qi1;
+    const int len = border ? 1 : (w->qend < w->qi1 ? w->qend : w->qi1) - w->q;
+    g->run = border ? 0 : len;
+    w->q += len; w->m += len;
+    if (w->q >= w->qend) {               // the row pointers stay valid until the next call
+        w->q = 0; w->qend = -1;
+        if (++w->p == s->p) { w->p = 0; w->n++; }
+    }
+    return 1;
+}
+
+static inline void pixel_walk_rows(const pixel_walk *w, int q, const float **rows) {
+    const long col = (long)(q * w->s->stride_w - w->s->pad_left) * w->s->c;
+    for (int r = 0; r < w->s->r; r++) rows[r] = w->row[r] + col;
 }
 
 // One pixel: rows[r] → the S·C values of kernel row r. Four chains per 32 channels.
@@ -242,37 +272,27 @@ static void forward_avx2_with(const cnns_conv_shape *s, const float *input, cons
     float patch[CNNS_SMALL_PATCH_MAX];
     const float *rows[CNNS_SMALL_PATCH_MAX];
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
-    row_walk rw = { .s = s, .input = input, .zeros = zeros };
-    int qi0, qi1;
-    interior_columns(s, &qi0, &qi1);
-    long n; int p, q;
-    pixel_of(s, m0, &n, &p, &q);
-    long m = m0;
-    while (m < m1) {
-        row_walk_start(&rw, n, p);
-        const int qend = (m1 - m < s->q - q) ? q + (int)(m1 - m) : s->q;
-        while (q < qend) {
-            float *o = out + (m - m0) * K;
-            if (q < qi0 || q >= qi1) {
-                gather_patch(s, input, n, p, q, patch);
-                for (int r = 0; r < R; r++) rows[r] = patch + r * SC;
-                pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
-                q++; m++;
-                continue;
-            }
-            const long col = (long)(q * s->stride_w - s->pad_left) * C;
-            for (int r = 0; r < R; r++) rows[r] = rw.row[r] + col;
-            const int run = (qend < qi1 ? qend : qi1) - q;
-            if (run >= 6) {
-                pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o);
-                q += 6; m += 6;
-            } else {
-                pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
-                q++; m++;
-            }
+    pixel_walk w;
+    pixel_segment g;
+    pixel_walk_init(&w, s, input, zeros, m0, m1);
+    while (pixel_walk_next(&w, &g)) {
+        float *o = out + (g.m - m0) * K;
+        if (g.run == 0) {
+            gather_patch(s, input, g.n, g.p, g.q, patch);
+            for (int r = 0; r < R; r++) rows[r] = patch + r * SC;
+            pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
+            continue;
         }
-        q = 0;
-        if (++p == s->p) { p = 0; n++; }
+        pixel_walk_rows(&w, g.q, rows);
+        int left = g.run;
+        for (; left >= 6; left -= 6, o += 6 * K) {
+            pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o);
+            for (int r = 0; r < R; r++) rows[r] += 6 * step;
+        }
+        for (; left > 0; left--, o += K) {
+            pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
+            for (int r = 0; r < R; r++) rows[r] += step;
+        }
     }
 }
 
@@ -403,31 +423,18 @@ static void dweights_avx2_with(const cnns_conv_shape *s, const float *input, con
     const float *pbase[CNNS_SMALL_PATCH_MAX], *rows[CNNS_SMALL_PATCH_MAX];
     for (int r = 0; r < R; r++) pbase[r] = ptile + r * SC;
     int pending = 0;
-    row_walk rw = { .s = s, .input = input, .zeros = zeros };
-    int qi0, qi1;
-    interior_columns(s, &qi0, &qi1);
-    long n; int p, q;
-    pixel_of(s, m0, &n, &p, &q);
-    long m = m0;
-    while (m < m1) {
-        row_walk_start(&rw, n, p);
-        const int qend = (m1 - m < s->q - q) ? q + (int)(m1 - m) : s->q;
-        while (q < qend) {
-            if (q < qi0 || q >= qi1) {
-                gather_patch(s, input, n, p, q, ptile + (long)pending * L);
-                memcpy(dtile + (long)pending * K, dy0 + (m - m0) * K, sizeof(float) * K);
-                if (++pending == CNNS_TILE) { dweights_pixels_avx2(s, pbase, L, dtile, K, pending, dw); pending = 0; }
-                q++; m++;
-                continue;
-            }
-            const int run = (qend < qi1 ? qend : qi1) - q;
-            const long col = (long)(q * s->stride_w - s->pad_left) * C;
-            for (int r = 0; r < R; r++) rows[r] = rw.row[r] + col;
-            dweights_pixels_avx2(s, rows, step, dy0 + (m - m0) * K, K, run, dw);
-            q += run; m += run;
+    pixel_walk w;
+    pixel_segment g;
+    pixel_walk_init(&w, s, input, zeros, m0, m1);
+    while (pixel_walk_next(&w, &g)) {
+        if (g.run == 0) {
+            gather_patch(s, input, g.n, g.p, g.q, ptile + (long)pending * L);
+            memcpy(dtile + (long)pending * K, dy0 + (g.m - m0) * K, sizeof(float) * K);
+            if (++pending == CNNS_TILE) { dweights_pixels_avx2(s, pbase, L, dtile, K, pending, dw); pending = 0; }
+            continue;
         }
-        q = 0;
-        if (++p == s->p) { p = 0; n++; }
+        pixel_walk_rows(&w, g.q, rows);
+        dweights_pixels_avx2(s, rows, step, dy0 + (g.m - m0) * K, K, g.run, dw);
     }
     if (pending) dweights_pixels_avx2(s, pbase, L, dtile, K, pending, dw);
     if (db) {

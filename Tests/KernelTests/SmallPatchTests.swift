@@ -29,16 +29,10 @@ final class SmallPatchTests: XCTestCase {
         var rdb = [Double](repeating: 0, count: g.k), adb = rdb
         for n in 0..<g.n { for p in 0..<g.p { for q in 0..<g.q {
             let d = dy.data + ((n * g.p + p) * g.q + q) * g.k
-            for k in 0..<g.k { rdb[k] += Double(d[k]); adb[k] += abs(Double(d[k])) }
-            for r in 0..<g.r { for s in 0..<g.s {
-                let ih = p * g.strideH - g.padTop + r, iw = q * g.strideW - g.padLeft + s
-                guard ih >= 0 && ih < g.h && iw >= 0 && iw < g.w else { continue }
-                for c in 0..<g.c {
-                    let x = Double(t.input.data[((n * g.h + ih) * g.w + iw) * g.c + c])
-                    let l = (r * g.s + s) * g.c + c
-                    for k in 0..<g.k { rdw[l * g.k + k] += x * Double(d[k]); adw[l * g.k + k] += abs(x * Double(d[k])) }
-                }
-            } }
+            for k in 0..<g.k {
+                rdb[k] += Double(d[k]); adb[k] += abs(Double(d[k]))
+                Self.addPatch(g, input: t.input.data, n: n, p: p, q: q, channel: k, times: Double(d[k]), to: &rdw, abs: &adw)
+            }
         } } }
         let limit = ConvTester.gamma(g.n * g.p * g.q + 2)
         for i in 0..<dw.count where !(abs(Double(dw.data[i]) - rdw[i]) <= limit * adw[i] + 1e-30) {
@@ -47,6 +41,21 @@ final class SmallPatchTests: XCTestCase {
         for k in 0..<g.k where !(abs(Double(db.data[k]) - rdb[k]) <= limit * adb[k] + 1e-30) {
             XCTFail("db[\(k)] = \(db.data[k]) vs \(rdb[k]) on \(g) seed \(seed)", file: file, line: line); return
         }
+    }
+
+    /// Double reference of one pixel's weight-gradient term: dW[l][k] += patch(n,p,q)[l] · d,
+    /// and |patch · d| into `abs` (for the error limit).
+    static func addPatch(_ g: ConvGeometry, input: UnsafePointer<Float>, n: Int, p: Int, q: Int, channel k: Int,
+                         times d: Double, to dw: inout [Double], abs adw: inout [Double]) {
+        for r in 0..<g.r { for s in 0..<g.s {
+            let ih = p * g.strideH - g.padTop + r, iw = q * g.strideW - g.padLeft + s
+            guard ih >= 0 && ih < g.h && iw >= 0 && iw < g.w else { continue }
+            for c in 0..<g.c {
+                let x = Double(input[((n * g.h + ih) * g.w + iw) * g.c + c])
+                let l = (r * g.s + s) * g.c + c
+                dw[l * g.k + k] += x * d; adw[l * g.k + k] += Swift.abs(x * d)
+            }
+        } }
     }
 
     func testRandomShapes() throws {
@@ -158,15 +167,7 @@ final class SmallPatchTests: XCTestCase {
                 let p = 2 * pp + Int(amA[o]) / 2, q = 2 * pq + Int(amA[o]) % 2
                 let d = Double(dp.data[o])
                 rdb[k] += d
-                for r in 0..<g.r { for s in 0..<g.s {
-                    let ih = p * g.strideH - g.padTop + r, iw = q * g.strideW - g.padLeft + s
-                    guard ih >= 0 && ih < g.h && iw >= 0 && iw < g.w else { continue }
-                    for c in 0..<g.c {
-                        let x = Double(t.input.data[((n * g.h + ih) * g.w + iw) * g.c + c])
-                        let l = (r * g.s + s) * g.c + c
-                        rdw[l * g.k + k] += x * d; adw[l * g.k + k] += abs(x * d)
-                    }
-                } }
+                Self.addPatch(g, input: t.input.data, n: n, p: p, q: q, channel: k, times: d, to: &rdw, abs: &adw)
             } } } }
             let limit = ConvTester.gamma(g.n * g.p * g.q + 2)
             for j in 0..<dw.count where !(abs(Double(dw.data[j]) - rdw[j]) <= limit * adw[j] + 1e-30) {
