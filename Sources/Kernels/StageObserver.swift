@@ -4,7 +4,7 @@ import Glibc
 
 /// Stages a convolution algorithm reports while it runs.
 public enum ConvStage: String, CaseIterable, Codable, Sendable {
-    case direct            // naive loops
+    case direct            // direct loops: naive, and im2col's small-patch path (no lowering, no GEMM)
     case lowering          // im2col patch copy (and bias prefill)
     case gemm              // cblas_sgemm
     case inputTransform    // Winograd B^T d B

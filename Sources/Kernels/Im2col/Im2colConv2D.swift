@@ -86,10 +86,10 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         if usesSmallPatchKernel {
             var shape = cShape
             runner.parallelRanges(rows, work: rows * L * K) { worker, range in
-                observer?.stageBegan(.gemm, worker: worker)
+                observer?.stageBegan(.direct, worker: worker)
                 cnns_conv_small_patch_forward(&shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
                                               range.lowerBound, range.upperBound)
-                observer?.stageEnded(.gemm, worker: worker)
+                observer?.stageEnded(.direct, worker: worker)
             }
             return
         }
