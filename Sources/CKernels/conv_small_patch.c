@@ -464,53 +464,12 @@ void cnns_conv_small_patch_dweights(const cnns_conv_shape *s, const float *input
 // ---- Fused with a following ReLU and 2x2 max pooling (stride 2), for the first layers of the
 // lab's models: pooled row r = (n, pp) computes convolution rows 2pp and 2pp+1 into `scratch`
 // (2·Q·K floats, in L1/L2), then pools them. The 6.4 MB activation of a 28x28x32 batch of 64
-// is never written. argmax (when given) keeps, per pooled output, the window position
+// is never written. argmax keeps, per pooled output, the window position
 // (0..3, row-major) of the first maximum, or 255 where the maximum is ≤ 0 (ReLU passes no
 // gradient), exactly the routing of the unfused pooling layer's backward.
 
 int cnns_conv_small_patch_maxpool2_fits(const cnns_conv_shape *s) {
     return cnns_conv_small_patch_fits(s) && s->p % 2 == 0 && s->q % 2 == 0 && s->p >= 2 && s->q >= 2;
-}
-
-// Pools the two convolution rows in `scratch` into pooled row `o` (Q/2 outputs) and its argmax.
-__attribute__((target("avx2,fma")))
-static void pool_rows_avx2(const float *scratch, int Q, int K, float *o, uint8_t *am) {
-    const __m256i i0 = _mm256_set1_epi32(0), i1 = _mm256_set1_epi32(1), i2 = _mm256_set1_epi32(2);
-    const __m256i i3 = _mm256_set1_epi32(3), none = _mm256_set1_epi32(255);
-    const __m256 zero = _mm256_setzero_ps();
-    for (int pq = 0; pq < Q / 2; pq++) {
-        const float *a = scratch + (long)(2 * pq) * K, *b = a + K;
-        const float *c = scratch + (long)(Q + 2 * pq) * K, *d = c + K;
-        for (int k = 0; k < K; k += 8) {
-            const __m256 va = _mm256_loadu_ps(a + k), vb = _mm256_loadu_ps(b + k);
-            const __m256 vc = _mm256_loadu_ps(c + k), vd = _mm256_loadu_ps(d + k);
-            const __m256 mx = _mm256_max_ps(_mm256_max_ps(va, vb), _mm256_max_ps(vc, vd));
-            _mm256_storeu_ps(o + (long)pq * K + k, mx);
-            if (!am) continue;
-            // The first equal position in row-major window order; 255 where the max is ≤ 0.
-            __m256 idx = _mm256_castsi256_ps(i3);
-            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(i2), _mm256_cmp_ps(vc, mx, _CMP_EQ_OQ));
-            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(i1), _mm256_cmp_ps(vb, mx, _CMP_EQ_OQ));
-            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(i0), _mm256_cmp_ps(va, mx, _CMP_EQ_OQ));
-            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(none), _mm256_cmp_ps(mx, zero, _CMP_LE_OQ));
-            const __m256i v = _mm256_castps_si256(idx);
-            const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-            _mm_storel_epi64((__m128i *)(am + (long)pq * K + k), _mm_packus_epi16(w, w));
-        }
-    }
-}
-
-static void pool_rows_scalar(const float *scratch, int Q, int K, float *o, uint8_t *am) {
-    for (int pq = 0; pq < Q / 2; pq++) {
-        const float *a = scratch + (long)(2 * pq) * K, *b = a + K;
-        const float *c = scratch + (long)(Q + 2 * pq) * K, *d = c + K;
-        for (int k = 0; k < K; k++) {
-            const float ab = a[k] > b[k] ? a[k] : b[k], cd = c[k] > d[k] ? c[k] : d[k];
-            const float mx = ab > cd ? ab : cd;
-            o[(long)pq * K + k] = mx;
-            if (am) am[(long)pq * K + k] = mx <= 0 ? 255 : (a[k] == mx ? 0 : (b[k] == mx ? 1 : (c[k] == mx ? 2 : 3)));
-        }
-    }
 }
 
 void cnns_conv_small_patch_maxpool2_forward(const cnns_conv_shape *s, const float *input, const float *weights,
@@ -523,14 +482,13 @@ void cnns_conv_small_patch_maxpool2_forward(const cnns_conv_shape *s, const floa
         const long n = r / P2, pp = r % P2;
         const long m = (n * s->p + 2 * pp) * Q;
         float *o = pooled + r * Q2 * K;
-        uint8_t *am = argmax ? argmax + r * Q2 * K : 0;
-        if (avx) {
-            forward_avx2_with(s, input, weights, bias, 1, 0.0f, hi, scratch, m, m + 2 * Q, zeros);
-            pool_rows_avx2(scratch, Q, K, o, am);
-        } else {
-            forward_scalar_rel(s, input, weights, bias, 1, 0.0f, hi, scratch, m, m + 2 * Q);
-            pool_rows_scalar(scratch, Q, K, o, am);
-        }
+        uint8_t *am = argmax + r * Q2 * K;
+        if (avx) forward_avx2_with(s, input, weights, bias, 1, 0.0f, hi, scratch, m, m + 2 * Q, zeros);
+        else forward_scalar_rel(s, input, weights, bias, 1, 0.0f, hi, scratch, m, m + 2 * Q);
+        // The pooling layer's own window kernel, on the two rows in scratch.
+        if (avx) cnns_maxpool_argmax_forward_row(scratch, (long)Q * K, 2, K, Q2, o, am, 1);
+        else for (int pq = 0; pq < Q2; pq++)
+            cnns_maxpool_argmax_forward_scalar(scratch + (long)(2 * pq) * K, (long)Q * K, 2, K, o + (long)pq * K, am + (long)pq * K, 1);
     }
     free(zeros);
 }
@@ -560,19 +518,15 @@ void cnns_conv_small_patch_maxpool2_dweights(const cnns_conv_shape *s, const flo
         if (rows > P2 - pp) rows = P2 - pp;          // stay within the image
         if (rows > r1 - r) rows = r1 - r;
         const long m = (n * s->p + 2 * pp) * Q;
-        // The pooled gradient routed back to the convolution rows (zeros elsewhere).
-        memset(scratch, 0, sizeof(float) * 2 * (size_t)rows * Q * K);
+        // The pooled gradient routed back to the convolution rows by the pooling layer's own
+        // window kernel (zeros elsewhere; the windows tile the rows, Q being even).
         for (long j = 0; j < rows; j++) {
+            const long o = (r + j) * Q2 * K;
             float *rowScratch = scratch + j * 2 * (long)Q * K;
-            for (int pq = 0; pq < Q2; pq++) {
-                const float *g = dPooled + ((r + j) * Q2 + pq) * K;
-                const uint8_t *am = argmax + ((r + j) * Q2 + pq) * K;
-                for (int k = 0; k < K; k++) {
-                    const int i = am[k];
-                    if (i == 255) continue;
-                    rowScratch[((long)(i >> 1) * Q + 2 * pq + (i & 1)) * K + k] = g[k];
-                }
-            }
+            if (avx) cnns_maxpool_route_row(argmax + o, dPooled + o, rowScratch, (long)Q * K, 2, K, Q2);
+            else for (int pq = 0; pq < Q2; pq++)
+                cnns_maxpool_route_scalar(argmax + o + (long)pq * K, dPooled + o + (long)pq * K, rowScratch + (long)(2 * pq) * K,
+                                          (long)Q * K, 2, K);
         }
         if (avx) dweights_avx2_with(s, input, scratch, dw, db, m, m + 2 * rows * Q, &buf);
         else dweights_scalar_rel(s, input, scratch, dw, db, m, m + 2 * rows * Q);

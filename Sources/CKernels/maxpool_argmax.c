@@ -22,26 +22,44 @@ static void window_scalar(const float *x, long rowStride, int k, int c0, int C, 
     }
 }
 
+// The maximum first (independent max operations), then the position: equality tests from the
+// last position to the first, so the first occurrence wins, as in the scalar scan.
 __attribute__((target("avx2,fma")))
 static void window_avx2(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
     const __m256 zero = _mm256_setzero_ps();
     int c = 0;
-    for (; c + 8 <= C; c += 8) {
+    if (k == 2) {            // the lab's pooling: a max tree of depth two, four independent tests
+        const __m256i i0 = _mm256_set1_epi32(0), i1 = _mm256_set1_epi32(1), i2 = _mm256_set1_epi32(2);
+        const __m256i i3 = _mm256_set1_epi32(3), none = _mm256_set1_epi32(255);
+        for (; c + 8 <= C; c += 8) {
+            const __m256 a = _mm256_loadu_ps(x + c), b = _mm256_loadu_ps(x + C + c);
+            const __m256 d0 = _mm256_loadu_ps(x + rowStride + c), d1 = _mm256_loadu_ps(x + rowStride + C + c);
+            const __m256 m = _mm256_max_ps(_mm256_max_ps(a, b), _mm256_max_ps(d0, d1));
+            __m256 idx = _mm256_castsi256_ps(i3);
+            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(i2), _mm256_cmp_ps(d0, m, _CMP_EQ_OQ));
+            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(i1), _mm256_cmp_ps(b, m, _CMP_EQ_OQ));
+            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(i0), _mm256_cmp_ps(a, m, _CMP_EQ_OQ));
+            if (relu) idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(none), _mm256_cmp_ps(m, zero, _CMP_LE_OQ));
+            _mm256_storeu_ps(y + c, m);
+            const __m256i v = _mm256_castps_si256(idx);
+            const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+            _mm_storel_epi64((__m128i *)(argmax + c), _mm_packus_epi16(w, w));
+        }
+    }
+    for (; k != 2 && c + 8 <= C; c += 8) {
         __m256 m = _mm256_loadu_ps(x + c);
-        __m256i idx = _mm256_setzero_si256();
         for (int i = 0; i < k; i++)
-            for (int j = 0; j < k; j++) {
-                if (i + j == 0) continue;
+            for (int j = 0; j < k; j++) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i * rowStride + (long)j * C + c));
+        __m256 idx = _mm256_castsi256_ps(_mm256_set1_epi32(k * k - 1));
+        for (int i = k - 1; i >= 0; i--)
+            for (int j = k - 1; j >= 0; j--) {
                 const __m256 v = _mm256_loadu_ps(x + i * rowStride + (long)j * C + c);
-                const __m256 gt = _mm256_cmp_ps(v, m, _CMP_GT_OQ);
-                m = _mm256_blendv_ps(m, v, gt);
-                idx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(idx),
-                                                           _mm256_castsi256_ps(_mm256_set1_epi32(i * k + j)), gt));
+                idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32(i * k + j)), _mm256_cmp_ps(v, m, _CMP_EQ_OQ));
             }
-        if (relu) idx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(idx), _mm256_castsi256_ps(_mm256_set1_epi32(255)),
-                                                            _mm256_cmp_ps(m, zero, _CMP_LE_OQ)));
+        if (relu) idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32(255)), _mm256_cmp_ps(m, zero, _CMP_LE_OQ));
         _mm256_storeu_ps(y + c, m);
-        const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(idx), _mm256_extracti128_si256(idx, 1));
+        const __m256i v = _mm256_castps_si256(idx);
+        const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
         _mm_storel_epi64((__m128i *)(argmax + c), _mm_packus_epi16(w, w));
     }
     if (c < C) window_scalar(x, rowStride, k, c, C, y, argmax, relu);
@@ -52,8 +70,16 @@ void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, i
 }
 
 void cnns_maxpool_argmax_forward(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
-    if (cnns_have_avx2_fma()) window_avx2(x, rowStride, k, C, y, argmax, relu);
-    else window_scalar(x, rowStride, k, 0, C, y, argmax, relu);
+    cnns_maxpool_argmax_forward_row(x, rowStride, k, C, 1, y, argmax, relu);
+}
+
+void cnns_maxpool_argmax_forward_row(const float *x, long rowStride, int k, int C, int windows, float *y, uint8_t *argmax,
+                                     int relu) {
+    const int avx = cnns_have_avx2_fma();
+    for (int t = 0; t < windows; t++, x += (long)k * C, y += C, argmax += C) {
+        if (avx) window_avx2(x, rowStride, k, C, y, argmax, relu);
+        else window_scalar(x, rowStride, k, 0, C, y, argmax, relu);
+    }
 }
 
 static void route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int c0, int C) {
@@ -82,6 +108,13 @@ void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx,
 }
 
 void cnns_maxpool_route(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
-    if (cnns_have_avx2_fma()) route_avx2(argmax, g, dx, rowStride, k, C);
-    else route_scalar(argmax, g, dx, rowStride, k, 0, C);
+    cnns_maxpool_route_row(argmax, g, dx, rowStride, k, C, 1);
+}
+
+void cnns_maxpool_route_row(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C, int windows) {
+    const int avx = cnns_have_avx2_fma();
+    for (int t = 0; t < windows; t++, argmax += C, g += C, dx += (long)k * C) {
+        if (avx) route_avx2(argmax, g, dx, rowStride, k, C);
+        else route_scalar(argmax, g, dx, rowStride, k, 0, C);
+    }
 }

@@ -167,29 +167,39 @@ public final class Conv2DLayer: Layer {
                               dBias: useBias ? bias.grad.data : nil, runner: ctx.runner)
         }
         guard needsInputGradient else { return nil }
+        // The pooled gradient routed back to full size by the pooling layer's window kernel
+        // (the windows tile the output: P and Q are even on this path).
         let dy = expandedGrads.get(batch: batch, shape: outputShape)
         let (P, Q, K) = (geometry.p, geometry.q, geometry.k)
         let (P2, Q2) = (P / 2, Q / 2)
-        dy.data.update(repeating: 0, count: dy.count)
-        for n in 0..<batch { for pp in 0..<P2 { for pq in 0..<Q2 {
-            let o = ((n * P2 + pp) * Q2 + pq) * K
-            for c in 0..<K where am[o + c] != 255 {
-                let i = Int(am[o + c])
-                dy.data[((n * P + 2 * pp + i / 2) * Q + 2 * pq + i % 2) * K + c] = dPooled.data[o + c]
-            }
-        } } }
+        for n in 0..<batch { for pp in 0..<P2 {
+            let o = (n * P2 + pp) * Q2 * K
+            MaxPoolArgmax.route(windows: Q2, argmax: am + o, gradient: dPooled.data + o, into: dy.data + (n * P + 2 * pp) * Q * K,
+                                rowStride: Q * K, k: 2, channels: K)
+        } }
         let dx = inputGrads.get(batch: batch, shape: inputShape)
+        inputGradient(dy, x: x, into: dx, ctx)
+        return dx
+    }
+
+    private var im2colBackward: Im2colConv2DBackward {
         let bk = backwardKernel ?? Im2colConv2DBackward(geometry: geometry, options: options)
         backwardKernel = bk
+        return bk
+    }
+
+    /// dX = conv(dy, flip(W)ᵀ) on the input-gradient algorithm (stride 1, odd kernel, same
+    /// padding), else col2im of dy·Wᵀ.
+    private func inputGradient(_ dy: Tensor, x: Tensor, into dx: Tensor, _ ctx: RunContext) {
+        let batch = x.shape[0]
         if transposedGeometry(batch: batch) != nil, let algo = try? inputGradientAlgorithm(batch: batch, runner: ctx.runner) {
             algo.outputClamp = nil
             algo.forward(input: dy.data, batch: batch, weights: flippedKernel().data, weightsVersion: kernel.version, bias: nil,
                          output: dx.data, runner: ctx.runner, observer: ctx.convObserver)
         } else {
-            bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
-                        dWeights: nil, dBias: nil, dInput: dx.data, runner: ctx.runner)
+            im2colBackward.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+                                    dWeights: nil, dBias: nil, dInput: dx.data, runner: ctx.runner)
         }
-        return dx
     }
 
     public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
@@ -199,25 +209,15 @@ public final class Conv2DLayer: Layer {
         if !activationGradientFused {
             activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: geometry.k)
         }
-        let bk = backwardKernel ?? Im2colConv2DBackward(geometry: geometry, options: options)
-        backwardKernel = bk
         let dx = needsInputGradient ? inputGrads.get(batch: batch, shape: inputShape) : nil
         let viaForward = dx != nil && transposedGeometry(batch: batch) != nil
         // A frozen layer computes no weight gradient (only dX, when a layer below trains).
         let dW: UnsafeMutablePointer<Float>? = trainable ? kernel.grad.data : nil
         if dW != nil || !viaForward {
-            bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
-                        dWeights: dW, dBias: bias.grad.data, dInput: viaForward ? nil : dx?.data, runner: ctx.runner)
+            im2colBackward.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+                                    dWeights: dW, dBias: bias.grad.data, dInput: viaForward ? nil : dx?.data, runner: ctx.runner)
         }
-        if viaForward, let dx, let algo = try? inputGradientAlgorithm(batch: batch, runner: ctx.runner) {
-            let w = flippedKernel()
-            algo.outputClamp = nil
-            algo.forward(input: dy.data, batch: batch, weights: w.data, weightsVersion: kernel.version, bias: nil,
-                         output: dx.data, runner: ctx.runner, observer: ctx.convObserver)
-        } else if viaForward, let dx {
-            bk.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
-                        dWeights: dW, dBias: bias.grad.data, dInput: dx.data, runner: ctx.runner)
-        }
+        if viaForward, let dx { inputGradient(dy, x: x, into: dx, ctx) }
         return dx
     }
 

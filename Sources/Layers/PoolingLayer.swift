@@ -82,11 +82,9 @@ public final class PoolingLayer: Layer {
             ctx.runner.parallelRanges(batch * P, work: batch * P * Q * C * k * k) { _, rows in
                 for row in rows {
                     let n = row / P, p = row % P
-                    for q in 0..<Q {
-                        let o = ((n * P + p) * Q + q) * C
-                        MaxPoolArgmax.forward(window: xp + ((n * H + p * k) * W + q * k) * C, rowStride: W * C, k: k,
-                                              channels: C, y: yp + o, argmax: am + o, relu: relu)
-                    }
+                    let o = (n * P + p) * Q * C
+                    MaxPoolArgmax.forward(windows: Q, from: xp + (n * H + p * k) * W * C, rowStride: W * C, k: k,
+                                          channels: C, y: yp + o, argmax: am + o, relu: relu)
                 }
             }
             return y
@@ -138,7 +136,7 @@ public final class PoolingLayer: Layer {
                         let o = ((n * P + p) * Q + q) * C
                         let g = dyp + o
                         if isMax {
-                            MaxPoolArgmax.route(argmax: am! + o, gradient: g, window: dxp + ((n * H + p * k) * W + q * k) * C,
+                            MaxPoolArgmax.route(windows: 1, argmax: am! + o, gradient: g, into: dxp + ((n * H + p * k) * W + q * k) * C,
                                                 rowStride: W * C, k: k, channels: C)
                         } else {
                             for i in 0..<k {

@@ -16,7 +16,7 @@ final class LabEndToEndTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: tmp) }
         let machine = try machineFixture(tmp)
         let out = tmp.appendingPathComponent("lab")
-        var cmd = try LabCommand.parse(["--quick", "--limit", "600", "--threads", "1", "--machine", machine, "--output", out.path,
+        let cmd = try LabCommand.parse(["--quick", "--limit", "600", "--threads", "1", "--machine", machine, "--output", out.path,
                                         "--pooling-study", "--augment", "--quantize", "--grad-cam"])
         try cmd.run()
         let html = try String(contentsOf: out.appendingPathComponent("lab.html"), encoding: .utf8)

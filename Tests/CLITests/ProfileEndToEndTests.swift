@@ -31,7 +31,7 @@ final class ProfileEndToEndTests: XCTestCase {
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
         let out = tmp.appendingPathComponent("run")
-        var cmd = try ProfileCommand.parse(["--model", "tiny-cnn", "--dataset", "synthetic", "--limit", "64", "--batch-size", "8",
+        let cmd = try ProfileCommand.parse(["--model", "tiny-cnn", "--dataset", "synthetic", "--limit", "64", "--batch-size", "8",
                                             "--repetitions", "2", "--algorithms", "naive,im2col,winograd,auto", "--threads", "1",
                                             "--machine", try machineFixture(tmp), "--output", out.path, "--events", "SOFTWARE"])
         try cmd.run()
@@ -51,7 +51,7 @@ final class ProfileEndToEndTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [])
         // Re-render and compare with itself.
-        var rep = try ReportCommand.parse(["--compare", out.appendingPathComponent("report.json").path, out.appendingPathComponent("report.json").path,
+        let rep = try ReportCommand.parse(["--compare", out.appendingPathComponent("report.json").path, out.appendingPathComponent("report.json").path,
                                            "--output", tmp.appendingPathComponent("cmp.md").path])
         try rep.run()
         XCTAssertTrue(try String(contentsOf: tmp.appendingPathComponent("cmp.md"), encoding: .utf8).contains("| 1.00 |"))

@@ -34,7 +34,7 @@ final class TransferEndToEndTests: XCTestCase {
         try Self.base.write(to: yaml, atomically: true, encoding: .utf8)
 
         let out = tmp.appendingPathComponent("selfcontained")
-        var cmd = try TransferCommand.parse(["--base", yaml.path, "--dataset", "synthetic", "--limit", "900", "--labelled", "60",
+        let cmd = try TransferCommand.parse(["--base", yaml.path, "--dataset", "synthetic", "--limit", "900", "--labelled", "60",
                                              "--pretrain-images", "200", "--epochs", "1", "--input-size", "32", "--threads", "1",
                                              "--bn-recalibration", "2", "--output", out.path])
         try cmd.run()
@@ -62,7 +62,7 @@ final class TransferEndToEndTests: XCTestCase {
         let h5 = tmp.appendingPathComponent("mini_notop.h5").path
         try KerasWeightImporter.save(base, to: h5)
         let out2 = tmp.appendingPathComponent("weights")
-        var cmd2 = try TransferCommand.parse(["--base", yaml.path, "--weights", h5, "--dataset", "synthetic", "--limit", "300",
+        let cmd2 = try TransferCommand.parse(["--base", yaml.path, "--weights", h5, "--dataset", "synthetic", "--limit", "300",
                                               "--epochs", "1", "--input-size", "32", "--threads", "1", "--freeze-base", "--output", out2.path])
         try cmd2.run()
         let r2 = try JSONDecoder().decode(TransferResults.self, from: Data(contentsOf: out2.appendingPathComponent("results.json")))

@@ -69,7 +69,7 @@ void cnns_conv_small_patch_dweights_scalar(const cnns_conv_shape *s, const float
 int cnns_conv_small_patch_maxpool2_fits(const cnns_conv_shape *s);
 
 /// Convolution + ReLU (clamped to [0, hi]) + 2x2 max pooling, for pooled rows r0..<r1 of
-/// (N, P/2): pooled (N, P/2, Q/2, K); argmax (same shape, bytes, may be NULL): window position
+/// (N, P/2): pooled (N, P/2, Q/2, K); argmax (same shape, bytes): window position
 /// 0..3 of the first maximum, 255 where the maximum is ≤ 0. `scratch`: 2·Q·K floats of the
 /// caller's. `reference` != 0 forces the scalar C path (tests).
 void cnns_conv_small_patch_maxpool2_forward(const cnns_conv_shape *s, const float *input, const float *weights,
@@ -93,6 +93,11 @@ void cnns_conv_small_patch_maxpool2_dweights(const cnns_conv_shape *s, const flo
 void cnns_maxpool_argmax_forward(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu);
 /// The window's gradient: g[c] at the position argmax[c] names, 0 at the others.
 void cnns_maxpool_route(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C);
+/// The same over `windows` side-by-side windows of one row (x and dx advance k·C floats per
+/// window, y, g and argmax C): one call per output row.
+void cnns_maxpool_argmax_forward_row(const float *x, long rowStride, int k, int C, int windows, float *y, uint8_t *argmax,
+                                     int relu);
+void cnns_maxpool_route_row(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C, int windows);
 /// The plain references (also the fallbacks without AVX2).
 void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu);
 void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C);

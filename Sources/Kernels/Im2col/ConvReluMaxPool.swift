@@ -19,15 +19,11 @@ public final class ConvReluMaxPool {
         self.geometry = geometry
     }
 
-    /// The geometry as the C kernels take it.
-    var cShape: cnns_conv_shape { Im2colConv2D(geometry: geometry, options: ConvOptions()).cShape }
-
     /// Whether the fused kernel takes this convolution: small patch (R·S·C ≤ 80, K a multiple
     /// of 8) and an even output (the pooling windows tile it).
     public static func supports(_ g: ConvGeometry) -> Bool {
-        guard Im2colConv2D.smallPatchEnabled, !(g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1) else { return false }
-        var shape = Im2colConv2D(geometry: g, options: ConvOptions()).cShape
-        return cnns_conv_small_patch_maxpool2_fits(&shape) != 0
+        var shape = g.cShape
+        return Im2colConv2D.usesSmallPatch(g) && cnns_conv_small_patch_maxpool2_fits(&shape) != 0
     }
 
     public var pooledShape: [Int] { [geometry.p / 2, geometry.q / 2, geometry.k] }
@@ -38,8 +34,8 @@ public final class ConvReluMaxPool {
     /// `reference` runs the scalar C path (tests compare the two).
     public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, clampHigh: Float, pooled: UnsafeMutablePointer<Float>,
-                        argmax: UnsafeMutablePointer<UInt8>?, runner: ParallelRunner, reference: Bool = false) {
-        var shape = cShape
+                        argmax: UnsafeMutablePointer<UInt8>, runner: ParallelRunner, reference: Bool = false) {
+        var shape = geometry.cShape
         let g = geometry
         scratch.reserve(workers: runner.width, floats: 2 * g.q * g.k)
         let rows = pooledRows(batch)
@@ -55,7 +51,7 @@ public final class ConvReluMaxPool {
     public func backwardWeights(input: UnsafePointer<Float>, batch: Int, dPooled: UnsafePointer<Float>,
                                 argmax: UnsafePointer<UInt8>, dWeights: UnsafeMutablePointer<Float>,
                                 dBias: UnsafeMutablePointer<Float>?, runner: ParallelRunner, reference: Bool = false) {
-        var shape = cShape
+        var shape = geometry.cShape
         let g = geometry
         let L = g.r * g.s * g.c, K = g.k
         let partial = L * K + K

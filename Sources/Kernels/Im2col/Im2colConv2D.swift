@@ -25,24 +25,19 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         self.options = options
     }
 
-    var isPointwise: Bool {
-        geometry.r == 1 && geometry.s == 1 && geometry.strideH == 1 && geometry.strideW == 1
-    }
+    var isPointwise: Bool { geometry.r == 1 && geometry.s == 1 && geometry.strideH == 1 && geometry.strideW == 1 }
 
     var patchLength: Int { geometry.r * geometry.s * geometry.c }
 
-    /// The geometry as the C kernels take it.
-    var cShape: cnns_conv_shape {
-        let g = geometry
-        return cnns_conv_shape(h: Int32(g.h), w: Int32(g.w), c: Int32(g.c), r: Int32(g.r), s: Int32(g.s), k: Int32(g.k),
-                               stride_h: Int32(g.strideH), stride_w: Int32(g.strideW), pad_top: Int32(g.padTop),
-                               pad_left: Int32(g.padLeft), p: Int32(g.p), q: Int32(g.q))
-    }
-
     /// Whether this layer takes the small-patch path (no column buffer, no GEMM call).
-    public var usesSmallPatchKernel: Bool {
-        var shape = cShape
-        return !isPointwise && Self.smallPatchEnabled && cnns_conv_small_patch_fits(&shape) != 0
+    public var usesSmallPatchKernel: Bool { Self.usesSmallPatch(geometry) }
+
+    /// The small-patch path's rule: not 1x1 stride 1 (no lowering there anyway), R·S·C ≤ 80,
+    /// K a multiple of 8, and not turned off.
+    public static func usesSmallPatch(_ g: ConvGeometry) -> Bool {
+        var shape = g.cShape
+        let pointwise = g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1
+        return !pointwise && smallPatchEnabled && cnns_conv_small_patch_fits(&shape) != 0
     }
 
     /// `CNNSCOPE_SMALL_PATCH=0` turns the small-patch path off (comparisons; tests run both).
@@ -84,7 +79,7 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         let clamps = outputClamp != nil
         let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         if usesSmallPatchKernel {
-            var shape = cShape
+            var shape = geometry.cShape
             runner.parallelRanges(rows, work: rows * L * K) { worker, range in
                 observer?.stageBegan(.direct, worker: worker)
                 cnns_conv_small_patch_forward(&shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
@@ -140,5 +135,14 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
     @inline(__always)
     func lower(input: UnsafePointer<Float>, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
         PatchLowering.lower(geometry, input: input, rows: rows, into: col, rowLength: patchLength, padding: 0)
+    }
+}
+
+extension ConvGeometry {
+    /// The geometry as the C kernels take it.
+    var cShape: cnns_conv_shape {
+        cnns_conv_shape(h: Int32(h), w: Int32(w), c: Int32(c), r: Int32(r), s: Int32(s), k: Int32(k),
+                        stride_h: Int32(strideH), stride_w: Int32(strideW), pad_top: Int32(padTop),
+                        pad_left: Int32(padLeft), p: Int32(p), q: Int32(q))
     }
 }

@@ -47,7 +47,7 @@ public final class Im2colConv2DBackward {
         let pointwise = forwardLowering.isPointwise
         let chunk = min(imagesPerChunk, batch)
         let smallPatch = forwardLowering.usesSmallPatchKernel
-        var shape = forwardLowering.cShape
+        var shape = geometry.cShape
         let colFloats = pointwise || (smallPatch && dInput == nil) ? 0 : chunk * PQ * L
         let partial = L * K + K
         let workers = runner.width

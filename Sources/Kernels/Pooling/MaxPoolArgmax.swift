@@ -8,15 +8,16 @@ public enum MaxPoolArgmax {
     /// Largest window side: positions 0..<k² must fit a byte, with 255 left for "no gradient".
     public static let maxWindow = 15
 
+    /// `windows` side-by-side k x k windows of one row, starting at x (each k·C floats further).
     @inline(__always)
-    public static func forward(window x: UnsafePointer<Float>, rowStride: Int, k: Int, channels: Int,
+    public static func forward(windows: Int, from x: UnsafePointer<Float>, rowStride: Int, k: Int, channels: Int,
                                y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<UInt8>, relu: Bool) {
-        cnns_maxpool_argmax_forward(x, rowStride, Int32(k), Int32(channels), y, argmax, relu ? 1 : 0)
+        cnns_maxpool_argmax_forward_row(x, rowStride, Int32(k), Int32(channels), Int32(windows), y, argmax, relu ? 1 : 0)
     }
 
     @inline(__always)
-    public static func route(argmax: UnsafePointer<UInt8>, gradient g: UnsafePointer<Float>, window dx: UnsafeMutablePointer<Float>,
-                             rowStride: Int, k: Int, channels: Int) {
-        cnns_maxpool_route(argmax, g, dx, rowStride, Int32(k), Int32(channels))
+    public static func route(windows: Int, argmax: UnsafePointer<UInt8>, gradient g: UnsafePointer<Float>,
+                             into dx: UnsafeMutablePointer<Float>, rowStride: Int, k: Int, channels: Int) {
+        cnns_maxpool_route_row(argmax, g, dx, rowStride, Int32(k), Int32(channels), Int32(windows))
     }
 }

@@ -43,7 +43,7 @@ enum RunAssembler {
             let inB = Double(batch * g.h * g.w * g.c) * 4, outB = Double(batch * g.p * g.q * g.k) * 4, wB = Double(g.r * g.s * g.c * g.k) * 4
             let minB = inB + outB + 2 * wB + (c.needsInputGradient ? inB : 0)
             // The small-patch path (short receptive fields) writes no column buffer.
-            let smallPatch = Im2colConv2D(geometry: g, options: c.options).usesSmallPatchKernel
+            let smallPatch = Im2colConv2D.usesSmallPatch(g)
             let colOnce = smallPatch ? 0 : 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4
             // dW always through im2col; dX through im2col/col2im, or as a forward convolution of dy
             // with the flipped kernel (stride 1, odd kernel, same padding) on its own algorithm.
