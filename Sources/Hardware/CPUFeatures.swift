@@ -6,6 +6,7 @@ public struct CPUFeatures: Codable, Sendable {
     public var vendor: String
     public var family: Int?
     public var model: Int?
+    public var stepping: Int?
     /// Every flag the kernel reports.
     public var flags: Set<String>
 
@@ -22,13 +23,32 @@ public struct CPUFeatures: Codable, Sendable {
     /// Single-precision lanes of the widest vector unit the CPU has.
     public var fp32Lanes: Int { flags.contains("avx512f") ? 16 : (flags.contains("avx") ? 8 : 4) }
 
-    public init(modelName: String, vendor: String, family: Int?, model: Int?, flags: Set<String>) {
-        self.modelName = modelName; self.vendor = vendor; self.family = family; self.model = model; self.flags = flags
+    public init(modelName: String, vendor: String, family: Int?, model: Int?, stepping: Int? = nil,
+                flags: Set<String>) {
+        self.modelName = modelName; self.vendor = vendor; self.family = family; self.model = model
+        self.stepping = stepping; self.flags = flags
+    }
+
+    /// The instruction-set extensions cnnscope's kernels dispatch on, as /proc/cpuinfo names them
+    /// (sorted): what makes two machines run different code.
+    public static let kernelFlags = [
+        "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni",
+        "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8",
+    ]
+
+    /// The subset of `kernelFlags` this CPU has.
+    public var kernelISA: [String] { Self.kernelFlags.filter { flags.contains($0) } }
+
+    /// The widest vector ISA the kernels can use here: "avx512" (F, BW, VL), "avx2" (with FMA) or "scalar".
+    public var bestKernelISA: String {
+        if ["avx512f", "avx512bw", "avx512vl"].allSatisfy(flags.contains) { return "avx512" }
+        if flags.contains("avx2") && flags.contains("fma") { return "avx2" }
+        return "scalar"
     }
 
     public static func parse(cpuinfo: String) -> CPUFeatures {
         var name = "unknown", vendor = "unknown"
-        var family: Int?, model: Int?
+        var family: Int?, model: Int?, stepping: Int?
         var flags = Set<String>()
         for line in cpuinfo.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -41,11 +61,12 @@ public struct CPUFeatures: Codable, Sendable {
             case "vendor_id": if vendor == "unknown" { vendor = parts[1] }
             case "cpu family": if family == nil { family = Int(parts[1]) }
             case "model": if model == nil { model = Int(parts[1]) }
+            case "stepping": if stepping == nil { stepping = Int(parts[1]) }
             case "flags": if flags.isEmpty { flags = Set(parts[1].split(separator: " ").map(String.init)) }
             default: break
             }
         }
-        return CPUFeatures(modelName: name, vendor: vendor, family: family, model: model, flags: flags)
+        return CPUFeatures(modelName: name, vendor: vendor, family: family, model: model, stepping: stepping, flags: flags)
     }
 
     public static func detect() throws -> CPUFeatures {

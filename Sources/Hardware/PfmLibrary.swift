@@ -39,6 +39,20 @@ public enum PfmLibrary {
         return String(cString: s)
     }
 
+    /// Every PMU model the installed libpfm4 has tables for, present here or not (the names
+    /// `LIBPFM_FORCE_PMU` accepts and event-set sections may use).
+    public static func knownPMUNames() throws -> [String] {
+        try initialize()
+        var out: [String] = []
+        for raw in 0..<PFM_PMU_MAX.rawValue {
+            var info = pfm_pmu_info_t()
+            info.size = MemoryLayout<pfm_pmu_info_t>.size
+            guard pfm_get_pmu_info(pfm_pmu_t(rawValue: raw), &info) == PFM_SUCCESS, let n = info.name else { continue }
+            out.append(String(cString: n))
+        }
+        return out
+    }
+
     /// The PMU models present here (libpfm4 detects them from CPUID, whether or not the
     /// kernel lets them be opened; the counter probe tells that).
     public static func detectedPMUs() throws -> [PMUInfo] {

@@ -32,6 +32,13 @@ public struct Topology: Codable, Sendable {
     /// OS index of each core's first processing unit, in topology order (compact binding order).
     public var corePUs: [[Int]]
 
+    public init(packages: Int, cores: Int, processingUnits: Int, numaNodes: Int, cpuModel: String, cpuVendor: String,
+                caches: [CacheInfo], instructionCaches: [CacheInfo], corePUs: [[Int]]) {
+        self.packages = packages; self.cores = cores; self.processingUnits = processingUnits; self.numaNodes = numaNodes
+        self.cpuModel = cpuModel; self.cpuVendor = cpuVendor; self.caches = caches
+        self.instructionCaches = instructionCaches; self.corePUs = corePUs
+    }
+
     public func cache(level: Int) -> CacheInfo? { caches.first { $0.level == level } }
 }
 

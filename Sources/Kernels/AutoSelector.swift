@@ -5,6 +5,11 @@ public struct AlgorithmChoice: Codable, Equatable, Sendable {
     public var algorithm: ConvAlgorithmKind
     /// Seconds per forward for each algorithm tried (best of three after a warm-up).
     public var secondsByAlgorithm: [String: Double]
+
+    public init(algorithm: ConvAlgorithmKind, secondsByAlgorithm: [String: Double]) {
+        self.algorithm = algorithm
+        self.secondsByAlgorithm = secondsByAlgorithm
+    }
 }
 
 /// Cached choices, keyed by `AutoSelector.key`. Stored in the machine profile by the caller.
@@ -21,9 +26,15 @@ public final class AutoSelector {
     public private(set) var changed = false
     public let options: ConvOptions
     public var candidates: [ConvAlgorithmKind]
+    /// The machine the choices were timed on (its identity name): part of every key.
+    public let machine: String
 
+    /// `machine` names the machine (`MachineIdentity.name`); choices of another machine, or timed
+    /// with other kernel switches, never match a key made here.
     public init(cache: AlgorithmChoiceCache = AlgorithmChoiceCache(), options: ConvOptions = ConvOptions(),
+                machine: String = "unidentified",
                 candidates: [ConvAlgorithmKind] = [.im2col, .winogradF2, .winogradF4, .winogradF2x5]) {
+        self.machine = machine
         // Choices timed by an older engine (another key version) are dropped: kernel changes
         // move the crossovers (VGG16's 28x28x512 layer went from Winograd to im2col when large
         // weight panels moved to OpenBLAS).
@@ -38,11 +49,14 @@ public final class AutoSelector {
     /// Bumped when the kernels change enough to make earlier timings misleading.
     public static let keyVersion = " engine=3"
 
-    public static func key(_ g: ConvGeometry, threads: Int) -> String { "\(g) threads=\(threads)\(keyVersion)" }
+    /// "<geometry> threads=T <kernel switches> machine=<identity> engine=V".
+    public static func key(_ g: ConvGeometry, threads: Int, options: ConvOptions, machine: String) -> String {
+        "\(g) threads=\(threads) \(options.kernelKey) machine=\(machine)\(keyVersion)"
+    }
 
     /// The fastest applicable algorithm for `g` (whose n is the batch), timed on scratch data.
     public func choose(_ g: ConvGeometry, runner: ParallelRunner) throws -> AlgorithmChoice {
-        let key = Self.key(g, threads: runner.width)
+        let key = Self.key(g, threads: runner.width, options: options, machine: machine)
         let applicable = candidates.filter { (try? $0.check(g)) != nil }
         // A cached choice stands if it timed every applicable candidate (a new algorithm, such
         // as F(2x2,5x5), makes older choices for its shapes stale).

@@ -24,26 +24,18 @@ public enum Blas {
     @inline(__always)
     public static func smallSgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                                   b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                  accumulate: Bool = false) {
-        if haveSmallGemm && useSmallGemm && k * n <= smallGemmMaxPanelFloats {
+                                  accumulate: Bool = false, options: ConvOptions = ConvOptions()) {
+        if options.avx2Kernels && options.smallGemm && k * n <= options.smallGemmMaxPanelFloats {
             cnns_sgemm_nn_avx2(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
         } else {
             sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
         }
     }
 
-    /// The small kernel does not block for cache: each 6-row strip streams all of B (k×n). Past
-    /// this size (384 KiB, under Zen 3's 512 KiB L2) OpenBLAS's packed, blocked GEMM wins:
-    /// VGG16's 28x28x512->512 layer at batch 1, im2col 126 ms small kernel vs 42 ms OpenBLAS;
-    /// the lab's layers (B ≤ 300 KiB) stay 5-25% faster on the small kernel.
-    public static let smallGemmMaxPanelFloats = getenv("CNNSCOPE_SMALL_GEMM_MAX_PANEL").flatMap { Int(String(cString: $0)) } ?? 96 * 1024
-
-    /// im2col's forward GEMM (chunks of rows × R·S·C × K) through the same kernel: measured 5-25%
-    /// faster than OpenBLAS on the lab's layers (CNNSCOPE_IM2COL_SMALL_GEMM=0 to compare).
-    nonisolated(unsafe) public static var useSmallGemmForIm2col = haveSmallGemm && (getenv("CNNSCOPE_IM2COL_SMALL_GEMM").map { String(cString: $0) != "0" } ?? true)
-
-    /// Off sends the Winograd GEMMs to OpenBLAS (for comparisons; CNNSCOPE_SMALL_GEMM=0).
-    nonisolated(unsafe) public static var useSmallGemm = getenv("CNNSCOPE_SMALL_GEMM").map { String(cString: $0) != "0" } ?? true
+    // The small kernel does not block for cache: each 6-row strip streams all of B (k×n). Past
+    // `ConvOptions.smallGemmMaxPanelFloats` (384 KiB, under Zen 3's 512 KiB L2) OpenBLAS's packed,
+    // blocked GEMM wins: VGG16's 28x28x512->512 layer at batch 1, im2col 126 ms small kernel vs
+    // 42 ms OpenBLAS; the lab's layers (B ≤ 300 KiB) stay 5-25% faster on the small kernel.
 
     /// OpenBLAS' own thread count (its threads are separate from cnnscope's worker pool).
     public static var threads: Int {

@@ -53,21 +53,62 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     public var workspaceLimitBytes: Int
     /// Upper bound of one worker's Winograd transform-domain buffers (tiles are processed in chunks).
     public var winogradChunkBytes: Int
+    /// The widest ISA the hand-written kernels may use: "avx2" (AVX2+FMA) or "scalar" (OpenBLAS
+    /// and portable Swift only). Defaults to the best this CPU has.
+    public var isa: String
+    /// Short receptive fields (first layers) lowered into registers instead of a column buffer.
+    public var smallPatch: Bool
+    /// Winograd's transform-domain GEMMs on cnnscope's 6x16 kernel instead of OpenBLAS.
+    public var smallGemm: Bool
+    /// im2col's forward GEMM on the same kernel.
+    public var im2colSmallGemm: Bool
+    /// Largest weight panel (k·n floats) the small kernel takes; larger ones go to OpenBLAS.
+    public var smallGemmMaxPanelFloats: Int
+    /// "pool" (pinned workers, single-threaded OpenBLAS) or "blas" (one worker, OpenBLAS threads).
+    public var threading: String
 
-    public init(workspaceLimitBytes: Int = 2 << 20, winogradChunkBytes: Int = 2 << 20) {
+    /// The ISA the kernels use when nothing caps it.
+    public static var bestISA: String { Blas.haveSmallGemm ? "avx2" : "scalar" }
+
+    public init(workspaceLimitBytes: Int = 2 << 20, winogradChunkBytes: Int = 2 << 20, isa: String = ConvOptions.bestISA,
+                smallPatch: Bool = true, smallGemm: Bool = true, im2colSmallGemm: Bool = true,
+                smallGemmMaxPanelFloats: Int = 96 * 1024, threading: String = "pool") {
         self.workspaceLimitBytes = max(4096, workspaceLimitBytes)
         self.winogradChunkBytes = max(4096, winogradChunkBytes)
+        self.isa = isa
+        self.smallPatch = smallPatch
+        self.smallGemm = smallGemm
+        self.im2colSmallGemm = im2colSmallGemm
+        self.smallGemmMaxPanelFloats = smallGemmMaxPanelFloats
+        self.threading = threading
+    }
+
+    /// Whether the AVX2 kernels may run: the CPU has them and the ISA is not capped below.
+    public var avx2Kernels: Bool { Blas.haveSmallGemm && isa != "scalar" }
+
+    /// Every switch that changes which kernel runs, as text: part of `auto`'s cache key, so a
+    /// choice timed with one setting is never reused under another.
+    public var kernelKey: String {
+        "isa=\(isa) patch=\(smallPatch ? 1 : 0) sgemm=\(smallGemm ? 1 : 0) im2col-sgemm=\(im2colSmallGemm ? 1 : 0) "
+            + "panel=\(smallGemmMaxPanelFloats) ws=\(workspaceLimitBytes) wino=\(winogradChunkBytes) threading=\(threading)"
     }
 
     /// Sizes the limits from the cache hierarchy: one worker's buffer is twice its L2 (the
     /// part GEMM is reading stays in L2 while the next rows are lowered), capped by the worker's
     /// share of the last-level cache. Measured on Zen 3 (512 KiB L2): 2×L2 beat both L2 and
     /// L3/workers by 10-40% on the lab's 3x3 layers (`cnnscope compare --workspace-limit`).
-    public static func sized(l2Bytes: Int?, l3Bytes: Int?, workers: Int) -> ConvOptions {
+    public func sized(l2Bytes: Int?, l3Bytes: Int?, workers: Int) -> ConvOptions {
         let l2 = l2Bytes ?? (512 << 10)
         let share = (l3Bytes ?? (l2 * 8)) / max(1, workers)
         let limit = max(64 << 10, min(2 * l2, share))
-        return ConvOptions(workspaceLimitBytes: limit, winogradChunkBytes: limit)
+        var o = self
+        o.workspaceLimitBytes = limit
+        o.winogradChunkBytes = limit
+        return o
+    }
+
+    public static func sized(l2Bytes: Int?, l3Bytes: Int?, workers: Int) -> ConvOptions {
+        ConvOptions().sized(l2Bytes: l2Bytes, l3Bytes: l3Bytes, workers: workers)
     }
 }
 

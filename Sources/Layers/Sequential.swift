@@ -86,7 +86,7 @@ public final class Sequential {
             let fuse = on && conv.activation == .relu && pool.type == .max && consumers[src] == 1
             conv.activationGradientFused = fuse
             pool.appliesReluGradient = fuse
-            let oneKernel = fuse && pool.pool == 2 && ConvReluMaxPool.supports(conv.geometry)
+            let oneKernel = fuse && pool.pool == 2 && ConvReluMaxPool.supports(conv.geometry, options: conv.options)
                 && pool.outputShape == [conv.geometry.p / 2, conv.geometry.q / 2, conv.geometry.k]
             conv.fusedMaxPool = oneKernel ? pool : nil
         }

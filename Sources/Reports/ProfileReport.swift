@@ -38,6 +38,12 @@ public struct ProfileReport: Codable, Equatable, Sendable {
 }
 
 public struct MachineSummary: Codable, Equatable, Sendable {
+    /// The machine identity's name (`amd-zen3-2c-l3-32m-1a2b3c`): the key runs are compared by.
+    /// nil in reports written before identities existed.
+    public var identity: String?
+    /// Every field the identity hashes (CPUID, ISA, cores, caches, NUMA, OpenBLAS core).
+    public var identityDetail: String?
+    /// A label only: VMs of different kinds often share a host name.
     public var host: String
     public var cpuModel: String
     public var cores: Int
@@ -46,8 +52,9 @@ public struct MachineSummary: Codable, Equatable, Sendable {
     public var simd: [String]
     public var pmus: [String]
     public var ceilings: [String: Figure]
-    public init(host: String, cpuModel: String, cores: Int, processingUnits: Int, caches: [String], simd: [String],
-                pmus: [String], ceilings: [String: Figure]) {
+    public init(identity: String?, identityDetail: String?, host: String, cpuModel: String, cores: Int,
+                processingUnits: Int, caches: [String], simd: [String], pmus: [String], ceilings: [String: Figure]) {
+        self.identity = identity; self.identityDetail = identityDetail
         self.host = host; self.cpuModel = cpuModel; self.cores = cores; self.processingUnits = processingUnits
         self.caches = caches; self.simd = simd; self.pmus = pmus; self.ceilings = ceilings
     }

@@ -4,6 +4,7 @@ import Foundation
 import FoundationXML
 #endif
 import Hardware
+import MachineStore
 import Layers
 import Tensor
 import Training
@@ -17,10 +18,13 @@ func machineFixture(_ dir: URL) throws -> String {
         let bw = ["L1": 130.0, "L2": 80, "L3": 50, "DRAM": 14].map {
             BandwidthCeiling(level: $0.key, kernel: "load", threads: 1, workingSetBytes: 1 << 14, gbPerSecond: $0.value, minGBPerSecond: $0.value, maxGBPerSecond: $0.value)
         }
-        var p = MachineProfile(host: "fixture", cpuModel: "fixture", updated: "2026-01-01T00:00:00Z")
+        let identity = MachineIdentity(vendor: "fixture", family: nil, model: nil, stepping: nil, isa: ["avx2"], cores: 2,
+                                       processingUnits: 2, caches: [.init(level: 1, sizeBytes: 32 << 10, instances: 2)],
+                                       numaNodes: 1, blasCore: "fixture")
+        var p = MachineRecord(identity: identity, host: "fixture", cpuModel: "fixture", updated: "2026-01-01T00:00:00Z")
         p.ceilings = MachineCeilings(fma: peak, mixedPerThreadGFLOPs: 90, mixedAllThreadsGFLOPs: 170, bandwidth: bw, method: "test fixture")
         let url = dir.appendingPathComponent("machine.json")
-        try JSONEncoder().encode(p).write(to: url)
+        try p.encoded().write(to: url)
         return url.path
 }
 

@@ -36,7 +36,7 @@ final class TransferEndToEndTests: XCTestCase {
         let out = tmp.appendingPathComponent("selfcontained")
         let cmd = try TransferCommand.parse(["--base", yaml.path, "--dataset", "synthetic", "--limit", "900", "--labelled", "60",
                                              "--pretrain-images", "200", "--epochs", "1", "--input-size", "32", "--threads", "1",
-                                             "--bn-recalibration", "2", "--output", out.path])
+                                             "--bn-recalibration", "2", "--output", out.path, "--cache-dir", tmp.appendingPathComponent("cache").path])
         try cmd.run()
         let r = try JSONDecoder().decode(TransferResults.self, from: Data(contentsOf: out.appendingPathComponent("results.json")))
         XCTAssertEqual(r.runs.map(\.mode), ["frozen base", "fine-tuned (top 10 unfrozen)", "from scratch (same architecture)", "from scratch"])
@@ -63,7 +63,8 @@ final class TransferEndToEndTests: XCTestCase {
         try KerasWeightImporter.save(base, to: h5)
         let out2 = tmp.appendingPathComponent("weights")
         let cmd2 = try TransferCommand.parse(["--base", yaml.path, "--weights", h5, "--dataset", "synthetic", "--limit", "300",
-                                              "--epochs", "1", "--input-size", "32", "--threads", "1", "--freeze-base", "--output", out2.path])
+                                              "--epochs", "1", "--input-size", "32", "--threads", "1", "--freeze-base", "--output", out2.path,
+                                              "--cache-dir", tmp.appendingPathComponent("cache").path])
         try cmd2.run()
         let r2 = try JSONDecoder().decode(TransferResults.self, from: Data(contentsOf: out2.appendingPathComponent("results.json")))
         XCTAssertEqual(r2.runs.map(\.mode), ["frozen base", "from scratch"])

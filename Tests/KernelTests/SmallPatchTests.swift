@@ -137,7 +137,7 @@ final class SmallPatchTests: XCTestCase {
         for (i, g) in [try ConvGeometry(n: 3, h: 12, w: 10, c: 1, k: 32, r: 3),
                        try ConvGeometry(n: 2, h: 16, w: 16, c: 3, k: 24, r: 5),
                        try ConvGeometry(n: 2, h: 13, w: 13, c: 2, k: 8, r: 2, stride: 2, padding: .valid)].enumerated() {
-            XCTAssertTrue(ConvReluMaxPool.supports(g), "\(g)")
+            XCTAssertTrue(ConvReluMaxPool.supports(g, options: ConvOptions()), "\(g)")
             let t = ConvTester(g, seed: 50 + UInt64(i))
             let f = ConvReluMaxPool(geometry: g)
             let pooled = g.n * g.p / 2 * g.q / 2 * g.k

@@ -25,7 +25,7 @@ func sampleReport() -> ProfileReport {
                            totals: ModelTotals(seconds: .of(0.002, .measured, "s"), imagesPerSecond: .of(4000, .measured), latencyMsPerImage: .of(0.25, .measured),
                                                gflops: .of(10.5, .measured), efficiency: .of(0.105, .measured)))
     return ProfileReport(createdAt: "2026-01-01T00:00:00Z", commandLine: "cnnscope profile --model tiny-cnn", machine:
-                            MachineSummary(host: "test-host", cpuModel: "Test CPU", cores: 2, processingUnits: 2, caches: ["L1 32 KiB ×2"],
+                            MachineSummary(identity: "amd-zen3-2c-l3-32m-abc123", identityDetail: nil, host: "test-host", cpuModel: "Test CPU", cores: 2, processingUnits: 2, caches: ["L1 32 KiB ×2"],
                                            simd: ["AVX2"], pmus: ["perf"], ceilings: ["FMA peak, 1 thread": .of(100, .measured, "GFLOP/s")]),
                          roofline: roof, model: "tiny-cnn", dataset: "synthetic", inputShape: [28, 28, 1], batchSize: 8, threads: 1, bind: "compact",
                          repetitions: 3, phase: "inference (forward)", counterLevel: "software events (fallback)", counterNotes: ["cycles: ENOENT"],

@@ -21,9 +21,9 @@ public final class ConvReluMaxPool {
 
     /// Whether the fused kernel takes this convolution: small patch (R·S·C ≤ 80, K a multiple
     /// of 8) and an even output (the pooling windows tile it).
-    public static func supports(_ g: ConvGeometry) -> Bool {
+    public static func supports(_ g: ConvGeometry, options: ConvOptions) -> Bool {
         var shape = g.cShape
-        return Im2colConv2D.usesSmallPatch(g) && cnns_conv_small_patch_maxpool2_fits(&shape) != 0
+        return Im2colConv2D.usesSmallPatch(g, options: options) && cnns_conv_small_patch_maxpool2_fits(&shape) != 0
     }
 
     public var pooledShape: [Int] { [geometry.p / 2, geometry.q / 2, geometry.k] }

@@ -30,18 +30,15 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
     var patchLength: Int { geometry.r * geometry.s * geometry.c }
 
     /// Whether this layer takes the small-patch path (no column buffer, no GEMM call).
-    public var usesSmallPatchKernel: Bool { Self.usesSmallPatch(geometry) }
+    public var usesSmallPatchKernel: Bool { Self.usesSmallPatch(geometry, options: options) }
 
     /// The small-patch path's rule: not 1x1 stride 1 (no lowering there anyway), R·S·C ≤ 80,
     /// K a multiple of 8, and not turned off.
-    public static func usesSmallPatch(_ g: ConvGeometry) -> Bool {
+    public static func usesSmallPatch(_ g: ConvGeometry, options: ConvOptions) -> Bool {
         var shape = g.cShape
         let pointwise = g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1
-        return !pointwise && smallPatchEnabled && cnns_conv_small_patch_fits(&shape) != 0
+        return !pointwise && options.smallPatch && cnns_conv_small_patch_fits(&shape) != 0
     }
-
-    /// `CNNSCOPE_SMALL_PATCH=0` turns the small-patch path off (comparisons; tests run both).
-    nonisolated(unsafe) public static var smallPatchEnabled = getenv("CNNSCOPE_SMALL_PATCH").map { String(cString: $0) != "0" } ?? true
 
     /// Output pixels lowered per chunk: as many as let the chunk's columns and its output rows
     /// (bias-filled, then accumulated by GEMM) fit the workspace limit together (at least 16).
@@ -49,7 +46,7 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
     /// call, so chunks get at least 192 rows to amortise the packing (VGG16's 3x3x512 layers).
     public var rowsPerChunk: Int {
         let fit = options.workspaceLimitBytes / (4 * (patchLength + geometry.k))
-        return max(patchLength * geometry.k > Blas.smallGemmMaxPanelFloats ? 192 : 16, fit)
+        return max(patchLength * geometry.k > options.smallGemmMaxPanelFloats ? 192 : 16, fit)
     }
 
     public func cost(workers: Int) -> ConvCost {
@@ -106,8 +103,9 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
                 }
                 observer?.stageEnded(.lowering, worker: worker)
                 observer?.stageBegan(.gemm, worker: worker)
-                if Blas.useSmallGemmForIm2col {
-                    Blas.smallSgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, c: out, ldc: K, accumulate: false)
+                if options.im2colSmallGemm && options.avx2Kernels {
+                    Blas.smallSgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, c: out, ldc: K, accumulate: false,
+                                    options: options)
                 } else {
                     Blas.sgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, beta: 0, c: out, ldc: K)
                 }

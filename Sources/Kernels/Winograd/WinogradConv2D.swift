@@ -174,7 +174,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 observer?.stageBegan(.gemm, worker: worker)
                 for xi in 0..<a2 {
                     Blas.smallSgemm(m: tb, n: K, k: C, a: V + xi * tb * C, lda: C, b: U + xi * C * K, ldb: K,
-                                    c: M + xi * tb * K, ldc: K)
+                                    c: M + xi * tb * K, ldc: K, options: options)
                 }
                 observer?.stageEnded(.gemm, worker: worker)
 

@@ -89,7 +89,7 @@ struct BenchCommand: ParsableCommand {
         var rows: [Row] = []
         for t in counts {
             let pool = WorkerPool(threads: t, policy: .compact, topology: topo)
-            let options = ConvOptions.sized(for: snap, workers: t)
+            let options = ExecutionOptions.kernelSwitches(threading: .pool).sized(for: snap, workers: t)
             let runner = ConvBenchRunner(pool: pool, threads: t, options: options, repetitions: repetitions, warmup: 2,
                                          peakPerThread: peak, selector: AutoSelector(options: options))
             for (shape, _, _) in Self.defaultOneDNN {

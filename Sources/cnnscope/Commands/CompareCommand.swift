@@ -55,6 +55,7 @@ struct CompareCommand: ParsableCommand {
 
     @OptionGroup var execution: ExecutionOptions
     @OptionGroup var eventsOption: EventsOption
+    @OptionGroup var machineOptions: MachineOptions
 
     static let labShapeList = [
         "N=64,H=14,W=14,C=32,K=64,R=3", "N=64,H=16,W=16,C=32,K=64,R=3", "N=64,H=7,W=7,C=64,K=128,R=3",
@@ -108,21 +109,25 @@ struct CompareCommand: ParsableCommand {
         let rt = execution.runtime()
         let (topo, snapshot, pool, threads) = (rt.hwloc, rt.topology, rt.pool, rt.threads)
         let cpu = try? CPUFeatures.detect()
-        let options = workspaceLimit.flatMap(Self.parseBytes).map { ConvOptions(workspaceLimitBytes: $0, winogradChunkBytes: $0) }
+        let options = workspaceLimit.flatMap(Self.parseBytes).map { limit -> ConvOptions in
+            var o = rt.options
+            o.workspaceLimitBytes = max(4096, limit)
+            o.winogradChunkBytes = max(4096, limit)
+            return o
+        }
             ?? rt.options
-        var profile = MachineProfileStore.load(cpuModel: cpu?.modelName ?? "unknown")
+        let machine = try machineOptions.session(cpu: cpu, topology: snapshot)
         let peak: Double
         let peakSource: String
         if let p = peakGflops {
             peak = p
             peakSource = "given"
-        } else if let p = profile.fmaPeak {
+        } else if let p = machine.record.ceilings?.fma {
             peak = p.perThreadGFLOPs
-            peakSource = "measured earlier (machine profile)"
+            peakSource = "measured earlier on this machine (\(machine.isExplicit ? "--machine" : machine.identity.name))"
         } else if let cpu {
             let measurePool = WorkerPool(threads: threads, policy: execution.bind, topology: topo)
             let p = ComputePeakProbe.measure(features: cpu, pool: measurePool)
-            profile.fmaPeak = p
             peak = p.perThreadGFLOPs
             peakSource = "measured now"
         } else {
@@ -132,7 +137,7 @@ struct CompareCommand: ParsableCommand {
 
         let runner = ConvBenchRunner(pool: pool, threads: threads, options: options,
                                      repetitions: repetitions, warmup: warmup, peakPerThread: peak,
-                                     selector: AutoSelector(cache: profile.algorithmChoices, options: options),
+                                     selector: machine.selector(options: options),
                                      session: try eventsOption.session(pool: pool))
         var results: [ConvBenchResult] = []
         for g in geometries {
@@ -147,10 +152,7 @@ struct CompareCommand: ParsableCommand {
                 results[i].simulatedLLBytes = sim.llBytes
             }
         }
-        if runner.selector.changed {
-            profile.algorithmChoices = runner.selector.cache
-        }
-        MachineProfileStore.save(profile)
+        machine.keep(runner.selector)
 
         let header = ConvBenchHeader(threads: threads, threading: execution.threading.rawValue, bind: execution.bind.rawValue,
                                      blasCore: Blas.coreName, peakPerThreadGFLOPs: peak, peakSource: peakSource,

@@ -17,7 +17,14 @@ struct EventsCommand: ParsableCommand {
     @Option(help: "Show only this event set, with its long description.")
     var set: String?
 
+    @Option(help: "Show what each event set becomes on this libpfm4 PMU model (for example amd64_fam19h_zen4, icx, spr or generic), whether or not this machine has it: every event is encoded with that PMU's tables, in a child process when the PMU is not this machine's.")
+    var pmu: String?
+
+    @Flag(help: "With --pmu, print the translation as JSON.")
+    var json = false
+
     func run() throws {
+        if let pmu { return try translate(pmu: pmu) }
         let pmus: [PMUInfo]
         do { pmus = try PfmLibrary.detectedPMUs() } catch { throw CLIError("libpfm4: \(error)") }
         print("PMU models detected by libpfm4:")
@@ -52,5 +59,62 @@ struct EventsCommand: ParsableCommand {
             print("  metrics: " + es.metrics.map(\.name).joined(separator: ", "))
             if set != nil { print("\n" + es.long) }
         }
+    }
+}
+
+extension EventsCommand {
+    /// `--pmu NAME`: encodes every set's section for NAME. libpfm4 encodes only for PMUs it treats
+    /// as present, so for another machine's PMU the command runs itself again in a child process
+    /// with LIBPFM_FORCE_PMU=NAME (libpfm4 reads it once, at initialisation).
+    func translate(pmu: String) throws {
+        let env = ProcessInfo.processInfo.environment
+        let detected = ((try? PfmLibrary.detectedPMUs()) ?? []).map(\.name)
+        if pmu != "generic" && !detected.contains(pmu) {
+            let known = (try? PfmLibrary.knownPMUNames()) ?? []
+            guard known.contains(pmu) else {
+                let cores = known.filter { !$0.contains("_unc") && !$0.hasPrefix("perf") }
+                throw CLIError("--pmu: unknown PMU '\(pmu)'; libpfm4 knows: generic, \(cores.joined(separator: ", "))")
+            }
+            guard env["LIBPFM_FORCE_PMU"] != pmu else {
+                throw CLIError("--pmu \(pmu): libpfm4 did not load it even with LIBPFM_FORCE_PMU=\(pmu)")
+            }
+            try Self.rerun(forcing: pmu)
+            return
+        }
+        let dir = try EventsOption.eventsDir()
+        let names = set.map { [$0] } ?? EventSet.available(in: dir)
+        let translations = try names.map { EventSetTranslation.translate(try EventSet.load(named: $0, in: dir), pmu: pmu) }
+        if json {
+            print(try Console.json(translations))
+            return
+        }
+        for t in translations {
+            guard let sec = t.section else {
+                print("\(t.set): no section for \(pmu)\n")
+                continue
+            }
+            print("\(t.set) on \(pmu) (section for: \(sec.joined(separator: " ")))")
+            let width = (t.events.map(\.variable.count).max() ?? 4) + 2
+            for e in t.events {
+                let pad = e.variable.padding(toLength: width, withPad: " ", startingAt: 0)
+                let what = e.qualifiedName.map { "\($0) (type \(e.type ?? 0), config 0x\(String(e.config ?? 0, radix: 16)))" }
+                print("  \(pad)\(e.event)\n  \(String(repeating: " ", count: width))→ \(what ?? "does not encode: \(e.error ?? "?")")")
+            }
+            for d in t.derived { print("  \(d)") }
+            print("")
+        }
+    }
+
+    /// Runs this command line again with LIBPFM_FORCE_PMU set, passing the output through.
+    static func rerun(forcing pmu: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        p.arguments = Array(CommandLine.arguments.dropFirst())
+        var env = ProcessInfo.processInfo.environment
+        env["LIBPFM_FORCE_PMU"] = pmu
+        p.environment = env
+        do { try p.run() } catch { throw CLIError("--pmu \(pmu): cannot start a child process: \(error)") }
+        p.waitUntilExit()
+        if p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
     }
 }

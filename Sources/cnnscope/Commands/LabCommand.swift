@@ -60,8 +60,7 @@ struct LabCommand: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and dropout.")
     var seed: UInt64 = 42
 
-    @Option(help: "Use this machine profile file (JSON) for the roofline ceilings instead of this host's.")
-    var machine: String?
+    @OptionGroup var machineOptions: MachineOptions
 
     static let allModels = ["basic-cnn", "shallow-cnn", "deep-cnn", "wide-cnn", "tiny-cnn", "small-filters", "large-filters", "mixed-filters", "fcnn"]
 
@@ -93,9 +92,10 @@ struct LabCommand: ParsableCommand {
         let topo = rt.hwloc
         let cpu = try CPUFeatures.detect()
         let (pool, threads, options) = (rt.pool, rt.threads, rt.options)
-        var machine = try MachineProfileStore.resolve(file: self.machine, cpu: cpu, topology: snap, hwloc: topo)
-        let roofline = RooflineBuilder.roofline(machine.ceilings!, threads: threads)
-        let selector = AutoSelector(cache: machine.algorithmChoices, options: options)
+        let machine = try machineOptions.session(cpu: cpu, topology: snap)
+        let ceilings = machine.ceilings(cpu: cpu, topology: snap, hwloc: topo)
+        let roofline = RooflineBuilder.roofline(ceilings, threads: threads)
+        let selector = machine.selector(options: options)
         let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
         let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/lab-\(TrainCommand.timestamp())"
         let staging = try StagingFolder(finalDir: dir, subfolders: ["pictures", "profiles"])
@@ -131,7 +131,7 @@ struct LabCommand: ParsableCommand {
             let profilePath = "profiles/\(p.name)"
             try ReportWriter.write(ProfileReport(
                 createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
-                machine: RunAssembler.machineSummary(snap, cpu: cpu, pmus: pmus, ceilings: machine.ceilings!), roofline: roofline,
+                machine: RunAssembler.machineSummary(snap, cpu: cpu, pmus: pmus, ceilings: ceilings, identity: machine.identity), roofline: roofline,
                 model: p.name, dataset: data.dataset.rawValue, inputShape: batch.imageShape, batchSize: batch.count, threads: threads,
                 bind: execution.bind.rawValue, repetitions: 3, phase: "inference (forward) of the trained model",
                 counterLevel: "not requested (timers only)", counterNotes: [], runs: [run], bestPerLayer: RunAssembler.best([run]),
@@ -168,7 +168,7 @@ struct LabCommand: ParsableCommand {
             }
             print(String(format: "   test accuracy %.2f%%, %.1f s training, %.4f ms/image inference", acc * 100, seconds, inf * 1e3))
         }
-        if selector.changed && self.machine == nil { machine.algorithmChoices = selector.cache; MachineProfileStore.save(machine) }
+        machine.keep(selector)
 
         // Pictures: filters and feature maps for basic-cnn and the most accurate CNN; sample predictions.
         var pictures: [String: [UInt8]] = [:]

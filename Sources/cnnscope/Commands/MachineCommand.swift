@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hardware
 import Kernels
+import MachineStore
 
 struct MachineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,12 +19,20 @@ struct MachineCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    @Flag(help: "Also measure the machine's ceilings (FMA peaks, load/copy/triad bandwidth of every cache level and DRAM, one thread and all cores; about half a minute) and save them in Profiles/machines/<host>.json.")
+    @Flag(help: "Also measure the machine's ceilings (FMA peaks, load/copy/triad bandwidth of every cache level and DRAM, one thread and all cores; about half a minute) and save them in the machine cache (machines/<identity>.json under --cache-dir).")
     var measure = false
 
+    @Option(help: "The folder for measured ceilings and auto's choices (machines/<identity>.json below it); the default is $CNNSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/cnnscope, else ~/.cache/cnnscope.")
+    var cacheDir: String?
+
     struct Report: Codable {
-        var schema = "cnnscope.machine/1"
+        var schema = "cnnscope.machine-report/2"
         var host: String
+        var identity: MachineIdentity
+        var identityName: String
+        /// Where this machine's record is (or would be) cached, and whether it holds ceilings.
+        var cachedRecord: String
+        var cachedCeilings: Bool
         var topology: Topology?
         var topologyError: String?
         var cpu: CPUFeatures?
@@ -60,18 +69,19 @@ struct MachineCommand: ParsableCommand {
 
         var peak: ComputePeak?
         var ceilings: MachineCeilings?
+        let session = try MachineOptions.session(cacheDir: cacheDir, explicitRecord: nil, cpu: cpu, topology: topology)
         if measure, let cpu, let topology {
             let pool = WorkerPool(threads: topology.cores, policy: .compact, topology: topo)
-            ceilings = CeilingProbe.measure(topology: topology, features: cpu, pool: pool)
-            peak = ceilings?.fma
-            var profile = MachineProfileStore.load(cpuModel: cpu.modelName)
-            profile.ceilings = ceilings
-            profile.fmaPeak = peak
-            MachineProfileStore.save(profile)
+            let c = CeilingProbe.measure(topology: topology, features: cpu, pool: pool)
+            session.replaceCeilings(c)
+            ceilings = c
+            peak = c.fma
         }
         let paranoid = (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let report = Report(host: ProfilesDirectory.hostName, topology: topology, topologyError: topologyError,
+        let report = Report(host: ProfilesDirectory.hostName, identity: session.identity, identityName: session.identity.name,
+                            cachedRecord: session.store?.url(for: session.identity).path ?? "",
+                            cachedCeilings: session.record.ceilings != nil, topology: topology, topologyError: topologyError,
                             cpu: cpu, simd: Dictionary(uniqueKeysWithValues: (cpu?.simd ?? []).map { ($0.name, $0.present) }),
                             cpuError: cpuError, pmus: pmus, pmuError: pmuError, counters: probes,
                             perfEventParanoid: paranoid, openblas: Blas.config, openblasCore: Blas.coreName,
@@ -84,7 +94,9 @@ struct MachineCommand: ParsableCommand {
     }
 
     static func text(_ r: Report) -> String {
-        var out: [String] = ["Machine: \(r.host)"]
+        var out: [String] = ["Machine: \(r.identityName) (host \(r.host))",
+                             "Identity: \(r.identity.canonical)",
+                             "Cached record: \(r.cachedRecord)\(r.cachedCeilings ? " (ceilings measured)" : " (no ceilings yet)")"]
         if let cpu = r.cpu {
             let fam = [cpu.family.map { "family \($0)" }, cpu.model.map { "model \($0)" }].compactMap { $0 }.joined(separator: ", ")
             out.append("CPU: \(cpu.modelName) (\(cpu.vendor)\(fam.isEmpty ? "" : ", " + fam))")

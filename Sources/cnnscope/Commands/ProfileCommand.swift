@@ -46,8 +46,7 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Report folder; the default is Reports/<host>/<model>-<time>.")
     var output: String?
 
-    @Option(help: "Use this machine profile file (JSON) for the ceilings, even if it was measured on another host.")
-    var machine: String?
+    @OptionGroup var machineOptions: MachineOptions
 
     @Option(help: "Seed for initialisation and data order.")
     var seed: UInt64 = 42
@@ -74,9 +73,9 @@ struct ProfileCommand: ParsableCommand {
         let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
         let (pool, threads, options) = (rt.pool, rt.threads, rt.options)
 
-        // Ceilings: from the machine profile of this host (or --machine), measured now when absent.
-        var machineProfile = try MachineProfileStore.resolve(file: machine, cpu: cpu, topology: snap, hwloc: topo)
-        let ceilings = machineProfile.ceilings!
+        // Ceilings: from this machine's cached record (or --machine), measured now when absent.
+        let machine = try machineOptions.session(cpu: cpu, topology: snap)
+        let ceilings = machine.ceilings(cpu: cpu, topology: snap, hwloc: topo)
         let roofline = RooflineBuilder.roofline(ceilings, threads: threads)
 
         // ImageNet bases (and --input-shape) run on random images of their own shape: time and
@@ -93,7 +92,7 @@ struct ProfileCommand: ParsableCommand {
         }
         let input = batch.images
         let session = try eventsOption.session(pool: pool)
-        let selector = AutoSelector(cache: machineProfile.algorithmChoices, options: options)
+        let selector = machine.selector(options: options)
 
         var runs: [AlgorithmRun] = []
         var overheadNotes: [String] = []
@@ -145,11 +144,11 @@ struct ProfileCommand: ParsableCommand {
             runs.append(RunAssembler.run(algorithm: a, model: model, records: records, session: session, batch: batchSize,
                                          workers: pool.width, roofline: roofline, runner: pool))
         }
-        if selector.changed { machineProfile.algorithmChoices = selector.cache; if machine == nil { MachineProfileStore.save(machineProfile) } }
+        machine.keep(selector)
 
         let report = ProfileReport(
             createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
-            machine: RunAssembler.machineSummary(snap, cpu: cpu, pmus: pmus, ceilings: ceilings),
+            machine: RunAssembler.machineSummary(snap, cpu: cpu, pmus: pmus, ceilings: ceilings, identity: machine.identity),
             roofline: roofline, model: profile.name, dataset: fixedShape == nil ? data.dataset.rawValue : "synthetic (random images)", inputShape: batch.imageShape,
             batchSize: batchSize, threads: threads, bind: execution.bind.rawValue, repetitions: repetitions,
             phase: trainingStep ? "training step (forward + backward)" : "inference (forward)",

@@ -61,6 +61,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var algorithm: AlgorithmOption
     @OptionGroup var execution: ExecutionOptions
     @OptionGroup var eventsOption: EventsOption
+    @OptionGroup var machineOptions: MachineOptions
 
     @Option(help: "Number of epochs.")
     var epochs = 1
@@ -97,9 +98,8 @@ struct TrainCommand: ParsableCommand {
         let (pool, threads, options) = (rt.pool, rt.threads, rt.options)
         let (train, validation, test) = try data.load(seed: seed)
         let input = train.imageShape
-        let cpu = try? CPUFeatures.detect()
-        var machine = MachineProfileStore.load(cpuModel: cpu?.modelName ?? "unknown")
-        let selector = AutoSelector(cache: machine.algorithmChoices, options: options)
+        let machine = try machineOptions.session(cpu: try? CPUFeatures.detect(), topology: rt.topology)
+        let selector = machine.selector(options: options)
         let model = try ModelBuilder.build(profile, input: input, policy: algorithm.policy(selector: selector), options: options, seed: seed)
         let trainer = Trainer(model: model, optimizer: Trainer.optimizer(for: profile, learningRate: learningRate), runner: pool, seed: seed)
         let session = try eventsOption.session(pool: pool)
@@ -124,7 +124,7 @@ struct TrainCommand: ParsableCommand {
         let (_, testLoss, testAcc) = trainer.predict(test, batchSize: batchSize)
         let inf = trainer.inferenceSecondsPerImage(test, images: 1000, batchSize: batchSize)
         let inf1 = trainer.inferenceSecondsPerImage(test, images: 200, batchSize: 1)
-        if selector.changed { machine.algorithmChoices = selector.cache; MachineProfileStore.save(machine) }
+        machine.keep(selector)
 
         var algos: [String: String] = [:]
         for l in model.layers { if let c = l as? Conv2DLayer, let a = c.lastAlgorithm { algos[c.name] = a.rawValue } }

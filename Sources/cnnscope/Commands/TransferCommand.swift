@@ -67,6 +67,7 @@ struct TransferCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var machineOptions: MachineOptions
 
     @Flag(help: "Train only the head on the frozen base (no fine-tuning run).")
     var freezeBase = false
@@ -121,10 +122,9 @@ struct TransferCommand: ParsableCommand {
             throw CLIError("\(profile.source): '\(profile.name)' is not a base: transfer needs a graph profile with layers: and a head: (mobilenetv2, vgg16)")
         }
         let rt = execution.runtime()
-        let cpu = try? CPUFeatures.detect()
-        var machine = MachineProfileStore.load(cpuModel: cpu?.modelName ?? "unknown")
-        let selector = AutoSelector(cache: machine.algorithmChoices, options: rt.options)
-        defer { if selector.changed { machine.algorithmChoices = selector.cache; MachineProfileStore.save(machine) } }
+        let machine = try machineOptions.session(cpu: try? CPUFeatures.detect(), topology: rt.topology)
+        let selector = machine.selector(options: rt.options)
+        defer { machine.keep(selector) }
         let baseNames = profile.layers.map(\.name)
         let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/transfer-\(profile.name)-\(TrainCommand.timestamp())"
         let size = inputSize ?? (weights == nil ? 32 : 96)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hardware
 import Tensor
 import Kernels
@@ -41,7 +42,23 @@ struct ExecutionOptions: ParsableArguments {
         let topology = hwloc?.snapshot()
         let (pool, threads) = makeRuntime(topology: hwloc, cores: topology?.cores ?? 1)
         return Runtime(hwloc: hwloc, topology: topology, pool: pool, threads: threads,
-                       options: .sized(for: topology, workers: pool.width))
+                       options: kernelSwitches().sized(for: topology, workers: pool.width))
+    }
+
+    /// The kernel switches: defaults, or the comparison settings the environment asks for
+    /// (CNNSCOPE_SMALL_PATCH=0, CNNSCOPE_SMALL_GEMM=0, CNNSCOPE_IM2COL_SMALL_GEMM=0,
+    /// CNNSCOPE_SMALL_GEMM_MAX_PANEL=floats). They travel in ConvOptions, so auto's key sees them.
+    func kernelSwitches() -> ConvOptions { Self.kernelSwitches(threading: threading) }
+
+    static func kernelSwitches(threading: Threading,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) -> ConvOptions {
+        var o = ConvOptions()
+        o.smallPatch = environment["CNNSCOPE_SMALL_PATCH"] != "0"
+        o.smallGemm = environment["CNNSCOPE_SMALL_GEMM"] != "0"
+        o.im2colSmallGemm = environment["CNNSCOPE_IM2COL_SMALL_GEMM"] != "0"
+        if let p = environment["CNNSCOPE_SMALL_GEMM_MAX_PANEL"].flatMap(Int.init), p > 0 { o.smallGemmMaxPanelFloats = p }
+        o.threading = threading.rawValue
+        return o
     }
 
     /// Builds the pool and sets OpenBLAS' thread count to match the threading choice.
@@ -60,7 +77,7 @@ struct ExecutionOptions: ParsableArguments {
 
 extension ConvOptions {
     /// Buffer limits from the cache sizes hwloc reports (defaults when it reports none).
-    static func sized(for t: Topology?, workers: Int) -> ConvOptions {
-        .sized(l2Bytes: t?.cache(level: 2)?.sizeBytes, l3Bytes: t?.cache(level: 3)?.sizeBytes, workers: workers)
+    func sized(for t: Topology?, workers: Int) -> ConvOptions {
+        sized(l2Bytes: t?.cache(level: 2)?.sizeBytes, l3Bytes: t?.cache(level: 3)?.sizeBytes, workers: workers)
     }
 }

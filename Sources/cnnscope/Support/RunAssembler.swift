@@ -43,7 +43,7 @@ enum RunAssembler {
             let inB = Double(batch * g.h * g.w * g.c) * 4, outB = Double(batch * g.p * g.q * g.k) * 4, wB = Double(g.r * g.s * g.c * g.k) * 4
             let minB = inB + outB + 2 * wB + (c.needsInputGradient ? inB : 0)
             // The small-patch path (short receptive fields) writes no column buffer.
-            let smallPatch = Im2colConv2D.usesSmallPatch(g)
+            let smallPatch = Im2colConv2D.usesSmallPatch(g, options: c.options)
             let colOnce = smallPatch ? 0 : 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4
             // dW always through im2col; dX through im2col/col2im, or as a forward convolution of dy
             // with the flipped kernel (stride 1, odd kernel, same padding) on its own algorithm.
@@ -122,7 +122,8 @@ enum RunAssembler {
         return best.mapValues(\.0)
     }
 
-    static func machineSummary(_ t: Topology, cpu: CPUFeatures, pmus: [PMUInfo], ceilings: MachineCeilings) -> MachineSummary {
+    static func machineSummary(_ t: Topology, cpu: CPUFeatures, pmus: [PMUInfo], ceilings: MachineCeilings,
+                               identity: MachineIdentity) -> MachineSummary {
         var ce: [String: Figure] = [
             "FMA peak, 1 thread": .of(ceilings.fma.perThreadGFLOPs, .measured, "GFLOP/s"),
             "FMA peak, \(ceilings.fma.threads) threads": .of(ceilings.fma.allThreadsGFLOPs, .measured, "GFLOP/s"),
@@ -131,7 +132,7 @@ enum RunAssembler {
         for b in ceilings.bandwidth {
             ce["\(b.level) \(b.kernel), \(b.threads) thread\(b.threads == 1 ? "" : "s") (\(Format.bytes(Double(b.workingSetBytes))))"] = .of(b.gbPerSecond, .measured, "GB/s")
         }
-        return MachineSummary(host: ProfilesDirectory.hostName, cpuModel: cpu.modelName, cores: t.cores, processingUnits: t.processingUnits,
+        return MachineSummary(identity: identity.name, identityDetail: identity.canonical, host: ProfilesDirectory.hostName, cpuModel: cpu.modelName, cores: t.cores, processingUnits: t.processingUnits,
                               caches: t.caches.map { "L\($0.level) \(Format.bytes(Double($0.sizeBytes))) ×\($0.instances)" },
                               simd: cpu.simd.filter(\.present).map(\.name), pmus: pmus.map(\.name), ceilings: ce)
     }

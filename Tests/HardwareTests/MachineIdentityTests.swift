@@ -1,0 +1,193 @@
+import Foundation
+import Kernels
+import MachineStore
+import Tensor
+import XCTest
+
+@testable import Hardware
+
+/// The two machines this project has run on, as their identities would read.
+enum IdentityFixtures {
+    static func zen(model: Int, isa: [String], l2: Int) -> MachineIdentity {
+        MachineIdentity(vendor: "AuthenticAMD", family: 25, model: model, stepping: 1, isa: isa, cores: 2,
+                        processingUnits: 2,
+                        caches: [.init(level: 1, sizeBytes: 32 << 10, instances: 2), .init(level: 2, sizeBytes: l2, instances: 2),
+                                 .init(level: 3, sizeBytes: 32 << 20, instances: 1)],
+                        numaNodes: 1, blasCore: "Zen")
+    }
+    static let zen3 = zen(model: 1, isa: ["avx", "avx2", "fma"], l2: 512 << 10)
+    static let zen4 = zen(model: 17, isa: ["avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl"], l2: 1 << 20)
+}
+
+final class MachineIdentityTests: XCTestCase {
+    func testNamesSayWhatTheMachineIs() {
+        XCTAssertTrue(IdentityFixtures.zen3.name.hasPrefix("amd-zen3-2c-l3-32m-"), IdentityFixtures.zen3.name)
+        XCTAssertTrue(IdentityFixtures.zen4.name.hasPrefix("amd-zen4-2c-l3-32m-"), IdentityFixtures.zen4.name)
+        XCTAssertEqual(IdentityFixtures.zen3.fingerprint.count, 6)
+        // Deterministic: the same fields give the same name in every process.
+        XCTAssertEqual(IdentityFixtures.zen3.name, IdentityFixtures.zen(model: 1, isa: ["avx", "avx2", "fma"], l2: 512 << 10).name)
+    }
+
+    func testAnyKernelRelevantDifferenceChangesTheFingerprint() {
+        let base = IdentityFixtures.zen3
+        var variants: [MachineIdentity] = []
+        var v = base; v.isa.append("avx512f"); variants.append(v)
+        v = base; v.caches[1].sizeBytes = 1 << 20; variants.append(v)
+        v = base; v.cores = 4; variants.append(v)
+        v = base; v.numaNodes = 2; variants.append(v)
+        v = base; v.blasCore = "Haswell"; variants.append(v)
+        v = base; v.stepping = 2; variants.append(v)
+        for x in variants { XCTAssertNotEqual(x.fingerprint, base.fingerprint, x.canonical) }
+        XCTAssertEqual(Set(variants.map(\.fingerprint)).count, variants.count)
+    }
+
+    func testMicroarchitectureFromCPUID() {
+        func u(_ v: String, _ f: Int, _ m: Int, _ isa: [String] = []) -> String {
+            MachineIdentity.microarchitecture(vendor: v, family: f, model: m, isa: isa)
+        }
+        XCTAssertEqual(u("AuthenticAMD", 25, 1), "zen3")
+        XCTAssertEqual(u("AuthenticAMD", 25, 0x11), "zen4")
+        XCTAssertEqual(u("AuthenticAMD", 25, 1, ["avx512f"]), "zen4")   // a VM that hides the model
+        XCTAssertEqual(u("AuthenticAMD", 23, 0x31), "zen2")
+        XCTAssertEqual(u("AuthenticAMD", 26, 2), "zen5")
+        XCTAssertEqual(u("GenuineIntel", 6, 0x6a), "icelake-server")
+        XCTAssertEqual(u("GenuineIntel", 6, 0x8f), "sapphirerapids")
+    }
+
+    func testThisMachineHasAnIdentity() throws {
+        let cpu = try CPUFeatures.detect()
+        let t = try HwlocTopology().snapshot()
+        let id = MachineIdentity(cpu: cpu, topology: t, blasCore: Blas.coreName)
+        XCTAssertEqual(id.cores, t.cores)
+        XCTAssertEqual(id.caches.count, t.caches.count)
+        XCTAssertFalse(id.isa.isEmpty)
+        print("this machine: \(id.name) — \(id.canonical)")
+    }
+}
+
+final class MachineRecordStoreTests: XCTestCase {
+    var dir: URL!
+    var warnings: [String] = []
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        warnings = []
+    }
+
+    override func tearDownWithError() throws {
+        _ = try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func store() -> MachineRecordStore { MachineRecordStore(directory: dir, log: { self.warnings.append($0) }) }
+
+    func testRoundTripKeyedByIdentityNotHost() throws {
+        let s = store()
+        var r = s.load(identity: IdentityFixtures.zen3, host: "vm", cpuModel: "AMD EPYC")
+        XCTAssertNil(r.ceilings)
+        r.algorithmChoices.choices["k"] = AlgorithmChoice(algorithm: .im2col, secondsByAlgorithm: ["im2col": 1e-3])
+        XCTAssertTrue(s.save(r))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("machines/\(IdentityFixtures.zen3.name).json").path))
+        XCTAssertEqual(s.load(identity: IdentityFixtures.zen3, host: "other-host", cpuModel: "x").algorithmChoices.choices["k"]?.algorithm, .im2col)
+        // Same host name and CPU string, other machine: nothing carries over.
+        XCTAssertTrue(s.load(identity: IdentityFixtures.zen4, host: "vm", cpuModel: "AMD EPYC").algorithmChoices.choices.isEmpty)
+        XCTAssertEqual(warnings, [])
+    }
+
+    func testCorruptRecordIsSetAsideWithAWarning() throws {
+        let s = store()
+        let u = s.url(for: IdentityFixtures.zen3)
+        try FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("{ not json".utf8).write(to: u)
+        let r = s.load(identity: IdentityFixtures.zen3, host: "vm", cpuModel: "x")
+        XCTAssertNil(r.ceilings)
+        XCTAssertEqual(warnings.count, 1)
+        XCTAssertTrue(warnings[0].contains(u.path) && warnings[0].contains("set aside"), warnings[0])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: u.path))
+        let left = try FileManager.default.contentsOfDirectory(atPath: u.deletingLastPathComponent().path)
+        XCTAssertEqual(left.filter { $0.contains(".corrupt-") }.count, 1, "\(left)")
+    }
+
+    func testForeignRecordUnderThisNameIsNotTrusted() throws {
+        let s = store()
+        var foreign = MachineRecord(identity: IdentityFixtures.zen4, host: "vm", cpuModel: "AMD EPYC")
+        foreign.algorithmChoices.choices["k"] = AlgorithmChoice(algorithm: .winogradF4, secondsByAlgorithm: [:])
+        let u = s.url(for: IdentityFixtures.zen3)
+        try FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try foreign.encoded().write(to: u)
+        let r = s.load(identity: IdentityFixtures.zen3, host: "vm", cpuModel: "AMD EPYC")
+        XCTAssertTrue(r.algorithmChoices.choices.isEmpty)
+        XCTAssertEqual(warnings.count, 1)
+        XCTAssertTrue(warnings[0].contains(IdentityFixtures.zen4.name), warnings[0])
+    }
+
+    func testUnwritableDirectoryWarnsOnceAndGoesOn() throws {
+        guard getuid() != 0 else {
+            // Root writes through permission bits; a file where the folder should be blocks it instead.
+            let blocked = dir.appendingPathComponent("blocked")
+            try Data().write(to: blocked)
+            let s = MachineRecordStore(directory: blocked, log: { self.warnings.append($0) })
+            let r = MachineRecord(identity: IdentityFixtures.zen3, host: "vm", cpuModel: "x")
+            XCTAssertFalse(s.save(r))
+            XCTAssertFalse(s.save(r))
+            XCTAssertEqual(warnings.count, 1, "\(warnings)")
+            XCTAssertTrue(warnings[0].contains("without saving"), warnings[0])
+            return
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: dir.path)
+        let s = store()
+        let r = MachineRecord(identity: IdentityFixtures.zen3, host: "vm", cpuModel: "x")
+        XCTAssertFalse(s.save(r))
+        XCTAssertFalse(s.save(r))
+        XCTAssertEqual(warnings.count, 1, "\(warnings)")
+    }
+
+    func testCacheDirectoryPrecedence() {
+        let env = ["CNNSCOPE_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"]
+        XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: "/e", environment: env).path, "/e")
+        XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: nil, environment: env).path, "/c")
+        XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: nil, environment: ["XDG_CACHE_HOME": "/x", "HOME": "/h"]).path,
+                       "/x/cnnscope")
+        XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: nil, environment: ["HOME": "/h"]).path, "/h/.cache/cnnscope")
+        // A relative XDG_CACHE_HOME is invalid by the spec and ignored.
+        XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: nil, environment: ["XDG_CACHE_HOME": "x", "HOME": "/h"]).path,
+                       "/h/.cache/cnnscope")
+    }
+
+    func testExplicitRecordOfAnotherMachineIsUsedAndSaysSo() throws {
+        let u = dir.appendingPathComponent("given.json")
+        try MachineRecord(identity: IdentityFixtures.zen4, host: "vm", cpuModel: "x").encoded().write(to: u)
+        var said: [String] = []
+        let r = try MachineRecordStore.loadExplicit(path: u.path, identity: IdentityFixtures.zen3, log: { said.append($0) })
+        XCTAssertEqual(r.identity, IdentityFixtures.zen4)
+        XCTAssertEqual(said.count, 1)
+        XCTAssertTrue(said[0].contains("another machine") && said[0].contains(IdentityFixtures.zen4.name), said[0])
+        try Data("[]".utf8).write(to: u)
+        XCTAssertThrowsError(try MachineRecordStore.loadExplicit(path: u.path, identity: IdentityFixtures.zen3, log: { _ in })) {
+            XCTAssertTrue("\($0)".contains(u.path), "\($0)")
+        }
+    }
+
+    /// auto's key names the machine and every kernel switch: a choice timed elsewhere, or with
+    /// another switch, is timed again rather than reused.
+    func testAutoKeysSayWhatWasTimed() throws {
+        let g = try ConvGeometry(n: 2, h: 6, w: 6, c: 4, k: 8, r: 3)
+        let o = ConvOptions()
+        var off = o; off.smallGemm = false
+        let keys = [AutoSelector.key(g, threads: 1, options: o, machine: IdentityFixtures.zen3.name),
+                    AutoSelector.key(g, threads: 1, options: o, machine: IdentityFixtures.zen4.name),
+                    AutoSelector.key(g, threads: 1, options: off, machine: IdentityFixtures.zen3.name),
+                    AutoSelector.key(g, threads: 2, options: o, machine: IdentityFixtures.zen3.name)]
+        XCTAssertEqual(Set(keys).count, keys.count, "\(keys)")
+        let zen3 = AutoSelector(options: o, machine: IdentityFixtures.zen3.name)
+        _ = try zen3.choose(g, runner: SerialRunner())
+        XCTAssertTrue(zen3.changed)
+        let again = AutoSelector(cache: zen3.cache, options: o, machine: IdentityFixtures.zen3.name)
+        _ = try again.choose(g, runner: SerialRunner())
+        XCTAssertFalse(again.changed, "the same machine and switches reuse the choice")
+        let zen4 = AutoSelector(cache: zen3.cache, options: o, machine: IdentityFixtures.zen4.name)
+        _ = try zen4.choose(g, runner: SerialRunner())
+        XCTAssertTrue(zen4.changed, "another machine's choice was reused")
+    }
+}
