@@ -138,3 +138,42 @@ float cnns_triad_sse(float *a, const float *b, const float *c, int64_t n, int64_
     }
     return a[n / 2];
 }
+
+// Compute ceilings per ISA, each 12 independent FMA chains (enough to cover FMA latency on two
+// pipes). The scalar one is what code the compiler cannot vectorise reaches.
+__attribute__((target("fma")))
+float cnns_fma_scalar(int64_t iterations) {
+    __m128 a[12];
+    for (int k = 0; k < 12; k++) a[k] = _mm_set_ss(1.0f);
+    const __m128 m = _mm_set_ss(0.999999f), c = _mm_set_ss(1e-7f);
+    for (int64_t i = 0; i < iterations; i++) {
+        a[0] = _mm_fmadd_ss(a[0], m, c); a[1] = _mm_fmadd_ss(a[1], m, c);
+        a[2] = _mm_fmadd_ss(a[2], m, c); a[3] = _mm_fmadd_ss(a[3], m, c);
+        a[4] = _mm_fmadd_ss(a[4], m, c); a[5] = _mm_fmadd_ss(a[5], m, c);
+        a[6] = _mm_fmadd_ss(a[6], m, c); a[7] = _mm_fmadd_ss(a[7], m, c);
+        a[8] = _mm_fmadd_ss(a[8], m, c); a[9] = _mm_fmadd_ss(a[9], m, c);
+        a[10] = _mm_fmadd_ss(a[10], m, c); a[11] = _mm_fmadd_ss(a[11], m, c);
+    }
+    float s = 0;
+    for (int k = 0; k < 12; k++) s += _mm_cvtss_f32(a[k]);
+    return s;
+}
+
+__attribute__((target("avx512f")))
+float cnns_fma_avx512(int64_t iterations) {
+    __m512 a0 = _mm512_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+    __m512 a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int64_t i = 0; i < iterations; i++) {
+        a0 = _mm512_fmadd_ps(a0, m, c); a1 = _mm512_fmadd_ps(a1, m, c);
+        a2 = _mm512_fmadd_ps(a2, m, c); a3 = _mm512_fmadd_ps(a3, m, c);
+        a4 = _mm512_fmadd_ps(a4, m, c); a5 = _mm512_fmadd_ps(a5, m, c);
+        a6 = _mm512_fmadd_ps(a6, m, c); a7 = _mm512_fmadd_ps(a7, m, c);
+        a8 = _mm512_fmadd_ps(a8, m, c); a9 = _mm512_fmadd_ps(a9, m, c);
+        a10 = _mm512_fmadd_ps(a10, m, c); a11 = _mm512_fmadd_ps(a11, m, c);
+    }
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+    return _mm512_reduce_add_ps(s);
+}

@@ -33,6 +33,8 @@ public struct MachineCeilings: Codable, Sendable {
     public var mixedAllThreadsGFLOPs: Double
     public var bandwidth: [BandwidthCeiling]
     public var method: String
+    /// One compute ceiling per ISA (scalar FMA, AVX2 FMA, AVX-512 FMA where present).
+    public var computeByISA: [ComputePeak]?
 
     public init(fma: ComputePeak, mixedPerThreadGFLOPs: Double, mixedAllThreadsGFLOPs: Double, bandwidth: [BandwidthCeiling], method: String) {
         self.fma = fma; self.mixedPerThreadGFLOPs = mixedPerThreadGFLOPs; self.mixedAllThreadsGFLOPs = mixedAllThreadsGFLOPs
@@ -99,8 +101,10 @@ public enum CeilingProbe {
                 }
             }
         }
-        return MachineCeilings(fma: fma, mixedPerThreadGFLOPs: mixed1, mixedAllThreadsGFLOPs: mixedN, bandwidth: bw,
+        var c = MachineCeilings(fma: fma, mixedPerThreadGFLOPs: mixed1, mixedAllThreadsGFLOPs: mixedN, bandwidth: bw,
                                method: "microkernels in C (\(avx2 ? "AVX2" : "SSE")), pinned threads, working sets from hwloc cache sizes, median of \(trials) trials")
+        c.computeByISA = ComputePeakProbe.measureEachISA(features: features, pool: pool, trials: trials)
+        return c
     }
 
     static func bandwidth(level: String, kernel: String, bytesPerThread: Int, threads: Int, pool: WorkerPool,

@@ -38,6 +38,35 @@ public enum ComputePeakProbe {
         return flops / t / 1e9
     }
 
+    /// One compute ceiling per ISA this CPU has, each measured by its own microkernel (median of
+    /// `trials`, one thread and all workers): scalar FMA, AVX2 FMA, AVX-512F FMA.
+    public static func measureEachISA(features: CPUFeatures, pool: WorkerPool, trials: Int = 5) -> [ComputePeak] {
+        var kernels: [(String, Double, (Int64) -> Float)] = []
+        let fma = features.flags.contains("fma")
+        if fma { kernels.append(("scalar-fma 12x1", 24, cnns_fma_scalar)) }
+        if fma && features.flags.contains("avx2") { kernels.append(("avx2-fma 12x8", 192, cnns_fma_avx2)) }
+        if features.flags.contains("avx512f") { kernels.append(("avx512f-fma 12x16", 384, cnns_fma_avx512)) }
+        if kernels.isEmpty { kernels.append(("sse mul+add 12x4", 96, cnns_muladd_sse)) }
+        func median(_ a: [Double]) -> Double { let s = a.sorted(); return s[s.count / 2] }
+        return kernels.map { name, flopsPerIteration, kernel in
+            let iters: Int64 = 2_000_000
+            func once() -> Double {
+                let t0 = seconds()
+                blackHole(kernel(iters))
+                return Double(iters) * flopsPerIteration / (seconds() - t0) / 1e9
+            }
+            _ = once()
+            let single = (0..<trials).map { _ in once() }
+            let all = (0..<trials).map { _ -> Double in
+                var each = [Double](repeating: 0, count: pool.width)
+                each.withUnsafeMutableBufferPointer { b in pool.run { w in b[w] = once() } }
+                return each.reduce(0, +)
+            }
+            return ComputePeak(perThreadGFLOPs: median(single), allThreadsGFLOPs: median(all), threads: pool.width,
+                               kernel: name, trials: trials)
+        }
+    }
+
     /// Measures per-thread and all-threads FMA throughput (median of `trials`, each ~20 ms).
     public static func measure(features: CPUFeatures, pool: WorkerPool, trials: Int = 5) -> ComputePeak {
         let avx2 = features.flags.contains("avx2") && features.flags.contains("fma")

@@ -9,12 +9,27 @@ public enum ComparisonRenderer {
         return String(format: "%.\(d)f", v)
     }
 
-    static func label(_ r: ProfileReport) -> String { "\(r.machine.host), \(r.threads) thr, batch \(r.batchSize)" }
+    static func label(_ r: ProfileReport) -> String { "\(r.machine.displayName), \(r.threads) thr, batch \(r.batchSize)" }
+
+    /// A warning when the two runs come from different machines (by identity; the host name is
+    /// only a label), or when either predates identities and that cannot be told.
+    public static func machineNote(_ a: ProfileReport, _ b: ProfileReport) -> String? {
+        switch (a.machine.identity, b.machine.identity) {
+        case let (x?, y?) where x == y: return nil
+        case let (x?, y?):
+            return "A and B ran on different machines (\(x) vs \(y)): the ratios compare machines as well as settings."
+        default:
+            return "One run has no machine identity (written by an older cnnscope): whether A and B ran on the same "
+                + "machine cannot be told (hosts \(a.machine.host) and \(b.machine.host))."
+        }
+    }
 
     public static func markdown(_ a: ProfileReport, _ b: ProfileReport, names: [String]) -> String {
         var md = ["# cnnscope comparison: \(a.model) vs \(b.model)", "",
                   "- A: `\(names[0])` — \(label(a)), \(a.machine.cpuModel), \(a.createdAt)",
-                  "- B: `\(names[1])` — \(label(b)), \(b.machine.cpuModel), \(b.createdAt)", "",
+                  "- B: `\(names[1])` — \(label(b)), \(b.machine.cpuModel), \(b.createdAt)", ""]
+        if let note = machineNote(a, b) { md += ["**\(note)**", ""] }
+        md += [
                   "## Totals (measured)", "", "| algorithm | A ms | B ms | B/A time | A GFLOP/s | B GFLOP/s |", "|---|---:|---:|---:|---:|---:|"]
         for ra in a.runs {
             guard let rb = b.runs.first(where: { $0.algorithm == ra.algorithm }) else { continue }

@@ -52,6 +52,9 @@ public struct MachineSummary: Codable, Equatable, Sendable {
     public var simd: [String]
     public var pmus: [String]
     public var ceilings: [String: Figure]
+    /// The identity's name with the host as a label ("amd-zen3-2c-l3-32m-1a2b3c (host vm)").
+    public var displayName: String { identity.map { "\($0) (host \(host))" } ?? host }
+
     public init(identity: String?, identityDetail: String?, host: String, cpuModel: String, cores: Int,
                 processingUnits: Int, caches: [String], simd: [String], pmus: [String], ceilings: [String: Figure]) {
         self.identity = identity; self.identityDetail = identityDetail
@@ -106,11 +109,29 @@ public struct LayerResult: Codable, Equatable, Sendable {
     public var shareOfModelTime: Figure
     public var counters: [String: Figure]
     public var tooShortToMeasure: Bool
+    /// The memory level the point is judged against ("L2"), and the ceiling that bounds it
+    /// ("L2 bandwidth" or a compute ceiling). nil in reports written before the hierarchy.
+    public var boundLevel: String?
+    public var boundCeiling: String?
+    /// How the level was chosen ("counted" per-level bytes or the "modelled" footprint), and
+    /// why it moved, if it did.
+    public var levelSource: String?
+    public var levelNote: String?
+    /// Bytes the layer touches (inputs, weights, outputs, resident workspace), by formula.
+    public var footprintBytes: Figure?
+    /// The classic view: the roof and efficiency against DRAM alone.
+    public var dramRoofGFLOPs: Figure?
+    public var dramEfficiency: Figure?
 
     public init(name: String, type: String, phase: String, convAlgorithm: String?, medianSeconds: Figure, minSeconds: Figure,
                 maxSeconds: Figure, directFLOPs: Figure, executedFLOPs: Figure, minimumBytes: Figure, algorithmBytes: Figure,
                 countedBytes: Figure?, simulatedBytes: Figure?, intensity: Figure, attainedGFLOPs: Figure, roofGFLOPs: Figure,
-                efficiency: Figure, bound: String, shareOfModelTime: Figure, counters: [String: Figure], tooShortToMeasure: Bool) {
+                efficiency: Figure, bound: String, shareOfModelTime: Figure, counters: [String: Figure], tooShortToMeasure: Bool,
+                boundLevel: String? = nil, boundCeiling: String? = nil, levelSource: String? = nil, levelNote: String? = nil,
+                footprintBytes: Figure? = nil, dramRoofGFLOPs: Figure? = nil, dramEfficiency: Figure? = nil) {
+        self.boundLevel = boundLevel; self.boundCeiling = boundCeiling; self.levelSource = levelSource
+        self.levelNote = levelNote; self.footprintBytes = footprintBytes
+        self.dramRoofGFLOPs = dramRoofGFLOPs; self.dramEfficiency = dramEfficiency
         self.name = name; self.type = type; self.phase = phase; self.convAlgorithm = convAlgorithm
         self.medianSeconds = medianSeconds; self.minSeconds = minSeconds; self.maxSeconds = maxSeconds
         self.directFLOPs = directFLOPs; self.executedFLOPs = executedFLOPs; self.minimumBytes = minimumBytes

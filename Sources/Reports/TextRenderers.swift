@@ -34,18 +34,29 @@ public enum ReportRenderer {
 
     /// One row per layer and algorithm, ready for pandas.
     public static func csv(_ r: ProfileReport) -> String {
-        var lines = ["model,algorithm,layer,type,phase,conv_algorithm,median_s,min_s,max_s,direct_flops,executed_flops,min_bytes,algorithm_bytes,counted_bytes,simulated_bytes,intensity_flop_per_byte,attained_gflops,roof_gflops,efficiency,bound,share_of_model_time,too_short"]
+        var lines = ["model,algorithm,layer,type,phase,conv_algorithm,median_s,min_s,max_s,direct_flops,executed_flops,min_bytes,algorithm_bytes,counted_bytes,simulated_bytes,intensity_flop_per_byte,attained_gflops,roof_gflops,efficiency,bound,share_of_model_time,too_short,"
+                     + "bound_level,bounding_ceiling,level_source,footprint_bytes,dram_roof_gflops,dram_efficiency"]
         for run in r.runs {
             for l in run.layers {
                 let cells: [String] = [r.model, run.algorithm, l.name, l.type, l.phase, l.convAlgorithm ?? "",
                                        num(l.medianSeconds), num(l.minSeconds), num(l.maxSeconds), num(l.directFLOPs), num(l.executedFLOPs),
                                        num(l.minimumBytes), num(l.algorithmBytes), num(l.countedBytes), num(l.simulatedBytes),
                                        num(l.intensity), num(l.attainedGFLOPs), num(l.roofGFLOPs), num(l.efficiency), l.bound,
-                                       num(l.shareOfModelTime), l.tooShortToMeasure ? "1" : "0"]
+                                       num(l.shareOfModelTime), l.tooShortToMeasure ? "1" : "0",
+                                       l.boundLevel ?? "", l.boundCeiling ?? "", l.levelSource ?? "", num(l.footprintBytes),
+                                       num(l.dramRoofGFLOPs), num(l.dramEfficiency)]
                 lines.append(cells.joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "L2" or "L2 (modelled)" / "L2 (counted)", with "↑" when the measured rate moved the point
+    /// to a faster level than its footprint suggested.
+    static func levelText(_ l: LayerResult) -> String {
+        guard let level = l.boundLevel else { return l.bound }
+        let moved = l.levelNote?.hasPrefix("footprint fits") == true ? " ↑" : ""
+        return "\(level)\(moved) (\(l.levelSource ?? "modelled"))"
     }
 
     /// A fraction as a percentage, or "—" when there is none.
@@ -61,7 +72,7 @@ public enum ReportRenderer {
 
     public static func markdown(_ r: ProfileReport) -> String {
         var md: [String] = []
-        md.append("# cnnscope profile: \(r.model) on \(r.machine.host)")
+        md.append("# cnnscope profile: \(r.model) on \(r.machine.displayName)")
         md.append("")
         md.append("`\(r.commandLine)` — \(r.createdAt)")
         md.append("")
@@ -69,6 +80,7 @@ public enum ReportRenderer {
         md.append("")
         md.append("## Machine")
         md.append("")
+        md.append("- Identity: \(r.machine.identity ?? "not recorded")\(r.machine.identityDetail.map { " — " + $0 } ?? "")")
         md.append("- CPU: \(r.machine.cpuModel), \(r.machine.cores) cores, \(r.machine.processingUnits) processing units")
         md.append("- Caches: \(r.machine.caches.joined(separator: "; "))")
         md.append("- SIMD: \(r.machine.simd.joined(separator: ", "))")
@@ -97,12 +109,12 @@ public enum ReportRenderer {
         }
         md.append("## Layers")
         md.append("")
-        md.append("| algorithm | layer | conv | median ms (min–max) | GFLOP exec | MB min | MB alg | FLOP/B | GFLOP/s | roof | eff. | bound | share |")
-        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        md.append("| algorithm | layer | conv | median ms (min–max) | GFLOP exec | MB min | MB alg | FLOP/B | GFLOP/s | roof | eff. | level | bounding ceiling | share |")
+        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
         for run in r.runs {
             for l in run.layers {
                 let ms = "\(f(l.medianSeconds.value.map { $0 * 1e3 }, 3)) (\(f(l.minSeconds.value.map { $0 * 1e3 }, 3))–\(f(l.maxSeconds.value.map { $0 * 1e3 }, 3)))"
-                md.append("| \(run.algorithm) | \(l.name) (\(l.type)) | \(l.convAlgorithm ?? "") | \(ms)\(l.tooShortToMeasure ? " †" : "") | \(f(l.executedFLOPs.value.map { $0 / 1e9 }, 4)) | \(f(l.minimumBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.algorithmBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.intensity.value, 1)) | \(f(l.attainedGFLOPs.value, 1)) | \(f(l.roofGFLOPs.value, 1)) | \(pct(l.efficiency.value)) | \(l.bound) | \(pct(l.shareOfModelTime.value)) |")
+                md.append("| \(run.algorithm) | \(l.name) (\(l.type)) | \(l.convAlgorithm ?? "") | \(ms)\(l.tooShortToMeasure ? " †" : "") | \(f(l.executedFLOPs.value.map { $0 / 1e9 }, 4)) | \(f(l.minimumBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.algorithmBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.intensity.value, 1)) | \(f(l.attainedGFLOPs.value, 1)) | \(f(l.roofGFLOPs.value, 1)) | \(pct(l.efficiency.value)) | \(levelText(l)) | \(l.boundCeiling ?? l.bound) | \(pct(l.shareOfModelTime.value)) |")
             }
         }
         md.append("")
@@ -113,6 +125,12 @@ public enum ReportRenderer {
         md.append("- Times: **measured** (monotonic clock around each layer, hook overhead subtracted); median, min and max over the repetitions.")
         md.append("- FLOPs, minimum and algorithm bytes, intensity, roofs: **modelled** (formulas of each layer and algorithm; roofs from the measured ceilings).")
         md.append("- Ceilings: **measured** by microbenchmarks on this machine.")
+        md.append("- Roofline level per layer: **counted** bytes per level where the PMU gave them (the level whose roof is lowest "
+                  + "bounds the layer); otherwise **modelled**: the layer's footprint (inputs, weights, outputs and resident "
+                  + "workspace) against each level's capacity for the threads in use (hwloc sizes; private caches once per core), "
+                  + "the smallest level that holds it; a measured rate above that level's roof moves the point to the first "
+                  + "faster level whose roof holds it (↑). Efficiency is never shown above 105%: a point above every roof at its "
+                  + "modelled intensity has none, and says why.")
         md.append("- Counter columns: **counted** where the PMU or kernel exposed them; otherwise listed as unavailable with the reason.")
         for n in r.notes { md.append("- \(n)") }
         return md.joined(separator: "\n") + "\n"

@@ -41,13 +41,92 @@ final class RooflineTests: XCTestCase {
         XCTAssertEqual(r.ridgeIntensity, 10)
         XCTAssertEqual(r.bound(intensity: 5), .memory)
         XCTAssertEqual(r.bound(intensity: 20), .compute)
-        XCTAssertEqual(r.attainableAllLevels(intensity: 0.1), 1)
         XCTAssertEqual(r.attainable(intensity: 0.1, level: "L1"), 20)
         let p = RooflinePoint(label: "x", algorithm: "a", flops: 2e9, bytes: 1e9, seconds: 1, roofline: r)
         XCTAssertEqual(p.intensity, 2)
         XCTAssertEqual(p.attainedGFLOPs, 2)
         XCTAssertEqual(p.roofGFLOPs, 20)
         XCTAssertEqual(p.efficiency, 0.1, accuracy: 1e-12)
+    }
+
+    /// L1 200 GB/s (64 KiB), L2 100 (1 MiB), L3 50 (32 MiB), DRAM 10; compute 100 GFLOP/s.
+    static let hierarchy = Roofline(computeGFLOPs: 100, computeName: "FMA peak",
+                                    bandwidths: [.init(level: "L1", gbPerSecond: 200, capacityBytes: 65536),
+                                                 .init(level: "L2", gbPerSecond: 100, capacityBytes: 1_048_576),
+                                                 .init(level: "L3", gbPerSecond: 50, capacityBytes: 33_554_432),
+                                                 .init(level: "DRAM", gbPerSecond: 10)],
+                                    provenance: .measured, computeCeilings: [.init(name: "scalar", gflops: 8)])
+
+    func testFootprintPicksTheSmallestLevelThatHoldsIt() {
+        let r = Self.hierarchy
+        // Intensity 0.5 FLOP/B, 500 KiB footprint: L2, roof 50 GFLOP/s; attained 25 → 50%.
+        let j = r.judge(flops: 25e9, bytes: 50e9, seconds: 1, footprintBytes: 512_000)
+        XCTAssertEqual(j.level, "L2")
+        XCTAssertEqual(j.roofGFLOPs, 50)
+        XCTAssertEqual(j.efficiency!, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(j.ceiling, "L2 bandwidth")
+        XCTAssertNil(j.note)
+        XCTAssertEqual(r.judge(flops: 1e9, bytes: 1e9, seconds: 1, footprintBytes: 1e12).level, "DRAM")
+        XCTAssertEqual(r.judge(flops: 1e9, bytes: 1e9, seconds: 1, footprintBytes: 1e3).level, "L1")
+        // High intensity: the compute ceiling bounds it.
+        XCTAssertEqual(r.judge(flops: 50e9, bytes: 1e8, seconds: 1, footprintBytes: 1e12).ceiling, "FMA peak")
+    }
+
+    func testARateAboveTheModelledRoofMovesToAFasterLevel() {
+        // DRAM-sized footprint at 0.5 FLOP/B: DRAM roof 5; attained 40 needs L2 (roof 50).
+        let j = Self.hierarchy.judge(flops: 40e9, bytes: 80e9, seconds: 1, footprintBytes: 1e12)
+        XCTAssertEqual(j.modelledLevel, "DRAM")
+        XCTAssertEqual(j.level, "L2")
+        XCTAssertEqual(j.efficiency!, 0.8, accuracy: 1e-12)
+        XCTAssertTrue(j.note?.contains("served from L2") ?? false, j.note ?? "")
+    }
+
+    func testNoEfficiencyAboveTolerance() {
+        // Above even L1's roof (0.1 FLOP/B → 20 GFLOP/s; attained 30): no efficiency, and why.
+        let j = Self.hierarchy.judge(flops: 30e9, bytes: 300e9, seconds: 1, footprintBytes: 1e12)
+        XCTAssertNil(j.efficiency)
+        XCTAssertTrue(j.note?.contains("overstates") ?? false)
+        // Random points: whatever is returned stays at or under 105%.
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let flops = Double.random(in: 1e6...1e11, using: &g), bytes = Double.random(in: 1e5...1e11, using: &g)
+            let secs = Double.random(in: 1e-4...2, using: &g), fp = Double.random(in: 1e3...1e10, using: &g)
+            if let e = Self.hierarchy.judge(flops: flops, bytes: bytes, seconds: secs, footprintBytes: fp).efficiency {
+                XCTAssertLessThanOrEqual(e, Roofline.tolerance)
+            }
+        }
+    }
+
+    func testCountedBytesPerLevelPickTheLowestRoof() throws {
+        // 1 GFLOP; L2 served 1 GB (roof 100 at 1 FLOP/B → compute 100), DRAM 0.5 GB (roof 20).
+        let j = try XCTUnwrap(Self.hierarchy.judge(flops: 1e9, seconds: 0.1, bytesByLevel: ["L2": 1e9, "DRAM": 0.5e9]))
+        XCTAssertEqual(j.level, "DRAM")
+        XCTAssertEqual(j.roofGFLOPs, 20)
+        XCTAssertEqual(j.efficiency!, 0.5, accuracy: 1e-12)
+        XCTAssertNil(Self.hierarchy.judge(flops: 1e9, seconds: 1, bytesByLevel: [:]))
+    }
+
+    func testComparisonSaysWhenMachinesDiffer() {
+        let a = sampleReport()
+        var b = a
+        XCTAssertNil(ComparisonRenderer.machineNote(a, b))
+        XCTAssertFalse(ComparisonRenderer.markdown(a, b, names: ["a", "b"]).contains("different machines"))
+        b.machine.identity = "amd-zen4-2c-l3-32m-def456"
+        XCTAssertTrue(ComparisonRenderer.markdown(a, b, names: ["a", "b"]).contains("different machines (amd-zen3-2c-l3-32m-abc123 vs amd-zen4-2c-l3-32m-def456)"))
+        b.machine.identity = nil
+        XCTAssertTrue(ComparisonRenderer.machineNote(a, b)?.contains("cannot be told") ?? false)
+    }
+
+    func testHierarchicalChartDrawsEveryRoofAndLabelsPoints() throws {
+        let svg = HTMLRenderer.rooflineSVG(Self.hierarchy, points: [("conv2d_1", "im2col", 2, 30)], algorithms: ["im2col"])
+        for level in ["L1 200", "L2 100", "L3 50", "DRAM 10"] { XCTAssertTrue(svg.contains(level), level) }
+        XCTAssertTrue(svg.contains(">scalar 8.0 GFLOP/s<"), "the scalar compute ceiling")
+        XCTAssertTrue(svg.contains(">conv2d_1</text>"), "points are labelled by layer")
+        let classic = HTMLRenderer.rooflineSVG(Self.hierarchy, points: [("conv2d_1", "im2col", 2, 30)], algorithms: ["im2col"],
+                                               classic: true)
+        XCTAssertFalse(classic.contains("L2 100"))
+        XCTAssertTrue(classic.contains("DRAM 10"))
+        XCTAssertTrue(XMLParser(data: Data(svg.utf8)).parse())
     }
 }
 

@@ -27,4 +27,8 @@ float cnns_triad_avx2(float *a, const float *b, const float *c, int64_t n, int64
 float cnns_load_sse(const float *a, int64_t n, int64_t reps);
 float cnns_copy_sse(const float *a, float *b, int64_t n, int64_t reps);
 float cnns_triad_sse(float *a, const float *b, const float *c, int64_t n, int64_t reps);
+/// Scalar FMA (vfmadd231ss), 12 chains: FLOPs executed iterations * 12 * 2. Needs FMA.
+float cnns_fma_scalar(int64_t iterations);
+/// AVX-512F FMA, 12 chains of 16 lanes: FLOPs executed iterations * 12 * 32. Needs AVX-512F.
+float cnns_fma_avx512(int64_t iterations);
 #endif

@@ -94,7 +94,7 @@ struct LabCommand: ParsableCommand {
         let (pool, threads, options) = (rt.pool, rt.threads, rt.options)
         let machine = try machineOptions.session(cpu: cpu, topology: snap)
         let ceilings = machine.ceilings(cpu: cpu, topology: snap, hwloc: topo)
-        let roofline = RooflineBuilder.roofline(ceilings, threads: threads)
+        let roofline = RooflineBuilder.roofline(ceilings, threads: threads, topology: snap)
         let selector = machine.selector(options: options)
         let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
         let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/lab-\(TrainCommand.timestamp())"

@@ -76,7 +76,7 @@ struct ProfileCommand: ParsableCommand {
         // Ceilings: from this machine's cached record (or --machine), measured now when absent.
         let machine = try machineOptions.session(cpu: cpu, topology: snap)
         let ceilings = machine.ceilings(cpu: cpu, topology: snap, hwloc: topo)
-        let roofline = RooflineBuilder.roofline(ceilings, threads: threads)
+        let roofline = RooflineBuilder.roofline(ceilings, threads: threads, topology: snap)
 
         // ImageNet bases (and --input-shape) run on random images of their own shape: time and
         // counters do not depend on the pixel values.
@@ -156,7 +156,8 @@ struct ProfileCommand: ParsableCommand {
             counterNotes: session.map { s in s.unavailable.map { "\($0.variable) (\($0.event)): \($0.reason)" } } ?? [],
             runs: runs, bestPerLayer: RunAssembler.best(runs),
             notes: ["Roofline memory ceiling: \(roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" } ?? "none"); compute ceiling: \(roofline.computeName) for \(threads) thread(s).",
-                    "Efficiency above 100% against the DRAM roof means the layer's data stayed in a cache level; its roof is then one of the dashed cache ceilings.",
+                    "Machine: \(machine.identity.name)\(machine.isExplicit ? " (ceilings from --machine \(machineOptions.machine ?? ""))" : ""); its own measured ceilings.",
+                    "Each layer is judged against the memory level whose traffic bounds it (level and bounding-ceiling columns); the classic chart judges every point against DRAM alone.",
                     "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers."] + overheadNotes)
         let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/\(profile.name)-\(TrainCommand.timestamp())"
         try ReportWriter.write(report, to: dir)

@@ -45,6 +45,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         if compare.count == 2 {
             let a = try Self.load(compare[0]), b = try Self.load(compare[1])
+            if let note = ComparisonRenderer.machineNote(a, b) { Console.error("note: \(note)") }
             let isHTML = output?.hasSuffix(".html") ?? (format == "html")
             try emit(isHTML ? ComparisonRenderer.html(a, b, names: compare) : ComparisonRenderer.markdown(a, b, names: compare))
             return

@@ -9,34 +9,51 @@ import Roofline
 import Tensor
 
 enum RooflineBuilder {
-    /// Compute roof: the FMA peak for the thread count; memory roofs: load bandwidth per level
-    /// (all threads when more than one), all measured.
-    static func roofline(_ c: MachineCeilings, threads: Int) -> Roofline {
+    /// Compute roof: the FMA peak of the kernels' ISA for the thread count, with the other ISAs'
+    /// FMA peaks as lower ceilings; memory roofs: load bandwidth per level (all threads when more
+    /// than one), all measured, each with the capacity the level offers `threads` workers
+    /// (private caches once per core in use, shared ones whole).
+    static func roofline(_ c: MachineCeilings, threads: Int, topology: Topology?) -> Roofline {
         let all = threads > 1
-        let peak = all ? c.fma.allThreadsGFLOPs * Double(threads) / Double(max(1, c.fma.threads)) : c.fma.perThreadGFLOPs
+        func scaled(_ p: ComputePeak) -> Double {
+            all ? p.allThreadsGFLOPs * Double(threads) / Double(max(1, p.threads)) : p.perThreadGFLOPs
+        }
+        let peak = scaled(c.fma)
         let levels = Array(Set(c.bandwidth.map(\.level))).sorted()
-        let bws = levels.compactMap { l in c.bandwidth(level: l, kernel: "load", allThreads: all).map { Roofline.Bandwidth(level: l, gbPerSecond: $0.gbPerSecond) } }
-        return Roofline(computeGFLOPs: peak, computeName: "FMA peak (\(threads) thread\(threads == 1 ? "" : "s"))", bandwidths: bws, provenance: .measured)
+        let bws = levels.compactMap { l -> Roofline.Bandwidth? in
+            guard let b = c.bandwidth(level: l, kernel: "load", allThreads: all) else { return nil }
+            var capacity: Double?
+            if l.hasPrefix("L"), let n = Int(l.dropFirst()), let cache = topology?.cache(level: n) {
+                let copies = cache.sharedBy.count > 1 ? cache.instances : min(max(1, threads), cache.instances)
+                capacity = Double(cache.sizeBytes * copies)
+            }
+            return Roofline.Bandwidth(level: l, gbPerSecond: b.gbPerSecond, capacityBytes: capacity)
+        }
+        let suffix = "(\(threads) thread\(threads == 1 ? "" : "s"))"
+        let ceilings = (c.computeByISA ?? []).map { Roofline.Compute(name: "\($0.kernel) \(suffix)", gflops: scaled($0)) }
+        return Roofline(computeGFLOPs: peak, computeName: "FMA peak, \(c.fma.kernel) \(suffix)", bandwidths: bws,
+                        provenance: .measured, computeCeilings: ceilings.isEmpty ? nil : ceilings)
     }
 }
 
 enum RunAssembler {
     /// FLOPs and bytes of one layer for a batch, by formula (modelled).
     static func costs(_ layer: Layer, phase: Phase, batch: Int, workers: Int, runner: ParallelRunner)
-        -> (direct: Double, executed: Double, minBytes: Double, algBytes: Double, conv: String?) {
+        -> (direct: Double, executed: Double, minBytes: Double, algBytes: Double, conv: String?, workspace: Double) {
         // Folded into the convolution before it at inference: its work is in that layer's time.
         if phase == .forward, let f = layer as? FoldableIntoConvolution, let into = f.foldedInto {
-            return (0, 0, 0, 0, "folded into \(into)")
+            return (0, 0, 0, 0, "folded into \(into)", 0)
         }
         // Run inside the convolution before it (convolution + ReLU + 2x2 max pooling in one kernel).
         if let p = layer as? PoolingLayer, let into = p.fusedInto {
-            return (0, 0, 0, 0, "fused into \(into)")
+            return (0, 0, 0, 0, "fused into \(into)", 0)
         }
         if let c = layer as? Conv2DLayer, let algo = try? c.algorithm(batch: batch, runner: runner) {
             let cost = algo.cost(workers: workers)
             if phase == .forward {
                 let label = c.lastForwardFused ? "\(algo.kind.rawValue) + max pool (fused)" : algo.kind.rawValue
-                return (cost.directFLOPs, cost.executedFLOPs, cost.minimumTrafficBytes, cost.algorithmTrafficBytes, label)
+                return (cost.directFLOPs, cost.executedFLOPs, cost.minimumTrafficBytes, cost.algorithmTrafficBytes, label,
+                        cost.workspaceBytes)
             }
             let g = algo.geometry
             let bk = Im2colConv2DBackward(geometry: g, options: c.options)
@@ -45,6 +62,8 @@ enum RunAssembler {
             // The small-patch path (short receptive fields) writes no column buffer.
             let smallPatch = Im2colConv2D.usesSmallPatch(g, options: c.options)
             let colOnce = smallPatch ? 0 : 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4
+            // The column buffer is lowered in chunks of at most the workspace limit per worker.
+            let colResident = min(colOnce / 2, Double(workers * c.options.workspaceLimitBytes))
             // dW always through im2col; dX through im2col/col2im, or as a forward convolution of dy
             // with the flipped kernel (stride 1, odd kernel, same padding) on its own algorithm.
             if c.needsInputGradient, c.transposedGeometry(batch: batch) != nil,
@@ -53,24 +72,25 @@ enum RunAssembler {
                 let direct = bk.flops(batch: batch, inputGradient: true)
                 let executed = bk.flops(batch: batch, inputGradient: false) + dxCost.executedFLOPs
                 let alg = minB + colOnce + (dxCost.algorithmTrafficBytes - dxCost.minimumTrafficBytes)
-                return (direct, executed, minB, alg, "im2col dW + \(dx.kind.rawValue) dX")
+                return (direct, executed, minB, alg, "im2col dW + \(dx.kind.rawValue) dX", dxCost.workspaceBytes + colResident)
             }
             let f = bk.flops(batch: batch, inputGradient: c.needsInputGradient)
             let label = c.lastForwardFused ? "im2col + max pool (fused backward)" : "im2col (backward)"
-            return (f, f, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), label)
+            return (f, f, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), label, colResident)
         }
         // Max pooling's backward reads dy and the argmax bytes forward kept, and writes dx.
         if phase == .backward, let p = layer as? PoolingLayer, p.type == .max {
             let outs = Double(batch * p.outputShape.reduce(1, *)), ins = Double(batch * p.inputShape.reduce(1, *))
             let bytes = outs * 4 + outs + ins * 4
-            return (ins, ins, bytes, bytes, nil)
+            return (ins, ins, bytes, bytes, nil, 0)
         }
         let cost = layer.cost()
         let label: String? = layer is DepthwiseConv2DLayer ? (phase == .forward ? "direct (depthwise)" : "direct (depthwise backward)") : nil
         let pb = Double(layer.parameterCount) * 4
         let fwdBytes = Double(batch) * (cost.forwardBytes - pb) + pb
         let flops = Double(batch) * cost.forwardFLOPs
-        return phase == .forward ? (flops, flops, fwdBytes, fwdBytes, label) : (2 * flops, 2 * flops, 2 * fwdBytes, 2 * fwdBytes, label)
+        return phase == .forward ? (flops, flops, fwdBytes, fwdBytes, label, 0)
+            : (2 * flops, 2 * flops, 2 * fwdBytes, 2 * fwdBytes, label, 0)
     }
 
     static func run(algorithm: String, model: Sequential, records: [LayerRecord], session: CounterSession?, batch: Int,
@@ -88,6 +108,14 @@ enum RunAssembler {
             let counted = figs["DRAM bytes"].flatMap { $0.value != nil ? $0 : nil } ?? figs["L3 miss bytes"].flatMap { $0.value != nil ? $0 : nil }
             let pt = RooflinePoint(label: r.name, algorithm: algorithm, flops: c.executed, bytes: c.algBytes, seconds: med, roofline: roofline)
             let hasWork = c.executed > 0 && med > 0
+            // Hierarchical judgement: counted bytes per level where the PMU gave them, else the
+            // modelled footprint against the cache capacities.
+            let footprint = c.minBytes + c.workspace
+            let countedLevels = Self.countedBytesByLevel(figs)
+            let counted3 = countedLevels.isEmpty ? nil : roofline.judge(flops: c.executed, seconds: med, bytesByLevel: countedLevels)
+            let j = counted3 ?? roofline.judge(flops: c.executed, bytes: c.algBytes, seconds: med, footprintBytes: footprint)
+            let efficiency: Figure = !hasWork ? .missing("no floating-point work", .measured)
+                : j.efficiency.map { .of($0, .measured) } ?? .missing(j.note ?? "above every roof", .measured)
             layers.append(LayerResult(
                 name: r.name, type: r.kerasClass, phase: r.phase.rawValue, convAlgorithm: c.conv,
                 medianSeconds: .of(med, .measured, "s"), minSeconds: .of(t.min, .measured, "s"), maxSeconds: .of(t.max, .measured, "s"),
@@ -97,17 +125,36 @@ enum RunAssembler {
                 simulatedBytes: nil,
                 intensity: c.algBytes > 0 ? .of(pt.intensity, .modelled, "FLOP/B") : .missing("no bytes", .modelled),
                 attainedGFLOPs: hasWork ? .of(pt.attainedGFLOPs, .measured, "GFLOP/s") : .missing("no floating-point work", .measured),
-                roofGFLOPs: hasWork ? .of(pt.roofGFLOPs, .modelled, "GFLOP/s") : .missing("no floating-point work", .modelled),
-                efficiency: hasWork ? .of(pt.efficiency, .measured) : .missing("no floating-point work", .measured),
-                bound: hasWork ? pt.bound.rawValue : "—",
+                roofGFLOPs: hasWork ? .of(j.roofGFLOPs, .modelled, "GFLOP/s") : .missing("no floating-point work", .modelled),
+                efficiency: efficiency,
+                bound: hasWork ? (j.ceiling.hasSuffix("bandwidth") ? "memory (\(j.level ?? "?"))" : "compute") : "—",
                 shareOfModelTime: .of(total > 0 ? med / total : 0, .measured),
-                counters: figs, tooShortToMeasure: r.tooShort))
+                counters: figs, tooShortToMeasure: r.tooShort,
+                boundLevel: hasWork ? j.level : nil, boundCeiling: hasWork ? j.ceiling : nil,
+                levelSource: hasWork ? (counted3 != nil ? "counted" : "modelled") : nil, levelNote: hasWork ? j.note : nil,
+                footprintBytes: .of(footprint, .modelled, "B"),
+                dramRoofGFLOPs: hasWork ? .of(pt.roofGFLOPs, .modelled, "GFLOP/s") : nil,
+                dramEfficiency: hasWork ? .of(pt.efficiency, .measured) : nil))
         }
         let gflops = total > 0 ? executedTotal / total / 1e9 : 0
         return AlgorithmRun(algorithm: algorithm, layers: layers, totals: ModelTotals(
             seconds: .of(total, .measured, "s"), imagesPerSecond: .of(Double(batch) / total, .measured, "images/s"),
             latencyMsPerImage: .of(total * 1e3 / Double(batch), .measured, "ms"), gflops: .of(gflops, .measured, "GFLOP/s"),
             efficiency: .of(gflops / roofline.computeGFLOPs, .measured)))
+    }
+
+    /// Bytes each level served, from a CACHE or MEM set's counted figures: L1 fills came from
+    /// L2, L2 fills from L3, L3 misses (or DRAM fills) from DRAM.
+    static func countedBytesByLevel(_ figs: [String: Figure]) -> [String: Double] {
+        var out: [String: Double] = [:]
+        func take(_ name: String, _ level: String) {
+            if let f = figs[name], f.provenance == .counted, let v = f.value, v > 0 { out[level] = v }
+        }
+        take("L1 fill bytes", "L2")
+        take("L2 fill bytes", "L3")
+        take("L3 miss bytes", "DRAM")
+        take("DRAM bytes", "DRAM")
+        return out
     }
 
     static func best(_ runs: [AlgorithmRun]) -> [String: String] {
