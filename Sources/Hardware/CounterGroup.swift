@@ -31,12 +31,18 @@ public final class CounterGroup {
     public let names: [String]
     private var fds: [Int32] = []
     private var ids: [UInt64] = []
+    /// The read buffer of `readScaled`, allocated once: the profiler reads every layer call.
+    private let words: UnsafeMutablePointer<UInt64>
+    private let wordCount: Int
 
     /// Opens `events` as one group on thread `tid` (0 = the calling thread), any CPU.
     /// Throws the typed error of the first event that does not open, naming it.
     public init(events: [EncodedEvent], tid: Int32 = 0) throws {
         precondition(!events.isEmpty, "a counter group needs at least one event")
         names = events.map(\.name)
+        wordCount = 3 + 2 * events.count
+        words = .allocate(capacity: wordCount)
+        words.initialize(repeating: 0, count: wordCount)
         do {
             for (i, ev) in events.enumerated() {
                 var attr = ev.attr
@@ -59,11 +65,34 @@ public final class CounterGroup {
         } catch {
             for fd in fds { close(fd) }
             fds.removeAll()
+            words.deallocate()
             throw error
         }
     }
 
-    deinit { for fd in fds { close(fd) } }
+    deinit {
+        for fd in fds { close(fd) }
+        words.deallocate()
+    }
+
+    /// Adds each member's scaled value to `values[member]` (members in the order opened): one
+    /// `read` and no allocation, for the profiler's per-layer hooks. Returns false when the read
+    /// fails; members that never ran add nothing.
+    @discardableResult
+    public func readScaled(into values: UnsafeMutablePointer<Double>) -> Bool {
+        let n = Glibc.read(fds[0], words, wordCount * 8)
+        guard n >= 24 else { return false }
+        let nr = min(Int(words[0]), fds.count), enabled = words[1], running = words[2]
+        guard running > 0 else { return true }
+        let factor = Double(enabled) / Double(running)
+        for k in 0..<nr {
+            let id = words[4 + 2 * k]
+            // Members come back in the order they joined the group; look up only if not.
+            let idx = ids[k] == id ? k : (ids.firstIndex(of: id) ?? -1)
+            if idx >= 0 { values[idx] += Double(words[3 + 2 * k]) * factor }
+        }
+        return true
+    }
 
     public func reset() throws {
         _ = try SystemCall.check("ioctl(PERF_EVENT_IOC_RESET)", context: names[0]) { cnns_perf_ioc_reset(fds[0], 1) }

@@ -105,6 +105,17 @@ public final class CounterSession {
         activePart = part
     }
 
+    /// The active part's variables, in the order `read(into:)` fills them.
+    public var activeVariables: [String] { parts.isEmpty ? [] : parts[activePart].map(\.variable) }
+
+    /// Current totals of the active part's events, summed over threads, into `values`
+    /// (`activeVariables.count` slots, overwritten): no allocation, for per-layer hooks.
+    public func read(into values: UnsafeMutablePointer<Double>) {
+        let n = parts.isEmpty ? 0 : parts[activePart].count
+        values.update(repeating: 0, count: n)
+        for g in groups { g.readScaled(into: values) }
+    }
+
     /// Current totals of the active part's events, summed over threads (scaled if multiplexed).
     public func read() -> [String: (value: Double, scale: Double)] {
         var out: [String: (Double, Double)] = [:]

@@ -39,20 +39,59 @@ public struct LayerRecord: Codable, Sendable {
 /// class belongs to the profiler.
 public final class LayerProfiler: LayerObserver {
     public let session: CounterSession?
-    public private(set) var records: [String: LayerRecord] = [:]
     public var convStageObserver: ConvStageObserver?
     /// Measured cost of one begin/end pair with nothing in between.
     public private(set) var overheadSeconds: Double = 0
     public private(set) var overheadCounts: [String: Double] = [:]
+    /// Records by slot (layer index × 2 + phase), mutated in place: a hook call appends to its
+    /// record without copying it.
+    private var slots: [LayerRecord?] = []
     private var startTime: UInt64 = 0
-    private var startCounts: [String: (value: Double, scale: Double)] = [:]
-    /// The last layer's end reading: a layer that begins right after it (within 5 µs) starts
-    /// from it, so consecutive layers cost one counter read each instead of two.
-    private var lastEnd: (time: UInt64, counts: [String: (value: Double, scale: Double)])?
+    /// Counter readings of the active part (`vars`), in preallocated buffers: a hook call does
+    /// one `read` per thread and allocates nothing.
+    private var vars: [String] = []
+    private var part = -1
+    private let capacity = 64
+    private let startValues: UnsafeMutablePointer<Double>
+    private let endValues: UnsafeMutablePointer<Double>
+    private let overheadValues: UnsafeMutablePointer<Double>
+    /// The last layer's end: a layer that begins right after it (within 5 µs) starts from its
+    /// reading, so consecutive layers cost one counter read each instead of two.
+    private var lastEndTime: UInt64?
 
     public init(session: CounterSession?, stageObserver: ConvStageObserver? = nil) {
         self.session = session
         convStageObserver = stageObserver
+        startValues = .allocate(capacity: capacity)
+        endValues = .allocate(capacity: capacity)
+        overheadValues = .allocate(capacity: capacity)
+        for p in [startValues, endValues, overheadValues] { p.initialize(repeating: 0, count: capacity) }
+    }
+
+    deinit {
+        startValues.deallocate()
+        endValues.deallocate()
+        overheadValues.deallocate()
+    }
+
+    public var records: [String: LayerRecord] {
+        var out: [String: LayerRecord] = [:]
+        for case let r? in slots { out["\(r.index)/\(r.phase.rawValue)"] = r }
+        return out
+    }
+
+    /// Re-reads the variable list when the session switched parts (between repetitions).
+    private func syncPart() {
+        guard let s = session, s.activePart != part else { return }
+        part = s.activePart
+        vars = Array(s.activeVariables.prefix(capacity))
+        for (i, v) in vars.enumerated() { overheadValues[i] = overheadCounts[v] ?? 0 }
+    }
+
+    private func readCounters(into values: UnsafeMutablePointer<Double>) {
+        guard let s = session else { return }
+        syncPart()
+        s.read(into: values)
     }
 
     /// Times `n` empty consecutive layer calls (median of 5 batches; each costs one counter
@@ -60,61 +99,68 @@ public final class LayerProfiler: LayerObserver {
     public func calibrate(pairs n: Int = 200) {
         var samples: [Double] = []
         var counts: [[String: Double]] = []
+        syncPart()
+        let k = vars.count
         for _ in 0..<5 {
-            let c0 = session?.read() ?? [:]
+            readCounters(into: startValues)
             let t0 = monotonicNanos()
             for _ in 0..<n {
                 _ = monotonicNanos()
-                _ = session?.read()
+                readCounters(into: endValues)
                 _ = monotonicNanos()
             }
             samples.append(Double(monotonicNanos() - t0) * 1e-9 / Double(n))
-            let c1 = session?.read() ?? [:]
-            counts.append(c1.mapValues(\.value).merging(c0.mapValues { -$0.value }, uniquingKeysWith: +).mapValues { $0 / Double(n) })
+            readCounters(into: endValues)
+            var c: [String: Double] = [:]
+            for i in 0..<k { c[vars[i]] = (endValues[i] - startValues[i]) / Double(n) }
+            counts.append(c)
         }
         let order = samples.indices.sorted { samples[$0] < samples[$1] }
         let mid = order[order.count / 2]
         overheadSeconds = samples[mid]
         overheadCounts = counts[mid]
+        part = -1
+        syncPart()
     }
 
-    public func reset() { records = [:]; lastEnd = nil }
+    public func reset() { slots = []; lastEndTime = nil }
 
     public func layerBegan(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) {
         let now = monotonicNanos()
-        if let last = lastEnd, now &- last.time < 5_000 {
-            startCounts = last.counts
-            startTime = last.time
+        if let last = lastEndTime, now &- last < 5_000 {
+            startValues.update(from: endValues, count: vars.count)
+            startTime = last
         } else {
-            startCounts = session?.read() ?? [:]
+            readCounters(into: startValues)
             startTime = monotonicNanos()
         }
-        lastEnd = nil
+        lastEndTime = nil
     }
 
     public func layerEnded(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) {
-        let end = session?.read() ?? [:]
+        readCounters(into: endValues)
         let endTime = monotonicNanos()
         let t = Double(endTime - startTime) * 1e-9
-        lastEnd = (endTime, end)
-        let key = "\(index)/\(phase.rawValue)"
-        var r = records[key] ?? LayerRecord(index: index, name: layer.name, kerasClass: layer.kerasClass, phase: phase, calls: 0,
-                                            seconds: 0, images: 0, counters: [:], counterCalls: [:], tooShort: false, samples: [])
-        r.calls += 1
-        r.images += batch
-        r.seconds += max(0, t - overheadSeconds)
-        r.samples.append(max(0, t - overheadSeconds))
-        if t < 20 * overheadSeconds { r.tooShort = true }
-        for (v, e) in end {
-            let d = e.value - (startCounts[v]?.value ?? 0) - (overheadCounts[v] ?? 0)
-            r.counters[v, default: 0] += max(0, d)
-            r.counterCalls[v, default: 0] += 1
+        lastEndTime = endTime
+        let slot = index * 2 + (phase == .forward ? 0 : 1)
+        if slot >= slots.count { slots += Array(repeating: nil, count: slot + 1 - slots.count) }
+        if slots[slot] == nil {
+            slots[slot] = LayerRecord(index: index, name: layer.name, kerasClass: layer.kerasClass, phase: phase, calls: 0,
+                                      seconds: 0, images: 0, counters: [:], counterCalls: [:], tooShort: false, samples: [])
         }
-        records[key] = r
+        let net = max(0, t - overheadSeconds)
+        slots[slot]!.calls += 1
+        slots[slot]!.images += batch
+        slots[slot]!.seconds += net
+        slots[slot]!.samples.append(net)
+        if t < 20 * overheadSeconds { slots[slot]!.tooShort = true }
+        for i in 0..<vars.count {
+            let d = endValues[i] - startValues[i] - overheadValues[i]
+            slots[slot]!.counters[vars[i], default: 0] += max(0, d)
+            slots[slot]!.counterCalls[vars[i], default: 0] += 1
+        }
     }
 
     /// Records in layer order, forward before backward.
-    public var ordered: [LayerRecord] {
-        records.values.sorted { ($0.index, $0.phase == .forward ? 0 : 1) < ($1.index, $1.phase == .forward ? 0 : 1) }
-    }
+    public var ordered: [LayerRecord] { slots.compactMap { $0 } }
 }

@@ -147,6 +147,10 @@ struct MachineCommand: ParsableCommand {
         }
         if let c = r.ceilings {
             out.append(String(format: "FMA+add peak (measured): %.1f GFLOP/s per thread, %.1f with all threads", c.mixedPerThreadGFLOPs, c.mixedAllThreadsGFLOPs))
+            for p in c.computeByISA ?? [] {
+                out.append(String(format: "Compute ceiling %@ (measured): %.1f GFLOP/s per thread, %.1f with %d threads",
+                                  p.kernel, p.perThreadGFLOPs, p.allThreadsGFLOPs, p.threads))
+            }
             out.append("Bandwidth (measured, \(c.method)):")
             for b in c.bandwidth {
                 out.append(String(format: "  %-5@ %-6@ %d thread%@  working set %@  %.1f GB/s (min %.1f, max %.1f)",

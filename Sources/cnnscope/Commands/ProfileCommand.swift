@@ -127,20 +127,30 @@ struct ProfileCommand: ParsableCommand {
             }
             model.observer = nil
             let records = prof.ordered
-            // Hook cost: whole-model time with the profiler attached against none (medians).
+            // Hook cost: whole-model time with the profiler attached against none, in interleaved
+            // pairs (the machine drifts by more than the hooks cost): the median of the pairs' ratios.
             var plain: [Double] = [], hooked: [Double] = []
-            for _ in 0..<max(3, repetitions) {
-                model.observer = nil
-                var t0 = monotonicNanos(); step(); plain.append(Double(monotonicNanos() - t0) * 1e-9)
-                model.observer = prof
-                t0 = monotonicNanos(); step(); hooked.append(Double(monotonicNanos() - t0) * 1e-9)
+            func timed(_ hooks: Bool) -> Double {
+                model.observer = hooks ? prof : nil
+                let t0 = monotonicNanos()
+                step()
+                return Double(monotonicNanos() - t0) * 1e-9
+            }
+            // ABBA order, so that neither side always runs second.
+            for k in 0..<max(16, repetitions) {
+                if k % 2 == 0 {
+                    plain.append(timed(false)); hooked.append(timed(true))
+                } else {
+                    hooked.append(timed(true)); plain.append(timed(false))
+                }
             }
             model.observer = nil
             prof.reset()
             let tp = Timing(plain).median, th = Timing(hooked).median
+            let pairRatio = Timing(zip(hooked, plain).map { $0 / $1 }).median
             let perCall = prof.overheadSeconds * Double(model.layers.count) * (trainingStep ? 2 : 1)
-            overheadNotes.append(String(format: "Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model with hooks %.3f ms vs without %.3f ms (%+.2f%%, measured medians).",
-                                        a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, (th / tp - 1) * 100))
+            overheadNotes.append(String(format: "Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model with hooks %.3f ms vs without %.3f ms (medians); median of %d interleaved pairs' ratios %+.2f%% (measured).",
+                                        a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count, (pairRatio - 1) * 100))
             runs.append(RunAssembler.run(algorithm: a, model: model, records: records, session: session, batch: batchSize,
                                          workers: pool.width, roofline: roofline, runner: pool))
         }
