@@ -65,7 +65,7 @@ public final class CounterGroup {
         } catch {
             for fd in fds { close(fd) }
             fds.removeAll()
-            words.deallocate()
+            // Every stored property is set by now, so deinit runs and frees `words`.
             throw error
         }
     }
