@@ -54,7 +54,7 @@ struct LabCommand: ParsableCommand {
     @Flag(help: "Extension: Grad-CAM heatmaps over sample test images for basic-cnn and the most accurate CNN.")
     var gradCam = false
 
-    @Option(help: "Report folder; the default is Reports/<host>/lab-<time>.")
+    @Option(help: "Report folder; the default is Reports/<machine identity>/lab-<time>.")
     var output: String?
 
     @Option(help: "Seed for initialisation, shuffling and dropout.")
@@ -97,7 +97,7 @@ struct LabCommand: ParsableCommand {
         let roofline = RooflineBuilder.roofline(ceilings, threads: threads, topology: snap)
         let selector = machine.selector(options: options)
         let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
-        let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/lab-\(TrainCommand.timestamp())"
+        let dir = output ?? "Reports/\(machine.identity.name)/lab-\(TrainCommand.timestamp())"
         let staging = try StagingFolder(finalDir: dir, subfolders: ["pictures", "profiles"])
 
         var results: [LabModel] = []

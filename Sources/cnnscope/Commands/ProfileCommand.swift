@@ -20,7 +20,7 @@ struct ProfileCommand: ParsableCommand {
         executed) and bytes (minimum and the algorithm's own traffic) by formula, counted values \
         where the PMU allows, arithmetic intensity, attained GFLOP/s, the roof at that intensity \
         from the machine's measured ceilings, the efficiency and the bound. Writes report.json, \
-        report.csv, report.md and a self-contained report.html to Reports/<host>/<model>-<time>/.
+        report.csv, report.md and a self-contained report.html to Reports/<machine identity>/<model>-<time>/.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -43,7 +43,7 @@ struct ProfileCommand: ParsableCommand {
     @Flag(help: "Profile a training step (forward and backward) instead of inference.")
     var trainingStep = false
 
-    @Option(help: "Report folder; the default is Reports/<host>/<model>-<time>.")
+    @Option(help: "Report folder; the default is Reports/<machine identity>/<model>-<time>.")
     var output: String?
 
     @OptionGroup var machineOptions: MachineOptions
@@ -169,7 +169,7 @@ struct ProfileCommand: ParsableCommand {
                     "Machine: \(machine.identity.name)\(machine.isExplicit ? " (ceilings from --machine \(machineOptions.machine ?? ""))" : ""); its own measured ceilings.",
                     "Each layer is judged against the memory level whose traffic bounds it (level and bounding-ceiling columns); the classic chart judges every point against DRAM alone.",
                     "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers."] + overheadNotes)
-        let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/\(profile.name)-\(TrainCommand.timestamp())"
+        let dir = output ?? "Reports/\(machine.identity.name)/\(profile.name)-\(TrainCommand.timestamp())"
         try ReportWriter.write(report, to: dir)
         print(RunAssembler.summary(report))
         for n in overheadNotes { print(n) }

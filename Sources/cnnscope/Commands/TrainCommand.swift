@@ -81,7 +81,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and dropout, so a run can be repeated exactly.")
     var seed: UInt64 = 42
 
-    @Option(help: "Folder for results.json and weights.cnnw; the default is Reports/<host>/train-<model>-<time>.")
+    @Option(help: "Folder for results.json and weights.cnnw; the default is Reports/<machine identity>/train-<model>-<time>.")
     var output: String?
 
     func validate() throws {
@@ -146,7 +146,7 @@ struct TrainCommand: ParsableCommand {
             print(LayerProfileTable.render(layerRows, session: session, overheadSeconds: profiler.overheadSeconds))
         }
 
-        let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/train-\(profile.name)-\(Self.timestamp())"
+        let dir = output ?? "Reports/\(machine.identity.name)/train-\(profile.name)-\(Self.timestamp())"
         try Console.writeAtomically(try Console.json(results) + "\n", to: dir + "/results.json")
         let weights = try WeightFile.encode(model)
         try Console.writeAtomically(data: weights, to: dir + "/weights.cnnw")

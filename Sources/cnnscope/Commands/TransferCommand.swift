@@ -99,7 +99,7 @@ struct TransferCommand: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and dropout.")
     var seed: UInt64 = 42
 
-    @Option(help: "Report folder; the default is Reports/<host>/transfer-<base>-<time>.")
+    @Option(help: "Report folder; the default is Reports/<machine identity>/transfer-<base>-<time>.")
     var output: String?
 
     func validate() throws {
@@ -126,7 +126,7 @@ struct TransferCommand: ParsableCommand {
         let selector = machine.selector(options: rt.options)
         defer { machine.keep(selector) }
         let baseNames = profile.layers.map(\.name)
-        let dir = output ?? "Reports/\(ProfilesDirectory.hostName)/transfer-\(profile.name)-\(TrainCommand.timestamp())"
+        let dir = output ?? "Reports/\(machine.identity.name)/transfer-\(profile.name)-\(TrainCommand.timestamp())"
         let size = inputSize ?? (weights == nil ? 32 : 96)
         let channels = profile.inputShape?[2] ?? 3
         let target = [size, size, channels]
