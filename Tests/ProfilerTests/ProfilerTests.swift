@@ -156,3 +156,36 @@ final class HookTests: XCTestCase {
         }
     }
 }
+
+/// Where a hardware PMU opens, counted single-precision FLOPs of a convolution must match the
+/// executed-FLOP formula within 2% for naive and im2col. Elsewhere the test skips, saying why.
+final class CountedFLOPsTests: XCTestCase {
+    func testCountedFLOPsMatchTheFormulaWhereAPMUOpens() throws {
+        let set = try EventSet.load(named: "FLOPS_SP", in: eventsDir)
+        let session = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
+        guard session.level == .hardware, session.activeVariables.contains("FLOPS")
+                || session.section?.derived.contains(where: { $0.variable == "FLOPS" }) == true else {
+            throw XCTSkip("no hardware FLOP counter here: \(session.explanation)")
+        }
+        // The lab's conv2d_1 of basic-cnn at batch 8, one thread (the session counts this thread).
+        let g = try ConvGeometry(n: 8, h: 14, w: 14, c: 32, k: 64, r: 3)
+        let input = Tensor(shape: g.inputShape), weights = Tensor(shape: g.weightShape), bias = try Tensor([g.k])
+        let output = Tensor(shape: g.outputShape)
+        var rng = SeededGenerator(seed: 7)
+        input.fillUniform(&rng)
+        weights.fillUniform(&rng)
+        for kind in [ConvAlgorithmKind.naive, .im2col] {
+            let algo = try kind.make(g)
+            try algo.forward(input: input, weights: weights, bias: bias, output: output)   // warm-up
+            let c0 = session.read()
+            try algo.forward(input: input, weights: weights, bias: bias, output: output)
+            let c1 = session.read()
+            var deltas: [String: Double] = [:]
+            for (v, x) in c1 { deltas[v] = x.value - (c0[v]?.value ?? 0) }
+            let counted = try XCTUnwrap(session.figures(deltas: deltas, seconds: 1)["FLOPS"]?.value, "\(kind)")
+            let modelled = algo.cost(workers: 1).executedFLOPs
+            print("\(kind.rawValue): counted \(counted) FLOPs, modelled \(modelled)")
+            XCTAssertEqual(counted / modelled, 1, accuracy: 0.02, "\(kind.rawValue): counted \(counted) vs modelled \(modelled)")
+        }
+    }
+}
