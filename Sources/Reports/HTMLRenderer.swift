@@ -119,6 +119,13 @@ public enum HTMLRenderer {
         return s
     }
 
+    /// A counted figure's cell: the value, or "n/a" with the reason it is missing as a tooltip.
+    static func countedCell(_ f: Figure?) -> String {
+        guard let f else { return "<td title=\"not requested (--events)\">—</td>" }
+        if let v = f.value { return "<td title=\"\(f.provenance.rawValue)\">\(fmt(v / 1e6, 2))</td>" }
+        return "<td title=\"\(escape(f.unavailable ?? "not counted"))\">n/a</td>"
+    }
+
     public static func html(_ r: ProfileReport) -> String {
         let algs = r.runs.map(\.algorithm)
         var points: [(String, String, Double, Double)] = []
@@ -167,12 +174,13 @@ public enum HTMLRenderer {
         if !r.bestPerLayer.isEmpty {
             h += "<p>Best algorithm per convolution layer: " + escape(r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", ")) + "</p>\n"
         }
-        h += "<h2>Layers</h2>\n<table><tr><th class=\"l\">algorithm</th><th class=\"l\">layer</th><th class=\"l\">conv</th><th>median ms</th><th>min–max</th><th>GFLOP direct</th><th>GFLOP exec</th><th>MB min</th><th>MB alg</th><th>FLOP/B</th><th>GFLOP/s</th><th>roof</th><th>eff.</th><th class=\"l\">level</th><th class=\"l\">bounding ceiling</th><th>share</th></tr>\n"
+        h += "<h2>Layers</h2>\n<table><tr><th class=\"l\">algorithm</th><th class=\"l\">layer</th><th class=\"l\">conv</th><th>median ms</th><th>min–max</th><th>GFLOP direct</th><th>GFLOP exec</th><th>MB min</th><th>MB alg</th><th>MB counted</th><th>FLOP/B</th><th>GFLOP/s</th><th>roof</th><th>eff.</th><th class=\"l\">level</th><th class=\"l\">bounding ceiling</th><th>share</th></tr>\n"
         for run in r.runs {
             for l in run.layers {
                 h += "<tr><td class=\"l\">\(escape(run.algorithm))</td><td class=\"l\">\(escape(l.name)) (\(escape(l.type)))\(l.phase == "forward" ? "" : " " + escape(l.phase))</td><td class=\"l\">\(escape(l.convAlgorithm ?? ""))</td>"
                 h += "<td>\(fmt(l.medianSeconds.value.map { $0 * 1e3 }, 3))\(l.tooShortToMeasure ? " †" : "")</td><td>\(fmt(l.minSeconds.value.map { $0 * 1e3 }, 3))–\(fmt(l.maxSeconds.value.map { $0 * 1e3 }, 3))</td>"
                 h += "<td>\(fmt(l.directFLOPs.value.map { $0 / 1e9 }, 4))</td><td>\(fmt(l.executedFLOPs.value.map { $0 / 1e9 }, 4))</td><td>\(fmt(l.minimumBytes.value.map { $0 / 1e6 }, 2))</td><td>\(fmt(l.algorithmBytes.value.map { $0 / 1e6 }, 2))</td>"
+                h += Self.countedCell(l.countedBytes)
                 h += "<td>\(fmt(l.intensity.value, 1))</td><td>\(fmt(l.attainedGFLOPs.value, 1))</td><td>\(fmt(l.roofGFLOPs.value, 1))</td><td title=\"\(escape(l.efficiency.unavailable ?? l.levelNote ?? ""))\">\(ReportRenderer.pct(l.efficiency.value))</td><td class=\"l\" title=\"\(escape(l.levelNote ?? ""))\">\(escape(ReportRenderer.levelText(l)))</td><td class=\"l\">\(escape(l.boundCeiling ?? l.bound))</td><td>\(ReportRenderer.pct(l.shareOfModelTime.value))</td></tr>\n"
             }
         }

@@ -69,7 +69,29 @@ final class TransferEndToEndTests: XCTestCase {
         let r2 = try JSONDecoder().decode(TransferResults.self, from: Data(contentsOf: out2.appendingPathComponent("results.json")))
         XCTAssertEqual(r2.runs.map(\.mode), ["frozen base", "from scratch"])
         XCTAssertTrue(r2.imported?.contains("6 layers") ?? false, r2.imported ?? "nil")
-        // A weight file for another architecture is refused by name.
-        XCTAssertThrowsError(try TransferCommand.parse(["--base", yaml.path, "--weights", tmp.appendingPathComponent("none.h5").path]))
+        // A missing weight file is refused, naming it.
+        let missing = tmp.appendingPathComponent("none.h5").path
+        XCTAssertThrowsError(try TransferCommand.parse(["--base", yaml.path, "--weights", missing, "--dataset", "synthetic",
+                                                        "--cache-dir", tmp.appendingPathComponent("cache").path]).run()) {
+            XCTAssertTrue("\($0)".contains(missing), "\($0)")
+        }
+        // A weight file for another architecture (the stem has 4 filters there, 8 here) is refused
+        // by file, layer and shapes before any training.
+        let otherYAML = tmp.appendingPathComponent("other-base.yaml")
+        try Self.base.replacingOccurrences(of: "name: stem, type: Conv2D, filters: 8", with: "name: stem, type: Conv2D, filters: 4")
+            .replacingOccurrences(of: "b_project, type: Conv2D, filters: 8", with: "b_project, type: Conv2D, filters: 4")
+            .write(to: otherYAML, atomically: true, encoding: .utf8)
+        let other = try ModelBuilder.build(try ModelProfile.load(path: otherYAML.path), input: [16, 16, 3], includeHead: false,
+                                           resizeTo: [32, 32, 3])
+        let otherH5 = tmp.appendingPathComponent("other_notop.h5").path
+        try KerasWeightImporter.save(other, to: otherH5)
+        XCTAssertThrowsError(try TransferCommand.parse(["--base", yaml.path, "--weights", otherH5, "--dataset", "synthetic",
+                                                        "--limit", "300", "--epochs", "1", "--input-size", "32", "--threads", "1",
+                                                        "--output", tmp.appendingPathComponent("other").path,
+                                                        "--cache-dir", tmp.appendingPathComponent("cache").path]).run()) {
+            let text = "\($0)"
+            XCTAssertTrue(text.contains(otherH5) && text.contains("stem"), text)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("other").path), "no partial output")
     }
 }

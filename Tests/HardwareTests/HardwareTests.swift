@@ -118,12 +118,16 @@ final class CounterTests: XCTestCase {
         XCTAssertNil(CounterReading.scale(raw: 0, enabled: 10, running: 0), "never ran: no value, not 0")
     }
 
-    func testProbeNeverReportsZeroForFailedEvents() {
-        for r in CounterProbe.probe(["cycles", "task-clock", "no_such_event_xyz"]) {
-            if !r.opened {
-                XCTAssertNil(r.sample, "\(r.event) did not open but has a sample")
-                XCTAssertNotNil(r.cause)
-            }
+    func testProbeNeverReportsZeroForFailedEvents() throws {
+        let results = CounterProbe.probe(["cycles", "task-clock", "no_such_event_xyz"])
+        XCTAssertEqual(results.map(\.event), ["cycles", "task-clock", "no_such_event_xyz"])
+        let bogus = try XCTUnwrap(results.last)
+        XCTAssertFalse(bogus.opened, "an unknown event cannot open")
+        XCTAssertNil(bogus.sample)
+        XCTAssertFalse(bogus.cause?.isEmpty ?? true, "\(bogus)")
+        for r in results where !r.opened {
+            XCTAssertNil(r.sample, "\(r.event) did not open but has a sample")
+            XCTAssertNotNil(r.cause)
         }
     }
 

@@ -86,7 +86,14 @@ final class CounterSessionTests: XCTestCase {
         let s = CounterSession(set: set, software: sw, pmus: pmus, threadIDs: [0])
         let figs = s.figures(deltas: [:], seconds: 1)
         if s.level == .hardware {
-            print("this machine exposes a PMU: FLOPS_SP counts (\(s.explanation))")
+            // A PMU: every metric of the set is defined by the section, so none is missing for
+            // lack of an event (only for lack of deltas, which this call gives none of).
+            XCTAssertEqual(s.active.name, "FLOPS_SP")
+            for (name, _) in set.metrics {
+                let f = try XCTUnwrap(figs[name], name)
+                XCTAssertNil(f.value, "\(name): no deltas given, so no value")
+                XCTAssertFalse(f.unavailable?.contains("cannot be counted here") ?? true, "\(name): \(f.unavailable ?? "")")
+            }
         } else {
             XCTAssertFalse(s.unavailable.isEmpty)
             for (name, _) in set.metrics {
@@ -152,7 +159,10 @@ final class HookTests: XCTestCase {
             let b = hooked.forward(x, RunContext(runner: SerialRunner())).array
             XCTAssertTrue(a == b, "\(kind): outputs differ with hooks on")
             XCTAssertEqual(prof.ordered.count, 4)
-            XCTAssertTrue(prof.ordered.allSatisfy { $0.calls == 1 && $0.seconds >= 0 })
+            XCTAssertEqual(prof.ordered.map(\.calls), [1, 1, 1, 1])
+            XCTAssertEqual(prof.ordered.map(\.name), ["conv2d", "pool", "flatten", "dense"])
+            XCTAssertTrue(prof.ordered.allSatisfy { $0.samples.count == 1 && $0.seconds == $0.samples[0] && $0.images == 3 },
+                          "one sample per call, the sum of the samples, the batch counted")
         }
     }
 }

@@ -190,8 +190,16 @@ final class TrainingLoopTests: XCTestCase {
         let trainer = Trainer(model: model, optimizer: Adam(), runner: SerialRunner())
         let (tr, va) = ds.split(validation: 50)
         let h = trainer.fit(train: tr, validation: va, config: TrainConfig(epochs: 30, batchSize: 16, patience: 2))
-        XCTAssertTrue(trainer.stoppedEarly || h.count == 30)
-        let bestAcc = h.compactMap(\.valAccuracy).max()!
+        let accs = h.compactMap(\.valAccuracy)
+        XCTAssertEqual(accs.count, h.count)
+        let bestAcc = accs.max()!
+        if trainer.stoppedEarly {
+            // Stops `patience` epochs after the first best epoch (an equal accuracy is no improvement).
+            XCTAssertLessThan(h.count, 30)
+            XCTAssertEqual(accs.firstIndex(of: bestAcc), h.count - 1 - 2, "\(accs)")
+        } else {
+            XCTAssertEqual(h.count, 30)
+        }
         XCTAssertEqual(trainer.evaluate(va, batchSize: 16).accuracy, bestAcc, accuracy: 1e-9, "weights of the best epoch restored")
     }
 
