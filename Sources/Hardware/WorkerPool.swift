@@ -14,8 +14,10 @@ public final class WorkerPool: @unchecked Sendable {
     public let placement: [Int?]
     /// Binding failures, one line per worker that could not be bound (the worker still runs).
     public private(set) var bindingWarnings: [String] = []
-    /// Each worker's kernel thread id (for per-thread counters).
+    /// Each worker's kernel thread id (for per-thread counters), in the order the workers started.
     public private(set) var threadIDs: [Int32] = []
+    /// Worker index -> kernel thread id.
+    public private(set) var threadIDByWorker: [Int32] = []
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let startCond: UnsafeMutablePointer<pthread_cond_t>
@@ -24,6 +26,7 @@ public final class WorkerPool: @unchecked Sendable {
     private var remaining = 0
     private var stopping = false
     private var job: ((Int) -> Void)?
+    private var epilogue: ((Int) -> Void)?
     private var threads: [pthread_t] = []
     private var readyCount = 0
 
@@ -54,6 +57,16 @@ public final class WorkerPool: @unchecked Sendable {
         // Wait until every worker has tried its binding, so warnings are complete.
         pthread_mutex_lock(mutex)
         while readyCount < width { pthread_cond_wait(doneCond, mutex) }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Runs `f(worker)` on each worker right after its part of every job, before `run` returns
+    /// (nil removes it). The profiler reads each worker's own counters there: reading another
+    /// thread's counters while it is still running costs an interprocessor interrupt (measured
+    /// 90 µs on a VM against 1.5 µs for a thread reading its own).
+    public func setJobEpilogue(_ f: ((Int) -> Void)?) {
+        pthread_mutex_lock(mutex)
+        epilogue = f
         pthread_mutex_unlock(mutex)
     }
 
@@ -90,6 +103,8 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         if let warning { bindingWarnings.append(warning) }
         threadIDs.append(tid)
+        if threadIDByWorker.count < width { threadIDByWorker = Array(repeating: 0, count: width) }
+        threadIDByWorker[ctx.index] = tid
         readyCount += 1
         pthread_cond_broadcast(doneCond)
         var seen = 0
@@ -101,8 +116,10 @@ public final class WorkerPool: @unchecked Sendable {
                 // The job is released before this worker reports done: `run` checks with
                 // withoutActuallyEscaping that no worker still holds the caller's closure.
                 let work = job!
+                let after = epilogue
                 pthread_mutex_unlock(mutex)
                 work(ctx.index)
+                after?(ctx.index)
             }
             pthread_mutex_lock(mutex)
             remaining -= 1

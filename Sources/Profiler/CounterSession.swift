@@ -103,6 +103,43 @@ public final class CounterSession {
             groups.append(g)
         }
         activePart = part
+        // Fresh groups count from zero, and so do the workers' snapshots.
+        if let snaps = workerSnapshots { snaps.update(repeating: 0, count: max(1, workerGroup.count * snapshotStride)) }
+    }
+
+    /// Per worker, its counters as it read them itself at the end of its last job
+    /// (`attachSelfReads`): [worker][variable], and which group is that worker's.
+    private var workerSnapshots: UnsafeMutablePointer<Double>?
+    private var workerGroup: [Int] = []
+    private weak var attachedPool: WorkerPool?
+    private var snapshotStride = 0
+
+    /// Makes each worker of `pool` read its own counters right after each job (a cheap read of
+    /// the calling thread's events), so `read` never reads a worker's counters from another
+    /// thread while it may still be running. Detached when the session goes away.
+    public func attachSelfReads(to pool: WorkerPool) {
+        let tids = pool.threadIDByWorker
+        workerGroup = tids.map { tid in threadIDs.firstIndex(of: tid) ?? -1 }
+        guard workerGroup.allSatisfy({ $0 >= 0 }) else { workerGroup = []; return }
+        snapshotStride = parts.map(\.count).max() ?? 0
+        let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, tids.count * snapshotStride))
+        p.initialize(repeating: 0, count: max(1, tids.count * snapshotStride))
+        workerSnapshots = p
+        attachedPool = pool
+        pool.setJobEpilogue { [weak self] w in self?.snapshotWorker(w) }
+    }
+
+    private func snapshotWorker(_ w: Int) {
+        guard let snaps = workerSnapshots, w < workerGroup.count, workerGroup[w] < groups.count else { return }
+        let slot = snaps + w * snapshotStride
+        let n = parts.isEmpty ? 0 : parts[activePart].count
+        slot.update(repeating: 0, count: n)
+        groups[workerGroup[w]].readScaled(into: slot)
+    }
+
+    deinit {
+        attachedPool?.setJobEpilogue(nil)
+        workerSnapshots?.deallocate()
     }
 
     /// The active part's variables, in the order `read(into:)` fills them.
@@ -113,7 +150,16 @@ public final class CounterSession {
     public func read(into values: UnsafeMutablePointer<Double>) {
         let n = parts.isEmpty ? 0 : parts[activePart].count
         values.update(repeating: 0, count: n)
-        for g in groups { g.readScaled(into: values) }
+        guard let snaps = workerSnapshots else {
+            for g in groups { g.readScaled(into: values) }
+            return
+        }
+        // Workers' counts as they read them at the end of their last job; the rest live.
+        for (i, g) in groups.enumerated() where !workerGroup.contains(i) { g.readScaled(into: values) }
+        for w in workerGroup.indices {
+            let slot = snaps + w * snapshotStride
+            for k in 0..<n { values[k] += slot[k] }
+        }
     }
 
     /// Current totals of the active part's events, summed over threads (scaled if multiplexed).

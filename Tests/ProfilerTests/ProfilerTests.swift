@@ -79,6 +79,29 @@ final class CounterSessionTests: XCTestCase {
         XCTAssertNotNil(f["CPU seconds"]?.value)
     }
 
+    /// Workers read their own counters after each job (no cross-thread read while they run):
+    /// the session's total still includes every worker's CPU time.
+    func testWorkersSelfReadsCountTheirTime() throws {
+        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
+        let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
+        let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0] + pool.threadIDs)
+        XCTAssertNotEqual(s.level, .timersOnly, s.explanation)
+        s.attachSelfReads(to: pool)
+        let vars = s.activeVariables
+        let k = try XCTUnwrap(vars.firstIndex(of: "TASK_CLOCK"))
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: vars.count), b = UnsafeMutablePointer<Double>.allocate(capacity: vars.count)
+        defer { a.deallocate(); b.deallocate() }
+        s.read(into: a)
+        let t0 = monotonicNanos()
+        pool.run { _ in blackHole(busyLoop(3_000_000)) }
+        let wall = Double(monotonicNanos() - t0) * 1e-9
+        s.read(into: b)
+        let cpu = (b[k] - a[k]) * 1e-9
+        // Two workers busy for most of the wall time: well over one wall time of CPU, under three.
+        XCTAssertGreaterThan(cpu, wall * 1.2, "workers' CPU time missing: \(cpu) s over \(wall) s wall")
+        XCTAssertLessThan(cpu, wall * 3)
+    }
+
     func testFallbackGivesReasonsNeverZeros() throws {
         let pmus = try PfmLibrary.detectedPMUs()
         let set = try EventSet.load(named: "FLOPS_SP", in: eventsDir)

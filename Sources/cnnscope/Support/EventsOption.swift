@@ -22,6 +22,8 @@ struct EventsOption: ParsableArguments {
         let set = try EventSet.load(named: name, in: dir)
         let software = try? EventSet.load(named: "SOFTWARE", in: dir)
         let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
-        return CounterSession(set: set, software: software, pmus: pmus, threadIDs: [0] + (pool?.threadIDs ?? []))
+        let session = CounterSession(set: set, software: software, pmus: pmus, threadIDs: [0] + (pool?.threadIDs ?? []))
+        if let pool { session.attachSelfReads(to: pool) }
+        return session
     }
 }
