@@ -112,8 +112,10 @@ public enum CeilingProbe {
         let arrays = kernel == "load" ? 1 : (kernel == "copy" ? 2 : 3)
         let n = max(64, bytesPerThread / 4 / arrays / 64 * 64)
         let bytesPerPass = Double(n * 4 * arrays)
-        // Enough passes for ~256 MiB moved per trial (at least one pass).
-        let reps = Int64(max(1, Int((256.0 * 1_048_576) / bytesPerPass)))
+        // Enough passes for ~1 GiB moved per thread and trial (at least one pass): trials of
+        // 7-25 ms in the caches, so that the workers' start skew on a VM (tens of µs) stays
+        // under 1% of the slowest thread's time.
+        let reps = Int64(max(1, Int((1024.0 * 1_048_576) / bytesPerPass)))
         var buffers: [[UnsafeMutablePointer<Float>]] = Array(repeating: [], count: threads)
         var results: [Double] = []
         // Each worker allocates and first-touches its own buffers (local NUMA node, own cache).
