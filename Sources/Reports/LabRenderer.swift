@@ -19,7 +19,7 @@ public enum LabRenderer {
 
     public static func markdown(_ r: LabReport) -> String {
         var md = ["# cnnscope lab: \(r.dataset)", "", "`\(r.commandLine)` — \(r.createdAt)", "",
-                  "\(r.models.count) models, \(r.epochs) epoch(s), \(r.trainImages) training and \(r.testImages) test images, \(r.threads) threads. Accuracies are computed on the test set; times are measured.", "",
+                  "\(r.models.count) models, \(r.epochs) epoch(s), \(r.trainImages) training and \(r.testImages) test images, \(r.threads) threads on \(r.machine ?? "an unrecorded machine"). Accuracies are computed on the test set; times are measured.", "",
                   "## Comparison", "", "| " + comparisonHeader.joined(separator: " | ") + " |", "|" + String(repeating: "---|", count: comparisonHeader.count)]
         md += comparisonRows(r).map { "| " + $0.joined(separator: " | ") + " |" }
         md += ["", "## Winners", ""]
@@ -92,7 +92,7 @@ public enum LabRenderer {
     public static func html(_ r: LabReport, pictures: [String: [UInt8]], samples: [(path: String, truth: String, predicted: String)]) -> String {
         var h = "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>cnnscope lab: \(esc(r.dataset))</title>\n"
         h += "<style>body { font-family: sans-serif; margin: 24px auto; max-width: 1150px; color: #222; } table { border-collapse: collapse; font-size: 12px; margin: 8px 0; } th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; } td.l, th.l { text-align: left; } .ok { color: #1a7f37; font-weight: bold; } .bad { color: #cf222e; font-weight: bold; } .fig { display: inline-block; vertical-align: top; margin: 4px; } img { image-rendering: pixelated; }</style>\n</head>\n<body>\n"
-        h += "<h1>cnnscope lab: \(esc(r.dataset))</h1>\n<p>Command: <code>\(esc(r.commandLine))</code> — \(esc(r.createdAt)). \(r.models.count) models, \(r.epochs) epoch(s), \(r.trainImages) training and \(r.testImages) test images, \(r.threads) threads. Accuracies: computed on the test set; times: measured.</p>\n"
+        h += "<h1>cnnscope lab: \(esc(r.dataset))</h1>\n<p>Command: <code>\(esc(r.commandLine))</code> — \(esc(r.createdAt)). \(r.models.count) models, \(r.epochs) epoch(s), \(r.trainImages) training and \(r.testImages) test images, \(r.threads) threads on \(esc(r.machine ?? "an unrecorded machine")). Accuracies: computed on the test set; times: measured.</p>\n"
         h += "<h2>Comparison</h2>\n<table><tr>" + comparisonHeader.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n"
         for row in comparisonRows(r) { h += "<tr>" + row.enumerated().map { $0.offset == 0 ? "<td class=\"l\">\(esc($0.element))</td>" : "<td>\(esc($0.element))</td>" }.joined() + "</tr>\n" }
         h += "</table>\n<h2>The lab's four plots</h2>\n"

@@ -13,6 +13,8 @@ public struct LabReport: Codable, Sendable {
     public var trainImages: Int
     public var testImages: Int
     public var threads: Int
+    /// The machine identity the lab ran on (nil in files of older versions).
+    public var machine: String?
     public var roofline: Roofline
     public var models: [LabModel]
     /// The augmentation used in training, when the extension was on.
@@ -24,7 +26,9 @@ public struct LabReport: Codable, Sendable {
     public var notes: [String]
 
     public init(createdAt: String, commandLine: String, dataset: String, classNames: [String], epochs: Int, trainImages: Int,
-                testImages: Int, threads: Int, roofline: Roofline, models: [LabModel], augmentation: String? = nil, notes: [String]) {
+                testImages: Int, threads: Int, machine: String? = nil, roofline: Roofline, models: [LabModel],
+                augmentation: String? = nil, notes: [String]) {
+        self.machine = machine
         self.createdAt = createdAt; self.commandLine = commandLine; self.dataset = dataset; self.classNames = classNames
         self.epochs = epochs; self.trainImages = trainImages; self.testImages = testImages; self.threads = threads
         self.roofline = roofline; self.models = models; self.augmentation = augmentation; self.notes = notes

@@ -209,7 +209,7 @@ struct LabCommand: ParsableCommand {
         }
         var report = LabReport(createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments.joined(separator: " "),
                                dataset: data.dataset.rawValue, classNames: test.classNames, epochs: epochs, trainImages: train.count,
-                               testImages: test.count, threads: threads, roofline: roofline, models: results,
+                               testImages: test.count, threads: threads, machine: machine.identity.name, roofline: roofline, models: results,
                                augmentation: augment ? "random shifts of up to 2 pixels" + (train.imageShape[2] == 3 ? " and horizontal flips" : "") : nil,
                                notes: ["Sample predictions are those of \((cnnResults.first ?? results.first)?.name ?? "-") (green right, red wrong).",
                                        "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer."]

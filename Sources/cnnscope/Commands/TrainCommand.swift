@@ -10,6 +10,8 @@ import Profiler
 /// The lab's results for one trained model.
 struct TrainingResults: Codable {
     var schema = "cnnscope.train/1"
+    /// The machine identity the run was measured on (nil in files of older versions).
+    var machine: String?
     var model: String
     var dataset: String
     var inputShape: [Int]
@@ -129,7 +131,7 @@ struct TrainCommand: ParsableCommand {
         var algos: [String: String] = [:]
         for l in model.layers { if let c = l as? Conv2DLayer, let a = c.lastAlgorithm { algos[c.name] = a.rawValue } }
         let results = TrainingResults(
-            model: profile.name, dataset: data.dataset.rawValue, inputShape: input, testAccuracy: testAcc, testLoss: testLoss,
+            machine: machine.identity.name, model: profile.name, dataset: data.dataset.rawValue, inputShape: input, testAccuracy: testAcc, testLoss: testLoss,
             trainingSeconds: trainingSeconds, inferenceMsPerImage: inf * 1e3, inferenceBatchSize: batchSize,
             inferenceMsPerImageBatch1: inf1 * 1e3, totalParameters: model.parameterCount,
             trainableParameters: model.trainableParameterCount, nonTrainableParameters: model.nonTrainableParameterCount,

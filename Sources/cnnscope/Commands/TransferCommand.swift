@@ -27,6 +27,8 @@ struct TransferRun: Codable {
 
 struct TransferResults: Codable {
     var schema = "cnnscope.transfer/1"
+    /// The machine identity the run was measured on (nil in files of older versions).
+    var machine: String?
     var base: String
     var experiment: String
     var weights: String?
@@ -222,7 +224,7 @@ struct TransferCommand: ParsableCommand {
             samples = Self.samples(frozen, targetTest, classNames: classNames, runner: rt.pool)
         }
 
-        let results = TransferResults(base: profile.name, experiment: experiment, weights: weights, imported: imported,
+        let results = TransferResults(machine: machine.identity.name, base: profile.name, experiment: experiment, weights: weights, imported: imported,
                                       dataset: data.dataset.rawValue, inputSize: target, classes: classNames, runs: runs,
                                       samplePredictions: samples, batchNormRecalibrationBatches: bnRecalibration, threads: rt.threads, seed: seed,
                                       commandLine: CommandLine.arguments.joined(separator: " "))
