@@ -13,7 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +42,11 @@ let package = Package(
         .target(name: "Roofline", dependencies: ["Figures"], swiftSettings: v5),
         .target(name: "Reports", dependencies: ["Roofline", "Figures", "CZlib"], swiftSettings: v5),
         .target(name: "Training", dependencies: ["Layers", "Kernels", "Tensor", "Datasets", "Yams"], swiftSettings: fast),
+        .target(name: "Runtime", dependencies: ["Hardware", "Tensor"], swiftSettings: v5),
+        .target(name: "Profiling",
+                dependencies: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
+                               "Roofline", "Reports", "MachineStore", "Runtime"],
+                swiftSettings: v5),
         .target(name: "MachineStore", dependencies: ["Hardware", "Kernels"], swiftSettings: v5),
         .target(name: "KerasWeights", dependencies: ["CHDF5", "Layers", "Tensor"], swiftSettings: v5),
 
@@ -49,7 +54,7 @@ let package = Package(
             name: "cnnscope",
             dependencies: [
                 "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Profiler", "Figures", "Roofline", "Reports",
-                "KerasWeights", "MachineStore",
+                "KerasWeights", "MachineStore", "Runtime", "Profiling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor", "KerasWeights"], swiftSettings: v5),
         .testTarget(name: "ProfilerTests", dependencies: ["Profiler", "Figures", "Layers", "Kernels", "Hardware", "Tensor"], swiftSettings: v5),
         .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], swiftSettings: v5),
+        .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Layers", "Tensor", "Training"], swiftSettings: v5),
         .testTarget(name: "CLITests", dependencies: ["cnnscope", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], swiftSettings: v5),
     ]
 )

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import Hardware
 import Kernels
+import Profiling
+import Reports
+import Runtime
 import Tensor
 
 /// The convolution engine's speed goals as ratios measured in one run.

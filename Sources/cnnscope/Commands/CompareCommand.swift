@@ -2,8 +2,11 @@ import ArgumentParser
 import Foundation
 import Hardware
 import Kernels
-import Tensor
 import Profiler
+import Profiling
+import Reports
+import Runtime
+import Tensor
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

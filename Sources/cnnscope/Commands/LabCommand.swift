@@ -1,13 +1,15 @@
 import ArgumentParser
-import Foundation
 import Datasets
 import Figures
+import Foundation
 import Hardware
 import Kernels
 import Layers
 import Profiler
+import Profiling
 import Reports
 import Roofline
+import Runtime
 import Tensor
 import Training
 

@@ -3,6 +3,9 @@ import Foundation
 import Hardware
 import Kernels
 import MachineStore
+import Profiling
+import Reports
+import Runtime
 
 struct MachineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import Figures
+import Foundation
 import Reports
 import Roofline
 

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Layers
+import Profiling
+import Reports
+import Runtime
 import Training
 
 struct SummaryCommand: ParsableCommand {

@@ -1,11 +1,14 @@
 import ArgumentParser
-import Foundation
 import Datasets
+import Foundation
 import Hardware
 import Kernels
 import Layers
-import Training
 import Profiler
+import Profiling
+import Reports
+import Runtime
+import Training
 
 /// The lab's results for one trained model.
 struct TrainingResults: Codable {

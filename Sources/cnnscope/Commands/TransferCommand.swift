@@ -1,10 +1,13 @@
 import ArgumentParser
-import Foundation
 import Datasets
+import Foundation
 import Hardware
-import Kernels
 import KerasWeights
+import Kernels
 import Layers
+import Profiling
+import Reports
+import Runtime
 import Tensor
 import Training
 

@@ -2,8 +2,11 @@ import Figures
 import Foundation
 import Hardware
 import Kernels
-import Tensor
 import Profiler
+import Profiling
+import Reports
+import Runtime
+import Tensor
 
 struct ConvBenchHeader: Codable {
     var threads: Int

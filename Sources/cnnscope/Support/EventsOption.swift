@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import Hardware
 import Profiler
+import Profiling
+import Reports
+import Runtime
 
 /// `--events SET`: count an event set per layer (or per algorithm) with the fallback ladder.
 struct EventsOption: ParsableArguments {

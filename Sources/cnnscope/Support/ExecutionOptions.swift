@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
 import Hardware
-import Tensor
 import Kernels
+import Profiling
+import Reports
+import Runtime
+import Tensor
 
-extension WorkerPool: ParallelRunner {}
 extension BindPolicy: ExpressibleByArgument {}
 
 /// How work is spread over the machine: worker count, their placement, and OpenBLAS' threads.

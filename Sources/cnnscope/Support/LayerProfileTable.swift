@@ -1,6 +1,9 @@
 import Figures
 import Foundation
 import Profiler
+import Profiling
+import Reports
+import Runtime
 
 /// One layer/phase row of a per-layer counter table, ready for JSON.
 struct LayerProfileRow: Codable {

@@ -3,6 +3,9 @@ import Foundation
 import Hardware
 import Kernels
 import MachineStore
+import Profiling
+import Reports
+import Runtime
 
 /// `--machine FILE` and `--cache-dir DIR`: which machine record a run uses.
 struct MachineOptions: ParsableArguments {

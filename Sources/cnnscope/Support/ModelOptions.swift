@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import Datasets
+import Foundation
 import Kernels
 import Layers
 import Training

@@ -1,4 +1,5 @@
 import Foundation
+import Hardware
 
 /// Finds the `Profiles/` folder: $CNNSCOPE_PROFILES, else ./Profiles, else the nearest
 /// `Profiles` beside an ancestor of the executable (a build inside the repository).
@@ -19,12 +20,5 @@ enum ProfilesDirectory {
         return nil
     }
 
-    static var hostName: String {
-        var buf = [CChar](repeating: 0, count: 256)
-        if gethostname(&buf, buf.count) == 0 {
-            let s = String(cString: buf)
-            if !s.isEmpty { return s.replacingOccurrences(of: "/", with: "_") }
-        }
-        return "localhost"
-    }
+    static var hostName: String { HostName.current() }
 }

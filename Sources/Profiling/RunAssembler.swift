@@ -1,5 +1,5 @@
-import Foundation
 import Figures
+import Foundation
 import Hardware
 import Kernels
 import Layers
@@ -8,37 +8,11 @@ import Reports
 import Roofline
 import Tensor
 
-enum RooflineBuilder {
-    /// Compute roof: the FMA peak of the kernels' ISA for the thread count, with the other ISAs'
-    /// FMA peaks as lower ceilings; memory roofs: load bandwidth per level (all threads when more
-    /// than one), all measured, each with the capacity the level offers `threads` workers
-    /// (private caches once per core in use, shared ones whole).
-    static func roofline(_ c: MachineCeilings, threads: Int, topology: Topology?) -> Roofline {
-        let all = threads > 1
-        func scaled(_ p: ComputePeak) -> Double {
-            all ? p.allThreadsGFLOPs * Double(threads) / Double(max(1, p.threads)) : p.perThreadGFLOPs
-        }
-        let peak = scaled(c.fma)
-        let levels = Array(Set(c.bandwidth.map(\.level))).sorted()
-        let bws = levels.compactMap { l -> Roofline.Bandwidth? in
-            guard let b = c.bandwidth(level: l, kernel: "load", allThreads: all) else { return nil }
-            var capacity: Double?
-            if l.hasPrefix("L"), let n = Int(l.dropFirst()), let cache = topology?.cache(level: n) {
-                let copies = cache.sharedBy.count > 1 ? cache.instances : min(max(1, threads), cache.instances)
-                capacity = Double(cache.sizeBytes * copies)
-            }
-            return Roofline.Bandwidth(level: l, gbPerSecond: b.gbPerSecond, capacityBytes: capacity)
-        }
-        let suffix = "(\(threads) thread\(threads == 1 ? "" : "s"))"
-        let ceilings = (c.computeByISA ?? []).map { Roofline.Compute(name: "\($0.kernel) \(suffix)", gflops: scaled($0)) }
-        return Roofline(computeGFLOPs: peak, computeName: "FMA peak, \(c.fma.kernel) \(suffix)", bandwidths: bws,
-                        provenance: .measured, computeCeilings: ceilings.isEmpty ? nil : ceilings)
-    }
-}
-
-enum RunAssembler {
+/// Turns a profiler's records into a run: costs by formula per layer, the hierarchical
+/// roofline judgement, totals and the machine summary.
+public enum RunAssembler {
     /// FLOPs and bytes of one layer for a batch, by formula (modelled).
-    static func costs(_ layer: Layer, phase: Phase, batch: Int, workers: Int, runner: ParallelRunner)
+    public static func costs(_ layer: Layer, phase: Phase, batch: Int, workers: Int, runner: ParallelRunner)
         -> (direct: Double, executed: Double, minBytes: Double, algBytes: Double, conv: String?, workspace: Double) {
         // Folded into the convolution before it at inference: its work is in that layer's time.
         if phase == .forward, let f = layer as? FoldableIntoConvolution, let into = f.foldedInto {
@@ -93,7 +67,7 @@ enum RunAssembler {
             : (2 * flops, 2 * flops, 2 * fwdBytes, 2 * fwdBytes, label, 0)
     }
 
-    static func run(algorithm: String, model: Sequential, records: [LayerRecord], session: CounterSession?, batch: Int,
+    public static func run(algorithm: String, model: Sequential, records: [LayerRecord], session: CounterSession?, batch: Int,
                     workers: Int, roofline: Roofline, runner: ParallelRunner = SerialRunner()) -> AlgorithmRun {
         let medians = records.map { Timing($0.samples).median }
         let total = medians.reduce(0, +)
@@ -145,7 +119,7 @@ enum RunAssembler {
 
     /// Bytes each level served, from a CACHE or MEM set's counted figures: L1 fills came from
     /// L2, L2 fills from L3, L3 misses (or DRAM fills) from DRAM.
-    static func countedBytesByLevel(_ figs: [String: Figure]) -> [String: Double] {
+    public static func countedBytesByLevel(_ figs: [String: Figure]) -> [String: Double] {
         var out: [String: Double] = [:]
         func take(_ name: String, _ level: String) {
             if let f = figs[name], f.provenance == .counted, let v = f.value, v > 0 { out[level] = v }
@@ -157,7 +131,7 @@ enum RunAssembler {
         return out
     }
 
-    static func best(_ runs: [AlgorithmRun]) -> [String: String] {
+    public static func best(_ runs: [AlgorithmRun]) -> [String: String] {
         var best: [String: (String, Double)] = [:]
         for run in runs {
             for l in run.layers where l.type == "Conv2D" && l.phase == "forward" {
@@ -169,7 +143,7 @@ enum RunAssembler {
         return best.mapValues(\.0)
     }
 
-    static func machineSummary(_ t: Topology, cpu: CPUFeatures, pmus: [PMUInfo], ceilings: MachineCeilings,
+    public static func machineSummary(_ t: Topology, cpu: CPUFeatures, pmus: [PMUInfo], ceilings: MachineCeilings,
                                identity: MachineIdentity) -> MachineSummary {
         var ce: [String: Figure] = [
             "FMA peak, 1 thread": .of(ceilings.fma.perThreadGFLOPs, .measured, "GFLOP/s"),
@@ -179,12 +153,12 @@ enum RunAssembler {
         for b in ceilings.bandwidth {
             ce["\(b.level) \(b.kernel), \(b.threads) thread\(b.threads == 1 ? "" : "s") (\(Format.bytes(Double(b.workingSetBytes))))"] = .of(b.gbPerSecond, .measured, "GB/s")
         }
-        return MachineSummary(identity: identity.name, identityDetail: identity.canonical, host: ProfilesDirectory.hostName, cpuModel: cpu.modelName, cores: t.cores, processingUnits: t.processingUnits,
+        return MachineSummary(identity: identity.name, identityDetail: identity.canonical, host: HostName.current(), cpuModel: cpu.modelName, cores: t.cores, processingUnits: t.processingUnits,
                               caches: t.caches.map { "L\($0.level) \(Format.bytes(Double($0.sizeBytes))) ×\($0.instances)" },
                               simd: cpu.simd.filter(\.present).map(\.name), pmus: pmus.map(\.name), ceilings: ce)
     }
 
-    static func summary(_ r: ProfileReport) -> String {
+    public static func summary(_ r: ProfileReport) -> String {
         var t = TextTable(header: ["algorithm", "layer", "conv", "median ms", "GFLOP/s", "roof", "eff.", "bound", "share"])
         t.rightAligned = [3, 4, 5, 6, 8]
         for run in r.runs {
@@ -212,18 +186,5 @@ enum RunAssembler {
         \(tot.render())
         best per conv layer: \(r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", "))
         """
-    }
-}
-
-enum ReportWriter {
-    /// Renders the four files into a temporary folder beside `dir`, then renames it into place,
-    /// so an interrupted run leaves no half report.
-    static func write(_ r: ProfileReport, to dir: String) throws {
-        let staging = try StagingFolder(finalDir: dir)
-        try staging.write(try ReportRenderer.json(r), to: "report.json")
-        try staging.write(ReportRenderer.csv(r), to: "report.csv")
-        try staging.write(ReportRenderer.markdown(r), to: "report.md")
-        try staging.write(HTMLRenderer.html(r), to: "report.html")
-        try staging.commit()
     }
 }
