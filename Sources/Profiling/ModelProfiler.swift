@@ -1,0 +1,153 @@
+import Datasets
+import Figures
+import Foundation
+import Hardware
+import Kernels
+import Layers
+import Profiler
+import Reports
+import Roofline
+import Runtime
+import Tensor
+import Training
+
+/// What to profile: a model profile on one batch, under each algorithm setting.
+public struct ModelProfileRequest {
+    public var profile: ModelProfile
+    /// The batch (images and labels) every algorithm runs on.
+    public var batch: Dataset
+    /// The shape images are resized to first (ImageNet bases), or nil.
+    public var fixedShape: [Int]?
+    /// Algorithm settings in order: naive, im2col, winograd, winograd-f2x3, winograd-f2x5, auto.
+    public var algorithms: [String]
+    public var repetitions: Int
+    /// Forward and backward (a training step) instead of inference.
+    public var trainingStep: Bool
+    /// A `.cnnw` weight file's bytes and its name (for errors), or nil for the seeded initialisation.
+    public var weights: (data: Data, file: String)?
+    public var seed: UInt64
+    /// How the run is described in the report.
+    public var datasetLabel: String
+    public var commandLine: String
+    public var bind: String
+
+    public init(profile: ModelProfile, batch: Dataset, fixedShape: [Int]?, algorithms: [String], repetitions: Int,
+                trainingStep: Bool, weights: (data: Data, file: String)?, seed: UInt64, datasetLabel: String,
+                commandLine: String, bind: String) {
+        self.profile = profile; self.batch = batch; self.fixedShape = fixedShape; self.algorithms = algorithms
+        self.repetitions = repetitions; self.trainingStep = trainingStep; self.weights = weights; self.seed = seed
+        self.datasetLabel = datasetLabel; self.commandLine = commandLine; self.bind = bind
+    }
+}
+
+/// Profiles a model per layer and per algorithm on the pinned pool: warm-up (and auto's timing),
+/// timed repetitions with the profiler's hooks (rotating counter parts when a set needs more
+/// than one), the hook overhead measured as whole-model pairs, then one run per algorithm with
+/// costs by formula and the hierarchical roofline judgement.
+public struct ModelProfiler {
+    public let pool: WorkerPool
+    public let threads: Int
+    public let options: ConvOptions
+    public let session: CounterSession?
+    public let roofline: Roofline
+    public let machine: MachineSummary
+    public let selector: AutoSelector
+
+    public init(pool: WorkerPool, threads: Int, options: ConvOptions, session: CounterSession?, roofline: Roofline,
+                machine: MachineSummary, selector: AutoSelector) {
+        self.pool = pool; self.threads = threads; self.options = options; self.session = session
+        self.roofline = roofline; self.machine = machine; self.selector = selector
+    }
+
+    /// The run file of one profile, and one note per algorithm on the hooks' overhead.
+    public func profile(_ req: ModelProfileRequest) throws -> (report: ProfileReport, overheadNotes: [String]) {
+        var runs: [AlgorithmRun] = []
+        var overheadNotes: [String] = []
+        for a in req.algorithms {
+            let (run, note) = try profile(algorithm: a, req)
+            runs.append(run)
+            overheadNotes.append(note)
+        }
+        let s = session
+        let report = ProfileReport(
+            createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: req.commandLine, machine: machine,
+            roofline: roofline, model: req.profile.name, dataset: req.datasetLabel, inputShape: req.batch.imageShape,
+            batchSize: req.batch.count, threads: threads, bind: req.bind, repetitions: req.repetitions,
+            phase: req.trainingStep ? "training step (forward + backward)" : "inference (forward)",
+            counterLevel: s.map { $0.level.rawValue + ($0.active.name != $0.requested.name ? " — \($0.active.name) instead of \($0.requested.name)" : "") }
+                ?? "not requested (timers only; use --events SET)",
+            counterNotes: s.map { s in s.unavailable.map { "\($0.variable) (\($0.event)): \($0.reason)" } } ?? [],
+            runs: runs, bestPerLayer: RunAssembler.best(runs),
+            notes: ["Machine: \(machine.displayName); ceilings measured on it.",
+                    "Each layer is judged against the memory level whose traffic bounds it (level and bounding-ceiling columns); the classic chart judges every point against DRAM alone.",
+                    "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers."] + overheadNotes)
+        return (report, overheadNotes)
+    }
+
+    func profile(algorithm a: String, _ req: ModelProfileRequest) throws -> (AlgorithmRun, String) {
+        guard let policy: ConvAlgorithmPolicy = a == "auto" ? .auto(selector) : ConvAlgorithmKind(userSpelling: a).map({ .fixed($0) }) else {
+            throw ConvError.unsupported(algorithm: a, reason: "unknown algorithm; use naive, im2col, winograd, winograd-f2x3, winograd-f2x5 or auto")
+        }
+        let batch = req.batch, batchSize = batch.count, training = req.trainingStep
+        // A base (mobilenetv2, vgg16) is profiled without its classifier head, as Keras's
+        // include_top=False model, unless a training step needs the loss.
+        let model = try ModelBuilder.build(req.profile, input: batch.imageShape, policy: policy, options: options, seed: req.seed,
+                                           includeHead: training || req.profile.head.isEmpty, resizeTo: req.fixedShape)
+        // Batch norm folds into the convolution before it for inference only.
+        model.foldBatchNormForInference(!training)
+        if let w = req.weights { try WeightFile.load(w.data, into: model, file: w.file) }
+        let ctx = RunContext(runner: pool, training: training, seed: req.seed)
+        let prof = LayerProfiler(session: session)
+        prof.calibrate()
+        let grad = try Tensor([batchSize, model.outputShape[0]])
+        let input = batch.images
+        func step() {
+            let logits = model.forward(input, ctx)
+            if training {
+                _ = batch.labels.withUnsafeBufferPointer { SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: grad) }
+                model.backward(grad, ctx)
+            }
+        }
+        step()   // warm-up (and auto's timing)
+        model.observer = prof
+        for rep in 0..<req.repetitions {
+            if let s = session, s.parts.count > 1 { try s.select(part: rep % s.parts.count) }
+            step()
+        }
+        model.observer = nil
+        let records = prof.ordered
+        let note = Self.hookOverhead(algorithm: a, profiler: prof, model: model, repetitions: req.repetitions,
+                                     trainingStep: training, step: step)
+        prof.reset()
+        let run = RunAssembler.run(algorithm: a, model: model, records: records, session: session, batch: batchSize,
+                                   workers: pool.width, roofline: roofline, runner: pool)
+        return (run, note)
+    }
+
+    /// Hook cost: whole-model time with the profiler attached against none, in interleaved pairs
+    /// (ABBA, so neither side always runs second; the machine drifts by more than the hooks cost):
+    /// the median of the pairs' ratios, beside the calibrated per-call cost.
+    static func hookOverhead(algorithm a: String, profiler prof: LayerProfiler, model: Sequential, repetitions: Int,
+                             trainingStep: Bool, step: () -> Void) -> String {
+        var plain: [Double] = [], hooked: [Double] = []
+        func timed(_ hooks: Bool) -> Double {
+            model.observer = hooks ? prof : nil
+            let t0 = monotonicNanos()
+            step()
+            return Double(monotonicNanos() - t0) * 1e-9
+        }
+        for k in 0..<max(16, repetitions) {
+            if k % 2 == 0 {
+                plain.append(timed(false)); hooked.append(timed(true))
+            } else {
+                hooked.append(timed(true)); plain.append(timed(false))
+            }
+        }
+        model.observer = nil
+        let tp = Timing(plain).median, th = Timing(hooked).median
+        let pairRatio = Timing(zip(hooked, plain).map { $0 / $1 }).median
+        let perCall = prof.overheadSeconds * Double(model.layers.count) * (trainingStep ? 2 : 1)
+        return String(format: "Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model with hooks %.3f ms vs without %.3f ms (medians); median of %d interleaved pairs' ratios %+.2f%% (measured).",
+                      a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count, (pairRatio - 1) * 100)
+    }
+}
