@@ -147,10 +147,11 @@ struct CompareCommand: ParsableCommand {
             results += try runner.compare(g, algorithms: try parsedAlgorithms())
         }
         if simulateCache, let snapshot {
+            let simulator = CacheSimulator(executable: URL(fileURLWithPath: CommandLine.arguments[0]))
             for i in results.indices {
                 guard let kind = ConvAlgorithmKind(rawValue: results[i].chosen ?? results[i].algorithm),
                       let g = geometries.first(where: { $0.description == results[i].layer }) else { continue }
-                let sim = CacheSimulator.simulate(g, algorithm: kind, topology: snapshot, workspace: options.workspaceLimitBytes)
+                let sim = simulator.simulate(g, algorithm: kind, topology: snapshot, workspace: options.workspaceLimitBytes)
                 results[i].simulatedD1Bytes = sim.d1Bytes
                 results[i].simulatedLLBytes = sim.llBytes
             }

@@ -1,24 +1,23 @@
 import Figures
 import Foundation
 import Profiler
-import Profiling
 import Reports
 import Runtime
 
 /// One layer/phase row of a per-layer counter table, ready for JSON.
-struct LayerProfileRow: Codable {
-    var layer: String
-    var type: String
-    var phase: String
-    var calls: Int
-    var msPerCall: Figure
-    var tooShortToMeasure: Bool
-    var figures: [String: Figure]
+public struct LayerProfileRow: Codable {
+    public var layer: String
+    public var type: String
+    public var phase: String
+    public var calls: Int
+    public var msPerCall: Figure
+    public var tooShortToMeasure: Bool
+    public var figures: [String: Figure]
 }
 
-enum LayerProfileTable {
+public enum LayerProfileTable {
     /// Rows from the profiler's records: counters scaled to every call when parts rotated.
-    static func rows(_ prof: LayerProfiler) -> [LayerProfileRow] {
+    public static func rows(_ prof: LayerProfiler) -> [LayerProfileRow] {
         prof.ordered.map { r in
             let deltas = r.countersPerCall.mapValues { $0 * Double(r.calls) }   // scaled to every call
             let figs = prof.session?.figures(deltas: deltas, seconds: r.seconds) ?? [:]
@@ -28,7 +27,7 @@ enum LayerProfileTable {
         }
     }
 
-    static func render(_ rows: [LayerProfileRow], session: CounterSession?, overheadSeconds: Double) -> String {
+    public static func render(_ rows: [LayerProfileRow], session: CounterSession?, overheadSeconds: Double) -> String {
         var out: [String] = []
         if let s = session { out.append(s.explanation) }
         out.append(String(format: "hook overhead (measured): %.2f µs per layer call, subtracted", overheadSeconds * 1e6))

@@ -1,5 +1,6 @@
 import Figures
 import Foundation
+import Reports
 import Hardware
 import Kernels
 
@@ -7,19 +8,31 @@ import Kernels
 /// valgrind's cachegrind, with the D1 and last-level caches set to the sizes hwloc reports, once
 /// with one forward and once with two; the difference is one forward's misses. Bytes = misses ×
 /// line size, labelled simulated.
-enum CacheSimulator {
-    struct Result { var d1Bytes: Figure; var llBytes: Figure }
+///
+/// The kernel runs in a child process: `executable` (the cnnscope tool, whose hidden
+/// `_simulate-kernel` command runs one layer) under valgrind.
+public final class CacheSimulator {
+    public struct Result { public var d1Bytes: Figure; public var llBytes: Figure }
 
-    static func valgrindPath() -> String? {
+    /// The program valgrind runs: cnnscope's executable.
+    public let executable: URL
+    /// The debug-stripped copy of `executable`, made once per simulator and removed with it.
+    private var stripped: String?
+
+    public init(executable: URL) { self.executable = executable }
+
+    deinit { if let s = stripped { unlink(s) } }
+
+    public static func valgrindPath() -> String? {
         for p in ["/usr/bin/valgrind", "/usr/local/bin/valgrind"] where FileManager.default.isExecutableFile(atPath: p) { return p }
         return nil
     }
 
-    static func isPowerOfTwo(_ x: Int) -> Bool { x > 0 && x & (x - 1) == 0 }
+    public static func isPowerOfTwo(_ x: Int) -> Bool { x > 0 && x & (x - 1) == 0 }
 
-    static func simulate(_ g: ConvGeometry, algorithm: ConvAlgorithmKind, topology: Topology, workspace: Int) -> Result {
+    public func simulate(_ g: ConvGeometry, algorithm: ConvAlgorithmKind, topology: Topology, workspace: Int) -> Result {
         func missing(_ why: String) -> Result { Result(d1Bytes: .missing(why, .simulated, "B"), llBytes: .missing(why, .simulated, "B")) }
-        guard let vg = valgrindPath() else {
+        guard let vg = Self.valgrindPath() else {
             return missing("valgrind is not installed; run Scripts/setup --valgrind (or apt-get install valgrind)")
         }
         guard let d1 = topology.cache(level: 1), let ll = topology.caches.max(by: { $0.level < $1.level }) else {
@@ -27,7 +40,7 @@ enum CacheSimulator {
         }
         // cachegrind needs power-of-two sets; round the LLC down to a power of two when it is not.
         var llSize = ll.sizeBytes
-        while !isPowerOfTwo(llSize / max(1, ll.associativity * ll.lineSize)) && llSize > ll.lineSize { llSize -= ll.lineSize * max(1, ll.associativity) }
+        while !Self.isPowerOfTwo(llSize / max(1, ll.associativity * ll.lineSize)) && llSize > ll.lineSize { llSize -= ll.lineSize * max(1, ll.associativity) }
         // valgrind 3.19 cannot read the DWARF 5 debug info of current Swift toolchains: run a
         // copy of this executable without debug sections (objcopy --strip-debug).
         guard let exe = strippedCopy() else {
@@ -51,7 +64,7 @@ enum CacheSimulator {
             guard p.terminationStatus == 0, let text = try? String(contentsOf: out, encoding: .utf8) else {
                 return missing("valgrind exited with status \(p.terminationStatus)")
             }
-            guard let m = parse(text) else { return missing("could not read cachegrind's summary") }
+            guard let m = Self.parse(text) else { return missing("could not read cachegrind's summary") }
             misses.append(m)
         }
         let line = Double(d1.lineSize)
@@ -60,11 +73,9 @@ enum CacheSimulator {
                       llBytes: .of(max(0, delta(["DLmr", "DLmw"])) * Double(ll.lineSize), .simulated, "B"))
     }
 
-    nonisolated(unsafe) static var stripped: String?
-
-    static func strippedCopy() -> String? {
+    func strippedCopy() -> String? {
         if let s = stripped { return s }
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        let exe = executable.resolvingSymlinksInPath().path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-nodebug-\(getpid())").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/objcopy")
@@ -73,13 +84,12 @@ enum CacheSimulator {
         guard (try? p.run()) != nil else { return nil }
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { return nil }
-        atexit { if let s = CacheSimulator.stripped { unlink(s) } }
         stripped = out
         return out
     }
 
     /// The `events:` and `summary:` lines of a cachegrind output file.
-    static func parse(_ text: String) -> [String: Double]? {
+    public static func parse(_ text: String) -> [String: Double]? {
         var names: [String] = [], values: [Double] = []
         for line in text.split(separator: "\n") {
             if line.hasPrefix("events:") { names = line.dropFirst(7).split(separator: " ").map(String.init) }

@@ -3,22 +3,28 @@ import Foundation
 import Hardware
 import Kernels
 import Profiler
-import Profiling
 import Reports
 import Runtime
 import Tensor
 
-struct ConvBenchHeader: Codable {
-    var threads: Int
-    var threading: String
-    var bind: String
-    var blasCore: String
-    var peakPerThreadGFLOPs: Double
-    var peakSource: String
-    var workspaceLimitBytes: Int
-    var repetitions: Int
+public struct ConvBenchHeader: Codable {
+    public var threads: Int
+    public var threading: String
+    public var bind: String
+    public var blasCore: String
+    public var peakPerThreadGFLOPs: Double
+    public var peakSource: String
+    public var workspaceLimitBytes: Int
+    public var repetitions: Int
 
-    var text: String {
+    public init(threads: Int, threading: String, bind: String, blasCore: String, peakPerThreadGFLOPs: Double,
+                peakSource: String, workspaceLimitBytes: Int, repetitions: Int) {
+        self.threads = threads; self.threading = threading; self.bind = bind; self.blasCore = blasCore
+        self.peakPerThreadGFLOPs = peakPerThreadGFLOPs; self.peakSource = peakSource
+        self.workspaceLimitBytes = workspaceLimitBytes; self.repetitions = repetitions
+    }
+
+    public var text: String {
         let peak = peakPerThreadGFLOPs.isFinite ? String(format: "%.1f GFLOP/s per thread (%@)", peakPerThreadGFLOPs, peakSource) : "unknown"
         return "threads \(threads) (\(threading), bind \(bind)), OpenBLAS kernel \(blasCore), FMA peak \(peak), " +
             "workspace limit \(Format.bytes(Double(workspaceLimitBytes))) per worker, \(repetitions) repetitions\n" +
@@ -27,38 +33,43 @@ struct ConvBenchHeader: Codable {
 }
 
 /// One (layer, algorithm) row of `compare`.
-struct ConvBenchResult: Codable {
-    var layer: String
-    var shortLayer: String
-    var algorithm: String
+public struct ConvBenchResult: Codable {
+    public var layer: String
+    public var shortLayer: String
+    public var algorithm: String
     /// For auto: the algorithm it chose.
-    var chosen: String?
-    var seconds: Timing
-    var directGFLOPs: Double
-    var executedGFLOPs: Double
-    var fractionOfPeak: Double
-    var cost: ConvCost
+    public var chosen: String?
+    public var seconds: Timing
+    public var directGFLOPs: Double
+    public var executedGFLOPs: Double
+    public var fractionOfPeak: Double
+    public var cost: ConvCost
     /// Share of worker time per stage (measured).
-    var stageShare: [String: Double]
-    var speedupVsNaive: Double?
+    public var stageShare: [String: Double]
+    public var speedupVsNaive: Double?
     /// max |error| / Σ|products| over checked outputs.
-    var maxScaledError: Double
-    var maxAbsError: Double
-    var relativeL2Error: Double
-    var checkedImages: Int
+    public var maxScaledError: Double
+    public var maxAbsError: Double
+    public var relativeL2Error: Double
+    public var checkedImages: Int
     /// Counted per forward with --events (one forward per part of the set).
-    var counters: [String: Figure]?
+    public var counters: [String: Figure]?
     /// With --simulate-cache: bytes from D1 and last-level misses (simulated).
-    var simulatedD1Bytes: Figure?
-    var simulatedLLBytes: Figure?
+    public var simulatedD1Bytes: Figure?
+    public var simulatedLLBytes: Figure?
 }
 
-struct ConvBenchReport: Codable {
-    var schema = "cnnscope.compare/1"
-    var header: ConvBenchHeader
-    var results: [ConvBenchResult]
+public struct ConvBenchReport: Codable {
+    public var schema = "cnnscope.compare/1"
+    public var header: ConvBenchHeader
+    public var results: [ConvBenchResult]
 
-    static func table(_ rs: [ConvBenchResult]) -> String {
+    public init(header: ConvBenchHeader, results: [ConvBenchResult]) {
+        self.header = header
+        self.results = results
+    }
+
+    public static func table(_ rs: [ConvBenchResult]) -> String {
         var t = TextTable(header: ["layer", "algorithm", "ms median (min-max)", "GFLOP/s direct", "GFLOP/s exec", "% peak",
                                    "workspace", "stages", "vs naive", "max err (scaled)", "rel L2 err"])
         t.rightAligned = [2, 3, 4, 5, 6, 8, 9, 10]
@@ -76,7 +87,7 @@ struct ConvBenchReport: Codable {
     }
 
     /// Counter figures per (layer, algorithm), when --events was given.
-    static func countersText(_ rs: [ConvBenchResult], session: CounterSession?) -> String? {
+    public static func countersText(_ rs: [ConvBenchResult], session: CounterSession?) -> String? {
         guard let session, rs.contains(where: { $0.counters != nil }) else { return nil }
         var out = [session.explanation, "Counters per forward (one forward per part of the set):"]
         for r in rs {
@@ -87,7 +98,7 @@ struct ConvBenchReport: Codable {
         return out.joined(separator: "\n")
     }
 
-    static func csv(_ rs: [ConvBenchResult]) -> String {
+    public static func csv(_ rs: [ConvBenchResult]) -> String {
         var lines = ["layer,algorithm,chosen,median_s,min_s,max_s,direct_gflops,executed_gflops,fraction_of_peak,direct_flops,executed_flops,workspace_bytes,min_traffic_bytes,algorithm_traffic_bytes,speedup_vs_naive,max_scaled_error,rel_l2_error"]
         for r in rs {
             let cells: [String] = [
@@ -103,17 +114,17 @@ struct ConvBenchReport: Codable {
 }
 
 /// Times algorithms on one layer shape with seeded data and checks them against the reference.
-final class ConvBenchRunner {
-    let pool: WorkerPool
-    let threads: Int
-    let options: ConvOptions
-    let repetitions: Int
-    let warmup: Int
-    let peakPerThread: Double
-    let selector: AutoSelector
-    let session: CounterSession?
+public final class ConvBenchRunner {
+    public let pool: WorkerPool
+    public let threads: Int
+    public let options: ConvOptions
+    public let repetitions: Int
+    public let warmup: Int
+    public let peakPerThread: Double
+    public let selector: AutoSelector
+    public let session: CounterSession?
 
-    init(pool: WorkerPool, threads: Int, options: ConvOptions, repetitions: Int, warmup: Int,
+    public init(pool: WorkerPool, threads: Int, options: ConvOptions, repetitions: Int, warmup: Int,
          peakPerThread: Double, selector: AutoSelector, session: CounterSession? = nil) {
         self.pool = pool; self.threads = threads; self.options = options
         self.repetitions = repetitions; self.warmup = warmup; self.peakPerThread = peakPerThread
@@ -122,7 +133,7 @@ final class ConvBenchRunner {
     }
 
     /// One forward per part of the event set, counters read around each.
-    func count(_ algo: ConvolutionAlgorithm, input: Tensor, weights: Tensor, bias: Tensor, output: Tensor) throws -> [String: Figure]? {
+    public func count(_ algo: ConvolutionAlgorithm, input: Tensor, weights: Tensor, bias: Tensor, output: Tensor) throws -> [String: Figure]? {
         guard let session else { return nil }
         var deltas: [String: Double] = [:], scales: [String: Double] = [:]
         var seconds = 0.0
@@ -139,7 +150,7 @@ final class ConvBenchRunner {
         return session.figures(deltas: deltas, scales: scales, seconds: seconds)
     }
 
-    func compare(_ g: ConvGeometry, algorithms: [ConvAlgorithmKind?]) throws -> [ConvBenchResult] {
+    public func compare(_ g: ConvGeometry, algorithms: [ConvAlgorithmKind?]) throws -> [ConvBenchResult] {
         var rng = SeededGenerator(seed: 42)
         let input = Tensor(shape: g.inputShape)
         let weights = Tensor(shape: g.weightShape)
