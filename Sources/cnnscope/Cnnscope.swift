@@ -2,6 +2,8 @@ import ArgumentParser
 
 @main
 struct Cnnscope: ParsableCommand {
+    static let version = "0.2.0"
+
     static let configuration = CommandConfiguration(
         commandName: "cnnscope",
         abstract: "Profile convolutional neural networks on CPUs.",
@@ -11,6 +13,6 @@ struct Cnnscope: ParsableCommand {
         exposes them, and reports where the time goes. Every number says where it came from: \
         counted (PMU), measured (timer), modelled (formula) or simulated (cache simulator).
         """,
-        version: "0.1.0",
+        version: ProfilesDirectory.versionText,
         subcommands: [ProfileCommand.self, LabCommand.self, ReportCommand.self, MachineCommand.self, EventsCommand.self, SummaryCommand.self, TrainCommand.self, TransferCommand.self, CompareCommand.self, BenchCommand.self, SimulateKernelCommand.self])
 }

@@ -39,6 +39,27 @@ final class HelpSnapshotTests: XCTestCase {
         try check("events", Cnnscope.helpMessage(for: EventsCommand.self, columns: 100))
     }
 
+    func testLabHelp() throws { try check("lab", Cnnscope.helpMessage(for: LabCommand.self, columns: 100)) }
+
+    func testReportHelp() throws { try check("report", Cnnscope.helpMessage(for: ReportCommand.self, columns: 100)) }
+
+    func testSummaryHelp() throws { try check("summary", Cnnscope.helpMessage(for: SummaryCommand.self, columns: 100)) }
+
+    func testTransferHelp() throws { try check("transfer", Cnnscope.helpMessage(for: TransferCommand.self, columns: 100)) }
+
+    func testBenchHelp() throws { try check("bench", Cnnscope.helpMessage(for: BenchCommand.self, columns: 100)) }
+
+    /// Every subcommand the tool has is pinned (a new one without a snapshot fails here).
+    func testEveryCommandHasASnapshot() throws {
+        let dir = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().appendingPathComponent("Snapshots")
+        for sub in Cnnscope.configuration.subcommands {
+            let name = sub.configuration.commandName ?? "\(sub)"
+            guard sub.configuration.shouldDisplay else { continue }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name).txt").path),
+                          "no help snapshot for \(name)")
+        }
+    }
+
     func testCompareValidationTellsWhatToFix() {
         XCTAssertThrowsError(try CompareCommand.parse([])) { e in
             XCTAssertTrue(Cnnscope.message(for: e).contains("--layer"), Cnnscope.message(for: e))
