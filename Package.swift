@@ -13,7 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,6 +47,10 @@ let package = Package(
                 dependencies: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
                                "Roofline", "Reports", "MachineStore", "Runtime"],
                 swiftSettings: v5),
+        .target(name: "Lab",
+                dependencies: ["Datasets", "Figures", "Hardware", "Kernels", "Layers", "Profiler", "Profiling", "Reports",
+                               "Roofline", "Runtime", "Tensor", "Training"],
+                swiftSettings: v5),
         .target(name: "MachineStore", dependencies: ["Hardware", "Kernels"], swiftSettings: v5),
         .target(name: "KerasWeights", dependencies: ["CHDF5", "Layers", "Tensor"], swiftSettings: v5),
 
@@ -54,7 +58,7 @@ let package = Package(
             name: "cnnscope",
             dependencies: [
                 "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Profiler", "Figures", "Roofline", "Reports",
-                "KerasWeights", "MachineStore", "Runtime", "Profiling",
+                "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),
