@@ -13,7 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,6 +51,10 @@ let package = Package(
                 dependencies: ["Datasets", "Figures", "Hardware", "Kernels", "Layers", "Profiler", "Profiling", "Reports",
                                "Roofline", "Runtime", "Tensor", "Training"],
                 swiftSettings: v5),
+        .target(name: "Transfer",
+                dependencies: ["Datasets", "Hardware", "KerasWeights", "Kernels", "Layers", "Profiling", "Reports", "Runtime", "Tensor",
+                               "Training"],
+                swiftSettings: v5),
         .target(name: "MachineStore", dependencies: ["Hardware", "Kernels"], swiftSettings: v5),
         .target(name: "KerasWeights", dependencies: ["CHDF5", "Layers", "Tensor"], swiftSettings: v5),
 
@@ -58,7 +62,7 @@ let package = Package(
             name: "cnnscope",
             dependencies: [
                 "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Profiler", "Figures", "Roofline", "Reports",
-                "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab",
+                "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),
@@ -76,6 +80,6 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], exclude: ["Snapshots"],
                     swiftSettings: v5),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Layers", "Tensor", "Training"], swiftSettings: v5),
-        .testTarget(name: "CLITests", dependencies: ["cnnscope", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
+        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Transfer", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
     ]
 )

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import KerasWeights
 import Training
+import Transfer
 @testable import cnnscope
 
 /// `cnnscope transfer` on a small residual base written as a profile file: the self-contained

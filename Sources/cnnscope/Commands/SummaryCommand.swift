@@ -57,12 +57,6 @@ struct SummaryCommand: ParsableCommand {
         print(Self.text(r))
     }
 
-    static func grouped(_ n: Int) -> String {
-        let s = String(n)
-        var out = ""
-        for (i, ch) in s.reversed().enumerated() { if i > 0 && i % 3 == 0 { out.append(",") }; out.append(ch) }
-        return String(out.reversed())
-    }
 
     static func text(_ r: Report) -> String {
         let graph = r.layers.contains { $0.inputs != nil }

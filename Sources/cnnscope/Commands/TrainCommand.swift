@@ -112,7 +112,7 @@ struct TrainCommand: ParsableCommand {
         profiler?.calibrate()
         model.observer = profiler
 
-        print("Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) validation, \(test.count) test images, input \(input), \(SummaryCommand.grouped(model.parameterCount)) parameters, batch \(batchSize), \(threads) thread\(threads == 1 ? "" : "s"), conv \(algorithm.convAlgorithm)")
+        print("Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) validation, \(test.count) test images, input \(input), \(Format.grouped(model.parameterCount)) parameters, batch \(batchSize), \(threads) thread\(threads == 1 ? "" : "s"), conv \(algorithm.convAlgorithm)")
         let bar = ProgressBar(enabled: isatty(STDOUT_FILENO) != 0)
         let t0 = Date()
         let history = trainer.fit(train: train, validation: validation,
@@ -174,9 +174,9 @@ struct TrainCommand: ParsableCommand {
             ["training time", String(format: "%.1f s (%d epoch%@%@)", r.trainingSeconds, r.epochsTrained, r.epochsTrained == 1 ? "" : "s", r.stoppedEarly ? ", stopped early" : "")],
             ["inference per image (batch \(r.inferenceBatchSize))", String(format: "%.3f ms", r.inferenceMsPerImage)],
             ["inference per image (batch 1)", String(format: "%.3f ms", r.inferenceMsPerImageBatch1)],
-            ["total parameters", SummaryCommand.grouped(r.totalParameters)],
-            ["trainable parameters", SummaryCommand.grouped(r.trainableParameters)],
-            ["non-trainable parameters", SummaryCommand.grouped(r.nonTrainableParameters)],
+            ["total parameters", Format.grouped(r.totalParameters)],
+            ["trainable parameters", Format.grouped(r.trainableParameters)],
+            ["non-trainable parameters", Format.grouped(r.nonTrainableParameters)],
             ["parameters per second of training", String(format: "%.0f", r.parametersPerSecond)],
             ["accuracy per million parameters", String(format: "%.3f", r.accuracyPerMillionParameters)],
             ["batch size", "\(r.batchSize)"],

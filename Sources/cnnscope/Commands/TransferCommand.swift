@@ -9,45 +9,8 @@ import Profiling
 import Reports
 import Runtime
 import Tensor
+import Transfer
 import Training
-
-/// One transfer run's metrics (the lab's Part 6 table).
-struct TransferRun: Codable {
-    var name: String
-    var mode: String
-    var testAccuracy: Double
-    var testLoss: Double
-    var trainingSeconds: Double
-    var inferenceMsPerImage: Double
-    var totalParameters: Int
-    var trainableParameters: Int
-    var nonTrainableParameters: Int
-    var epochs: Int
-    var learningRate: Double
-    var trainImages: Int
-    var history: [EpochRecord]
-}
-
-struct TransferResults: Codable {
-    var schema = "cnnscope.transfer/1"
-    /// The machine identity the run was measured on (nil in files of older versions).
-    var machine: String?
-    var base: String
-    var experiment: String
-    var weights: String?
-    var imported: String?
-    var dataset: String
-    var inputSize: [Int]
-    var classes: [String]
-    var runs: [TransferRun]
-    var samplePredictions: [String]
-    /// Batches over which trained batch-norm layers' moving statistics were re-estimated (0: not).
-    var batchNormRecalibrationBatches: Int
-    var threads: Int
-    var seed: UInt64
-    var commandLine: String
-    var provenance = "times: measured (monotonic clock); accuracies: computed on the test images; parameters: counted from the model"
-}
 
 struct TransferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -122,7 +85,7 @@ struct TransferCommand: ParsableCommand {
 
     func run() throws {
         Console.lineBuffered()
-        var profile = try ModelOptions.profile(named: base)
+        let profile = try ModelOptions.profile(named: base)
         guard !profile.layers.isEmpty, !profile.head.isEmpty else {
             throw CLIError("\(profile.source): '\(profile.name)' is not a base: transfer needs a graph profile with layers: and a head: (mobilenetv2, vgg16)")
         }
@@ -130,152 +93,32 @@ struct TransferCommand: ParsableCommand {
         let machine = try machineOptions.session(cpu: try? CPUFeatures.detect(), topology: rt.topology)
         let selector = machine.selector(options: rt.options)
         defer { machine.keep(selector) }
-        let baseNames = profile.layers.map(\.name)
         let dir = output ?? "Reports/\(machine.identity.name)/transfer-\(profile.name)-\(TrainCommand.timestamp())"
         let size = inputSize ?? (weights == nil ? 32 : 96)
-        let channels = profile.inputShape?[2] ?? 3
-        let target = [size, size, channels]
-
-        func build(_ p: ModelProfile, input: [Int]) throws -> Sequential {
-            try ModelBuilder.build(p, input: input, policy: .auto(selector), options: rt.options, seed: seed, resizeTo: target)
-        }
-        func train(_ name: String, mode: String, model: Sequential, lr: Double, trainSet: Dataset, val: Dataset, test: Dataset) -> TransferRun {
-            let trainer = Trainer(model: model, optimizer: Adam(learningRate: lr), runner: rt.pool, seed: seed)
-            print("\(name) (\(mode)): \(SummaryCommand.grouped(model.trainableParameterCount)) trainable of \(SummaryCommand.grouped(model.parameterCount)) parameters, \(trainSet.count) images, learning rate \(lr)")
-            let t0 = Date()
-            let history = trainer.fit(train: trainSet, validation: val, config: TrainConfig(epochs: epochs, batchSize: batchSize, seed: seed),
-                                      epochEnded: Self.printEpoch)
-            let recalibrated = BatchNormRecalibration.run(model, data: trainSet, batches: bnRecalibration, batchSize: batchSize, runner: rt.pool)
-            let secs = Date().timeIntervalSince(t0)
-            if recalibrated > 0 { print("  batch-norm statistics of \(recalibrated) trained layers re-estimated over \(bnRecalibration) batches") }
-            let (_, loss, acc) = trainer.predict(test, batchSize: batchSize)
-            let inf = trainer.inferenceSecondsPerImage(test, images: min(500, test.count), batchSize: batchSize)
-            return TransferRun(name: name, mode: mode, testAccuracy: acc, testLoss: loss, trainingSeconds: secs, inferenceMsPerImage: inf * 1e3,
-                               totalParameters: model.parameterCount, trainableParameters: model.trainableParameterCount,
-                               nonTrainableParameters: model.nonTrainableParameterCount, epochs: history.count, learningRate: lr,
-                               trainImages: trainSet.count, history: history)
-        }
-
-        var runs: [TransferRun] = []
-        var imported: String?
-        var samples: [String] = []
-        let experiment: String
-        let classNames: [String]
-        if let w = weights {
-            experiment = "ImageNet weights from \(w): frozen base, then top \(unfreezeTop) layers fine-tuned; basic CNN for comparison"
-            let (trainSet, val, test) = try data.load(seed: seed)
-            classNames = trainSet.classNames
-            profile.classes = classNames.count
-            let model = try build(profile, input: trainSet.imageShape)
-            let s = try KerasWeightImporter.load(w, into: model, required: Set(baseNames))
-            imported = "\(s.layers.count) layers, \(SummaryCommand.grouped(s.parameters)) values loaded" + (s.ignored.isEmpty ? "" : "; ignored: \(s.ignored.joined(separator: ", "))")
-            print("Imported \(imported!) from \(w)")
-            Freezing.apply(model, base: baseNames, unfreezeTop: 0)
-            runs.append(train(profile.name, mode: "frozen base", model: model, lr: 1e-3, trainSet: trainSet, val: val, test: test))
-            if !freezeBase {
-                Freezing.apply(model, base: baseNames, unfreezeTop: unfreezeTop)
-                runs.append(train(profile.name, mode: "fine-tuned (top \(unfreezeTop) unfrozen)", model: model, lr: 1e-4, trainSet: trainSet, val: val, test: test))
-            }
-            let basic = try ModelOptions.profile(named: "basic-cnn")
-            let cnn = try ModelBuilder.build(basic, input: trainSet.imageShape, policy: .auto(selector), options: rt.options, seed: seed)
-            runs.append(train("basic-cnn", mode: "from scratch", model: cnn, lr: basic.learningRate, trainSet: trainSet, val: val, test: test))
-            samples = Self.samples(model, test, classNames: classNames, runner: rt.pool)
-        } else {
-            guard data.dataset == .fashionMnist || data.dataset == .mnist || data.dataset == .synthetic else {
-                throw CLIError("the self-contained experiment uses an MNIST-like data set (fashion-mnist, mnist or synthetic); pass --weights FILE to transfer to \(data.dataset.rawValue)")
-            }
-            experiment = "self-contained: pre-trained on classes 0-4, transferred to classes 5-9 with \(labelled) labelled images"
-            let (fullTrain, fullVal, fullTest) = try data.load(seed: seed)
-            let source = fullTrain.subset(classes: [0, 1, 2, 3, 4], limit: pretrainImages)
-            let sourceVal = fullVal.subset(classes: [0, 1, 2, 3, 4])
-            let targetTrain = fullTrain.subset(classes: [5, 6, 7, 8, 9], limit: labelled)
-            let targetVal = fullVal.subset(classes: [5, 6, 7, 8, 9])
-            let targetTest = fullTest.subset(classes: [5, 6, 7, 8, 9])
-            guard source.count >= 10, targetTrain.count >= 10, targetTest.count >= 1 else {
-                throw CLIError("too few images of classes 0-4 / 5-9 in the data (\(source.count), \(targetTrain.count)); raise --limit")
-            }
-            classNames = targetTest.classNames
-            profile.classes = 5
-            // Pre-training on classes 0-4: the base learns features the other classes share.
-            let pre = try build(profile, input: fullTrain.imageShape)
-            let trainer = Trainer(model: pre, optimizer: Adam(learningRate: profile.learningRate), runner: rt.pool, seed: seed)
-            print("Pre-training \(profile.name) at \(size)x\(size) on \(source.count) images of classes 0-4 (\(source.classNames.joined(separator: ", ")))")
-            let t0 = Date()
-            _ = trainer.fit(train: source, validation: sourceVal, config: TrainConfig(epochs: pretrainEpochs, batchSize: batchSize, seed: seed),
-                            epochEnded: Self.printEpoch)
-            BatchNormRecalibration.run(pre, data: source, batches: bnRecalibration, batchSize: batchSize, runner: rt.pool)
-            let (_, _, preAcc) = trainer.predict(fullTest.subset(classes: [0, 1, 2, 3, 4]), batchSize: batchSize)
-            imported = String(format: "pre-trained on %d images of classes 0-4 in %.1f s: test accuracy on 0-4 %.2f%%", source.count, Date().timeIntervalSince(t0), preAcc * 100)
-            print(imported!)
-
-            let frozen = try build(profile, input: fullTrain.imageShape)
-            try Freezing.copyWeights(from: pre, to: frozen, layers: baseNames)
-            Freezing.apply(frozen, base: baseNames, unfreezeTop: 0)
-            runs.append(train(profile.name, mode: "frozen base", model: frozen, lr: 1e-3, trainSet: targetTrain, val: targetVal, test: targetTest))
-            if !freezeBase {
-                Freezing.apply(frozen, base: baseNames, unfreezeTop: unfreezeTop)
-                runs.append(train(profile.name, mode: "fine-tuned (top \(unfreezeTop) unfrozen)", model: frozen, lr: 1e-4, trainSet: targetTrain, val: targetVal, test: targetTest))
-            }
-            let scratch = try ModelBuilder.build(profile, input: fullTrain.imageShape, policy: .auto(selector), options: rt.options,
-                                                 seed: seed &+ 1, resizeTo: target)
-            runs.append(train(profile.name, mode: "from scratch (same architecture)", model: scratch, lr: profile.learningRate, trainSet: targetTrain, val: targetVal, test: targetTest))
-            let basic = try ModelOptions.profile(named: "basic-cnn")
-            var basic5 = basic
-            basic5.classes = 5
-            let cnn = try ModelBuilder.build(basic5, input: fullTrain.imageShape, policy: .auto(selector), options: rt.options, seed: seed)
-            runs.append(train("basic-cnn", mode: "from scratch", model: cnn, lr: basic.learningRate, trainSet: targetTrain, val: targetVal, test: targetTest))
-            samples = Self.samples(frozen, targetTest, classNames: classNames, runner: rt.pool)
-        }
-
-        let results = TransferResults(machine: machine.identity.name, base: profile.name, experiment: experiment, weights: weights, imported: imported,
-                                      dataset: data.dataset.rawValue, inputSize: target, classes: classNames, runs: runs,
-                                      samplePredictions: samples, batchNormRecalibrationBatches: bnRecalibration, threads: rt.threads, seed: seed,
-                                      commandLine: CommandLine.arguments.joined(separator: " "))
-        let md = Self.markdown(results)
+        let target = [size, size, profile.inputShape?[2] ?? 3]
+        let settings = TransferSettings(epochs: epochs, batchSize: batchSize, unfreezeTop: unfreezeTop, freezeBase: freezeBase,
+                                        bnRecalibration: bnRecalibration, seed: seed, labelled: labelled,
+                                        pretrainImages: pretrainImages, pretrainEpochs: pretrainEpochs)
+        let experiment = TransferExperiment(pool: rt.pool, options: rt.options, selector: selector, settings: settings,
+                                            log: { print($0) })
+        let mnistLike = [.fashionMnist, .mnist, .synthetic].contains(data.dataset)
+        let out: (runs: [TransferRun], experiment: String, imported: String?, classNames: [String], samples: [String])
+        do {
+            out = try experiment.run(base: profile, basicCNN: try ModelOptions.profile(named: "basic-cnn"),
+                                     data: try data.load(seed: seed), weightsFile: weights, target: target,
+                                     datasetName: data.dataset.rawValue, mnistLike: mnistLike)
+        } catch let e as TransferError { throw CLIError(e.description) }
+        let results = TransferResults(
+            machine: machine.identity.name, base: profile.name, experiment: out.experiment, weights: weights, imported: out.imported,
+            dataset: data.dataset.rawValue, inputSize: target, classes: out.classNames, runs: out.runs,
+            samplePredictions: out.samples, batchNormRecalibrationBatches: bnRecalibration, threads: rt.threads, seed: seed,
+            commandLine: CommandLine.arguments.joined(separator: " "))
+        let md = TransferRenderer.markdown(results)
         print(md)
         let staging = try StagingFolder(finalDir: dir)
         try staging.write(try Console.json(results) + "\n", to: "results.json")
         try staging.write(md, to: "report.md")
         try staging.commit()
         print("Saved \(dir)/results.json and \(dir)/report.md")
-    }
-
-    static func printEpoch(_ r: EpochRecord) {
-        print(String(format: "  epoch %d: %.1fs loss %.4f accuracy %.4f val_accuracy %.4f", r.epoch, r.seconds, r.loss, r.accuracy, r.valAccuracy ?? .nan))
-    }
-
-    /// The first ten test images: true and predicted class (from the last transferred model).
-    static func samples(_ model: Sequential, _ test: Dataset, classNames: [String], runner: ParallelRunner) -> [String] {
-        let trainer = Trainer(model: model, optimizer: Adam(), runner: runner)
-        let few = test.prefix(10)
-        let (pred, _, _) = trainer.predict(few, batchSize: few.count)
-        return (0..<few.count).map { i in
-            let t = classNames[Int(few.labels[i])], p = classNames[Int(pred[i])]
-            return "image \(i): true \(t), predicted \(p)" + (t == p ? " (right)" : " (wrong)")
-        }
-    }
-
-    static func markdown(_ r: TransferResults) -> String {
-        let header = ["model", "run", "test accuracy", "training s", "inference ms/img", "params", "trainable", "epochs", "lr", "train images"]
-        var table = "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
-        for x in r.runs {
-            let cells = [x.name, x.mode, String(format: "%.2f%%", x.testAccuracy * 100), String(format: "%.1f", x.trainingSeconds),
-                         String(format: "%.3f", x.inferenceMsPerImage), SummaryCommand.grouped(x.totalParameters),
-                         SummaryCommand.grouped(x.trainableParameters), "\(x.epochs)", "\(x.learningRate)", "\(x.trainImages)"]
-            table += "| " + cells.joined(separator: " | ") + " |\n"
-        }
-        return """
-        # Transfer learning: \(r.base), \(r.dataset), input \(r.inputSize.map(String.init).joined(separator: "x"))
-
-        Experiment: \(r.experiment).
-        \(r.imported.map { "Base: \($0).\n" } ?? "")
-        Classes: \(r.classes.joined(separator: ", ")). Times measured on \(r.threads) thread(s) (training time includes the batch-norm re-estimation); accuracies on the test images.
-        \(r.batchNormRecalibrationBatches > 0 ? "Batch-norm layers that trained had their moving statistics re-estimated over \(r.batchNormRecalibrationBatches) training batches after each run (--bn-recalibration 0 keeps Keras's momentum-0.999 averages)." : "Batch-norm moving statistics as trained (momentum averages, no re-estimation).")
-
-        \(table)
-        Sample predictions:
-        \(r.samplePredictions.map { "- \($0)" }.joined(separator: "\n"))
-
-        """
     }
 }
