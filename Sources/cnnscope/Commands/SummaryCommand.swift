@@ -64,16 +64,16 @@ struct SummaryCommand: ParsableCommand {
         t.rightAligned = [2, 3, 4]
         for l in r.layers {
             t.rows.append(["\(l.name) (\(l.type))", "(None, " + l.outputShape.map(String.init).joined(separator: ", ") + ")",
-                           grouped(l.parameters), grouped(Int(l.forwardFLOPs)), Format.bytes(l.forwardBytes)]
+                           Format.grouped(l.parameters), Format.grouped(Int(l.forwardFLOPs)), Format.bytes(l.forwardBytes)]
                           + (graph ? [(l.inputs ?? []).joined(separator: ", ")] : []))
         }
         func mb(_ n: Int) -> String { Format.bytes(Double(n * 4)) }
         return """
         Model: "\(r.model)"  input (None, \(r.inputShape.map(String.init).joined(separator: ", ")))
         \(t.render())
-         Total params: \(grouped(r.totalParameters)) (\(mb(r.totalParameters)))
-         Trainable params: \(grouped(r.trainableParameters)) (\(mb(r.trainableParameters)))
-         Non-trainable params: \(grouped(r.nonTrainableParameters)) (\(mb(r.nonTrainableParameters)))
+         Total params: \(Format.grouped(r.totalParameters)) (\(mb(r.totalParameters)))
+         Trainable params: \(Format.grouped(r.trainableParameters)) (\(mb(r.trainableParameters)))
+         Non-trainable params: \(Format.grouped(r.nonTrainableParameters)) (\(mb(r.nonTrainableParameters)))
          Forward per image (modelled): \(Format.g(r.forwardFLOPsPerImage / 1e6, 2)) MFLOP, \(Format.bytes(r.forwardBytesPerImage)) minimum traffic
         """
     }
