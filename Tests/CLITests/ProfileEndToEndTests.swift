@@ -8,6 +8,7 @@ import MachineStore
 import Layers
 import Tensor
 import Training
+import Profiling
 import Reports
 @testable import cnnscope
 
@@ -59,5 +60,19 @@ final class ProfileEndToEndTests: XCTestCase {
                                            "--output", tmp.appendingPathComponent("cmp.md").path])
         try rep.run()
         XCTAssertTrue(try String(contentsOf: tmp.appendingPathComponent("cmp.md"), encoding: .utf8).contains("| 1.00 |"))
+    }
+
+    func testTrainWritesResultsAndWeightsWithTheMachineIdentity() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-train-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let out = tmp.appendingPathComponent("run")
+        try TrainCommand.parse(["--model", "tiny-cnn", "--dataset", "synthetic", "--limit", "400", "--epochs", "1", "--threads", "1",
+                                "--cache-dir", tmp.appendingPathComponent("cache").path, "--output", out.path]).run()
+        let r = try JSONDecoder().decode(TrainingResults.self, from: Data(contentsOf: out.appendingPathComponent("results.json")))
+        XCTAssertEqual(r.model, "tiny-cnn")
+        XCTAssertEqual(r.history.count, 1)
+        XCTAssertEqual(r.totalParameters, r.trainableParameters + r.nonTrainableParameters)
+        XCTAssertTrue(r.machine?.contains("-") ?? false, "machine identity recorded: \(r.machine ?? "nil")")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("weights.cnnw").path))
     }
 }
