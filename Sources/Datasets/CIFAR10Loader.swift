@@ -1,16 +1,20 @@
-import Tensor
 import Foundation
+import Tensor
 
 // each record: 1 label byte, then 3072 bytes: 1024 red, 1024 green, 1024 blue (32x32, row-major)
 /// CIFAR-10, binary version (data_batch_1..5.bin, test_batch.bin), scaled by 1/255 to NHWC (N,32,32,3).
 public enum CIFAR10Loader {
-    public static let classNames = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    public static let classNames = [
+        "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    ]
     static let record = 3073
 
     public static func loadBatch(_ path: String) throws -> (Tensor, [Int32]) {
         let b = try DataFile.read(path)
         guard !b.isEmpty, b.count % record == 0 else {
-            throw DatasetError("\(path): \(b.count) bytes is not a whole number of 3073-byte CIFAR-10 records (truncated or not the binary version); the last record starts at byte \(b.count / record * record)")
+            throw DatasetError(
+                "\(path): \(b.count) bytes is not a whole number of 3073-byte CIFAR-10 records (truncated or not the binary version); the last record starts at byte \(b.count / record * record)"
+            )
         }
         let n = b.count / record
         let t = try Tensor([n, 32, 32, 3], zeroed: false)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a number came from. Every figure cnnscope reports carries one.
 public enum Provenance: String, Codable, Sendable {
     /// Read from a performance counter (PMU or kernel software event).
@@ -34,8 +36,3 @@ public struct Figure: Codable, Equatable, Sendable {
         return "\(num)\(unit.isEmpty ? "" : " " + unit) (\(provenance.rawValue))"
     }
 }
-
-
-
-
-import Foundation

@@ -23,8 +23,10 @@ public struct CPUFeatures: Codable, Sendable {
     /// Single-precision lanes of the widest vector unit the CPU has.
     public var fp32Lanes: Int { flags.contains("avx512f") ? 16 : (flags.contains("avx") ? 8 : 4) }
 
-    public init(modelName: String, vendor: String, family: Int?, model: Int?, stepping: Int? = nil,
-                flags: Set<String>) {
+    public init(
+        modelName: String, vendor: String, family: Int?, model: Int?, stepping: Int? = nil,
+        flags: Set<String>
+    ) {
         self.modelName = modelName; self.vendor = vendor; self.family = family; self.model = model
         self.stepping = stepping; self.flags = flags
     }
@@ -66,14 +68,16 @@ public struct CPUFeatures: Codable, Sendable {
             default: break
             }
         }
-        return CPUFeatures(modelName: name, vendor: vendor, family: family, model: model, stepping: stepping, flags: flags)
+        return CPUFeatures(
+            modelName: name, vendor: vendor, family: family, model: model, stepping: stepping, flags: flags)
     }
 
     public static func detect() throws -> CPUFeatures {
         do {
             return parse(cpuinfo: try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
         } catch {
-            throw HardwareError.invalid("/proc/cpuinfo: cannot read (\(error.localizedDescription)); CPU features unknown")
+            throw HardwareError.invalid(
+                "/proc/cpuinfo: cannot read (\(error.localizedDescription)); CPU features unknown")
         }
     }
 }

@@ -1,6 +1,7 @@
 import CMicrokernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One measured bandwidth: a kernel over a working set sized for one memory level.
@@ -17,8 +18,10 @@ public struct BandwidthCeiling: Codable, Equatable, Sendable {
     public var minGBPerSecond: Double
     public var maxGBPerSecond: Double
 
-    public init(level: String, kernel: String, threads: Int, workingSetBytes: Int, gbPerSecond: Double,
-                minGBPerSecond: Double, maxGBPerSecond: Double) {
+    public init(
+        level: String, kernel: String, threads: Int, workingSetBytes: Int, gbPerSecond: Double,
+        minGBPerSecond: Double, maxGBPerSecond: Double
+    ) {
         self.level = level; self.kernel = kernel; self.threads = threads; self.workingSetBytes = workingSetBytes
         self.gbPerSecond = gbPerSecond; self.minGBPerSecond = minGBPerSecond; self.maxGBPerSecond = maxGBPerSecond
     }
@@ -36,8 +39,12 @@ public struct MachineCeilings: Codable, Sendable {
     /// One compute ceiling per ISA (scalar FMA, AVX2 FMA, AVX-512 FMA where present).
     public var computeByISA: [ComputePeak]?
 
-    public init(fma: ComputePeak, mixedPerThreadGFLOPs: Double, mixedAllThreadsGFLOPs: Double, bandwidth: [BandwidthCeiling], method: String) {
-        self.fma = fma; self.mixedPerThreadGFLOPs = mixedPerThreadGFLOPs; self.mixedAllThreadsGFLOPs = mixedAllThreadsGFLOPs
+    public init(
+        fma: ComputePeak, mixedPerThreadGFLOPs: Double, mixedAllThreadsGFLOPs: Double, bandwidth: [BandwidthCeiling],
+        method: String
+    ) {
+        self.fma = fma; self.mixedPerThreadGFLOPs = mixedPerThreadGFLOPs;
+        self.mixedAllThreadsGFLOPs = mixedAllThreadsGFLOPs
         self.bandwidth = bandwidth; self.method = method
     }
 
@@ -71,8 +78,10 @@ public enum CeilingProbe {
     }
 
     /// Measures the compute and bandwidth ceilings for one thread and for `pool.width` pinned threads.
-    public static func measure(topology: Topology, features: CPUFeatures, pool: WorkerPool,
-                               kernels: [String] = ["load", "copy", "triad"], trials: Int = 5) -> MachineCeilings {
+    public static func measure(
+        topology: Topology, features: CPUFeatures, pool: WorkerPool,
+        kernels: [String] = ["load", "copy", "triad"], trials: Int = 5
+    ) -> MachineCeilings {
         let avx2 = features.flags.contains("avx2")
         let fma = ComputePeakProbe.measure(features: features, pool: pool, trials: trials)
         var mixed1 = fma.perThreadGFLOPs, mixedN = fma.allThreadsGFLOPs
@@ -97,18 +106,26 @@ public enum CeilingProbe {
         for threads in Array(Set([1, pool.width])).sorted() {
             for (level, ws) in workingSets(topology, threads: threads) {
                 for k in kernels {
-                    bw.append(bandwidth(level: level, kernel: k, bytesPerThread: ws, threads: threads, pool: pool, avx2: avx2, trials: trials))
+                    bw.append(
+                        bandwidth(
+                            level: level, kernel: k, bytesPerThread: ws, threads: threads, pool: pool, avx2: avx2,
+                            trials: trials))
                 }
             }
         }
-        var c = MachineCeilings(fma: fma, mixedPerThreadGFLOPs: mixed1, mixedAllThreadsGFLOPs: mixedN, bandwidth: bw,
-                               method: "microkernels in C (\(avx2 ? "AVX2" : "SSE")), pinned threads, working sets from hwloc cache sizes, median of \(trials) trials")
+        var c = MachineCeilings(
+            fma: fma, mixedPerThreadGFLOPs: mixed1, mixedAllThreadsGFLOPs: mixedN, bandwidth: bw,
+            method:
+                "microkernels in C (\(avx2 ? "AVX2" : "SSE")), pinned threads, working sets from hwloc cache sizes, median of \(trials) trials"
+        )
         c.computeByISA = ComputePeakProbe.measureEachISA(features: features, pool: pool, trials: trials)
         return c
     }
 
-    static func bandwidth(level: String, kernel: String, bytesPerThread: Int, threads: Int, pool: WorkerPool,
-                          avx2: Bool, trials: Int) -> BandwidthCeiling {
+    static func bandwidth(
+        level: String, kernel: String, bytesPerThread: Int, threads: Int, pool: WorkerPool,
+        avx2: Bool, trials: Int
+    ) -> BandwidthCeiling {
         let arrays = kernel == "load" ? 1 : (kernel == "copy" ? 2 : 3)
         let n = max(64, bytesPerThread / 4 / arrays / 64 * 64)
         let bytesPerPass = Double(n * 4 * arrays)
@@ -144,7 +161,7 @@ public enum CeilingProbe {
             default: blackHole(cnns_triad_sse(b[0], b[1], b[2], Int64(n), r))
             }
         }
-        pool.run { w in if w < threads { pass(w, 1) } }   // warm-up
+        pool.run { w in if w < threads { pass(w, 1) } }  // warm-up
         for _ in 0..<trials {
             var secs = [Double](repeating: 0, count: pool.width)
             secs.withUnsafeMutableBufferPointer { s in
@@ -160,7 +177,8 @@ public enum CeilingProbe {
         }
         for w in 0..<threads { for p in buffers[w] { free(p) } }
         let s = results.sorted()
-        return BandwidthCeiling(level: level, kernel: kernel, threads: threads, workingSetBytes: n * 4 * arrays,
-                                gbPerSecond: s[s.count / 2], minGBPerSecond: s.first!, maxGBPerSecond: s.last!)
+        return BandwidthCeiling(
+            level: level, kernel: kernel, threads: threads, workingSetBytes: n * 4 * arrays,
+            gbPerSecond: s[s.count / 2], minGBPerSecond: s.first!, maxGBPerSecond: s.last!)
     }
 }

@@ -1,6 +1,7 @@
 import CMicrokernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A compute ceiling measured with an FMA-only microkernel (measured, not modelled).
@@ -62,8 +63,9 @@ public enum ComputePeakProbe {
                 each.withUnsafeMutableBufferPointer { b in pool.run { w in b[w] = once() } }
                 return each.reduce(0, +)
             }
-            return ComputePeak(perThreadGFLOPs: median(single), allThreadsGFLOPs: median(all), threads: pool.width,
-                               kernel: name, trials: trials)
+            return ComputePeak(
+                perThreadGFLOPs: median(single), allThreadsGFLOPs: median(all), threads: pool.width,
+                kernel: name, trials: trials)
         }
     }
 
@@ -84,7 +86,8 @@ public enum ComputePeakProbe {
             all.append(each.reduce(0, +))
         }
         func median(_ a: [Double]) -> Double { let s = a.sorted(); return s[s.count / 2] }
-        return ComputePeak(perThreadGFLOPs: median(single), allThreadsGFLOPs: median(all), threads: w,
-                           kernel: avx2 ? "avx2-fma 12x8" : "sse mul+add 12x4", trials: trials)
+        return ComputePeak(
+            perThreadGFLOPs: median(single), allThreadsGFLOPs: median(all), threads: w,
+            kernel: avx2 ? "avx2-fma 12x8" : "sse mul+add 12x4", trials: trials)
     }
 }

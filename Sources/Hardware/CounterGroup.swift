@@ -1,7 +1,8 @@
-import CPfm
 import CPerfShim
+import CPfm
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One event's value read from a group, with the multiplexing scale kept beside it.
@@ -47,8 +48,9 @@ public final class CounterGroup {
             for (i, ev) in events.enumerated() {
                 var attr = ev.attr
                 attr.size = min(UInt32(MemoryLayout<perf_event_attr>.size), cnns_perf_attr_size())
-                attr.read_format = UInt64(PERF_FORMAT_GROUP.rawValue | PERF_FORMAT_ID.rawValue |
-                                          PERF_FORMAT_TOTAL_TIME_ENABLED.rawValue | PERF_FORMAT_TOTAL_TIME_RUNNING.rawValue)
+                attr.read_format = UInt64(
+                    PERF_FORMAT_GROUP.rawValue | PERF_FORMAT_ID.rawValue | PERF_FORMAT_TOTAL_TIME_ENABLED.rawValue
+                        | PERF_FORMAT_TOTAL_TIME_RUNNING.rawValue)
                 attr.disabled = i == 0 ? 1 : 0
                 attr.inherit = 0
                 let leader = i == 0 ? Int32(-1) : fds[0]
@@ -101,7 +103,9 @@ public final class CounterGroup {
         _ = try SystemCall.check("ioctl(PERF_EVENT_IOC_ENABLE)", context: names[0]) { cnns_perf_ioc_enable(fds[0], 1) }
     }
     public func disable() throws {
-        _ = try SystemCall.check("ioctl(PERF_EVENT_IOC_DISABLE)", context: names[0]) { cnns_perf_ioc_disable(fds[0], 1) }
+        _ = try SystemCall.check("ioctl(PERF_EVENT_IOC_DISABLE)", context: names[0]) {
+            cnns_perf_ioc_disable(fds[0], 1)
+        }
     }
 
     /// Reads every member. A member that never ran (running time 0) is absent from the result.
@@ -109,7 +113,9 @@ public final class CounterGroup {
         let words = 3 + 2 * fds.count
         var buf = [UInt64](repeating: 0, count: words)
         let n = try buf.withUnsafeMutableBytes { raw in
-            try SystemCall.check("read", context: "perf group '\(names[0])'") { Glibc.read(fds[0], raw.baseAddress, raw.count) }
+            try SystemCall.check("read", context: "perf group '\(names[0])'") {
+                Glibc.read(fds[0], raw.baseAddress, raw.count)
+            }
         }
         guard n >= 24 else { throw HardwareError.invalid("perf group '\(names[0])': short read of \(n) bytes") }
         let nr = Int(buf[0]), enabled = buf[1], running = buf[2]
@@ -117,9 +123,13 @@ public final class CounterGroup {
         for k in 0..<min(nr, fds.count) {
             let value = buf[3 + 2 * k], id = buf[4 + 2 * k]
             guard let idx = ids.firstIndex(of: id) else { continue }
-            guard let (scaled, factor) = CounterReading.scale(raw: value, enabled: enabled, running: running) else { continue }
-            out.append(CounterReading(name: names[idx], raw: value, scaled: scaled, scale: factor,
-                                      timeEnabledNs: enabled, timeRunningNs: running))
+            guard let (scaled, factor) = CounterReading.scale(raw: value, enabled: enabled, running: running) else {
+                continue
+            }
+            out.append(
+                CounterReading(
+                    name: names[idx], raw: value, scaled: scaled, scale: factor,
+                    timeEnabledNs: enabled, timeRunningNs: running))
         }
         return out
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Whether one event opens here, and if not, why, in words.
@@ -44,9 +45,11 @@ public enum CounterProbe {
         case ENOENT:
             return "this machine exposes no hardware PMU for this event (common in VMs and containers)"
         case EACCES, EPERM:
-            let paranoid = (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8))?
+            let paranoid =
+                (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-            return "not permitted: kernel.perf_event_paranoid is \(paranoid); lower it (sysctl kernel.perf_event_paranoid=1) or run with CAP_PERFMON"
+            return
+                "not permitted: kernel.perf_event_paranoid is \(paranoid); lower it (sysctl kernel.perf_event_paranoid=1) or run with CAP_PERFMON"
         case EOPNOTSUPP:
             return "the PMU cannot count this event in the requested mode"
         case ENODEV:
@@ -69,8 +72,9 @@ public enum CounterProbe {
         events.map { name in
             let encoded: EncodedEvent
             do { encoded = try PfmLibrary.encode(name) } catch {
-                return ProbeResult(event: name, qualifiedName: nil, opened: false, sample: nil,
-                                   errno: nil, cause: "\(error)")
+                return ProbeResult(
+                    event: name, qualifiedName: nil, opened: false, sample: nil,
+                    errno: nil, cause: "\(error)")
             }
             do {
                 let g = try CounterGroup(events: [encoded])
@@ -80,16 +84,19 @@ public enum CounterProbe {
                 try g.disable()
                 blackHole(x)
                 let r = try g.read().first
-                return ProbeResult(event: name, qualifiedName: encoded.qualifiedName, opened: true,
-                                   sample: r.map { UInt64($0.scaled) }, errno: nil,
-                                   cause: r == nil ? "opened but never scheduled on the PMU" : nil)
+                return ProbeResult(
+                    event: name, qualifiedName: encoded.qualifiedName, opened: true,
+                    sample: r.map { UInt64($0.scaled) }, errno: nil,
+                    cause: r == nil ? "opened but never scheduled on the PMU" : nil)
             } catch let e as HardwareError {
                 let en = e.errnoValue
-                return ProbeResult(event: name, qualifiedName: encoded.qualifiedName, opened: false, sample: nil,
-                                   errno: en.map(Errno.name), cause: en.map(cause(errno:)) ?? "\(e)")
+                return ProbeResult(
+                    event: name, qualifiedName: encoded.qualifiedName, opened: false, sample: nil,
+                    errno: en.map(Errno.name), cause: en.map(cause(errno:)) ?? "\(e)")
             } catch {
-                return ProbeResult(event: name, qualifiedName: encoded.qualifiedName, opened: false, sample: nil,
-                                   errno: nil, cause: "\(error)")
+                return ProbeResult(
+                    event: name, qualifiedName: encoded.qualifiedName, opened: false, sample: nil,
+                    errno: nil, cause: "\(error)")
             }
         }
     }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Every failure of a C call in the hardware layer, typed. Made in one place (`SystemCall`),
@@ -69,8 +69,10 @@ public enum Errno {
 /// `valueOrErrno`): runs `body`, retries on EINTR, and turns -1 into a typed error.
 public enum SystemCall {
     @inline(__always)
-    public static func check<T: FixedWidthInteger>(_ call: String, context: String = "",
-                                                   _ body: () -> T) throws -> T {
+    public static func check<T: FixedWidthInteger>(
+        _ call: String, context: String = "",
+        _ body: () -> T
+    ) throws -> T {
         while true {
             let r = body()
             if r != -1 { return r }

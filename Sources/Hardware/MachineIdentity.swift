@@ -30,8 +30,10 @@ public struct MachineIdentity: Codable, Equatable, Hashable, Sendable {
     /// OpenBLAS' kernel family (`openblas_get_corename`), which decides its GEMM code.
     public var blasCore: String
 
-    public init(vendor: String, family: Int?, model: Int?, stepping: Int?, isa: [String], cores: Int,
-                processingUnits: Int, caches: [CacheLevel], numaNodes: Int, blasCore: String) {
+    public init(
+        vendor: String, family: Int?, model: Int?, stepping: Int?, isa: [String], cores: Int,
+        processingUnits: Int, caches: [CacheLevel], numaNodes: Int, blasCore: String
+    ) {
         self.vendor = vendor; self.family = family; self.model = model; self.stepping = stepping
         self.isa = isa; self.cores = cores; self.processingUnits = processingUnits
         self.caches = caches.sorted { $0.level < $1.level }; self.numaNodes = numaNodes; self.blasCore = blasCore
@@ -40,10 +42,13 @@ public struct MachineIdentity: Codable, Equatable, Hashable, Sendable {
 
     /// The identity of the machine described by `cpu` and `topology`.
     public init(cpu: CPUFeatures, topology: Topology, blasCore: String) {
-        self.init(vendor: cpu.vendor, family: cpu.family, model: cpu.model, stepping: cpu.stepping,
-                  isa: cpu.kernelISA, cores: topology.cores, processingUnits: topology.processingUnits,
-                  caches: topology.caches.map { CacheLevel(level: $0.level, sizeBytes: $0.sizeBytes, instances: $0.instances) },
-                  numaNodes: topology.numaNodes, blasCore: blasCore)
+        self.init(
+            vendor: cpu.vendor, family: cpu.family, model: cpu.model, stepping: cpu.stepping,
+            isa: cpu.kernelISA, cores: topology.cores, processingUnits: topology.processingUnits,
+            caches: topology.caches.map {
+                CacheLevel(level: $0.level, sizeBytes: $0.sizeBytes, instances: $0.instances)
+            },
+            numaNodes: topology.numaNodes, blasCore: blasCore)
     }
 
     /// Every field in a fixed order: the text the fingerprint hashes.

@@ -1,6 +1,7 @@
 import CPfm
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A PMU model libpfm4 detects on this machine.
@@ -61,7 +62,9 @@ public enum PfmLibrary {
         for raw in 0..<PFM_PMU_MAX.rawValue {
             var info = pfm_pmu_info_t()
             info.size = MemoryLayout<pfm_pmu_info_t>.size
-            guard pfm_get_pmu_info(pfm_pmu_t(rawValue: raw), &info) == PFM_SUCCESS, info.is_present != 0 else { continue }
+            guard pfm_get_pmu_info(pfm_pmu_t(rawValue: raw), &info) == PFM_SUCCESS, info.is_present != 0 else {
+                continue
+            }
             let kind: String
             switch info.type {
             case PFM_PMU_TYPE_CORE: kind = "core"
@@ -69,10 +72,12 @@ public enum PfmLibrary {
             case PFM_PMU_TYPE_OS_GENERIC: kind = "OS generic"
             default: kind = "other"
             }
-            out.append(PMUInfo(name: info.name.map { String(cString: $0) } ?? "?",
-                               description: info.desc.map { String(cString: $0) } ?? "",
-                               kind: kind, events: Int(info.nevents),
-                               genericCounters: Int(info.num_cntrs), fixedCounters: Int(info.num_fixed_cntrs)))
+            out.append(
+                PMUInfo(
+                    name: info.name.map { String(cString: $0) } ?? "?",
+                    description: info.desc.map { String(cString: $0) } ?? "",
+                    kind: kind, events: Int(info.nevents),
+                    genericCounters: Int(info.num_cntrs), fixedCounters: Int(info.num_fixed_cntrs)))
         }
         return out
     }
@@ -94,7 +99,8 @@ public enum PfmLibrary {
         }
         defer { free(fstr) }
         guard r == PFM_SUCCESS else {
-            throw HardwareError.pfm(call: "pfm_get_os_event_encoding", code: r, message: message(r), subject: "event '\(name)'")
+            throw HardwareError.pfm(
+                call: "pfm_get_os_event_encoding", code: r, message: message(r), subject: "event '\(name)'")
         }
         attr.size = UInt32(MemoryLayout<perf_event_attr>.size)
         return EncodedEvent(name: name, qualifiedName: fstr.map { String(cString: $0) } ?? name, attr: attr)

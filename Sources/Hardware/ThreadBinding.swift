@@ -1,6 +1,7 @@
 import CHwloc
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How worker threads are placed on processing units.
@@ -33,7 +34,9 @@ public enum BindPolicy: String, CaseIterable, Codable, Sendable {
 extension HwlocTopology {
     /// Binds the calling thread to one processing unit (by OS index).
     public func bindCurrentThread(toPU osIndex: Int) throws {
-        guard let set = hwloc_bitmap_alloc() else { throw HardwareError.hwloc(call: "hwloc_bitmap_alloc", errno: errno) }
+        guard let set = hwloc_bitmap_alloc() else {
+            throw HardwareError.hwloc(call: "hwloc_bitmap_alloc", errno: errno)
+        }
         defer { hwloc_bitmap_free(set) }
         _ = hwloc_bitmap_only(set, UInt32(osIndex))
         _ = try SystemCall.check("hwloc_set_cpubind", context: "binding a worker to PU \(osIndex)") {
@@ -43,7 +46,9 @@ extension HwlocTopology {
 
     /// The processing units the calling thread is bound to now.
     public func currentThreadBinding() throws -> [Int] {
-        guard let set = hwloc_bitmap_alloc() else { throw HardwareError.hwloc(call: "hwloc_bitmap_alloc", errno: errno) }
+        guard let set = hwloc_bitmap_alloc() else {
+            throw HardwareError.hwloc(call: "hwloc_bitmap_alloc", errno: errno)
+        }
         defer { hwloc_bitmap_free(set) }
         _ = try SystemCall.check("hwloc_get_cpubind") {
             hwloc_get_cpubind(handle, set, Int32(HWLOC_CPUBIND_THREAD.rawValue))

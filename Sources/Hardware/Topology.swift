@@ -1,6 +1,7 @@
 import CHwloc
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One cache level as hwloc reports it.
@@ -32,8 +33,10 @@ public struct Topology: Codable, Sendable {
     /// OS index of each core's first processing unit, in topology order (compact binding order).
     public var corePUs: [[Int]]
 
-    public init(packages: Int, cores: Int, processingUnits: Int, numaNodes: Int, cpuModel: String, cpuVendor: String,
-                caches: [CacheInfo], instructionCaches: [CacheInfo], corePUs: [[Int]]) {
+    public init(
+        packages: Int, cores: Int, processingUnits: Int, numaNodes: Int, cpuModel: String, cpuVendor: String,
+        caches: [CacheInfo], instructionCaches: [CacheInfo], corePUs: [[Int]]
+    ) {
         self.packages = packages; self.cores = cores; self.processingUnits = processingUnits; self.numaNodes = numaNodes
         self.cpuModel = cpuModel; self.cpuVendor = cpuVendor; self.caches = caches
         self.instructionCaches = instructionCaches; self.corePUs = corePUs
@@ -111,15 +114,17 @@ public final class HwlocTopology: @unchecked Sendable {
             case HWLOC_OBJ_CACHE_INSTRUCTION: kind = "instruction"
             default: kind = "unified"
             }
-            let info = CacheInfo(level: level, kind: kind, sizeBytes: Int(c.size), lineSize: Int(c.linesize),
-                                 associativity: Int(c.associativity),
-                                 sharedBy: Self.puIndexes(o.pointee.cpuset), instances: objs.count)
+            let info = CacheInfo(
+                level: level, kind: kind, sizeBytes: Int(c.size), lineSize: Int(c.linesize),
+                associativity: Int(c.associativity),
+                sharedBy: Self.puIndexes(o.pointee.cpuset), instances: objs.count)
             if isInstr { instr.append(info) } else { data.append(info) }
         }
         let corePUs = objects(HWLOC_OBJ_CORE).map { Self.puIndexes($0.pointee.cpuset) }
-        return Topology(packages: packages.count, cores: count(HWLOC_OBJ_CORE),
-                        processingUnits: count(HWLOC_OBJ_PU), numaNodes: max(1, count(HWLOC_OBJ_NUMANODE)),
-                        cpuModel: model, cpuVendor: vendor, caches: data, instructionCaches: instr,
-                        corePUs: corePUs)
+        return Topology(
+            packages: packages.count, cores: count(HWLOC_OBJ_CORE),
+            processingUnits: count(HWLOC_OBJ_PU), numaNodes: max(1, count(HWLOC_OBJ_NUMANODE)),
+            cpuModel: model, cpuVendor: vendor, caches: data, instructionCaches: instr,
+            corePUs: corePUs)
     }
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CPerfShim
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A fixed set of worker threads, each bound to a processing unit through hwloc (or unbound).
 /// `run` hands every worker the same job with its own index and returns when all are done;
@@ -34,7 +35,8 @@ public final class WorkerPool: @unchecked Sendable {
         width = max(1, count)
         self.policy = policy
         let topo = topology?.snapshot()
-        placement = topo.map { policy.placement(workers: max(1, count), topology: $0) }
+        placement =
+            topo.map { policy.placement(workers: max(1, count), topology: $0) }
             ?? Array(repeating: nil, count: max(1, count))
         mutex = .allocate(capacity: 1)
         startCond = .allocate(capacity: 1)
@@ -46,11 +48,13 @@ public final class WorkerPool: @unchecked Sendable {
             let ctx = WorkerContext(pool: self, index: w, pu: placement[w], topology: topology)
             let box = Unmanaged.passRetained(ctx).toOpaque()
             var tid = pthread_t()
-            let rc = pthread_create(&tid, nil, { raw in
-                let ctx = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                ctx.pool.workerMain(ctx)
-                return nil
-            }, box)
+            let rc = pthread_create(
+                &tid, nil,
+                { raw in
+                    let ctx = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                    ctx.pool.workerMain(ctx)
+                    return nil
+                }, box)
             precondition(rc == 0, "pthread_create failed with \(rc)")
             threads.append(tid)
         }

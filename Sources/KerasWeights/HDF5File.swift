@@ -24,7 +24,9 @@ public final class HDF5File {
             throw HDF5Error("\(path): no such file; pass the Keras weight file (*.h5) with --weights")
         }
         guard H5Fis_hdf5(path) > 0 else {
-            throw HDF5Error("\(path): not an HDF5 file (bad signature); expected a Keras weight file such as mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5")
+            throw HDF5Error(
+                "\(path): not an HDF5 file (bad signature); expected a Keras weight file such as mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+            )
         }
         id = H5Fopen(path, cnns_h5f_acc_rdonly(), cnns_h5p_default())
         guard id >= 0 else { throw HDF5Error("\(path): HDF5 could not open the file (truncated or corrupt?)") }
@@ -35,7 +37,9 @@ public final class HDF5File {
         _ = Self.initialised
         self.path = path
         id = H5Fcreate(path, cnns_h5f_acc_trunc(), cnns_h5p_default(), cnns_h5p_default())
-        guard id >= 0 else { throw HDF5Error("\(path): HDF5 could not create the file (check the folder exists and is writable)") }
+        guard id >= 0 else {
+            throw HDF5Error("\(path): HDF5 could not create the file (check the folder exists and is writable)")
+        }
     }
 
     deinit { H5Fclose(id) }
@@ -63,7 +67,8 @@ public final class HDF5File {
         let obj = try check(H5Oopen(id, objectPath, cnns_h5p_default()), "cannot open '\(objectPath)'")
         defer { H5Oclose(obj) }
         guard H5Aexists(obj, name) > 0 else { return nil }
-        let attr = try check(H5Aopen(obj, name, cnns_h5p_default()), "cannot open attribute '\(name)' of '\(objectPath)'")
+        let attr = try check(
+            H5Aopen(obj, name, cnns_h5p_default()), "cannot open attribute '\(name)' of '\(objectPath)'")
         defer { H5Aclose(attr) }
         let ftype = try check(H5Aget_type(attr), "attribute '\(name)' of '\(objectPath)' has no type")
         defer { H5Tclose(ftype) }
@@ -85,7 +90,9 @@ public final class HDF5File {
             return ptrs.map { $0.map { String(cString: $0) } ?? "" }
         }
         let size = H5Tget_size(ftype)
-        guard size > 0 && size < 1 << 16 else { throw HDF5Error("\(path): attribute '\(name)' has strings of size \(size)") }
+        guard size > 0 && size < 1 << 16 else {
+            throw HDF5Error("\(path): attribute '\(name)' has strings of size \(size)")
+        }
         let mem = try check(H5Tcopy(cnns_h5t_c_s1()), "cannot make a string type")
         defer { H5Tclose(mem) }
         try check(H5Tset_size(mem, size), "cannot size a string type")
@@ -110,8 +117,9 @@ public final class HDF5File {
         let count = shape.reduce(1, *)
         guard count < 1 << 31 else { throw HDF5Error("\(path): dataset '\(objectPath)' is too large (\(shape))") }
         var values = [Float](repeating: 0, count: count)
-        try check(H5Dread(ds, cnns_h5t_native_float(), cnns_h5s_all(), cnns_h5s_all(), cnns_h5p_default(), &values),
-                  "cannot read dataset '\(objectPath)' as floats (truncated file or a non-numeric dataset?)")
+        try check(
+            H5Dread(ds, cnns_h5t_native_float(), cnns_h5s_all(), cnns_h5s_all(), cnns_h5p_default(), &values),
+            "cannot read dataset '\(objectPath)' as floats (truncated file or a non-numeric dataset?)")
         return (shape, values)
     }
 
@@ -123,25 +131,36 @@ public final class HDF5File {
         for part in objectPath.split(separator: "/") {
             prefix += "/" + part
             if H5Lexists(id, prefix, cnns_h5p_default()) > 0 { continue }
-            let g = try check(H5Gcreate2(id, prefix, cnns_h5p_default(), cnns_h5p_default(), cnns_h5p_default()),
-                              "cannot create group '\(prefix)'")
+            let g = try check(
+                H5Gcreate2(id, prefix, cnns_h5p_default(), cnns_h5p_default(), cnns_h5p_default()),
+                "cannot create group '\(prefix)'")
             H5Gclose(g)
         }
     }
 
     /// Writes a float32 dataset (parent groups are created).
     public func write(_ values: [Float], dims: [Int], to objectPath: String) throws {
-        guard values.count == dims.reduce(1, *) else { throw HDF5Error("\(path): '\(objectPath)': \(values.count) values for shape \(dims)") }
+        guard values.count == dims.reduce(1, *) else {
+            throw HDF5Error("\(path): '\(objectPath)': \(values.count) values for shape \(dims)")
+        }
         let parent = objectPath.split(separator: "/").dropLast().joined(separator: "/")
         if !parent.isEmpty { try createGroups(parent) }
         var hd = dims.map { hsize_t($0) }
-        let space = try check(H5Screate_simple(Int32(dims.count), &hd, nil), "cannot make a dataspace for '\(objectPath)'")
+        let space = try check(
+            H5Screate_simple(Int32(dims.count), &hd, nil), "cannot make a dataspace for '\(objectPath)'")
         defer { H5Sclose(space) }
-        let ds = try check(H5Dcreate2(id, objectPath, cnns_h5t_ieee_f32le(), space, cnns_h5p_default(), cnns_h5p_default(), cnns_h5p_default()),
-                           "cannot create dataset '\(objectPath)'")
+        let ds = try check(
+            H5Dcreate2(
+                id, objectPath, cnns_h5t_ieee_f32le(), space, cnns_h5p_default(), cnns_h5p_default(), cnns_h5p_default()
+            ),
+            "cannot create dataset '\(objectPath)'")
         defer { H5Dclose(ds) }
-        try check(values.withUnsafeBufferPointer { H5Dwrite(ds, cnns_h5t_native_float(), cnns_h5s_all(), cnns_h5s_all(), cnns_h5p_default(), $0.baseAddress) },
-                  "cannot write dataset '\(objectPath)'")
+        try check(
+            values.withUnsafeBufferPointer {
+                H5Dwrite(
+                    ds, cnns_h5t_native_float(), cnns_h5s_all(), cnns_h5s_all(), cnns_h5p_default(), $0.baseAddress)
+            },
+            "cannot write dataset '\(objectPath)'")
     }
 
     /// Writes a fixed-length string-array attribute, as h5py writes numpy byte strings.
@@ -156,10 +175,14 @@ public final class HDF5File {
         var dims = [hsize_t(strings.count)]
         let space = try check(H5Screate_simple(1, &dims, nil), "cannot make a dataspace")
         defer { H5Sclose(space) }
-        let attr = try check(H5Acreate2(obj, name, type, space, cnns_h5p_default(), cnns_h5p_default()), "cannot create attribute '\(name)'")
+        let attr = try check(
+            H5Acreate2(obj, name, type, space, cnns_h5p_default(), cnns_h5p_default()),
+            "cannot create attribute '\(name)'")
         defer { H5Aclose(attr) }
         var buf = [CChar](repeating: 0, count: size * max(1, strings.count))
-        for (i, s) in strings.enumerated() { for (j, b) in s.utf8.enumerated() { buf[i * size + j] = CChar(bitPattern: b) } }
+        for (i, s) in strings.enumerated() {
+            for (j, b) in s.utf8.enumerated() { buf[i * size + j] = CChar(bitPattern: b) }
+        }
         try check(H5Awrite(attr, type, &buf), "cannot write attribute '\(name)'")
     }
 }

@@ -31,9 +31,11 @@ public final class AutoSelector {
 
     /// `machine` names the machine (`MachineIdentity.name`); choices of another machine, or timed
     /// with other kernel switches, never match a key made here.
-    public init(cache: AlgorithmChoiceCache = AlgorithmChoiceCache(), options: ConvOptions = ConvOptions(),
-                machine: String = "unidentified",
-                candidates: [ConvAlgorithmKind] = [.im2col, .winogradF2, .winogradF4, .winogradF2x5]) {
+    public init(
+        cache: AlgorithmChoiceCache = AlgorithmChoiceCache(), options: ConvOptions = ConvOptions(),
+        machine: String = "unidentified",
+        candidates: [ConvAlgorithmKind] = [.im2col, .winogradF2, .winogradF4, .winogradF2x5]
+    ) {
         self.machine = machine
         // Choices timed by an older engine (another key version) are dropped: kernel changes
         // move the crossovers (VGG16's 28x28x512 layer went from Winograd to im2col when large
@@ -72,7 +74,7 @@ public final class AutoSelector {
         var best: (ConvAlgorithmKind, Double)?
         for kind in applicable {
             let algo = try kind.make(g, options: options)
-            try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)   // warm-up
+            try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)  // warm-up
             // Best of three: a single run on a shared machine is easily disturbed.
             var s = Double.infinity
             for _ in 0..<3 {

@@ -1,19 +1,23 @@
 import CBLAS
 import CKernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The only door to BLAS. Row-major single-precision GEMM and OpenBLAS' thread count.
 public enum Blas {
     /// C[m×n] = alpha·op(A)·op(B) + beta·C, row-major.
     @inline(__always)
-    public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    public static func sgemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// Whether the hand-written AVX2+FMA small-GEMM kernel can run here.
@@ -22,11 +26,14 @@ public enum Blas {
     /// C[m×n] = A·B (row-major, beta 0) for the small, many GEMMs of Winograd's transform
     /// domain: cnnscope's 6x16 AVX2+FMA kernel where the CPU has it, cblas_sgemm otherwise.
     @inline(__always)
-    public static func smallSgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                                  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                  accumulate: Bool = false, options: ConvOptions = ConvOptions()) {
+    public static func smallSgemm(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool = false, options: ConvOptions = ConvOptions()
+    ) {
         if options.avx2Kernels && options.smallGemm && k * n <= options.smallGemmMaxPanelFloats {
-            cnns_sgemm_nn_avx2(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
+            cnns_sgemm_nn_avx2(
+                Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
         } else {
             sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
         }

@@ -1,5 +1,5 @@
-import Tensor
 import Foundation
+import Tensor
 
 /// Keras padding modes.
 public enum Padding: String, Codable, CaseIterable, Sendable {
@@ -31,12 +31,17 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
     public let p: Int, q: Int
     public let padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
 
-    public init(n: Int, h: Int, w: Int, c: Int, k: Int, r: Int, s: Int? = nil,
-                stride: Int = 1, strideW: Int? = nil, padding: Padding = .same) throws {
+    public init(
+        n: Int, h: Int, w: Int, c: Int, k: Int, r: Int, s: Int? = nil,
+        stride: Int = 1, strideW: Int? = nil, padding: Padding = .same
+    ) throws {
         let s = s ?? r
         let sw = strideW ?? stride
-        let text = "input (\(n),\(h),\(w),\(c)), kernel \(r)x\(s), \(k) filters, stride \(stride)x\(sw), padding \(padding.rawValue)"
-        for (name, v) in [("N", n), ("H", h), ("W", w), ("C", c), ("K", k), ("R", r), ("S", s), ("stride", stride), ("strideW", sw)] {
+        let text =
+            "input (\(n),\(h),\(w),\(c)), kernel \(r)x\(s), \(k) filters, stride \(stride)x\(sw), padding \(padding.rawValue)"
+        for (name, v) in [
+            ("N", n), ("H", h), ("W", w), ("C", c), ("K", k), ("R", r), ("S", s), ("stride", stride), ("strideW", sw),
+        ] {
             guard v > 0 else { throw ConvError.invalidShape("\(text): \(name) must be positive, got \(v)") }
         }
         guard r <= 64, s <= 64, stride <= 64, sw <= 64 else {
@@ -54,13 +59,16 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
             }
         }
         guard let (p, pt, pb) = outSize(h, r, stride) else {
-            throw ConvError.invalidShape("\(text): kernel height \(r) is larger than the input height \(h) with valid padding")
+            throw ConvError.invalidShape(
+                "\(text): kernel height \(r) is larger than the input height \(h) with valid padding")
         }
         guard let (q, pl, pr) = outSize(w, s, sw) else {
-            throw ConvError.invalidShape("\(text): kernel width \(s) is larger than the input width \(w) with valid padding")
+            throw ConvError.invalidShape(
+                "\(text): kernel width \(s) is larger than the input width \(w) with valid padding")
         }
         guard pt < r, pb < r, pl < s, pr < s else {
-            throw ConvError.invalidShape("\(text): padding would exceed the kernel (kernel larger than the padded input)")
+            throw ConvError.invalidShape(
+                "\(text): padding would exceed the kernel (kernel larger than the padded input)")
         }
         let elems = [n * h * w * c, r * s * c * k, n * p * q * k]
         guard elems.allSatisfy({ $0 > 0 && $0 < Int(Int32.max) }) else {
@@ -73,7 +81,8 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
 
     /// The same layer with another batch size.
     public func withBatch(_ batch: Int) throws -> ConvGeometry {
-        try ConvGeometry(n: batch, h: h, w: w, c: c, k: k, r: r, s: s, stride: strideH, strideW: strideW, padding: padding)
+        try ConvGeometry(
+            n: batch, h: h, w: w, c: c, k: k, r: r, s: s, stride: strideH, strideW: strideW, padding: padding)
     }
 
     public var inputShape: TensorShape { try! TensorShape([n, h, w, c]) }
@@ -86,7 +95,8 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
             throw ConvError.invalidShape("input \(input.shape) does not match the layer's (N,\(h),\(w),\(c))")
         }
         guard weights.shape.dims == [r, s, c, k] else {
-            throw ConvError.invalidShape("weights \(weights.shape) do not match (\(r),\(s),\(c),\(k)) (HWIO): input has \(c) channels")
+            throw ConvError.invalidShape(
+                "weights \(weights.shape) do not match (\(r),\(s),\(c),\(k)) (HWIO): input has \(c) channels")
         }
         if let bias, bias.shape.dims != [k] {
             throw ConvError.invalidShape("bias \(bias.shape) does not match (\(k))")
@@ -106,7 +116,8 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
     /// Short form for tables: 14x14x32->64 k3 s1 same.
     public var shortDescription: String {
         let ks = r == s ? "\(r)x\(r)" : "\(r)x\(s)"
-        return "\(h)x\(w)x\(c)->\(k) \(ks)" + (strideH > 1 || strideW > 1 ? " s\(strideH)" : "") + (padding == .valid ? " valid" : "")
+        return "\(h)x\(w)x\(c)->\(k) \(ks)" + (strideH > 1 || strideW > 1 ? " s\(strideH)" : "")
+            + (padding == .valid ? " valid" : "")
     }
 
     /// Parses the `--layer` spelling. Unknown keys and bad values are reported by name.
@@ -143,7 +154,8 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
         for req in ["h", "c", "k", "r"] where v[req] == nil {
             throw ConvError.invalidShape("layer '\(text)': missing \(req.uppercased())=")
         }
-        return try ConvGeometry(n: v["n"] ?? 1, h: v["h"]!, w: v["w"] ?? v["h"]!, c: v["c"]!, k: v["k"]!,
-                                r: v["r"]!, s: v["s"], stride: v["stride"] ?? 1, strideW: strideW, padding: pad)
+        return try ConvGeometry(
+            n: v["n"] ?? 1, h: v["h"]!, w: v["w"] ?? v["h"]!, c: v["c"]!, k: v["k"]!,
+            r: v["r"]!, s: v["s"], stride: v["stride"] ?? 1, strideW: strideW, padding: pad)
     }
 }

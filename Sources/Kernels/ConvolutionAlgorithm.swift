@@ -27,10 +27,13 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
         case .winogradF2, .winogradF4, .winogradF2x5:
             let r = self == .winogradF2x5 ? 5 : 3
             guard g.r == r, g.s == r else {
-                throw ConvError.unsupported(algorithm: rawValue, reason: "kernel is \(g.r)x\(g.s); this Winograd transform is for \(r)x\(r) only")
+                throw ConvError.unsupported(
+                    algorithm: rawValue,
+                    reason: "kernel is \(g.r)x\(g.s); this Winograd transform is for \(r)x\(r) only")
             }
             guard g.strideH == 1, g.strideW == 1 else {
-                throw ConvError.unsupported(algorithm: rawValue, reason: "stride \(g.strideH)x\(g.strideW); Winograd needs stride 1")
+                throw ConvError.unsupported(
+                    algorithm: rawValue, reason: "stride \(g.strideH)x\(g.strideW); Winograd needs stride 1")
             }
         }
     }
@@ -70,9 +73,11 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     /// The ISA the kernels use when nothing caps it.
     public static var bestISA: String { Blas.haveSmallGemm ? "avx2" : "scalar" }
 
-    public init(workspaceLimitBytes: Int = 2 << 20, winogradChunkBytes: Int = 2 << 20, isa: String = ConvOptions.bestISA,
-                smallPatch: Bool = true, smallGemm: Bool = true, im2colSmallGemm: Bool = true,
-                smallGemmMaxPanelFloats: Int = 96 * 1024, threading: String = "pool") {
+    public init(
+        workspaceLimitBytes: Int = 2 << 20, winogradChunkBytes: Int = 2 << 20, isa: String = ConvOptions.bestISA,
+        smallPatch: Bool = true, smallGemm: Bool = true, im2colSmallGemm: Bool = true,
+        smallGemmMaxPanelFloats: Int = 96 * 1024, threading: String = "pool"
+    ) {
         self.workspaceLimitBytes = max(4096, workspaceLimitBytes)
         self.winogradChunkBytes = max(4096, winogradChunkBytes)
         self.isa = isa
@@ -124,17 +129,21 @@ public protocol ConvolutionAlgorithm: AnyObject {
     func cost(workers: Int) -> ConvCost
     /// `weightsVersion` changes whenever the weight values change (Winograd caches its
     /// transformed filters per version).
-    func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
-                 bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                 runner: ParallelRunner, observer: ConvStageObserver?)
+    func forward(
+        input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+        runner: ParallelRunner, observer: ConvStageObserver?)
 }
 
 extension ConvolutionAlgorithm {
     /// Checked forward over tensors: shapes are verified first (typed error, never a trap).
-    public func forward(input: Tensor, weights: Tensor, weightsVersion: Int = 0, bias: Tensor?, output: Tensor,
-                        runner: ParallelRunner = SerialRunner(), observer: ConvStageObserver? = nil) throws {
+    public func forward(
+        input: Tensor, weights: Tensor, weightsVersion: Int = 0, bias: Tensor?, output: Tensor,
+        runner: ParallelRunner = SerialRunner(), observer: ConvStageObserver? = nil
+    ) throws {
         try geometry.check(input: input, weights: weights, bias: bias, output: output)
-        forward(input: input.data, batch: input.shape[0], weights: weights.data, weightsVersion: weightsVersion,
-                bias: bias.map { UnsafePointer($0.data) }, output: output.data, runner: runner, observer: observer)
+        forward(
+            input: input.data, batch: input.shape[0], weights: weights.data, weightsVersion: weightsVersion,
+            bias: bias.map { UnsafePointer($0.data) }, output: output.data, runner: runner, observer: observer)
     }
 }

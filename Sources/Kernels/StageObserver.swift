@@ -1,15 +1,15 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Stages a convolution algorithm reports while it runs.
 public enum ConvStage: String, CaseIterable, Codable, Sendable {
-    case direct            // direct loops: naive, and im2col's small-patch path (no lowering, no GEMM)
-    case lowering          // im2col patch copy (and bias prefill)
-    case gemm              // cblas_sgemm
-    case inputTransform    // Winograd B^T d B
-    case outputTransform   // Winograd A^T m A (and bias)
-    case filterTransform   // Winograd G g G^T, once per weight update
+    case direct  // direct loops: naive, and im2col's small-patch path (no lowering, no GEMM)
+    case lowering  // im2col patch copy (and bias prefill)
+    case gemm  // cblas_sgemm
+    case inputTransform  // Winograd B^T d B
+    case outputTransform  // Winograd A^T m A (and bias)
+    case filterTransform  // Winograd G g G^T, once per weight update
 }
 
 /// Told when each stage begins and ends on each worker. The runtime's hook for the profiler:

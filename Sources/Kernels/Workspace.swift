@@ -1,6 +1,7 @@
 import Tensor
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Per-worker scratch buffers, 64-byte aligned, grown on demand and kept between calls.

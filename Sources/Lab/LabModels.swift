@@ -5,8 +5,10 @@ import Training
 /// Which models the lab trains.
 public enum LabModels {
     /// The lab's eight CNNs and the fully connected baseline, in the lab's order.
-    public static let all = ["basic-cnn", "shallow-cnn", "deep-cnn", "wide-cnn", "tiny-cnn", "small-filters", "large-filters",
-                             "mixed-filters", "fcnn"]
+    public static let all = [
+        "basic-cnn", "shallow-cnn", "deep-cnn", "wide-cnn", "tiny-cnn", "small-filters", "large-filters",
+        "mixed-filters", "fcnn",
+    ]
     /// `--quick`: one of each kind.
     public static let quick = ["basic-cnn", "tiny-cnn", "fcnn"]
 
@@ -27,12 +29,17 @@ public enum LabModels {
 
     /// The console's closing table: one line per model.
     public static func summaryTable(_ report: LabReport) -> String {
-        var t = TextTable(header: ["model", "test acc", "train s", "ms/image", "params", "acc/M params", "GFLOP/s (inference)"])
+        var t = TextTable(header: [
+            "model", "test acc", "train s", "ms/image", "params", "acc/M params", "GFLOP/s (inference)",
+        ])
         t.rightAligned = [1, 2, 3, 4, 5, 6]
         for m in report.models {
-            t.rows.append([m.name, String(format: "%.2f%%", m.testAccuracy * 100), String(format: "%.1f", m.trainingSeconds),
-                           String(format: "%.4f", m.inferenceMsPerImage), "\(m.totalParameters)",
-                           String(format: "%.3f", m.accuracyPerMillionParameters), String(format: "%.1f", m.modelGFLOPs.value ?? 0)])
+            t.rows.append([
+                m.name, String(format: "%.2f%%", m.testAccuracy * 100), String(format: "%.1f", m.trainingSeconds),
+                String(format: "%.4f", m.inferenceMsPerImage), "\(m.totalParameters)",
+                String(format: "%.3f", m.accuracyPerMillionParameters),
+                String(format: "%.1f", m.modelGFLOPs.value ?? 0),
+            ])
         }
         return t.render()
     }

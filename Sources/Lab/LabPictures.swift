@@ -8,7 +8,9 @@ import Tensor
 public enum LabPictures {
     /// First-layer filters (one tile per filter, channels averaged) and the feature maps of every
     /// conv layer for one image (up to 64 per layer), as PNG grids.
-    public static func filtersAndFeatureMaps(_ model: Sequential, image: Dataset, runner: ParallelRunner) -> [(String, [UInt8])] {
+    public static func filtersAndFeatureMaps(_ model: Sequential, image: Dataset, runner: ParallelRunner) -> [(
+        String, [UInt8]
+    )] {
         var out: [(String, [UInt8])] = []
         let convs = model.layers.compactMap { $0 as? Conv2DLayer }
         if let first = convs.first {
@@ -16,11 +18,21 @@ public enum LabPictures {
             var tiles: [[Float]] = []
             for k in 0..<g.k {
                 var t = [Float](repeating: 0, count: g.r * g.s)
-                for r in 0..<g.r { for s in 0..<g.s { for c in 0..<g.c { t[r * g.s + s] += first.kernel.value.data[((r * g.s + s) * g.c + c) * g.k + k] } } }
+                for r in 0..<g.r {
+                    for s in 0..<g.s {
+                        for c in 0..<g.c {
+                            t[r * g.s + s] += first.kernel.value.data[((r * g.s + s) * g.c + c) * g.k + k]
+                        }
+                    }
+                }
                 tiles.append(t)
             }
             let grid = ImageGrid.grey(tiles: tiles, h: g.r, w: g.s, columns: 8, scale: 8)
-            out.append(("filters-\(first.name)", PNGEncoder.encode(width: grid.width, height: grid.height, channels: 1, pixels: grid.pixels)))
+            out.append(
+                (
+                    "filters-\(first.name)",
+                    PNGEncoder.encode(width: grid.width, height: grid.height, channels: 1, pixels: grid.pixels)
+                ))
         }
         // Feature maps are the convolutions' full outputs: no convolution-with-pooling kernel here.
         model.fuseReluIntoMaxPool(false)
@@ -32,7 +44,11 @@ public enum LabPictures {
             let n = min(64, K)
             let tiles = (0..<n).map { k in (0..<(P * Q)).map { y.data[$0 * K + k] } }
             let grid = ImageGrid.grey(tiles: tiles, h: P, w: Q, columns: 8, scale: max(1, 56 / max(P, Q)))
-            out.append(("feature-maps-\(c.name)", PNGEncoder.encode(width: grid.width, height: grid.height, channels: 1, pixels: grid.pixels)))
+            out.append(
+                (
+                    "feature-maps-\(c.name)",
+                    PNGEncoder.encode(width: grid.width, height: grid.height, channels: 1, pixels: grid.pixels)
+                ))
         }
         return out
     }
@@ -55,7 +71,8 @@ public enum LabPictures {
                 let (r, g, b) = jet(hv)
                 for (ch, col) in [r, g, b].enumerated() {
                     let v = base[(sy * w + sx) * c + (c == 3 ? ch : 0)]
-                    px[(y * w * scale + x) * 3 + ch] = UInt8(max(0, min(255, ((0.55 * v + 0.45 * col) * 255).rounded())))
+                    px[(y * w * scale + x) * 3 + ch] = UInt8(
+                        max(0, min(255, ((0.55 * v + 0.45 * col) * 255).rounded())))
                 }
             }
         }

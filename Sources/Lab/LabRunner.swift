@@ -31,9 +31,11 @@ public struct LabRequest {
     /// The report folder (written into a staging folder, then renamed into place).
     public var output: String
 
-    public init(profiles: [ModelProfile], train: Dataset, validation: Dataset, test: Dataset, epochs: Int, patience: Int?,
-                augment: Bool, quantize: Bool, gradCAM: Bool, seed: UInt64, datasetLabel: String, commandLine: String,
-                bind: String, output: String) {
+    public init(
+        profiles: [ModelProfile], train: Dataset, validation: Dataset, test: Dataset, epochs: Int, patience: Int?,
+        augment: Bool, quantize: Bool, gradCAM: Bool, seed: UInt64, datasetLabel: String, commandLine: String,
+        bind: String, output: String
+    ) {
         self.profiles = profiles; self.train = train; self.validation = validation; self.test = test
         self.epochs = epochs; self.patience = patience; self.augment = augment; self.quantize = quantize
         self.gradCAM = gradCAM; self.seed = seed; self.datasetLabel = datasetLabel; self.commandLine = commandLine
@@ -54,8 +56,10 @@ public struct LabRunner {
     /// Progress lines (the tool prints them).
     public let log: (String) -> Void
 
-    public init(pool: WorkerPool, threads: Int, options: ConvOptions, roofline: Roofline, machine: MachineSummary,
-                selector: AutoSelector, log: @escaping (String) -> Void) {
+    public init(
+        pool: WorkerPool, threads: Int, options: ConvOptions, roofline: Roofline, machine: MachineSummary,
+        selector: AutoSelector, log: @escaping (String) -> Void
+    ) {
         self.pool = pool; self.threads = threads; self.options = options; self.roofline = roofline
         self.machine = machine; self.selector = selector; self.log = log
     }
@@ -79,12 +83,20 @@ public struct LabRunner {
         var quantization: [LabQuantization] = []
         for p in req.profiles {
             log("== \(p.name): training on \(train.count) images for \(req.epochs) epoch(s)")
-            let model = try ModelBuilder.build(p, input: train.imageShape, policy: .auto(selector), options: options, seed: req.seed)
+            let model = try ModelBuilder.build(
+                p, input: train.imageShape, policy: .auto(selector), options: options, seed: req.seed)
             let trainer = Trainer(model: model, optimizer: Trainer.optimizer(for: p), runner: pool, seed: req.seed)
             let t0 = Date()
-            let history = trainer.fit(train: train, validation: validation,
-                                      config: TrainConfig(epochs: req.epochs, batchSize: 64, patience: req.patience, seed: req.seed, augment: req.augment),
-                                      epochEnded: { r in log(String(format: "   epoch %d: %.1fs loss %.4f acc %.4f val_acc %.4f", r.epoch, r.seconds, r.loss, r.accuracy, r.valAccuracy ?? .nan)) })
+            let history = trainer.fit(
+                train: train, validation: validation,
+                config: TrainConfig(
+                    epochs: req.epochs, batchSize: 64, patience: req.patience, seed: req.seed, augment: req.augment),
+                epochEnded: { r in
+                    log(
+                        String(
+                            format: "   epoch %d: %.1fs loss %.4f acc %.4f val_acc %.4f", r.epoch, r.seconds, r.loss,
+                            r.accuracy, r.valAccuracy ?? .nan))
+                })
             let seconds = Date().timeIntervalSince(t0)
             let (preds, loss, acc) = trainer.predict(test, batchSize: 64)
             let inf = trainer.inferenceSecondsPerImage(test, images: 1000, batchSize: 64)
@@ -99,26 +111,43 @@ public struct LabRunner {
             model.observer = prof
             for _ in 0..<3 { _ = model.forward(batch.images, ctx) }
             model.observer = nil
-            let run = RunAssembler.run(algorithm: "auto", model: model, records: prof.ordered, session: nil, batch: batch.count,
-                                       workers: pool.width, roofline: roofline, runner: pool)
+            let run = RunAssembler.run(
+                algorithm: "auto", model: model, records: prof.ordered, session: nil, batch: batch.count,
+                workers: pool.width, roofline: roofline, runner: pool)
             let profilePath = "profiles/\(p.name)"
-            try ReportWriter.write(ProfileReport(
-                createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: req.commandLine,
-                machine: machine, roofline: roofline,
-                model: p.name, dataset: req.datasetLabel, inputShape: batch.imageShape, batchSize: batch.count, threads: threads,
-                bind: req.bind, repetitions: 3, phase: "inference (forward) of the trained model",
-                counterLevel: "not requested (timers only)", counterNotes: [], runs: [run], bestPerLayer: RunAssembler.best([run]),
-                notes: ["Part of the lab run in the folder above."]), to: staging.path(profilePath))
-            results.append(LabModel(
-                name: p.name, description: p.description, fullyConnected: p.convBlocks.isEmpty, testAccuracy: acc, testLoss: loss,
-                trainingSeconds: seconds, inferenceMsPerImage: inf * 1e3, totalParameters: model.parameterCount,
-                trainableParameters: model.trainableParameterCount, parametersPerSecond: Double(model.parameterCount) / seconds,
-                accuracyPerMillionParameters: acc / (Double(model.parameterCount) / 1e6), epochsTrained: history.count,
-                history: history.map { LabEpoch(epoch: $0.epoch, loss: $0.loss, accuracy: $0.accuracy, valLoss: $0.valLoss, valAccuracy: $0.valAccuracy) },
-                confusion: confusion,
-                layers: run.layers.map { LabLayer(name: $0.name, type: $0.type, convAlgorithm: $0.convAlgorithm, ms: .of(($0.medianSeconds.value ?? 0) * 1e3, .measured, "ms"),
-                                                  gflops: $0.attainedGFLOPs, efficiency: $0.efficiency) },
-                modelGFLOPs: run.totals.gflops, modelEfficiency: run.totals.efficiency, pictures: [:], profileReport: profilePath + "/report.html"))
+            try ReportWriter.write(
+                ProfileReport(
+                    createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: req.commandLine,
+                    machine: machine, roofline: roofline,
+                    model: p.name, dataset: req.datasetLabel, inputShape: batch.imageShape, batchSize: batch.count,
+                    threads: threads,
+                    bind: req.bind, repetitions: 3, phase: "inference (forward) of the trained model",
+                    counterLevel: "not requested (timers only)", counterNotes: [], runs: [run],
+                    bestPerLayer: RunAssembler.best([run]),
+                    notes: ["Part of the lab run in the folder above."]), to: staging.path(profilePath))
+            results.append(
+                LabModel(
+                    name: p.name, description: p.description, fullyConnected: p.convBlocks.isEmpty, testAccuracy: acc,
+                    testLoss: loss,
+                    trainingSeconds: seconds, inferenceMsPerImage: inf * 1e3, totalParameters: model.parameterCount,
+                    trainableParameters: model.trainableParameterCount,
+                    parametersPerSecond: Double(model.parameterCount) / seconds,
+                    accuracyPerMillionParameters: acc / (Double(model.parameterCount) / 1e6),
+                    epochsTrained: history.count,
+                    history: history.map {
+                        LabEpoch(
+                            epoch: $0.epoch, loss: $0.loss, accuracy: $0.accuracy, valLoss: $0.valLoss,
+                            valAccuracy: $0.valAccuracy)
+                    },
+                    confusion: confusion,
+                    layers: run.layers.map {
+                        LabLayer(
+                            name: $0.name, type: $0.type, convAlgorithm: $0.convAlgorithm,
+                            ms: .of(($0.medianSeconds.value ?? 0) * 1e3, .measured, "ms"),
+                            gflops: $0.attainedGFLOPs, efficiency: $0.efficiency)
+                    },
+                    modelGFLOPs: run.totals.gflops, modelEfficiency: run.totals.efficiency, pictures: [:],
+                    profileReport: profilePath + "/report.html"))
             built[p.name] = model
             predictionsByModel[p.name] = preds
             if req.quantize {
@@ -131,15 +160,22 @@ public struct LabRunner {
                     tf.append(trainer.inferenceSecondsPerImage(test, images: 1000, batchSize: 64))
                     tq.append(qt.inferenceSecondsPerImage(test, images: 1000, batchSize: 64))
                 }
-                let entry = LabQuantization(model: p.name, floatAccuracy: acc, int8Accuracy: qacc,
-                                            floatMsPerImage: Timing(tf).median * 1e3, int8MsPerImage: Timing(tq).median * 1e3,
-                                            floatWeightBytes: q.floatWeightBytes, int8WeightBytes: q.int8WeightBytes,
-                                            disagreements: zip(preds, qp).filter { $0 != $1 }.count, quantizedLayers: q.quantizedLayers)
+                let entry = LabQuantization(
+                    model: p.name, floatAccuracy: acc, int8Accuracy: qacc,
+                    floatMsPerImage: Timing(tf).median * 1e3, int8MsPerImage: Timing(tq).median * 1e3,
+                    floatWeightBytes: q.floatWeightBytes, int8WeightBytes: q.int8WeightBytes,
+                    disagreements: zip(preds, qp).filter { $0 != $1 }.count, quantizedLayers: q.quantizedLayers)
                 quantization.append(entry)
-                log(String(format: "   int8: test accuracy %.2f%% (float %.2f%%), %.4f ms/image (float %.4f), %d predictions changed",
-                             qacc * 100, acc * 100, entry.int8MsPerImage, entry.floatMsPerImage, entry.disagreements))
+                log(
+                    String(
+                        format:
+                            "   int8: test accuracy %.2f%% (float %.2f%%), %.4f ms/image (float %.4f), %d predictions changed",
+                        qacc * 100, acc * 100, entry.int8MsPerImage, entry.floatMsPerImage, entry.disagreements))
             }
-            log(String(format: "   test accuracy %.2f%%, %.1f s training, %.4f ms/image inference", acc * 100, seconds, inf * 1e3))
+            log(
+                String(
+                    format: "   test accuracy %.2f%%, %.1f s training, %.4f ms/image inference", acc * 100, seconds,
+                    inf * 1e3))
         }
 
         // Pictures: filters and feature maps for basic-cnn and the most accurate CNN; sample predictions.
@@ -162,7 +198,11 @@ public struct LabRunner {
             for i in 0..<min(16, test.count) {
                 let path = "pictures/sample-\(i).png"
                 pictures[path] = LabPictures.sample(test, index: i)
-                samples.append((path, Self.className(test.classNames, Int(test.labels[i])), Self.className(test.classNames, Int(preds[i]))))
+                samples.append(
+                    (
+                        path, Self.className(test.classNames, Int(test.labels[i])),
+                        Self.className(test.classNames, Int(preds[i]))
+                    ))
             }
         }
         var gradCAMs: [LabGradCAM] = []
@@ -174,25 +214,37 @@ public struct LabRunner {
                 for (i, map) in maps.enumerated() {
                     let path = "pictures/\(m.name)-gradcam-\(i).png"
                     pictures[path] = LabPictures.gradCAM(few, index: i, heatmap: map.heatmap)
-                    gradCAMs.append(LabGradCAM(model: m.name, layer: map.layer, truth: Self.className(test.classNames, Int(few.labels[i])),
-                                               predicted: Self.className(test.classNames, map.predictedClass), picture: path))
+                    gradCAMs.append(
+                        LabGradCAM(
+                            model: m.name, layer: map.layer, truth: Self.className(test.classNames, Int(few.labels[i])),
+                            predicted: Self.className(test.classNames, map.predictedClass), picture: path))
                 }
             }
         }
-        var report = LabReport(createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: req.commandLine,
-                               dataset: req.datasetLabel, classNames: test.classNames, epochs: req.epochs, trainImages: train.count,
-                               testImages: test.count, threads: threads, machine: machine.identity, roofline: roofline, models: results,
-                               augmentation: req.augment ? "random shifts of up to 2 pixels" + (train.imageShape[2] == 3 ? " and horizontal flips" : "") : nil,
-                               notes: ["Sample predictions are those of \((cnnResults.first ?? results.first)?.name ?? "-") (green right, red wrong).",
-                                       "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer."]
-                                       + (req.quantize ? ["Int8: the quantised model is inference-only; its speed-up is measured against the same float model in this run (AVX2 vpmaddubsw int8 GEMM against the float engine's best algorithm per layer)."] : []))
+        var report = LabReport(
+            createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: req.commandLine,
+            dataset: req.datasetLabel, classNames: test.classNames, epochs: req.epochs, trainImages: train.count,
+            testImages: test.count, threads: threads, machine: machine.identity, roofline: roofline, models: results,
+            augmentation: req.augment
+                ? "random shifts of up to 2 pixels" + (train.imageShape[2] == 3 ? " and horizontal flips" : "") : nil,
+            notes: [
+                "Sample predictions are those of \((cnnResults.first ?? results.first)?.name ?? "-") (green right, red wrong).",
+                "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer.",
+            ]
+                + (req.quantize
+                    ? [
+                        "Int8: the quantised model is inference-only; its speed-up is measured against the same float model in this run (AVX2 vpmaddubsw int8 GEMM against the float engine's best algorithm per layer)."
+                    ] : []))
         report.quantization = req.quantize ? quantization : nil
         report.gradCAM = req.gradCAM ? gradCAMs : nil
         for (path, png) in pictures { try Data(png).write(to: URL(fileURLWithPath: staging.path(path))) }
         try staging.write(try Self.json(report), to: "lab.json")
         try staging.write(LabRenderer.csv(report), to: "lab.csv")
         try staging.write(LabRenderer.markdown(report), to: "lab.md")
-        try staging.write(LabRenderer.html(report, pictures: pictures, samples: samples.map { (path: $0.0, truth: $0.1, predicted: $0.2) }), to: "lab.html")
+        try staging.write(
+            LabRenderer.html(
+                report, pictures: pictures, samples: samples.map { (path: $0.0, truth: $0.1, predicted: $0.2) }),
+            to: "lab.html")
         try staging.commit()
         return report
     }

@@ -1,6 +1,7 @@
 import Tensor
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Keras activations. Applied in place to a layer's output; the derivative is written in

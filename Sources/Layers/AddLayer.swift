@@ -25,7 +25,9 @@ public final class AddLayer: MergeLayer {
     private var copies: [BufferCache] = []
 
     public init(name: String, input: [Int], inputs: Int = 2) throws {
-        guard inputs >= 2 else { throw TensorError.invalidDimension("\(name): Add needs at least two inputs, got \(inputs)") }
+        guard inputs >= 2 else {
+            throw TensorError.invalidDimension("\(name): Add needs at least two inputs, got \(inputs)")
+        }
         self.name = name
         inputShape = input
         inputCount = inputs

@@ -1,6 +1,7 @@
 import Tensor
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // input (N, ..., C) -> output (N, ..., C), normalised per channel over every other axis

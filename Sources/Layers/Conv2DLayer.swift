@@ -1,5 +1,5 @@
-import Tensor
 import Kernels
+import Tensor
 
 /// How a convolution layer picks its algorithm.
 public enum ConvAlgorithmPolicy {
@@ -56,14 +56,17 @@ public final class Conv2DLayer: Layer {
     private var lastInput: Tensor?
     public private(set) var lastOutput: Tensor?
 
-    public init(name: String, input: [Int], filters: Int, kernel r: Int, _ s: Int? = nil, stride: Int = 1,
-                padding: Padding = .same, activation: Activation = .linear, useBias: Bool = true,
-                policy: ConvAlgorithmPolicy = .fixed(.im2col), options: ConvOptions = ConvOptions()) throws {
+    public init(
+        name: String, input: [Int], filters: Int, kernel r: Int, _ s: Int? = nil, stride: Int = 1,
+        padding: Padding = .same, activation: Activation = .linear, useBias: Bool = true,
+        policy: ConvAlgorithmPolicy = .fixed(.im2col), options: ConvOptions = ConvOptions()
+    ) throws {
         guard input.count == 3 else {
             throw ConvError.invalidShape("\(name): Conv2D needs an (H,W,C) input, got \(input)")
         }
-        geometry = try ConvGeometry(n: 1, h: input[0], w: input[1], c: input[2], k: filters, r: r, s: s,
-                                    stride: stride, padding: padding)
+        geometry = try ConvGeometry(
+            n: 1, h: input[0], w: input[1], c: input[2], k: filters, r: r, s: s,
+            stride: stride, padding: padding)
         self.name = name
         inputShape = input
         outputShape = [geometry.p, geometry.q, filters]
@@ -79,8 +82,9 @@ public final class Conv2DLayer: Layer {
 
     public func cost() -> LayerCost {
         let g = geometry
-        return LayerCost(forwardFLOPs: ConvCost.direct(g) + (useBias ? Double(g.p * g.q * g.k) : 0),
-                         forwardBytes: ConvCost.minimumTraffic(g))
+        return LayerCost(
+            forwardFLOPs: ConvCost.direct(g) + (useBias ? Double(g.p * g.q * g.k) : 0),
+            forwardBytes: ConvCost.minimumTraffic(g))
     }
 
     /// The algorithm for a batch size (made once per batch size).
@@ -105,7 +109,8 @@ public final class Conv2DLayer: Layer {
     /// an inference fold, when Sequential has paired the two.
     func fusesPool(_ algo: ConvolutionAlgorithm, training: Bool) -> PoolingLayer? {
         guard let pool = fusedMaxPool, algo.kind == .im2col, training || fold == nil,
-              (algo as? Im2colConv2D)?.usesSmallPatchKernel == true, activation == .relu else { return nil }
+            (algo as? Im2colConv2D)?.usesSmallPatchKernel == true, activation == .relu
+        else { return nil }
         return pool
     }
 
@@ -121,8 +126,9 @@ public final class Conv2DLayer: Layer {
             // The argmax is kept in inference mode too (a quarter of the pooled bytes), so a
             // backward may follow any forward, as with the unfused layers.
             let am = argmaxBuffer(batch: batch, count: y.count)
-            k.forward(input: x.data, batch: batch, weights: kernel.value.data, bias: useBias ? bias.value.data : nil,
-                      clampHigh: .greatestFiniteMagnitude, pooled: y.data, argmax: am, runner: ctx.runner)
+            k.forward(
+                input: x.data, batch: batch, weights: kernel.value.data, bias: useBias ? bias.value.data : nil,
+                clampHigh: .greatestFiniteMagnitude, pooled: y.data, argmax: am, runner: ctx.runner)
             pool.receivePooledInput(from: name)
             lastForwardFused = true
             lastInput = x
@@ -135,13 +141,15 @@ public final class Conv2DLayer: Layer {
         if !ctx.training, let f = fold {
             f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.k)
             algo.outputClamp = f.activation.clampRange
-            algo.forward(input: x.data, batch: batch, weights: f.kernel!.data, weightsVersion: f.version,
-                         bias: f.bias!.data, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
+            algo.forward(
+                input: x.data, batch: batch, weights: f.kernel!.data, weightsVersion: f.version,
+                bias: f.bias!.data, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
             if algo.outputClamp == nil { f.activation.apply(y.data, count: y.count, rowLength: geometry.k) }
         } else {
             algo.outputClamp = activation.clampRange
-            algo.forward(input: x.data, batch: batch, weights: kernel.value.data, weightsVersion: kernel.version,
-                         bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
+            algo.forward(
+                input: x.data, batch: batch, weights: kernel.value.data, weightsVersion: kernel.version,
+                bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner, observer: ctx.convObserver)
             if algo.outputClamp == nil { activation.apply(y.data, count: y.count, rowLength: geometry.k) }
         }
         lastInput = x
@@ -161,10 +169,13 @@ public final class Conv2DLayer: Layer {
     /// routed back to full size, through the ordinary path.
     private func fusedBackward(_ dPooled: Tensor, x: Tensor, _ ctx: RunContext) -> Tensor? {
         let batch = x.shape[0]
-        guard let k = fusedKernel, let am = argmax[batch] else { preconditionFailure("\(name): backward before forward") }
+        guard let k = fusedKernel, let am = argmax[batch] else {
+            preconditionFailure("\(name): backward before forward")
+        }
         if trainable {
-            k.backwardWeights(input: x.data, batch: batch, dPooled: dPooled.data, argmax: am, dWeights: kernel.grad.data,
-                              dBias: useBias ? bias.grad.data : nil, runner: ctx.runner)
+            k.backwardWeights(
+                input: x.data, batch: batch, dPooled: dPooled.data, argmax: am, dWeights: kernel.grad.data,
+                dBias: useBias ? bias.grad.data : nil, runner: ctx.runner)
         }
         guard needsInputGradient else { return nil }
         // The pooled gradient routed back to full size by the pooling layer's window kernel
@@ -172,11 +183,14 @@ public final class Conv2DLayer: Layer {
         let dy = expandedGrads.get(batch: batch, shape: outputShape)
         let (P, Q, K) = (geometry.p, geometry.q, geometry.k)
         let (P2, Q2) = (P / 2, Q / 2)
-        for n in 0..<batch { for pp in 0..<P2 {
-            let o = (n * P2 + pp) * Q2 * K
-            MaxPoolArgmax.route(windows: Q2, argmax: am + o, gradient: dPooled.data + o, into: dy.data + (n * P + 2 * pp) * Q * K,
-                                rowStride: Q * K, k: 2, channels: K)
-        } }
+        for n in 0..<batch {
+            for pp in 0..<P2 {
+                let o = (n * P2 + pp) * Q2 * K
+                MaxPoolArgmax.route(
+                    windows: Q2, argmax: am + o, gradient: dPooled.data + o, into: dy.data + (n * P + 2 * pp) * Q * K,
+                    rowStride: Q * K, k: 2, channels: K)
+            }
+        }
         let dx = inputGrads.get(batch: batch, shape: inputShape)
         inputGradient(dy, x: x, into: dx, ctx)
         return dx
@@ -192,13 +206,17 @@ public final class Conv2DLayer: Layer {
     /// padding), else col2im of dy·Wᵀ.
     private func inputGradient(_ dy: Tensor, x: Tensor, into dx: Tensor, _ ctx: RunContext) {
         let batch = x.shape[0]
-        if transposedGeometry(batch: batch) != nil, let algo = try? inputGradientAlgorithm(batch: batch, runner: ctx.runner) {
+        if transposedGeometry(batch: batch) != nil,
+            let algo = try? inputGradientAlgorithm(batch: batch, runner: ctx.runner)
+        {
             algo.outputClamp = nil
-            algo.forward(input: dy.data, batch: batch, weights: flippedKernel().data, weightsVersion: kernel.version, bias: nil,
-                         output: dx.data, runner: ctx.runner, observer: ctx.convObserver)
+            algo.forward(
+                input: dy.data, batch: batch, weights: flippedKernel().data, weightsVersion: kernel.version, bias: nil,
+                output: dx.data, runner: ctx.runner, observer: ctx.convObserver)
         } else {
-            im2colBackward.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
-                                    dWeights: nil, dBias: nil, dInput: dx.data, runner: ctx.runner)
+            im2colBackward.backward(
+                input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+                dWeights: nil, dBias: nil, dInput: dx.data, runner: ctx.runner)
         }
     }
 
@@ -214,8 +232,9 @@ public final class Conv2DLayer: Layer {
         // A frozen layer computes no weight gradient (only dX, when a layer below trains).
         let dW: UnsafeMutablePointer<Float>? = trainable ? kernel.grad.data : nil
         if dW != nil || !viaForward {
-            im2colBackward.backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
-                                    dWeights: dW, dBias: bias.grad.data, dInput: viaForward ? nil : dx?.data, runner: ctx.runner)
+            im2colBackward.backward(
+                input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+                dWeights: dW, dBias: bias.grad.data, dInput: viaForward ? nil : dx?.data, runner: ctx.runner)
         }
         if viaForward, let dx { inputGradient(dy, x: x, into: dx, ctx) }
         return dx
@@ -231,7 +250,9 @@ public final class Conv2DLayer: Layer {
 
     public func inputGradientAlgorithm(batch: Int, runner: ParallelRunner) throws -> ConvolutionAlgorithm {
         if let a = inputGradAlgorithms[batch] { return a }
-        guard let tg = transposedGeometry(batch: batch) else { throw ConvError.invalidShape("\(name): no transposed convolution") }
+        guard let tg = transposedGeometry(batch: batch) else {
+            throw ConvError.invalidShape("\(name): no transposed convolution")
+        }
         let kind: ConvAlgorithmKind
         switch policy {
         case .fixed(let k): kind = (try? k.check(tg)) != nil && k != .naive ? k : .im2col

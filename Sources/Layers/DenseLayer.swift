@@ -1,5 +1,5 @@
-import Tensor
 import Kernels
+import Tensor
 
 // input (N, F), kernel (F, U) as Keras, bias (U) -> output (N, U), activation fused
 /// Keras Dense through cblas_sgemm; workers split the batch rows (forward, dx) and the
@@ -47,9 +47,12 @@ public final class DenseLayer: Layer {
         // Split the output units: every worker streams only its part of the weight matrix (the
         // largest operand: 6272x256 floats in wide-cnn) and reads all of x (smaller at batch 64).
         ctx.runner.parallelRanges(U, work: batch * F * U) { _, cols in
-            for i in 0..<batch { (y.data + i * U + cols.lowerBound).update(from: b + cols.lowerBound, count: cols.count) }
-            Blas.sgemm(m: batch, n: cols.count, k: F, a: x.data, lda: F, b: w + cols.lowerBound, ldb: U,
-                       beta: 1, c: y.data + cols.lowerBound, ldc: U)
+            for i in 0..<batch {
+                (y.data + i * U + cols.lowerBound).update(from: b + cols.lowerBound, count: cols.count)
+            }
+            Blas.sgemm(
+                m: batch, n: cols.count, k: F, a: x.data, lda: F, b: w + cols.lowerBound, ldb: U,
+                beta: 1, c: y.data + cols.lowerBound, ldc: U)
         }
         activation.apply(y.data, count: y.count, rowLength: U)
         lastInput = x
@@ -66,8 +69,9 @@ public final class DenseLayer: Layer {
         // of x (for dW) or of W (for dX) instead of all of it.
         // dW[rows, :] = x[:, rows]ᵀ · dy; db = Σ rows of dy
         ctx.runner.parallelRanges(F, work: batch * F * U) { _, rows in
-            Blas.sgemm(transA: true, m: rows.count, n: U, k: batch, a: x.data + rows.lowerBound, lda: F, b: dy.data, ldb: U,
-                       beta: 0, c: dW + rows.lowerBound * U, ldc: U)
+            Blas.sgemm(
+                transA: true, m: rows.count, n: U, k: batch, a: x.data + rows.lowerBound, lda: F, b: dy.data, ldb: U,
+                beta: 0, c: dW + rows.lowerBound * U, ldc: U)
         }
         for u in 0..<U { db[u] = 0 }
         for n in 0..<batch { for u in 0..<U { db[u] += dy.data[n * U + u] } }
@@ -76,8 +80,9 @@ public final class DenseLayer: Layer {
         let w = kernel.value.data
         // dx[:, cols] = dy · W[cols, :]ᵀ
         ctx.runner.parallelRanges(F, work: batch * F * U) { _, cols in
-            Blas.sgemm(transB: true, m: batch, n: cols.count, k: U, a: dy.data, lda: U, b: w + cols.lowerBound * U, ldb: U,
-                       beta: 0, c: dx.data + cols.lowerBound, ldc: F)
+            Blas.sgemm(
+                transB: true, m: batch, n: cols.count, k: U, a: dy.data, lda: U, b: w + cols.lowerBound * U, ldb: U,
+                beta: 0, c: dx.data + cols.lowerBound, ldc: F)
         }
         return dx
     }

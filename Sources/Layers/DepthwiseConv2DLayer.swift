@@ -1,5 +1,5 @@
-import Tensor
 import Kernels
+import Tensor
 
 // input NHWC (N,H,W,C), depthwise kernel (R,S,C,1), bias (C) -> output NHWC (N,P,Q,C), activation fused
 /// Keras DepthwiseConv2D (depth multiplier 1): forward and backward through the direct
@@ -25,13 +25,16 @@ public final class DepthwiseConv2DLayer: Layer {
     private var lastInput: Tensor?
     private var lastOutput: Tensor?
 
-    public init(name: String, input: [Int], kernel r: Int, _ s: Int? = nil, stride: Int = 1, padding: Padding = .same,
-                activation: Activation = .linear, useBias: Bool = true) throws {
+    public init(
+        name: String, input: [Int], kernel r: Int, _ s: Int? = nil, stride: Int = 1, padding: Padding = .same,
+        activation: Activation = .linear, useBias: Bool = true
+    ) throws {
         guard input.count == 3 else {
             throw ConvError.invalidShape("\(name): DepthwiseConv2D needs an (H,W,C) input, got \(input)")
         }
-        geometry = try ConvGeometry(n: 1, h: input[0], w: input[1], c: input[2], k: input[2], r: r, s: s,
-                                    stride: stride, padding: padding)
+        geometry = try ConvGeometry(
+            n: 1, h: input[0], w: input[1], c: input[2], k: input[2], r: r, s: s,
+            stride: stride, padding: padding)
         self.name = name
         inputShape = input
         outputShape = [geometry.p, geometry.q, input[2]]
@@ -45,8 +48,9 @@ public final class DepthwiseConv2DLayer: Layer {
 
     public func cost() -> LayerCost {
         let g = geometry
-        return LayerCost(forwardFLOPs: DepthwiseConv2D.flops(g, batch: 1) + (useBias ? Double(g.p * g.q * g.c) : 0),
-                         forwardBytes: DepthwiseConv2D.minimumBytes(g, batch: 1))
+        return LayerCost(
+            forwardFLOPs: DepthwiseConv2D.flops(g, batch: 1) + (useBias ? Double(g.p * g.q * g.c) : 0),
+            forwardBytes: DepthwiseConv2D.minimumBytes(g, batch: 1))
     }
 
     func kernel(batch: Int) -> DepthwiseConv2D {
@@ -63,12 +67,14 @@ public final class DepthwiseConv2DLayer: Layer {
             f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.c)
             // ReLU and ReLU6 are clamps the kernel applies while the pixel is in cache.
             let clamp = f.activation.clampRange
-            kernel(batch: batch).forward(input: x.data, batch: batch, weights: f.kernel!.data, bias: f.bias!.data,
-                                         output: y.data, runner: ctx.runner, clamp: clamp)
+            kernel(batch: batch).forward(
+                input: x.data, batch: batch, weights: f.kernel!.data, bias: f.bias!.data,
+                output: y.data, runner: ctx.runner, clamp: clamp)
             if clamp == nil { f.activation.apply(y.data, count: y.count, rowLength: geometry.c) }
         } else {
-            kernel(batch: batch).forward(input: x.data, batch: batch, weights: kernel.value.data,
-                                         bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner)
+            kernel(batch: batch).forward(
+                input: x.data, batch: batch, weights: kernel.value.data,
+                bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner)
             activation.apply(y.data, count: y.count, rowLength: geometry.c)
         }
         lastInput = x
@@ -81,10 +87,11 @@ public final class DepthwiseConv2DLayer: Layer {
         let batch = x.shape[0]
         activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: geometry.c)
         let dx = needsInputGradient ? inputGrads.get(batch: batch, shape: inputShape) : nil
-        kernel(batch: batch).backward(input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
-                                      dWeights: trainable ? kernel.grad.data : nil,
-                                      dBias: trainable && useBias ? bias.grad.data : nil,
-                                      dInput: dx?.data, runner: ctx.runner)
+        kernel(batch: batch).backward(
+            input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,
+            dWeights: trainable ? kernel.grad.data : nil,
+            dBias: trainable && useBias ? bias.grad.data : nil,
+            dInput: dx?.data, runner: ctx.runner)
         return dx
     }
 }

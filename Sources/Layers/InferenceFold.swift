@@ -24,8 +24,10 @@ public final class InferenceFold {
     /// Folded weights for `weights` (output channel = index mod `channels`) and its bias.
     func refresh(weights: Parameter, bias: Parameter?, channels: Int) {
         let bn = batchNorm
-        let now = [weights.version, bias?.version ?? -1, bn.gamma.version, bn.beta.version, bn.movingMean.version,
-                   bn.movingVariance.version, Int(bn.epsilon.bitPattern)]
+        let now = [
+            weights.version, bias?.version ?? -1, bn.gamma.version, bn.beta.version, bn.movingMean.version,
+            bn.movingVariance.version, Int(bn.epsilon.bitPattern),
+        ]
         if now == stamp, kernel != nil { return }
         let k = kernel ?? Tensor(shape: weights.value.shape, zeroed: false)
         let b = self.bias ?? Tensor(shape: try! TensorShape([channels]), zeroed: false)

@@ -1,5 +1,5 @@
-import Tensor
 import Kernels
+import Tensor
 
 // input NHWC (N,H,W,C) or (N,F) float -> output NHWC (N,P,Q,K) or (N,U) float, int8 inside
 /// The int8 stand-in for a trained Conv2D or Dense layer (inference only): same name, shapes
@@ -13,7 +13,10 @@ public final class Int8Layer: Layer {
     public let activation: Activation
     public let kernel: Int8Conv2D
     public var needsInputGradient = false
-    public var trainable: Bool { get { false } set {} }
+    public var trainable: Bool {
+        get { false }
+        set {}
+    }
     /// Quantised weights are not parameters an optimiser could update.
     public var parameters: [Parameter] { [] }
     private let floatCost: LayerCost
@@ -32,8 +35,9 @@ public final class Int8Layer: Layer {
             kernel = Int8Conv2D(geometry: conv.geometry, weights: f.kernel!.data, bias: f.bias!.data, input: input)
         } else {
             activation = conv.activation
-            kernel = Int8Conv2D(geometry: conv.geometry, weights: conv.kernel.value.data,
-                                bias: conv.useBias ? conv.bias.value.data : nil, input: input)
+            kernel = Int8Conv2D(
+                geometry: conv.geometry, weights: conv.kernel.value.data,
+                bias: conv.useBias ? conv.bias.value.data : nil, input: input)
         }
         floatCost = conv.cost()
     }

@@ -1,5 +1,5 @@
-import Tensor
 import Kernels
+import Tensor
 
 /// A trainable tensor and its gradient.
 public final class Parameter {

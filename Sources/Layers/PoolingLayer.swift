@@ -1,5 +1,5 @@
-import Tensor
 import Kernels
+import Tensor
 
 /// Max or average.
 public enum PoolType: String, Codable, CaseIterable, Sendable { case max, avg }
@@ -39,12 +39,16 @@ public final class PoolingLayer: Layer {
     }
 
     public init(name: String, input: [Int], pool: Int, type: PoolType) throws {
-        guard input.count == 3 else { throw TensorError.invalidDimension("\(name): pooling needs an (H,W,C) input, got \(input)") }
+        guard input.count == 3 else {
+            throw TensorError.invalidDimension("\(name): pooling needs an (H,W,C) input, got \(input)")
+        }
         guard type == .avg || pool <= MaxPoolArgmax.maxWindow else {
-            throw TensorError.invalidDimension("\(name): max pooling windows go up to 15x15 (the argmax is kept as a byte), got \(pool)x\(pool)")
+            throw TensorError.invalidDimension(
+                "\(name): max pooling windows go up to 15x15 (the argmax is kept as a byte), got \(pool)x\(pool)")
         }
         guard pool >= 1, input[0] / pool >= 1, input[1] / pool >= 1 else {
-            throw TensorError.invalidDimension("\(name): pool \(pool)x\(pool) shrinks the \(input[0])x\(input[1]) map below 1x1")
+            throw TensorError.invalidDimension(
+                "\(name): pool \(pool)x\(pool) shrinks the \(input[0])x\(input[1]) map below 1x1")
         }
         self.name = name
         self.type = type
@@ -55,8 +59,9 @@ public final class PoolingLayer: Layer {
 
     public func cost() -> LayerCost {
         let out = outputShape.reduce(1, *)
-        return LayerCost(forwardFLOPs: Double(out * pool * pool),
-                         forwardBytes: Self.bytes(inputShape.reduce(1, *) + out))
+        return LayerCost(
+            forwardFLOPs: Double(out * pool * pool),
+            forwardBytes: Self.bytes(inputShape.reduce(1, *) + out))
     }
 
     /// Called by the fused convolution just before this layer's forward: the next input is
@@ -83,8 +88,9 @@ public final class PoolingLayer: Layer {
                 for row in rows {
                     let n = row / P, p = row % P
                     let o = (n * P + p) * Q * C
-                    MaxPoolArgmax.forward(windows: Q, from: xp + (n * H + p * k) * W * C, rowStride: W * C, k: k,
-                                          channels: C, y: yp + o, argmax: am + o, relu: relu)
+                    MaxPoolArgmax.forward(
+                        windows: Q, from: xp + (n * H + p * k) * W * C, rowStride: W * C, k: k,
+                        channels: C, y: yp + o, argmax: am + o, relu: relu)
                 }
             }
             return y
@@ -124,7 +130,8 @@ public final class PoolingLayer: Layer {
         let inv = 1 / Float(k * k)
         let dyp = UnsafePointer(dy.data), dxp = dx.data
         let covers = H % k == 0 && W % k == 0
-        let am: UnsafePointer<UInt8>? = isMax ? UnsafePointer(argmaxBuffer(batch: batch, count: batch * P * Q * C)) : nil
+        let am: UnsafePointer<UInt8>? =
+            isMax ? UnsafePointer(argmaxBuffer(batch: batch, count: batch * P * Q * C)) : nil
         ctx.runner.parallelRanges(batch, work: batch * H * W * C) { _, images in
             for n in images {
                 let img = dxp + n * H * W * C
@@ -136,8 +143,9 @@ public final class PoolingLayer: Layer {
                         let o = ((n * P + p) * Q + q) * C
                         let g = dyp + o
                         if isMax {
-                            MaxPoolArgmax.route(windows: 1, argmax: am! + o, gradient: g, into: dxp + ((n * H + p * k) * W + q * k) * C,
-                                                rowStride: W * C, k: k, channels: C)
+                            MaxPoolArgmax.route(
+                                windows: 1, argmax: am! + o, gradient: g, into: dxp + ((n * H + p * k) * W + q * k) * C,
+                                rowStride: W * C, k: k, channels: C)
                         } else {
                             for i in 0..<k {
                                 for j in 0..<k {

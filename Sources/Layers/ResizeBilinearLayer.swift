@@ -18,9 +18,12 @@ public final class ResizeBilinearLayer: Layer {
     private let rowTaps: [(Int, Int, Float)], colTaps: [(Int, Int, Float)]
 
     public init(name: String, input: [Int], height: Int, width: Int) throws {
-        guard input.count == 3 else { throw TensorError.invalidDimension("\(name): Resizing needs an (H,W,C) input, got \(input)") }
+        guard input.count == 3 else {
+            throw TensorError.invalidDimension("\(name): Resizing needs an (H,W,C) input, got \(input)")
+        }
         guard height >= 1, width >= 1, height <= 4096, width <= 4096 else {
-            throw TensorError.invalidDimension("\(name): output size must be between 1 and 4096, got \(height)x\(width)")
+            throw TensorError.invalidDimension(
+                "\(name): output size must be between 1 and 4096, got \(height)x\(width)")
         }
         self.name = name
         inputShape = input
@@ -89,7 +92,9 @@ public final class ResizeBilinearLayer: Layer {
                         let w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx
                         let a = img + (r0 * W + c0) * C, b = img + (r0 * W + c1) * C
                         let c = img + (r1 * W + c0) * C, d = img + (r1 * W + c1) * C
-                        for k in 0..<C { a[k] += g[k] * w00; b[k] += g[k] * w01; c[k] += g[k] * w10; d[k] += g[k] * w11 }
+                        for k in 0..<C {
+                            a[k] += g[k] * w00; b[k] += g[k] * w01; c[k] += g[k] * w10; d[k] += g[k] * w11
+                        }
                     }
                 }
             }

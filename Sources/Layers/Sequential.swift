@@ -1,5 +1,5 @@
-import Tensor
 import Kernels
+import Tensor
 
 /// A model: layers run in order, each reading the output of the layer before it, or a directed
 /// acyclic graph when layers name their inputs (MobileNetV2's residual Add). Layers are kept in
@@ -40,15 +40,19 @@ public final class Sequential {
         for (i, (l, srcs)) in zip(layers, inputs).enumerated() {
             let want = (l as? MergeLayer)?.inputCount ?? 1
             guard srcs.count == want else {
-                throw TensorError.invalidDimension("model \(name): layer \(l.name) takes \(want) input(s), got \(srcs.count)")
+                throw TensorError.invalidDimension(
+                    "model \(name): layer \(l.name) takes \(want) input(s), got \(srcs.count)")
             }
             for s in srcs {
                 guard s >= -1 && s < i else {
-                    throw TensorError.invalidDimension("model \(name): layer \(l.name) reads a layer that is not before it")
+                    throw TensorError.invalidDimension(
+                        "model \(name): layer \(l.name) reads a layer that is not before it")
                 }
                 let shape = s < 0 ? inputShape : layers[s].outputShape
                 guard shape == l.inputShape else {
-                    throw TensorError.invalidDimension("model \(name): layer \(l.name) expects input \(l.inputShape), but \(s < 0 ? "the model input" : layers[s].name) gives \(shape)")
+                    throw TensorError.invalidDimension(
+                        "model \(name): layer \(l.name) expects input \(l.inputShape), but \(s < 0 ? "the model input" : layers[s].name) gives \(shape)"
+                    )
                 }
             }
         }
@@ -86,7 +90,8 @@ public final class Sequential {
             let fuse = on && conv.activation == .relu && pool.type == .max && consumers[src] == 1
             conv.activationGradientFused = fuse
             pool.appliesReluGradient = fuse
-            let oneKernel = fuse && pool.pool == 2 && ConvReluMaxPool.supports(conv.geometry, options: conv.options)
+            let oneKernel =
+                fuse && pool.pool == 2 && ConvReluMaxPool.supports(conv.geometry, options: conv.options)
                 && pool.outputShape == [conv.geometry.p / 2, conv.geometry.q / 2, conv.geometry.k]
             conv.fusedMaxPool = oneKernel ? pool : nil
         }
@@ -104,10 +109,13 @@ public final class Sequential {
         }
         guard on else { return }
         for (i, l) in layers.enumerated() {
-            guard let bn = l as? BatchNormLayer, inputs[i].count == 1, inputs[i][0] >= 0, consumers[inputs[i][0]] == 1 else { continue }
+            guard let bn = l as? BatchNormLayer, inputs[i].count == 1, inputs[i][0] >= 0, consumers[inputs[i][0]] == 1
+            else { continue }
             let src = layers[inputs[i][0]]
             let conv = src as? Conv2DLayer, dw = src as? DepthwiseConv2DLayer
-            guard (conv?.activation ?? dw?.activation) == .linear, bn.inputShape.last == src.outputShape.last else { continue }
+            guard (conv?.activation ?? dw?.activation) == .linear, bn.inputShape.last == src.outputShape.last else {
+                continue
+            }
             var act: ActivationLayer?
             if consumers[i] == 1, let j = inputs.firstIndex(of: [i]), let a = layers[j] as? ActivationLayer { act = a }
             let fold = InferenceFold(batchNorm: bn, activation: act?.activation ?? .linear)
@@ -187,7 +195,11 @@ public final class Sequential {
             let l = layers[i]
             var results: [Tensor?] = []
             func run() {
-                if let m = l as? MergeLayer { results = m.backward(multi: d, ctx) } else { results = [l.backward(d, ctx)] }
+                if let m = l as? MergeLayer {
+                    results = m.backward(multi: d, ctx)
+                } else {
+                    results = [l.backward(d, ctx)]
+                }
             }
             if let o = observer {
                 o.layerBegan(i, l, phase: .backward, batch: batch)
@@ -221,13 +233,15 @@ public final class Sequential {
 public enum SoftmaxCrossEntropy {
     /// From logits (N, K) and labels: the mean loss, the number right, and dL/dlogits
     /// ((softmax − onehot)/N) written into `grad` when given.
-    public static func evaluate(logits: Tensor, labels: UnsafePointer<Int32>, grad: Tensor?) -> (loss: Double, correct: Int) {
+    public static func evaluate(logits: Tensor, labels: UnsafePointer<Int32>, grad: Tensor?) -> (
+        loss: Double, correct: Int
+    ) {
         let n = logits.shape[0], k = logits.count / n
         var loss = 0.0, correct = 0
         let invN = 1 / Float(n)
         for i in 0..<n {
             let z = logits.data + i * k
-            let p = grad.map { $0.data + i * k }   // exponentials kept only when the gradient is wanted
+            let p = grad.map { $0.data + i * k }  // exponentials kept only when the gradient is wanted
             var m = -Float.infinity, arg = 0
             for j in 0..<k where z[j] > m { m = z[j]; arg = j }
             var s: Double = 0
@@ -245,5 +259,5 @@ public enum SoftmaxCrossEntropy {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -42,7 +42,9 @@ public final class GlobalAveragePoolingLayer: Layer {
     private let inputGrads = BufferCache()
 
     public init(name: String, input: [Int]) throws {
-        guard input.count == 3 else { throw TensorError.invalidDimension("\(name): needs an (H,W,C) input, got \(input)") }
+        guard input.count == 3 else {
+            throw TensorError.invalidDimension("\(name): needs an (H,W,C) input, got \(input)")
+        }
         self.name = name
         inputShape = input
         outputShape = [input[2]]
@@ -95,7 +97,9 @@ public final class DropoutLayer: Layer {
     private var applied = false
 
     public init(name: String, input: [Int], rate: Float) throws {
-        guard rate >= 0, rate < 1 else { throw TensorError.invalidDimension("\(name): dropout rate must be in [0, 1), got \(rate)") }
+        guard rate >= 0, rate < 1 else {
+            throw TensorError.invalidDimension("\(name): dropout rate must be in [0, 1), got \(rate)")
+        }
         self.name = name
         inputShape = input
         self.rate = rate

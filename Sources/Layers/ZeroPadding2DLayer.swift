@@ -16,9 +16,12 @@ public final class ZeroPadding2DLayer: Layer {
     private let inputGrads = BufferCache()
 
     public init(name: String, input: [Int], top: Int, bottom: Int, left: Int, right: Int) throws {
-        guard input.count == 3 else { throw TensorError.invalidDimension("\(name): ZeroPadding2D needs an (H,W,C) input, got \(input)") }
+        guard input.count == 3 else {
+            throw TensorError.invalidDimension("\(name): ZeroPadding2D needs an (H,W,C) input, got \(input)")
+        }
         guard [top, bottom, left, right].allSatisfy({ $0 >= 0 && $0 <= 64 }) else {
-            throw TensorError.invalidDimension("\(name): padding must be between 0 and 64, got ((\(top), \(bottom)), (\(left), \(right)))")
+            throw TensorError.invalidDimension(
+                "\(name): padding must be between 0 and 64, got ((\(top), \(bottom)), (\(left), \(right)))")
         }
         self.name = name
         inputShape = input
@@ -58,7 +61,8 @@ public final class ZeroPadding2DLayer: Layer {
         let dx = inputGrads.get(batch: batch, shape: inputShape)
         for n in 0..<batch {
             for ih in 0..<H {
-                (dx.data + (n * H + ih) * W * C).update(from: dy.data + ((n * OH + ih + top) * OW + left) * C, count: W * C)
+                (dx.data + (n * H + ih) * W * C).update(
+                    from: dy.data + ((n * OH + ih + top) * OW + left) * C, count: W * C)
             }
         }
         return dx

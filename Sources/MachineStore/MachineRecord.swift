@@ -18,8 +18,10 @@ public struct MachineRecord: Codable, Sendable {
     public var ceilings: MachineCeilings?
     public var algorithmChoices = AlgorithmChoiceCache()
 
-    public init(identity: MachineIdentity, host: String, cpuModel: String, updated: String = MachineRecord.now(),
-                ceilings: MachineCeilings? = nil, algorithmChoices: AlgorithmChoiceCache = AlgorithmChoiceCache()) {
+    public init(
+        identity: MachineIdentity, host: String, cpuModel: String, updated: String = MachineRecord.now(),
+        ceilings: MachineCeilings? = nil, algorithmChoices: AlgorithmChoiceCache = AlgorithmChoiceCache()
+    ) {
         self.identity = identity
         identityName = identity.name
         self.host = host

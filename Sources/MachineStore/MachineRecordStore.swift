@@ -48,7 +48,8 @@ public final class MachineRecordStore {
             return fresh
         }
         guard record.identity == identity else {
-            setAside(u, suffix: "foreign", why: "it describes \(record.identity.name), not this machine (\(identity.name))")
+            setAside(
+                u, suffix: "foreign", why: "it describes \(record.identity.name), not this machine (\(identity.name))")
             return fresh
         }
         return record
@@ -62,7 +63,8 @@ public final class MachineRecordStore {
         r.updated = MachineRecord.now()
         let u = url(for: r.identity)
         do {
-            try FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
             let tmp = u.deletingLastPathComponent().appendingPathComponent(".\(u.lastPathComponent).\(getpid()).tmp")
             try r.encoded().write(to: tmp)
             if rename(tmp.path, u.path) != 0 {
@@ -73,8 +75,9 @@ public final class MachineRecordStore {
             return true
         } catch {
             if !saveFailed {
-                log("warning: cannot write the machine cache in \(directory.path) (\(error)); measuring without saving "
-                    + "(set --cache-dir or CNNSCOPE_CACHE_DIR to a writable folder)")
+                log(
+                    "warning: cannot write the machine cache in \(directory.path) (\(error)); measuring without saving "
+                        + "(set --cache-dir or CNNSCOPE_CACHE_DIR to a writable folder)")
                 saveFailed = true
             }
             return false
@@ -90,15 +93,19 @@ public final class MachineRecordStore {
 
     /// A record given explicitly (`--machine FILE`): used as it is, never saved; says so, and
     /// warns when it describes another machine.
-    public static func loadExplicit(path: String, identity: MachineIdentity, log: (String) -> Void) throws -> MachineRecord {
+    public static func loadExplicit(path: String, identity: MachineIdentity, log: (String) -> Void) throws
+        -> MachineRecord
+    {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MachineStoreError.unreadable(path: path, reason: "cannot read the machine record")
         }
         let record: MachineRecord
         do { record = try MachineRecord.decode(data) } catch {
-            throw MachineStoreError.unreadable(path: path, reason: "\(error); give a file written by cnnscope machine --measure")
+            throw MachineStoreError.unreadable(
+                path: path, reason: "\(error); give a file written by cnnscope machine --measure")
         }
-        let whose = record.identity == identity
+        let whose =
+            record.identity == identity
             ? "this machine" : "another machine, \(record.identity.name) (this one is \(identity.name))"
         log("using the machine record \(path) as given (measured on \(whose)); it is not updated")
         return record

@@ -12,8 +12,10 @@ public final class MachineSession {
     private let log: (String) -> Void
 
     /// `explicitRecord`: a file from `--machine`; otherwise the record for `identity` in `store`.
-    public init(identity: MachineIdentity, host: String, cpuModel: String, store: MachineRecordStore,
-                explicitRecord: String?, log: @escaping (String) -> Void) throws {
+    public init(
+        identity: MachineIdentity, host: String, cpuModel: String, store: MachineRecordStore,
+        explicitRecord: String?, log: @escaping (String) -> Void
+    ) throws {
         self.identity = identity
         self.log = log
         if let path = explicitRecord {
@@ -31,8 +33,9 @@ public final class MachineSession {
     /// The ceilings of the record, measured now (and saved) when it has none.
     public func ceilings(measure: () -> MachineCeilings) -> MachineCeilings {
         if let c = record.ceilings { return c }
-        log("Measuring this machine's ceilings (\(identity.name); once, then cached in "
-            + "\(store?.url(for: identity).path ?? "memory"))...")
+        log(
+            "Measuring this machine's ceilings (\(identity.name); once, then cached in "
+                + "\(store?.url(for: identity).path ?? "memory"))...")
         let c = measure()
         record.ceilings = c
         store?.save(record)

@@ -67,10 +67,16 @@ public final class CounterSession {
     }
 
     /// Encodes and opens each event alone once; keeps those that open, records why the rest do not.
-    static func probe(_ section: EventSet.Section?, into missing: inout [(variable: String, event: String, reason: String)],
-                      setName: String, pmus: [String]) -> [(String, EncodedEvent)] {
+    static func probe(
+        _ section: EventSet.Section?, into missing: inout [(variable: String, event: String, reason: String)],
+        setName: String, pmus: [String]
+    ) -> [(String, EncodedEvent)] {
         guard let section else {
-            missing.append(("*", setName, "no section of \(setName) for the PMUs detected here (\(pmus.joined(separator: ", "))) and no generic section"))
+            missing.append(
+                (
+                    "*", setName,
+                    "no section of \(setName) for the PMUs detected here (\(pmus.joined(separator: ", "))) and no generic section"
+                ))
             return []
         }
         var ok: [(String, EncodedEvent)] = []
@@ -81,7 +87,11 @@ public final class CounterSession {
                 ok.append((v, enc))
             } catch let err as HardwareError {
                 let reason: String
-                if let en = err.errnoValue { reason = "\(Errno.name(en)) — \(CounterProbe.cause(errno: en))" } else { reason = "\(err)" }
+                if let en = err.errnoValue {
+                    reason = "\(Errno.name(en)) — \(CounterProbe.cause(errno: en))"
+                } else {
+                    reason = "\(err)"
+                }
                 missing.append((v, e, reason))
             } catch {
                 missing.append((v, e, "\(error)"))
@@ -184,7 +194,9 @@ public final class CounterSession {
         env["time"] = seconds
         for (v, value) in deltas { out[v] = .of(value, .counted, scale: scales[v]) }
         for (v, f) in section?.derived ?? [] {
-            if let x = f.evaluate(env) { env[v] = x; out[v] = .of(x, .counted) } else {
+            if let x = f.evaluate(env) {
+                env[v] = x; out[v] = .of(x, .counted)
+            } else {
                 out[v] = .missing("derived from events that did not count", .counted)
             }
         }
@@ -192,10 +204,14 @@ public final class CounterSession {
             out[v] = .missing("\(e): \(reason)", .counted)
         }
         for (name, f) in active.metrics {
-            if let x = f.evaluate(env) { out[name] = .of(x, .counted) } else {
+            if let x = f.evaluate(env) {
+                out[name] = .of(x, .counted)
+            } else {
                 let missingVars = f.variables.subtracting(env.keys).sorted()
-                out[name] = .missing(missingVars.isEmpty ? "division by zero (region too short)"
-                                     : "needs \(missingVars.joined(separator: ", ")), not counted here", .counted)
+                out[name] = .missing(
+                    missingVars.isEmpty
+                        ? "division by zero (region too short)"
+                        : "needs \(missingVars.joined(separator: ", ")), not counted here", .counted)
             }
         }
         if active.name != requested.name {
@@ -208,8 +224,13 @@ public final class CounterSession {
 
     /// A one-paragraph account of what counts here and why the rest does not.
     public var explanation: String {
-        var lines = ["event set \(requested.name): \(level.rawValue)" + (active.name != requested.name ? " — counting \(active.name) instead" : "")]
-        if parts.count > 1 { lines.append("  \(parts.count) parts (more events than PMU counters): the region is run once per part") }
+        var lines = [
+            "event set \(requested.name): \(level.rawValue)"
+                + (active.name != requested.name ? " — counting \(active.name) instead" : "")
+        ]
+        if parts.count > 1 {
+            lines.append("  \(parts.count) parts (more events than PMU counters): the region is run once per part")
+        }
         for (v, e, r) in unavailable { lines.append("  \(v) (\(e)): \(r)") }
         return lines.joined(separator: "\n")
     }

@@ -48,7 +48,8 @@ public struct EventSet: Sendable {
                 if let eq = line.firstIndex(of: "=") {
                     let v = line[..<eq].trimmingCharacters(in: .whitespaces)
                     do {
-                        set.sections[set.sections.count - 1].derived.append((v, try Expression.parse(String(line[line.index(after: eq)...]))))
+                        set.sections[set.sections.count - 1].derived.append(
+                            (v, try Expression.parse(String(line[line.index(after: eq)...]))))
                     } catch { throw fail("\(error)") }
                     continue
                 }
@@ -72,15 +73,22 @@ public struct EventSet: Sendable {
         // Every metric variable must be defined by some section (or be `time`).
         for (mname, f) in set.metrics {
             for v in f.variables where v != "time" {
-                let defined = set.sections.contains { s in s.events.contains { $0.variable == v } || s.derived.contains { $0.variable == v } }
-                if !defined { throw ParseError(description: "\(file): metric '\(mname)' uses '\(v)', which no PMU section defines") }
+                let defined = set.sections.contains { s in
+                    s.events.contains { $0.variable == v } || s.derived.contains { $0.variable == v }
+                }
+                if !defined {
+                    throw ParseError(
+                        description: "\(file): metric '\(mname)' uses '\(v)', which no PMU section defines")
+                }
             }
         }
         return set
     }
 
     public static func load(path: String) throws -> EventSet {
-        guard let d = FileManager.default.contents(atPath: path) else { throw ParseError(description: "\(path): cannot read the event set") }
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw ParseError(description: "\(path): cannot read the event set")
+        }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return try parse(String(decoding: d, as: UTF8.self), name: name, file: path)
     }
@@ -88,7 +96,10 @@ public struct EventSet: Sendable {
     public static func load(named name: String, in dir: URL) throws -> EventSet {
         let p = dir.appendingPathComponent("\(name).txt").path
         if FileManager.default.fileExists(atPath: p) { return try load(path: p) }
-        throw ParseError(description: "unknown event set '\(name)'; the sets in \(dir.path) are: \(available(in: dir).joined(separator: ", "))")
+        throw ParseError(
+            description:
+                "unknown event set '\(name)'; the sets in \(dir.path) are: \(available(in: dir).joined(separator: ", "))"
+        )
     }
 
     public static func available(in dir: URL) -> [String] {
@@ -98,6 +109,7 @@ public struct EventSet: Sendable {
 
     /// The section for the detected PMUs: the first naming one of them, else "generic".
     public func section(for pmuNames: [String]) -> Section? {
-        sections.first { s in s.pmus.contains { pmuNames.contains($0) } } ?? sections.first { $0.pmus.contains("generic") }
+        sections.first { s in s.pmus.contains { pmuNames.contains($0) } }
+            ?? sections.first { $0.pmus.contains("generic") }
     }
 }

@@ -34,13 +34,15 @@ public struct EventSetTranslation: Codable, Equatable, Sendable {
         let events = (sec?.events ?? []).map { v, e -> Event in
             do {
                 let enc = try PfmLibrary.encode(e)
-                return Event(variable: v, event: e, qualifiedName: enc.qualifiedName, type: enc.type, config: enc.config)
+                return Event(
+                    variable: v, event: e, qualifiedName: enc.qualifiedName, type: enc.type, config: enc.config)
             } catch {
                 return Event(variable: v, event: e, error: "\(error)")
             }
         }
-        return EventSetTranslation(set: set.name, pmu: pmu, section: sec?.pmus, events: events,
-                                   derived: (sec?.derived ?? []).map { "\($0.variable) = \($0.formula)" })
+        return EventSetTranslation(
+            set: set.name, pmu: pmu, section: sec?.pmus, events: events,
+            derived: (sec?.derived ?? []).map { "\($0.variable) = \($0.formula)" })
     }
 
     /// Every PMU any section of the sets names (without "generic"), sorted.

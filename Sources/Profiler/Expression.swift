@@ -13,7 +13,9 @@ public indirect enum Expression: Equatable, CustomStringConvertible, Sendable {
         var p = Parser(chars: Array(text), i: 0)
         let e = try p.sum()
         p.skip()
-        guard p.i == p.chars.count else { throw ParseError(description: "unexpected '\(p.chars[p.i])' at column \(p.i + 1) of '\(text)'") }
+        guard p.i == p.chars.count else {
+            throw ParseError(description: "unexpected '\(p.chars[p.i])' at column \(p.i + 1) of '\(text)'")
+        }
         return e
     }
 
@@ -93,14 +95,19 @@ public indirect enum Expression: Equatable, CustomStringConvertible, Sendable {
                 i += 1
                 let e = try sum()
                 skip()
-                guard i < chars.count, chars[i] == ")" else { throw ParseError(description: "missing ')' at column \(i + 1)") }
+                guard i < chars.count, chars[i] == ")" else {
+                    throw ParseError(description: "missing ')' at column \(i + 1)")
+                }
                 i += 1
                 return e
             }
             if c.isNumber || c == "." {
                 let start = i
-                while i < chars.count, chars[i].isNumber || chars[i] == "." || chars[i] == "e" || chars[i] == "E"
-                        || ((chars[i] == "-" || chars[i] == "+") && i > start && (chars[i - 1] == "e" || chars[i - 1] == "E")) { i += 1 }
+                while i < chars.count,
+                    chars[i].isNumber || chars[i] == "." || chars[i] == "e" || chars[i] == "E"
+                        || ((chars[i] == "-" || chars[i] == "+") && i > start
+                            && (chars[i - 1] == "e" || chars[i - 1] == "E"))
+                { i += 1 }
                 guard let v = Double(String(chars[start..<i])) else {
                     throw ParseError(description: "bad number '\(String(chars[start..<i]))'")
                 }

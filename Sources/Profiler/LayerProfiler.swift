@@ -145,8 +145,9 @@ public final class LayerProfiler: LayerObserver {
         let slot = index * 2 + (phase == .forward ? 0 : 1)
         if slot >= slots.count { slots += Array(repeating: nil, count: slot + 1 - slots.count) }
         if slots[slot] == nil {
-            slots[slot] = LayerRecord(index: index, name: layer.name, kerasClass: layer.kerasClass, phase: phase, calls: 0,
-                                      seconds: 0, images: 0, counters: [:], counterCalls: [:], tooShort: false, samples: [])
+            slots[slot] = LayerRecord(
+                index: index, name: layer.name, kerasClass: layer.kerasClass, phase: phase, calls: 0,
+                seconds: 0, images: 0, counters: [:], counterCalls: [:], tooShort: false, samples: [])
         }
         let net = max(0, t - overheadSeconds)
         slots[slot]!.calls += 1

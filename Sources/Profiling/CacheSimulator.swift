@@ -1,8 +1,8 @@
 import Figures
 import Foundation
-import Reports
 import Hardware
 import Kernels
+import Reports
 
 /// Simulated memory traffic for machines without a PMU: re-runs one convolution kernel under
 /// valgrind's cachegrind, with the D1 and last-level caches set to the sizes hwloc reports, once
@@ -24,14 +24,18 @@ public final class CacheSimulator {
     deinit { if let s = stripped { unlink(s) } }
 
     public static func valgrindPath() -> String? {
-        for p in ["/usr/bin/valgrind", "/usr/local/bin/valgrind"] where FileManager.default.isExecutableFile(atPath: p) { return p }
+        for p in ["/usr/bin/valgrind", "/usr/local/bin/valgrind"] where FileManager.default.isExecutableFile(atPath: p)
+        { return p }
         return nil
     }
 
     public static func isPowerOfTwo(_ x: Int) -> Bool { x > 0 && x & (x - 1) == 0 }
 
-    public func simulate(_ g: ConvGeometry, algorithm: ConvAlgorithmKind, topology: Topology, workspace: Int) -> Result {
-        func missing(_ why: String) -> Result { Result(d1Bytes: .missing(why, .simulated, "B"), llBytes: .missing(why, .simulated, "B")) }
+    public func simulate(_ g: ConvGeometry, algorithm: ConvAlgorithmKind, topology: Topology, workspace: Int) -> Result
+    {
+        func missing(_ why: String) -> Result {
+            Result(d1Bytes: .missing(why, .simulated, "B"), llBytes: .missing(why, .simulated, "B"))
+        }
         guard let vg = Self.valgrindPath() else {
             return missing("valgrind is not installed; run Scripts/setup --valgrind (or apt-get install valgrind)")
         }
@@ -40,23 +44,29 @@ public final class CacheSimulator {
         }
         // cachegrind needs power-of-two sets; round the LLC down to a power of two when it is not.
         var llSize = ll.sizeBytes
-        while !Self.isPowerOfTwo(llSize / max(1, ll.associativity * ll.lineSize)) && llSize > ll.lineSize { llSize -= ll.lineSize * max(1, ll.associativity) }
+        while !Self.isPowerOfTwo(llSize / max(1, ll.associativity * ll.lineSize)) && llSize > ll.lineSize {
+            llSize -= ll.lineSize * max(1, ll.associativity)
+        }
         // valgrind 3.19 cannot read the DWARF 5 debug info of current Swift toolchains: run a
         // copy of this executable without debug sections (objcopy --strip-debug).
         guard let exe = strippedCopy() else {
-            return missing("could not make a copy of cnnscope without debug info for valgrind (objcopy from binutils is needed)")
+            return missing(
+                "could not make a copy of cnnscope without debug info for valgrind (objcopy from binutils is needed)")
         }
         var misses: [[String: Double]] = []
         for runs in [1, 2] {
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-cg-\(getpid())-\(runs).out")
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "cnnscope-cg-\(getpid())-\(runs).out")
             defer { try? FileManager.default.removeItem(at: out) }
             let p = Process()
             p.executableURL = URL(fileURLWithPath: vg)
-            p.arguments = ["--tool=cachegrind", "--cache-sim=yes",
-                           "--D1=\(d1.sizeBytes),\(max(1, d1.associativity)),\(d1.lineSize)",
-                           "--LL=\(llSize),\(max(1, ll.associativity)),\(ll.lineSize)",
-                           "--cachegrind-out-file=\(out.path)", exe, "_simulate-kernel", "--layer", g.description,
-                           "--algorithm", algorithm.rawValue, "--runs", "\(runs)", "--workspace", "\(workspace)"]
+            p.arguments = [
+                "--tool=cachegrind", "--cache-sim=yes",
+                "--D1=\(d1.sizeBytes),\(max(1, d1.associativity)),\(d1.lineSize)",
+                "--LL=\(llSize),\(max(1, ll.associativity)),\(ll.lineSize)",
+                "--cachegrind-out-file=\(out.path)", exe, "_simulate-kernel", "--layer", g.description,
+                "--algorithm", algorithm.rawValue, "--runs", "\(runs)", "--workspace", "\(workspace)",
+            ]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             do { try p.run() } catch { return missing("cannot start valgrind: \(error.localizedDescription)") }
@@ -69,8 +79,9 @@ public final class CacheSimulator {
         }
         let line = Double(d1.lineSize)
         func delta(_ keys: [String]) -> Double { keys.reduce(0) { $0 + (misses[1][$1] ?? 0) - (misses[0][$1] ?? 0) } }
-        return Result(d1Bytes: .of(max(0, delta(["D1mr", "D1mw"])) * line, .simulated, "B"),
-                      llBytes: .of(max(0, delta(["DLmr", "DLmw"])) * Double(ll.lineSize), .simulated, "B"))
+        return Result(
+            d1Bytes: .of(max(0, delta(["D1mr", "D1mw"])) * line, .simulated, "B"),
+            llBytes: .of(max(0, delta(["DLmr", "DLmw"])) * Double(ll.lineSize), .simulated, "B"))
     }
 
     func strippedCopy() -> String? {

@@ -17,18 +17,22 @@ public struct ConvBenchHeader: Codable {
     public var workspaceLimitBytes: Int
     public var repetitions: Int
 
-    public init(threads: Int, threading: String, bind: String, blasCore: String, peakPerThreadGFLOPs: Double,
-                peakSource: String, workspaceLimitBytes: Int, repetitions: Int) {
+    public init(
+        threads: Int, threading: String, bind: String, blasCore: String, peakPerThreadGFLOPs: Double,
+        peakSource: String, workspaceLimitBytes: Int, repetitions: Int
+    ) {
         self.threads = threads; self.threading = threading; self.bind = bind; self.blasCore = blasCore
         self.peakPerThreadGFLOPs = peakPerThreadGFLOPs; self.peakSource = peakSource
         self.workspaceLimitBytes = workspaceLimitBytes; self.repetitions = repetitions
     }
 
     public var text: String {
-        let peak = peakPerThreadGFLOPs.isFinite ? String(format: "%.1f GFLOP/s per thread (%@)", peakPerThreadGFLOPs, peakSource) : "unknown"
-        return "threads \(threads) (\(threading), bind \(bind)), OpenBLAS kernel \(blasCore), FMA peak \(peak), " +
-            "workspace limit \(Format.bytes(Double(workspaceLimitBytes))) per worker, \(repetitions) repetitions\n" +
-            "time: measured (median, min-max); FLOPs, workspace: modelled; GFLOP/s = modelled FLOPs / measured time; error: vs Double reference on the first images"
+        let peak =
+            peakPerThreadGFLOPs.isFinite
+            ? String(format: "%.1f GFLOP/s per thread (%@)", peakPerThreadGFLOPs, peakSource) : "unknown"
+        return "threads \(threads) (\(threading), bind \(bind)), OpenBLAS kernel \(blasCore), FMA peak \(peak), "
+            + "workspace limit \(Format.bytes(Double(workspaceLimitBytes))) per worker, \(repetitions) repetitions\n"
+            + "time: measured (median, min-max); FLOPs, workspace: modelled; GFLOP/s = modelled FLOPs / measured time; error: vs Double reference on the first images"
     }
 }
 
@@ -70,18 +74,24 @@ public struct ConvBenchReport: Codable {
     }
 
     public static func table(_ rs: [ConvBenchResult]) -> String {
-        var t = TextTable(header: ["layer", "algorithm", "ms median (min-max)", "GFLOP/s direct", "GFLOP/s exec", "% peak",
-                                   "workspace", "stages", "vs naive", "max err (scaled)", "rel L2 err"])
+        var t = TextTable(header: [
+            "layer", "algorithm", "ms median (min-max)", "GFLOP/s direct", "GFLOP/s exec", "% peak",
+            "workspace", "stages", "vs naive", "max err (scaled)", "rel L2 err",
+        ])
         t.rightAligned = [2, 3, 4, 5, 6, 8, 9, 10]
         for r in rs {
-            let stages = r.stageShare.sorted { $0.value > $1.value }.map { "\($0.key) \(Int(($0.value * 100).rounded()))%" }.joined(separator: ", ")
-            t.rows.append([r.shortLayer, r.chosen.map { "auto→\($0)" } ?? r.algorithm,
-                           "\(Format.ms(r.seconds.median)) (\(Format.ms(r.seconds.min))-\(Format.ms(r.seconds.max)))",
-                           Format.g(r.directGFLOPs), Format.g(r.executedGFLOPs),
-                           r.fractionOfPeak.isFinite ? Format.g(r.fractionOfPeak * 100, 0) + "%" : "—",
-                           Format.bytes(r.cost.workspaceBytes), stages,
-                           r.speedupVsNaive.map { Format.g($0, 1) + "x" } ?? "—",
-                           Format.sci(r.maxScaledError), Format.sci(r.relativeL2Error)])
+            let stages = r.stageShare.sorted { $0.value > $1.value }.map {
+                "\($0.key) \(Int(($0.value * 100).rounded()))%"
+            }.joined(separator: ", ")
+            t.rows.append([
+                r.shortLayer, r.chosen.map { "auto→\($0)" } ?? r.algorithm,
+                "\(Format.ms(r.seconds.median)) (\(Format.ms(r.seconds.min))-\(Format.ms(r.seconds.max)))",
+                Format.g(r.directGFLOPs), Format.g(r.executedGFLOPs),
+                r.fractionOfPeak.isFinite ? Format.g(r.fractionOfPeak * 100, 0) + "%" : "—",
+                Format.bytes(r.cost.workspaceBytes), stages,
+                r.speedupVsNaive.map { Format.g($0, 1) + "x" } ?? "—",
+                Format.sci(r.maxScaledError), Format.sci(r.relativeL2Error),
+            ])
         }
         return t.render()
     }
@@ -92,18 +102,24 @@ public struct ConvBenchReport: Codable {
         var out = [session.explanation, "Counters per forward (one forward per part of the set):"]
         for r in rs {
             guard let c = r.counters else { continue }
-            out.append("  \(r.shortLayer) \(r.chosen.map { "auto→\($0)" } ?? r.algorithm); executed FLOPs (modelled) \(String(format: "%.3g", r.cost.executedFLOPs))")
+            out.append(
+                "  \(r.shortLayer) \(r.chosen.map { "auto→\($0)" } ?? r.algorithm); executed FLOPs (modelled) \(String(format: "%.3g", r.cost.executedFLOPs))"
+            )
             for (k, f) in c.sorted(by: { $0.key < $1.key }) { out.append("    \(k): \(f.text)") }
         }
         return out.joined(separator: "\n")
     }
 
     public static func csv(_ rs: [ConvBenchResult]) -> String {
-        var lines = ["layer,algorithm,chosen,median_s,min_s,max_s,direct_gflops,executed_gflops,fraction_of_peak,direct_flops,executed_flops,workspace_bytes,min_traffic_bytes,algorithm_traffic_bytes,speedup_vs_naive,max_scaled_error,rel_l2_error"]
+        var lines = [
+            "layer,algorithm,chosen,median_s,min_s,max_s,direct_gflops,executed_gflops,fraction_of_peak,direct_flops,executed_flops,workspace_bytes,min_traffic_bytes,algorithm_traffic_bytes,speedup_vs_naive,max_scaled_error,rel_l2_error"
+        ]
         for r in rs {
             let cells: [String] = [
-                "\"\(r.layer)\"", r.algorithm, r.chosen ?? "", "\(r.seconds.median)", "\(r.seconds.min)", "\(r.seconds.max)",
-                "\(r.directGFLOPs)", "\(r.executedGFLOPs)", "\(r.fractionOfPeak)", "\(r.cost.directFLOPs)", "\(r.cost.executedFLOPs)",
+                "\"\(r.layer)\"", r.algorithm, r.chosen ?? "", "\(r.seconds.median)", "\(r.seconds.min)",
+                "\(r.seconds.max)",
+                "\(r.directGFLOPs)", "\(r.executedGFLOPs)", "\(r.fractionOfPeak)", "\(r.cost.directFLOPs)",
+                "\(r.cost.executedFLOPs)",
                 "\(r.cost.workspaceBytes)", "\(r.cost.minimumTrafficBytes)", "\(r.cost.algorithmTrafficBytes)",
                 r.speedupVsNaive.map { "\($0)" } ?? "", "\(r.maxScaledError)", "\(r.relativeL2Error)",
             ]
@@ -124,8 +140,10 @@ public final class ConvBenchRunner {
     public let selector: AutoSelector
     public let session: CounterSession?
 
-    public init(pool: WorkerPool, threads: Int, options: ConvOptions, repetitions: Int, warmup: Int,
-         peakPerThread: Double, selector: AutoSelector, session: CounterSession? = nil) {
+    public init(
+        pool: WorkerPool, threads: Int, options: ConvOptions, repetitions: Int, warmup: Int,
+        peakPerThread: Double, selector: AutoSelector, session: CounterSession? = nil
+    ) {
         self.pool = pool; self.threads = threads; self.options = options
         self.repetitions = repetitions; self.warmup = warmup; self.peakPerThread = peakPerThread
         self.selector = selector
@@ -133,7 +151,9 @@ public final class ConvBenchRunner {
     }
 
     /// One forward per part of the event set, counters read around each.
-    public func count(_ algo: ConvolutionAlgorithm, input: Tensor, weights: Tensor, bias: Tensor, output: Tensor) throws -> [String: Figure]? {
+    public func count(_ algo: ConvolutionAlgorithm, input: Tensor, weights: Tensor, bias: Tensor, output: Tensor) throws
+        -> [String: Figure]?
+    {
         guard let session else { return nil }
         var deltas: [String: Double] = [:], scales: [String: Double] = [:]
         var seconds = 0.0
@@ -177,12 +197,14 @@ public final class ConvBenchRunner {
             output.fill(.nan)
             let timer = StageTimer(workers: pool.width)
             for _ in 0..<warmup {
-                try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: pool, observer: nil)
+                try algo.forward(
+                    input: input, weights: weights, bias: bias, output: output, runner: pool, observer: nil)
             }
             var samples: [Double] = []
             for _ in 0..<repetitions {
                 let t0 = monotonicNanos()
-                try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: pool, observer: timer)
+                try algo.forward(
+                    input: input, weights: weights, bias: bias, output: output, runner: pool, observer: timer)
                 samples.append(Double(monotonicNanos() - t0) * 1e-9)
             }
             let counted = try count(algo, input: input, weights: weights, bias: bias, output: output)
@@ -200,15 +222,18 @@ public final class ConvBenchRunner {
             let stageSeconds = timer.seconds.filter { $0.key != .filterTransform }
             let stageTotal = stageSeconds.values.reduce(0, +)
             if entry == .naive { naiveMedian = timing.median }
-            out.append(ConvBenchResult(
-                layer: g.description, shortLayer: g.shortDescription, algorithm: entry?.rawValue ?? "auto", chosen: chosen,
-                seconds: timing, directGFLOPs: cost.directFLOPs / timing.median / 1e9,
-                executedGFLOPs: cost.executedFLOPs / timing.median / 1e9,
-                fractionOfPeak: cost.executedFLOPs / timing.median / 1e9 / (peakPerThread * Double(threads)),
-                cost: cost,
-                stageShare: Dictionary(uniqueKeysWithValues: stageSeconds.map { ($0.key.rawValue, $0.value / max(stageTotal, 1e-12)) }),
-                speedupVsNaive: nil, maxScaledError: maxScaled, maxAbsError: maxAbs,
-                relativeL2Error: (num / max(den, 1e-300)).squareRoot(), checkedImages: checked, counters: counted))
+            out.append(
+                ConvBenchResult(
+                    layer: g.description, shortLayer: g.shortDescription, algorithm: entry?.rawValue ?? "auto",
+                    chosen: chosen,
+                    seconds: timing, directGFLOPs: cost.directFLOPs / timing.median / 1e9,
+                    executedGFLOPs: cost.executedFLOPs / timing.median / 1e9,
+                    fractionOfPeak: cost.executedFLOPs / timing.median / 1e9 / (peakPerThread * Double(threads)),
+                    cost: cost,
+                    stageShare: Dictionary(
+                        uniqueKeysWithValues: stageSeconds.map { ($0.key.rawValue, $0.value / max(stageTotal, 1e-12)) }),
+                    speedupVsNaive: nil, maxScaledError: maxScaled, maxAbsError: maxAbs,
+                    relativeL2Error: (num / max(den, 1e-300)).squareRoot(), checkedImages: checked, counters: counted))
         }
         if let n = naiveMedian {
             for i in out.indices { out[i].speedupVsNaive = n / out[i].seconds.median }

@@ -31,9 +31,11 @@ public struct ModelProfileRequest {
     public var commandLine: String
     public var bind: String
 
-    public init(profile: ModelProfile, batch: Dataset, fixedShape: [Int]?, algorithms: [String], repetitions: Int,
-                trainingStep: Bool, weights: (data: Data, file: String)?, seed: UInt64, datasetLabel: String,
-                commandLine: String, bind: String) {
+    public init(
+        profile: ModelProfile, batch: Dataset, fixedShape: [Int]?, algorithms: [String], repetitions: Int,
+        trainingStep: Bool, weights: (data: Data, file: String)?, seed: UInt64, datasetLabel: String,
+        commandLine: String, bind: String
+    ) {
         self.profile = profile; self.batch = batch; self.fixedShape = fixedShape; self.algorithms = algorithms
         self.repetitions = repetitions; self.trainingStep = trainingStep; self.weights = weights; self.seed = seed
         self.datasetLabel = datasetLabel; self.commandLine = commandLine; self.bind = bind
@@ -53,8 +55,10 @@ public struct ModelProfiler {
     public let machine: MachineSummary
     public let selector: AutoSelector
 
-    public init(pool: WorkerPool, threads: Int, options: ConvOptions, session: CounterSession?, roofline: Roofline,
-                machine: MachineSummary, selector: AutoSelector) {
+    public init(
+        pool: WorkerPool, threads: Int, options: ConvOptions, session: CounterSession?, roofline: Roofline,
+        machine: MachineSummary, selector: AutoSelector
+    ) {
         self.pool = pool; self.threads = threads; self.options = options; self.session = session
         self.roofline = roofline; self.machine = machine; self.selector = selector
     }
@@ -74,25 +78,37 @@ public struct ModelProfiler {
             roofline: roofline, model: req.profile.name, dataset: req.datasetLabel, inputShape: req.batch.imageShape,
             batchSize: req.batch.count, threads: threads, bind: req.bind, repetitions: req.repetitions,
             phase: req.trainingStep ? "training step (forward + backward)" : "inference (forward)",
-            counterLevel: s.map { $0.level.rawValue + ($0.active.name != $0.requested.name ? " — \($0.active.name) instead of \($0.requested.name)" : "") }
+            counterLevel: s.map {
+                $0.level.rawValue
+                    + ($0.active.name != $0.requested.name
+                        ? " — \($0.active.name) instead of \($0.requested.name)" : "")
+            }
                 ?? "not requested (timers only; use --events SET)",
             counterNotes: s.map { s in s.unavailable.map { "\($0.variable) (\($0.event)): \($0.reason)" } } ?? [],
             runs: runs, bestPerLayer: RunAssembler.best(runs),
-            notes: ["Machine: \(machine.displayName); ceilings measured on it.",
-                    "Each layer is judged against the memory level whose traffic bounds it (level and bounding-ceiling columns); the classic chart judges every point against DRAM alone.",
-                    "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers."] + overheadNotes)
+            notes: [
+                "Machine: \(machine.displayName); ceilings measured on it.",
+                "Each layer is judged against the memory level whose traffic bounds it (level and bounding-ceiling columns); the classic chart judges every point against DRAM alone.",
+                "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers.",
+            ] + overheadNotes)
         return (report, overheadNotes)
     }
 
     func profile(algorithm a: String, _ req: ModelProfileRequest) throws -> (AlgorithmRun, String) {
-        guard let policy: ConvAlgorithmPolicy = a == "auto" ? .auto(selector) : ConvAlgorithmKind(userSpelling: a).map({ .fixed($0) }) else {
-            throw ConvError.unsupported(algorithm: a, reason: "unknown algorithm; use naive, im2col, winograd, winograd-f2x3, winograd-f2x5 or auto")
+        guard
+            let policy: ConvAlgorithmPolicy = a == "auto"
+                ? .auto(selector) : ConvAlgorithmKind(userSpelling: a).map({ .fixed($0) })
+        else {
+            throw ConvError.unsupported(
+                algorithm: a,
+                reason: "unknown algorithm; use naive, im2col, winograd, winograd-f2x3, winograd-f2x5 or auto")
         }
         let batch = req.batch, batchSize = batch.count, training = req.trainingStep
         // A base (mobilenetv2, vgg16) is profiled without its classifier head, as Keras's
         // include_top=False model, unless a training step needs the loss.
-        let model = try ModelBuilder.build(req.profile, input: batch.imageShape, policy: policy, options: options, seed: req.seed,
-                                           includeHead: training || req.profile.head.isEmpty, resizeTo: req.fixedShape)
+        let model = try ModelBuilder.build(
+            req.profile, input: batch.imageShape, policy: policy, options: options, seed: req.seed,
+            includeHead: training || req.profile.head.isEmpty, resizeTo: req.fixedShape)
         // Batch norm folds into the convolution before it for inference only.
         model.foldBatchNormForInference(!training)
         if let w = req.weights { try WeightFile.load(w.data, into: model, file: w.file) }
@@ -104,11 +120,13 @@ public struct ModelProfiler {
         func step() {
             let logits = model.forward(input, ctx)
             if training {
-                _ = batch.labels.withUnsafeBufferPointer { SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: grad) }
+                _ = batch.labels.withUnsafeBufferPointer {
+                    SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: grad)
+                }
                 model.backward(grad, ctx)
             }
         }
-        step()   // warm-up (and auto's timing)
+        step()  // warm-up (and auto's timing)
         model.observer = prof
         for rep in 0..<req.repetitions {
             if let s = session, s.parts.count > 1 { try s.select(part: rep % s.parts.count) }
@@ -116,19 +134,23 @@ public struct ModelProfiler {
         }
         model.observer = nil
         let records = prof.ordered
-        let note = Self.hookOverhead(algorithm: a, profiler: prof, model: model, repetitions: req.repetitions,
-                                     trainingStep: training, step: step)
+        let note = Self.hookOverhead(
+            algorithm: a, profiler: prof, model: model, repetitions: req.repetitions,
+            trainingStep: training, step: step)
         prof.reset()
-        let run = RunAssembler.run(algorithm: a, model: model, records: records, session: session, batch: batchSize,
-                                   workers: pool.width, roofline: roofline, runner: pool)
+        let run = RunAssembler.run(
+            algorithm: a, model: model, records: records, session: session, batch: batchSize,
+            workers: pool.width, roofline: roofline, runner: pool)
         return (run, note)
     }
 
     /// Hook cost: whole-model time with the profiler attached against none, in interleaved pairs
     /// (ABBA, so neither side always runs second; the machine drifts by more than the hooks cost):
     /// the median of the pairs' ratios, beside the calibrated per-call cost.
-    static func hookOverhead(algorithm a: String, profiler prof: LayerProfiler, model: Sequential, repetitions: Int,
-                             trainingStep: Bool, step: () -> Void) -> String {
+    static func hookOverhead(
+        algorithm a: String, profiler prof: LayerProfiler, model: Sequential, repetitions: Int,
+        trainingStep: Bool, step: () -> Void
+    ) -> String {
         var plain: [Double] = [], hooked: [Double] = []
         func timed(_ hooks: Bool) -> Double {
             model.observer = hooks ? prof : nil
@@ -147,7 +169,10 @@ public struct ModelProfiler {
         let tp = Timing(plain).median, th = Timing(hooked).median
         let pairRatio = Timing(zip(hooked, plain).map { $0 / $1 }).median
         let perCall = prof.overheadSeconds * Double(model.layers.count) * (trainingStep ? 2 : 1)
-        return String(format: "Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model with hooks %.3f ms vs without %.3f ms (medians); median of %d interleaved pairs' ratios %+.2f%% (measured).",
-                      a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count, (pairRatio - 1) * 100)
+        return String(
+            format:
+                "Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model with hooks %.3f ms vs without %.3f ms (medians); median of %d interleaved pairs' ratios %+.2f%% (measured).",
+            a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count,
+            (pairRatio - 1) * 100)
     }
 }

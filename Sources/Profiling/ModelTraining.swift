@@ -21,10 +21,13 @@ public struct TrainingRequest {
     public var datasetLabel: String
     public var commandLine: String
 
-    public init(profile: ModelProfile, train: Dataset, validation: Dataset, test: Dataset, config: TrainConfig,
-                learningRate: Double?, policy: ConvAlgorithmPolicy, datasetLabel: String, commandLine: String) {
+    public init(
+        profile: ModelProfile, train: Dataset, validation: Dataset, test: Dataset, config: TrainConfig,
+        learningRate: Double?, policy: ConvAlgorithmPolicy, datasetLabel: String, commandLine: String
+    ) {
         self.profile = profile; self.train = train; self.validation = validation; self.test = test; self.config = config
-        self.learningRate = learningRate; self.policy = policy; self.datasetLabel = datasetLabel; self.commandLine = commandLine
+        self.learningRate = learningRate; self.policy = policy; self.datasetLabel = datasetLabel;
+        self.commandLine = commandLine
     }
 }
 
@@ -39,32 +42,40 @@ public struct ModelTraining {
     /// The machine identity, recorded in the results.
     public let machine: String
 
-    public init(pool: WorkerPool, threads: Int, options: ConvOptions, profiledSession: CounterSession??, machine: String) {
+    public init(
+        pool: WorkerPool, threads: Int, options: ConvOptions, profiledSession: CounterSession??, machine: String
+    ) {
         self.pool = pool; self.threads = threads; self.options = options; self.profiledSession = profiledSession
         self.machine = machine
     }
 
     /// The results, the trained model and the layer profiler (when asked for).
-    public func run(_ req: TrainingRequest, progress: ((StepProgress) -> Void)? = nil,
-                    epochEnded: ((EpochRecord) -> Void)? = nil) throws -> (results: TrainingResults, model: Sequential,
-                                                                             profiler: LayerProfiler?) {
+    public func run(
+        _ req: TrainingRequest, progress: ((StepProgress) -> Void)? = nil,
+        epochEnded: ((EpochRecord) -> Void)? = nil
+    ) throws -> (
+        results: TrainingResults, model: Sequential,
+        profiler: LayerProfiler?
+    ) {
         let seed = req.config.seed
         let input = req.train.imageShape
         let model = try ModelBuilder.build(req.profile, input: input, policy: req.policy, options: options, seed: seed)
-        let trainer = Trainer(model: model, optimizer: Trainer.optimizer(for: req.profile, learningRate: req.learningRate),
-                              runner: pool, seed: seed)
+        let trainer = Trainer(
+            model: model, optimizer: Trainer.optimizer(for: req.profile, learningRate: req.learningRate),
+            runner: pool, seed: seed)
         let session = profiledSession ?? nil
         let profiler = profiledSession == nil ? nil : LayerProfiler(session: session)
         profiler?.calibrate()
         model.observer = profiler
         let t0 = Date()
-        let history = trainer.fit(train: req.train, validation: req.validation, config: req.config,
-                                  progress: { p in
-                                      progress?(p)
-                                      // More events than counters: rotate the parts step by step.
-                                      if let s = session, s.parts.count > 1 { try? s.select(part: p.step % s.parts.count) }
-                                  },
-                                  epochEnded: { epochEnded?($0) })
+        let history = trainer.fit(
+            train: req.train, validation: req.validation, config: req.config,
+            progress: { p in
+                progress?(p)
+                // More events than counters: rotate the parts step by step.
+                if let s = session, s.parts.count > 1 { try? s.select(part: p.step % s.parts.count) }
+            },
+            epochEnded: { epochEnded?($0) })
         let trainingSeconds = Date().timeIntervalSince(t0)
         model.observer = nil
         let batchSize = req.config.batchSize
@@ -74,10 +85,13 @@ public struct ModelTraining {
         var algos: [String: String] = [:]
         for l in model.layers { if let c = l as? Conv2DLayer, let a = c.lastAlgorithm { algos[c.name] = a.rawValue } }
         let results = TrainingResults(
-            machine: machine, model: req.profile.name, dataset: req.datasetLabel, inputShape: input, testAccuracy: testAcc,
-            testLoss: testLoss, trainingSeconds: trainingSeconds, inferenceMsPerImage: inf * 1e3, inferenceBatchSize: batchSize,
+            machine: machine, model: req.profile.name, dataset: req.datasetLabel, inputShape: input,
+            testAccuracy: testAcc,
+            testLoss: testLoss, trainingSeconds: trainingSeconds, inferenceMsPerImage: inf * 1e3,
+            inferenceBatchSize: batchSize,
             inferenceMsPerImageBatch1: inf1 * 1e3, totalParameters: model.parameterCount,
-            trainableParameters: model.trainableParameterCount, nonTrainableParameters: model.nonTrainableParameterCount,
+            trainableParameters: model.trainableParameterCount,
+            nonTrainableParameters: model.nonTrainableParameterCount,
             parametersPerSecond: Double(model.parameterCount) / trainingSeconds,
             accuracyPerMillionParameters: testAcc / (Double(model.parameterCount) / 1e6),
             epochsTrained: history.count, stoppedEarly: trainer.stoppedEarly, bestEpoch: trainer.bestEpoch,

@@ -24,8 +24,11 @@ public enum RooflineBuilder {
             return Roofline.Bandwidth(level: l, gbPerSecond: b.gbPerSecond, capacityBytes: capacity)
         }
         let suffix = "(\(threads) thread\(threads == 1 ? "" : "s"))"
-        let ceilings = (c.computeByISA ?? []).map { Roofline.Compute(name: "\($0.kernel) \(suffix)", gflops: scaled($0)) }
-        return Roofline(computeGFLOPs: peak, computeName: "FMA peak, \(c.fma.kernel) \(suffix)", bandwidths: bws,
-                        provenance: .measured, computeCeilings: ceilings.isEmpty ? nil : ceilings)
+        let ceilings = (c.computeByISA ?? []).map {
+            Roofline.Compute(name: "\($0.kernel) \(suffix)", gflops: scaled($0))
+        }
+        return Roofline(
+            computeGFLOPs: peak, computeName: "FMA peak, \(c.fma.kernel) \(suffix)", bandwidths: bws,
+            provenance: .measured, computeCeilings: ceilings.isEmpty ? nil : ceilings)
     }
 }

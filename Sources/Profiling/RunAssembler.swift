@@ -13,7 +13,8 @@ import Tensor
 public enum RunAssembler {
     /// FLOPs and bytes of one layer for a batch, by formula (modelled).
     public static func costs(_ layer: Layer, phase: Phase, batch: Int, workers: Int, runner: ParallelRunner)
-        -> (direct: Double, executed: Double, minBytes: Double, algBytes: Double, conv: String?, workspace: Double) {
+        -> (direct: Double, executed: Double, minBytes: Double, algBytes: Double, conv: String?, workspace: Double)
+    {
         // Folded into the convolution before it at inference: its work is in that layer's time.
         if phase == .forward, let f = layer as? FoldableIntoConvolution, let into = f.foldedInto {
             return (0, 0, 0, 0, "folded into \(into)", 0)
@@ -26,12 +27,15 @@ public enum RunAssembler {
             let cost = algo.cost(workers: workers)
             if phase == .forward {
                 let label = c.lastForwardFused ? "\(algo.kind.rawValue) + max pool (fused)" : algo.kind.rawValue
-                return (cost.directFLOPs, cost.executedFLOPs, cost.minimumTrafficBytes, cost.algorithmTrafficBytes, label,
-                        cost.workspaceBytes)
+                return (
+                    cost.directFLOPs, cost.executedFLOPs, cost.minimumTrafficBytes, cost.algorithmTrafficBytes, label,
+                    cost.workspaceBytes
+                )
             }
             let g = algo.geometry
             let bk = Im2colConv2DBackward(geometry: g, options: c.options)
-            let inB = Double(batch * g.h * g.w * g.c) * 4, outB = Double(batch * g.p * g.q * g.k) * 4, wB = Double(g.r * g.s * g.c * g.k) * 4
+            let inB = Double(batch * g.h * g.w * g.c) * 4, outB = Double(batch * g.p * g.q * g.k) * 4,
+                wB = Double(g.r * g.s * g.c * g.k) * 4
             let minB = inB + outB + 2 * wB + (c.needsInputGradient ? inB : 0)
             // The small-patch path (short receptive fields) writes no column buffer.
             let smallPatch = Im2colConv2D.usesSmallPatch(g, options: c.options)
@@ -41,12 +45,16 @@ public enum RunAssembler {
             // dW always through im2col; dX through im2col/col2im, or as a forward convolution of dy
             // with the flipped kernel (stride 1, odd kernel, same padding) on its own algorithm.
             if c.needsInputGradient, c.transposedGeometry(batch: batch) != nil,
-               let dx = try? c.inputGradientAlgorithm(batch: batch, runner: runner) {
+                let dx = try? c.inputGradientAlgorithm(batch: batch, runner: runner)
+            {
                 let dxCost = dx.cost(workers: workers)
                 let direct = bk.flops(batch: batch, inputGradient: true)
                 let executed = bk.flops(batch: batch, inputGradient: false) + dxCost.executedFLOPs
                 let alg = minB + colOnce + (dxCost.algorithmTrafficBytes - dxCost.minimumTrafficBytes)
-                return (direct, executed, minB, alg, "im2col dW + \(dx.kind.rawValue) dX", dxCost.workspaceBytes + colResident)
+                return (
+                    direct, executed, minB, alg, "im2col dW + \(dx.kind.rawValue) dX",
+                    dxCost.workspaceBytes + colResident
+                )
             }
             let f = bk.flops(batch: batch, inputGradient: c.needsInputGradient)
             let label = c.lastForwardFused ? "im2col + max pool (fused backward)" : "im2col (backward)"
@@ -59,16 +67,21 @@ public enum RunAssembler {
             return (ins, ins, bytes, bytes, nil, 0)
         }
         let cost = layer.cost()
-        let label: String? = layer is DepthwiseConv2DLayer ? (phase == .forward ? "direct (depthwise)" : "direct (depthwise backward)") : nil
+        let label: String? =
+            layer is DepthwiseConv2DLayer
+            ? (phase == .forward ? "direct (depthwise)" : "direct (depthwise backward)") : nil
         let pb = Double(layer.parameterCount) * 4
         let fwdBytes = Double(batch) * (cost.forwardBytes - pb) + pb
         let flops = Double(batch) * cost.forwardFLOPs
-        return phase == .forward ? (flops, flops, fwdBytes, fwdBytes, label, 0)
+        return phase == .forward
+            ? (flops, flops, fwdBytes, fwdBytes, label, 0)
             : (2 * flops, 2 * flops, 2 * fwdBytes, 2 * fwdBytes, label, 0)
     }
 
-    public static func run(algorithm: String, model: Sequential, records: [LayerRecord], session: CounterSession?, batch: Int,
-                    workers: Int, roofline: Roofline, runner: ParallelRunner = SerialRunner()) -> AlgorithmRun {
+    public static func run(
+        algorithm: String, model: Sequential, records: [LayerRecord], session: CounterSession?, batch: Int,
+        workers: Int, roofline: Roofline, runner: ParallelRunner = SerialRunner()
+    ) -> AlgorithmRun {
         let medians = records.map { Timing($0.samples).median }
         let total = medians.reduce(0, +)
         var layers: [LayerResult] = []
@@ -79,42 +92,67 @@ public enum RunAssembler {
             let c = costs(layer, phase: r.phase, batch: batch, workers: workers, runner: runner)
             executedTotal += c.executed
             let figs = session?.figures(deltas: r.countersPerCall, seconds: med) ?? [:]
-            let counted = figs["DRAM bytes"].flatMap { $0.value != nil ? $0 : nil } ?? figs["L3 miss bytes"].flatMap { $0.value != nil ? $0 : nil }
-            let pt = RooflinePoint(label: r.name, algorithm: algorithm, flops: c.executed, bytes: c.algBytes, seconds: med, roofline: roofline)
+            let counted =
+                figs["DRAM bytes"].flatMap { $0.value != nil ? $0 : nil }
+                ?? figs["L3 miss bytes"].flatMap { $0.value != nil ? $0 : nil }
+            let pt = RooflinePoint(
+                label: r.name, algorithm: algorithm, flops: c.executed, bytes: c.algBytes, seconds: med,
+                roofline: roofline)
             let hasWork = c.executed > 0 && med > 0
             // Hierarchical judgement: counted bytes per level where the PMU gave them, else the
             // modelled footprint against the cache capacities.
             let footprint = c.minBytes + c.workspace
             let countedLevels = Self.countedBytesByLevel(figs)
-            let counted3 = countedLevels.isEmpty ? nil : roofline.judge(flops: c.executed, seconds: med, bytesByLevel: countedLevels)
-            let j = counted3 ?? roofline.judge(flops: c.executed, bytes: c.algBytes, seconds: med, footprintBytes: footprint)
-            let efficiency: Figure = !hasWork ? .missing("no floating-point work", .measured)
+            let counted3 =
+                countedLevels.isEmpty
+                ? nil : roofline.judge(flops: c.executed, seconds: med, bytesByLevel: countedLevels)
+            let j =
+                counted3
+                ?? roofline.judge(flops: c.executed, bytes: c.algBytes, seconds: med, footprintBytes: footprint)
+            let efficiency: Figure =
+                !hasWork
+                ? .missing("no floating-point work", .measured)
                 : j.efficiency.map { .of($0, .measured) } ?? .missing(j.note ?? "above every roof", .measured)
-            layers.append(LayerResult(
-                name: r.name, type: r.kerasClass, phase: r.phase.rawValue, convAlgorithm: c.conv,
-                medianSeconds: .of(med, .measured, "s"), minSeconds: .of(t.min, .measured, "s"), maxSeconds: .of(t.max, .measured, "s"),
-                directFLOPs: .of(c.direct, .modelled, "FLOP"), executedFLOPs: .of(c.executed, .modelled, "FLOP"),
-                minimumBytes: .of(c.minBytes, .modelled, "B"), algorithmBytes: .of(c.algBytes, .modelled, "B"),
-                countedBytes: session == nil ? nil : (counted ?? .missing(figs["DRAM bytes"]?.unavailable ?? "the event set counts no traffic (use --events MEM or CACHE)", .counted, "B")),
-                simulatedBytes: nil,
-                intensity: c.algBytes > 0 ? .of(pt.intensity, .modelled, "FLOP/B") : .missing("no bytes", .modelled),
-                attainedGFLOPs: hasWork ? .of(pt.attainedGFLOPs, .measured, "GFLOP/s") : .missing("no floating-point work", .measured),
-                roofGFLOPs: hasWork ? .of(j.roofGFLOPs, .modelled, "GFLOP/s") : .missing("no floating-point work", .modelled),
-                efficiency: efficiency,
-                bound: hasWork ? (j.ceiling.hasSuffix("bandwidth") ? "memory (\(j.level ?? "?"))" : "compute") : "—",
-                shareOfModelTime: .of(total > 0 ? med / total : 0, .measured),
-                counters: figs, tooShortToMeasure: r.tooShort,
-                boundLevel: hasWork ? j.level : nil, boundCeiling: hasWork ? j.ceiling : nil,
-                levelSource: hasWork ? (counted3 != nil ? "counted" : "modelled") : nil, levelNote: hasWork ? j.note : nil,
-                footprintBytes: .of(footprint, .modelled, "B"),
-                dramRoofGFLOPs: hasWork ? .of(pt.roofGFLOPs, .modelled, "GFLOP/s") : nil,
-                dramEfficiency: hasWork ? .of(pt.efficiency, .measured) : nil))
+            layers.append(
+                LayerResult(
+                    name: r.name, type: r.kerasClass, phase: r.phase.rawValue, convAlgorithm: c.conv,
+                    medianSeconds: .of(med, .measured, "s"), minSeconds: .of(t.min, .measured, "s"),
+                    maxSeconds: .of(t.max, .measured, "s"),
+                    directFLOPs: .of(c.direct, .modelled, "FLOP"), executedFLOPs: .of(c.executed, .modelled, "FLOP"),
+                    minimumBytes: .of(c.minBytes, .modelled, "B"), algorithmBytes: .of(c.algBytes, .modelled, "B"),
+                    countedBytes: session == nil
+                        ? nil
+                        : (counted
+                            ?? .missing(
+                                figs["DRAM bytes"]?.unavailable
+                                    ?? "the event set counts no traffic (use --events MEM or CACHE)", .counted, "B")),
+                    simulatedBytes: nil,
+                    intensity: c.algBytes > 0
+                        ? .of(pt.intensity, .modelled, "FLOP/B") : .missing("no bytes", .modelled),
+                    attainedGFLOPs: hasWork
+                        ? .of(pt.attainedGFLOPs, .measured, "GFLOP/s") : .missing("no floating-point work", .measured),
+                    roofGFLOPs: hasWork
+                        ? .of(j.roofGFLOPs, .modelled, "GFLOP/s") : .missing("no floating-point work", .modelled),
+                    efficiency: efficiency,
+                    bound: hasWork
+                        ? (j.ceiling.hasSuffix("bandwidth") ? "memory (\(j.level ?? "?"))" : "compute") : "—",
+                    shareOfModelTime: .of(total > 0 ? med / total : 0, .measured),
+                    counters: figs, tooShortToMeasure: r.tooShort,
+                    boundLevel: hasWork ? j.level : nil, boundCeiling: hasWork ? j.ceiling : nil,
+                    levelSource: hasWork ? (counted3 != nil ? "counted" : "modelled") : nil,
+                    levelNote: hasWork ? j.note : nil,
+                    footprintBytes: .of(footprint, .modelled, "B"),
+                    dramRoofGFLOPs: hasWork ? .of(pt.roofGFLOPs, .modelled, "GFLOP/s") : nil,
+                    dramEfficiency: hasWork ? .of(pt.efficiency, .measured) : nil))
         }
         let gflops = total > 0 ? executedTotal / total / 1e9 : 0
-        return AlgorithmRun(algorithm: algorithm, layers: layers, totals: ModelTotals(
-            seconds: .of(total, .measured, "s"), imagesPerSecond: .of(Double(batch) / total, .measured, "images/s"),
-            latencyMsPerImage: .of(total * 1e3 / Double(batch), .measured, "ms"), gflops: .of(gflops, .measured, "GFLOP/s"),
-            efficiency: .of(gflops / roofline.computeGFLOPs, .measured)))
+        return AlgorithmRun(
+            algorithm: algorithm, layers: layers,
+            totals: ModelTotals(
+                seconds: .of(total, .measured, "s"), imagesPerSecond: .of(Double(batch) / total, .measured, "images/s"),
+                latencyMsPerImage: .of(total * 1e3 / Double(batch), .measured, "ms"),
+                gflops: .of(gflops, .measured, "GFLOP/s"),
+                efficiency: .of(gflops / roofline.computeGFLOPs, .measured)))
     }
 
     /// Bytes each level served, from a CACHE or MEM set's counted figures: L1 fills came from
@@ -143,48 +181,61 @@ public enum RunAssembler {
         return best.mapValues(\.0)
     }
 
-    public static func machineSummary(_ t: Topology, cpu: CPUFeatures, pmus: [PMUInfo], ceilings: MachineCeilings,
-                               identity: MachineIdentity) -> MachineSummary {
+    public static func machineSummary(
+        _ t: Topology, cpu: CPUFeatures, pmus: [PMUInfo], ceilings: MachineCeilings,
+        identity: MachineIdentity
+    ) -> MachineSummary {
         var ce: [String: Figure] = [
             "FMA peak, 1 thread": .of(ceilings.fma.perThreadGFLOPs, .measured, "GFLOP/s"),
             "FMA peak, \(ceilings.fma.threads) threads": .of(ceilings.fma.allThreadsGFLOPs, .measured, "GFLOP/s"),
             "FMA+add peak, 1 thread": .of(ceilings.mixedPerThreadGFLOPs, .measured, "GFLOP/s"),
         ]
         for b in ceilings.bandwidth {
-            ce["\(b.level) \(b.kernel), \(b.threads) thread\(b.threads == 1 ? "" : "s") (\(Format.bytes(Double(b.workingSetBytes))))"] = .of(b.gbPerSecond, .measured, "GB/s")
+            ce[
+                "\(b.level) \(b.kernel), \(b.threads) thread\(b.threads == 1 ? "" : "s") (\(Format.bytes(Double(b.workingSetBytes))))"
+            ] = .of(b.gbPerSecond, .measured, "GB/s")
         }
-        return MachineSummary(identity: identity.name, identityDetail: identity.canonical, host: HostName.current(), cpuModel: cpu.modelName, cores: t.cores, processingUnits: t.processingUnits,
-                              caches: t.caches.map { "L\($0.level) \(Format.bytes(Double($0.sizeBytes))) ×\($0.instances)" },
-                              simd: cpu.simd.filter(\.present).map(\.name), pmus: pmus.map(\.name), ceilings: ce)
+        return MachineSummary(
+            identity: identity.name, identityDetail: identity.canonical, host: HostName.current(),
+            cpuModel: cpu.modelName, cores: t.cores, processingUnits: t.processingUnits,
+            caches: t.caches.map { "L\($0.level) \(Format.bytes(Double($0.sizeBytes))) ×\($0.instances)" },
+            simd: cpu.simd.filter(\.present).map(\.name), pmus: pmus.map(\.name), ceilings: ce)
     }
 
     public static func summary(_ r: ProfileReport) -> String {
-        var t = TextTable(header: ["algorithm", "layer", "conv", "median ms", "GFLOP/s", "roof", "eff.", "bound", "share"])
+        var t = TextTable(header: [
+            "algorithm", "layer", "conv", "median ms", "GFLOP/s", "roof", "eff.", "bound", "share",
+        ])
         t.rightAligned = [3, 4, 5, 6, 8]
         for run in r.runs {
             for l in run.layers {
-                t.rows.append([run.algorithm, "\(l.name)\(l.phase == "forward" ? "" : " (bwd)")", l.convAlgorithm ?? "",
-                               String(format: "%.3f", (l.medianSeconds.value ?? 0) * 1e3) + (l.tooShortToMeasure ? "†" : ""),
-                               l.attainedGFLOPs.value.map { String(format: "%.1f", $0) } ?? "—",
-                               l.roofGFLOPs.value.map { String(format: "%.1f", $0) } ?? "—",
-                               l.efficiency.value.map { String(format: "%.0f%%", $0 * 100) } ?? "—", l.bound,
-                               String(format: "%.0f%%", (l.shareOfModelTime.value ?? 0) * 100)])
+                t.rows.append([
+                    run.algorithm, "\(l.name)\(l.phase == "forward" ? "" : " (bwd)")", l.convAlgorithm ?? "",
+                    String(format: "%.3f", (l.medianSeconds.value ?? 0) * 1e3) + (l.tooShortToMeasure ? "†" : ""),
+                    l.attainedGFLOPs.value.map { String(format: "%.1f", $0) } ?? "—",
+                    l.roofGFLOPs.value.map { String(format: "%.1f", $0) } ?? "—",
+                    l.efficiency.value.map { String(format: "%.0f%%", $0 * 100) } ?? "—", l.bound,
+                    String(format: "%.0f%%", (l.shareOfModelTime.value ?? 0) * 100),
+                ])
             }
         }
         var tot = TextTable(header: ["algorithm", "ms/batch", "images/s", "ms/image", "GFLOP/s", "efficiency"])
         tot.rightAligned = [1, 2, 3, 4, 5]
         for run in r.runs {
             let x = run.totals
-            tot.rows.append([run.algorithm, String(format: "%.3f", (x.seconds.value ?? 0) * 1e3), String(format: "%.0f", x.imagesPerSecond.value ?? 0),
-                             String(format: "%.4f", x.latencyMsPerImage.value ?? 0), String(format: "%.1f", x.gflops.value ?? 0),
-                             String(format: "%.1f%%", (x.efficiency.value ?? 0) * 100)])
+            tot.rows.append([
+                run.algorithm, String(format: "%.3f", (x.seconds.value ?? 0) * 1e3),
+                String(format: "%.0f", x.imagesPerSecond.value ?? 0),
+                String(format: "%.4f", x.latencyMsPerImage.value ?? 0), String(format: "%.1f", x.gflops.value ?? 0),
+                String(format: "%.1f%%", (x.efficiency.value ?? 0) * 100),
+            ])
         }
         return """
-        \(r.model) on \(r.machine.host), batch \(r.batchSize), \(r.threads) threads, \(r.phase); counters: \(r.counterLevel)
-        roof: \(String(format: "%.1f", r.roofline.computeGFLOPs)) GFLOP/s compute, \(r.roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" } ?? "no memory ceiling") (measured)
-        \(t.render())
-        \(tot.render())
-        best per conv layer: \(r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", "))
-        """
+            \(r.model) on \(r.machine.host), batch \(r.batchSize), \(r.threads) threads, \(r.phase); counters: \(r.counterLevel)
+            roof: \(String(format: "%.1f", r.roofline.computeGFLOPs)) GFLOP/s compute, \(r.roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" } ?? "no memory ceiling") (measured)
+            \(t.render())
+            \(tot.render())
+            best per conv layer: \(r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", "))
+            """
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why a report folder could not be written.
@@ -21,17 +21,22 @@ public final class StagingFolder {
         finalURL = URL(fileURLWithPath: finalDir)
         let fm = FileManager.default
         try fm.createDirectory(at: finalURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-        tmp = finalURL.deletingLastPathComponent().appendingPathComponent(".\(finalURL.lastPathComponent).tmp-\(getpid())")
+        tmp = finalURL.deletingLastPathComponent().appendingPathComponent(
+            ".\(finalURL.lastPathComponent).tmp-\(getpid())")
         try? fm.removeItem(at: tmp)
         try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
-        for s in subfolders { try fm.createDirectory(at: tmp.appendingPathComponent(s), withIntermediateDirectories: true) }
+        for s in subfolders {
+            try fm.createDirectory(at: tmp.appendingPathComponent(s), withIntermediateDirectories: true)
+        }
     }
 
     deinit { if !committed { try? FileManager.default.removeItem(at: tmp) } }
 
     public func path(_ rel: String) -> String { tmp.appendingPathComponent(rel).path }
 
-    public func write(_ text: String, to rel: String) throws { try Data(text.utf8).write(to: tmp.appendingPathComponent(rel)) }
+    public func write(_ text: String, to rel: String) throws {
+        try Data(text.utf8).write(to: tmp.appendingPathComponent(rel))
+    }
 
     public func commit() throws {
         if FileManager.default.fileExists(atPath: finalURL.path) { try FileManager.default.removeItem(at: finalURL) }

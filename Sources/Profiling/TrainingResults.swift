@@ -37,7 +37,8 @@ public struct TrainingResults: Codable {
     public var layerProfile: [LayerProfileRow]?
     public var peakResidentMB: Double?
     public var commandLine: String
-    public var provenance = "times: measured (monotonic clock); accuracies and losses: computed on the data; parameters: counted from the model"
+    public var provenance =
+        "times: measured (monotonic clock); accuracies and losses: computed on the data; parameters: counted from the model"
 }
 
 extension TrainingResults {
@@ -48,7 +49,12 @@ extension TrainingResults {
         t.rows = [
             ["test accuracy", String(format: "%.2f%%", r.testAccuracy * 100)],
             ["test loss", String(format: "%.4f", r.testLoss)],
-            ["training time", String(format: "%.1f s (%d epoch%@%@)", r.trainingSeconds, r.epochsTrained, r.epochsTrained == 1 ? "" : "s", r.stoppedEarly ? ", stopped early" : "")],
+            [
+                "training time",
+                String(
+                    format: "%.1f s (%d epoch%@%@)", r.trainingSeconds, r.epochsTrained,
+                    r.epochsTrained == 1 ? "" : "s", r.stoppedEarly ? ", stopped early" : ""),
+            ],
             ["inference per image (batch \(r.inferenceBatchSize))", String(format: "%.3f ms", r.inferenceMsPerImage)],
             ["inference per image (batch 1)", String(format: "%.3f ms", r.inferenceMsPerImageBatch1)],
             ["total parameters", Format.grouped(r.totalParameters)],
@@ -60,7 +66,10 @@ extension TrainingResults {
             ["peak resident memory", r.peakResidentMB.map { String(format: "%.0f MB", $0) } ?? "unavailable"],
         ]
         if !r.convAlgorithms.isEmpty {
-            t.rows.append(["convolution algorithms", r.convAlgorithms.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")])
+            t.rows.append([
+                "convolution algorithms",
+                r.convAlgorithms.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "),
+            ])
         }
         return "Results (measured):\n" + t.render()
     }

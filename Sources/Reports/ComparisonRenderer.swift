@@ -1,5 +1,5 @@
-import Foundation
 import Figures
+import Foundation
 import Roofline
 
 /// Two runs side by side: totals and per-layer medians with ratios B/A, and a combined roofline.
@@ -9,7 +9,9 @@ public enum ComparisonRenderer {
         return String(format: "%.\(d)f", v)
     }
 
-    static func label(_ r: ProfileReport) -> String { "\(r.machine.displayName), \(r.threads) thr, batch \(r.batchSize)" }
+    static func label(_ r: ProfileReport) -> String {
+        "\(r.machine.displayName), \(r.threads) thr, batch \(r.batchSize)"
+    }
 
     /// A warning when the two runs come from different machines (by identity; the host name is
     /// only a label), or when either predates identities and that cannot be told.
@@ -25,24 +27,35 @@ public enum ComparisonRenderer {
     }
 
     public static func markdown(_ a: ProfileReport, _ b: ProfileReport, names: [String]) -> String {
-        var md = ["# cnnscope comparison: \(a.model) vs \(b.model)", "",
-                  "- A: `\(names[0])` — \(label(a)), \(a.machine.cpuModel), \(a.createdAt)",
-                  "- B: `\(names[1])` — \(label(b)), \(b.machine.cpuModel), \(b.createdAt)", ""]
+        var md = [
+            "# cnnscope comparison: \(a.model) vs \(b.model)", "",
+            "- A: `\(names[0])` — \(label(a)), \(a.machine.cpuModel), \(a.createdAt)",
+            "- B: `\(names[1])` — \(label(b)), \(b.machine.cpuModel), \(b.createdAt)", "",
+        ]
         if let note = machineNote(a, b) { md += ["**\(note)**", ""] }
         md += [
-                  "## Totals (measured)", "", "| algorithm | A ms | B ms | B/A time | A GFLOP/s | B GFLOP/s |", "|---|---:|---:|---:|---:|---:|"]
+            "## Totals (measured)", "", "| algorithm | A ms | B ms | B/A time | A GFLOP/s | B GFLOP/s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for ra in a.runs {
             guard let rb = b.runs.first(where: { $0.algorithm == ra.algorithm }) else { continue }
             let ta = ra.totals.seconds.value, tb = rb.totals.seconds.value
-            md.append("| \(ra.algorithm) | \(f(ta.map { $0 * 1e3 })) | \(f(tb.map { $0 * 1e3 })) | \(f(ta.flatMap { x in tb.map { $0 / x } }, 2)) | \(f(ra.totals.gflops.value, 1)) | \(f(rb.totals.gflops.value, 1)) |")
+            md.append(
+                "| \(ra.algorithm) | \(f(ta.map { $0 * 1e3 })) | \(f(tb.map { $0 * 1e3 })) | \(f(ta.flatMap { x in tb.map { $0 / x } }, 2)) | \(f(ra.totals.gflops.value, 1)) | \(f(rb.totals.gflops.value, 1)) |"
+            )
         }
-        md += ["", "## Layers (median ms, measured)", "", "| algorithm | layer | A | B | B/A |", "|---|---|---:|---:|---:|"]
+        md += [
+            "", "## Layers (median ms, measured)", "", "| algorithm | layer | A | B | B/A |",
+            "|---|---|---:|---:|---:|",
+        ]
         for ra in a.runs {
             guard let rb = b.runs.first(where: { $0.algorithm == ra.algorithm }) else { continue }
             for la in ra.layers {
                 guard let lb = rb.layers.first(where: { $0.name == la.name && $0.phase == la.phase }) else { continue }
                 let x = la.medianSeconds.value, y = lb.medianSeconds.value
-                md.append("| \(ra.algorithm) | \(la.name) | \(f(x.map { $0 * 1e3 })) | \(f(y.map { $0 * 1e3 })) | \(f(x.flatMap { p in y.map { $0 / p } }, 2)) |")
+                md.append(
+                    "| \(ra.algorithm) | \(la.name) | \(f(x.map { $0 * 1e3 })) | \(f(y.map { $0 * 1e3 })) | \(f(x.flatMap { p in y.map { $0 / p } }, 2)) |"
+                )
             }
         }
         md.append("")
@@ -65,13 +78,19 @@ public enum ComparisonRenderer {
         // The combined roofline draws A's ceilings and B's as well when they differ.
         var roof = a.roofline
         if b.roofline != a.roofline {
-            roof.bandwidths += b.roofline.bandwidths.map { Roofline.Bandwidth(level: "B " + $0.level, gbPerSecond: $0.gbPerSecond) }
-            roof = Roofline(computeGFLOPs: max(a.roofline.computeGFLOPs, b.roofline.computeGFLOPs), computeName: "max FMA peak of A and B",
-                            bandwidths: roof.bandwidths, provenance: .measured)
+            roof.bandwidths += b.roofline.bandwidths.map {
+                Roofline.Bandwidth(level: "B " + $0.level, gbPerSecond: $0.gbPerSecond)
+            }
+            roof = Roofline(
+                computeGFLOPs: max(a.roofline.computeGFLOPs, b.roofline.computeGFLOPs),
+                computeName: "max FMA peak of A and B",
+                bandwidths: roof.bandwidths, provenance: .measured)
         }
         let md = markdown(a, b, names: names)
-        var h = "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>cnnscope comparison</title>\n"
-        h += "<style>body { font-family: sans-serif; margin: 24px auto; max-width: 1100px; } pre { background: #f6f6f6; padding: 8px; font-size: 12px; }</style>\n</head>\n<body>\n"
+        var h =
+            "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>cnnscope comparison</title>\n"
+        h +=
+            "<style>body { font-family: sans-serif; margin: 24px auto; max-width: 1100px; } pre { background: #f6f6f6; padding: 8px; font-size: 12px; }</style>\n</head>\n<body>\n"
         h += "<h1>cnnscope comparison: \(HTMLRenderer.escape(a.model))</h1>\n"
         h += HTMLRenderer.rooflineSVG(roof, points: pts, algorithms: algs) + "\n"
         h += "<pre>\(HTMLRenderer.escape(md))</pre>\n</body>\n</html>\n"

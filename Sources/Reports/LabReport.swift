@@ -25,9 +25,11 @@ public struct LabReport: Codable, Sendable {
     public var gradCAM: [LabGradCAM]?
     public var notes: [String]
 
-    public init(createdAt: String, commandLine: String, dataset: String, classNames: [String], epochs: Int, trainImages: Int,
-                testImages: Int, threads: Int, machine: String? = nil, roofline: Roofline, models: [LabModel],
-                augmentation: String? = nil, notes: [String]) {
+    public init(
+        createdAt: String, commandLine: String, dataset: String, classNames: [String], epochs: Int, trainImages: Int,
+        testImages: Int, threads: Int, machine: String? = nil, roofline: Roofline, models: [LabModel],
+        augmentation: String? = nil, notes: [String]
+    ) {
         self.machine = machine
         self.createdAt = createdAt; self.commandLine = commandLine; self.dataset = dataset; self.classNames = classNames
         self.epochs = epochs; self.trainImages = trainImages; self.testImages = testImages; self.threads = threads
@@ -37,12 +39,16 @@ public struct LabReport: Codable, Sendable {
     public var cnns: [LabModel] { models.filter { !$0.fullyConnected } }
     /// basic-cnn and its average-pooling twin, when the pooling study ran.
     public var poolingPair: (max: LabModel, avg: LabModel)? {
-        guard let a = models.first(where: { $0.name == "basic-cnn" }), let b = models.first(where: { $0.name == "basic-cnn-avgpool" }) else { return nil }
+        guard let a = models.first(where: { $0.name == "basic-cnn" }),
+            let b = models.first(where: { $0.name == "basic-cnn-avgpool" })
+        else { return nil }
         return (a, b)
     }
     public var mostAccurate: LabModel? { models.max { $0.testAccuracy < $1.testAccuracy } }
     public var fastestInference: LabModel? { models.min { $0.inferenceMsPerImage < $1.inferenceMsPerImage } }
-    public var mostParameterEfficient: LabModel? { models.max { $0.accuracyPerMillionParameters < $1.accuracyPerMillionParameters } }
+    public var mostParameterEfficient: LabModel? {
+        models.max { $0.accuracyPerMillionParameters < $1.accuracyPerMillionParameters }
+    }
 }
 
 /// One model quantised to int8 after training: accuracy and speed against its float self,
@@ -55,8 +61,10 @@ public struct LabQuantization: Codable, Sendable {
     /// Test images on which the two models predict different classes.
     public var disagreements: Int
     public var quantizedLayers: [String]
-    public init(model: String, floatAccuracy: Double, int8Accuracy: Double, floatMsPerImage: Double, int8MsPerImage: Double,
-                floatWeightBytes: Int, int8WeightBytes: Int, disagreements: Int, quantizedLayers: [String]) {
+    public init(
+        model: String, floatAccuracy: Double, int8Accuracy: Double, floatMsPerImage: Double, int8MsPerImage: Double,
+        floatWeightBytes: Int, int8WeightBytes: Int, disagreements: Int, quantizedLayers: [String]
+    ) {
         self.model = model; self.floatAccuracy = floatAccuracy; self.int8Accuracy = int8Accuracy
         self.floatMsPerImage = floatMsPerImage; self.int8MsPerImage = int8MsPerImage
         self.floatWeightBytes = floatWeightBytes; self.int8WeightBytes = int8WeightBytes
@@ -75,7 +83,8 @@ public struct LabGradCAM: Codable, Sendable {
 public struct LabEpoch: Codable, Sendable {
     public var epoch: Int, loss: Double, accuracy: Double, valLoss: Double?, valAccuracy: Double?
     public init(epoch: Int, loss: Double, accuracy: Double, valLoss: Double?, valAccuracy: Double?) {
-        self.epoch = epoch; self.loss = loss; self.accuracy = accuracy; self.valLoss = valLoss; self.valAccuracy = valAccuracy
+        self.epoch = epoch; self.loss = loss; self.accuracy = accuracy; self.valLoss = valLoss;
+        self.valAccuracy = valAccuracy
     }
 }
 
@@ -84,7 +93,8 @@ public struct LabLayer: Codable, Sendable {
     public var name: String, type: String, convAlgorithm: String?
     public var ms: Figure, gflops: Figure, efficiency: Figure
     public init(name: String, type: String, convAlgorithm: String?, ms: Figure, gflops: Figure, efficiency: Figure) {
-        self.name = name; self.type = type; self.convAlgorithm = convAlgorithm; self.ms = ms; self.gflops = gflops; self.efficiency = efficiency
+        self.name = name; self.type = type; self.convAlgorithm = convAlgorithm; self.ms = ms; self.gflops = gflops;
+        self.efficiency = efficiency
     }
 }
 
@@ -111,21 +121,31 @@ public struct LabModel: Codable, Sendable {
     public var pictures: [String: String]
     public var profileReport: String?
 
-    public init(name: String, description: String, fullyConnected: Bool, testAccuracy: Double, testLoss: Double, trainingSeconds: Double,
-                inferenceMsPerImage: Double, totalParameters: Int, trainableParameters: Int, parametersPerSecond: Double,
-                accuracyPerMillionParameters: Double, epochsTrained: Int, history: [LabEpoch], confusion: [[Int]], layers: [LabLayer],
-                modelGFLOPs: Figure, modelEfficiency: Figure, pictures: [String: String], profileReport: String?) {
-        self.name = name; self.description = description; self.fullyConnected = fullyConnected; self.testAccuracy = testAccuracy
+    public init(
+        name: String, description: String, fullyConnected: Bool, testAccuracy: Double, testLoss: Double,
+        trainingSeconds: Double,
+        inferenceMsPerImage: Double, totalParameters: Int, trainableParameters: Int, parametersPerSecond: Double,
+        accuracyPerMillionParameters: Double, epochsTrained: Int, history: [LabEpoch], confusion: [[Int]],
+        layers: [LabLayer],
+        modelGFLOPs: Figure, modelEfficiency: Figure, pictures: [String: String], profileReport: String?
+    ) {
+        self.name = name; self.description = description; self.fullyConnected = fullyConnected;
+        self.testAccuracy = testAccuracy
         self.testLoss = testLoss; self.trainingSeconds = trainingSeconds; self.inferenceMsPerImage = inferenceMsPerImage
-        self.totalParameters = totalParameters; self.trainableParameters = trainableParameters; self.parametersPerSecond = parametersPerSecond
-        self.accuracyPerMillionParameters = accuracyPerMillionParameters; self.epochsTrained = epochsTrained; self.history = history
-        self.confusion = confusion; self.layers = layers; self.modelGFLOPs = modelGFLOPs; self.modelEfficiency = modelEfficiency
+        self.totalParameters = totalParameters; self.trainableParameters = trainableParameters;
+        self.parametersPerSecond = parametersPerSecond
+        self.accuracyPerMillionParameters = accuracyPerMillionParameters; self.epochsTrained = epochsTrained;
+        self.history = history
+        self.confusion = confusion; self.layers = layers; self.modelGFLOPs = modelGFLOPs;
+        self.modelEfficiency = modelEfficiency
         self.pictures = pictures; self.profileReport = profileReport
     }
 
     /// Row-normalised confusion matrix.
     public var normalisedConfusion: [[Double]] {
-        confusion.map { row in let s = Double(row.reduce(0, +)); return row.map { s > 0 ? Double($0) / s : 0 } }
+        confusion.map { row in
+            let s = Double(row.reduce(0, +)); return row.map { s > 0 ? Double($0) / s : 0 }
+        }
     }
 
     /// The (true, predicted) pair off the diagonal with the largest share of its true class.

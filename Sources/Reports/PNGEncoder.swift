@@ -19,7 +19,9 @@ public enum PNGEncoder {
         precondition(rc == Z_OK, "zlib compress2 failed (\(rc))")
         comp.removeLast(comp.count - Int(destLen))
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+        func be32(_ v: Int) -> [UInt8] {
+            [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
+        }
         func chunk(_ type: String, _ data: [UInt8]) {
             let t = Array(type.utf8)
             png += be32(data.count) + t + data
@@ -39,7 +41,8 @@ public enum PNGEncoder {
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
         while i < bytes.count {
-            let b0 = Int(bytes[i]), b1 = i + 1 < bytes.count ? Int(bytes[i + 1]) : 0, b2 = i + 2 < bytes.count ? Int(bytes[i + 2]) : 0
+            let b0 = Int(bytes[i]), b1 = i + 1 < bytes.count ? Int(bytes[i + 1]) : 0,
+                b2 = i + 2 < bytes.count ? Int(bytes[i + 2]) : 0
             out.append(table[b0 >> 2])
             out.append(table[(b0 & 3) << 4 | b1 >> 4])
             out.append(i + 1 < bytes.count ? table[(b1 & 15) << 2 | b2 >> 6] : "=")
@@ -54,7 +57,9 @@ public enum PNGEncoder {
 public enum ImageGrid {
     /// Each tile is `h`×`w` floats; each is scaled to 0..255 by its own min and max, enlarged by
     /// `scale`, and placed in a grid of `columns` with a 1-pixel border.
-    public static func grey(tiles: [[Float]], h: Int, w: Int, columns: Int, scale: Int) -> (width: Int, height: Int, pixels: [UInt8]) {
+    public static func grey(tiles: [[Float]], h: Int, w: Int, columns: Int, scale: Int) -> (
+        width: Int, height: Int, pixels: [UInt8]
+    ) {
         let cols = max(1, min(columns, tiles.count))
         let rows = (tiles.count + cols - 1) / cols
         let tw = w * scale + 1, th = h * scale + 1

@@ -26,9 +26,13 @@ public struct ProfileReport: Codable, Equatable, Sendable {
     public var bestPerLayer: [String: String]
     public var notes: [String]
 
-    public init(createdAt: String, commandLine: String, machine: MachineSummary, roofline: Roofline, model: String, dataset: String,
-                inputShape: [Int], batchSize: Int, threads: Int, bind: String, repetitions: Int, phase: String,
-                counterLevel: String, counterNotes: [String], runs: [AlgorithmRun], bestPerLayer: [String: String], notes: [String]) {
+    public init(
+        createdAt: String, commandLine: String, machine: MachineSummary, roofline: Roofline, model: String,
+        dataset: String,
+        inputShape: [Int], batchSize: Int, threads: Int, bind: String, repetitions: Int, phase: String,
+        counterLevel: String, counterNotes: [String], runs: [AlgorithmRun], bestPerLayer: [String: String],
+        notes: [String]
+    ) {
         self.createdAt = createdAt; self.commandLine = commandLine; self.machine = machine; self.roofline = roofline
         self.model = model; self.dataset = dataset; self.inputShape = inputShape; self.batchSize = batchSize
         self.threads = threads; self.bind = bind; self.repetitions = repetitions; self.phase = phase
@@ -55,8 +59,10 @@ public struct MachineSummary: Codable, Equatable, Sendable {
     /// The identity's name with the host as a label ("amd-zen3-2c-l3-32m-1a2b3c (host vm)").
     public var displayName: String { identity.map { "\($0) (host \(host))" } ?? host }
 
-    public init(identity: String?, identityDetail: String?, host: String, cpuModel: String, cores: Int,
-                processingUnits: Int, caches: [String], simd: [String], pmus: [String], ceilings: [String: Figure]) {
+    public init(
+        identity: String?, identityDetail: String?, host: String, cpuModel: String, cores: Int,
+        processingUnits: Int, caches: [String], simd: [String], pmus: [String], ceilings: [String: Figure]
+    ) {
         self.identity = identity; self.identityDetail = identityDetail
         self.host = host; self.cpuModel = cpuModel; self.cores = cores; self.processingUnits = processingUnits
         self.caches = caches; self.simd = simd; self.pmus = pmus; self.ceilings = ceilings
@@ -79,7 +85,8 @@ public struct ModelTotals: Codable, Equatable, Sendable {
     public var latencyMsPerImage: Figure
     public var gflops: Figure
     public var efficiency: Figure
-    public init(seconds: Figure, imagesPerSecond: Figure, latencyMsPerImage: Figure, gflops: Figure, efficiency: Figure) {
+    public init(seconds: Figure, imagesPerSecond: Figure, latencyMsPerImage: Figure, gflops: Figure, efficiency: Figure)
+    {
         self.seconds = seconds; self.imagesPerSecond = imagesPerSecond; self.latencyMsPerImage = latencyMsPerImage
         self.gflops = gflops; self.efficiency = efficiency
     }
@@ -123,12 +130,15 @@ public struct LayerResult: Codable, Equatable, Sendable {
     public var dramRoofGFLOPs: Figure?
     public var dramEfficiency: Figure?
 
-    public init(name: String, type: String, phase: String, convAlgorithm: String?, medianSeconds: Figure, minSeconds: Figure,
-                maxSeconds: Figure, directFLOPs: Figure, executedFLOPs: Figure, minimumBytes: Figure, algorithmBytes: Figure,
-                countedBytes: Figure?, simulatedBytes: Figure?, intensity: Figure, attainedGFLOPs: Figure, roofGFLOPs: Figure,
-                efficiency: Figure, bound: String, shareOfModelTime: Figure, counters: [String: Figure], tooShortToMeasure: Bool,
-                boundLevel: String? = nil, boundCeiling: String? = nil, levelSource: String? = nil, levelNote: String? = nil,
-                footprintBytes: Figure? = nil, dramRoofGFLOPs: Figure? = nil, dramEfficiency: Figure? = nil) {
+    public init(
+        name: String, type: String, phase: String, convAlgorithm: String?, medianSeconds: Figure, minSeconds: Figure,
+        maxSeconds: Figure, directFLOPs: Figure, executedFLOPs: Figure, minimumBytes: Figure, algorithmBytes: Figure,
+        countedBytes: Figure?, simulatedBytes: Figure?, intensity: Figure, attainedGFLOPs: Figure, roofGFLOPs: Figure,
+        efficiency: Figure, bound: String, shareOfModelTime: Figure, counters: [String: Figure],
+        tooShortToMeasure: Bool,
+        boundLevel: String? = nil, boundCeiling: String? = nil, levelSource: String? = nil, levelNote: String? = nil,
+        footprintBytes: Figure? = nil, dramRoofGFLOPs: Figure? = nil, dramEfficiency: Figure? = nil
+    ) {
         self.boundLevel = boundLevel; self.boundCeiling = boundCeiling; self.levelSource = levelSource
         self.levelNote = levelNote; self.footprintBytes = footprintBytes
         self.dramRoofGFLOPs = dramRoofGFLOPs; self.dramEfficiency = dramEfficiency

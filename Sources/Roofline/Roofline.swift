@@ -35,8 +35,10 @@ public struct Roofline: Codable, Equatable, Sendable {
     public var bandwidths: [Bandwidth]
     public var provenance: Provenance
 
-    public init(computeGFLOPs: Double, computeName: String, bandwidths: [Bandwidth], provenance: Provenance,
-                computeCeilings: [Compute]? = nil) {
+    public init(
+        computeGFLOPs: Double, computeName: String, bandwidths: [Bandwidth], provenance: Provenance,
+        computeCeilings: [Compute]? = nil
+    ) {
         self.computeGFLOPs = computeGFLOPs
         self.computeName = computeName
         self.bandwidths = bandwidths.sorted { $0.gbPerSecond > $1.gbPerSecond }
@@ -55,7 +57,9 @@ public struct Roofline: Codable, Equatable, Sendable {
 
     /// The roof of one level at an intensity.
     public func attainable(intensity: Double, level: String) -> Double? {
-        bandwidths.first { $0.level == level }.map { min(computeGFLOPs, $0.gbPerSecond * (intensity.isFinite ? intensity : .infinity)) }
+        bandwidths.first { $0.level == level }.map {
+            min(computeGFLOPs, $0.gbPerSecond * (intensity.isFinite ? intensity : .infinity))
+        }
     }
 
     /// The intensity where the DRAM roof meets the compute roof.
@@ -93,9 +97,10 @@ public struct Roofline: Codable, Equatable, Sendable {
         let attained = seconds > 0 ? flops / seconds / 1e9 : 0
         guard let modelled = level(forFootprint: footprintBytes) else {
             let e = attained / computeGFLOPs
-            return Judgement(intensity: intensity, attainedGFLOPs: attained, level: nil, modelledLevel: nil,
-                             roofGFLOPs: computeGFLOPs, efficiency: e <= Self.tolerance ? e : nil,
-                             ceiling: computeName, note: nil)
+            return Judgement(
+                intensity: intensity, attainedGFLOPs: attained, level: nil, modelledLevel: nil,
+                roofGFLOPs: computeGFLOPs, efficiency: e <= Self.tolerance ? e : nil,
+                ceiling: computeName, note: nil)
         }
         var i = modelled
         func roof(_ k: Int) -> Double { min(computeGFLOPs, bandwidths[k].gbPerSecond * intensity) }
@@ -104,16 +109,18 @@ public struct Roofline: Codable, Equatable, Sendable {
         let ceiling = r >= computeGFLOPs ? computeName : "\(bandwidths[i].level) bandwidth"
         var note: String?
         if i != modelled {
-            note = "footprint fits \(bandwidths[modelled].level), but the rate exceeds its roof: served from \(bandwidths[i].level)"
+            note =
+                "footprint fits \(bandwidths[modelled].level), but the rate exceeds its roof: served from \(bandwidths[i].level)"
         }
         var efficiency: Double? = r > 0 ? attained / r : nil
         if let e = efficiency, e > Self.tolerance {
             efficiency = nil
             note = "above every roof at the modelled intensity: the byte model overstates this layer's traffic"
         }
-        return Judgement(intensity: intensity, attainedGFLOPs: attained, level: bandwidths[i].level,
-                         modelledLevel: bandwidths[modelled].level, roofGFLOPs: r, efficiency: efficiency,
-                         ceiling: ceiling, note: note)
+        return Judgement(
+            intensity: intensity, attainedGFLOPs: attained, level: bandwidths[i].level,
+            modelledLevel: bandwidths[modelled].level, roofGFLOPs: r, efficiency: efficiency,
+            ceiling: ceiling, note: note)
     }
 
     /// Judges a point by counted traffic per level (bytes each level served, from a PMU or a
@@ -132,9 +139,10 @@ public struct Roofline: Codable, Equatable, Sendable {
         let e = best.roof > 0 ? attained / best.roof : nil
         let ceiling = best.roof >= computeGFLOPs ? computeName : "\(best.level) bandwidth"
         let over = (e ?? 0) > Self.tolerance
-        return Judgement(intensity: best.intensity, attainedGFLOPs: attained, level: best.level, modelledLevel: nil,
-                         roofGFLOPs: best.roof, efficiency: over ? nil : e, ceiling: ceiling,
-                         note: over ? "above its roof by counted traffic: the ceilings may be stale (re-measure)" : nil)
+        return Judgement(
+            intensity: best.intensity, attainedGFLOPs: attained, level: best.level, modelledLevel: nil,
+            roofGFLOPs: best.roof, efficiency: over ? nil : e, ceiling: ceiling,
+            note: over ? "above its roof by counted traffic: the ceilings may be stale (re-measure)" : nil)
     }
 
     /// The outcome of `judge`.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Float32 tensor with contiguous, 64-byte-aligned storage. A reference type: kernels write

@@ -8,7 +8,8 @@ public struct TensorShape: Hashable, Codable, CustomStringConvertible, Sendable 
         var count = 1
         for d in dims {
             guard d > 0 else {
-                throw TensorError.invalidDimension("shape \(Self.text(dims)): every dimension must be positive, got \(d)")
+                throw TensorError.invalidDimension(
+                    "shape \(Self.text(dims)): every dimension must be positive, got \(d)")
             }
             let (p, o) = count.multipliedReportingOverflow(by: d)
             guard !o, p <= Int(Int32.max) * 64 else {

@@ -1,6 +1,6 @@
-import Tensor
-import Layers
 import Datasets
+import Layers
+import Tensor
 
 /// Re-estimates the moving statistics of the batch-norm layers that trained, as the exact mean
 /// of their batch statistics over `batches` training batches (a cumulative average: momentum
@@ -11,7 +11,9 @@ import Datasets
 public enum BatchNormRecalibration {
     /// Returns the number of layers recalibrated.
     @discardableResult
-    public static func run(_ model: Sequential, data: Dataset, batches: Int, batchSize: Int, runner: ParallelRunner) -> Int {
+    public static func run(_ model: Sequential, data: Dataset, batches: Int, batchSize: Int, runner: ParallelRunner)
+        -> Int
+    {
         let layers = model.layers.compactMap { $0 as? BatchNormLayer }.filter(\.trainable)
         guard !layers.isEmpty, batches > 0, data.count > 0 else { return 0 }
         let saved = layers.map(\.momentum)
@@ -26,7 +28,9 @@ public enum BatchNormRecalibration {
         let steps = min(batches, max(1, data.count / n))
         for k in 0..<steps {
             for l in layers { l.momentum = Float(k) / Float(k + 1) }
-            for j in 0..<n { (x.data + j * per).update(from: data.images.data + ((k * n + j) % data.count) * per, count: per) }
+            for j in 0..<n {
+                (x.data + j * per).update(from: data.images.data + ((k * n + j) % data.count) * per, count: per)
+            }
             _ = model.forward(x, ctx)
         }
         return layers.count

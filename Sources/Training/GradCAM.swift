@@ -1,6 +1,6 @@
-import Tensor
 import Kernels
 import Layers
+import Tensor
 
 /// Grad-CAM (Selvaraju et al., 2017) for a sequential CNN: the feature maps A of the last
 /// convolution weighted by α_k = mean over positions of ∂score/∂A_k, summed, ReLU'd,
@@ -20,7 +20,9 @@ public enum GradCAM {
         public let layer: String
     }
 
-    public static func maps(_ model: Sequential, images: Tensor, classes: [Int]? = nil, runner: ParallelRunner) throws -> [Map] {
+    public static func maps(_ model: Sequential, images: Tensor, classes: [Int]? = nil, runner: ParallelRunner) throws
+        -> [Map]
+    {
         guard model.isChain else { throw ProfileError("Grad-CAM supports sequential models; \(model.name) is a graph") }
         guard let c = model.layers.lastIndex(where: { $0 is Conv2DLayer || $0 is DepthwiseConv2DLayer }) else {
             throw ProfileError("Grad-CAM needs a convolution layer; \(model.name) has none")
@@ -54,7 +56,9 @@ public enum GradCAM {
         for i in 0..<n { d.data[i * k + cls[i]] = 1 }
         for l in model.layers[(c + 1)...] { l.needsInputGradient = true }
         for l in model.layers[(c + 1)...].reversed() {
-            guard let g = l.backward(d, ctx) else { throw ProfileError("Grad-CAM: layer \(l.name) gave no input gradient") }
+            guard let g = l.backward(d, ctx) else {
+                throw ProfileError("Grad-CAM: layer \(l.name) gave no input gradient")
+            }
             d = g
         }
         guard let A = a else { throw ProfileError("Grad-CAM: no feature maps") }
@@ -76,7 +80,10 @@ public enum GradCAM {
             let m = raw.map { max($0, 0) }.max() ?? 0
             let small = try Tensor(shape: TensorShape([1, P, Q, 1]), values: raw.map { m > 0 ? max($0, 0) / m : 0 })
             let big = resize.forward(small, ctx)
-            out.append(Map(predictedClass: cls[i], heatmap: big.array, raw: raw, height: H, width: W, layer: model.layers[c].name))
+            out.append(
+                Map(
+                    predictedClass: cls[i], heatmap: big.array, raw: raw, height: H, width: W,
+                    layer: model.layers[c].name))
         }
         return out
     }

@@ -10,7 +10,8 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         case conv2D = "Conv2D", depthwiseConv2D = "DepthwiseConv2D", batchNormalization = "BatchNormalization"
         case relu = "ReLU", activation = "Activation", add = "Add", zeroPadding2D = "ZeroPadding2D"
         case maxPooling2D = "MaxPooling2D", averagePooling2D = "AveragePooling2D"
-        case globalAveragePooling2D = "GlobalAveragePooling2D", flatten = "Flatten", dense = "Dense", dropout = "Dropout"
+        case globalAveragePooling2D = "GlobalAveragePooling2D", flatten = "Flatten", dense = "Dense", dropout =
+            "Dropout"
         case resizing = "Resizing", rescaling = "Rescaling", grayscaleToRGB = "GrayscaleToRGB"
     }
 
@@ -41,21 +42,29 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     public var offset: Float?
     public var trainable: Bool?
 
-    static let keys: Set<String> = ["name", "type", "inputs", "filters", "kernel_size", "strides", "padding", "use_bias",
-                                    "activation", "units", "rate", "pool_size", "momentum", "epsilon", "size", "scale",
-                                    "offset", "trainable", "max_value"]
+    static let keys: Set<String> = [
+        "name", "type", "inputs", "filters", "kernel_size", "strides", "padding", "use_bias",
+        "activation", "units", "rate", "pool_size", "momentum", "epsilon", "size", "scale",
+        "offset", "trainable", "max_value",
+    ]
 
     /// Parses one entry; errors name the file, the entry and the key.
     static func parse(_ raw: Any, at key: String, fail: (String, String) -> ProfileError) throws -> LayerSpec {
-        guard let m = raw as? [String: Any] else { throw fail(key, "expected a mapping like {name: conv1, type: Conv2D, ...}") }
+        guard let m = raw as? [String: Any] else {
+            throw fail(key, "expected a mapping like {name: conv1, type: Conv2D, ...}")
+        }
         for k in m.keys where !keys.contains(k) {
             throw fail("\(key).\(k)", "unknown key (known: \(keys.sorted().joined(separator: ", ")))")
         }
-        guard let name = m["name"] as? String, !name.isEmpty else { throw fail("\(key).name", "missing or not a string") }
+        guard let name = m["name"] as? String, !name.isEmpty else {
+            throw fail("\(key).name", "missing or not a string")
+        }
         let at = "\(key) (\(name))"
         guard let typeText = m["type"] as? String else { throw fail("\(at).type", "missing") }
         guard let type = Kind(rawValue: typeText) else {
-            throw fail("\(at).type", "unknown layer type '\(typeText)' (known: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw fail(
+                "\(at).type",
+                "unknown layer type '\(typeText)' (known: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var spec = LayerSpec(name: name, type: type)
         func int(_ k: String, min: Int = 1) throws -> Int? {
@@ -73,21 +82,39 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         func ints(_ k: String, count: [Int], min: Int) throws -> [Int]? {
             guard let v = m[k] else { return nil }
             let list: [Int]
-            if let i = v as? Int { list = [i] } else if let l = v as? [Int] { list = l }
-            else if let nested = v as? [[Int]] { list = nested.flatMap { $0 } }
-            else { throw fail("\(at).\(k)", "expected an integer or a list of integers, got '\(v)'") }
-            guard count.contains(list.count) else { throw fail("\(at).\(k)", "expected \(count.map(String.init).joined(separator: " or ")) values, got \(list.count)") }
-            guard list.allSatisfy({ $0 >= min }) else { throw fail("\(at).\(k)", "every value must be at least \(min), got \(list)") }
+            if let i = v as? Int {
+                list = [i]
+            } else if let l = v as? [Int] {
+                list = l
+            } else if let nested = v as? [[Int]] {
+                list = nested.flatMap { $0 }
+            } else {
+                throw fail("\(at).\(k)", "expected an integer or a list of integers, got '\(v)'")
+            }
+            guard count.contains(list.count) else {
+                throw fail(
+                    "\(at).\(k)",
+                    "expected \(count.map(String.init).joined(separator: " or ")) values, got \(list.count)")
+            }
+            guard list.allSatisfy({ $0 >= min }) else {
+                throw fail("\(at).\(k)", "every value must be at least \(min), got \(list)")
+            }
             return list
         }
         if let v = m["inputs"] {
-            if let s = v as? String { spec.inputs = [s] } else if let l = v as? [String] { spec.inputs = l } else {
+            if let s = v as? String {
+                spec.inputs = [s]
+            } else if let l = v as? [String] {
+                spec.inputs = l
+            } else {
                 throw fail("\(at).inputs", "expected a layer name or a list of names, got '\(v)'")
             }
         }
         spec.filters = try int("filters")
         if let ks = try ints("kernel_size", count: [1, 2], min: 1) {
-            guard ks.allSatisfy({ $0 <= 15 }) else { throw fail("\(at).kernel_size", "must be between 1 and 15, got \(ks)") }
+            guard ks.allSatisfy({ $0 <= 15 }) else {
+                throw fail("\(at).kernel_size", "must be between 1 and 15, got \(ks)")
+            }
             spec.kernelSize = ks.count == 1 ? [ks[0], ks[0]] : ks
         }
         spec.strides = try int("strides")
@@ -98,20 +125,31 @@ public struct LayerSpec: Codable, Equatable, Sendable {
                 let p = try ints("padding", count: [1, 2, 4], min: 0)!
                 spec.pad = p.count == 1 ? [p[0], p[0], p[0], p[0]] : p.count == 2 ? [p[0], p[0], p[1], p[1]] : p
             } else {
-                guard let t = v as? String, let p = Padding(rawValue: t) else { throw fail("\(at).padding", "must be same or valid, got '\(v)'") }
+                guard let t = v as? String, let p = Padding(rawValue: t) else {
+                    throw fail("\(at).padding", "must be same or valid, got '\(v)'")
+                }
                 spec.padding = p
             }
         }
-        if let v = m["use_bias"] { guard let b = v as? Bool else { throw fail("\(at).use_bias", "expected true or false") }; spec.useBias = b }
-        if let v = m["trainable"] { guard let b = v as? Bool else { throw fail("\(at).trainable", "expected true or false") }; spec.trainable = b }
+        if let v = m["use_bias"] {
+            guard let b = v as? Bool else { throw fail("\(at).use_bias", "expected true or false") }; spec.useBias = b
+        }
+        if let v = m["trainable"] {
+            guard let b = v as? Bool else { throw fail("\(at).trainable", "expected true or false") };
+            spec.trainable = b
+        }
         if let v = m["activation"] {
             guard let t = v as? String, let a = Activation(rawValue: t) else {
-                throw fail("\(at).activation", "unknown activation '\(v)' (known: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw fail(
+                    "\(at).activation",
+                    "unknown activation '\(v)' (known: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             spec.activation = a
         }
         if let mv = try float("max_value") {
-            guard type == .relu, mv == 6 else { throw fail("\(at).max_value", "only ReLU with max_value 6 (ReLU6) is supported, got \(mv)") }
+            guard type == .relu, mv == 6 else {
+                throw fail("\(at).max_value", "only ReLU with max_value 6 (ReLU6) is supported, got \(mv)")
+            }
             spec.activation = .relu6
         }
         if type == .relu && spec.activation == nil { spec.activation = .relu }
@@ -131,9 +169,14 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         // What each type needs.
         switch type {
         case .conv2D: guard spec.filters != nil else { throw fail("\(at).filters", "missing (Conv2D needs filters)") }
-        case .dense: guard spec.units != nil else { throw fail("\(at).units", "missing (Dense needs units; 0 means the number of classes)") }
-        case .resizing: guard spec.size != nil else { throw fail("\(at).size", "missing (Resizing needs size: [height, width])") }
-        case .rescaling: guard spec.scale != nil else { throw fail("\(at).scale", "missing (Rescaling needs scale and offset)") }
+        case .dense:
+            guard spec.units != nil else {
+                throw fail("\(at).units", "missing (Dense needs units; 0 means the number of classes)")
+            }
+        case .resizing:
+            guard spec.size != nil else { throw fail("\(at).size", "missing (Resizing needs size: [height, width])") }
+        case .rescaling:
+            guard spec.scale != nil else { throw fail("\(at).scale", "missing (Rescaling needs scale and offset)") }
         case .dropout: guard spec.rate != nil else { throw fail("\(at).rate", "missing (Dropout needs rate)") }
         case .activation: guard spec.activation != nil else { throw fail("\(at).activation", "missing") }
         default: break

@@ -1,6 +1,6 @@
-import Tensor
 import Kernels
 import Layers
+import Tensor
 
 /// Builds a Sequential model from a profile for an input shape, named as Keras names layers,
 /// initialised as Keras (Glorot-uniform kernels, zero biases) from a seed.
@@ -8,12 +8,15 @@ public enum ModelBuilder {
     /// `includeHead`: a graph base gets its `head:` classifier (off for profiling the base as
     /// Keras's include_top=False). `resizeTo`: the size a graph model's input is resized to
     /// (default its `input_shape`).
-    public static func build(_ p: ModelProfile, input: [Int], policy: ConvAlgorithmPolicy = .fixed(.im2col),
-                             options: ConvOptions = ConvOptions(), seed: UInt64 = 42,
-                             includeHead: Bool = true, resizeTo: [Int]? = nil) throws -> Sequential {
+    public static func build(
+        _ p: ModelProfile, input: [Int], policy: ConvAlgorithmPolicy = .fixed(.im2col),
+        options: ConvOptions = ConvOptions(), seed: UInt64 = 42,
+        includeHead: Bool = true, resizeTo: [Int]? = nil
+    ) throws -> Sequential {
         if !p.layers.isEmpty {
-            let model = try GraphBuilder.build(p, input: input, policy: policy, options: options,
-                                               includeHead: includeHead, resizeTo: resizeTo)
+            let model = try GraphBuilder.build(
+                p, input: input, policy: policy, options: options,
+                includeHead: includeHead, resizeTo: resizeTo)
             initialise(model, seed: seed)
             return model
         }
@@ -29,9 +32,11 @@ public enum ModelBuilder {
             for _ in 0..<b.convs {
                 let conv: Conv2DLayer
                 do {
-                    conv = try Conv2DLayer(name: keras("conv2d"), input: shape, filters: b.filters, kernel: b.kernelSize[0], b.kernelSize[1],
-                                           stride: b.strides, padding: b.padding, activation: p.batchNorm ? .linear : p.activation,
-                                           policy: policy, options: options)
+                    conv = try Conv2DLayer(
+                        name: keras("conv2d"), input: shape, filters: b.filters, kernel: b.kernelSize[0],
+                        b.kernelSize[1],
+                        stride: b.strides, padding: b.padding, activation: p.batchNorm ? .linear : p.activation,
+                        policy: policy, options: options)
                 } catch {
                     throw ProfileError("\(p.source.isEmpty ? p.name : p.source): conv_blocks[\(bi)]: \(error)")
                 }
@@ -44,10 +49,13 @@ public enum ModelBuilder {
             }
             if b.poolSize > 0 {
                 guard shape[0] / b.poolSize >= 1, shape[1] / b.poolSize >= 1 else {
-                    throw ProfileError("\(p.source.isEmpty ? p.name : p.source): conv_blocks[\(bi)].pool_size: a \(b.poolSize)x\(b.poolSize) pool shrinks the \(shape[0])x\(shape[1]) map below 1x1 for input \(input)")
+                    throw ProfileError(
+                        "\(p.source.isEmpty ? p.name : p.source): conv_blocks[\(bi)].pool_size: a \(b.poolSize)x\(b.poolSize) pool shrinks the \(shape[0])x\(shape[1]) map below 1x1 for input \(input)"
+                    )
                 }
-                let pool = try PoolingLayer(name: keras(b.poolType == .max ? "max_pooling2d" : "average_pooling2d"),
-                                            input: shape, pool: b.poolSize, type: b.poolType)
+                let pool = try PoolingLayer(
+                    name: keras(b.poolType == .max ? "max_pooling2d" : "average_pooling2d"),
+                    input: shape, pool: b.poolSize, type: b.poolType)
                 layers.append(pool)
                 shape = pool.outputShape
             }
@@ -61,10 +69,13 @@ public enum ModelBuilder {
             let d = try DenseLayer(name: keras("dense"), inputFeatures: shape[0], units: u, activation: p.activation)
             layers.append(d)
             shape = d.outputShape
-            if p.dropoutRate > 0 { layers.append(try DropoutLayer(name: keras("dropout"), input: shape, rate: p.dropoutRate)) }
+            if p.dropoutRate > 0 {
+                layers.append(try DropoutLayer(name: keras("dropout"), input: shape, rate: p.dropoutRate))
+            }
         }
         // The softmax of the output layer is fused into the loss (and applied for predictions).
-        layers.append(try DenseLayer(name: keras("dense"), inputFeatures: shape[0], units: p.classes, activation: .linear))
+        layers.append(
+            try DenseLayer(name: keras("dense"), inputFeatures: shape[0], units: p.classes, activation: .linear))
         let model = Sequential(name: p.name, inputShape: input, layers: layers)
         initialise(model, seed: seed)
         return model

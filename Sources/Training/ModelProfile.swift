@@ -1,7 +1,7 @@
 import Foundation
-import Yams
 import Kernels
 import Layers
+import Yams
 
 /// One convolution block in the lab's vocabulary.
 public struct ConvBlockSpec: Codable, Equatable, Sendable {
@@ -38,10 +38,14 @@ public struct ModelProfile: Codable, Equatable, Sendable {
     /// The file the profile was read from (for error messages).
     public var source: String = ""
 
-    static let topKeys: Set<String> = ["name", "description", "conv_blocks", "activation", "batch_norm", "dense_units",
-                                       "dropout_rate", "optimizer", "learning_rate", "classes",
-                                       "layers", "head", "input_shape"]
-    static let blockKeys: Set<String> = ["filters", "kernel_size", "padding", "strides", "convs", "pool_size", "pool_type"]
+    static let topKeys: Set<String> = [
+        "name", "description", "conv_blocks", "activation", "batch_norm", "dense_units",
+        "dropout_rate", "optimizer", "learning_rate", "classes",
+        "layers", "head", "input_shape",
+    ]
+    static let blockKeys: Set<String> = [
+        "filters", "kernel_size", "padding", "strides", "convs", "pool_size", "pool_type",
+    ]
 
     /// Parses and validates a profile. Errors name the file, the key and the reason.
     public static func parse(_ text: String, file: String) throws -> ModelProfile {
@@ -50,7 +54,9 @@ public struct ModelProfile: Codable, Equatable, Sendable {
         do { node = try Yams.load(yaml: text) } catch {
             throw ProfileError("\(file): not valid YAML: \("\(error)".split(separator: "\n").first ?? "")")
         }
-        guard let top = node as? [String: Any] else { throw ProfileError("\(file): expected a mapping of keys at the top level") }
+        guard let top = node as? [String: Any] else {
+            throw ProfileError("\(file): expected a mapping of keys at the top level")
+        }
         for k in top.keys where !topKeys.contains(k) {
             throw fail(k, "unknown key (known: \(topKeys.sorted().joined(separator: ", ")))")
         }
@@ -76,23 +82,37 @@ public struct ModelProfile: Codable, Equatable, Sendable {
                 for k in b.keys where !blockKeys.contains(k) {
                     throw fail("\(key).\(k)", "unknown key (known: \(blockKeys.sorted().joined(separator: ", ")))")
                 }
-                guard let filters = try int(b["filters"], "\(key).filters") else { throw fail("\(key).filters", "missing") }
+                guard let filters = try int(b["filters"], "\(key).filters") else {
+                    throw fail("\(key).filters", "missing")
+                }
                 var ks: [Int] = [3, 3]
                 if let k = b["kernel_size"] {
-                    if let i = k as? Int { ks = [i, i] } else if let l = k as? [Int], l.count == 2 { ks = l } else {
+                    if let i = k as? Int {
+                        ks = [i, i]
+                    } else if let l = k as? [Int], l.count == 2 {
+                        ks = l
+                    } else {
                         throw fail("\(key).kernel_size", "expected an integer or [rows, cols], got '\(k)'")
                     }
-                    guard ks.allSatisfy({ $0 >= 1 && $0 <= 15 }) else { throw fail("\(key).kernel_size", "must be between 1 and 15, got \(ks)") }
+                    guard ks.allSatisfy({ $0 >= 1 && $0 <= 15 }) else {
+                        throw fail("\(key).kernel_size", "must be between 1 and 15, got \(ks)")
+                    }
                 }
                 let padText = (b["padding"] as? String) ?? "same"
-                guard let pad = Padding(rawValue: padText) else { throw fail("\(key).padding", "must be same or valid, got '\(padText)'") }
+                guard let pad = Padding(rawValue: padText) else {
+                    throw fail("\(key).padding", "must be same or valid, got '\(padText)'")
+                }
                 let poolText = (b["pool_type"] as? String) ?? "max"
-                guard let pt = PoolType(rawValue: poolText) else { throw fail("\(key).pool_type", "must be max or avg, got '\(poolText)'") }
-                blocks.append(ConvBlockSpec(filters: filters, kernelSize: ks, padding: pad,
-                                            strides: try int(b["strides"], "\(key).strides") ?? 1,
-                                            convs: try int(b["convs"], "\(key).convs") ?? 1,
-                                            poolSize: try int(b["pool_size"], "\(key).pool_size", min: 0) ?? 2,
-                                            poolType: pt))
+                guard let pt = PoolType(rawValue: poolText) else {
+                    throw fail("\(key).pool_type", "must be max or avg, got '\(poolText)'")
+                }
+                blocks.append(
+                    ConvBlockSpec(
+                        filters: filters, kernelSize: ks, padding: pad,
+                        strides: try int(b["strides"], "\(key).strides") ?? 1,
+                        convs: try int(b["convs"], "\(key).convs") ?? 1,
+                        poolSize: try int(b["pool_size"], "\(key).pool_size", min: 0) ?? 2,
+                        poolType: pt))
             }
         }
         let actText = (top["activation"] as? String) ?? "relu"
@@ -101,10 +121,16 @@ public struct ModelProfile: Codable, Equatable, Sendable {
         }
         var dense: [Int] = []
         if let d = top["dense_units"] {
-            if let i = d as? Int { dense = [i] } else if let l = d as? [Int] { dense = l } else {
+            if let i = d as? Int {
+                dense = [i]
+            } else if let l = d as? [Int] {
+                dense = l
+            } else {
                 throw fail("dense_units", "expected a list of integers, got '\(d)'")
             }
-            guard dense.allSatisfy({ $0 >= 1 }) else { throw fail("dense_units", "every size must be positive, got \(dense)") }
+            guard dense.allSatisfy({ $0 >= 1 }) else {
+                throw fail("dense_units", "every size must be positive, got \(dense)")
+            }
         }
         let dropout = try double(top["dropout_rate"], "dropout_rate") ?? 0
         guard dropout >= 0 && dropout < 1 else { throw fail("dropout_rate", "must be in [0, 1), got \(dropout)") }
@@ -113,22 +139,31 @@ public struct ModelProfile: Codable, Equatable, Sendable {
         let lr = try double(top["learning_rate"], "learning_rate") ?? (opt == "adam" ? 1e-3 : 1e-2)
         guard lr > 0 && lr < 10 else { throw fail("learning_rate", "must be in (0, 10), got \(lr)") }
         var bn = false
-        if let v = top["batch_norm"] { guard let b = v as? Bool else { throw fail("batch_norm", "expected true or false") }; bn = b }
-        var profile = ModelProfile(name: name, description: (top["description"] as? String) ?? "", convBlocks: blocks,
-                                   activation: act, batchNorm: bn, denseUnits: dense, dropoutRate: Float(dropout),
-                                   optimizer: opt, learningRate: lr, classes: try int(top["classes"], "classes", min: 2) ?? 10,
-                                   source: file)
+        if let v = top["batch_norm"] {
+            guard let b = v as? Bool else { throw fail("batch_norm", "expected true or false") }; bn = b
+        }
+        var profile = ModelProfile(
+            name: name, description: (top["description"] as? String) ?? "", convBlocks: blocks,
+            activation: act, batchNorm: bn, denseUnits: dense, dropoutRate: Float(dropout),
+            optimizer: opt, learningRate: lr, classes: try int(top["classes"], "classes", min: 2) ?? 10,
+            source: file)
         func specs(_ key: String) throws -> [LayerSpec] {
             guard let raw = top[key] else { return [] }
-            guard let list = raw as? [Any], !list.isEmpty else { throw fail(key, "expected a non-empty list of layers") }
+            guard let list = raw as? [Any], !list.isEmpty else {
+                throw fail(key, "expected a non-empty list of layers")
+            }
             return try list.enumerated().map { try LayerSpec.parse($0.element, at: "\(key)[\($0.offset)]", fail: fail) }
         }
         profile.layers = try specs("layers")
         profile.head = try specs("head")
         if !profile.layers.isEmpty && (!blocks.isEmpty || !dense.isEmpty) {
-            throw fail("layers", "a profile has either layers (a graph) or conv_blocks/dense_units (the lab's vocabulary), not both")
+            throw fail(
+                "layers",
+                "a profile has either layers (a graph) or conv_blocks/dense_units (the lab's vocabulary), not both")
         }
-        if !profile.head.isEmpty && profile.layers.isEmpty { throw fail("head", "only a graph profile (layers:) takes a head") }
+        if !profile.head.isEmpty && profile.layers.isEmpty {
+            throw fail("head", "only a graph profile (layers:) takes a head")
+        }
         var seen = Set<String>()
         for (i, l) in (profile.layers + profile.head).enumerated() {
             let key = i < profile.layers.count ? "layers[\(i)]" : "head[\(i - profile.layers.count)]"

@@ -1,5 +1,5 @@
-import Tensor
 import Layers
+import Tensor
 
 /// Updates trainable parameters from their gradients.
 public protocol Optimizer: AnyObject {
@@ -19,7 +19,8 @@ extension Optimizer {
 enum ParameterSlices {
     static func slices(counts: [Int], worker: Int, workers: Int) -> [(index: Int, range: Range<Int>)] {
         let total = counts.reduce(0, +)
-        let lo = (total * worker / workers) & ~7, hi = worker == workers - 1 ? total : (total * (worker + 1) / workers) & ~7
+        let lo = (total * worker / workers) & ~7,
+            hi = worker == workers - 1 ? total : (total * (worker + 1) / workers) & ~7
         var out: [(Int, Range<Int>)] = []
         var base = 0
         for (i, c) in counts.enumerated() {
@@ -58,8 +59,9 @@ public final class Adam: Optimizer {
         let workers = total < 65_536 ? 1 : runner.width
         let body: (Int) -> Void = { worker in
             for (i, range) in ParameterSlices.slices(counts: counts, worker: worker, workers: workers) {
-                Self.update(w: params[i].value.data, g: params[i].grad.data, m: states[i].m.data, v: states[i].v.data,
-                            range: range, b1: b1, b2: b2, eps: eps, lrT: lrT)
+                Self.update(
+                    w: params[i].value.data, g: params[i].grad.data, m: states[i].m.data, v: states[i].v.data,
+                    range: range, b1: b1, b2: b2, eps: eps, lrT: lrT)
             }
         }
         if workers == 1 { body(0) } else { runner.run(body) }
@@ -69,8 +71,10 @@ public final class Adam: Optimizer {
     /// The update of elements `range`, eight at a time, then one at a time; the same
     /// operations in the same order either way, so results do not depend on the split.
     @inline(__always)
-    static func update(w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
-                       v: UnsafeMutablePointer<Float>, range: Range<Int>, b1: Float, b2: Float, eps: Float, lrT: Float) {
+    static func update(
+        w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, range: Range<Int>, b1: Float, b2: Float, eps: Float, lrT: Float
+    ) {
         var i = range.lowerBound
         let c1 = 1 - b1, c2 = 1 - b2
         let b1v = SIMD8<Float>(repeating: b1), b2v = SIMD8<Float>(repeating: b2)
@@ -136,5 +140,5 @@ public final class SGD: Optimizer {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

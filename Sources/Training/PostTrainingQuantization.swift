@@ -1,7 +1,7 @@
-import Tensor
+import Datasets
 import Kernels
 import Layers
-import Datasets
+import Tensor
 
 /// Int8 post-training quantisation of a trained sequential model: every Conv2D and Dense layer
 /// is replaced by an `Int8Layer` whose input range comes from calibration (the min and max of
@@ -16,8 +16,10 @@ public enum PostTrainingQuantization {
         public let int8WeightBytes: Int
     }
 
-    public static func quantize(_ model: Sequential, calibration: Dataset, batches: Int = 8, batchSize: Int = 64,
-                                runner: ParallelRunner) throws -> Result {
+    public static func quantize(
+        _ model: Sequential, calibration: Dataset, batches: Int = 8, batchSize: Int = 64,
+        runner: ParallelRunner
+    ) throws -> Result {
         guard model.isChain else {
             throw ProfileError("int8 quantisation supports sequential models; \(model.name) is a graph")
         }
@@ -29,7 +31,10 @@ public enum PostTrainingQuantization {
         let per = calibration.imageShape.reduce(1, *)
         let x = try Tensor([n] + calibration.imageShape, zeroed: false)
         for b in 0..<max(1, min(batches, calibration.count / max(1, n))) {
-            for j in 0..<n { (x.data + j * per).update(from: calibration.images.data + ((b * n + j) % calibration.count) * per, count: per) }
+            for j in 0..<n {
+                (x.data + j * per).update(
+                    from: calibration.images.data + ((b * n + j) % calibration.count) * per, count: per)
+            }
             var h = x
             for (i, l) in model.layers.enumerated() {
                 if l is Conv2DLayer || l is DenseLayer {
@@ -56,7 +61,8 @@ public enum PostTrainingQuantization {
             }
         }
         // The float layers are shared with the trained model: leave their state as it is.
-        let qm = Sequential(name: model.name + "-int8", inputShape: model.inputShape, layers: layers, inferenceFolding: false)
+        let qm = Sequential(
+            name: model.name + "-int8", inputShape: model.inputShape, layers: layers, inferenceFolding: false)
         return Result(model: qm, quantizedLayers: names, floatWeightBytes: floatBytes, int8WeightBytes: int8Bytes)
     }
 }

@@ -1,7 +1,7 @@
-import Tensor
+import Datasets
 import Kernels
 import Layers
-import Datasets
+import Tensor
 
 /// One epoch of the history, as Keras' `history.history` holds it.
 public struct EpochRecord: Codable, Equatable, Sendable {
@@ -34,7 +34,8 @@ public struct TrainConfig: Sendable {
     public var augment = false
     public var maxShift = 2
     public init(epochs: Int = 1, batchSize: Int = 64, patience: Int? = nil, seed: UInt64 = 42, augment: Bool = false) {
-        self.epochs = epochs; self.batchSize = batchSize; self.patience = patience; self.seed = seed; self.augment = augment
+        self.epochs = epochs; self.batchSize = batchSize; self.patience = patience; self.seed = seed;
+        self.augment = augment
     }
 }
 
@@ -54,7 +55,8 @@ public final class Trainer {
     }
 
     public static func optimizer(for p: ModelProfile, learningRate: Double? = nil) -> Optimizer {
-        p.optimizer == "sgd" ? SGD(learningRate: learningRate ?? p.learningRate) : Adam(learningRate: learningRate ?? p.learningRate)
+        p.optimizer == "sgd"
+            ? SGD(learningRate: learningRate ?? p.learningRate) : Adam(learningRate: learningRate ?? p.learningRate)
     }
 
     /// Copies images `indices` into a batch tensor and their labels into `labels`.
@@ -66,8 +68,10 @@ public final class Trainer {
         }
     }
 
-    public func fit(train: Dataset, validation: Dataset?, config: TrainConfig,
-                    progress: ((StepProgress) -> Void)? = nil, epochEnded: ((EpochRecord) -> Void)? = nil) -> [EpochRecord] {
+    public func fit(
+        train: Dataset, validation: Dataset?, config: TrainConfig,
+        progress: ((StepProgress) -> Void)? = nil, epochEnded: ((EpochRecord) -> Void)? = nil
+    ) -> [EpochRecord] {
         var rng = SeededGenerator(seed: config.seed)
         var order = Array(0..<train.count)
         let B = config.batchSize
@@ -79,17 +83,21 @@ public final class Trainer {
         var labels = [Int32](repeating: 0, count: B)
         stoppedEarly = false
         for epoch in 1...max(1, config.epochs) {
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(i + 1)) }   // Fisher–Yates
+            // Fisher–Yates shuffle.
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(i + 1)) }
             var lossSum = 0.0, correct = 0, seen = 0
             let t0 = monotonicNanos()
             context.training = true
             for s in 0..<steps {
                 let lo = s * B, hi = min(train.count, lo + B)
                 let n = hi - lo
-                let (x, grad) = batchTensors[n] ?? (try! Tensor([n] + train.imageShape), try! Tensor([n, model.outputShape[0]]))
+                let (x, grad) =
+                    batchTensors[n] ?? (try! Tensor([n] + train.imageShape), try! Tensor([n, model.outputShape[0]]))
                 batchTensors[n] = (x, grad)
                 Self.gather(train, order[lo..<hi], into: x, labels: &labels)
-                if config.augment { Augmentation.apply(x, maxShift: config.maxShift, flips: x.shape[3] == 3, rng: &rng) }
+                if config.augment {
+                    Augmentation.apply(x, maxShift: config.maxShift, flips: x.shape[3] == 3, rng: &rng)
+                }
                 let logits = model.forward(x, context)
                 let (loss, right) = labels.withUnsafeBufferPointer {
                     SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, grad: grad)
@@ -101,14 +109,17 @@ public final class Trainer {
                 seen += n
                 if let progress {
                     let el = Double(monotonicNanos() - t0) * 1e-9
-                    progress(StepProgress(epoch: epoch, epochs: config.epochs, step: s + 1, steps: steps,
-                                          loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
-                                          elapsed: el, imagesPerSecond: Double(seen) / el))
+                    progress(
+                        StepProgress(
+                            epoch: epoch, epochs: config.epochs, step: s + 1, steps: steps,
+                            loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
+                            elapsed: el, imagesPerSecond: Double(seen) / el))
                 }
             }
             let secs = Double(monotonicNanos() - t0) * 1e-9
-            var rec = EpochRecord(epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
-                                  valLoss: nil, valAccuracy: nil, seconds: secs, imagesPerSecond: Double(seen) / secs)
+            var rec = EpochRecord(
+                epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
+                valLoss: nil, valAccuracy: nil, seconds: secs, imagesPerSecond: Double(seen) / secs)
             if let validation, validation.count > 0 {
                 let (vl, va) = evaluate(validation, batchSize: B)
                 rec.valLoss = vl
@@ -187,7 +198,6 @@ public final class Trainer {
         return Double(monotonicNanos() - t0) * 1e-9 / Double(sub.count)
     }
 }
-
 
 // batch NHWC (B,H,W,C), in place
 /// Random shifts (zero fill) and optional horizontal flips, image by image, from a seeded generator.

@@ -1,7 +1,7 @@
 import Datasets
 import Foundation
-import KerasWeights
 import Hardware
+import KerasWeights
 import Kernels
 import Layers
 import Profiling
@@ -30,8 +30,10 @@ public struct TransferSettings {
     public var pretrainImages: Int
     public var pretrainEpochs: Int
 
-    public init(epochs: Int, batchSize: Int, unfreezeTop: Int, freezeBase: Bool, bnRecalibration: Int, seed: UInt64,
-                labelled: Int, pretrainImages: Int, pretrainEpochs: Int) {
+    public init(
+        epochs: Int, batchSize: Int, unfreezeTop: Int, freezeBase: Bool, bnRecalibration: Int, seed: UInt64,
+        labelled: Int, pretrainImages: Int, pretrainEpochs: Int
+    ) {
         self.epochs = epochs; self.batchSize = batchSize; self.unfreezeTop = unfreezeTop; self.freezeBase = freezeBase
         self.bnRecalibration = bnRecalibration; self.seed = seed; self.labelled = labelled
         self.pretrainImages = pretrainImages; self.pretrainEpochs = pretrainEpochs
@@ -48,42 +50,65 @@ public struct TransferExperiment {
     public let settings: TransferSettings
     public let log: (String) -> Void
 
-    public init(pool: WorkerPool, options: ConvOptions, selector: AutoSelector, settings: TransferSettings,
-                log: @escaping (String) -> Void) {
+    public init(
+        pool: WorkerPool, options: ConvOptions, selector: AutoSelector, settings: TransferSettings,
+        log: @escaping (String) -> Void
+    ) {
         self.pool = pool; self.options = options; self.selector = selector; self.settings = settings; self.log = log
     }
 
     func printEpoch(_ r: EpochRecord) {
-        log(String(format: "  epoch %d: %.1fs loss %.4f accuracy %.4f val_accuracy %.4f", r.epoch, r.seconds, r.loss, r.accuracy,
-                   r.valAccuracy ?? .nan))
+        log(
+            String(
+                format: "  epoch %d: %.1fs loss %.4f accuracy %.4f val_accuracy %.4f", r.epoch, r.seconds, r.loss,
+                r.accuracy,
+                r.valAccuracy ?? .nan))
     }
 
     /// Runs the experiment on `data` (train, validation, test). `weightsFile`: a Keras HDF5 file
     /// for the base; nil runs the self-contained experiment, which needs an MNIST-like data set.
-    public func run(base: ModelProfile, basicCNN: ModelProfile, data: (Dataset, Dataset, Dataset), weightsFile: String?,
-                    target: [Int], datasetName: String, mnistLike: Bool)
-        throws -> (runs: [TransferRun], experiment: String, imported: String?, classNames: [String], samples: [String]) {
+    public func run(
+        base: ModelProfile, basicCNN: ModelProfile, data: (Dataset, Dataset, Dataset), weightsFile: String?,
+        target: [Int], datasetName: String, mnistLike: Bool
+    )
+        throws -> (runs: [TransferRun], experiment: String, imported: String?, classNames: [String], samples: [String])
+    {
         var profile = base
         let baseNames = profile.layers.map(\.name)
         let size = target[0]
         func build(_ p: ModelProfile, input: [Int]) throws -> Sequential {
-            try ModelBuilder.build(p, input: input, policy: .auto(selector), options: options, seed: settings.seed, resizeTo: target)
+            try ModelBuilder.build(
+                p, input: input, policy: .auto(selector), options: options, seed: settings.seed, resizeTo: target)
         }
-        func train(_ name: String, mode: String, model: Sequential, lr: Double, trainSet: Dataset, val: Dataset, test: Dataset) -> TransferRun {
+        func train(
+            _ name: String, mode: String, model: Sequential, lr: Double, trainSet: Dataset, val: Dataset, test: Dataset
+        ) -> TransferRun {
             let trainer = Trainer(model: model, optimizer: Adam(learningRate: lr), runner: pool, seed: settings.seed)
-            log("\(name) (\(mode)): \(Format.grouped(model.trainableParameterCount)) trainable of \(Format.grouped(model.parameterCount)) parameters, \(trainSet.count) images, learning rate \(lr)")
+            log(
+                "\(name) (\(mode)): \(Format.grouped(model.trainableParameterCount)) trainable of \(Format.grouped(model.parameterCount)) parameters, \(trainSet.count) images, learning rate \(lr)"
+            )
             let t0 = Date()
-            let history = trainer.fit(train: trainSet, validation: val, config: TrainConfig(epochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed),
-                                      epochEnded: printEpoch)
-            let recalibrated = BatchNormRecalibration.run(model, data: trainSet, batches: settings.bnRecalibration, batchSize: settings.batchSize, runner: pool)
+            let history = trainer.fit(
+                train: trainSet, validation: val,
+                config: TrainConfig(epochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed),
+                epochEnded: printEpoch)
+            let recalibrated = BatchNormRecalibration.run(
+                model, data: trainSet, batches: settings.bnRecalibration, batchSize: settings.batchSize, runner: pool)
             let secs = Date().timeIntervalSince(t0)
-            if recalibrated > 0 { log("  batch-norm statistics of \(recalibrated) trained layers re-estimated over \(settings.bnRecalibration) batches") }
+            if recalibrated > 0 {
+                log(
+                    "  batch-norm statistics of \(recalibrated) trained layers re-estimated over \(settings.bnRecalibration) batches"
+                )
+            }
             let (_, loss, acc) = trainer.predict(test, batchSize: settings.batchSize)
-            let inf = trainer.inferenceSecondsPerImage(test, images: min(500, test.count), batchSize: settings.batchSize)
-            return TransferRun(name: name, mode: mode, testAccuracy: acc, testLoss: loss, trainingSeconds: secs, inferenceMsPerImage: inf * 1e3,
-                               totalParameters: model.parameterCount, trainableParameters: model.trainableParameterCount,
-                               nonTrainableParameters: model.nonTrainableParameterCount, epochs: history.count, learningRate: lr,
-                               trainImages: trainSet.count, history: history)
+            let inf = trainer.inferenceSecondsPerImage(
+                test, images: min(500, test.count), batchSize: settings.batchSize)
+            return TransferRun(
+                name: name, mode: mode, testAccuracy: acc, testLoss: loss, trainingSeconds: secs,
+                inferenceMsPerImage: inf * 1e3,
+                totalParameters: model.parameterCount, trainableParameters: model.trainableParameterCount,
+                nonTrainableParameters: model.nonTrainableParameterCount, epochs: history.count, learningRate: lr,
+                trainImages: trainSet.count, history: history)
         }
 
         var runs: [TransferRun] = []
@@ -92,29 +117,45 @@ public struct TransferExperiment {
         let experiment: String
         let classNames: [String]
         if let w = weightsFile {
-            experiment = "ImageNet weights from \(w): frozen base, then top \(settings.unfreezeTop) layers fine-tuned; basic CNN for comparison"
+            experiment =
+                "ImageNet weights from \(w): frozen base, then top \(settings.unfreezeTop) layers fine-tuned; basic CNN for comparison"
             let (trainSet, val, test) = data
             classNames = trainSet.classNames
             profile.classes = classNames.count
             let model = try build(profile, input: trainSet.imageShape)
             let s = try KerasWeightImporter.load(w, into: model, required: Set(baseNames))
-            imported = "\(s.layers.count) layers, \(Format.grouped(s.parameters)) values loaded" + (s.ignored.isEmpty ? "" : "; ignored: \(s.ignored.joined(separator: ", "))")
+            imported =
+                "\(s.layers.count) layers, \(Format.grouped(s.parameters)) values loaded"
+                + (s.ignored.isEmpty ? "" : "; ignored: \(s.ignored.joined(separator: ", "))")
             log("Imported \(imported!) from \(w)")
             Freezing.apply(model, base: baseNames, unfreezeTop: 0)
-            runs.append(train(profile.name, mode: "frozen base", model: model, lr: 1e-3, trainSet: trainSet, val: val, test: test))
+            runs.append(
+                train(
+                    profile.name, mode: "frozen base", model: model, lr: 1e-3, trainSet: trainSet, val: val, test: test)
+            )
             if !settings.freezeBase {
                 Freezing.apply(model, base: baseNames, unfreezeTop: settings.unfreezeTop)
-                runs.append(train(profile.name, mode: "fine-tuned (top \(settings.unfreezeTop) unfrozen)", model: model, lr: 1e-4, trainSet: trainSet, val: val, test: test))
+                runs.append(
+                    train(
+                        profile.name, mode: "fine-tuned (top \(settings.unfreezeTop) unfrozen)", model: model, lr: 1e-4,
+                        trainSet: trainSet, val: val, test: test))
             }
             let basic = try basicCNN
-            let cnn = try ModelBuilder.build(basic, input: trainSet.imageShape, policy: .auto(selector), options: options, seed: settings.seed)
-            runs.append(train("basic-cnn", mode: "from scratch", model: cnn, lr: basic.learningRate, trainSet: trainSet, val: val, test: test))
+            let cnn = try ModelBuilder.build(
+                basic, input: trainSet.imageShape, policy: .auto(selector), options: options, seed: settings.seed)
+            runs.append(
+                train(
+                    "basic-cnn", mode: "from scratch", model: cnn, lr: basic.learningRate, trainSet: trainSet, val: val,
+                    test: test))
             samples = Self.samples(model, test, classNames: classNames, runner: pool)
         } else {
             guard mnistLike else {
-                throw TransferError("the self-contained experiment uses an MNIST-like data set (fashion-mnist, mnist or synthetic); pass --weights FILE to transfer to \(datasetName)")
+                throw TransferError(
+                    "the self-contained experiment uses an MNIST-like data set (fashion-mnist, mnist or synthetic); pass --weights FILE to transfer to \(datasetName)"
+                )
             }
-            experiment = "self-contained: pre-trained on classes 0-4, transferred to classes 5-9 with \(settings.labelled) labelled images"
+            experiment =
+                "self-contained: pre-trained on classes 0-4, transferred to classes 5-9 with \(settings.labelled) labelled images"
             let (fullTrain, fullVal, fullTest) = data
             let source = fullTrain.subset(classes: [0, 1, 2, 3, 4], limit: settings.pretrainImages)
             let sourceVal = fullVal.subset(classes: [0, 1, 2, 3, 4])
@@ -122,38 +163,64 @@ public struct TransferExperiment {
             let targetVal = fullVal.subset(classes: [5, 6, 7, 8, 9])
             let targetTest = fullTest.subset(classes: [5, 6, 7, 8, 9])
             guard source.count >= 10, targetTrain.count >= 10, targetTest.count >= 1 else {
-                throw TransferError("too few images of classes 0-4 / 5-9 in the data (\(source.count), \(targetTrain.count)); raise --limit")
+                throw TransferError(
+                    "too few images of classes 0-4 / 5-9 in the data (\(source.count), \(targetTrain.count)); raise --limit"
+                )
             }
             classNames = targetTest.classNames
             profile.classes = 5
             // Pre-training on classes 0-4: the base learns features the other classes share.
             let pre = try build(profile, input: fullTrain.imageShape)
-            let trainer = Trainer(model: pre, optimizer: Adam(learningRate: profile.learningRate), runner: pool, seed: settings.seed)
-            log("Pre-training \(profile.name) at \(size)x\(size) on \(source.count) images of classes 0-4 (\(source.classNames.joined(separator: ", ")))")
+            let trainer = Trainer(
+                model: pre, optimizer: Adam(learningRate: profile.learningRate), runner: pool, seed: settings.seed)
+            log(
+                "Pre-training \(profile.name) at \(size)x\(size) on \(source.count) images of classes 0-4 (\(source.classNames.joined(separator: ", ")))"
+            )
             let t0 = Date()
-            _ = trainer.fit(train: source, validation: sourceVal, config: TrainConfig(epochs: settings.pretrainEpochs, batchSize: settings.batchSize, seed: settings.seed),
-                            epochEnded: printEpoch)
-            BatchNormRecalibration.run(pre, data: source, batches: settings.bnRecalibration, batchSize: settings.batchSize, runner: pool)
-            let (_, _, preAcc) = trainer.predict(fullTest.subset(classes: [0, 1, 2, 3, 4]), batchSize: settings.batchSize)
-            imported = String(format: "pre-trained on %d images of classes 0-4 in %.1f s: test accuracy on 0-4 %.2f%%", source.count, Date().timeIntervalSince(t0), preAcc * 100)
+            _ = trainer.fit(
+                train: source, validation: sourceVal,
+                config: TrainConfig(
+                    epochs: settings.pretrainEpochs, batchSize: settings.batchSize, seed: settings.seed),
+                epochEnded: printEpoch)
+            BatchNormRecalibration.run(
+                pre, data: source, batches: settings.bnRecalibration, batchSize: settings.batchSize, runner: pool)
+            let (_, _, preAcc) = trainer.predict(
+                fullTest.subset(classes: [0, 1, 2, 3, 4]), batchSize: settings.batchSize)
+            imported = String(
+                format: "pre-trained on %d images of classes 0-4 in %.1f s: test accuracy on 0-4 %.2f%%", source.count,
+                Date().timeIntervalSince(t0), preAcc * 100)
             log(imported!)
 
             let frozen = try build(profile, input: fullTrain.imageShape)
             try Freezing.copyWeights(from: pre, to: frozen, layers: baseNames)
             Freezing.apply(frozen, base: baseNames, unfreezeTop: 0)
-            runs.append(train(profile.name, mode: "frozen base", model: frozen, lr: 1e-3, trainSet: targetTrain, val: targetVal, test: targetTest))
+            runs.append(
+                train(
+                    profile.name, mode: "frozen base", model: frozen, lr: 1e-3, trainSet: targetTrain, val: targetVal,
+                    test: targetTest))
             if !settings.freezeBase {
                 Freezing.apply(frozen, base: baseNames, unfreezeTop: settings.unfreezeTop)
-                runs.append(train(profile.name, mode: "fine-tuned (top \(settings.unfreezeTop) unfrozen)", model: frozen, lr: 1e-4, trainSet: targetTrain, val: targetVal, test: targetTest))
+                runs.append(
+                    train(
+                        profile.name, mode: "fine-tuned (top \(settings.unfreezeTop) unfrozen)", model: frozen,
+                        lr: 1e-4, trainSet: targetTrain, val: targetVal, test: targetTest))
             }
-            let scratch = try ModelBuilder.build(profile, input: fullTrain.imageShape, policy: .auto(selector), options: options,
-                                                 seed: settings.seed &+ 1, resizeTo: target)
-            runs.append(train(profile.name, mode: "from scratch (same architecture)", model: scratch, lr: profile.learningRate, trainSet: targetTrain, val: targetVal, test: targetTest))
+            let scratch = try ModelBuilder.build(
+                profile, input: fullTrain.imageShape, policy: .auto(selector), options: options,
+                seed: settings.seed &+ 1, resizeTo: target)
+            runs.append(
+                train(
+                    profile.name, mode: "from scratch (same architecture)", model: scratch, lr: profile.learningRate,
+                    trainSet: targetTrain, val: targetVal, test: targetTest))
             let basic = try basicCNN
             var basic5 = basic
             basic5.classes = 5
-            let cnn = try ModelBuilder.build(basic5, input: fullTrain.imageShape, policy: .auto(selector), options: options, seed: settings.seed)
-            runs.append(train("basic-cnn", mode: "from scratch", model: cnn, lr: basic.learningRate, trainSet: targetTrain, val: targetVal, test: targetTest))
+            let cnn = try ModelBuilder.build(
+                basic5, input: fullTrain.imageShape, policy: .auto(selector), options: options, seed: settings.seed)
+            runs.append(
+                train(
+                    "basic-cnn", mode: "from scratch", model: cnn, lr: basic.learningRate, trainSet: targetTrain,
+                    val: targetVal, test: targetTest))
             samples = Self.samples(frozen, targetTest, classNames: classNames, runner: pool)
         }
 
@@ -161,7 +228,8 @@ public struct TransferExperiment {
     }
 
     /// The first ten test images: true and predicted class (from the last transferred model).
-    static func samples(_ model: Sequential, _ test: Dataset, classNames: [String], runner: ParallelRunner) -> [String] {
+    static func samples(_ model: Sequential, _ test: Dataset, classNames: [String], runner: ParallelRunner) -> [String]
+    {
         let trainer = Trainer(model: model, optimizer: Adam(), runner: runner)
         let few = test.prefix(10)
         let (pred, _, _) = trainer.predict(few, batchSize: few.count)

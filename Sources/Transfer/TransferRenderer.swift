@@ -4,26 +4,33 @@ import Reports
 /// transfer's report.md (pure: results to text).
 public enum TransferRenderer {
     public static func markdown(_ r: TransferResults) -> String {
-        let header = ["model", "run", "test accuracy", "training s", "inference ms/img", "params", "trainable", "epochs", "lr", "train images"]
-        var table = "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
+        let header = [
+            "model", "run", "test accuracy", "training s", "inference ms/img", "params", "trainable", "epochs", "lr",
+            "train images",
+        ]
+        var table =
+            "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
         for x in r.runs {
-            let cells = [x.name, x.mode, String(format: "%.2f%%", x.testAccuracy * 100), String(format: "%.1f", x.trainingSeconds),
-                         String(format: "%.3f", x.inferenceMsPerImage), Format.grouped(x.totalParameters),
-                         Format.grouped(x.trainableParameters), "\(x.epochs)", "\(x.learningRate)", "\(x.trainImages)"]
+            let cells = [
+                x.name, x.mode, String(format: "%.2f%%", x.testAccuracy * 100),
+                String(format: "%.1f", x.trainingSeconds),
+                String(format: "%.3f", x.inferenceMsPerImage), Format.grouped(x.totalParameters),
+                Format.grouped(x.trainableParameters), "\(x.epochs)", "\(x.learningRate)", "\(x.trainImages)",
+            ]
             table += "| " + cells.joined(separator: " | ") + " |\n"
         }
         return """
-        # Transfer learning: \(r.base), \(r.dataset), input \(r.inputSize.map(String.init).joined(separator: "x"))
+            # Transfer learning: \(r.base), \(r.dataset), input \(r.inputSize.map(String.init).joined(separator: "x"))
 
-        Experiment: \(r.experiment).
-        \(r.imported.map { "Base: \($0).\n" } ?? "")
-        Classes: \(r.classes.joined(separator: ", ")). Times measured on \(r.threads) thread(s) (training time includes the batch-norm re-estimation); accuracies on the test images.
-        \(r.batchNormRecalibrationBatches > 0 ? "Batch-norm layers that trained had their moving statistics re-estimated over \(r.batchNormRecalibrationBatches) training batches after each run (--bn-recalibration 0 keeps Keras's momentum-0.999 averages)." : "Batch-norm moving statistics as trained (momentum averages, no re-estimation).")
+            Experiment: \(r.experiment).
+            \(r.imported.map { "Base: \($0).\n" } ?? "")
+            Classes: \(r.classes.joined(separator: ", ")). Times measured on \(r.threads) thread(s) (training time includes the batch-norm re-estimation); accuracies on the test images.
+            \(r.batchNormRecalibrationBatches > 0 ? "Batch-norm layers that trained had their moving statistics re-estimated over \(r.batchNormRecalibrationBatches) training batches after each run (--bn-recalibration 0 keeps Keras's momentum-0.999 averages)." : "Batch-norm moving statistics as trained (momentum averages, no re-estimation).")
 
-        \(table)
-        Sample predictions:
-        \(r.samplePredictions.map { "- \($0)" }.joined(separator: "\n"))
+            \(table)
+            Sample predictions:
+            \(r.samplePredictions.map { "- \($0)" }.joined(separator: "\n"))
 
-        """
+            """
     }
 }

@@ -16,9 +16,11 @@ public struct TransferRun: Codable {
     public var trainImages: Int
     public var history: [EpochRecord]
 
-    public init(name: String, mode: String, testAccuracy: Double, testLoss: Double, trainingSeconds: Double,
-                inferenceMsPerImage: Double, totalParameters: Int, trainableParameters: Int, nonTrainableParameters: Int,
-                epochs: Int, learningRate: Double, trainImages: Int, history: [EpochRecord]) {
+    public init(
+        name: String, mode: String, testAccuracy: Double, testLoss: Double, trainingSeconds: Double,
+        inferenceMsPerImage: Double, totalParameters: Int, trainableParameters: Int, nonTrainableParameters: Int,
+        epochs: Int, learningRate: Double, trainImages: Int, history: [EpochRecord]
+    ) {
         self.name = name; self.mode = mode; self.testAccuracy = testAccuracy; self.testLoss = testLoss
         self.trainingSeconds = trainingSeconds; self.inferenceMsPerImage = inferenceMsPerImage
         self.totalParameters = totalParameters; self.trainableParameters = trainableParameters
@@ -45,11 +47,14 @@ public struct TransferResults: Codable {
     public var threads: Int
     public var seed: UInt64
     public var commandLine: String
-    public var provenance = "times: measured (monotonic clock); accuracies: computed on the test images; parameters: counted from the model"
+    public var provenance =
+        "times: measured (monotonic clock); accuracies: computed on the test images; parameters: counted from the model"
 
-    public init(machine: String?, base: String, experiment: String, weights: String?, imported: String?, dataset: String,
-                inputSize: [Int], classes: [String], runs: [TransferRun], samplePredictions: [String],
-                batchNormRecalibrationBatches: Int, threads: Int, seed: UInt64, commandLine: String) {
+    public init(
+        machine: String?, base: String, experiment: String, weights: String?, imported: String?, dataset: String,
+        inputSize: [Int], classes: [String], runs: [TransferRun], samplePredictions: [String],
+        batchNormRecalibrationBatches: Int, threads: Int, seed: UInt64, commandLine: String
+    ) {
         self.machine = machine; self.base = base; self.experiment = experiment; self.weights = weights
         self.imported = imported; self.dataset = dataset; self.inputSize = inputSize; self.classes = classes
         self.runs = runs; self.samplePredictions = samplePredictions

@@ -8,11 +8,15 @@ struct Cnnscope: ParsableCommand {
         commandName: "cnnscope",
         abstract: "Profile convolutional neural networks on CPUs.",
         discussion: """
-        cnnscope runs the CNN lab's models in Swift with three convolution algorithms (naive, \
-        im2col + OpenBLAS SGEMM, Winograd), reads hardware counters per layer where the machine \
-        exposes them, and reports where the time goes. Every number says where it came from: \
-        counted (PMU), measured (timer), modelled (formula) or simulated (cache simulator).
-        """,
+            cnnscope runs the CNN lab's models in Swift with three convolution algorithms (naive, \
+            im2col + OpenBLAS SGEMM, Winograd), reads hardware counters per layer where the machine \
+            exposes them, and reports where the time goes. Every number says where it came from: \
+            counted (PMU), measured (timer), modelled (formula) or simulated (cache simulator).
+            """,
         version: ProfilesDirectory.versionText,
-        subcommands: [ProfileCommand.self, LabCommand.self, ReportCommand.self, MachineCommand.self, EventsCommand.self, SummaryCommand.self, TrainCommand.self, TransferCommand.self, CompareCommand.self, BenchCommand.self, SimulateKernelCommand.self])
+        subcommands: [
+            ProfileCommand.self, LabCommand.self, ReportCommand.self, MachineCommand.self, EventsCommand.self,
+            SummaryCommand.self, TrainCommand.self, TransferCommand.self, CompareCommand.self, BenchCommand.self,
+            SimulateKernelCommand.self,
+        ])
 }

@@ -17,7 +17,9 @@ final class EventSetCoverageTests: XCTestCase {
             let u = dir.appendingPathComponent("cnnscope")
             if FileManager.default.isExecutableFile(atPath: u.path) { return u }
         }
-        XCTFail("the cnnscope executable is not beside the tests (\(bundleDir.path)); run `swift build --product cnnscope` first")
+        XCTFail(
+            "the cnnscope executable is not beside the tests (\(bundleDir.path)); run `swift build --product cnnscope` first"
+        )
         throw XCTSkip("no executable")
     }
 
@@ -42,7 +44,8 @@ final class EventSetCoverageTests: XCTestCase {
         let exe = try Self.executable()
         let sets = try EventSet.available(in: Self.eventsDir).map { try EventSet.load(named: $0, in: Self.eventsDir) }
         let pmus = EventSetTranslation.namedPMUs(sets)
-        XCTAssertTrue(pmus.contains("amd64_fam19h_zen3") && pmus.contains("amd64_fam19h_zen4") && pmus.contains("spr"), "\(pmus)")
+        XCTAssertTrue(
+            pmus.contains("amd64_fam19h_zen3") && pmus.contains("amd64_fam19h_zen4") && pmus.contains("spr"), "\(pmus)")
         var pairs = 0
         for pmu in pmus {
             let r = try run(exe, ["events", "--pmu", pmu, "--json"])
@@ -57,12 +60,15 @@ final class EventSetCoverageTests: XCTestCase {
                 pairs += 1
                 for e in t.events {
                     XCTAssertNil(e.error, "\(set.name) on \(pmu): \(e.variable) = \(e.event): \(e.error ?? "")")
-                    XCTAssertTrue(e.qualifiedName?.hasPrefix("\(pmu)::") ?? false,
-                                  "\(set.name) on \(pmu): \(e.event) encoded as \(e.qualifiedName ?? "nothing")")
+                    XCTAssertTrue(
+                        e.qualifiedName?.hasPrefix("\(pmu)::") ?? false,
+                        "\(set.name) on \(pmu): \(e.event) encoded as \(e.qualifiedName ?? "nothing")")
                 }
             }
         }
-        let expected = sets.reduce(0) { n, s in n + s.sections.reduce(0) { $0 + $1.pmus.filter { $0 != "generic" }.count } }
+        let expected = sets.reduce(0) { n, s in
+            n + s.sections.reduce(0) { $0 + $1.pmus.filter { $0 != "generic" }.count }
+        }
         XCTAssertEqual(pairs, expected, "every (section, PMU) pair checked")
         print("event sets: \(pairs) section × PMU pairs encoded over \(pmus.count) PMUs")
     }

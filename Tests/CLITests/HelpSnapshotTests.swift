@@ -1,5 +1,6 @@
-import XCTest
 import ArgumentParser
+import XCTest
+
 @testable import cnnscope
 
 /// Pins the help texts. To accept a deliberate change: CNNSCOPE_UPDATE_SNAPSHOTS=1 swift test --filter CLITests
@@ -45,7 +46,9 @@ final class HelpSnapshotTests: XCTestCase {
 
     func testSummaryHelp() throws { try check("summary", Cnnscope.helpMessage(for: SummaryCommand.self, columns: 100)) }
 
-    func testTransferHelp() throws { try check("transfer", Cnnscope.helpMessage(for: TransferCommand.self, columns: 100)) }
+    func testTransferHelp() throws {
+        try check("transfer", Cnnscope.helpMessage(for: TransferCommand.self, columns: 100))
+    }
 
     func testBenchHelp() throws { try check("bench", Cnnscope.helpMessage(for: BenchCommand.self, columns: 100)) }
 
@@ -55,8 +58,9 @@ final class HelpSnapshotTests: XCTestCase {
         for sub in Cnnscope.configuration.subcommands {
             let name = sub.configuration.commandName ?? "\(sub)"
             guard sub.configuration.shouldDisplay else { continue }
-            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name).txt").path),
-                          "no help snapshot for \(name)")
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name).txt").path),
+                "no help snapshot for \(name)")
         }
     }
 

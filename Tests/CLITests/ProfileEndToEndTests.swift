@@ -1,32 +1,38 @@
-import XCTest
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Hardware
-import MachineStore
 import Layers
-import Tensor
-import Training
+import MachineStore
 import Profiling
 import Reports
+import Tensor
+import Training
+import XCTest
+
 @testable import cnnscope
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// A machine profile for the tests, so runs do not spend time measuring ceilings (the ceiling
 /// measurement itself is exercised by `cnnscope machine --measure`).
 func machineFixture(_ dir: URL) throws -> String {
-        let peak = ComputePeak(perThreadGFLOPs: 90, allThreadsGFLOPs: 170, threads: 2, kernel: "test fixture", trials: 1)
-        let bw = ["L1": 130.0, "L2": 80, "L3": 50, "DRAM": 14].map {
-            BandwidthCeiling(level: $0.key, kernel: "load", threads: 1, workingSetBytes: 1 << 14, gbPerSecond: $0.value, minGBPerSecond: $0.value, maxGBPerSecond: $0.value)
-        }
-        let identity = MachineIdentity(vendor: "fixture", family: nil, model: nil, stepping: nil, isa: ["avx2"], cores: 2,
-                                       processingUnits: 2, caches: [.init(level: 1, sizeBytes: 32 << 10, instances: 2)],
-                                       numaNodes: 1, blasCore: "fixture")
-        var p = MachineRecord(identity: identity, host: "fixture", cpuModel: "fixture", updated: "2026-01-01T00:00:00Z")
-        p.ceilings = MachineCeilings(fma: peak, mixedPerThreadGFLOPs: 90, mixedAllThreadsGFLOPs: 170, bandwidth: bw, method: "test fixture")
-        let url = dir.appendingPathComponent("machine.json")
-        try p.encoded().write(to: url)
-        return url.path
+    let peak = ComputePeak(perThreadGFLOPs: 90, allThreadsGFLOPs: 170, threads: 2, kernel: "test fixture", trials: 1)
+    let bw = ["L1": 130.0, "L2": 80, "L3": 50, "DRAM": 14].map {
+        BandwidthCeiling(
+            level: $0.key, kernel: "load", threads: 1, workingSetBytes: 1 << 14, gbPerSecond: $0.value,
+            minGBPerSecond: $0.value, maxGBPerSecond: $0.value)
+    }
+    let identity = MachineIdentity(
+        vendor: "fixture", family: nil, model: nil, stepping: nil, isa: ["avx2"], cores: 2,
+        processingUnits: 2, caches: [.init(level: 1, sizeBytes: 32 << 10, instances: 2)],
+        numaNodes: 1, blasCore: "fixture")
+    var p = MachineRecord(identity: identity, host: "fixture", cpuModel: "fixture", updated: "2026-01-01T00:00:00Z")
+    p.ceilings = MachineCeilings(
+        fma: peak, mixedPerThreadGFLOPs: 90, mixedAllThreadsGFLOPs: 170, bandwidth: bw, method: "test fixture")
+    let url = dir.appendingPathComponent("machine.json")
+    try p.encoded().write(to: url)
+    return url.path
 }
 
 final class ProfileEndToEndTests: XCTestCase {
@@ -36,14 +42,17 @@ final class ProfileEndToEndTests: XCTestCase {
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
         let out = tmp.appendingPathComponent("run")
-        let cmd = try ProfileCommand.parse(["--model", "tiny-cnn", "--dataset", "synthetic", "--limit", "64", "--batch-size", "8",
-                                            "--repetitions", "2", "--algorithms", "naive,im2col,winograd,auto", "--threads", "1",
-                                            "--machine", try machineFixture(tmp), "--output", out.path, "--events", "SOFTWARE"])
+        let cmd = try ProfileCommand.parse([
+            "--model", "tiny-cnn", "--dataset", "synthetic", "--limit", "64", "--batch-size", "8",
+            "--repetitions", "2", "--algorithms", "naive,im2col,winograd,auto", "--threads", "1",
+            "--machine", try machineFixture(tmp), "--output", out.path, "--events", "SOFTWARE",
+        ])
         try cmd.run()
         for f in ["report.json", "report.csv", "report.md", "report.html"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)
         }
-        let r = try ReportRenderer.decode(try Data(contentsOf: out.appendingPathComponent("report.json")), file: "report.json")
+        let r = try ReportRenderer.decode(
+            try Data(contentsOf: out.appendingPathComponent("report.json")), file: "report.json")
         XCTAssertEqual(r.runs.map(\.algorithm), ["naive", "im2col", "winograd", "auto"])
         XCTAssertEqual(r.batchSize, 8)
         let conv = try XCTUnwrap(r.runs[1].layers.first { $0.type == "Conv2D" })
@@ -56,19 +65,25 @@ final class ProfileEndToEndTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [])
         // Re-render and compare with itself.
-        let rep = try ReportCommand.parse(["--compare", out.appendingPathComponent("report.json").path, out.appendingPathComponent("report.json").path,
-                                           "--output", tmp.appendingPathComponent("cmp.md").path])
+        let rep = try ReportCommand.parse([
+            "--compare", out.appendingPathComponent("report.json").path, out.appendingPathComponent("report.json").path,
+            "--output", tmp.appendingPathComponent("cmp.md").path,
+        ])
         try rep.run()
-        XCTAssertTrue(try String(contentsOf: tmp.appendingPathComponent("cmp.md"), encoding: .utf8).contains("| 1.00 |"))
+        XCTAssertTrue(
+            try String(contentsOf: tmp.appendingPathComponent("cmp.md"), encoding: .utf8).contains("| 1.00 |"))
     }
 
     func testTrainWritesResultsAndWeightsWithTheMachineIdentity() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-train-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let out = tmp.appendingPathComponent("run")
-        try TrainCommand.parse(["--model", "tiny-cnn", "--dataset", "synthetic", "--limit", "400", "--epochs", "1", "--threads", "1",
-                                "--cache-dir", tmp.appendingPathComponent("cache").path, "--output", out.path]).run()
-        let r = try JSONDecoder().decode(TrainingResults.self, from: Data(contentsOf: out.appendingPathComponent("results.json")))
+        try TrainCommand.parse([
+            "--model", "tiny-cnn", "--dataset", "synthetic", "--limit", "400", "--epochs", "1", "--threads", "1",
+            "--cache-dir", tmp.appendingPathComponent("cache").path, "--output", out.path,
+        ]).run()
+        let r = try JSONDecoder().decode(
+            TrainingResults.self, from: Data(contentsOf: out.appendingPathComponent("results.json")))
         XCTAssertEqual(r.model, "tiny-cnn")
         XCTAssertEqual(r.history.count, 1)
         XCTAssertEqual(r.totalParameters, r.trainableParameters + r.nonTrainableParameters)

@@ -1,53 +1,60 @@
-import XCTest
 import Foundation
 import KerasWeights
 import Training
 import Transfer
+import XCTest
+
 @testable import cnnscope
 
 /// `cnnscope transfer` on a small residual base written as a profile file: the self-contained
 /// 0-4 -> 5-9 experiment and the weight-file path, each checked from its results.json.
 final class TransferEndToEndTests: XCTestCase {
     static let base = """
-    name: mini-base
-    input_shape: [16, 16, 3]
-    layers:
-      - {name: stem, type: Conv2D, filters: 8, kernel_size: 3, strides: 2, padding: same, use_bias: false}
-      - {name: stem_bn, type: BatchNormalization, momentum: 0.999}
-      - {name: stem_relu, type: ReLU, max_value: 6}
-      - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, padding: same, use_bias: false}
-      - {name: b_dw_bn, type: BatchNormalization, momentum: 0.999}
-      - {name: b_project, type: Conv2D, filters: 8, kernel_size: 1, use_bias: false}
-      - {name: b_add, type: Add, inputs: [stem_relu, b_project]}
-      - {name: top, type: Conv2D, filters: 16, kernel_size: 1, activation: relu}
-    head:
-      - {name: gap, type: GlobalAveragePooling2D}
-      - {name: dense, type: Dense, units: 16, activation: relu}
-      - {name: dropout, type: Dropout, rate: 0.3}
-      - {name: dense_1, type: Dense, units: 0, activation: softmax}
-    """
+        name: mini-base
+        input_shape: [16, 16, 3]
+        layers:
+          - {name: stem, type: Conv2D, filters: 8, kernel_size: 3, strides: 2, padding: same, use_bias: false}
+          - {name: stem_bn, type: BatchNormalization, momentum: 0.999}
+          - {name: stem_relu, type: ReLU, max_value: 6}
+          - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, padding: same, use_bias: false}
+          - {name: b_dw_bn, type: BatchNormalization, momentum: 0.999}
+          - {name: b_project, type: Conv2D, filters: 8, kernel_size: 1, use_bias: false}
+          - {name: b_add, type: Add, inputs: [stem_relu, b_project]}
+          - {name: top, type: Conv2D, filters: 16, kernel_size: 1, activation: relu}
+        head:
+          - {name: gap, type: GlobalAveragePooling2D}
+          - {name: dense, type: Dense, units: 16, activation: relu}
+          - {name: dropout, type: Dropout, rate: 0.3}
+          - {name: dense_1, type: Dense, units: 0, activation: softmax}
+        """
 
     func testSelfContainedExperimentAndWeightImport() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-transfer-\(UUID().uuidString)")
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cnnscope-transfer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
         let yaml = tmp.appendingPathComponent("mini-base.yaml")
         try Self.base.write(to: yaml, atomically: true, encoding: .utf8)
 
         let out = tmp.appendingPathComponent("selfcontained")
-        let cmd = try TransferCommand.parse(["--base", yaml.path, "--dataset", "synthetic", "--limit", "900", "--labelled", "60",
-                                             "--pretrain-images", "200", "--epochs", "1", "--input-size", "32", "--threads", "1",
-                                             "--bn-recalibration", "2", "--output", out.path, "--cache-dir", tmp.appendingPathComponent("cache").path])
+        let cmd = try TransferCommand.parse([
+            "--base", yaml.path, "--dataset", "synthetic", "--limit", "900", "--labelled", "60",
+            "--pretrain-images", "200", "--epochs", "1", "--input-size", "32", "--threads", "1",
+            "--bn-recalibration", "2", "--output", out.path, "--cache-dir", tmp.appendingPathComponent("cache").path,
+        ])
         try cmd.run()
-        let r = try JSONDecoder().decode(TransferResults.self, from: Data(contentsOf: out.appendingPathComponent("results.json")))
-        XCTAssertEqual(r.runs.map(\.mode), ["frozen base", "fine-tuned (top 10 unfrozen)", "from scratch (same architecture)", "from scratch"])
+        let r = try JSONDecoder().decode(
+            TransferResults.self, from: Data(contentsOf: out.appendingPathComponent("results.json")))
+        XCTAssertEqual(
+            r.runs.map(\.mode),
+            ["frozen base", "fine-tuned (top 10 unfrozen)", "from scratch (same architecture)", "from scratch"])
         XCTAssertEqual(r.inputSize, [32, 32, 3])
         XCTAssertEqual(r.classes.count, 5)
         let frozen = r.runs[0], tuned = r.runs[1], scratch = r.runs[2]
         // Frozen: only the head trains (16·16+16 + 16·5+5); fine-tuning adds the top base layers.
         XCTAssertEqual(frozen.trainableParameters, 16 * 16 + 16 + 16 * 5 + 5)
         XCTAssertGreaterThan(tuned.trainableParameters, frozen.trainableParameters)
-        XCTAssertEqual(scratch.trainableParameters, scratch.totalParameters - 32)   // moving statistics of two BN layers
+        XCTAssertEqual(scratch.trainableParameters, scratch.totalParameters - 32)  // moving statistics of two BN layers
         XCTAssertEqual(tuned.learningRate, 1e-4)
         for run in r.runs {
             XCTAssertTrue(run.testAccuracy >= 0 && run.testAccuracy <= 1)
@@ -55,7 +62,8 @@ final class TransferEndToEndTests: XCTestCase {
             XCTAssertEqual(run.history.count, 1)
         }
         XCTAssertEqual(r.samplePredictions.count, 10)
-        XCTAssertTrue(try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8).contains("| frozen base"))
+        XCTAssertTrue(
+            try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8).contains("| frozen base"))
 
         // The weight-file path: a base saved in Keras's layout loads by name before training.
         let p = try ModelProfile.load(path: yaml.path)
@@ -63,36 +71,51 @@ final class TransferEndToEndTests: XCTestCase {
         let h5 = tmp.appendingPathComponent("mini_notop.h5").path
         try KerasWeightImporter.save(base, to: h5)
         let out2 = tmp.appendingPathComponent("weights")
-        let cmd2 = try TransferCommand.parse(["--base", yaml.path, "--weights", h5, "--dataset", "synthetic", "--limit", "300",
-                                              "--epochs", "1", "--input-size", "32", "--threads", "1", "--freeze-base", "--output", out2.path,
-                                              "--cache-dir", tmp.appendingPathComponent("cache").path])
+        let cmd2 = try TransferCommand.parse([
+            "--base", yaml.path, "--weights", h5, "--dataset", "synthetic", "--limit", "300",
+            "--epochs", "1", "--input-size", "32", "--threads", "1", "--freeze-base", "--output", out2.path,
+            "--cache-dir", tmp.appendingPathComponent("cache").path,
+        ])
         try cmd2.run()
-        let r2 = try JSONDecoder().decode(TransferResults.self, from: Data(contentsOf: out2.appendingPathComponent("results.json")))
+        let r2 = try JSONDecoder().decode(
+            TransferResults.self, from: Data(contentsOf: out2.appendingPathComponent("results.json")))
         XCTAssertEqual(r2.runs.map(\.mode), ["frozen base", "from scratch"])
         XCTAssertTrue(r2.imported?.contains("6 layers") ?? false, r2.imported ?? "nil")
         // A missing weight file is refused, naming it.
         let missing = tmp.appendingPathComponent("none.h5").path
-        XCTAssertThrowsError(try TransferCommand.parse(["--base", yaml.path, "--weights", missing, "--dataset", "synthetic",
-                                                        "--cache-dir", tmp.appendingPathComponent("cache").path]).run()) {
+        XCTAssertThrowsError(
+            try TransferCommand.parse([
+                "--base", yaml.path, "--weights", missing, "--dataset", "synthetic",
+                "--cache-dir", tmp.appendingPathComponent("cache").path,
+            ]).run()
+        ) {
             XCTAssertTrue("\($0)".contains(missing), "\($0)")
         }
         // A weight file for another architecture (the stem has 4 filters there, 8 here) is refused
         // by file, layer and shapes before any training.
         let otherYAML = tmp.appendingPathComponent("other-base.yaml")
-        try Self.base.replacingOccurrences(of: "name: stem, type: Conv2D, filters: 8", with: "name: stem, type: Conv2D, filters: 4")
-            .replacingOccurrences(of: "b_project, type: Conv2D, filters: 8", with: "b_project, type: Conv2D, filters: 4")
-            .write(to: otherYAML, atomically: true, encoding: .utf8)
-        let other = try ModelBuilder.build(try ModelProfile.load(path: otherYAML.path), input: [16, 16, 3], includeHead: false,
-                                           resizeTo: [32, 32, 3])
+        try Self.base.replacingOccurrences(
+            of: "name: stem, type: Conv2D, filters: 8", with: "name: stem, type: Conv2D, filters: 4"
+        )
+        .replacingOccurrences(of: "b_project, type: Conv2D, filters: 8", with: "b_project, type: Conv2D, filters: 4")
+        .write(to: otherYAML, atomically: true, encoding: .utf8)
+        let other = try ModelBuilder.build(
+            try ModelProfile.load(path: otherYAML.path), input: [16, 16, 3], includeHead: false,
+            resizeTo: [32, 32, 3])
         let otherH5 = tmp.appendingPathComponent("other_notop.h5").path
         try KerasWeightImporter.save(other, to: otherH5)
-        XCTAssertThrowsError(try TransferCommand.parse(["--base", yaml.path, "--weights", otherH5, "--dataset", "synthetic",
-                                                        "--limit", "300", "--epochs", "1", "--input-size", "32", "--threads", "1",
-                                                        "--output", tmp.appendingPathComponent("other").path,
-                                                        "--cache-dir", tmp.appendingPathComponent("cache").path]).run()) {
+        XCTAssertThrowsError(
+            try TransferCommand.parse([
+                "--base", yaml.path, "--weights", otherH5, "--dataset", "synthetic",
+                "--limit", "300", "--epochs", "1", "--input-size", "32", "--threads", "1",
+                "--output", tmp.appendingPathComponent("other").path,
+                "--cache-dir", tmp.appendingPathComponent("cache").path,
+            ]).run()
+        ) {
             let text = "\($0)"
             XCTAssertTrue(text.contains(otherH5) && text.contains("stem"), text)
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("other").path), "no partial output")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: tmp.appendingPathComponent("other").path), "no partial output")
     }
 }

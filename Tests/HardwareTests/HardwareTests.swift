@@ -1,5 +1,6 @@
-import XCTest
 import CPfm
+import XCTest
+
 @testable import Hardware
 
 final class TopologyTests: XCTestCase {
@@ -16,7 +17,9 @@ final class TopologyTests: XCTestCase {
         let sorted = t.caches.sorted { $0.level < $1.level }
         for (a, b) in zip(sorted, sorted.dropFirst()) {
             XCTAssertLessThan(a.level, b.level)
-            XCTAssertLessThan(a.sizeBytes, b.sizeBytes, "L\(a.level) \(a.sizeBytes) B is not smaller than L\(b.level) \(b.sizeBytes) B")
+            XCTAssertLessThan(
+                a.sizeBytes, b.sizeBytes,
+                "L\(a.level) \(a.sizeBytes) B is not smaller than L\(b.level) \(b.sizeBytes) B")
         }
     }
 
@@ -32,8 +35,9 @@ final class TopologyTests: XCTestCase {
     }
 
     func testBindPolicies() throws {
-        let topo = Topology(packages: 1, cores: 2, processingUnits: 4, numaNodes: 1, cpuModel: "x", cpuVendor: "x",
-                            caches: [], instructionCaches: [], corePUs: [[0, 2], [1, 3]])
+        let topo = Topology(
+            packages: 1, cores: 2, processingUnits: 4, numaNodes: 1, cpuModel: "x", cpuVendor: "x",
+            caches: [], instructionCaches: [], corePUs: [[0, 2], [1, 3]])
         XCTAssertEqual(BindPolicy.compact.placement(workers: 3, topology: topo), [0, 2, 1])
         XCTAssertEqual(BindPolicy.scatter.placement(workers: 3, topology: topo), [0, 1, 2])
         XCTAssertEqual(BindPolicy.none.placement(workers: 2, topology: topo), [nil, nil])
@@ -132,7 +136,10 @@ final class CounterTests: XCTestCase {
     }
 
     func testCPUInfoParsing() {
-        let f = CPUFeatures.parse(cpuinfo: "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2 fma\n\n")
+        let f = CPUFeatures.parse(
+            cpuinfo:
+                "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2 fma\n\n"
+        )
         XCTAssertEqual(f.modelName, "AMD EPYC")
         XCTAssertEqual(f.family, 25)
         XCTAssertEqual(f.simd.filter(\.present).map(\.name), ["SSE4.2", "AVX", "AVX2", "FMA"])

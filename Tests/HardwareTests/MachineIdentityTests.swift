@@ -9,11 +9,14 @@ import XCTest
 /// The two machines this project has run on, as their identities would read.
 enum IdentityFixtures {
     static func zen(model: Int, isa: [String], l2: Int) -> MachineIdentity {
-        MachineIdentity(vendor: "AuthenticAMD", family: 25, model: model, stepping: 1, isa: isa, cores: 2,
-                        processingUnits: 2,
-                        caches: [.init(level: 1, sizeBytes: 32 << 10, instances: 2), .init(level: 2, sizeBytes: l2, instances: 2),
-                                 .init(level: 3, sizeBytes: 32 << 20, instances: 1)],
-                        numaNodes: 1, blasCore: "Zen")
+        MachineIdentity(
+            vendor: "AuthenticAMD", family: 25, model: model, stepping: 1, isa: isa, cores: 2,
+            processingUnits: 2,
+            caches: [
+                .init(level: 1, sizeBytes: 32 << 10, instances: 2), .init(level: 2, sizeBytes: l2, instances: 2),
+                .init(level: 3, sizeBytes: 32 << 20, instances: 1),
+            ],
+            numaNodes: 1, blasCore: "Zen")
     }
     static let zen3 = zen(model: 1, isa: ["avx", "avx2", "fma"], l2: 512 << 10)
     static let zen4 = zen(model: 17, isa: ["avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl"], l2: 1 << 20)
@@ -25,7 +28,8 @@ final class MachineIdentityTests: XCTestCase {
         XCTAssertTrue(IdentityFixtures.zen4.name.hasPrefix("amd-zen4-2c-l3-32m-"), IdentityFixtures.zen4.name)
         XCTAssertEqual(IdentityFixtures.zen3.fingerprint.count, 6)
         // Deterministic: the same fields give the same name in every process.
-        XCTAssertEqual(IdentityFixtures.zen3.name, IdentityFixtures.zen(model: 1, isa: ["avx", "avx2", "fma"], l2: 512 << 10).name)
+        XCTAssertEqual(
+            IdentityFixtures.zen3.name, IdentityFixtures.zen(model: 1, isa: ["avx", "avx2", "fma"], l2: 512 << 10).name)
     }
 
     func testAnyKernelRelevantDifferenceChangesTheFingerprint() {
@@ -47,7 +51,7 @@ final class MachineIdentityTests: XCTestCase {
         }
         XCTAssertEqual(u("AuthenticAMD", 25, 1), "zen3")
         XCTAssertEqual(u("AuthenticAMD", 25, 0x11), "zen4")
-        XCTAssertEqual(u("AuthenticAMD", 25, 1, ["avx512f"]), "zen4")   // a VM that hides the model
+        XCTAssertEqual(u("AuthenticAMD", 25, 1, ["avx512f"]), "zen4")  // a VM that hides the model
         XCTAssertEqual(u("AuthenticAMD", 23, 0x31), "zen2")
         XCTAssertEqual(u("AuthenticAMD", 26, 2), "zen5")
         XCTAssertEqual(u("GenuineIntel", 6, 0x6a), "icelake-server")
@@ -88,10 +92,15 @@ final class MachineRecordStoreTests: XCTestCase {
         XCTAssertNil(r.ceilings)
         r.algorithmChoices.choices["k"] = AlgorithmChoice(algorithm: .im2col, secondsByAlgorithm: ["im2col": 1e-3])
         XCTAssertTrue(s.save(r))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("machines/\(IdentityFixtures.zen3.name).json").path))
-        XCTAssertEqual(s.load(identity: IdentityFixtures.zen3, host: "other-host", cpuModel: "x").algorithmChoices.choices["k"]?.algorithm, .im2col)
+        XCTAssertTrue(
+            FileManager.default.fileExists(
+                atPath: dir.appendingPathComponent("machines/\(IdentityFixtures.zen3.name).json").path))
+        XCTAssertEqual(
+            s.load(identity: IdentityFixtures.zen3, host: "other-host", cpuModel: "x").algorithmChoices.choices["k"]?
+                .algorithm, .im2col)
         // Same host name and CPU string, other machine: nothing carries over.
-        XCTAssertTrue(s.load(identity: IdentityFixtures.zen4, host: "vm", cpuModel: "AMD EPYC").algorithmChoices.choices.isEmpty)
+        XCTAssertTrue(
+            s.load(identity: IdentityFixtures.zen4, host: "vm", cpuModel: "AMD EPYC").algorithmChoices.choices.isEmpty)
         XCTAssertEqual(warnings, [])
     }
 
@@ -147,24 +156,31 @@ final class MachineRecordStoreTests: XCTestCase {
         let env = ["CNNSCOPE_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"]
         XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: "/e", environment: env).path, "/e")
         XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: nil, environment: env).path, "/c")
-        XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: nil, environment: ["XDG_CACHE_HOME": "/x", "HOME": "/h"]).path,
-                       "/x/cnnscope")
-        XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: nil, environment: ["HOME": "/h"]).path, "/h/.cache/cnnscope")
+        XCTAssertEqual(
+            MachineRecordStore.defaultDirectory(explicit: nil, environment: ["XDG_CACHE_HOME": "/x", "HOME": "/h"])
+                .path,
+            "/x/cnnscope")
+        XCTAssertEqual(
+            MachineRecordStore.defaultDirectory(explicit: nil, environment: ["HOME": "/h"]).path, "/h/.cache/cnnscope")
         // A relative XDG_CACHE_HOME is invalid by the spec and ignored.
-        XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: nil, environment: ["XDG_CACHE_HOME": "x", "HOME": "/h"]).path,
-                       "/h/.cache/cnnscope")
+        XCTAssertEqual(
+            MachineRecordStore.defaultDirectory(explicit: nil, environment: ["XDG_CACHE_HOME": "x", "HOME": "/h"]).path,
+            "/h/.cache/cnnscope")
     }
 
     func testExplicitRecordOfAnotherMachineIsUsedAndSaysSo() throws {
         let u = dir.appendingPathComponent("given.json")
         try MachineRecord(identity: IdentityFixtures.zen4, host: "vm", cpuModel: "x").encoded().write(to: u)
         var said: [String] = []
-        let r = try MachineRecordStore.loadExplicit(path: u.path, identity: IdentityFixtures.zen3, log: { said.append($0) })
+        let r = try MachineRecordStore.loadExplicit(
+            path: u.path, identity: IdentityFixtures.zen3, log: { said.append($0) })
         XCTAssertEqual(r.identity, IdentityFixtures.zen4)
         XCTAssertEqual(said.count, 1)
         XCTAssertTrue(said[0].contains("another machine") && said[0].contains(IdentityFixtures.zen4.name), said[0])
         try Data("[]".utf8).write(to: u)
-        XCTAssertThrowsError(try MachineRecordStore.loadExplicit(path: u.path, identity: IdentityFixtures.zen3, log: { _ in })) {
+        XCTAssertThrowsError(
+            try MachineRecordStore.loadExplicit(path: u.path, identity: IdentityFixtures.zen3, log: { _ in })
+        ) {
             XCTAssertTrue("\($0)".contains(u.path), "\($0)")
         }
     }
@@ -175,10 +191,12 @@ final class MachineRecordStoreTests: XCTestCase {
         let g = try ConvGeometry(n: 2, h: 6, w: 6, c: 4, k: 8, r: 3)
         let o = ConvOptions()
         var off = o; off.smallGemm = false
-        let keys = [AutoSelector.key(g, threads: 1, options: o, machine: IdentityFixtures.zen3.name),
-                    AutoSelector.key(g, threads: 1, options: o, machine: IdentityFixtures.zen4.name),
-                    AutoSelector.key(g, threads: 1, options: off, machine: IdentityFixtures.zen3.name),
-                    AutoSelector.key(g, threads: 2, options: o, machine: IdentityFixtures.zen3.name)]
+        let keys = [
+            AutoSelector.key(g, threads: 1, options: o, machine: IdentityFixtures.zen3.name),
+            AutoSelector.key(g, threads: 1, options: o, machine: IdentityFixtures.zen4.name),
+            AutoSelector.key(g, threads: 1, options: off, machine: IdentityFixtures.zen3.name),
+            AutoSelector.key(g, threads: 2, options: o, machine: IdentityFixtures.zen3.name),
+        ]
         XCTAssertEqual(Set(keys).count, keys.count, "\(keys)")
         let zen3 = AutoSelector(options: o, machine: IdentityFixtures.zen3.name)
         _ = try zen3.choose(g, runner: SerialRunner())

@@ -1,5 +1,6 @@
-import XCTest
 import Tensor
+import XCTest
+
 @testable import Kernels
 
 /// Builds a convolution problem, runs an algorithm on it and compares with the Double
@@ -19,7 +20,7 @@ struct ConvTester {
         input = Tensor(shape: g.inputShape)
         weights = Tensor(shape: g.weightShape)
         bias = try! Tensor([g.k])
-        input.fillUniform(&rng, low: -1, high: 1)      // zero-mean data
+        input.fillUniform(&rng, low: -1, high: 1)  // zero-mean data
         weights.fillUniform(&rng, low: -0.5, high: 0.5)
         bias.fillUniform(&rng, low: -0.1, high: 0.1)
     }
@@ -36,13 +37,15 @@ struct ConvTester {
 
     /// Relative L2 limit for Winograd (the transforms add error growing with the tile size).
     static func winogradTolerance(_ kind: ConvAlgorithmKind) -> Double {
-        kind == .winogradF2 ? 2e-5 : 1e-4   // F(4x4,3x3) and F(2x2,5x5): six points up to ±2
+        kind == .winogradF2 ? 2e-5 : 1e-4  // F(4x4,3x3) and F(2x2,5x5): six points up to ±2
     }
 
     struct Errors { var maxScaled: Double; var maxAbs: Double; var relL2: Double }
 
-    func run(_ kind: ConvAlgorithmKind, runner: ParallelRunner = SerialRunner(),
-             options: ConvOptions = ConvOptions()) throws -> Errors {
+    func run(
+        _ kind: ConvAlgorithmKind, runner: ParallelRunner = SerialRunner(),
+        options: ConvOptions = ConvOptions()
+    ) throws -> Errors {
         let algo = try kind.make(g, options: options)
         let out = Tensor(shape: g.outputShape, zeroed: false)
         out.fill(.nan)
@@ -64,19 +67,23 @@ struct ConvTester {
     }
 
     /// Runs every applicable algorithm and asserts its limit; the message names shape and seed.
-    func checkAll(runner: ParallelRunner = SerialRunner(), options: ConvOptions = ConvOptions(),
-                  file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkAll(
+        runner: ParallelRunner = SerialRunner(), options: ConvOptions = ConvOptions(),
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         for kind in ConvAlgorithmKind.allCases {
             if (try? kind.check(g)) == nil { continue }
             let e = try run(kind, runner: runner, options: options)
             let what = "\(kind.rawValue) on \(g) (seed \(seed))"
             switch kind {
             case .naive, .im2col:
-                XCTAssertLessThanOrEqual(e.maxScaled, directTolerance,
-                                         "\(what): max |err|/Σ|products| = \(e.maxScaled)", file: file, line: line)
+                XCTAssertLessThanOrEqual(
+                    e.maxScaled, directTolerance,
+                    "\(what): max |err|/Σ|products| = \(e.maxScaled)", file: file, line: line)
             case .winogradF2, .winogradF4, .winogradF2x5:
-                XCTAssertLessThanOrEqual(e.relL2, Self.winogradTolerance(kind),
-                                         "\(what): relative L2 error = \(e.relL2)", file: file, line: line)
+                XCTAssertLessThanOrEqual(
+                    e.relL2, Self.winogradTolerance(kind),
+                    "\(what): relative L2 error = \(e.relL2)", file: file, line: line)
             }
         }
     }

@@ -1,5 +1,6 @@
-import XCTest
 import Tensor
+import XCTest
+
 @testable import Kernels
 
 final class ConvolutionTests: XCTestCase {
@@ -40,7 +41,8 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testRandomShapes() throws {
-        let seed = UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+        let seed =
+            UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
         print("testRandomShapes seed \(seed) (replay with CNNSCOPE_TEST_SEED=\(seed))")
         var rng = SeededGenerator(seed: seed)
         for i in 0..<12 {
@@ -48,8 +50,9 @@ final class ConvolutionTests: XCTestCase {
             let stride = 1 + rng.nextInt(2)
             let pad: Padding = rng.nextInt(3) == 0 ? .valid : .same
             let h = max(r, 1 + rng.nextInt(14)), w = max(s, 1 + rng.nextInt(14))
-            let g = try ConvGeometry(n: 1 + rng.nextInt(3), h: h, w: w, c: 1 + rng.nextInt(20), k: 1 + rng.nextInt(20),
-                                     r: r, s: s, stride: stride, padding: pad)
+            let g = try ConvGeometry(
+                n: 1 + rng.nextInt(3), h: h, w: w, c: 1 + rng.nextInt(20), k: 1 + rng.nextInt(20),
+                r: r, s: s, stride: stride, padding: pad)
             // Data seeded from the test seed and the shape's position (hashValue is randomised per process).
             try ConvTester(g, seed: seed &+ UInt64(i) &* 7919).checkAll()
         }
@@ -106,12 +109,17 @@ final class ConvolutionTests: XCTestCase {
         let g = try ConvGeometry.parse("N=1,H=4,W=4,C=3,K=2,R=3")
         let algo = try ConvAlgorithmKind.im2col.make(g)
         let wrongInput = try Tensor([1, 4, 4, 2])
-        XCTAssertThrowsError(try algo.forward(input: wrongInput, weights: try Tensor([3, 3, 3, 2]), bias: nil,
-                                              output: try Tensor([1, 4, 4, 2]))) { e in
+        XCTAssertThrowsError(
+            try algo.forward(
+                input: wrongInput, weights: try Tensor([3, 3, 3, 2]), bias: nil,
+                output: try Tensor([1, 4, 4, 2]))
+        ) { e in
             XCTAssertTrue("\(e)".contains("(1,4,4,2)"), "\(e)")
         }
-        XCTAssertThrowsError(try algo.forward(input: try Tensor([1, 4, 4, 3]), weights: try Tensor([3, 3, 2, 2]), bias: nil,
-                                              output: try Tensor([1, 4, 4, 2])))
+        XCTAssertThrowsError(
+            try algo.forward(
+                input: try Tensor([1, 4, 4, 3]), weights: try Tensor([3, 3, 2, 2]), bias: nil,
+                output: try Tensor([1, 4, 4, 2])))
     }
 
     func testKerasPaddingRules() throws {
@@ -135,8 +143,9 @@ final class ConvolutionTests: XCTestCase {
         // Winograd F(2,3) on 14x14x32->64: 49 tiles, 16 products per tile per (c,k).
         let w = try ConvGeometry.parse("N=1,H=14,W=14,C=32,K=64,R=3")
         let wc = try ConvAlgorithmKind.winogradF2.make(w).cost(workers: 1)
-        XCTAssertEqual(wc.executedFLOPs - 49 * 32 * WinogradTransform.f2x3.inputFLOPsPerTileChannel
-                       - 49 * 64 * WinogradTransform.f2x3.outputFLOPsPerTileFilter, 2 * 16 * 49 * 32 * 64)
+        XCTAssertEqual(
+            wc.executedFLOPs - 49 * 32 * WinogradTransform.f2x3.inputFLOPsPerTileChannel
+                - 49 * 64 * WinogradTransform.f2x3.outputFLOPsPerTileFilter, 2 * 16 * 49 * 32 * 64)
         XCTAssertLessThan(wc.executedFLOPs, wc.directFLOPs)
     }
 }

@@ -1,6 +1,7 @@
-import XCTest
-import Tensor
 import CKernels
+import Tensor
+import XCTest
+
 @testable import Kernels
 
 /// The int8 GEMM against its scalar reference (exact: integer sums), and the int8 convolution
@@ -23,11 +24,13 @@ final class Int8Tests: XCTestCase {
             cnns_qgemm_u7s8_scalar(Int32(m), Int32(n), Int32(k), a, Int32(k4), packed, &ref, Int32(n))
             XCTAssertEqual(fast, ref, "m \(m) n \(n) k \(k) seed \(seed)")
             // And the reference against the plain definition.
-            for i in 0..<m { for j in 0..<n {
-                var s: Int32 = 0
-                for t in 0..<k { s += Int32(a[i * k4 + t]) * Int32(b[t * n + j]) }
-                XCTAssertEqual(ref[i * n + j], s)
-            } }
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s: Int32 = 0
+                    for t in 0..<k { s += Int32(a[i * k4 + t]) * Int32(b[t * n + j]) }
+                    XCTAssertEqual(ref[i * n + j], s)
+                }
+            }
         }
     }
 
@@ -52,7 +55,9 @@ final class Int8Tests: XCTestCase {
             let sx = Double(q.scale), sw = Double(conv.weightScales[k])
             // Σ|x̂| ≤ Σ|products| / min|w| is loose; bound Σ|x̂| by L·max|x|.
             let xmax = Double(max(abs(lo), abs(hi)))
-            let bound = sx / 2 * sumW[k] + sw / 2 * Double(L) * (xmax + sx) + Double(L) * sx * sw / 4 + 1e-5 * (ref.absSum[i] + 1)
+            let bound =
+                sx / 2 * sumW[k] + sw / 2 * Double(L) * (xmax + sx) + Double(L) * sx * sw / 4 + 1e-5
+                * (ref.absSum[i] + 1)
             XCTAssertLessThanOrEqual(abs(Double(v) - ref.output[i]), bound, "\(g) output \(i) seed \(seed)")
             if !(abs(Double(v) - ref.output[i]) <= bound) { return }
         }
@@ -64,8 +69,9 @@ final class Int8Tests: XCTestCase {
         var rng = SeededGenerator(seed: seed)
         for _ in 0..<6 {
             let r = [1, 3, 5][rng.nextInt(3)]
-            let g = try ConvGeometry(n: 1 + rng.nextInt(2), h: r + rng.nextInt(8), w: r + rng.nextInt(8), c: 1 + rng.nextInt(12),
-                                     k: 1 + rng.nextInt(20), r: r, stride: 1 + rng.nextInt(2), padding: rng.nextInt(2) == 0 ? .same : .valid)
+            let g = try ConvGeometry(
+                n: 1 + rng.nextInt(2), h: r + rng.nextInt(8), w: r + rng.nextInt(8), c: 1 + rng.nextInt(12),
+                k: 1 + rng.nextInt(20), r: r, stride: 1 + rng.nextInt(2), padding: rng.nextInt(2) == 0 ? .same : .valid)
             try check(g, seed: seed, negativeInputs: rng.nextInt(2) == 0)
         }
         // The lab's layers (basic-cnn), on two workers; a dense layer as a 1x1 convolution.

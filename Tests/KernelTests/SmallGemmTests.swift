@@ -1,13 +1,16 @@
-import XCTest
 import Tensor
+import XCTest
+
 @testable import Kernels
 
 /// The hand-written Winograd GEMM against a Double reference on random shapes (tails in every
 /// dimension), with the per-element limit γ(k+1)·Σ|a·b|.
 final class SmallGemmTests: XCTestCase {
     func testSmallGemmMatchesReference() throws {
-        try XCTSkipUnless(Blas.haveSmallGemm, "no AVX2+FMA here: Winograd uses cblas_sgemm, which the convolution tests cover")
-        let seed = UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+        try XCTSkipUnless(
+            Blas.haveSmallGemm, "no AVX2+FMA here: Winograd uses cblas_sgemm, which the convolution tests cover")
+        let seed =
+            UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
         print("testSmallGemmMatchesReference seed \(seed)")
         var rng = SeededGenerator(seed: seed)
         var shapes = [(6, 16, 1), (7, 17, 3), (1, 1, 1), (64, 64, 32), (13, 40, 9), (5, 7, 64)]
@@ -21,7 +24,8 @@ final class SmallGemmTests: XCTestCase {
             c.fillUniform(&rng)
             let c0 = c.copy()
             if !accumulate { c.fill(.nan) }
-            Blas.smallSgemm(m: m, n: n, k: k, a: a.data, lda: lda, b: b.data, ldb: ldb, c: c.data, ldc: ldc, accumulate: accumulate)
+            Blas.smallSgemm(
+                m: m, n: n, k: k, a: a.data, lda: lda, b: b.data, ldb: ldb, c: c.data, ldc: ldc, accumulate: accumulate)
             let u = 1.0 / 16_777_216.0
             let gamma = Double(k + 2) * u / (1 - Double(k + 2) * u)
             for i in 0..<m {
@@ -33,7 +37,9 @@ final class SmallGemmTests: XCTestCase {
                         s += prod; abs += Swift.abs(prod)
                     }
                     let got = Double(c.data[i * ldc + j])
-                    XCTAssertLessThanOrEqual(Swift.abs(got - s), gamma * abs + 1e-30, "m=\(m) n=\(n) k=\(k) accumulate=\(accumulate) at (\(i),\(j)), seed \(seed)")
+                    XCTAssertLessThanOrEqual(
+                        Swift.abs(got - s), gamma * abs + 1e-30,
+                        "m=\(m) n=\(n) k=\(k) accumulate=\(accumulate) at (\(i),\(j)), seed \(seed)")
                 }
             }
         }

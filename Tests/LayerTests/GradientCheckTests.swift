@@ -1,6 +1,7 @@
-import XCTest
-import Tensor
 import Kernels
+import Tensor
+import XCTest
+
 @testable import Layers
 
 /// Finite-difference gradient checks: L = Σ y·r for a fixed random r, central differences
@@ -15,8 +16,10 @@ final class GradientCheckTests: XCTestCase {
     }
 
     /// Checks dL/dx (when the layer produces it) and dL/dparam for up to `samples` entries each.
-    func check(_ layer: Layer, batch: Int = 2, h: Float = 1e-2, samples: Int = 40, seed: UInt64 = 1,
-               input: ((Tensor) -> Void)? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(
+        _ layer: Layer, batch: Int = 2, h: Float = 1e-2, samples: Int = 40, seed: UInt64 = 1,
+        input: ((Tensor) -> Void)? = nil, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         var rng = SeededGenerator(seed: seed)
         let x = try Tensor([batch] + layer.inputShape)
         x.fillUniform(&rng, low: -1, high: 1)
@@ -42,7 +45,8 @@ final class GradientCheckTests: XCTestCase {
         }
         func compare(_ a: Double, _ n: Double, _ what: String) {
             let tol = 2e-2 * max(abs(a), abs(n)) + 2e-3
-            XCTAssertLessThanOrEqual(abs(a - n), tol, "\(layer.kerasClass) \(what): analytic \(a) vs numeric \(n)", file: file, line: line)
+            XCTAssertLessThanOrEqual(
+                abs(a - n), tol, "\(layer.kerasClass) \(what): analytic \(a) vs numeric \(n)", file: file, line: line)
         }
         if let dx {
             for k in 0..<min(samples, x.count) {
@@ -60,10 +64,13 @@ final class GradientCheckTests: XCTestCase {
 
     func testConv2DAllAlgorithmsAndActivations() throws {
         for kind in ConvAlgorithmKind.allCases {
-            let l = try Conv2DLayer(name: "c", input: [6, 5, 3], filters: 4, kernel: 3, activation: .tanh, policy: .fixed(kind))
+            let l = try Conv2DLayer(
+                name: "c", input: [6, 5, 3], filters: 4, kernel: 3, activation: .tanh, policy: .fixed(kind))
             try check(l)
         }
-        try check(try Conv2DLayer(name: "c", input: [7, 7, 2], filters: 3, kernel: 2, stride: 2, padding: .valid, activation: .sigmoid))
+        try check(
+            try Conv2DLayer(
+                name: "c", input: [7, 7, 2], filters: 3, kernel: 2, stride: 2, padding: .valid, activation: .sigmoid))
         try check(try Conv2DLayer(name: "c", input: [5, 5, 4], filters: 3, kernel: 1, activation: .elu))
         try check(try Conv2DLayer(name: "c", input: [6, 6, 2], filters: 2, kernel: 5, activation: .linear))
     }
@@ -138,7 +145,9 @@ final class GradientCheckTests: XCTestCase {
         for i in 0..<6 { z.data[i] = vals[i] }
         let labels: [Int32] = [0, 2]
         let g = try Tensor([2, 3])
-        let (loss, correct) = labels.withUnsafeBufferPointer { SoftmaxCrossEntropy.evaluate(logits: z, labels: $0.baseAddress!, grad: g) }
+        let (loss, correct) = labels.withUnsafeBufferPointer {
+            SoftmaxCrossEntropy.evaluate(logits: z, labels: $0.baseAddress!, grad: g)
+        }
         XCTAssertTrue(loss.isFinite)
         XCTAssertEqual(correct, 1)
         // Second row by hand.
@@ -171,13 +180,16 @@ final class GradientCheckTests: XCTestCase {
     /// input gradient. Three shapes: grey 28x28, RGB 32x32 with stride 1, a 5x5 kernel, each
     /// behind a trainable layer once so the fused backward must also give dX.
     func testConvolutionWithMaxPoolKernelEqualsLayerByLayer() throws {
-        for (i, shape) in [(h: 12, c: 1, k: 8, r: 3), (h: 10, c: 3, k: 16, r: 3), (h: 8, c: 1, k: 24, r: 5)].enumerated() {
+        for (i, shape) in [(h: 12, c: 1, k: 8, r: 3), (h: 10, c: 3, k: 16, r: 3), (h: 8, c: 1, k: 24, r: 5)]
+            .enumerated()
+        {
             for behindTrainable in [false, true] {
                 func run(fused: Bool) throws -> (out: [Float], grads: [Float], dx: [Float], wasFused: Bool) {
                     var layers: [Layer] = []
                     let input = [shape.h, shape.h, shape.c]
                     if behindTrainable { layers.append(try ScaleLayer(name: "s", shape: input)) }
-                    let conv = try Conv2DLayer(name: "c", input: input, filters: shape.k, kernel: shape.r, activation: .relu)
+                    let conv = try Conv2DLayer(
+                        name: "c", input: input, filters: shape.k, kernel: shape.r, activation: .relu)
                     let pool = try PoolingLayer(name: "p", input: conv.outputShape, pool: 2, type: .max)
                     let m = Sequential(name: "m", inputShape: input, layers: layers + [conv, pool])
                     m.fuseReluIntoMaxPool(fused)

@@ -1,13 +1,16 @@
-import XCTest
-import Tensor
 import Kernels
+import Tensor
+import XCTest
+
 @testable import Layers
 
 /// Gradient checks for MobileNetV2's layers and for a residual graph as a whole.
 extension GradientCheckTests {
     func testDepthwiseConv2D() throws {
         try check(try DepthwiseConv2DLayer(name: "dw", input: [6, 5, 3], kernel: 3, padding: .same, activation: .tanh))
-        try check(try DepthwiseConv2DLayer(name: "dw", input: [7, 7, 4], kernel: 3, stride: 2, padding: .valid, useBias: false))
+        try check(
+            try DepthwiseConv2DLayer(
+                name: "dw", input: [7, 7, 4], kernel: 3, stride: 2, padding: .valid, useBias: false))
         try check(try DepthwiseConv2DLayer(name: "dw", input: [6, 6, 2], kernel: 3, stride: 2, padding: .same))
     }
 
@@ -44,11 +47,14 @@ extension GradientCheckTests {
         let add = try AddLayer(name: "add", input: [5, 5, 3])
         let gap = try GlobalAveragePoolingLayer(name: "gap", input: [5, 5, 3])
         let dense = try DenseLayer(name: "dense", inputFeatures: 3, units: 4)
-        let model = try Sequential(name: "g", inputShape: [5, 5, 2], layers: [conv, dw, bn, add, gap, dense],
-                                   inputs: [[-1], [0], [1], [0, 2], [3], [4]])
+        let model = try Sequential(
+            name: "g", inputShape: [5, 5, 2], layers: [conv, dw, bn, add, gap, dense],
+            inputs: [[-1], [0], [1], [0, 2], [3], [4]])
         XCTAssertFalse(model.isChain)
         var rng = SeededGenerator(seed: 4)
-        for l in model.layers { for p in l.parameters where p.trainable { p.value.fillUniform(&rng, low: -0.5, high: 0.5); p.version += 1 } }
+        for l in model.layers {
+            for p in l.parameters where p.trainable { p.value.fillUniform(&rng, low: -0.5, high: 0.5); p.version += 1 }
+        }
         let x = try Tensor([3, 5, 5, 2]); x.fillUniform(&rng)
         let c = RunContext(runner: SerialRunner(), training: true, seed: 1)
         let y = model.forward(x, c)
@@ -67,7 +73,8 @@ extension GradientCheckTests {
                 let lm = loss(model.forward(x, c), r)
                 p.value.data[i] = old; p.version += 1
                 let n = (lp - lm) / (2 * Double(h)), a = Double(g.data[i])
-                XCTAssertLessThanOrEqual(abs(a - n), 2e-2 * max(abs(a), abs(n)) + 2e-3, "\(p.name)[\(i)]: analytic \(a) vs numeric \(n)")
+                XCTAssertLessThanOrEqual(
+                    abs(a - n), 2e-2 * max(abs(a), abs(n)) + 2e-3, "\(p.name)[\(i)]: analytic \(a) vs numeric \(n)")
             }
         }
     }
@@ -75,10 +82,13 @@ extension GradientCheckTests {
     func testGraphRejectsBadWiring() throws {
         let a = try Conv2DLayer(name: "a", input: [4, 4, 2], filters: 3, kernel: 3)
         let add = try AddLayer(name: "add", input: [4, 4, 3])
-        XCTAssertThrowsError(try Sequential(name: "m", inputShape: [4, 4, 2], layers: [a, add], inputs: [[-1], [-1, 0]])) {
+        XCTAssertThrowsError(
+            try Sequential(name: "m", inputShape: [4, 4, 2], layers: [a, add], inputs: [[-1], [-1, 0]])
+        ) {
             XCTAssertTrue("\($0)".contains("expects input [4, 4, 3]"), "\($0)")
         }
-        XCTAssertThrowsError(try Sequential(name: "m", inputShape: [4, 4, 2], layers: [a, add], inputs: [[1], [0, 0]]))
+        XCTAssertThrowsError(
+            try Sequential(name: "m", inputShape: [4, 4, 2], layers: [a, add], inputs: [[1], [0, 0]]))
     }
 
     /// A frozen layer below the trained ones is never visited by backward.

@@ -1,9 +1,10 @@
 import Figures
-import XCTest
-import Tensor
+import Hardware
 import Kernels
 import Layers
-import Hardware
+import Tensor
+import XCTest
+
 @testable import Profiler
 
 let eventsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -31,7 +32,9 @@ final class EventSetTests: XCTestCase {
     }
 
     func testBadSetFilesNameTheLine() {
-        XCTAssertThrowsError(try EventSet.parse("SHORT x\nPMU generic\nA cycles\nMETRICS\nM = A / B\n", name: "x", file: "x.txt")) { e in
+        XCTAssertThrowsError(
+            try EventSet.parse("SHORT x\nPMU generic\nA cycles\nMETRICS\nM = A / B\n", name: "x", file: "x.txt")
+        ) { e in
             XCTAssertTrue("\(e)".contains("uses 'B'"), "\(e)")
         }
         XCTAssertThrowsError(try EventSet.parse("SHORT x\nA cycles\n", name: "x", file: "x.txt")) { e in
@@ -49,7 +52,8 @@ final class EventSetTests: XCTestCase {
             let s = try EventSet.load(named: n, in: eventsDir)
             for sec in s.sections {
                 for p in sec.pmus where p != "generic" {
-                    XCTAssertTrue(known.contains(p), "\(n): section names PMU '\(p)', which the installed libpfm4 does not know")
+                    XCTAssertTrue(
+                        known.contains(p), "\(n): section names PMU '\(p)', which the installed libpfm4 does not know")
                 }
             }
             let t = EventSetTranslation.translate(s, pmu: "generic")
@@ -84,12 +88,14 @@ final class CounterSessionTests: XCTestCase {
     func testWorkersSelfReadsCountTheirTime() throws {
         let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
         let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
-        let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0] + pool.threadIDs)
+        let s = CounterSession(
+            set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0] + pool.threadIDs)
         XCTAssertNotEqual(s.level, .timersOnly, s.explanation)
         s.attachSelfReads(to: pool)
         let vars = s.activeVariables
         let k = try XCTUnwrap(vars.firstIndex(of: "TASK_CLOCK"))
-        let a = UnsafeMutablePointer<Double>.allocate(capacity: vars.count), b = UnsafeMutablePointer<Double>.allocate(capacity: vars.count)
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: vars.count),
+            b = UnsafeMutablePointer<Double>.allocate(capacity: vars.count)
         defer { a.deallocate(); b.deallocate() }
         s.read(into: a)
         let t0 = monotonicNanos()
@@ -115,7 +121,8 @@ final class CounterSessionTests: XCTestCase {
             for (name, _) in set.metrics {
                 let f = try XCTUnwrap(figs[name], name)
                 XCTAssertNil(f.value, "\(name): no deltas given, so no value")
-                XCTAssertFalse(f.unavailable?.contains("cannot be counted here") ?? true, "\(name): \(f.unavailable ?? "")")
+                XCTAssertFalse(
+                    f.unavailable?.contains("cannot be counted here") ?? true, "\(name): \(f.unavailable ?? "")")
             }
         } else {
             XCTAssertFalse(s.unavailable.isEmpty)
@@ -133,16 +140,21 @@ final class CounterSessionTests: XCTestCase {
 final class RecordingObserver: LayerObserver, ConvStageObserver {
     var events: [String] = []
     var convStageObserver: ConvStageObserver? { self }
-    func layerBegan(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) { events.append("begin \(index) \(phase.rawValue)") }
-    func layerEnded(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) { events.append("end \(index) \(phase.rawValue)") }
+    func layerBegan(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) {
+        events.append("begin \(index) \(phase.rawValue)")
+    }
+    func layerEnded(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) {
+        events.append("end \(index) \(phase.rawValue)")
+    }
     func stageBegan(_ stage: ConvStage, worker: Int) { events.append("  \(stage.rawValue)>") }
     func stageEnded(_ stage: ConvStage, worker: Int) { events.append("  <\(stage.rawValue)") }
 }
 
 final class HookTests: XCTestCase {
     func model(_ kind: ConvAlgorithmKind) throws -> Sequential {
-        let conv = try Conv2DLayer(name: "conv2d", input: [8, 8, 3], filters: 4, kernel: 3, activation: .relu,
-                                   policy: .fixed(kind), options: ConvOptions(workspaceLimitBytes: 1 << 20))
+        let conv = try Conv2DLayer(
+            name: "conv2d", input: [8, 8, 3], filters: 4, kernel: 3, activation: .relu,
+            policy: .fixed(kind), options: ConvOptions(workspaceLimitBytes: 1 << 20))
         let pool = try PoolingLayer(name: "pool", input: conv.outputShape, pool: 2, type: .max)
         let flat = FlattenLayer(name: "flatten", input: pool.outputShape)
         let dense = try DenseLayer(name: "dense", inputFeatures: flat.outputShape[0], units: 3)
@@ -161,13 +173,16 @@ final class HookTests: XCTestCase {
         let y = m.forward(x, ctx)
         let g = try Tensor(y.shape.dims); g.fill(0.1)
         m.backward(g, ctx)
-        XCTAssertEqual(rec.events, [
-            "begin 0 forward", "  filterTransform>", "  <filterTransform", "  inputTransform>", "  <inputTransform",
-            "  gemm>", "  <gemm", "  outputTransform>", "  <outputTransform", "end 0 forward",
-            "begin 1 forward", "end 1 forward", "begin 2 forward", "end 2 forward", "begin 3 forward", "end 3 forward",
-            "begin 3 backward", "end 3 backward", "begin 2 backward", "end 2 backward",
-            "begin 1 backward", "end 1 backward", "begin 0 backward", "end 0 backward",
-        ])
+        XCTAssertEqual(
+            rec.events,
+            [
+                "begin 0 forward", "  filterTransform>", "  <filterTransform", "  inputTransform>", "  <inputTransform",
+                "  gemm>", "  <gemm", "  outputTransform>", "  <outputTransform", "end 0 forward",
+                "begin 1 forward", "end 1 forward", "begin 2 forward", "end 2 forward", "begin 3 forward",
+                "end 3 forward",
+                "begin 3 backward", "end 3 backward", "begin 2 backward", "end 2 backward",
+                "begin 1 backward", "end 1 backward", "begin 0 backward", "end 0 backward",
+            ])
     }
 
     func testHooksOffAndOnGiveBitIdenticalOutputs() throws {
@@ -184,8 +199,9 @@ final class HookTests: XCTestCase {
             XCTAssertEqual(prof.ordered.count, 4)
             XCTAssertEqual(prof.ordered.map(\.calls), [1, 1, 1, 1])
             XCTAssertEqual(prof.ordered.map(\.name), ["conv2d", "pool", "flatten", "dense"])
-            XCTAssertTrue(prof.ordered.allSatisfy { $0.samples.count == 1 && $0.seconds == $0.samples[0] && $0.images == 3 },
-                          "one sample per call, the sum of the samples, the batch counted")
+            XCTAssertTrue(
+                prof.ordered.allSatisfy { $0.samples.count == 1 && $0.seconds == $0.samples[0] && $0.images == 3 },
+                "one sample per call, the sum of the samples, the batch counted")
         }
     }
 }
@@ -196,8 +212,10 @@ final class CountedFLOPsTests: XCTestCase {
     func testCountedFLOPsMatchTheFormulaWhereAPMUOpens() throws {
         let set = try EventSet.load(named: "FLOPS_SP", in: eventsDir)
         let session = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
-        guard session.level == .hardware, session.activeVariables.contains("FLOPS")
-                || session.section?.derived.contains(where: { $0.variable == "FLOPS" }) == true else {
+        guard session.level == .hardware,
+            session.activeVariables.contains("FLOPS")
+                || session.section?.derived.contains(where: { $0.variable == "FLOPS" }) == true
+        else {
             throw XCTSkip("no hardware FLOP counter here: \(session.explanation)")
         }
         // The lab's conv2d_1 of basic-cnn at batch 8, one thread (the session counts this thread).
@@ -209,7 +227,7 @@ final class CountedFLOPsTests: XCTestCase {
         weights.fillUniform(&rng)
         for kind in [ConvAlgorithmKind.naive, .im2col] {
             let algo = try kind.make(g)
-            try algo.forward(input: input, weights: weights, bias: bias, output: output)   // warm-up
+            try algo.forward(input: input, weights: weights, bias: bias, output: output)  // warm-up
             let c0 = session.read()
             try algo.forward(input: input, weights: weights, bias: bias, output: output)
             let c1 = session.read()
@@ -218,7 +236,8 @@ final class CountedFLOPsTests: XCTestCase {
             let counted = try XCTUnwrap(session.figures(deltas: deltas, seconds: 1)["FLOPS"]?.value, "\(kind)")
             let modelled = algo.cost(workers: 1).executedFLOPs
             print("\(kind.rawValue): counted \(counted) FLOPs, modelled \(modelled)")
-            XCTAssertEqual(counted / modelled, 1, accuracy: 0.02, "\(kind.rawValue): counted \(counted) vs modelled \(modelled)")
+            XCTAssertEqual(
+                counted / modelled, 1, accuracy: 0.02, "\(kind.rawValue): counted \(counted) vs modelled \(modelled)")
         }
     }
 }

@@ -9,7 +9,8 @@ import XCTest
 final class LayerCostTests: XCTestCase {
     /// basic-cnn, one image: FLOPs and minimum bytes of each layer by hand.
     func testBasicCNNFormulasByHand() throws {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let p = try ModelProfile.load(named: "basic-cnn", in: dir.appendingPathComponent("Profiles/models"))
         let m = try ModelBuilder.build(p, input: [28, 28, 1])
         func c(_ i: Int) -> (Double, Double) {
@@ -17,11 +18,11 @@ final class LayerCostTests: XCTestCase {
             return (x.direct, x.minBytes)
         }
         let expected: [(Int, Double, Double)] = [
-            (0, 2.0 * 28 * 28 * 32 * 9, 4.0 * (784 + 288 + 32 + 25_088)),          // conv2d
-            (1, 14.0 * 14 * 32 * 4, 4.0 * (25_088 + 6_272)),                        // max_pooling2d
-            (2, 2.0 * 14 * 14 * 64 * 288, 4.0 * (6_272 + 18_432 + 64 + 12_544)),   // conv2d_1
-            (5, 2.0 * 3136 * 128 + 128, 4.0 * (3136 + 401_408 + 128 + 128)),       // dense
-            (7, 2.0 * 128 * 10 + 10, 4.0 * (128 + 1_280 + 10 + 10)),               // dense_1
+            (0, 2.0 * 28 * 28 * 32 * 9, 4.0 * (784 + 288 + 32 + 25_088)),  // conv2d
+            (1, 14.0 * 14 * 32 * 4, 4.0 * (25_088 + 6_272)),  // max_pooling2d
+            (2, 2.0 * 14 * 14 * 64 * 288, 4.0 * (6_272 + 18_432 + 64 + 12_544)),  // conv2d_1
+            (5, 2.0 * 3136 * 128 + 128, 4.0 * (3136 + 401_408 + 128 + 128)),  // dense
+            (7, 2.0 * 128 * 10 + 10, 4.0 * (128 + 1_280 + 10 + 10)),  // dense_1
         ]
         for (i, flops, bytes) in expected {
             let got = c(i)

@@ -1,40 +1,66 @@
-import XCTest
-import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Figures
-@testable import Roofline
+import Foundation
+import XCTest
+
 @testable import Reports
+@testable import Roofline
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 func sampleReport() -> ProfileReport {
-    let roof = Roofline(computeGFLOPs: 100, computeName: "FMA peak (1 thread)",
-                        bandwidths: [.init(level: "L1", gbPerSecond: 200), .init(level: "DRAM", gbPerSecond: 10)], provenance: .measured)
-    func layer(_ name: String, _ type: String, _ conv: String?, ms: Double, flops: Double, bytes: Double) -> LayerResult {
-        let p = RooflinePoint(label: name, algorithm: "im2col", flops: flops, bytes: bytes, seconds: ms / 1e3, roofline: roof)
-        return LayerResult(name: name, type: type, phase: "forward", convAlgorithm: conv,
-                           medianSeconds: .of(ms / 1e3, .measured, "s"), minSeconds: .of(ms / 1e3 * 0.9, .measured, "s"),
-                           maxSeconds: .of(ms / 1e3 * 1.2, .measured, "s"), directFLOPs: .of(flops, .modelled), executedFLOPs: .of(flops, .modelled),
-                           minimumBytes: .of(bytes, .modelled), algorithmBytes: .of(bytes * 2, .modelled), countedBytes: .missing("ENOENT — no PMU <here> & now", .counted),
-                           simulatedBytes: nil, intensity: .of(p.intensity, .modelled), attainedGFLOPs: .of(p.attainedGFLOPs, .measured),
-                           roofGFLOPs: .of(p.roofGFLOPs, .modelled), efficiency: .of(p.efficiency, .measured), bound: p.bound.rawValue,
-                           shareOfModelTime: .of(0.5, .measured), counters: ["IPC": .missing("cycles: ENOENT", .counted)], tooShortToMeasure: false)
+    let roof = Roofline(
+        computeGFLOPs: 100, computeName: "FMA peak (1 thread)",
+        bandwidths: [.init(level: "L1", gbPerSecond: 200), .init(level: "DRAM", gbPerSecond: 10)], provenance: .measured
+    )
+    func layer(_ name: String, _ type: String, _ conv: String?, ms: Double, flops: Double, bytes: Double) -> LayerResult
+    {
+        let p = RooflinePoint(
+            label: name, algorithm: "im2col", flops: flops, bytes: bytes, seconds: ms / 1e3, roofline: roof)
+        return LayerResult(
+            name: name, type: type, phase: "forward", convAlgorithm: conv,
+            medianSeconds: .of(ms / 1e3, .measured, "s"), minSeconds: .of(ms / 1e3 * 0.9, .measured, "s"),
+            maxSeconds: .of(ms / 1e3 * 1.2, .measured, "s"), directFLOPs: .of(flops, .modelled),
+            executedFLOPs: .of(flops, .modelled),
+            minimumBytes: .of(bytes, .modelled), algorithmBytes: .of(bytes * 2, .modelled),
+            countedBytes: .missing("ENOENT — no PMU <here> & now", .counted),
+            simulatedBytes: nil, intensity: .of(p.intensity, .modelled),
+            attainedGFLOPs: .of(p.attainedGFLOPs, .measured),
+            roofGFLOPs: .of(p.roofGFLOPs, .modelled), efficiency: .of(p.efficiency, .measured), bound: p.bound.rawValue,
+            shareOfModelTime: .of(0.5, .measured), counters: ["IPC": .missing("cycles: ENOENT", .counted)],
+            tooShortToMeasure: false)
     }
-    let run = AlgorithmRun(algorithm: "im2col", layers: [layer("conv2d", "Conv2D", "im2col", ms: 1, flops: 2e7, bytes: 1e6),
-                                                         layer("dense", "Dense", nil, ms: 1, flops: 1e6, bytes: 2e6)],
-                           totals: ModelTotals(seconds: .of(0.002, .measured, "s"), imagesPerSecond: .of(4000, .measured), latencyMsPerImage: .of(0.25, .measured),
-                                               gflops: .of(10.5, .measured), efficiency: .of(0.105, .measured)))
-    return ProfileReport(createdAt: "2026-01-01T00:00:00Z", commandLine: "cnnscope profile --model tiny-cnn", machine:
-                            MachineSummary(identity: "amd-zen3-2c-l3-32m-abc123", identityDetail: nil, host: "test-host", cpuModel: "Test CPU", cores: 2, processingUnits: 2, caches: ["L1 32 KiB ×2"],
-                                           simd: ["AVX2"], pmus: ["perf"], ceilings: ["FMA peak, 1 thread": .of(100, .measured, "GFLOP/s")]),
-                         roofline: roof, model: "tiny-cnn", dataset: "synthetic", inputShape: [28, 28, 1], batchSize: 8, threads: 1, bind: "compact",
-                         repetitions: 3, phase: "inference (forward)", counterLevel: "software events (fallback)", counterNotes: ["cycles: ENOENT"],
-                         runs: [run], bestPerLayer: ["conv2d": "im2col"], notes: [])
+    let run = AlgorithmRun(
+        algorithm: "im2col",
+        layers: [
+            layer("conv2d", "Conv2D", "im2col", ms: 1, flops: 2e7, bytes: 1e6),
+            layer("dense", "Dense", nil, ms: 1, flops: 1e6, bytes: 2e6),
+        ],
+        totals: ModelTotals(
+            seconds: .of(0.002, .measured, "s"), imagesPerSecond: .of(4000, .measured),
+            latencyMsPerImage: .of(0.25, .measured),
+            gflops: .of(10.5, .measured), efficiency: .of(0.105, .measured)))
+    return ProfileReport(
+        createdAt: "2026-01-01T00:00:00Z", commandLine: "cnnscope profile --model tiny-cnn",
+        machine:
+            MachineSummary(
+                identity: "amd-zen3-2c-l3-32m-abc123", identityDetail: nil, host: "test-host", cpuModel: "Test CPU",
+                cores: 2, processingUnits: 2, caches: ["L1 32 KiB ×2"],
+                simd: ["AVX2"], pmus: ["perf"], ceilings: ["FMA peak, 1 thread": .of(100, .measured, "GFLOP/s")]),
+        roofline: roof, model: "tiny-cnn", dataset: "synthetic", inputShape: [28, 28, 1], batchSize: 8, threads: 1,
+        bind: "compact",
+        repetitions: 3, phase: "inference (forward)", counterLevel: "software events (fallback)",
+        counterNotes: ["cycles: ENOENT"],
+        runs: [run], bestPerLayer: ["conv2d": "im2col"], notes: [])
 }
 
 final class RooflineTests: XCTestCase {
     func testAttainableIsTheMinimumOverCeilings() {
-        let r = Roofline(computeGFLOPs: 100, computeName: "peak", bandwidths: [.init(level: "L1", gbPerSecond: 200), .init(level: "DRAM", gbPerSecond: 10)], provenance: .measured)
+        let r = Roofline(
+            computeGFLOPs: 100, computeName: "peak",
+            bandwidths: [.init(level: "L1", gbPerSecond: 200), .init(level: "DRAM", gbPerSecond: 10)],
+            provenance: .measured)
         XCTAssertEqual(r.memory?.level, "DRAM")
         XCTAssertEqual(r.attainable(intensity: 1), 10)
         XCTAssertEqual(r.attainable(intensity: 50), 100)
@@ -50,12 +76,15 @@ final class RooflineTests: XCTestCase {
     }
 
     /// L1 200 GB/s (64 KiB), L2 100 (1 MiB), L3 50 (32 MiB), DRAM 10; compute 100 GFLOP/s.
-    static let hierarchy = Roofline(computeGFLOPs: 100, computeName: "FMA peak",
-                                    bandwidths: [.init(level: "L1", gbPerSecond: 200, capacityBytes: 65536),
-                                                 .init(level: "L2", gbPerSecond: 100, capacityBytes: 1_048_576),
-                                                 .init(level: "L3", gbPerSecond: 50, capacityBytes: 33_554_432),
-                                                 .init(level: "DRAM", gbPerSecond: 10)],
-                                    provenance: .measured, computeCeilings: [.init(name: "scalar", gflops: 8)])
+    static let hierarchy = Roofline(
+        computeGFLOPs: 100, computeName: "FMA peak",
+        bandwidths: [
+            .init(level: "L1", gbPerSecond: 200, capacityBytes: 65536),
+            .init(level: "L2", gbPerSecond: 100, capacityBytes: 1_048_576),
+            .init(level: "L3", gbPerSecond: 50, capacityBytes: 33_554_432),
+            .init(level: "DRAM", gbPerSecond: 10),
+        ],
+        provenance: .measured, computeCeilings: [.init(name: "scalar", gflops: 8)])
 
     func testFootprintPicksTheSmallestLevelThatHoldsIt() {
         let r = Self.hierarchy
@@ -87,7 +116,8 @@ final class RooflineTests: XCTestCase {
         XCTAssertNil(j.efficiency)
         XCTAssertTrue(j.note?.contains("overstates") ?? false)
         // Random points: whatever is returned stays at or under 105%.
-        let seed = UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+        let seed =
+            UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
         print("testNoEfficiencyAboveTolerance seed \(seed) (replay with CNNSCOPE_TEST_SEED=\(seed))")
         var g = SplitMix64(seed: seed)
         for _ in 0..<2000 {
@@ -114,18 +144,22 @@ final class RooflineTests: XCTestCase {
         XCTAssertNil(ComparisonRenderer.machineNote(a, b))
         XCTAssertFalse(ComparisonRenderer.markdown(a, b, names: ["a", "b"]).contains("different machines"))
         b.machine.identity = "amd-zen4-2c-l3-32m-def456"
-        XCTAssertTrue(ComparisonRenderer.markdown(a, b, names: ["a", "b"]).contains("different machines (amd-zen3-2c-l3-32m-abc123 vs amd-zen4-2c-l3-32m-def456)"))
+        XCTAssertTrue(
+            ComparisonRenderer.markdown(a, b, names: ["a", "b"]).contains(
+                "different machines (amd-zen3-2c-l3-32m-abc123 vs amd-zen4-2c-l3-32m-def456)"))
         b.machine.identity = nil
         XCTAssertTrue(ComparisonRenderer.machineNote(a, b)?.contains("cannot be told") ?? false)
     }
 
     func testHierarchicalChartDrawsEveryRoofAndLabelsPoints() throws {
-        let svg = HTMLRenderer.rooflineSVG(Self.hierarchy, points: [("conv2d_1", "im2col", 2, 30)], algorithms: ["im2col"])
+        let svg = HTMLRenderer.rooflineSVG(
+            Self.hierarchy, points: [("conv2d_1", "im2col", 2, 30)], algorithms: ["im2col"])
         for level in ["L1 200", "L2 100", "L3 50", "DRAM 10"] { XCTAssertTrue(svg.contains(level), level) }
         XCTAssertTrue(svg.contains(">scalar 8.0 GFLOP/s<"), "the scalar compute ceiling")
         XCTAssertTrue(svg.contains(">conv2d_1</text>"), "points are labelled by layer")
-        let classic = HTMLRenderer.rooflineSVG(Self.hierarchy, points: [("conv2d_1", "im2col", 2, 30)], algorithms: ["im2col"],
-                                               classic: true)
+        let classic = HTMLRenderer.rooflineSVG(
+            Self.hierarchy, points: [("conv2d_1", "im2col", 2, 30)], algorithms: ["im2col"],
+            classic: true)
         XCTAssertFalse(classic.contains("L2 100"))
         XCTAssertTrue(classic.contains("DRAM 10"))
         XCTAssertTrue(XMLParser(data: Data(svg.utf8)).parse())
@@ -144,14 +178,18 @@ final class RendererTests: XCTestCase {
         XCTAssertThrowsError(try ReportRenderer.decode(Data(text.prefix(200).utf8), file: "cut.json")) { e in
             XCTAssertTrue("\(e)".contains("cut.json"), "\(e)")
         }
-        XCTAssertThrowsError(try ReportRenderer.decode(Data("{\"schema\": \"cnnscope.profile/1\"}".utf8), file: "empty.json")) { e in
+        XCTAssertThrowsError(
+            try ReportRenderer.decode(Data("{\"schema\": \"cnnscope.profile/1\"}".utf8), file: "empty.json")
+        ) { e in
             XCTAssertTrue("\(e)".contains("damaged"), "\(e)")
         }
     }
 
     func wellFormed(_ xml: String, file: StaticString = #filePath, line: UInt = #line) {
         let p = XMLParser(data: Data(xml.utf8))
-        XCTAssertTrue(p.parse(), "not well-formed XML: \(String(describing: p.parserError)) at line \(p.lineNumber)", file: file, line: line)
+        XCTAssertTrue(
+            p.parse(), "not well-formed XML: \(String(describing: p.parserError)) at line \(p.lineNumber)", file: file,
+            line: line)
     }
 
     func testHTMLAndSVGAreWellFormedAndSelfContained() {
@@ -181,9 +219,11 @@ final class RendererTests: XCTestCase {
     /// CNNSCOPE_UPDATE_SNAPSHOTS=1 swift test --filter ReportTests
     func testMarkdownSnapshot() throws {
         let md = ReportRenderer.markdown(sampleReport())
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots/report.md")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Snapshots/report.md")
         if ProcessInfo.processInfo.environment["CNNSCOPE_UPDATE_SNAPSHOTS"] == "1" {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try md.write(to: url, atomically: true, encoding: .utf8)
             return
         }

@@ -1,11 +1,13 @@
-import XCTest
-import Tensor
+import Datasets
 import Kernels
 import Layers
-import Datasets
+import Tensor
+import XCTest
+
 @testable import Training
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 let modelsDir = repoRoot.appendingPathComponent("Profiles/models")
 
 final class ProfileTests: XCTestCase {
@@ -45,14 +47,15 @@ final class ProfileTests: XCTestCase {
             XCTAssertNoThrow(try ModelBuilder.build(p, input: [32, 32, 3]), name)
         }
         // basic-cnn on CIFAR-10: 896 + 18,496 + 8·8·64·128 + 128 + 1,290.
-        let basic = try ModelBuilder.build(try ModelProfile.load(named: "basic-cnn", in: modelsDir), input: [32, 32, 3])
+        let basic = try ModelBuilder.build(
+            try ModelProfile.load(named: "basic-cnn", in: modelsDir), input: [32, 32, 3])
         XCTAssertEqual(basic.parameterCount, 545_098)
     }
 
     func testBatchNormCountsNonTrainableParameters() throws {
         let p = try ModelProfile.parse("name: bn\nconv_blocks:\n  - {filters: 8}\nbatch_norm: true\n", file: "bn.yaml")
         let m = try ModelBuilder.build(p, input: [28, 28, 1])
-        XCTAssertEqual(m.nonTrainableParameterCount, 16)          // moving mean and variance of 8 channels
+        XCTAssertEqual(m.nonTrainableParameterCount, 16)  // moving mean and variance of 8 channels
         XCTAssertEqual(m.parameterCount, 80 + 32 + 14 * 14 * 8 * 10 + 10)
     }
 
@@ -61,14 +64,18 @@ final class ProfileTests: XCTestCase {
             do { _ = try ModelProfile.parse(text, file: "bad.yaml"); return "no error" } catch { return "\(error)" }
         }
         XCTAssertTrue(err("name: x\nconv_blokcs: []\n").contains("bad.yaml: conv_blokcs: unknown key"))
-        XCTAssertTrue(err("name: x\nconv_blocks:\n  - {filters: -3}\n").contains("conv_blocks[0].filters: must be at least 1"))
+        XCTAssertTrue(
+            err("name: x\nconv_blocks:\n  - {filters: -3}\n").contains("conv_blocks[0].filters: must be at least 1"))
         XCTAssertTrue(err("name: x\ndense_units: [64, 0]\n").contains("dense_units"))
         XCTAssertTrue(err("name: x\ndropout_rate: 1.5\n").contains("dropout_rate"))
         XCTAssertTrue(err("name: x\nactivation: swish\n").contains("activation"))
         XCTAssertTrue(err("name: [unclosed\n").contains("not valid YAML"))
-        XCTAssertTrue(err("name: x\nconv_blocks:\n  - {filters: 8, kernel_size: 3, colour: red}\n").contains("conv_blocks[0].colour: unknown key"))
+        XCTAssertTrue(
+            err("name: x\nconv_blocks:\n  - {filters: 8, kernel_size: 3, colour: red}\n").contains(
+                "conv_blocks[0].colour: unknown key"))
         // A pool that shrinks the map below 1x1 is caught when the model is built for an input.
-        let deep = try! ModelProfile.parse("name: d\nconv_blocks:\n  - {filters: 4}\n  - {filters: 4}\n  - {filters: 4}\n", file: "d.yaml")
+        let deep = try! ModelProfile.parse(
+            "name: d\nconv_blocks:\n  - {filters: 4}\n  - {filters: 4}\n  - {filters: 4}\n", file: "d.yaml")
         XCTAssertThrowsError(try ModelBuilder.build(deep, input: [4, 4, 1])) { e in
             XCTAssertTrue("\(e)".contains("pool_size") && "\(e)".contains("below 1x1"), "\(e)")
         }
@@ -87,7 +94,9 @@ final class LoaderTests: XCTestCase {
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+    func be32(_ v: Int) -> [UInt8] {
+        [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
+    }
 
     func writeIDX(prefix: String, n: Int, labelsN: Int? = nil, magic: Int = 0x803, truncate: Int = 0) throws {
         var img = be32(magic) + be32(n) + be32(28) + be32(28)
@@ -122,7 +131,8 @@ final class LoaderTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("bad-images-idx3-ubyte: byte 0: magic number 0x1234, expected 0x803"), "\(e)")
         }
         try writeIDX(prefix: "short", n: 3, truncate: 100)
-        XCTAssertThrowsError(try IDXLoader.loadImages(dir.appendingPathComponent("short-images-idx3-ubyte").path)) { e in
+        XCTAssertThrowsError(try IDXLoader.loadImages(dir.appendingPathComponent("short-images-idx3-ubyte").path)) {
+            e in
             XCTAssertTrue("\(e)".contains("truncated at byte \(16 + 3 * 784 - 100)"), "\(e)")
         }
         try writeIDX(prefix: "mismatch", n: 3, labelsN: 4)
@@ -169,7 +179,8 @@ final class TrainingLoopTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: Self.fashion + "/train-images-idx3-ubyte.gz") else {
             throw XCTSkip("Fashion-MNIST not installed (Scripts/setup installs dataset-fashion-mnist)")
         }
-        let all = try IDXLoader.load(dir: Self.fashion, prefix: "train", name: "fashion-mnist", classNames: IDXLoader.fashionClassNames)
+        let all = try IDXLoader.load(
+            dir: Self.fashion, prefix: "train", name: "fashion-mnist", classNames: IDXLoader.fashionClassNames)
         let train = all.prefix(3000), test = all.slice(50_000..<51_000)
         let p = try ModelProfile.load(named: "tiny-cnn", in: modelsDir)
         let model = try ModelBuilder.build(p, input: [28, 28, 1], seed: 7)
@@ -177,14 +188,16 @@ final class TrainingLoopTests: XCTestCase {
         let before = trainer.evaluate(test, batchSize: 100)
         let history = trainer.fit(train: train, validation: nil, config: TrainConfig(epochs: 2, batchSize: 32, seed: 7))
         let after = trainer.evaluate(test, batchSize: 100)
-        print("tiny-cnn on 3,000 images: loss \(before.loss) -> \(after.loss), accuracy \(before.accuracy) -> \(after.accuracy)")
+        print(
+            "tiny-cnn on 3,000 images: loss \(before.loss) -> \(after.loss), accuracy \(before.accuracy) -> \(after.accuracy)"
+        )
         XCTAssertLessThan(history.last!.loss, history.first!.loss + 1e-9)
         XCTAssertLessThan(after.loss, before.loss * 0.6)
         XCTAssertGreaterThan(after.accuracy, 0.6, "chance is 0.1")
     }
 
     func testEarlyStoppingRestoresBestWeights() throws {
-        let ds = Dataset.synthetic(count: 200, shape: [8, 8, 1], seed: 3)   // random labels: val accuracy wanders
+        let ds = Dataset.synthetic(count: 200, shape: [8, 8, 1], seed: 3)  // random labels: val accuracy wanders
         let p = try ModelProfile.parse("name: s\nconv_blocks:\n  - {filters: 4}\ndense_units: [8]\n", file: "s.yaml")
         let model = try ModelBuilder.build(p, input: [8, 8, 1])
         let trainer = Trainer(model: model, optimizer: Adam(), runner: SerialRunner())
@@ -200,7 +213,8 @@ final class TrainingLoopTests: XCTestCase {
         } else {
             XCTAssertEqual(h.count, 30)
         }
-        XCTAssertEqual(trainer.evaluate(va, batchSize: 16).accuracy, bestAcc, accuracy: 1e-9, "weights of the best epoch restored")
+        XCTAssertEqual(
+            trainer.evaluate(va, batchSize: 16).accuracy, bestAcc, accuracy: 1e-9, "weights of the best epoch restored")
     }
 
     func testSaveThenLoadGivesIdenticalPredictions() throws {
@@ -216,8 +230,12 @@ final class TrainingLoopTests: XCTestCase {
         XCTAssertEqual(pa.loss, pb.loss)
         // A file for another model is refused with the tensor named.
         let other = try ModelBuilder.build(try ModelProfile.load(named: "tiny-cnn", in: modelsDir), input: [28, 28, 1])
-        XCTAssertThrowsError(try WeightFile.load(data, into: other, file: "a.cnnw")) { e in XCTAssertTrue("\(e)".contains("a.cnnw"), "\(e)") }
-        XCTAssertThrowsError(try WeightFile.load(data.prefix(100), into: b, file: "cut.cnnw")) { e in XCTAssertTrue("\(e)".contains("cut.cnnw"), "\(e)") }
+        XCTAssertThrowsError(try WeightFile.load(data, into: other, file: "a.cnnw")) { e in
+            XCTAssertTrue("\(e)".contains("a.cnnw"), "\(e)")
+        }
+        XCTAssertThrowsError(try WeightFile.load(data.prefix(100), into: b, file: "cut.cnnw")) { e in
+            XCTAssertTrue("\(e)".contains("cut.cnnw"), "\(e)")
+        }
     }
 
     func testAugmentationShiftsWithZeroFillAndFlips() throws {
@@ -253,7 +271,8 @@ final class TrainingLoopTests: XCTestCase {
     func testTrainingIsRepeatableFromTheSeed() throws {
         func run() throws -> Double {
             let ds = Dataset.synthetic(count: 64, shape: [8, 8, 1], seed: 3)
-            let p = try ModelProfile.parse("name: s\nconv_blocks:\n  - {filters: 4}\ndense_units: [8]\ndropout_rate: 0.3\n", file: "s.yaml")
+            let p = try ModelProfile.parse(
+                "name: s\nconv_blocks:\n  - {filters: 4}\ndense_units: [8]\ndropout_rate: 0.3\n", file: "s.yaml")
             let model = try ModelBuilder.build(p, input: [8, 8, 1], seed: 11)
             let t = Trainer(model: model, optimizer: Adam(), runner: SerialRunner(), seed: 11)
             return t.fit(train: ds, validation: nil, config: TrainConfig(epochs: 2, batchSize: 16, seed: 11)).last!.loss

@@ -1,33 +1,34 @@
-import XCTest
-import Tensor
-import Layers
-import Kernels
 import Datasets
 import KerasWeights
+import Kernels
+import Layers
+import Tensor
+import XCTest
+
 @testable import Training
 
 /// A small graph base with a residual Add and a head, in the profile format.
 let tinyBaseYAML = """
-name: tiny-base
-input_shape: [12, 12, 3]
-layers:
-  - {name: stem, type: Conv2D, filters: 8, kernel_size: 3, strides: 2, padding: same, use_bias: false}
-  - {name: stem_bn, type: BatchNormalization, epsilon: 0.001, momentum: 0.999}
-  - {name: stem_relu, type: ReLU, max_value: 6}
-  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}
-  - {name: b_pad2, type: ZeroPadding2D, padding: [1, 1]}
-  - {name: b_dw2, type: DepthwiseConv2D, kernel_size: 3, padding: valid}
-  - {name: b_project, type: Conv2D, filters: 8, kernel_size: 1, use_bias: false}
-  - {name: b_add, type: Add, inputs: [stem_relu, b_project]}
-  - {name: d_pad, type: ZeroPadding2D, padding: correct}
-  - {name: d_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 2, padding: valid, use_bias: false}
-  - {name: top_conv, type: Conv2D, filters: 16, kernel_size: 1}
-head:
-  - {name: gap, type: GlobalAveragePooling2D}
-  - {name: dense, type: Dense, units: 12, activation: relu}
-  - {name: dropout, type: Dropout, rate: 0.3}
-  - {name: dense_1, type: Dense, units: 0, activation: softmax}
-"""
+    name: tiny-base
+    input_shape: [12, 12, 3]
+    layers:
+      - {name: stem, type: Conv2D, filters: 8, kernel_size: 3, strides: 2, padding: same, use_bias: false}
+      - {name: stem_bn, type: BatchNormalization, epsilon: 0.001, momentum: 0.999}
+      - {name: stem_relu, type: ReLU, max_value: 6}
+      - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}
+      - {name: b_pad2, type: ZeroPadding2D, padding: [1, 1]}
+      - {name: b_dw2, type: DepthwiseConv2D, kernel_size: 3, padding: valid}
+      - {name: b_project, type: Conv2D, filters: 8, kernel_size: 1, use_bias: false}
+      - {name: b_add, type: Add, inputs: [stem_relu, b_project]}
+      - {name: d_pad, type: ZeroPadding2D, padding: correct}
+      - {name: d_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 2, padding: valid, use_bias: false}
+      - {name: top_conv, type: Conv2D, filters: 16, kernel_size: 1}
+    head:
+      - {name: gap, type: GlobalAveragePooling2D}
+      - {name: dense, type: Dense, units: 12, activation: relu}
+      - {name: dropout, type: Dropout, rate: 0.3}
+      - {name: dense_1, type: Dense, units: 0, activation: softmax}
+    """
 
 final class GraphProfileTests: XCTestCase {
     func testGraphProfileBuildsWithAdaptersAndHead() throws {
@@ -42,18 +43,20 @@ final class GraphProfileTests: XCTestCase {
         XCTAssertEqual(base.outputShape, [3, 3, 16])
         XCTAssertEqual(base.parameterCount, 216 + 32 + 72 + 72 + 8 + 64 + 72 + 144)
         let pad = try XCTUnwrap(base.layers.first { $0.name == "d_pad" } as? ZeroPadding2DLayer)
-        XCTAssertEqual([pad.top, pad.bottom, pad.left, pad.right], [0, 1, 0, 1], "Keras correct_pad on an even 6x6 map")
+        XCTAssertEqual(
+            [pad.top, pad.bottom, pad.left, pad.right], [0, 1, 0, 1], "Keras correct_pad on an even 6x6 map")
     }
 
     /// `input` names the adapted images when grey-to-RGB and resize come first.
     func testInputMeansTheAdaptedImages() throws {
-        let p = try ModelProfile.parse("""
-        name: skip
-        input_shape: [8, 8, 3]
-        layers:
-          - {name: a, type: Conv2D, filters: 3, kernel_size: 3, padding: same}
-          - {name: sum, type: Add, inputs: [input, a]}
-        """, file: "skip.yaml")
+        let p = try ModelProfile.parse(
+            """
+            name: skip
+            input_shape: [8, 8, 3]
+            layers:
+              - {name: a, type: Conv2D, filters: 3, kernel_size: 3, padding: same}
+              - {name: sum, type: Add, inputs: [input, a]}
+            """, file: "skip.yaml")
         let m = try ModelBuilder.build(p, input: [6, 6, 1], includeHead: false)
         XCTAssertEqual(m.layers.map(\.name), ["grey_to_rgb", "resize", "a", "sum"])
         XCTAssertEqual(m.inputs[3], [1, 2])
@@ -62,17 +65,28 @@ final class GraphProfileTests: XCTestCase {
 
     func testBadGraphProfilesNameTheLayerAndKey() {
         func err(_ layers: String) -> String {
-            do { _ = try ModelProfile.parse("name: g\nlayers:\n" + layers, file: "g.yaml"); return "no error" } catch { return "\(error)" }
+            do { _ = try ModelProfile.parse("name: g\nlayers:\n" + layers, file: "g.yaml"); return "no error" } catch {
+                return "\(error)"
+            }
         }
-        XCTAssertTrue(err("  - {name: a, type: Conv3D}\n").contains("g.yaml: layers[0] (a).type: unknown layer type 'Conv3D'"))
+        XCTAssertTrue(
+            err("  - {name: a, type: Conv3D}\n").contains("g.yaml: layers[0] (a).type: unknown layer type 'Conv3D'"))
         XCTAssertTrue(err("  - {name: a, type: Conv2D}\n").contains("layers[0] (a).filters: missing"))
-        XCTAssertTrue(err("  - {name: a, type: ReLU}\n  - {name: a, type: ReLU}\n").contains("layers[1].name: the name 'a' is used twice"))
-        XCTAssertTrue(err("  - {name: a, type: Add, inputs: [x, input]}\n").contains("'x' is not a layer defined above 'a'"))
+        XCTAssertTrue(
+            err("  - {name: a, type: ReLU}\n  - {name: a, type: ReLU}\n").contains(
+                "layers[1].name: the name 'a' is used twice"))
+        XCTAssertTrue(
+            err("  - {name: a, type: Add, inputs: [x, input]}\n").contains("'x' is not a layer defined above 'a'"))
         XCTAssertTrue(err("  - {name: a, type: ReLU, max_value: 3}\n").contains("max_value"))
-        XCTAssertTrue(err("  - {name: a, type: Conv2D, filters: 4, colour: red}\n").contains("layers[0].colour: unknown key"))
+        XCTAssertTrue(
+            err("  - {name: a, type: Conv2D, filters: 4, colour: red}\n").contains("layers[0].colour: unknown key"))
         // Shapes that do not agree are found when the model is built, with the file and layer.
-        let bad = try! ModelProfile.parse("name: g\nlayers:\n  - {name: a, type: Conv2D, filters: 4}\n  - {name: b, type: Conv2D, filters: 5, inputs: [input]}\n  - {name: s, type: Add, inputs: [a, b]}\n", file: "g.yaml")
-        XCTAssertThrowsError(try ModelBuilder.build(bad, input: [8, 8, 3])) { XCTAssertTrue("\($0)".contains("g.yaml"), "\($0)") }
+        let bad = try! ModelProfile.parse(
+            "name: g\nlayers:\n  - {name: a, type: Conv2D, filters: 4}\n  - {name: b, type: Conv2D, filters: 5, inputs: [input]}\n  - {name: s, type: Add, inputs: [a, b]}\n",
+            file: "g.yaml")
+        XCTAssertThrowsError(try ModelBuilder.build(bad, input: [8, 8, 3])) {
+            XCTAssertTrue("\($0)".contains("g.yaml"), "\($0)")
+        }
     }
 
     func testFreezingAsKerasCountsIt() throws {
@@ -100,8 +114,11 @@ final class GraphProfileTests: XCTestCase {
         let a = try ModelBuilder.build(p, input: [12, 12, 3], seed: 1)
         let b = try ModelBuilder.build(p, input: [12, 12, 3], seed: 2)
         // Non-default batch-norm statistics, so they must travel too.
-        for l in a.layers { if let bn = l as? BatchNormLayer { bn.movingMean.value.fill(0.3); bn.movingVariance.value.fill(2) } }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-\(UUID().uuidString).h5").path
+        for l in a.layers {
+            if let bn = l as? BatchNormLayer { bn.movingMean.value.fill(0.3); bn.movingVariance.value.fill(2) }
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-\(UUID().uuidString).h5")
+            .path
         defer { try? FileManager.default.removeItem(atPath: file) }
         try KerasWeightImporter.save(a, to: file)
         let s = try KerasWeightImporter.load(file, into: b)
@@ -125,26 +142,36 @@ final class GraphProfileTests: XCTestCase {
         _ = h5
         let m = try ModelBuilder.build(p, input: [12, 12, 3])
         XCTAssertThrowsError(try KerasWeightImporter.load(file, into: m, required: ["stem"])) {
-            XCTAssertTrue("\($0)".contains("\(file): layer 'stem' weight 'stem/kernel:0' has shape [3, 3, 3, 4], the model expects [3, 3, 3, 8]"), "\($0)")
+            XCTAssertTrue(
+                "\($0)".contains(
+                    "\(file): layer 'stem' weight 'stem/kernel:0' has shape [3, 3, 3, 4], the model expects [3, 3, 3, 8]"
+                ), "\($0)")
         }
-        XCTAssertThrowsError(try KerasWeightImporter.load(file, into: m)) { XCTAssertTrue("\($0)".contains("layer 'stem'"), "\($0)") }
+        XCTAssertThrowsError(try KerasWeightImporter.load(file, into: m)) {
+            XCTAssertTrue("\($0)".contains("layer 'stem'"), "\($0)")
+        }
         let notH5 = dir.appendingPathComponent("cnnscope-\(UUID().uuidString).h5").path
         try Data("not hdf5".utf8).write(to: URL(fileURLWithPath: notH5))
         defer { try? FileManager.default.removeItem(atPath: notH5) }
-        XCTAssertThrowsError(try KerasWeightImporter.load(notH5, into: m)) { XCTAssertTrue("\($0)".contains("not an HDF5 file"), "\($0)") }
+        XCTAssertThrowsError(try KerasWeightImporter.load(notH5, into: m)) {
+            XCTAssertTrue("\($0)".contains("not an HDF5 file"), "\($0)")
+        }
     }
 
     func testMissingLayerInWeightFileIsNamed() throws {
         let p = try ModelProfile.parse(tinyBaseYAML, file: "tiny.yaml")
         let a = try ModelBuilder.build(p, input: [12, 12, 3], includeHead: false)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-\(UUID().uuidString).h5").path
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-\(UUID().uuidString).h5")
+            .path
         defer { try? FileManager.default.removeItem(atPath: file) }
         try KerasWeightImporter.save(a, to: file)
         // The file has the base only: the head may be missing, a base layer may not.
         let full = try ModelBuilder.build(p, input: [12, 12, 3])
         let s = try KerasWeightImporter.load(file, into: full, required: Set(p.layers.map(\.name)))
         XCTAssertEqual(Set(s.notInFile), ["dense", "dense_1"])
-        XCTAssertThrowsError(try KerasWeightImporter.load(file, into: full)) { XCTAssertTrue("\($0)".contains("no weights for layer 'dense'"), "\($0)") }
+        XCTAssertThrowsError(try KerasWeightImporter.load(file, into: full)) {
+            XCTAssertTrue("\($0)".contains("no weights for layer 'dense'"), "\($0)")
+        }
     }
 }
 
@@ -152,19 +179,28 @@ final class InferenceFoldTests: XCTestCase {
     /// Batch norm and ReLU6 folded into the convolutions give the layer-by-layer result, on every
     /// algorithm (Winograd caches its filters by version: the folded weights get their own).
     func testFoldedInferenceEqualsLayerByLayer() throws {
-        let yaml = tinyBaseYAML.replacingOccurrences(of: "  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}",
-                                                     with: "  - {name: b_c3, type: Conv2D, filters: 8, kernel_size: 3, padding: same}\n  - {name: b_c3_bn, type: BatchNormalization}\n  - {name: b_c3_relu, type: ReLU}\n  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}\n  - {name: b_dw_bn, type: BatchNormalization}\n  - {name: b_dw_relu, type: ReLU, max_value: 6}")
+        let yaml = tinyBaseYAML.replacingOccurrences(
+            of: "  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}",
+            with:
+                "  - {name: b_c3, type: Conv2D, filters: 8, kernel_size: 3, padding: same}\n  - {name: b_c3_bn, type: BatchNormalization}\n  - {name: b_c3_relu, type: ReLU}\n  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}\n  - {name: b_dw_bn, type: BatchNormalization}\n  - {name: b_dw_relu, type: ReLU, max_value: 6}"
+        )
         let p = try ModelProfile.parse(yaml, file: "fold.yaml")
         for kind in [ConvAlgorithmKind.im2col, .winogradF4, .naive] {
             let m = try ModelBuilder.build(p, input: [12, 12, 3], policy: .fixed(kind), includeHead: false)
             var rng = SeededGenerator(seed: 8)
-            for l in m.layers { if let bn = l as? BatchNormLayer {
-                bn.gamma.value.fillUniform(&rng, low: 0.5, high: 1.5); bn.beta.value.fillUniform(&rng, low: -0.2, high: 0.2)
-                bn.movingMean.value.fillUniform(&rng, low: -0.3, high: 0.3); bn.movingVariance.value.fillUniform(&rng, low: 0.5, high: 2)
-                for q in bn.parameters { q.version += 1 }
-            } }
+            for l in m.layers {
+                if let bn = l as? BatchNormLayer {
+                    bn.gamma.value.fillUniform(&rng, low: 0.5, high: 1.5);
+                    bn.beta.value.fillUniform(&rng, low: -0.2, high: 0.2)
+                    bn.movingMean.value.fillUniform(&rng, low: -0.3, high: 0.3);
+                    bn.movingVariance.value.fillUniform(&rng, low: 0.5, high: 2)
+                    for q in bn.parameters { q.version += 1 }
+                }
+            }
             let folded = m.layers.compactMap { ($0 as? FoldableIntoConvolution)?.foldedInto }
-            XCTAssertEqual(folded, ["stem", "stem", "b_c3", "b_c3", "b_dw", "b_dw"], "each batch norm and ReLU folds into the convolution before it")
+            XCTAssertEqual(
+                folded, ["stem", "stem", "b_c3", "b_c3", "b_dw", "b_dw"],
+                "each batch norm and ReLU folds into the convolution before it")
             let x = Dataset.synthetic(count: 3, shape: [12, 12, 3], seed: 5).images
             let ctx = RunContext(runner: SerialRunner())
             let a = m.forward(x, ctx).array
@@ -178,7 +214,9 @@ final class InferenceFoldTests: XCTestCase {
             let c = m.forward(x, ctx).array
             m.foldBatchNormForInference(false)
             let d = m.forward(x, ctx).array
-            for (u, v) in zip(c, d) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v)), "\(kind) after a weight change") }
+            for (u, v) in zip(c, d) {
+                XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v)), "\(kind) after a weight change")
+            }
         }
     }
 }
@@ -186,13 +224,14 @@ final class InferenceFoldTests: XCTestCase {
 final class ExtensionTests: XCTestCase {
     /// A GAP model: Grad-CAM's map equals the class activation map Σ_k w[k,c]·A_k / (P·Q).
     func testGradCAMOnAGlobalAveragePoolingModelIsTheClassActivationMap() throws {
-        let p = try ModelProfile.parse("""
-        name: cam
-        layers:
-          - {name: conv, type: Conv2D, filters: 4, kernel_size: 3, padding: same, activation: relu}
-          - {name: gap, type: GlobalAveragePooling2D}
-          - {name: out, type: Dense, units: 3}
-        """, file: "cam.yaml")
+        let p = try ModelProfile.parse(
+            """
+            name: cam
+            layers:
+              - {name: conv, type: Conv2D, filters: 4, kernel_size: 3, padding: same, activation: relu}
+              - {name: gap, type: GlobalAveragePooling2D}
+              - {name: out, type: Dense, units: 3}
+            """, file: "cam.yaml")
         let m = try ModelBuilder.build(p, input: [6, 6, 1], seed: 3)
         let x = Dataset.synthetic(count: 2, shape: [6, 6, 1], seed: 1).images
         let maps = try GradCAM.maps(m, images: x, classes: [2, 0], runner: SerialRunner())
@@ -215,9 +254,15 @@ final class ExtensionTests: XCTestCase {
     /// Int8 post-training quantisation of a trained model keeps its accuracy (real data).
     func testInt8QuantisationKeepsAccuracy() throws {
         let dir = "/usr/share/datasets/fashion-mnist"
-        guard FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz") else { throw XCTSkip("Fashion-MNIST not installed") }
-        let train = try IDXLoader.load(dir: dir, prefix: "train", name: "fashion-mnist", classNames: IDXLoader.fashionClassNames).prefix(2000)
-        let test = try IDXLoader.load(dir: dir, prefix: "t10k", name: "fashion-mnist", classNames: IDXLoader.fashionClassNames).prefix(500)
+        guard FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz") else {
+            throw XCTSkip("Fashion-MNIST not installed")
+        }
+        let train = try IDXLoader.load(
+            dir: dir, prefix: "train", name: "fashion-mnist", classNames: IDXLoader.fashionClassNames
+        ).prefix(2000)
+        let test = try IDXLoader.load(
+            dir: dir, prefix: "t10k", name: "fashion-mnist", classNames: IDXLoader.fashionClassNames
+        ).prefix(500)
         let m = try ModelBuilder.build(try ModelProfile.load(named: "tiny-cnn", in: modelsDir), input: [28, 28, 1])
         let t = Trainer(model: m, optimizer: Adam(), runner: SerialRunner())
         _ = t.fit(train: train, validation: nil, config: TrainConfig(epochs: 1, batchSize: 32))
@@ -225,7 +270,8 @@ final class ExtensionTests: XCTestCase {
         let q = try PostTrainingQuantization.quantize(m, calibration: train, runner: SerialRunner())
         XCTAssertEqual(q.quantizedLayers.count, m.layers.filter { $0 is Conv2DLayer || $0 is DenseLayer }.count)
         XCTAssertEqual(q.int8WeightBytes * 4, q.floatWeightBytes)
-        let (qp, _, qacc) = Trainer(model: q.model, optimizer: Adam(), runner: SerialRunner()).predict(test, batchSize: 64)
+        let (qp, _, qacc) = Trainer(model: q.model, optimizer: Adam(), runner: SerialRunner()).predict(
+            test, batchSize: 64)
         XCTAssertGreaterThan(facc, 0.6)
         XCTAssertLessThanOrEqual(abs(qacc - facc), 0.03, "int8 \(qacc) vs float \(facc)")
         XCTAssertGreaterThan(Double(zip(fp, qp).filter { $0 == $1 }.count) / Double(fp.count), 0.95)

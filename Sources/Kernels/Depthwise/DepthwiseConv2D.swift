@@ -14,7 +14,9 @@ public final class DepthwiseConv2D {
 
     public init(geometry: ConvGeometry) throws {
         guard geometry.k == geometry.c else {
-            throw ConvError.invalidShape("depthwise convolution needs as many outputs as input channels (depth multiplier 1), got \(geometry.c) -> \(geometry.k)")
+            throw ConvError.invalidShape(
+                "depthwise convolution needs as many outputs as input channels (depth multiplier 1), got \(geometry.c) -> \(geometry.k)"
+            )
         }
         self.geometry = geometry
     }
@@ -31,9 +33,11 @@ public final class DepthwiseConv2D {
 
     /// `clamp`: an activation applied as a clamp to each output pixel while it is in cache
     /// (ReLU: 0...max, ReLU6: 0...6; the folded inference path).
-    public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
-                        clamp: ClosedRange<Float>? = nil) {
+    public func forward(
+        input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
+        clamp: ClosedRange<Float>? = nil
+    ) {
         let lo = clamp?.lowerBound ?? 0, hi = clamp?.upperBound ?? 0
         let clamps = clamp != nil
         let g = geometry
@@ -63,9 +67,11 @@ public final class DepthwiseConv2D {
     }
 
     /// From dL/dy: overwrites dWeights and dBias (when given), and dInput (when given).
-    public func backward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
-                         dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?,
-                         dInput: UnsafeMutablePointer<Float>?, runner: ParallelRunner) {
+    public func backward(
+        input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?,
+        dInput: UnsafeMutablePointer<Float>?, runner: ParallelRunner
+    ) {
         let g = geometry
         let (H, W, C, P, Q, R, S) = (g.h, g.w, g.c, g.p, g.q, g.r, g.s)
         let (sh, sw, pt, pl) = (g.strideH, g.strideW, g.padTop, g.padLeft)

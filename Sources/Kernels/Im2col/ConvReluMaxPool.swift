@@ -1,5 +1,5 @@
-import Tensor
 import CKernels
+import Tensor
 
 // input NHWC (N,H,W,C), weights [R·S·C, K], bias (K)
 //   -> pooled NHWC (N,P/2,Q/2,K) = maxpool2x2(clamp(conv, 0, hi)), argmax bytes (N,P/2,Q/2,K)
@@ -32,25 +32,30 @@ public final class ConvReluMaxPool {
     func pooledRows(_ batch: Int) -> Int { batch * geometry.p / 2 }
 
     /// `reference` runs the scalar C path (tests compare the two).
-    public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, clampHigh: Float, pooled: UnsafeMutablePointer<Float>,
-                        argmax: UnsafeMutablePointer<UInt8>, runner: ParallelRunner, reference: Bool = false) {
+    public func forward(
+        input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, clampHigh: Float, pooled: UnsafeMutablePointer<Float>,
+        argmax: UnsafeMutablePointer<UInt8>, runner: ParallelRunner, reference: Bool = false
+    ) {
         var shape = geometry.cShape
         let g = geometry
         scratch.reserve(workers: runner.width, floats: 2 * g.q * g.k)
         let rows = pooledRows(batch)
         runner.parallelRanges(rows, work: rows * 2 * g.q * g.k * g.r * g.s * g.c) { worker, range in
-            cnns_conv_small_patch_maxpool2_forward(&shape, input, weights, bias, clampHigh, pooled, argmax,
-                                                   range.lowerBound, range.upperBound, scratch.buffer(worker),
-                                                   reference ? 1 : 0)
+            cnns_conv_small_patch_maxpool2_forward(
+                &shape, input, weights, bias, clampHigh, pooled, argmax,
+                range.lowerBound, range.upperBound, scratch.buffer(worker),
+                reference ? 1 : 0)
         }
     }
 
     /// Overwrites dWeights and dBias (when given) from the pooled gradient and the argmax of the
     /// last forward. Workers keep private partials, summed at the end.
-    public func backwardWeights(input: UnsafePointer<Float>, batch: Int, dPooled: UnsafePointer<Float>,
-                                argmax: UnsafePointer<UInt8>, dWeights: UnsafeMutablePointer<Float>,
-                                dBias: UnsafeMutablePointer<Float>?, runner: ParallelRunner, reference: Bool = false) {
+    public func backwardWeights(
+        input: UnsafePointer<Float>, batch: Int, dPooled: UnsafePointer<Float>,
+        argmax: UnsafePointer<UInt8>, dWeights: UnsafeMutablePointer<Float>,
+        dBias: UnsafeMutablePointer<Float>?, runner: ParallelRunner, reference: Bool = false
+    ) {
         var shape = geometry.cShape
         let g = geometry
         let L = g.r * g.s * g.c, K = g.k
@@ -62,9 +67,10 @@ public final class ConvReluMaxPool {
         let rows = pooledRows(batch)
         runner.parallelRanges(rows, work: rows * 2 * g.q * K * L) { worker, range in
             let buf = partials.buffer(worker)
-            cnns_conv_small_patch_maxpool2_dweights(&shape, input, dPooled, argmax, buf, buf + L * K,
-                                                    range.lowerBound, range.upperBound, scratch.buffer(worker),
-                                                    reference ? 1 : 0)
+            cnns_conv_small_patch_maxpool2_dweights(
+                &shape, input, dPooled, argmax, buf, buf + L * K,
+                range.lowerBound, range.upperBound, scratch.buffer(worker),
+                reference ? 1 : 0)
         }
         dWeights.update(from: partials.buffer(0), count: L * K)
         if let dBias { dBias.update(from: partials.buffer(0) + L * K, count: K) }

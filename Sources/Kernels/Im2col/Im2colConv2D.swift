@@ -1,7 +1,8 @@
-import Tensor
 import CKernels
+import Tensor
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // input NHWC (N,H,W,C), weights HWIO (R,S,C,K) = row-major [R·S·C, K], bias (K)
@@ -55,32 +56,39 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         let m = ConvCost.minimumTraffic(g)
         let rows = g.n * g.p * g.q
         if isPointwise || usesSmallPatchKernel {
-            return ConvCost(directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: 0,
-                            minimumTrafficBytes: m, algorithmTrafficBytes: m)
+            return ConvCost(
+                directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: 0,
+                minimumTrafficBytes: m, algorithmTrafficBytes: m)
         }
         let perWorkerRows = min(rowsPerChunk, (rows + workers - 1) / workers)
         let ws = Double(workers * perWorkerRows * patchLength * 4)
-        let column = 2 * Double(rows) * Double(patchLength) * 4   // written, then read by GEMM
-        return ConvCost(directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: ws,
-                        minimumTrafficBytes: m, algorithmTrafficBytes: m + column)
+        let column = 2 * Double(rows) * Double(patchLength) * 4  // written, then read by GEMM
+        return ConvCost(
+            directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: ws,
+            minimumTrafficBytes: m, algorithmTrafficBytes: m + column)
     }
 
-    public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
-                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                        runner: ParallelRunner, observer: ConvStageObserver?) {
+    public func forward(
+        input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+        runner: ParallelRunner, observer: ConvStageObserver?
+    ) {
         let g = geometry
         let K = g.k, L = patchLength
         let rows = batch * g.p * g.q
         let chunk = rowsPerChunk
-        if !isPointwise && !usesSmallPatchKernel { workspace.reserve(workers: runner.width, floats: min(chunk, rows) * L) }
+        if !isPointwise && !usesSmallPatchKernel {
+            workspace.reserve(workers: runner.width, floats: min(chunk, rows) * L)
+        }
         let clamps = outputClamp != nil
         let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         if usesSmallPatchKernel {
             var shape = geometry.cShape
             runner.parallelRanges(rows, work: rows * L * K) { worker, range in
                 observer?.stageBegan(.direct, worker: worker)
-                cnns_conv_small_patch_forward(&shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
-                                              range.lowerBound, range.upperBound)
+                cnns_conv_small_patch_forward(
+                    &shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
+                    range.lowerBound, range.upperBound)
                 observer?.stageEnded(.direct, worker: worker)
             }
             return
@@ -104,8 +112,9 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
                 observer?.stageEnded(.lowering, worker: worker)
                 observer?.stageBegan(.gemm, worker: worker)
                 if options.im2colSmallGemm && options.avx2Kernels {
-                    Blas.smallSgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, c: out, ldc: K, accumulate: false,
-                                    options: options)
+                    Blas.smallSgemm(
+                        m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, c: out, ldc: K, accumulate: false,
+                        options: options)
                 } else {
                     Blas.sgemm(m: mc, n: K, k: L, a: a, lda: L, b: weights, ldb: K, beta: 0, c: out, ldc: K)
                 }
@@ -139,8 +148,9 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
 extension ConvGeometry {
     /// The geometry as the C kernels take it.
     var cShape: cnns_conv_shape {
-        cnns_conv_shape(h: Int32(h), w: Int32(w), c: Int32(c), r: Int32(r), s: Int32(s), k: Int32(k),
-                        stride_h: Int32(strideH), stride_w: Int32(strideW), pad_top: Int32(padTop),
-                        pad_left: Int32(padLeft), p: Int32(p), q: Int32(q))
+        cnns_conv_shape(
+            h: Int32(h), w: Int32(w), c: Int32(c), r: Int32(r), s: Int32(s), k: Int32(k),
+            stride_h: Int32(strideH), stride_w: Int32(strideW), pad_top: Int32(padTop),
+            pad_left: Int32(padLeft), p: Int32(p), q: Int32(q))
     }
 }

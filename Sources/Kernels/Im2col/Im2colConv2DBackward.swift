@@ -1,5 +1,5 @@
-import Tensor
 import CKernels
+import Tensor
 
 // input NHWC (N,H,W,C), weights HWIO [L = R·S·C, K], dy NHWC (N,P,Q,K)
 //   dW [L, K] = Σ colᵀ · dy        (column buffer from the same lowering as forward)
@@ -38,10 +38,12 @@ public final class Im2colConv2DBackward {
 
     /// Overwrites dWeights, dBias and dInput, each when given (a frozen layer passes no dWeights:
     /// then neither the lowering nor the weight-gradient GEMM runs).
-    public func backward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
-                         dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>?,
-                         dBias: UnsafeMutablePointer<Float>?, dInput: UnsafeMutablePointer<Float>?,
-                         runner: ParallelRunner) {
+    public func backward(
+        input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>?,
+        dBias: UnsafeMutablePointer<Float>?, dInput: UnsafeMutablePointer<Float>?,
+        runner: ParallelRunner
+    ) {
         let g = geometry
         let K = g.k, L = patchLength, PQ = g.p * g.q
         let pointwise = forwardLowering.isPointwise
@@ -82,11 +84,13 @@ public final class Im2colConv2DBackward {
                 }
                 if let dInput {
                     if pointwise {
-                        Blas.sgemm(transB: true, m: rows, n: L, k: K, a: dyc, lda: K, b: weights, ldb: K,
-                                   beta: 0, c: dInput + n0 * PQ * g.c, ldc: L)
+                        Blas.sgemm(
+                            transB: true, m: rows, n: L, k: K, a: dyc, lda: K, b: weights, ldb: K,
+                            beta: 0, c: dInput + n0 * PQ * g.c, ldc: L)
                     } else {
-                        Blas.sgemm(transB: true, m: rows, n: L, k: K, a: dyc, lda: K, b: weights, ldb: K,
-                                   beta: 0, c: dcol, ldc: L)
+                        Blas.sgemm(
+                            transB: true, m: rows, n: L, k: K, a: dyc, lda: K, b: weights, ldb: K,
+                            beta: 0, c: dcol, ldc: L)
                         col2im(dcol, images: n0..<n1, into: dInput)
                     }
                 }

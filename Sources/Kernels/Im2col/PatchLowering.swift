@@ -7,8 +7,10 @@
 /// int8 zero point).
 enum PatchLowering {
     @inline(__always)
-    static func lower<T>(_ g: ConvGeometry, input: UnsafePointer<T>, rows: Range<Int>, into col: UnsafeMutablePointer<T>,
-                         rowLength: Int, padding: T) {
+    static func lower<T>(
+        _ g: ConvGeometry, input: UnsafePointer<T>, rows: Range<Int>, into col: UnsafeMutablePointer<T>,
+        rowLength: Int, padding: T
+    ) {
         let C = g.c, PQ = g.p * g.q
         let SC = g.s * C
         let short = SC <= 16

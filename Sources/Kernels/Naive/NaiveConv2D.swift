@@ -13,13 +13,16 @@ public final class NaiveConv2D: ConvolutionAlgorithm {
     public func cost(workers: Int) -> ConvCost {
         let d = ConvCost.direct(geometry)
         let m = ConvCost.minimumTraffic(geometry)
-        return ConvCost(directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: 0,
-                        minimumTrafficBytes: m, algorithmTrafficBytes: m)
+        return ConvCost(
+            directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: 0,
+            minimumTrafficBytes: m, algorithmTrafficBytes: m)
     }
 
-    public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
-                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                        runner: ParallelRunner, observer: ConvStageObserver?) {
+    public func forward(
+        input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+        runner: ParallelRunner, observer: ConvStageObserver?
+    ) {
         let g = geometry
         let (H, W, C, K, R, S, P, Q) = (g.h, g.w, g.c, g.k, g.r, g.s, g.p, g.q)
         runner.parallelRanges(batch * P) { worker, rows in
@@ -36,7 +39,8 @@ public final class NaiveConv2D: ConvolutionAlgorithm {
                                 let iw = q * g.strideW - g.padLeft + s
                                 if iw < 0 || iw >= W { continue }
                                 for c in 0..<C {
-                                    acc += input[((n * H + ih) * W + iw) * C + c] * weights[((r * S + s) * C + c) * K + k]
+                                    acc +=
+                                        input[((n * H + ih) * W + iw) * C + c] * weights[((r * S + s) * C + c) * K + k]
                                 }
                             }
                         }

@@ -10,14 +10,19 @@ public enum MaxPoolArgmax {
 
     /// `windows` side-by-side k x k windows of one row, starting at x (each k·C floats further).
     @inline(__always)
-    public static func forward(windows: Int, from x: UnsafePointer<Float>, rowStride: Int, k: Int, channels: Int,
-                               y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<UInt8>, relu: Bool) {
-        cnns_maxpool_argmax_forward_row(x, rowStride, Int32(k), Int32(channels), Int32(windows), y, argmax, relu ? 1 : 0)
+    public static func forward(
+        windows: Int, from x: UnsafePointer<Float>, rowStride: Int, k: Int, channels: Int,
+        y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<UInt8>, relu: Bool
+    ) {
+        cnns_maxpool_argmax_forward_row(
+            x, rowStride, Int32(k), Int32(channels), Int32(windows), y, argmax, relu ? 1 : 0)
     }
 
     @inline(__always)
-    public static func route(windows: Int, argmax: UnsafePointer<UInt8>, gradient g: UnsafePointer<Float>,
-                             into dx: UnsafeMutablePointer<Float>, rowStride: Int, k: Int, channels: Int) {
+    public static func route(
+        windows: Int, argmax: UnsafePointer<UInt8>, gradient g: UnsafePointer<Float>,
+        into dx: UnsafeMutablePointer<Float>, rowStride: Int, k: Int, channels: Int
+    ) {
         cnns_maxpool_route_row(argmax, g, dx, rowStride, Int32(k), Int32(channels), Int32(windows))
     }
 }

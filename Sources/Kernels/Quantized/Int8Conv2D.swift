@@ -1,5 +1,5 @@
-import Tensor
 import CKernels
+import Tensor
 
 /// How a float activation maps to 7-bit unsigned integers: q = clamp(round(x/scale) + zeroPoint, 0, 127).
 /// Seven bits keep vpmaddubsw's pair sums (2·127·127) below 2^15: no saturation.
@@ -51,7 +51,10 @@ public final class Int8Conv2D {
     public let rowsPerChunk = 256
 
     /// `weights` HWIO (R,S,C,K) = row-major [R·S·C, K].
-    public init(geometry: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, input: ActivationQuantization) {
+    public init(
+        geometry: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        input: ActivationQuantization
+    ) {
         self.geometry = geometry
         self.input = input
         let L = geometry.r * geometry.s * geometry.c, K = geometry.k
@@ -94,9 +97,12 @@ public final class Int8Conv2D {
 
     /// `clampLow`: ReLU-like activations applied in the dequantising pass (max(y, clampLow), then
     /// min(y, clampHigh)); nil leaves y as is.
-    public func forward(input x: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
-                        clamp: ClosedRange<Float>? = nil) {
-        let lo = clamp?.lowerBound ?? -Float.greatestFiniteMagnitude, hi = clamp?.upperBound ?? Float.greatestFiniteMagnitude
+    public func forward(
+        input x: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
+        clamp: ClosedRange<Float>? = nil
+    ) {
+        let lo = clamp?.lowerBound ?? -Float.greatestFiniteMagnitude,
+            hi = clamp?.upperBound ?? Float.greatestFiniteMagnitude
         let g = geometry
         let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength, C = g.c
         let rows = batch * g.p * g.q
@@ -130,7 +136,8 @@ public final class Int8Conv2D {
                 if direct {
                     a = UnsafePointer(xq + m0 * L)
                 } else {
-                    PatchLowering.lower(g, input: UnsafePointer(xq), rows: m0..<m1, into: cols, rowLength: L4, padding: zeroByte)
+                    PatchLowering.lower(
+                        g, input: UnsafePointer(xq), rows: m0..<m1, into: cols, rowLength: L4, padding: zeroByte)
                     if L4 > L { for m in 0..<(m1 - m0) { (cols + m * L4 + L).update(repeating: 0, count: L4 - L) } }
                     a = UnsafePointer(cols)
                 }

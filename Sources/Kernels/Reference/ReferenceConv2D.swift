@@ -10,8 +10,10 @@ public enum ReferenceConv2D {
     }
 
     /// Computes images 0..<images of the batch (all by default).
-    public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, images: Int? = nil) -> Result {
+    public static func forward(
+        _ g: ConvGeometry, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, images: Int? = nil
+    ) -> Result {
         let nImg = images ?? g.n
         let count = nImg * g.p * g.q * g.k
         var out = [Double](repeating: 0, count: count)

@@ -2,8 +2,10 @@
 /// The plain depthwise convolution the vectorised one is checked against: one output at a
 /// time, accumulated in Double, with the sum of |products| as the error scale.
 public enum ReferenceDepthwiseConv2D {
-    public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?) -> ReferenceConv2D.Result {
+    public static func forward(
+        _ g: ConvGeometry, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?
+    ) -> ReferenceConv2D.Result {
         var out: [Double] = [], abs: [Double] = []
         out.reserveCapacity(g.n * g.p * g.q * g.c)
         for n in 0..<g.n {

@@ -12,7 +12,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     public let transform: WinogradTransform
     public let options: ConvOptions
     public var outputClamp: ClosedRange<Float>?
-    public var kind: ConvAlgorithmKind { transform.r == 5 ? .winogradF2x5 : transform.m == 2 ? .winogradF2 : .winogradF4 }
+    public var kind: ConvAlgorithmKind {
+        transform.r == 5 ? .winogradF2x5 : transform.m == 2 ? .winogradF2 : .winogradF4
+    }
 
     private let workspace = Workspace()
     private var filters: UnsafeMutablePointer<Float>?
@@ -60,15 +62,18 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let m = ConvCost.minimumTraffic(g)
         let chunks = (tiles / Double(tb)).rounded(.up)
         let own: Double = 2 * a2 * tiles * (C + K) * 4 + chunks * a2 * C * K * 4
-        return ConvCost(directFLOPs: ConvCost.direct(g), executedFLOPs: gemm + inT + outT,
-                        oncePerWeightsFLOPs: filt, workspaceBytes: ws, minimumTrafficBytes: m,
-                        algorithmTrafficBytes: m + own)
+        return ConvCost(
+            directFLOPs: ConvCost.direct(g), executedFLOPs: gemm + inT + outT,
+            oncePerWeightsFLOPs: filt, workspaceBytes: ws, minimumTrafficBytes: m,
+            algorithmTrafficBytes: m + own)
     }
 
     /// U[ξ][C][K] = G g Gᵀ for every (c, k), vectorised over k, input channels split across
     /// workers (training changes the weights every step, so this runs every step: twice per
     /// layer with the flipped kernel of dX).
-    func transformFilters(_ weights: UnsafePointer<Float>, runner: ParallelRunner = SerialRunner()) -> UnsafeMutablePointer<Float> {
+    func transformFilters(_ weights: UnsafePointer<Float>, runner: ParallelRunner = SerialRunner())
+        -> UnsafeMutablePointer<Float>
+    {
         let C = geometry.c, K = geometry.k, a = transform.alpha, R = transform.r
         let u = filters ?? Tensor.allocate(a * a * C * K)
         filters = u
@@ -104,9 +109,11 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         return u
     }
 
-    public func forward(input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
-                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                        runner: ParallelRunner, observer: ConvStageObserver?) {
+    public func forward(
+        input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+        runner: ParallelRunner, observer: ConvStageObserver?
+    ) {
         if filterKey == nil || filterKey!.0 != weights || filterKey!.1 != weightsVersion || filters == nil {
             observer?.stageBegan(.filterTransform, worker: 0)
             _ = transformFilters(weights, runner: runner)
@@ -114,17 +121,25 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
             observer?.stageEnded(.filterTransform, worker: 0)
         }
         if transform.r == 5 {
-            run(WinogradF2x5Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner, observer: observer)
+            run(
+                WinogradF2x5Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
+                observer: observer)
         } else if transform.m == 2 {
-            run(WinogradF2Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner, observer: observer)
+            run(
+                WinogradF2Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
+                observer: observer)
         } else {
-            run(WinogradF4Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner, observer: observer)
+            run(
+                WinogradF4Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
+                observer: observer)
         }
     }
 
-    private func run<T: WinogradTileKernel>(_: T.Type, input: UnsafePointer<Float>, batch: Int, bias: UnsafePointer<Float>?,
-                                             output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
-                                             observer: ConvStageObserver?) {
+    private func run<T: WinogradTileKernel>(
+        _: T.Type, input: UnsafePointer<Float>, batch: Int, bias: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
+        observer: ConvStageObserver?
+    ) {
         let g = geometry
         let C = g.c, K = g.k, a = T.alpha, a2 = a * a, m = T.m
         let U = UnsafePointer(filters!)
@@ -173,8 +188,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
                 observer?.stageBegan(.gemm, worker: worker)
                 for xi in 0..<a2 {
-                    Blas.smallSgemm(m: tb, n: K, k: C, a: V + xi * tb * C, lda: C, b: U + xi * C * K, ldb: K,
-                                    c: M + xi * tb * K, ldc: K, options: options)
+                    Blas.smallSgemm(
+                        m: tb, n: K, k: C, a: V + xi * tb * C, lda: C, b: U + xi * C * K, ldb: K,
+                        c: M + xi * tb * K, ldc: K, options: options)
                 }
                 observer?.stageEnded(.gemm, worker: worker)
 
@@ -187,8 +203,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                     let y = th * m, x = tw * m
                     let o = output + ((n * g.p + y) * g.q + x) * K
                     let rows = min(m, g.p - y), cols = min(m, g.q - x)
-                    T.outputTile(M + t * K, xiStride: tb * K, filters: K, bias: bias,
-                                 out: o, rowStride: g.q * K, rows: rows, cols: cols, scratch: scratch)
+                    T.outputTile(
+                        M + t * K, xiStride: tb * K, filters: K, bias: bias,
+                        out: o, rowStride: g.q * K, rows: rows, cols: cols, scratch: scratch)
                     if clamps {
                         for i in 0..<rows {
                             let r = o + i * g.q * K

@@ -26,12 +26,14 @@ protocol WinogradTileKernel {
     static var alpha: Int { get }
     /// d: α² pointers to the C channels of each input pixel of the tile (a zero row where padded).
     /// Writes V[ξ] (C floats) at v + ξ·xiStride. scratch: α² V8.
-    static func inputTile(_ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
-                          v: UnsafeMutablePointer<Float>, xiStride: Int, scratch: UnsafeMutablePointer<V8>)
+    static func inputTile(
+        _ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
+        v: UnsafeMutablePointer<Float>, xiStride: Int, scratch: UnsafeMutablePointer<V8>)
     /// M[ξ] (K floats) at mtx + ξ·xiStride. Writes rows×cols output pixels at out + i·rowStride + j·K.
-    static func outputTile(_ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
-                           out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
-                           scratch: UnsafeMutablePointer<V8>)
+    static func outputTile(
+        _ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
+        out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
+        scratch: UnsafeMutablePointer<V8>)
 }
 
 /// F(2x2,3x3): Bᵀ rows (d0−d2, d1+d2, d2−d1, d1−d3); Aᵀ rows (m0+m1+m2, m1−m2−m3).
@@ -49,14 +51,17 @@ enum WinogradF2Kernel: WinogradTileKernel {
         (m0 + m1 + m2, m1 - m2 - m3)
     }
 
-    static func inputTile(_ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
-                          v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>) {
+    static func inputTile(
+        _ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
+        v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>
+    ) {
         var cb = 0
         while cb < C {
             let n = min(8, C - cb)
             for j in 0..<4 {
-                let (o0, o1, o2, o3) = bt(load8(d[j] + cb, n), load8(d[4 + j] + cb, n),
-                                          load8(d[8 + j] + cb, n), load8(d[12 + j] + cb, n))
+                let (o0, o1, o2, o3) = bt(
+                    load8(d[j] + cb, n), load8(d[4 + j] + cb, n),
+                    load8(d[8 + j] + cb, n), load8(d[12 + j] + cb, n))
                 s[j] = o0; s[4 + j] = o1; s[8 + j] = o2; s[12 + j] = o3
             }
             for i in 0..<4 {
@@ -71,15 +76,18 @@ enum WinogradF2Kernel: WinogradTileKernel {
         }
     }
 
-    static func outputTile(_ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
-                           out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
-                           scratch s: UnsafeMutablePointer<V8>) {
+    static func outputTile(
+        _ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
+        out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
+        scratch s: UnsafeMutablePointer<V8>
+    ) {
         var kb = 0
         while kb < K {
             let n = min(8, K - kb)
             for j in 0..<4 {
                 let p = mtx + j * xiStride + kb
-                let (y0, y1) = at(load8(p, n), load8(p + 4 * xiStride, n), load8(p + 8 * xiStride, n), load8(p + 12 * xiStride, n))
+                let (y0, y1) = at(
+                    load8(p, n), load8(p + 4 * xiStride, n), load8(p + 8 * xiStride, n), load8(p + 12 * xiStride, n))
                 s[j] = y0; s[4 + j] = y1
             }
             let b = bias.map { load8($0 + kb, n) } ?? V8()
@@ -129,14 +137,17 @@ enum WinogradF4Kernel: WinogradTileKernel {
         return (y0, y1, y2, y3)
     }
 
-    static func inputTile(_ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
-                          v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>) {
+    static func inputTile(
+        _ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
+        v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>
+    ) {
         var cb = 0
         while cb < C {
             let n = min(8, C - cb)
             for j in 0..<6 {
-                let (o0, o1, o2, o3, o4, o5) = bt(load8(d[j] + cb, n), load8(d[6 + j] + cb, n), load8(d[12 + j] + cb, n),
-                                                  load8(d[18 + j] + cb, n), load8(d[24 + j] + cb, n), load8(d[30 + j] + cb, n))
+                let (o0, o1, o2, o3, o4, o5) = bt(
+                    load8(d[j] + cb, n), load8(d[6 + j] + cb, n), load8(d[12 + j] + cb, n),
+                    load8(d[18 + j] + cb, n), load8(d[24 + j] + cb, n), load8(d[30 + j] + cb, n))
                 s[j] = o0; s[6 + j] = o1; s[12 + j] = o2; s[18 + j] = o3; s[24 + j] = o4; s[30 + j] = o5
             }
             for i in 0..<6 {
@@ -154,17 +165,20 @@ enum WinogradF4Kernel: WinogradTileKernel {
         }
     }
 
-    static func outputTile(_ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
-                           out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
-                           scratch s: UnsafeMutablePointer<V8>) {
+    static func outputTile(
+        _ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
+        out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
+        scratch s: UnsafeMutablePointer<V8>
+    ) {
         var kb = 0
         while kb < K {
             let n = min(8, K - kb)
             for j in 0..<6 {
                 let p = mtx + j * xiStride + kb
                 let x6 = 6 * xiStride
-                let (y0, y1, y2, y3) = at(load8(p, n), load8(p + x6, n), load8(p + 2 * x6, n),
-                                          load8(p + 3 * x6, n), load8(p + 4 * x6, n), load8(p + 5 * x6, n))
+                let (y0, y1, y2, y3) = at(
+                    load8(p, n), load8(p + x6, n), load8(p + 2 * x6, n),
+                    load8(p + 3 * x6, n), load8(p + 4 * x6, n), load8(p + 5 * x6, n))
                 s[j] = y0; s[6 + j] = y1; s[12 + j] = y2; s[18 + j] = y3
             }
             let b = bias.map { load8($0 + kb, n) } ?? V8()
@@ -195,22 +209,27 @@ enum WinogradF2x5Kernel: WinogradTileKernel {
         return (y0, y1)
     }
 
-    static func inputTile(_ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
-                          v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>) {
+    static func inputTile(
+        _ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
+        v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>
+    ) {
         WinogradF4Kernel.inputTile(d, channels: C, v: v, xiStride: xiStride, scratch: s)
     }
 
-    static func outputTile(_ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
-                           out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
-                           scratch s: UnsafeMutablePointer<V8>) {
+    static func outputTile(
+        _ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
+        out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
+        scratch s: UnsafeMutablePointer<V8>
+    ) {
         var kb = 0
         while kb < K {
             let n = min(8, K - kb)
             for j in 0..<6 {
                 let p = mtx + j * xiStride + kb
                 let x6 = 6 * xiStride
-                let (y0, y1) = at(load8(p, n), load8(p + x6, n), load8(p + 2 * x6, n),
-                                  load8(p + 3 * x6, n), load8(p + 4 * x6, n), load8(p + 5 * x6, n))
+                let (y0, y1) = at(
+                    load8(p, n), load8(p + x6, n), load8(p + 2 * x6, n),
+                    load8(p + 3 * x6, n), load8(p + 4 * x6, n), load8(p + 5 * x6, n))
                 s[j] = y0; s[6 + j] = y1
             }
             let b = bias.map { load8($0 + kb, n) } ?? V8()

@@ -13,12 +13,12 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the convolution engine against its speed goals and print the ratios.",
         discussion: """
-        At batch 64 on the lab's 3x3 layers (and one 5x5): the best cnnscope algorithm against \
-        oneDNN's figures for this machine (given with --onednn or the defaults from the goal), \
-        im2col against cblas_sgemm alone on the same GEMM shape, Winograd F(4x4,3x3) against \
-        im2col, and each result as a fraction of the measured FMA peak. Run for 1 thread and \
-        for all cores. Medians of the repetitions; all ratios come from this one run.
-        """)
+            At batch 64 on the lab's 3x3 layers (and one 5x5): the best cnnscope algorithm against \
+            oneDNN's figures for this machine (given with --onednn or the defaults from the goal), \
+            im2col against cblas_sgemm alone on the same GEMM shape, Winograd F(4x4,3x3) against \
+            im2col, and each result as a fraction of the measured FMA peak. Run for 1 thread and \
+            for all cores. Medians of the repetitions; all ratios come from this one run.
+            """)
 
     @Option(help: "Batch size.")
     var batch = 64
@@ -29,9 +29,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Thread counts to run, comma-separated; default 1 and all cores.")
     var threadCounts: String?
 
-    @Option(help: ArgumentHelp(
-        "oneDNN GFLOP/s per shape as 'shape=t1/t2;...' (t1 one thread, t2 two); the default is the goal's figures for this machine, or measure them with Scripts/bench-conv.",
-        valueName: "figures"))
+    @Option(
+        help: ArgumentHelp(
+            "oneDNN GFLOP/s per shape as 'shape=t1/t2;...' (t1 one thread, t2 two); the default is the goal's figures for this machine, or measure them with Scripts/bench-conv.",
+            valueName: "figures"))
     var onednn: String?
 
     @Flag(help: "Print JSON instead of text.")
@@ -67,8 +68,10 @@ struct BenchCommand: ParsableCommand {
         for item in s.split(separator: ";") {
             let eq = item.lastIndex(of: "=") ?? item.endIndex
             let shape = item[..<eq]
-            let v = eq < item.endIndex ? item[item.index(after: eq)...].split(separator: "/").compactMap { Double($0) } : []
-            guard v.count == 2, let g = try? ConvGeometry.parse(String(shape).replacingOccurrences(of: "|", with: ",")) else {
+            let v =
+                eq < item.endIndex ? item[item.index(after: eq)...].split(separator: "/").compactMap { Double($0) } : []
+            guard v.count == 2, let g = try? ConvGeometry.parse(String(shape).replacingOccurrences(of: "|", with: ","))
+            else {
                 throw CLIError("--onednn: '\(item)' is not SHAPE=GFLOPS1/GFLOPS2 (shape fields separated by '|')")
             }
             d["\(g)".replacingOccurrences(of: ",stride=1,pad=same", with: "")] = (v[0], v[1])
@@ -80,10 +83,15 @@ struct BenchCommand: ParsableCommand {
         let topo = try? HwlocTopology()
         let snap = topo?.snapshot()
         let cores = snap?.cores ?? 1
-        let counts = try threadCounts.map { try $0.split(separator: ",").map { s -> Int in
-            guard let v = Int(s), v >= 1 else { throw CLIError("--thread-counts: '\(s)' is not a positive integer") }
-            return v
-        } } ?? Array(Set([1, cores])).sorted()
+        let counts =
+            try threadCounts.map {
+                try $0.split(separator: ",").map { s -> Int in
+                    guard let v = Int(s), v >= 1 else {
+                        throw CLIError("--thread-counts: '\(s)' is not a positive integer")
+                    }
+                    return v
+                }
+            } ?? Array(Set([1, cores])).sorted()
         let dnn = try oneDNNFigures()
         let cpu = try CPUFeatures.detect()
         let peakPool = WorkerPool(threads: 1, policy: .compact, topology: topo)
@@ -93,8 +101,9 @@ struct BenchCommand: ParsableCommand {
         for t in counts {
             let pool = WorkerPool(threads: t, policy: .compact, topology: topo)
             let options = ExecutionOptions.kernelSwitches(threading: .pool).sized(for: snap, workers: t)
-            let runner = ConvBenchRunner(pool: pool, threads: t, options: options, repetitions: repetitions, warmup: 2,
-                                         peakPerThread: peak, selector: AutoSelector(options: options))
+            let runner = ConvBenchRunner(
+                pool: pool, threads: t, options: options, repetitions: repetitions, warmup: 2,
+                peakPerThread: peak, selector: AutoSelector(options: options))
             for (shape, _, _) in Self.defaultOneDNN {
                 let g = try ConvGeometry.parse(shape).withBatch(batch)
                 let rs = try runner.compare(g, algorithms: [.im2col, .winogradF2, .winogradF4])
@@ -104,27 +113,40 @@ struct BenchCommand: ParsableCommand {
                 let sg = sgemmGFLOPs(g, pool: pool)
                 let key = "\(try ConvGeometry.parse(shape))".replacingOccurrences(of: ",stride=1,pad=same", with: "")
                 let d = dnn[key].map { t == 1 ? $0.0 : (t == 2 ? $0.1 : nil) } ?? nil
-                rows.append(Row(layer: g.shortDescription, threads: t, best: best.algorithm, bestGFLOPs: best.directGFLOPs,
-                                oneDNNGFLOPs: d, ratioToOneDNN: d.map { best.directGFLOPs / $0 },
-                                im2colGFLOPs: im2col.directGFLOPs, sgemmGFLOPs: sg, im2colToSgemm: im2col.directGFLOPs / sg,
-                                winogradF4GFLOPs: w4?.directGFLOPs, winogradF4ToIm2col: w4.map { $0.directGFLOPs / im2col.directGFLOPs },
-                                bestFractionOfPeak: best.directGFLOPs / (peak * Double(t)),
-                                perAlgorithm: Dictionary(uniqueKeysWithValues: rs.map { ($0.algorithm, $0.directGFLOPs) })))
+                rows.append(
+                    Row(
+                        layer: g.shortDescription, threads: t, best: best.algorithm, bestGFLOPs: best.directGFLOPs,
+                        oneDNNGFLOPs: d, ratioToOneDNN: d.map { best.directGFLOPs / $0 },
+                        im2colGFLOPs: im2col.directGFLOPs, sgemmGFLOPs: sg, im2colToSgemm: im2col.directGFLOPs / sg,
+                        winogradF4GFLOPs: w4?.directGFLOPs,
+                        winogradF4ToIm2col: w4.map { $0.directGFLOPs / im2col.directGFLOPs },
+                        bestFractionOfPeak: best.directGFLOPs / (peak * Double(t)),
+                        perAlgorithm: Dictionary(uniqueKeysWithValues: rs.map { ($0.algorithm, $0.directGFLOPs) })))
             }
         }
         if json { print(try Console.json(rows)); return }
-        print(String(format: "FMA peak (measured): %.1f GFLOP/s per thread; batch %d; direct-equivalent GFLOP/s, medians of %d", peak, batch, repetitions))
-        var t = TextTable(header: ["layer", "thr", "best", "GFLOP/s", "oneDNN", "best/oneDNN", "im2col", "sgemm alone", "im2col/sgemm",
-                                   "wino F4", "F4/im2col", "best % peak"])
+        print(
+            String(
+                format:
+                    "FMA peak (measured): %.1f GFLOP/s per thread; batch %d; direct-equivalent GFLOP/s, medians of %d",
+                peak, batch, repetitions))
+        var t = TextTable(header: [
+            "layer", "thr", "best", "GFLOP/s", "oneDNN", "best/oneDNN", "im2col", "sgemm alone", "im2col/sgemm",
+            "wino F4", "F4/im2col", "best % peak",
+        ])
         t.rightAligned = Set(1..<12).subtracting([2])
         for r in rows {
-            t.rows.append([r.layer, "\(r.threads)", r.best, Format.g(r.bestGFLOPs), r.oneDNNGFLOPs.map { Format.g($0) } ?? "—",
-                           r.ratioToOneDNN.map { Format.g($0, 2) } ?? "—", Format.g(r.im2colGFLOPs), Format.g(r.sgemmGFLOPs),
-                           Format.g(r.im2colToSgemm, 2), r.winogradF4GFLOPs.map { Format.g($0) } ?? "—",
-                           r.winogradF4ToIm2col.map { Format.g($0, 2) } ?? "—", Format.g(r.bestFractionOfPeak * 100, 0) + "%"])
+            t.rows.append([
+                r.layer, "\(r.threads)", r.best, Format.g(r.bestGFLOPs), r.oneDNNGFLOPs.map { Format.g($0) } ?? "—",
+                r.ratioToOneDNN.map { Format.g($0, 2) } ?? "—", Format.g(r.im2colGFLOPs), Format.g(r.sgemmGFLOPs),
+                Format.g(r.im2colToSgemm, 2), r.winogradF4GFLOPs.map { Format.g($0) } ?? "—",
+                r.winogradF4ToIm2col.map { Format.g($0, 2) } ?? "—", Format.g(r.bestFractionOfPeak * 100, 0) + "%",
+            ])
         }
         print(t.render())
-        print("Goals: best/oneDNN >= 1.00 on 3x3 layers with C >= 16; im2col/sgemm >= 0.85; F4/im2col >= 1.5 on 14x14x64->128 and 16x16x32->64.")
+        print(
+            "Goals: best/oneDNN >= 1.00 on 3x3 layers with C >= 16; im2col/sgemm >= 0.85; F4/im2col >= 1.5 on 14x14x64->128 and 16x16x32->64."
+        )
     }
 
     /// cblas_sgemm alone on the layer's GEMM shape (M = N·P·Q, N = K, K = R·S·C), split over
@@ -139,8 +161,9 @@ struct BenchCommand: ParsableCommand {
         for rep in 0..<(repetitions + 2) {
             let t0 = monotonicNanos()
             pool.parallelRanges(M) { _, r in
-                Blas.sgemm(m: r.count, n: N, k: K, a: a + r.lowerBound * K, lda: K, b: b, ldb: N, beta: 0,
-                           c: c + r.lowerBound * N, ldc: N)
+                Blas.sgemm(
+                    m: r.count, n: N, k: K, a: a + r.lowerBound * K, lda: K, b: b, ldb: N, beta: 0,
+                    c: c + r.lowerBound * N, ldc: N)
             }
             if rep >= 2 { samples.append(Double(monotonicNanos() - t0) * 1e-9) }
         }

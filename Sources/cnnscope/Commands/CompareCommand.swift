@@ -13,17 +13,19 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare the convolution algorithms on layer shapes.",
         discussion: """
-        For each layer and algorithm: the median time with min and max over the repetitions \
-        (measured), direct-equivalent and executed GFLOP/s (formula FLOPs over measured time), \
-        the fraction of the measured FMA peak, the workspace (modelled), the share of each \
-        stage, the speedup against naive, and the error against a Double-precision reference \
-        computed on the first images of the batch.
-        Example: cnnscope compare --layer N=64,H=14,W=14,C=32,K=64,R=3,stride=1,pad=same
-        """)
+            For each layer and algorithm: the median time with min and max over the repetitions \
+            (measured), direct-equivalent and executed GFLOP/s (formula FLOPs over measured time), \
+            the fraction of the measured FMA peak, the workspace (modelled), the share of each \
+            stage, the speedup against naive, and the error against a Double-precision reference \
+            computed on the first images of the batch.
+            Example: cnnscope compare --layer N=64,H=14,W=14,C=32,K=64,R=3,stride=1,pad=same
+            """)
 
-    @Option(name: .customLong("layer"), help: ArgumentHelp(
-        "A layer as N=..,H=..,W=..,C=..,K=..,R=..[,S=..][,stride=..][,pad=same|valid]; repeat the option for several layers.",
-        valueName: "shape"))
+    @Option(
+        name: .customLong("layer"),
+        help: ArgumentHelp(
+            "A layer as N=..,H=..,W=..,C=..,K=..,R=..[,S=..][,stride=..][,pad=same|valid]; repeat the option for several layers.",
+            valueName: "shape"))
     var layers: [String] = []
 
     @Flag(help: "Use the lab's convolution shapes (the speed-goal layers of the convolution engine).")
@@ -41,13 +43,19 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Untimed warm-up runs before the repetitions.")
     var warmup = 1
 
-    @Option(help: "Upper bound of one worker's im2col and Winograd buffers, in bytes (K/M suffixes allowed); the default is sized from the caches.")
+    @Option(
+        help:
+            "Upper bound of one worker's im2col and Winograd buffers, in bytes (K/M suffixes allowed); the default is sized from the caches."
+    )
     var workspaceLimit: String?
 
     @Option(help: "The per-thread FMA peak in GFLOP/s to compare against; measured when not given.")
     var peakGflops: Double?
 
-    @Flag(help: "Simulate each kernel's cache traffic with valgrind's cachegrind (D1 and last-level cache sizes from hwloc; one thread; slow: the kernel runs 50-100x slower), for machines without a PMU: the misses of one forward in steady state (a run of two forwards minus a run of one), labelled simulated.")
+    @Flag(
+        help:
+            "Simulate each kernel's cache traffic with valgrind's cachegrind (D1 and last-level cache sizes from hwloc; one thread; slow: the kernel runs 50-100x slower), for machines without a PMU: the misses of one forward in steady state (a run of two forwards minus a run of one), labelled simulated."
+    )
     var simulateCache = false
 
     @Flag(help: "Print JSON instead of a table.")
@@ -67,7 +75,8 @@ struct CompareCommand: ParsableCommand {
 
     func validate() throws {
         if layers.isEmpty && !labShapes {
-            throw ValidationError("Give at least one --layer (for example --layer N=64,H=14,W=14,C=32,K=64,R=3) or --lab-shapes.")
+            throw ValidationError(
+                "Give at least one --layer (for example --layer N=64,H=14,W=14,C=32,K=64,R=3) or --lab-shapes.")
         }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
         if warmup < 0 { throw ValidationError("--warmup cannot be negative, got \(warmup).") }
@@ -83,7 +92,15 @@ struct CompareCommand: ParsableCommand {
         let t = s.trimmingCharacters(in: .whitespaces).uppercased()
         let mult: Int
         var digits = t
-        if t.hasSuffix("K") { mult = 1 << 10; digits.removeLast() } else if t.hasSuffix("M") { mult = 1 << 20; digits.removeLast() } else if t.hasSuffix("G") { mult = 1 << 30; digits.removeLast() } else { mult = 1 }
+        if t.hasSuffix("K") {
+            mult = 1 << 10; digits.removeLast()
+        } else if t.hasSuffix("M") {
+            mult = 1 << 20; digits.removeLast()
+        } else if t.hasSuffix("G") {
+            mult = 1 << 30; digits.removeLast()
+        } else {
+            mult = 1
+        }
         guard let v = Int(digits), v > 0 else { return nil }
         return v * mult
     }
@@ -94,7 +111,9 @@ struct CompareCommand: ParsableCommand {
             let s = raw.trimmingCharacters(in: .whitespaces)
             if s.lowercased() == "auto" { return nil }
             guard let k = ConvAlgorithmKind(userSpelling: s) else {
-                throw ValidationError("Unknown algorithm '\(s)' in --algorithms; use naive, im2col, winograd-f2x3, winograd-f4x3, winograd or auto.")
+                throw ValidationError(
+                    "Unknown algorithm '\(s)' in --algorithms; use naive, im2col, winograd-f2x3, winograd-f4x3, winograd or auto."
+                )
             }
             return k
         }
@@ -112,12 +131,13 @@ struct CompareCommand: ParsableCommand {
         let rt = execution.runtime()
         let (topo, snapshot, pool, threads) = (rt.hwloc, rt.topology, rt.pool, rt.threads)
         let cpu = try? CPUFeatures.detect()
-        let options = workspaceLimit.flatMap(Self.parseBytes).map { limit -> ConvOptions in
-            var o = rt.options
-            o.workspaceLimitBytes = max(4096, limit)
-            o.winogradChunkBytes = max(4096, limit)
-            return o
-        }
+        let options =
+            workspaceLimit.flatMap(Self.parseBytes).map { limit -> ConvOptions in
+                var o = rt.options
+                o.workspaceLimitBytes = max(4096, limit)
+                o.winogradChunkBytes = max(4096, limit)
+                return o
+            }
             ?? rt.options
         let machine = try machineOptions.session(cpu: cpu, topology: snapshot)
         let peak: Double
@@ -127,7 +147,8 @@ struct CompareCommand: ParsableCommand {
             peakSource = "given"
         } else if let p = machine.record.ceilings?.fma {
             peak = p.perThreadGFLOPs
-            peakSource = "measured earlier on this machine (\(machine.isExplicit ? "--machine" : machine.identity.name))"
+            peakSource =
+                "measured earlier on this machine (\(machine.isExplicit ? "--machine" : machine.identity.name))"
         } else if let cpu {
             let measurePool = WorkerPool(threads: threads, policy: execution.bind, topology: topo)
             let p = ComputePeakProbe.measure(features: cpu, pool: measurePool)
@@ -138,10 +159,11 @@ struct CompareCommand: ParsableCommand {
             peakSource = "unknown"
         }
 
-        let runner = ConvBenchRunner(pool: pool, threads: threads, options: options,
-                                     repetitions: repetitions, warmup: warmup, peakPerThread: peak,
-                                     selector: machine.selector(options: options),
-                                     session: try eventsOption.session(pool: pool))
+        let runner = ConvBenchRunner(
+            pool: pool, threads: threads, options: options,
+            repetitions: repetitions, warmup: warmup, peakPerThread: peak,
+            selector: machine.selector(options: options),
+            session: try eventsOption.session(pool: pool))
         var results: [ConvBenchResult] = []
         for g in geometries {
             results += try runner.compare(g, algorithms: try parsedAlgorithms())
@@ -150,17 +172,20 @@ struct CompareCommand: ParsableCommand {
             let simulator = CacheSimulator(executable: URL(fileURLWithPath: CommandLine.arguments[0]))
             for i in results.indices {
                 guard let kind = ConvAlgorithmKind(rawValue: results[i].chosen ?? results[i].algorithm),
-                      let g = geometries.first(where: { $0.description == results[i].layer }) else { continue }
-                let sim = simulator.simulate(g, algorithm: kind, topology: snapshot, workspace: options.workspaceLimitBytes)
+                    let g = geometries.first(where: { $0.description == results[i].layer })
+                else { continue }
+                let sim = simulator.simulate(
+                    g, algorithm: kind, topology: snapshot, workspace: options.workspaceLimitBytes)
                 results[i].simulatedD1Bytes = sim.d1Bytes
                 results[i].simulatedLLBytes = sim.llBytes
             }
         }
         machine.keep(runner.selector)
 
-        let header = ConvBenchHeader(threads: threads, threading: execution.threading.rawValue, bind: execution.bind.rawValue,
-                                     blasCore: Blas.coreName, peakPerThreadGFLOPs: peak, peakSource: peakSource,
-                                     workspaceLimitBytes: options.workspaceLimitBytes, repetitions: repetitions)
+        let header = ConvBenchHeader(
+            threads: threads, threading: execution.threading.rawValue, bind: execution.bind.rawValue,
+            blasCore: Blas.coreName, peakPerThreadGFLOPs: peak, peakSource: peakSource,
+            workspaceLimitBytes: options.workspaceLimitBytes, repetitions: repetitions)
         if json {
             print(try Console.json(ConvBenchReport(header: header, results: results)))
         } else if csv {
@@ -172,7 +197,9 @@ struct CompareCommand: ParsableCommand {
             if simulateCache {
                 print("Simulated traffic per forward (cachegrind, one thread, caches from hwloc):")
                 for r in results {
-                    print("  \(r.shortLayer) \(r.chosen.map { "auto→\($0)" } ?? r.algorithm): D1 misses \(r.simulatedD1Bytes?.text ?? "—"), LL misses \(r.simulatedLLBytes?.text ?? "—"); modelled minimum \(Format.bytes(r.cost.minimumTrafficBytes)), algorithm \(Format.bytes(r.cost.algorithmTrafficBytes))")
+                    print(
+                        "  \(r.shortLayer) \(r.chosen.map { "auto→\($0)" } ?? r.algorithm): D1 misses \(r.simulatedD1Bytes?.text ?? "—"), LL misses \(r.simulatedLLBytes?.text ?? "—"); modelled minimum \(Format.bytes(r.cost.minimumTrafficBytes)), algorithm \(Format.bytes(r.cost.algorithmTrafficBytes))"
+                    )
                 }
             }
         }

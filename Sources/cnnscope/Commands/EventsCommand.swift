@@ -6,18 +6,22 @@ import Profiler
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
-        abstract: "List the PMUs libpfm4 detects and the shipped event sets, with which events open here and why the others do not.",
+        abstract:
+            "List the PMUs libpfm4 detects and the shipped event sets, with which events open here and why the others do not.",
         discussion: """
-        Each set in Profiles/events names its events per PMU model. For the section that applies \
-        to this machine, every event is encoded with libpfm4 and opened with perf_event_open; a \
-        failure is shown with its errno and likely cause. When no event of a set opens, cnnscope \
-        falls back to the SOFTWARE set, and then to timers only.
-        """)
+            Each set in Profiles/events names its events per PMU model. For the section that applies \
+            to this machine, every event is encoded with libpfm4 and opened with perf_event_open; a \
+            failure is shown with its errno and likely cause. When no event of a set opens, cnnscope \
+            falls back to the SOFTWARE set, and then to timers only.
+            """)
 
     @Option(help: "Show only this event set, with its long description.")
     var set: String?
 
-    @Option(help: "Show what each event set becomes on this libpfm4 PMU model (for example amd64_fam19h_zen4, icx, spr or generic), whether or not this machine has it: every event is encoded with that PMU's tables, in a child process when the PMU is not this machine's.")
+    @Option(
+        help:
+            "Show what each event set becomes on this libpfm4 PMU model (for example amd64_fam19h_zen4, icx, spr or generic), whether or not this machine has it: every event is encoded with that PMU's tables, in a child process when the PMU is not this machine's."
+    )
     var pmu: String?
 
     @Flag(help: "With --pmu, print the translation as JSON.")
@@ -29,20 +33,25 @@ struct EventsCommand: ParsableCommand {
         do { pmus = try PfmLibrary.detectedPMUs() } catch { throw CLIError("libpfm4: \(error)") }
         print("PMU models detected by libpfm4:")
         for p in pmus {
-            let cnt = p.genericCounters + p.fixedCounters > 0 ? ", \(p.genericCounters) generic + \(p.fixedCounters) fixed counters" : ""
+            let cnt =
+                p.genericCounters + p.fixedCounters > 0
+                ? ", \(p.genericCounters) generic + \(p.fixedCounters) fixed counters" : ""
             print("  \(p.name) — \(p.description) (\(p.kind)\(cnt))")
         }
         let dir = try EventsOption.eventsDir()
-        let names = try set.map { n -> [String] in
-            _ = try EventSet.load(named: n, in: dir)
-            return [n]
-        } ?? EventSet.available(in: dir)
+        let names =
+            try set.map { n -> [String] in
+                _ = try EventSet.load(named: n, in: dir)
+                return [n]
+            } ?? EventSet.available(in: dir)
         let software = try? EventSet.load(named: "SOFTWARE", in: dir)
         for name in names {
             let es = try EventSet.load(named: name, in: dir)
             print("\n\(es.name) — \(es.short)")
             guard let sec = es.section(for: pmus.map(\.name)) else {
-                print("  no section for \(pmus.map(\.name).joined(separator: ", ")) and no generic section: unavailable here")
+                print(
+                    "  no section for \(pmus.map(\.name).joined(separator: ", ")) and no generic section: unavailable here"
+                )
                 continue
             }
             print("  section for: \(sec.pmus.joined(separator: " "))")
@@ -50,12 +59,16 @@ struct EventsCommand: ParsableCommand {
             let probes = CounterProbe.probe(sec.events.map(\.event))
             for ((v, e), p) in zip(sec.events, probes) {
                 let status = p.opened ? "opens" : "does not open: \(p.errno.map { $0 + " — " } ?? "")\(p.cause ?? "")"
-                print("  \(v.padding(toLength: width, withPad: " ", startingAt: 0))\(e)\n  \(String(repeating: " ", count: width))\(status)")
+                print(
+                    "  \(v.padding(toLength: width, withPad: " ", startingAt: 0))\(e)\n  \(String(repeating: " ", count: width))\(status)"
+                )
             }
             for (v, f) in sec.derived { print("  \(v.padding(toLength: width, withPad: " ", startingAt: 0))= \(f)") }
             let session = CounterSession(set: es, software: software, pmus: pmus, threadIDs: [0])
-            print("  => here: \(session.level.rawValue)" + (session.active.name != es.name ? ", counting \(session.active.name)" : "")
-                  + (session.parts.count > 1 ? ", \(session.parts.count) passes (more events than counters)" : ""))
+            print(
+                "  => here: \(session.level.rawValue)"
+                    + (session.active.name != es.name ? ", counting \(session.active.name)" : "")
+                    + (session.parts.count > 1 ? ", \(session.parts.count) passes (more events than counters)" : ""))
             print("  metrics: " + es.metrics.map(\.name).joined(separator: ", "))
             if set != nil { print("\n" + es.long) }
         }
@@ -83,7 +96,9 @@ extension EventsCommand {
         }
         let dir = try EventsOption.eventsDir()
         let names = set.map { [$0] } ?? EventSet.available(in: dir)
-        let translations = try names.map { EventSetTranslation.translate(try EventSet.load(named: $0, in: dir), pmu: pmu) }
+        let translations = try names.map {
+            EventSetTranslation.translate(try EventSet.load(named: $0, in: dir), pmu: pmu)
+        }
         if json {
             print(try Console.json(translations))
             return
@@ -97,8 +112,12 @@ extension EventsCommand {
             let width = (t.events.map(\.variable.count).max() ?? 4) + 2
             for e in t.events {
                 let pad = e.variable.padding(toLength: width, withPad: " ", startingAt: 0)
-                let what = e.qualifiedName.map { "\($0) (type \(e.type ?? 0), config 0x\(String(e.config ?? 0, radix: 16)))" }
-                print("  \(pad)\(e.event)\n  \(String(repeating: " ", count: width))→ \(what ?? "does not encode: \(e.error ?? "?")")")
+                let what = e.qualifiedName.map {
+                    "\($0) (type \(e.type ?? 0), config 0x\(String(e.config ?? 0, radix: 16)))"
+                }
+                print(
+                    "  \(pad)\(e.event)\n  \(String(repeating: " ", count: width))→ \(what ?? "does not encode: \(e.error ?? "?")")"
+                )
             }
             for d in t.derived { print("  \(d)") }
             print("")

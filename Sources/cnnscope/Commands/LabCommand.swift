@@ -19,16 +19,16 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "Run the CNN lab end to end: train and evaluate every architecture and write one lab report.",
         discussion: """
-        Trains basic-cnn, the seven variants and the fcnn baseline on the same data, evaluates \
-        them, and writes lab.html (self-contained), lab.md, lab.json and lab.csv with: the \
-        comparison table, the lab's four plots, training curves, normalised confusion matrices \
-        with the most-confused pair, sample predictions, first-layer filters and feature maps \
-        (basic-cnn and the most accurate model), CNN vs FCNN, the winners, and per model the \
-        hardware view (time per layer, the algorithm auto chose, GFLOP/s and efficiency against \
-        the roofline) with a full profile report. Pictures are also saved as PNG files. \
-        Extensions, each behind its option: data augmentation, max vs average pooling, int8 \
-        post-training quantisation (accuracy and speed against float) and Grad-CAM heatmaps.
-        """)
+            Trains basic-cnn, the seven variants and the fcnn baseline on the same data, evaluates \
+            them, and writes lab.html (self-contained), lab.md, lab.json and lab.csv with: the \
+            comparison table, the lab's four plots, training curves, normalised confusion matrices \
+            with the most-confused pair, sample predictions, first-layer filters and feature maps \
+            (basic-cnn and the most accurate model), CNN vs FCNN, the winners, and per model the \
+            hardware view (time per layer, the algorithm auto chose, GFLOP/s and efficiency against \
+            the roofline) with a full profile report. Pictures are also saved as PNG files. \
+            Extensions, each behind its option: data augmentation, max vs average pooling, int8 \
+            post-training quantisation (accuracy and speed against float) and Grad-CAM heatmaps.
+            """)
 
     @OptionGroup var data: DataOptions
     @OptionGroup var execution: ExecutionOptions
@@ -45,13 +45,18 @@ struct LabCommand: ParsableCommand {
     @Flag(help: "A quick run: 3,000 training images, one epoch, three models (basic-cnn, tiny-cnn, fcnn).")
     var quick = false
 
-    @Flag(help: "Extension: augment the training batches (random shifts of up to 2 pixels; horizontal flips for CIFAR-10).")
+    @Flag(
+        help:
+            "Extension: augment the training batches (random shifts of up to 2 pixels; horizontal flips for CIFAR-10).")
     var augment = false
 
     @Flag(help: "Extension: also train basic-cnn with average pooling and compare it with max pooling.")
     var poolingStudy = false
 
-    @Flag(help: "Extension: quantise every trained model to int8 after training (convolution and dense layers) and compare accuracy and speed with float.")
+    @Flag(
+        help:
+            "Extension: quantise every trained model to int8 after training (convolution and dense layers) and compare accuracy and speed with float."
+    )
     var quantize = false
 
     @Flag(help: "Extension: Grad-CAM heatmaps over sample test images for basic-cnn and the most accurate CNN.")
@@ -72,7 +77,8 @@ struct LabCommand: ParsableCommand {
 
     func run() throws {
         Console.lineBuffered()
-        let names = models.map { $0.split(separator: ",").map(String.init) } ?? (quick ? LabModels.quick : LabModels.all)
+        let names =
+            models.map { $0.split(separator: ",").map(String.init) } ?? (quick ? LabModels.quick : LabModels.all)
         guard let modelsDir = ProfilesDirectory.locate()?.appendingPathComponent("models") else {
             throw CLIError("cannot find the Profiles/models folder; run from the repository or set CNNSCOPE_PROFILES")
         }
@@ -94,12 +100,15 @@ struct LabCommand: ParsableCommand {
 
         let runner = LabRunner(
             pool: pool, threads: threads, options: options, roofline: roofline,
-            machine: RunAssembler.machineSummary(snap, cpu: cpu, pmus: pmus, ceilings: ceilings, identity: machine.identity),
+            machine: RunAssembler.machineSummary(
+                snap, cpu: cpu, pmus: pmus, ceilings: ceilings, identity: machine.identity),
             selector: selector, log: { print($0) })
-        let report = try runner.run(LabRequest(
-            profiles: profiles, train: train, validation: validation, test: test, epochs: epochs, patience: patience,
-            augment: augment, quantize: quantize, gradCAM: gradCam, seed: seed, datasetLabel: data.dataset.rawValue,
-            commandLine: CommandLine.arguments.joined(separator: " "), bind: execution.bind.rawValue, output: dir))
+        let report = try runner.run(
+            LabRequest(
+                profiles: profiles, train: train, validation: validation, test: test, epochs: epochs,
+                patience: patience,
+                augment: augment, quantize: quantize, gradCAM: gradCam, seed: seed, datasetLabel: data.dataset.rawValue,
+                commandLine: CommandLine.arguments.joined(separator: " "), bind: execution.bind.rawValue, output: dir))
         machine.keep(selector)
         print(LabModels.summaryTable(report))
         print("Lab report: \(dir)/lab.html (also lab.md, lab.json, lab.csv, pictures/, profiles/)")

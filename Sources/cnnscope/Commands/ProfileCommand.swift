@@ -18,12 +18,12 @@ struct ProfileCommand: ParsableCommand {
         commandName: "profile",
         abstract: "Profile a model on this machine per layer and per algorithm, and write a hardware report.",
         discussion: """
-        For each algorithm and each layer: time (median, min–max, measured), FLOPs (direct and \
-        executed) and bytes (minimum and the algorithm's own traffic) by formula, counted values \
-        where the PMU allows, arithmetic intensity, attained GFLOP/s, the roof at that intensity \
-        from the machine's measured ceilings, the efficiency and the bound. Writes report.json, \
-        report.csv, report.md and a self-contained report.html to Reports/<machine identity>/<model>-<time>/.
-        """)
+            For each algorithm and each layer: time (median, min–max, measured), FLOPs (direct and \
+            executed) and bytes (minimum and the algorithm's own traffic) by formula, counted values \
+            where the PMU allows, arithmetic intensity, attained GFLOP/s, the roof at that intensity \
+            from the machine's measured ceilings, the efficiency and the bound. Writes report.json, \
+            report.csv, report.md and a self-contained report.html to Reports/<machine identity>/<model>-<time>/.
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var data: DataOptions
@@ -33,7 +33,9 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize = 64
 
-    @Option(help: "Comma-separated algorithm settings to compare: naive, im2col, winograd (F(4x4,3x3)), winograd-f2x3, auto.")
+    @Option(
+        help:
+            "Comma-separated algorithm settings to compare: naive, im2col, winograd (F(4x4,3x3)), winograd-f2x3, auto.")
     var algorithms = "naive,im2col,winograd,auto"
 
     @Option(help: "Timed repetitions per algorithm (after one warm-up).")
@@ -53,15 +55,20 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Seed for initialisation and data order.")
     var seed: UInt64 = 42
 
-    @Option(help: "Profile at this input shape (for example 224x224x3) on random images of that shape instead of the data set; the default for ImageNet bases (mobilenetv2, vgg16) is their profile's input_shape.")
+    @Option(
+        help:
+            "Profile at this input shape (for example 224x224x3) on random images of that shape instead of the data set; the default for ImageNet bases (mobilenetv2, vgg16) is their profile's input_shape."
+    )
     var inputShape: String?
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize).") }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
         if let s = inputShape { _ = try parseInputShape(s) }
-        for a in algorithms.split(separator: ",") where a != "auto" && ConvAlgorithmKind(userSpelling: String(a)) == nil {
-            throw ValidationError("Unknown algorithm '\(a)' in --algorithms; use naive, im2col, winograd, winograd-f2x3 or auto.")
+        for a in algorithms.split(separator: ",") where a != "auto" && ConvAlgorithmKind(userSpelling: String(a)) == nil
+        {
+            throw ValidationError(
+                "Unknown algorithm '\(a)' in --algorithms; use naive, im2col, winograd, winograd-f2x3 or auto.")
         }
     }
 
@@ -69,7 +76,9 @@ struct ProfileCommand: ParsableCommand {
         Console.lineBuffered()
         let profile = try modelOptions.profile()
         let rt = execution.runtime()
-        guard let snap = rt.topology else { throw CLIError("hwloc could not read the topology; the roofline needs the cache sizes") }
+        guard let snap = rt.topology else {
+            throw CLIError("hwloc could not read the topology; the roofline needs the cache sizes")
+        }
         let topo = rt.hwloc
         let cpu = try CPUFeatures.detect()
         let pmus = (try? PfmLibrary.detectedPMUs()) ?? []
@@ -83,15 +92,20 @@ struct ProfileCommand: ParsableCommand {
         let fixedShape = try inputShape.map(parseInputShape) ?? profile.inputShape
         let batch = try inputBatch(fixedShape: fixedShape)
         let weightFile = try weights.map { w -> (data: Data, file: String) in
-            guard let d = FileManager.default.contents(atPath: w) else { throw CLIError("\(w): cannot read the weight file") }
+            guard let d = FileManager.default.contents(atPath: w) else {
+                throw CLIError("\(w): cannot read the weight file")
+            }
             return (d, w)
         }
         let profiler = ModelProfiler(
-            pool: pool, threads: threads, options: options, session: try eventsOption.session(pool: pool), roofline: roofline,
-            machine: RunAssembler.machineSummary(snap, cpu: cpu, pmus: pmus, ceilings: ceilings, identity: machine.identity),
+            pool: pool, threads: threads, options: options, session: try eventsOption.session(pool: pool),
+            roofline: roofline,
+            machine: RunAssembler.machineSummary(
+                snap, cpu: cpu, pmus: pmus, ceilings: ceilings, identity: machine.identity),
             selector: machine.selector(options: options))
         let request = ModelProfileRequest(
-            profile: profile, batch: batch, fixedShape: fixedShape, algorithms: algorithms.split(separator: ",").map(String.init),
+            profile: profile, batch: batch, fixedShape: fixedShape,
+            algorithms: algorithms.split(separator: ",").map(String.init),
             repetitions: repetitions, trainingStep: trainingStep, weights: weightFile, seed: seed,
             datasetLabel: fixedShape == nil ? data.dataset.rawValue : "synthetic (random images)",
             commandLine: CommandLine.arguments.joined(separator: " "), bind: execution.bind.rawValue)
@@ -112,7 +126,9 @@ extension ProfileCommand {
         if let shape = fixedShape { return Dataset.synthetic(count: batchSize, shape: shape, seed: seed) }
         let (train, _, test) = try data.load(seed: seed)
         let batch = (test.count >= batchSize ? test : train).prefix(batchSize)
-        guard batch.count == batchSize else { throw CLIError("the data set has only \(batch.count) images; lower --batch-size") }
+        guard batch.count == batchSize else {
+            throw CLIError("the data set has only \(batch.count) images; lower --batch-size")
+        }
         return batch
     }
 }

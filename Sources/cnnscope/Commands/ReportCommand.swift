@@ -9,11 +9,11 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Re-render a profile run, or put two runs side by side.",
         discussion: """
-        `cnnscope report RUN.json --format md` prints a run again as Markdown (or html, csv, json). \
-        `cnnscope report --compare A.json B.json` compares two runs (two machines, two thread \
-        counts, before and after a change): totals and per-layer times with ratios B/A, and with \
-        --output FILE.html a page with a combined roofline.
-        """)
+            `cnnscope report RUN.json --format md` prints a run again as Markdown (or html, csv, json). \
+            `cnnscope report --compare A.json B.json` compares two runs (two machines, two thread \
+            counts, before and after a change): totals and per-layer times with ratios B/A, and with \
+            --output FILE.html a page with a combined roofline.
+            """)
 
     @Argument(help: "The run file (report.json) to render.")
     var file: String?
@@ -28,13 +28,21 @@ struct ReportCommand: ParsableCommand {
     var output: String?
 
     func validate() throws {
-        if compare.isEmpty && file == nil { throw ValidationError("Give a run file (report.json) or --compare A.json B.json.") }
-        if !compare.isEmpty && compare.count != 2 { throw ValidationError("--compare takes exactly two run files, got \(compare.count).") }
-        if !["html", "md", "csv", "json"].contains(format) { throw ValidationError("--format must be html, md, csv or json, got '\(format)'.") }
+        if compare.isEmpty && file == nil {
+            throw ValidationError("Give a run file (report.json) or --compare A.json B.json.")
+        }
+        if !compare.isEmpty && compare.count != 2 {
+            throw ValidationError("--compare takes exactly two run files, got \(compare.count).")
+        }
+        if !["html", "md", "csv", "json"].contains(format) {
+            throw ValidationError("--format must be html, md, csv or json, got '\(format)'.")
+        }
     }
 
     static func load(_ path: String) throws -> ProfileReport {
-        guard let d = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the run file") }
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw CLIError("\(path): cannot read the run file")
+        }
         return try ReportRenderer.decode(d, file: path)
     }
 
@@ -47,7 +55,9 @@ struct ReportCommand: ParsableCommand {
             let a = try Self.load(compare[0]), b = try Self.load(compare[1])
             if let note = ComparisonRenderer.machineNote(a, b) { Console.error("note: \(note)") }
             let isHTML = output?.hasSuffix(".html") ?? (format == "html")
-            try emit(isHTML ? ComparisonRenderer.html(a, b, names: compare) : ComparisonRenderer.markdown(a, b, names: compare))
+            try emit(
+                isHTML
+                    ? ComparisonRenderer.html(a, b, names: compare) : ComparisonRenderer.markdown(a, b, names: compare))
             return
         }
         let r = try Self.load(file!)

@@ -15,13 +15,13 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model from Profiles/models and print the lab's results.",
         discussion: """
-        Trains with mini-batches (Adam or SGD from the profile), validates after every epoch on \
-        the lab's split (the last 6,000 MNIST or 5,000 CIFAR-10 training images), optionally stops \
-        early on val_accuracy and restores the best weights, then reports test accuracy and loss, \
-        training time, inference time per image, parameter counts and accuracy per million \
-        parameters. Results (JSON with the history) and the trained weights (.cnnw) are saved in \
-        the output folder.
-        """)
+            Trains with mini-batches (Adam or SGD from the profile), validates after every epoch on \
+            the lab's split (the last 6,000 MNIST or 5,000 CIFAR-10 training images), optionally stops \
+            early on val_accuracy and restores the best weights, then reports test accuracy and loss, \
+            training time, inference time per image, parameter counts and accuracy per million \
+            parameters. Results (JSON with the history) and the trained weights (.cnnw) are saved in \
+            the output folder.
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var data: DataOptions
@@ -36,10 +36,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Mini-batch size.")
     var batchSize = 64
 
-    @Option(help: "Stop when val_accuracy has not improved for this many epochs and restore the best weights (off when not given).")
+    @Option(
+        help:
+            "Stop when val_accuracy has not improved for this many epochs and restore the best weights (off when not given)."
+    )
     var patience: Int?
 
-    @Flag(help: "Augment the training batches: random shifts of up to 2 pixels, and horizontal flips for colour images.")
+    @Flag(
+        help: "Augment the training batches: random shifts of up to 2 pixels, and horizontal flips for colour images.")
     var augment = false
 
     @Option(help: "Override the profile's learning rate.")
@@ -48,14 +52,20 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and dropout, so a run can be repeated exactly.")
     var seed: UInt64 = 42
 
-    @Option(help: "Folder for results.json and weights.cnnw; the default is Reports/<machine identity>/train-<model>-<time>.")
+    @Option(
+        help:
+            "Folder for results.json and weights.cnnw; the default is Reports/<machine identity>/train-<model>-<time>.")
     var output: String?
 
     func validate() throws {
         if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs).") }
-        if batchSize < 1 || batchSize > 65536 { throw ValidationError("--batch-size must be between 1 and 65536, got \(batchSize).") }
+        if batchSize < 1 || batchSize > 65536 {
+            throw ValidationError("--batch-size must be between 1 and 65536, got \(batchSize).")
+        }
         if let p = patience, p < 1 { throw ValidationError("--patience must be at least 1, got \(p).") }
-        if let lr = learningRate, !(lr > 0 && lr < 10) { throw ValidationError("--learning-rate must be in (0, 10), got \(lr).") }
+        if let lr = learningRate, !(lr > 0 && lr < 10) {
+            throw ValidationError("--learning-rate must be in (0, 10), got \(lr).")
+        }
     }
 
     func run() throws {
@@ -67,16 +77,21 @@ struct TrainCommand: ParsableCommand {
         let input = train.imageShape
         let machine = try machineOptions.session(cpu: try? CPUFeatures.detect(), topology: rt.topology)
         let selector = machine.selector(options: options)
-        let training = ModelTraining(pool: pool, threads: threads, options: options,
-                                     profiledSession: eventsOption.events == nil ? nil : .some(try eventsOption.session(pool: pool)),
-                                     machine: machine.identity.name)
-        print("Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) validation, \(test.count) test images, input \(input), batch \(batchSize), \(threads) thread\(threads == 1 ? "" : "s"), conv \(algorithm.convAlgorithm)")
+        let training = ModelTraining(
+            pool: pool, threads: threads, options: options,
+            profiledSession: eventsOption.events == nil ? nil : .some(try eventsOption.session(pool: pool)),
+            machine: machine.identity.name)
+        print(
+            "Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) validation, \(test.count) test images, input \(input), batch \(batchSize), \(threads) thread\(threads == 1 ? "" : "s"), conv \(algorithm.convAlgorithm)"
+        )
         let bar = ProgressBar(enabled: isatty(STDOUT_FILENO) != 0)
         let (results, model, profiler) = try training.run(
-            TrainingRequest(profile: profile, train: train, validation: validation, test: test,
-                            config: TrainConfig(epochs: epochs, batchSize: batchSize, patience: patience, seed: seed, augment: augment),
-                            learningRate: learningRate, policy: algorithm.policy(selector: selector),
-                            datasetLabel: data.dataset.rawValue, commandLine: CommandLine.arguments.joined(separator: " ")),
+            TrainingRequest(
+                profile: profile, train: train, validation: validation, test: test,
+                config: TrainConfig(
+                    epochs: epochs, batchSize: batchSize, patience: patience, seed: seed, augment: augment),
+                learningRate: learningRate, policy: algorithm.policy(selector: selector),
+                datasetLabel: data.dataset.rawValue, commandLine: CommandLine.arguments.joined(separator: " ")),
             progress: { if bar.enabled { bar.update($0) } }, epochEnded: { bar.finish($0, epochs: epochs) })
         machine.keep(selector)
         print(TrainingResults.text(results))
@@ -110,16 +125,23 @@ final class ProgressBar {
         lastDraw = p.elapsed
         let width = 30
         let done = width * p.step / max(1, p.steps)
-        let bar = String(repeating: "=", count: done) + (done < width ? ">" : "") + String(repeating: " ", count: max(0, width - done - 1))
-        let line = String(format: "\rEpoch %d/%d [%@] %d/%d ETA %.0fs %.0f img/s loss %.4f acc %.4f",
-                          p.epoch, p.epochs, bar, p.step, p.steps, p.eta, p.imagesPerSecond, p.loss, p.accuracy)
+        let bar =
+            String(repeating: "=", count: done) + (done < width ? ">" : "")
+            + String(repeating: " ", count: max(0, width - done - 1))
+        let line = String(
+            format: "\rEpoch %d/%d [%@] %d/%d ETA %.0fs %.0f img/s loss %.4f acc %.4f",
+            p.epoch, p.epochs, bar, p.step, p.steps, p.eta, p.imagesPerSecond, p.loss, p.accuracy)
         FileHandle.standardOutput.write(Data(line.utf8))
     }
 
     func finish(_ r: EpochRecord, epochs: Int) {
         if enabled { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
-        var line = String(format: "Epoch %d/%d: %.1fs %.0f img/s loss %.4f accuracy %.4f", r.epoch, epochs, r.seconds, r.imagesPerSecond, r.loss, r.accuracy)
-        if let vl = r.valLoss, let va = r.valAccuracy { line += String(format: " val_loss %.4f val_accuracy %.4f", vl, va) }
+        var line = String(
+            format: "Epoch %d/%d: %.1fs %.0f img/s loss %.4f accuracy %.4f", r.epoch, epochs, r.seconds,
+            r.imagesPerSecond, r.loss, r.accuracy)
+        if let vl = r.valLoss, let va = r.valAccuracy {
+            line += String(format: " val_loss %.4f val_accuracy %.4f", vl, va)
+        }
         print(line)
     }
 }

@@ -43,4 +43,3 @@ struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ s: String) { description = s }
 }
-

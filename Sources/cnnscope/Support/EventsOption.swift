@@ -8,7 +8,10 @@ import Runtime
 
 /// `--events SET`: count an event set per layer (or per algorithm) with the fallback ladder.
 struct EventsOption: ParsableArguments {
-    @Option(help: "Count an event set from Profiles/events (FLOPS_SP, CACHE, MEM, IPC, SOFTWARE) per layer; where its events do not open, software events and then timers are used, and each missing value says why.")
+    @Option(
+        help:
+            "Count an event set from Profiles/events (FLOPS_SP, CACHE, MEM, IPC, SOFTWARE) per layer; where its events do not open, software events and then timers are used, and each missing value says why."
+    )
     var events: String?
 
     static func eventsDir() throws -> URL {

@@ -17,9 +17,10 @@ struct ExecutionOptions: ParsableArguments {
     @Option(help: "How worker threads are bound to processing units: compact, scatter or none.")
     var bind: BindPolicy = .compact
 
-    @Option(help: ArgumentHelp(
-        "Where the threads go: 'pool' runs single-threaded OpenBLAS inside each pinned worker; 'blas' runs one worker and lets OpenBLAS use all the threads.",
-        valueName: "pool|blas"))
+    @Option(
+        help: ArgumentHelp(
+            "Where the threads go: 'pool' runs single-threaded OpenBLAS inside each pinned worker; 'blas' runs one worker and lets OpenBLAS use all the threads.",
+            valueName: "pool|blas"))
     var threading: Threading = .pool
 
     enum Threading: String, ExpressibleByArgument, CaseIterable { case pool, blas }
@@ -43,8 +44,9 @@ struct ExecutionOptions: ParsableArguments {
         let hwloc = try? HwlocTopology()
         let topology = hwloc?.snapshot()
         let (pool, threads) = makeRuntime(topology: hwloc, cores: topology?.cores ?? 1)
-        return Runtime(hwloc: hwloc, topology: topology, pool: pool, threads: threads,
-                       options: kernelSwitches().sized(for: topology, workers: pool.width))
+        return Runtime(
+            hwloc: hwloc, topology: topology, pool: pool, threads: threads,
+            options: kernelSwitches().sized(for: topology, workers: pool.width))
     }
 
     /// The kernel switches: defaults, or the comparison settings the environment asks for
@@ -52,13 +54,17 @@ struct ExecutionOptions: ParsableArguments {
     /// CNNSCOPE_SMALL_GEMM_MAX_PANEL=floats). They travel in ConvOptions, so auto's key sees them.
     func kernelSwitches() -> ConvOptions { Self.kernelSwitches(threading: threading) }
 
-    static func kernelSwitches(threading: Threading,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) -> ConvOptions {
+    static func kernelSwitches(
+        threading: Threading,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> ConvOptions {
         var o = ConvOptions()
         o.smallPatch = environment["CNNSCOPE_SMALL_PATCH"] != "0"
         o.smallGemm = environment["CNNSCOPE_SMALL_GEMM"] != "0"
         o.im2colSmallGemm = environment["CNNSCOPE_IM2COL_SMALL_GEMM"] != "0"
-        if let p = environment["CNNSCOPE_SMALL_GEMM_MAX_PANEL"].flatMap(Int.init), p > 0 { o.smallGemmMaxPanelFloats = p }
+        if let p = environment["CNNSCOPE_SMALL_GEMM_MAX_PANEL"].flatMap(Int.init), p > 0 {
+            o.smallGemmMaxPanelFloats = p
+        }
         o.threading = threading.rawValue
         return o
     }

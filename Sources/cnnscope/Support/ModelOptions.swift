@@ -39,10 +39,16 @@ enum DatasetName: String, ExpressibleByArgument, CaseIterable {
 
 /// Where the images come from.
 struct DataOptions: ParsableArguments {
-    @Option(help: "The data set: fashion-mnist (the default, from the Debian package), mnist, cifar10 or synthetic (random data of the right shape, for speed runs).")
+    @Option(
+        help:
+            "The data set: fashion-mnist (the default, from the Debian package), mnist, cifar10 or synthetic (random data of the right shape, for speed runs)."
+    )
     var dataset: DatasetName = .fashionMnist
 
-    @Option(help: "The folder with the data set's files (IDX files for MNIST and Fashion-MNIST, the CIFAR-10 binary batches).")
+    @Option(
+        help:
+            "The folder with the data set's files (IDX files for MNIST and Fashion-MNIST, the CIFAR-10 binary batches)."
+    )
     var dataDir: String?
 
     @Option(help: "Use only the first N training images (and N/6 test images), for quick runs.")
@@ -55,7 +61,9 @@ struct DataOptions: ParsableArguments {
     static let fashionDefault = "/usr/share/datasets/fashion-mnist"
 
     /// Train (with the lab's validation split taken from its end) and test sets.
-    func load(seed: UInt64, syntheticShape: [Int] = [28, 28, 1]) throws -> (train: Dataset, validation: Dataset, test: Dataset) {
+    func load(seed: UInt64, syntheticShape: [Int] = [28, 28, 1]) throws -> (
+        train: Dataset, validation: Dataset, test: Dataset
+    ) {
         var train: Dataset, test: Dataset, validation: Int
         switch dataset {
         case .fashionMnist, .mnist:
@@ -88,12 +96,17 @@ struct DataOptions: ParsableArguments {
 
 /// Convolution algorithm for models.
 struct AlgorithmOption: ParsableArguments {
-    @Option(help: "The convolution algorithm: naive, im2col, winograd-f2x3, winograd-f4x3 (winograd), or auto (time each once per layer and keep the fastest).")
+    @Option(
+        help:
+            "The convolution algorithm: naive, im2col, winograd-f2x3, winograd-f4x3 (winograd), or auto (time each once per layer and keep the fastest)."
+    )
     var convAlgorithm = "auto"
 
     func validate() throws {
         if convAlgorithm != "auto" && ConvAlgorithmKind(userSpelling: convAlgorithm) == nil {
-            throw ValidationError("Unknown --conv-algorithm '\(convAlgorithm)'; use naive, im2col, winograd-f2x3, winograd-f4x3, winograd or auto.")
+            throw ValidationError(
+                "Unknown --conv-algorithm '\(convAlgorithm)'; use naive, im2col, winograd-f2x3, winograd-f4x3, winograd or auto."
+            )
         }
     }
 

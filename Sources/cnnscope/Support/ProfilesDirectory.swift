@@ -11,7 +11,8 @@ enum ProfilesDirectory {
         if let env = ProcessInfo.processInfo.environment["CNNSCOPE_PROFILES"], !env.isEmpty {
             return (URL(fileURLWithPath: env), "$CNNSCOPE_PROFILES")
         }
-        let exeDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let exeDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         let installed = exeDir.deletingLastPathComponent().appendingPathComponent("share/cnnscope/Profiles")
         if fm.fileExists(atPath: installed.appendingPathComponent("models").path) { return (installed, "installed") }
         var dir = exeDir
@@ -31,7 +32,8 @@ enum ProfilesDirectory {
 
     /// `cnnscope --version`: the version and the Profiles folder in use.
     static var versionText: String {
-        let where_ = locateWithSource().map { "profiles: \($0.url.path) (\($0.source))" }
+        let where_ =
+            locateWithSource().map { "profiles: \($0.url.path) (\($0.source))" }
             ?? "profiles: not found (set CNNSCOPE_PROFILES or run Scripts/install)"
         return "\(Cnnscope.version)\n\(where_)"
     }
