@@ -55,7 +55,7 @@ let package = Package(
                 dependencies: ["Datasets", "Hardware", "KerasWeights", "Kernels", "Layers", "Profiling", "Reports", "Runtime", "Tensor",
                                "Training"],
                 swiftSettings: v5),
-        .target(name: "MachineStore", dependencies: ["Hardware", "Kernels"], swiftSettings: v5),
+        .target(name: "MachineStore", dependencies: ["Hardware", "Kernels", "Reports"], swiftSettings: v5),
         .target(name: "KerasWeights", dependencies: ["CHDF5", "Layers", "Tensor"], swiftSettings: v5),
 
         .executableTarget(
