@@ -31,47 +31,11 @@ struct EventsCommand: ParsableCommand {
         if let pmu { return try translate(pmu: pmu) }
         let pmus: [PMUInfo]
         do { pmus = try PfmLibrary.detectedPMUs() } catch { throw CLIError("libpfm4: \(error)") }
-        print("PMU models detected by libpfm4:")
-        for p in pmus {
-            let cnt =
-                p.genericCounters + p.fixedCounters > 0
-                ? ", \(p.genericCounters) generic + \(p.fixedCounters) fixed counters" : ""
-            print("  \(p.name) — \(p.description) (\(p.kind)\(cnt))")
-        }
         let dir = try EventsOption.eventsDir()
-        let names =
-            try set.map { n -> [String] in
-                _ = try EventSet.load(named: n, in: dir)
-                return [n]
-            } ?? EventSet.available(in: dir)
+        let names = set.map { [$0] } ?? EventSet.available(in: dir)
+        let sets = try names.map { try EventSet.load(named: $0, in: dir) }
         let software = try? EventSet.load(named: "SOFTWARE", in: dir)
-        for name in names {
-            let es = try EventSet.load(named: name, in: dir)
-            print("\n\(es.name) — \(es.short)")
-            guard let sec = es.section(for: pmus.map(\.name)) else {
-                print(
-                    "  no section for \(pmus.map(\.name).joined(separator: ", ")) and no generic section: unavailable here"
-                )
-                continue
-            }
-            print("  section for: \(sec.pmus.joined(separator: " "))")
-            let width = (sec.events.map(\.variable.count).max() ?? 4) + 2
-            let probes = CounterProbe.probe(sec.events.map(\.event))
-            for ((v, e), p) in zip(sec.events, probes) {
-                let status = p.opened ? "opens" : "does not open: \(p.errno.map { $0 + " — " } ?? "")\(p.cause ?? "")"
-                print(
-                    "  \(v.padding(toLength: width, withPad: " ", startingAt: 0))\(e)\n  \(String(repeating: " ", count: width))\(status)"
-                )
-            }
-            for (v, f) in sec.derived { print("  \(v.padding(toLength: width, withPad: " ", startingAt: 0))= \(f)") }
-            let session = CounterSession(set: es, software: software, pmus: pmus, threadIDs: [0])
-            print(
-                "  => here: \(session.level.rawValue)"
-                    + (session.active.name != es.name ? ", counting \(session.active.name)" : "")
-                    + (session.parts.count > 1 ? ", \(session.parts.count) passes (more events than counters)" : ""))
-            print("  metrics: " + es.metrics.map(\.name).joined(separator: ", "))
-            if set != nil { print("\n" + es.long) }
-        }
+        print(EventSetListing.text(sets: sets, software: software, pmus: pmus, long: set != nil))
     }
 }
 
@@ -99,29 +63,7 @@ extension EventsCommand {
         let translations = try names.map {
             EventSetTranslation.translate(try EventSet.load(named: $0, in: dir), pmu: pmu)
         }
-        if json {
-            print(try Console.json(translations))
-            return
-        }
-        for t in translations {
-            guard let sec = t.section else {
-                print("\(t.set): no section for \(pmu)\n")
-                continue
-            }
-            print("\(t.set) on \(pmu) (section for: \(sec.joined(separator: " ")))")
-            let width = (t.events.map(\.variable.count).max() ?? 4) + 2
-            for e in t.events {
-                let pad = e.variable.padding(toLength: width, withPad: " ", startingAt: 0)
-                let what = e.qualifiedName.map {
-                    "\($0) (type \(e.type ?? 0), config 0x\(String(e.config ?? 0, radix: 16)))"
-                }
-                print(
-                    "  \(pad)\(e.event)\n  \(String(repeating: " ", count: width))→ \(what ?? "does not encode: \(e.error ?? "?")")"
-                )
-            }
-            for d in t.derived { print("  \(d)") }
-            print("")
-        }
+        print(json ? try Console.json(translations) : EventSetListing.text(translations, pmu: pmu))
     }
 
     /// Runs this command line again with LIBPFM_FORCE_PMU set, passing the output through.
