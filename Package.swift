@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "MachineStore", "Kernels", "Tensor"], swiftSettings: v5),
         .testTarget(name: "KernelTests", dependencies: ["Kernels", "Tensor"], swiftSettings: v5),
         .testTarget(name: "LayerTests", dependencies: ["Layers", "Kernels", "Tensor"], swiftSettings: v5),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor", "KerasWeights"], swiftSettings: v5),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor", "KerasWeights", "Reports"], swiftSettings: v5),
         .testTarget(name: "ProfilerTests", dependencies: ["Profiler", "Figures", "Layers", "Kernels", "Hardware", "Tensor"], swiftSettings: v5),
         .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], exclude: ["Snapshots"],
                     swiftSettings: v5),

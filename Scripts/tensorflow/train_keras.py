@@ -27,11 +27,11 @@ def build(profile, input_shape):
     for b in profile.get("conv_blocks") or []:
         k = b.get("kernel_size", 3)
         for _ in range(b.get("convs", 1)):
+            # The lab's create_cnn_with_config: Conv2D(activation), then BatchNormalization.
             m.add(keras.layers.Conv2D(b["filters"], k, strides=b.get("strides", 1), padding=b.get("padding", "same"),
-                                      activation=None if bn else act))
+                                      activation=act))
             if bn:
                 m.add(keras.layers.BatchNormalization())
-                m.add(keras.layers.Activation(act))
         if b.get("pool_size", 2) > 0:
             pool = keras.layers.MaxPooling2D if b.get("pool_type", "max") == "max" else keras.layers.AveragePooling2D
             m.add(pool(b.get("pool_size", 2)))

@@ -132,7 +132,8 @@ public struct LabRunner {
                     trainingSeconds: seconds, inferenceMsPerImage: inf * 1e3, totalParameters: model.parameterCount,
                     trainableParameters: model.trainableParameterCount,
                     parametersPerSecond: Double(model.parameterCount) / seconds,
-                    accuracyPerMillionParameters: acc / (Double(model.parameterCount) / 1e6),
+                    accuracyPerMillionParameters: LabFormulas.accuracyPerMillionParameters(
+                        accuracy: acc, parameters: model.parameterCount),
                     epochsTrained: history.count,
                     history: history.map {
                         LabEpoch(

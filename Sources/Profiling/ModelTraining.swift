@@ -93,7 +93,8 @@ public struct ModelTraining {
             trainableParameters: model.trainableParameterCount,
             nonTrainableParameters: model.nonTrainableParameterCount,
             parametersPerSecond: Double(model.parameterCount) / trainingSeconds,
-            accuracyPerMillionParameters: testAcc / (Double(model.parameterCount) / 1e6),
+            accuracyPerMillionParameters: LabFormulas.accuracyPerMillionParameters(
+                accuracy: testAcc, parameters: model.parameterCount),
             epochsTrained: history.count, stoppedEarly: trainer.stoppedEarly, bestEpoch: trainer.bestEpoch,
             batchSize: batchSize, trainImages: req.train.count, validationImages: req.validation.count,
             testImages: req.test.count, seed: seed, threads: threads, convAlgorithms: algos, history: history,

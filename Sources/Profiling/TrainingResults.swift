@@ -21,7 +21,7 @@ public struct TrainingResults: Codable {
     public var nonTrainableParameters: Int
     /// Total parameters divided by training seconds, as the lab's table has it.
     public var parametersPerSecond: Double
-    /// Test accuracy (0..1) divided by millions of parameters.
+    /// Test accuracy in percent per million parameters (the lab's `accuracy_per_million_params`).
     public var accuracyPerMillionParameters: Double
     public var epochsTrained: Int
     public var stoppedEarly: Bool

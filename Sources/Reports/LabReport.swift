@@ -109,6 +109,7 @@ public struct LabModel: Codable, Sendable {
     public var totalParameters: Int
     public var trainableParameters: Int
     public var parametersPerSecond: Double
+    /// Test accuracy in percent per million parameters (`LabFormulas.accuracyPerMillionParameters`).
     public var accuracyPerMillionParameters: Double
     public var epochsTrained: Int
     public var history: [LabEpoch]

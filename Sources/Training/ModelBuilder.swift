@@ -35,16 +35,17 @@ public enum ModelBuilder {
                     conv = try Conv2DLayer(
                         name: keras("conv2d"), input: shape, filters: b.filters, kernel: b.kernelSize[0],
                         b.kernelSize[1],
-                        stride: b.strides, padding: b.padding, activation: p.batchNorm ? .linear : p.activation,
+                        stride: b.strides, padding: b.padding, activation: p.activation,
                         policy: policy, options: options)
                 } catch {
                     throw ProfileError("\(p.source.isEmpty ? p.name : p.source): conv_blocks[\(bi)]: \(error)")
                 }
                 layers.append(conv)
                 shape = conv.outputShape
+                // The lab's create_cnn_with_config: Conv2D(activation), then BatchNormalization (which
+                // therefore cannot fold into the convolution at inference: a ReLU lies between).
                 if p.batchNorm {
                     layers.append(try BatchNormLayer(name: keras("batch_normalization"), input: shape))
-                    layers.append(ActivationLayer(name: keras("activation"), input: shape, activation: p.activation))
                 }
             }
             if b.poolSize > 0 {

@@ -1,6 +1,7 @@
 import Datasets
 import Kernels
 import Layers
+import Reports
 import Tensor
 import XCTest
 
@@ -57,6 +58,38 @@ final class ProfileTests: XCTestCase {
         let m = try ModelBuilder.build(p, input: [28, 28, 1])
         XCTAssertEqual(m.nonTrainableParameterCount, 16)  // moving mean and variance of 8 channels
         XCTAssertEqual(m.parameterCount, 80 + 32 + 14 * 14 * 8 * 10 + 10)
+    }
+
+    /// The lab's create_cnn_with_config: Conv2D(activation) then BatchNormalization, no separate
+    /// activation layer; at inference the batch norm stays a layer (a ReLU lies between).
+    func testBatchNormFollowsTheActivatedConvolutionAsTheLab() throws {
+        let p = try ModelProfile.parse("name: bn\nconv_blocks:\n  - {filters: 8}\nbatch_norm: true\n", file: "bn.yaml")
+        let m = try ModelBuilder.build(p, input: [28, 28, 1])
+        XCTAssertEqual(m.layers.prefix(3).map(\.kerasClass), ["Conv2D", "BatchNormalization", "MaxPooling2D"])
+        XCTAssertEqual((m.layers[0] as? Conv2DLayer)?.activation, .relu)
+        XCTAssertFalse(m.layers.contains { $0 is ActivationLayer })
+        m.foldBatchNormForInference(true)
+        XCTAssertNil((m.layers[1] as? BatchNormLayer)?.foldedInto, "no fold across the ReLU")
+    }
+
+    /// The lab's settings: Dropout(0.3) after each hidden dense layer of every CNN.
+    func testTheEightCNNsUseTheLabsDropout() throws {
+        for name in [
+            "basic-cnn", "shallow-cnn", "deep-cnn", "wide-cnn", "tiny-cnn", "small-filters", "large-filters",
+            "mixed-filters",
+        ] {
+            let m = try ModelBuilder.build(try ModelProfile.load(named: name, in: modelsDir), input: [28, 28, 1])
+            let rates = m.layers.compactMap { ($0 as? DropoutLayer)?.rate }
+            XCTAssertFalse(rates.isEmpty, name)
+            XCTAssertTrue(rates.allSatisfy { $0 == 0.3 }, "\(name): \(rates)")
+        }
+    }
+
+    func testAccuracyPerMillionParametersIsTheLabsPercentFormula() {
+        // test_accuracy * 100 / (total_params / 1e6): 99% with basic-cnn's 421,642 parameters.
+        XCTAssertEqual(
+            LabFormulas.accuracyPerMillionParameters(accuracy: 0.99, parameters: 421_642), 99 / 0.421642,
+            accuracy: 1e-9)
     }
 
     func testBadProfilesNameFileKeyAndReason() {

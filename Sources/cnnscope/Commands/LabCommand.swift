@@ -33,11 +33,15 @@ struct LabCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var execution: ExecutionOptions
 
-    @Option(help: "Epochs per model.")
-    var epochs = 1
+    @Option(
+        help: "The most epochs per model (EarlyStopping usually ends sooner); the default is 10, or 1 with --quick.")
+    var epochs: Int?
 
-    @Option(help: "EarlyStopping patience on val_accuracy (off when not given).")
-    var patience: Int?
+    @Option(
+        help:
+            "EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved for this many epochs (0 turns it off)."
+    )
+    var patience = LabDefaults.patience
 
     @Option(help: "Comma-separated model profiles; the default is the eight CNNs and fcnn.")
     var models: String?
@@ -71,8 +75,8 @@ struct LabCommand: ParsableCommand {
     @OptionGroup var machineOptions: MachineOptions
 
     func validate() throws {
-        if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs).") }
-        if let p = patience, p < 1 { throw ValidationError("--patience must be at least 1, got \(p).") }
+        if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, got \(e).") }
+        if patience < 0 { throw ValidationError("--patience must be 0 (off) or more, got \(patience).") }
     }
 
     func run() throws {
@@ -105,8 +109,9 @@ struct LabCommand: ParsableCommand {
             selector: selector, log: { print($0) })
         let report = try runner.run(
             LabRequest(
-                profiles: profiles, train: train, validation: validation, test: test, epochs: epochs,
-                patience: patience,
+                profiles: profiles, train: train, validation: validation, test: test,
+                epochs: epochs ?? (quick ? 1 : LabDefaults.epochs),
+                patience: patience > 0 ? patience : nil,
                 augment: augment, quantize: quantize, gradCAM: gradCam, seed: seed, datasetLabel: data.dataset.rawValue,
                 commandLine: CommandLine.arguments.joined(separator: " "), bind: execution.bind.rawValue, output: dir))
         machine.keep(selector)

@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import Hardware
 import Kernels
+import Lab
 import Layers
 import Profiler
 import Profiling
@@ -30,17 +31,17 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var eventsOption: EventsOption
     @OptionGroup var machineOptions: MachineOptions
 
-    @Option(help: "Number of epochs.")
-    var epochs = 1
+    @Option(help: "The most epochs to train (EarlyStopping usually ends sooner), as the lab's model.fit(epochs=...).")
+    var epochs = LabDefaults.epochs
 
     @Option(help: "Mini-batch size.")
     var batchSize = 64
 
     @Option(
         help:
-            "Stop when val_accuracy has not improved for this many epochs and restore the best weights (off when not given)."
+            "EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved for this many epochs (0 turns it off)."
     )
-    var patience: Int?
+    var patience = LabDefaults.patience
 
     @Flag(
         help: "Augment the training batches: random shifts of up to 2 pixels, and horizontal flips for colour images.")
@@ -62,7 +63,7 @@ struct TrainCommand: ParsableCommand {
         if batchSize < 1 || batchSize > 65536 {
             throw ValidationError("--batch-size must be between 1 and 65536, got \(batchSize).")
         }
-        if let p = patience, p < 1 { throw ValidationError("--patience must be at least 1, got \(p).") }
+        if patience < 0 { throw ValidationError("--patience must be 0 (off) or more, got \(patience).") }
         if let lr = learningRate, !(lr > 0 && lr < 10) {
             throw ValidationError("--learning-rate must be in (0, 10), got \(lr).")
         }
@@ -89,7 +90,8 @@ struct TrainCommand: ParsableCommand {
             TrainingRequest(
                 profile: profile, train: train, validation: validation, test: test,
                 config: TrainConfig(
-                    epochs: epochs, batchSize: batchSize, patience: patience, seed: seed, augment: augment),
+                    epochs: epochs, batchSize: batchSize, patience: patience > 0 ? patience : nil, seed: seed,
+                    augment: augment),
                 learningRate: learningRate, policy: algorithm.policy(selector: selector),
                 datasetLabel: data.dataset.rawValue, commandLine: CommandLine.arguments.joined(separator: " ")),
             progress: { if bar.enabled { bar.update($0) } }, epochEnded: { bar.finish($0, epochs: epochs) })
