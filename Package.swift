@@ -1,11 +1,13 @@
 // swift-tools-version:6.0
 // cnnscope: profile convolutional neural networks on CPUs.
 // Dependency direction (see README "Architecture"):
-//   C targets -> Hardware; Tensor -> Kernels -> Layers -> Training; Datasets; CHDF5 + Layers -> KerasWeights;
-//   {Layers, Hardware} -> Profiler -> Roofline -> Reports -> cnnscope (the tool).
+//   C targets -> Hardware; Tensor -> Kernels -> Layers -> Training (Datasets -> Training);
+//   CHDF5 + Layers -> KerasWeights; {Layers, Hardware} -> Profiler; Figures -> Roofline -> Reports; {Hardware, Kernels, Reports} -> MachineStore;
+//   {Hardware, Tensor} -> Runtime; all of these -> Profiling -> Lab, Transfer -> cnnscope (the tool) and Examples.
 import PackageDescription
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// -Ounchecked only for the hot loops (Tensor, Kernels, Layers); parsers and the rest keep their checks.
 let fast: [SwiftSetting] = v5 + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
@@ -37,13 +39,13 @@ let package = Package(
         .target(name: "Hardware", dependencies: ["CPfm", "CHwloc", "CPerfShim", "CMicrokernels"], swiftSettings: v5),
         .target(name: "Tensor", swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["Tensor", "CBLAS", "CKernels"], swiftSettings: fast),
-        .target(name: "Datasets", dependencies: ["Tensor", "CZlib"], swiftSettings: fast),
+        .target(name: "Datasets", dependencies: ["Tensor", "CZlib"], swiftSettings: v5),
         .target(name: "Layers", dependencies: ["Tensor", "Kernels"], swiftSettings: fast),
         .target(name: "Figures", swiftSettings: v5),
         .target(name: "Profiler", dependencies: ["Layers", "Kernels", "Hardware", "Figures"], swiftSettings: v5),
         .target(name: "Roofline", dependencies: ["Figures"], swiftSettings: v5),
         .target(name: "Reports", dependencies: ["Roofline", "Figures", "CZlib"], swiftSettings: v5),
-        .target(name: "Training", dependencies: ["Layers", "Kernels", "Tensor", "Datasets", "Yams"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["Layers", "Kernels", "Tensor", "Datasets", "Yams"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["Hardware", "Tensor"], swiftSettings: v5),
         .target(name: "Profiling",
                 dependencies: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
