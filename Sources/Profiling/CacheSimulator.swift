@@ -109,4 +109,19 @@ public final class CacheSimulator {
         guard !names.isEmpty, names.count == values.count else { return nil }
         return Dictionary(uniqueKeysWithValues: zip(names, values))
     }
+
+    /// Simulates the kernel each result ran (auto's choice for auto) and stores the traffic in it.
+    public func annotate(
+        _ results: inout [ConvBenchResult], geometries: [ConvGeometry], topology: Topology,
+        workspace: Int
+    ) {
+        for i in results.indices {
+            guard let kind = ConvAlgorithmKind(rawValue: results[i].chosen ?? results[i].algorithm),
+                let g = geometries.first(where: { $0.description == results[i].layer })
+            else { continue }
+            let sim = simulate(g, algorithm: kind, topology: topology, workspace: workspace)
+            results[i].simulatedD1Bytes = sim.d1Bytes
+            results[i].simulatedLLBytes = sim.llBytes
+        }
+    }
 }

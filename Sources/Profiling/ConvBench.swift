@@ -241,3 +241,27 @@ public final class ConvBenchRunner {
         return out
     }
 }
+
+extension ConvBenchReport {
+    /// `cnnscope compare`'s text: the header, the table, the counters and, when simulated, the
+    /// cache traffic per forward (pure).
+    public static func text(
+        header: ConvBenchHeader, results: [ConvBenchResult], session: CounterSession?,
+        simulated: Bool
+    ) -> String {
+        var out = [header.text, table(results)]
+        if let c = countersText(results, session: session) { out.append(c) }
+        if simulated {
+            out.append("Simulated traffic per forward (cachegrind, one thread, caches from hwloc):")
+            for r in results {
+                let name = r.chosen.map { "auto→\($0)" } ?? r.algorithm
+                out.append(
+                    "  \(r.shortLayer) \(name): D1 misses \(r.simulatedD1Bytes?.text ?? "—"), "
+                        + "LL misses \(r.simulatedLLBytes?.text ?? "—"); modelled minimum "
+                        + "\(Format.bytes(r.cost.minimumTrafficBytes)), algorithm \(Format.bytes(r.cost.algorithmTrafficBytes))"
+                )
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+}

@@ -45,22 +45,6 @@ struct BenchCommand: ParsableCommand {
         ("N=64,H=14,W=14,C=32,K=64,R=5", 88, 156),
     ]
 
-    struct Row: Codable {
-        var layer: String
-        var threads: Int
-        var best: String
-        var bestGFLOPs: Double
-        var oneDNNGFLOPs: Double?
-        var ratioToOneDNN: Double?
-        var im2colGFLOPs: Double
-        var sgemmGFLOPs: Double
-        var im2colToSgemm: Double
-        var winogradF4GFLOPs: Double?
-        var winogradF4ToIm2col: Double?
-        var bestFractionOfPeak: Double
-        var perAlgorithm: [String: Double]
-    }
-
     func oneDNNFigures() throws -> [String: (Double, Double)] {
         var d: [String: (Double, Double)] = [:]
         for (k, a, b) in Self.defaultOneDNN { d[k] = (a, b) }
@@ -97,7 +81,7 @@ struct BenchCommand: ParsableCommand {
         let peakPool = WorkerPool(threads: 1, policy: .compact, topology: topo)
         let peak = ComputePeakProbe.measure(features: cpu, pool: peakPool).perThreadGFLOPs
         Blas.threads = 1
-        var rows: [Row] = []
+        var rows: [BenchRow] = []
         for t in counts {
             let pool = WorkerPool(threads: t, policy: .compact, topology: topo)
             let options = ExecutionOptions.kernelSwitches(threading: .pool).sized(for: snap, workers: t)
@@ -107,46 +91,17 @@ struct BenchCommand: ParsableCommand {
             for (shape, _, _) in Self.defaultOneDNN {
                 let g = try ConvGeometry.parse(shape).withBatch(batch)
                 let rs = try runner.compare(g, algorithms: [.im2col, .winogradF2, .winogradF4])
-                let best = rs.max { $0.directGFLOPs < $1.directGFLOPs }!
-                let im2col = rs.first { $0.algorithm == "im2col" }!
-                let w4 = rs.first { $0.algorithm == ConvAlgorithmKind.winogradF4.rawValue }
                 let sg = sgemmGFLOPs(g, pool: pool)
                 let key = "\(try ConvGeometry.parse(shape))".replacingOccurrences(of: ",stride=1,pad=same", with: "")
                 let d = dnn[key].map { t == 1 ? $0.0 : (t == 2 ? $0.1 : nil) } ?? nil
                 rows.append(
-                    Row(
-                        layer: g.shortDescription, threads: t, best: best.algorithm, bestGFLOPs: best.directGFLOPs,
-                        oneDNNGFLOPs: d, ratioToOneDNN: d.map { best.directGFLOPs / $0 },
-                        im2colGFLOPs: im2col.directGFLOPs, sgemmGFLOPs: sg, im2colToSgemm: im2col.directGFLOPs / sg,
-                        winogradF4GFLOPs: w4?.directGFLOPs,
-                        winogradF4ToIm2col: w4.map { $0.directGFLOPs / im2col.directGFLOPs },
-                        bestFractionOfPeak: best.directGFLOPs / (peak * Double(t)),
-                        perAlgorithm: Dictionary(uniqueKeysWithValues: rs.map { ($0.algorithm, $0.directGFLOPs) })))
+                    BenchRow(
+                        layer: g.shortDescription, threads: t, results: rs, sgemmGFLOPs: sg, oneDNN: d,
+                        peakPerThread: peak))
             }
         }
         if json { print(try Console.json(rows)); return }
-        print(
-            String(
-                format:
-                    "FMA peak (measured): %.1f GFLOP/s per thread; batch %d; direct-equivalent GFLOP/s, medians of %d",
-                peak, batch, repetitions))
-        var t = TextTable(header: [
-            "layer", "thr", "best", "GFLOP/s", "oneDNN", "best/oneDNN", "im2col", "sgemm alone", "im2col/sgemm",
-            "wino F4", "F4/im2col", "best % peak",
-        ])
-        t.rightAligned = Set(1..<12).subtracting([2])
-        for r in rows {
-            t.rows.append([
-                r.layer, "\(r.threads)", r.best, Format.g(r.bestGFLOPs), r.oneDNNGFLOPs.map { Format.g($0) } ?? "—",
-                r.ratioToOneDNN.map { Format.g($0, 2) } ?? "—", Format.g(r.im2colGFLOPs), Format.g(r.sgemmGFLOPs),
-                Format.g(r.im2colToSgemm, 2), r.winogradF4GFLOPs.map { Format.g($0) } ?? "—",
-                r.winogradF4ToIm2col.map { Format.g($0, 2) } ?? "—", Format.g(r.bestFractionOfPeak * 100, 0) + "%",
-            ])
-        }
-        print(t.render())
-        print(
-            "Goals: best/oneDNN >= 1.00 on 3x3 layers with C >= 16; im2col/sgemm >= 0.85; F4/im2col >= 1.5 on 14x14x64->128 and 16x16x32->64."
-        )
+        print(BenchRow.text(rows, peak: peak, batch: batch, repetitions: repetitions))
     }
 
     /// cblas_sgemm alone on the layer's GEMM shape (M = N·P·Q, N = K, K = R·S·C), split over

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hardware
 import Kernels
+import MachineStore
 import Profiler
 import Profiling
 import Reports
@@ -140,24 +141,7 @@ struct CompareCommand: ParsableCommand {
             }
             ?? rt.options
         let machine = try machineOptions.session(cpu: cpu, topology: snapshot)
-        let peak: Double
-        let peakSource: String
-        if let p = peakGflops {
-            peak = p
-            peakSource = "given"
-        } else if let p = machine.record.ceilings?.fma {
-            peak = p.perThreadGFLOPs
-            peakSource =
-                "measured earlier on this machine (\(machine.isExplicit ? "--machine" : machine.identity.name))"
-        } else if let cpu {
-            let measurePool = WorkerPool(threads: threads, policy: execution.bind, topology: topo)
-            let p = ComputePeakProbe.measure(features: cpu, pool: measurePool)
-            peak = p.perThreadGFLOPs
-            peakSource = "measured now"
-        } else {
-            peak = .nan
-            peakSource = "unknown"
-        }
+        let (peak, peakSource) = peakPerThread(machine: machine, cpu: cpu, threads: threads, hwloc: topo)
 
         let runner = ConvBenchRunner(
             pool: pool, threads: threads, options: options,
@@ -169,16 +153,8 @@ struct CompareCommand: ParsableCommand {
             results += try runner.compare(g, algorithms: try parsedAlgorithms())
         }
         if simulateCache, let snapshot {
-            let simulator = CacheSimulator(executable: URL(fileURLWithPath: CommandLine.arguments[0]))
-            for i in results.indices {
-                guard let kind = ConvAlgorithmKind(rawValue: results[i].chosen ?? results[i].algorithm),
-                    let g = geometries.first(where: { $0.description == results[i].layer })
-                else { continue }
-                let sim = simulator.simulate(
-                    g, algorithm: kind, topology: snapshot, workspace: options.workspaceLimitBytes)
-                results[i].simulatedD1Bytes = sim.d1Bytes
-                results[i].simulatedLLBytes = sim.llBytes
-            }
+            CacheSimulator(executable: URL(fileURLWithPath: CommandLine.arguments[0]))
+                .annotate(&results, geometries: geometries, topology: snapshot, workspace: options.workspaceLimitBytes)
         }
         machine.keep(runner.selector)
 
@@ -191,17 +167,28 @@ struct CompareCommand: ParsableCommand {
         } else if csv {
             print(ConvBenchReport.csv(results))
         } else {
-            print(header.text)
-            print(ConvBenchReport.table(results))
-            if let c = ConvBenchReport.countersText(results, session: runner.session) { print(c) }
-            if simulateCache {
-                print("Simulated traffic per forward (cachegrind, one thread, caches from hwloc):")
-                for r in results {
-                    print(
-                        "  \(r.shortLayer) \(r.chosen.map { "auto→\($0)" } ?? r.algorithm): D1 misses \(r.simulatedD1Bytes?.text ?? "—"), LL misses \(r.simulatedLLBytes?.text ?? "—"); modelled minimum \(Format.bytes(r.cost.minimumTrafficBytes)), algorithm \(Format.bytes(r.cost.algorithmTrafficBytes))"
-                    )
-                }
-            }
+            print(
+                ConvBenchReport.text(
+                    header: header, results: results, session: runner.session, simulated: simulateCache))
         }
+    }
+}
+
+extension CompareCommand {
+    /// The per-thread FMA peak the "% peak" column divides by, and where it came from.
+    func peakPerThread(machine: MachineSession, cpu: CPUFeatures?, threads: Int, hwloc: HwlocTopology?)
+        -> (Double, String)
+    {
+        if let p = peakGflops { return (p, "given") }
+        if let p = machine.record.ceilings?.fma {
+            return (
+                p.perThreadGFLOPs,
+                "measured earlier on this machine (\(machine.isExplicit ? "--machine" : machine.identity.name))"
+            )
+        }
+        guard let cpu else { return (.nan, "unknown") }
+        let p = ComputePeakProbe.measure(
+            features: cpu, pool: WorkerPool(threads: threads, policy: execution.bind, topology: hwloc))
+        return (p.perThreadGFLOPs, "measured now")
     }
 }
