@@ -40,31 +40,26 @@ public enum PfmLibrary {
         return String(cString: s)
     }
 
+    /// `pfm_get_pmu_info` for every PMU id libpfm4 has tables for, present here or not.
+    static func pmuInfos() throws -> [pfm_pmu_info_t] {
+        try initialize()
+        return (0..<PFM_PMU_MAX.rawValue).compactMap { raw in
+            var info = pfm_pmu_info_t()
+            info.size = MemoryLayout<pfm_pmu_info_t>.size
+            return pfm_get_pmu_info(pfm_pmu_t(rawValue: raw), &info) == PFM_SUCCESS ? info : nil
+        }
+    }
+
     /// Every PMU model the installed libpfm4 has tables for, present here or not (the names
     /// `LIBPFM_FORCE_PMU` accepts and event-set sections may use).
     public static func knownPMUNames() throws -> [String] {
-        try initialize()
-        var out: [String] = []
-        for raw in 0..<PFM_PMU_MAX.rawValue {
-            var info = pfm_pmu_info_t()
-            info.size = MemoryLayout<pfm_pmu_info_t>.size
-            guard pfm_get_pmu_info(pfm_pmu_t(rawValue: raw), &info) == PFM_SUCCESS, let n = info.name else { continue }
-            out.append(String(cString: n))
-        }
-        return out
+        try pmuInfos().compactMap { $0.name.map { String(cString: $0) } }
     }
 
     /// The PMU models present here (libpfm4 detects them from CPUID, whether or not the
     /// kernel lets them be opened; the counter probe tells that).
     public static func detectedPMUs() throws -> [PMUInfo] {
-        try initialize()
-        var out: [PMUInfo] = []
-        for raw in 0..<PFM_PMU_MAX.rawValue {
-            var info = pfm_pmu_info_t()
-            info.size = MemoryLayout<pfm_pmu_info_t>.size
-            guard pfm_get_pmu_info(pfm_pmu_t(rawValue: raw), &info) == PFM_SUCCESS, info.is_present != 0 else {
-                continue
-            }
+        try pmuInfos().filter { $0.is_present != 0 }.map { info in
             let kind: String
             switch info.type {
             case PFM_PMU_TYPE_CORE: kind = "core"
@@ -72,14 +67,12 @@ public enum PfmLibrary {
             case PFM_PMU_TYPE_OS_GENERIC: kind = "OS generic"
             default: kind = "other"
             }
-            out.append(
-                PMUInfo(
-                    name: info.name.map { String(cString: $0) } ?? "?",
-                    description: info.desc.map { String(cString: $0) } ?? "",
-                    kind: kind, events: Int(info.nevents),
-                    genericCounters: Int(info.num_cntrs), fixedCounters: Int(info.num_fixed_cntrs)))
+            return PMUInfo(
+                name: info.name.map { String(cString: $0) } ?? "?",
+                description: info.desc.map { String(cString: $0) } ?? "",
+                kind: kind, events: Int(info.nevents),
+                genericCounters: Int(info.num_cntrs), fixedCounters: Int(info.num_fixed_cntrs))
         }
-        return out
     }
 
     /// Encodes an event name (modifiers such as `:u` allowed) with PFM_OS_PERF_EVENT_EXT.
