@@ -112,7 +112,8 @@ final class CounterSessionTests: XCTestCase {
         }
         s.read(into: b)
         let cpu = (b[k] - a[k]) * 1e-9, expected = own.reduce(0, +)
-        XCTAssertGreaterThan(cpu, expected * 0.8, "workers' CPU time missing: counted \(cpu) s, threads ran \(expected) s")
+        XCTAssertGreaterThan(
+            cpu, expected * 0.8, "workers' CPU time missing: counted \(cpu) s, threads ran \(expected) s")
         XCTAssertLessThan(cpu, expected * 1.5 + 0.005, "counted \(cpu) s, threads ran \(expected) s")
     }
 
