@@ -84,6 +84,6 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], exclude: ["Snapshots"],
                     swiftSettings: v5),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Layers", "Tensor", "Training"], swiftSettings: v5),
-        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Transfer", "Profiling", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
+        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
     ]
 )

@@ -16,7 +16,8 @@ struct Cnnscope: ParsableCommand {
         version: ProfilesDirectory.versionText,
         subcommands: [
             ProfileCommand.self, LabCommand.self, ReportCommand.self, MachineCommand.self, EventsCommand.self,
-            SummaryCommand.self, TrainCommand.self, TransferCommand.self, CompareCommand.self, BenchCommand.self,
+            SummaryCommand.self, DataCommand.self, TrainCommand.self, TransferCommand.self, CompareCommand.self,
+            BenchCommand.self,
             SimulateKernelCommand.self,
         ])
 }

@@ -50,6 +50,8 @@ final class HelpSnapshotTests: XCTestCase {
         try check("transfer", Cnnscope.helpMessage(for: TransferCommand.self, columns: 100))
     }
 
+    func testDataHelp() throws { try check("data", Cnnscope.helpMessage(for: DataCommand.Fetch.self, columns: 100)) }
+
     func testBenchHelp() throws { try check("bench", Cnnscope.helpMessage(for: BenchCommand.self, columns: 100)) }
 
     /// Every subcommand the tool has is pinned (a new one without a snapshot fails here).

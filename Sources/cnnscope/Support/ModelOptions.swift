@@ -60,6 +60,14 @@ struct DataOptions: ParsableArguments {
 
     static let fashionDefault = "/usr/share/datasets/fashion-mnist"
 
+    /// Without --data-dir: the folder `cnnscope data fetch` fills, when it holds the data set, else `fallback`.
+    static func fetchedOr(_ d: DatasetName, _ fallback: String) -> String {
+        let fetched = DataCatalog.defaultFolder(d.rawValue, environment: ProcessInfo.processInfo.environment)
+        let probe = d == .cifar10 ? "test_batch.bin" : "t10k-labels-idx1-ubyte.gz"
+        if FileManager.default.fileExists(atPath: fetched.appendingPathComponent(probe).path) { return fetched.path }
+        return fallback
+    }
+
     /// Train (with the lab's validation split taken from its end) and test sets.
     func load(seed: UInt64, syntheticShape: [Int] = [28, 28, 1]) throws -> (
         train: Dataset, validation: Dataset, test: Dataset
@@ -67,13 +75,13 @@ struct DataOptions: ParsableArguments {
         var train: Dataset, test: Dataset, validation: Int
         switch dataset {
         case .fashionMnist, .mnist:
-            let dir = dataDir ?? (dataset == .fashionMnist ? Self.fashionDefault : "data/mnist")
+            let dir = dataDir ?? Self.fetchedOr(dataset, dataset == .fashionMnist ? Self.fashionDefault : "data/mnist")
             let names = dataset == .fashionMnist ? IDXLoader.fashionClassNames : IDXLoader.digitClassNames
             train = try IDXLoader.load(dir: dir, prefix: "train", name: dataset.rawValue, classNames: names)
             test = try IDXLoader.load(dir: dir, prefix: "t10k", name: dataset.rawValue, classNames: names)
             validation = 6000
         case .cifar10:
-            let dir = dataDir ?? "data/cifar-10-batches-bin"
+            let dir = dataDir ?? Self.fetchedOr(dataset, "data/cifar-10-batches-bin")
             train = try CIFAR10Loader.load(dir: dir, train: true)
             test = try CIFAR10Loader.load(dir: dir, train: false)
             validation = 5000
