@@ -5,8 +5,8 @@ import Reports
 public enum TransferRenderer {
     public static func markdown(_ r: TransferResults) -> String {
         let header = [
-            "model", "run", "test accuracy", "training s", "inference ms/img", "params", "trainable", "epochs", "lr",
-            "train images",
+            "model", "run", "test accuracy", "training s", "inference ms/img", "params", "trainable",
+            "accuracy per M params", "epochs", "lr", "train images",
         ]
         var table =
             "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
@@ -15,7 +15,8 @@ public enum TransferRenderer {
                 x.name, x.mode, String(format: "%.2f%%", x.testAccuracy * 100),
                 String(format: "%.1f", x.trainingSeconds),
                 String(format: "%.3f", x.inferenceMsPerImage), Format.grouped(x.totalParameters),
-                Format.grouped(x.trainableParameters), "\(x.epochs)", "\(x.learningRate)", "\(x.trainImages)",
+                Format.grouped(x.trainableParameters), String(format: "%.2f", x.accuracyPerMillionParameters),
+                "\(x.epochs)", "\(x.learningRate)", "\(x.trainImages)",
             ]
             table += "| " + cells.joined(separator: " | ") + " |\n"
         }

@@ -1,3 +1,4 @@
+import Reports
 import Training
 
 /// One transfer run's metrics (the lab's Part 6 table).
@@ -15,6 +16,11 @@ public struct TransferRun: Codable {
     public var learningRate: Double
     public var trainImages: Int
     public var history: [EpochRecord]
+
+    /// The lab's transfer_df column: test accuracy in percent per million parameters.
+    public var accuracyPerMillionParameters: Double {
+        LabFormulas.accuracyPerMillionParameters(accuracy: testAccuracy, parameters: totalParameters)
+    }
 
     public init(
         name: String, mode: String, testAccuracy: Double, testLoss: Double, trainingSeconds: Double,

@@ -64,6 +64,10 @@ final class TransferEndToEndTests: XCTestCase {
         XCTAssertEqual(r.samplePredictions.count, 10)
         XCTAssertTrue(
             try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8).contains("| frozen base"))
+        let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(md.contains("accuracy per M params"), "transfer_df's accuracy per million parameters")
+        let frozenRow = String(format: "%.2f", r.runs[0].testAccuracy * 100 / (Double(r.runs[0].totalParameters) / 1e6))
+        XCTAssertTrue(md.contains(frozenRow), "the lab's formula in the table: \(frozenRow)")
 
         // The weight-file path: a base saved in Keras's layout loads by name before training.
         let p = try ModelProfile.load(path: yaml.path)
