@@ -81,7 +81,9 @@ public struct LabRunner {
         var built: [String: Sequential] = [:]
         var predictionsByModel: [String: [Int32]] = [:]
         var quantization: [LabQuantization] = []
-        for p in req.profiles {
+        for var p in req.profiles {
+            // The classifier has as many outputs as the data set has classes (the lab's num_classes).
+            if !train.classNames.isEmpty { p.classes = train.classNames.count }
             log("== \(p.name): training on \(train.count) images for \(req.epochs) epoch(s)")
             let model = try ModelBuilder.build(
                 p, input: train.imageShape, policy: .auto(selector), options: options, seed: req.seed)

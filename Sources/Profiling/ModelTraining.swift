@@ -59,7 +59,10 @@ public struct ModelTraining {
     ) {
         let seed = req.config.seed
         let input = req.train.imageShape
-        let model = try ModelBuilder.build(req.profile, input: input, policy: req.policy, options: options, seed: seed)
+        // The classifier has as many outputs as the data set has classes (the lab's num_classes).
+        var profile = req.profile
+        if !req.train.classNames.isEmpty { profile.classes = req.train.classNames.count }
+        let model = try ModelBuilder.build(profile, input: input, policy: req.policy, options: options, seed: seed)
         let trainer = Trainer(
             model: model, optimizer: Trainer.optimizer(for: req.profile, learningRate: req.learningRate),
             runner: pool, seed: seed)

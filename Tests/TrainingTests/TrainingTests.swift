@@ -313,3 +313,58 @@ final class TrainingLoopTests: XCTestCase {
         XCTAssertEqual(try run(), try run())
     }
 }
+
+/// The optional challenges' data sets, read from files in their binary formats.
+final class ChallengeDatasetTests: XCTestCase {
+    func folder() throws -> URL {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-ds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: d) }
+        return d
+    }
+
+    func testCIFAR100ReadsFineLabelsAndNames() throws {
+        let d = try folder()
+        var bytes: [UInt8] = []
+        for i in 0..<4 {
+            bytes += [UInt8(i % 20), UInt8(97 + i % 3)]  // coarse, fine
+            for k in 0..<3072 { bytes.append(UInt8((k / 1024) * 100 + i)) }  // channel-planar
+        }
+        try Data(bytes).write(to: d.appendingPathComponent("train.bin"))
+        try Data(bytes.prefix(3074)).write(to: d.appendingPathComponent("test.bin"))
+        try (0..<100).map { "name\($0)" }.joined(separator: "\n").write(
+            to: d.appendingPathComponent("fine_label_names.txt"), atomically: true, encoding: .utf8)
+        let train = try CIFAR100Loader.load(dir: d.path, train: true)
+        XCTAssertEqual(train.count, 4)
+        XCTAssertEqual(train.labels, [97, 98, 99, 97])
+        XCTAssertEqual(train.classNames.count, 100)
+        XCTAssertEqual(train.classNames[97], "name97")
+        // Pixel 0 of image 1: red 1, green 101, blue 201 (over 255).
+        XCTAssertEqual(train.images.data[3072 + 1], Float(101) / 255, accuracy: 1e-6)
+        try Data(bytes.prefix(3000)).write(to: d.appendingPathComponent("test.bin"))
+        XCTAssertThrowsError(try CIFAR100Loader.load(dir: d.path, train: false)) {
+            XCTAssertTrue("\($0)".contains("test.bin") && "\($0)".contains("3074-byte"), "\($0)")
+        }
+    }
+
+    func testSTL10ReadsColumnMajorChannelsAndOneBasedLabels() throws {
+        let d = try folder()
+        var x: [UInt8] = []
+        for _ in 0..<2 {
+            for c in 0..<3 {
+                for col in 0..<96 { for row in 0..<96 { x.append(UInt8((row + 2 * col + 50 * c) % 256)) } }
+            }
+        }
+        try Data(x).write(to: d.appendingPathComponent("train_X.bin"))
+        try Data([3, 10]).write(to: d.appendingPathComponent("train_y.bin"))
+        let ds = try STL10Loader.load(dir: d.path, train: true)
+        XCTAssertEqual(ds.imageShape, [96, 96, 3])
+        XCTAssertEqual(ds.labels, [2, 9])
+        // NHWC pixel (row 5, col 7, channel 1) = (5 + 14 + 50) / 255.
+        XCTAssertEqual(ds.images.data[(5 * 96 + 7) * 3 + 1], Float(69) / 255, accuracy: 1e-6)
+        try Data([3]).write(to: d.appendingPathComponent("train_y.bin"))
+        XCTAssertThrowsError(try STL10Loader.load(dir: d.path, train: true)) {
+            XCTAssertTrue("\($0)".contains("train_y.bin"), "\($0)")
+        }
+    }
+}

@@ -5,7 +5,7 @@ import Foundation
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Fetch the lab's data sets (MNIST, Fashion-MNIST, CIFAR-10) and check them.",
+        abstract: "Fetch the lab's data sets (MNIST, Fashion-MNIST, CIFAR-10, CIFAR-100, STL-10) and check them.",
         discussion: """
             The data sets and their checksums are listed in Profiles/datasets/catalog.json. A fetched \
             data set lands in $XDG_DATA_HOME/cnnscope/datasets/NAME (~/.local/share/...), where \
@@ -37,7 +37,7 @@ struct DataCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download a data set, check every file's MD5, and unpack archives.")
 
-        @Argument(help: "The data set: mnist, fashion-mnist or cifar10 (see `cnnscope data list`).")
+        @Argument(help: "The data set: mnist, fashion-mnist, cifar10, cifar100 or stl10 (see `cnnscope data list`).")
         var name: String
 
         @Option(help: "The folder to put it in; the default is $XDG_DATA_HOME/cnnscope/datasets/NAME.")

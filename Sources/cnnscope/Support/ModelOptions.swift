@@ -34,20 +34,20 @@ func parseInputShape(_ s: String) throws -> [Int] {
 }
 
 enum DatasetName: String, ExpressibleByArgument, CaseIterable {
-    case fashionMnist = "fashion-mnist", mnist, cifar10, synthetic
+    case fashionMnist = "fashion-mnist", mnist, cifar10, cifar100, stl10, synthetic
 }
 
 /// Where the images come from.
 struct DataOptions: ParsableArguments {
     @Option(
         help:
-            "The data set: fashion-mnist (the default, from the Debian package), mnist, cifar10 or synthetic (random data of the right shape, for speed runs)."
+            "The data set: fashion-mnist (the default, from the Debian package), mnist, cifar10, cifar100, stl10 (all five from `cnnscope data fetch NAME` or --data-dir) or synthetic (random data of the right shape, for speed runs)."
     )
     var dataset: DatasetName = .fashionMnist
 
     @Option(
         help:
-            "The folder with the data set's files (IDX files for MNIST and Fashion-MNIST, the CIFAR-10 binary batches)."
+            "The folder with the data set's files (IDX files for MNIST and Fashion-MNIST, the binary versions of CIFAR-10, CIFAR-100 and STL-10); the default is where `cnnscope data fetch` puts them."
     )
     var dataDir: String?
 
@@ -63,7 +63,13 @@ struct DataOptions: ParsableArguments {
     /// Without --data-dir: the folder `cnnscope data fetch` fills, when it holds the data set, else `fallback`.
     static func fetchedOr(_ d: DatasetName, _ fallback: String) -> String {
         let fetched = DataCatalog.defaultFolder(d.rawValue, environment: ProcessInfo.processInfo.environment)
-        let probe = d == .cifar10 ? "test_batch.bin" : "t10k-labels-idx1-ubyte.gz"
+        let probe: String
+        switch d {
+        case .cifar10: probe = "test_batch.bin"
+        case .cifar100: probe = "test.bin"
+        case .stl10: probe = "test_y.bin"
+        default: probe = "t10k-labels-idx1-ubyte.gz"
+        }
         if FileManager.default.fileExists(atPath: fetched.appendingPathComponent(probe).path) { return fetched.path }
         return fallback
     }
@@ -85,6 +91,16 @@ struct DataOptions: ParsableArguments {
             train = try CIFAR10Loader.load(dir: dir, train: true)
             test = try CIFAR10Loader.load(dir: dir, train: false)
             validation = 5000
+        case .cifar100:
+            let dir = dataDir ?? Self.fetchedOr(dataset, "data/cifar-100-binary")
+            train = try CIFAR100Loader.load(dir: dir, train: true)
+            test = try CIFAR100Loader.load(dir: dir, train: false)
+            validation = 5000
+        case .stl10:
+            let dir = dataDir ?? Self.fetchedOr(dataset, "data/stl10_binary")
+            train = try STL10Loader.load(dir: dir, train: true)
+            test = try STL10Loader.load(dir: dir, train: false)
+            validation = 500
         case .synthetic:
             let n = limit ?? 6000
             train = Dataset.synthetic(count: n, shape: syntheticShape, seed: seed)
