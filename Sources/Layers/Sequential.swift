@@ -43,15 +43,17 @@ public final class Sequential {
                 throw TensorError.invalidDimension(
                     "model \(name): layer \(l.name) takes \(want) input(s), got \(srcs.count)")
             }
-            for s in srcs {
+            // A Concatenate declares one shape per input; every other layer one for all.
+            let expected = (l as? ConcatenateLayer)?.inputShapes ?? Array(repeating: l.inputShape, count: srcs.count)
+            for (s, expectedShape) in zip(srcs, expected) {
                 guard s >= -1 && s < i else {
                     throw TensorError.invalidDimension(
                         "model \(name): layer \(l.name) reads a layer that is not before it")
                 }
                 let shape = s < 0 ? inputShape : layers[s].outputShape
-                guard shape == l.inputShape else {
+                guard shape == expectedShape else {
                     throw TensorError.invalidDimension(
-                        "model \(name): layer \(l.name) expects input \(l.inputShape), but \(s < 0 ? "the model input" : layers[s].name) gives \(shape)"
+                        "model \(name): layer \(l.name) expects input \(expectedShape), but \(s < 0 ? "the model input" : layers[s].name) gives \(shape)"
                     )
                 }
             }

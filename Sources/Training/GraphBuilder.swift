@@ -45,13 +45,14 @@ enum GraphBuilder {
         for (i, spec) in specs.enumerated() {
             let srcs: [Int] =
                 spec.inputs.isEmpty ? [layers.count - 1] : spec.inputs.map { $0 == "input" ? inputIndex : index[$0]! }
-            let inShape = srcs[0] < 0 ? input : layers[srcs[0]].outputShape  // −1: the raw model input (no adapters)
+            let shapes = srcs.map { $0 < 0 ? input : layers[$0].outputShape }  // −1: the raw model input (no adapters)
+            let inShape = shapes[0]
             let isLast = i == specs.count - 1
             do {
                 append(
                     try make(
                         spec, input: inShape, classes: p.classes, isLast: isLast, policy: policy, options: options,
-                        inputCount: srcs.count), from: srcs)
+                        inputShapes: shapes), from: srcs)
             } catch let e as ProfileError {
                 throw e
             } catch {
@@ -71,7 +72,7 @@ enum GraphBuilder {
 
     static func make(
         _ s: LayerSpec, input: [Int], classes: Int, isLast: Bool, policy: ConvAlgorithmPolicy,
-        options: ConvOptions, inputCount: Int
+        options: ConvOptions, inputShapes: [[Int]]
     ) throws -> Layer {
         let ks = s.kernelSize ?? [3, 3]
         // The last layer's softmax is fused into the loss (and applied for predictions).
@@ -96,7 +97,12 @@ enum GraphBuilder {
             return ActivationLayer(
                 name: s.name, input: input, activation: act, kerasClass: s.type == .relu ? "ReLU" : "Activation")
         case .add:
-            return try AddLayer(name: s.name, input: input, inputs: inputCount)
+            for shape in inputShapes where shape != input {
+                throw TensorError.invalidDimension("\(s.name): Add needs inputs of one shape, got \(inputShapes)")
+            }
+            return try AddLayer(name: s.name, input: input, inputs: inputShapes.count)
+        case .concatenate:
+            return try ConcatenateLayer(name: s.name, inputs: inputShapes)
         case .zeroPadding2D:
             var p = s.pad ?? [1, 1, 1, 1]
             if s.correctPad, input.count == 3 {

@@ -8,7 +8,8 @@ import Layers
 public struct LayerSpec: Codable, Equatable, Sendable {
     public enum Kind: String, Codable, CaseIterable, Sendable {
         case conv2D = "Conv2D", depthwiseConv2D = "DepthwiseConv2D", batchNormalization = "BatchNormalization"
-        case relu = "ReLU", activation = "Activation", add = "Add", zeroPadding2D = "ZeroPadding2D"
+        case relu = "ReLU", activation = "Activation", add = "Add", concatenate = "Concatenate"
+        case zeroPadding2D = "ZeroPadding2D"
         case maxPooling2D = "MaxPooling2D", averagePooling2D = "AveragePooling2D"
         case globalAveragePooling2D = "GlobalAveragePooling2D", flatten = "Flatten", dense = "Dense", dropout =
             "Dropout"

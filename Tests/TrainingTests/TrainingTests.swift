@@ -21,11 +21,21 @@ final class ProfileTests: XCTestCase {
 
     /// keras.applications.X(include_top=False, input_shape=(224, 224, 3)).count_params() and the
     /// non-trainable part (batch-norm moving statistics).
+    static let challengeCounts: [String: (Int, Int)] = ["resnet-mini": (77_866, 576), "inception-mini": (7_562, 0)]
     static let imagenetCounts: [String: (Int, Int)] = ["mobilenetv2": (2_257_984, 34_112), "vgg16": (14_714_688, 0)]
 
     func testEveryShippedProfileLoadsWithKerasParameterCounts() throws {
         let names = ModelProfile.available(in: modelsDir)
-        XCTAssertEqual(Set(names), Set(Self.kerasCounts.keys).union(Self.imagenetCounts.keys))
+        XCTAssertEqual(
+            Set(names), Set(Self.kerasCounts.keys).union(Self.imagenetCounts.keys).union(Self.challengeCounts.keys))
+        // The optional challenges' ResNet and Inception (Concatenate) profiles, on 28x28x1.
+        for (name, (total, nonTrainable)) in Self.challengeCounts {
+            let m = try ModelBuilder.build(try ModelProfile.load(named: name, in: modelsDir), input: [28, 28, 1])
+            XCTAssertEqual(m.parameterCount, total, name)
+            XCTAssertEqual(m.nonTrainableParameterCount, nonTrainable, name)
+            XCTAssertEqual(m.outputShape, [10], name)
+            XCTAssertFalse(m.isChain, name)
+        }
         for name in names where Self.imagenetCounts[name] != nil {
             let p = try ModelProfile.load(named: name, in: modelsDir)
             let base = try ModelBuilder.build(p, input: [224, 224, 3], includeHead: false)
@@ -39,7 +49,7 @@ final class ProfileTests: XCTestCase {
             XCTAssertEqual(Array(full.layers.prefix(2).map(\.kerasClass)), ["GrayscaleToRGB", "Resizing"], name)
             XCTAssertEqual(full.outputShape, [10])
         }
-        for name in names where Self.imagenetCounts[name] == nil {
+        for name in names where Self.imagenetCounts[name] == nil && Self.challengeCounts[name] == nil {
             let p = try ModelProfile.load(named: name, in: modelsDir)
             let m = try ModelBuilder.build(p, input: [28, 28, 1])
             XCTAssertEqual(m.parameterCount, Self.kerasCounts[name], name)
