@@ -229,7 +229,8 @@ public struct LabRunner {
             dataset: req.datasetLabel, classNames: test.classNames, epochs: req.epochs, trainImages: train.count,
             testImages: test.count, threads: threads, machine: machine.identity, roofline: roofline, models: results,
             augmentation: req.augment
-                ? "random shifts of up to 2 pixels" + (train.imageShape[2] == 3 ? " and horizontal flips" : "") : nil,
+                ? "random rotations of up to 10 degrees and shifts of up to 2 pixels"
+                    + (train.imageShape[2] == 3 ? ", horizontal flips" : "") : nil,
             notes: [
                 "Sample predictions are those of \((cnnResults.first ?? results.first)?.name ?? "-") (green right, red wrong).",
                 "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer.",

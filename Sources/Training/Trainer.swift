@@ -1,4 +1,5 @@
 import Datasets
+import Foundation
 import Kernels
 import Layers
 import Tensor
@@ -29,10 +30,12 @@ public struct TrainConfig: Sendable {
     /// EarlyStopping on val_accuracy with this patience and restore_best_weights (nil: off).
     public var patience: Int?
     public var seed: UInt64 = 42
-    /// Data augmentation of the training batches: random shifts of up to `maxShift` pixels
-    /// (zero fill), and horizontal flips (p = 0.5) for 3-channel images, as the lab's extension.
+    /// Data augmentation of the training batches: random rotations of up to `maxRotationDegrees`
+    /// either way, shifts of up to `maxShift` pixels (zero fill), and horizontal flips (p = 0.5)
+    /// for 3-channel images, as the lab's extension.
     public var augment = false
     public var maxShift = 2
+    public var maxRotationDegrees = 10.0
     public init(epochs: Int = 1, batchSize: Int = 64, patience: Int? = nil, seed: UInt64 = 42, augment: Bool = false) {
         self.epochs = epochs; self.batchSize = batchSize; self.patience = patience; self.seed = seed;
         self.augment = augment
@@ -96,7 +99,10 @@ public final class Trainer {
                 batchTensors[n] = (x, grad)
                 Self.gather(train, order[lo..<hi], into: x, labels: &labels)
                 if config.augment {
-                    Augmentation.apply(x, maxShift: config.maxShift, flips: x.shape[3] == 3, rng: &rng)
+                    Augmentation.apply(
+                        x, maxShift: config.maxShift, flips: x.shape[3] == 3,
+                        maxRotationDegrees: config.maxRotationDegrees,
+                        rng: &rng)
                 }
                 let logits = model.forward(x, context)
                 let (loss, right) = labels.withUnsafeBufferPointer {
@@ -200,9 +206,12 @@ public final class Trainer {
 }
 
 // batch NHWC (B,H,W,C), in place
-/// Random shifts (zero fill) and optional horizontal flips, image by image, from a seeded generator.
+/// Random rotations, shifts (zero fill) and optional horizontal flips, image by image, from a
+/// seeded generator.
 public enum Augmentation {
-    public static func apply(_ x: Tensor, maxShift: Int, flips: Bool, rng: inout SeededGenerator) {
+    public static func apply(
+        _ x: Tensor, maxShift: Int, flips: Bool, maxRotationDegrees: Double = 0, rng: inout SeededGenerator
+    ) {
         let (B, H, W, C) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let per = H * W * C
         let tmp = UnsafeMutablePointer<Float>.allocate(capacity: per)
@@ -211,18 +220,35 @@ public enum Augmentation {
             let img = x.data + b * per
             let dy = rng.nextInt(2 * maxShift + 1) - maxShift, dx = rng.nextInt(2 * maxShift + 1) - maxShift
             let flip = flips && rng.nextInt(2) == 1
-            if dy == 0 && dx == 0 && !flip { continue }
+            let degrees = maxRotationDegrees > 0 ? Double(rng.nextFloat(low: -1, high: 1)) * maxRotationDegrees : 0
+            if dy == 0 && dx == 0 && !flip && degrees == 0 { continue }
             tmp.update(from: img, count: per)
-            for y in 0..<H {
-                for xx in 0..<W {
-                    let sy = y - dy, sxRaw = xx - dx
-                    let sx = flip ? W - 1 - sxRaw : sxRaw
-                    let dst = img + (y * W + xx) * C
-                    if sy < 0 || sy >= H || sx < 0 || sx >= W {
-                        for c in 0..<C { dst[c] = 0 }
-                    } else {
-                        let src = tmp + (sy * W + sx) * C
-                        for c in 0..<C { dst[c] = src[c] }
+            transform(
+                from: tmp, into: img, height: H, width: W, channels: C, degrees: degrees, dy: dy, dx: dx, flip: flip)
+        }
+    }
+
+    // one image HWC: out(y, x) = in(R(−θ)·(unflip(x) − shift − centre) + centre), bilinear, zero outside
+    /// One image rotated by `degrees` about its centre, shifted by (dy, dx) and, with `flip`,
+    /// mirrored left to right; sampled bilinearly, with zeros where the source falls outside.
+    public static func transform(
+        from src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, height H: Int, width W: Int,
+        channels C: Int, degrees: Double, dy: Int, dx: Int, flip: Bool
+    ) {
+        let theta = degrees * .pi / 180, cosT = cos(theta), sinT = sin(theta)
+        let cy = Double(H - 1) / 2, cx = Double(W - 1) / 2
+        for y in 0..<H {
+            for x in 0..<W {
+                let xs = Double((flip ? W - 1 - x : x) - dx) - cx, ys = Double(y - dy) - cy
+                let sy = cy + cosT * ys - sinT * xs, sx = cx + sinT * ys + cosT * xs
+                let out = dst + (y * W + x) * C
+                for c in 0..<C { out[c] = 0 }
+                let y0 = Int(sy.rounded(.down)), x0 = Int(sx.rounded(.down))
+                let fy = Float(sy - Double(y0)), fx = Float(sx - Double(x0))
+                for (yy, wy) in [(y0, 1 - fy), (y0 + 1, fy)] where yy >= 0 && yy < H && wy > 0 {
+                    for (xx, wx) in [(x0, 1 - fx), (x0 + 1, fx)] where xx >= 0 && xx < W && wx > 0 {
+                        let p = src + (yy * W + xx) * C, w = wy * wx
+                        for c in 0..<C { out[c] += w * p[c] }
                     }
                 }
             }

@@ -378,3 +378,52 @@ final class ChallengeDatasetTests: XCTestCase {
         }
     }
 }
+
+/// Rotation for the augmentation extension: exact at the angles whose samples land on pixels.
+final class AugmentationRotationTests: XCTestCase {
+    func image(_ h: Int, _ w: Int, _ c: Int) -> [Float] { (0..<(h * w * c)).map { Float($0 % 97) / 97 } }
+
+    func testZeroAngleIsTheIdentityAnd180IsAPointReflection() {
+        let (h, w, c) = (5, 7, 2)
+        let src = image(h, w, c)
+        var out = [Float](repeating: -1, count: src.count)
+        Augmentation.transform(
+            from: src, into: &out, height: h, width: w, channels: c, degrees: 0, dy: 0, dx: 0, flip: false)
+        XCTAssertEqual(out, src)
+        Augmentation.transform(
+            from: src, into: &out, height: h, width: w, channels: c, degrees: 180, dy: 0, dx: 0, flip: false)
+        for y in 0..<h {
+            for x in 0..<w {
+                for k in 0..<c {
+                    XCTAssertEqual(
+                        out[(y * w + x) * c + k], src[((h - 1 - y) * w + (w - 1 - x)) * c + k], accuracy: 1e-5)
+                }
+            }
+        }
+    }
+
+    func testNinetyDegreesTurnsASquareAndShiftsFillWithZeros() {
+        let n = 5
+        let src = image(n, n, 1)
+        var out = [Float](repeating: -1, count: src.count)
+        Augmentation.transform(
+            from: src, into: &out, height: n, width: n, channels: 1, degrees: 90, dy: 0, dx: 0, flip: false)
+        // out(y, x) = in(cy + (-(x - cx)), cx + (y - cy)) = in(n - 1 - x, y).
+        for y in 0..<n { for x in 0..<n { XCTAssertEqual(out[y * n + x], src[(n - 1 - x) * n + y], accuracy: 1e-5) } }
+        Augmentation.transform(
+            from: src, into: &out, height: n, width: n, channels: 1, degrees: 0, dy: 2, dx: 0, flip: false)
+        XCTAssertEqual(Array(out[0..<(2 * n)]), [Float](repeating: 0, count: 2 * n), "rows shifted in are zeros")
+        XCTAssertEqual(Array(out[(2 * n)...]), Array(src[0..<(3 * n)]))
+    }
+
+    func testTrainingAugmentationRotatesWithinTheLimit() throws {
+        let x = try Tensor([8, 9, 9, 1])
+        for i in 0..<x.count { x.data[i] = Float(i % 81) / 81 }
+        let before = x.array
+        var rng = SeededGenerator(seed: 3)
+        Augmentation.apply(x, maxShift: 0, flips: false, maxRotationDegrees: 10, rng: &rng)
+        XCTAssertNotEqual(x.array, before, "some image rotated")
+        // Centre pixels move little under a rotation of at most 10 degrees.
+        for b in 0..<8 { XCTAssertEqual(x.data[b * 81 + 40], before[b * 81 + 40], accuracy: 1e-4) }
+    }
+}

@@ -51,7 +51,8 @@ struct LabCommand: ParsableCommand {
 
     @Flag(
         help:
-            "Extension: augment the training batches (random shifts of up to 2 pixels; horizontal flips for CIFAR-10).")
+            "Extension: augment the training batches (random rotations of up to 10 degrees, shifts of up to 2 pixels; horizontal flips for colour images)."
+    )
     var augment = false
 
     @Flag(help: "Extension: also train basic-cnn with average pooling and compare it with max pooling.")

@@ -44,7 +44,9 @@ struct TrainCommand: ParsableCommand {
     var patience = LabDefaults.patience
 
     @Flag(
-        help: "Augment the training batches: random shifts of up to 2 pixels, and horizontal flips for colour images.")
+        help:
+            "Augment the training batches: random rotations of up to 10 degrees, shifts of up to 2 pixels, and horizontal flips for colour images."
+    )
     var augment = false
 
     @Option(help: "Override the profile's learning rate.")
