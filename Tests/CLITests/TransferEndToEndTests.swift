@@ -68,6 +68,10 @@ final class TransferEndToEndTests: XCTestCase {
         XCTAssertTrue(md.contains("accuracy per M params"), "transfer_df's accuracy per million parameters")
         let frozenRow = String(format: "%.2f", r.runs[0].testAccuracy * 100 / (Double(r.runs[0].totalParameters) / 1e6))
         XCTAssertTrue(md.contains(frozenRow), "the lab's formula in the table: \(frozenRow)")
+        // Transfer runs join the lab's all-models table with their data set.
+        let all = try ReportCommand.allModels([out.appendingPathComponent("results.json").path])
+        XCTAssertEqual(all.rows.count, r.runs.count)
+        XCTAssertTrue(all.rows[0].model.contains("frozen base"), all.rows[0].model)
 
         // The weight-file path: a base saved in Keras's layout loads by name before training.
         let p = try ModelProfile.load(path: yaml.path)

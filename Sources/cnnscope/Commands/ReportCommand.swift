@@ -3,6 +3,7 @@ import Figures
 import Foundation
 import Reports
 import Roofline
+import Transfer
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,9 @@ struct ReportCommand: ParsableCommand {
             `cnnscope report RUN.json --format md` prints a run again as Markdown (or html, csv, json). \
             `cnnscope report --compare A.json B.json` compares two runs (two machines, two thread \
             counts, before and after a change): totals and per-layer times with ratios B/A, and with \
-            --output FILE.html a page with a combined roofline.
+            --output FILE.html a page with a combined roofline. `cnnscope report --all LAB.json... \
+            RESULTS.json...` builds the lab's Part 7 table: every model of every lab run (one per \
+            data set) and of transfer runs, with a Dataset column, and the winners across all of them.
             """)
 
     @Argument(help: "The run file (report.json) to render.")
@@ -24,12 +27,18 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("compare"), parsing: .upToNextOption, help: "Two run files to compare: A.json B.json.")
     var compare: [String] = []
 
+    @Option(
+        name: .customLong("all"), parsing: .upToNextOption,
+        help: "Lab (lab.json) and transfer (results.json) files to combine into the lab's all-models table.")
+    var all: [String] = []
+
     @Option(help: "Write to this file (written atomically) instead of standard output.")
     var output: String?
 
     func validate() throws {
-        if compare.isEmpty && file == nil {
-            throw ValidationError("Give a run file (report.json) or --compare A.json B.json.")
+        if compare.isEmpty && file == nil && all.isEmpty {
+            throw ValidationError(
+                "Give a run file (report.json), --compare A.json B.json, or --all lab.json results.json ...")
         }
         if !compare.isEmpty && compare.count != 2 {
             throw ValidationError("--compare takes exactly two run files, got \(compare.count).")
@@ -50,7 +59,40 @@ struct ReportCommand: ParsableCommand {
         if let o = output { try Console.writeAtomically(text, to: o) } else { print(text, terminator: "") }
     }
 
+    /// The lab's all-models table from lab.json and transfer results.json files (told apart by schema).
+    static func allModels(_ paths: [String]) throws -> AllModelsTable {
+        var rows: [AllModelsTable.Row] = []
+        for p in paths {
+            guard let d = FileManager.default.contents(atPath: p) else { throw CLIError("\(p): cannot read the file") }
+            struct Head: Decodable { var schema: String? }
+            let schema = (try? JSONDecoder().decode(Head.self, from: d))?.schema ?? ""
+            do {
+                switch schema {
+                case LabReport.currentSchema:
+                    rows += AllModelsTable.rows(try JSONDecoder().decode(LabReport.self, from: d))
+                case "cnnscope.transfer/1":
+                    rows += try JSONDecoder().decode(TransferResults.self, from: d).comparisonRows
+                default:
+                    throw CLIError(
+                        "\(p): schema '\(schema)' is neither a lab run (lab.json) nor a transfer run (results.json)")
+                }
+            } catch let e as CLIError { throw e } catch {
+                throw CLIError("\(p): not a readable \(schema) file (\(error))")
+            }
+        }
+        return AllModelsTable(rows: rows, sources: paths)
+    }
+
     func run() throws {
+        if !all.isEmpty {
+            let table = try Self.allModels(all)
+            switch format {
+            case "csv": try emit(table.csv)
+            case "json": try emit(try Console.json(table) + "\n")
+            default: try emit(table.markdown)
+            }
+            return
+        }
         if compare.count == 2 {
             let a = try Self.load(compare[0]), b = try Self.load(compare[1])
             if let note = ComparisonRenderer.machineNote(a, b) { Console.error("note: \(note)") }
