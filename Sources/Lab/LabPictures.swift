@@ -82,18 +82,7 @@ public enum LabPictures {
     /// One test image, enlarged 2x (grey or RGB).
     public static func sample(_ ds: Dataset, index: Int) -> [UInt8] {
         let s = ds.imageShape
-        let (h, w, c) = (s[0], s[1], s[2])
-        let scale = 2
-        var px = [UInt8](repeating: 0, count: h * scale * w * scale * (c == 3 ? 3 : 1))
-        let base = ds.images.data + index * h * w * c
-        for y in 0..<(h * scale) {
-            for x in 0..<(w * scale) {
-                for ch in 0..<(c == 3 ? 3 : 1) {
-                    let v = base[((y / scale) * w + x / scale) * c + ch]
-                    px[(y * w * scale + x) * (c == 3 ? 3 : 1) + ch] = UInt8(max(0, min(255, (v * 255).rounded())))
-                }
-            }
-        }
-        return PNGEncoder.encode(width: w * scale, height: h * scale, channels: c == 3 ? 3 : 1, pixels: px)
+        return EnlargedImage.png(
+            ds.images.data + index * s[0] * s[1] * s[2], height: s[0], width: s[1], channels: s[2], scale: 2)
     }
 }

@@ -79,3 +79,23 @@ public enum ImageGrid {
         return (W, H, px)
     }
 }
+
+/// One image enlarged by pixel repetition, as PNG bytes (pure).
+public enum EnlargedImage {
+    // pixels HWC Float in 0...1 (1 or 3 channels used) -> PNG (h·scale, w·scale), grey or RGB
+    public static func png(_ pixels: UnsafePointer<Float>, height h: Int, width w: Int, channels c: Int, scale: Int)
+        -> [UInt8]
+    {
+        let outC = c == 3 ? 3 : 1
+        var px = [UInt8](repeating: 0, count: h * scale * w * scale * outC)
+        for y in 0..<(h * scale) {
+            for x in 0..<(w * scale) {
+                for ch in 0..<outC {
+                    let v = pixels[((y / scale) * w + x / scale) * c + ch]
+                    px[(y * w * scale + x) * outC + ch] = UInt8(max(0, min(255, (v * 255).rounded())))
+                }
+            }
+        }
+        return PNGEncoder.encode(width: w * scale, height: h * scale, channels: outC, pixels: px)
+    }
+}

@@ -71,7 +71,9 @@ public struct TransferExperiment {
         base: ModelProfile, basicCNN: ModelProfile, data: (Dataset, Dataset, Dataset), weightsFile: String?,
         target: [Int], datasetName: String, mnistLike: Bool
     )
-        throws -> (runs: [TransferRun], experiment: String, imported: String?, classNames: [String], samples: [String])
+        throws -> (
+            runs: [TransferRun], experiment: String, imported: String?, classNames: [String], samples: [TransferSample]
+        )
     {
         var profile = base
         let baseNames = profile.layers.map(\.name)
@@ -113,7 +115,7 @@ public struct TransferExperiment {
 
         var runs: [TransferRun] = []
         var imported: String?
-        var samples: [String] = []
+        var samples: [TransferSample] = []
         let experiment: String
         let classNames: [String]
         if let w = weightsFile {
@@ -227,15 +229,21 @@ public struct TransferExperiment {
         return (runs, experiment, imported, classNames, samples)
     }
 
-    /// The first ten test images: true and predicted class (from the last transferred model).
-    static func samples(_ model: Sequential, _ test: Dataset, classNames: [String], runner: ParallelRunner) -> [String]
+    /// The first ten test images with their true and predicted class (from the last transferred
+    /// model), as the lab's display_predictions shows them.
+    static func samples(_ model: Sequential, _ test: Dataset, classNames: [String], runner: ParallelRunner)
+        -> [TransferSample]
     {
         let trainer = Trainer(model: model, optimizer: Adam(), runner: runner)
         let few = test.prefix(10)
         let (pred, _, _) = trainer.predict(few, batchSize: few.count)
+        let s = few.imageShape
         return (0..<few.count).map { i in
-            let t = classNames[Int(few.labels[i])], p = classNames[Int(pred[i])]
-            return "image \(i): true \(t), predicted \(p)" + (t == p ? " (right)" : " (wrong)")
+            TransferSample(
+                truth: classNames[Int(few.labels[i])], predicted: classNames[Int(pred[i])],
+                png: EnlargedImage.png(
+                    few.images.data + i * s[0] * s[1] * s[2], height: s[0], width: s[1], channels: s[2],
+                    scale: max(1, 64 / max(1, s[0]))))
         }
     }
 }

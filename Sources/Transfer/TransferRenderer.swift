@@ -34,4 +34,22 @@ public enum TransferRenderer {
 
             """
     }
+
+    /// The lab's display_predictions as one self-contained page: each image with its true and
+    /// predicted class, the title green when right and red when wrong.
+    public static func predictionsHTML(_ samples: [TransferSample], title: String) -> String {
+        var h =
+            "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+        h += "<title>\(HTMLRenderer.escape(title))</title>\n</head>\n<body style=\"font-family: sans-serif\">\n"
+        h += "<h1>\(HTMLRenderer.escape(title))</h1>\n<div>\n"
+        for s in samples {
+            let colour = s.right ? "green" : "red"
+            h += "<figure style=\"display: inline-block; margin: 6px; text-align: center\">"
+            h +=
+                "<img alt=\"\(HTMLRenderer.escape(s.truth))\" src=\"data:image/png;base64,\(Data(s.png).base64EncodedString())\"/>"
+            h += "<figcaption style=\"color: \(colour)\">True: \(HTMLRenderer.escape(s.truth))<br/>"
+            h += "Pred: \(HTMLRenderer.escape(s.predicted))</figcaption></figure>\n"
+        }
+        return h + "</div>\n</body>\n</html>\n"
+    }
 }

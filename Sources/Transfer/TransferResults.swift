@@ -68,3 +68,12 @@ public struct TransferResults: Codable {
         self.commandLine = commandLine
     }
 }
+
+/// One test image with its true and predicted class, and the image as PNG bytes.
+public struct TransferSample: Sendable {
+    public var truth: String
+    public var predicted: String
+    public var png: [UInt8]
+    public var right: Bool { truth == predicted }
+    public var text: String { "true \(truth), predicted \(predicted)" + (right ? " (right)" : " (wrong)") }
+}

@@ -72,6 +72,12 @@ final class TransferEndToEndTests: XCTestCase {
         let all = try ReportCommand.allModels([out.appendingPathComponent("results.json").path])
         XCTAssertEqual(all.rows.count, r.runs.count)
         XCTAssertTrue(all.rows[0].model.contains("frozen base"), all.rows[0].model)
+        // The lab's display_predictions: ten images, titles green when right, red when wrong.
+        let page = try String(contentsOf: out.appendingPathComponent("predictions.html"), encoding: .utf8)
+        XCTAssertEqual(page.components(separatedBy: "<figure").count - 1, 10)
+        let wrong = r.samplePredictions.filter { $0.hasSuffix("(wrong)") }.count
+        XCTAssertEqual(page.components(separatedBy: "color: red").count - 1, wrong)
+        XCTAssertEqual(page.components(separatedBy: "color: green").count - 1, 10 - wrong)
 
         // The weight-file path: a base saved in Keras's layout loads by name before training.
         let p = try ModelProfile.load(path: yaml.path)

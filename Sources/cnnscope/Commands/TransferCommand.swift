@@ -127,7 +127,11 @@ struct TransferCommand: ParsableCommand {
             pool: rt.pool, options: rt.options, selector: selector, settings: settings,
             log: { print($0) })
         let mnistLike = [.fashionMnist, .mnist, .synthetic].contains(data.dataset)
-        let out: (runs: [TransferRun], experiment: String, imported: String?, classNames: [String], samples: [String])
+        let out:
+            (
+                runs: [TransferRun], experiment: String, imported: String?, classNames: [String],
+                samples: [TransferSample]
+            )
         do {
             out = try experiment.run(
                 base: profile, basicCNN: try ModelOptions.profile(named: "basic-cnn"),
@@ -138,7 +142,8 @@ struct TransferCommand: ParsableCommand {
             machine: machine.identity.name, base: profile.name, experiment: out.experiment, weights: weights,
             imported: out.imported,
             dataset: data.dataset.rawValue, inputSize: target, classes: out.classNames, runs: out.runs,
-            samplePredictions: out.samples, batchNormRecalibrationBatches: bnRecalibration, threads: rt.threads,
+            samplePredictions: out.samples.enumerated().map { "image \($0.offset): \($0.element.text)" },
+            batchNormRecalibrationBatches: bnRecalibration, threads: rt.threads,
             seed: seed,
             commandLine: CommandLine.arguments.joined(separator: " "))
         let md = TransferRenderer.markdown(results)
@@ -146,7 +151,11 @@ struct TransferCommand: ParsableCommand {
         let staging = try StagingFolder(finalDir: dir)
         try staging.write(try Console.json(results) + "\n", to: "results.json")
         try staging.write(md, to: "report.md")
+        try staging.write(
+            TransferRenderer.predictionsHTML(
+                out.samples, title: "\(profile.name): predictions of the last transfer run"),
+            to: "predictions.html")
         try staging.commit()
-        print("Saved \(dir)/results.json and \(dir)/report.md")
+        print("Saved \(dir)/results.json, \(dir)/report.md and \(dir)/predictions.html")
     }
 }
