@@ -16,22 +16,7 @@ public enum CIFAR100Loader {
                 "\(file): \(b.count) bytes is not a whole number of 3074-byte CIFAR-100 records (truncated or not the "
                     + "binary version); the last record starts at byte \(b.count / record * record)")
         }
-        let n = b.count / record
-        let t = try Tensor([n, 32, 32, 3], zeroed: false)
-        var labels = [Int32](repeating: 0, count: n)
-        try b.withUnsafeBufferPointer { p in
-            for i in 0..<n {
-                let base = i * record
-                guard p[base + 1] < 100 else {
-                    throw DatasetError("\(file): byte \(base + 1): fine label \(p[base + 1]), expected 0..99")
-                }
-                labels[i] = Int32(p[base + 1])
-                let out = t.data + i * 3072
-                for px in 0..<1024 {
-                    for c in 0..<3 { out[px * 3 + c] = Float(p[base + 2 + c * 1024 + px]) * (1 / 255) }
-                }
-            }
-        }
+        let (t, labels) = try CIFARRecords.decode(b, record: record, labelOffset: 1, classes: 100, file: file)
         let names = ClassNames.read((dir as NSString).appendingPathComponent("fine_label_names.txt"), count: 100)
         return Dataset(name: "cifar100", images: t, labels: labels, classNames: names)
     }

@@ -16,21 +16,7 @@ public enum CIFAR10Loader {
                 "\(path): \(b.count) bytes is not a whole number of 3073-byte CIFAR-10 records (truncated or not the binary version); the last record starts at byte \(b.count / record * record)"
             )
         }
-        let n = b.count / record
-        let t = try Tensor([n, 32, 32, 3], zeroed: false)
-        var labels = [Int32](repeating: 0, count: n)
-        try b.withUnsafeBufferPointer { p in
-            for i in 0..<n {
-                let base = i * record
-                guard p[base] < 10 else { throw DatasetError("\(path): byte \(base): label \(p[base]), expected 0..9") }
-                labels[i] = Int32(p[base])
-                let out = t.data + i * 3072
-                for px in 0..<1024 {
-                    for c in 0..<3 { out[px * 3 + c] = Float(p[base + 1 + c * 1024 + px]) * (1 / 255) }
-                }
-            }
-        }
-        return (t, labels)
+        return try CIFARRecords.decode(b, record: record, labelOffset: 0, classes: 10, file: path)
     }
 
     public static func load(dir: String, train: Bool) throws -> Dataset {
@@ -54,5 +40,34 @@ public enum CIFAR10Loader {
             labels += lab
         }
         return Dataset(name: "cifar10", images: t, labels: labels, classNames: classNames)
+    }
+}
+
+// records of `record` bytes: label bytes, then 3072 bytes: 1024 red, 1024 green, 1024 blue (32x32)
+/// Decodes CIFAR binary records (CIFAR-10: one label byte; CIFAR-100: coarse then fine) into NHWC
+/// images scaled by 1/255 and the label at `labelOffset`, which must be below `classes`.
+enum CIFARRecords {
+    static func decode(_ b: [UInt8], record: Int, labelOffset: Int, classes: Int, file: String) throws -> (
+        Tensor, [Int32]
+    ) {
+        let n = b.count / record, pixels = record - 3072
+        let t = try Tensor([n, 32, 32, 3], zeroed: false)
+        var labels = [Int32](repeating: 0, count: n)
+        try b.withUnsafeBufferPointer { p in
+            for i in 0..<n {
+                let base = i * record
+                guard p[base + labelOffset] < classes else {
+                    throw DatasetError(
+                        "\(file): byte \(base + labelOffset): label \(p[base + labelOffset]), expected 0..\(classes - 1)"
+                    )
+                }
+                labels[i] = Int32(p[base + labelOffset])
+                let out = t.data + i * 3072
+                for px in 0..<1024 {
+                    for c in 0..<3 { out[px * 3 + c] = Float(p[base + pixels + c * 1024 + px]) * (1 / 255) }
+                }
+            }
+        }
+        return (t, labels)
     }
 }
