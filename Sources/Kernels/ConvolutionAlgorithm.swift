@@ -8,6 +8,12 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
     case winogradF4 = "winograd-f4x3"
     case winogradF2x5 = "winograd-f2x5"
 
+    /// Every setting a user may name, for help texts and error messages (one list, from the cases):
+    /// "naive, im2col, winograd-f2x3, winograd-f4x3 (or winograd), winograd-f2x5".
+    public static var userChoices: String {
+        allCases.map { $0 == .winogradF4 ? "\($0.rawValue) (or winograd)" : $0.rawValue }.joined(separator: ", ")
+    }
+
     /// Accepts the short spellings users type: `winograd` means F(4x4,3x3).
     public init?(userSpelling s: String) {
         switch s.lowercased() {

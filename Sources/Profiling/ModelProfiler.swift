@@ -101,7 +101,7 @@ public struct ModelProfiler {
         else {
             throw ConvError.unsupported(
                 algorithm: a,
-                reason: "unknown algorithm; use naive, im2col, winograd, winograd-f2x3, winograd-f2x5 or auto")
+                reason: "unknown algorithm; use \(ConvAlgorithmKind.userChoices) or auto")
         }
         let batch = req.batch, batchSize = batch.count, training = req.trainingStep
         // A base (mobilenetv2, vgg16) is profiled without its classifier head, as Keras's

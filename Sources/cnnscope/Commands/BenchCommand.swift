@@ -90,7 +90,9 @@ struct BenchCommand: ParsableCommand {
                 peakPerThread: peak, selector: AutoSelector(options: options))
             for (shape, _, _) in Self.defaultOneDNN {
                 let g = try ConvGeometry.parse(shape).withBatch(batch)
-                let rs = try runner.compare(g, algorithms: [.im2col, .winogradF2, .winogradF4])
+                // Every fast algorithm that applies to the shape (F(2x2,5x5) on the 5x5 layer).
+                let fast = ConvAlgorithmKind.allCases.filter { $0 != .naive && (try? $0.check(g)) != nil }
+                let rs = try runner.compare(g, algorithms: fast)
                 let sg = sgemmGFLOPs(g, pool: pool)
                 let key = "\(try ConvGeometry.parse(shape))".replacingOccurrences(of: ",stride=1,pad=same", with: "")
                 let d = dnn[key].map { t == 1 ? $0.0 : (t == 2 ? $0.1 : nil) } ?? nil

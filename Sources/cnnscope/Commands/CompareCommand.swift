@@ -35,7 +35,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Override the batch size N of every layer.")
     var batch: Int?
 
-    @Option(help: "Comma-separated algorithms: naive, im2col, winograd-f2x3, winograd-f4x3 (or winograd), auto.")
+    @Option(
+        help:
+            "Comma-separated algorithms: naive, im2col, winograd-f2x3, winograd-f4x3 (or winograd), winograd-f2x5, auto."
+    )
     var algorithms = "naive,im2col,winograd-f2x3,winograd-f4x3,auto"
 
     @Option(help: "Timed repetitions per layer and algorithm.")
@@ -113,7 +116,7 @@ struct CompareCommand: ParsableCommand {
             if s.lowercased() == "auto" { return nil }
             guard let k = ConvAlgorithmKind(userSpelling: s) else {
                 throw ValidationError(
-                    "Unknown algorithm '\(s)' in --algorithms; use naive, im2col, winograd-f2x3, winograd-f4x3, winograd or auto."
+                    "Unknown algorithm '\(s)' in --algorithms; use \(ConvAlgorithmKind.userChoices) or auto."
                 )
             }
             return k

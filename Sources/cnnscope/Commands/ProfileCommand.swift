@@ -35,7 +35,8 @@ struct ProfileCommand: ParsableCommand {
 
     @Option(
         help:
-            "Comma-separated algorithm settings to compare: naive, im2col, winograd (F(4x4,3x3)), winograd-f2x3, auto.")
+            "Comma-separated algorithm settings to compare: naive, im2col, winograd (F(4x4,3x3)), winograd-f2x3, winograd-f2x5 (5x5 layers), auto."
+    )
     var algorithms = "naive,im2col,winograd,auto"
 
     @Option(help: "Timed repetitions per algorithm (after one warm-up).")
@@ -68,7 +69,7 @@ struct ProfileCommand: ParsableCommand {
         for a in algorithms.split(separator: ",") where a != "auto" && ConvAlgorithmKind(userSpelling: String(a)) == nil
         {
             throw ValidationError(
-                "Unknown algorithm '\(a)' in --algorithms; use naive, im2col, winograd, winograd-f2x3 or auto.")
+                "Unknown algorithm '\(a)' in --algorithms; use \(ConvAlgorithmKind.userChoices) or auto.")
         }
     }
 

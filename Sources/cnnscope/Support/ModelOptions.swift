@@ -129,7 +129,7 @@ struct AlgorithmOption: ParsableArguments {
     func validate() throws {
         if convAlgorithm != "auto" && ConvAlgorithmKind(userSpelling: convAlgorithm) == nil {
             throw ValidationError(
-                "Unknown --conv-algorithm '\(convAlgorithm)'; use naive, im2col, winograd-f2x3, winograd-f4x3, winograd or auto."
+                "Unknown --conv-algorithm '\(convAlgorithm)'; use \(ConvAlgorithmKind.userChoices) or auto."
             )
         }
     }
