@@ -13,7 +13,10 @@ public enum CIFAR10Loader {
         let b = try DataFile.read(path)
         guard !b.isEmpty, b.count % record == 0 else {
             throw DatasetError(
-                "\(path): \(b.count) bytes is not a whole number of 3073-byte CIFAR-10 records (truncated or not the binary version); the last record starts at byte \(b.count / record * record)"
+                """
+                \(path): \(b.count) bytes is not a whole number of 3073-byte CIFAR-10 records (truncated or not \
+                the binary version); the last record starts at byte \(b.count / record * record)
+                """
             )
         }
         return try CIFARRecords.decode(b, record: record, labelOffset: 0, classes: 10, file: path)
@@ -58,7 +61,10 @@ enum CIFARRecords {
                 let base = i * record
                 guard p[base + labelOffset] < classes else {
                     throw DatasetError(
-                        "\(file): byte \(base + labelOffset): label \(p[base + labelOffset]), expected 0..\(classes - 1)"
+                        """
+                        \(file): byte \(base + labelOffset): label \(p[base + labelOffset]), expected \
+                        0..\(classes - 1)
+                        """
                     )
                 }
                 labels[i] = Int32(p[base + labelOffset])

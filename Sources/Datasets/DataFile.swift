@@ -34,7 +34,10 @@ enum DataFile {
                     status = inflate(&stream, Z_NO_FLUSH)
                     guard status == Z_OK || status == Z_STREAM_END else {
                         throw DatasetError(
-                            "\(path): corrupt gzip data at compressed byte \(inp.count - Int(stream.avail_in)) (zlib \(status))"
+                            """
+                            \(path): corrupt gzip data at compressed byte \(inp.count - Int(stream.avail_in)) \
+                            (zlib \(status))
+                            """
                         )
                     }
                     out.append(contentsOf: c[0..<(c.count - Int(stream.avail_out))])

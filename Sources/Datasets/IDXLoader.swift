@@ -33,7 +33,10 @@ public enum IDXLoader {
         let need = 16 + n * rows * cols
         guard b.count >= need else {
             throw DatasetError(
-                "\(path): truncated at byte \(b.count): header announces \(n) images of \(rows)x\(cols), which need \(need) bytes"
+                """
+                \(path): truncated at byte \(b.count): header announces \(n) images of \(rows)x\(cols), which \
+                need \(need) bytes
+                """
             )
         }
         let t = try Tensor([n, rows, cols, 1], zeroed: false)
@@ -78,7 +81,10 @@ public enum IDXLoader {
                 if FileManager.default.fileExists(atPath: p) { return p }
             }
             throw DatasetError(
-                "\((dir as NSString).appendingPathComponent(base))[.gz]: file not found; point --data-dir at the folder holding the IDX files"
+                """
+                \((dir as NSString).appendingPathComponent(base))[.gz]: file not found; point --data-dir at the \
+                folder holding the IDX files
+                """
             )
         }
         let ip = try find("\(prefix)-images-idx3-ubyte"), lp = try find("\(prefix)-labels-idx1-ubyte")
@@ -86,7 +92,10 @@ public enum IDXLoader {
         let labels = try loadLabels(lp)
         guard images.shape[0] == labels.count else {
             throw DatasetError(
-                "\(ip) has \(images.shape[0]) images but \(lp) has \(labels.count) labels; the files do not belong together"
+                """
+                \(ip) has \(images.shape[0]) images but \(lp) has \(labels.count) labels; the files do not belong \
+                together
+                """
             )
         }
         return Dataset(name: name, images: images, labels: labels, classNames: classNames)

@@ -49,7 +49,10 @@ public enum CounterProbe {
                 (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             return
-                "not permitted: kernel.perf_event_paranoid is \(paranoid); lower it (sysctl kernel.perf_event_paranoid=1) or run with CAP_PERFMON"
+                """
+                not permitted: kernel.perf_event_paranoid is \(paranoid); lower it (sysctl \
+                kernel.perf_event_paranoid=1) or run with CAP_PERFMON
+                """
         case EOPNOTSUPP:
             return "the PMU cannot count this event in the requested mode"
         case ENODEV:

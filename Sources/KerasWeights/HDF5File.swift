@@ -25,7 +25,10 @@ public final class HDF5File {
         }
         guard H5Fis_hdf5(path) > 0 else {
             throw HDF5Error(
-                "\(path): not an HDF5 file (bad signature); expected a Keras weight file such as mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+                """
+                \(path): not an HDF5 file (bad signature); expected a Keras weight file such as \
+                mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5
+                """
             )
         }
         id = H5Fopen(path, cnns_h5f_acc_rdonly(), cnns_h5p_default())

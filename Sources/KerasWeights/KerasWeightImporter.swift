@@ -27,7 +27,11 @@ public enum KerasWeightImporter {
         guard let names = try file.stringsAttribute("layer_names") else {
             if file.exists("/layers") {
                 throw HDF5Error(
-                    "\(path): this is a Keras 3 .weights.h5 file; cnnscope reads the Keras 2 / keras.applications layout (root attribute layer_names); save with model.save_weights(\"x.h5\") from tf.keras or use the *_notop.h5 files"
+                    """
+                    \(path): this is a Keras 3 .weights.h5 file; cnnscope reads the Keras 2 / keras.applications \
+                    layout (root attribute layer_names); save with model.save_weights(\"x.h5\") from tf.keras or \
+                    use the *_notop.h5 files
+                    """
                 )
             }
             throw HDF5Error("\(path): no 'layer_names' attribute at the root: not a Keras weight file")
@@ -45,13 +49,19 @@ public enum KerasWeightImporter {
                 let short = String((w.split(separator: "/").last ?? Substring(w)).split(separator: ":").first ?? "")
                 guard let p = layer.parameters.first(where: { $0.name == short }) else {
                     throw HDF5Error(
-                        "\(path): layer '\(layerName)' has weight '\(w)', but the model's \(layer.kerasClass) '\(layerName)' has only \(layer.parameters.map(\.name).joined(separator: ", "))"
+                        """
+                        \(path): layer '\(layerName)' has weight '\(w)', but the model's \(layer.kerasClass) \
+                        '\(layerName)' has only \(layer.parameters.map(\.name).joined(separator: ", "))
+                        """
                     )
                 }
                 let (dims, values) = try file.floats("/\(layerName)/\(w)")
                 guard dims == p.value.shape.dims else {
                     throw HDF5Error(
-                        "\(path): layer '\(layerName)' weight '\(w)' has shape \(dims), the model expects \(p.value.shape.dims); the file is for another architecture or input channels"
+                        """
+                        \(path): layer '\(layerName)' weight '\(w)' has shape \(dims), the model expects \
+                        \(p.value.shape.dims); the file is for another architecture or input channels
+                        """
                     )
                 }
                 staged.append((p, values))
@@ -63,7 +73,10 @@ public enum KerasWeightImporter {
                 }
             }) {
                 throw HDF5Error(
-                    "\(path): layer '\(layerName)' has no weight '\(missing.name)' (it has \(weightNames.joined(separator: ", ")))"
+                    """
+                    \(path): layer '\(layerName)' has no weight '\(missing.name)' (it has \
+                    \(weightNames.joined(separator: ", ")))
+                    """
                 )
             }
             matched.insert(layerName)
@@ -72,7 +85,10 @@ public enum KerasWeightImporter {
         for l in model.layers where !l.parameters.isEmpty && !matched.contains(l.name) {
             if required == nil || required!.contains(l.name) {
                 throw HDF5Error(
-                    "\(path): no weights for layer '\(l.name)' (\(l.kerasClass)); the file has \(names.count) layers, e.g. \(names.prefix(3).joined(separator: ", ")); is it the file for \(model.name)?"
+                    """
+                    \(path): no weights for layer '\(l.name)' (\(l.kerasClass)); the file has \(names.count) \
+                    layers, e.g. \(names.prefix(3).joined(separator: ", ")); is it the file for \(model.name)?
+                    """
                 )
             }
             summary.notInFile.append(l.name)

@@ -38,7 +38,10 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
         let s = s ?? r
         let sw = strideW ?? stride
         let text =
-            "input (\(n),\(h),\(w),\(c)), kernel \(r)x\(s), \(k) filters, stride \(stride)x\(sw), padding \(padding.rawValue)"
+            """
+            input (\(n),\(h),\(w),\(c)), kernel \(r)x\(s), \(k) filters, stride \(stride)x\(sw), padding \
+            \(padding.rawValue)
+            """
         for (name, v) in [
             ("N", n), ("H", h), ("W", w), ("C", c), ("K", k), ("R", r), ("S", s), ("stride", stride), ("strideW", sw),
         ] {

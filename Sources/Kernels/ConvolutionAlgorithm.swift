@@ -101,7 +101,10 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     /// choice timed with one setting is never reused under another.
     public var kernelKey: String {
         "isa=\(isa) patch=\(smallPatch ? 1 : 0) sgemm=\(smallGemm ? 1 : 0) im2col-sgemm=\(im2colSmallGemm ? 1 : 0) "
-            + "panel=\(smallGemmMaxPanelFloats) ws=\(workspaceLimitBytes) wino=\(winogradChunkBytes) threading=\(threading)"
+            + """
+            panel=\(smallGemmMaxPanelFloats) ws=\(workspaceLimitBytes) wino=\(winogradChunkBytes) \
+            threading=\(threading)
+            """
     }
 
     /// Sizes the limits from the cache hierarchy: one worker's buffer is twice its L2 (the

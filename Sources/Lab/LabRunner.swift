@@ -172,7 +172,10 @@ public struct LabRunner {
                 log(
                     String(
                         format:
-                            "   int8: test accuracy %.2f%% (float %.2f%%), %.4f ms/image (float %.4f), %d predictions changed",
+                            """
+                               int8: test accuracy %.2f%% (float %.2f%%), %.4f ms/image (float %.4f), %d \
+                            predictions changed
+                            """,
                         qacc * 100, acc * 100, entry.int8MsPerImage, entry.floatMsPerImage, entry.disagreements))
             }
             log(
@@ -232,12 +235,22 @@ public struct LabRunner {
                 ? "random rotations of up to 10 degrees and shifts of up to 2 pixels"
                     + (train.imageShape[2] == 3 ? ", horizontal flips" : "") : nil,
             notes: [
-                "Sample predictions are those of \((cnnResults.first ?? results.first)?.name ?? "-") (green right, red wrong).",
-                "Times are measured on this machine; the hardware view is an inference profile at batch 64 with the algorithm auto chose per layer.",
+                """
+                Sample predictions are those of \((cnnResults.first ?? results.first)?.name ?? "-") (green right, \
+                red wrong).
+                """,
+                """
+                Times are measured on this machine; the hardware view is an inference profile at batch 64 with \
+                the algorithm auto chose per layer.
+                """,
             ]
                 + (req.quantize
                     ? [
-                        "Int8: the quantised model is inference-only; its speed-up is measured against the same float model in this run (AVX2 vpmaddubsw int8 GEMM against the float engine's best algorithm per layer)."
+                        """
+                        Int8: the quantised model is inference-only; its speed-up is measured against the same \
+                        float model in this run (AVX2 vpmaddubsw int8 GEMM against the float engine's best \
+                        algorithm per layer).
+                        """
                     ] : []))
         report.quantization = req.quantize ? quantization : nil
         report.gradCAM = req.gradCAM ? gradCAMs : nil

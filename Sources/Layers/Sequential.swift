@@ -53,7 +53,10 @@ public final class Sequential {
                 let shape = s < 0 ? inputShape : layers[s].outputShape
                 guard shape == expectedShape else {
                     throw TensorError.invalidDimension(
-                        "model \(name): layer \(l.name) expects input \(expectedShape), but \(s < 0 ? "the model input" : layers[s].name) gives \(shape)"
+                        """
+                        model \(name): layer \(l.name) expects input \(expectedShape), but \
+                        \(s < 0 ? "the model input" : layers[s].name) gives \(shape)
+                        """
                     )
                 }
             }

@@ -89,7 +89,13 @@ extension MachineReport {
                     c.associativity == -1
                     ? "fully associative" : c.associativity == 0 ? "associativity unknown" : "\(c.associativity)-way"
                 out.append(
-                    "  \(name.padding(toLength: 4, withPad: " ", startingAt: 0)) \(Format.bytes(Double(c.sizeBytes)).padding(toLength: 9, withPad: " ", startingAt: 0)) line \(c.lineSize) B, \(assoc), \(c.instances) instance\(c.instances == 1 ? "" : "s") of \(c.sharedBy.count) PU\(c.sharedBy.count == 1 ? "" : "s") each (first: PU \(c.sharedBy.map(String.init).joined(separator: ",")))"
+                    """
+                      \(name.padding(toLength: 4, withPad: " ", startingAt: 0)) \
+                    \(Format.bytes(Double(c.sizeBytes)).padding(toLength: 9, withPad: " ", startingAt: 0)) line \
+                    \(c.lineSize) B, \(assoc), \(c.instances) instance\(c.instances == 1 ? "" : "s") of \
+                    \(c.sharedBy.count) PU\(c.sharedBy.count == 1 ? "" : "s") each (first: PU \
+                    \(c.sharedBy.map(String.init).joined(separator: ",")))
+                    """
                 )
             }
         } else {
@@ -113,7 +119,11 @@ extension MachineReport {
             let name = c.event.padding(toLength: width, withPad: " ", startingAt: 0)
             if c.opened {
                 out.append(
-                    "  \(name)opens    counted \(c.sample.map(String.init) ?? "—")\(c.event == "task-clock" ? " ns" : "") over a short busy loop"
+                    """
+                      \(name)opens    counted \
+                    \(c.sample.map(String.init) ?? "—")\(c.event == "task-clock" ? " ns" : "") over a short busy \
+                    loop
+                    """
                 )
             } else {
                 out.append("  \(name)FAILS    \(c.errno.map { $0 + ": " } ?? "")\(c.cause ?? "")")

@@ -75,7 +75,10 @@ public final class CounterSession {
             missing.append(
                 (
                     "*", setName,
-                    "no section of \(setName) for the PMUs detected here (\(pmus.joined(separator: ", "))) and no generic section"
+                    """
+                    no section of \(setName) for the PMUs detected here (\(pmus.joined(separator: ", "))) and no \
+                    generic section
+                    """
                 ))
             return []
         }
@@ -121,6 +124,8 @@ public final class CounterSession {
     /// (`attachSelfReads`): [worker][variable], and which group is that worker's.
     private var workerSnapshots: UnsafeMutablePointer<Double>?
     private var workerGroup: [Int] = []
+    /// The groups `read` reads live (the calling thread's; the workers' come from their snapshots).
+    private var liveGroups: [Int] = []
     private weak var attachedPool: WorkerPool?
     private var snapshotStride = 0
 
@@ -131,6 +136,7 @@ public final class CounterSession {
         let tids = pool.threadIDByWorker
         workerGroup = tids.map { tid in threadIDs.firstIndex(of: tid) ?? -1 }
         guard workerGroup.allSatisfy({ $0 >= 0 }) else { workerGroup = []; return }
+        liveGroups = threadIDs.indices.filter { !workerGroup.contains($0) }
         snapshotStride = parts.map(\.count).max() ?? 0
         let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, tids.count * snapshotStride))
         p.initialize(repeating: 0, count: max(1, tids.count * snapshotStride))
@@ -165,7 +171,7 @@ public final class CounterSession {
             return
         }
         // Workers' counts as they read them at the end of their last job; the rest live.
-        for (i, g) in groups.enumerated() where !workerGroup.contains(i) { g.readScaled(into: values) }
+        for i in liveGroups where i < groups.count { groups[i].readScaled(into: values) }
         for w in workerGroup.indices {
             let slot = snaps + w * snapshotStride
             for k in 0..<n { values[k] += slot[k] }

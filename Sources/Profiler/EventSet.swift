@@ -98,7 +98,10 @@ public struct EventSet: Sendable {
         if FileManager.default.fileExists(atPath: p) { return try load(path: p) }
         throw ParseError(
             description:
-                "unknown event set '\(name)'; the sets in \(dir.path) are: \(available(in: dir).joined(separator: ", "))"
+                """
+                unknown event set '\(name)'; the sets in \(dir.path) are: \
+                \(available(in: dir).joined(separator: ", "))
+                """
         )
     }
 

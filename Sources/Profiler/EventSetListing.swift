@@ -55,7 +55,10 @@ public enum EventSetListing {
                     "\($0) (type \(e.type ?? 0), config 0x\(String(e.config ?? 0, radix: 16)))"
                 }
                 out.append(
-                    "  \(pad)\(e.event)\n  \(String(repeating: " ", count: width))→ \(what ?? "does not encode: \(e.error ?? "?")")"
+                    """
+                      \(pad)\(e.event)\n  \(String(repeating: " ", count: width))→ \
+                    \(what ?? "does not encode: \(e.error ?? "?")")
+                    """
                 )
             }
             for d in t.derived { out.append("  \(d)") }

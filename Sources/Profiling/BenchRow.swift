@@ -61,7 +61,10 @@ extension BenchRow {
         }
         out.append(t.render())
         out.append(
-            "Goals: best/oneDNN >= 1.00 on 3x3 layers with C >= 16; im2col/sgemm >= 0.85; F4/im2col >= 1.5 on 14x14x64->128 and 16x16x32->64."
+            """
+            Goals: best/oneDNN >= 1.00 on 3x3 layers with C >= 16; im2col/sgemm >= 0.85; F4/im2col >= 1.5 on \
+            14x14x64->128 and 16x16x32->64.
+            """
         )
         return out.joined(separator: "\n")
     }

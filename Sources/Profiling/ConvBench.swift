@@ -32,7 +32,10 @@ public struct ConvBenchHeader: Codable {
             ? String(format: "%.1f GFLOP/s per thread (%@)", peakPerThreadGFLOPs, peakSource) : "unknown"
         return "threads \(threads) (\(threading), bind \(bind)), OpenBLAS kernel \(blasCore), FMA peak \(peak), "
             + "workspace limit \(Format.bytes(Double(workspaceLimitBytes))) per worker, \(repetitions) repetitions\n"
-            + "time: measured (median, min-max); FLOPs, workspace: modelled; GFLOP/s = modelled FLOPs / measured time; error: vs Double reference on the first images"
+                + """
+                time: measured (median, min-max); FLOPs, workspace: modelled; GFLOP/s = modelled FLOPs / measured \
+                time; error: vs Double reference on the first images
+                """
     }
 }
 
@@ -103,7 +106,10 @@ public struct ConvBenchReport: Codable {
         for r in rs {
             guard let c = r.counters else { continue }
             out.append(
-                "  \(r.shortLayer) \(r.chosen.map { "auto→\($0)" } ?? r.algorithm); executed FLOPs (modelled) \(String(format: "%.3g", r.cost.executedFLOPs))"
+                """
+                  \(r.shortLayer) \(r.chosen.map { "auto→\($0)" } ?? r.algorithm); executed FLOPs (modelled) \
+                \(String(format: "%.3g", r.cost.executedFLOPs))
+                """
             )
             for (k, f) in c.sorted(by: { $0.key < $1.key }) { out.append("    \(k): \(f.text)") }
         }
@@ -112,7 +118,11 @@ public struct ConvBenchReport: Codable {
 
     public static func csv(_ rs: [ConvBenchResult]) -> String {
         var lines = [
-            "layer,algorithm,chosen,median_s,min_s,max_s,direct_gflops,executed_gflops,fraction_of_peak,direct_flops,executed_flops,workspace_bytes,min_traffic_bytes,algorithm_traffic_bytes,speedup_vs_naive,max_scaled_error,rel_l2_error"
+            ([
+                "layer", "algorithm", "chosen", "median_s", "min_s", "max_s", "direct_gflops", "executed_gflops",
+                "fraction_of_peak", "direct_flops", "executed_flops", "workspace_bytes", "min_traffic_bytes",
+                "algorithm_traffic_bytes", "speedup_vs_naive", "max_scaled_error", "rel_l2_error",
+            ].joined(separator: ","))
         ]
         for r in rs {
             let cells: [String] = [
@@ -230,8 +240,9 @@ public final class ConvBenchRunner {
                     executedGFLOPs: cost.executedFLOPs / timing.median / 1e9,
                     fractionOfPeak: cost.executedFLOPs / timing.median / 1e9 / (peakPerThread * Double(threads)),
                     cost: cost,
-                    stageShare: Dictionary(
-                        uniqueKeysWithValues: stageSeconds.map { ($0.key.rawValue, $0.value / max(stageTotal, 1e-12)) }),
+                    stageShare: stageSeconds.reduce(into: [:]) {
+                        $0[$1.key.rawValue] = $1.value / max(stageTotal, 1e-12)
+                    },
                     speedupVsNaive: nil, maxScaledError: maxScaled, maxAbsError: maxAbs,
                     relativeL2Error: (num / max(den, 1e-300)).squareRoot(), checkedImages: checked, counters: counted))
         }
@@ -258,7 +269,10 @@ extension ConvBenchReport {
                 out.append(
                     "  \(r.shortLayer) \(name): D1 misses \(r.simulatedD1Bytes?.text ?? "—"), "
                         + "LL misses \(r.simulatedLLBytes?.text ?? "—"); modelled minimum "
-                        + "\(Format.bytes(r.cost.minimumTrafficBytes)), algorithm \(Format.bytes(r.cost.algorithmTrafficBytes))"
+                            + """
+                            \(Format.bytes(r.cost.minimumTrafficBytes)), algorithm \
+                            \(Format.bytes(r.cost.algorithmTrafficBytes))
+                            """
                 )
             }
         }

@@ -55,7 +55,10 @@ public enum LayerProfileTable {
         out.append(t.render())
         if !keys.isEmpty {
             out.append(
-                "counter columns: counted (perf_event) or derived from counted values by the set's formulas; 'n/a' = not counted here:"
+                """
+                counter columns: counted (perf_event) or derived from counted values by the set's formulas; 'n/a' \
+                = not counted here:
+                """
             )
             var reasons: [String: String] = [:]
             for r in rows { for (k, f) in r.figures where f.value == nil { reasons[k] = f.unavailable } }

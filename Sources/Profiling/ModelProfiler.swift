@@ -88,8 +88,14 @@ public struct ModelProfiler {
             runs: runs, bestPerLayer: RunAssembler.best(runs),
             notes: [
                 "Machine: \(machine.displayName); ceilings measured on it.",
-                "Each layer is judged against the memory level whose traffic bounds it (level and bounding-ceiling columns); the classic chart judges every point against DRAM alone.",
-                "Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and 2x the forward of dense layers.",
+                """
+                Each layer is judged against the memory level whose traffic bounds it (level and bounding-ceiling \
+                columns); the classic chart judges every point against DRAM alone.
+                """,
+                """
+                Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and \
+                2x the forward of dense layers.
+                """,
             ] + overheadNotes)
         return (report, overheadNotes)
     }
@@ -171,7 +177,11 @@ public struct ModelProfiler {
         let perCall = prof.overheadSeconds * Double(model.layers.count) * (trainingStep ? 2 : 1)
         return String(
             format:
-                "Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model with hooks %.3f ms vs without %.3f ms (medians); median of %d interleaved pairs' ratios %+.2f%% (measured).",
+                """
+                Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model \
+                with hooks %.3f ms vs without %.3f ms (medians); median of %d interleaved pairs' ratios %+.2f%% \
+                (measured).
+                """,
             a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count,
             (pairRatio - 1) * 100)
     }

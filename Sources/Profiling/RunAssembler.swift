@@ -103,11 +103,11 @@ public enum RunAssembler {
             // modelled footprint against the cache capacities.
             let footprint = c.minBytes + c.workspace
             let countedLevels = Self.countedBytesByLevel(figs)
-            let counted3 =
+            let countedJudgement =
                 countedLevels.isEmpty
                 ? nil : roofline.judge(flops: c.executed, seconds: med, bytesByLevel: countedLevels)
             let j =
-                counted3
+                countedJudgement
                 ?? roofline.judge(flops: c.executed, bytes: c.algBytes, seconds: med, footprintBytes: footprint)
             let efficiency: Figure =
                 !hasWork
@@ -139,7 +139,7 @@ public enum RunAssembler {
                     shareOfModelTime: .of(total > 0 ? med / total : 0, .measured),
                     counters: figs, tooShortToMeasure: r.tooShort,
                     boundLevel: hasWork ? j.level : nil, boundCeiling: hasWork ? j.ceiling : nil,
-                    levelSource: hasWork ? (counted3 != nil ? "counted" : "modelled") : nil,
+                    levelSource: hasWork ? (countedJudgement != nil ? "counted" : "modelled") : nil,
                     levelNote: hasWork ? j.note : nil,
                     footprintBytes: .of(footprint, .modelled, "B"),
                     dramRoofGFLOPs: hasWork ? .of(pt.roofGFLOPs, .modelled, "GFLOP/s") : nil,
@@ -192,7 +192,10 @@ public enum RunAssembler {
         ]
         for b in ceilings.bandwidth {
             ce[
-                "\(b.level) \(b.kernel), \(b.threads) thread\(b.threads == 1 ? "" : "s") (\(Format.bytes(Double(b.workingSetBytes))))"
+                """
+                \(b.level) \(b.kernel), \(b.threads) thread\(b.threads == 1 ? "" : "s") \
+                (\(Format.bytes(Double(b.workingSetBytes))))
+                """
             ] = .of(b.gbPerSecond, .measured, "GB/s")
         }
         return MachineSummary(
@@ -230,12 +233,17 @@ public enum RunAssembler {
                 String(format: "%.1f%%", (x.efficiency.value ?? 0) * 100),
             ])
         }
+        let memory = r.roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" }
         return """
-            \(r.model) on \(r.machine.host), batch \(r.batchSize), \(r.threads) threads, \(r.phase); counters: \(r.counterLevel)
-            roof: \(String(format: "%.1f", r.roofline.computeGFLOPs)) GFLOP/s compute, \(r.roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" } ?? "no memory ceiling") (measured)
+            \(r.model) on \(r.machine.host), batch \(r.batchSize), \(r.threads) threads, \(r.phase); counters: \
+            \(r.counterLevel)
+            roof: \(String(format: "%.1f", r.roofline.computeGFLOPs)) GFLOP/s compute, \
+            \(memory ?? "no memory ceiling") \
+            (measured)
             \(t.render())
             \(tot.render())
-            best per conv layer: \(r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", "))
+            best per conv layer: \
+            \(r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", "))
             """
     }
 }

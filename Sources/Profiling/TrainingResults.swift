@@ -38,7 +38,10 @@ public struct TrainingResults: Codable {
     public var peakResidentMB: Double?
     public var commandLine: String
     public var provenance =
-        "times: measured (monotonic clock); accuracies and losses: computed on the data; parameters: counted from the model"
+        """
+        times: measured (monotonic clock); accuracies and losses: computed on the data; parameters: counted from \
+        the model
+        """
 }
 
 extension TrainingResults {

@@ -66,7 +66,10 @@ public struct AllModelsTable: Codable, Sendable {
     public var markdown: String {
         var md = [
             "# All models comparison", "", "From: " + sources.joined(separator: ", "), "",
-            "| Model | Dataset | Accuracy (%) | Training Time (s) | Inference Time (ms) | Parameters | Trainable Params | Params/Second | Accuracy/Million Params |",
+            """
+            | Model | Dataset | Accuracy (%) | Training Time (s) | Inference Time (ms) | Parameters | Trainable \
+            Params | Params/Second | Accuracy/Million Params |
+            """,
             "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in rows {
@@ -74,7 +77,10 @@ public struct AllModelsTable: Codable, Sendable {
                 "| \(r.model) | \(r.dataset) | \(String(format: "%.2f", r.accuracyPercent)) | "
                     + "\(String(format: "%.1f", r.trainingSeconds)) | \(String(format: "%.4f", r.inferenceMs)) | "
                     + "\(Format.grouped(r.parameters)) | \(Format.grouped(r.trainableParameters)) | "
-                    + "\(String(format: "%.0f", r.parametersPerSecond)) | \(String(format: "%.2f", r.accuracyPerMillionParameters)) |"
+                        + """
+                        \(String(format: "%.0f", r.parametersPerSecond)) | \
+                        \(String(format: "%.2f", r.accuracyPerMillionParameters)) |
+                        """
             )
         }
         md.append("")
@@ -95,7 +101,10 @@ public struct AllModelsTable: Codable, Sendable {
 
     public var csv: String {
         var lines = [
-            "model,dataset,accuracy_percent,training_s,inference_ms,parameters,trainable_parameters,params_per_second,accuracy_per_million_params"
+            ([
+                "model", "dataset", "accuracy_percent", "training_s", "inference_ms", "parameters",
+                "trainable_parameters", "params_per_second", "accuracy_per_million_params",
+            ].joined(separator: ","))
         ]
         for r in rows {
             let name = r.model.contains(",") ? "\"\(r.model)\"" : r.model

@@ -7,7 +7,10 @@ public enum Charts {
     static let esc = HTMLRenderer.escape
 
     static func header(_ w: Int, _ h: Int) -> String {
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w)\" height=\"\(h)\" viewBox=\"0 0 \(w) \(h)\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        """
+        <svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w)\" height=\"\(h)\" viewBox=\"0 0 \(w) \(h)\" \
+        font-family=\"sans-serif\" font-size=\"11\">\n
+        """
     }
 
     /// Labelled points; x on a log scale when `logX`.
@@ -35,14 +38,24 @@ public enum Charts {
             s +=
                 "<text x=\"\(f(ml + pw * Double(i) / 4))\" y=\"\(f(mt + ph + 14))\" text-anchor=\"middle\">\(xl)</text>"
             s +=
-                "<text x=\"\(f(ml - 4))\" y=\"\(f(mt + ph - ph * Double(i) / 4 + 4))\" text-anchor=\"end\">\(String(format: "%.3g", yv))</text>\n"
+                """
+                <text x=\"\(f(ml - 4))\" y=\"\(f(mt + ph - ph * Double(i) / 4 + 4))\" \
+                text-anchor=\"end\">\(String(format: "%.3g", yv))</text>\n
+                """
         }
         s += "<text x=\"\(f(ml + pw / 2))\" y=\"\(height - 8)\" text-anchor=\"middle\">\(esc(xLabel))</text>\n"
         s +=
-            "<text transform=\"translate(12,\(f(mt + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(esc(yLabel))</text>\n"
+            """
+            <text transform=\"translate(12,\(f(mt + ph / 2))) rotate(-90)\" \
+            text-anchor=\"middle\">\(esc(yLabel))</text>\n
+            """
         for (i, p) in points.enumerated() {
             s +=
-                "<circle cx=\"\(f(X(p.x)))\" cy=\"\(f(Y(p.y)))\" r=\"5\" fill=\"\(colours[i % colours.count])\"><title>\(esc(p.label)): \(String(format: "%.4g", p.x)), \(String(format: "%.4g", p.y))</title></circle>"
+                """
+                <circle cx=\"\(f(X(p.x)))\" cy=\"\(f(Y(p.y)))\" r=\"5\" \
+                fill=\"\(colours[i % colours.count])\"><title>\(esc(p.label)): \(String(format: "%.4g", p.x)), \
+                \(String(format: "%.4g", p.y))</title></circle>
+                """
             s += "<text x=\"\(f(X(p.x) + 7))\" y=\"\(f(Y(p.y) - 5))\" font-size=\"9\">\(esc(p.label))</text>\n"
         }
         return s + "</svg>"
@@ -63,14 +76,27 @@ public enum Charts {
             let h = it.value / maxV * ph
             let x = ml + Double(i) * bw + bw * 0.15
             s +=
-                "<rect x=\"\(f(x))\" y=\"\(f(mt + ph - h))\" width=\"\(f(bw * 0.7))\" height=\"\(f(h))\" fill=\"\(colours[i % colours.count])\"><title>\(esc(it.label)): \(String(format: "%.4g", it.value))</title></rect>"
+                """
+                <rect x=\"\(f(x))\" y=\"\(f(mt + ph - h))\" width=\"\(f(bw * 0.7))\" height=\"\(f(h))\" \
+                fill=\"\(colours[i % colours.count])\"><title>\(esc(it.label)): \
+                \(String(format: "%.4g", it.value))</title></rect>
+                """
             s +=
-                "<text x=\"\(f(x + bw * 0.35))\" y=\"\(f(mt + ph - h - 3))\" text-anchor=\"middle\" font-size=\"9\">\(String(format: "%.3g", it.value))</text>"
+                """
+                <text x=\"\(f(x + bw * 0.35))\" y=\"\(f(mt + ph - h - 3))\" text-anchor=\"middle\" \
+                font-size=\"9\">\(String(format: "%.3g", it.value))</text>
+                """
             s +=
-                "<text transform=\"translate(\(f(x + bw * 0.35)),\(f(mt + ph + 10))) rotate(40)\" font-size=\"10\">\(esc(it.label))</text>\n"
+                """
+                <text transform=\"translate(\(f(x + bw * 0.35)),\(f(mt + ph + 10))) rotate(40)\" \
+                font-size=\"10\">\(esc(it.label))</text>\n
+                """
         }
         s +=
-            "<text transform=\"translate(14,\(f(mt + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(esc(yLabel))</text>\n"
+            """
+            <text transform=\"translate(14,\(f(mt + ph / 2))) rotate(-90)\" \
+            text-anchor=\"middle\">\(esc(yLabel))</text>\n
+            """
         return s + "</svg>"
     }
 
@@ -90,14 +116,25 @@ public enum Charts {
                 let h = max(0, min(1, se.values[g])) * ph
                 let x = ml + Double(g) * gw + gw * 0.1 + Double(k) * bw
                 s +=
-                    "<rect x=\"\(f(x))\" y=\"\(f(mt + ph - h))\" width=\"\(f(bw))\" height=\"\(f(h))\" fill=\"\(colours[k % colours.count])\"><title>\(esc(se.name)) \(esc(name)): \(f(se.values[g], 3))</title></rect>\n"
+                    """
+                    <rect x=\"\(f(x))\" y=\"\(f(mt + ph - h))\" width=\"\(f(bw))\" height=\"\(f(h))\" \
+                    fill=\"\(colours[k % colours.count])\"><title>\(esc(se.name)) \(esc(name)): \
+                    \(f(se.values[g], 3))</title></rect>\n
+                    """
             }
             s +=
-                "<text x=\"\(f(ml + Double(g) * gw + gw / 2))\" y=\"\(f(mt + ph + 14))\" text-anchor=\"middle\" font-size=\"10\">\(esc(name))</text>\n"
+                """
+                <text x=\"\(f(ml + Double(g) * gw + gw / 2))\" y=\"\(f(mt + ph + 14))\" text-anchor=\"middle\" \
+                font-size=\"10\">\(esc(name))</text>\n
+                """
         }
         for (k, se) in series.enumerated() {
             s +=
-                "<rect x=\"\(f(ml + pw + 12))\" y=\"\(f(mt + Double(k) * 16))\" width=\"10\" height=\"10\" fill=\"\(colours[k % colours.count])\"/><text x=\"\(f(ml + pw + 26))\" y=\"\(f(mt + Double(k) * 16 + 9))\">\(esc(se.name))</text>\n"
+                """
+                <rect x=\"\(f(ml + pw + 12))\" y=\"\(f(mt + Double(k) * 16))\" width=\"10\" height=\"10\" \
+                fill=\"\(colours[k % colours.count])\"/><text x=\"\(f(ml + pw + 26))\" \
+                y=\"\(f(mt + Double(k) * 16 + 9))\">\(esc(se.name))</text>\n
+                """
         }
         return s + "</svg>"
     }
@@ -118,21 +155,38 @@ public enum Charts {
         s += "<text x=\"\(f(ml + pw / 2))\" y=\"14\" text-anchor=\"middle\" font-weight=\"bold\">\(esc(title))</text>\n"
         s += "<rect x=\"\(ml)\" y=\"\(mt)\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"#fbfbfb\" stroke=\"#999\"/>\n"
         s +=
-            "<text x=\"\(f(ml - 4))\" y=\"\(f(mt + 8))\" text-anchor=\"end\">\(String(format: "%.3g", y1))</text><text x=\"\(f(ml - 4))\" y=\"\(f(mt + ph))\" text-anchor=\"end\">\(String(format: "%.3g", y0))</text>\n"
+            """
+            <text x=\"\(f(ml - 4))\" y=\"\(f(mt + 8))\" \
+            text-anchor=\"end\">\(String(format: "%.3g", y1))</text><text x=\"\(f(ml - 4))\" y=\"\(f(mt + ph))\" \
+            text-anchor=\"end\">\(String(format: "%.3g", y0))</text>\n
+            """
         s +=
-            "<text x=\"\(f(ml + pw / 2))\" y=\"\(height - 6)\" text-anchor=\"middle\">epoch (1..\(n == 2 && all.count <= 2 ? 1 : n))</text>\n"
+            """
+            <text x=\"\(f(ml + pw / 2))\" y=\"\(height - 6)\" text-anchor=\"middle\">epoch \
+            (1..\(n == 2 && all.count <= 2 ? 1 : n))</text>\n
+            """
         for (k, se) in series.enumerated() {
             let pts = se.values.enumerated().map { "\(f(X($0.offset))),\(f(Y($0.element)))" }.joined(separator: " ")
             if se.values.count > 1 {
                 s +=
-                    "<polyline points=\"\(pts)\" fill=\"none\" stroke=\"\(colours[k % colours.count])\" stroke-width=\"2\"/>"
+                    """
+                    <polyline points=\"\(pts)\" fill=\"none\" stroke=\"\(colours[k % colours.count])\" \
+                    stroke-width=\"2\"/>
+                    """
             }
             for (i, v) in se.values.enumerated() {
                 s +=
-                    "<circle cx=\"\(f(X(i)))\" cy=\"\(f(Y(v)))\" r=\"3\" fill=\"\(colours[k % colours.count])\"><title>\(esc(se.name)) epoch \(i + 1): \(f(v, 4))</title></circle>"
+                    """
+                    <circle cx=\"\(f(X(i)))\" cy=\"\(f(Y(v)))\" r=\"3\" \
+                    fill=\"\(colours[k % colours.count])\"><title>\(esc(se.name)) epoch \(i + 1): \
+                    \(f(v, 4))</title></circle>
+                    """
             }
             s +=
-                "<text x=\"\(f(ml + pw + 8))\" y=\"\(f(mt + 10 + Double(k) * 14))\" fill=\"\(colours[k % colours.count])\">\(esc(se.name))</text>\n"
+                """
+                <text x=\"\(f(ml + pw + 8))\" y=\"\(f(mt + 10 + Double(k) * 14))\" \
+                fill=\"\(colours[k % colours.count])\">\(esc(se.name))</text>\n
+                """
         }
         return s + "</svg>"
     }
@@ -151,22 +205,39 @@ public enum Charts {
                 let fill = "rgb(\(shade),\(shade),255)"
                 let x = ml + Double(j * cell), y = mt + Double(i * cell)
                 s +=
-                    "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(fill)\" stroke=\"#fff\"><title>true \(esc(classNames[safe: i])) → predicted \(esc(classNames[safe: j])): \(f(v * 100, 1))%</title></rect>"
+                    """
+                    <rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(fill)\" \
+                    stroke=\"#fff\"><title>true \(esc(classNames[safe: i])) → predicted \
+                    \(esc(classNames[safe: j])): \(f(v * 100, 1))%</title></rect>
+                    """
                 if v >= 0.01 {
                     s +=
-                        "<text x=\"\(f(x + Double(cell) / 2))\" y=\"\(f(y + Double(cell) / 2 + 4))\" text-anchor=\"middle\" font-size=\"9\" fill=\"\(v > 0.5 ? "#fff" : "#000")\">\(Int((v * 100).rounded()))</text>"
+                        """
+                        <text x=\"\(f(x + Double(cell) / 2))\" y=\"\(f(y + Double(cell) / 2 + 4))\" \
+                        text-anchor=\"middle\" font-size=\"9\" \
+                        fill=\"\(v > 0.5 ? "#fff" : "#000")\">\(Int((v * 100).rounded()))</text>
+                        """
                 }
             }
             s +=
-                "<text x=\"\(f(ml - 4))\" y=\"\(f(mt + Double(i * cell) + Double(cell) / 2 + 4))\" text-anchor=\"end\" font-size=\"10\">\(esc(classNames[safe: i]))</text>\n"
+                """
+                <text x=\"\(f(ml - 4))\" y=\"\(f(mt + Double(i * cell) + Double(cell) / 2 + 4))\" \
+                text-anchor=\"end\" font-size=\"10\">\(esc(classNames[safe: i]))</text>\n
+                """
         }
         for j in 0..<n {
             let x = ml + Double(j * cell) + Double(cell) / 2
             s +=
-                "<text transform=\"translate(\(f(x)),\(f(mt + Double(n * cell) + 6))) rotate(50)\" font-size=\"10\">\(esc(classNames[safe: j]))</text>\n"
+                """
+                <text transform=\"translate(\(f(x)),\(f(mt + Double(n * cell) + 6))) rotate(50)\" \
+                font-size=\"10\">\(esc(classNames[safe: j]))</text>\n
+                """
         }
         s +=
-            "<text x=\"4\" y=\"\(f(mt - 8))\" font-size=\"10\">rows: true class; columns: predicted (% of the row)</text>\n"
+            """
+            <text x=\"4\" y=\"\(f(mt - 8))\" font-size=\"10\">rows: true class; columns: predicted (% of the \
+            row)</text>\n
+            """
         return s + "</svg>"
     }
 }

@@ -41,7 +41,11 @@ public enum ComparisonRenderer {
             guard let rb = b.runs.first(where: { $0.algorithm == ra.algorithm }) else { continue }
             let ta = ra.totals.seconds.value, tb = rb.totals.seconds.value
             md.append(
-                "| \(ra.algorithm) | \(f(ta.map { $0 * 1e3 })) | \(f(tb.map { $0 * 1e3 })) | \(f(ta.flatMap { x in tb.map { $0 / x } }, 2)) | \(f(ra.totals.gflops.value, 1)) | \(f(rb.totals.gflops.value, 1)) |"
+                """
+                | \(ra.algorithm) | \(f(ta.map { $0 * 1e3 })) | \(f(tb.map { $0 * 1e3 })) | \
+                \(f(ta.flatMap { x in tb.map { $0 / x } }, 2)) | \(f(ra.totals.gflops.value, 1)) | \
+                \(f(rb.totals.gflops.value, 1)) |
+                """
             )
         }
         md += [
@@ -54,7 +58,10 @@ public enum ComparisonRenderer {
                 guard let lb = rb.layers.first(where: { $0.name == la.name && $0.phase == la.phase }) else { continue }
                 let x = la.medianSeconds.value, y = lb.medianSeconds.value
                 md.append(
-                    "| \(ra.algorithm) | \(la.name) | \(f(x.map { $0 * 1e3 })) | \(f(y.map { $0 * 1e3 })) | \(f(x.flatMap { p in y.map { $0 / p } }, 2)) |"
+                    """
+                    | \(ra.algorithm) | \(la.name) | \(f(x.map { $0 * 1e3 })) | \(f(y.map { $0 * 1e3 })) | \
+                    \(f(x.flatMap { p in y.map { $0 / p } }, 2)) |
+                    """
                 )
             }
         }
@@ -88,9 +95,15 @@ public enum ComparisonRenderer {
         }
         let md = markdown(a, b, names: names)
         var h =
-            "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>cnnscope comparison</title>\n"
+            """
+            <!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta \
+            charset=\"utf-8\"/>\n<title>cnnscope comparison</title>\n
+            """
         h +=
-            "<style>body { font-family: sans-serif; margin: 24px auto; max-width: 1100px; } pre { background: #f6f6f6; padding: 8px; font-size: 12px; }</style>\n</head>\n<body>\n"
+            """
+            <style>body { font-family: sans-serif; margin: 24px auto; max-width: 1100px; } pre { background: \
+            #f6f6f6; padding: 8px; font-size: 12px; }</style>\n</head>\n<body>\n
+            """
         h += "<h1>cnnscope comparison: \(HTMLRenderer.escape(a.model))</h1>\n"
         h += HTMLRenderer.rooflineSVG(roof, points: pts, algorithms: algs) + "\n"
         h += "<pre>\(HTMLRenderer.escape(md))</pre>\n</body>\n</html>\n"

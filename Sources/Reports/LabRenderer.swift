@@ -26,7 +26,11 @@ public enum LabRenderer {
     public static func markdown(_ r: LabReport) -> String {
         var md = [
             "# cnnscope lab: \(r.dataset)", "", "`\(r.commandLine)` — \(r.createdAt)", "",
-            "\(r.models.count) models, \(r.epochs) epoch(s), \(r.trainImages) training and \(r.testImages) test images, \(r.threads) threads on \(r.machine ?? "an unrecorded machine"). Accuracies are computed on the test set; times are measured.",
+            """
+            \(r.models.count) models, \(r.epochs) epoch(s), \(r.trainImages) training and \(r.testImages) test \
+            images, \(r.threads) threads on \(r.machine ?? "an unrecorded machine"). Accuracies are computed on \
+            the test set; times are measured.
+            """,
             "",
             "## Comparison", "", "| " + comparisonHeader.joined(separator: " | ") + " |",
             "|" + String(repeating: "---|", count: comparisonHeader.count),
@@ -39,14 +43,20 @@ public enum LabRenderer {
         }
         if let m = r.mostParameterEfficient {
             md.append(
-                "- Most parameter-efficient: **\(m.name)** (\(f(m.accuracyPerMillionParameters, 3)) accuracy per million parameters)"
+                """
+                - Most parameter-efficient: **\(m.name)** (\(f(m.accuracyPerMillionParameters, 3)) accuracy per \
+                million parameters)
+                """
             )
         }
         md += ["", "## Confusion", ""]
         for m in r.models {
             if let c = m.mostConfused {
                 md.append(
-                    "- \(m.name): most confused pair — true **\(r.classNames[safe: c.truth])** predicted as **\(r.classNames[safe: c.predicted])** (\(f(c.fraction * 100, 1))% of that class)"
+                    """
+                    - \(m.name): most confused pair — true **\(r.classNames[safe: c.truth])** predicted as \
+                    **\(r.classNames[safe: c.predicted])** (\(f(c.fraction * 100, 1))% of that class)
+                    """
                 )
             }
         }
@@ -59,15 +69,24 @@ public enum LabRenderer {
                 "| parameters | \(cnn.totalParameters) | \(fc.totalParameters) |",
                 "| training s | \(f(cnn.trainingSeconds, 1)) | \(f(fc.trainingSeconds, 1)) |",
                 "| inference ms/image | \(f(cnn.inferenceMsPerImage, 4)) | \(f(fc.inferenceMsPerImage, 4)) |",
-                "| accuracy per M parameters | \(f(cnn.accuracyPerMillionParameters, 3)) | \(f(fc.accuracyPerMillionParameters, 3)) |",
+                """
+                | accuracy per M parameters | \(f(cnn.accuracyPerMillionParameters, 3)) | \
+                \(f(fc.accuracyPerMillionParameters, 3)) |
+                """,
             ]
         }
         if let (mx, av) = r.poolingPair {
             md += [
                 "", "## Max vs average pooling (basic-cnn)", "",
                 "| pooling | test accuracy | training s | inference ms/image |", "|---|---:|---:|---:|",
-                "| max | \(f(mx.testAccuracy * 100))% | \(f(mx.trainingSeconds, 1)) | \(f(mx.inferenceMsPerImage, 4)) |",
-                "| average | \(f(av.testAccuracy * 100))% | \(f(av.trainingSeconds, 1)) | \(f(av.inferenceMsPerImage, 4)) |",
+                """
+                | max | \(f(mx.testAccuracy * 100))% | \(f(mx.trainingSeconds, 1)) | \
+                \(f(mx.inferenceMsPerImage, 4)) |
+                """,
+                """
+                | average | \(f(av.testAccuracy * 100))% | \(f(av.trainingSeconds, 1)) | \
+                \(f(av.inferenceMsPerImage, 4)) |
+                """,
             ]
         }
         if let a = r.augmentation { md += ["", "Data augmentation (extension): \(a)."] }
@@ -82,18 +101,28 @@ public enum LabRenderer {
             md +=
                 ["", "## Grad-CAM", ""]
                 + g.map {
-                    "- \($0.model) (\($0.layer)): true \($0.truth), predicted \($0.predicted): ![Grad-CAM](\($0.picture))"
+                    """
+                    - \($0.model) (\($0.layer)): true \($0.truth), predicted \($0.predicted): \
+                    ![Grad-CAM](\($0.picture))
+                    """
                 }
         }
         md += ["", "## Hardware (inference, batch 64, auto)", ""]
         for m in r.models {
             md.append(
-                "### \(m.name): \(f(m.modelGFLOPs.value ?? 0, 1)) GFLOP/s, \(f((m.modelEfficiency.value ?? 0) * 100, 1))% of the compute roof"
+                """
+                ### \(m.name): \(f(m.modelGFLOPs.value ?? 0, 1)) GFLOP/s, \
+                \(f((m.modelEfficiency.value ?? 0) * 100, 1))% of the compute roof
+                """
                     + (m.profileReport.map { " — [full profile](\($0))" } ?? ""))
             md += ["", "| layer | conv algorithm | ms (measured) | GFLOP/s | efficiency |", "|---|---|---:|---:|---:|"]
             for l in m.layers {
                 md.append(
-                    "| \(l.name) (\(l.type)) | \(l.convAlgorithm ?? "") | \(f(l.ms.value ?? 0, 3)) | \(l.gflops.value.map { f($0, 1) } ?? "—") | \(l.efficiency.value.map { f($0 * 100, 1) + "%" } ?? "—") |"
+                    """
+                    | \(l.name) (\(l.type)) | \(l.convAlgorithm ?? "") | \(f(l.ms.value ?? 0, 3)) | \
+                    \(l.gflops.value.map { f($0, 1) } ?? "—") | \
+                    \(l.efficiency.value.map { f($0 * 100, 1) + "%" } ?? "—") |
+                    """
                 )
             }
             md.append("")
@@ -126,10 +155,19 @@ public enum LabRenderer {
 
     public static func csv(_ r: LabReport) -> String {
         ([
-            "model,test_accuracy,test_loss,training_seconds,inference_ms_per_image,parameters,trainable_parameters,parameters_per_second,accuracy_per_million_parameters,epochs_trained,model_gflops,model_efficiency"
+            ([
+                "model", "test_accuracy", "test_loss", "training_seconds", "inference_ms_per_image", "parameters",
+                "trainable_parameters", "parameters_per_second", "accuracy_per_million_parameters", "epochs_trained",
+                "model_gflops", "model_efficiency",
+            ].joined(separator: ","))
         ]
             + r.models.map { m in
-                "\(m.name),\(m.testAccuracy),\(m.testLoss),\(m.trainingSeconds),\(m.inferenceMsPerImage),\(m.totalParameters),\(m.trainableParameters),\(m.parametersPerSecond),\(m.accuracyPerMillionParameters),\(m.epochsTrained),\(m.modelGFLOPs.value.map { "\($0)" } ?? ""),\(m.modelEfficiency.value.map { "\($0)" } ?? "")"
+                """
+                \(m.name),\(m.testAccuracy),\(m.testLoss),\(m.trainingSeconds),\(m.inferenceMsPerImage),\
+                \(m.totalParameters),\(m.trainableParameters),\(m.parametersPerSecond),\
+                \(m.accuracyPerMillionParameters),\(m.epochsTrained),\(m.modelGFLOPs.value.map { "\($0)" } ?? ""),\
+                \(m.modelEfficiency.value.map { "\($0)" } ?? "")
+                """
             }).joined(separator: "\n") + "\n"
     }
 
@@ -142,11 +180,25 @@ public enum LabRenderer {
         _ r: LabReport, pictures: [String: [UInt8]], samples: [(path: String, truth: String, predicted: String)]
     ) -> String {
         var h =
-            "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>cnnscope lab: \(esc(r.dataset))</title>\n"
+            """
+            <!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta \
+            charset=\"utf-8\"/>\n<title>cnnscope lab: \(esc(r.dataset))</title>\n
+            """
         h +=
-            "<style>body { font-family: sans-serif; margin: 24px auto; max-width: 1150px; color: #222; } table { border-collapse: collapse; font-size: 12px; margin: 8px 0; } th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; } td.l, th.l { text-align: left; } .ok { color: #1a7f37; font-weight: bold; } .bad { color: #cf222e; font-weight: bold; } .fig { display: inline-block; vertical-align: top; margin: 4px; } img { image-rendering: pixelated; }</style>\n</head>\n<body>\n"
+            """
+            <style>body { font-family: sans-serif; margin: 24px auto; max-width: 1150px; color: #222; } table { \
+            border-collapse: collapse; font-size: 12px; margin: 8px 0; } th, td { border: 1px solid #ccc; \
+            padding: 3px 6px; text-align: right; } td.l, th.l { text-align: left; } .ok { color: #1a7f37; \
+            font-weight: bold; } .bad { color: #cf222e; font-weight: bold; } .fig { display: inline-block; \
+            vertical-align: top; margin: 4px; } img { image-rendering: pixelated; }</style>\n</head>\n<body>\n
+            """
         h +=
-            "<h1>cnnscope lab: \(esc(r.dataset))</h1>\n<p>Command: <code>\(esc(r.commandLine))</code> — \(esc(r.createdAt)). \(r.models.count) models, \(r.epochs) epoch(s), \(r.trainImages) training and \(r.testImages) test images, \(r.threads) threads on \(esc(r.machine ?? "an unrecorded machine")). Accuracies: computed on the test set; times: measured.</p>\n"
+            """
+            <h1>cnnscope lab: \(esc(r.dataset))</h1>\n<p>Command: <code>\(esc(r.commandLine))</code> — \
+            \(esc(r.createdAt)). \(r.models.count) models, \(r.epochs) epoch(s), \(r.trainImages) training and \
+            \(r.testImages) test images, \(r.threads) threads on \(esc(r.machine ?? "an unrecorded machine")). \
+            Accuracies: computed on the test set; times: measured.</p>\n
+            """
         h += "<h2>Comparison</h2>\n<table><tr>" + comparisonHeader.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n"
         for row in comparisonRows(r) {
             h +=
@@ -213,7 +265,10 @@ public enum LabRenderer {
                 + Charts.heatmap(title: m.name, matrix: m.normalisedConfusion, classNames: r.classNames)
             if let c = m.mostConfused {
                 h +=
-                    "<p>Most confused: true <b>\(esc(r.classNames[safe: c.truth]))</b> predicted as <b>\(esc(r.classNames[safe: c.predicted]))</b> (\(f(c.fraction * 100, 1))%)</p>"
+                    """
+                    <p>Most confused: true <b>\(esc(r.classNames[safe: c.truth]))</b> predicted as \
+                    <b>\(esc(r.classNames[safe: c.predicted]))</b> (\(f(c.fraction * 100, 1))%)</p>
+                    """
             }
             h += "</div>\n"
         }
@@ -222,7 +277,11 @@ public enum LabRenderer {
             for s in samples {
                 let ok = s.truth == s.predicted
                 h +=
-                    "<div class=\"fig\">\(img(s.path, pictures, alt: s.truth))<br/><span class=\"\(ok ? "ok" : "bad")\">\(esc(s.predicted))</span><br/><small>true: \(esc(s.truth))</small></div>"
+                    """
+                    <div class=\"fig\">\(img(s.path, pictures, alt: s.truth))<br/><span \
+                    class=\"\(ok ? "ok" : "bad")\">\(esc(s.predicted))</span><br/><small>true: \
+                    \(esc(s.truth))</small></div>
+                    """
             }
             h += "</div>\n"
         }
@@ -230,22 +289,41 @@ public enum LabRenderer {
         for m in ms where !m.pictures.isEmpty {
             for (k, p) in m.pictures.sorted(by: { $0.key < $1.key }) where k != "samples" {
                 h +=
-                    "<div class=\"fig\"><p><b>\(esc(m.name))</b>: \(esc(k))</p>\(img(p, pictures, alt: "\(m.name) \(k)"))</div>\n"
+                    """
+                    <div class=\"fig\"><p><b>\(esc(m.name))</b>: \
+                    \(esc(k))</p>\(img(p, pictures, alt: "\(m.name) \(k)"))</div>\n
+                    """
             }
         }
         if let fc = r.models.first(where: \.fullyConnected),
             let cnn = r.cnns.max(by: { $0.testAccuracy < $1.testAccuracy })
         {
             h +=
-                "<h2>CNN vs FCNN</h2>\n<table><tr><th class=\"l\">metric</th><th>\(esc(cnn.name))</th><th>\(esc(fc.name))</th></tr>\n"
+                """
+                <h2>CNN vs FCNN</h2>\n<table><tr><th \
+                class=\"l\">metric</th><th>\(esc(cnn.name))</th><th>\(esc(fc.name))</th></tr>\n
+                """
             h +=
-                "<tr><td class=\"l\">test accuracy</td><td>\(f(cnn.testAccuracy * 100))%</td><td>\(f(fc.testAccuracy * 100))%</td></tr>\n"
+                """
+                <tr><td class=\"l\">test \
+                accuracy</td><td>\(f(cnn.testAccuracy * 100))%</td><td>\(f(fc.testAccuracy * 100))%</td></tr>\n
+                """
             h +=
-                "<tr><td class=\"l\">parameters</td><td>\(cnn.totalParameters)</td><td>\(fc.totalParameters)</td></tr>\n"
+                """
+                <tr><td class=\"l\">parameters</td><td>\(cnn.totalParameters)</td><td>\(fc.totalParameters)</td>\
+                </tr>\n
+                """
             h +=
-                "<tr><td class=\"l\">training s</td><td>\(f(cnn.trainingSeconds, 1))</td><td>\(f(fc.trainingSeconds, 1))</td></tr>\n"
+                """
+                <tr><td class=\"l\">training \
+                s</td><td>\(f(cnn.trainingSeconds, 1))</td><td>\(f(fc.trainingSeconds, 1))</td></tr>\n
+                """
             h +=
-                "<tr><td class=\"l\">inference ms/image</td><td>\(f(cnn.inferenceMsPerImage, 4))</td><td>\(f(fc.inferenceMsPerImage, 4))</td></tr></table>\n"
+                """
+                <tr><td class=\"l\">inference \
+                ms/image</td><td>\(f(cnn.inferenceMsPerImage, 4))</td><td>\(f(fc.inferenceMsPerImage, 4))</td></tr>\
+                </table>\n
+                """
             // Normalised so that higher is better on every metric: best = 1.
             func norm(_ a: Double, _ b: Double, higherBetter: Bool) -> (Double, Double) {
                 higherBetter ? (a / max(a, b), b / max(a, b)) : (min(a, b) / a, min(a, b) / b)
@@ -265,16 +343,29 @@ public enum LabRenderer {
         }
         if let (mx, av) = r.poolingPair {
             h +=
-                "<h2>Max vs average pooling</h2>\n<table><tr><th class=\"l\">pooling (basic-cnn)</th><th>test accuracy</th><th>training s</th><th>inference ms/image</th></tr>\n"
+                """
+                <h2>Max vs average pooling</h2>\n<table><tr><th class=\"l\">pooling (basic-cnn)</th><th>test \
+                accuracy</th><th>training s</th><th>inference ms/image</th></tr>\n
+                """
             h +=
-                "<tr><td class=\"l\">max</td><td>\(f(mx.testAccuracy * 100))%</td><td>\(f(mx.trainingSeconds, 1))</td><td>\(f(mx.inferenceMsPerImage, 4))</td></tr>\n"
+                """
+                <tr><td class=\"l\">max</td><td>\(f(mx.testAccuracy * 100))%</td><td>\
+                \(f(mx.trainingSeconds, 1))</td><td>\(f(mx.inferenceMsPerImage, 4))</td></tr>\n
+                """
             h +=
-                "<tr><td class=\"l\">average</td><td>\(f(av.testAccuracy * 100))%</td><td>\(f(av.trainingSeconds, 1))</td><td>\(f(av.inferenceMsPerImage, 4))</td></tr></table>\n"
+                """
+                <tr><td class=\"l\">average</td><td>\(f(av.testAccuracy * 100))%</td><td>\
+                \(f(av.trainingSeconds, 1))</td><td>\(f(av.inferenceMsPerImage, 4))</td></tr></table>\n
+                """
         }
         if let a = r.augmentation { h += "<p>Data augmentation (extension): \(esc(a)).</p>\n" }
         if let q = r.quantization, !q.isEmpty {
             h +=
-                "<h2>Int8 post-training quantisation</h2>\n<p>Convolution and dense weights quantised per output channel, activations per tensor to 7 bits from the ranges of 8 calibration batches; accuracy on the same test images and inference time at batch 64 (measured in this run).</p>\n"
+                """
+                <h2>Int8 post-training quantisation</h2>\n<p>Convolution and dense weights quantised per output \
+                channel, activations per tensor to 7 bits from the ranges of 8 calibration batches; accuracy on \
+                the same test images and inference time at batch 64 (measured in this run).</p>\n
+                """
             h += "<table><tr>" + quantHeader.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n"
             for row in q.map(quantRow) {
                 h +=
@@ -287,26 +378,50 @@ public enum LabRenderer {
         }
         if let g = r.gradCAM, !g.isEmpty {
             h +=
-                "<h2>Grad-CAM</h2>\n<p>Where the last convolution's evidence for the predicted class lies (red: most), over the test image.</p>\n<div>"
+                """
+                <h2>Grad-CAM</h2>\n<p>Where the last convolution's evidence for the predicted class lies (red: \
+                most), over the test image.</p>\n<div>
+                """
             for c in g {
                 let ok = c.truth == c.predicted
                 h +=
-                    "<div class=\"fig\">\(img(c.picture, pictures, alt: "Grad-CAM \(c.model)"))<br/><small>\(esc(c.model)) · \(esc(c.layer))</small><br/><span class=\"\(ok ? "ok" : "bad")\">\(esc(c.predicted))</span><br/><small>true: \(esc(c.truth))</small></div>"
+                    """
+                    <div class=\"fig\">\(img(c.picture, pictures, alt: "Grad-CAM \(c.model)"))<br/><small>\
+                    \(esc(c.model)) \
+                    · \(esc(c.layer))</small><br/><span \
+                    class=\"\(ok ? "ok" : "bad")\">\(esc(c.predicted))</span><br/><small>true: \
+                    \(esc(c.truth))</small></div>
+                    """
             }
             h += "</div>\n"
         }
         h += "<h2>Hardware view (inference, batch 64, conv algorithm auto)</h2>\n"
         h +=
-            "<p>Roof: \(f(r.roofline.computeGFLOPs, 1)) GFLOP/s compute, \(r.roofline.memory.map { "\(esc($0.level)) \(f($0.gbPerSecond, 1)) GB/s" } ?? "—") (measured ceilings).</p>\n"
+            """
+            <p>Roof: \(f(r.roofline.computeGFLOPs, 1)) GFLOP/s compute, \
+            \(r.roofline.memory.map { "\(esc($0.level)) \(f($0.gbPerSecond, 1)) GB/s" } ?? "—") (measured \
+            ceilings).</p>\n
+            """
         for m in ms {
             h +=
-                "<h3>\(esc(m.name)): \(f(m.modelGFLOPs.value ?? 0, 1)) GFLOP/s, \(f((m.modelEfficiency.value ?? 0) * 100, 1))% of the compute roof"
+                """
+                <h3>\(esc(m.name)): \(f(m.modelGFLOPs.value ?? 0, 1)) GFLOP/s, \
+                \(f((m.modelEfficiency.value ?? 0) * 100, 1))% of the compute roof
+                """
                 + (m.profileReport.map { " — <a href=\"\(esc($0))\">full profile report</a>" } ?? "") + "</h3>\n"
             h +=
-                "<table><tr><th class=\"l\">layer</th><th class=\"l\">conv algorithm</th><th>ms (measured)</th><th>GFLOP/s</th><th>efficiency</th></tr>\n"
+                """
+                <table><tr><th class=\"l\">layer</th><th class=\"l\">conv algorithm</th><th>ms \
+                (measured)</th><th>GFLOP/s</th><th>efficiency</th></tr>\n
+                """
             for l in m.layers {
                 h +=
-                    "<tr><td class=\"l\">\(esc(l.name)) (\(esc(l.type)))</td><td class=\"l\">\(esc(l.convAlgorithm ?? ""))</td><td>\(f(l.ms.value ?? 0, 3))</td><td>\(l.gflops.value.map { f($0, 1) } ?? "—")</td><td>\(l.efficiency.value.map { f($0 * 100, 1) + "%" } ?? "—")</td></tr>\n"
+                    """
+                    <tr><td class=\"l\">\(esc(l.name)) (\(esc(l.type)))</td><td \
+                    class=\"l\">\(esc(l.convAlgorithm ?? ""))</td><td>\(f(l.ms.value ?? 0, 3))</td><td>\
+                    \(l.gflops.value.map { f($0, 1) } ?? "—")</td><td>\
+                    \(l.efficiency.value.map { f($0 * 100, 1) + "%" } ?? "—")</td></tr>\n
+                    """
             }
             h += "</table>\n"
         }

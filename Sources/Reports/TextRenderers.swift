@@ -19,14 +19,20 @@ public enum ReportRenderer {
         guard let s = probe.schema else { throw ReportError("\(file): not a cnnscope run file (no \"schema\" field)") }
         guard s == ProfileReport.currentSchema else {
             throw ReportError(
-                "\(file): schema '\(s)' is not the supported '\(ProfileReport.currentSchema)'; re-run cnnscope profile with this version"
+                """
+                \(file): schema '\(s)' is not the supported '\(ProfileReport.currentSchema)'; re-run cnnscope \
+                profile with this version
+                """
             )
         }
         do { return try JSONDecoder().decode(ProfileReport.self, from: data) } catch let DecodingError.keyNotFound(
             k, ctx)
         {
             throw ReportError(
-                "\(file): damaged run file: missing '\(k.stringValue)' at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))"
+                """
+                \(file): damaged run file: missing '\(k.stringValue)' at \
+                \(ctx.codingPath.map(\.stringValue).joined(separator: "."))
+                """
             )
         } catch {
             throw ReportError("\(file): damaged run file: \(error)")
@@ -41,7 +47,12 @@ public enum ReportRenderer {
     /// One row per layer and algorithm, ready for pandas.
     public static func csv(_ r: ProfileReport) -> String {
         var lines = [
-            "model,algorithm,layer,type,phase,conv_algorithm,median_s,min_s,max_s,direct_flops,executed_flops,min_bytes,algorithm_bytes,counted_bytes,simulated_bytes,intensity_flop_per_byte,attained_gflops,roof_gflops,efficiency,bound,share_of_model_time,too_short,"
+            ([
+                "model", "algorithm", "layer", "type", "phase", "conv_algorithm", "median_s", "min_s", "max_s",
+                "direct_flops", "executed_flops", "min_bytes", "algorithm_bytes", "counted_bytes", "simulated_bytes",
+                "intensity_flop_per_byte", "attained_gflops", "roof_gflops", "efficiency", "bound",
+                "share_of_model_time", "too_short",
+            ].joined(separator: ",") + ",")
                 + "bound_level,bounding_ceiling,level_source,footprint_bytes,dram_roof_gflops,dram_efficiency"
         ]
         for run in r.runs {
@@ -88,7 +99,10 @@ public enum ReportRenderer {
         md.append("`\(r.commandLine)` — \(r.createdAt)")
         md.append("")
         md.append(
-            "Batch \(r.batchSize), input \(r.inputShape.map(String.init).joined(separator: "x")), \(r.dataset), \(r.threads) threads (bind \(r.bind)), \(r.repetitions) repetitions, \(r.phase)."
+            """
+            Batch \(r.batchSize), input \(r.inputShape.map(String.init).joined(separator: "x")), \(r.dataset), \
+            \(r.threads) threads (bind \(r.bind)), \(r.repetitions) repetitions, \(r.phase).
+            """
         )
         md.append("")
         md.append("## Machine")
@@ -116,7 +130,10 @@ public enum ReportRenderer {
         for run in r.runs {
             let t = run.totals
             md.append(
-                "| \(run.algorithm) | \(f(t.seconds.value.map { $0 * 1e3 }, 3)) | \(f(t.imagesPerSecond.value, 0)) | \(f(t.latencyMsPerImage.value, 4)) | \(f(t.gflops.value, 1)) | \(pct(t.efficiency.value)) |"
+                """
+                | \(run.algorithm) | \(f(t.seconds.value.map { $0 * 1e3 }, 3)) | \(f(t.imagesPerSecond.value, 0)) \
+                | \(f(t.latencyMsPerImage.value, 4)) | \(f(t.gflops.value, 1)) | \(pct(t.efficiency.value)) |
+                """
             )
         }
         md.append("")
@@ -130,15 +147,28 @@ public enum ReportRenderer {
         md.append("## Layers")
         md.append("")
         md.append(
-            "| algorithm | layer | conv | median ms (min–max) | GFLOP exec | MB min | MB alg | FLOP/B | GFLOP/s | roof | eff. | level | bounding ceiling | share |"
+            """
+            | algorithm | layer | conv | median ms (min–max) | GFLOP exec | MB min | MB alg | FLOP/B | GFLOP/s | \
+            roof | eff. | level | bounding ceiling | share |
+            """
         )
         md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
         for run in r.runs {
             for l in run.layers {
                 let ms =
-                    "\(f(l.medianSeconds.value.map { $0 * 1e3 }, 3)) (\(f(l.minSeconds.value.map { $0 * 1e3 }, 3))–\(f(l.maxSeconds.value.map { $0 * 1e3 }, 3)))"
+                    """
+                    \(f(l.medianSeconds.value.map { $0 * 1e3 }, 3)) \
+                    (\(f(l.minSeconds.value.map { $0 * 1e3 }, 3))–\(f(l.maxSeconds.value.map { $0 * 1e3 }, 3)))
+                    """
                 md.append(
-                    "| \(run.algorithm) | \(l.name) (\(l.type)) | \(l.convAlgorithm ?? "") | \(ms)\(l.tooShortToMeasure ? " †" : "") | \(f(l.executedFLOPs.value.map { $0 / 1e9 }, 4)) | \(f(l.minimumBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.algorithmBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.intensity.value, 1)) | \(f(l.attainedGFLOPs.value, 1)) | \(f(l.roofGFLOPs.value, 1)) | \(pct(l.efficiency.value)) | \(levelText(l)) | \(l.boundCeiling ?? l.bound) | \(pct(l.shareOfModelTime.value)) |"
+                    """
+                    | \(run.algorithm) | \(l.name) (\(l.type)) | \(l.convAlgorithm ?? "") | \
+                    \(ms)\(l.tooShortToMeasure ? " †" : "") | \(f(l.executedFLOPs.value.map { $0 / 1e9 }, 4)) | \
+                    \(f(l.minimumBytes.value.map { $0 / 1e6 }, 2)) | \
+                    \(f(l.algorithmBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.intensity.value, 1)) | \
+                    \(f(l.attainedGFLOPs.value, 1)) | \(f(l.roofGFLOPs.value, 1)) | \(pct(l.efficiency.value)) | \
+                    \(levelText(l)) | \(l.boundCeiling ?? l.bound) | \(pct(l.shareOfModelTime.value)) |
+                    """
                 )
             }
         }
@@ -148,21 +178,45 @@ public enum ReportRenderer {
         md.append("## Provenance")
         md.append("")
         md.append(
-            "- Times: **measured** (monotonic clock around each layer, hook overhead subtracted); median, min and max over the repetitions."
+            """
+            - Times: **measured** (monotonic clock around each layer, hook overhead subtracted); median, min and \
+            max over the repetitions.
+            """
         )
         md.append(
-            "- FLOPs, minimum and algorithm bytes, intensity, roofs: **modelled** (formulas of each layer and algorithm; roofs from the measured ceilings)."
+            """
+            - FLOPs, minimum and algorithm bytes, intensity, roofs: **modelled** (formulas of each layer and \
+            algorithm; roofs from the measured ceilings).
+            """
         )
         md.append("- Ceilings: **measured** by microbenchmarks on this machine.")
         md.append(
-            "- Roofline level per layer: **counted** bytes per level where the PMU gave them (the level whose roof is lowest "
-                + "bounds the layer); otherwise **modelled**: the layer's footprint (inputs, weights, outputs and resident "
-                + "workspace) against each level's capacity for the threads in use (hwloc sizes; private caches once per core), "
-                + "the smallest level that holds it; a measured rate above that level's roof moves the point to the first "
-                + "faster level whose roof holds it (↑). Efficiency is never shown above 105%: a point above every roof at its "
+            """
+            - Roofline level per layer: **counted** bytes per level where the PMU gave them (the level whose roof \
+            is lowest 
+            """
+                + """
+                bounds the layer); otherwise **modelled**: the layer's footprint (inputs, weights, outputs and \
+                resident 
+                """
+                    + """
+                    workspace) against each level's capacity for the threads in use (hwloc sizes; private caches once \
+                    per core), 
+                    """
+                    + """
+                    the smallest level that holds it; a measured rate above that level's roof moves the point to the \
+                    first 
+                    """
+                    + """
+                    faster level whose roof holds it (↑). Efficiency is never shown above 105%: a point above every \
+                    roof at its 
+                    """
                 + "modelled intensity has none, and says why.")
         md.append(
-            "- Counter columns: **counted** where the PMU or kernel exposed them; otherwise listed as unavailable with the reason."
+            """
+            - Counter columns: **counted** where the PMU or kernel exposed them; otherwise listed as unavailable \
+            with the reason.
+            """
         )
         for n in r.notes { md.append("- \(n)") }
         return md.joined(separator: "\n") + "\n"

@@ -110,7 +110,10 @@ public struct Roofline: Codable, Equatable, Sendable {
         var note: String?
         if i != modelled {
             note =
-                "footprint fits \(bandwidths[modelled].level), but the rate exceeds its roof: served from \(bandwidths[i].level)"
+                """
+                footprint fits \(bandwidths[modelled].level), but the rate exceeds its roof: served from \
+                \(bandwidths[i].level)
+                """
         }
         var efficiency: Double? = r > 0 ? attained / r : nil
         if let e = efficiency, e > Self.tolerance {

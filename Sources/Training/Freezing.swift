@@ -29,7 +29,10 @@ public enum Freezing {
             for (a, b) in zip(s.parameters, l.parameters) {
                 guard a.value.shape == b.value.shape else {
                     throw ProfileError(
-                        "cannot copy weights of layer \(l.name): \(a.name) is \(a.value.shape) in the source, \(b.value.shape) here"
+                        """
+                        cannot copy weights of layer \(l.name): \(a.name) is \(a.value.shape) in the source, \
+                        \(b.value.shape) here
+                        """
                     )
                 }
                 b.value.data.update(from: a.value.data, count: a.value.count)

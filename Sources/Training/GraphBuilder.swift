@@ -18,7 +18,10 @@ enum GraphBuilder {
         var target = resizeTo ?? p.inputShape ?? input
         if target.count == 3 && input.count == 3 && target[2] != input[2] && input[2] != 1 {
             throw ProfileError(
-                "\(file): the model takes \(target[2]) channels but the images have \(input[2]); only one-channel images are converted (grey to RGB)"
+                """
+                \(file): the model takes \(target[2]) channels but the images have \(input[2]); only one-channel \
+                images are converted (grey to RGB)
+                """
             )
         }
         if input.count == 3 && target.count == 3 { target[2] = max(target[2], input[2]) }
@@ -45,7 +48,8 @@ enum GraphBuilder {
         for (i, spec) in specs.enumerated() {
             let srcs: [Int] =
                 spec.inputs.isEmpty ? [layers.count - 1] : spec.inputs.map { $0 == "input" ? inputIndex : index[$0]! }
-            let shapes = srcs.map { $0 < 0 ? input : layers[$0].outputShape }  // −1: the raw model input (no adapters)
+            // −1: the raw model input (no adapters).
+            let shapes = srcs.map { $0 < 0 ? input : layers[$0].outputShape }
             let inShape = shapes[0]
             let isLast = i == specs.count - 1
             do {
@@ -119,7 +123,10 @@ enum GraphBuilder {
         case .dense:
             guard input.count == 1 else {
                 throw ProfileError(
-                    "layer \(s.name): Dense needs a flat input, got \(input); add Flatten or GlobalAveragePooling2D before it"
+                    """
+                    layer \(s.name): Dense needs a flat input, got \(input); add Flatten or \
+                    GlobalAveragePooling2D before it
+                    """
                 )
             }
             let units = s.units == 0 ? classes : s.units!

@@ -51,7 +51,11 @@ public enum ModelBuilder {
             if b.poolSize > 0 {
                 guard shape[0] / b.poolSize >= 1, shape[1] / b.poolSize >= 1 else {
                     throw ProfileError(
-                        "\(p.source.isEmpty ? p.name : p.source): conv_blocks[\(bi)].pool_size: a \(b.poolSize)x\(b.poolSize) pool shrinks the \(shape[0])x\(shape[1]) map below 1x1 for input \(input)"
+                        """
+                        \(p.source.isEmpty ? p.name : p.source): conv_blocks[\(bi)].pool_size: a \
+                        \(b.poolSize)x\(b.poolSize) pool shrinks the \(shape[0])x\(shape[1]) map below 1x1 for \
+                        input \(input)
+                        """
                     )
                 }
                 let pool = try PoolingLayer(

@@ -60,14 +60,20 @@ public enum WeightFile {
         let params = model.allParameters
         guard header.tensors.count == params.count else {
             throw ProfileError(
-                "\(file): holds \(header.tensors.count) tensors for model '\(header.model)', '\(model.name)' has \(params.count)"
+                """
+                \(file): holds \(header.tensors.count) tensors for model '\(header.model)', '\(model.name)' has \
+                \(params.count)
+                """
             )
         }
         var off = 12 + hlen
         for (e, (layer, p)) in zip(header.tensors, params) {
             guard e.layer == layer, e.name == p.name, e.shape == p.value.shape.dims else {
                 throw ProfileError(
-                    "\(file): tensor \(e.layer)/\(e.name) \(e.shape) does not match the model's \(layer)/\(p.name) \(p.value.shape.dims)"
+                    """
+                    \(file): tensor \(e.layer)/\(e.name) \(e.shape) does not match the model's \(layer)/\(p.name) \
+                    \(p.value.shape.dims)
+                    """
                 )
             }
             guard off + e.count * 4 <= bytes.count else {

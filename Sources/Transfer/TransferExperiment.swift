@@ -70,11 +70,7 @@ public struct TransferExperiment {
     public func run(
         base: ModelProfile, basicCNN: ModelProfile, data: (Dataset, Dataset, Dataset), weightsFile: String?,
         target: [Int], datasetName: String, mnistLike: Bool
-    )
-        throws -> (
-            runs: [TransferRun], experiment: String, imported: String?, classNames: [String], samples: [TransferSample]
-        )
-    {
+    ) throws -> TransferOutcome {
         var profile = base
         let baseNames = profile.layers.map(\.name)
         let size = target[0]
@@ -87,7 +83,10 @@ public struct TransferExperiment {
         ) -> TransferRun {
             let trainer = Trainer(model: model, optimizer: Adam(learningRate: lr), runner: pool, seed: settings.seed)
             log(
-                "\(name) (\(mode)): \(Format.grouped(model.trainableParameterCount)) trainable of \(Format.grouped(model.parameterCount)) parameters, \(trainSet.count) images, learning rate \(lr)"
+                """
+                \(name) (\(mode)): \(Format.grouped(model.trainableParameterCount)) trainable of \
+                \(Format.grouped(model.parameterCount)) parameters, \(trainSet.count) images, learning rate \(lr)
+                """
             )
             let t0 = Date()
             let history = trainer.fit(
@@ -99,7 +98,10 @@ public struct TransferExperiment {
             let secs = Date().timeIntervalSince(t0)
             if recalibrated > 0 {
                 log(
-                    "  batch-norm statistics of \(recalibrated) trained layers re-estimated over \(settings.bnRecalibration) batches"
+                    """
+                      batch-norm statistics of \(recalibrated) trained layers re-estimated over \
+                    \(settings.bnRecalibration) batches
+                    """
                 )
             }
             let (_, loss, acc) = trainer.predict(test, batchSize: settings.batchSize)
@@ -120,7 +122,10 @@ public struct TransferExperiment {
         let classNames: [String]
         if let w = weightsFile {
             experiment =
-                "ImageNet weights from \(w): frozen base, then top \(settings.unfreezeTop) layers fine-tuned; basic CNN for comparison"
+                """
+                ImageNet weights from \(w): frozen base, then top \(settings.unfreezeTop) layers fine-tuned; \
+                basic CNN for comparison
+                """
             let (trainSet, val, test) = data
             classNames = trainSet.classNames
             profile.classes = classNames.count
@@ -153,11 +158,17 @@ public struct TransferExperiment {
         } else {
             guard mnistLike else {
                 throw TransferError(
-                    "the self-contained experiment uses an MNIST-like data set (fashion-mnist, mnist or synthetic); pass --weights FILE to transfer to \(datasetName)"
+                    """
+                    the self-contained experiment uses an MNIST-like data set (fashion-mnist, mnist or \
+                    synthetic); pass --weights FILE to transfer to \(datasetName)
+                    """
                 )
             }
             experiment =
-                "self-contained: pre-trained on classes 0-4, transferred to classes 5-9 with \(settings.labelled) labelled images"
+                """
+                self-contained: pre-trained on classes 0-4, transferred to classes 5-9 with \(settings.labelled) \
+                labelled images
+                """
             let (fullTrain, fullVal, fullTest) = data
             let source = fullTrain.subset(classes: [0, 1, 2, 3, 4], limit: settings.pretrainImages)
             let sourceVal = fullVal.subset(classes: [0, 1, 2, 3, 4])
@@ -166,7 +177,10 @@ public struct TransferExperiment {
             let targetTest = fullTest.subset(classes: [5, 6, 7, 8, 9])
             guard source.count >= 10, targetTrain.count >= 10, targetTest.count >= 1 else {
                 throw TransferError(
-                    "too few images of classes 0-4 / 5-9 in the data (\(source.count), \(targetTrain.count)); raise --limit"
+                    """
+                    too few images of classes 0-4 / 5-9 in the data (\(source.count), \(targetTrain.count)); \
+                    raise --limit
+                    """
                 )
             }
             classNames = targetTest.classNames
@@ -176,7 +190,10 @@ public struct TransferExperiment {
             let trainer = Trainer(
                 model: pre, optimizer: Adam(learningRate: profile.learningRate), runner: pool, seed: settings.seed)
             log(
-                "Pre-training \(profile.name) at \(size)x\(size) on \(source.count) images of classes 0-4 (\(source.classNames.joined(separator: ", ")))"
+                """
+                Pre-training \(profile.name) at \(size)x\(size) on \(source.count) images of classes 0-4 \
+                (\(source.classNames.joined(separator: ", ")))
+                """
             )
             let t0 = Date()
             _ = trainer.fit(
@@ -226,7 +243,8 @@ public struct TransferExperiment {
             samples = Self.samples(frozen, targetTest, classNames: classNames, runner: pool)
         }
 
-        return (runs, experiment, imported, classNames, samples)
+        return TransferOutcome(
+            runs: runs, experiment: experiment, imported: imported, classNames: classNames, samples: samples)
     }
 
     /// The first ten test images with their true and predicted class (from the last transferred

@@ -20,13 +20,20 @@ public enum TransferRenderer {
             ]
             table += "| " + cells.joined(separator: " | ") + " |\n"
         }
+        let batchNorm =
+            r.batchNormRecalibrationBatches > 0
+            ? "Batch-norm layers that trained had their moving statistics re-estimated over "
+                + "\(r.batchNormRecalibrationBatches) training batches after each run (--bn-recalibration 0 keeps "
+                + "Keras's momentum-0.999 averages)."
+            : "Batch-norm moving statistics as trained (momentum averages, no re-estimation)."
         return """
             # Transfer learning: \(r.base), \(r.dataset), input \(r.inputSize.map(String.init).joined(separator: "x"))
 
             Experiment: \(r.experiment).
             \(r.imported.map { "Base: \($0).\n" } ?? "")
-            Classes: \(r.classes.joined(separator: ", ")). Times measured on \(r.threads) thread(s) (training time includes the batch-norm re-estimation); accuracies on the test images.
-            \(r.batchNormRecalibrationBatches > 0 ? "Batch-norm layers that trained had their moving statistics re-estimated over \(r.batchNormRecalibrationBatches) training batches after each run (--bn-recalibration 0 keeps Keras's momentum-0.999 averages)." : "Batch-norm moving statistics as trained (momentum averages, no re-estimation).")
+            Classes: \(r.classes.joined(separator: ", ")). Times measured on \(r.threads) thread(s) (training time \
+            includes the batch-norm re-estimation); accuracies on the test images.
+            \(batchNorm)
 
             \(table)
             Sample predictions:
@@ -39,14 +46,20 @@ public enum TransferRenderer {
     /// predicted class, the title green when right and red when wrong.
     public static func predictionsHTML(_ samples: [TransferSample], title: String) -> String {
         var h =
-            "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+            """
+            <!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta \
+            charset=\"utf-8\"/>\n
+            """
         h += "<title>\(HTMLRenderer.escape(title))</title>\n</head>\n<body style=\"font-family: sans-serif\">\n"
         h += "<h1>\(HTMLRenderer.escape(title))</h1>\n<div>\n"
         for s in samples {
             let colour = s.right ? "green" : "red"
             h += "<figure style=\"display: inline-block; margin: 6px; text-align: center\">"
             h +=
-                "<img alt=\"\(HTMLRenderer.escape(s.truth))\" src=\"data:image/png;base64,\(Data(s.png).base64EncodedString())\"/>"
+                """
+                <img alt=\"\(HTMLRenderer.escape(s.truth))\" \
+                src=\"data:image/png;base64,\(Data(s.png).base64EncodedString())\"/>
+                """
             h += "<figcaption style=\"color: \(colour)\">True: \(HTMLRenderer.escape(s.truth))<br/>"
             h += "Pred: \(HTMLRenderer.escape(s.predicted))</figcaption></figure>\n"
         }

@@ -77,3 +77,13 @@ public struct TransferSample: Sendable {
     public var right: Bool { truth == predicted }
     public var text: String { "true \(truth), predicted \(predicted)" + (right ? " (right)" : " (wrong)") }
 }
+
+/// What `TransferExperiment.run` produced: the runs, the experiment in words, what the base was
+/// given, the target classes and the sample predictions of the last run.
+public struct TransferOutcome: Sendable {
+    public var runs: [TransferRun]
+    public var experiment: String
+    public var imported: String?
+    public var classNames: [String]
+    public var samples: [TransferSample]
+}

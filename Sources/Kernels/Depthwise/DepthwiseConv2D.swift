@@ -15,7 +15,10 @@ public final class DepthwiseConv2D {
     public init(geometry: ConvGeometry) throws {
         guard geometry.k == geometry.c else {
             throw ConvError.invalidShape(
-                "depthwise convolution needs as many outputs as input channels (depth multiplier 1), got \(geometry.c) -> \(geometry.k)"
+                """
+                depthwise convolution needs as many outputs as input channels (depth multiplier 1), got \
+                \(geometry.c) -> \(geometry.k)
+                """
             )
         }
         self.geometry = geometry

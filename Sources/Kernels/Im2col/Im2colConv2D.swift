@@ -9,9 +9,10 @@ import Tensor
 // column buffer [rows, R·S·C] (one row per output pixel) -> output NHWC [N·P·Q, K] = columns × weights
 /// im2col + cblas_sgemm. Each worker lowers a chunk of output pixels into its own column
 /// buffer (sized to the workspace limit), multiplies it by the weights (beta = 0), then adds
-/// the bias and applies a ReLU-like clamp in one pass while the chunk is in cache. 1x1 stride-1 convolutions skip the lowering: the
-/// input already is the column matrix. Short receptive fields (R·S·C ≤ 80, K a multiple of 8:
-/// a first layer on grey or RGB images) lower one pixel at a time into registers instead
+/// the bias and applies a ReLU-like clamp in one pass while the chunk is in cache. 1x1 stride-1
+/// convolutions skip the lowering: the input already is the column matrix. Short receptive
+/// fields (R·S·C ≤ 80, K a multiple of 8: a first layer on grey or RGB images) lower one pixel at
+/// a time into registers instead
 /// (`cnns_conv_small_patch_forward`, bias and clamp included): a GEMM with k = 9 is mostly
 /// overhead, and the column matrix would be 9 times the input.
 public final class Im2colConv2D: ConvolutionAlgorithm {

@@ -31,7 +31,10 @@ struct BenchCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "oneDNN GFLOP/s per shape as 'shape=t1/t2;...' (t1 one thread, t2 two); the default is the goal's figures for this machine, or measure them with Scripts/bench-conv.",
+            """
+            oneDNN GFLOP/s per shape as 'shape=t1/t2;...' (t1 one thread, t2 two); the default is the goal's \
+            figures for this machine, or measure them with Scripts/bench-conv.
+            """,
             valueName: "figures"))
     var onednn: String?
 

@@ -25,7 +25,10 @@ struct CompareCommand: ParsableCommand {
     @Option(
         name: .customLong("layer"),
         help: ArgumentHelp(
-            "A layer as N=..,H=..,W=..,C=..,K=..,R=..[,S=..][,stride=..][,pad=same|valid]; repeat the option for several layers.",
+            """
+            A layer as N=..,H=..,W=..,C=..,K=..,R=..[,S=..][,stride=..][,pad=same|valid]; repeat the option for \
+            several layers.
+            """,
             valueName: "shape"))
     var layers: [String] = []
 
@@ -37,7 +40,10 @@ struct CompareCommand: ParsableCommand {
 
     @Option(
         help:
-            "Comma-separated algorithms: naive, im2col, winograd-f2x3, winograd-f4x3 (or winograd), winograd-f2x5, auto."
+            """
+            Comma-separated algorithms: naive, im2col, winograd-f2x3, winograd-f4x3 (or winograd), winograd-f2x5, \
+            auto.
+            """
     )
     var algorithms = "naive,im2col,winograd-f2x3,winograd-f4x3,auto"
 
@@ -49,7 +55,10 @@ struct CompareCommand: ParsableCommand {
 
     @Option(
         help:
-            "Upper bound of one worker's im2col and Winograd buffers, in bytes (K/M suffixes allowed); the default is sized from the caches."
+            """
+            Upper bound of one worker's im2col and Winograd buffers, in bytes (K/M suffixes allowed); the default \
+            is sized from the caches.
+            """
     )
     var workspaceLimit: String?
 
@@ -58,7 +67,11 @@ struct CompareCommand: ParsableCommand {
 
     @Flag(
         help:
-            "Simulate each kernel's cache traffic with valgrind's cachegrind (D1 and last-level cache sizes from hwloc; one thread; slow: the kernel runs 50-100x slower), for machines without a PMU: the misses of one forward in steady state (a run of two forwards minus a run of one), labelled simulated."
+            """
+            Simulate each kernel's cache traffic with valgrind's cachegrind (D1 and last-level cache sizes from \
+            hwloc; one thread; slow: the kernel runs 50-100x slower), for machines without a PMU: the misses of \
+            one forward in steady state (a run of two forwards minus a run of one), labelled simulated.
+            """
     )
     var simulateCache = false
 

@@ -7,7 +7,10 @@ struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract:
-            "List the PMUs libpfm4 detects and the shipped event sets, with which events open here and why the others do not.",
+            """
+            List the PMUs libpfm4 detects and the shipped event sets, with which events open here and why the \
+            others do not.
+            """,
         discussion: """
             Each set in Profiles/events names its events per PMU model. For the section that applies \
             to this machine, every event is encoded with libpfm4 and opened with perf_event_open; a \
@@ -20,7 +23,11 @@ struct EventsCommand: ParsableCommand {
 
     @Option(
         help:
-            "Show what each event set becomes on this libpfm4 PMU model (for example amd64_fam19h_zen4, icx, spr or generic), whether or not this machine has it: every event is encoded with that PMU's tables, in a child process when the PMU is not this machine's."
+            """
+            Show what each event set becomes on this libpfm4 PMU model (for example amd64_fam19h_zen4, icx, spr \
+            or generic), whether or not this machine has it: every event is encoded with that PMU's tables, in a \
+            child process when the PMU is not this machine's.
+            """
     )
     var pmu: String?
 

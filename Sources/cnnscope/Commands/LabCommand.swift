@@ -39,7 +39,10 @@ struct LabCommand: ParsableCommand {
 
     @Option(
         help:
-            "EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved for this many epochs (0 turns it off)."
+            """
+            EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved \
+            for this many epochs (0 turns it off).
+            """
     )
     var patience = LabDefaults.patience
 
@@ -51,7 +54,10 @@ struct LabCommand: ParsableCommand {
 
     @Flag(
         help:
-            "Extension: augment the training batches (random rotations of up to 10 degrees, shifts of up to 2 pixels; horizontal flips for colour images)."
+            """
+            Extension: augment the training batches (random rotations of up to 10 degrees, shifts of up to 2 \
+            pixels; horizontal flips for colour images).
+            """
     )
     var augment = false
 
@@ -60,7 +66,10 @@ struct LabCommand: ParsableCommand {
 
     @Flag(
         help:
-            "Extension: quantise every trained model to int8 after training (convolution and dense layers) and compare accuracy and speed with float."
+            """
+            Extension: quantise every trained model to int8 after training (convolution and dense layers) and \
+            compare accuracy and speed with float.
+            """
     )
     var quantize = false
 

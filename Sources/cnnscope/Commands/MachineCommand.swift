@@ -24,13 +24,20 @@ struct MachineCommand: ParsableCommand {
 
     @Flag(
         help:
-            "Also measure the machine's ceilings (FMA peaks, load/copy/triad bandwidth of every cache level and DRAM, one thread and all cores; about half a minute) and save them in the machine cache (machines/<identity>.json under --cache-dir)."
+            """
+            Also measure the machine's ceilings (FMA peaks, load/copy/triad bandwidth of every cache level and \
+            DRAM, one thread and all cores; about half a minute) and save them in the machine cache \
+            (machines/<identity>.json under --cache-dir).
+            """
     )
     var measure = false
 
     @Option(
         help:
-            "The folder for measured ceilings and auto's choices (machines/<identity>.json below it); the default is $CNNSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/cnnscope, else ~/.cache/cnnscope."
+            """
+            The folder for measured ceilings and auto's choices (machines/<identity>.json below it); the default \
+            is $CNNSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/cnnscope, else ~/.cache/cnnscope.
+            """
     )
     var cacheDir: String?
 
@@ -49,7 +56,10 @@ struct MachineCommand: ParsableCommand {
             measure: measure, host: ProfilesDirectory.hostName)
         if report.readNothing {
             Console.error(
-                "nothing could be read about this machine: \(topologyError ?? ""); \(cpuError ?? ""); \(report.pmuError ?? "")"
+                """
+                nothing could be read about this machine: \(topologyError ?? ""); \(cpuError ?? ""); \
+                \(report.pmuError ?? "")
+                """
             )
             throw ExitCode(1)
         }

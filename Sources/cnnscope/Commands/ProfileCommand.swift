@@ -35,7 +35,10 @@ struct ProfileCommand: ParsableCommand {
 
     @Option(
         help:
-            "Comma-separated algorithm settings to compare: naive, im2col, winograd (F(4x4,3x3)), winograd-f2x3, winograd-f2x5 (5x5 layers), auto."
+            """
+            Comma-separated algorithm settings to compare: naive, im2col, winograd (F(4x4,3x3)), winograd-f2x3, \
+            winograd-f2x5 (5x5 layers), auto.
+            """
     )
     var algorithms = "naive,im2col,winograd,auto"
 
@@ -58,7 +61,10 @@ struct ProfileCommand: ParsableCommand {
 
     @Option(
         help:
-            "Profile at this input shape (for example 224x224x3) on random images of that shape instead of the data set; the default for ImageNet bases (mobilenetv2, vgg16) is their profile's input_shape."
+            """
+            Profile at this input shape (for example 224x224x3) on random images of that shape instead of the \
+            data set; the default for ImageNet bases (mobilenetv2, vgg16) is their profile's input_shape.
+            """
     )
     var inputShape: String?
 

@@ -20,13 +20,19 @@ struct SummaryCommand: ParsableCommand {
 
     @Option(
         help:
-            "The input shape, 28x28x1 (MNIST-like) or 32x32x3 (CIFAR-10); the default is the profile's own input_shape (224x224x3 for mobilenetv2 and vgg16), else 28x28x1."
+            """
+            The input shape, 28x28x1 (MNIST-like) or 32x32x3 (CIFAR-10); the default is the profile's own \
+            input_shape (224x224x3 for mobilenetv2 and vgg16), else 28x28x1.
+            """
     )
     var inputShape: String?
 
     @Flag(
         help:
-            "For a base (a profile with a head: section, such as mobilenetv2), include the classifier head; without it the summary is Keras's include_top=False model."
+            """
+            For a base (a profile with a head: section, such as mobilenetv2), include the classifier head; \
+            without it the summary is Keras's include_top=False model.
+            """
     )
     var withHead = false
 
@@ -90,7 +96,8 @@ struct SummaryCommand: ParsableCommand {
              Total params: \(Format.grouped(r.totalParameters)) (\(mb(r.totalParameters)))
              Trainable params: \(Format.grouped(r.trainableParameters)) (\(mb(r.trainableParameters)))
              Non-trainable params: \(Format.grouped(r.nonTrainableParameters)) (\(mb(r.nonTrainableParameters)))
-             Forward per image (modelled): \(Format.g(r.forwardFLOPsPerImage / 1e6, 2)) MFLOP, \(Format.bytes(r.forwardBytesPerImage)) minimum traffic
+             Forward per image (modelled): \(Format.g(r.forwardFLOPsPerImage / 1e6, 2)) MFLOP, \
+             \(Format.bytes(r.forwardBytesPerImage)) minimum traffic
             """
     }
 }

@@ -39,13 +39,19 @@ struct TrainCommand: ParsableCommand {
 
     @Option(
         help:
-            "EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved for this many epochs (0 turns it off)."
+            """
+            EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved \
+            for this many epochs (0 turns it off).
+            """
     )
     var patience = LabDefaults.patience
 
     @Flag(
         help:
-            "Augment the training batches: random rotations of up to 10 degrees, shifts of up to 2 pixels, and horizontal flips for colour images."
+            """
+            Augment the training batches: random rotations of up to 10 degrees, shifts of up to 2 pixels, and \
+            horizontal flips for colour images.
+            """
     )
     var augment = false
 
@@ -85,7 +91,11 @@ struct TrainCommand: ParsableCommand {
             profiledSession: eventsOption.events == nil ? nil : .some(try eventsOption.session(pool: pool)),
             machine: machine.identity.name)
         print(
-            "Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) validation, \(test.count) test images, input \(input), batch \(batchSize), \(threads) thread\(threads == 1 ? "" : "s"), conv \(algorithm.convAlgorithm)"
+            """
+            Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) \
+            validation, \(test.count) test images, input \(input), batch \(batchSize), \(threads) \
+            thread\(threads == 1 ? "" : "s"), conv \(algorithm.convAlgorithm)
+            """
         )
         let bar = ProgressBar(enabled: isatty(STDOUT_FILENO) != 0)
         let (results, model, profiler) = try training.run(

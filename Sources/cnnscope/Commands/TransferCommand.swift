@@ -16,9 +16,13 @@ struct TransferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfer",
         abstract:
-            "Transfer learning from an ImageNet base (the lab's Part 6): frozen base, fine-tuned top layers, and the basic CNN for comparison.",
+            """
+            Transfer learning from an ImageNet base (the lab's Part 6): frozen base, fine-tuned top layers, and \
+            the basic CNN for comparison.
+            """,
         discussion: """
-            With --weights (a Keras HDF5 file such as mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5), \
+            With --weights (a Keras HDF5 file such as \
+            mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5), \
             the base's layers load by name and the lab's head (GlobalAveragePooling2D, Dense 256 relu, Dropout 0.3, \
             Dense classes) is trained on the data set with the base frozen, then the top N base layers are unfrozen \
             and trained further with learning rate 1e-4; the basic CNN is trained on the same images for comparison. \
@@ -33,7 +37,10 @@ struct TransferCommand: ParsableCommand {
 
     @Option(
         help:
-            "A Keras HDF5 weight file for the base; without it the self-contained Fashion-MNIST 0-4 to 5-9 experiment runs."
+            """
+            A Keras HDF5 weight file for the base; without it the self-contained Fashion-MNIST 0-4 to 5-9 \
+            experiment runs.
+            """
     )
     var weights: String?
 
@@ -46,13 +53,19 @@ struct TransferCommand: ParsableCommand {
 
     @Option(
         help:
-            "After the frozen run, unfreeze the top N layers of the base and train on with learning rate 1e-4 (the lab unfreezes 10)."
+            """
+            After the frozen run, unfreeze the top N layers of the base and train on with learning rate 1e-4 (the \
+            lab unfreezes 10).
+            """
     )
     var unfreezeTop = 10
 
     @Option(
         help:
-            "Images are resized to SIZE x SIZE before the base (ImageNet weights expect 96 to 224; the default is 96 with weights, 32 for the self-contained experiment)."
+            """
+            Images are resized to SIZE x SIZE before the base (ImageNet weights expect 96 to 224; the default is \
+            96 with weights, 32 for the self-contained experiment).
+            """
     )
     var inputSize: Int?
 
@@ -73,7 +86,10 @@ struct TransferCommand: ParsableCommand {
 
     @Option(
         help:
-            "After each run, re-estimate the moving statistics of the batch-norm layers that trained over this many training batches (0: keep Keras's momentum-0.999 averages, which barely move in a short run)."
+            """
+            After each run, re-estimate the moving statistics of the batch-norm layers that trained over this \
+            many training batches (0: keep Keras's momentum-0.999 averages, which barely move in a short run).
+            """
     )
     var bnRecalibration = 50
 
@@ -99,7 +115,10 @@ struct TransferCommand: ParsableCommand {
         }
         if let w = weights, !FileManager.default.fileExists(atPath: w) {
             throw ValidationError(
-                "--weights \(w): no such file; give the path of a Keras .h5 weight file (keras.applications caches them under ~/.keras/models/)."
+                """
+                --weights \(w): no such file; give the path of a Keras .h5 weight file (keras.applications caches \
+                them under ~/.keras/models/).
+                """
             )
         }
     }
@@ -109,7 +128,10 @@ struct TransferCommand: ParsableCommand {
         let profile = try ModelOptions.profile(named: base)
         guard !profile.layers.isEmpty, !profile.head.isEmpty else {
             throw CLIError(
-                "\(profile.source): '\(profile.name)' is not a base: transfer needs a graph profile with layers: and a head: (mobilenetv2, vgg16)"
+                """
+                \(profile.source): '\(profile.name)' is not a base: transfer needs a graph profile with layers: \
+                and a head: (mobilenetv2, vgg16)
+                """
             )
         }
         let rt = execution.runtime()
@@ -127,11 +149,7 @@ struct TransferCommand: ParsableCommand {
             pool: rt.pool, options: rt.options, selector: selector, settings: settings,
             log: { print($0) })
         let mnistLike = [.fashionMnist, .mnist, .synthetic].contains(data.dataset)
-        let out:
-            (
-                runs: [TransferRun], experiment: String, imported: String?, classNames: [String],
-                samples: [TransferSample]
-            )
+        let out: TransferOutcome
         do {
             out = try experiment.run(
                 base: profile, basicCNN: try ModelOptions.profile(named: "basic-cnn"),

@@ -10,7 +10,10 @@ import Runtime
 struct EventsOption: ParsableArguments {
     @Option(
         help:
-            "Count an event set from Profiles/events (FLOPS_SP, CACHE, MEM, IPC, SOFTWARE) per layer; where its events do not open, software events and then timers are used, and each missing value says why."
+            """
+            Count an event set from Profiles/events (FLOPS_SP, CACHE, MEM, IPC, SOFTWARE) per layer; where its \
+            events do not open, software events and then timers are used, and each missing value says why.
+            """
     )
     var events: String?
 

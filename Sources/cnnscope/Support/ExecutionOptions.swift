@@ -19,7 +19,10 @@ struct ExecutionOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Where the threads go: 'pool' runs single-threaded OpenBLAS inside each pinned worker; 'blas' runs one worker and lets OpenBLAS use all the threads.",
+            """
+            Where the threads go: 'pool' runs single-threaded OpenBLAS inside each pinned worker; 'blas' runs one \
+            worker and lets OpenBLAS use all the threads.
+            """,
             valueName: "pool|blas"))
     var threading: Threading = .pool
 

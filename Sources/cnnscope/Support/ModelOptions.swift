@@ -41,13 +41,20 @@ enum DatasetName: String, ExpressibleByArgument, CaseIterable {
 struct DataOptions: ParsableArguments {
     @Option(
         help:
-            "The data set: fashion-mnist (the default, from the Debian package), mnist, cifar10, cifar100, stl10 (all five from `cnnscope data fetch NAME` or --data-dir) or synthetic (random data of the right shape, for speed runs)."
+            """
+            The data set: fashion-mnist (the default, from the Debian package), mnist, cifar10, cifar100, stl10 \
+            (all five from `cnnscope data fetch NAME` or --data-dir) or synthetic (random data of the right \
+            shape, for speed runs).
+            """
     )
     var dataset: DatasetName = .fashionMnist
 
     @Option(
         help:
-            "The folder with the data set's files (IDX files for MNIST and Fashion-MNIST, the binary versions of CIFAR-10, CIFAR-100 and STL-10); the default is where `cnnscope data fetch` puts them."
+            """
+            The folder with the data set's files (IDX files for MNIST and Fashion-MNIST, the binary versions of \
+            CIFAR-10, CIFAR-100 and STL-10); the default is where `cnnscope data fetch` puts them.
+            """
     )
     var dataDir: String?
 
@@ -122,7 +129,10 @@ struct DataOptions: ParsableArguments {
 struct AlgorithmOption: ParsableArguments {
     @Option(
         help:
-            "The convolution algorithm: naive, im2col, winograd-f2x3, winograd-f4x3 (winograd), or auto (time each once per layer and keep the fastest)."
+            """
+            The convolution algorithm: naive, im2col, winograd-f2x3, winograd-f4x3 (winograd), or auto (time each \
+            once per layer and keep the fastest).
+            """
     )
     var convAlgorithm = "auto"
 
