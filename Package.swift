@@ -15,13 +15,15 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         // `swift package generate-documentation` (DocC) for the library's public API.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // ONNX's protobuf schema, generated once (Scripts/onnx/generate-swift) and committed.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C bindings: one module map and one shim header each (Debian packages named in shim.h).
@@ -46,6 +48,10 @@ let package = Package(
         .target(name: "Roofline", dependencies: ["Figures"], swiftSettings: v5),
         .target(name: "Reports", dependencies: ["Roofline", "Figures", "CZlib"], swiftSettings: v5),
         .target(name: "Training", dependencies: ["Layers", "Kernels", "Tensor", "Datasets", "Yams"], swiftSettings: v5),
+        .target(
+            name: "Onnx",
+            dependencies: ["Kernels", "Layers", "Training", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["Hardware", "Tensor"], swiftSettings: v5),
         .target(name: "Profiling",
                 dependencies: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
@@ -66,7 +72,7 @@ let package = Package(
             name: "cnnscope",
             dependencies: [
                 "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Profiler", "Figures", "Roofline", "Reports",
-                "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer",
+                "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),
@@ -82,6 +88,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor", "KerasWeights", "Reports"], swiftSettings: v5),
         .testTarget(name: "ProfilerTests", dependencies: ["Profiler", "Figures", "Layers", "Kernels", "Hardware", "Tensor"], swiftSettings: v5),
         .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], exclude: ["Snapshots"],
+                    swiftSettings: v5),
+        .testTarget(name: "OnnxTests", dependencies: ["Onnx", "Profiling", "Datasets", "Training", "Kernels", "Layers", "Tensor"],
                     swiftSettings: v5),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Layers", "Tensor", "Training"], swiftSettings: v5),
         .testTarget(name: "CLITests", dependencies: ["cnnscope", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),

@@ -114,8 +114,17 @@ enum GraphBuilder {
             }
             return try ZeroPadding2DLayer(name: s.name, input: input, top: p[0], bottom: p[1], left: p[2], right: p[3])
         case .maxPooling2D, .averagePooling2D:
-            return try PoolingLayer(
-                name: s.name, input: input, pool: s.poolSize ?? 2, type: s.type == .maxPooling2D ? .max : .avg)
+            let type: PoolType = s.type == .maxPooling2D ? .max : .avg
+            let pool = s.poolSize ?? 2
+            let window = s.kernelSize ?? [pool, pool], strides = s.windowStrides ?? window
+            let pad = s.pad ?? [0, 0, 0, 0]
+            if window == [pool, pool] && strides == window && pad == [0, 0, 0, 0] {
+                return try PoolingLayer(name: s.name, input: input, pool: pool, type: type)
+            }
+            return try WindowPoolingLayer(
+                name: s.name, input: input, type: type, window: (window[0], window[1]),
+                strides: (strides[0], strides[1]), pads: (pad[0], pad[1], pad[2], pad[3]),
+                countIncludesPadding: s.countIncludePad)
         case .globalAveragePooling2D:
             return try GlobalAveragePoolingLayer(name: s.name, input: input)
         case .flatten:

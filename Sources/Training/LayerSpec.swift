@@ -29,6 +29,11 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     /// ZeroPadding2D `padding: correct`: Keras's imagenet_utils.correct_pad for a 3x3 stride-2
     /// kernel, which depends on the input size ((0,1) on even sizes, (1,1) on odd).
     public var correctPad = false
+    /// Pooling with strides other than the window, or with padding (ONNX MaxPool 3x3 stride 2 pad 1):
+    /// window strides (height, width); `pad` then holds the padding and `kernelSize` the window.
+    public var windowStrides: [Int]?
+    /// Average pooling over padding divides by the whole window (ONNX count_include_pad).
+    public var countIncludePad = false
     public var useBias: Bool?
     public var activation: Activation?
     /// Dense units; 0 stands for "the number of classes" (the transfer head's last layer).
@@ -183,5 +188,13 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         default: break
         }
         return spec
+    }
+}
+
+extension LayerSpec {
+    /// A layer with every option at its default (`inputs` empty: the layer above).
+    public init(name: String, type: Kind) {
+        self.name = name
+        self.type = type
     }
 }

@@ -18,6 +18,7 @@ public enum ModelBuilder {
                 p, input: input, policy: policy, options: options,
                 includeHead: includeHead, resizeTo: resizeTo)
             initialise(model, seed: seed)
+            try assignInitialValues(p, to: model)
             return model
         }
         var counters: [String: Int] = [:]
@@ -84,6 +85,23 @@ public enum ModelBuilder {
         let model = Sequential(name: p.name, inputShape: input, layers: layers)
         initialise(model, seed: seed)
         return model
+    }
+
+    /// Copies the profile's own weights (an imported model's) into the built layers.
+    static func assignInitialValues(_ p: ModelProfile, to model: Sequential) throws {
+        guard !p.initialValues.isEmpty else { return }
+        let file = p.source.isEmpty ? p.name : p.source
+        for l in model.layers {
+            for param in l.parameters {
+                guard let v = p.initialValues["\(l.name)/\(param.name)"] else { continue }
+                guard v.count == param.value.count else {
+                    throw ProfileError(
+                        "\(file): \(l.name)/\(param.name) has \(v.count) values, the layer needs \(param.value.count)")
+                }
+                v.withUnsafeBufferPointer { param.value.data.update(from: $0.baseAddress!, count: v.count) }
+                param.version += 1
+            }
+        }
     }
 
     /// Glorot-uniform kernels (limit √(6/(fan_in+fan_out))), zero biases; batch norm as Keras.

@@ -37,6 +37,12 @@ public struct ModelProfile: Codable, Equatable, Sendable {
     public var inputShape: [Int]?
     /// The file the profile was read from (for error messages).
     public var source: String = ""
+    /// Weights that come with the architecture (an imported ONNX model), by "layer/parameter"
+    /// in cnnscope's layout; they replace the seeded initialisation where the names match.
+    public var initialValues: [String: [Float]] = [:]
+    /// The source model ends in a softmax that cnnscope fuses into the loss: predictions
+    /// (`infer`) apply it to the logits so that outputs compare with the source's.
+    public var outputsProbabilities = false
 
     static let topKeys: Set<String> = [
         "name", "description", "conv_blocks", "activation", "batch_norm", "dense_units",
@@ -205,4 +211,23 @@ public struct ModelProfile: Codable, Equatable, Sendable {
 public struct ProfileError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ s: String) { description = s }
+}
+
+extension ModelProfile {
+    /// A graph profile made in code (an imported model): layers in order, the input shape, and the
+    /// number of classes its last layer gives.
+    public init(name: String, description: String, layers: [LayerSpec], inputShape: [Int], classes: Int) {
+        self.name = name
+        self.description = description
+        convBlocks = []
+        activation = .relu
+        batchNorm = false
+        denseUnits = []
+        dropoutRate = 0
+        optimizer = "adam"
+        learningRate = 0.001
+        self.classes = classes
+        self.layers = layers
+        self.inputShape = inputShape
+    }
 }

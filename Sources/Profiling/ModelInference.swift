@@ -1,0 +1,65 @@
+import Datasets
+import Foundation
+import Kernels
+import Layers
+import Tensor
+import Training
+
+/// Runs a model on images and returns its outputs, (N, classes): the logits, or probabilities
+/// where the source model ends in a softmax (an ONNX model's), so that they compare with it.
+public struct ModelInference {
+    public let runner: ParallelRunner
+    public let policy: ConvAlgorithmPolicy
+    public let options: ConvOptions
+
+    public init(runner: ParallelRunner, policy: ConvAlgorithmPolicy, options: ConvOptions) {
+        self.runner = runner; self.policy = policy; self.options = options
+    }
+
+    /// `weights`: a `.cnnw` file's bytes and name for a profile without weights of its own.
+    public func run(
+        _ profile: ModelProfile, images: Tensor, batchSize: Int, weights: (data: Data, file: String)? = nil
+    ) throws -> NpyArray {
+        let shape = Array(images.shape.dims.dropFirst())
+        let model = try ModelBuilder.build(profile, input: shape, policy: policy, options: options)
+        model.foldBatchNormForInference(true)
+        if let w = weights { try WeightFile.load(w.data, into: model, file: w.file) }
+        let ctx = RunContext(runner: runner, training: false)
+        let n = images.shape[0], classes = model.outputShape.reduce(1, *), per = shape.reduce(1, *)
+        var out = [Float](repeating: 0, count: n * classes)
+        var start = 0
+        while start < n {
+            let b = min(batchSize, n - start)
+            let x = try Tensor([b] + shape)
+            x.data.update(from: images.data + start * per, count: b * per)
+            let y = model.forward(x, ctx)
+            if profile.outputsProbabilities { Activation.softmax.apply(y.data, count: b * classes, rowLength: classes) }
+            out.withUnsafeMutableBufferPointer { o in (o.baseAddress! + start * classes).update(from: y.data, count: b * classes) }
+            start += b
+        }
+        return NpyArray(shape: [n, classes], values: out)
+    }
+
+    /// The `k` largest outputs per image as CSV: image, rank, class, value.
+    public static func topK(_ outputs: NpyArray, k: Int, names: [String], classNames: [String]? = nil) -> String {
+        let classes = outputs.shape[1]
+        var csv = "image,rank,class,class_name,value\n"
+        for i in 0..<outputs.shape[0] {
+            let row = outputs.values[(i * classes)..<((i + 1) * classes)]
+            let order = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
+            for (rank, j) in order.prefix(k).enumerated() {
+                let c = j - i * classes
+                let label = classNames.flatMap { c < $0.count ? $0[c] : nil } ?? ""
+                let name = i < names.count ? names[i] : String(i)
+                csv += "\(Self.csvField(name)),\(rank + 1),\(c),\(Self.csvField(label)),\(row[j])\n"
+            }
+        }
+        return csv
+    }
+
+    /// A CSV field, quoted when it holds a comma, quote or line break.
+    static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}
