@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["Hardware", "Tensor"], swiftSettings: v5),
         .target(name: "Profiling",
                 dependencies: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
-                               "Roofline", "Reports", "MachineStore", "Runtime"],
+                               "Roofline", "Reports", "MachineStore", "Runtime", "KerasWeights"],
                 swiftSettings: v5),
         .target(name: "Lab",
                 dependencies: ["Datasets", "Figures", "Hardware", "Kernels", "Layers", "Profiler", "Profiling", "Reports",

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import KerasWeights
 import Kernels
 import Layers
 import Tensor
@@ -16,14 +17,30 @@ public struct ModelInference {
         self.runner = runner; self.policy = policy; self.options = options
     }
 
-    /// `weights`: a `.cnnw` file's bytes and name for a profile without weights of its own.
-    public func run(
-        _ profile: ModelProfile, images: Tensor, batchSize: Int, weights: (data: Data, file: String)? = nil
-    ) throws -> NpyArray {
-        let shape = Array(images.shape.dims.dropFirst())
+    /// The model for images of `shape` (H, W, C), batch norm folded for inference. `weights`: a weight
+    /// file for a profile without weights of its own: cnnscope's `.cnnw`, or Keras's HDF5 (`.h5`).
+    public func build(_ profile: ModelProfile, imageShape shape: [Int], weights: String? = nil) throws -> Sequential {
         let model = try ModelBuilder.build(profile, input: shape, policy: policy, options: options)
         model.foldBatchNormForInference(true)
-        if let w = weights { try WeightFile.load(w.data, into: model, file: w.file) }
+        guard let w = weights else { return model }
+        if w.lowercased().hasSuffix(".h5") {
+            _ = try KerasWeightImporter.load(w, into: model)
+        } else {
+            guard let data = FileManager.default.contents(atPath: w) else {
+                throw ProfileError("\(w): cannot read the weight file")
+            }
+            try WeightFile.load(data, into: model, file: w)
+        }
+        return model
+    }
+
+    public func run(_ profile: ModelProfile, images: Tensor, batchSize: Int, weights: String? = nil) throws -> NpyArray {
+        let model = try build(profile, imageShape: Array(images.shape.dims.dropFirst()), weights: weights)
+        return try run(model, probabilities: profile.outputsProbabilities, images: images, batchSize: batchSize)
+    }
+
+    public func run(_ model: Sequential, probabilities: Bool, images: Tensor, batchSize: Int) throws -> NpyArray {
+        let shape = Array(images.shape.dims.dropFirst())
         let ctx = RunContext(runner: runner, training: false)
         let n = images.shape[0], classes = model.outputShape.reduce(1, *), per = shape.reduce(1, *)
         var out = [Float](repeating: 0, count: n * classes)
@@ -33,11 +50,28 @@ public struct ModelInference {
             let x = try Tensor([b] + shape)
             x.data.update(from: images.data + start * per, count: b * per)
             let y = model.forward(x, ctx)
-            if profile.outputsProbabilities { Activation.softmax.apply(y.data, count: b * classes, rowLength: classes) }
-            out.withUnsafeMutableBufferPointer { o in (o.baseAddress! + start * classes).update(from: y.data, count: b * classes) }
+            if probabilities { Activation.softmax.apply(y.data, count: b * classes, rowLength: classes) }
+            out.withUnsafeMutableBufferPointer { o in
+                (o.baseAddress! + start * classes).update(from: y.data, count: b * classes)
+            }
             start += b
         }
         return NpyArray(shape: [n, classes], values: out)
+    }
+
+    /// Seconds per forward pass of a batch of `batchSize` images (the first ones, repeated to fill
+    /// the batch), measured (timer) over `repetitions` after one warm-up pass (auto's timing).
+    public func time(_ model: Sequential, images: Tensor, batchSize: Int, repetitions: Int) throws -> [Double] {
+        let shape = Array(images.shape.dims.dropFirst()), per = shape.reduce(1, *)
+        let x = try Tensor([batchSize] + shape)
+        for i in 0..<batchSize { (x.data + i * per).update(from: images.data + (i % images.shape[0]) * per, count: per) }
+        let ctx = RunContext(runner: runner, training: false)
+        _ = model.forward(x, ctx)
+        return (0..<repetitions).map { _ in
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = model.forward(x, ctx)
+            return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        }
     }
 
     /// The `k` largest outputs per image as CSV: image, rank, class, value.

@@ -3,17 +3,25 @@ import Datasets
 import Foundation
 import Kernels
 import Layers
+import Onnx
 import Training
 
 /// Which model and which input shape.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "The model profile name (a file Profiles/models/NAME.yaml) or a path to a .yaml file.")
+    @Option(
+        help:
+            """
+            The model: a profile name (a file Profiles/models/NAME.yaml), a path to a .yaml profile, or an ONNX \
+            file (.onnx, opsets 11-21, with its weights).
+            """
+    )
     var model = "basic-cnn"
 
     func profile() throws -> ModelProfile { try Self.profile(named: model) }
 
     /// A profile by name (Profiles/models/NAME.yaml) or path.
     static func profile(named model: String) throws -> ModelProfile {
+        if OnnxModelImport.isOnnx(model) { return try OnnxModelImport.load(path: model).profile }
         if model.hasSuffix(".yaml") || model.contains("/") {
             return try ModelProfile.load(path: model)
         }
