@@ -15,7 +15,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx", "Sweep"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,6 +52,7 @@ let package = Package(
             name: "Onnx",
             dependencies: ["Kernels", "Layers", "Training", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: v5),
+        .target(name: "Sweep", dependencies: ["Reports"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["Hardware", "Tensor"], swiftSettings: v5),
         .target(name: "Profiling",
                 dependencies: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
@@ -72,7 +73,7 @@ let package = Package(
             name: "cnnscope",
             dependencies: [
                 "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Profiler", "Figures", "Roofline", "Reports",
-                "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx",
+                "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx", "Sweep",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),
@@ -91,7 +92,8 @@ let package = Package(
                     swiftSettings: v5),
         .testTarget(name: "OnnxTests", dependencies: ["Onnx", "Profiling", "Datasets", "Training", "Kernels", "Layers", "Tensor"],
                     swiftSettings: v5),
+        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Reports", "Roofline", "Figures"], swiftSettings: v5),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Layers", "Tensor", "Training"], swiftSettings: v5),
-        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
+        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Onnx", "Sweep", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
     ]
 )

@@ -49,11 +49,31 @@ public struct Topology: Codable, Sendable {
 public final class HwlocTopology: @unchecked Sendable {
     let handle: hwloc_topology_t
 
-    public init() throws {
+    /// This machine's topology.
+    public convenience init() throws { try self.init(source: nil) }
+
+    /// A topology that is not this machine's, for planning: `synthetic` in hwloc's synthetic
+    /// description ("package:2 numa:2 core:16 pu:2") or `xml`, a file from `lstopo --of xml`.
+    public convenience init(synthetic description: String) throws { try self.init(source: .synthetic(description)) }
+    public convenience init(xmlFile path: String) throws { try self.init(source: .xml(path)) }
+
+    enum Source { case synthetic(String), xml(String) }
+
+    init(source: Source?) throws {
         var t: hwloc_topology_t?
         _ = try SystemCall.check("hwloc_topology_init") { hwloc_topology_init(&t) }
         guard let topo = t else { throw HardwareError.hwloc(call: "hwloc_topology_init", errno: errno) }
         do {
+            switch source {
+            case .synthetic(let d)?:
+                _ = try SystemCall.check("hwloc_topology_set_synthetic", context: "description '\(d)'") {
+                    hwloc_topology_set_synthetic(topo, d)
+                }
+            case .xml(let path)?:
+                _ = try SystemCall.check("hwloc_topology_set_xml", context: path) { hwloc_topology_set_xml(topo, path) }
+            case nil:
+                break
+            }
             _ = try SystemCall.check("hwloc_topology_load") { hwloc_topology_load(topo) }
         } catch {
             hwloc_topology_destroy(topo)
@@ -63,6 +83,12 @@ public final class HwlocTopology: @unchecked Sendable {
     }
 
     deinit { hwloc_topology_destroy(handle) }
+
+    /// The processing units (OS indexes) of each NUMA node, in node order.
+    public func numaNodePUs() -> [[Int]] {
+        let nodes = objects(HWLOC_OBJ_NUMANODE).map { Self.puIndexes($0.pointee.cpuset) }
+        return nodes.isEmpty ? [objects(HWLOC_OBJ_PU).flatMap { Self.puIndexes($0.pointee.cpuset) }] : nodes
+    }
 
     func count(_ type: hwloc_obj_type_t) -> Int {
         Int(max(0, hwloc_get_nbobjs_by_type(handle, type)))

@@ -56,7 +56,18 @@ public struct ModelInference {
             }
             start += b
         }
-        return NpyArray(shape: [n, classes], values: out)
+        return NpyArray(shape: [n] + model.outputShape, values: out)
+    }
+
+    /// An (N, H, W, C) output as (N, C, H, W), the layout ONNX models give; other shapes as they are.
+    public static func channelsFirst(_ a: NpyArray) -> NpyArray {
+        guard a.shape.count == 4 else { return a }
+        let (n, h, w, c) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
+        var v = [Float](repeating: 0, count: a.values.count)
+        for i in 0..<n {
+            for y in 0..<h { for x in 0..<w { for ch in 0..<c { v[((i * c + ch) * h + y) * w + x] = a.values[((i * h + y) * w + x) * c + ch] } } }
+        }
+        return NpyArray(shape: [n, c, h, w], values: v)
     }
 
     /// Seconds per forward pass of a batch of `batchSize` images (the first ones, repeated to fill
@@ -76,7 +87,7 @@ public struct ModelInference {
 
     /// The `k` largest outputs per image as CSV: image, rank, class, value.
     public static func topK(_ outputs: NpyArray, k: Int, names: [String], classNames: [String]? = nil) -> String {
-        let classes = outputs.shape[1]
+        let classes = outputs.shape.dropFirst().reduce(1, *)
         var csv = "image,rank,class,class_name,value\n"
         for i in 0..<outputs.shape[0] {
             let row = outputs.values[(i * classes)..<((i + 1) * classes)]

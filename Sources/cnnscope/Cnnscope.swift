@@ -17,7 +17,7 @@ struct Cnnscope: ParsableCommand {
         subcommands: [
             ProfileCommand.self, LabCommand.self, ReportCommand.self, MachineCommand.self, EventsCommand.self,
             SummaryCommand.self, InferCommand.self, DataCommand.self, TrainCommand.self, TransferCommand.self, CompareCommand.self,
-            BenchCommand.self,
+            BenchCommand.self, SweepCommand.self,
             SimulateKernelCommand.self,
         ])
 }

@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import Hardware
 import Kernels
+import Layers
 import MachineStore
 import Profiler
 import Profiling
 import Reports
 import Runtime
 import Tensor
+import Training
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +36,15 @@ struct CompareCommand: ParsableCommand {
 
     @Flag(help: "Use the lab's convolution shapes (the speed-goal layers of the convolution engine).")
     var labShapes = false
+
+    @Option(
+        help:
+            """
+            Compare on every distinct convolution of this model (a profile name, a .yaml profile or an .onnx \
+            file), at --batch (default 64).
+            """
+    )
+    var model: String?
 
     @Option(help: "Override the batch size N of every layer.")
     var batch: Int?
@@ -91,9 +102,9 @@ struct CompareCommand: ParsableCommand {
     ]
 
     func validate() throws {
-        if layers.isEmpty && !labShapes {
+        if layers.isEmpty && !labShapes && model == nil {
             throw ValidationError(
-                "Give at least one --layer (for example --layer N=64,H=14,W=14,C=32,K=64,R=3) or --lab-shapes.")
+                "Give at least one --layer (for example --layer N=64,H=14,W=14,C=32,K=64,R=3), --lab-shapes or --model.")
         }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
         if warmup < 0 { throw ValidationError("--warmup cannot be negative, got \(warmup).") }
@@ -136,14 +147,28 @@ struct CompareCommand: ParsableCommand {
         }
     }
 
+    /// The distinct convolutions of a model, at a batch size.
+    static func convolutions(of name: String, batch: Int) throws -> [ConvGeometry] {
+        let p = try ModelOptions.profile(named: name)
+        let m = try ModelBuilder.build(p, input: p.inputShape ?? [28, 28, 1])
+        var seen: [ConvGeometry] = []
+        for case let c as Conv2DLayer in m.layers {
+            let g = try c.geometry.withBatch(batch)
+            if !seen.contains(g) { seen.append(g) }
+        }
+        guard !seen.isEmpty else { throw CLIError("\(name): the model has no convolution to compare") }
+        return seen
+    }
+
     func run() throws {
-        let geometries: [ConvGeometry]
+        var geometries: [ConvGeometry]
         do {
             geometries = try (layers + (labShapes ? Self.labShapeList : [])).map { text in
                 let g = try ConvGeometry.parse(text)
                 return try batch.map { try g.withBatch($0) } ?? g
             }
         } catch { throw CLIError("--layer: \(error)") }
+        geometries += try model.map { try Self.convolutions(of: $0, batch: batch ?? 64) } ?? []
 
         let rt = execution.runtime()
         let (topo, snapshot, pool, threads) = (rt.hwloc, rt.topology, rt.pool, rt.threads)

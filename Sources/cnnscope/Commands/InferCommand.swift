@@ -29,7 +29,13 @@ struct InferCommand: ParsableCommand {
     @Option(help: "The .npy file the outputs are written to, (images, classes) float32.")
     var output: String
 
-    @Option(help: "How a .npy input lays out its images: nhwc (channels last, the default) or nchw (as ONNX).")
+    @Option(
+        help:
+            """
+            How a .npy input lays out its images, and how image-shaped outputs are written: nhwc (channels last, \
+            the default) or nchw (as ONNX).
+            """
+    )
     var layout: ImageLayout = .nhwc
 
     @Option(help: "Also write the K highest outputs per image as CSV, beside the output (NAME.topK.csv).")
@@ -65,8 +71,9 @@ struct InferCommand: ParsableCommand {
         let selector = machine.selector(options: rt.options)
         let inference = ModelInference(runner: rt.pool, policy: algorithm.policy(selector: selector), options: rt.options)
         let model = try inference.build(profile, imageShape: Array(images.shape.dims.dropFirst()), weights: weights)
-        let out = try inference.run(
+        var out = try inference.run(
             model, probabilities: profile.outputsProbabilities, images: images, batchSize: batchSize)
+        if layout == .nchw { out = ModelInference.channelsFirst(out) }
         if let r = timeRepetitions {
             let s = try inference.time(model, images: images, batchSize: batchSize, repetitions: r).sorted()
             let timing = InferenceTiming(
@@ -76,7 +83,7 @@ struct InferCommand: ParsableCommand {
         }
         machine.keep(selector)
         try Console.writeAtomically(data: out.encoded(), to: output)
-        print("Wrote \(output): \(out.shape[0]) images x \(out.shape[1]) outputs")
+        print("Wrote \(output): \(out.shape[0]) images x \(out.shape.dropFirst().map(String.init).joined(separator: "x")) outputs")
         if let k = top {
             let csv = String(output.dropLast(4)) + ".top\(k).csv"
             try Console.writeAtomically(ModelInference.topK(out, k: k, names: names), to: csv)

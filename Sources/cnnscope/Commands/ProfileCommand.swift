@@ -51,7 +51,7 @@ struct ProfileCommand: ParsableCommand {
     @Flag(help: "Profile a training step (forward and backward) instead of inference.")
     var trainingStep = false
 
-    @Option(help: "Report folder; the default is Reports/<machine identity>/<model>-<time>.")
+    @Option(help: "Report folder; the default is Reports/<machine identity>/<model>-<time>; {machine} in it is the identity.")
     var output: String?
 
     @OptionGroup var machineOptions: MachineOptions
@@ -118,7 +118,9 @@ struct ProfileCommand: ParsableCommand {
             commandLine: CommandLine.arguments.joined(separator: " "), bind: execution.bind.rawValue)
         let (report, overheadNotes) = try profiler.profile(request)
         machine.keep(profiler.selector)
-        let dir = output ?? "Reports/\(machine.identity.name)/\(profile.name)-\(TrainCommand.timestamp())"
+        // `{machine}` in --output is this machine's identity (a sweep task names its folder so).
+        let dir = (output ?? "Reports/{machine}/\(profile.name)-\(TrainCommand.timestamp())")
+            .replacingOccurrences(of: "{machine}", with: machine.identity.name)
         try ReportWriter.write(report, to: dir)
         print(RunAssembler.summary(report))
         for n in overheadNotes { print(n) }

@@ -3,6 +3,7 @@ import Figures
 import Foundation
 import Reports
 import Roofline
+import Sweep
 import Transfer
 
 struct ReportCommand: ParsableCommand {
@@ -15,7 +16,10 @@ struct ReportCommand: ParsableCommand {
             counts, before and after a change): totals and per-layer times with ratios B/A, and with \
             --output FILE.html a page with a combined roofline. `cnnscope report --all LAB.json... \
             RESULTS.json...` builds the lab's Part 7 table: every model of every lab run (one per \
-            data set) and of transfer runs, with a Dataset column, and the winners across all of them.
+            data set) and of transfer runs, with a Dataset column, and the winners across all of them. \
+            `cnnscope report --merge SWEEP [RUN...] --output DIR` merges runs from many machines (a sweep \
+            folder, run folders or run files) into one cross-machine report: report.json, .csv, .md and \
+            a self-contained report.html.
             """)
 
     @Argument(help: "The run file (report.json) to render.")
@@ -32,13 +36,24 @@ struct ReportCommand: ParsableCommand {
         help: "Lab (lab.json) and transfer (results.json) files to combine into the lab's all-models table.")
     var all: [String] = []
 
-    @Option(help: "Write to this file (written atomically) instead of standard output.")
+    @Option(
+        name: .customLong("merge"), parsing: .upToNextOption,
+        help: "A sweep folder, run folders or run files to merge into one cross-machine report (needs --output DIR).")
+    var merge: [String] = []
+
+    @Option(help: "With --merge: the machine identity the others are compared with (default: the first machine).")
+    var baseline: String?
+
+    @Option(help: "Write to this file (written atomically) instead of standard output; with --merge, a folder.")
     var output: String?
 
     func validate() throws {
-        if compare.isEmpty && file == nil && all.isEmpty {
+        if compare.isEmpty && file == nil && all.isEmpty && merge.isEmpty {
             throw ValidationError(
-                "Give a run file (report.json), --compare A.json B.json, or --all lab.json results.json ...")
+                "Give a run file (report.json), --compare A.json B.json, --all lab.json results.json ... or --merge SWEEP")
+        }
+        if !merge.isEmpty && output == nil {
+            throw ValidationError("--merge writes four files: give the folder with --output DIR.")
         }
         if !compare.isEmpty && compare.count != 2 {
             throw ValidationError("--compare takes exactly two run files, got \(compare.count).")
@@ -84,6 +99,14 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if !merge.isEmpty, let dir = output {
+            let r = try RunCollector(runner: ProcessCommandRunner()).merge(
+                merge, baseline: baseline, output: dir, createdAt: ISO8601DateFormatter().string(from: Date()))
+            for n in r.notes { Console.error("note: \(n)") }
+            print("Merged \(r.rows.map(\.sources.count).reduce(0, +)) algorithm runs from \(r.machines.count) machines")
+            print("Report: \(dir)/report.html (also report.json, report.csv, report.md)")
+            return
+        }
         if !all.isEmpty {
             let table = try Self.allModels(all)
             switch format {
