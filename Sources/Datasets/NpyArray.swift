@@ -23,20 +23,28 @@ public struct NpyArray: Equatable {
             throw DatasetError("\(path): not a .npy file (byte 0: the magic \\x93NUMPY is missing)")
         }
         let major = b[6]
-        let headerLength = major == 1 ? Int(b[8]) | Int(b[9]) << 8 : b.count >= 12
-            ? Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24 : -1
+        let headerLength =
+            major == 1
+            ? Int(b[8]) | Int(b[9]) << 8
+            : b.count >= 12
+                ? Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24 : -1
         let start = major == 1 ? 10 : 12
         guard [1, 2, 3].contains(major), headerLength >= 0, start + headerLength <= b.count else {
             throw DatasetError("\(path): damaged .npy header (version \(major))")
         }
         let header = String(decoding: b[start..<(start + headerLength)], as: UTF8.self)
         guard let descr = field(header, "descr"), descr == "<f4" || descr == "<f8" else {
-            throw DatasetError("\(path): element type \(field(header, "descr") ?? "?") is not float32 (<f4) or float64 (<f8)")
+            throw DatasetError(
+                "\(path): element type \(field(header, "descr") ?? "?") is not float32 (<f4) or float64 (<f8)")
         }
         guard field(header, "fortran_order") == "False" else {
             throw DatasetError("\(path): the array is in Fortran order; save it in C order (np.ascontiguousarray)")
         }
-        guard let shapeText = header.range(of: "(").flatMap({ open in header.range(of: ")", range: open.upperBound..<header.endIndex).map { (open, $0) } }) else {
+        guard
+            let shapeText = header.range(of: "(").flatMap({ open in
+                header.range(of: ")", range: open.upperBound..<header.endIndex).map { (open, $0) }
+            })
+        else {
             throw DatasetError("\(path): the header has no shape")
         }
         let shape = header[shapeText.0.upperBound..<shapeText.1.lowerBound].split(separator: ",")
@@ -44,11 +52,13 @@ public struct NpyArray: Equatable {
         let count = shape.reduce(1, *), size = descr == "<f4" ? 4 : 8
         let offset = start + headerLength
         guard b.count - offset == count * size else {
-            throw DatasetError("\(path): holds \(b.count - offset) data bytes, the shape \(shape) needs \(count * size)")
+            throw DatasetError(
+                "\(path): holds \(b.count - offset) data bytes, the shape \(shape) needs \(count * size)")
         }
         let values: [Float] = b.withUnsafeBytes { raw in
             (0..<count).map { i in
-                size == 4 ? raw.loadUnaligned(fromByteOffset: offset + i * 4, as: Float.self)
+                size == 4
+                    ? raw.loadUnaligned(fromByteOffset: offset + i * 4, as: Float.self)
                     : Float(raw.loadUnaligned(fromByteOffset: offset + i * 8, as: Double.self))
             }
         }

@@ -17,10 +17,14 @@ public enum PNGDecoder {
         var at = 8
         var width = 0, height = 0, depth = 0, colour = 0, interlace = 0
         var idat: [UInt8] = [], palette: [UInt8] = []
-        func be32(_ i: Int) -> Int { Int(data[i]) << 24 | Int(data[i + 1]) << 16 | Int(data[i + 2]) << 8 | Int(data[i + 3]) }
+        func be32(_ i: Int) -> Int {
+            Int(data[i]) << 24 | Int(data[i + 1]) << 16 | Int(data[i + 2]) << 8 | Int(data[i + 3])
+        }
         while at + 8 <= data.count {
             let length = be32(at), type = String(decoding: data[(at + 4)..<(at + 8)], as: UTF8.self)
-            guard length >= 0, at + 12 + length <= data.count else { throw DatasetError("\(file): truncated chunk \(type)") }
+            guard length >= 0, at + 12 + length <= data.count else {
+                throw DatasetError("\(file): truncated chunk \(type)")
+            }
             let body = Array(data[(at + 8)..<(at + 8 + length)])
             switch type {
             case "IHDR":
@@ -37,7 +41,8 @@ public enum PNGDecoder {
         }
         guard width > 0, height > 0, width <= 16384, height <= 16384 else { throw DatasetError("\(file): bad size") }
         guard depth == 8, interlace == 0, [0, 2, 3, 4, 6].contains(colour) else {
-            throw DatasetError("\(file): only 8-bit, non-interlaced PNG is decoded (depth \(depth), colour type \(colour))")
+            throw DatasetError(
+                "\(file): only 8-bit, non-interlaced PNG is decoded (depth \(depth), colour type \(colour))")
         }
         let stored = [0: 1, 2: 3, 3: 1, 4: 2, 6: 4][colour]!
         let raw = try inflate(idat, expected: height * (1 + width * stored), file: file)

@@ -47,7 +47,9 @@ public struct PinningPlan: Equatable, Sendable {
             let perNode = numaPUs.indices.map { n in spread(cores.filter { numaPUs[n].contains($0[0]) }) }
             order = []
             let longest = perNode.map(\.count).max() ?? 0
-            for k in 0..<longest { for (n, pus) in perNode.enumerated() where k < pus.count { order.append((pus[k], n)) } }
+            for k in 0..<longest {
+                for (n, pus) in perNode.enumerated() where k < pus.count { order.append((pus[k], n)) }
+            }
         }
         guard !order.isEmpty else { return PinningPlan(layout: layout, workers: []) }
         let ws = (0..<count).map { i -> Worker in

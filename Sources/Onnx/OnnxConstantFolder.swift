@@ -35,8 +35,12 @@ enum OnnxConstantFolder {
         case "Cast", "Identity":
             guard let c = const(0) else { return false }
             let to = n.int("to", default: 1)
-            result = n.opType == "Identity" ? c : ([1, 10, 11, 16].contains(to) ? OnnxConstant(dims: c.dims, floats: c.values)
-                : OnnxConstant(dims: c.dims, ints: c.integers))
+            result =
+                n.opType == "Identity"
+                ? c
+                : ([1, 10, 11, 16].contains(to)
+                    ? OnnxConstant(dims: c.dims, floats: c.values)
+                    : OnnxConstant(dims: c.dims, ints: c.integers))
         case "Gather":
             guard let data = const(0), let idx = const(1) else { return false }
             guard data.dims.count == 1, n.int("axis", default: 0) == 0 else {
@@ -54,7 +58,9 @@ enum OnnxConstantFolder {
             let axes = opset < 13 ? (n.ints("axes") ?? []) : (const(1)?.integers.map(Int.init) ?? [])
             var dims = c.dims
             if n.opType == "Unsqueeze" {
-                for a in axes.map({ $0 < 0 ? $0 + dims.count + axes.count : $0 }).sorted() { dims.insert(1, at: min(a, dims.count)) }
+                for a in axes.map({ $0 < 0 ? $0 + dims.count + axes.count : $0 }).sorted() {
+                    dims.insert(1, at: min(a, dims.count))
+                }
             } else {
                 dims = dims.enumerated().filter { d in
                     axes.isEmpty ? d.element != 1 : !axes.map { $0 < 0 ? $0 + c.dims.count : $0 }.contains(d.offset)
@@ -64,10 +70,14 @@ enum OnnxConstantFolder {
             result?.dims = dims
         case "Concat":
             let parts = n.input.indices.compactMap(const)
-            guard parts.allSatisfy({ $0.dims.count <= 1 }) else { throw fail("Concat of constants is folded for 1-D values only") }
+            guard parts.allSatisfy({ $0.dims.count <= 1 }) else {
+                throw fail("Concat of constants is folded for 1-D values only")
+            }
             let floats = parts.contains { $0.floats != nil && $0.ints == nil }
             let total = parts.reduce(0) { $0 + $1.count }
-            result = floats ? OnnxConstant(dims: [total], floats: parts.flatMap(\.values))
+            result =
+                floats
+                ? OnnxConstant(dims: [total], floats: parts.flatMap(\.values))
                 : OnnxConstant(dims: [total], ints: parts.flatMap(\.integers))
         case "Reshape":
             guard let c = const(0), let shape = const(1) else { return false }

@@ -32,7 +32,8 @@ final class OnnxGraphImporter {
         for t in g.initializer { env[t.name] = .constant(try OnnxConstant(t, folder: folder, file: file)) }
         let input = try modelInput(g)
         env[input.name] = .runtime(
-            OnnxRuntimeTensor(layer: "input", shape: input.shape, onnxShape: [batch, input.shape[2]] + input.shape[0..<2]))
+            OnnxRuntimeTensor(
+                layer: "input", shape: input.shape, onnxShape: [batch, input.shape[2]] + input.shape[0..<2]))
         for n in g.node { for i in n.input where !i.isEmpty { readers[i, default: 0] += 1 } }
         for o in g.output { readers[o.name, default: 0] += 1 }
         graphOutputs = Set(g.output.map(\.name))
@@ -54,7 +55,8 @@ final class OnnxGraphImporter {
         let initialised = Set(g.initializer.map(\.name))
         let real = g.input.filter { !initialised.contains($0.name) }
         guard real.count == 1, let x = real.first else {
-            throw OnnxError("\(file): the graph has \(real.count) inputs besides its weights; cnnscope needs one image input")
+            throw OnnxError(
+                "\(file): the graph has \(real.count) inputs besides its weights; cnnscope needs one image input")
         }
         let dims = x.type.tensorType.shape.dim
         guard dims.count == 4 else {
@@ -138,7 +140,8 @@ final class OnnxGraphImporter {
 
     /// The spec that alone produces `t` and may take an activation (conv, depthwise, dense, linear).
     private func fusableProducer(of t: OnnxRuntimeTensor, value: String) -> Int? {
-        guard readers[value] == 1, !graphOutputs.contains(value), let i = specs.lastIndex(where: { $0.name == t.layer }),
+        guard readers[value] == 1, !graphOutputs.contains(value),
+            let i = specs.lastIndex(where: { $0.name == t.layer }),
             [.conv2D, .depthwiseConv2D, .dense].contains(specs[i].type), (specs[i].activation ?? .linear) == .linear,
             t.pendingDense == nil
         else { return nil }
@@ -213,7 +216,9 @@ final class OnnxGraphImporter {
     private func conv(_ n: Onnx_NodeProto) throws {
         let x = try runtime(n, 0), w = try constant(n, 1)
         try spatial(n, x)
-        guard w.dims.count == 4, let wf = w.floats else { throw fail(n, "the weight must be a float (K, C, R, S) tensor") }
+        guard w.dims.count == 4, let wf = w.floats else {
+            throw fail(n, "the weight must be a float (K, C, R, S) tensor")
+        }
         let (K, Cg, R, S) = (w.dims[0], w.dims[1], w.dims[2], w.dims[3])
         let C = x.shape[2], group = n.int("group", default: 1)
         guard (n.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else {
@@ -231,8 +236,10 @@ final class OnnxGraphImporter {
         let pads = try padding(n, map: x.shape, kernel: [R, S], strides: strides)
         var src = x
         var padding = Padding.valid
-        let same = [Self.samePadding(size: x.shape[0], kernel: R, stride: strides[0]),
-                    Self.samePadding(size: x.shape[1], kernel: S, stride: strides[0])]
+        let same = [
+            Self.samePadding(size: x.shape[0], kernel: R, stride: strides[0]),
+            Self.samePadding(size: x.shape[1], kernel: S, stride: strides[0]),
+        ]
         if pads == [same[0].0, same[0].1, same[1].0, same[1].1] && pads != [0, 0, 0, 0] {
             padding = .same
         } else if pads != [0, 0, 0, 0] {
@@ -249,11 +256,15 @@ final class OnnxGraphImporter {
         spec.useBias = bias != nil
         var kernel = [Float](repeating: 0, count: wf.count)
         if depthwise {  // (C, 1, R, S) -> (R, S, C, 1)
-            for c in 0..<C { for r in 0..<R { for s in 0..<S { kernel[(r * S + s) * C + c] = wf[(c * R + r) * S + s] } } }
+            for c in 0..<C {
+                for r in 0..<R { for s in 0..<S { kernel[(r * S + s) * C + c] = wf[(c * R + r) * S + s] } }
+            }
         } else {  // (K, C, R, S) -> (R, S, C, K)
             for k in 0..<K {
                 for c in 0..<C {
-                    for r in 0..<R { for s in 0..<S { kernel[((r * S + s) * C + c) * K + k] = wf[((k * C + c) * R + r) * S + s] } }
+                    for r in 0..<R {
+                        for s in 0..<S { kernel[((r * S + s) * C + c) * K + k] = wf[((k * C + c) * R + r) * S + s] }
+                    }
                 }
             }
         }
@@ -290,7 +301,9 @@ final class OnnxGraphImporter {
         var spec = LayerSpec(name: name, type: .batchNormalization)
         spec.epsilon = n.float("epsilon", default: 1e-5)
         spec.momentum = n.float("momentum", default: 0.9)
-        for (p, param) in zip(parts, ["gamma", "beta", "moving_mean", "moving_variance"]) { weights(name, param, p.values) }
+        for (p, param) in zip(parts, ["gamma", "beta", "moving_mean", "moving_variance"]) {
+            weights(name, param, p.values)
+        }
         append(spec, from: [x], node: n, shape: x.shape, onnxShape: x.onnxShape)
     }
 
@@ -311,8 +324,14 @@ final class OnnxGraphImporter {
             }
             act = .leakyRelu
         default:  // Clip: bounds as attributes before opset 11, as inputs from 11
-            let lo = try opset < 11 ? n.float("min", default: -.infinity) : (n.input(1).map { _ in try constant(n, 1).values[0] } ?? -.infinity)
-            let hi = try opset < 11 ? n.float("max", default: .infinity) : (n.input(2).map { _ in try constant(n, 2).values[0] } ?? .infinity)
+            let lo =
+                try opset < 11
+                ? n.float("min", default: -.infinity)
+                : (n.input(1).map { _ in try constant(n, 1).values[0] } ?? -.infinity)
+            let hi =
+                try opset < 11
+                ? n.float("max", default: .infinity)
+                : (n.input(2).map { _ in try constant(n, 2).values[0] } ?? .infinity)
             guard lo == 0, hi == 6 || hi == .infinity || hi >= Float.greatestFiniteMagnitude else {
                 throw fail(n, "Clip(\(lo), \(hi)) is not supported (Clip(0, 6) is ReLU6 and Clip(0, ∞) ReLU)")
             }
@@ -345,8 +364,12 @@ final class OnnxGraphImporter {
         if !isConstant(n, 0) && !isConstant(n, 1) {
             guard n.opType == "Add" else { throw fail(n, "\(n.opType) of two computed tensors is not supported") }
             let a = try runtime(n, 0), b = try runtime(n, 1)
-            guard a.shape == b.shape else { throw fail(n, "Add needs inputs of one shape, got \(a.onnxShape) and \(b.onnxShape)") }
-            append(LayerSpec(name: layerName(n), type: .add), from: [a, b], node: n, shape: a.shape, onnxShape: a.onnxShape)
+            guard a.shape == b.shape else {
+                throw fail(n, "Add needs inputs of one shape, got \(a.onnxShape) and \(b.onnxShape)")
+            }
+            append(
+                LayerSpec(name: layerName(n), type: .add), from: [a, b], node: n, shape: a.shape, onnxShape: a.onnxShape
+            )
             return
         }
         let constantFirst = isConstant(n, 0)
@@ -379,7 +402,9 @@ final class OnnxGraphImporter {
     private func pool(_ n: Onnx_NodeProto) throws {
         let x = try runtime(n, 0)
         try spatial(n, x)
-        guard let window = n.ints("kernel_shape"), window.count == 2 else { throw fail(n, "kernel_shape must have 2 values") }
+        guard let window = n.ints("kernel_shape"), window.count == 2 else {
+            throw fail(n, "kernel_shape must have 2 values")
+        }
         guard n.int("ceil_mode", default: 0) == 0 else { throw fail(n, "ceil_mode = 1 is not supported") }
         guard (n.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else { throw fail(n, "dilations must be 1") }
         let strides = n.ints("strides") ?? [1, 1]
@@ -402,7 +427,9 @@ final class OnnxGraphImporter {
         try spatial(n, x)
         var keep = true
         if n.opType == "ReduceMean" {
-            let axes = try opset < 18 ? (n.ints("axes") ?? []) : (n.input(1).map { _ in try constant(n, 1).integers.map(Int.init) } ?? [])
+            let axes =
+                try opset < 18
+                ? (n.ints("axes") ?? []) : (n.input(1).map { _ in try constant(n, 1).integers.map(Int.init) } ?? [])
             guard Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == [2, 3] else {
                 throw fail(n, "ReduceMean is supported over the spatial axes (2, 3) only, got \(axes)")
             }
@@ -424,12 +451,19 @@ final class OnnxGraphImporter {
             guard n.int("axis", default: 1) == 1 else { throw fail(n, "only axis = 1 is supported") }
             target = [batch, features]
         case "Squeeze":
-            let axes = try opset < 13 ? (n.ints("axes") ?? []) : (n.input(1).map { _ in try constant(n, 1).integers.map(Int.init) } ?? [])
-            let drop = Set(axes.isEmpty ? x.onnxShape.indices.filter { x.onnxShape[$0] == 1 && $0 > 0 } : axes.map { $0 < 0 ? $0 + x.onnxShape.count : $0 })
+            let axes =
+                try opset < 13
+                ? (n.ints("axes") ?? []) : (n.input(1).map { _ in try constant(n, 1).integers.map(Int.init) } ?? [])
+            let drop = Set(
+                axes.isEmpty
+                    ? x.onnxShape.indices.filter { x.onnxShape[$0] == 1 && $0 > 0 }
+                    : axes.map { $0 < 0 ? $0 + x.onnxShape.count : $0 })
             target = x.onnxShape.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
         default:
             let c = try constant(n, 1).integers.map(Int.init)
-            target = c.enumerated().map { $0.element == 0 && $0.offset < x.onnxShape.count ? x.onnxShape[$0.offset] : $0.element }
+            target = c.enumerated().map {
+                $0.element == 0 && $0.offset < x.onnxShape.count ? x.onnxShape[$0.offset] : $0.element
+            }
             if let i = target.firstIndex(of: -1) {
                 let known = target.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
                 target[i] = known > 0 ? batch * features / known : 0
@@ -471,7 +505,9 @@ final class OnnxGraphImporter {
         var row = Array(0..<F)
         if let m = x.flattenedFrom {
             let (H, W, C) = (m[0], m[1], m[2])
-            row = (0..<F).map { j in let c = j % C, hw = j / C; return c * H * W + (hw / W) * W + hw % W }
+            row = (0..<F).map { j in
+                let c = j % C, hw = j / C; return c * H * W + (hw / W) * W + hw % W
+            }
         }
         var kernel = [Float](repeating: 0, count: F * U)
         for j in 0..<F {
@@ -482,7 +518,9 @@ final class OnnxGraphImporter {
         if isGemm, n.input(2) != nil {
             let c = try constant(n, 2)
             guard c.count == U || c.count == 1 else { throw fail(n, "C has \(c.count) values for \(U) outputs") }
-            weights(name, "bias", c.count == 1 ? Array(repeating: beta * c.values[0], count: U) : c.values.map { beta * $0 })
+            weights(
+                name, "bias", c.count == 1 ? Array(repeating: beta * c.values[0], count: U) : c.values.map { beta * $0 }
+            )
         } else {
             values["\(name)/bias"] = [Float](repeating: 0, count: U)  // Dense always has one; ONNX had none
         }
@@ -506,16 +544,23 @@ final class OnnxGraphImporter {
         let shape = xs[0].shape.dropLast() + [c]
         var onnx = xs[0].onnxShape
         onnx[1] = c
-        append(LayerSpec(name: layerName(n), type: .concatenate), from: xs, node: n, shape: Array(shape), onnxShape: onnx)
+        append(
+            LayerSpec(name: layerName(n), type: .concatenate), from: xs, node: n, shape: Array(shape), onnxShape: onnx)
     }
 
     private func pad(_ n: Onnx_NodeProto) throws {
         let x = try runtime(n, 0)
         try spatial(n, x)
-        guard n.string("mode", default: "constant") == "constant" else { throw fail(n, "only constant padding is supported") }
+        guard n.string("mode", default: "constant") == "constant" else {
+            throw fail(n, "only constant padding is supported")
+        }
         let p = try opset < 11 ? (n.ints("pads") ?? []) : constant(n, 1).integers.map(Int.init)
-        let value = try opset < 11 ? n.float("value", default: 0) : (n.input(2).map { _ in try constant(n, 2).values.first ?? 0 } ?? 0)
-        guard p.count == 8, value == 0 else { throw fail(n, "pads must be 8 values (N, C, H, W begin then end) with value 0") }
+        let value =
+            try opset < 11
+            ? n.float("value", default: 0) : (n.input(2).map { _ in try constant(n, 2).values.first ?? 0 } ?? 0)
+        guard p.count == 8, value == 0 else {
+            throw fail(n, "pads must be 8 values (N, C, H, W begin then end) with value 0")
+        }
         guard p[0] == 0, p[1] == 0, p[4] == 0, p[5] == 0, p.allSatisfy({ $0 >= 0 }) else {
             throw fail(n, "only non-negative padding of height and width is supported, got \(p)")
         }
@@ -529,7 +574,9 @@ final class OnnxGraphImporter {
         let x = try runtime(n, 0)
         try spatial(n, x)
         let mode = n.string("mode", default: "nearest")
-        guard mode == "linear" || mode == "bilinear" else { throw fail(n, "only linear (bilinear) resizing is supported, got '\(mode)'") }
+        guard mode == "linear" || mode == "bilinear" else {
+            throw fail(n, "only linear (bilinear) resizing is supported, got '\(mode)'")
+        }
         let coords = n.string("coordinate_transformation_mode", default: "half_pixel")
         guard coords == "half_pixel" || coords == "pytorch_half_pixel" else {
             throw fail(n, "coordinate_transformation_mode '\(coords)' is not supported (half_pixel only)")

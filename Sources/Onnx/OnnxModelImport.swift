@@ -62,7 +62,8 @@ public enum OnnxModelImport {
         profile.initialValues = importer.values
         profile.outputsProbabilities = importer.outputsProbabilities
         return OnnxImportedModel(
-            profile: profile, opset: version, producer: [model.producerName, model.producerVersion].filter { !$0.isEmpty }
+            profile: profile, opset: version,
+            producer: [model.producerName, model.producerVersion].filter { !$0.isEmpty }
                 .joined(separator: " "),
             weightElements: importer.weightElements, onnxInputShape: [batch, input[2], input[0], input[1]])
     }

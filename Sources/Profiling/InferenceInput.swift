@@ -12,7 +12,9 @@ public enum ImageLayout: String, CaseIterable, Sendable {
 /// IDX image file or a CIFAR binary batch (scaled to 0..1 as the lab does), or a folder of PNG
 /// files (scaled to 0..1, each resized to the model's input size with bilinear sampling).
 public enum InferenceInput {
-    public static func read(_ path: String, layout: ImageLayout, modelInput: [Int]) throws -> (images: Tensor, names: [String]) {
+    public static func read(_ path: String, layout: ImageLayout, modelInput: [Int]) throws -> (
+        images: Tensor, names: [String]
+    ) {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw DatasetError("\(path): no such file or folder")
@@ -51,7 +53,9 @@ public enum InferenceInput {
             }
             for i in 0..<n {
                 for ch in 0..<c {
-                    for y in 0..<h { for x in 0..<w { t.data[((i * h + y) * w + x) * c + ch] = v[((i * c + ch) * h + y) * w + x] } }
+                    for y in 0..<h {
+                        for x in 0..<w { t.data[((i * h + y) * w + x) * c + ch] = v[((i * c + ch) * h + y) * w + x] }
+                    }
                 }
             }
         }
@@ -61,7 +65,9 @@ public enum InferenceInput {
     static func folder(_ path: String, modelInput: [Int]) throws -> (images: Tensor, names: [String]) {
         let all = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
         let files = all.filter { $0.lowercased().hasSuffix(".png") }
-        if let jpeg = all.first(where: { f in [".jpg", ".jpeg"].contains { f.lowercased().hasSuffix($0) } }), files.isEmpty {
+        if let jpeg = all.first(where: { f in [".jpg", ".jpeg"].contains { f.lowercased().hasSuffix($0) } }),
+            files.isEmpty
+        {
             throw DatasetError("\(path)/\(jpeg): JPEG is not decoded by cnnscope; convert the images to PNG")
         }
         guard !files.isEmpty else { throw DatasetError("\(path): the folder holds no PNG files") }
@@ -70,7 +76,9 @@ public enum InferenceInput {
         let out = try Tensor([files.count, H, W, C])
         for (i, f) in files.enumerated() {
             let p = "\(path)/\(f)"
-            guard let data = FileManager.default.contents(atPath: p) else { throw DatasetError("\(p): cannot read the file") }
+            guard let data = FileManager.default.contents(atPath: p) else {
+                throw DatasetError("\(p): cannot read the file")
+            }
             let img = try PNGDecoder.decode([UInt8](data), file: p)
             let src = try Tensor([1, img.height, img.width, C])
             for px in 0..<(img.width * img.height) {
@@ -82,7 +90,8 @@ public enum InferenceInput {
                     } else if img.channels == 1 {
                         v = Float(img.pixels[px])
                     } else {
-                        v = (0..<img.channels).reduce(Float(0)) { $0 + Float(img.pixels[px * img.channels + $1]) }
+                        v =
+                            (0..<img.channels).reduce(Float(0)) { $0 + Float(img.pixels[px * img.channels + $1]) }
                             / Float(img.channels)
                     }
                     src.data[px * C + ch] = v / 255
@@ -92,7 +101,8 @@ public enum InferenceInput {
             if img.height == H && img.width == W {
                 resized = src
             } else {
-                let layer = try ResizeBilinearLayer(name: "resize", input: [img.height, img.width, C], height: H, width: W)
+                let layer = try ResizeBilinearLayer(
+                    name: "resize", input: [img.height, img.width, C], height: H, width: W)
                 resized = layer.forward(src, RunContext(runner: SerialRunner()))
             }
             (out.data + i * H * W * C).update(from: resized.data, count: H * W * C)

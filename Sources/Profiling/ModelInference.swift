@@ -34,7 +34,8 @@ public struct ModelInference {
         return model
     }
 
-    public func run(_ profile: ModelProfile, images: Tensor, batchSize: Int, weights: String? = nil) throws -> NpyArray {
+    public func run(_ profile: ModelProfile, images: Tensor, batchSize: Int, weights: String? = nil) throws -> NpyArray
+    {
         let model = try build(profile, imageShape: Array(images.shape.dims.dropFirst()), weights: weights)
         return try run(model, probabilities: profile.outputsProbabilities, images: images, batchSize: batchSize)
     }
@@ -65,7 +66,11 @@ public struct ModelInference {
         let (n, h, w, c) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
         var v = [Float](repeating: 0, count: a.values.count)
         for i in 0..<n {
-            for y in 0..<h { for x in 0..<w { for ch in 0..<c { v[((i * c + ch) * h + y) * w + x] = a.values[((i * h + y) * w + x) * c + ch] } } }
+            for y in 0..<h {
+                for x in 0..<w {
+                    for ch in 0..<c { v[((i * c + ch) * h + y) * w + x] = a.values[((i * h + y) * w + x) * c + ch] }
+                }
+            }
         }
         return NpyArray(shape: [n, c, h, w], values: v)
     }
@@ -75,7 +80,9 @@ public struct ModelInference {
     public func time(_ model: Sequential, images: Tensor, batchSize: Int, repetitions: Int) throws -> [Double] {
         let shape = Array(images.shape.dims.dropFirst()), per = shape.reduce(1, *)
         let x = try Tensor([batchSize] + shape)
-        for i in 0..<batchSize { (x.data + i * per).update(from: images.data + (i % images.shape[0]) * per, count: per) }
+        for i in 0..<batchSize {
+            (x.data + i * per).update(from: images.data + (i % images.shape[0]) * per, count: per)
+        }
         let ctx = RunContext(runner: runner, training: false)
         _ = model.forward(x, ctx)
         return (0..<repetitions).map { _ in

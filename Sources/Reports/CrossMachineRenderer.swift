@@ -17,23 +17,27 @@ public enum CrossMachineRenderer {
     public static func json(_ r: CrossMachineReport) throws -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try enc.encode(r), as: UTF8.self) + "\n"
     }
 
     public static func csv(_ r: CrossMachineReport) -> String {
-        var s = [
-            "machine", "model", "batch_size", "threads", "bind", "phase", "algorithm", "runs", "images_per_second_median",
-            "images_per_second_min", "images_per_second_max", "ms_per_image_median", "efficiency", "bounding_level",
-            "ratio_to_baseline",
-        ].joined(separator: ",") + "\n"
-        for x in r.rows {
-            s += [
-                x.machine, x.model, String(x.batchSize), String(x.threads), x.bind, "\"\(x.phase)\"", x.algorithm,
-                String(x.imagesPerSecond.runs), f(x.imagesPerSecond.median, 3), f(x.imagesPerSecond.min, 3),
-                f(x.imagesPerSecond.max, 3), f(x.msPerImage.median, 4), f(x.efficiency, 4), x.boundingLevel,
-                f(x.ratioToBaseline, 3),
+        var s =
+            [
+                "machine", "model", "batch_size", "threads", "bind", "phase", "algorithm", "runs",
+                "images_per_second_median",
+                "images_per_second_min", "images_per_second_max", "ms_per_image_median", "efficiency", "bounding_level",
+                "ratio_to_baseline",
             ].joined(separator: ",") + "\n"
+        for x in r.rows {
+            s +=
+                [
+                    x.machine, x.model, String(x.batchSize), String(x.threads), x.bind, "\"\(x.phase)\"", x.algorithm,
+                    String(x.imagesPerSecond.runs), f(x.imagesPerSecond.median, 3), f(x.imagesPerSecond.min, 3),
+                    f(x.imagesPerSecond.max, 3), f(x.msPerImage.median, 4), f(x.efficiency, 4), x.boundingLevel,
+                    f(x.ratioToBaseline, 3),
+                ].joined(separator: ",") + "\n"
         }
         return s
     }
@@ -53,31 +57,40 @@ public enum CrossMachineRenderer {
     public static func markdown(_ r: CrossMachineReport) -> String {
         var s = "# cnnscope: \(r.machines.count) machines, \(Set(r.rows.map(\.model)).count) models\n\n"
         s += "Merged \(r.createdAt). Times are measured (timer); efficiency is against each machine's own ceilings.\n\n"
-        s += "## Machines\n\n| identity | host | CPU | cores | SIMD | compute roof GFLOP/s | DRAM GB/s |\n|---|---|---|---:|---|---:|---:|\n"
+        s +=
+            "## Machines\n\n| identity | host | CPU | cores | SIMD | compute roof GFLOP/s | DRAM GB/s |\n|---|---|---|---:|---|---:|---:|\n"
         for m in r.machines {
-            s += "| \(m.identity)\(m.identity == r.baseline ? " (baseline)" : "") | \(m.host) | \(m.cpuModel) | \(m.cores) | "
-            s += "\(m.simd.joined(separator: " ")) | \(f(m.roofline.computeGFLOPs, 1)) | \(f(m.roofline.memory?.gbPerSecond, 1)) |\n"
+            s +=
+                "| \(m.identity)\(m.identity == r.baseline ? " (baseline)" : "") | \(m.host) | \(m.cpuModel) | \(m.cores) | "
+            s +=
+                "\(m.simd.joined(separator: " ")) | \(f(m.roofline.computeGFLOPs, 1)) | \(f(m.roofline.memory?.gbPerSecond, 1)) |\n"
         }
         s += "\n## Machines × models (best algorithm per setting)\n\n"
-        s += "| model | setting | machine | algorithm | images/s (median, min–max) | ms/image | efficiency | bound by | × baseline |\n"
+        s +=
+            "| model | setting | machine | algorithm | images/s (median, min–max) | ms/image | efficiency | bound by | × baseline |\n"
         s += "|---|---|---|---|---:|---:|---:|---|---:|\n"
         for x in bestRows(r).sorted(by: { ($0.model, $0.setting, $0.machine) < ($1.model, $1.setting, $1.machine) }) {
             s += "| \(x.model) | \(x.setting) | \(x.machine) | \(x.algorithm) | \(spread(x.imagesPerSecond)) | "
-            s += "\(f(x.msPerImage.median, 3)) | \(pct(x.efficiency)) | \(x.boundingLevel) | \(f(x.ratioToBaseline)) |\n"
+            s +=
+                "\(f(x.msPerImage.median, 3)) | \(pct(x.efficiency)) | \(x.boundingLevel) | \(f(x.ratioToBaseline)) |\n"
         }
         s += "\n## Ranking (images/s of the best algorithm, summed over every model and setting the machines share)\n\n"
         for (i, e) in ranking(r).enumerated() {
             s += "\(i + 1). \(e.machine): \(f(e.ratio))× the baseline (geometric mean over \(e.count) settings)\n"
         }
-        s += "\n## Every algorithm\n\n| machine | model | setting | algorithm | images/s | efficiency | bound by | × baseline |\n"
+        s +=
+            "\n## Every algorithm\n\n| machine | model | setting | algorithm | images/s | efficiency | bound by | × baseline |\n"
         s += "|---|---|---|---|---:|---:|---|---:|\n"
         for x in r.rows {
-            s += "| \(x.machine) | \(x.model) | \(x.setting) | \(x.algorithm) | \(spread(x.imagesPerSecond)) | \(pct(x.efficiency)) | "
+            s +=
+                "| \(x.machine) | \(x.model) | \(x.setting) | \(x.algorithm) | \(spread(x.imagesPerSecond)) | \(pct(x.efficiency)) | "
             s += "\(x.boundingLevel) | \(f(x.ratioToBaseline)) |\n"
         }
         s += "\n## Best algorithm per layer, and auto's choice\n\n"
         let ms = r.machines.map(\.identity)
-        s += "| model | setting | layer | " + ms.map { "\($0) best / auto" }.joined(separator: " | ") + " | auto differs |\n"
+        s +=
+            "| model | setting | layer | " + ms.map { "\($0) best / auto" }.joined(separator: " | ")
+            + " | auto differs |\n"
         s += "|---|---|---|" + ms.map { _ in "---|" }.joined() + "---|\n"
         for l in r.layers {
             s += "| \(l.model) | \(l.setting) | \(l.layer) | "
@@ -93,9 +106,12 @@ public enum CrossMachineRenderer {
         let best = bestRows(r)
         return r.machines.map { m in
             let ratios = best.filter { $0.machine == m.identity }.compactMap { x -> Double? in
-                guard let ref = best.first(where: {
-                    $0.machine == r.baseline && $0.model == x.model && $0.setting == x.setting && $0.phase == x.phase
-                }), ref.imagesPerSecond.median > 0 else { return nil }
+                guard
+                    let ref = best.first(where: {
+                        $0.machine == r.baseline && $0.model == x.model && $0.setting == x.setting
+                            && $0.phase == x.phase
+                    }), ref.imagesPerSecond.median > 0
+                else { return nil }
                 return x.imagesPerSecond.median / ref.imagesPerSecond.median
             }
             let g = ratios.isEmpty ? Double.nan : exp(ratios.map { log($0) }.reduce(0, +) / Double(ratios.count))
@@ -117,17 +133,21 @@ public enum CrossMachineRenderer {
         h += "<h1>cnnscope: \(r.machines.count) machines, \(Set(r.rows.map(\.model)).count) models</h1>\n"
         h += "<p>Merged \(esc(r.createdAt)). Times are measured (timer); efficiency is against each machine's own "
         h += "ceilings; baseline: \(esc(r.baseline ?? "none")).</p>\n<h2>Machines</h2>\n<table><tr><th>identity</th>"
-        h += "<th>host</th><th>CPU</th><th>cores</th><th>SIMD</th><th>compute roof GFLOP/s</th><th>DRAM GB/s</th></tr>\n"
+        h +=
+            "<th>host</th><th>CPU</th><th>cores</th><th>SIMD</th><th>compute roof GFLOP/s</th><th>DRAM GB/s</th></tr>\n"
         for m in r.machines {
             h += "<tr><td>\(esc(m.identity))</td><td>\(esc(m.host))</td><td>\(esc(m.cpuModel))</td>"
             h += "<td class=num>\(m.cores)</td><td>\(esc(m.simd.joined(separator: " ")))</td>"
-            h += "<td class=num>\(f(m.roofline.computeGFLOPs, 1))</td><td class=num>\(f(m.roofline.memory?.gbPerSecond, 1))</td></tr>\n"
+            h +=
+                "<td class=num>\(f(m.roofline.computeGFLOPs, 1))</td><td class=num>\(f(m.roofline.memory?.gbPerSecond, 1))</td></tr>\n"
         }
-        h += "</table>\n<h2>Machines × models (best algorithm per setting)</h2>\n<table><tr><th>model</th><th>setting</th>"
+        h +=
+            "</table>\n<h2>Machines × models (best algorithm per setting)</h2>\n<table><tr><th>model</th><th>setting</th>"
         h += "<th>machine</th><th>algorithm</th><th>images/s</th><th>ms/image</th><th>efficiency</th><th>bound by</th>"
         h += "<th>× baseline</th></tr>\n"
         for x in bestRows(r).sorted(by: { ($0.model, $0.setting, $0.machine) < ($1.model, $1.setting, $1.machine) }) {
-            h += "<tr><td>\(esc(x.model))</td><td>\(esc(x.setting))</td><td>\(esc(x.machine))</td><td>\(esc(x.algorithm))</td>"
+            h +=
+                "<tr><td>\(esc(x.model))</td><td>\(esc(x.setting))</td><td>\(esc(x.machine))</td><td>\(esc(x.algorithm))</td>"
             h += "<td class=num>\(esc(spread(x.imagesPerSecond)))</td><td class=num>\(f(x.msPerImage.median, 3))</td>"
             h += "<td class=num>\(pct(x.efficiency))</td><td>\(esc(x.boundingLevel))</td>"
             h += "<td class=num>\(f(x.ratioToBaseline))</td></tr>\n"
@@ -136,11 +156,13 @@ public enum CrossMachineRenderer {
         for e in ranking(r) {
             h += "<li>\(esc(e.machine)): \(f(e.ratio))× the baseline (geometric mean over \(e.count) settings)</li>\n"
         }
-        h += "</ol>\n<h2>Best algorithm per layer, and auto's choice</h2>\n<table><tr><th>model</th><th>setting</th><th>layer</th>"
+        h +=
+            "</ol>\n<h2>Best algorithm per layer, and auto's choice</h2>\n<table><tr><th>model</th><th>setting</th><th>layer</th>"
         for m in r.machines { h += "<th>\(esc(m.identity))<br>best / auto</th>" }
         h += "</tr>\n"
         for l in r.layers {
-            h += "<tr\(l.autoDiffers ? " class=differs" : "")><td>\(esc(l.model))</td><td>\(esc(l.setting))</td><td>\(esc(l.layer))</td>"
+            h +=
+                "<tr\(l.autoDiffers ? " class=differs" : "")><td>\(esc(l.model))</td><td>\(esc(l.setting))</td><td>\(esc(l.layer))</td>"
             for m in r.machines {
                 h += "<td>\(esc(l.bestByMachine[m.identity] ?? "—")) / \(esc(l.autoByMachine[m.identity] ?? "—"))</td>"
             }

@@ -106,7 +106,8 @@ public struct CrossMachineReport: Codable, Equatable, Sendable {
         var notes = notes
         let base = baseline ?? order.first
         if let b = baseline, machines[b] == nil {
-            notes.append("Baseline \(b) has no runs here; ratios are left out (machines: \(order.joined(separator: ", "))).")
+            notes.append(
+                "Baseline \(b) has no runs here; ratios are left out (machines: \(order.joined(separator: ", "))).")
         }
         // Group repeated runs of one machine, model, setting and algorithm.
         struct Key: Hashable { var machine, model, bind, phase, algorithm: String; var batch, threads: Int }
@@ -125,8 +126,10 @@ public struct CrossMachineReport: Codable, Equatable, Sendable {
             let g = groups[k]!
             let eff = MergedFigure(g.compactMap { $0.0.totals.efficiency.value }).median
             return MergedRow(
-                machine: k.machine, model: k.model, batchSize: k.batch, threads: k.threads, bind: k.bind, phase: k.phase,
-                algorithm: k.algorithm, imagesPerSecond: MergedFigure(g.compactMap { $0.0.totals.imagesPerSecond.value }),
+                machine: k.machine, model: k.model, batchSize: k.batch, threads: k.threads, bind: k.bind,
+                phase: k.phase,
+                algorithm: k.algorithm,
+                imagesPerSecond: MergedFigure(g.compactMap { $0.0.totals.imagesPerSecond.value }),
                 msPerImage: MergedFigure(g.compactMap { $0.0.totals.latencyMsPerImage.value }),
                 efficiency: eff.isNaN ? nil : eff, boundingLevel: boundingLevel(g[0].0), ratioToBaseline: nil,
                 sources: g.map(\.2))
@@ -180,14 +183,20 @@ public struct CrossMachineReport: Codable, Equatable, Sendable {
         // Mark the slowest convolution of the first report's best run on every machine's roofline.
         var marked: String?
         var points: [String: [MergedPoint]] = [:]
-        if let first = reports.first, let run = first.runs.min(by: {
-            ($0.totals.seconds.value ?? .infinity) < ($1.totals.seconds.value ?? .infinity)
-        }) {
-            marked = run.layers.filter { $0.convAlgorithm != nil }.max {
-                ($0.medianSeconds.value ?? 0) < ($1.medianSeconds.value ?? 0)
-            }?.name
+        if let first = reports.first,
+            let run = first.runs.min(by: {
+                ($0.totals.seconds.value ?? .infinity) < ($1.totals.seconds.value ?? .infinity)
+            })
+        {
+            marked =
+                run.layers.filter { $0.convAlgorithm != nil }.max {
+                    ($0.medianSeconds.value ?? 0) < ($1.medianSeconds.value ?? 0)
+                }?.name
             for r in reports where r.model == first.model && points[r.machine.identity ?? r.machine.host] == nil {
-                guard let best = r.runs.min(by: { ($0.totals.seconds.value ?? .infinity) < ($1.totals.seconds.value ?? .infinity) })
+                guard
+                    let best = r.runs.min(by: {
+                        ($0.totals.seconds.value ?? .infinity) < ($1.totals.seconds.value ?? .infinity)
+                    })
                 else { continue }
                 points[r.machine.identity ?? r.machine.host] = best.layers.compactMap { l in
                     guard let i = l.intensity.value, let g = l.attainedGFLOPs.value, i > 0, g > 0 else { return nil }

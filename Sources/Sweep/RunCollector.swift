@@ -8,7 +8,8 @@ public struct RunCollector {
     public let runner: CommandRunner
     public init(runner: CommandRunner) { self.runner = runner }
 
-    public func collect(_ inputs: [String]) throws -> (runs: [(report: ProfileReport, source: String)], notes: [String]) {
+    public func collect(_ inputs: [String]) throws -> (runs: [(report: ProfileReport, source: String)], notes: [String])
+    {
         var files: [String] = []
         var notes: [String] = []
         for input in inputs {
@@ -25,13 +26,15 @@ public struct RunCollector {
                         files.append("\(t.detail)/report.json")
                     } else {
                         let log = t.log.map { "; log \($0)" } ?? ""
-                        notes.append("Task \(t.task.id) (\(t.task.model)) is \(t.state.rawValue): \(t.detail)\(log); left out.")
+                        notes.append(
+                            "Task \(t.task.id) (\(t.task.model)) is \(t.state.rawValue): \(t.detail)\(log); left out.")
                     }
                 }
             } else if FileManager.default.fileExists(atPath: "\(input)/report.json") {
                 files.append("\(input)/report.json")
             } else {
-                let found = FileManager.default.enumerator(atPath: input)?.compactMap { $0 as? String }
+                let found =
+                    FileManager.default.enumerator(atPath: input)?.compactMap { $0 as? String }
                     .filter { $0.hasSuffix("/report.json") || $0 == "report.json" }.sorted() ?? []
                 guard !found.isEmpty else {
                     throw SweepError("\(input): neither a sweep folder, a run folder nor a folder with run files in it")
@@ -50,15 +53,18 @@ public struct RunCollector {
             }
         }
         guard !runs.isEmpty else {
-            throw SweepError("nothing to merge: no readable run files in \(inputs.joined(separator: ", "))"
-                + (notes.isEmpty ? "" : " (\(notes.count) left out: \(notes[0]))"))
+            throw SweepError(
+                "nothing to merge: no readable run files in \(inputs.joined(separator: ", "))"
+                    + (notes.isEmpty ? "" : " (\(notes.count) left out: \(notes[0]))"))
         }
         return (runs, notes)
     }
 
     /// Merges and writes report.json, report.csv, report.md and report.html into `output`
     /// (each through a temporary file and a rename).
-    public func merge(_ inputs: [String], baseline: String?, output: String, createdAt: String) throws -> CrossMachineReport {
+    public func merge(_ inputs: [String], baseline: String?, output: String, createdAt: String) throws
+        -> CrossMachineReport
+    {
         let (runs, notes) = try collect(inputs)
         let r = CrossMachineReport.merge(runs, baseline: baseline, notes: notes, createdAt: createdAt)
         try AtomicFile.write(Data(try CrossMachineRenderer.json(r).utf8), to: "\(output)/report.json")

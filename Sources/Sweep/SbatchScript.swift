@@ -2,7 +2,9 @@
 /// measurements do not share the machine, logs under the sweep folder, and each task's exit
 /// status written atomically to `status/<task>.exit` when the command ends.
 public enum SbatchScript {
-    public static func render(group g: SweepGroup, tasks: [SweepTask], folder: String, version: String, createdAt: String)
+    public static func render(
+        group g: SweepGroup, tasks: [SweepTask], folder: String, version: String, createdAt: String
+    )
         -> String
     {
         var s = "#!/bin/bash\n"

@@ -31,7 +31,9 @@ public struct SweepPlanRequest: Sendable {
 /// array per group, each task a `cnnscope profile` that writes its run under
 /// `runs/<machine identity>/` (the node fills the identity in: `--output` takes `{machine}`).
 public enum SweepPlanner {
-    public static func plan(_ r: SweepPlanRequest, createdAt: String) throws -> (SweepManifest, scripts: [String: String]) {
+    public static func plan(_ r: SweepPlanRequest, createdAt: String) throws -> (
+        SweepManifest, scripts: [String: String]
+    ) {
         guard !r.models.isEmpty, !r.batchSizes.isEmpty, !r.threads.isEmpty else {
             throw SweepError("a sweep needs at least one model, batch size and thread count")
         }
@@ -43,7 +45,8 @@ public enum SweepPlanner {
         func add(_ base: String, partition: String?, constraint: String?) {
             var name = String(base.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" })
             if groups.contains(where: { $0.name == name }) { name += "-\(groups.count)" }
-            groups.append(SweepGroup(name: name, partition: partition, constraint: constraint, script: "\(name).sbatch"))
+            groups.append(
+                SweepGroup(name: name, partition: partition, constraint: constraint, script: "\(name).sbatch"))
         }
         for p in r.partitions { add(p, partition: p, constraint: nil) }
         for c in r.constraints { add(c, partition: nil, constraint: c) }
@@ -59,8 +62,10 @@ public enum SweepPlanner {
                         let stem = URL(fileURLWithPath: m).deletingPathExtension().lastPathComponent
                         let run = "runs/{machine}/\(stem)-b\(b)-t\(t)-\(id)"
                         let cmd =
-                            [r.executable, "profile", "--model", m, "--algorithms", r.algorithms,
-                             "--batch-size", String(b), "--threads", String(t)] + r.passThrough
+                            [
+                                r.executable, "profile", "--model", m, "--algorithms", r.algorithms,
+                                "--batch-size", String(b), "--threads", String(t),
+                            ] + r.passThrough
                             + ["--output", "\(folder)/\(run)"]
                         tasks.append(
                             SweepTask(
@@ -70,8 +75,9 @@ public enum SweepPlanner {
                     }
                 }
             }
-            scripts[g.script] = SbatchScript.render(group: g, tasks: tasks.filter { $0.group == g.name }, folder: folder,
-                                                    version: r.version, createdAt: createdAt)
+            scripts[g.script] = SbatchScript.render(
+                group: g, tasks: tasks.filter { $0.group == g.name }, folder: folder,
+                version: r.version, createdAt: createdAt)
         }
         let manifest = SweepManifest(
             cnnscopeVersion: r.version, createdAt: createdAt, executable: r.executable, groups: groups, tasks: tasks)

@@ -46,8 +46,11 @@ public struct SweepStatusReader {
     public func status(folder: String) throws -> SweepStatusReport {
         let m = try SweepManifest.load(folder: folder)
         let jobs = m.submissions.map(\.jobID)
-        let live = jobs.isEmpty ? [:] : slurmStates(["squeue", "-h", "-r", "-o", "%i|%T", "-j", jobs.joined(separator: ",")])
-        let ended = jobs.isEmpty ? [:] : slurmStates(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", jobs.joined(separator: ",")])
+        let live =
+            jobs.isEmpty ? [:] : slurmStates(["squeue", "-h", "-r", "-o", "%i|%T", "-j", jobs.joined(separator: ",")])
+        let ended =
+            jobs.isEmpty
+            ? [:] : slurmStates(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", jobs.joined(separator: ",")])
         let logs = (try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/logs")) ?? []
         var out: [SweepTaskStatus] = []
         for t in m.tasks {

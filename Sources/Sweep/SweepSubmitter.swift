@@ -6,7 +6,9 @@ public struct SweepSubmitter {
     public init(runner: CommandRunner) { self.runner = runner }
 
     /// The sbatch command lines for every group (all tasks, or only `indices` per group).
-    public static func commands(_ m: SweepManifest, folder: String, indices: [String: [Int]]? = nil) -> [(String, [String])] {
+    public static func commands(_ m: SweepManifest, folder: String, indices: [String: [Int]]? = nil) -> [(
+        String, [String]
+    )] {
         m.groups.compactMap { g in
             var argv = ["sbatch", "--parsable"]
             if let only = indices {
@@ -48,7 +50,8 @@ public struct SweepSubmitter {
                 m.submissions += made
                 try? m.save(folder: folder)
                 let why = r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-                throw SweepError("`\(ShellQuote.line(argv))` failed (exit \(r.status)): \(why.isEmpty ? r.stdout : why)")
+                throw SweepError(
+                    "`\(ShellQuote.line(argv))` failed (exit \(r.status)): \(why.isEmpty ? r.stdout : why)")
             }
             let idx = indices?[group] ?? m.tasks.filter { $0.group == group }.map(\.index)
             made.append(SweepSubmission(group: group, jobID: id, indices: idx, submittedAt: now))

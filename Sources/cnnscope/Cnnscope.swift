@@ -16,7 +16,8 @@ struct Cnnscope: ParsableCommand {
         version: ProfilesDirectory.versionText,
         subcommands: [
             ProfileCommand.self, LabCommand.self, ReportCommand.self, MachineCommand.self, EventsCommand.self,
-            SummaryCommand.self, InferCommand.self, DataCommand.self, TrainCommand.self, TransferCommand.self, CompareCommand.self,
+            SummaryCommand.self, InferCommand.self, DataCommand.self, TrainCommand.self, TransferCommand.self,
+            CompareCommand.self,
             BenchCommand.self, SweepCommand.self,
             SimulateKernelCommand.self,
         ])

@@ -72,7 +72,9 @@ final class InferEndToEndTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("x.npy"))
             XCTAssertTrue("\(e)".contains("not a .npy file"))
         }
-        let outputs = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasSuffix(".npy") && $0 != "x.npy" }
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter {
+            $0.hasSuffix(".npy") && $0 != "x.npy"
+        }
         XCTAssertEqual(outputs, [], "no output is left behind")
     }
 }

@@ -34,7 +34,9 @@ final class SweepSlurmTests: XCTestCase {
             Thread.sleep(forTimeInterval: 1)
             status = try reader.status(folder: sweep)
         }
-        XCTAssertEqual(status.count(.done), 2, status.tasks.map { "\($0.task.id): \($0.state) \($0.detail)" }.joined(separator: "; "))
+        XCTAssertEqual(
+            status.count(.done), 2,
+            status.tasks.map { "\($0.task.id): \($0.state) \($0.detail)" }.joined(separator: "; "))
         let merged = tmp.appendingPathComponent("merged").path
         try ReportCommand.parse(["--merge", sweep, "--output", merged]).run()
         let decoder = JSONDecoder()

@@ -2,11 +2,12 @@ import Datasets
 import Foundation
 import Kernels
 import Layers
-@testable import Onnx
 import Profiling
 import Tensor
 import Training
 import XCTest
+
+@testable import Onnx
 
 /// The committed fixtures (Scripts/onnx/make_fixtures.py) against ONNX Runtime's outputs, and
 /// the files the importer must refuse with a one-line error.
@@ -39,7 +40,8 @@ final class OnnxImportTests: XCTestCase {
         for kind in [ConvAlgorithmKind.naive, .winogradF4] {
             let other = try ModelInference(runner: SerialRunner(), policy: .fixed(kind), options: ConvOptions())
                 .run(imported.profile, images: images, batchSize: 1)
-            XCTAssertLessThan(relativeL2(other.values, expected.values), 1e-4, "\(name) with \(kind)", file: file, line: line)
+            XCTAssertLessThan(
+                relativeL2(other.values, expected.values), 1e-4, "\(name) with \(kind)", file: file, line: line)
         }
     }
 

@@ -1,5 +1,5 @@
-import Foundation
 import Figures
+import Foundation
 import Reports
 import Roofline
 import XCTest
@@ -65,7 +65,9 @@ final class SweepTests: XCTestCase {
 
     func testNotASweepAndFutureSchemaAreOneLineErrors() throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        XCTAssertThrowsError(try SweepManifest.load(folder: folder)) { XCTAssertTrue("\($0)".contains("not a sweep folder")) }
+        XCTAssertThrowsError(try SweepManifest.load(folder: folder)) {
+            XCTAssertTrue("\($0)".contains("not a sweep folder"))
+        }
         try Data(#"{"schema": "cnnscope.sweep/7"}"#.utf8).write(to: URL(fileURLWithPath: "\(folder)/manifest.json"))
         XCTAssertThrowsError(try SweepManifest.load(folder: folder)) { e in
             XCTAssertTrue("\(e)".contains("cnnscope.sweep/7"))
@@ -77,7 +79,8 @@ final class SweepTests: XCTestCase {
         _ = try plan()
         let slurm = ScriptedSlurm()
         slurm.present = []
-        XCTAssertThrowsError(try SweepSubmitter(runner: slurm).submit(folder: folder, onlyFailed: false, now: "t")) { e in
+        XCTAssertThrowsError(try SweepSubmitter(runner: slurm).submit(folder: folder, onlyFailed: false, now: "t")) {
+            e in
             XCTAssertTrue("\(e)".contains("sbatch --parsable \(self.folder)/zen3.sbatch"))
         }
         slurm.present = ["sbatch"]
@@ -95,7 +98,8 @@ final class SweepTests: XCTestCase {
         let slurm = ScriptedSlurm()
         slurm.answers["sbatch"] = CommandResult(
             status: 1, stdout: "", stderr: "sbatch: error: invalid partition specified: nosuch\n")
-        XCTAssertThrowsError(try SweepSubmitter(runner: slurm).submit(folder: folder, onlyFailed: false, now: "t")) { e in
+        XCTAssertThrowsError(try SweepSubmitter(runner: slurm).submit(folder: folder, onlyFailed: false, now: "t")) {
+            e in
             XCTAssertTrue("\(e)".contains("invalid partition specified: nosuch"))
             XCTAssertTrue("\(e)".contains("sbatch --parsable"))
         }
@@ -155,7 +159,8 @@ final class SweepTests: XCTestCase {
         let a3 = Self.report(machine: "zen3-a", model: "basic-cnn", threads: 2, seconds: 0.006, auto: "winograd-f4x3")
         let b = Self.report(machine: "zen4-b", model: "basic-cnn", threads: 1, seconds: 0.005, auto: "im2col")
         let r = CrossMachineReport.merge(
-            [(a1, "a1"), (a2, "a2"), (a3, "a3"), (b, "b")], baseline: "zen3-a", notes: ["Task x failed"], createdAt: "t")
+            [(a1, "a1"), (a2, "a2"), (a3, "a3"), (b, "b")], baseline: "zen3-a", notes: ["Task x failed"], createdAt: "t"
+        )
         XCTAssertEqual(r.machines.map(\.identity), ["zen3-a", "zen4-b"])
         let repeated = r.rows.first { $0.machine == "zen3-a" && $0.threads == 1 && $0.algorithm == "im2col" }!
         XCTAssertEqual(repeated.imagesPerSecond.runs, 2)
@@ -166,8 +171,10 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(r.layers.first { $0.layer == "conv2d" && $0.setting.contains("1 thr") }!.autoDiffers)
         XCTAssertEqual(CrossMachineRenderer.ranking(r).first?.machine, "zen4-b")
         let html = CrossMachineRenderer.html(r)
-        for section in ["Machines × models", "Ranking", "auto&#39;s choice", "Rooflines side by side", "Task x failed"] {
-            XCTAssertTrue(html.contains(section) || html.contains(section.replacingOccurrences(of: "&#39;", with: "'")), section)
+        for section in ["Machines × models", "Ranking", "auto&#39;s choice", "Rooflines side by side", "Task x failed"]
+        {
+            XCTAssertTrue(
+                html.contains(section) || html.contains(section.replacingOccurrences(of: "&#39;", with: "'")), section)
         }
         XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 2)
         XCTAssertTrue(CrossMachineRenderer.markdown(r).contains("| zen4-b |"))

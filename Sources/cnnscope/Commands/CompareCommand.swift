@@ -104,7 +104,8 @@ struct CompareCommand: ParsableCommand {
     func validate() throws {
         if layers.isEmpty && !labShapes && model == nil {
             throw ValidationError(
-                "Give at least one --layer (for example --layer N=64,H=14,W=14,C=32,K=64,R=3), --lab-shapes or --model.")
+                "Give at least one --layer (for example --layer N=64,H=14,W=14,C=32,K=64,R=3), --lab-shapes or --model."
+            )
         }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
         if warmup < 0 { throw ValidationError("--warmup cannot be negative, got \(warmup).") }

@@ -65,11 +65,13 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         let profile = try modelOptions.profile()
-        let (images, names) = try InferenceInput.read(input, layout: layout, modelInput: profile.inputShape ?? [28, 28, 1])
+        let (images, names) = try InferenceInput.read(
+            input, layout: layout, modelInput: profile.inputShape ?? [28, 28, 1])
         let rt = execution.runtime()
         let machine = try machineOptions.session(cpu: try? CPUFeatures.detect(), topology: rt.topology)
         let selector = machine.selector(options: rt.options)
-        let inference = ModelInference(runner: rt.pool, policy: algorithm.policy(selector: selector), options: rt.options)
+        let inference = ModelInference(
+            runner: rt.pool, policy: algorithm.policy(selector: selector), options: rt.options)
         let model = try inference.build(profile, imageShape: Array(images.shape.dims.dropFirst()), weights: weights)
         var out = try inference.run(
             model, probabilities: profile.outputsProbabilities, images: images, batchSize: batchSize)
@@ -79,11 +81,15 @@ struct InferCommand: ParsableCommand {
             let timing = InferenceTiming(
                 model: profile.name, batch: batchSize, threads: rt.threads, repetitions: r, medianSeconds: s[r / 2],
                 minSeconds: s[0], maxSeconds: s[r - 1], imagesPerSecond: Double(batchSize) / s[r / 2])
-            print(try Console.json(timing).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: ""))
+            print(
+                try Console.json(timing).replacingOccurrences(of: "\n", with: "").replacingOccurrences(
+                    of: "  ", with: ""))
         }
         machine.keep(selector)
         try Console.writeAtomically(data: out.encoded(), to: output)
-        print("Wrote \(output): \(out.shape[0]) images x \(out.shape.dropFirst().map(String.init).joined(separator: "x")) outputs")
+        print(
+            "Wrote \(output): \(out.shape[0]) images x \(out.shape.dropFirst().map(String.init).joined(separator: "x")) outputs"
+        )
         if let k = top {
             let csv = String(output.dropLast(4)) + ".top\(k).csv"
             try Console.writeAtomically(ModelInference.topK(out, k: k, names: names), to: csv)

@@ -51,7 +51,9 @@ struct ProfileCommand: ParsableCommand {
     @Flag(help: "Profile a training step (forward and backward) instead of inference.")
     var trainingStep = false
 
-    @Option(help: "Report folder; the default is Reports/<machine identity>/<model>-<time>; {machine} in it is the identity.")
+    @Option(
+        help:
+            "Report folder; the default is Reports/<machine identity>/<model>-<time>; {machine} in it is the identity.")
     var output: String?
 
     @OptionGroup var machineOptions: MachineOptions

@@ -43,7 +43,9 @@ struct SweepPlanCommand: ParsableCommand {
     @Option(help: "The cnnscope executable the jobs run, as the nodes see it (default: this one).")
     var executable: String?
 
-    @Argument(parsing: .postTerminator, help: "Other `profile` options for every task, after --, e.g. -- --dataset synthetic.")
+    @Argument(
+        parsing: .postTerminator, help: "Other `profile` options for every task, after --, e.g. -- --dataset synthetic."
+    )
     var profileOptions: [String] = []
 
     static func integers(_ s: String, _ name: String) throws -> [Int] {
@@ -64,7 +66,8 @@ struct SweepPlanCommand: ParsableCommand {
         let exe = executable ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
         let request = SweepPlanRequest(
             folder: output, models: models.split(separator: ",").map(String.init), algorithms: algorithms,
-            batchSizes: try Self.integers(batchSizes, "--batch-sizes"), threads: try Self.integers(threads, "--threads"),
+            batchSizes: try Self.integers(batchSizes, "--batch-sizes"),
+            threads: try Self.integers(threads, "--threads"),
             partitions: partition, constraints: constraint, passThrough: profileOptions, executable: exe,
             version: Cnnscope.version)
         let (manifest, scripts) = try SweepPlanner.plan(request, createdAt: ISO8601DateFormatter().string(from: Date()))
@@ -88,13 +91,18 @@ struct SweepSubmitCommand: ParsableCommand {
     func run() throws {
         let (_, made) = try SweepSubmitter(runner: ProcessCommandRunner()).submit(
             folder: sweep, onlyFailed: failed, now: ISO8601DateFormatter().string(from: Date()))
-        for s in made { print("Submitted group \(s.group): job \(s.jobID), array tasks \(s.indices.map(String.init).joined(separator: ","))") }
+        for s in made {
+            print(
+                "Submitted group \(s.group): job \(s.jobID), array tasks \(s.indices.map(String.init).joined(separator: ","))"
+            )
+        }
     }
 }
 
 struct SweepStatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Summarise a sweep: done, running, pending, failed (with the log) and missing.")
+        commandName: "status", abstract: "Summarise a sweep: done, running, pending, failed (with the log) and missing."
+    )
 
     @Argument(help: "The sweep folder.")
     var sweep: String
@@ -106,11 +114,15 @@ struct SweepStatusCommand: ParsableCommand {
         let report = try SweepStatusReader(runner: ProcessCommandRunner()).status(folder: sweep)
         for t in report.tasks {
             if json {
-                let line: [String: String] = ["task": t.task.id, "model": t.task.model, "state": t.state.rawValue,
-                                              "detail": t.detail, "log": t.log ?? ""]
+                let line: [String: String] = [
+                    "task": t.task.id, "model": t.task.model, "state": t.state.rawValue,
+                    "detail": t.detail, "log": t.log ?? "",
+                ]
                 print(try Console.json(line).replacingOccurrences(of: "\n", with: ""))
             } else {
-                print("\(t.task.id)  \(t.task.model)  \(t.state.rawValue)  \(t.detail)\(t.log.map { "  log: \($0)" } ?? "")")
+                print(
+                    "\(t.task.id)  \(t.task.model)  \(t.state.rawValue)  \(t.detail)\(t.log.map { "  log: \($0)" } ?? "")"
+                )
             }
         }
         print("Sweep \(sweep): \(report.summary)")
