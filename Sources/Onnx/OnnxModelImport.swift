@@ -48,8 +48,8 @@ public enum OnnxModelImport {
         }
         guard opsets.contains(version) else {
             throw OnnxError(
-                "\(file): opset \(version) is outside the opsets cnnscope reads (\(opsets.lowerBound)–\(opsets.upperBound)); "
-                    + "re-export with one of those")
+                "\(file): opset \(version) is outside the opsets cnnscope reads "
+                    + "(\(opsets.lowerBound)–\(opsets.upperBound)); re-export with one of those")
         }
         guard batch >= 1 else { throw OnnxError("\(file): the batch size must be at least 1, got \(batch)") }
         let importer = OnnxGraphImporter(file: file, folder: folder, opset: version, batch: batch)

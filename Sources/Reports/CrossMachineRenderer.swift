@@ -57,33 +57,32 @@ public enum CrossMachineRenderer {
     public static func markdown(_ r: CrossMachineReport) -> String {
         var s = "# cnnscope: \(r.machines.count) machines, \(Set(r.rows.map(\.model)).count) models\n\n"
         s += "Merged \(r.createdAt). Times are measured (timer); efficiency is against each machine's own ceilings.\n\n"
-        s +=
-            "## Machines\n\n| identity | host | CPU | cores | SIMD | compute roof GFLOP/s | DRAM GB/s |\n|---|---|---|---:|---|---:|---:|\n"
+        s += "## Machines\n\n| identity | host | CPU | cores | SIMD | compute roof GFLOP/s | DRAM GB/s |\n"
+        s += "|---|---|---|---:|---|---:|---:|\n"
         for m in r.machines {
-            s +=
-                "| \(m.identity)\(m.identity == r.baseline ? " (baseline)" : "") | \(m.host) | \(m.cpuModel) | \(m.cores) | "
-            s +=
-                "\(m.simd.joined(separator: " ")) | \(f(m.roofline.computeGFLOPs, 1)) | \(f(m.roofline.memory?.gbPerSecond, 1)) |\n"
+            let base = m.identity == r.baseline ? " (baseline)" : ""
+            s += "| \(m.identity)\(base) | \(m.host) | \(m.cpuModel) | \(m.cores) | \(m.simd.joined(separator: " ")) | "
+            s += "\(f(m.roofline.computeGFLOPs, 1)) | \(f(m.roofline.memory?.gbPerSecond, 1)) |\n"
         }
         s += "\n## Machines × models (best algorithm per setting)\n\n"
-        s +=
-            "| model | setting | machine | algorithm | images/s (median, min–max) | ms/image | efficiency | bound by | × baseline |\n"
+        s += "| model | setting | machine | algorithm | images/s (median, min–max) | ms/image | efficiency | "
+        s += "bound by | × baseline |\n"
         s += "|---|---|---|---|---:|---:|---:|---|---:|\n"
         for x in bestRows(r).sorted(by: { ($0.model, $0.setting, $0.machine) < ($1.model, $1.setting, $1.machine) }) {
             s += "| \(x.model) | \(x.setting) | \(x.machine) | \(x.algorithm) | \(spread(x.imagesPerSecond)) | "
-            s +=
-                "\(f(x.msPerImage.median, 3)) | \(pct(x.efficiency)) | \(x.boundingLevel) | \(f(x.ratioToBaseline)) |\n"
+            s += "\(f(x.msPerImage.median, 3)) | \(pct(x.efficiency)) | \(x.boundingLevel) | "
+            s += "\(f(x.ratioToBaseline)) |\n"
         }
         s += "\n## Ranking (images/s of the best algorithm, summed over every model and setting the machines share)\n\n"
         for (i, e) in ranking(r).enumerated() {
             s += "\(i + 1). \(e.machine): \(f(e.ratio))× the baseline (geometric mean over \(e.count) settings)\n"
         }
-        s +=
-            "\n## Every algorithm\n\n| machine | model | setting | algorithm | images/s | efficiency | bound by | × baseline |\n"
+        s += "\n## Every algorithm\n\n"
+        s += "| machine | model | setting | algorithm | images/s | efficiency | bound by | × baseline |\n"
         s += "|---|---|---|---|---:|---:|---|---:|\n"
         for x in r.rows {
-            s +=
-                "| \(x.machine) | \(x.model) | \(x.setting) | \(x.algorithm) | \(spread(x.imagesPerSecond)) | \(pct(x.efficiency)) | "
+            s += "| \(x.machine) | \(x.model) | \(x.setting) | \(x.algorithm) | \(spread(x.imagesPerSecond)) | "
+            s += "\(pct(x.efficiency)) | "
             s += "\(x.boundingLevel) | \(f(x.ratioToBaseline)) |\n"
         }
         s += "\n## Best algorithm per layer, and auto's choice\n\n"
@@ -138,16 +137,16 @@ public enum CrossMachineRenderer {
         for m in r.machines {
             h += "<tr><td>\(esc(m.identity))</td><td>\(esc(m.host))</td><td>\(esc(m.cpuModel))</td>"
             h += "<td class=num>\(m.cores)</td><td>\(esc(m.simd.joined(separator: " ")))</td>"
-            h +=
-                "<td class=num>\(f(m.roofline.computeGFLOPs, 1))</td><td class=num>\(f(m.roofline.memory?.gbPerSecond, 1))</td></tr>\n"
+            h += "<td class=num>\(f(m.roofline.computeGFLOPs, 1))</td>"
+            h += "<td class=num>\(f(m.roofline.memory?.gbPerSecond, 1))</td></tr>\n"
         }
-        h +=
-            "</table>\n<h2>Machines × models (best algorithm per setting)</h2>\n<table><tr><th>model</th><th>setting</th>"
+        h += "</table>\n<h2>Machines × models (best algorithm per setting)</h2>\n"
+        h += "<table><tr><th>model</th><th>setting</th>"
         h += "<th>machine</th><th>algorithm</th><th>images/s</th><th>ms/image</th><th>efficiency</th><th>bound by</th>"
         h += "<th>× baseline</th></tr>\n"
         for x in bestRows(r).sorted(by: { ($0.model, $0.setting, $0.machine) < ($1.model, $1.setting, $1.machine) }) {
-            h +=
-                "<tr><td>\(esc(x.model))</td><td>\(esc(x.setting))</td><td>\(esc(x.machine))</td><td>\(esc(x.algorithm))</td>"
+            h += "<tr><td>\(esc(x.model))</td><td>\(esc(x.setting))</td><td>\(esc(x.machine))</td>"
+            h += "<td>\(esc(x.algorithm))</td>"
             h += "<td class=num>\(esc(spread(x.imagesPerSecond)))</td><td class=num>\(f(x.msPerImage.median, 3))</td>"
             h += "<td class=num>\(pct(x.efficiency))</td><td>\(esc(x.boundingLevel))</td>"
             h += "<td class=num>\(f(x.ratioToBaseline))</td></tr>\n"
@@ -156,13 +155,13 @@ public enum CrossMachineRenderer {
         for e in ranking(r) {
             h += "<li>\(esc(e.machine)): \(f(e.ratio))× the baseline (geometric mean over \(e.count) settings)</li>\n"
         }
-        h +=
-            "</ol>\n<h2>Best algorithm per layer, and auto's choice</h2>\n<table><tr><th>model</th><th>setting</th><th>layer</th>"
+        h += "</ol>\n<h2>Best algorithm per layer, and auto's choice</h2>\n"
+        h += "<table><tr><th>model</th><th>setting</th><th>layer</th>"
         for m in r.machines { h += "<th>\(esc(m.identity))<br>best / auto</th>" }
         h += "</tr>\n"
         for l in r.layers {
-            h +=
-                "<tr\(l.autoDiffers ? " class=differs" : "")><td>\(esc(l.model))</td><td>\(esc(l.setting))</td><td>\(esc(l.layer))</td>"
+            h += "<tr\(l.autoDiffers ? " class=differs" : "")><td>\(esc(l.model))</td><td>\(esc(l.setting))</td>"
+            h += "<td>\(esc(l.layer))</td>"
             for m in r.machines {
                 h += "<td>\(esc(l.bestByMachine[m.identity] ?? "—")) / \(esc(l.autoByMachine[m.identity] ?? "—"))</td>"
             }

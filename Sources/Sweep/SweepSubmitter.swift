@@ -31,9 +31,10 @@ public struct SweepSubmitter {
             guard !picked.isEmpty else { throw SweepError("\(folder): no failed tasks to submit again") }
             indices = picked
         } else if !m.submissions.isEmpty {
+            let jobs = m.submissions.map(\.jobID).joined(separator: ", ")
             throw SweepError(
-                "\(folder): the sweep was submitted already (job \(m.submissions.map(\.jobID).joined(separator: ", "))); "
-                    + "use --failed to submit the failed tasks again")
+                "\(folder): the sweep was submitted already (job \(jobs)); use --failed to submit the failed tasks again"
+            )
         }
         let cmds = Self.commands(m, folder: folder, indices: indices)
         guard runner.locate("sbatch") != nil else {

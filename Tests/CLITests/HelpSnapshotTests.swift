@@ -52,6 +52,13 @@ final class HelpSnapshotTests: XCTestCase {
 
     func testDataHelp() throws { try check("data", Cnnscope.helpMessage(for: DataCommand.Fetch.self, columns: 100)) }
 
+    func testInferHelp() throws { try check("infer", Cnnscope.helpMessage(for: InferCommand.self, columns: 100)) }
+
+    func testSweepHelp() throws {
+        try check("sweep", Cnnscope.helpMessage(for: SweepCommand.self, columns: 100))
+        try check("sweep-plan", Cnnscope.helpMessage(for: SweepPlanCommand.self, columns: 100))
+    }
+
     func testBenchHelp() throws { try check("bench", Cnnscope.helpMessage(for: BenchCommand.self, columns: 100)) }
 
     /// Every subcommand the tool has is pinned (a new one without a snapshot fails here).

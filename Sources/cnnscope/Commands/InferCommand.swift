@@ -87,9 +87,8 @@ struct InferCommand: ParsableCommand {
         }
         machine.keep(selector)
         try Console.writeAtomically(data: out.encoded(), to: output)
-        print(
-            "Wrote \(output): \(out.shape[0]) images x \(out.shape.dropFirst().map(String.init).joined(separator: "x")) outputs"
-        )
+        let each = out.shape.dropFirst().map(String.init).joined(separator: "x")
+        print("Wrote \(output): \(out.shape[0]) images x \(each) outputs")
         if let k = top {
             let csv = String(output.dropLast(4)) + ".top\(k).csv"
             try Console.writeAtomically(ModelInference.topK(out, k: k, names: names), to: csv)

@@ -50,8 +50,8 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         if compare.isEmpty && file == nil && all.isEmpty && merge.isEmpty {
             throw ValidationError(
-                "Give a run file (report.json), --compare A.json B.json, --all lab.json results.json ... or --merge SWEEP"
-            )
+                "Give a run file (report.json), --compare A.json B.json, --all lab.json results.json ... or "
+                    + "--merge SWEEP")
         }
         if !merge.isEmpty && output == nil {
             throw ValidationError("--merge writes four files: give the folder with --output DIR.")

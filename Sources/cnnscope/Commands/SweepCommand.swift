@@ -92,9 +92,8 @@ struct SweepSubmitCommand: ParsableCommand {
         let (_, made) = try SweepSubmitter(runner: ProcessCommandRunner()).submit(
             folder: sweep, onlyFailed: failed, now: ISO8601DateFormatter().string(from: Date()))
         for s in made {
-            print(
-                "Submitted group \(s.group): job \(s.jobID), array tasks \(s.indices.map(String.init).joined(separator: ","))"
-            )
+            let tasks = s.indices.map(String.init).joined(separator: ",")
+            print("Submitted group \(s.group): job \(s.jobID), array tasks \(tasks)")
         }
     }
 }
@@ -120,9 +119,8 @@ struct SweepStatusCommand: ParsableCommand {
                 ]
                 print(try Console.json(line).replacingOccurrences(of: "\n", with: ""))
             } else {
-                print(
-                    "\(t.task.id)  \(t.task.model)  \(t.state.rawValue)  \(t.detail)\(t.log.map { "  log: \($0)" } ?? "")"
-                )
+                let log = t.log.map { "  log: \($0)" } ?? ""
+                print("\(t.task.id)  \(t.task.model)  \(t.state.rawValue)  \(t.detail)\(log)")
             }
         }
         print("Sweep \(sweep): \(report.summary)")
