@@ -102,3 +102,18 @@ void cnns_maxpool_route_row(const uint8_t *argmax, const float *g, float *dx, lo
 void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu);
 void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C);
 #endif
+
+#ifndef CNNS_DEPTHWISE_H
+#define CNNS_DEPTHWISE_H
+/// 1 when the vector depthwise kernel takes the shape on this CPU (AVX2+FMA, R·S ≤ 25, C ≥ 8).
+int cnns_depthwise_vector_fits(const cnns_conv_shape *s);
+/// Depthwise forward (k = c, weights (r, s, c)) for output rows row0..<row1 (flattened n, p):
+/// out = clamp(bias + Σ in·w), clamp only when `clamp` != 0, bias may be NULL. The vector kernel
+/// when cnns_depthwise_vector_fits, else the scalar reference.
+void cnns_depthwise_forward(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
+                            int clamp, float lo, float hi, float *output, long row0, long row1);
+/// The plain reference of cnns_depthwise_forward (and its fallback).
+void cnns_depthwise_forward_scalar(const cnns_conv_shape *s, const float *input, const float *weights,
+                                   const float *bias, int clamp, float lo, float hi, float *output, long row0,
+                                   long row1);
+#endif

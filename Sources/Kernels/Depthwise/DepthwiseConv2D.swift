@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 // input NHWC (N,H,W,C), kernel (R,S,C,1) as Keras (depth multiplier 1), bias (C) -> output NHWC (N,P,Q,C)
@@ -35,38 +36,32 @@ public final class DepthwiseConv2D {
     }
 
     /// `clamp`: an activation applied as a clamp to each output pixel while it is in cache
-    /// (ReLU: 0...max, ReLU6: 0...6; the folded inference path).
+    /// (ReLU: 0...max, ReLU6: 0...6; the folded inference path). `vector`: the AVX2 kernel where the
+    /// CPU and the shape allow (`cnns_depthwise_vector_fits`); false runs the plain C reference.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
-        clamp: ClosedRange<Float>? = nil
+        clamp: ClosedRange<Float>? = nil, vector: Bool = true
     ) {
-        let lo = clamp?.lowerBound ?? 0, hi = clamp?.upperBound ?? 0
-        let clamps = clamp != nil
         let g = geometry
-        let (H, W, C, P, Q, R, S) = (g.h, g.w, g.c, g.p, g.q, g.r, g.s)
-        let (sh, sw, pt, pl) = (g.strideH, g.strideW, g.padTop, g.padLeft)
-        runner.parallelRanges(batch * P, work: batch * P * Q * C * R * S) { _, rows in
-            for row in rows {
-                let n = row / P, p = row % P
-                for q in 0..<Q {
-                    let o = output + ((n * P + p) * Q + q) * C
-                    if let bias { o.update(from: bias, count: C) } else { o.update(repeating: 0, count: C) }
-                    for r in 0..<R {
-                        let ih = p * sh + r - pt
-                        if ih < 0 || ih >= H { continue }
-                        for s in 0..<S {
-                            let iw = q * sw + s - pl
-                            if iw < 0 || iw >= W { continue }
-                            let x = input + ((n * H + ih) * W + iw) * C
-                            let k = weights + (r * S + s) * C
-                            for c in 0..<C { o[c] += x[c] * k[c] }
-                        }
-                    }
-                    if clamps { for c in 0..<C { o[c] = Swift.min(Swift.max(o[c], lo), hi) } }
-                }
+        var shape = g.cShape
+        let (lo, hi) = (clamp?.lowerBound ?? 0, clamp?.upperBound ?? 0)
+        let clamps: Int32 = clamp != nil ? 1 : 0
+        runner.parallelRanges(batch * g.p, work: batch * g.p * g.q * g.c * g.r * g.s) { _, rows in
+            if vector {
+                cnns_depthwise_forward(
+                    &shape, input, weights, bias, clamps, lo, hi, output, rows.lowerBound, rows.upperBound)
+            } else {
+                cnns_depthwise_forward_scalar(
+                    &shape, input, weights, bias, clamps, lo, hi, output, rows.lowerBound, rows.upperBound)
             }
         }
+    }
+
+    /// Whether `forward` runs the vector kernel on this shape and CPU.
+    public var vectorKernelFits: Bool {
+        var shape = geometry.cShape
+        return cnns_depthwise_vector_fits(&shape) != 0
     }
 
     /// From dL/dy: overwrites dWeights and dBias (when given), and dInput (when given).
