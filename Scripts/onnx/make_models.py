@@ -96,7 +96,10 @@ def lab_cnn(name, root):
         s = b.get("strides", 1)
         for _ in range(b.get("convs", 1)):
             same = b.get("padding", "valid") == "same"
-            x = g.conv(x, c, b["filters"], k, s, pads=[k // 2] * 4 if same else [0] * 4)
+            # Keras "same": total k - 1 at stride 1, the smaller half first (even kernels pad after).
+            total = max(((h + s - 1) // s - 1) * s + k - h, 0)
+            pads = [total // 2, total // 2, total - total // 2, total - total // 2] if same else [0] * 4
+            x = g.conv(x, c, b["filters"], k, s, pads=pads)
             h = (h + s - 1) // s if same else (h - k) // s + 1
             w = (w + s - 1) // s if same else (w - k) // s + 1
             c = b["filters"]

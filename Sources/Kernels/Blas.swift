@@ -20,6 +20,16 @@ public enum Blas {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// y[n] = alpha·xᵀ·B + beta·y for one row x[k] and B[k×n] (row-major, leading dimension ldb):
+    /// a Dense layer at batch 1, where GEMM would pack all of B for a single row.
+    @inline(__always)
+    public static func sgemvRow(
+        n: Int, k: Int, alpha: Float = 1, x: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+        y: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(ldb), x, 1, beta, y, 1)
+    }
+
     /// Whether the hand-written AVX2+FMA small-GEMM kernel can run here.
     public static let haveSmallGemm: Bool = cnns_have_avx2_fma() != 0
 

@@ -50,9 +50,15 @@ public final class DenseLayer: Layer {
             for i in 0..<batch {
                 (y.data + i * U + cols.lowerBound).update(from: b + cols.lowerBound, count: cols.count)
             }
-            Blas.sgemm(
-                m: batch, n: cols.count, k: F, a: x.data, lda: F, b: w + cols.lowerBound, ldb: U,
-                beta: 1, c: y.data + cols.lowerBound, ldc: U)
+            if batch == 1 {  // one row: GEMV streams the weights once, without packing them
+                Blas.sgemvRow(
+                    n: cols.count, k: F, x: x.data, b: w + cols.lowerBound, ldb: U, beta: 1,
+                    y: y.data + cols.lowerBound)
+            } else {
+                Blas.sgemm(
+                    m: batch, n: cols.count, k: F, a: x.data, lda: F, b: w + cols.lowerBound, ldb: U,
+                    beta: 1, c: y.data + cols.lowerBound, ldc: U)
+            }
         }
         activation.apply(y.data, count: y.count, rowLength: U)
         lastInput = x

@@ -46,11 +46,11 @@ public struct SweepStatusReader {
     public func status(folder: String) throws -> SweepStatusReport {
         let m = try SweepManifest.load(folder: folder)
         let jobs = m.submissions.map(\.jobID)
-        let live =
-            jobs.isEmpty ? [:] : slurmStates(["squeue", "-h", "-r", "-o", "%i|%T", "-j", jobs.joined(separator: ",")])
+        let ids = jobs.joined(separator: ",")
+        let liveAnswer = jobs.isEmpty ? [:] : slurmStates(["squeue", "-h", "-r", "-o", "%i|%T", "-j", ids])
+        let live = liveAnswer ?? [:]
         let ended =
-            jobs.isEmpty
-            ? [:] : slurmStates(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", jobs.joined(separator: ",")])
+            (jobs.isEmpty ? [:] : slurmStates(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", ids])) ?? [:]
         let logs = (try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/logs")) ?? []
         var out: [SweepTaskStatus] = []
         for t in m.tasks {
@@ -82,6 +82,8 @@ public struct SweepStatusReader {
                 } else if log != nil {
                     st.state = .failed
                     st.detail = "ended without an exit status (the node or the job died)"
+                } else if liveAnswer == nil {
+                    st.detail = "job \(key): squeue did not answer (is SLURM_CONF set for this cluster?)"
                 } else {
                     st.detail = "job \(key): Slurm has no trace of it"
                 }
@@ -91,10 +93,10 @@ public struct SweepStatusReader {
         return SweepStatusReport(tasks: out)
     }
 
-    /// "JOBID_INDEX" → state, from squeue or sacct; empty when the command is missing or fails
-    /// (sacct without accounting storage).
-    func slurmStates(_ argv: [String]) -> [String: String] {
-        guard runner.locate(argv[0]) != nil, let r = try? runner.run(argv), r.status == 0 else { return [:] }
+    /// "JOBID_INDEX" → state, from squeue or sacct; nil when the command is missing or fails
+    /// (sacct without accounting storage, squeue without a controller).
+    func slurmStates(_ argv: [String]) -> [String: String]? {
+        guard runner.locate(argv[0]) != nil, let r = try? runner.run(argv), r.status == 0 else { return nil }
         var states: [String: String] = [:]
         for line in r.stdout.split(separator: "\n") {
             let f = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
