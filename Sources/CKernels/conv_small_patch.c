@@ -289,6 +289,14 @@ static void forward_avx2_with(const cnns_conv_shape *s, const float *input, cons
             pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o);
             for (int r = 0; r < R; r++) rows[r] += 6 * step;
         }
+        if (left > 0 && g.run >= 6) {
+            // The run's last pixels as one more block of six ending at the run's end: the pixels
+            // it repeats get the same values again (same arithmetic), and no pixel runs alone.
+            const int back = 6 - left;
+            for (int r = 0; r < R; r++) rows[r] -= back * step;
+            pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o - (long)back * K);
+            left = 0;
+        }
         for (; left > 0; left--, o += K) {
             pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
             for (int r = 0; r < R; r++) rows[r] += step;
