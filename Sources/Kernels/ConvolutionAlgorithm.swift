@@ -62,8 +62,8 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     public var workspaceLimitBytes: Int
     /// Upper bound of one worker's Winograd transform-domain buffers (tiles are processed in chunks).
     public var winogradChunkBytes: Int
-    /// The widest ISA the hand-written kernels may use: "avx2" (AVX2+FMA) or "scalar" (OpenBLAS
-    /// and portable Swift only). Defaults to the best this CPU has.
+    /// The widest ISA the hand-written kernels may use: "avx2" (AVX2+FMA) or "scalar" (their plain
+    /// C references, OpenBLAS and portable Swift only). Defaults to the best this CPU has.
     public var isa: String
     /// Short receptive fields (first layers) lowered into registers instead of a column buffer.
     public var smallPatch: Bool
@@ -78,6 +78,29 @@ public struct ConvOptions: Codable, Equatable, Sendable {
 
     /// The ISA the kernels use when nothing caps it.
     public static var bestISA: String { Blas.haveSmallGemm ? "avx2" : "scalar" }
+
+    /// The ISAs `--isa` names, widest last; `availableISAs` those this build runs on this CPU.
+    public static let knownISAs = ["scalar", "avx2", "avx512"]
+    public static var availableISAs: [String] { Blas.haveSmallGemm ? ["scalar", "avx2"] : ["scalar"] }
+
+    /// Checks a requested ISA: known, present on this CPU, and with kernels in this build.
+    public static func checkISA(_ isa: String, cpuHasAVX512: Bool) throws -> String {
+        guard knownISAs.contains(isa) else {
+            throw ConvError.invalidShape("--isa \(isa): unknown; use one of \(knownISAs.joined(separator: ", "))")
+        }
+        if isa == "avx512" {
+            throw ConvError.invalidShape(
+                """
+                --isa avx512: \(cpuHasAVX512 ? "this CPU has AVX-512F, but " : "this CPU has no AVX-512F, and ")\
+                cnnscope has no AVX-512 kernels yet; use \(availableISAs.joined(separator: " or "))
+                """)
+        }
+        guard availableISAs.contains(isa) else {
+            throw ConvError.invalidShape(
+                "--isa \(isa): this CPU lacks it; use \(availableISAs.joined(separator: " or "))")
+        }
+        return isa
+    }
 
     public init(
         workspaceLimitBytes: Int = 2 << 20, winogradChunkBytes: Int = 2 << 20, isa: String = ConvOptions.bestISA,

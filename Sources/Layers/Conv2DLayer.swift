@@ -128,7 +128,8 @@ public final class Conv2DLayer: Layer {
             let am = argmaxBuffer(batch: batch, count: y.count)
             k.forward(
                 input: x.data, batch: batch, weights: kernel.value.data, bias: useBias ? bias.value.data : nil,
-                clampHigh: .greatestFiniteMagnitude, pooled: y.data, argmax: am, runner: ctx.runner)
+                clampHigh: .greatestFiniteMagnitude, pooled: y.data, argmax: am, runner: ctx.runner,
+                reference: !options.avx2Kernels)
             pool.receivePooledInput(from: name)
             lastForwardFused = true
             lastInput = x

@@ -19,6 +19,8 @@ public final class DepthwiseConv2DLayer: Layer {
     public var trainable = true
     /// Set by Sequential: the batch norm (and activation) after this layer, folded in at inference.
     public var fold: InferenceFold?
+    /// The kernel switches; `isa` "scalar" runs the plain C reference.
+    public let options: ConvOptions
     private var kernels: [Int: DepthwiseConv2D] = [:]
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
@@ -27,8 +29,9 @@ public final class DepthwiseConv2DLayer: Layer {
 
     public init(
         name: String, input: [Int], kernel r: Int, _ s: Int? = nil, stride: Int = 1, padding: Padding = .same,
-        activation: Activation = .linear, useBias: Bool = true
+        activation: Activation = .linear, useBias: Bool = true, options: ConvOptions = ConvOptions()
     ) throws {
+        self.options = options
         guard input.count == 3 else {
             throw ConvError.invalidShape("\(name): DepthwiseConv2D needs an (H,W,C) input, got \(input)")
         }
@@ -69,12 +72,13 @@ public final class DepthwiseConv2DLayer: Layer {
             let clamp = f.activation.clampRange
             kernel(batch: batch).forward(
                 input: x.data, batch: batch, weights: f.kernel!.data, bias: f.bias!.data,
-                output: y.data, runner: ctx.runner, clamp: clamp)
+                output: y.data, runner: ctx.runner, clamp: clamp, vector: options.avx2Kernels)
             if clamp == nil { f.activation.apply(y.data, count: y.count, rowLength: geometry.c) }
         } else {
             kernel(batch: batch).forward(
                 input: x.data, batch: batch, weights: kernel.value.data,
-                bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner)
+                bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner,
+                vector: options.avx2Kernels)
             activation.apply(y.data, count: y.count, rowLength: geometry.c)
         }
         lastInput = x

@@ -73,7 +73,7 @@ public struct ModelProfiler {
             overheadNotes.append(note)
         }
         let s = session
-        let report = ProfileReport(
+        var report = ProfileReport(
             createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: req.commandLine, machine: machine,
             roofline: roofline, model: req.profile.name, dataset: req.datasetLabel, inputShape: req.batch.imageShape,
             batchSize: req.batch.count, threads: threads, bind: req.bind, repetitions: req.repetitions,
@@ -97,6 +97,7 @@ public struct ModelProfiler {
                 2x the forward of dense layers.
                 """,
             ] + overheadNotes)
+        report.kernelISA = options.isa
         return (report, overheadNotes)
     }
 
@@ -146,7 +147,7 @@ public struct ModelProfiler {
         prof.reset()
         let run = RunAssembler.run(
             algorithm: a, model: model, records: records, session: session, batch: batchSize,
-            workers: pool.width, roofline: roofline, runner: pool)
+            workers: pool.width, roofline: roofline, runner: pool, isa: options.isa)
         return (run, note)
     }
 

@@ -80,7 +80,7 @@ public enum RunAssembler {
 
     public static func run(
         algorithm: String, model: Sequential, records: [LayerRecord], session: CounterSession?, batch: Int,
-        workers: Int, roofline: Roofline, runner: ParallelRunner = SerialRunner()
+        workers: Int, roofline: Roofline, runner: ParallelRunner = SerialRunner(), isa: String? = nil
     ) -> AlgorithmRun {
         let medians = records.map { Timing($0.samples).median }
         let total = medians.reduce(0, +)
@@ -144,6 +144,7 @@ public enum RunAssembler {
                     footprintBytes: .of(footprint, .modelled, "B"),
                     dramRoofGFLOPs: hasWork ? .of(pt.roofGFLOPs, .modelled, "GFLOP/s") : nil,
                     dramEfficiency: hasWork ? .of(pt.efficiency, .measured) : nil))
+            if c.conv != nil { layers[layers.count - 1].kernelISA = isa }
         }
         let gflops = total > 0 ? executedTotal / total / 1e9 : 0
         return AlgorithmRun(

@@ -249,7 +249,8 @@ public enum HTMLRenderer {
             """
             <p>Command: <code>\(escape(r.commandLine))</code><br/>\(escape(r.createdAt)) — batch \(r.batchSize), \
             input \(r.inputShape.map(String.init).joined(separator: "x")), \(escape(r.dataset)), \(r.threads) \
-            threads (bind \(escape(r.bind))), \(r.repetitions) repetitions, \(escape(r.phase)).</p>\n
+            threads (bind \(escape(r.bind))), \(r.repetitions) repetitions, \(escape(r.phase))\
+            \(r.kernelISA.map { ", kernels up to \(escape($0))" } ?? "").</p>\n
             """
         h += "<h2>Roofline (hierarchical)</h2>\n" + rooflineSVG(r.roofline, points: points, algorithms: algs) + "\n"
         h +=

@@ -25,6 +25,8 @@ public struct ProfileReport: Codable, Equatable, Sendable {
     /// The fastest algorithm per conv layer (by median time) across the runs.
     public var bestPerLayer: [String: String]
     public var notes: [String]
+    /// The widest instruction set the hand-written kernels were allowed (`--isa`); nil in older runs.
+    public var kernelISA: String?
 
     public init(
         createdAt: String, commandLine: String, machine: MachineSummary, roofline: Roofline, model: String,
@@ -129,6 +131,8 @@ public struct LayerResult: Codable, Equatable, Sendable {
     /// The classic view: the roof and efficiency against DRAM alone.
     public var dramRoofGFLOPs: Figure?
     public var dramEfficiency: Figure?
+    /// For convolutions: the instruction set cap their kernels ran under (`--isa`).
+    public var kernelISA: String?
 
     public init(
         name: String, type: String, phase: String, convAlgorithm: String?, medianSeconds: Figure, minSeconds: Figure,

@@ -101,7 +101,8 @@ public enum ReportRenderer {
         md.append(
             """
             Batch \(r.batchSize), input \(r.inputShape.map(String.init).joined(separator: "x")), \(r.dataset), \
-            \(r.threads) threads (bind \(r.bind)), \(r.repetitions) repetitions, \(r.phase).
+            \(r.threads) threads (bind \(r.bind)), \(r.repetitions) repetitions, \(r.phase)\
+            \(r.kernelISA.map { ", kernels up to \($0)" } ?? "").
             """
         )
         md.append("")

@@ -91,7 +91,7 @@ enum GraphBuilder {
         case .depthwiseConv2D:
             return try DepthwiseConv2DLayer(
                 name: s.name, input: input, kernel: ks[0], ks[1], stride: s.strides ?? 1,
-                padding: s.padding ?? .valid, activation: act, useBias: s.useBias ?? true)
+                padding: s.padding ?? .valid, activation: act, useBias: s.useBias ?? true, options: options)
         case .batchNormalization:
             let bn = try BatchNormLayer(name: s.name, input: input)
             if let m = s.momentum { bn.momentum = m }

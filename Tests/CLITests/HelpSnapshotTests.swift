@@ -73,6 +73,16 @@ final class HelpSnapshotTests: XCTestCase {
         }
     }
 
+    func testISAChoiceIsCheckedAgainstTheCPUAndTheBuild() {
+        XCTAssertThrowsError(try InferCommand.parse(["--input", "x", "--output", "y.npy", "--isa", "avx512"])) { e in
+            XCTAssertTrue("\(e)".contains("no AVX-512 kernels yet"), "\(e)")
+        }
+        XCTAssertThrowsError(try InferCommand.parse(["--input", "x", "--output", "y.npy", "--isa", "neon"])) { e in
+            XCTAssertTrue("\(e)".contains("unknown"), "\(e)")
+        }
+        XCTAssertNoThrow(try InferCommand.parse(["--input", "x", "--output", "y.npy", "--isa", "scalar"]))
+    }
+
     func testCompareValidationTellsWhatToFix() {
         XCTAssertThrowsError(try CompareCommand.parse([])) { e in
             XCTAssertTrue(Cnnscope.message(for: e).contains("--layer"), Cnnscope.message(for: e))

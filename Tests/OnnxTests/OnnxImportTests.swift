@@ -36,6 +36,12 @@ final class OnnxImportTests: XCTestCase {
         XCTAssertEqual(out.shape, expected.shape, name, file: file, line: line)
         let d = relativeL2(out.values, expected.values)
         XCTAssertLessThan(d, 1e-4, "\(name): relative L2 \(d) from ONNX Runtime", file: file, line: line)
+        // The plain C references (--isa scalar) give the same outputs as the AVX2 kernels.
+        let scalar = try ModelInference(
+            runner: SerialRunner(), policy: .fixed(.im2col), options: ConvOptions(isa: "scalar")
+        )
+        .run(imported.profile, images: images, batchSize: 64)
+        XCTAssertLessThan(relativeL2(scalar.values, expected.values), 1e-4, "\(name) scalar", file: file, line: line)
         // Every algorithm that applies gives the same outputs.
         for kind in [ConvAlgorithmKind.naive, .winogradF4] {
             let other = try ModelInference(runner: SerialRunner(), policy: .fixed(kind), options: ConvOptions())

@@ -87,9 +87,15 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
             var shape = geometry.cShape
             runner.parallelRanges(rows, work: rows * L * K) { worker, range in
                 observer?.stageBegan(.direct, worker: worker)
-                cnns_conv_small_patch_forward(
-                    &shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
-                    range.lowerBound, range.upperBound)
+                if options.avx2Kernels {
+                    cnns_conv_small_patch_forward(
+                        &shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
+                        range.lowerBound, range.upperBound)
+                } else {
+                    cnns_conv_small_patch_forward_scalar(
+                        &shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
+                        range.lowerBound, range.upperBound)
+                }
                 observer?.stageEnded(.direct, worker: worker)
             }
             return

@@ -28,9 +28,24 @@ struct ExecutionOptions: ParsableArguments {
 
     enum Threading: String, ExpressibleByArgument, CaseIterable { case pool, blas }
 
+    @Option(
+        help: ArgumentHelp(
+            """
+            The widest instruction set the hand-written kernels use: scalar (their plain C references), avx2 or \
+            avx512; the default is the best this machine has (also CNNSCOPE_ISA).
+            """,
+            valueName: "scalar|avx2|avx512"))
+    var isa: String?
+
     func validate() throws {
         if let t = threads, t < 1 || t > 1024 {
             throw ValidationError("--threads must be between 1 and 1024, got \(t).")
+        }
+        if let i = isa ?? ProcessInfo.processInfo.environment["CNNSCOPE_ISA"] {
+            do {
+                _ = try ConvOptions.checkISA(
+                    i, cpuHasAVX512: (try? CPUFeatures.detect())?.flags.contains("avx512f") ?? false)
+            } catch { throw ValidationError("\(error).") }
         }
     }
 
@@ -55,7 +70,11 @@ struct ExecutionOptions: ParsableArguments {
     /// The kernel switches: defaults, or the comparison settings the environment asks for
     /// (CNNSCOPE_SMALL_PATCH=0, CNNSCOPE_SMALL_GEMM=0, CNNSCOPE_IM2COL_SMALL_GEMM=0,
     /// CNNSCOPE_SMALL_GEMM_MAX_PANEL=floats). They travel in ConvOptions, so auto's key sees them.
-    func kernelSwitches() -> ConvOptions { Self.kernelSwitches(threading: threading) }
+    func kernelSwitches() -> ConvOptions {
+        var o = Self.kernelSwitches(threading: threading)
+        if let i = isa { o.isa = i }
+        return o
+    }
 
     static func kernelSwitches(
         threading: Threading,
@@ -69,6 +88,7 @@ struct ExecutionOptions: ParsableArguments {
             o.smallGemmMaxPanelFloats = p
         }
         o.threading = threading.rawValue
+        if let i = environment["CNNSCOPE_ISA"], ConvOptions.availableISAs.contains(i) { o.isa = i }
         return o
     }
 
