@@ -69,14 +69,11 @@ public struct PinningPlan: Equatable, Sendable {
 extension HwlocTopology {
     /// Binds the calling thread's future allocations to one NUMA node (hwloc_set_membind).
     public func bindCurrentThreadMemory(toNUMANode index: Int) throws {
-        guard let set = hwloc_bitmap_alloc() else {
-            throw HardwareError.hwloc(call: "hwloc_bitmap_alloc", errno: errno)
-        }
-        defer { hwloc_bitmap_free(set) }
-        _ = hwloc_bitmap_only(set, UInt32(index))
         let flags = Int32(HWLOC_MEMBIND_THREAD.rawValue | HWLOC_MEMBIND_BYNODESET.rawValue)
-        _ = try SystemCall.check("hwloc_set_membind", context: "binding memory to NUMA node \(index)") {
-            hwloc_set_membind(handle, set, HWLOC_MEMBIND_BIND, flags)
+        try withSingleBitmap(index) { set in
+            _ = try SystemCall.check("hwloc_set_membind", context: "binding memory to NUMA node \(index)") {
+                hwloc_set_membind(handle, set, HWLOC_MEMBIND_BIND, flags)
+            }
         }
     }
 }

@@ -34,14 +34,21 @@ public enum BindPolicy: String, CaseIterable, Codable, Sendable {
 extension HwlocTopology {
     /// Binds the calling thread to one processing unit (by OS index).
     public func bindCurrentThread(toPU osIndex: Int) throws {
+        try withSingleBitmap(osIndex) { set in
+            _ = try SystemCall.check("hwloc_set_cpubind", context: "binding a worker to PU \(osIndex)") {
+                hwloc_set_cpubind(handle, set, Int32(HWLOC_CPUBIND_THREAD.rawValue))
+            }
+        }
+    }
+
+    /// Runs `body` with an hwloc bitmap holding only `index` (a PU or a NUMA node).
+    func withSingleBitmap(_ index: Int, _ body: (hwloc_bitmap_t) throws -> Void) throws {
         guard let set = hwloc_bitmap_alloc() else {
             throw HardwareError.hwloc(call: "hwloc_bitmap_alloc", errno: errno)
         }
         defer { hwloc_bitmap_free(set) }
-        _ = hwloc_bitmap_only(set, UInt32(osIndex))
-        _ = try SystemCall.check("hwloc_set_cpubind", context: "binding a worker to PU \(osIndex)") {
-            hwloc_set_cpubind(handle, set, Int32(HWLOC_CPUBIND_THREAD.rawValue))
-        }
+        _ = hwloc_bitmap_only(set, UInt32(index))
+        try body(set)
     }
 
     /// The processing units the calling thread is bound to now.

@@ -1,3 +1,4 @@
+import Figures
 import Foundation
 import Roofline
 
@@ -10,8 +11,8 @@ public enum CrossMachineRenderer {
 
     static func pct(_ v: Double?) -> String { v.map { f($0 * 100, 0) + "%" } ?? "—" }
 
-    static func spread(_ m: MergedFigure, _ d: Int = 1) -> String {
-        m.runs > 1 ? "\(f(m.median, d)) (\(f(m.min, d))–\(f(m.max, d)), \(m.runs) runs)" : f(m.median, d)
+    static func spread(_ m: Timing, _ d: Int = 1) -> String {
+        m.samples > 1 ? "\(f(m.median, d)) (\(f(m.min, d))–\(f(m.max, d)), \(m.samples) runs)" : f(m.median, d)
     }
 
     public static func json(_ r: CrossMachineReport) throws -> String {
@@ -34,7 +35,7 @@ public enum CrossMachineRenderer {
             s +=
                 [
                     x.machine, x.model, String(x.batchSize), String(x.threads), x.bind, "\"\(x.phase)\"", x.algorithm,
-                    String(x.imagesPerSecond.runs), f(x.imagesPerSecond.median, 3), f(x.imagesPerSecond.min, 3),
+                    String(x.imagesPerSecond.samples), f(x.imagesPerSecond.median, 3), f(x.imagesPerSecond.min, 3),
                     f(x.imagesPerSecond.max, 3), f(x.msPerImage.median, 4), f(x.efficiency, 4), x.boundingLevel,
                     f(x.ratioToBaseline, 3),
                 ].joined(separator: ",") + "\n"

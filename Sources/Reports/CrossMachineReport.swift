@@ -2,22 +2,6 @@ import Figures
 import Foundation
 import Roofline
 
-/// Median, minimum and maximum of repeated runs of one setting (measured, timer).
-public struct MergedFigure: Codable, Equatable, Sendable {
-    public var median: Double
-    public var min: Double
-    public var max: Double
-    public var runs: Int
-
-    public init(_ values: [Double]) {
-        let s = values.sorted()
-        median = s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
-        min = s.first ?? .nan
-        max = s.last ?? .nan
-        runs = s.count
-    }
-}
-
 /// A layer on a machine's roofline: FLOP per byte and attained GFLOP/s (measured time, modelled work).
 public struct MergedPoint: Codable, Equatable, Sendable {
     public var label: String
@@ -45,8 +29,8 @@ public struct MergedRow: Codable, Equatable, Sendable {
     public var bind: String
     public var phase: String
     public var algorithm: String
-    public var imagesPerSecond: MergedFigure
-    public var msPerImage: MergedFigure
+    public var imagesPerSecond: Timing
+    public var msPerImage: Timing
     /// Whole-model efficiency against the machine's own ceilings (median over runs).
     public var efficiency: Double?
     /// The memory level or ceiling that bounds most of the model's time.
@@ -124,13 +108,13 @@ public struct CrossMachineReport: Codable, Equatable, Sendable {
         }
         var rows = keyOrder.map { k -> MergedRow in
             let g = groups[k]!
-            let eff = MergedFigure(g.compactMap { $0.0.totals.efficiency.value }).median
+            let eff = Timing(g.compactMap { $0.0.totals.efficiency.value }).median
             return MergedRow(
                 machine: k.machine, model: k.model, batchSize: k.batch, threads: k.threads, bind: k.bind,
                 phase: k.phase,
                 algorithm: k.algorithm,
-                imagesPerSecond: MergedFigure(g.compactMap { $0.0.totals.imagesPerSecond.value }),
-                msPerImage: MergedFigure(g.compactMap { $0.0.totals.latencyMsPerImage.value }),
+                imagesPerSecond: Timing(g.compactMap { $0.0.totals.imagesPerSecond.value }),
+                msPerImage: Timing(g.compactMap { $0.0.totals.latencyMsPerImage.value }),
                 efficiency: eff.isNaN ? nil : eff, boundingLevel: boundingLevel(g[0].0), ratioToBaseline: nil,
                 sources: g.map(\.2))
         }

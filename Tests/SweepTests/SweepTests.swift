@@ -163,7 +163,7 @@ final class SweepTests: XCTestCase {
         )
         XCTAssertEqual(r.machines.map(\.identity), ["zen3-a", "zen4-b"])
         let repeated = r.rows.first { $0.machine == "zen3-a" && $0.threads == 1 && $0.algorithm == "im2col" }!
-        XCTAssertEqual(repeated.imagesPerSecond.runs, 2)
+        XCTAssertEqual(repeated.imagesPerSecond.samples, 2)
         XCTAssertEqual(repeated.imagesPerSecond.min, 8 / 0.012, accuracy: 1e-9)
         XCTAssertEqual(repeated.imagesPerSecond.max, 8 / 0.010, accuracy: 1e-9)
         let fast = r.rows.first { $0.machine == "zen4-b" && $0.algorithm == "im2col" }!

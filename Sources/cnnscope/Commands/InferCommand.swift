@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Figures
 import Foundation
 import Hardware
 import Profiling
@@ -77,10 +78,10 @@ struct InferCommand: ParsableCommand {
             model, probabilities: profile.outputsProbabilities, images: images, batchSize: batchSize)
         if layout == .nchw { out = ModelInference.channelsFirst(out) }
         if let r = timeRepetitions {
-            let s = try inference.time(model, images: images, batchSize: batchSize, repetitions: r).sorted()
+            let t = Timing(try inference.time(model, images: images, batchSize: batchSize, repetitions: r))
             let timing = InferenceTiming(
-                model: profile.name, batch: batchSize, threads: rt.threads, repetitions: r, medianSeconds: s[r / 2],
-                minSeconds: s[0], maxSeconds: s[r - 1], imagesPerSecond: Double(batchSize) / s[r / 2])
+                model: profile.name, batch: batchSize, threads: rt.threads, repetitions: r, medianSeconds: t.median,
+                minSeconds: t.min, maxSeconds: t.max, imagesPerSecond: Double(batchSize) / t.median)
             print(
                 try Console.json(timing).replacingOccurrences(of: "\n", with: "").replacingOccurrences(
                     of: "  ", with: ""))

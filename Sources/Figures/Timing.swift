@@ -1,5 +1,5 @@
 /// Median, min and max of repeated timings (the one definition every command uses).
-public struct Timing: Codable, Sendable {
+public struct Timing: Codable, Equatable, Sendable {
     public var median: Double
     public var min: Double
     public var max: Double
