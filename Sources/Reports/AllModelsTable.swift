@@ -114,4 +114,50 @@ public struct AllModelsTable: Codable, Sendable {
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// The lab's Part 7 as one self-contained page: the all-models table, the three winners, and
+    /// two charts (accuracy against parameters, inference time per model).
+    public var html: String {
+        let esc = HTMLRenderer.escape
+        var h = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>cnnscope: all models comparison</title>
+            <style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}
+            td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}th{background:#eee}.num{text-align:right}
+            .charts{display:flex;flex-wrap:wrap;gap:16px}</style></head><body>
+            <h1>All models comparison</h1>
+
+            """
+        h += "<p>From: \(esc(sources.joined(separator: ", ")))</p>\n<table><tr>"
+        for c in [
+            "Model", "Dataset", "Accuracy (%)", "Training Time (s)", "Inference Time (ms)", "Parameters",
+            "Trainable Params", "Params/Second", "Accuracy/Million Params",
+        ] { h += "<th>\(c)</th>" }
+        h += "</tr>\n"
+        for r in rows {
+            h += "<tr><td>\(esc(r.model))</td><td>\(esc(r.dataset))</td>"
+            h += "<td class=num>\(String(format: "%.2f", r.accuracyPercent))</td>"
+            h += "<td class=num>\(String(format: "%.1f", r.trainingSeconds))</td>"
+            h += "<td class=num>\(String(format: "%.4f", r.inferenceMs))</td>"
+            h +=
+                "<td class=num>\(Format.grouped(r.parameters))</td><td class=num>\(Format.grouped(r.trainableParameters))</td>"
+            h += "<td class=num>\(String(format: "%.0f", r.parametersPerSecond))</td>"
+            h += "<td class=num>\(String(format: "%.2f", r.accuracyPerMillionParameters))</td></tr>\n"
+        }
+        h += "</table>\n<h2>Winners</h2>\n<ul>\n"
+        for (criterion, r) in winners {
+            h += "<li>\(esc(criterion)): <b>\(esc(r.model))</b> (\(esc(r.dataset)))</li>\n"
+        }
+        h += "</ul>\n<div class=charts>\n"
+        h += Charts.scatter(
+            title: "Accuracy against parameters",
+            points: rows.map { ("\($0.model) (\($0.dataset))", Double($0.parameters), $0.accuracyPercent) },
+            xLabel: "parameters (log)", yLabel: "test accuracy (%)", logX: true)
+        h += Charts.bars(
+            title: "Inference time per image", items: rows.map { ("\($0.model) (\($0.dataset))", $0.inferenceMs) },
+            yLabel: "ms per image")
+        h += "</div>\n<p>Times are measured (on the machines the runs name); accuracies computed on each data set's "
+        h += "test images; parameters counted from the models.</p>\n</body></html>\n"
+        return h
+    }
 }

@@ -243,3 +243,24 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// The lab's Part 7 page: every row, the three winners and both charts.
+final class AllModelsPageTests: XCTestCase {
+    func testPart7PageHoldsTheTableWinnersAndCharts() {
+        let t = AllModelsTable(
+            rows: [
+                .init(
+                    model: "basic-cnn (mnist)", dataset: "mnist", accuracy: 0.99, trainingSeconds: 16,
+                    inferenceMs: 0.09, parameters: 421_642, trainableParameters: 421_642),
+                .init(
+                    model: "tiny-cnn (cifar10)", dataset: "cifar10", accuracy: 0.61, trainingSeconds: 4,
+                    inferenceMs: 0.02, parameters: 30_000, trainableParameters: 30_000),
+            ], sources: ["lab.json"])
+        let h = t.html
+        XCTAssertEqual(h.components(separatedBy: "<tr><td>").count - 1, 2)
+        XCTAssertTrue(h.contains("Best Model for Accuracy: <b>basic-cnn (mnist)</b>"))
+        XCTAssertTrue(h.contains("Best Model for Inference Speed: <b>tiny-cnn (cifar10)</b>"))
+        XCTAssertTrue(h.contains("Most Parameter-Efficient Model: <b>tiny-cnn (cifar10)</b>"))
+        XCTAssertEqual(h.components(separatedBy: "<svg").count - 1, 2)
+    }
+}

@@ -112,6 +112,7 @@ struct ReportCommand: ParsableCommand {
             let table = try Self.allModels(all)
             switch format {
             case "csv": try emit(table.csv)
+            case "html": try emit(table.html)
             case "json": try emit(try Console.json(table) + "\n")
             default: try emit(table.markdown)
             }
