@@ -11,7 +11,9 @@
 // results agree with it to rounding. The *_scalar functions are the plain references (and the
 // fallback without AVX2); tests compare them with the AVX2 versions and with a Double reference.
 #include "cnns_kernels.h"
+#if CNNS_X86
 #include <immintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +161,7 @@ static inline void pixel_walk_rows(const pixel_walk *w, int q, const float **row
     for (int r = 0; r < w->s->r; r++) rows[r] = w->row[r] + col;
 }
 
+#if CNNS_X86
 // One pixel: rows[r] → the S·C values of kernel row r. Four chains per 32 channels.
 __attribute__((target("avx2,fma")))
 static inline void pixel1_avx2(const float *const *rows, int R, int SC, const float *weights, int K, const float *bias,
@@ -312,6 +315,19 @@ static void forward_avx2(const cnns_conv_shape *s, const float *input, const flo
     forward_avx2_with(s, input, weights, bias, clamp, lo, hi, out, m0, m1, zeros);
     free(zeros);
 }
+#else
+static void forward_avx2_with(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
+                              int clamp, float lo, float hi, float *out, long m0, long m1, const float *zeros) {
+    (void)zeros;
+    forward_scalar_rel(s, input, weights, bias, clamp, lo, hi, out, m0, m1);
+}
+
+static void forward_avx2(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
+                         int clamp, float lo, float hi, float *out, long m0, long m1) {
+    forward_scalar_rel(s, input, weights, bias, clamp, lo, hi, out, m0, m1);
+}
+#endif
+
 
 void cnns_conv_small_patch_forward(const cnns_conv_shape *s, const float *input, const float *weights,
                                    const float *bias, int clamp, float lo, float hi, float *output, long m0, long m1) {
@@ -339,6 +355,7 @@ void cnns_conv_small_patch_dweights_scalar(const cnns_conv_shape *s, const float
     dweights_scalar_rel(s, input, dy + m0 * s->k, dw, db, m0, m1);
 }
 
+#if CNNS_X86
 // dW rows for up to 6 taps (tap i's value for pixel t at x[i] + t·step), 16 (then 8) columns per
 // pass, over T pixels whose dy rows are dy + t·ldy: 12 accumulators, added to dw at the end.
 __attribute__((target("avx2,fma")))
@@ -406,6 +423,8 @@ static void dweights_pixels_avx2(const cnns_conv_shape *s, const float *const *b
     }
 }
 
+#endif
+
 typedef struct { float *zeros, *ptile, *dtile; } dw_buffers;
 
 static int dw_buffers_make(const cnns_conv_shape *s, dw_buffers *b) {
@@ -418,6 +437,7 @@ static int dw_buffers_make(const cnns_conv_shape *s, dw_buffers *b) {
 
 static void dw_buffers_free(dw_buffers *b) { free(b->zeros); free(b->ptile); free(b->dtile); }
 
+#if CNNS_X86
 __attribute__((target("avx2,fma")))
 static void dweights_avx2_with(const cnns_conv_shape *s, const float *input, const float *dy0, float *dw, float *db,
                                long m0, long m1, const dw_buffers *buf) {
@@ -462,6 +482,18 @@ static void dweights_avx2(const cnns_conv_shape *s, const float *input, const fl
     else dweights_scalar_rel(s, input, dy0, dw, db, m0, m1);
     dw_buffers_free(&buf);
 }
+#else
+static void dweights_avx2_with(const cnns_conv_shape *s, const float *input, const float *dy0, float *dw, float *db,
+                               long m0, long m1, const dw_buffers *buf) {
+    (void)buf;
+    dweights_scalar_rel(s, input, dy0, dw, db, m0, m1);
+}
+
+static void dweights_avx2(const cnns_conv_shape *s, const float *input, const float *dy0, float *dw, float *db,
+                          long m0, long m1) {
+    dweights_scalar_rel(s, input, dy0, dw, db, m0, m1);
+}
+#endif
 
 void cnns_conv_small_patch_dweights(const cnns_conv_shape *s, const float *input, const float *dy, float *dw,
                                     float *db, long m0, long m1) {

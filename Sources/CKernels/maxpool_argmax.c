@@ -6,7 +6,9 @@
 // a byte per output instead of the input and output tensors. AVX2 eight channels at a time,
 // scalar tail and fallback; both give identical results (comparisons only).
 #include "cnns_kernels.h"
+#if CNNS_X86
 #include <immintrin.h>
+#endif
 
 static void window_scalar(const float *x, long rowStride, int k, int c0, int C, float *y, uint8_t *argmax, int relu) {
     for (int c = c0; c < C; c++) {
@@ -24,6 +26,7 @@ static void window_scalar(const float *x, long rowStride, int k, int c0, int C, 
 
 // The maximum first (independent max operations), then the position: equality tests from the
 // last position to the first, so the first occurrence wins, as in the scalar scan.
+#if CNNS_X86
 __attribute__((target("avx2,fma")))
 static void window_avx2(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
     const __m256 zero = _mm256_setzero_ps();
@@ -64,6 +67,12 @@ static void window_avx2(const float *x, long rowStride, int k, int C, float *y, 
     }
     if (c < C) window_scalar(x, rowStride, k, c, C, y, argmax, relu);
 }
+#else
+static void window_avx2(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
+    window_scalar(x, rowStride, k, 0, C, y, argmax, relu);
+}
+#endif
+
 
 void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
     window_scalar(x, rowStride, k, 0, C, y, argmax, relu);
@@ -88,6 +97,7 @@ static void route_scalar(const uint8_t *argmax, const float *g, float *dx, long 
             for (int j = 0; j < k; j++) dx[i * rowStride + (long)j * C + c] = argmax[c] == i * k + j ? g[c] : 0.0f;
 }
 
+#if CNNS_X86
 __attribute__((target("avx2,fma")))
 static void route_avx2(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
     int c = 0;
@@ -102,6 +112,12 @@ static void route_avx2(const uint8_t *argmax, const float *g, float *dx, long ro
     }
     if (c < C) route_scalar(argmax, g, dx, rowStride, k, c, C);
 }
+#else
+static void route_avx2(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
+    route_scalar(argmax, g, dx, rowStride, k, 0, C);
+}
+#endif
+
 
 void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
     route_scalar(argmax, g, dx, rowStride, k, 0, C);

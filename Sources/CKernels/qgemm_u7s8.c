@@ -1,5 +1,7 @@
 #include "cnns_kernels.h"
+#if CNNS_X86
 #include <immintrin.h>
+#endif
 #include <string.h>
 
 // Packed layout: for each block of 8 columns (n padded to 8), for each group of 4 k (k padded
@@ -37,6 +39,7 @@ void cnns_qgemm_u7s8_scalar(int m, int n, int k, const uint8_t *a, int lda, cons
 }
 
 // Rows [i, i+R) x one 8-column block, R = 1..4.
+#if CNNS_X86
 __attribute__((target("avx2")))
 static inline void block(int rows, int kg, const uint8_t *a, int lda, const int8_t *bp, int32_t *out, int ldo) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -113,9 +116,13 @@ static void qgemm_avx2(int m, int n, int k, const uint8_t *a, int lda, const int
     }
 }
 
+#endif
+
 void cnns_qgemm_u7s8(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc) {
+#if CNNS_X86
     static int have = -1;
     if (have < 0) { __builtin_cpu_init(); have = __builtin_cpu_supports("avx2"); }
-    if (have) qgemm_avx2(m, n, k, a, lda, packed, c, ldc);
-    else cnns_qgemm_u7s8_scalar(m, n, k, a, lda, packed, c, ldc);
+    if (have) { qgemm_avx2(m, n, k, a, lda, packed, c, ldc); return; }
+#endif
+    cnns_qgemm_u7s8_scalar(m, n, k, a, lda, packed, c, ldc);
 }

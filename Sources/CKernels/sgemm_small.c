@@ -1,4 +1,5 @@
 #include "cnns_kernels.h"
+#if CNNS_X86
 #include <immintrin.h>
 
 int cnns_have_avx2_fma(void) {
@@ -72,3 +73,17 @@ void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const floa
     for (; j + 8 <= n; j += 8) rows_x8(m, k, a, lda, b + j, ldb, c + j, ldc, acc);
     if (j < n) rows_scalar(m, n - j, k, a, lda, b + j, ldb, c + j, ldc, acc);
 }
+#else
+int cnns_have_avx2_fma(void) { return 0; }
+
+// Without x86 the same product in plain C (callers ask cnns_have_avx2_fma() first and take
+// cblas_sgemm; this keeps the symbol correct if called).
+void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int acc) {
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float sum = acc ? c[(int64_t)i * ldc + j] : 0.0f;
+            for (int l = 0; l < k; l++) sum += a[(int64_t)i * lda + l] * b[(int64_t)l * ldb + j];
+            c[(int64_t)i * ldc + j] = sum;
+        }
+}
+#endif

@@ -5,6 +5,14 @@
 #define CNNS_KERNELS_H
 #include <stdint.h>
 
+/// 1 where the x86 kernels (AVX2+FMA intrinsics, chosen at run time) are compiled; elsewhere
+/// (aarch64) only the plain C references are, and cnns_have_avx2_fma() says 0.
+#if defined(__x86_64__) || defined(__i386__)
+#define CNNS_X86 1
+#else
+#define CNNS_X86 0
+#endif
+
 /// 1 when the AVX2+FMA kernel can run on this CPU.
 int cnns_have_avx2_fma(void);
 
