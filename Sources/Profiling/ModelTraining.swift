@@ -61,7 +61,10 @@ public struct ModelTraining {
         let input = req.train.imageShape
         // The classifier has as many outputs as the data set has classes (the lab's num_classes).
         var profile = req.profile
-        if !req.train.classNames.isEmpty { profile.classes = req.train.classNames.count }
+        if !req.train.classNames.isEmpty {
+            profile.classes = req.train.classNames.count
+            profile = profile.withClassifierSized(classes: profile.classes)
+        }
         let model = try ModelBuilder.build(profile, input: input, policy: req.policy, options: options, seed: seed)
         let trainer = Trainer(
             model: model, optimizer: Trainer.optimizer(for: req.profile, learningRate: req.learningRate),

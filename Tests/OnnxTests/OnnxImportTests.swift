@@ -113,3 +113,26 @@ final class OnnxImportTests: XCTestCase {
         XCTAssertEqual(OnnxConstant.widenHalf(0x7C00), .infinity)
     }
 }
+
+/// Fine-tuning an imported classifier: the convolutional part frozen, the last Dense resized.
+final class OnnxFineTuningTests: XCTestCase {
+    func testClassifierOnlyFreezesTheBaseAndResizesTheHead() throws {
+        let m = try OnnxModelImport.load(path: "\(OnnxImportTests.fixtures)/convnet.onnx")
+        var p = try m.profile.freezingAllButClassifier()
+        p.classes = 3
+        p = p.withClassifierSized(classes: 3)
+        let model = try ModelBuilder.build(p, input: [8, 8, 1])
+        XCTAssertEqual(model.outputShape, [3])
+        let dense = model.layers.filter { $0 is DenseLayer }
+        XCTAssertTrue(dense.allSatisfy(\.trainable))
+        XCTAssertTrue(model.layers.filter { $0 is Conv2DLayer }.allSatisfy { !$0.trainable })
+        // The frozen convolutions keep the imported weights.
+        let conv = try XCTUnwrap(model.layers.first as? Conv2DLayer)
+        XCTAssertEqual(conv.kernel.value.data[0], m.profile.initialValues["\(conv.name)/kernel"]?[0])
+        // A model whose graph does not end in Gemm/MatMul has nothing to fine-tune alone.
+        let bad = try OnnxModelImport.load(path: "\(OnnxImportTests.fixtures)/residual.onnx").profile
+        var noHead = bad
+        noHead.layers.removeLast()
+        XCTAssertThrowsError(try noHead.freezingAllButClassifier()) { XCTAssertTrue("\($0)".contains("Dense")) }
+    }
+}

@@ -55,6 +55,16 @@ struct TrainCommand: ParsableCommand {
     )
     var augment = false
 
+    @Flag(
+        help:
+            """
+            Train only the classifier (the trailing Dense layers; the last one sized to the data set's classes) \
+            and keep every layer before it frozen: fine-tuning an imported ONNX model whose graph ends in Gemm \
+            or MatMul.
+            """
+    )
+    var classifierOnly = false
+
     @Option(help: "Override the profile's learning rate.")
     var learningRate: Double?
 
@@ -79,7 +89,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         Console.lineBuffered()
-        let profile = try modelOptions.profile()
+        let loaded = try modelOptions.profile()
+        let profile = classifierOnly ? try loaded.freezingAllButClassifier() : loaded
         let rt = execution.runtime()
         let (pool, threads, options) = (rt.pool, rt.threads, rt.options)
         let (train, validation, test) = try data.load(seed: seed)
