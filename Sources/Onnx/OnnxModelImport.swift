@@ -23,16 +23,19 @@ public enum OnnxModelImport {
     /// Whether a `--model` value names an ONNX file.
     public static func isOnnx(_ path: String) -> Bool { path.lowercased().hasSuffix(".onnx") }
 
-    /// Imports the file; `batch` fixes a symbolic batch dimension (the batch size used for the
-    /// shapes the exporters' shape subgraphs compute).
-    public static func load(path: String, batch: Int = 1) throws -> OnnxImportedModel {
+    /// Imports the file. `batch` is the batch size the exporters' shape subgraphs are folded for
+    /// (default: the batch fixed in the model's input, else 1); cnnscope's layers themselves take
+    /// any batch.
+    public static func load(path: String, batch: Int? = nil) throws -> OnnxImportedModel {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw OnnxError("\(path): cannot read the file")
         }
         return try load(data, file: path, folder: URL(fileURLWithPath: path).deletingLastPathComponent(), batch: batch)
     }
 
-    public static func load(_ data: Data, file: String, folder: URL, batch: Int = 1) throws -> OnnxImportedModel {
+    public static func load(_ data: Data, file: String, folder: URL, batch requested: Int? = nil) throws
+        -> OnnxImportedModel
+    {
         let model: Onnx_ModelProto
         do {
             model = try Onnx_ModelProto(serializedBytes: data)
@@ -51,6 +54,11 @@ public enum OnnxModelImport {
                 "\(file): opset \(version) is outside the opsets cnnscope reads "
                     + "(\(opsets.lowerBound)–\(opsets.upperBound)); re-export with one of those")
         }
+        // A batch fixed in the graph's input is the one its shape constants were exported for.
+        let initialised = Set(model.graph.initializer.map(\.name))
+        let fixed = model.graph.input.first { !initialised.contains($0.name) }
+            .flatMap { $0.type.tensorType.shape.dim.first?.dimValue }.map(Int.init).flatMap { $0 > 0 ? $0 : nil }
+        let batch = requested ?? fixed ?? 1
         guard batch >= 1 else { throw OnnxError("\(file): the batch size must be at least 1, got \(batch)") }
         let importer = OnnxGraphImporter(file: file, folder: folder, opset: version, batch: batch)
         let (input, output) = try importer.run(model.graph)
