@@ -50,7 +50,8 @@ public struct SweepSubmitter {
                 // What was submitted before the failure is kept, so status still finds it.
                 m.submissions += made
                 try? m.save(folder: folder)
-                let why = r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                let why = r.stderr.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }.joined(separator: "; ")
                 throw SweepError(
                     "`\(ShellQuote.line(argv))` failed (exit \(r.status)): \(why.isEmpty ? r.stdout : why)")
             }
