@@ -266,10 +266,70 @@ static inline void pixel6_avx2(const float *const *rows, int R, int SC, long ste
     }
 }
 
+// Whole output rows from a zero-padded copy of the R input rows under them (built per output
+// row: R·PW·C floats, PW = the padded width), so that every pixel of the row, border pixels
+// included, runs in blocks of six with no gathering. Used when the copy fits PADDED_MAX floats.
+#define PADDED_MAX 8192
+
+static inline int padded_width(const cnns_conv_shape *s) {
+    const int need = (s->q - 1) * s->stride_w + s->s, have = s->pad_left + s->w;
+    return need > have ? need : have;
+}
+
+__attribute__((target("avx2,fma")))
+static void forward_avx2_rows(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
+                              int clamp, float lo, float hi, float *out, long m0, long m1) {
+    const int K = s->k, SC = s->s * s->c, R = s->r, C = s->c, PW = padded_width(s);
+    const long step = (long)s->stride_w * C, pitch = (long)PW * C;
+    float prow[PADDED_MAX];
+    const float *rows[CNNS_SMALL_PATCH_MAX];
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    for (long m = m0; m < m1;) {
+        long n; int p, q;
+        pixel_of(s, m, &n, &p, &q);
+        const int qb = (m1 - m < s->q - q) ? q + (int)(m1 - m) : s->q;
+        const float *img = input + n * (long)s->h * s->w * C;
+        for (int r = 0; r < R; r++) {
+            float *dst = prow + r * pitch;
+            const int ih = p * s->stride_h - s->pad_top + r;
+            if (ih < 0 || ih >= s->h) { memset(dst, 0, sizeof(float) * pitch); continue; }
+            memset(dst, 0, sizeof(float) * (size_t)s->pad_left * C);
+            memcpy(dst + (long)s->pad_left * C, img + (long)ih * s->w * C, sizeof(float) * (size_t)s->w * C);
+            memset(dst + (long)(s->pad_left + s->w) * C, 0, sizeof(float) * (size_t)(PW - s->pad_left - s->w) * C);
+        }
+        for (int r = 0; r < R; r++) rows[r] = prow + r * pitch + (long)q * step;
+        float *o = out + (m - m0) * K;
+        int left = qb - q;
+        const int run = left;
+        for (; left >= 6; left -= 6, o += 6 * K) {
+            pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o);
+            for (int r = 0; r < R; r++) rows[r] += 6 * step;
+        }
+        if (left > 0 && run >= 6) {  // the last pixels as one more block of six ending at the run's end
+            const int back = 6 - left;
+            for (int r = 0; r < R; r++) rows[r] -= back * step;
+            pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o - (long)back * K);
+            left = 0;
+        }
+        for (; left > 0; left--, o += K) {
+            pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
+            for (int r = 0; r < R; r++) rows[r] += step;
+        }
+        m += qb - q;
+    }
+}
+
 __attribute__((target("avx2,fma")))
 static void forward_avx2_with(const cnns_conv_shape *s, const float *input, const float *weights, const float *bias,
                               int clamp, float lo, float hi, float *out, long m0, long m1, const float *zeros) {
     // out: the output row of pixel m0; zeros: W·C zero floats
+    // Rows with border pixels (padding in width) run from a padded copy; without them the
+    // input is read in place.
+    const int borders = s->pad_left > 0 || padded_width(s) > s->w;
+    if (borders && (long)s->r * padded_width(s) * s->c <= PADDED_MAX) {
+        forward_avx2_rows(s, input, weights, bias, clamp, lo, hi, out, m0, m1);
+        return;
+    }
     const int K = s->k, SC = s->s * s->c, R = s->r, C = s->c;
     const long step = (long)s->stride_w * C;
     float patch[CNNS_SMALL_PATCH_MAX];
