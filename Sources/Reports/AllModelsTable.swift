@@ -139,8 +139,8 @@ public struct AllModelsTable: Codable, Sendable {
             h += "<td class=num>\(String(format: "%.2f", r.accuracyPercent))</td>"
             h += "<td class=num>\(String(format: "%.1f", r.trainingSeconds))</td>"
             h += "<td class=num>\(String(format: "%.4f", r.inferenceMs))</td>"
-            h +=
-                "<td class=num>\(Format.grouped(r.parameters))</td><td class=num>\(Format.grouped(r.trainableParameters))</td>"
+            h += "<td class=num>\(Format.grouped(r.parameters))</td>"
+            h += "<td class=num>\(Format.grouped(r.trainableParameters))</td>"
             h += "<td class=num>\(String(format: "%.0f", r.parametersPerSecond))</td>"
             h += "<td class=num>\(String(format: "%.2f", r.accuracyPerMillionParameters))</td></tr>\n"
         }

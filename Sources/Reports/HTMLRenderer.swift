@@ -286,11 +286,8 @@ public enum HTMLRenderer {
         }
         h += "</table>\n"
         if !r.bestPerLayer.isEmpty {
-            h +=
-                "<p>Best algorithm per convolution layer: "
-                + escape(
-                    r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", "))
-                + "</p>\n"
+            let best = r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }
+            h += "<p>Best algorithm per convolution layer: " + escape(best.joined(separator: ", ")) + "</p>\n"
         }
         h +=
             """

@@ -33,8 +33,8 @@ public struct SweepSubmitter {
         } else if !m.submissions.isEmpty {
             let jobs = m.submissions.map(\.jobID).joined(separator: ", ")
             throw SweepError(
-                "\(folder): the sweep was submitted already (job \(jobs)); use --failed to submit the failed tasks again"
-            )
+                "\(folder): the sweep was submitted already (job \(jobs)); "
+                    + "use --failed to submit the failed tasks again")
         }
         let cmds = Self.commands(m, folder: folder, indices: indices)
         guard runner.locate("sbatch") != nil else {

@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Layers
 import Profiling
+import SwiftProtobuf
 import Tensor
 import Training
 import XCTest
@@ -134,5 +135,30 @@ final class OnnxFineTuningTests: XCTestCase {
         var noHead = bad
         noHead.layers.removeLast()
         XCTAssertThrowsError(try noHead.freezingAllButClassifier()) { XCTAssertTrue("\($0)".contains("Dense")) }
+    }
+}
+
+/// The generated schema's name tables (folded into multi-line literals) still name every field
+/// and enum value as onnx.proto does.
+final class OnnxSchemaNamesTests: XCTestCase {
+    func testJSONNamesComeFromTheNameMaps() throws {
+        var t = Onnx_TensorProto()
+        t.name = "w"
+        t.dataType = 10
+        t.dims = [2]
+        var n = Onnx_NodeProto()
+        n.opType = "Conv"
+        n.input = ["x", "w"]
+        let json = try n.jsonString() + t.jsonString()
+        for key in ["\"opType\":\"Conv\"", "\"input\":[\"x\",\"w\"]", "\"dataType\":10", "\"dims\":[\"2\"]"] {
+            XCTAssertTrue(json.contains(key), "\(key) in \(json)")
+        }
+        XCTAssertEqual(try Onnx_TensorProto(jsonString: #"{"name":"w","dataType":10}"#).name, "w")
+        var a = Onnx_AttributeProto()
+        a.name = "alpha"
+        a.type = .float
+        let aj = try a.jsonString()
+        XCTAssertTrue(aj.contains("\"type\":\"FLOAT\""), aj)
+        XCTAssertTrue(try Onnx_OperatorSetIdProto.with { $0.domain = "ai.onnx" }.jsonString().contains("ai.onnx"))
     }
 }

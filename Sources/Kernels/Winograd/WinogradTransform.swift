@@ -72,8 +72,8 @@ public struct WinogradTransform: Sendable {
         ])
 
     /// F(2x2,5x5): the same six points as F(4x4,3x3), so the same Bᵀ; G row i is
-    /// sᵢ·[1, pᵢ, pᵢ², pᵢ³, pᵢ⁴] with F(4,3)'s scales sᵢ = Π_{j≠i} 1/(pᵢ − pⱼ), the ∞ row picks
-    /// the last tap; Aᵀ evaluates at the points (∞ feeds the last output).
+    /// sᵢ·[1, pᵢ, pᵢ², pᵢ³, pᵢ⁴] with F(4,3)'s scales sᵢ = Π_{j≠i} 1/(pᵢ − pⱼ), the ∞ row
+    /// picks the last tap; Aᵀ evaluates at the points (∞ feeds the last output).
     public static let f2x5 = WinogradTransform(
         name: "F(2x2,5x5)", m: 2, r: 5,
         BT: f4x3.BT,

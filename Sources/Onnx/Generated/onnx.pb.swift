@@ -1206,7 +1206,8 @@ public nonisolated struct Onnx_TensorProto: Sendable {
   ///   `raw_data` when compact serialization is desired.
   ///
   /// When this field is present, the data_type field MUST be
-  /// INT32, INT16, INT8, INT4, INT2, UINT16, UINT8, UINT4, UINT2, BOOL, FLOAT16, BFLOAT16, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, FLOAT8E8M0, FLOAT4E2M1, FLOAT6E2M3, FLOAT6E3M2
+  /// INT32, INT16, INT8, INT4, INT2, UINT16, UINT8, UINT4, UINT2, BOOL, FLOAT16, BFLOAT16, FLOAT8E4M3FN,
+  /// FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ, FLOAT8E8M0, FLOAT4E2M1, FLOAT6E2M3, FLOAT6E3M2
   public var int32Data: [Int32] = []
 
   /// For strings.
@@ -1250,8 +1251,10 @@ public nonisolated struct Onnx_TensorProto: Sendable {
   /// Complex64 elements must be written as two consecutive FLOAT values, real component first.
   /// Complex128 elements must be written as two consecutive DOUBLE values, real component first.
   /// Boolean type MUST be written one byte per tensor element (00000001 for true, 00000000 for false).
-  /// uint4 and int4 values must be packed to 4bitx2, the first element is stored in the 4 LSB and the second element is stored in the 4 MSB.
-  /// uint2 and int2 values must be packed to 2bitx4, with elements packed from LSB to MSB in a single byte as: x0 | (x1 << 2) | (x2 << 4) | (x3 << 6)
+  /// uint4 and int4 values must be packed to 4bitx2, the first element is stored in the 4 LSB and the second element is
+  /// stored in the 4 MSB.
+  /// uint2 and int2 values must be packed to 2bitx4, with elements packed from LSB to MSB in a single byte as: x0 | (x1
+  /// << 2) | (x2 << 4) | (x3 << 6)
   /// where x0, x1, x2, x3 are consecutive elements.
   /// float6e2m3 and float6e3m2 values must be packed 4-at-a-time into 3 bytes, as a contiguous
   /// 24-bit LSB-first bitstream (x0 occupying the first 6 bits, x1 the next 6, and so on):
@@ -1409,7 +1412,8 @@ public nonisolated struct Onnx_TensorProto: Sendable {
   }
 
   /// Location of the data for this tensor. MUST be one of:
-  /// - DEFAULT - data stored inside the protobuf message. Data is stored in raw_data (if set) otherwise in type-specified field.
+  /// - DEFAULT - data stored inside the protobuf message. Data is stored in raw_data (if set) otherwise in
+  /// type-specified field.
   /// - EXTERNAL - data stored in an external location as described by external_data field.
   public nonisolated enum DataLocation: Int, SwiftProtobuf.Enum, Swift.CaseIterable {
     case `default` = 0
@@ -2001,16 +2005,27 @@ public nonisolated struct Onnx_FunctionProto: Sendable {
 fileprivate nonisolated let _protobuf_package = "onnx"
 
 nonisolated extension Onnx_Version: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0_START_VERSION\0\u{1}IR_VERSION_2017_10_10\0\u{1}IR_VERSION_2017_10_30\0\u{1}IR_VERSION_2017_11_3\0\u{1}IR_VERSION_2019_1_22\0\u{1}IR_VERSION_2019_3_18\0\u{1}IR_VERSION_2019_9_19\0\u{1}IR_VERSION_2020_5_8\0\u{1}IR_VERSION_2021_7_30\0\u{1}IR_VERSION_2023_5_5\0\u{1}IR_VERSION_2024_3_25\0\u{1}IR_VERSION_2025_05_12\0\u{1}IR_VERSION_2025_08_26\0\u{1}IR_VERSION_2025_11_06\0\u{1}IR_VERSION\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{2}\0_START_VERSION\0\u{1}IR_VERSION_2017_10_10\0\u{1}IR_VERSION_2017_10_30\0\u{1}IR_VERSION_2017_11_3\0\u{1}\
+      IR_VERSION_2019_1_22\0\u{1}IR_VERSION_2019_3_18\0\u{1}IR_VERSION_2019_9_19\0\u{1}IR_VERSION_2020_5_8\0\u{1}IR_VER\
+      SION_2021_7_30\0\u{1}IR_VERSION_2023_5_5\0\u{1}IR_VERSION_2024_3_25\0\u{1}IR_VERSION_2025_05_12\0\u{1}IR_VERSION_\
+      2025_08_26\0\u{1}IR_VERSION_2025_11_06\0\u{1}IR_VERSION\0
+      """)
 }
 
 nonisolated extension Onnx_OperatorStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EXPERIMENTAL\0\u{1}STABLE\0")
 }
 
-nonisolated extension Onnx_AttributeProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_AttributeProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".AttributeProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}f\0\u{1}i\0\u{1}s\0\u{1}t\0\u{1}g\0\u{1}floats\0\u{1}ints\0\u{1}strings\0\u{1}tensors\0\u{1}graphs\0\u{4}\u{2}doc_string\0\u{1}tp\0\u{3}type_protos\0\u{2}\u{5}type\0\u{3}ref_attr_name\0\u{3}sparse_tensor\0\u{3}sparse_tensors\0\u{b}v\0\u{c}\u{c}\u{1}\u{c}\u{10}\u{4}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{1}name\0\u{1}f\0\u{1}i\0\u{1}s\0\u{1}t\0\u{1}g\0\u{1}floats\0\u{1}ints\0\u{1}strings\0\u{1}tensors\0\u{1}gra\
+      phs\0\u{4}\u{2}doc_string\0\u{1}tp\0\u{3}type_protos\0\u{2}\u{5}type\0\u{3}ref_attr_name\0\u{3}sparse_tensor\0\
+      \u{3}sparse_tensors\0\u{b}v\0\u{c}\u{c}\u{1}\u{c}\u{10}\u{4}
+      """)
 
   fileprivate class _StorageClass {
     var _name: String? = nil
@@ -2167,7 +2182,8 @@ nonisolated extension Onnx_AttributeProto: SwiftProtobuf.Message, SwiftProtobuf.
 
   public static func ==(lhs: Onnx_AttributeProto, rhs: Onnx_AttributeProto) -> Bool {
     if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+      let storagesAreEqual: Bool =
+          withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
         if _storage._name != rhs_storage._name {return false}
@@ -2198,12 +2214,19 @@ nonisolated extension Onnx_AttributeProto: SwiftProtobuf.Message, SwiftProtobuf.
 }
 
 nonisolated extension Onnx_AttributeProto.AttributeType: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNDEFINED\0\u{1}FLOAT\0\u{1}INT\0\u{1}STRING\0\u{1}TENSOR\0\u{1}GRAPH\0\u{1}FLOATS\0\u{1}INTS\0\u{1}STRINGS\0\u{1}TENSORS\0\u{1}GRAPHS\0\u{1}SPARSE_TENSOR\0\u{1}SPARSE_TENSORS\0\u{1}TYPE_PROTO\0\u{1}TYPE_PROTOS\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{2}\0UNDEFINED\0\u{1}FLOAT\0\u{1}INT\0\u{1}STRING\0\u{1}TENSOR\0\u{1}GRAPH\0\u{1}FLOATS\0\u{1}INTS\0\u{1}STRI\
+      NGS\0\u{1}TENSORS\0\u{1}GRAPHS\0\u{1}SPARSE_TENSOR\0\u{1}SPARSE_TENSORS\0\u{1}TYPE_PROTO\0\u{1}TYPE_PROTOS\0
+      """)
 }
 
-nonisolated extension Onnx_ValueInfoProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_ValueInfoProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".ValueInfoProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}doc_string\0\u{3}metadata_props\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{1}name\0\u{1}type\0\u{3}doc_string\0\u{3}metadata_props\0
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2250,9 +2273,14 @@ nonisolated extension Onnx_ValueInfoProto: SwiftProtobuf.Message, SwiftProtobuf.
   }
 }
 
-nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_NodeProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".NodeProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}name\0\u{3}op_type\0\u{1}attribute\0\u{3}doc_string\0\u{1}domain\0\u{1}overload\0\u{3}metadata_props\0\u{3}device_configurations\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{1}input\0\u{1}output\0\u{1}name\0\u{3}op_type\0\u{1}attribute\0\u{3}doc_string\0\u{1}domain\0\u{1}overload\0\
+      \u{3}metadata_props\0\u{3}device_configurations\0
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2329,7 +2357,9 @@ nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._Mess
   }
 }
 
-nonisolated extension Onnx_IntIntListEntryProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_IntIntListEntryProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".IntIntListEntryProto"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}value\0")
 
@@ -2368,9 +2398,13 @@ nonisolated extension Onnx_IntIntListEntryProto: SwiftProtobuf.Message, SwiftPro
   }
 }
 
-nonisolated extension Onnx_NodeDeviceConfigurationProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_NodeDeviceConfigurationProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".NodeDeviceConfigurationProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}configuration_id\0\u{3}sharding_spec\0\u{3}pipeline_stage\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{3}configuration_id\0\u{3}sharding_spec\0\u{3}pipeline_stage\0
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2412,9 +2446,13 @@ nonisolated extension Onnx_NodeDeviceConfigurationProto: SwiftProtobuf.Message, 
   }
 }
 
-nonisolated extension Onnx_ShardingSpecProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_ShardingSpecProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".ShardingSpecProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tensor_name\0\u{1}device\0\u{3}index_to_device_group_map\0\u{3}sharded_dim\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{3}tensor_name\0\u{1}device\0\u{3}index_to_device_group_map\0\u{3}sharded_dim\0
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2461,7 +2499,9 @@ nonisolated extension Onnx_ShardingSpecProto: SwiftProtobuf.Message, SwiftProtob
   }
 }
 
-nonisolated extension Onnx_ShardedDimProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_ShardedDimProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".ShardedDimProto"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0\u{3}simple_sharding\0")
 
@@ -2500,9 +2540,13 @@ nonisolated extension Onnx_ShardedDimProto: SwiftProtobuf.Message, SwiftProtobuf
   }
 }
 
-nonisolated extension Onnx_SimpleShardedDimProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_SimpleShardedDimProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".SimpleShardedDimProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dim_value\0\u{3}dim_param\0\u{3}num_shards\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{3}dim_value\0\u{3}dim_param\0\u{3}num_shards\0
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2562,9 +2606,13 @@ nonisolated extension Onnx_SimpleShardedDimProto: SwiftProtobuf.Message, SwiftPr
   }
 }
 
-nonisolated extension Onnx_TrainingInfoProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TrainingInfoProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".TrainingInfoProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}initialization\0\u{1}algorithm\0\u{3}initialization_binding\0\u{3}update_binding\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{1}initialization\0\u{1}algorithm\0\u{3}initialization_binding\0\u{3}update_binding\0
+      """)
 
   fileprivate class _StorageClass {
     var _initialization: Onnx_GraphProto? = nil
@@ -2637,7 +2685,8 @@ nonisolated extension Onnx_TrainingInfoProto: SwiftProtobuf.Message, SwiftProtob
 
   public static func ==(lhs: Onnx_TrainingInfoProto, rhs: Onnx_TrainingInfoProto) -> Bool {
     if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+      let storagesAreEqual: Bool =
+          withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
         if _storage._initialization != rhs_storage._initialization {return false}
@@ -2653,9 +2702,15 @@ nonisolated extension Onnx_TrainingInfoProto: SwiftProtobuf.Message, SwiftProtob
   }
 }
 
-nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_ModelProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".ModelProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ir_version\0\u{3}producer_name\0\u{3}producer_version\0\u{1}domain\0\u{3}model_version\0\u{3}doc_string\0\u{1}graph\0\u{3}opset_import\0\u{4}\u{6}metadata_props\0\u{4}\u{6}training_info\0\u{2}\u{5}functions\0\u{1}configuration\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{3}ir_version\0\u{3}producer_name\0\u{3}producer_version\0\u{1}domain\0\u{3}model_version\0\u{3}doc_string\0\
+      \u{1}graph\0\u{3}opset_import\0\u{4}\u{6}metadata_props\0\u{4}\u{6}training_info\0\u{2}\u{5}functions\0\u{1}confi\
+      guration\0
+      """)
 
   fileprivate class _StorageClass {
     var _irVersion: Int64? = nil
@@ -2776,7 +2831,8 @@ nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
   public static func ==(lhs: Onnx_ModelProto, rhs: Onnx_ModelProto) -> Bool {
     if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+      let storagesAreEqual: Bool =
+          withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
         if _storage._irVersion != rhs_storage._irVersion {return false}
@@ -2800,7 +2856,9 @@ nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
   }
 }
 
-nonisolated extension Onnx_DeviceConfigurationProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_DeviceConfigurationProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".DeviceConfigurationProto"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}num_devices\0\u{1}device\0")
 
@@ -2844,7 +2902,9 @@ nonisolated extension Onnx_DeviceConfigurationProto: SwiftProtobuf.Message, Swif
   }
 }
 
-nonisolated extension Onnx_StringStringEntryProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_StringStringEntryProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".StringStringEntryProto"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}value\0")
 
@@ -2883,9 +2943,13 @@ nonisolated extension Onnx_StringStringEntryProto: SwiftProtobuf.Message, SwiftP
   }
 }
 
-nonisolated extension Onnx_TensorAnnotation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TensorAnnotation:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".TensorAnnotation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tensor_name\0\u{3}quant_parameter_tensor_names\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{3}tensor_name\0\u{3}quant_parameter_tensor_names\0
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2922,9 +2986,15 @@ nonisolated extension Onnx_TensorAnnotation: SwiftProtobuf.Message, SwiftProtobu
   }
 }
 
-nonisolated extension Onnx_GraphProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_GraphProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".GraphProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}name\0\u{2}\u{3}initializer\0\u{4}\u{5}doc_string\0\u{1}input\0\u{1}output\0\u{3}value_info\0\u{3}quantization_annotation\0\u{3}sparse_initializer\0\u{3}metadata_props\0\u{b}ir_version\0\u{b}producer_version\0\u{b}producer_tag\0\u{b}domain\0\u{c}\u{3}\u{1}\u{c}\u{4}\u{1}\u{c}\u{6}\u{4}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{1}node\0\u{1}name\0\u{2}\u{3}initializer\0\u{4}\u{5}doc_string\0\u{1}input\0\u{1}output\0\u{3}value_info\0\
+      \u{3}quantization_annotation\0\u{3}sparse_initializer\0\u{3}metadata_props\0\u{b}ir_version\0\u{b}producer_versio\
+      n\0\u{b}producer_tag\0\u{b}domain\0\u{c}\u{3}\u{1}\u{c}\u{4}\u{1}\u{c}\u{6}\u{4}
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3001,9 +3071,15 @@ nonisolated extension Onnx_GraphProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
   }
 }
 
-nonisolated extension Onnx_TensorProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TensorProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".TensorProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dims\0\u{3}data_type\0\u{1}segment\0\u{3}float_data\0\u{3}int32_data\0\u{3}string_data\0\u{3}int64_data\0\u{1}name\0\u{3}raw_data\0\u{3}double_data\0\u{3}uint64_data\0\u{3}doc_string\0\u{3}external_data\0\u{3}data_location\0\u{4}\u{2}metadata_props\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{1}dims\0\u{3}data_type\0\u{1}segment\0\u{3}float_data\0\u{3}int32_data\0\u{3}string_data\0\u{3}int64_data\0\
+      \u{1}name\0\u{3}raw_data\0\u{3}double_data\0\u{3}uint64_data\0\u{3}doc_string\0\u{3}external_data\0\u{3}data_loca\
+      tion\0\u{4}\u{2}metadata_props\0
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3106,14 +3182,21 @@ nonisolated extension Onnx_TensorProto: SwiftProtobuf.Message, SwiftProtobuf._Me
 }
 
 nonisolated extension Onnx_TensorProto.DataType: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNDEFINED\0\u{1}FLOAT\0\u{1}UINT8\0\u{1}INT8\0\u{1}UINT16\0\u{1}INT16\0\u{1}INT32\0\u{1}INT64\0\u{1}STRING\0\u{1}BOOL\0\u{1}FLOAT16\0\u{1}DOUBLE\0\u{1}UINT32\0\u{1}UINT64\0\u{1}COMPLEX64\0\u{1}COMPLEX128\0\u{1}BFLOAT16\0\u{1}FLOAT8E4M3FN\0\u{1}FLOAT8E4M3FNUZ\0\u{1}FLOAT8E5M2\0\u{1}FLOAT8E5M2FNUZ\0\u{1}UINT4\0\u{1}INT4\0\u{1}FLOAT4E2M1\0\u{1}FLOAT8E8M0\0\u{1}UINT2\0\u{1}INT2\0\u{1}FLOAT6E2M3\0\u{1}FLOAT6E3M2\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{2}\0UNDEFINED\0\u{1}FLOAT\0\u{1}UINT8\0\u{1}INT8\0\u{1}UINT16\0\u{1}INT16\0\u{1}INT32\0\u{1}INT64\0\u{1}STRI\
+      NG\0\u{1}BOOL\0\u{1}FLOAT16\0\u{1}DOUBLE\0\u{1}UINT32\0\u{1}UINT64\0\u{1}COMPLEX64\0\u{1}COMPLEX128\0\u{1}BFLOAT1\
+      6\0\u{1}FLOAT8E4M3FN\0\u{1}FLOAT8E4M3FNUZ\0\u{1}FLOAT8E5M2\0\u{1}FLOAT8E5M2FNUZ\0\u{1}UINT4\0\u{1}INT4\0\u{1}FLOA\
+      T4E2M1\0\u{1}FLOAT8E8M0\0\u{1}UINT2\0\u{1}INT2\0\u{1}FLOAT6E2M3\0\u{1}FLOAT6E3M2\0
+      """)
 }
 
 nonisolated extension Onnx_TensorProto.DataLocation: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DEFAULT\0\u{1}EXTERNAL\0")
 }
 
-nonisolated extension Onnx_TensorProto.Segment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TensorProto.Segment:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = Onnx_TensorProto.protoMessageName + ".Segment"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}begin\0\u{1}end\0")
 
@@ -3152,7 +3235,9 @@ nonisolated extension Onnx_TensorProto.Segment: SwiftProtobuf.Message, SwiftProt
   }
 }
 
-nonisolated extension Onnx_SparseTensorProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_SparseTensorProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".SparseTensorProto"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0\u{1}indices\0\u{1}dims\0")
 
@@ -3221,7 +3306,8 @@ nonisolated extension Onnx_SparseTensorProto: SwiftProtobuf.Message, SwiftProtob
 
   public static func ==(lhs: Onnx_SparseTensorProto, rhs: Onnx_SparseTensorProto) -> Bool {
     if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+      let storagesAreEqual: Bool =
+          withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
         if _storage._values != rhs_storage._values {return false}
@@ -3236,7 +3322,9 @@ nonisolated extension Onnx_SparseTensorProto: SwiftProtobuf.Message, SwiftProtob
   }
 }
 
-nonisolated extension Onnx_TensorShapeProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TensorShapeProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".TensorShapeProto"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dim\0")
 
@@ -3266,9 +3354,13 @@ nonisolated extension Onnx_TensorShapeProto: SwiftProtobuf.Message, SwiftProtobu
   }
 }
 
-nonisolated extension Onnx_TensorShapeProto.Dimension: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TensorShapeProto.Dimension:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = Onnx_TensorShapeProto.protoMessageName + ".Dimension"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dim_value\0\u{3}dim_param\0\u{1}denotation\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{3}dim_value\0\u{3}dim_param\0\u{1}denotation\0
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3328,9 +3420,14 @@ nonisolated extension Onnx_TensorShapeProto.Dimension: SwiftProtobuf.Message, Sw
   }
 }
 
-nonisolated extension Onnx_TypeProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TypeProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".TypeProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tensor_type\0\u{4}\u{3}sequence_type\0\u{3}map_type\0\u{1}denotation\0\u{3}opaque_type\0\u{3}sparse_tensor_type\0\u{3}optional_type\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{3}tensor_type\0\u{4}\u{3}sequence_type\0\u{3}map_type\0\u{1}denotation\0\u{3}opaque_type\0\u{3}sparse_tensor\
+      _type\0\u{3}optional_type\0
+      """)
 
   fileprivate class _StorageClass {
     var _value: Onnx_TypeProto.OneOf_Value?
@@ -3495,7 +3592,8 @@ nonisolated extension Onnx_TypeProto: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
   public static func ==(lhs: Onnx_TypeProto, rhs: Onnx_TypeProto) -> Bool {
     if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+      let storagesAreEqual: Bool =
+          withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
         if _storage._value != rhs_storage._value {return false}
@@ -3509,7 +3607,9 @@ nonisolated extension Onnx_TypeProto: SwiftProtobuf.Message, SwiftProtobuf._Mess
   }
 }
 
-nonisolated extension Onnx_TypeProto.Tensor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TypeProto.Tensor:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = Onnx_TypeProto.protoMessageName + ".Tensor"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}elem_type\0\u{1}shape\0")
 
@@ -3548,7 +3648,9 @@ nonisolated extension Onnx_TypeProto.Tensor: SwiftProtobuf.Message, SwiftProtobu
   }
 }
 
-nonisolated extension Onnx_TypeProto.Sequence: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TypeProto.Sequence:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = Onnx_TypeProto.protoMessageName + ".Sequence"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}elem_type\0")
 
@@ -3605,7 +3707,8 @@ nonisolated extension Onnx_TypeProto.Sequence: SwiftProtobuf.Message, SwiftProto
 
   public static func ==(lhs: Onnx_TypeProto.Sequence, rhs: Onnx_TypeProto.Sequence) -> Bool {
     if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+      let storagesAreEqual: Bool =
+          withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
         if _storage._elemType != rhs_storage._elemType {return false}
@@ -3618,7 +3721,9 @@ nonisolated extension Onnx_TypeProto.Sequence: SwiftProtobuf.Message, SwiftProto
   }
 }
 
-nonisolated extension Onnx_TypeProto.Map: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TypeProto.Map:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = Onnx_TypeProto.protoMessageName + ".Map"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_type\0\u{3}value_type\0")
 
@@ -3681,7 +3786,8 @@ nonisolated extension Onnx_TypeProto.Map: SwiftProtobuf.Message, SwiftProtobuf._
 
   public static func ==(lhs: Onnx_TypeProto.Map, rhs: Onnx_TypeProto.Map) -> Bool {
     if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+      let storagesAreEqual: Bool =
+          withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
         if _storage._keyType != rhs_storage._keyType {return false}
@@ -3695,7 +3801,9 @@ nonisolated extension Onnx_TypeProto.Map: SwiftProtobuf.Message, SwiftProtobuf._
   }
 }
 
-nonisolated extension Onnx_TypeProto.Optional: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TypeProto.Optional:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = Onnx_TypeProto.protoMessageName + ".Optional"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}elem_type\0")
 
@@ -3752,7 +3860,8 @@ nonisolated extension Onnx_TypeProto.Optional: SwiftProtobuf.Message, SwiftProto
 
   public static func ==(lhs: Onnx_TypeProto.Optional, rhs: Onnx_TypeProto.Optional) -> Bool {
     if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+      let storagesAreEqual: Bool =
+          withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
         if _storage._elemType != rhs_storage._elemType {return false}
@@ -3765,7 +3874,9 @@ nonisolated extension Onnx_TypeProto.Optional: SwiftProtobuf.Message, SwiftProto
   }
 }
 
-nonisolated extension Onnx_TypeProto.SparseTensor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TypeProto.SparseTensor:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = Onnx_TypeProto.protoMessageName + ".SparseTensor"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}elem_type\0\u{1}shape\0")
 
@@ -3804,9 +3915,13 @@ nonisolated extension Onnx_TypeProto.SparseTensor: SwiftProtobuf.Message, SwiftP
   }
 }
 
-nonisolated extension Onnx_TypeProto.Opaque: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_TypeProto.Opaque:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = Onnx_TypeProto.protoMessageName + ".Opaque"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}domain\0\u{1}name\0\u{b}parameters\0\u{c}\u{3}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{1}domain\0\u{1}name\0\u{b}parameters\0\u{c}\u{3}\u{1}
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3843,7 +3958,9 @@ nonisolated extension Onnx_TypeProto.Opaque: SwiftProtobuf.Message, SwiftProtobu
   }
 }
 
-nonisolated extension Onnx_OperatorSetIdProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_OperatorSetIdProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".OperatorSetIdProto"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}domain\0\u{1}version\0")
 
@@ -3882,9 +3999,15 @@ nonisolated extension Onnx_OperatorSetIdProto: SwiftProtobuf.Message, SwiftProto
   }
 }
 
-nonisolated extension Onnx_FunctionProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+nonisolated extension Onnx_FunctionProto:
+    SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding
+{
   public static let protoMessageName: String = _protobuf_package + ".FunctionProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{2}\u{3}input\0\u{1}output\0\u{1}attribute\0\u{1}node\0\u{3}doc_string\0\u{3}opset_import\0\u{1}domain\0\u{3}attribute_proto\0\u{3}value_info\0\u{1}overload\0\u{3}metadata_props\0\u{b}since_version\0\u{b}status\0\u{c}\u{2}\u{1}\u{c}\u{3}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: """
+      \0\u{1}name\0\u{2}\u{3}input\0\u{1}output\0\u{1}attribute\0\u{1}node\0\u{3}doc_string\0\u{3}opset_import\0\u{1}do\
+      main\0\u{3}attribute_proto\0\u{3}value_info\0\u{1}overload\0\u{3}metadata_props\0\u{b}since_version\0\u{b}status\
+      \0\u{c}\u{2}\u{1}\u{c}\u{3}\u{1}
+      """)
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
