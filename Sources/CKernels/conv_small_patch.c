@@ -266,6 +266,30 @@ static inline void pixel6_avx2(const float *const *rows, int R, int SC, long ste
     }
 }
 
+// A run of `run` neighbouring pixels, pixel i reading rows[r] + i·step (rows is advanced):
+// blocks of six, then the run's last pixels as one more block of six ending at the run's end
+// (the pixels it repeats get the same values again, same arithmetic), single pixels only in
+// runs shorter than six.
+__attribute__((target("avx2,fma")))
+static inline void pixel_run_avx2(const float **rows, int R, int SC, long step, int run, const float *weights, int K,
+                                  const float *bias, int clamp, __m256 vlo, __m256 vhi, float *o) {
+    int left = run;
+    for (; left >= 6; left -= 6, o += 6 * K) {
+        pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o);
+        for (int r = 0; r < R; r++) rows[r] += 6 * step;
+    }
+    if (left > 0 && run >= 6) {
+        const int back = 6 - left;
+        for (int r = 0; r < R; r++) rows[r] -= back * step;
+        pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o - (long)back * K);
+        return;
+    }
+    for (; left > 0; left--, o += K) {
+        pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
+        for (int r = 0; r < R; r++) rows[r] += step;
+    }
+}
+
 // Whole output rows from a zero-padded copy of the R input rows under them (built per output
 // row: R·PW·C floats, PW = the padded width), so that every pixel of the row, border pixels
 // included, runs in blocks of six with no gathering. Used when the copy fits PADDED_MAX floats.
@@ -298,23 +322,7 @@ static void forward_avx2_rows(const cnns_conv_shape *s, const float *input, cons
             memset(dst + (long)(s->pad_left + s->w) * C, 0, sizeof(float) * (size_t)(PW - s->pad_left - s->w) * C);
         }
         for (int r = 0; r < R; r++) rows[r] = prow + r * pitch + (long)q * step;
-        float *o = out + (m - m0) * K;
-        int left = qb - q;
-        const int run = left;
-        for (; left >= 6; left -= 6, o += 6 * K) {
-            pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o);
-            for (int r = 0; r < R; r++) rows[r] += 6 * step;
-        }
-        if (left > 0 && run >= 6) {  // the last pixels as one more block of six ending at the run's end
-            const int back = 6 - left;
-            for (int r = 0; r < R; r++) rows[r] -= back * step;
-            pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o - (long)back * K);
-            left = 0;
-        }
-        for (; left > 0; left--, o += K) {
-            pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
-            for (int r = 0; r < R; r++) rows[r] += step;
-        }
+        pixel_run_avx2(rows, R, SC, step, qb - q, weights, K, bias, clamp, vlo, vhi, out + (m - m0) * K);
         m += qb - q;
     }
 }
@@ -347,23 +355,7 @@ static void forward_avx2_with(const cnns_conv_shape *s, const float *input, cons
             continue;
         }
         pixel_walk_rows(&w, g.q, rows);
-        int left = g.run;
-        for (; left >= 6; left -= 6, o += 6 * K) {
-            pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o);
-            for (int r = 0; r < R; r++) rows[r] += 6 * step;
-        }
-        if (left > 0 && g.run >= 6) {
-            // The run's last pixels as one more block of six ending at the run's end: the pixels
-            // it repeats get the same values again (same arithmetic), and no pixel runs alone.
-            const int back = 6 - left;
-            for (int r = 0; r < R; r++) rows[r] -= back * step;
-            pixel6_avx2(rows, R, SC, step, weights, K, bias, clamp, vlo, vhi, o - (long)back * K);
-            left = 0;
-        }
-        for (; left > 0; left--, o += K) {
-            pixel1_avx2(rows, R, SC, weights, K, bias, clamp, vlo, vhi, o);
-            for (int r = 0; r < R; r++) rows[r] += step;
-        }
+        pixel_run_avx2(rows, R, SC, step, g.run, weights, K, bias, clamp, vlo, vhi, o);
     }
 }
 

@@ -55,6 +55,17 @@ public enum CrossMachineRenderer {
         return order.compactMap { best[$0] }
     }
 
+    /// The machines × models table's cells, one row per (model, setting, machine), best algorithm:
+    /// model, setting, machine, algorithm, images/s, ms/image, efficiency, bound by, × baseline.
+    static func summaryCells(_ r: CrossMachineReport) -> [[String]] {
+        bestRows(r).sorted { ($0.model, $0.setting, $0.machine) < ($1.model, $1.setting, $1.machine) }.map { x in
+            [
+                x.model, x.setting, x.machine, x.algorithm, spread(x.imagesPerSecond), f(x.msPerImage.median, 3),
+                pct(x.efficiency), x.boundingLevel, f(x.ratioToBaseline),
+            ]
+        }
+    }
+
     public static func markdown(_ r: CrossMachineReport) -> String {
         var s = "# cnnscope: \(r.machines.count) machines, \(Set(r.rows.map(\.model)).count) models\n\n"
         s += "Merged \(r.createdAt). Times are measured (timer); efficiency is against each machine's own ceilings.\n\n"
@@ -69,11 +80,7 @@ public enum CrossMachineRenderer {
         s += "| model | setting | machine | algorithm | images/s (median, min–max) | ms/image | efficiency | "
         s += "bound by | × baseline |\n"
         s += "|---|---|---|---|---:|---:|---:|---|---:|\n"
-        for x in bestRows(r).sorted(by: { ($0.model, $0.setting, $0.machine) < ($1.model, $1.setting, $1.machine) }) {
-            s += "| \(x.model) | \(x.setting) | \(x.machine) | \(x.algorithm) | \(spread(x.imagesPerSecond)) | "
-            s += "\(f(x.msPerImage.median, 3)) | \(pct(x.efficiency)) | \(x.boundingLevel) | "
-            s += "\(f(x.ratioToBaseline)) |\n"
-        }
+        for cells in summaryCells(r) { s += "| " + cells.joined(separator: " | ") + " |\n" }
         s += "\n## Ranking (images/s of the best algorithm, summed over every model and setting the machines share)\n\n"
         for (i, e) in ranking(r).enumerated() {
             s += "\(i + 1). \(e.machine): \(f(e.ratio))× the baseline (geometric mean over \(e.count) settings)\n"
@@ -145,12 +152,14 @@ public enum CrossMachineRenderer {
         h += "<table><tr><th>model</th><th>setting</th>"
         h += "<th>machine</th><th>algorithm</th><th>images/s</th><th>ms/image</th><th>efficiency</th><th>bound by</th>"
         h += "<th>× baseline</th></tr>\n"
-        for x in bestRows(r).sorted(by: { ($0.model, $0.setting, $0.machine) < ($1.model, $1.setting, $1.machine) }) {
-            h += "<tr><td>\(esc(x.model))</td><td>\(esc(x.setting))</td><td>\(esc(x.machine))</td>"
-            h += "<td>\(esc(x.algorithm))</td>"
-            h += "<td class=num>\(esc(spread(x.imagesPerSecond)))</td><td class=num>\(f(x.msPerImage.median, 3))</td>"
-            h += "<td class=num>\(pct(x.efficiency))</td><td>\(esc(x.boundingLevel))</td>"
-            h += "<td class=num>\(f(x.ratioToBaseline))</td></tr>\n"
+        let numeric: Set<Int> = [4, 5, 6, 8]
+        for cells in summaryCells(r) {
+            h +=
+                "<tr>"
+                + cells.enumerated().map {
+                    "<td\(numeric.contains($0.offset) ? " class=num" : "")>\(esc($0.element))</td>"
+                }
+                .joined() + "</tr>\n"
         }
         h += "</table>\n<h2>Ranking</h2>\n<ol>\n"
         for e in ranking(r) {
@@ -164,7 +173,8 @@ public enum CrossMachineRenderer {
             h += "<tr\(l.autoDiffers ? " class=differs" : "")><td>\(esc(l.model))</td><td>\(esc(l.setting))</td>"
             h += "<td>\(esc(l.layer))</td>"
             for m in r.machines {
-                h += "<td>\(esc(l.bestByMachine[m.identity] ?? "—")) / \(esc(l.autoByMachine[m.identity] ?? "—"))</td>"
+                let best = l.bestByMachine[m.identity] ?? "—", auto = l.autoByMachine[m.identity] ?? "—"
+                h += "<td>\(esc(best)) / \(esc(auto))</td>"
             }
             h += "</tr>\n"
         }

@@ -35,12 +35,12 @@ public struct SweepStatusReader {
     public init(runner: CommandRunner) { self.runner = runner }
 
     /// The run folder a task wrote, whatever machine identity it ran under.
-    public static func runFolders(_ t: SweepTask, folder: String) -> [String] {
+    /// `list` gives a folder's entries (the status reads each folder once for all tasks).
+    static func runFolders(_ t: SweepTask, folder: String, list: (String) -> [String]) -> [String] {
         let parts = t.runFolder.components(separatedBy: "{machine}")
         guard parts.count == 2 else { return ["\(folder)/\(t.runFolder)"] }
         let base = "\(folder)/\(parts[0])"
-        let machines = (try? FileManager.default.contentsOfDirectory(atPath: base))?.sorted() ?? []
-        return machines.map { "\(base)\($0)\(parts[1])" }
+        return list(base).map { "\(base)\($0)\(parts[1])" }
     }
 
     public func status(folder: String) throws -> SweepStatusReport {
@@ -52,13 +52,20 @@ public struct SweepStatusReader {
         let ended =
             (jobs.isEmpty ? [:] : slurmStates(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", ids])) ?? [:]
         let logs = (try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/logs")) ?? []
+        var listings: [String: [String]] = [:]
+        func entries(_ dir: String) -> [String] {
+            if let l = listings[dir] { return l }
+            let l = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.sorted() ?? []
+            listings[dir] = l
+            return l
+        }
         var out: [SweepTaskStatus] = []
         for t in m.tasks {
             let submitted = m.submissions.filter { $0.group == t.group && $0.indices.contains(t.index) }
             let log = logs.filter { $0.hasPrefix("\(t.group)-") && $0.hasSuffix("_\(t.index).out") }.sorted().last
                 .map { "\(folder)/logs/\($0)" }
             var st = SweepTaskStatus(task: t, state: .missing, detail: "not submitted", log: log)
-            if let done = Self.runFolders(t, folder: folder).first(where: {
+            if let done = Self.runFolders(t, folder: folder, list: entries).first(where: {
                 FileManager.default.fileExists(atPath: "\($0)/report.json")
             }) {
                 st.state = .done

@@ -58,12 +58,6 @@ public final class DepthwiseConv2D {
         }
     }
 
-    /// Whether `forward` runs the vector kernel on this shape and CPU.
-    public var vectorKernelFits: Bool {
-        var shape = geometry.cShape
-        return cnns_depthwise_vector_fits(&shape) != 0
-    }
-
     /// From dL/dy: overwrites dWeights and dBias (when given), and dInput (when given).
     public func backward(
         input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
