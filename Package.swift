@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 // cnnscope: profile convolutional neural networks on CPUs.
 // Dependency direction (see README "Architecture"):
-//   C targets -> Hardware; Tensor -> Kernels -> Layers -> Training (Datasets -> Training);
-//   CHDF5 + Layers -> KerasWeights; {Layers, Hardware} -> Profiler; Figures -> Roofline -> Reports; {Hardware, Kernels, Reports} -> MachineStore;
-//   {Hardware, Tensor} -> Runtime; all of these -> Profiling -> Lab, Transfer -> cnnscope (the tool) and Examples.
+//   C targets -> Hardware; Tensor -> Kernels -> Layers -> Training (Datasets -> Training) -> Onnx;
+//   CHDF5 + Layers -> KerasWeights; {Layers, Hardware} -> Profiler; Figures -> Roofline -> Reports -> Sweep;
+//   {Hardware, Kernels, Reports} -> MachineStore; {Hardware, Tensor, Kernels} -> Runtime;
+//   all of these -> Profiling -> Transfer -> Lab -> cnnscope (the tool) and Examples.
 import PackageDescription
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
@@ -52,14 +53,14 @@ let package = Package(
             name: "Onnx",
             dependencies: ["Kernels", "Layers", "Training", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: v5),
-        .target(name: "Sweep", dependencies: ["Reports"], swiftSettings: v5),
-        .target(name: "Runtime", dependencies: ["Hardware", "Tensor"], swiftSettings: v5),
+        .target(name: "Sweep", dependencies: ["Reports", "Figures"], swiftSettings: v5),
+        .target(name: "Runtime", dependencies: ["Hardware", "Tensor", "Kernels"], swiftSettings: v5),
         .target(name: "Profiling",
                 dependencies: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
-                               "Roofline", "Reports", "MachineStore", "Runtime", "KerasWeights"],
+                               "Roofline", "Reports", "MachineStore", "Runtime", "KerasWeights", "Onnx"],
                 swiftSettings: v5),
         .target(name: "Lab",
-                dependencies: ["Datasets", "Figures", "Hardware", "Kernels", "Layers", "Profiler", "Profiling", "Reports",
+                dependencies: ["Datasets", "Figures", "Transfer", "Hardware", "Kernels", "Layers", "Profiler", "Profiling", "Reports",
                                "Roofline", "Runtime", "Tensor", "Training"],
                 swiftSettings: v5),
         .target(name: "Transfer",
@@ -79,8 +80,7 @@ let package = Package(
             swiftSettings: v5),
 
         // Examples/: the library used directly (built by Scripts/test).
-        .executableTarget(name: "profile-example", dependencies: ["Datasets", "Hardware", "Kernels", "MachineStore", "Profiling",
-                                                                  "Training"],
+        .executableTarget(name: "profile-example", dependencies: ["Datasets", "MachineStore", "Profiling", "Runtime"],
                           path: "Examples/ProfileTinyCNN", swiftSettings: v5),
 
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "MachineStore", "Kernels", "Tensor"], swiftSettings: v5),
@@ -95,6 +95,6 @@ let package = Package(
                     swiftSettings: v5),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Reports", "Roofline", "Figures"], swiftSettings: v5),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Layers", "Tensor", "Training"], swiftSettings: v5),
-        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Onnx", "Sweep", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
+        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Lab", "Onnx", "Sweep", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
     ]
 )

@@ -6,6 +6,15 @@ public enum ConvAlgorithmPolicy {
     case fixed(ConvAlgorithmKind)
     /// Time the candidates once per (shape, batch, threads) and keep the fastest.
     case auto(AutoSelector)
+
+    /// The policy `--conv-algorithm NAME` asks for: auto (with this selector) or one algorithm.
+    public static func named(_ name: String, selector: AutoSelector) throws -> ConvAlgorithmPolicy {
+        if name == "auto" { return .auto(selector) }
+        guard let k = ConvAlgorithmKind(userSpelling: name) else {
+            throw SettingError("Unknown --conv-algorithm '\(name)'; use \(ConvAlgorithmKind.userChoices) or auto.")
+        }
+        return .fixed(k)
+    }
 }
 
 // input NHWC (N,H,W,C), kernel HWIO (R,S,C,K), bias (K) -> output NHWC (N,P,Q,K), activation fused

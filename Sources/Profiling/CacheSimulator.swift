@@ -3,6 +3,7 @@ import Foundation
 import Hardware
 import Kernels
 import Reports
+import Tensor
 
 /// Simulated memory traffic for machines without a PMU: re-runs one convolution kernel under
 /// valgrind's cachegrind, with the D1 and last-level caches set to the sizes hwloc reports, once
@@ -123,5 +124,23 @@ public final class CacheSimulator {
             results[i].simulatedD1Bytes = sim.d1Bytes
             results[i].simulatedLLBytes = sim.llBytes
         }
+    }
+}
+
+extension CacheSimulator {
+    /// What the child process runs (the tool's hidden `_simulate-kernel` command): one
+    /// convolution kernel `runs` times on seeded data, single-threaded.
+    public static func runKernel(layer: String, algorithm: String, runs: Int, workspace: Int) throws {
+        let g = try ConvGeometry.parse(layer)
+        guard let kind = ConvAlgorithmKind(userSpelling: algorithm) else {
+            throw SettingError("unknown algorithm '\(algorithm)'")
+        }
+        let algo = try kind.make(g, options: ConvOptions(workspaceLimitBytes: workspace, winogradChunkBytes: workspace))
+        var rng = SeededGenerator(seed: 1)
+        let x = Tensor(shape: g.inputShape), w = Tensor(shape: g.weightShape), y = Tensor(shape: g.outputShape)
+        let b = try Tensor([g.k])
+        x.fillUniform(&rng)
+        w.fillUniform(&rng)
+        for _ in 0..<runs { try algo.forward(input: x, weights: w, bias: b, output: y) }
     }
 }

@@ -1,3 +1,4 @@
+import Figures
 import Foundation
 
 /// One machine type of a sweep: the Slurm partition and/or constraint its jobs ask for.
@@ -85,22 +86,5 @@ public struct SweepManifest: Codable, Equatable, Sendable {
     /// Writes the manifest through a temporary file and a rename.
     public func save(folder: String) throws {
         try AtomicFile.write(try encoded(), to: "\(folder)/\(Self.fileName)")
-    }
-}
-
-/// Writes through a temporary file in the same folder and a rename, so a reader never sees half a file.
-enum AtomicFile {
-    static func write(_ data: Data, to path: String, executable: Bool = false) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: tmp)
-            if executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tmp.path) }
-            guard rename(tmp.path, url.path) == 0 else { throw SweepError("rename to \(path) failed (errno \(errno))") }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw SweepError("cannot write \(path): \(error)")
-        }
     }
 }

@@ -1,3 +1,4 @@
+import Figures
 import Foundation
 
 /// What `sweep plan` is asked for.
@@ -95,5 +96,16 @@ public enum SweepPlanner {
         }
         for (name, text) in scripts { try AtomicFile.write(Data(text.utf8), to: "\(folder)/\(name)", executable: true) }
         try manifest.save(folder: folder)
+    }
+
+    /// Plans the sweep, writes its folder, and returns what to tell the user.
+    public static func planAndWrite(_ request: SweepPlanRequest, createdAt: String) throws -> String {
+        let (manifest, scripts) = try plan(request, createdAt: createdAt)
+        try write(manifest, scripts: scripts, folder: request.folder)
+        let folder = request.folder
+        return
+            (["Planned \(manifest.tasks.count) tasks in \(manifest.groups.count) machine group(s) in \(folder)"]
+            + manifest.groups.map { "  \(folder)/\($0.script)" } + ["Next: cnnscope sweep submit \(folder)"])
+            .joined(separator: "\n")
     }
 }

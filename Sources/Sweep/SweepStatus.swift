@@ -26,6 +26,24 @@ public struct SweepStatusReport: Sendable {
     public var summary: String {
         SweepTaskState.allCases.map { "\(count($0)) \($0.rawValue)" }.joined(separator: ", ")
     }
+
+    /// A line per task (JSON lines when `json`), then the summary line for `folder`.
+    public func text(json: Bool, folder: String) throws -> String {
+        let lines = try tasks.map { t -> String in
+            guard json else {
+                let log = t.log.map { "  log: \($0)" } ?? ""
+                return "\(t.task.id)  \(t.task.model)  \(t.state.rawValue)  \(t.detail)\(log)"
+            }
+            let line: [String: String] = [
+                "task": t.task.id, "model": t.task.model, "state": t.state.rawValue, "detail": t.detail,
+                "log": t.log ?? "",
+            ]
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return String(decoding: try enc.encode(line), as: UTF8.self)
+        }
+        return (lines + ["Sweep \(folder): \(summary)"]).joined(separator: "\n")
+    }
 }
 
 /// Reads a sweep's state from its folder (reports, exit files, logs) and from Slurm (squeue for

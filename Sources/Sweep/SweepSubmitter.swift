@@ -62,4 +62,12 @@ public struct SweepSubmitter {
         try m.save(folder: folder)
         return (m, made)
     }
+
+    /// Submits, and returns a line per submitted group.
+    public func submitText(folder: String, onlyFailed: Bool, now: String) throws -> String {
+        try submit(folder: folder, onlyFailed: onlyFailed, now: now).1.map { s in
+            let tasks = s.indices.map(String.init).joined(separator: ",")
+            return "Submitted group \(s.group): job \(s.jobID), array tasks \(tasks)"
+        }.joined(separator: "\n")
+    }
 }

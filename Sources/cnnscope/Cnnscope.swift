@@ -13,7 +13,7 @@ struct Cnnscope: ParsableCommand {
             exposes them, and reports where the time goes. Every number says where it came from: \
             counted (PMU), measured (timer), modelled (formula) or simulated (cache simulator).
             """,
-        version: ProfilesDirectory.versionText,
+        version: Console.versionText,
         subcommands: [
             ProfileCommand.self, LabCommand.self, ReportCommand.self, MachineCommand.self, EventsCommand.self,
             SummaryCommand.self, InferCommand.self, DataCommand.self, TrainCommand.self, TransferCommand.self,

@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Reports
 import XCTest
 
@@ -38,14 +39,14 @@ final class LabEndToEndTests: XCTestCase {
             LabReport.self, from: Data(contentsOf: out.appendingPathComponent("lab.json")))
         XCTAssertEqual(report.models.map(\.name), ["basic-cnn", "tiny-cnn", "fcnn", "basic-cnn-avgpool"])
         // The lab's Part 7: every model in one table with its data set, and the winners.
-        let all = try ReportCommand.allModels([out.appendingPathComponent("lab.json").path])
+        let all = try ReportJob.allModels([out.appendingPathComponent("lab.json").path])
         XCTAssertEqual(all.rows.count, 4)
         XCTAssertTrue(all.rows.allSatisfy { $0.dataset == "fashion-mnist" })
         let best = try XCTUnwrap(all.rows.max { $0.accuracyPercent < $1.accuracyPercent })
         XCTAssertTrue(all.markdown.contains("- Best Model for Accuracy: **\(best.model)**"), all.markdown)
         XCTAssertTrue(all.markdown.contains("Most Parameter-Efficient Model"))
         XCTAssertEqual(all.csv.split(separator: "\n").count, 5)
-        XCTAssertThrowsError(try ReportCommand.allModels([machine])) {
+        XCTAssertThrowsError(try ReportJob.allModels([machine])) {
             XCTAssertTrue("\($0)".contains(machine), "\($0)")
         }
         XCTAssertNotNil(report.augmentation)

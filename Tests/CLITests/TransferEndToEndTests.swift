@@ -1,5 +1,6 @@
 import Foundation
 import KerasWeights
+import Lab
 import Training
 import Transfer
 import XCTest
@@ -69,7 +70,7 @@ final class TransferEndToEndTests: XCTestCase {
         let frozenRow = String(format: "%.2f", r.runs[0].testAccuracy * 100 / (Double(r.runs[0].totalParameters) / 1e6))
         XCTAssertTrue(md.contains(frozenRow), "the lab's formula in the table: \(frozenRow)")
         // Transfer runs join the lab's all-models table with their data set.
-        let all = try ReportCommand.allModels([out.appendingPathComponent("results.json").path])
+        let all = try ReportJob.allModels([out.appendingPathComponent("results.json").path])
         XCTAssertEqual(all.rows.count, r.runs.count)
         XCTAssertTrue(all.rows[0].model.contains("frozen base"), all.rows[0].model)
         // The lab's display_predictions: ten images, titles green when right, red when wrong.

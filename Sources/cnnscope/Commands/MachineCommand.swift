@@ -1,11 +1,6 @@
 import ArgumentParser
-import Foundation
-import Hardware
-import Kernels
+import Figures
 import MachineStore
-import Profiling
-import Reports
-import Runtime
 
 struct MachineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,50 +14,20 @@ struct MachineCommand: ParsableCommand {
             fails only when nothing could be reported.
             """)
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
-
+    @Flag(help: "Print JSON instead of text.") var json = false
     @Flag(
-        help:
-            """
+        help: """
             Also measure the machine's ceilings (FMA peaks, load/copy/triad bandwidth of every cache level and \
             DRAM, one thread and all cores; about half a minute) and save them in the machine cache \
             (machines/<identity>.json under --cache-dir).
-            """
-    )
+            """)
     var measure = false
-
-    @Option(
-        help:
-            """
-            The folder for measured ceilings and auto's choices (machines/<identity>.json below it); the default \
-            is $CNNSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/cnnscope, else ~/.cache/cnnscope.
-            """
-    )
-    var cacheDir: String?
+    @OptionGroup var cache: CacheDirOption
 
     func run() throws {
-        var topo: HwlocTopology?, topology: Topology?, topologyError: String?
-        do {
-            let t = try HwlocTopology()
-            (topo, topology) = (t, t.snapshot())
-        } catch { topologyError = "\(error)" }
-        var cpu: CPUFeatures?, cpuError: String?
-        do { cpu = try CPUFeatures.detect() } catch { cpuError = "\(error)" }
-        let session = try MachineOptions.session(cacheDir: cacheDir, explicitRecord: nil, cpu: cpu, topology: topology)
-        let report = MachineReport.survey(
-            session: session, hwloc: topo, topology: topology, topologyError: topologyError, cpu: cpu,
-            cpuError: cpuError,
-            measure: measure, host: ProfilesDirectory.hostName)
-        if report.readNothing {
-            Console.error(
-                """
-                nothing could be read about this machine: \(topologyError ?? ""); \(cpuError ?? ""); \
-                \(report.pmuError ?? "")
-                """
-            )
-            throw ExitCode(1)
-        }
-        print(json ? try Console.json(report) : MachineReport.text(report))
+        let report = try MachineReport.survey(
+            settings: MachineSettings(cacheDir: cache.cacheDir), measure: measure, environment: Console.environment,
+            log: Console.error)
+        print(json ? try AtomicFile.json(report) : MachineReport.text(report))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Sweep
 
 struct SweepCommand: ParsableCommand {
@@ -19,62 +20,39 @@ struct SweepPlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", abstract: "Write a sweep folder: manifest.json and one sbatch script per machine group.")
 
-    @Option(help: "The sweep folder to create (new or empty).")
-    var output: String
-
-    @Option(help: "The models, comma-separated (profile names, .yaml or .onnx paths).")
-    var models = "basic-cnn"
-
+    @Option(help: "The sweep folder to create (new or empty).") var output: String
+    @Option(help: "The models, comma-separated (profile names, .yaml or .onnx paths).") var models = "basic-cnn"
     @Option(help: "The algorithms every task profiles, comma-separated, as `profile --algorithms` takes them.")
     var algorithms = "im2col,auto"
-
-    @Option(help: "Batch sizes, comma-separated: one task per batch size.")
-    var batchSizes = "64"
-
-    @Option(help: "Thread counts, comma-separated: one task per thread count.")
-    var threads = "1"
-
+    @Option(help: "Batch sizes, comma-separated: one task per batch size.") var batchSizes = "64"
+    @Option(help: "Thread counts, comma-separated: one task per thread count.") var threads = "1"
     @Option(help: "A Slurm partition: one machine group each (repeat the option for several).")
     var partition: [String] = []
-
     @Option(help: "A Slurm constraint (node feature): one machine group each (repeat the option for several).")
     var constraint: [String] = []
-
     @Option(help: "The cnnscope executable the jobs run, as the nodes see it (default: this one).")
     var executable: String?
-
     @Argument(
         parsing: .postTerminator, help: "Other `profile` options for every task, after --, e.g. -- --dataset synthetic."
     )
     var profileOptions: [String] = []
 
-    static func integers(_ s: String, _ name: String) throws -> [Int] {
-        let v = s.split(separator: ",").map { Int($0) }
-        guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("\(name) must be positive integers separated by commas, got '\(s)'.")
-        }
-        return v.map { $0! }
-    }
-
     func validate() throws {
-        _ = try Self.integers(batchSizes, "--batch-sizes")
-        _ = try Self.integers(threads, "--threads")
+        try Console.validating { _ = try (sizes(), threadCounts()) }
         if profileOptions.contains("--output") { throw ValidationError("--output is set per task by the sweep.") }
     }
+
+    func sizes() throws -> [Int] { try IntegerList.parse(batchSizes, option: "--batch-sizes") }
+    func threadCounts() throws -> [Int] { try IntegerList.parse(threads, option: "--threads") }
 
     func run() throws {
         let exe = executable ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
         let request = SweepPlanRequest(
             folder: output, models: models.split(separator: ",").map(String.init), algorithms: algorithms,
-            batchSizes: try Self.integers(batchSizes, "--batch-sizes"),
-            threads: try Self.integers(threads, "--threads"),
+            batchSizes: try sizes(), threads: try threadCounts(),
             partitions: partition, constraints: constraint, passThrough: profileOptions, executable: exe,
             version: Cnnscope.version)
-        let (manifest, scripts) = try SweepPlanner.plan(request, createdAt: ISO8601DateFormatter().string(from: Date()))
-        try SweepPlanner.write(manifest, scripts: scripts, folder: output)
-        print("Planned \(manifest.tasks.count) tasks in \(manifest.groups.count) machine group(s) in \(output)")
-        for g in manifest.groups { print("  \(output)/\(g.script)") }
-        print("Next: cnnscope sweep submit \(output)")
+        print(try SweepPlanner.planAndWrite(request, createdAt: ISO8601DateFormatter().string(from: Date())))
     }
 }
 
@@ -82,19 +60,13 @@ struct SweepSubmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit", abstract: "Submit a planned sweep with sbatch and record the job ids in its manifest.")
 
-    @Argument(help: "The sweep folder.")
-    var sweep: String
-
-    @Flag(help: "Submit again only the tasks `sweep status` reports as failed.")
-    var failed = false
+    @Argument(help: "The sweep folder.") var sweep: String
+    @Flag(help: "Submit again only the tasks `sweep status` reports as failed.") var failed = false
 
     func run() throws {
-        let (_, made) = try SweepSubmitter(runner: ProcessCommandRunner()).submit(
-            folder: sweep, onlyFailed: failed, now: ISO8601DateFormatter().string(from: Date()))
-        for s in made {
-            let tasks = s.indices.map(String.init).joined(separator: ",")
-            print("Submitted group \(s.group): job \(s.jobID), array tasks \(tasks)")
-        }
+        print(
+            try SweepSubmitter(runner: ProcessCommandRunner()).submitText(
+                folder: sweep, onlyFailed: failed, now: ISO8601DateFormatter().string(from: Date())))
     }
 }
 
@@ -103,26 +75,11 @@ struct SweepStatusCommand: ParsableCommand {
         commandName: "status", abstract: "Summarise a sweep: done, running, pending, failed (with the log) and missing."
     )
 
-    @Argument(help: "The sweep folder.")
-    var sweep: String
-
-    @Flag(help: "Print JSON lines, one per task.")
-    var json = false
+    @Argument(help: "The sweep folder.") var sweep: String
+    @Flag(help: "Print JSON lines, one per task.") var json = false
 
     func run() throws {
-        let report = try SweepStatusReader(runner: ProcessCommandRunner()).status(folder: sweep)
-        for t in report.tasks {
-            if json {
-                let line: [String: String] = [
-                    "task": t.task.id, "model": t.task.model, "state": t.state.rawValue,
-                    "detail": t.detail, "log": t.log ?? "",
-                ]
-                print(try Console.json(line).replacingOccurrences(of: "\n", with: ""))
-            } else {
-                let log = t.log.map { "  log: \($0)" } ?? ""
-                print("\(t.task.id)  \(t.task.model)  \(t.state.rawValue)  \(t.detail)\(log)")
-            }
-        }
-        print("Sweep \(sweep): \(report.summary)")
+        print(
+            try SweepStatusReader(runner: ProcessCommandRunner()).status(folder: sweep).text(json: json, folder: sweep))
     }
 }

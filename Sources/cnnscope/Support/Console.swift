@@ -1,7 +1,13 @@
+import ArgumentParser
 import Foundation
+import Profiling
 
-/// Writing to the terminal and to files; the only place that touches output files.
+/// The process's side of the tool: its environment, its Profiles folder, and the terminal.
 enum Console {
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+    static var executable: URL { URL(fileURLWithPath: CommandLine.arguments[0]) }
+    static var profiles: ProfilesFolder? { ProfilesFolder.locate(environment: environment, executable: executable) }
+
     /// Progress lines reach a log file as they are printed, not when the buffer fills.
     static func lineBuffered() { setvbuf(stdout, nil, _IOLBF, 0) }
 
@@ -9,37 +15,16 @@ enum Console {
         FileHandle.standardError.write(Data(("cnnscope: " + message + "\n").utf8))
     }
 
-    /// Writes `text` to `path` through a temporary file and a rename, so an interrupted run
-    /// never leaves a half-written file.
-    static func writeAtomically(_ text: String, to path: String) throws {
-        try writeAtomically(data: Data(text.utf8), to: path)
+    /// `cnnscope --version`: the version and the Profiles folder in use.
+    static var versionText: String {
+        let where_ =
+            profiles.map { "profiles: \($0.url.path) (\($0.source))" }
+            ?? "profiles: not found (set CNNSCOPE_PROFILES or run Scripts/install)"
+        return "\(Cnnscope.version)\n\(where_)"
     }
 
-    static func writeAtomically(data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: tmp)
-            guard rename(tmp.path, url.path) == 0 else {
-                throw CLIError("rename failed: \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw CLIError("cannot write \(path): \(error.localizedDescription)")
-        }
+    /// A library check run from `validate()`, its error shown with the usage.
+    static func validating(_ check: () throws -> Void) throws {
+        do { try check() } catch { throw ValidationError("\(error)") }
     }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(value), as: UTF8.self)
-    }
-}
-
-/// A one-line error for the user.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ s: String) { description = s }
 }

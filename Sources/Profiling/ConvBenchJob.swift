@@ -1,0 +1,101 @@
+import Figures
+import Foundation
+import Hardware
+import Kernels
+import Runtime
+import Tensor
+
+/// `cnnscope bench`: the convolution engine's speed goals as ratios measured in one run, at the
+/// lab's 3x3 layers and one 5x5, against oneDNN's figures, cblas_sgemm alone and the FMA peak.
+public struct ConvBenchJob {
+    public var batch = 64
+    public var repetitions = 7
+    /// Thread counts to run; nil is 1 and all cores.
+    public var threadCounts: [Int]?
+    /// oneDNN GFLOP/s per shape as 'shape=t1/t2;...' (shape fields separated by '|').
+    public var oneDNN: String?
+
+    public init() {}
+
+    /// oneDNN 2.6 (jit:avx2) direct-equivalent GFLOP/s on the Zen 3 machine the goal was set on.
+    public static let defaultOneDNN: [(String, Double, Double)] = [
+        ("N=64,H=14,W=14,C=32,K=64,R=3", 68, 120), ("N=64,H=16,W=16,C=32,K=64,R=3", 62, 118),
+        ("N=64,H=7,W=7,C=64,K=128,R=3", 52, 93), ("N=64,H=14,W=14,C=64,K=128,R=3", 55, 109),
+        ("N=64,H=14,W=14,C=32,K=64,R=5", 88, 156),
+    ]
+
+    /// The oneDNN figures by shape: the defaults, replaced by those given.
+    public func oneDNNFigures() throws -> [String: (Double, Double)] {
+        var d: [String: (Double, Double)] = [:]
+        for (k, a, b) in Self.defaultOneDNN { d[k] = (a, b) }
+        guard let s = oneDNN else { return d }
+        for item in s.split(separator: ";") {
+            let eq = item.lastIndex(of: "=") ?? item.endIndex
+            let v =
+                eq < item.endIndex ? item[item.index(after: eq)...].split(separator: "/").compactMap { Double($0) } : []
+            let shape = String(item[..<eq]).replacingOccurrences(of: "|", with: ",")
+            guard v.count == 2, let g = try? ConvGeometry.parse(shape) else {
+                throw WorkflowError("--onednn: '\(item)' is not SHAPE=GFLOPS1/GFLOPS2 (shape fields separated by '|')")
+            }
+            d[Self.key(g)] = (v[0], v[1])
+        }
+        return d
+    }
+
+    static func key(_ g: ConvGeometry) -> String { "\(g)".replacingOccurrences(of: ",stride=1,pad=same", with: "") }
+
+    /// Runs every fast algorithm on each shape for each thread count; the rows and the FMA peak.
+    public func run(environment: [String: String]) throws -> (rows: [BenchRow], peak: Double) {
+        let topo = try? HwlocTopology()
+        let snap = topo?.snapshot()
+        let counts = threadCounts ?? Array(Set([1, snap?.cores ?? 1])).sorted()
+        let dnn = try oneDNNFigures()
+        let cpu = try CPUFeatures.detect()
+        let peak = ComputePeakProbe.measure(
+            features: cpu, pool: WorkerPool(threads: 1, policy: .compact, topology: topo)
+        ).perThreadGFLOPs
+        Blas.threads = 1
+        var rows: [BenchRow] = []
+        for t in counts {
+            let pool = WorkerPool(threads: t, policy: .compact, topology: topo)
+            let options = ExecutionSettings().kernelSwitches(environment: environment).sized(for: snap, workers: t)
+            let runner = ConvBenchRunner(
+                pool: pool, threads: t, options: options, repetitions: repetitions, warmup: 2,
+                peakPerThread: peak, selector: AutoSelector(options: options))
+            for (shape, _, _) in Self.defaultOneDNN {
+                let g = try ConvGeometry.parse(shape).withBatch(batch)
+                // Every fast algorithm that applies to the shape (F(2x2,5x5) on the 5x5 layer).
+                let fast = ConvAlgorithmKind.allCases.filter { $0 != .naive && (try? $0.check(g)) != nil }
+                let rs = try runner.compare(g, algorithms: fast)
+                let d =
+                    dnn[Self.key(try ConvGeometry.parse(shape))].map { t == 1 ? $0.0 : (t == 2 ? $0.1 : nil) } ?? nil
+                rows.append(
+                    BenchRow(
+                        layer: g.shortDescription, threads: t, results: rs, sgemmGFLOPs: sgemmGFLOPs(g, pool: pool),
+                        oneDNN: d, peakPerThread: peak))
+            }
+        }
+        return (rows, peak)
+    }
+
+    /// cblas_sgemm alone on the layer's GEMM shape (M = N·P·Q, N = K, K = R·S·C), split over
+    /// the same workers by rows, single-threaded BLAS in each.
+    func sgemmGFLOPs(_ g: ConvGeometry, pool: WorkerPool) -> Double {
+        let M = g.n * g.p * g.q, N = g.k, K = g.r * g.s * g.c
+        let a = Tensor.allocate(M * K), b = Tensor.allocate(K * N), c = Tensor.allocate(M * N)
+        defer { free(a); free(b); free(c) }
+        for i in 0..<(M * K) { a[i] = Float(i % 7) * 0.1 }
+        for i in 0..<(K * N) { b[i] = Float(i % 5) * 0.1 }
+        var samples: [Double] = []
+        for rep in 0..<(repetitions + 2) {
+            let t0 = monotonicNanos()
+            pool.parallelRanges(M) { _, r in
+                Blas.sgemm(
+                    m: r.count, n: N, k: K, a: a + r.lowerBound * K, lda: K, b: b, ldb: N, beta: 0,
+                    c: c + r.lowerBound * N, ldc: N)
+            }
+            if rep >= 2 { samples.append(Double(monotonicNanos() - t0) * 1e-9) }
+        }
+        return 2 * Double(M) * Double(N) * Double(K) / Timing(samples).median / 1e9
+    }
+}
