@@ -16,7 +16,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx", "Sweep"]),
+        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx", "KerasImport", "Sweep"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["Hardware", "Tensor", "Kernels"], swiftSettings: v5),
         .target(name: "Profiling",
                 dependencies: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
-                               "Roofline", "Reports", "MachineStore", "Runtime", "KerasWeights", "Onnx"],
+                               "Roofline", "Reports", "MachineStore", "Runtime", "KerasWeights", "KerasImport", "Onnx"],
                 swiftSettings: v5),
         .target(name: "Lab",
                 dependencies: ["Datasets", "Figures", "Transfer", "Hardware", "Kernels", "Layers", "Profiler", "Profiling", "Reports",
@@ -69,6 +69,9 @@ let package = Package(
                 swiftSettings: v5),
         .target(name: "MachineStore", dependencies: ["Hardware", "Kernels", "Reports"], swiftSettings: v5),
         .target(name: "KerasWeights", dependencies: ["CHDF5", "Layers", "Tensor"], swiftSettings: v5),
+        // Keras 3 .keras archives: zip reader, config.json -> graph profile, model.weights.h5 by layer name.
+        .target(name: "KerasImport", dependencies: ["Datasets", "KerasWeights", "Kernels", "Layers", "Training"],
+                swiftSettings: v5),
 
         .executableTarget(
             name: "cnnscope",
@@ -93,6 +96,8 @@ let package = Package(
         .testTarget(name: "OnnxTests", dependencies: ["Onnx", "Profiling", "Datasets", "Training", "Kernels", "Layers", "Tensor",
                                                  .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                     swiftSettings: v5),
+        .testTarget(name: "KerasImportTests", dependencies: ["KerasImport", "KerasWeights", "Profiling", "Datasets", "Training",
+                                                        "Kernels", "Layers", "Tensor"], swiftSettings: v5),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Reports", "Roofline", "Figures"], swiftSettings: v5),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Layers", "Tensor", "Training"], swiftSettings: v5),
         .testTarget(name: "CLITests", dependencies: ["cnnscope", "Lab", "Onnx", "Sweep", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),

@@ -1,32 +1,44 @@
 import Foundation
 
 /// The data sets cnnscope can fetch, as data (`Profiles/datasets/catalog.json`): per data set the
-/// files, where they are published, their MD5 as the publishers list it, and which members of an
-/// archive to unpack.
+/// files, the places they are published (the first that answers is used), each file's size and
+/// SHA-256, and which members of an archive to unpack. A file whose publisher gives no digest names
+/// the check that verifies it instead (`checked_by`).
 public struct DataCatalog: Codable, Sendable {
     public struct File: Codable, Sendable {
         public var file: String
-        public var md5: String
+        public var sha256: String?
+        public var size: Int?
         /// For archives (.tar.gz): the member base names to unpack beside it.
         public var extract: [String]?
+        /// How a file without a published digest is verified (for example "keras-weights:mobilenetv2").
+        public var checkedBy: String?
+
+        enum CodingKeys: String, CodingKey {
+            case file, sha256, size, extract
+            case checkedBy = "checked_by"
+        }
     }
 
     public struct Entry: Codable, Sendable {
         public var name: String
         public var description: String
-        public var baseURL: String
+        /// The canonical location first, then mirrors.
+        public var baseURLs: [String]
         public var files: [File]
-        /// The `--dataset` value that reads the fetched folder.
-        public var datasetOption: String
+        /// The `--dataset` value that reads the fetched folder (nil for weights).
+        public var datasetOption: String?
 
         enum CodingKeys: String, CodingKey {
             case name, description, files
-            case baseURL = "base_url"
+            case baseURLs = "base_urls"
             case datasetOption = "dataset_option"
         }
     }
 
     public var schema: String
+    /// Where the digests come from.
+    public var sources: String?
     public var datasets: [Entry]
 
     /// Reads a catalog, or says in one line what is wrong with it.
@@ -36,8 +48,14 @@ public struct DataCatalog: Codable, Sendable {
         }
         do {
             let c = try JSONDecoder().decode(DataCatalog.self, from: d)
-            guard c.schema == "cnnscope.datasets/1" else {
-                throw DatasetError("\(path): schema '\(c.schema)', expected 'cnnscope.datasets/1'")
+            guard c.schema == "cnnscope.datasets/2" else {
+                throw DatasetError("\(path): schema '\(c.schema)', expected 'cnnscope.datasets/2'")
+            }
+            for e in c.datasets {
+                if e.baseURLs.isEmpty { throw DatasetError("\(path): data set '\(e.name)' lists no base_urls") }
+                for f in e.files where f.sha256 == nil && f.checkedBy == nil {
+                    throw DatasetError("\(path): \(e.name)/\(f.file) has neither a sha256 nor a checked_by")
+                }
             }
             return c
         } catch let e as DatasetError { throw e } catch {

@@ -20,12 +20,13 @@ extension DataCatalog {
     /// `--dataset NAME` looks), and returns the line saying where it went.
     public func fetch(
         _ name: String, into dataDir: String?, mirror: String?, environment: [String: String],
-        log: @escaping (String) -> Void
+        checks: [String: (URL) throws -> Void] = [:], log: @escaping (String) -> Void
     ) throws -> String {
         let e = try entry(name)
         let folder = dataDir.map { URL(fileURLWithPath: $0) } ?? Self.defaultFolder(e.name, environment: environment)
-        _ = try DataFetcher(log: log).fetch(e, into: folder, mirror: mirror)
-        return "\(e.name) is in \(folder.path); use it with --dataset \(e.datasetOption)"
+        let files = try DataFetcher(checks: checks, log: log).fetch(e, into: folder, mirror: mirror)
+        guard let option = e.datasetOption else { return "\(e.name) is in \(files.joined(separator: ", "))" }
+        return "\(e.name) is in \(folder.path); use it with --dataset \(option)"
             + (dataDir == nil ? "" : " --data-dir \(folder.path)")
     }
 }

@@ -65,6 +65,22 @@ public final class HDF5File {
 
     // MARK: reading
 
+    /// The names of the links in the group at `objectPath`, in name order.
+    public func children(_ objectPath: String) throws -> [String] {
+        let g = try check(H5Gopen2(id, objectPath, cnns_h5p_default()), "cannot open the group '\(objectPath)'")
+        defer { H5Gclose(g) }
+        var info = H5G_info_t()
+        try check(H5Gget_info(g, &info), "cannot list the group '\(objectPath)'")
+        return try (0..<Int(info.nlinks)).map { i in
+            let n = try check(
+                H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(i), nil, 0, cnns_h5p_default()),
+                "cannot read link \(i) of '\(objectPath)'")
+            var buf = [CChar](repeating: 0, count: Int(n) + 1)
+            H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(i), &buf, buf.count, cnns_h5p_default())
+            return String(cString: buf)
+        }
+    }
+
     /// A string-array attribute of the object at `objectPath` (fixed-length or variable-length strings).
     public func stringsAttribute(_ name: String, of objectPath: String = "/") throws -> [String]? {
         let obj = try check(H5Oopen(id, objectPath, cnns_h5p_default()), "cannot open '\(objectPath)'")

@@ -1,8 +1,10 @@
 import Layers
 import Tensor
 
-/// Keras HDF5 weight files in the layout `model.save_weights("x.h5")` and keras.applications
-/// use (`*_weights_tf_dim_ordering_tf_kernels_notop.h5`, cached under ~/.keras/models/):
+/// Keras HDF5 weight files: Keras 3's `.weights.h5` (and the `model.weights.h5` inside a `.keras`
+/// archive: `/layers/<layer>/vars/<i>`, each layer's variables in Keras's order, which is the
+/// order of cnnscope's parameters), and the Keras 2 layout `model.save_weights("x.h5")` and
+/// keras.applications use (`*_weights_tf_dim_ordering_tf_kernels_notop.h5`, cached under ~/.keras/models/):
 /// the root attribute `layer_names`; per layer a group with the attribute `weight_names`
 /// ("Conv1/kernel:0", ...); each weight a float dataset at /<layer>/<weight name>.
 /// Layers are matched by name, weights by their last name part (kernel, bias,
@@ -25,15 +27,7 @@ public enum KerasWeightImporter {
     public static func load(_ path: String, into model: Sequential, required: Set<String>? = nil) throws -> Summary {
         let file = try HDF5File(reading: path)
         guard let names = try file.stringsAttribute("layer_names") else {
-            if file.exists("/layers") {
-                throw HDF5Error(
-                    """
-                    \(path): this is a Keras 3 .weights.h5 file; cnnscope reads the Keras 2 / keras.applications \
-                    layout (root attribute layer_names); save with model.save_weights(\"x.h5\") from tf.keras or \
-                    use the *_notop.h5 files
-                    """
-                )
-            }
+            if file.exists("/layers") { return try loadKeras3(file, into: model, required: required) }
             throw HDF5Error("\(path): no 'layer_names' attribute at the root: not a Keras weight file")
         }
         var byName: [String: Layer] = [:]
@@ -93,6 +87,59 @@ public enum KerasWeightImporter {
             }
             summary.notInFile.append(l.name)
         }
+        for (p, values) in staged {
+            values.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: values.count) }
+            p.version += 1
+            summary.parameters += values.count
+        }
+        return summary
+    }
+
+    /// Keras 3: `/layers/<name>/vars/<i>` for each model layer with parameters, matched by layer
+    /// name and variable position, shapes checked exactly; nothing is changed when an error is found.
+    static func loadKeras3(_ file: HDF5File, into model: Sequential, required: Set<String>?) throws -> Summary {
+        let path = file.path
+        let inFile = Set(try file.children("/layers"))
+        var summary = Summary()
+        var staged: [(Parameter, [Float])] = []
+        for l in model.layers where !l.parameters.isEmpty {
+            let vars = "/layers/\(l.name)/vars"
+            guard inFile.contains(l.name), file.exists(vars) else {
+                if required == nil || required!.contains(l.name) {
+                    throw HDF5Error(
+                        """
+                        \(path): no weights for layer '\(l.name)' (\(l.kerasClass)); the file has \(inFile.count) \
+                        layers, e.g. \(inFile.sorted().prefix(3).joined(separator: ", ")); is it the file for \
+                        \(model.name)?
+                        """)
+                }
+                summary.notInFile.append(l.name)
+                continue
+            }
+            let count = try file.children(vars).count
+            guard count == l.parameters.count else {
+                throw HDF5Error(
+                    """
+                    \(path): layer '\(l.name)' has \(count) variables, the model's \(l.kerasClass) has \
+                    \(l.parameters.count) (\(l.parameters.map(\.name).joined(separator: ", "))); check use_bias, \
+                    center and scale
+                    """)
+            }
+            for (i, p) in l.parameters.enumerated() {
+                let (dims, values) = try file.floats("\(vars)/\(i)")
+                guard dims == p.value.shape.dims else {
+                    throw HDF5Error(
+                        """
+                        \(path): layer '\(l.name)' variable \(i) (\(p.name)) has shape \(dims), the model expects \
+                        \(p.value.shape.dims); the file is for another architecture or input channels
+                        """)
+                }
+                staged.append((p, values))
+            }
+            summary.layers.append(l.name)
+        }
+        let names = Set(model.layers.map(\.name))
+        summary.ignored = inFile.filter { !names.contains($0) && file.exists("/layers/\($0)/vars/0") }.sorted()
         for (p, values) in staged {
             values.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: values.count) }
             p.version += 1

@@ -9,6 +9,21 @@ import Transfer
 public enum ReportJob {
     public enum Format: String, CaseIterable, Sendable { case html, md, csv, json }
 
+    /// Checks that the options name one thing to do, with what it needs.
+    public static func check(file: String?, compare: [String], all: [String], merge: [String], output: String?) throws {
+        if compare.isEmpty && file == nil && all.isEmpty && merge.isEmpty {
+            throw WorkflowError(
+                "Give a run file (report.json), --compare A.json B.json, --all lab.json results.json ... or "
+                    + "--merge SWEEP")
+        }
+        if !merge.isEmpty && output == nil {
+            throw WorkflowError("--merge writes four files: give the folder with --output DIR.")
+        }
+        if !compare.isEmpty && compare.count != 2 {
+            throw WorkflowError("--compare takes exactly two run files, got \(compare.count).")
+        }
+    }
+
     /// A run file (report.json) in `format`.
     public static func render(file: String, format: Format) throws -> String {
         let r = try load(file)

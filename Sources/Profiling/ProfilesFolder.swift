@@ -1,4 +1,5 @@
 import Foundation
+import KerasImport
 import Onnx
 import Training
 
@@ -33,6 +34,12 @@ public struct ProfilesFolder: Sendable {
         return hasModels(cwd) ? ProfilesFolder(url: cwd, source: "current folder") : nil
     }
 
+    /// Where the profiles come from, for `--version`.
+    public static func describe(_ folder: ProfilesFolder?) -> String {
+        folder.map { "profiles: \($0.url.path) (\($0.source))" }
+            ?? "profiles: not found (set CNNSCOPE_PROFILES or run Scripts/install)"
+    }
+
     /// A subfolder (models, events, datasets).
     public func folder(_ name: String) -> URL { url.appendingPathComponent(name) }
 
@@ -42,9 +49,11 @@ public struct ProfilesFolder: Sendable {
             description: "cannot find the Profiles/\(what) folder; run from the repository or set CNNSCOPE_PROFILES")
     }
 
-    /// A model by name (Profiles/models/NAME.yaml), a path to a .yaml profile, or an ONNX file.
+    /// A model by name (Profiles/models/NAME.yaml), a path to a .yaml profile, an ONNX file, or a
+    /// Keras 3 archive (.keras).
     public static func model(_ model: String, in folder: ProfilesFolder?) throws -> ModelProfile {
         if OnnxModelImport.isOnnx(model) { return try OnnxModelImport.load(path: model).profile }
+        if KerasModelImport.isKeras(model) { return try KerasModelImport.load(path: model).profile }
         if model.hasSuffix(".yaml") || model.contains("/") { return try ModelProfile.load(path: model) }
         guard let folder else { throw missing("models") }
         return try ModelProfile.load(named: model, in: folder.folder("models"))

@@ -26,6 +26,20 @@ public struct SweepPlanRequest: Sendable {
         self.threads = threads; self.partitions = partitions; self.constraints = constraints
         self.passThrough = passThrough; self.executable = executable; self.version = version
     }
+
+    /// The request from `sweep plan`'s options as typed: comma-separated models, batch sizes and
+    /// thread counts; other `profile` options after `--` (never `--output`, which each task sets).
+    public init(
+        folder: String, models: String, algorithms: String, batchSizes: String, threads: String,
+        partitions: [String], constraints: [String], passThrough: [String], executable: String, version: String
+    ) throws {
+        if passThrough.contains("--output") { throw SweepError("--output is set per task by the sweep.") }
+        self.init(
+            folder: folder, models: models.split(separator: ",").map(String.init), algorithms: algorithms,
+            batchSizes: try IntegerList.parse(batchSizes, option: "--batch-sizes"),
+            threads: try IntegerList.parse(threads, option: "--threads"), partitions: partitions,
+            constraints: constraints, passThrough: passThrough, executable: executable, version: version)
+    }
 }
 
 /// Plans a sweep: every (model, batch size, threads) on every machine group, as one Slurm job

@@ -16,12 +16,18 @@ public struct TransferError: Error, CustomStringConvertible {
     public init(_ s: String) { description = s }
 }
 
-/// The settings of the lab's Part 6 (`cnnscope transfer`).
+/// The settings of the lab's Part 6 (`cnnscope transfer`). With ImageNet weights the lab trains
+/// the frozen model for `epochs` (10) at `batchSize` (64) and learning rate 1e-3, then a fresh
+/// model with the top `unfreezeTop` (10) base layers unfrozen for `fineTuneEpochs` (5) at
+/// `fineTuneBatchSize` (32) and 1e-4, each with EarlyStopping (`patience`, 0: off).
 public struct TransferSettings {
     public var epochs: Int
     public var batchSize: Int
     public var unfreezeTop: Int
     public var freezeBase: Bool
+    public var fineTuneEpochs = 5
+    public var fineTuneBatchSize = 32
+    public var patience = LabDefaults.patience
     /// Batches over which trained batch-norm layers' moving statistics are re-estimated (0: not).
     public var bnRecalibration: Int
     public var seed: UInt64
@@ -79,7 +85,8 @@ public struct TransferExperiment {
                 p, input: input, policy: .auto(selector), options: options, seed: settings.seed, resizeTo: target)
         }
         func train(
-            _ name: String, mode: String, model: Sequential, lr: Double, trainSet: Dataset, val: Dataset, test: Dataset
+            _ name: String, mode: String, model: Sequential, lr: Double, trainSet: Dataset, val: Dataset, test: Dataset,
+            epochs: Int = settings.epochs, batchSize: Int = settings.batchSize, patience: Int? = nil
         ) -> TransferRun {
             let trainer = Trainer(model: model, optimizer: Adam(learningRate: lr), runner: pool, seed: settings.seed)
             log(
@@ -91,10 +98,10 @@ public struct TransferExperiment {
             let t0 = Date()
             let history = trainer.fit(
                 train: trainSet, validation: val,
-                config: TrainConfig(epochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed),
+                config: TrainConfig(epochs: epochs, batchSize: batchSize, patience: patience, seed: settings.seed),
                 epochEnded: printEpoch)
             let recalibrated = BatchNormRecalibration.run(
-                model, data: trainSet, batches: settings.bnRecalibration, batchSize: settings.batchSize, runner: pool)
+                model, data: trainSet, batches: settings.bnRecalibration, batchSize: batchSize, runner: pool)
             let secs = Date().timeIntervalSince(t0)
             if recalibrated > 0 {
                 log(
@@ -104,9 +111,8 @@ public struct TransferExperiment {
                     """
                 )
             }
-            let (_, loss, acc) = trainer.predict(test, batchSize: settings.batchSize)
-            let inf = trainer.inferenceSecondsPerImage(
-                test, images: min(500, test.count), batchSize: settings.batchSize)
+            let (_, loss, acc) = trainer.predict(test, batchSize: batchSize)
+            let inf = trainer.inferenceSecondsPerImage(test, images: min(500, test.count), batchSize: batchSize)
             return TransferRun(
                 name: name, mode: mode, testAccuracy: acc, testLoss: loss, trainingSeconds: secs,
                 inferenceMsPerImage: inf * 1e3,
@@ -123,38 +129,55 @@ public struct TransferExperiment {
         if let w = weightsFile {
             experiment =
                 """
-                ImageNet weights from \(w): frozen base, then top \(settings.unfreezeTop) layers fine-tuned; \
-                basic CNN for comparison
+                ImageNet weights from \(w), as the lab: frozen base (\(settings.epochs) epochs, learning rate 1e-3), \
+                then a fresh model with the top \(settings.unfreezeTop) base layers unfrozen \
+                (\(settings.fineTuneEpochs) epochs, batch \(settings.fineTuneBatchSize), 1e-4); basic CNN for comparison
                 """
             let (trainSet, val, test) = data
             classNames = trainSet.classNames
             profile.classes = classNames.count
-            let model = try build(profile, input: trainSet.imageShape)
-            let s = try KerasWeightImporter.load(w, into: model, required: Set(baseNames))
-            imported =
-                "\(s.layers.count) layers, \(Format.grouped(s.parameters)) values loaded"
-                + (s.ignored.isEmpty ? "" : "; ignored: \(s.ignored.joined(separator: ", "))")
-            log("Imported \(imported!) from \(w)")
+            let patience = settings.patience > 0 ? settings.patience : nil
+            var importedText = ""
+            /// The base with its ImageNet weights and a freshly initialised head.
+            func freshModel(seed offset: UInt64) throws -> Sequential {
+                let model = try ModelBuilder.build(
+                    profile, input: trainSet.imageShape, policy: .auto(selector), options: options,
+                    seed: settings.seed &+ offset, resizeTo: target)
+                let s = try KerasWeightImporter.load(w, into: model, required: Set(baseNames))
+                importedText =
+                    "\(s.layers.count) layers, \(Format.grouped(s.parameters)) values loaded"
+                    + (s.ignored.isEmpty ? "" : "; ignored: \(s.ignored.joined(separator: ", "))")
+                return model
+            }
+            let model = try freshModel(seed: 0)
+            imported = importedText
+            log("Imported \(importedText) from \(w)")
             Freezing.apply(model, base: baseNames, unfreezeTop: 0)
             runs.append(
                 train(
-                    profile.name, mode: "frozen base", model: model, lr: 1e-3, trainSet: trainSet, val: val, test: test)
-            )
+                    profile.name, mode: "frozen base", model: model, lr: 1e-3, trainSet: trainSet, val: val, test: test,
+                    patience: patience))
+            var last = model
             if !settings.freezeBase {
-                Freezing.apply(model, base: baseNames, unfreezeTop: settings.unfreezeTop)
+                // create_fine_tuned_model: a new model on the ImageNet base, its top layers unfrozen.
+                let tuned = try freshModel(seed: 1)
+                Freezing.apply(tuned, base: baseNames, unfreezeTop: settings.unfreezeTop)
                 runs.append(
                     train(
-                        profile.name, mode: "fine-tuned (top \(settings.unfreezeTop) unfrozen)", model: model, lr: 1e-4,
-                        trainSet: trainSet, val: val, test: test))
+                        profile.name, mode: "fine-tuned (top \(settings.unfreezeTop) unfrozen)", model: tuned, lr: 1e-4,
+                        trainSet: trainSet, val: val, test: test, epochs: settings.fineTuneEpochs,
+                        batchSize: settings.fineTuneBatchSize, patience: patience))
+                last = tuned
             }
             let basic = try basicCNN
+            // The basic CNN at the data's own size, as the lab's cifar_cnn.
             let cnn = try ModelBuilder.build(
                 basic, input: trainSet.imageShape, policy: .auto(selector), options: options, seed: settings.seed)
             runs.append(
                 train(
                     "basic-cnn", mode: "from scratch", model: cnn, lr: basic.learningRate, trainSet: trainSet, val: val,
-                    test: test))
-            samples = Self.samples(model, test, classNames: classNames, runner: pool)
+                    test: test, patience: patience))
+            samples = Self.samples(last, test, classNames: classNames, runner: pool)
         } else {
             guard mnistLike else {
                 throw TransferError(

@@ -15,9 +15,15 @@ public struct TransferJob {
     public var data = DataSelection()
     public var freezeBase = false
     public var unfreezeTop = 10
-    /// Images are resized to SIZE x SIZE; nil is 96 with weights, 32 without.
+    /// Images are resized to SIZE x SIZE; nil is 224 with weights (the lab's), 32 without.
     public var inputSize: Int?
-    public var epochs = 2
+    /// Epochs of the frozen run (and of the basic CNN); nil is the lab's 10 with weights, 2 without.
+    public var epochs: Int?
+    /// The fine-tuned run: epochs and batch size (the lab's 5 and 32).
+    public var fineTuneEpochs = 5
+    public var fineTuneBatchSize = 32
+    /// EarlyStopping on val_accuracy for the runs with weights (0: off).
+    public var patience = LabDefaults.patience
     public var labelled = 1000
     public var pretrainEpochs = 1
     public var pretrainImages = 30000
@@ -29,11 +35,24 @@ public struct TransferJob {
 
     public init() {}
 
+    /// The ImageNet weights `cnnscope data fetch mobilenetv2-imagenet` stored, for the mobilenetv2
+    /// base, when they are there.
+    public static func fetchedWeights(_ base: String, environment: [String: String]) -> String? {
+        guard base == "mobilenetv2" else { return nil }
+        let file = DataCatalog.defaultFolder("mobilenetv2-imagenet", environment: environment)
+            .appendingPathComponent("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5").path
+        return FileManager.default.fileExists(atPath: file) ? file : nil
+    }
+
     public func validate() throws {
         if let s = inputSize, s < 32 || s > 512 {
             throw WorkflowError("--input-size must be between 32 and 512, got \(s).")
         }
-        if epochs < 1 { throw WorkflowError("--epochs must be at least 1, got \(epochs).") }
+        for (name, v) in [("--epochs", epochs ?? 1), ("--fine-tune-epochs", fineTuneEpochs)] where v < 1 {
+            throw WorkflowError("\(name) must be at least 1, got \(v).")
+        }
+        if fineTuneBatchSize < 1 { throw WorkflowError("--fine-tune-batch-size must be at least 1.") }
+        if patience < 0 { throw WorkflowError("--patience must be 0 (off) or more, got \(patience).") }
         if unfreezeTop < 0 { throw WorkflowError("--unfreeze-top must be 0 or more, got \(unfreezeTop).") }
         if labelled < 10 { throw WorkflowError("--labelled must be at least 10, got \(labelled).") }
         if pretrainImages < 100 {
@@ -63,12 +82,15 @@ public struct TransferJob {
         }
         defer { env.finish() }
         let dir = env.outputFolder(output, name: "transfer-\(profile.name)")
-        let size = inputSize ?? (weights == nil ? 32 : 96)
+        let size = inputSize ?? (weights == nil ? 32 : 224)
         let target = [size, size, profile.inputShape?[2] ?? 3]
-        let settings = TransferSettings(
-            epochs: epochs, batchSize: batchSize, unfreezeTop: unfreezeTop, freezeBase: freezeBase,
+        var settings = TransferSettings(
+            epochs: epochs ?? (weights == nil ? 2 : LabDefaults.epochs), batchSize: batchSize, unfreezeTop: unfreezeTop,
+            freezeBase: freezeBase,
             bnRecalibration: bnRecalibration, seed: seed, labelled: labelled,
             pretrainImages: pretrainImages, pretrainEpochs: pretrainEpochs)
+        (settings.fineTuneEpochs, settings.fineTuneBatchSize, settings.patience) =
+            (fineTuneEpochs, fineTuneBatchSize, patience)
         let experiment = TransferExperiment(
             pool: env.pool, options: env.options, selector: env.selector, settings: settings, log: env.log)
         let out: TransferOutcome

@@ -4,8 +4,9 @@ import XCTest
 
 @testable import cnnscope
 
-/// `cnnscope data fetch` against a local HTTP server on 127.0.0.1 (python3's http.server) serving
-/// small files in the data sets' real formats, with a catalog of their checksums.
+/// `cnnscope data fetch` against a local HTTP server on 127.0.0.1 (a small python3 server that
+/// honours Range requests and can cut a transfer short once) serving small files in the data sets'
+/// real formats, with a catalog of their SHA-256 digests.
 final class DataFetchTests: XCTestCase {
     var root: URL!
     var server: Process?
@@ -30,20 +31,48 @@ final class DataFetchTests: XCTestCase {
         port = 20_000 + Int.random(in: 0..<20_000)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = [
-            "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory",
-            root.appendingPathComponent("served").path,
-        ]
+        let script = root.appendingPathComponent("range_server.py")
+        try Data(Self.rangeServer.utf8).write(to: script)
+        p.arguments = [script.path, "\(port)", root.appendingPathComponent("served").path]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
         server = p
+        try serve("ping", [1])
         for _ in 0..<100 {  // until it answers
-            if (try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/")!)) != nil { return }
+            if (try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/ping")!)) != nil { return }
             usleep(50_000)
         }
         XCTFail("the local HTTP server did not start")
     }
+
+    /// Serves a folder; honours `Range: bytes=N-` with 206; for a file with a `NAME.cut` marker,
+    /// the first answer promises the whole file but sends half and closes (the marker is then
+    /// removed); logs each request's path and Range to requests.log.
+    static let rangeServer = """
+        import http.server, os, sys
+        port, root = int(sys.argv[1]), sys.argv[2]
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a): pass
+            def do_GET(self):
+                path = os.path.join(root, self.path.lstrip("/"))
+                rng = self.headers.get("Range")
+                with open(os.path.join(root, "..", "requests.log"), "a") as log:
+                    log.write(f"{self.path} {rng}\\n")
+                if not os.path.isfile(path):
+                    self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
+                data = open(path, "rb").read()
+                start = int(rng.split("=")[1].split("-")[0]) if rng else 0
+                self.send_response(206 if rng else 200)
+                self.send_header("Content-Length", str(len(data) - start))
+                self.end_headers()
+                if os.path.exists(path + ".cut"):
+                    os.remove(path + ".cut")
+                    self.wfile.write(data[start:start + (len(data) - start) // 2]); self.wfile.flush()
+                    self.connection.shutdown(2); self.close_connection = True; return
+                self.wfile.write(data[start:])
+        http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+        """
 
     func serve(_ name: String, _ bytes: [UInt8]) throws {
         try Data(bytes).write(to: root.appendingPathComponent("served/\(name)"))
@@ -53,7 +82,7 @@ final class DataFetchTests: XCTestCase {
 
     func catalog(_ entries: String) throws -> String {
         let path = root.appendingPathComponent("catalog.json").path
-        try Data(#"{"schema": "cnnscope.datasets/1", "datasets": [\#(entries)]}"#.utf8).write(
+        try Data(#"{"schema": "cnnscope.datasets/2", "datasets": [\#(entries)]}"#.utf8).write(
             to: URL(fileURLWithPath: path))
         return path
     }
@@ -92,14 +121,14 @@ final class DataFetchTests: XCTestCase {
         tar.waitUntilExit()
         XCTAssertEqual(tar.terminationStatus, 0)
         let archive = [UInt8](try Data(contentsOf: root.appendingPathComponent("served/cifar-10-binary.tar.gz")))
-        let fileList = files.map { #"{"file": "\#($0.0)", "md5": "\#(MD5.hex($0.1))"}"# }.joined(separator: ", ")
+        let fileList = files.map { #"{"file": "\#($0.0)", "sha256": "\#(SHA256.hex($0.1))"}"# }.joined(separator: ", ")
         let members = [
             "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin",
             "test_batch.bin",
         ].map { "\"\($0)\"" }.joined(separator: ", ")
         let cat = try catalog(
-            #"{"name": "mnist", "description": "d", "base_url": "http://invalid.example/", "files": [\#(fileList)], "dataset_option": "mnist"},"#
-                + #"{"name": "cifar10", "description": "d", "base_url": "http://invalid.example/", "files": [{"file": "cifar-10-binary.tar.gz", "md5": "\#(MD5.hex(archive))", "extract": [\#(members)]}], "dataset_option": "cifar10"}"#
+            #"{"name": "mnist", "description": "d", "base_urls": ["http://invalid.example/"], "files": [\#(fileList)], "dataset_option": "mnist"},"#
+                + #"{"name": "cifar10", "description": "d", "base_urls": ["http://invalid.example/"], "files": [{"file": "cifar-10-binary.tar.gz", "sha256": "\#(SHA256.hex(archive))", "extract": [\#(members)]}], "dataset_option": "cifar10"}"#
         )
         let mirror = "http://127.0.0.1:\(port)/"
         let mnistDir = root.appendingPathComponent("mnist")
@@ -118,41 +147,93 @@ final class DataFetchTests: XCTestCase {
         try DataCommand.Fetch.parse(["mnist", "--catalog", cat, "--mirror", mirror, "--data-dir", mnistDir.path]).run()
     }
 
+    func fetch(_ name: String, _ cat: String, _ dir: URL, mirror: String? = nil) throws {
+        try DataCommand.Fetch.parse(
+            [name, "--catalog", cat, "--mirror", mirror ?? "http://127.0.0.1:\(port)/", "--data-dir", dir.path]
+        ).run()
+    }
+
     func testAWrongChecksumKeepsNothingAndSaysWhy() throws {
         try startServer()
         try serve("a.bin", [1, 2, 3])
+        let zeros = String(repeating: "0", count: 64)
         let cat = try catalog(
-            #"{"name": "x", "description": "d", "base_url": "http://invalid.example/", "files": [{"file": "a.bin", "md5": "00000000000000000000000000000000"}], "dataset_option": "mnist"}"#
+            #"{"name": "x", "description": "d", "base_urls": ["http://invalid.example/"], "files": [{"file": "a.bin", "sha256": "\#(zeros)"}], "dataset_option": "mnist"}"#
         )
         let dir = root.appendingPathComponent("x")
-        XCTAssertThrowsError(
-            try DataCommand.Fetch.parse([
-                "x", "--catalog", cat, "--mirror", "http://127.0.0.1:\(port)", "--data-dir", dir.path,
-            ])
-            .run()
-        ) { e in
-            XCTAssertTrue(
-                "\(e)".contains("MD5 \(MD5.hex([1, 2, 3])), expected 00000000000000000000000000000000"), "\(e)")
+        XCTAssertThrowsError(try fetch("x", cat, dir)) { e in
+            XCTAssertTrue("\(e)".contains("SHA-256 \(SHA256.hex([1, 2, 3])), expected \(zeros)"), "\(e)")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [], "no partial file left")
-        // A server that is not there: one line naming the URL.
-        XCTAssertThrowsError(
-            try DataCommand.Fetch.parse([
-                "x", "--catalog", cat, "--mirror", "http://127.0.0.1:1/", "--data-dir", dir.path,
-            ]).run()
-        ) { e in XCTAssertTrue("\(e)".contains("http://127.0.0.1:1/a.bin"), "\(e)") }
+        // A server that is not there: one line naming the URL and the manual alternative.
+        XCTAssertThrowsError(try fetch("x", cat, dir, mirror: "http://127.0.0.1:1/")) { e in
+            XCTAssertTrue("\(e)".contains("http://127.0.0.1:1/a.bin"), "\(e)")
+            XCTAssertTrue("\(e)".contains("download it by hand into \(dir.path)"), "\(e)")
+        }
         XCTAssertThrowsError(try DataCommand.Fetch.parse(["nope", "--catalog", cat]).run()) { e in
             XCTAssertTrue("\(e)".contains("unknown data set 'nope'"), "\(e)")
         }
     }
 
-    func testMD5KnownVectors() {
-        XCTAssertEqual(MD5.hex([]), "d41d8cd98f00b204e9800998ecf8427e")
-        XCTAssertEqual(MD5.hex(Array("abc".utf8)), "900150983cd24fb0d6963f7d28e17f72")
+    func testMissingFileIs404AndTheNextLocationIsTried() throws {
+        try startServer()
+        let bytes = (0..<5000).map { UInt8($0 % 253) }
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("served/second"), withIntermediateDirectories: true)
+        try Data(bytes).write(to: root.appendingPathComponent("served/second/b.bin"))
+        let first = "http://127.0.0.1:\(port)/first/", second = "http://127.0.0.1:\(port)/second/"
+        let cat = try catalog(
+            #"{"name": "y", "description": "d", "base_urls": ["\#(first)", "\#(second)"], "files": [{"file": "b.bin", "size": 5000, "sha256": "\#(SHA256.hex(bytes))"}], "dataset_option": "mnist"}"#
+        )
+        let dir = root.appendingPathComponent("y")
+        try DataCommand.Fetch.parse(["y", "--catalog", cat, "--data-dir", dir.path]).run()
+        XCTAssertEqual([UInt8](try Data(contentsOf: dir.appendingPathComponent("b.bin"))), bytes)
+        let only404 = try catalog(
+            #"{"name": "z", "description": "d", "base_urls": ["\#(first)"], "files": [{"file": "b.bin", "sha256": "\#(SHA256.hex(bytes))"}], "dataset_option": "mnist"}"#
+        )
+        XCTAssertThrowsError(
+            try DataCommand.Fetch.parse(["z", "--catalog", only404, "--data-dir", dir.path + "z"]).run()
+        ) {
+            XCTAssertTrue("\($0)".contains("\(first)b.bin: HTTP status 404"), "\($0)")
+        }
+    }
+
+    /// A transfer cut short keeps its bytes; the next fetch asks for the rest (Range) and verifies.
+    func testATruncatedTransferIsResumed() throws {
+        try startServer()
+        let bytes = (0..<200_000).map { UInt8(($0 * 7) % 251) }
+        try serve("big.bin", bytes)
+        try Data().write(to: root.appendingPathComponent("served/big.bin.cut"))
+        let cat = try catalog(
+            #"{"name": "r", "description": "d", "base_urls": ["http://invalid.example/"], "files": [{"file": "big.bin", "size": 200000, "sha256": "\#(SHA256.hex(bytes))"}], "dataset_option": "mnist"}"#
+        )
+        let dir = root.appendingPathComponent("r")
+        XCTAssertThrowsError(try fetch("r", cat, dir)) { e in
+            XCTAssertTrue("\(e)".contains("kept for a resumed fetch"), "\(e)")
+        }
+        let part = dir.appendingPathComponent(".big.bin.part")
+        let kept = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: part.path)[.size] as? Int)
+        XCTAssertEqual(kept, 100_000, "the half that arrived is kept")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("big.bin").path))
+        try fetch("r", cat, dir)
+        XCTAssertEqual([UInt8](try Data(contentsOf: dir.appendingPathComponent("big.bin"))), bytes)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: part.path))
+        let log = try String(contentsOf: root.appendingPathComponent("requests.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("/big.bin bytes=100000-"), log)
+    }
+
+    func testSHA256KnownVectors() {
+        XCTAssertEqual(SHA256.hex([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(
-            MD5.hex(Array("12345678901234567890123456789012345678901234567890123456789012345678901234567890".utf8)),
-            "57edf4a22be3c955ac49da2e2107b67a")
+            SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(
-            MD5.hex(Array("The quick brown fox jumps over the lazy dog".utf8)), "9e107d9d372bb6826bd81d3542a419d6")
+            SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var split = SHA256()  // fed in odd pieces: the same digest
+        let million = [UInt8](repeating: 0x61, count: 1_000_000)
+        for start in stride(from: 0, to: million.count, by: 999) {
+            split.update(Array(million[start..<min(start + 999, million.count)]))
+        }
+        XCTAssertEqual(split.hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 }

@@ -61,6 +61,10 @@ final class HelpSnapshotTests: XCTestCase {
 
     func testBenchHelp() throws { try check("bench", Cnnscope.helpMessage(for: BenchCommand.self, columns: 100)) }
 
+    func testEvaluateHelp() throws {
+        try check("evaluate", Cnnscope.helpMessage(for: EvaluateCommand.self, columns: 100))
+    }
+
     /// Every subcommand the tool has is pinned (a new one without a snapshot fails here).
     func testEveryCommandHasASnapshot() throws {
         let dir = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().appendingPathComponent("Snapshots")

@@ -6,11 +6,10 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare the convolution algorithms on layer shapes.",
         discussion: """
-            For each layer and algorithm: the median time with min and max over the repetitions \
-            (measured), direct-equivalent and executed GFLOP/s (formula FLOPs over measured time), \
-            the fraction of the measured FMA peak, the workspace (modelled), the share of each \
-            stage, the speedup against naive, and the error against a Double-precision reference \
-            computed on the first images of the batch.
+            For each layer and algorithm: the median time with min and max over the repetitions (measured), \
+            direct-equivalent and executed GFLOP/s (formula FLOPs over measured time), the fraction of the measured \
+            FMA peak, the workspace (modelled), the share of each stage, the speedup against naive, and the error \
+            against a Double-precision reference computed on the first images of the batch.
             Example: cnnscope compare --layer N=64,H=14,W=14,C=32,K=64,R=3,stride=1,pad=same
             """)
 
@@ -27,8 +26,8 @@ struct CompareCommand: ParsableCommand {
     var labShapes = false
     @Option(
         help: """
-            Compare on every distinct convolution of this model (a profile name, a .yaml profile or an .onnx \
-            file), at --batch (default 64).
+            Compare on every distinct convolution of this model (a profile name, a .yaml profile or an .onnx file), at \
+            --batch (default 64).
             """)
     var model: String?
     @Option(help: "Override the batch size N of every layer.") var batch: Int?
@@ -42,17 +41,17 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Untimed warm-up runs before the repetitions.") var warmup = 1
     @Option(
         help: """
-            Upper bound of one worker's im2col and Winograd buffers, in bytes (K/M suffixes allowed); the default \
-            is sized from the caches.
+            Upper bound of one worker's im2col and Winograd buffers, in bytes (K/M suffixes allowed); the default is \
+            sized from the caches.
             """)
     var workspaceLimit: String?
     @Option(help: "The per-thread FMA peak in GFLOP/s to compare against; measured when not given.")
     var peakGflops: Double?
     @Flag(
         help: """
-            Simulate each kernel's cache traffic with valgrind's cachegrind (D1 and last-level cache sizes from \
-            hwloc; one thread; slow: the kernel runs 50-100x slower), for machines without a PMU: the misses of \
-            one forward in steady state (a run of two forwards minus a run of one), labelled simulated.
+            Simulate each kernel's cache traffic with valgrind's cachegrind (D1 and last-level cache sizes from hwloc; \
+            one thread; slow: the kernel runs 50-100x slower), for machines without a PMU: the misses of one forward \
+            in steady state (a run of two forwards minus a run of one), labelled simulated.
             """)
     var simulateCache = false
     @Flag(help: "Print JSON instead of a table.") var json = false

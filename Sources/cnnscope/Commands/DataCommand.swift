@@ -1,15 +1,16 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Profiling
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Fetch the lab's data sets (MNIST, Fashion-MNIST, CIFAR-10, CIFAR-100, STL-10) and check them.",
         discussion: """
-            The data sets and their checksums are listed in Profiles/datasets/catalog.json. A fetched \
-            data set lands in $XDG_DATA_HOME/cnnscope/datasets/NAME (~/.local/share/...), where \
-            --dataset NAME finds it without --data-dir.
+            The data sets and their checksums are listed in Profiles/datasets/catalog.json. A fetched data set lands \
+            in $XDG_DATA_HOME/cnnscope/datasets/NAME (~/.local/share/...), where --dataset NAME finds it without \
+            --data-dir.
             """,
         subcommands: [Fetch.self, List.self])
 
@@ -29,9 +30,10 @@ struct DataCommand: ParsableCommand {
 
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download a data set, check every file's MD5, and unpack archives.")
+            abstract: "Download a data set (resuming a cut transfer), verify every file's SHA-256, and unpack it.")
 
-        @Argument(help: "The data set: mnist, fashion-mnist, cifar10, cifar100 or stl10 (see `cnnscope data list`).")
+        @Argument(
+            help: "mnist, fashion-mnist, cifar10, cifar100, stl10 or mobilenetv2-imagenet (`cnnscope data list`).")
         var name: String
         @Option(help: "The folder to put it in; the default is $XDG_DATA_HOME/cnnscope/datasets/NAME.")
         var dataDir: String?
@@ -42,7 +44,8 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             print(
                 try DataCommand.catalog(catalog).fetch(
-                    name, into: dataDir, mirror: mirror, environment: Console.environment, log: { print($0) }))
+                    name, into: dataDir, mirror: mirror, environment: Console.environment,
+                    checks: DataFetchChecks.standard(profiles: Console.profiles), log: { print($0) }))
         }
     }
 }

@@ -8,11 +8,11 @@ struct InferCommand: ParsableCommand {
         commandName: "infer",
         abstract: "Run a model on images and write its outputs.",
         discussion: """
-            The model is an ONNX file, a YAML profile with its weights (--weights: a .cnnw file from `cnnscope \
-            train`, or Keras .weights.h5), or a profile alone (seeded weights). The input is a .npy float32 array \
-            of images (say its --layout), an IDX image file or a CIFAR .bin batch (scaled to 0..1), or a folder of \
-            PNG files (scaled to 0..1 and resized to the model's input). The outputs, one row per image, go to a \
-            .npy file: probabilities where the model ends in a softmax (ONNX), else logits.
+            The model is an ONNX file, a YAML profile with its weights (--weights: a .cnnw file from `cnnscope train`, \
+            or Keras .weights.h5), or a profile alone (seeded weights). The input is a .npy float32 array of images \
+            (say its --layout), an IDX image file or a CIFAR .bin batch (scaled to 0..1), or a folder of PNG files \
+            (scaled to 0..1 and resized to the model's input). The outputs, one row per image, go to a .npy file: \
+            probabilities where the model ends in a softmax (ONNX), else logits.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -24,8 +24,8 @@ struct InferCommand: ParsableCommand {
     @Option(help: "The .npy file the outputs are written to, (images, classes) float32.") var output: String
     @Option(
         help: """
-            How a .npy input lays out its images, and how image-shaped outputs are written: nhwc (channels last, \
-            the default) or nchw (as ONNX).
+            How a .npy input lays out its images, and how image-shaped outputs are written: nhwc (channels last, the \
+            default) or nchw (as ONNX).
             """)
     var layout: ImageLayout = .nhwc
     @Option(help: "Also write the K highest outputs per image as CSV, beside the output (NAME.topK.csv).") var top: Int?
@@ -33,8 +33,8 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Images per forward pass.") var batchSize = 64
     @Option(
         help: """
-            Also time R forward passes of one batch of --batch-size images (after a warm-up) and print the \
-            median, minimum and maximum seconds and images per second as one JSON line (measured, timer).
+            Also time R forward passes of one batch of --batch-size images (after a warm-up) and print the median, \
+            minimum and maximum seconds and images per second as one JSON line (measured, timer).
             """)
     var timeRepetitions: Int?
 

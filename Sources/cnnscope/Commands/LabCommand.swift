@@ -7,15 +7,14 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "Run the CNN lab end to end: train and evaluate every architecture and write one lab report.",
         discussion: """
-            Trains basic-cnn, the seven variants and the fcnn baseline on the same data, evaluates \
-            them, and writes lab.html (self-contained), lab.md, lab.json and lab.csv with: the \
-            comparison table, the lab's four plots, training curves, normalised confusion matrices \
-            with the most-confused pair, sample predictions, first-layer filters and feature maps \
-            (basic-cnn and the most accurate model), CNN vs FCNN, the winners, and per model the \
-            hardware view (time per layer, the algorithm auto chose, GFLOP/s and efficiency against \
-            the roofline) with a full profile report. Pictures are also saved as PNG files. \
-            Extensions, each behind its option: data augmentation, max vs average pooling, int8 \
-            post-training quantisation (accuracy and speed against float) and Grad-CAM heatmaps.
+            Trains basic-cnn, the seven variants and the fcnn baseline on the same data, evaluates them, and writes \
+            lab.html (self-contained), lab.md, lab.json and lab.csv with: the comparison table, the lab's four plots, \
+            training curves, normalised confusion matrices with the most-confused pair, sample predictions, \
+            first-layer filters and feature maps (basic-cnn and the most accurate model), CNN vs FCNN, the winners, \
+            and per model the hardware view (time per layer, the algorithm auto chose, GFLOP/s and efficiency against \
+            the roofline) with a full profile report. Pictures are also saved as PNG files. Extensions, each behind \
+            its option: data augmentation, max vs average pooling, int8 post-training quantisation (accuracy and speed \
+            against float) and Grad-CAM heatmaps.
             """)
 
     @OptionGroup var data: DataOptions
@@ -25,8 +24,8 @@ struct LabCommand: ParsableCommand {
     var epochs: Int?
     @Option(
         help: """
-            EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved \
-            for this many epochs (0 turns it off).
+            EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved for \
+            this many epochs (0 turns it off).
             """)
     var patience = LabDefaults.patience
     @Option(help: "Comma-separated model profiles; the default is the eight CNNs and fcnn.") var models: String?
@@ -34,16 +33,16 @@ struct LabCommand: ParsableCommand {
     var quick = false
     @Flag(
         help: """
-            Extension: augment the training batches (random rotations of up to 10 degrees, shifts of up to 2 \
-            pixels; horizontal flips for colour images).
+            Extension: augment the training batches (random rotations of up to 10 degrees, shifts of up to 2 pixels; \
+            horizontal flips for colour images).
             """)
     var augment = false
     @Flag(help: "Extension: also train basic-cnn with average pooling and compare it with max pooling.")
     var poolingStudy = false
     @Flag(
         help: """
-            Extension: quantise every trained model to int8 after training (convolution and dense layers) and \
-            compare accuracy and speed with float.
+            Extension: quantise every trained model to int8 after training (convolution and dense layers) and compare \
+            accuracy and speed with float.
             """)
     var quantize = false
     @Flag(help: "Extension: Grad-CAM heatmaps over sample test images for basic-cnn and the most accurate CNN.")
@@ -63,8 +62,5 @@ struct LabCommand: ParsableCommand {
         return j
     }
 
-    func run() throws {
-        Console.lineBuffered()
-        print(try job().run(in: try execution.environment(machineOptions)).text)
-    }
+    func run() throws { print(try job().run(in: try execution.environment(machineOptions)).text) }
 }

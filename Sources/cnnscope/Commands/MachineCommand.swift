@@ -7,18 +7,17 @@ struct MachineCommand: ParsableCommand {
         commandName: "machine",
         abstract: "Show this machine's topology, SIMD extensions, PMU models and counter access.",
         discussion: """
-            The topology and caches come from hwloc, the CPU model and SIMD extensions from \
-            /proc/cpuinfo, the PMU models from libpfm4. The counter probe opens each event of a \
-            standard list with perf_event_open and, for each one that fails, gives the errno and \
-            its likely cause. A part that cannot be read becomes a line saying why; the command \
-            fails only when nothing could be reported.
+            The topology and caches come from hwloc, the CPU model and SIMD extensions from /proc/cpuinfo, the PMU \
+            models from libpfm4. The counter probe opens each event of a standard list with perf_event_open and, for \
+            each one that fails, gives the errno and its likely cause. A part that cannot be read becomes a line \
+            saying why; the command fails only when nothing could be reported.
             """)
 
     @Flag(help: "Print JSON instead of text.") var json = false
     @Flag(
         help: """
-            Also measure the machine's ceilings (FMA peaks, load/copy/triad bandwidth of every cache level and \
-            DRAM, one thread and all cores; about half a minute) and save them in the machine cache \
+            Also measure the machine's ceilings (FMA peaks, load/copy/triad bandwidth of every cache level and DRAM, \
+            one thread and all cores; about half a minute) and save them in the machine cache \
             (machines/<identity>.json under --cache-dir).
             """)
     var measure = false

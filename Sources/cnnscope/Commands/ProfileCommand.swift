@@ -6,11 +6,11 @@ struct ProfileCommand: ParsableCommand {
         commandName: "profile",
         abstract: "Profile a model on this machine per layer and per algorithm, and write a hardware report.",
         discussion: """
-            For each algorithm and each layer: time (median, min–max, measured), FLOPs (direct and \
-            executed) and bytes (minimum and the algorithm's own traffic) by formula, counted values \
-            where the PMU allows, arithmetic intensity, attained GFLOP/s, the roof at that intensity \
-            from the machine's measured ceilings, the efficiency and the bound. Writes report.json, \
-            report.csv, report.md and a self-contained report.html to Reports/<machine identity>/<model>-<time>/.
+            For each algorithm and each layer: time (median, min–max, measured), FLOPs (direct and executed) and \
+            bytes (minimum and the algorithm's own traffic) by formula, counted values where the PMU allows, \
+            arithmetic intensity, attained GFLOP/s, the roof at that intensity from the machine's measured ceilings, \
+            the efficiency and the bound. Writes report.json, report.csv, report.md and a self-contained report.html \
+            to Reports/<machine identity>/<model>-<time>/.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -36,8 +36,8 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Seed for initialisation and data order.") var seed: UInt64 = 42
     @Option(
         help: """
-            Profile at this input shape (for example 224x224x3) on random images of that shape instead of the \
-            data set; the default for ImageNet bases (mobilenetv2, vgg16) is their profile's input_shape.
+            Profile at this input shape (for example 224x224x3) on random images of that shape instead of the data \
+            set; the default for ImageNet bases (mobilenetv2, vgg16) is their profile's input_shape.
             """)
     var inputShape: String?
 
@@ -52,8 +52,5 @@ struct ProfileCommand: ParsableCommand {
         return j
     }
 
-    func run() throws {
-        Console.lineBuffered()
-        print(try job().run(in: try execution.environment(machineOptions)).text)
-    }
+    func run() throws { print(try job().run(in: try execution.environment(machineOptions)).text) }
 }

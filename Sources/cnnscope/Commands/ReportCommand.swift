@@ -11,15 +11,14 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Re-render a profile run, or put two runs side by side.",
         discussion: """
-            `cnnscope report RUN.json --format md` prints a run again as Markdown (or html, csv, json). \
-            `cnnscope report --compare A.json B.json` compares two runs (two machines, two thread \
-            counts, before and after a change): totals and per-layer times with ratios B/A, and with \
-            --output FILE.html a page with a combined roofline. `cnnscope report --all LAB.json... \
-            RESULTS.json...` builds the lab's Part 7 table: every model of every lab run (one per \
-            data set) and of transfer runs, with a Dataset column, and the winners across all of them. \
-            `cnnscope report --merge SWEEP [RUN...] --output DIR` merges runs from many machines (a sweep \
-            folder, run folders or run files) into one cross-machine report: report.json, .csv, .md and \
-            a self-contained report.html.
+            `cnnscope report RUN.json --format md` prints a run again as Markdown (or html, csv, json). `cnnscope \
+            report --compare A.json B.json` compares two runs (two machines, two thread counts, before and after a \
+            change): totals and per-layer times with ratios B/A, and with --output FILE.html a page with a combined \
+            roofline. `cnnscope report --all LAB.json... RESULTS.json...` builds the lab's Part 7 table: every model \
+            of every lab run (one per data set) and of transfer runs, with a Dataset column, and the winners across \
+            all of them. `cnnscope report --merge SWEEP [RUN...] --output DIR` merges runs from many machines (a sweep \
+            folder, run folders or run files) into one cross-machine report: report.json, .csv, .md and a \
+            self-contained report.html.
             """)
 
     @Argument(help: "The run file (report.json) to render.") var file: String?
@@ -40,16 +39,8 @@ struct ReportCommand: ParsableCommand {
     var output: String?
 
     func validate() throws {
-        if compare.isEmpty && file == nil && all.isEmpty && merge.isEmpty {
-            throw ValidationError(
-                "Give a run file (report.json), --compare A.json B.json, --all lab.json results.json ... or "
-                    + "--merge SWEEP")
-        }
-        if !merge.isEmpty && output == nil {
-            throw ValidationError("--merge writes four files: give the folder with --output DIR.")
-        }
-        if !compare.isEmpty && compare.count != 2 {
-            throw ValidationError("--compare takes exactly two run files, got \(compare.count).")
+        try Console.validating {
+            try ReportJob.check(file: file, compare: compare, all: all, merge: merge, output: output)
         }
     }
 

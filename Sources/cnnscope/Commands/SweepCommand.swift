@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Kernels
 import Sweep
 
 struct SweepCommand: ParsableCommand {
@@ -8,10 +7,10 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Profile models on many machines through Slurm job arrays.",
         discussion: """
-            `sweep plan` writes a sweep folder: a manifest and one sbatch script per machine group (one job \
-            array each, a task per model and setting). `sweep submit` hands the scripts to sbatch and \
-            records the job ids; `sweep status` says which tasks are done, running, failed or missing. \
-            `cnnscope report --merge SWEEP --output DIR` then builds one cross-machine report.
+            `sweep plan` writes a sweep folder: a manifest and one sbatch script per machine group (one job array \
+            each, a task per model and setting). `sweep submit` hands the scripts to sbatch and records the job ids; \
+            `sweep status` says which tasks are done, running, failed or missing. `cnnscope report --merge SWEEP \
+            --output DIR` then builds one cross-machine report.
             """,
         subcommands: [SweepPlanCommand.self, SweepSubmitCommand.self, SweepStatusCommand.self])
 }
@@ -37,22 +36,17 @@ struct SweepPlanCommand: ParsableCommand {
     )
     var profileOptions: [String] = []
 
-    func validate() throws {
-        try Console.validating { _ = try (sizes(), threadCounts()) }
-        if profileOptions.contains("--output") { throw ValidationError("--output is set per task by the sweep.") }
+    func validate() throws { try Console.validating { _ = try request() } }
+
+    func request() throws -> SweepPlanRequest {
+        try SweepPlanRequest(
+            folder: output, models: models, algorithms: algorithms, batchSizes: batchSizes, threads: threads,
+            partitions: partition, constraints: constraint, passThrough: profileOptions,
+            executable: executable ?? Console.executable.standardizedFileURL.path, version: Cnnscope.version)
     }
 
-    func sizes() throws -> [Int] { try IntegerList.parse(batchSizes, option: "--batch-sizes") }
-    func threadCounts() throws -> [Int] { try IntegerList.parse(threads, option: "--threads") }
-
     func run() throws {
-        let exe = executable ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-        let request = SweepPlanRequest(
-            folder: output, models: models.split(separator: ",").map(String.init), algorithms: algorithms,
-            batchSizes: try sizes(), threads: try threadCounts(),
-            partitions: partition, constraints: constraint, passThrough: profileOptions, executable: exe,
-            version: Cnnscope.version)
-        print(try SweepPlanner.planAndWrite(request, createdAt: ISO8601DateFormatter().string(from: Date())))
+        print(try SweepPlanner.planAndWrite(try request(), createdAt: ISO8601DateFormatter().string(from: Date())))
     }
 }
 

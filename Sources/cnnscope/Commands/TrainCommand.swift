@@ -8,12 +8,11 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model from Profiles/models and print the lab's results.",
         discussion: """
-            Trains with mini-batches (Adam or SGD from the profile), validates after every epoch on \
-            the lab's split (the last 6,000 MNIST or 5,000 CIFAR-10 training images), optionally stops \
-            early on val_accuracy and restores the best weights, then reports test accuracy and loss, \
-            training time, inference time per image, parameter counts and accuracy per million \
-            parameters. Results (JSON with the history) and the trained weights (.cnnw) are saved in \
-            the output folder.
+            Trains with mini-batches (Adam or SGD from the profile), validates after every epoch on the lab's split \
+            (the last 6,000 MNIST or 5,000 CIFAR-10 training images), optionally stops early on val_accuracy and \
+            restores the best weights, then reports test accuracy and loss, training time, inference time per image, \
+            parameter counts and accuracy per million parameters. Results (JSON with the history) and the trained \
+            weights (.cnnw) are saved in the output folder.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -27,8 +26,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Mini-batch size.") var batchSize = 64
     @Option(
         help: """
-            EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved \
-            for this many epochs (0 turns it off).
+            EarlyStopping on val_accuracy with restore_best_weights, as the lab: stop when it has not improved for \
+            this many epochs (0 turns it off).
             """)
     var patience = LabDefaults.patience
     @Flag(
@@ -39,9 +38,8 @@ struct TrainCommand: ParsableCommand {
     var augment = false
     @Flag(
         help: """
-            Train only the classifier (the trailing Dense layers; the last one sized to the data set's classes) \
-            and keep every layer before it frozen: fine-tuning an imported ONNX model whose graph ends in Gemm \
-            or MatMul.
+            Train only the classifier (the trailing Dense layers; the last one sized to the data set's classes) and \
+            keep every layer before it frozen: fine-tuning an imported ONNX model whose graph ends in Gemm or MatMul.
             """)
     var classifierOnly = false
     @Option(help: "Override the profile's learning rate.") var learningRate: Double?
@@ -64,7 +62,6 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        Console.lineBuffered()
         let progress = TrainingProgress(redraw: isatty(STDOUT_FILENO) != 0) { text in
             FileHandle.standardOutput.write(Data(text.utf8))
         }

@@ -16,12 +16,7 @@ enum Console {
     }
 
     /// `cnnscope --version`: the version and the Profiles folder in use.
-    static var versionText: String {
-        let where_ =
-            profiles.map { "profiles: \($0.url.path) (\($0.source))" }
-            ?? "profiles: not found (set CNNSCOPE_PROFILES or run Scripts/install)"
-        return "\(Cnnscope.version)\n\(where_)"
-    }
+    static var versionText: String { "\(Cnnscope.version)\n" + ProfilesFolder.describe(profiles) }
 
     /// A library check run from `validate()`, its error shown with the usage.
     static func validating(_ check: () throws -> Void) throws {

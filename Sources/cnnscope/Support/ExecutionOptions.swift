@@ -45,8 +45,8 @@ struct ExecutionOptions: ParsableArguments {
 struct MachineOptions: ParsableArguments {
     @Option(
         help: """
-            Use this machine record (JSON written by cnnscope machine --measure) for the ceilings and auto's \
-            choices instead of this machine's cached one; it is used as it is and never updated.
+            Use this machine record (JSON written by cnnscope machine --measure) for the ceilings and auto's choices \
+            instead of this machine's cached one; it is used as it is and never updated.
             """)
     var machine: String?
     @OptionGroup var cache: CacheDirOption
@@ -57,8 +57,8 @@ struct MachineOptions: ParsableArguments {
 struct CacheDirOption: ParsableArguments {
     @Option(
         help: """
-            The folder for measured ceilings and auto's choices (machines/<identity>.json below it); the default \
-            is $CNNSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/cnnscope, else ~/.cache/cnnscope.
+            The folder for measured ceilings and auto's choices (machines/<identity>.json below it); the default is \
+            $CNNSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/cnnscope, else ~/.cache/cnnscope.
             """)
     var cacheDir: String?
 }

@@ -8,8 +8,8 @@ extension DatasetName: ExpressibleByArgument {}
 struct ModelOptions: ParsableArguments {
     @Option(
         help: """
-            The model: a profile name (a file Profiles/models/NAME.yaml), a path to a .yaml profile, or an ONNX \
-            file (.onnx, opsets 11-21, with its weights).
+            The model: a profile name (a file Profiles/models/NAME.yaml), a path to a .yaml profile, or an ONNX file \
+            (.onnx, opsets 11-21, with its weights).
             """)
     var model = "basic-cnn"
 }
@@ -23,11 +23,11 @@ func parsedInputShape(_ s: String?) throws -> [Int]? {
 struct DataOptions: ParsableArguments {
     @Option(
         help: """
-            The data set: fashion-mnist (the default, from the Debian package), mnist, cifar10, cifar100, stl10 \
-            (all five from `cnnscope data fetch NAME` or --data-dir) or synthetic (random data of the right \
-            shape, for speed runs).
+            The data set: fashion-mnist (the default, from the Debian package; cifar10 for transfer with weights), \
+            mnist, cifar10, cifar100, stl10 (all five from `cnnscope data fetch NAME` or --data-dir) or synthetic \
+            (random data of the right shape, for speed runs).
             """)
-    var dataset: DatasetName = .fashionMnist
+    var dataset: DatasetName?
     @Option(
         help: """
             The folder with the data set's files (IDX files for MNIST and Fashion-MNIST, the binary versions of \
@@ -40,15 +40,19 @@ struct DataOptions: ParsableArguments {
         if let l = limit, l < 10 { throw ValidationError("--limit must be at least 10, got \(l).") }
     }
 
-    var selection: DataSelection { DataSelection(dataset: dataset, dataDir: dataDir, limit: limit) }
+    var selection: DataSelection { selection() }
+
+    func selection(default d: DatasetName = .fashionMnist) -> DataSelection {
+        DataSelection(dataset: dataset ?? d, dataDir: dataDir, limit: limit)
+    }
 }
 
 /// Convolution algorithm for models.
 struct AlgorithmOption: ParsableArguments {
     @Option(
         help: """
-            The convolution algorithm: naive, im2col, winograd-f2x3, winograd-f4x3 (winograd), or auto (time each \
-            once per layer and keep the fastest).
+            The convolution algorithm: naive, im2col, winograd-f2x3, winograd-f4x3 (winograd), or auto (time each once \
+            per layer and keep the fastest).
             """)
     var convAlgorithm = "auto"
 
@@ -64,8 +68,8 @@ struct AlgorithmOption: ParsableArguments {
 struct EventsOption: ParsableArguments {
     @Option(
         help: """
-            Count an event set from Profiles/events (FLOPS_SP, CACHE, MEM, IPC, SOFTWARE) per layer; where its \
-            events do not open, software events and then timers are used, and each missing value says why.
+            Count an event set from Profiles/events (FLOPS_SP, CACHE, MEM, IPC, SOFTWARE) per layer; where its events \
+            do not open, software events and then timers are used, and each missing value says why.
             """)
     var events: String?
 }
