@@ -42,7 +42,18 @@ public enum CIFAR10Loader {
             off += img.count
             labels += lab
         }
-        return Dataset(name: "cifar10", images: t, labels: labels, classNames: classNames)
+        return Dataset(name: "cifar10", images: t, labels: labels, classNames: names(dir: dir))
+    }
+
+    /// The class names of batches.meta.txt beside the batches (the archive ships it), else CIFAR-10's.
+    public static func names(dir: String) -> [String] {
+        for p in ["batches.meta.txt", "cifar-10-batches-bin/batches.meta.txt"] {
+            let lines =
+                ((try? String(contentsOfFile: (dir as NSString).appendingPathComponent(p), encoding: .utf8))
+                ?? "").split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if lines.count == 10 { return lines }
+        }
+        return classNames
     }
 }
 

@@ -62,6 +62,14 @@ public struct DataSelection: Sendable {
         return dataset.fallbackFolder
     }
 
+    /// Whether the data set's files are where they would be read from (synthetic data always is).
+    public func isPresent(environment: [String: String]) -> Bool {
+        dataset == .synthetic
+            || FileManager.default.fileExists(
+                atPath: URL(fileURLWithPath: folder(environment: environment)).appendingPathComponent(dataset.probeFile)
+                    .path)
+    }
+
     /// Train (with the lab's validation split taken from its end), validation and test sets.
     public func load(seed: UInt64, syntheticShape: [Int] = [28, 28, 1], environment: [String: String]) throws
         -> (train: Dataset, validation: Dataset, test: Dataset)

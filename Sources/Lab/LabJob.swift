@@ -21,6 +21,8 @@ public struct LabJob {
     /// The report folder; nil is Reports/<identity>/lab-<time>.
     public var output: String?
     public var seed: UInt64 = 42
+    /// How the data set is named in the report; nil is its --dataset name.
+    public var datasetLabel: String?
 
     public init() {}
 
@@ -48,7 +50,7 @@ public struct LabJob {
                 profiles: profiles, train: train, validation: validation, test: test,
                 epochs: epochs ?? (quick ? 1 : LabDefaults.epochs), patience: patience > 0 ? patience : nil,
                 augment: augment, quantize: quantize, gradCAM: gradCAM, seed: seed,
-                datasetLabel: data.dataset.rawValue, commandLine: env.commandLine,
+                datasetLabel: datasetLabel ?? data.dataset.rawValue, commandLine: env.commandLine,
                 bind: env.runtime.settings.bind.rawValue, output: dir))
         env.finish()
         return (

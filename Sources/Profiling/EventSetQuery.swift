@@ -53,6 +53,19 @@ public struct EventSetQuery {
         return .text(json ? try AtomicFile.json(translations) : EventSetListing.text(translations, pmu: pmu))
     }
 
+    /// `translate`, with another PMU's translation made by running this executable again (its
+    /// output passed through): the text to print, if any, and the child's exit status.
+    public func translated(pmu: String, json: Bool, environment: [String: String], arguments: [String]) throws
+        -> (text: String?, status: Int32)
+    {
+        switch try translate(pmu: pmu, json: json, environment: environment) {
+        case .text(let text): return (text, 0)
+        case .rerun(let forced):
+            let me = URL(fileURLWithPath: "/proc/self/exe")
+            return (nil, try Self.rerun(me, arguments: arguments, forcing: forced, environment: environment))
+        }
+    }
+
     /// Runs `executable` with `arguments` again with LIBPFM_FORCE_PMU=pmu, its output passed
     /// through; returns its exit status.
     public static func rerun(

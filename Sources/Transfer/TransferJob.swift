@@ -32,6 +32,8 @@ public struct TransferJob {
     public var seed: UInt64 = 42
     /// The report folder; nil is Reports/<identity>/transfer-<base>-<time>.
     public var output: String?
+    /// How the data set is named in the results; nil is its --dataset name.
+    public var datasetLabel: String?
 
     public init() {}
 
@@ -70,8 +72,10 @@ public struct TransferJob {
     }
 
     /// Runs the experiment, writes results.json, report.md and predictions.html, and returns
-    /// the results with the Markdown report to print.
-    public func run(in env: RunEnvironment) throws -> (results: TransferResults, text: String) {
+    /// the results, the prediction pictures and the Markdown report to print.
+    public func run(in env: RunEnvironment) throws -> (
+        results: TransferResults, samples: [TransferSample], text: String
+    ) {
         let profile = try env.model(base)
         guard !profile.layers.isEmpty, !profile.head.isEmpty else {
             throw WorkflowError(
@@ -102,7 +106,8 @@ public struct TransferJob {
         } catch let e as TransferError { throw WorkflowError(e.description) }
         let results = TransferResults(
             machine: env.identityName, base: profile.name, experiment: out.experiment, weights: weights,
-            imported: out.imported, dataset: data.dataset.rawValue, inputSize: target, classes: out.classNames,
+            imported: out.imported, dataset: datasetLabel ?? data.dataset.rawValue, inputSize: target,
+            classes: out.classNames,
             runs: out.runs,
             samplePredictions: out.samples.enumerated().map { "image \($0.offset): \($0.element.text)" },
             batchNormRecalibrationBatches: bnRecalibration, threads: env.threads, seed: seed,
@@ -116,6 +121,6 @@ public struct TransferJob {
                 out.samples, title: "\(profile.name): predictions of the last transfer run"),
             to: "predictions.html")
         try staging.commit()
-        return (results, md + "\nSaved \(dir)/results.json, \(dir)/report.md and \(dir)/predictions.html")
+        return (results, out.samples, md + "\nSaved \(dir)/results.json, \(dir)/report.md and \(dir)/predictions.html")
     }
 }

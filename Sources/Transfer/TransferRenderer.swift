@@ -51,18 +51,26 @@ public enum TransferRenderer {
             charset=\"utf-8\"/>\n
             """
         h += "<title>\(HTMLRenderer.escape(title))</title>\n</head>\n<body style=\"font-family: sans-serif\">\n"
-        h += "<h1>\(HTMLRenderer.escape(title))</h1>\n<div>\n"
-        for s in samples {
-            let colour = s.right ? "green" : "red"
+        h += "<h1>\(HTMLRenderer.escape(title))</h1>\n"
+        return h + figures(samples.map { ($0.png, $0.truth, $0.predicted) }) + "</body>\n</html>\n"
+    }
+
+    /// Images with "True / Pred" titles, green when right and red when wrong (the lab's
+    /// display_predictions); a predicted class of nil gives a plain "Class" title (training samples).
+    public static func figures(_ items: [(png: [UInt8], truth: String, predicted: String?)]) -> String {
+        var h = "<div>\n"
+        for s in items {
+            let colour = s.predicted.map { $0 == s.truth ? "green" : "red" } ?? "black"
             h += "<figure style=\"display: inline-block; margin: 6px; text-align: center\">"
-            h +=
-                """
-                <img alt=\"\(HTMLRenderer.escape(s.truth))\" \
-                src=\"data:image/png;base64,\(Data(s.png).base64EncodedString())\"/>
-                """
-            h += "<figcaption style=\"color: \(colour)\">True: \(HTMLRenderer.escape(s.truth))<br/>"
-            h += "Pred: \(HTMLRenderer.escape(s.predicted))</figcaption></figure>\n"
+            h += "<img alt=\"\(HTMLRenderer.escape(s.truth))\" "
+            h += "src=\"data:image/png;base64,\(Data(s.png).base64EncodedString())\"/>"
+            if let p = s.predicted {
+                h += "<figcaption style=\"color: \(colour)\">True: \(HTMLRenderer.escape(s.truth))<br/>"
+                h += "Pred: \(HTMLRenderer.escape(p))</figcaption></figure>\n"
+            } else {
+                h += "<figcaption>\(HTMLRenderer.escape(s.truth))</figcaption></figure>\n"
+            }
         }
-        return h + "</div>\n</body>\n</html>\n"
+        return h + "</div>\n"
     }
 }

@@ -1,6 +1,9 @@
 import Foundation
 import Lab
+import MachineStore
+import Profiling
 import Reports
+import Runtime
 import XCTest
 
 @testable import cnnscope
@@ -21,7 +24,8 @@ final class LabEndToEndTests: XCTestCase {
         let machine = try machineFixture(tmp)
         let out = tmp.appendingPathComponent("lab")
         let cmd = try LabCommand.parse([
-            "--quick", "--limit", "600", "--threads", "1", "--machine", machine, "--output", out.path,
+            "--quick", "--dataset", "fashion-mnist", "--limit", "600", "--threads", "1", "--machine", machine,
+            "--output", out.path,
             "--pooling-study", "--augment", "--quantize", "--grad-cam",
         ])
         try cmd.run()
@@ -79,5 +83,65 @@ final class LabEndToEndTests: XCTestCase {
                 atPath: out.appendingPathComponent("pictures/basic-cnn-filters-conv2d.png").path))
         let png = try Data(contentsOf: out.appendingPathComponent("pictures/sample-0.png"))
         XCTAssertEqual(Array(png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+    }
+
+    /// The whole lab (what `cnnscope lab` runs without a data set), through the library with a small
+    /// transfer base: MNIST's part (Fashion-MNIST standing in), the basic CNN on a CIFAR-10-format
+    /// folder, the transfer part, and the Part 7 page over all of them; a missing CIFAR-10 is skipped
+    /// with a line.
+    func testWholeLabQuickWritesThePart7PageOverEveryPart() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+        else { throw XCTSkip("Fashion-MNIST not installed (Scripts/setup installs dataset-fashion-mnist)") }
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-whole-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let base = tmp.appendingPathComponent("mini-base.yaml")
+        try TransferEndToEndTests.base.write(to: base, atomically: true, encoding: .utf8)
+        // A CIFAR-10-format folder with other class names (a stand-in): 30 records per batch.
+        let cifar = tmp.appendingPathComponent("cifar")
+        try FileManager.default.createDirectory(at: cifar, withIntermediateDirectories: true)
+        for b in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"] {
+            var bytes: [UInt8] = []
+            for r in 0..<30 { bytes += [UInt8(r % 10)] + (0..<3072).map { UInt8(($0 * (r + 1)) % 256) } }
+            try Data(bytes).write(to: cifar.appendingPathComponent("\(b).bin"))
+        }
+        try Data((0..<10).map { "class\($0)" }.joined(separator: "\n").utf8).write(
+            to: cifar.appendingPathComponent("batches.meta.txt"))
+        let env = try RunEnvironment(
+            execution: ExecutionSettings(threads: 1), machine: MachineSettings(recordFile: try machineFixture(tmp)),
+            profiles: Console.profiles, environment: [:], commandLine: "test", log: { _ in }, warn: { _ in })
+        func whole(_ out: URL, cifarDir: URL) throws -> (AllModelsTable, String) {
+            var job = WholeLabJob()
+            (job.lab.quick, job.lab.data.limit, job.lab.output) = (true, 300, out.path)
+            (job.cifarDir, job.transferBase) = (cifarDir.path, base.path)
+            _ = try job.run(in: env)
+            return (
+                try JSONDecoder().decode(
+                    AllModelsTable.self,
+                    from: Data(contentsOf: out.appendingPathComponent("all-models/all-models.json"))),
+                try String(contentsOf: out.appendingPathComponent("all-models/index.html"), encoding: .utf8)
+            )
+        }
+        let out = tmp.appendingPathComponent("whole")
+        let (table, page) = try whole(out, cifarDir: cifar)
+        XCTAssertEqual(Set(table.rows.map(\.dataset)), ["fashion-mnist", "cifar10-format stand-in"])
+        XCTAssertEqual(table.rows.filter { !$0.model.contains("mini-base") }.count, 5, "3 MNIST models, 2 basic CNNs")
+        XCTAssertTrue(table.rows.contains { $0.model.contains("self-contained") }, "the transfer part says what it is")
+        for section in ["Winners", "Random training samples", "Transfer predictions", "Fashion-MNIST standing in"] {
+            XCTAssertTrue(page.contains(section), section)
+        }
+        XCTAssertTrue(page.contains("<figcaption>class"), "CIFAR-format training samples with their class names")
+        let titled =
+            page.components(separatedBy: "color: green").count + page.components(separatedBy: "color: red").count
+        XCTAssertEqual(titled - 2, 10, "ten transfer predictions")
+        for part in ["mnist/lab.html", "cifar10/lab.html", "transfer/report.md"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(part).path), part)
+        }
+        // Without CIFAR-10 the run goes on and says how to fetch it.
+        let out2 = tmp.appendingPathComponent("no-cifar")
+        let (table2, page2) = try whole(out2, cifarDir: tmp.appendingPathComponent("none"))
+        XCTAssertEqual(Set(table2.rows.map(\.dataset)), ["fashion-mnist"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out2.appendingPathComponent("cifar10").path))
+        XCTAssertTrue(page2.contains("run `cnnscope data fetch cifar10`"), "the skip says how to fetch it")
     }
 }

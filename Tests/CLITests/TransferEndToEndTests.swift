@@ -96,6 +96,24 @@ final class TransferEndToEndTests: XCTestCase {
             TransferResults.self, from: Data(contentsOf: out2.appendingPathComponent("results.json")))
         XCTAssertEqual(r2.runs.map(\.mode), ["frozen base", "from scratch"])
         XCTAssertTrue(r2.imported?.contains("6 layers") ?? false, r2.imported ?? "nil")
+        // As the lab: the fine-tuned run is a fresh model on the imported base with its top layers
+        // unfrozen, trained with its own epochs, batch size and learning rate 1e-4.
+        let out3 = tmp.appendingPathComponent("fine-tuned")
+        try TransferCommand.parse([
+            "--base", yaml.path, "--weights", h5, "--dataset", "synthetic", "--limit", "300", "--epochs", "1",
+            "--fine-tune-epochs", "2", "--fine-tune-batch-size", "16", "--patience", "0", "--unfreeze-top", "2",
+            "--input-size", "32", "--threads", "1", "--output", out3.path,
+            "--cache-dir", tmp.appendingPathComponent("cache").path,
+        ]).run()
+        let r3 = try JSONDecoder().decode(
+            TransferResults.self, from: Data(contentsOf: out3.appendingPathComponent("results.json")))
+        XCTAssertEqual(r3.runs.map(\.mode), ["frozen base", "fine-tuned (top 2 unfrozen)", "from scratch"])
+        XCTAssertEqual(r3.runs.map(\.epochs), [1, 2, 1])
+        XCTAssertEqual(r3.runs[1].learningRate, 1e-4)
+        XCTAssertGreaterThan(r3.runs[1].trainableParameters, r3.runs[0].trainableParameters)
+        XCTAssertEqual(r3.runs[0].totalParameters, r3.runs[1].totalParameters, "the same architecture")
+        let rows3 = try ReportJob.allModels([out3.appendingPathComponent("results.json").path]).rows
+        XCTAssertFalse(rows3[0].model.contains("self-contained"), rows3[0].model)
         // A missing weight file is refused, naming it.
         let missing = tmp.appendingPathComponent("none.h5").path
         XCTAssertThrowsError(

@@ -26,7 +26,7 @@ struct EvaluateCommand: ParsableCommand {
     func job() -> EvaluationJob {
         var j = EvaluationJob(model: modelOptions.model)
         (j.weights, j.data, j.batchSize, j.convAlgorithm, j.predictions) =
-            (weights, data.selection, batchSize, algorithm.convAlgorithm, predictions)
+            (weights, data.selection(), batchSize, algorithm.convAlgorithm, predictions)
         return j
     }
 

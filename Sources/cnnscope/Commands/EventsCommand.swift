@@ -26,13 +26,9 @@ struct EventsCommand: ParsableCommand {
     func run() throws {
         let query = EventSetQuery(set: set, profiles: Console.profiles)
         guard let pmu else { return print(try query.listing()) }
-        switch try query.translate(pmu: pmu, json: json, environment: Console.environment) {
-        case .text(let text): print(text)
-        case .rerun(let forced):
-            let status = try EventSetQuery.rerun(
-                URL(fileURLWithPath: "/proc/self/exe"), arguments: Array(CommandLine.arguments.dropFirst()),
-                forcing: forced, environment: Console.environment)
-            if status != 0 { throw ExitCode(status) }
-        }
+        let (text, status) = try query.translated(
+            pmu: pmu, json: json, environment: Console.environment, arguments: Array(CommandLine.arguments.dropFirst()))
+        if let text { print(text) }
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -5,16 +5,15 @@ import Training
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
-        abstract: "Run the CNN lab end to end: train and evaluate every architecture and write one lab report.",
+        abstract: "Run the CNN lab as written, or one data set of it, and write the lab's reports.",
         discussion: """
-            Trains basic-cnn, the seven variants and the fcnn baseline on the same data, evaluates them, and writes \
-            lab.html (self-contained), lab.md, lab.json and lab.csv with: the comparison table, the lab's four plots, \
-            training curves, normalised confusion matrices with the most-confused pair, sample predictions, \
-            first-layer filters and feature maps (basic-cnn and the most accurate model), CNN vs FCNN, the winners, \
-            and per model the hardware view (time per layer, the algorithm auto chose, GFLOP/s and efficiency against \
-            the roofline) with a full profile report. Pictures are also saved as PNG files. Extensions, each behind \
-            its option: data augmentation, max vs average pooling, int8 post-training quantisation (accuracy and speed \
-            against float) and Grad-CAM heatmaps.
+            Without --dataset or --models, the whole lab: basic-cnn, the seven variants and fcnn on MNIST (Fashion-MNIST \
+            stands in when MNIST is not fetched), basic-cnn on CIFAR-10, MobileNetV2 frozen and fine-tuned on CIFAR-10 \
+            (with `cnnscope data fetch mobilenetv2-imagenet`; else the self-contained experiment), and the Part 7 page \
+            all-models/index.html over all of them; a missing data set is skipped with a line. Each data set's lab.html \
+            has the comparison table, the lab's plots, training curves, confusion matrices, sample predictions, filters \
+            and feature maps, CNN vs FCNN, the winners, and per model the hardware view with a profile report. \
+            Extensions: augmentation, max vs average pooling, int8 quantisation and Grad-CAM.
             """)
 
     @OptionGroup var data: DataOptions
@@ -49,6 +48,8 @@ struct LabCommand: ParsableCommand {
     var gradCam = false
     @Option(help: "Report folder; the default is Reports/<machine identity>/lab-<time>.") var output: String?
     @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 42
+    @Option(help: "The whole lab's CIFAR-10 folder; the default is where `cnnscope data fetch` puts it.")
+    var cifarDir: String?
     @OptionGroup var machineOptions: MachineOptions
 
     func validate() throws { try Console.validating { try job().validate() } }
@@ -56,11 +57,17 @@ struct LabCommand: ParsableCommand {
     func job() -> LabJob {
         var j = LabJob()
         (j.data, j.epochs, j.patience, j.models, j.quick) =
-            (data.selection, epochs, patience, models.map { $0.split(separator: ",").map(String.init) }, quick)
+            (data.selection(), epochs, patience, models.map { $0.split(separator: ",").map(String.init) }, quick)
         (j.augment, j.poolingStudy, j.quantize, j.gradCAM, j.output, j.seed) =
             (augment, poolingStudy, quantize, gradCam, output, seed)
         return j
     }
 
-    func run() throws { print(try job().run(in: try execution.environment(machineOptions)).text) }
+    func run() throws {
+        let env = try execution.environment(machineOptions)
+        guard data.dataset == nil && models == nil else { return print(try job().run(in: env).text) }
+        var whole = WholeLabJob()
+        (whole.lab, whole.cifarDir) = (job(), cifarDir)
+        print(try whole.run(in: env).text)
+    }
 }

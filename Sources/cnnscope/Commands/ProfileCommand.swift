@@ -46,7 +46,7 @@ struct ProfileCommand: ParsableCommand {
     func job() throws -> ProfileJob {
         var j = ProfileJob(model: modelOptions.model)
         (j.data, j.batchSize, j.algorithms, j.repetitions) =
-            (data.selection, batchSize, algorithms.split(separator: ",").map(String.init), repetitions)
+            (data.selection(), batchSize, algorithms.split(separator: ",").map(String.init), repetitions)
         (j.weightsFile, j.trainingStep, j.output, j.seed) = (weights, trainingStep, output, seed)
         (j.inputShape, j.eventSet) = (try parsedInputShape(inputShape), eventsOption.events)
         return j

@@ -55,7 +55,7 @@ struct TrainCommand: ParsableCommand {
     func job() -> TrainingJob {
         var j = TrainingJob(model: modelOptions.model)
         (j.data, j.convAlgorithm, j.epochs, j.batchSize, j.patience) =
-            (data.selection, algorithm.convAlgorithm, epochs, batchSize, patience)
+            (data.selection(), algorithm.convAlgorithm, epochs, batchSize, patience)
         (j.augment, j.classifierOnly, j.learningRate, j.seed, j.eventSet, j.output) =
             (augment, classifierOnly, learningRate, seed, eventsOption.events, output)
         return j

@@ -40,8 +40,6 @@ struct DataOptions: ParsableArguments {
         if let l = limit, l < 10 { throw ValidationError("--limit must be at least 10, got \(l).") }
     }
 
-    var selection: DataSelection { selection() }
-
     func selection(default d: DatasetName = .fashionMnist) -> DataSelection {
         DataSelection(dataset: dataset ?? d, dataDir: dataDir, limit: limit)
     }
