@@ -43,9 +43,9 @@ public struct WholeLabJob {
 
         func part(_ name: String, _ data: DataSelection, models: [String]?, label: String, as shown: String) throws {
             guard data.isPresent(environment: env.environment) else {
-                lines.append(
-                    "\(label): skipped, \(data.dataset.rawValue) is not in \(data.folder(environment: env.environment)); "
-                        + "run `cnnscope data fetch \(data.dataset.rawValue)` or give its folder")
+                let (name, folder) = (data.dataset.rawValue, data.folder(environment: env.environment))
+                let how = "run `cnnscope data fetch \(name)` or give its folder"
+                lines.append("\(label): skipped, \(name) is not in \(folder); \(how)")
                 return
             }
             var job = lab

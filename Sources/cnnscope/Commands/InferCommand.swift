@@ -8,10 +8,10 @@ struct InferCommand: ParsableCommand {
         commandName: "infer",
         abstract: "Run a model on images and write its outputs.",
         discussion: """
-            The model is an ONNX file, a Keras 3 .keras archive, or a YAML profile (--weights: .cnnw or Keras .h5). The \
-            input is a .npy float32 array (say its --layout), an IDX image file, a CIFAR .bin batch or a folder of PNG \
-            files (scaled to 0..1, resized to the model's input). The outputs, one row per image, go to a .npy file: \
-            probabilities where the model ends in a softmax (ONNX, Keras), else logits.
+            The model is an ONNX file, a Keras 3 .keras archive, or a YAML profile (--weights: .cnnw or Keras .h5). \
+            The input is a .npy float32 array (say its --layout), an IDX image file, a CIFAR .bin batch or a folder \
+            of PNG files (scaled to 0..1, resized to the model's input). The outputs, one row per image, go to a .npy \
+            file: probabilities where the model ends in a softmax (ONNX, Keras), else logits.
             """)
 
     @OptionGroup var modelOptions: ModelOptions

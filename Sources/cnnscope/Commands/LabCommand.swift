@@ -7,13 +7,14 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "Run the CNN lab as written, or one data set of it, and write the lab's reports.",
         discussion: """
-            Without --dataset or --models, the whole lab: basic-cnn, the seven variants and fcnn on MNIST (Fashion-MNIST \
-            stands in when MNIST is not fetched), basic-cnn on CIFAR-10, MobileNetV2 frozen and fine-tuned on CIFAR-10 \
-            (with `cnnscope data fetch mobilenetv2-imagenet`; else the self-contained experiment), and the Part 7 page \
-            all-models/index.html over all of them; a missing data set is skipped with a line. Each data set's lab.html \
-            has the comparison table, the lab's plots, training curves, confusion matrices, sample predictions, filters \
-            and feature maps, CNN vs FCNN, the winners, and per model the hardware view with a profile report. \
-            Extensions: augmentation, max vs average pooling, int8 quantisation and Grad-CAM.
+            Without --dataset or --models, the whole lab: basic-cnn, the seven variants and fcnn on MNIST \
+            (Fashion-MNIST stands in when MNIST is not fetched), basic-cnn on CIFAR-10, MobileNetV2 frozen and \
+            fine-tuned on CIFAR-10 (with `cnnscope data fetch mobilenetv2-imagenet`; else the self-contained \
+            experiment), and the Part 7 page all-models/index.html over all of them; a missing data set is skipped \
+            with a line. Each data set's lab.html has the comparison table, the lab's plots, training curves, \
+            confusion matrices, sample predictions, filters and feature maps, CNN vs FCNN, the winners, and per model \
+            the hardware view with a profile report. Extensions: augmentation, max vs average pooling, int8 \
+            quantisation and Grad-CAM.
             """)
 
     @OptionGroup var data: DataOptions
