@@ -87,3 +87,13 @@ public struct NpyArray: Equatable {
         return out
     }
 }
+
+/// ‖a − b‖ / ‖b‖ in Double: how far outputs are from a reference (ONNX Runtime's, Keras's).
+public func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
+    var num = 0.0, den = 0.0
+    for (x, y) in zip(a, b) {
+        num += Double(x - y) * Double(x - y)
+        den += Double(y) * Double(y)
+    }
+    return (num / max(den, 1e-30)).squareRoot()
+}

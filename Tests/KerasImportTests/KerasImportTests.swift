@@ -18,15 +18,6 @@ final class KerasImportTests: XCTestCase {
 
     func path(_ name: String) -> String { "\(Self.fixtures)/\(name)" }
 
-    func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
-        var num = 0.0, den = 0.0
-        for (x, y) in zip(a, b) {
-            num += Double(x - y) * Double(x - y)
-            den += Double(y) * Double(y)
-        }
-        return (num / max(den, 1e-30)).squareRoot()
-    }
-
     func outputs(_ profile: ModelProfile, _ name: String, _ kind: ConvAlgorithmKind, isa: String? = nil) throws
         -> NpyArray
     {

@@ -18,16 +18,6 @@ final class OnnxImportTests: XCTestCase {
 
     func path(_ name: String) -> String { "\(Self.fixtures)/\(name)" }
 
-    /// Relative L2 distance of `a` from `b`.
-    func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
-        var num = 0.0, den = 0.0
-        for (x, y) in zip(a, b) {
-            num += Double(x - y) * Double(x - y)
-            den += Double(y) * Double(y)
-        }
-        return (num / max(den, 1e-30)).squareRoot()
-    }
-
     func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let imported = try OnnxModelImport.load(path: path("\(name).onnx"))
         let (images, _) = try InferenceInput.read(path("\(name).input.npy"), layout: .nchw, modelInput: [])
