@@ -18,6 +18,8 @@ public struct LabJob {
     public var poolingStudy = false
     public var quantize = false
     public var gradCAM = false
+    /// The optional challenges: ResNet-style and Inception-style models join the run.
+    public var challenges = false
     /// The report folder; nil is Reports/<identity>/lab-<time>.
     public var output: String?
     public var seed: UInt64 = 42
@@ -34,9 +36,8 @@ public struct LabJob {
     /// Trains, evaluates and profiles every model, writes the report, and returns it with the
     /// summary to print.
     public func run(in env: RunEnvironment) throws -> (report: LabReport, text: String) {
-        guard let modelsDir = env.profiles?.folder("models") else { throw ProfilesFolder.missing("models") }
-        let names = models ?? (quick ? LabModels.quick : LabModels.all)
-        let profiles = try LabModels.profiles(names, poolingStudy: poolingStudy, in: modelsDir)
+        let names = (models ?? (quick ? LabModels.quick : LabModels.all)) + (challenges ? LabModels.challenges : [])
+        let profiles = try LabModels.profiles(names, poolingStudy: poolingStudy, in: env.profiles)
         var selection = data
         if quick && selection.limit == nil { selection.limit = 3000 }
         let (train, validation, test) = try selection.load(seed: seed, environment: env.environment)

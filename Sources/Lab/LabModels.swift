@@ -1,4 +1,5 @@
 import Foundation
+import Profiling
 import Reports
 import Training
 
@@ -11,13 +12,17 @@ public enum LabModels {
     ]
     /// `--quick`: one of each kind.
     public static let quick = ["basic-cnn", "tiny-cnn", "fcnn"]
+    /// `--challenges`: the lab's optional ResNet-style and Inception-style models.
+    public static let challenges = ["resnet-mini", "inception-mini"]
 
-    /// Loads `names` from `dir`; with the pooling study, basic-cnn (first) and its average-pooling
-    /// twin `basic-cnn-avgpool` (last) are added.
-    public static func profiles(_ names: [String], poolingStudy: Bool, in dir: URL) throws -> [ModelProfile] {
-        var profiles = try names.map { try ModelProfile.load(named: $0, in: dir) }
+    /// Loads `names` (profile names, .yaml paths, .onnx or .keras files); with the pooling study,
+    /// basic-cnn (first) and its average-pooling twin `basic-cnn-avgpool` (last) are added.
+    public static func profiles(_ names: [String], poolingStudy: Bool, in folder: ProfilesFolder?) throws
+        -> [ModelProfile]
+    {
+        var profiles = try names.map { try ProfilesFolder.model($0, in: folder) }
         guard poolingStudy else { return profiles }
-        let basic = try ModelProfile.load(named: "basic-cnn", in: dir)
+        let basic = try ProfilesFolder.model("basic-cnn", in: folder)
         var avg = basic
         avg.name = "basic-cnn-avgpool"
         avg.description = "basic-cnn with average instead of max pooling (pooling study)"

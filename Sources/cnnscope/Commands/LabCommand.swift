@@ -19,8 +19,7 @@ struct LabCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var execution: ExecutionOptions
-    @Option(
-        help: "The most epochs per model (EarlyStopping usually ends sooner); the default is 10, or 1 with --quick.")
+    @Option(help: "The most epochs per model; EarlyStopping usually ends sooner (default 10, 1 with --quick).")
     var epochs: Int?
     @Option(
         help: """
@@ -49,8 +48,9 @@ struct LabCommand: ParsableCommand {
     var gradCam = false
     @Option(help: "Report folder; the default is Reports/<machine identity>/lab-<time>.") var output: String?
     @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 42
-    @Option(help: "The whole lab's CIFAR-10 folder; the default is where `cnnscope data fetch` puts it.")
-    var cifarDir: String?
+    @Option(help: "The whole lab's CIFAR-10 folder (default: where data fetch puts it).") var cifarDir: String?
+    @Flag(help: "Challenges: also train the ResNet-style and Inception-style models (resnet-mini, inception-mini).")
+    var challenges = false
     @OptionGroup var machineOptions: MachineOptions
 
     func validate() throws { try Console.validating { try job().validate() } }
@@ -59,8 +59,8 @@ struct LabCommand: ParsableCommand {
         var j = LabJob()
         (j.data, j.epochs, j.patience, j.models, j.quick) =
             (data.selection(), epochs, patience, models.map { $0.split(separator: ",").map(String.init) }, quick)
-        (j.augment, j.poolingStudy, j.quantize, j.gradCAM, j.output, j.seed) =
-            (augment, poolingStudy, quantize, gradCam, output, seed)
+        (j.augment, j.poolingStudy, j.quantize, j.gradCAM, j.output, j.seed, j.challenges) =
+            (augment, poolingStudy, quantize, gradCam, output, seed, challenges)
         return j
     }
 

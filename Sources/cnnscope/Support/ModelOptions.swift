@@ -8,8 +8,8 @@ extension DatasetName: ExpressibleByArgument {}
 struct ModelOptions: ParsableArguments {
     @Option(
         help: """
-            The model: a profile name (a file Profiles/models/NAME.yaml), a path to a .yaml profile, or an ONNX file \
-            (.onnx, opsets 11-21, with its weights).
+            The model: a profile name (a file Profiles/models/NAME.yaml), a path to a .yaml profile, an ONNX file \
+            (.onnx, opsets 11-21, with its weights) or a Keras 3 archive (.keras).
             """)
     var model = "basic-cnn"
 }
