@@ -50,6 +50,7 @@ public struct WholeLabJob {
             }
             var job = lab
             (job.data, job.models, job.output, job.datasetLabel) = (data, models ?? job.models, "\(dir)/\(name)", shown)
+            job.challenges = job.challenges && models == nil  // the challenges join MNIST's part only
             env.log("=== \(label) on \(data.dataset.rawValue)")
             let (report, _) = try job.run(in: env)
             rows += AllModelsTable.rows(report)
