@@ -67,7 +67,7 @@ let package = Package(
                 dependencies: ["Datasets", "Hardware", "KerasWeights", "Kernels", "Layers", "Profiling", "Reports", "Runtime", "Tensor",
                                "Training"],
                 swiftSettings: v5),
-        .target(name: "MachineStore", dependencies: ["Hardware", "Kernels", "Reports"], swiftSettings: v5),
+        .target(name: "MachineStore", dependencies: ["Figures", "Hardware", "Kernels", "Reports"], swiftSettings: v5),
         .target(name: "KerasWeights", dependencies: ["CHDF5", "Layers", "Tensor"], swiftSettings: v5),
         // Keras 3 .keras archives: zip reader, config.json -> graph profile, model.weights.h5 by layer name.
         .target(name: "KerasImport", dependencies: ["Datasets", "KerasWeights", "Kernels", "Layers", "Training"],

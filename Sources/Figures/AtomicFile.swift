@@ -25,13 +25,6 @@ public enum AtomicFile {
     }
 
     public static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
-
-    /// Pretty, key-sorted JSON as every cnnscope file and `--json` print it.
-    public static func json<T: Encodable>(_ value: T) throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(value), as: UTF8.self)
-    }
 }
 
 /// A file that could not be written, worded for the user.

@@ -18,8 +18,6 @@ struct KerasConfigGraph {
     var outputsProbabilities = false
     /// "layer/parameter" → values, as ModelProfile.initialValues.
     var values: [String: [Float]] = [:]
-    /// Each spec's Keras class (for the variable names) and whether it has a bias.
-    private var kerasClass: [String: (type: String, bias: Bool)] = [:]
     /// Keras layers that are not cnnscope layers (InputLayer, a final Softmax): what reads them reads this.
     private var alias: [String: String] = [:]
 
@@ -134,7 +132,6 @@ struct KerasConfigGraph {
             inputShape = s.compactMap { $0 as? Int }
         }
         var spec: LayerSpec
-        var bias = false
         switch type {
         case "Conv2D", "DepthwiseConv2D":
             try requireChannelsLast()
@@ -148,13 +145,12 @@ struct KerasConfigGraph {
             guard let p = Padding(rawValue: cfg["padding"] as? String ?? "valid") else { throw fail("padding") }
             spec.padding = p
             spec.activation = try activation()
-            bias = cfg["use_bias"] as? Bool ?? true
-            spec.useBias = bias
+            spec.useBias = cfg["use_bias"] as? Bool ?? true
         case "Dense":
             spec = LayerSpec(name: name, type: .dense)
             spec.units = cfg["units"] as? Int
             spec.activation = try activation()
-            bias = cfg["use_bias"] as? Bool ?? true
+            spec.useBias = cfg["use_bias"] as? Bool ?? true  // cnnscope's Dense always has a bias (zero here)
         case "BatchNormalization":
             guard cfg["center"] as? Bool ?? true, cfg["scale"] as? Bool ?? true else {
                 throw fail("center and scale must both be true")
@@ -240,7 +236,6 @@ struct KerasConfigGraph {
         } else if specs.isEmpty {
             spec.inputs = ["input"]
         }
-        kerasClass[name] = (type, bias)
         specs.append(spec)
     }
 
@@ -251,9 +246,9 @@ struct KerasConfigGraph {
         for s in specs {
             let names: [String]
             switch s.type {
-            case .conv2D, .dense: names = kerasClass[s.name]?.bias == false ? ["kernel"] : ["kernel", "bias"]
+            case .conv2D, .dense: names = s.useBias == false ? ["kernel"] : ["kernel", "bias"]
             case .depthwiseConv2D:
-                names = kerasClass[s.name]?.bias == false ? ["depthwise_kernel"] : ["depthwise_kernel", "bias"]
+                names = s.useBias == false ? ["depthwise_kernel"] : ["depthwise_kernel", "bias"]
             case .batchNormalization: names = ["gamma", "beta", "moving_mean", "moving_variance"]
             default: continue
             }

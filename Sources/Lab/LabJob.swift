@@ -34,8 +34,8 @@ public struct LabJob {
     }
 
     /// Trains, evaluates and profiles every model, writes the report, and returns it with the
-    /// summary to print.
-    public func run(in env: RunEnvironment) throws -> (report: LabReport, text: String) {
+    /// training set it used and the summary to print.
+    public func run(in env: RunEnvironment) throws -> (report: LabReport, train: Dataset, text: String) {
         let names = (models ?? (quick ? LabModels.quick : LabModels.all)) + (challenges ? LabModels.challenges : [])
         let profiles = try LabModels.profiles(names, poolingStudy: poolingStudy, in: env.profiles)
         var selection = data
@@ -55,7 +55,7 @@ public struct LabJob {
                 bind: env.runtime.settings.bind.rawValue, output: dir))
         env.finish()
         return (
-            report,
+            report, train,
             LabModels.summaryTable(report) + "\n"
                 + "Lab report: \(dir)/lab.html (also lab.md, lab.json, lab.csv, pictures/, profiles/)"
         )

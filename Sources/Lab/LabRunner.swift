@@ -67,12 +67,6 @@ public struct LabRunner {
     /// A class name, or its index when the data set has fewer names.
     static func className(_ names: [String], _ i: Int) -> String { i >= 0 && i < names.count ? names[i] : "\(i)" }
 
-    static func json(_ r: LabReport) throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(r), as: UTF8.self)
-    }
-
     @discardableResult
     public func run(_ req: LabRequest) throws -> LabReport {
         let (train, validation, test) = (req.train, req.validation, req.test)
@@ -255,7 +249,7 @@ public struct LabRunner {
         report.quantization = req.quantize ? quantization : nil
         report.gradCAM = req.gradCAM ? gradCAMs : nil
         for (path, png) in pictures { try Data(png).write(to: URL(fileURLWithPath: staging.path(path))) }
-        try staging.write(try Self.json(report), to: "lab.json")
+        try staging.write(try JSONText.pretty(report), to: "lab.json")
         try staging.write(LabRenderer.csv(report), to: "lab.csv")
         try staging.write(LabRenderer.markdown(report), to: "lab.md")
         try staging.write(

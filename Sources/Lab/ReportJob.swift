@@ -50,7 +50,7 @@ public enum ReportJob {
         switch format {
         case .csv: return table.csv
         case .html: return table.html
-        case .json: return try AtomicFile.json(table) + "\n"
+        case .json: return try JSONText.pretty(table) + "\n"
         case .md: return table.markdown
         }
     }

@@ -52,11 +52,11 @@ public struct WholeLabJob {
             (job.data, job.models, job.output, job.datasetLabel) = (data, models ?? job.models, "\(dir)/\(name)", shown)
             job.challenges = job.challenges && models == nil  // the challenges join MNIST's part only
             env.log("=== \(label) on \(data.dataset.rawValue)")
-            let (report, _) = try job.run(in: env)
+            let (report, train, _) = try job.run(in: env)
             rows += AllModelsTable.rows(report)
             sources.append("\(name)/lab.json")
             samples += "<h3>\(HTMLRenderer.escape(shown))</h3>\n"
-            samples += TransferRenderer.figures(try Self.trainingSamples(data, env: env, seed: lab.seed))
+            samples += TransferRenderer.figures(Self.trainingSamples(train, seed: lab.seed))
             let count = report.models.count == 1 ? "1 model" : "\(report.models.count) models"
             lines.append("\(label): \(name)/lab.html (\(count) on \(shown))")
         }
@@ -98,7 +98,7 @@ public struct WholeLabJob {
         let staging = try StagingFolder(finalDir: "\(dir)/all-models")
         try staging.write(table.markdown, to: "all-models.md")
         try staging.write(table.csv, to: "all-models.csv")
-        try staging.write(try AtomicFile.json(table) + "\n", to: "all-models.json")
+        try staging.write(try JSONText.pretty(table) + "\n", to: "all-models.json")
         try staging.write(Self.page(table, samples: samples, predictions: predictions, parts: lines), to: "index.html")
         try staging.commit()
         let summary = (lines + [table.markdown, "Whole lab: \(dir)/all-models/index.html"]).joined(separator: "\n")
@@ -106,10 +106,7 @@ public struct WholeLabJob {
     }
 
     /// Ten random training images of a data set with their class (the lab's first look at the data).
-    static func trainingSamples(_ data: DataSelection, env: RunEnvironment, seed: UInt64) throws
-        -> [(png: [UInt8], truth: String, predicted: String?)]
-    {
-        let (train, _, _) = try data.load(seed: seed, environment: env.environment)
+    static func trainingSamples(_ train: Dataset, seed: UInt64) -> [(png: [UInt8], truth: String, predicted: String?)] {
         var rng = SeededGenerator(seed: seed)
         let s = train.imageShape, per = s.reduce(1, *)
         return (0..<min(10, train.count)).map { _ in

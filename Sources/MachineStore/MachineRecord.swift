@@ -1,3 +1,4 @@
+import Figures
 import Foundation
 import Hardware
 import Kernels
@@ -47,9 +48,7 @@ public struct MachineRecord: Codable, Sendable {
     }
 
     public func encoded() throws -> Data {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try enc.encode(self) + Data("\n".utf8)
+        try JSONText.data(self) + Data("\n".utf8)
     }
 }
 

@@ -63,12 +63,13 @@ public struct ConvBenchJob {
                 pool: pool, threads: t, options: options, repetitions: repetitions, warmup: 2,
                 peakPerThread: peak, selector: AutoSelector(options: options))
             for (shape, _, _) in Self.defaultOneDNN {
-                let g = try ConvGeometry.parse(shape).withBatch(batch)
+                let unbatched = try ConvGeometry.parse(shape)
+                let g = try unbatched.withBatch(batch)
                 // Every fast algorithm that applies to the shape (F(2x2,5x5) on the 5x5 layer).
                 let fast = ConvAlgorithmKind.allCases.filter { $0 != .naive && (try? $0.check(g)) != nil }
                 let rs = try runner.compare(g, algorithms: fast)
                 let d =
-                    dnn[Self.key(try ConvGeometry.parse(shape))].map { t == 1 ? $0.0 : (t == 2 ? $0.1 : nil) } ?? nil
+                    dnn[Self.key(unbatched)].map { t == 1 ? $0.0 : (t == 2 ? $0.1 : nil) } ?? nil
                 rows.append(
                     BenchRow(
                         layer: g.shortDescription, threads: t, results: rs, sgemmGFLOPs: sgemmGFLOPs(g, pool: pool),

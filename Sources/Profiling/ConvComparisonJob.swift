@@ -87,7 +87,7 @@ public struct ConvComparisonJob {
             bind: env.runtime.settings.bind.rawValue, blasCore: Blas.coreName, peakPerThreadGFLOPs: peak,
             peakSource: peakSource, workspaceLimitBytes: options.workspaceLimitBytes, repetitions: repetitions)
         switch output {
-        case .json: return try AtomicFile.json(ConvBenchReport(header: header, results: results))
+        case .json: return try JSONText.pretty(ConvBenchReport(header: header, results: results))
         case .csv: return ConvBenchReport.csv(results)
         case .table:
             return ConvBenchReport.text(

@@ -50,11 +50,11 @@ public struct EvaluationJob {
         var correct = 0, loss = 0.0
         var csv = "index,label,predicted,probability\n"
         for (i, label) in test.labels.enumerated() {
-            let row = out.values[(i * classes)..<((i + 1) * classes)]
-            let best = row.indices.max { row[$0] < row[$1] }! - i * classes
+            let row = Array(out.values[(i * classes)..<((i + 1) * classes)])
+            let best = row.indices.max { row[$0] < row[$1] }!
             if best == Int(label) { correct += 1 }
-            loss -= log(Double(min(max(row[i * classes + Int(label)], 1e-7), 1 - 1e-7)))
-            if predictions != nil { csv += "\(i),\(label),\(best),\(row[i * classes + best])\n" }
+            loss -= log(Double(min(max(row[Int(label)], 1e-7), 1 - 1e-7)))
+            if predictions != nil { csv += "\(i),\(label),\(best),\(row[best])\n" }
         }
         if let p = predictions { try AtomicFile.write(csv, to: p) }
         let result = Result(

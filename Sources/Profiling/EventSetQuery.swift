@@ -50,7 +50,7 @@ public struct EventSetQuery {
             return .rerun(forcing: pmu)
         }
         let translations = try sets().map { EventSetTranslation.translate($0, pmu: pmu) }
-        return .text(json ? try AtomicFile.json(translations) : EventSetListing.text(translations, pmu: pmu))
+        return .text(json ? try JSONText.pretty(translations) : EventSetListing.text(translations, pmu: pmu))
     }
 
     /// `translate`, with another PMU's translation made by running this executable again (its

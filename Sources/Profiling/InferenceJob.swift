@@ -50,9 +50,7 @@ public struct InferenceJob {
             let timing = InferenceTiming(
                 model: profile.name, batch: batchSize, threads: env.threads, repetitions: r, medianSeconds: t.median,
                 minSeconds: t.min, maxSeconds: t.max, imagesPerSecond: Double(batchSize) / t.median)
-            lines.append(
-                try AtomicFile.json(timing).replacingOccurrences(of: "\n", with: "").replacingOccurrences(
-                    of: "  ", with: ""))
+            lines.append(try JSONText.line(timing))
         }
         env.finish()
         try AtomicFile.write(out.encoded(), to: output)

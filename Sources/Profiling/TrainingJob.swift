@@ -71,7 +71,7 @@ public struct TrainingJob {
                 LayerProfileTable.render(rows, session: profiler.session, overheadSeconds: profiler.overheadSeconds))
         }
         let dir = env.outputFolder(output, name: "train-\(profile.name)")
-        try AtomicFile.write(try AtomicFile.json(results) + "\n", to: dir + "/results.json")
+        try AtomicFile.write(try JSONText.pretty(results) + "\n", to: dir + "/results.json")
         try AtomicFile.write(try WeightFile.encode(trained), to: dir + "/weights.cnnw")
         env.log("Saved \(dir)/results.json and \(dir)/weights.cnnw")
         return results

@@ -5,9 +5,7 @@ import Roofline
 /// Pure functions from a report value to strings: JSON, CSV, Markdown. No I/O.
 public enum ReportRenderer {
     public static func json(_ r: ProfileReport) throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(r), as: UTF8.self) + "\n"
+        try JSONText.pretty(r) + "\n"
     }
 
     /// Parses a run file; another schema version or a damaged file gives a clear error.

@@ -78,9 +78,7 @@ public struct SweepManifest: Codable, Equatable, Sendable {
 
     /// The manifest as JSON (sorted keys, pretty).
     public func encoded() throws -> Data {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try enc.encode(self)
+        try JSONText.data(self)
     }
 
     /// Writes the manifest through a temporary file and a rename.

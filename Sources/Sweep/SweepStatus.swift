@@ -1,3 +1,4 @@
+import Figures
 import Foundation
 
 /// Where one task stands.
@@ -38,9 +39,7 @@ public struct SweepStatusReport: Sendable {
                 "task": t.task.id, "model": t.task.model, "state": t.state.rawValue, "detail": t.detail,
                 "log": t.log ?? "",
             ]
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try enc.encode(line), as: UTF8.self)
+            return try JSONText.line(line)
         }
         return (lines + ["Sweep \(folder): \(summary)"]).joined(separator: "\n")
     }

@@ -114,7 +114,7 @@ public struct TransferJob {
             commandLine: env.commandLine)
         let md = TransferRenderer.markdown(results)
         let staging = try StagingFolder(finalDir: dir)
-        try staging.write(try AtomicFile.json(results) + "\n", to: "results.json")
+        try staging.write(try JSONText.pretty(results) + "\n", to: "results.json")
         try staging.write(md, to: "report.md")
         try staging.write(
             TransferRenderer.predictionsHTML(

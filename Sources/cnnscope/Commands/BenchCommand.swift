@@ -33,6 +33,6 @@ struct BenchCommand: ParsableCommand {
         job.threadCounts = try threadCounts.map { try IntegerList.parse($0, option: "--thread-counts") }
         let (rows, peak) = try job.run(environment: Console.environment)
         print(
-            json ? try AtomicFile.json(rows) : BenchRow.text(rows, peak: peak, batch: batch, repetitions: repetitions))
+            json ? try JSONText.pretty(rows) : BenchRow.text(rows, peak: peak, batch: batch, repetitions: repetitions))
     }
 }

@@ -32,6 +32,6 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let (result, text) = try job().run(in: try execution.environment(machineOptions))
-        print(json ? try AtomicFile.json(result) : text)
+        print(json ? try JSONText.pretty(result) : text)
     }
 }

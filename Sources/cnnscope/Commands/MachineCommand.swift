@@ -27,6 +27,6 @@ struct MachineCommand: ParsableCommand {
         let report = try MachineReport.survey(
             settings: MachineSettings(cacheDir: cache.cacheDir), measure: measure, environment: Console.environment,
             log: Console.error)
-        print(json ? try AtomicFile.json(report) : MachineReport.text(report))
+        print(json ? try JSONText.pretty(report) : MachineReport.text(report))
     }
 }

@@ -34,6 +34,6 @@ struct SummaryCommand: ParsableCommand {
             try ProfilesFolder.model(modelOptions.model, in: Console.profiles),
             inputShape: try parsedInputShape(inputShape),
             withHead: withHead)
-        print(json ? try AtomicFile.json(summary) : summary.text)
+        print(json ? try JSONText.pretty(summary) : summary.text)
     }
 }

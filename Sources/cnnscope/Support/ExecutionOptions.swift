@@ -33,7 +33,7 @@ struct ExecutionOptions: ParsableArguments {
     func validate() throws { try Console.validating { try settings.validate(environment: Console.environment) } }
 
     /// The run's environment: this pool and this machine's record (or the one given).
-    func environment(_ machine: MachineOptions = MachineOptions()) throws -> RunEnvironment {
+    func environment(_ machine: MachineOptions) throws -> RunEnvironment {
         try RunEnvironment(
             execution: settings, machine: machine.settings, profiles: Console.profiles,
             environment: Console.environment, commandLine: CommandLine.arguments.joined(separator: " "),
