@@ -69,7 +69,8 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     public var smallPatch: Bool
     /// Winograd's transform-domain GEMMs on cnnscope's 6x16 kernel instead of OpenBLAS.
     public var smallGemm: Bool
-    /// im2col's forward GEMM on the same kernel.
+    /// im2col's forward GEMM on the same kernel, and 1x1 stride-1 layers on the pointwise kernel
+    /// (packed weight panels, bias and clamp fused; `cnns_pointwise_forward`) instead of OpenBLAS.
     public var im2colSmallGemm: Bool
     /// Largest weight panel (k·n floats) the small kernel takes; larger ones go to OpenBLAS.
     public var smallGemmMaxPanelFloats: Int

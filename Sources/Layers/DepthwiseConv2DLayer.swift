@@ -19,6 +19,10 @@ public final class DepthwiseConv2DLayer: Layer {
     public var trainable = true
     /// Set by Sequential: the batch norm (and activation) after this layer, folded in at inference.
     public var fold: InferenceFold?
+    /// Set by Sequential: the zero padding before this layer, read at inference as part of the
+    /// kernel's own padding, so the padded copy of the map is never made (MobileNetV2's stride-2
+    /// blocks; the padding layer passes its input through).
+    public var absorbedPadding: ZeroPadding2DLayer?
     /// The kernel switches; `isa` "scalar" runs the plain C reference.
     public let options: ConvOptions
     private var kernels: [Int: DepthwiseConv2D] = [:]
@@ -66,19 +70,25 @@ public final class DepthwiseConv2DLayer: Layer {
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
         let batch = x.shape[0]
         let y = outputs.get(batch: batch, shape: outputShape)
+        // The padding layer passed its input through: x is the map before padding.
+        var absorbed: DepthwiseConv2D.AbsorbedPadding?
+        let dims = Array(x.shape.dims.dropFirst())
+        if let pad = absorbedPadding, dims == pad.inputShape, dims != inputShape {
+            absorbed = .init(top: pad.top, left: pad.left, height: pad.inputShape[0], width: pad.inputShape[1])
+        }
         if !ctx.training, let f = fold {
             f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.c)
             // ReLU and ReLU6 are clamps the kernel applies while the pixel is in cache.
             let clamp = f.activation.clampRange
             kernel(batch: batch).forward(
                 input: x.data, batch: batch, weights: f.kernel!.data, bias: f.bias!.data,
-                output: y.data, runner: ctx.runner, clamp: clamp, vector: options.avx2Kernels)
+                output: y.data, runner: ctx.runner, clamp: clamp, vector: options.avx2Kernels, absorbing: absorbed)
             if clamp == nil { f.activation.apply(y.data, count: y.count, rowLength: geometry.c) }
         } else {
             kernel(batch: batch).forward(
                 input: x.data, batch: batch, weights: kernel.value.data,
                 bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner,
-                vector: options.avx2Kernels)
+                vector: options.avx2Kernels, absorbing: absorbed)
             activation.apply(y.data, count: y.count, rowLength: geometry.c)
         }
         lastInput = x

@@ -104,15 +104,25 @@ public final class Sequential {
 
     /// Convolution → batch norm (→ activation), each read only by the next: at inference the
     /// convolution runs with the batch norm folded into its weights and applies the activation
-    /// itself; the folded layers pass their input through (`InferenceFold`). Training is
+    /// itself; the folded layers pass their input through (`InferenceFold`). A zero padding read
+    /// only by a depthwise convolution becomes that convolution's own padding. Training is
     /// unchanged. Off gives the plain layer-by-layer inference path.
     public func foldBatchNormForInference(_ on: Bool) {
         for l in layers {
             (l as? Conv2DLayer)?.fold = nil
             (l as? DepthwiseConv2DLayer)?.fold = nil
+            (l as? DepthwiseConv2DLayer)?.absorbedPadding = nil
             if let f = l as? FoldableIntoConvolution { f.foldedInto = nil }
         }
         guard on else { return }
+        // Zero padding read only by a depthwise convolution: the convolution reads it as its own.
+        for (i, l) in layers.enumerated() {
+            guard let pad = l as? ZeroPadding2DLayer, consumers[i] == 1, let j = inputs.firstIndex(of: [i]),
+                let dw = layers[j] as? DepthwiseConv2DLayer
+            else { continue }
+            dw.absorbedPadding = pad
+            pad.foldedInto = dw.name
+        }
         for (i, l) in layers.enumerated() {
             guard let bn = l as? BatchNormLayer, inputs[i].count == 1, inputs[i][0] >= 0, consumers[inputs[i][0]] == 1
             else { continue }

@@ -3,7 +3,7 @@ import Tensor
 // input NHWC (N,H,W,C) -> output NHWC (N, H+top+bottom, W+left+right, C), zeros around
 /// Keras ZeroPadding2D (((top, bottom), (left, right))), as MobileNetV2 uses before its
 /// stride-2 convolutions.
-public final class ZeroPadding2DLayer: Layer {
+public final class ZeroPadding2DLayer: FoldableIntoConvolution {
     public let name: String
     public var kerasClass: String { "ZeroPadding2D" }
     public let inputShape: [Int]
@@ -12,6 +12,9 @@ public final class ZeroPadding2DLayer: Layer {
     public var needsInputGradient = true
     public var trainable = true
     public var parameters: [Parameter] { [] }
+    /// Set by Sequential: the depthwise convolution that reads this padding as its own at
+    /// inference; the layer then passes its input through.
+    public var foldedInto: String?
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
 
@@ -34,6 +37,7 @@ public final class ZeroPadding2DLayer: Layer {
     }
 
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        if !ctx.training && foldedInto != nil { return x }
         let batch = x.shape[0]
         let (H, W, C) = (inputShape[0], inputShape[1], inputShape[2])
         let (OH, OW) = (outputShape[0], outputShape[1])

@@ -176,8 +176,10 @@ final class GraphProfileTests: XCTestCase {
 }
 
 final class InferenceFoldTests: XCTestCase {
-    /// Batch norm and ReLU6 folded into the convolutions give the layer-by-layer result, on every
-    /// algorithm (Winograd caches its filters by version: the folded weights get their own).
+    /// Batch norm and ReLU6 folded into the convolutions, and zero padding into the depthwise
+    /// convolutions after it (symmetric stride 1, and Keras's `correct` padding at stride 2), give
+    /// the layer-by-layer result, on every algorithm (Winograd caches its filters by version: the
+    /// folded weights get their own).
     func testFoldedInferenceEqualsLayerByLayer() throws {
         let yaml = tinyBaseYAML.replacingOccurrences(
             of: "  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}",
@@ -199,8 +201,9 @@ final class InferenceFoldTests: XCTestCase {
             }
             let folded = m.layers.compactMap { ($0 as? FoldableIntoConvolution)?.foldedInto }
             XCTAssertEqual(
-                folded, ["stem", "stem", "b_c3", "b_c3", "b_dw", "b_dw"],
-                "each batch norm and ReLU folds into the convolution before it")
+                folded, ["stem", "stem", "b_c3", "b_c3", "b_dw", "b_dw", "b_dw2", "d_dw"],
+                "each batch norm and ReLU folds into the convolution before it, each zero padding into the "
+                    + "depthwise convolution after it")
             let x = Dataset.synthetic(count: 3, shape: [12, 12, 3], seed: 5).images
             let ctx = RunContext(runner: SerialRunner())
             let a = m.forward(x, ctx).array

@@ -125,3 +125,23 @@ void cnns_depthwise_forward_scalar(const cnns_conv_shape *s, const float *input,
                                    const float *bias, int clamp, float lo, float hi, float *output, long row0,
                                    long row1);
 #endif
+
+#ifndef CNNS_POINTWISE_H
+#define CNNS_POINTWISE_H
+/// Floats the packed weights of a pointwise convolution take: ceil(k / 16) panels of c x 16.
+int64_t cnns_pointwise_packed_floats(int c, int k);
+
+/// Packs weights (c x k, row-major) into panels of 16 columns, c x 16 each, zero-padded past k.
+void cnns_pointwise_pack(int c, int k, const float *weights, float *packed);
+
+/// Output rows m0..<m1 (pixels), column panels j0..<j1 (columns 16·j0 ..< min(16·j1, k)) of a
+/// 1x1 stride-1 convolution: out = clamp(in · W + bias); bias may be NULL, clamp only when
+/// `clamp` != 0. AVX2+FMA 6x16 tiles when the CPU has it, else plain C over the packed panels.
+void cnns_pointwise_forward(int c, int k, const float *input, const float *packed, const float *bias, int clamp,
+                            float lo, float hi, float *output, long m0, long m1, int j0, int j1);
+
+/// The plain reference of cnns_pointwise_forward, on the unpacked weights (c x k).
+void cnns_pointwise_forward_scalar(int c, int k, const float *input, const float *weights, const float *bias,
+                                   int clamp, float lo, float hi, float *output, long m0, long m1, int j0,
+                                   int j1);
+#endif

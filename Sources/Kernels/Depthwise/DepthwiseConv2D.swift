@@ -10,6 +10,16 @@ import Tensor
 /// best, far below any machine's ridge point: the layer is memory-bound (its roofline point
 /// says so).
 public final class DepthwiseConv2D {
+    /// A zero padding in front of the convolution that the kernel reads as part of its own:
+    /// the input is the `height` x `width` map before padding, with `top` rows and `left` columns
+    /// of zeros implied before it (those below and to the right follow from the output size).
+    public struct AbsorbedPadding: Equatable, Sendable {
+        public var top: Int, left: Int, height: Int, width: Int
+        public init(top: Int, left: Int, height: Int, width: Int) {
+            self.top = top; self.left = left; self.height = height; self.width = width
+        }
+    }
+
     /// The convolution's shape; `k` equals `c` (one output channel per input channel).
     public let geometry: ConvGeometry
 
@@ -35,16 +45,23 @@ public final class DepthwiseConv2D {
         4 * Double(batch * (g.h * g.w * g.c + g.p * g.q * g.c) + g.r * g.s * g.c + g.c)
     }
 
+    /// `absorbing`: the input is the map before a zero padding (see `AbsorbedPadding`).
     /// `clamp`: an activation applied as a clamp to each output pixel while it is in cache
     /// (ReLU: 0...max, ReLU6: 0...6; the folded inference path). `vector`: the AVX2 kernel where the
     /// CPU and the shape allow (`cnns_depthwise_vector_fits`); false runs the plain C reference.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
-        clamp: ClosedRange<Float>? = nil, vector: Bool = true
+        clamp: ClosedRange<Float>? = nil, vector: Bool = true, absorbing padding: AbsorbedPadding? = nil
     ) {
         let g = geometry
         var shape = g.cShape
+        if let padding {
+            // The input is the map before the zero padding: the kernel's bounds checks read the
+            // padded border as zeros, with the padding's rows and columns added to its own.
+            shape.h = Int32(padding.height); shape.w = Int32(padding.width)
+            shape.pad_top += Int32(padding.top); shape.pad_left += Int32(padding.left)
+        }
         let (lo, hi) = (clamp?.lowerBound ?? 0, clamp?.upperBound ?? 0)
         let clamps: Int32 = clamp != nil ? 1 : 0
         runner.parallelRanges(batch * g.p, work: batch * g.p * g.q * g.c * g.r * g.s) { _, rows in
