@@ -41,12 +41,16 @@ public struct ModelTraining {
     public let profiledSession: CounterSession??
     /// The machine identity, recorded in the results.
     public let machine: String
+    /// The FMA peak for `threads` threads, measured earlier on this machine (nil: unknown); the
+    /// training step's rate is reported against it.
+    public let fmaPeakGFLOPs: Double?
 
     public init(
-        pool: WorkerPool, threads: Int, options: ConvOptions, profiledSession: CounterSession??, machine: String
+        pool: WorkerPool, threads: Int, options: ConvOptions, profiledSession: CounterSession??, machine: String,
+        fmaPeakGFLOPs: Double? = nil
     ) {
         self.pool = pool; self.threads = threads; self.options = options; self.profiledSession = profiledSession
-        self.machine = machine
+        self.machine = machine; self.fmaPeakGFLOPs = fmaPeakGFLOPs
     }
 
     /// The results, the trained model and the layer profiler (when asked for).
@@ -90,7 +94,7 @@ public struct ModelTraining {
         let inf1 = trainer.inferenceSecondsPerImage(req.test, images: 200, batchSize: 1)
         var algos: [String: String] = [:]
         for l in model.layers { if let c = l as? Conv2DLayer, let a = c.lastAlgorithm { algos[c.name] = a.rawValue } }
-        let results = TrainingResults(
+        var results = TrainingResults(
             machine: machine, model: req.profile.name, dataset: req.datasetLabel, inputShape: input,
             testAccuracy: testAcc,
             testLoss: testLoss, trainingSeconds: trainingSeconds, inferenceMsPerImage: inf * 1e3,
@@ -106,6 +110,7 @@ public struct ModelTraining {
             testImages: req.test.count, seed: seed, threads: threads, convAlgorithms: algos, history: history,
             layerProfile: profiler.map { LayerProfileTable.rows($0) }, peakResidentMB: ResourceUsage.peakResidentMB(),
             commandLine: req.commandLine)
+        results.trainingStep = TrainingStepRate.measured(model: model, history: history, fmaPeakGFLOPs: fmaPeakGFLOPs)
         return (results, model, profiler)
     }
 }

@@ -47,7 +47,8 @@ public struct TrainingJob {
         let training = ModelTraining(
             pool: env.pool, threads: env.threads, options: env.options,
             profiledSession: eventSet == nil ? nil : .some(try env.counterSession(eventSet)),
-            machine: env.identityName)
+            machine: env.identityName,
+            fmaPeakGFLOPs: TrainingStepRate.peak(env.machine.record.ceilings?.fma, threads: env.threads))
         env.log(
             """
             Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) \

@@ -36,6 +36,8 @@ public struct TrainingResults: Codable {
     public var history: [EpochRecord]
     public var layerProfile: [LayerProfileRow]?
     public var peakResidentMB: Double?
+    /// The training steps' direct-equivalent rate against the FMA peak (nil in older files).
+    public var trainingStep: TrainingStepRate?
     public var commandLine: String
     public var provenance =
         """
@@ -66,6 +68,7 @@ extension TrainingResults {
             ["parameters per second of training", String(format: "%.0f", r.parametersPerSecond)],
             ["accuracy per million parameters", String(format: "%.3f", r.accuracyPerMillionParameters)],
             ["batch size", "\(r.batchSize)"],
+            ["training step", r.trainingStep?.text ?? "unavailable"],
             ["peak resident memory", r.peakResidentMB.map { String(format: "%.0f MB", $0) } ?? "unavailable"],
         ]
         if !r.convAlgorithms.isEmpty {

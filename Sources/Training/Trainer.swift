@@ -14,6 +14,14 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     /// Measured wall time of the epoch's training steps (validation excluded).
     public var seconds: Double
     public var imagesPerSecond: Double
+
+    public init(
+        epoch: Int, loss: Double, accuracy: Double, valLoss: Double?, valAccuracy: Double?, seconds: Double,
+        imagesPerSecond: Double
+    ) {
+        self.epoch = epoch; self.loss = loss; self.accuracy = accuracy; self.valLoss = valLoss
+        self.valAccuracy = valAccuracy; self.seconds = seconds; self.imagesPerSecond = imagesPerSecond
+    }
 }
 
 /// What the progress display is told after every step.

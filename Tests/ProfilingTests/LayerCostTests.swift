@@ -1,4 +1,5 @@
 import Foundation
+import Hardware
 import Layers
 import Profiling
 import Tensor
@@ -32,5 +33,43 @@ final class LayerCostTests: XCTestCase {
         // A batch reads the weights once: 64 images of dense cost 64·(in + out)·4 + weights.
         let d64 = RunAssembler.costs(m.layers[5], phase: .forward, batch: 64, workers: 1, runner: SerialRunner())
         XCTAssertEqual(d64.minBytes, 4 * (64 * (3136 + 128) + 401_408 + 128))
+    }
+
+    /// A training step's direct-equivalent FLOPs: forward, the weight gradient of each layer that
+    /// trains, the input gradient of each layer that passes one down (not the first layer's).
+    func testTrainingStepFLOPsAndRate() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let p = try ModelProfile.load(named: "basic-cnn", in: dir.appendingPathComponent("Profiles/models"))
+        let m = try ModelBuilder.build(p, input: [28, 28, 1])
+        XCTAssertEqual(
+            m.layers.map(\.name),
+            ["conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "flatten", "dense", "dropout", "dense_1"])
+        let f = m.layers.map { $0.cost().forwardFLOPs }
+        // conv2d: forward + dW; pools, flatten, dropout: forward + dX; conv2d_1, dense, dense_1: all three.
+        let multipliers: [Double] = [2, 2, 3, 2, 2, 3, 2, 3]
+        XCTAssertEqual(TrainingStepRate.flopsPerImage(m), zip(multipliers, f).map { $0 * $1 }.reduce(0, +))
+        // Frozen conv2d_1 still passes a gradient down to conv2d, but computes no dW.
+        m.layers[2].trainable = false
+        m.updateGradientFlow()
+        let frozen: [Double] = [2, 2, 2, 2, 2, 3, 2, 3]
+        XCTAssertEqual(TrainingStepRate.flopsPerImage(m), zip(frozen, f).map { $0 * $1 }.reduce(0, +))
+        // The rate takes the median epoch; the fraction is against the peak for the threads used.
+        let epochs = [100.0, 300, 200].enumerated().map {
+            EpochRecord(
+                epoch: $0.offset + 1, loss: 1, accuracy: 0.5, valLoss: nil, valAccuracy: nil, seconds: 1,
+                imagesPerSecond: $0.element)
+        }
+        let rate = try XCTUnwrap(TrainingStepRate.measured(model: m, history: epochs, fmaPeakGFLOPs: 50))
+        XCTAssertEqual(rate.gflopsPerSecond, TrainingStepRate.flopsPerImage(m) * 200 / 1e9, accuracy: 1e-12)
+        XCTAssertEqual(rate.fractionOfPeak ?? 0, rate.gflopsPerSecond / 50, accuracy: 1e-12)
+        XCTAssertTrue(rate.text.contains("of the 50.0 GFLOP/s FMA peak"), rate.text)
+        let unknown = try XCTUnwrap(TrainingStepRate.measured(model: m, history: epochs, fmaPeakGFLOPs: nil))
+        XCTAssertNil(unknown.fractionOfPeak)
+        XCTAssertTrue(unknown.text.contains("cnnscope machine --measure"), unknown.text)
+        XCTAssertNil(TrainingStepRate.measured(model: m, history: [], fmaPeakGFLOPs: 50))
+        let peak = ComputePeak(perThreadGFLOPs: 90, allThreadsGFLOPs: 170, threads: 2, kernel: "avx2-fma", trials: 5)
+        XCTAssertEqual(TrainingStepRate.peak(peak, threads: 2), 170)
+        XCTAssertEqual(TrainingStepRate.peak(peak, threads: 1), 90)
     }
 }
