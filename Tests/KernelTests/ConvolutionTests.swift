@@ -65,6 +65,23 @@ final class ConvolutionTests: XCTestCase {
         try ConvTester(g, seed: 7).checkAll(runner: TwoThreadRunner(), options: options)
     }
 
+    /// Weight panels larger than the small kernel takes: Winograd's transform-domain GEMMs run on
+    /// the pointwise kernel over packed U[ξ] (a low panel limit forces it on small shapes; K not a
+    /// multiple of 16 leaves a partial last panel), and so does a real 512-channel layer.
+    func testWinogradPackedTransformDomainGemm() throws {
+        let options = ConvOptions(winogradChunkBytes: 8192, smallGemmMaxPanelFloats: 64)
+        for text in ["N=2,H=9,W=11,C=12,K=21,R=3", "N=1,H=8,W=8,C=40,K=16,R=5", "N=1,H=5,W=6,C=7,K=50,R=3"] {
+            let g = try ConvGeometry.parse(text)
+            let kind: ConvAlgorithmKind = g.r == 5 ? .winogradF2x5 : .winogradF4
+            XCTAssertTrue(
+                try XCTUnwrap(try kind.make(g, options: options) as? WinogradConv2D).usesPackedGemm
+                    || !Blas.haveSmallGemm)
+            try ConvTester(g, seed: 13).checkAll(runner: TwoThreadRunner(), options: options)
+        }
+        try ConvTester(try ConvGeometry.parse("N=1,H=4,W=5,C=512,K=200,R=3"), seed: 17).checkAll(
+            runner: TwoThreadRunner())
+    }
+
     /// Small layers run whole on worker 0 (the work hint) even with two workers: the buffers must
     /// hold a full chunk (the kernels assert this in debug builds).
     func testSmallLayersOnTwoWorkersStayInTheirBuffers() throws {

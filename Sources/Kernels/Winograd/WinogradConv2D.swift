@@ -1,9 +1,11 @@
+import CKernels
 import Tensor
 
 // input NHWC (N,H,W,C), weights HWIO (r,r,C,K), bias (K) -> output NHWC (N,P,Q,K), stride 1
 // tiles: T = N·ceil(P/m)·ceil(Q/m); per chunk of tb tiles:
 //   V[ξ][tb][C] = Bᵀ d B   (ξ = 0..<α², input transform)
-//   M[ξ][tb][K] = V[ξ] × U[ξ]   (α² cblas_sgemm, U[ξ][C][K] = G g Gᵀ cached per weights version)
+//   M[ξ][tb][K] = V[ξ] × U[ξ]   (α² GEMMs, U[ξ][C][K] = G g Gᵀ cached per weights version; the 6x16
+//                               kernel, or the pointwise kernel on packed U[ξ] when U[ξ] is large)
 //   Y = Aᵀ M A + bias -> output (edge tiles clipped)
 /// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3 and F(2x2,5x5) for 5x5 kernels,
 /// stride 1, any padding.
@@ -19,6 +21,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     private let workspace = Workspace()
     private var filters: UnsafeMutablePointer<Float>?
     private var filterKey: (UnsafePointer<Float>, Int)?
+    /// U[ξ] packed into 16-column panels for the pointwise kernel, when U[ξ] is too large for the
+    /// small kernel (`usesPackedGemm`); packed with the filters, once per weights version.
+    private var packedFilters: UnsafeMutablePointer<Float>?
     private let zeros: UnsafeMutablePointer<Float>
 
     public init(geometry: ConvGeometry, transform: WinogradTransform, options: ConvOptions) {
@@ -31,7 +36,15 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
     deinit {
         filters.map { $0.deallocate() }
+        packedFilters.map { $0.deallocate() }
         zeros.deallocate()
+    }
+
+    /// Whether the transform-domain GEMMs run on the pointwise kernel over packed U[ξ] panels:
+    /// where U[ξ] (C·K floats) is larger than the small kernel takes, instead of OpenBLAS, which
+    /// packs U[ξ] again at every call (α² calls per chunk of tiles; VGG16's 512-channel layers).
+    public var usesPackedGemm: Bool {
+        options.avx2Kernels && options.smallGemm && geometry.c * geometry.k > options.smallGemmMaxPanelFloats
     }
 
     public var tilesH: Int { (geometry.p + transform.m - 1) / transform.m }
@@ -116,7 +129,19 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     ) {
         if filterKey == nil || filterKey!.0 != weights || filterKey!.1 != weightsVersion || filters == nil {
             observer?.stageBegan(.filterTransform, worker: 0)
-            _ = transformFilters(weights, runner: runner)
+            let u = transformFilters(weights, runner: runner)
+            if usesPackedGemm {
+                let a2 = transform.alpha * transform.alpha, C = Int32(geometry.c), K = Int32(geometry.k)
+                let per = Int(cnns_pointwise_packed_floats(C, K))
+                if packedFilters == nil {
+                    packedFilters = UnsafeMutableRawPointer.allocate(byteCount: 4 * per * a2, alignment: 64)
+                        .bindMemory(to: Float.self, capacity: per * a2)
+                }
+                let packed = packedFilters!
+                runner.parallelRanges(a2, work: a2 * geometry.c * geometry.k) { _, xis in
+                    for xi in xis { cnns_pointwise_pack(C, K, u + xi * geometry.c * geometry.k, packed + xi * per) }
+                }
+            }
             filterKey = (weights, weightsVersion)
             observer?.stageEnded(.filterTransform, worker: 0)
         }
@@ -143,6 +168,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let g = geometry
         let C = g.c, K = g.k, a = T.alpha, a2 = a * a, m = T.m
         let U = UnsafePointer(filters!)
+        let packed = usesPackedGemm ? UnsafePointer(packedFilters) : nil
+        let packedFloats = Int(cnns_pointwise_packed_floats(Int32(g.c), Int32(g.k))), panels = (g.k + 15) / 16
         let tH = tilesH, tW = tilesW, perImage = tH * tW
         let total = batch * perImage
         let chunk = tilesPerChunk
@@ -187,10 +214,18 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 observer?.stageEnded(.inputTransform, worker: worker)
 
                 observer?.stageBegan(.gemm, worker: worker)
-                for xi in 0..<a2 {
-                    Blas.smallSgemm(
-                        m: tb, n: K, k: C, a: V + xi * tb * C, lda: C, b: U + xi * C * K, ldb: K,
-                        c: M + xi * tb * K, ldc: K, options: options)
+                if let packed {
+                    for xi in 0..<a2 {
+                        cnns_pointwise_forward(
+                            Int32(C), Int32(K), V + xi * tb * C, packed + xi * packedFloats, nil, 0, 0, 0,
+                            M + xi * tb * K, 0, tb, 0, Int32(panels))
+                    }
+                } else {
+                    for xi in 0..<a2 {
+                        Blas.smallSgemm(
+                            m: tb, n: K, k: C, a: V + xi * tb * C, lda: C, b: U + xi * C * K, ldb: K,
+                            c: M + xi * tb * K, ldc: K, options: options)
+                    }
                 }
                 observer?.stageEnded(.gemm, worker: worker)
 
