@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 import XCTest
 
@@ -23,6 +24,15 @@ struct ConvTester {
         input.fillUniform(&rng, low: -1, high: 1)  // zero-mean data
         weights.fillUniform(&rng, low: -0.5, high: 0.5)
         bias.fillUniform(&rng, low: -0.1, high: 0.1)
+    }
+
+    /// The seed of a random-shape test: CNNSCOPE_TEST_SEED when set (to replay a failure), else a
+    /// fresh one; printed either way, so a failure can be replayed.
+    static func randomSeed(_ test: String) -> UInt64 {
+        let seed =
+            UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+        print("\(test) seed \(seed) (replay with CNNSCOPE_TEST_SEED=\(seed))")
+        return seed
     }
 
     /// γ_n = n·u / (1 − n·u): the worst-case relative error of any order of summing n rounded

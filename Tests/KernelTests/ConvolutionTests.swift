@@ -41,9 +41,7 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testRandomShapes() throws {
-        let seed =
-            UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
-        print("testRandomShapes seed \(seed) (replay with CNNSCOPE_TEST_SEED=\(seed))")
+        let seed = ConvTester.randomSeed("ConvolutionTests.testRandomShapes")
         var rng = SeededGenerator(seed: seed)
         for i in 0..<12 {
             let r = 1 + rng.nextInt(5), s = rng.nextInt(3) == 0 ? 1 + rng.nextInt(5) : r

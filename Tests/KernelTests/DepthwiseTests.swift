@@ -83,9 +83,7 @@ final class DepthwiseTests: XCTestCase {
     }
 
     func testRandomShapes() throws {
-        let seed =
-            UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
-        print("DepthwiseTests.testRandomShapes seed \(seed) (replay with CNNSCOPE_TEST_SEED=\(seed))")
+        let seed = ConvTester.randomSeed("DepthwiseTests.testRandomShapes")
         var rng = SeededGenerator(seed: seed)
         for _ in 0..<16 {
             let stride = 1 + rng.nextInt(2), r = [1, 3, 5][rng.nextInt(3)]

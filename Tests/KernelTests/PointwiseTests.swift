@@ -42,9 +42,7 @@ final class PointwiseTests: XCTestCase {
     }
 
     func testRandomShapes() throws {
-        let seed =
-            UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
-        print("PointwiseTests.testRandomShapes seed \(seed) (replay with CNNSCOPE_TEST_SEED=\(seed))")
+        let seed = ConvTester.randomSeed("PointwiseTests.testRandomShapes")
         var rng = SeededGenerator(seed: seed)
         for i in 0..<24 {
             // Pixel counts from 1 (a single tail row) to a few hundred (several row blocks), widths

@@ -9,9 +9,7 @@ final class SmallGemmTests: XCTestCase {
     func testSmallGemmMatchesReference() throws {
         try XCTSkipUnless(
             Blas.haveSmallGemm, "no AVX2+FMA here: Winograd uses cblas_sgemm, which the convolution tests cover")
-        let seed =
-            UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
-        print("testSmallGemmMatchesReference seed \(seed)")
+        let seed = ConvTester.randomSeed("SmallGemmTests.testSmallGemmMatchesReference")
         var rng = SeededGenerator(seed: seed)
         var shapes = [(6, 16, 1), (7, 17, 3), (1, 1, 1), (64, 64, 32), (13, 40, 9), (5, 7, 64)]
         for _ in 0..<10 { shapes.append((1 + rng.nextInt(50), 1 + rng.nextInt(70), 1 + rng.nextInt(90))) }
