@@ -98,6 +98,9 @@ public final class DepthwiseConv2DLayer: Layer {
 
     public func backward(_ dy: Tensor, _ ctx: RunContext) -> Tensor? {
         guard let x = lastInput, let y = lastOutput else { preconditionFailure("\(name): backward before forward") }
+        precondition(
+            Array(x.shape.dims.dropFirst()) == inputShape,
+            "\(name): backward after an inference forward that read the zero padding in place")
         let batch = x.shape[0]
         activation.backward(y: y.data, dy: dy.data, count: dy.count, rowLength: geometry.c)
         let dx = needsInputGradient ? inputGrads.get(batch: batch, shape: inputShape) : nil

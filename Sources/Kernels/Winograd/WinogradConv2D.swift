@@ -71,7 +71,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let outT: Double = tiles * K * transform.outputFLOPsPerTileFilter
         let filt: Double = C * K * transform.filterFLOPsPerChannelFilter
         let tb = min(tilesPerChunk, Int(tiles) / max(1, workers) + 1)
-        let ws = Double(workers * workerFloats(tiles: tb) + Int(a2) * g.c * g.k) * 4
+        // Per-worker V and M, U, and U again in packed panels where the pointwise kernel runs the GEMMs.
+        let packedU = usesPackedGemm ? Int(a2) * Int(cnns_pointwise_packed_floats(Int32(g.c), Int32(g.k))) : 0
+        let ws = Double(workers * workerFloats(tiles: tb) + Int(a2) * g.c * g.k + packedU) * 4
         let m = ConvCost.minimumTraffic(g)
         let chunks = (tiles / Double(tb)).rounded(.up)
         let own: Double = 2 * a2 * tiles * (C + K) * 4 + chunks * a2 * C * K * 4
