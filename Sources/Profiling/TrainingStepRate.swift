@@ -1,3 +1,4 @@
+import Figures
 import Foundation
 import Hardware
 import Layers
@@ -47,12 +48,11 @@ public struct TrainingStepRate: Codable, Equatable, Sendable {
     public static func measured(
         model: Sequential, history: [EpochRecord], fmaPeakGFLOPs: Double?
     ) -> TrainingStepRate? {
-        let rates = history.map(\.imagesPerSecond).filter { $0.isFinite && $0 > 0 }.sorted()
-        guard !rates.isEmpty else { return nil }
+        let rates = Timing(history.map(\.imagesPerSecond).filter { $0.isFinite && $0 > 0 })
+        guard rates.samples > 0 else { return nil }
         let flops = flopsPerImage(model)
         return TrainingStepRate(
-            flopsPerImage: flops, gflopsPerSecond: flops * rates[rates.count / 2] / 1e9,
-            fmaPeakGFLOPs: fmaPeakGFLOPs)
+            flopsPerImage: flops, gflopsPerSecond: flops * rates.median / 1e9, fmaPeakGFLOPs: fmaPeakGFLOPs)
     }
 
     /// One line for the results table.

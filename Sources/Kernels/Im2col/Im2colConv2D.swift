@@ -23,17 +23,15 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
     public var kind: ConvAlgorithmKind { .im2col }
     public var outputClamp: ClosedRange<Float>?
     private let workspace = Workspace()
-    /// The weights packed into 16-column panels for the pointwise kernel, and which weights
-    /// (address and version) they were packed from.
-    private var pointwisePanels: UnsafeMutablePointer<Float>?
+    /// The weights packed for the pointwise kernel, and which weights (address and version) they
+    /// were packed from.
+    private lazy var pointwisePanels = PackedWeightPanels(c: geometry.c, k: geometry.k)
     private var pointwiseKey: (weights: UnsafePointer<Float>, version: Int)?
 
     public init(geometry: ConvGeometry, options: ConvOptions) {
         self.geometry = geometry
         self.options = options
     }
-
-    deinit { pointwisePanels?.deallocate() }
 
     var isPointwise: Bool { geometry.r == 1 && geometry.s == 1 && geometry.strideH == 1 && geometry.strideW == 1 }
 
@@ -69,7 +67,7 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         let m = ConvCost.minimumTraffic(g)
         let rows = g.n * g.p * g.q
         if isPointwise || usesSmallPatchKernel {
-            let panels = usesPointwiseKernel ? 4 * Double(cnns_pointwise_packed_floats(Int32(g.c), Int32(g.k))) : 0
+            let panels = usesPointwiseKernel ? 4 * Double(PackedWeightPanels.floats(c: g.c, k: g.k)) : 0
             return ConvCost(
                 directFLOPs: d, executedFLOPs: d, oncePerWeightsFLOPs: 0, workspaceBytes: panels,
                 minimumTrafficBytes: m, algorithmTrafficBytes: m)
@@ -94,14 +92,14 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         if !isPointwise && !usesSmallPatchKernel {
             workspace.reserve(workers: runner.width, floats: min(chunk, rows) * L)
         }
-        let clamps = outputClamp != nil
-        let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         if usesPointwiseKernel {
             forwardPointwise(
                 input: input, rows: rows, weights: weights, weightsVersion: weightsVersion, bias: bias,
                 output: output, runner: runner, observer: observer)
             return
         }
+        let clamps = outputClamp != nil
+        let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         if usesSmallPatchKernel {
             var shape = geometry.cShape
             runner.parallelRanges(rows, work: rows * L * K) { worker, range in
@@ -174,27 +172,22 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         observer: ConvStageObserver?
     ) {
         let C = Int32(geometry.c), K = Int32(geometry.k)
-        let panels = (geometry.k + 15) / 16
         let clamps: Int32 = outputClamp != nil ? 1 : 0
         let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         let vector = options.avx2Kernels
-        if vector && (pointwiseKey?.weights != weights || pointwiseKey?.version != weightsVersion) {
+        let packed = vector ? pointwisePanels : nil
+        if let packed, pointwiseKey?.weights != weights || pointwiseKey?.version != weightsVersion {
             observer?.stageBegan(.filterTransform, worker: 0)
-            if pointwisePanels == nil {
-                let count = Int(cnns_pointwise_packed_floats(C, K))
-                pointwisePanels = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64)
-                    .bindMemory(to: Float.self, capacity: count)
-            }
-            cnns_pointwise_pack(C, K, weights, pointwisePanels)
+            packed.pack(weights, runner: SerialRunner())
             pointwiseKey = (weights, weightsVersion)
             observer?.stageEnded(.filterTransform, worker: 0)
         }
-        let packed = UnsafePointer(pointwisePanels)
+        let panels = PackedWeightPanels.panels(k: geometry.k)
         func run(_ m: Range<Int>, _ j: Range<Int>, worker: Int) {
             observer?.stageBegan(.gemm, worker: worker)
-            if vector, let packed {
+            if let packed {
                 cnns_pointwise_forward(
-                    C, K, input, packed, bias, clamps, lo, hi, output, m.lowerBound, m.upperBound,
+                    C, K, input, packed.matrix(0), bias, clamps, lo, hi, output, m.lowerBound, m.upperBound,
                     Int32(j.lowerBound), Int32(j.upperBound))
             } else {
                 cnns_pointwise_forward_scalar(

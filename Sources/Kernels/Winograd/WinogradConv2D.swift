@@ -21,9 +21,10 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     private let workspace = Workspace()
     private var filters: UnsafeMutablePointer<Float>?
     private var filterKey: (UnsafePointer<Float>, Int)?
-    /// U[ξ] packed into 16-column panels for the pointwise kernel, when U[ξ] is too large for the
-    /// small kernel (`usesPackedGemm`); packed with the filters, once per weights version.
-    private var packedFilters: UnsafeMutablePointer<Float>?
+    /// U[ξ] packed for the pointwise kernel, when U[ξ] is too large for the small kernel
+    /// (`usesPackedGemm`); packed with the filters, once per weights version.
+    private lazy var packedFilters = PackedWeightPanels(
+        c: geometry.c, k: geometry.k, count: transform.alpha * transform.alpha)
     private let zeros: UnsafeMutablePointer<Float>
 
     public init(geometry: ConvGeometry, transform: WinogradTransform, options: ConvOptions) {
@@ -36,7 +37,6 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
     deinit {
         filters.map { $0.deallocate() }
-        packedFilters.map { $0.deallocate() }
         zeros.deallocate()
     }
 
@@ -72,7 +72,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let filt: Double = C * K * transform.filterFLOPsPerChannelFilter
         let tb = min(tilesPerChunk, Int(tiles) / max(1, workers) + 1)
         // Per-worker V and M, U, and U again in packed panels where the pointwise kernel runs the GEMMs.
-        let packedU = usesPackedGemm ? Int(a2) * Int(cnns_pointwise_packed_floats(Int32(g.c), Int32(g.k))) : 0
+        let packedU = usesPackedGemm ? Int(a2) * PackedWeightPanels.floats(c: g.c, k: g.k) : 0
         let ws = Double(workers * workerFloats(tiles: tb) + Int(a2) * g.c * g.k + packedU) * 4
         let m = ConvCost.minimumTraffic(g)
         let chunks = (tiles / Double(tb)).rounded(.up)
@@ -132,18 +132,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         if filterKey == nil || filterKey!.0 != weights || filterKey!.1 != weightsVersion || filters == nil {
             observer?.stageBegan(.filterTransform, worker: 0)
             let u = transformFilters(weights, runner: runner)
-            if usesPackedGemm {
-                let a2 = transform.alpha * transform.alpha, C = Int32(geometry.c), K = Int32(geometry.k)
-                let per = Int(cnns_pointwise_packed_floats(C, K))
-                if packedFilters == nil {
-                    packedFilters = UnsafeMutableRawPointer.allocate(byteCount: 4 * per * a2, alignment: 64)
-                        .bindMemory(to: Float.self, capacity: per * a2)
-                }
-                let packed = packedFilters!
-                runner.parallelRanges(a2, work: a2 * geometry.c * geometry.k) { _, xis in
-                    for xi in xis { cnns_pointwise_pack(C, K, u + xi * geometry.c * geometry.k, packed + xi * per) }
-                }
-            }
+            if usesPackedGemm { packedFilters.pack(u, runner: runner) }
             filterKey = (weights, weightsVersion)
             observer?.stageEnded(.filterTransform, worker: 0)
         }
@@ -170,8 +159,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let g = geometry
         let C = g.c, K = g.k, a = T.alpha, a2 = a * a, m = T.m
         let U = UnsafePointer(filters!)
-        let packed = usesPackedGemm ? UnsafePointer(packedFilters) : nil
-        let packedFloats = Int(cnns_pointwise_packed_floats(Int32(g.c), Int32(g.k))), panels = (g.k + 15) / 16
+        let packed = usesPackedGemm ? packedFilters : nil
         let tH = tilesH, tW = tilesW, perImage = tH * tW
         let total = batch * perImage
         let chunk = tilesPerChunk
@@ -219,8 +207,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 if let packed {
                     for xi in 0..<a2 {
                         cnns_pointwise_forward(
-                            Int32(C), Int32(K), V + xi * tb * C, packed + xi * packedFloats, nil, 0, 0, 0,
-                            M + xi * tb * K, 0, tb, 0, Int32(panels))
+                            Int32(C), Int32(K), V + xi * tb * C, packed.matrix(xi), nil, 0, 0, 0,
+                            M + xi * tb * K, 0, tb, 0, Int32(packed.panels))
                     }
                 } else {
                     for xi in 0..<a2 {

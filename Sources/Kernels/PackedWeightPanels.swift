@@ -1,0 +1,41 @@
+import CKernels
+import Tensor
+
+// `count` weight matrices (c, k) row-major, c·k floats apart -> each ceil(k/16) panels of c x 16
+/// Weight matrices packed for the pointwise kernel (`cnns_pointwise_forward`): 16-column panels,
+/// c x 16 floats each, the last zero-padded, 64-byte aligned. Im2col's 1x1 layers hold one matrix,
+/// Winograd's large transform-domain GEMMs one per position ξ.
+final class PackedWeightPanels {
+    let c: Int, k: Int, count: Int
+    /// Floats of one packed matrix.
+    let floatsPerMatrix: Int
+    private let base: UnsafeMutablePointer<Float>
+
+    init(c: Int, k: Int, count: Int = 1) {
+        self.c = c; self.k = k; self.count = count
+        floatsPerMatrix = Self.floats(c: c, k: k)
+        base = UnsafeMutableRawPointer.allocate(byteCount: 4 * floatsPerMatrix * count, alignment: 64)
+            .bindMemory(to: Float.self, capacity: floatsPerMatrix * count)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Floats one c x k matrix takes packed.
+    static func floats(c: Int, k: Int) -> Int { Int(cnns_pointwise_packed_floats(Int32(c), Int32(k))) }
+
+    /// 16-column panels of a matrix with `k` columns (the kernel's column range is in panels).
+    static func panels(k: Int) -> Int { (k + 15) / 16 }
+    var panels: Int { Self.panels(k: k) }
+
+    /// Packed matrix `i`.
+    func matrix(_ i: Int) -> UnsafePointer<Float> { UnsafePointer(base + i * floatsPerMatrix) }
+
+    /// Packs all `count` matrices of `source`, the matrices split across workers.
+    func pack(_ source: UnsafePointer<Float>, runner: ParallelRunner) {
+        runner.parallelRanges(count, work: count * c * k) { _, matrices in
+            for i in matrices {
+                cnns_pointwise_pack(Int32(c), Int32(k), source + i * c * k, base + i * floatsPerMatrix)
+            }
+        }
+    }
+}
