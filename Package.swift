@@ -100,6 +100,6 @@ let package = Package(
                                                         "Kernels", "Layers", "Tensor"], swiftSettings: v5),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Reports", "Roofline", "Figures"], swiftSettings: v5),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Hardware", "Layers", "Tensor", "Training"], swiftSettings: v5),
-        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Lab", "Runtime", "Onnx", "Sweep", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
+        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Lab", "Runtime", "Onnx", "Sweep", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Kernels", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
     ]
 )

@@ -33,15 +33,23 @@ public enum Blas {
     /// Whether the hand-written AVX2+FMA small-GEMM kernel can run here.
     public static let haveSmallGemm: Bool = cnns_have_avx2_fma() != 0
 
+    /// Whether the AVX-512 kernels (F, BW, VL, DQ) can run here, and the int8 GEMM on VNNI.
+    public static let haveAVX512: Bool = cnns_have_avx512() != 0
+    public static let haveAVX512VNNI: Bool = cnns_have_avx512_vnni() != 0
+
     /// C[m×n] = A·B (row-major, beta 0) for the small, many GEMMs of Winograd's transform
-    /// domain: cnnscope's 6x16 AVX2+FMA kernel where the CPU has it, cblas_sgemm otherwise.
+    /// domain: cnnscope's 12x32 AVX-512 or 6x16 AVX2+FMA kernel as the options' ISA allows,
+    /// cblas_sgemm otherwise.
     @inline(__always)
     public static func smallSgemm(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
         accumulate: Bool = false, options: ConvOptions = ConvOptions()
     ) {
-        if options.avx2Kernels && options.smallGemm && k * n <= options.smallGemmMaxPanelFloats {
+        if options.avx512Kernels && options.smallGemm && k * n <= options.smallGemmMaxPanelFloats {
+            cnns_sgemm_nn_avx512(
+                Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
+        } else if options.avx2Kernels && options.smallGemm && k * n <= options.smallGemmMaxPanelFloats {
             cnns_sgemm_nn_avx2(
                 Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
         } else {

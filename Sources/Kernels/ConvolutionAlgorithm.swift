@@ -77,24 +77,26 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     /// "pool" (pinned workers, single-threaded OpenBLAS) or "blas" (one worker, OpenBLAS threads).
     public var threading: String
 
-    /// The ISA the kernels use when nothing caps it.
-    public static var bestISA: String { Blas.haveSmallGemm ? "avx2" : "scalar" }
+    /// The ISA the kernels use when nothing caps it: the widest this CPU has.
+    public static var bestISA: String { availableISAs.last ?? "scalar" }
 
     /// The ISAs `--isa` names, widest last; `availableISAs` those this build runs on this CPU.
     public static let knownISAs = ["scalar", "avx2", "avx512"]
-    public static var availableISAs: [String] { Blas.haveSmallGemm ? ["scalar", "avx2"] : ["scalar"] }
+    public static var availableISAs: [String] {
+        ["scalar"] + (Blas.haveSmallGemm ? ["avx2"] : []) + (Blas.haveAVX512 ? ["avx512"] : [])
+    }
 
     /// Checks a requested ISA: known, present on this CPU, and with kernels in this build.
     public static func checkISA(_ isa: String, cpuHasAVX512: Bool) throws -> String {
         guard knownISAs.contains(isa) else {
             throw ConvError.invalidShape("--isa \(isa): unknown; use one of \(knownISAs.joined(separator: ", "))")
         }
-        if isa == "avx512" {
-            throw ConvError.invalidShape(
-                """
-                --isa avx512: \(cpuHasAVX512 ? "this CPU has AVX-512F, but " : "this CPU has no AVX-512F, and ")\
-                cnnscope has no AVX-512 kernels yet; use \(availableISAs.joined(separator: " or "))
-                """)
+        if isa == "avx512" && !Blas.haveAVX512 {
+            let lack =
+                cpuHasAVX512
+                ? "this CPU has AVX-512F but not all of BW, VL and DQ, which the kernels need"
+                : "this CPU has no AVX-512F"
+            throw ConvError.invalidShape("--isa avx512: \(lack); use \(availableISAs.joined(separator: " or "))")
         }
         guard availableISAs.contains(isa) else {
             throw ConvError.invalidShape(
@@ -119,7 +121,12 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     }
 
     /// Whether the AVX2 kernels may run: the CPU has them and the ISA is not capped below.
+    /// (With `avx512` too: kernels without an AVX-512 variant run their AVX2 one.)
     public var avx2Kernels: Bool { Blas.haveSmallGemm && isa != "scalar" }
+
+    /// Whether the AVX-512 kernels run (the small GEMM, the pointwise kernel, the int8 GEMM):
+    /// asked for, or the default, and the CPU has AVX-512F/BW/VL/DQ.
+    public var avx512Kernels: Bool { Blas.haveAVX512 && isa == "avx512" }
 
     /// Every switch that changes which kernel runs, as text: part of `auto`'s cache key, so a
     /// choice timed with one setting is never reused under another.

@@ -27,6 +27,19 @@ final class PackedWeightPanels {
     static func panels(k: Int) -> Int { (k + 15) / 16 }
     var panels: Int { Self.panels(k: k) }
 
+    /// The pointwise kernel's C signature: c, k, input, packed, bias, clamp, lo, hi, output, m0, m1, j0, j1.
+    typealias Kernel =
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int32, Float, Float,
+            UnsafeMutablePointer<Float>?, Int, Int, Int32, Int32
+        ) -> Void
+
+    /// The variant the options' ISA asks for: 12x32 AVX-512 tiles or 6x16 AVX2 ones (which fall
+    /// back to plain C over the panels on a CPU without AVX2).
+    static func kernel(_ options: ConvOptions) -> Kernel {
+        options.avx512Kernels ? cnns_pointwise_forward_avx512 : cnns_pointwise_forward
+    }
+
     /// Packed matrix `i`.
     func matrix(_ i: Int) -> UnsafePointer<Float> { UnsafePointer(base + i * floatsPerMatrix) }
 

@@ -32,24 +32,28 @@ public final class Int8Layer: Layer {
         if let f = conv.fold {
             f.refresh(weights: conv.kernel, bias: conv.useBias ? conv.bias : nil, channels: conv.geometry.k)
             activation = f.activation
-            kernel = Int8Conv2D(geometry: conv.geometry, weights: f.kernel!.data, bias: f.bias!.data, input: input)
+            kernel = Int8Conv2D(
+                geometry: conv.geometry, weights: f.kernel!.data, bias: f.bias!.data, input: input,
+                isa: conv.options.isa)
         } else {
             activation = conv.activation
             kernel = Int8Conv2D(
                 geometry: conv.geometry, weights: conv.kernel.value.data,
-                bias: conv.useBias ? conv.bias.value.data : nil, input: input)
+                bias: conv.useBias ? conv.bias.value.data : nil, input: input, isa: conv.options.isa)
         }
         floatCost = conv.cost()
     }
 
-    public init(quantizing dense: DenseLayer, input: ActivationQuantization) throws {
+    /// `isa` caps the int8 GEMM's instruction set (Dense layers carry no convolution options).
+    public init(quantizing dense: DenseLayer, input: ActivationQuantization, isa: String = ConvOptions.bestISA) throws {
         name = dense.name
         kerasClass = "Dense (int8)"
         inputShape = dense.inputShape
         outputShape = dense.outputShape
         activation = dense.activation
         let g = try ConvGeometry(n: 1, h: 1, w: 1, c: dense.inputShape[0], k: dense.units, r: 1)
-        kernel = Int8Conv2D(geometry: g, weights: dense.kernel.value.data, bias: dense.bias.value.data, input: input)
+        kernel = Int8Conv2D(
+            geometry: g, weights: dense.kernel.value.data, bias: dense.bias.value.data, input: input, isa: isa)
         floatCost = dense.cost()
     }
 

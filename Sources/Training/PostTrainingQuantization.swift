@@ -46,6 +46,8 @@ public enum PostTrainingQuantization {
         var layers: [Layer] = []
         var names: [String] = []
         var floatBytes = 0, int8Bytes = 0
+        // Dense layers take the ISA cap of the model's convolutions.
+        let isa = model.layers.lazy.compactMap { ($0 as? Conv2DLayer)?.options.isa }.first ?? ConvOptions.bestISA
         for (i, l) in model.layers.enumerated() {
             let q = ActivationQuantization(min: lo[i], max: hi[i])
             if let c = l as? Conv2DLayer {
@@ -53,7 +55,7 @@ public enum PostTrainingQuantization {
                 layers.append(il); names.append(c.name)
                 floatBytes += c.kernel.value.count * 4; int8Bytes += il.kernel.weightBytes
             } else if let d = l as? DenseLayer {
-                let il = try Int8Layer(quantizing: d, input: q)
+                let il = try Int8Layer(quantizing: d, input: q, isa: isa)
                 layers.append(il); names.append(d.name)
                 floatBytes += d.kernel.value.count * 4; int8Bytes += il.kernel.weightBytes
             } else {

@@ -9,20 +9,28 @@ import XCTest
 /// |y − y_ref| ≤ (sx/2)·Σ|w| + (sw_k/2)·Σ|x̂| + L·sx·sw_k/4 (+ float rounding of the epilogue).
 final class Int8Tests: XCTestCase {
     func testQGemmMatchesScalarReferenceExactly() {
-        let seed = UInt64(Date().timeIntervalSince1970) % 100_000
-        print("Int8Tests.testQGemmMatchesScalarReferenceExactly seed \(seed)")
+        KernelVariants.notRunHere("Int8Tests")
+        let seed = ConvTester.randomSeed("Int8Tests.testQGemmMatchesScalarReferenceExactly")
         var rng = SeededGenerator(seed: seed)
-        for (m, n, k) in [(1, 1, 1), (4, 16, 4), (5, 17, 9), (13, 40, 27), (64, 64, 288), (7, 10, 800), (3, 130, 33)] {
+        var shapes = [
+            (1, 1, 1), (4, 16, 4), (5, 17, 9), (13, 40, 27), (64, 64, 288), (7, 10, 800), (3, 130, 33), (12, 32, 8),
+            (25, 24, 12), (2, 8, 3),
+        ]
+        for _ in 0..<8 { shapes.append((1 + rng.nextInt(40), 1 + rng.nextInt(90), 1 + rng.nextInt(120))) }
+        for (m, n, k) in shapes {
             let k4 = (k + 3) / 4 * 4
             var a = [UInt8](repeating: 0, count: m * k4)
             for i in 0..<m { for j in 0..<k { a[i * k4 + j] = UInt8(rng.nextInt(128)) } }
             let b = (0..<(k * n)).map { _ in Int8(rng.nextInt(255) - 127) }
             var packed = [Int8](repeating: 0, count: Int(cnns_qgemm_packed_size(Int32(n), Int32(k))))
             cnns_qgemm_pack_b(Int32(n), Int32(k), b, Int32(n), &packed)
-            var fast = [Int32](repeating: -1, count: m * n), ref = [Int32](repeating: -2, count: m * n)
-            cnns_qgemm_u7s8(Int32(m), Int32(n), Int32(k), a, Int32(k4), packed, &fast, Int32(n))
+            var ref = [Int32](repeating: -2, count: m * n)
             cnns_qgemm_u7s8_scalar(Int32(m), Int32(n), Int32(k), a, Int32(k4), packed, &ref, Int32(n))
-            XCTAssertEqual(fast, ref, "m \(m) n \(n) k \(k) seed \(seed)")
+            for (name, kernel) in KernelVariants.qgemm {
+                var fast = [Int32](repeating: -1, count: m * n)
+                kernel(Int32(m), Int32(n), Int32(k), a, Int32(k4), packed, &fast, Int32(n))
+                XCTAssertEqual(fast, ref, "\(name): m \(m) n \(n) k \(k) seed \(seed)")
+            }
             // And the reference against the plain definition.
             for i in 0..<m {
                 for j in 0..<n {
@@ -42,7 +50,17 @@ final class Int8Tests: XCTestCase {
         var lo: Float = .infinity, hi: Float = -.infinity
         for i in 0..<x.count { lo = min(lo, x.data[i]); hi = max(hi, x.data[i]) }
         let q = ActivationQuantization(min: lo, max: hi)
-        let conv = Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q)
+        for isa in ConvOptions.availableISAs {
+            let conv = Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q, isa: isa)
+            try check(conv, x: x, w: w, b: b, q: q, lo: lo, hi: hi, seed: seed, runner: runner)
+        }
+    }
+
+    func check(
+        _ conv: Int8Conv2D, x: Tensor, w: Tensor, b: Tensor, q: ActivationQuantization, lo: Float, hi: Float,
+        seed: UInt64, runner: ParallelRunner
+    ) throws {
+        let g = conv.geometry
         let y = Tensor(shape: g.outputShape)
         y.fill(.nan)
         conv.forward(input: x.data, batch: g.n, output: y.data, runner: runner)
@@ -58,14 +76,14 @@ final class Int8Tests: XCTestCase {
             let bound =
                 sx / 2 * sumW[k] + sw / 2 * Double(L) * (xmax + sx) + Double(L) * sx * sw / 4 + 1e-5
                 * (ref.absSum[i] + 1)
-            XCTAssertLessThanOrEqual(abs(Double(v) - ref.output[i]), bound, "\(g) output \(i) seed \(seed)")
+            XCTAssertLessThanOrEqual(
+                abs(Double(v) - ref.output[i]), bound, "\(g) \(conv.gemmISA) output \(i) seed \(seed)")
             if !(abs(Double(v) - ref.output[i]) <= bound) { return }
         }
     }
 
     func testInt8ConvolutionWithinTheQuantisationBound() throws {
-        let seed = UInt64(Date().timeIntervalSince1970) % 100_000
-        print("Int8Tests.testInt8ConvolutionWithinTheQuantisationBound seed \(seed)")
+        let seed = ConvTester.randomSeed("Int8Tests.testInt8ConvolutionWithinTheQuantisationBound")
         var rng = SeededGenerator(seed: seed)
         for _ in 0..<6 {
             let r = [1, 3, 5][rng.nextInt(3)]

@@ -21,6 +21,32 @@ int cnns_have_avx2_fma(void);
 void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate);
 #endif
 
+#ifndef CNNS_WIDE_H
+#define CNNS_WIDE_H
+/// 1 when the AVX-512 kernels can run on this CPU: AVX-512F, BW, VL and DQ (and FMA).
+int cnns_have_avx512(void);
+/// 1 when, in addition, the CPU has AVX-512 VNNI (vpdpbusd) for the int8 GEMM.
+int cnns_have_avx512_vnni(void);
+
+/// The 16-lane kernels: the AVX-512 variants of cnns_sgemm_nn_avx2, cnns_pointwise_forward and
+/// cnns_qgemm_u7s8, with the same contracts. Register tile 12 rows x 32 columns. `_avx512`
+/// requires cnns_have_avx512(), `_avx512vnni` cnns_have_avx512_vnni(); `_w16` is the same code
+/// compiled for AVX2 (or portable C), which runs anywhere: tests use it where AVX-512 is absent.
+void cnns_sgemm_nn_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                          int accumulate);
+void cnns_sgemm_nn_w16(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                       int accumulate);
+void cnns_pointwise_forward_avx512(int c, int k, const float *input, const float *packed, const float *bias, int clamp,
+                                   float lo, float hi, float *output, long m0, long m1, int j0, int j1);
+void cnns_pointwise_forward_w16(int c, int k, const float *input, const float *packed, const float *bias, int clamp,
+                                float lo, float hi, float *output, long m0, long m1, int j0, int j1);
+void cnns_qgemm_u7s8_avx512(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
+                            int ldc);
+void cnns_qgemm_u7s8_avx512vnni(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
+                                int ldc);
+void cnns_qgemm_u7s8_w16(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);
+#endif
+
 #ifndef CNNS_QGEMM_H
 #define CNNS_QGEMM_H
 /// Packs int8 weights B[k x n] (row-major, ldb) for cnns_qgemm_u7s8: columns in blocks of 8,

@@ -183,10 +183,11 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
             observer?.stageEnded(.filterTransform, worker: 0)
         }
         let panels = PackedWeightPanels.panels(k: geometry.k)
+        let kernel = PackedWeightPanels.kernel(options)
         func run(_ m: Range<Int>, _ j: Range<Int>, worker: Int) {
             observer?.stageBegan(.gemm, worker: worker)
             if let packed {
-                cnns_pointwise_forward(
+                kernel(
                     C, K, input, packed.matrix(0), bias, clamps, lo, hi, output, m.lowerBound, m.upperBound,
                     Int32(j.lowerBound), Int32(j.upperBound))
             } else {

@@ -31,7 +31,8 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// Post-training int8 convolution (and dense layers, as 1x1 convolutions of a 1x1 image):
 /// weights quantised symmetrically per output channel (scale = max|w|/127), activations per
 /// tensor to 7 bits with a zero point from calibration. The input is quantised while it is
-/// lowered; the int8 GEMM is `cnns_qgemm_u7s8` (AVX2 vpmaddubsw/vpmaddwd, int32 sums).
+/// lowered; the int8 GEMM is `cnns_qgemm_u7s8` (AVX2 vpmaddubsw/vpmaddwd, int32 sums) or its
+/// 16-lane variants (AVX-512 VNNI vpdpbusd, or AVX-512BW), chosen by `gemmISA`.
 /// Costs: the same multiply-adds as float, a quarter of the weight bytes.
 public final class Int8Conv2D {
     public let geometry: ConvGeometry
@@ -49,14 +50,18 @@ public final class Int8Conv2D {
     let paddedLength: Int
     private let workspace = Workspace()
     public let rowsPerChunk = 256
+    /// The int8 GEMM this layer runs: "avx512-vnni" (vpdpbusd), "avx512" (vpmaddubsw on zmm),
+    /// "avx2" (on ymm) or "scalar", the widest the ISA cap and the CPU allow.
+    public let gemmISA: String
 
-    /// `weights` HWIO (R,S,C,K) = row-major [R·S·C, K].
+    /// `weights` HWIO (R,S,C,K) = row-major [R·S·C, K]; `isa` caps the int8 GEMM's instruction set.
     public init(
         geometry: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        input: ActivationQuantization
+        input: ActivationQuantization, isa: String = ConvOptions.bestISA
     ) {
         self.geometry = geometry
         self.input = input
+        gemmISA = Self.gemmISA(cap: isa)
         let L = geometry.r * geometry.s * geometry.c, K = geometry.k
         paddedLength = (L + 3) / 4 * 4
         var scales = [Float](repeating: 0, count: K)
@@ -84,6 +89,27 @@ public final class Int8Conv2D {
         for k in 0..<K {
             multiplier[k] = input.scale * scales[k]
             offset[k] = (bias?[k] ?? 0) - Float(input.zeroPoint) * Float(sums[k]) * multiplier[k]
+        }
+    }
+
+    /// The int8 GEMM for an ISA cap on this CPU.
+    public static func gemmISA(cap: String) -> String {
+        if cap == "avx512" && Blas.haveAVX512 { return Blas.haveAVX512VNNI ? "avx512-vnni" : "avx512" }
+        if cap != "scalar" && Blas.haveSmallGemm { return "avx2" }
+        return "scalar"
+    }
+
+    /// The C kernel for `gemmISA` (the AVX2 one falls back to scalar C without AVX2).
+    static func gemmKernel(_ isa: String)
+        -> @convention(c) (
+            Int32, Int32, Int32, UnsafePointer<UInt8>?, Int32, UnsafePointer<Int8>?, UnsafeMutablePointer<Int32>?, Int32
+        ) -> Void
+    {
+        switch isa {
+        case "avx512-vnni": return cnns_qgemm_u7s8_avx512vnni
+        case "avx512": return cnns_qgemm_u7s8_avx512
+        case "avx2": return cnns_qgemm_u7s8
+        default: return cnns_qgemm_u7s8_scalar
         }
     }
 
@@ -125,6 +151,7 @@ public final class Int8Conv2D {
         workspace.reserve(workers: runner.width, floats: floats)
         let zeroByte = UInt8(Swift.min(Swift.max(q.zeroPoint, 0), 127))
         let mul = multiplier, off = offset, pk = packed
+        let gemm = Self.gemmKernel(gemmISA)
         runner.parallelRanges(rows, work: rows * L * K) { worker, range in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
             let cols = buf.bindMemory(to: UInt8.self, capacity: chunk * L4)
@@ -141,7 +168,7 @@ public final class Int8Conv2D {
                     if L4 > L { for m in 0..<(m1 - m0) { (cols + m * L4 + L).update(repeating: 0, count: L4 - L) } }
                     a = UnsafePointer(cols)
                 }
-                cnns_qgemm_u7s8(Int32(m1 - m0), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))
+                gemm(Int32(m1 - m0), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))
                 for m in m0..<m1 {
                     let ar = acc + (m - m0) * K, o = output + m * K
                     for k in 0..<K { o[k] = Swift.min(Swift.max(Float(ar[k]) * mul[k] + off[k], lo), hi) }

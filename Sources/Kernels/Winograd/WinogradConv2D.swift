@@ -205,8 +205,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
                 observer?.stageBegan(.gemm, worker: worker)
                 if let packed {
+                    let kernel = PackedWeightPanels.kernel(options)
                     for xi in 0..<a2 {
-                        cnns_pointwise_forward(
+                        kernel(
                             Int32(C), Int32(K), V + xi * tb * C, packed.matrix(xi), nil, 0, 0, 0,
                             M + xi * tb * K, 0, tb, 0, Int32(packed.panels))
                     }

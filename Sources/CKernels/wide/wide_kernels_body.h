@@ -1,0 +1,270 @@
+// The 16-lane kernels: the AVX-512 variants of the small GEMM, the pointwise kernel and the int8
+// GEMM, written once on 64-byte vector types and compiled per ISA by the file that includes this
+// one (wide_avx512.c: AVX-512F/BW/VL, and VNNI for the int8 GEMM; wide_on_avx2.c: the same code
+// for AVX2, where the compiler splits each 16-lane vector in two, so that machines without
+// AVX-512 still run and test every line of it except the few ISA macros below).
+//
+// The includer defines:
+//   WK_TARGET              the function attribute (target ISA)
+//   WK_NAME(x)             the exported name of kernel x
+//   WK_DPBUSD(acc, a, b)   acc (16 x int32) + Σ over each lane's 4 bytes of u8(a)·s8(b) (vpdpbusd)
+//   WK_LOAD_PART(p, n)     16 floats with the first n from p, the rest 0
+//   WK_STORE_PART(p, v, n) the first n lanes of v to p
+//
+// WK_INT8_ONLY: only the int8 GEMM (the VNNI file).
+//
+// Register tile: up to 12 rows x 32 columns, 24 accumulators of the 32 vector registers, the two
+// B vectors and one broadcast A value per step; rows and column halves are constants at each
+// call site (always_inline), so the loops unroll into registers.
+#include <stdint.h>
+#include <string.h>
+
+typedef float wk_vf __attribute__((vector_size(64)));
+typedef int32_t wk_vi __attribute__((vector_size(64)));
+typedef uint32_t wk_vu __attribute__((vector_size(64)));
+
+#define WK_ROWS 12
+
+#ifndef WK_INT8_ONLY
+WK_TARGET static inline wk_vf wk_load(const float *p) {
+    wk_vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+WK_TARGET static inline void wk_store(float *p, wk_vf v) { memcpy(p, &v, sizeof v); }
+
+WK_TARGET static inline wk_vf wk_splat(float x) { return (wk_vf){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+
+// How a tile starts: from zero, from C (accumulate), or from a bias row of 32.
+enum { WK_INIT_ZERO = 0, WK_INIT_C = 1, WK_INIT_BIAS = 2 };
+
+// c[rows x (16·halves)] (+)= a[rows x k] · (b0 | b1)[k x 16 each], b_h row p at b_h + p·ldb.
+// Only the first `cols` columns are loaded (WK_INIT_C) and stored; clamp to [lo, hi] if asked.
+WK_TARGET __attribute__((always_inline)) static inline void wk_tile(
+    int rows, int halves, int k, const float *a, long lda, const float *b0, const float *b1, long ldb, int init,
+    const float *bias32, int clamp, float lo, float hi, float *c, long ldc, int cols) {
+    wk_vf acc[WK_ROWS][2];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++) {
+            const int n = cols - 16 * h < 16 ? cols - 16 * h : 16;
+            if (init == WK_INIT_C)
+                acc[r][h] = n == 16 ? wk_load(c + r * ldc + 16 * h) : WK_LOAD_PART(c + r * ldc + 16 * h, n);
+            else if (init == WK_INIT_BIAS)
+                acc[r][h] = wk_load(bias32 + 16 * h);
+            else
+                acc[r][h] = wk_splat(0.0f);
+        }
+    for (int p = 0; p < k; p++) {
+        const wk_vf w0 = wk_load(b0 + p * ldb);
+        const wk_vf w1 = halves > 1 ? wk_load(b1 + p * ldb) : w0;
+    #pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+            const wk_vf x = wk_splat(a[r * lda + p]);
+            acc[r][0] = __builtin_elementwise_fma(x, w0, acc[r][0]);
+            if (halves > 1) acc[r][1] = __builtin_elementwise_fma(x, w1, acc[r][1]);
+        }
+    }
+    if (clamp) {
+        const wk_vf vlo = wk_splat(lo), vhi = wk_splat(hi);
+    #pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++)
+#pragma clang loop unroll(full)
+            for (int h = 0; h < halves; h++) {
+                acc[r][h] = __builtin_elementwise_min(__builtin_elementwise_max(acc[r][h], vlo), vhi);
+            }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++) {
+            const int n = cols - 16 * h < 16 ? cols - 16 * h : 16;
+            if (n == 16)
+                wk_store(c + r * ldc + 16 * h, acc[r][h]);
+            else if (n > 0)
+                WK_STORE_PART(c + r * ldc + 16 * h, acc[r][h], n);
+        }
+}
+
+// The row tail (rows < WK_ROWS) with `rows` a constant in each case.
+#define WK_ROW_TAIL(rows, ...)                                                                                \
+    switch (rows) {                                                                                           \
+    case 11: wk_tile(11, __VA_ARGS__); break;                                                                 \
+    case 10: wk_tile(10, __VA_ARGS__); break;                                                                 \
+    case 9: wk_tile(9, __VA_ARGS__); break;                                                                   \
+    case 8: wk_tile(8, __VA_ARGS__); break;                                                                   \
+    case 7: wk_tile(7, __VA_ARGS__); break;                                                                   \
+    case 6: wk_tile(6, __VA_ARGS__); break;                                                                   \
+    case 5: wk_tile(5, __VA_ARGS__); break;                                                                   \
+    case 4: wk_tile(4, __VA_ARGS__); break;                                                                   \
+    case 3: wk_tile(3, __VA_ARGS__); break;                                                                   \
+    case 2: wk_tile(2, __VA_ARGS__); break;                                                                   \
+    case 1: wk_tile(1, __VA_ARGS__); break;                                                                   \
+    default: break;                                                                                           \
+    }
+
+// C[m x n] (+)= A[m x k] · B[k x n], row-major: the contract of cnns_sgemm_nn_avx2.
+// 32-column strips (the strip of B stays in L1/L2 while every 12-row block of A passes), then
+// one 16-column strip, then the last n mod 16 columns by partial loads and stores.
+WK_TARGET void WK_NAME(sgemm_nn)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                                 int ldc, int accumulate) {
+    const int init = accumulate ? WK_INIT_C : WK_INIT_ZERO;
+    int j = 0;
+    for (; j + 32 <= n; j += 32) {
+        const float *b0 = b + j, *b1 = b + j + 16;
+        int i = 0;
+        for (; i + WK_ROWS <= m; i += WK_ROWS)
+            wk_tile(WK_ROWS, 2, k, a + (long)i * lda, lda, b0, b1, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j, ldc,
+                    32);
+        WK_ROW_TAIL(m - i, 2, k, a + (long)i * lda, lda, b0, b1, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j, ldc, 32);
+    }
+    if (j + 16 <= n) {
+        int i = 0;
+        for (; i + WK_ROWS <= m; i += WK_ROWS)
+            wk_tile(WK_ROWS, 1, k, a + (long)i * lda, lda, b + j, b + j, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j,
+                    ldc, 16);
+        WK_ROW_TAIL(m - i, 1, k, a + (long)i * lda, lda, b + j, b + j, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j,
+                    ldc, 16);
+        j += 16;
+    }
+    if (j < n) {
+        // The last n mod 16 columns: B's rows end before 16 floats, so the strip is read through a
+        // zero-padded copy (64 k-rows at a time, 4 KiB on the stack).
+        const int cols = n - j;
+        float strip[16 * 64] __attribute__((aligned(64)));
+        for (int p0 = 0; p0 < k; p0 += 64) {
+            const int kc = k - p0 < 64 ? k - p0 : 64;
+            for (int p = 0; p < kc; p++) {
+                const float *src = b + (long)(p0 + p) * ldb + j;
+                for (int t = 0; t < 16; t++) strip[p * 16 + t] = t < cols ? src[t] : 0.0f;
+            }
+            const int in = p0 == 0 ? init : WK_INIT_C;
+            int i = 0;
+            for (; i + WK_ROWS <= m; i += WK_ROWS)
+                wk_tile(WK_ROWS, 1, kc, a + (long)i * lda + p0, lda, strip, strip, 16, in, 0, 0, 0, 0,
+                        c + (long)i * ldc + j, ldc, cols);
+            WK_ROW_TAIL(m - i, 1, kc, a + (long)i * lda + p0, lda, strip, strip, 16, in, 0, 0, 0, 0,
+                        c + (long)i * ldc + j, ldc, cols);
+        }
+        if (k == 0 && !accumulate)
+            for (int i = 0; i < m; i++) memset(c + (long)i * ldc + j, 0, 4 * (size_t)cols);
+    }
+}
+
+// The pointwise kernel's contract (cnns_pointwise_forward): rows m0..<m1, panels j0..<j1 of the
+// 16-column packed weights; two panels (32 columns) per tile, then a single one.
+WK_TARGET void WK_NAME(pointwise_forward)(int c, int k, const float *input, const float *packed, const float *bias,
+                                          int clamp, float lo, float hi, float *output, long m0, long m1, int j0,
+                                          int j1) {
+    long block = (32768 / (c > 0 ? c : 1)) / WK_ROWS * WK_ROWS;
+    if (block < WK_ROWS) block = WK_ROWS;
+    float bias32[32] __attribute__((aligned(64)));
+    for (long r0 = m0; r0 < m1; r0 += block) {
+        const long r1 = r0 + block < m1 ? r0 + block : m1;
+        for (int j = j0; j < j1; j += 2) {
+            const int halves = j + 1 < j1 ? 2 : 1;
+            const int col = j * 16, width = k - col < 16 * halves ? k - col : 16 * halves;
+            for (int t = 0; t < 32; t++) bias32[t] = bias && t < width ? bias[col + t] : 0.0f;
+            const float *p0 = packed + (long)j * 16 * c, *p1 = p0 + 16L * c;
+            long i = r0;
+            if (halves == 2) {
+                for (; i + WK_ROWS <= r1; i += WK_ROWS)
+                    wk_tile(WK_ROWS, 2, c, input + i * c, c, p0, p1, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
+                            output + i * k + col, k, width);
+                WK_ROW_TAIL((int)(r1 - i), 2, c, input + i * c, c, p0, p1, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
+                            output + i * k + col, k, width);
+            } else {
+                for (; i + WK_ROWS <= r1; i += WK_ROWS)
+                    wk_tile(WK_ROWS, 1, c, input + i * c, c, p0, p0, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
+                            output + i * k + col, k, width);
+                WK_ROW_TAIL((int)(r1 - i), 1, c, input + i * c, c, p0, p0, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
+                            output + i * k + col, k, width);
+            }
+        }
+    }
+}
+
+#endif
+
+// int8: rows x 32 columns of C (int32) = A (u7, rows of lda bytes) · B packed in 8-column blocks
+// of 4-byte k groups (cnns_qgemm_pack_b). One 16-lane B vector joins the same k group of two
+// neighbouring blocks; a block past the last reads a zero group (step 0).
+typedef int32_t wk_vi8 __attribute__((vector_size(32)));
+
+WK_TARGET static inline wk_vi wk_join(const int8_t *lo, const int8_t *hi) {
+    wk_vi8 l, h;
+    memcpy(&l, lo, sizeof l);
+    memcpy(&h, hi, sizeof h);
+    return __builtin_shufflevector(l, h, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+WK_TARGET __attribute__((always_inline)) static inline void wk_qtile(int rows, int kg, const uint8_t *a, long lda,
+                                                                     const int8_t *const blk[4],
+                                                                     const long step[4], int32_t *c, long ldc,
+                                                                     int cols) {
+    wk_vi acc[WK_ROWS][2];
+    const int halves = cols > 16 ? 2 : 1;
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = (wk_vi){0};
+    for (int g = 0; g < kg; g++) {
+        const wk_vi w0 = wk_join(blk[0] + g * step[0], blk[1] + g * step[1]);
+        const wk_vi w1 = halves > 1 ? wk_join(blk[2] + g * step[2], blk[3] + g * step[3]) : w0;
+#pragma clang loop unroll(full)
+        for (int r = 0; r < rows; r++) {
+            int32_t word;
+            memcpy(&word, a + r * lda + 4L * g, 4);
+            const wk_vi x = {word, word, word, word, word, word, word, word,
+                             word, word, word, word, word, word, word, word};
+            acc[r][0] = WK_DPBUSD(acc[r][0], x, w0);
+            if (halves > 1) acc[r][1] = WK_DPBUSD(acc[r][1], x, w1);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++) {
+            const int n = cols - 16 * h < 16 ? cols - 16 * h : 16;
+            if (n == 16) {
+                memcpy(c + r * ldc + 16 * h, &acc[r][h], sizeof acc[r][h]);
+            } else {
+                int32_t lanes[16];
+                memcpy(lanes, &acc[r][h], sizeof lanes);
+                for (int t = 0; t < n; t++) c[r * ldc + 16 * h + t] = lanes[t];
+            }
+        }
+}
+
+#define WK_QROW_TAIL(rows, ...)                                                                               \
+    switch (rows) {                                                                                           \
+    case 11: wk_qtile(11, __VA_ARGS__); break;                                                                \
+    case 10: wk_qtile(10, __VA_ARGS__); break;                                                                \
+    case 9: wk_qtile(9, __VA_ARGS__); break;                                                                  \
+    case 8: wk_qtile(8, __VA_ARGS__); break;                                                                  \
+    case 7: wk_qtile(7, __VA_ARGS__); break;                                                                  \
+    case 6: wk_qtile(6, __VA_ARGS__); break;                                                                  \
+    case 5: wk_qtile(5, __VA_ARGS__); break;                                                                  \
+    case 4: wk_qtile(4, __VA_ARGS__); break;                                                                  \
+    case 3: wk_qtile(3, __VA_ARGS__); break;                                                                  \
+    case 2: wk_qtile(2, __VA_ARGS__); break;                                                                  \
+    case 1: wk_qtile(1, __VA_ARGS__); break;                                                                  \
+    default: break;                                                                                           \
+    }
+
+// The contract of cnns_qgemm_u7s8 (A rows readable to k rounded up to 4, B packed).
+WK_TARGET void WK_NAME(qgemm_u7s8)(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
+                                   int ldc) {
+    const int kg = (k + 3) / 4, nb = (n + 7) / 8;
+    static const int8_t zeros[32] = {0};
+    for (int j = 0; j < nb; j += 4) {
+        const int8_t *blk[4];
+        long step[4];
+        for (int t = 0; t < 4; t++) {
+            blk[t] = j + t < nb ? packed + (long)(j + t) * kg * 32 : zeros;
+            step[t] = j + t < nb ? 32 : 0;
+        }
+        const int cols = n - 8 * j < 32 ? n - 8 * j : 32;
+        int i = 0;
+        for (; i + WK_ROWS <= m; i += WK_ROWS)
+            wk_qtile(WK_ROWS, kg, a + (long)i * lda, lda, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
+        WK_QROW_TAIL(m - i, kg, a + (long)i * lda, lda, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
+    }
+}

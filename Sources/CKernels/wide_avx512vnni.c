@@ -1,0 +1,26 @@
+// The 16-lane int8 GEMM (wide/wide_kernels_body.h) on vpdpbusd (AVX-512 VNNI): four u8·s8
+// products per int32 lane in one instruction, without vpmaddubsw's int16 saturation.
+#include "cnns_kernels.h"
+
+#if CNNS_X86
+#include <immintrin.h>
+
+int cnns_have_avx512_vnni(void) {
+    __builtin_cpu_init();
+    return cnns_have_avx512() && __builtin_cpu_supports("avx512vnni");
+}
+
+#define WK_INT8_ONLY 1
+#define WK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))
+#define WK_NAME(x) cnns_##x##_avx512vnni
+#define WK_DPBUSD(acc, a, b) ((wk_vi)_mm512_dpbusd_epi32((__m512i)(acc), (__m512i)(a), (__m512i)(b)))
+#include "wide/wide_kernels_body.h"
+
+#else
+int cnns_have_avx512_vnni(void) { return 0; }
+
+void cnns_qgemm_u7s8_avx512vnni(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
+                                int ldc) {
+    cnns_qgemm_u7s8_w16(m, n, k, a, lda, packed, c, ldc);
+}
+#endif

@@ -1,0 +1,43 @@
+// The 16-lane kernels (wide/wide_kernels_body.h) compiled for AVX2+FMA, where each 64-byte
+// vector becomes two 32-byte ones and vpdpbusd, masked loads and masked stores become plain
+// lane code. Not a fast path: it lets a machine without AVX-512 run, and the tests check, every
+// line the AVX-512 kernels share with it. Without x86 it is the portable build of the same code.
+#include "cnns_kernels.h"
+
+#if CNNS_X86
+#define WK_TARGET __attribute__((target("avx2,fma")))
+#else
+#define WK_TARGET
+#endif
+#define WK_NAME(x) cnns_##x##_w16
+// 64-byte vectors without AVX-512 are passed differently: these helpers are all inlined.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+typedef int32_t wk_lanes_i __attribute__((vector_size(64)));
+typedef uint32_t wk_lanes_u __attribute__((vector_size(64)));
+typedef float wk_lanes_f __attribute__((vector_size(64)));
+
+// vpdpbusd lane by lane: acc + Σ_t u8(a byte t) · s8(b byte t), t = 0..3 of each 32-bit lane.
+WK_TARGET static inline wk_lanes_i wk_dpbusd_lanes(wk_lanes_i acc, wk_lanes_i a, wk_lanes_i b) {
+    for (int t = 0; t < 4; t++) {
+        const wk_lanes_i au = (wk_lanes_i)(((wk_lanes_u)a >> (unsigned)(8 * t)) & 0xffu);
+        const wk_lanes_i bs = ((wk_lanes_i)((wk_lanes_u)b << (unsigned)(24 - 8 * t))) >> 24;
+        acc += au * bs;
+    }
+    return acc;
+}
+
+WK_TARGET static inline wk_lanes_f wk_load_part_lanes(const float *p, int n) {
+    wk_lanes_f v = {0};
+    for (int t = 0; t < n; t++) v[t] = p[t];
+    return v;
+}
+
+WK_TARGET static inline void wk_store_part_lanes(float *p, wk_lanes_f v, int n) {
+    for (int t = 0; t < n; t++) p[t] = v[t];
+}
+
+#define WK_DPBUSD(acc, a, b) wk_dpbusd_lanes((acc), (a), (b))
+#define WK_LOAD_PART(p, n) wk_load_part_lanes((p), (n))
+#define WK_STORE_PART(p, v, n) wk_store_part_lanes((p), (v), (n))
+#include "wide/wide_kernels_body.h"

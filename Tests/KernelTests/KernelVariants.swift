@@ -1,0 +1,56 @@
+import CKernels
+import XCTest
+
+@testable import Kernels
+
+/// The variants of each hand-written kernel a test runs on this machine, by name. The 16-lane
+/// AVX-512 code also runs as `w16` (the same source compiled for AVX2, or portable C), so its
+/// tiles, tails and packing are checked on every machine; the real AVX-512 build runs only where
+/// the CPU has AVX-512F/BW/VL/DQ, and a test that cannot run it says so once.
+enum KernelVariants {
+    typealias Sgemm =
+        @convention(c) (
+            Int32, Int32, Int32, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
+            UnsafeMutablePointer<Float>?,
+            Int32, Int32
+        ) -> Void
+    typealias QGemm =
+        @convention(c) (
+            Int32, Int32, Int32, UnsafePointer<UInt8>?, Int32, UnsafePointer<Int8>?, UnsafeMutablePointer<Int32>?, Int32
+        ) -> Void
+    typealias Pointwise = PackedWeightPanels.Kernel
+
+    static var sgemm: [(String, Sgemm)] {
+        var v: [(String, Sgemm)] = [("w16", cnns_sgemm_nn_w16)]
+        if Blas.haveSmallGemm { v.append(("avx2", cnns_sgemm_nn_avx2)) }
+        if Blas.haveAVX512 { v.append(("avx512", cnns_sgemm_nn_avx512)) }
+        return v
+    }
+
+    static var pointwise: [(String, Pointwise)] {
+        var v: [(String, Pointwise)] = [("avx2-or-plain", cnns_pointwise_forward), ("w16", cnns_pointwise_forward_w16)]
+        if Blas.haveAVX512 { v.append(("avx512", cnns_pointwise_forward_avx512)) }
+        return v
+    }
+
+    static var qgemm: [(String, QGemm)] {
+        var v: [(String, QGemm)] = [("avx2-or-plain", cnns_qgemm_u7s8), ("w16", cnns_qgemm_u7s8_w16)]
+        if Blas.haveAVX512 { v.append(("avx512", cnns_qgemm_u7s8_avx512)) }
+        if Blas.haveAVX512VNNI { v.append(("avx512-vnni", cnns_qgemm_u7s8_avx512vnni)) }
+        return v
+    }
+
+    /// The line a test prints about the ISAs it could not run here.
+    static func notRunHere(_ test: String) {
+        var missing: [String] = []
+        if !Blas.haveSmallGemm { missing.append("AVX2+FMA") }
+        if !Blas.haveAVX512 { missing.append("AVX-512F/BW/VL/DQ") }
+        if !Blas.haveAVX512VNNI { missing.append("AVX-512 VNNI") }
+        if missing.isEmpty { return }
+        print(
+            """
+            \(test): this CPU lacks \(missing.joined(separator: ", ")): those builds of the kernels did not run \
+            here; their 16-lane code ran as w16 (compiled for AVX2 or plain C) instead
+            """)
+    }
+}
