@@ -124,6 +124,9 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     /// (With `avx512` too: kernels without an AVX-512 variant run their AVX2 one.)
     public var avx2Kernels: Bool { Blas.haveSmallGemm && isa != "scalar" }
 
+    /// The ISA of a kernel that has AVX-512 and AVX2 variants, under these options.
+    public var wideKernelISA: String { avx512Kernels ? "avx512" : (avx2Kernels ? "avx2" : "scalar") }
+
     /// Whether the AVX-512 kernels run (the small GEMM, the pointwise kernel, the int8 GEMM):
     /// asked for, or the default, and the CPU has AVX-512F/BW/VL/DQ.
     public var avx512Kernels: Bool { Blas.haveAVX512 && isa == "avx512" }
@@ -165,6 +168,9 @@ public protocol ConvolutionAlgorithm: AnyObject {
     /// ReLU-like activation applied to the outputs while they are still in cache (max with the
     /// lower bound, min with the upper): saves the layer a pass over its output. nil: none.
     var outputClamp: ClosedRange<Float>? { get set }
+    /// The instruction set its forward's main kernel runs here: "avx512", "avx2", "scalar" (plain
+    /// code), or "openblas" (OpenBLAS' own choice for its CPU), for reports and `compare`.
+    var kernelISA: String { get }
     /// Costs for a forward of the geometry's batch with `workers` workers.
     func cost(workers: Int) -> ConvCost
     /// `weightsVersion` changes whenever the weight values change (Winograd caches its

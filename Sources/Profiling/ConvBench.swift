@@ -46,6 +46,8 @@ public struct ConvBenchResult: Codable {
     public var algorithm: String
     /// For auto: the algorithm it chose.
     public var chosen: String?
+    /// The instruction set its main kernel ran (avx512, avx2, scalar or openblas).
+    public var kernelISA: String?
     public var seconds: Timing
     public var directGFLOPs: Double
     public var executedGFLOPs: Double
@@ -87,7 +89,7 @@ public struct ConvBenchReport: Codable {
                 "\($0.key) \(Int(($0.value * 100).rounded()))%"
             }.joined(separator: ", ")
             t.rows.append([
-                r.shortLayer, r.chosen.map { "auto→\($0)" } ?? r.algorithm,
+                r.shortLayer, (r.chosen.map { "auto→\($0)" } ?? r.algorithm) + (r.kernelISA.map { " · \($0)" } ?? ""),
                 "\(Format.ms(r.seconds.median)) (\(Format.ms(r.seconds.min))-\(Format.ms(r.seconds.max)))",
                 Format.g(r.directGFLOPs), Format.g(r.executedGFLOPs),
                 r.fractionOfPeak.isFinite ? Format.g(r.fractionOfPeak * 100, 0) + "%" : "—",
@@ -121,7 +123,7 @@ public struct ConvBenchReport: Codable {
             ([
                 "layer", "algorithm", "chosen", "median_s", "min_s", "max_s", "direct_gflops", "executed_gflops",
                 "fraction_of_peak", "direct_flops", "executed_flops", "workspace_bytes", "min_traffic_bytes",
-                "algorithm_traffic_bytes", "speedup_vs_naive", "max_scaled_error", "rel_l2_error",
+                "algorithm_traffic_bytes", "speedup_vs_naive", "max_scaled_error", "rel_l2_error", "kernel_isa",
             ].joined(separator: ","))
         ]
         for r in rs {
@@ -132,6 +134,7 @@ public struct ConvBenchReport: Codable {
                 "\(r.cost.executedFLOPs)",
                 "\(r.cost.workspaceBytes)", "\(r.cost.minimumTrafficBytes)", "\(r.cost.algorithmTrafficBytes)",
                 r.speedupVsNaive.map { "\($0)" } ?? "", "\(r.maxScaledError)", "\(r.relativeL2Error)",
+                r.kernelISA ?? "",
             ]
             lines.append(cells.joined(separator: ","))
         }
@@ -235,7 +238,7 @@ public final class ConvBenchRunner {
             out.append(
                 ConvBenchResult(
                     layer: g.description, shortLayer: g.shortDescription, algorithm: entry?.rawValue ?? "auto",
-                    chosen: chosen,
+                    chosen: chosen, kernelISA: algo.kernelISA,
                     seconds: timing, directGFLOPs: cost.directFLOPs / timing.median / 1e9,
                     executedGFLOPs: cost.executedFLOPs / timing.median / 1e9,
                     fractionOfPeak: cost.executedFLOPs / timing.median / 1e9 / (peakPerThread * Double(threads)),

@@ -11,6 +11,19 @@ import Tensor
 /// Turns a profiler's records into a run: costs by formula per layer, the hierarchical
 /// roofline judgement, totals and the machine summary.
 public enum RunAssembler {
+    /// The instruction set a layer's forward kernels ran: its convolution algorithm's, the
+    /// int8 GEMM's, or the depthwise kernel's; nil for layers without hand-written kernels.
+    public static func kernelISA(_ layer: Layer, batch: Int, runner: ParallelRunner) -> String? {
+        if let c = layer as? Conv2DLayer {
+            // Convolution + ReLU + max pooling in one kernel: AVX2 or its scalar reference.
+            if c.lastForwardFused { return c.options.avx2Kernels ? "avx2" : "scalar" }
+            return (try? c.algorithm(batch: batch, runner: runner))?.kernelISA
+        }
+        if let d = layer as? DepthwiseConv2DLayer { return d.options.avx2Kernels ? "avx2" : "scalar" }
+        if let q = layer as? Int8Layer { return q.kernel.gemmISA }
+        return nil
+    }
+
     /// FLOPs and bytes of one layer for a batch, by formula (modelled).
     public static func costs(_ layer: Layer, phase: Phase, batch: Int, workers: Int, runner: ParallelRunner)
         -> (direct: Double, executed: Double, minBytes: Double, algBytes: Double, conv: String?, workspace: Double)
@@ -144,7 +157,11 @@ public enum RunAssembler {
                     footprintBytes: .of(footprint, .modelled, "B"),
                     dramRoofGFLOPs: hasWork ? .of(pt.roofGFLOPs, .modelled, "GFLOP/s") : nil,
                     dramEfficiency: hasWork ? .of(pt.efficiency, .measured) : nil))
-            if c.conv != nil { layers[layers.count - 1].kernelISA = isa }
+            if r.phase == .forward {
+                layers[layers.count - 1].kernelISA = kernelISA(layer, batch: batch, runner: runner)
+            } else if c.conv != nil {
+                layers[layers.count - 1].kernelISA = isa
+            }
         }
         let gflops = total > 0 ? executedTotal / total / 1e9 : 0
         return AlgorithmRun(

@@ -303,7 +303,7 @@ public enum HTMLRenderer {
                     """
                     <tr><td class=\"l\">\(escape(run.algorithm))</td><td class=\"l\">\(escape(l.name)) \
                     (\(escape(l.type)))\(l.phase == "forward" ? "" : " " + escape(l.phase))</td><td \
-                    class=\"l\">\(escape(l.convAlgorithm ?? ""))</td>
+                    class=\"l\">\(escape(ReportRenderer.kernelCell(l)))</td>
                     """
                 h +=
                     """

@@ -131,7 +131,8 @@ public struct LayerResult: Codable, Equatable, Sendable {
     /// The classic view: the roof and efficiency against DRAM alone.
     public var dramRoofGFLOPs: Figure?
     public var dramEfficiency: Figure?
-    /// For convolutions: the instruction set cap their kernels ran under (`--isa`).
+    /// The instruction set the layer's kernels ran (forward: avx512, avx2, scalar or openblas,
+    /// as its algorithm chose under the `--isa` cap; backward convolutions: the cap).
     public var kernelISA: String?
 
     public init(

@@ -42,6 +42,11 @@ public enum ReportRenderer {
         return "\(v)"
     }
 
+    /// The layer's algorithm and the instruction set its kernels ran ("winograd-f4 · avx512").
+    static func kernelCell(_ l: LayerResult) -> String {
+        [l.convAlgorithm, l.kernelISA].compactMap { $0 }.joined(separator: " · ")
+    }
+
     /// One row per layer and algorithm, ready for pandas.
     public static func csv(_ r: ProfileReport) -> String {
         var lines = [
@@ -51,7 +56,7 @@ public enum ReportRenderer {
                 "intensity_flop_per_byte", "attained_gflops", "roof_gflops", "efficiency", "bound",
                 "share_of_model_time", "too_short",
             ].joined(separator: ",") + ",")
-                + "bound_level,bounding_ceiling,level_source,footprint_bytes,dram_roof_gflops,dram_efficiency"
+                + "bound_level,bounding_ceiling,level_source,footprint_bytes,dram_roof_gflops,dram_efficiency,kernel_isa"
         ]
         for run in r.runs {
             for l in run.layers {
@@ -63,7 +68,7 @@ public enum ReportRenderer {
                     num(l.intensity), num(l.attainedGFLOPs), num(l.roofGFLOPs), num(l.efficiency), l.bound,
                     num(l.shareOfModelTime), l.tooShortToMeasure ? "1" : "0",
                     l.boundLevel ?? "", l.boundCeiling ?? "", l.levelSource ?? "", num(l.footprintBytes),
-                    num(l.dramRoofGFLOPs), num(l.dramEfficiency),
+                    num(l.dramRoofGFLOPs), num(l.dramEfficiency), l.kernelISA ?? "",
                 ]
                 lines.append(cells.joined(separator: ","))
             }
@@ -161,7 +166,7 @@ public enum ReportRenderer {
                     """
                 md.append(
                     """
-                    | \(run.algorithm) | \(l.name) (\(l.type)) | \(l.convAlgorithm ?? "") | \
+                    | \(run.algorithm) | \(l.name) (\(l.type)) | \(kernelCell(l)) | \
                     \(ms)\(l.tooShortToMeasure ? " †" : "") | \(f(l.executedFLOPs.value.map { $0 / 1e9 }, 4)) | \
                     \(f(l.minimumBytes.value.map { $0 / 1e6 }, 2)) | \
                     \(f(l.algorithmBytes.value.map { $0 / 1e6 }, 2)) | \(f(l.intensity.value, 1)) | \

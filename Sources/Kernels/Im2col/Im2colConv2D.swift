@@ -41,6 +41,16 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
     /// and clamp fused into the tile's store) rather than a GEMM call and a second pass.
     public var usesPointwiseKernel: Bool { isPointwise && options.im2colSmallGemm }
 
+    public var kernelISA: String {
+        if usesPointwiseKernel { return options.wideKernelISA }
+        // The small-patch kernels have AVX2 and scalar variants only.
+        if usesSmallPatchKernel { return options.avx2Kernels ? "avx2" : "scalar" }
+        let smallGemm =
+            options.im2colSmallGemm && options.avx2Kernels
+            && patchLength * geometry.k <= options.smallGemmMaxPanelFloats
+        return smallGemm ? options.wideKernelISA : "openblas"
+    }
+
     /// Whether this layer takes the small-patch path (no column buffer, no GEMM call).
     public var usesSmallPatchKernel: Bool { Self.usesSmallPatch(geometry, options: options) }
 

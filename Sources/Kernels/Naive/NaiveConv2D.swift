@@ -7,6 +7,8 @@ public final class NaiveConv2D: ConvolutionAlgorithm {
     public let geometry: ConvGeometry
     public var kind: ConvAlgorithmKind { .naive }
     public var outputClamp: ClosedRange<Float>?
+    /// Plain Swift loops (whatever the compiler vectorises on the build's baseline ISA).
+    public var kernelISA: String { "scalar" }
 
     public init(geometry: ConvGeometry) { self.geometry = geometry }
 

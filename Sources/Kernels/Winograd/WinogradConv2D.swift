@@ -47,6 +47,14 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         options.avx2Kernels && options.smallGemm && geometry.c * geometry.k > options.smallGemmMaxPanelFloats
     }
 
+    /// The transform-domain GEMMs' ISA (the transforms are Swift SIMD code).
+    public var kernelISA: String {
+        if usesPackedGemm { return options.wideKernelISA }
+        let small =
+            options.avx2Kernels && options.smallGemm && geometry.c * geometry.k <= options.smallGemmMaxPanelFloats
+        return small ? options.wideKernelISA : "openblas"
+    }
+
     public var tilesH: Int { (geometry.p + transform.m - 1) / transform.m }
     public var tilesW: Int { (geometry.q + transform.m - 1) / transform.m }
 
