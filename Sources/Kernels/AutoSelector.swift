@@ -3,12 +3,24 @@ import Tensor
 /// The algorithm `auto` chose for one (layer shape, batch, threads), with the times it saw.
 public struct AlgorithmChoice: Codable, Equatable, Sendable {
     public var algorithm: ConvAlgorithmKind
-    /// Seconds per forward for each algorithm tried (best of three after a warm-up).
+    /// Seconds per forward for each algorithm tried (best of three after a warm-up); with an
+    /// AVX-512 cap, also each algorithm with its AVX2 kernels ("winograd-f4x3@avx2").
     public var secondsByAlgorithm: [String: Double]
+    /// The ISA cap the fastest ran under, when it is narrower than the options' (AVX2 kernels
+    /// timed faster than the AVX-512 ones for this layer); nil: the options' own.
+    public var isa: String?
 
-    public init(algorithm: ConvAlgorithmKind, secondsByAlgorithm: [String: Double]) {
+    public init(algorithm: ConvAlgorithmKind, secondsByAlgorithm: [String: Double], isa: String? = nil) {
         self.algorithm = algorithm
         self.secondsByAlgorithm = secondsByAlgorithm
+        self.isa = isa
+    }
+
+    /// The options to make the chosen algorithm with: `base` with the chosen ISA cap.
+    public func options(_ base: ConvOptions) -> ConvOptions {
+        var o = base
+        if let isa { o.isa = isa }
+        return o
     }
 }
 
@@ -49,7 +61,7 @@ public final class AutoSelector {
     }
 
     /// Bumped when the kernels change enough to make earlier timings misleading.
-    public static let keyVersion = " engine=3"
+    public static let keyVersion = " engine=4"
 
     /// "<geometry> threads=T <kernel switches> machine=<identity> engine=V".
     public static func key(_ g: ConvGeometry, threads: Int, options: ConvOptions, machine: String) -> String {
@@ -71,24 +83,31 @@ public final class AutoSelector {
         input.fillUniform(&rng)
         weights.fillUniform(&rng)
         var times: [String: Double] = [:]
-        var best: (ConvAlgorithmKind, Double)?
+        var best: (ConvAlgorithmKind, String?, Double)?
+        // Under an AVX-512 cap, an algorithm whose kernel has an AVX-512 variant is also timed on
+        // its AVX2 kernels: the wider tile is not faster on every layer and every machine.
+        var narrower = options
+        narrower.isa = "avx2"
         for kind in applicable {
-            let algo = try kind.make(g, options: options)
-            try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)  // warm-up
-            // Best of three: a single run on a shared machine is easily disturbed.
-            var s = Double.infinity
-            for _ in 0..<3 {
-                let t0 = monotonicNanos()
-                try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)
-                s = min(s, Double(monotonicNanos() - t0) * 1e-9)
+            for isa in [nil, "avx2"] as [String?] {
+                let algo = try kind.make(g, options: isa == nil ? options : narrower)
+                if isa != nil && (options.isa != "avx512" || algo.kernelISA != "avx2") { continue }
+                try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)  // warm-up
+                // Best of three: a single run on a shared machine is easily disturbed.
+                var s = Double.infinity
+                for _ in 0..<3 {
+                    let t0 = monotonicNanos()
+                    try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)
+                    s = min(s, Double(monotonicNanos() - t0) * 1e-9)
+                }
+                times[kind.rawValue + (isa.map { "@\($0)" } ?? "")] = s
+                if best == nil || s < best!.2 { best = (kind, isa, s) }
             }
-            times[kind.rawValue] = s
-            if best == nil || s < best!.1 { best = (kind, s) }
         }
-        guard let (kind, _) = best else {
+        guard let (kind, isa, _) = best else {
             throw ConvError.unsupported(algorithm: "auto", reason: "no candidate algorithm can run \(g)")
         }
-        let choice = AlgorithmChoice(algorithm: kind, secondsByAlgorithm: times)
+        let choice = AlgorithmChoice(algorithm: kind, secondsByAlgorithm: times, isa: isa)
         cache.choices[key] = choice
         changed = true
         return choice

@@ -101,13 +101,15 @@ public final class Conv2DLayer: Layer {
         if let a = algorithms[batch] { return a }
         let g = try geometry.withBatch(batch)
         let kind: ConvAlgorithmKind
+        var made = options
         switch policy {
         case .fixed(let k):
             kind = (try? k.check(g)) != nil ? k : .im2col
         case .auto(let selector):
-            kind = try selector.choose(g, runner: runner).algorithm
+            let choice = try selector.choose(g, runner: runner)
+            (kind, made) = (choice.algorithm, choice.options(options))
         }
-        let a = try kind.make(g, options: options)
+        let a = try kind.make(g, options: made)
         algorithms[batch] = a
         return a
     }
@@ -264,11 +266,14 @@ public final class Conv2DLayer: Layer {
             throw ConvError.invalidShape("\(name): no transposed convolution")
         }
         let kind: ConvAlgorithmKind
+        var made = options
         switch policy {
         case .fixed(let k): kind = (try? k.check(tg)) != nil && k != .naive ? k : .im2col
-        case .auto(let selector): kind = try selector.choose(tg, runner: runner).algorithm
+        case .auto(let selector):
+            let choice = try selector.choose(tg, runner: runner)
+            (kind, made) = (choice.algorithm, choice.options(options))
         }
-        let a = try kind.make(tg, options: options)
+        let a = try kind.make(tg, options: made)
         inputGradAlgorithms[batch] = a
         return a
     }

@@ -198,14 +198,16 @@ public final class ConvBenchRunner {
         for entry in algorithms {
             let kind: ConvAlgorithmKind
             var chosen: String?
+            var made = options
             if let e = entry {
                 guard (try? e.check(g)) != nil else { continue }
                 kind = e
             } else {
-                kind = try selector.choose(g, runner: pool).algorithm
+                let choice = try selector.choose(g, runner: pool)
+                (kind, made) = (choice.algorithm, choice.options(options))
                 chosen = kind.rawValue
             }
-            let algo = try kind.make(g, options: options)
+            let algo = try kind.make(g, options: made)
             let output = Tensor(shape: g.outputShape, zeroed: false)
             output.fill(.nan)
             let timer = StageTimer(workers: pool.width)

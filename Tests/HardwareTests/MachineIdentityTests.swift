@@ -208,4 +208,22 @@ final class MachineRecordStoreTests: XCTestCase {
         _ = try zen4.choose(g, runner: SerialRunner())
         XCTAssertTrue(zen4.changed, "another machine's choice was reused")
     }
+
+    /// Under an AVX-512 cap, auto also times each algorithm on its AVX2 kernels and keeps the
+    /// ISA with the choice; under an AVX2 cap there is nothing narrower to try.
+    func testAutoTimesTheNarrowerISAOnlyUnderAnAVX512Cap() throws {
+        let g = try ConvGeometry(n: 4, h: 14, w: 14, c: 32, k: 64, r: 3)
+        for isa in ConvOptions.availableISAs {
+            let choice = try AutoSelector(options: ConvOptions(isa: isa)).choose(g, runner: SerialRunner())
+            let narrower = choice.secondsByAlgorithm.keys.filter { $0.hasSuffix("@avx2") }
+            if isa == "avx512" {
+                XCTAssertFalse(narrower.isEmpty, "\(choice.secondsByAlgorithm)")
+                XCTAssertTrue(choice.isa == nil || choice.isa == "avx2")
+            } else {
+                XCTAssertTrue(narrower.isEmpty, "\(choice.secondsByAlgorithm)")
+                XCTAssertNil(choice.isa)
+            }
+            XCTAssertEqual(choice.options(ConvOptions(isa: isa)).isa, choice.isa ?? isa)
+        }
+    }
 }
