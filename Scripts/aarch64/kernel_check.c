@@ -1,0 +1,137 @@
+// The C kernels on aarch64 against their references: built by Scripts/check-aarch64 for
+// aarch64 Linux and run under QEMU user mode where no ARM machine is at hand. On aarch64 the
+// x86 entry points run their plain C fallbacks and the `_w16` kernels are the portable 16-lane
+// code (NEON, four 128-bit registers per vector). Float results within γ(k+2)·Σ|a·b| of a
+// Double reference; int8 results equal to the scalar reference exactly. One check per call.
+// Seed: CNNSCOPE_TEST_SEED, else the time; printed so a failure can be replayed.
+#include "cnns_kernels.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static unsigned long long state;
+static unsigned next(void) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)(state >> 33);
+}
+static int below(int n) { return (int)(next() % (unsigned)n); }
+static float uniform(void) { return (float)(next() % 20001) / 10000.0f - 1.0f; }
+static double gamma_n(int n) {
+    const double u = 1.0 / 16777216.0;
+    return n * u / (1 - n * u);
+}
+
+typedef void (*sgemm_fn)(int, int, int, const float *, int, const float *, int, float *, int, int);
+typedef void (*pointwise_fn)(int, int, const float *, const float *, const float *, int, float, float, float *, long,
+                             long, int, int);
+typedef void (*qgemm_fn)(int, int, int, const uint8_t *, int, const int8_t *, int32_t *, int);
+
+static int failures = 0, checks = 0;
+
+static void check_sgemm(const char *name, sgemm_fn f, int m, int n, int k, int acc) {
+    const int lda = k + below(3), ldb = n + below(3), ldc = n + below(3);
+    float *a = malloc(sizeof(float) * m * lda), *b = malloc(sizeof(float) * k * ldb);
+    float *c = malloc(sizeof(float) * m * ldc), *c0 = malloc(sizeof(float) * m * ldc);
+    for (int i = 0; i < m * lda; i++) a[i] = uniform();
+    for (int i = 0; i < k * ldb; i++) b[i] = uniform();
+    for (int i = 0; i < m * ldc; i++) c0[i] = c[i] = acc ? uniform() : NAN;
+    f(m, n, k, a, lda, b, ldb, c, ldc, acc);
+    checks++;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double s = acc ? c0[i * ldc + j] : 0, abs_sum = fabs(s);
+            for (int p = 0; p < k; p++) {
+                const double prod = (double)a[i * lda + p] * b[p * ldb + j];
+                s += prod, abs_sum += fabs(prod);
+            }
+            if (!(fabs(c[i * ldc + j] - s) <= gamma_n(k + 2) * abs_sum + 1e-30)) {
+                if (failures++ < 5)
+                    printf("FAIL %s m=%d n=%d k=%d acc=%d at (%d,%d): %g, reference %g\n", name, m, n, k, acc, i, j,
+                           c[i * ldc + j], s);
+                i = m;
+                break;
+            }
+        }
+    free(a), free(b), free(c), free(c0);
+}
+
+static void check_pointwise(const char *name, pointwise_fn f, int rows, int c, int k, int clamp) {
+    float *x = malloc(sizeof(float) * rows * c), *w = malloc(sizeof(float) * c * k), *bias = malloc(sizeof(float) * k);
+    float *packed = malloc(sizeof(float) * cnns_pointwise_packed_floats(c, k)), *out = malloc(sizeof(float) * rows * k);
+    for (int i = 0; i < rows * c; i++) x[i] = uniform();
+    for (int i = 0; i < c * k; i++) w[i] = uniform();
+    for (int i = 0; i < k; i++) bias[i] = uniform();
+    for (int i = 0; i < rows * k; i++) out[i] = NAN;
+    cnns_pointwise_pack(c, k, w, packed);
+    const int panels = (k + 15) / 16;
+    f(c, k, x, packed, bias, clamp, 0.0f, 0.5f, out, 0, rows / 2, 0, panels);
+    f(c, k, x, packed, bias, clamp, 0.0f, 0.5f, out, rows / 2, rows, 0, panels / 2);
+    f(c, k, x, packed, bias, clamp, 0.0f, 0.5f, out, rows / 2, rows, panels / 2, panels);
+    checks++;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < k; j++) {
+            double s = bias[j], abs_sum = fabs(s);
+            for (int p = 0; p < c; p++) {
+                const double prod = (double)x[i * c + p] * w[p * k + j];
+                s += prod, abs_sum += fabs(prod);
+            }
+            if (clamp) s = s < 0 ? 0 : (s > 0.5 ? 0.5 : s);
+            if (!(fabs(out[i * k + j] - s) <= gamma_n(c + 2) * abs_sum + 1e-30)) {
+                if (failures++ < 5)
+                    printf("FAIL %s rows=%d c=%d k=%d clamp=%d at (%d,%d): %g, reference %g\n", name, rows, c, k,
+                           clamp, i, j, out[i * k + j], s);
+                i = rows;
+                break;
+            }
+        }
+    free(x), free(w), free(bias), free(packed), free(out);
+}
+
+static void check_qgemm(const char *name, qgemm_fn f, int m, int n, int k) {
+    const int k4 = (k + 3) / 4 * 4;
+    uint8_t *a = calloc((size_t)m * k4, 1);
+    int8_t *b = malloc((size_t)k * n), *packed = malloc((size_t)cnns_qgemm_packed_size(n, k));
+    int32_t *c = malloc(sizeof(int32_t) * m * n), *ref = malloc(sizeof(int32_t) * m * n);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < k; j++) a[i * k4 + j] = (uint8_t)below(128);
+    for (int i = 0; i < k * n; i++) b[i] = (int8_t)(below(255) - 127);
+    cnns_qgemm_pack_b(n, k, b, n, packed);
+    cnns_qgemm_u7s8_scalar(m, n, k, a, k4, packed, ref, n);
+    memset(c, 0xff, sizeof(int32_t) * m * n);
+    f(m, n, k, a, k4, packed, c, n);
+    checks++;
+    if (memcmp(c, ref, sizeof(int32_t) * m * n) != 0 && failures++ < 5)
+        printf("FAIL %s m=%d n=%d k=%d: differs from the scalar reference\n", name, m, n, k);
+    free(a), free(b), free(packed), free(c), free(ref);
+}
+
+int main(void) {
+    const char *env = getenv("CNNSCOPE_TEST_SEED");
+    const unsigned long long seed = env ? strtoull(env, 0, 10) : (unsigned long long)time(0) % 1000000;
+    state = seed;
+    printf("kernel_check seed %llu (replay with CNNSCOPE_TEST_SEED=%llu); x86 kernels available: avx2 %d, avx512 %d\n",
+           seed, seed, cnns_have_avx2_fma(), cnns_have_avx512());
+    const struct { const char *name; sgemm_fn f; } sg[] = {
+        {"sgemm_nn_avx2 (plain C here)", cnns_sgemm_nn_avx2}, {"sgemm_nn_w16", cnns_sgemm_nn_w16}};
+    const struct { const char *name; pointwise_fn f; } pw[] = {
+        {"pointwise_forward", cnns_pointwise_forward}, {"pointwise_forward_w16", cnns_pointwise_forward_w16}};
+    const struct { const char *name; qgemm_fn f; } qg[] = {
+        {"qgemm_u7s8", cnns_qgemm_u7s8}, {"qgemm_u7s8_w16", cnns_qgemm_u7s8_w16}};
+    const int fixed[][3] = {{6, 16, 1}, {7, 17, 3}, {1, 1, 1}, {64, 64, 32}, {13, 40, 9}, {12, 32, 5}, {25, 48, 130}};
+    for (int t = 0; t < 7 + 10; t++) {
+        const int m = t < 7 ? fixed[t][0] : 1 + below(50), n = t < 7 ? fixed[t][1] : 1 + below(70),
+                  k = t < 7 ? fixed[t][2] : 1 + below(90);
+        for (int v = 0; v < 2; v++) {
+            check_sgemm(sg[v].name, sg[v].f, m, n, k, t % 2);
+            check_pointwise(pw[v].name, pw[v].f, m, k, n, t % 2);
+            check_qgemm(qg[v].name, qg[v].f, m, n, k);
+        }
+    }
+    if (failures)
+        printf("kernel_check: %d of %d checks failed\n", failures, checks);
+    else
+        printf("kernel_check: all %d checks match their references\n", checks);
+    return failures ? 1 : 0;
+}
