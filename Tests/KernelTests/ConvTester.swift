@@ -76,15 +76,26 @@ struct ConvTester {
         return e
     }
 
-    /// Runs every applicable algorithm and asserts its limit; the message names shape and seed.
+    /// Runs every applicable algorithm under every ISA this CPU has (or only `options.isa`
+    /// when `allISAs` is false) and asserts its limit; the message names shape, ISA and seed.
     func checkAll(
-        runner: ParallelRunner = SerialRunner(), options: ConvOptions = ConvOptions(),
+        runner: ParallelRunner = SerialRunner(), options: ConvOptions = ConvOptions(), allISAs: Bool = true,
         file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        for isa in allISAs ? ConvOptions.availableISAs : [options.isa] {
+            var o = options
+            o.isa = isa
+            try checkAll(runner: runner, exactly: o, file: file, line: line)
+        }
+    }
+
+    func checkAll(
+        runner: ParallelRunner, exactly options: ConvOptions, file: StaticString, line: UInt
     ) throws {
         for kind in ConvAlgorithmKind.allCases {
             if (try? kind.check(g)) == nil { continue }
             let e = try run(kind, runner: runner, options: options)
-            let what = "\(kind.rawValue) on \(g) (seed \(seed))"
+            let what = "\(kind.rawValue) --isa \(options.isa) on \(g) (seed \(seed))"
             switch kind {
             case .naive, .im2col:
                 XCTAssertLessThanOrEqual(

@@ -47,6 +47,26 @@ void cnns_qgemm_u7s8_avx512vnni(int m, int n, int k, const uint8_t *a, int lda, 
 void cnns_qgemm_u7s8_w16(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);
 #endif
 
+#ifndef CNNS_WINOGRAD_TILES_H
+#define CNNS_WINOGRAD_TILES_H
+/// Winograd input tile: d holds α² pointers to the C channels of the tile's input pixels
+/// (row-major; a zero row where padded); writes V[ξ] = (Bᵀ d B)[ξ] (C floats) at v + ξ·xs.
+/// α = 4 for F(2x2,3x3), 6 for F(4x4,3x3) and F(2x2,5x5).
+void cnns_wino_input_tile_avx2(int alpha, const float *const *d, int C, float *v, long xs);
+void cnns_wino_input_tile_avx512(int alpha, const float *const *d, int C, float *v, long xs);
+void cnns_wino_input_tile_w16(int alpha, const float *const *d, int C, float *v, long xs);
+/// Winograd output tile: M[ξ] (K floats) at mtx + ξ·xs -> Y = Aᵀ M A + bias (bias may be NULL),
+/// clamped to [lo, hi] when clamp != 0, rows x cols pixels at out + i·rowStride + j·K.
+/// variant 0: F(2x2,3x3), 1: F(4x4,3x3), 2: F(2x2,5x5). `_avx2` needs AVX2+FMA, `_avx512`
+/// AVX-512F; `_w16` (the 16-lane code for AVX2, or portable C) runs anywhere.
+void cnns_wino_output_tile_avx2(int variant, const float *mtx, long xs, int K, const float *bias, int clamp, float lo,
+                                float hi, float *out, long rowStride, int rows, int cols);
+void cnns_wino_output_tile_avx512(int variant, const float *mtx, long xs, int K, const float *bias, int clamp,
+                                  float lo, float hi, float *out, long rowStride, int rows, int cols);
+void cnns_wino_output_tile_w16(int variant, const float *mtx, long xs, int K, const float *bias, int clamp, float lo,
+                               float hi, float *out, long rowStride, int rows, int cols);
+#endif
+
 #ifndef CNNS_QGEMM_H
 #define CNNS_QGEMM_H
 /// Packs int8 weights B[k x n] (row-major, ldb) for cnns_qgemm_u7s8: columns in blocks of 8,

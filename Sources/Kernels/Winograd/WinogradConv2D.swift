@@ -178,6 +178,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let zero = UnsafePointer(zeros)
         let clamps = outputClamp != nil
         let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
+        let tiles = WinogradTileTransforms(options)
+        let variant = WinogradTileTransforms.variant(transform)
 
         runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
             let buf = workspace.buffer(worker)
@@ -207,7 +209,13 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                             ptrs[i * a + j] = (rowOK && x >= 0 && x < g.w) ? img + (y * g.w + x) * C : zero
                         }
                     }
-                    T.inputTile(ptrs, channels: C, v: V + t * C, xiStride: tb * C, scratch: scratch)
+                    if let tiles {
+                        UnsafeRawPointer(ptrs).withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: a2) {
+                            tiles.input(Int32(a), $0, Int32(C), V + t * C, tb * C)
+                        }
+                    } else {
+                        T.inputTile(ptrs, channels: C, v: V + t * C, xiStride: tb * C, scratch: scratch)
+                    }
                 }
                 observer?.stageEnded(.inputTransform, worker: worker)
 
@@ -237,6 +245,12 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                     let y = th * m, x = tw * m
                     let o = output + ((n * g.p + y) * g.q + x) * K
                     let rows = min(m, g.p - y), cols = min(m, g.q - x)
+                    if let tiles {
+                        tiles.output(
+                            variant, M + t * K, tb * K, Int32(K), bias, clamps ? 1 : 0, lo, hi, o, g.q * K,
+                            Int32(rows), Int32(cols))
+                        continue
+                    }
                     T.outputTile(
                         M + t * K, xiStride: tb * K, filters: K, bias: bias,
                         out: o, rowStride: g.q * K, rows: rows, cols: cols, scratch: scratch)

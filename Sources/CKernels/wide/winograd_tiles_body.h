@@ -1,0 +1,130 @@
+// Winograd tile transforms, vectorised over channels (input) or filters (output) WT_W lanes at a
+// time, written once on WT_W-lane vector types and compiled per ISA by the file that includes it
+// (winograd_tiles.c: AVX2+FMA at 8 lanes, AVX-512 at 16, and the 16-lane code for AVX2 as `w16`,
+// which the tests run on every machine). The plain reference is the Swift kernels in
+// WinogradTileKernels.swift (the `--isa scalar` path), with the same formulas.
+//
+// The includer defines WT_W (lanes), WT_TARGET (function attribute) and WT_NAME(x).
+//
+// Input tile:  d: α² pointers to the C channels of each input pixel (row-major i·α + j; a zero row
+//              where padded) -> V[ξ] (C floats) at v + ξ·xs, V = Bᵀ d B. α = 4 (F(2x2,3x3)) or
+//              6 (F(4x4,3x3) and F(2x2,5x5), which share Bᵀ).
+// Output tile: M[ξ] (K floats) at mtx + ξ·xs -> Y = Aᵀ M A + bias, clamped to [lo, hi] if asked,
+//              rows x cols pixels at out + i·rowStride + j·K. variant 0: F(2x2,3x3), 1: F(4x4,3x3),
+//              2: F(2x2,5x5).
+#include <stdint.h>
+#include <string.h>
+
+typedef float wt_v __attribute__((vector_size(4 * WT_W)));
+
+WT_TARGET static inline wt_v wt_load(const float *p, int n) {
+    wt_v v = {0};
+    if (n == WT_W)
+        memcpy(&v, p, sizeof v);
+    else
+        for (int t = 0; t < n; t++) v[t] = p[t];
+    return v;
+}
+
+WT_TARGET static inline void wt_store(float *p, wt_v v, int n) {
+    if (n == WT_W)
+        memcpy(p, &v, sizeof v);
+    else
+        for (int t = 0; t < n; t++) p[t] = v[t];
+}
+
+// Bᵀ of F(2,3): rows (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
+WT_TARGET __attribute__((always_inline)) static inline void wt_bt4(const wt_v *x, wt_v *o) {
+    o[0] = x[0] - x[2];
+    o[1] = x[1] + x[2];
+    o[2] = x[2] - x[1];
+    o[3] = x[1] - x[3];
+}
+
+// Bᵀ of F(4,3) with points 0, ±1, ±2, ∞ (Lavin & Gray).
+WT_TARGET __attribute__((always_inline)) static inline void wt_bt6(const wt_v *x, wt_v *o) {
+    const wt_v s12 = x[1] + x[2], s34 = x[3] + x[4], t12 = x[1] - x[2], t43 = x[4] - x[3];
+    const wt_v t31 = x[3] - x[1], t42 = x[4] - x[2];
+    o[0] = x[0] * 4.0f - x[2] * 5.0f + x[4];
+    o[1] = s34 - s12 * 4.0f;
+    o[2] = t43 + t12 * 4.0f;
+    o[3] = t42 + t31 * 2.0f;
+    o[4] = t42 - t31 * 2.0f;
+    o[5] = x[1] * 4.0f - x[3] * 5.0f + x[5];
+}
+
+// Aᵀ: F(2,3) 2x4, F(4,3) 4x6, F(2,5) 2x6.
+WT_TARGET __attribute__((always_inline)) static inline void wt_at(int variant, const wt_v *m, wt_v *y) {
+    if (variant == 0) {
+        y[0] = m[0] + m[1] + m[2];
+        y[1] = m[1] - m[2] - m[3];
+    } else if (variant == 1) {
+        const wt_v a = m[1] + m[2], b = m[3] + m[4], c = m[1] - m[2], d = m[3] - m[4];
+        y[0] = m[0] + a + b;
+        y[1] = c + d * 2.0f;
+        y[2] = a + b * 4.0f;
+        y[3] = c + d * 8.0f + m[5];
+    } else {
+        y[0] = m[0] + m[1] + m[2] + m[3] + m[4];
+        y[1] = (m[1] - m[2]) + (m[3] - m[4]) * 2.0f + m[5];
+    }
+}
+
+WT_TARGET __attribute__((always_inline)) static inline void wt_input(int alpha, const float *const *d, int C, float *v,
+                                                                     long xs) {
+    wt_v s[36], x[6], o[6];
+    for (int cb = 0; cb < C; cb += WT_W) {
+        const int n = C - cb < WT_W ? C - cb : WT_W;
+        for (int j = 0; j < alpha; j++) {
+            for (int i = 0; i < alpha; i++) x[i] = wt_load(d[i * alpha + j] + cb, n);
+            if (alpha == 4) wt_bt4(x, o); else wt_bt6(x, o);
+            for (int i = 0; i < alpha; i++) s[i * alpha + j] = o[i];
+        }
+        for (int i = 0; i < alpha; i++) {
+            if (alpha == 4) wt_bt4(s + 4 * i, o); else wt_bt6(s + 6 * i, o);
+            float *base = v + (long)(alpha * i) * xs + cb;
+            for (int k = 0; k < alpha; k++) wt_store(base + k * xs, o[k], n);
+        }
+    }
+}
+
+WT_TARGET void WT_NAME(wino_input_tile)(int alpha, const float *const *d, int C, float *v, long xs) {
+    if (alpha == 4) wt_input(4, d, C, v, xs); else wt_input(6, d, C, v, xs);
+}
+
+WT_TARGET __attribute__((always_inline)) static inline void wt_output(int variant, const float *mtx, long xs, int K,
+                                                                      const float *bias, int clamp, float lo, float hi,
+                                                                      float *out, long rowStride, int rows, int cols) {
+    const int alpha = variant == 0 ? 4 : 6, m = variant == 1 ? 4 : 2;
+    wt_v s[24], x[6], y[4];
+    wt_v vlo = {0}, vhi = {0};
+    vlo += lo, vhi += hi;
+    for (int kb = 0; kb < K; kb += WT_W) {
+        const int n = K - kb < WT_W ? K - kb : WT_W;
+        for (int j = 0; j < alpha; j++) {
+            const float *p = mtx + j * xs + kb;
+            for (int i = 0; i < alpha; i++) x[i] = wt_load(p + (long)i * alpha * xs, n);
+            wt_at(variant, x, y);
+            for (int i = 0; i < m; i++) s[i * alpha + j] = y[i];
+        }
+        const wt_v b = bias ? wt_load(bias + kb, n) : (wt_v){0};
+        for (int i = 0; i < rows; i++) {
+            wt_at(variant, s + alpha * i, y);
+            float *o = out + i * rowStride + kb;
+            for (int c = 0; c < cols; c++) {
+                wt_v z = y[c] + b;
+                if (clamp) z = __builtin_elementwise_min(__builtin_elementwise_max(z, vlo), vhi);
+                wt_store(o + (long)c * K, z, n);
+            }
+        }
+    }
+}
+
+WT_TARGET void WT_NAME(wino_output_tile)(int variant, const float *mtx, long xs, int K, const float *bias, int clamp,
+                                         float lo, float hi, float *out, long rowStride, int rows, int cols) {
+    switch (variant) {
+    case 0: wt_output(0, mtx, xs, K, bias, clamp, lo, hi, out, rowStride, rows, cols); break;
+    case 1: wt_output(1, mtx, xs, K, bias, clamp, lo, hi, out, rowStride, rows, cols); break;
+    default: wt_output(2, mtx, xs, K, bias, clamp, lo, hi, out, rowStride, rows, cols); break;
+    }
+}

@@ -1,0 +1,92 @@
+import CKernels
+import Tensor
+import XCTest
+
+@testable import Kernels
+
+/// The C tile transforms (AVX2, AVX-512, and the AVX-512 code as w16) against the Swift kernels
+/// (the `--isa scalar` reference) on random tiles, every variant, channel and filter counts that
+/// leave every tail, edge tiles (fewer rows and columns), with bias and clamp. Limit per value:
+/// 2·10⁻⁶·max(1, |reference|), some 32 units in the last place: the two passes add at most 6
+/// terms each with coefficients up to 8, and FMA contraction rounds differently from Swift's
+/// separate multiply and add; a wrong coefficient or lane is off by far more.
+final class WinogradTileTests: XCTestCase {
+    typealias Input = WinogradTileTransforms.Input
+    typealias Output = WinogradTileTransforms.Output
+
+    static var variants: [(String, Input, Output)] {
+        var v: [(String, Input, Output)] = [("w16", cnns_wino_input_tile_w16, cnns_wino_output_tile_w16)]
+        if Blas.haveSmallGemm { v.append(("avx2", cnns_wino_input_tile_avx2, cnns_wino_output_tile_avx2)) }
+        if Blas.haveAVX512 { v.append(("avx512", cnns_wino_input_tile_avx512, cnns_wino_output_tile_avx512)) }
+        return v
+    }
+
+    func testTransformsMatchTheSwiftKernels() throws {
+        KernelVariants.notRunHere("WinogradTileTests")
+        let seed = ConvTester.randomSeed("WinogradTileTests.testTransformsMatchTheSwiftKernels")
+        var rng = SeededGenerator(seed: seed)
+        let kernels: [(Int32, any WinogradTileKernel.Type)] = [
+            (0, WinogradF2Kernel.self), (1, WinogradF4Kernel.self), (2, WinogradF2x5Kernel.self),
+        ]
+        for (variant, T) in kernels {
+            for channels in [1, 7, 8, 16, 17, 33, 64] {
+                try check(variant, T, channels: channels, rng: &rng, seed: seed)
+            }
+        }
+    }
+
+    func check(
+        _ variant: Int32, _ T: any WinogradTileKernel.Type, channels C: Int, rng: inout SeededGenerator, seed: UInt64
+    ) throws {
+        let a = T.alpha, a2 = a * a, m = T.m
+        let pixels = try Tensor([a2 * C]), zero = try Tensor([C])
+        pixels.fillUniform(&rng)
+        let ptrs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: a2)
+        let scratch = UnsafeMutablePointer<V8>.allocate(capacity: a2)
+        defer { ptrs.deallocate(); scratch.deallocate() }
+        // Some pixels padded (the zero row), as at the borders.
+        for i in 0..<a2 { ptrs[i] = UnsafePointer(rng.nextInt(5) == 0 ? zero.data : pixels.data + i * C) }
+        let xs = C + 3
+        let ref = try Tensor([a2 * xs]), got = try Tensor([a2 * xs])
+        T.inputTile(ptrs, channels: C, v: ref.data, xiStride: xs, scratch: scratch)
+        let mtx = try Tensor([a2 * xs]), bias = try Tensor([C])
+        mtx.fillUniform(&rng); bias.fillUniform(&rng)
+        let rows = 1 + rng.nextInt(m), cols = 1 + rng.nextInt(m)
+        let outRef = try Tensor([m * m * C]), outGot = try Tensor([m * m * C])
+        T.outputTile(
+            mtx.data, xiStride: xs, filters: C, bias: bias.data, out: outRef.data, rowStride: m * C, rows: rows,
+            cols: cols, scratch: scratch)
+        for i in 0..<(rows * m * C) { outRef.data[i] = min(max(outRef.data[i], -0.5), 0.75) }
+        func close(_ x: Float, _ y: Float) -> Bool { abs(x - y) <= 2e-6 * max(1, abs(y)) }
+        for (name, input, output) in Self.variants {
+            got.fill(.nan)
+            UnsafeRawPointer(ptrs).withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: a2) {
+                input(Int32(a), $0, Int32(C), got.data, xs)
+            }
+            for xi in 0..<a2 {
+                for c in 0..<C where !close(got.data[xi * xs + c], ref.data[xi * xs + c]) {
+                    XCTFail("\(name) input variant \(variant) C \(C) ξ \(xi) channel \(c), seed \(seed)")
+                    return
+                }
+            }
+            outGot.fill(.nan)
+            output(
+                variant, mtx.data, xs, Int32(C), bias.data, 1, -0.5, 0.75, outGot.data, m * C, Int32(rows), Int32(cols))
+            for i in 0..<rows {
+                for j in 0..<cols {
+                    for c in 0..<C {
+                        let at = i * m * C + j * C + c
+                        if !close(outGot.data[at], outRef.data[at]) {
+                            XCTFail(
+                                """
+                                \(name) output variant \(variant) K \(C) pixel (\(i),\(j)) filter \(c): \
+                                \(outGot.data[at]) vs \(outRef.data[at]), seed \(seed)
+                                """)
+                            return
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
