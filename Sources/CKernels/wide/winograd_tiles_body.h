@@ -17,20 +17,34 @@
 
 typedef float wt_v __attribute__((vector_size(4 * WT_W)));
 
+// Partial vectors (the last n < WT_W channels or filters) out of line: inlined, the lane loops
+// become compare-and-blend sequences the compiler may run on every vector.
+WT_TARGET __attribute__((noinline, cold)) static void wt_load_part(wt_v *v, const float *p, int n) {
+    float lanes[WT_W] = {0};
+    for (int t = 0; t < n; t++) lanes[t] = p[t];
+    memcpy(v, lanes, sizeof lanes);
+}
+
+WT_TARGET __attribute__((noinline, cold)) static void wt_store_part(float *p, const wt_v *v, int n) {
+    float lanes[WT_W];
+    memcpy(lanes, v, sizeof lanes);
+    for (int t = 0; t < n; t++) p[t] = lanes[t];
+}
+
 WT_TARGET static inline wt_v wt_load(const float *p, int n) {
-    wt_v v = {0};
-    if (n == WT_W)
+    wt_v v;
+    if (__builtin_expect(n == WT_W, 1))
         memcpy(&v, p, sizeof v);
     else
-        for (int t = 0; t < n; t++) v[t] = p[t];
+        wt_load_part(&v, p, n);
     return v;
 }
 
 WT_TARGET static inline void wt_store(float *p, wt_v v, int n) {
-    if (n == WT_W)
+    if (__builtin_expect(n == WT_W, 1))
         memcpy(p, &v, sizeof v);
     else
-        for (int t = 0; t < n; t++) p[t] = v[t];
+        wt_store_part(p, &v, n);
 }
 
 // Bᵀ of F(2,3): rows (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
