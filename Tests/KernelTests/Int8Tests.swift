@@ -42,6 +42,37 @@ final class Int8Tests: XCTestCase {
         }
     }
 
+    /// The AVX2 quantise and dequantise passes give the references' bytes and floats exactly
+    /// (same rounding order), on lengths that leave every tail and values at the clamp edges.
+    func testQuantizeAndDequantizeMatchTheirReferencesExactly() {
+        let seed = ConvTester.randomSeed("Int8Tests.testQuantizeAndDequantizeMatchTheirReferencesExactly")
+        var rng = SeededGenerator(seed: seed)
+        for n in [1, 7, 31, 32, 33, 100, 1000] {
+            // Halves exactly on the rounding boundary (k + 0.5) included, and values past both ends.
+            let x = (0..<n).map { i in
+                i % 5 == 0 ? Float(rng.nextInt(300) - 150) * 0.5 : rng.nextFloat(low: -60, high: 140)
+            }
+            var fast = [UInt8](repeating: 255, count: n), ref = [UInt8](repeating: 254, count: n)
+            cnns_quantize_u7(x, n, 1.25, 17, &fast)
+            cnns_quantize_u7_scalar(x, n, 1.25, 17, &ref)
+            XCTAssertEqual(fast, ref, "quantize n \(n) seed \(seed)")
+            for (v, q) in zip(x, ref) {
+                XCTAssertEqual(Float(q), min(max((v * 1.25).rounded(.toNearestOrEven) + 17, 0), 127))
+            }
+        }
+        for (rows, K) in [(1, 1), (3, 8), (5, 13), (2, 64)] {
+            let acc = (0..<(rows * K)).map { _ in Int32(rng.nextInt(200_001) - 100_000) }
+            let mul = (0..<K).map { _ in rng.nextFloat(low: 0, high: 1e-3) },
+                off = (0..<K).map { _ in rng.nextFloat(low: -0.5, high: 0.5) }
+            var fast = [Float](repeating: .nan, count: rows * (K + 2)), ref = fast
+            cnns_dequantize_rows(acc, Int32(rows), Int32(K), mul, off, -20, 30, &fast, K + 2)
+            cnns_dequantize_rows_scalar(acc, Int32(rows), Int32(K), mul, off, -20, 30, &ref, K + 2)
+            for i in 0..<(rows * (K + 2)) where i % (K + 2) < K {
+                XCTAssertEqual(fast[i], ref[i], "dequantize rows \(rows) K \(K) at \(i) seed \(seed)")
+            }
+        }
+    }
+
     func check(_ g: ConvGeometry, seed: UInt64, negativeInputs: Bool, runner: ParallelRunner = SerialRunner()) throws {
         var rng = SeededGenerator(seed: seed)
         let x = Tensor(shape: g.inputShape), w = Tensor(shape: g.weightShape), b = try Tensor([g.k])

@@ -82,6 +82,18 @@ void cnns_qgemm_pack_b(int n, int k, const int8_t *b, int ldb, int8_t *packed);
 void cnns_qgemm_u7s8(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);
 #endif
 
+/// q[i] = clamp(round_half_even(x[i] · inv) + zp, 0, 127) (zp a whole number): the int8
+/// convolution's input. AVX2 when the CPU has it; the `_scalar` reference gives the same bytes.
+void cnns_quantize_u7(const float *x, long n, float inv, float zp, uint8_t *q);
+void cnns_quantize_u7_scalar(const float *x, long n, float inv, float zp, uint8_t *q);
+
+/// out[r·ldo + k] = min(max(float(acc[r·K + k]) · mul[k] + off[k], lo), hi) for rows x K (the
+/// multiply and the add rounded separately). AVX2 when the CPU has it; `_scalar` is the reference.
+void cnns_dequantize_rows(const int32_t *acc, int rows, int K, const float *mul, const float *off, float lo, float hi,
+                          float *out, long ldo);
+void cnns_dequantize_rows_scalar(const int32_t *acc, int rows, int K, const float *mul, const float *off, float lo,
+                                 float hi, float *out, long ldo);
+
 /// The plain reference of cnns_qgemm_u7s8 (also its fallback without AVX2): one dot product
 /// per output, int32 sums. Tests compare the two exactly.
 void cnns_qgemm_u7s8_scalar(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);

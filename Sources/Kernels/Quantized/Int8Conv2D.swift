@@ -15,13 +15,14 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
         zeroPoint = Int32((-lo / scale).rounded())
     }
 
-    /// Quantises `count` values (round half to even, which vectorises; clamped to 0...127).
+    /// Quantises `count` values (round half to even, clamped to 0...127): `cnns_quantize_u7`
+    /// (AVX2) or, with `vector` false, its plain reference; both give the same bytes.
     @inline(__always)
-    func quantize(_ x: UnsafePointer<Float>, _ count: Int, into q: UnsafeMutablePointer<UInt8>) {
-        let inv = 1 / scale, zp = Float(zeroPoint)
-        for i in 0..<count {
-            let v = Swift.min(Swift.max((x[i] * inv).rounded(.toNearestOrEven) + zp, 0), 127)
-            q[i] = UInt8(v)
+    func quantize(_ x: UnsafePointer<Float>, _ count: Int, into q: UnsafeMutablePointer<UInt8>, vector: Bool = true) {
+        if vector {
+            cnns_quantize_u7(x, count, 1 / scale, Float(zeroPoint), q)
+        } else {
+            cnns_quantize_u7_scalar(x, count, 1 / scale, Float(zeroPoint), q)
         }
     }
 }
@@ -141,8 +142,9 @@ public final class Int8Conv2D {
         }
         let xq = quantizedInput!
         let q = input
+        let vector = gemmISA != "scalar"
         runner.parallelRanges(inCount, work: inCount * 4) { _, r in
-            q.quantize(x + r.lowerBound, r.count, into: xq + r.lowerBound)
+            q.quantize(x + r.lowerBound, r.count, into: xq + r.lowerBound, vector: vector)
         }
         // 2. Lower bytes (im2col's lowering; the zero point where padded), 3. int8 GEMM, 4. dequantise.
         let direct = g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && L4 == L
@@ -169,9 +171,10 @@ public final class Int8Conv2D {
                     a = UnsafePointer(cols)
                 }
                 gemm(Int32(m1 - m0), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))
-                for m in m0..<m1 {
-                    let ar = acc + (m - m0) * K, o = output + m * K
-                    for k in 0..<K { o[k] = Swift.min(Swift.max(Float(ar[k]) * mul[k] + off[k], lo), hi) }
+                if vector {
+                    cnns_dequantize_rows(acc, Int32(m1 - m0), Int32(K), mul, off, lo, hi, output + m0 * K, K)
+                } else {
+                    cnns_dequantize_rows_scalar(acc, Int32(m1 - m0), Int32(K), mul, off, lo, hi, output + m0 * K, K)
                 }
                 m0 = m1
             }
