@@ -41,9 +41,10 @@ public struct CPUFeatures: Codable, Sendable {
     /// The subset of `kernelFlags` this CPU has.
     public var kernelISA: [String] { Self.kernelFlags.filter { flags.contains($0) } }
 
-    /// The widest vector ISA the kernels can use here: "avx512" (F, BW, VL), "avx2" (with FMA) or "scalar".
+    /// The widest vector ISA the kernels can use here: "avx512" (F, BW, VL, DQ, as
+    /// `cnns_have_avx512`), "avx2" (with FMA) or "scalar".
     public var bestKernelISA: String {
-        if ["avx512f", "avx512bw", "avx512vl"].allSatisfy(flags.contains) { return "avx512" }
+        if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) { return "avx512" }
         if flags.contains("avx2") && flags.contains("fma") { return "avx2" }
         return "scalar"
     }

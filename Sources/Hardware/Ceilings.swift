@@ -83,10 +83,13 @@ public enum CeilingProbe {
         kernels: [String] = ["load", "copy", "triad"], trials: Int = 5
     ) -> MachineCeilings {
         let avx2 = features.flags.contains("avx2")
-        // One compute ceiling per ISA; the kernels' own (AVX2 FMA) is the roof, measured once.
+        // One compute ceiling per ISA; the roof is the widest the kernels use by default (AVX-512
+        // FMA where they have AVX-512, else AVX2 FMA), so no point of theirs sits above it.
         let perISA = ComputePeakProbe.measureEachISA(features: features, pool: pool, trials: trials)
+        let roofKernel = features.bestKernelISA == "avx512" ? "avx512f-fma" : (avx2 ? "avx2-fma" : "sse")
         let fma =
-            perISA.first { $0.kernel.hasPrefix(avx2 ? "avx2-fma" : "sse") }
+            perISA.first { $0.kernel.hasPrefix(roofKernel) }
+            ?? perISA.first { $0.kernel.hasPrefix(avx2 ? "avx2-fma" : "sse") }
             ?? ComputePeakProbe.measure(features: features, pool: pool, trials: trials)
         var mixed1 = fma.perThreadGFLOPs, mixedN = fma.allThreadsGFLOPs
         if avx2 && features.flags.contains("fma") {
