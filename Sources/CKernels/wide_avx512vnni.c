@@ -18,9 +18,4 @@ int cnns_have_avx512_vnni(void) {
 
 #else
 int cnns_have_avx512_vnni(void) { return 0; }
-
-void cnns_qgemm_u7s8_avx512vnni(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
-                                int ldc) {
-    cnns_qgemm_u7s8_w16(m, n, k, a, lda, packed, c, ldc);
-}
 #endif

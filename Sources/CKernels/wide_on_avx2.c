@@ -41,3 +41,27 @@ WK_TARGET static inline void wk_store_part_lanes(float *p, wk_lanes_f v, int n) 
 #define WK_LOAD_PART(p, n) wk_load_part_lanes((p), (n))
 #define WK_STORE_PART(p, v, n) wk_store_part_lanes((p), (v), (n))
 #include "wide/wide_kernels_body.h"
+
+#if !CNNS_X86
+// Without x86 the AVX-512 names run this portable build (callers ask cnns_have_avx512() first;
+// these keep the symbols correct if called).
+void cnns_sgemm_nn_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                          int accumulate) {
+    cnns_sgemm_nn_w16(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+void cnns_pointwise_forward_avx512(int c, int k, const float *input, const float *packed, const float *bias, int clamp,
+                                   float lo, float hi, float *output, long m0, long m1, int j0, int j1) {
+    cnns_pointwise_forward_w16(c, k, input, packed, bias, clamp, lo, hi, output, m0, m1, j0, j1);
+}
+
+void cnns_qgemm_u7s8_avx512(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
+                            int ldc) {
+    cnns_qgemm_u7s8_w16(m, n, k, a, lda, packed, c, ldc);
+}
+
+void cnns_qgemm_u7s8_avx512vnni(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
+                                int ldc) {
+    cnns_qgemm_u7s8_w16(m, n, k, a, lda, packed, c, ldc);
+}
+#endif

@@ -25,6 +25,26 @@ typedef uint32_t wk_vu __attribute__((vector_size(64)));
 
 #define WK_ROWS 12
 
+// The row tail (rows < WK_ROWS) of tile function `fn`, with `rows` a constant in each case.
+#define WK_ROW_TAIL_OF(fn, rows, ...)                                                                         \
+    switch (rows) {                                                                                           \
+    case 11: fn(11, __VA_ARGS__); break;                                                                      \
+    case 10: fn(10, __VA_ARGS__); break;                                                                      \
+    case 9: fn(9, __VA_ARGS__); break;                                                                        \
+    case 8: fn(8, __VA_ARGS__); break;                                                                        \
+    case 7: fn(7, __VA_ARGS__); break;                                                                        \
+    case 6: fn(6, __VA_ARGS__); break;                                                                        \
+    case 5: fn(5, __VA_ARGS__); break;                                                                        \
+    case 4: fn(4, __VA_ARGS__); break;                                                                        \
+    case 3: fn(3, __VA_ARGS__); break;                                                                        \
+    case 2: fn(2, __VA_ARGS__); break;                                                                        \
+    case 1: fn(1, __VA_ARGS__); break;                                                                        \
+    default: break;                                                                                           \
+    }
+#define WK_ROW_TAIL(rows, ...) WK_ROW_TAIL_OF(wk_tile, rows, __VA_ARGS__)
+#define WK_QROW_TAIL(rows, ...) WK_ROW_TAIL_OF(wk_qtile, rows, __VA_ARGS__)
+
+
 #ifndef WK_INT8_ONLY
 WK_TARGET static inline wk_vf wk_load(const float *p) {
     wk_vf v;
@@ -85,23 +105,6 @@ WK_TARGET __attribute__((always_inline)) static inline void wk_tile(
                 WK_STORE_PART(c + r * ldc + 16 * h, acc[r][h], n);
         }
 }
-
-// The row tail (rows < WK_ROWS) with `rows` a constant in each case.
-#define WK_ROW_TAIL(rows, ...)                                                                                \
-    switch (rows) {                                                                                           \
-    case 11: wk_tile(11, __VA_ARGS__); break;                                                                 \
-    case 10: wk_tile(10, __VA_ARGS__); break;                                                                 \
-    case 9: wk_tile(9, __VA_ARGS__); break;                                                                   \
-    case 8: wk_tile(8, __VA_ARGS__); break;                                                                   \
-    case 7: wk_tile(7, __VA_ARGS__); break;                                                                   \
-    case 6: wk_tile(6, __VA_ARGS__); break;                                                                   \
-    case 5: wk_tile(5, __VA_ARGS__); break;                                                                   \
-    case 4: wk_tile(4, __VA_ARGS__); break;                                                                   \
-    case 3: wk_tile(3, __VA_ARGS__); break;                                                                   \
-    case 2: wk_tile(2, __VA_ARGS__); break;                                                                   \
-    case 1: wk_tile(1, __VA_ARGS__); break;                                                                   \
-    default: break;                                                                                           \
-    }
 
 // C[m x n] (+)= A[m x k] · B[k x n], row-major: the contract of cnns_sgemm_nn_avx2.
 // 32-column strips (the strip of B stays in L1/L2 while every 12-row block of A passes), then
@@ -232,22 +235,6 @@ WK_TARGET __attribute__((always_inline)) static inline void wk_qtile(int rows, i
             }
         }
 }
-
-#define WK_QROW_TAIL(rows, ...)                                                                               \
-    switch (rows) {                                                                                           \
-    case 11: wk_qtile(11, __VA_ARGS__); break;                                                                \
-    case 10: wk_qtile(10, __VA_ARGS__); break;                                                                \
-    case 9: wk_qtile(9, __VA_ARGS__); break;                                                                  \
-    case 8: wk_qtile(8, __VA_ARGS__); break;                                                                  \
-    case 7: wk_qtile(7, __VA_ARGS__); break;                                                                  \
-    case 6: wk_qtile(6, __VA_ARGS__); break;                                                                  \
-    case 5: wk_qtile(5, __VA_ARGS__); break;                                                                  \
-    case 4: wk_qtile(4, __VA_ARGS__); break;                                                                  \
-    case 3: wk_qtile(3, __VA_ARGS__); break;                                                                  \
-    case 2: wk_qtile(2, __VA_ARGS__); break;                                                                  \
-    case 1: wk_qtile(1, __VA_ARGS__); break;                                                                  \
-    default: break;                                                                                           \
-    }
 
 // The contract of cnns_qgemm_u7s8 (A rows readable to k rounded up to 4, B packed).
 WK_TARGET void WK_NAME(qgemm_u7s8)(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
