@@ -90,8 +90,10 @@ public final class AutoSelector {
         narrower.isa = "avx2"
         for kind in applicable {
             for isa in [nil, "avx2"] as [String?] {
+                if isa != nil && options.isa != "avx512" { continue }
                 let algo = try kind.make(g, options: isa == nil ? options : narrower)
-                if isa != nil && (options.isa != "avx512" || algo.kernelISA != "avx2") { continue }
+                // Only where the narrower cap changes the kernel (naive, OpenBLAS paths: it does not).
+                if isa != nil && algo.kernelISA != "avx2" { continue }
                 try algo.forward(input: input, weights: weights, bias: bias, output: output, runner: runner)  // warm-up
                 // Best of three: a single run on a shared machine is easily disturbed.
                 var s = Double.infinity

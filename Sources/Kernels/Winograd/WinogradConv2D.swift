@@ -47,7 +47,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         options.avx2Kernels && options.smallGemm && geometry.c * geometry.k > options.smallGemmMaxPanelFloats
     }
 
-    /// The transform-domain GEMMs' ISA (the transforms are Swift SIMD code).
+    /// The transform-domain GEMMs' ISA (the tile transforms run the options' ISA too: C kernels
+    /// for AVX-512 or AVX2, the Swift reference under `scalar`).
     public var kernelISA: String {
         if usesPackedGemm { return options.wideKernelISA }
         let small =
