@@ -100,8 +100,16 @@ __attribute__((target("avx2,fma"))) static void pw_forward_avx2(int c, int k, co
             for (int t = 0; t < 16; t++) bias16[t] = bias && t < cols ? bias[col + t] : 0.0f;
             const float *panel = packed + (long)j * 16 * c;
             long i = b0;
-            for (; i + 6 <= b1; i += 6)
+            // A 1- or 2-row tail tile has 2 or 4 FMA chains, too few to hide the FMA latency: the
+            // last 7 or 8 rows go as 4 + 3 or 4 + 4 instead of 6 + 1 or 6 + 2.
+            long full = b1 - i;
+            if (full >= 7 && (full % 6 == 1 || full % 6 == 2)) full -= 6 + full % 6;
+            for (; i + 6 <= b0 + full; i += 6)
                 pw_tile(6, c, input + i * c, panel, bias16, clamp, vlo, vhi, output + i * k + col, k, cols);
+            if (b1 - i == 7 || b1 - i == 8) {
+                pw_tile(4, c, input + i * c, panel, bias16, clamp, vlo, vhi, output + i * k + col, k, cols);
+                i += 4;
+            }
             switch (b1 - i) {
             case 5: pw_tile(5, c, input + i * c, panel, bias16, clamp, vlo, vhi, output + i * k + col, k, cols); break;
             case 4: pw_tile(4, c, input + i * c, panel, bias16, clamp, vlo, vhi, output + i * k + col, k, cols); break;

@@ -174,8 +174,8 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
 
     // input (rows, C), weights (C, K), bias (K) -> output (rows, K) = clamp(input · weights + bias)
     /// The pointwise kernel: workers split the output pixels, or the 16-column panels when there
-    /// are too few pixels for a few 6-row tiles each (7x7 maps at batch 1), so that each worker
-    /// reads only its part of a large weight matrix.
+    /// are too few pixels for 16 six-row tiles each (7x7 and 14x14 maps at batch 1), so that each
+    /// worker reads only its part of the weight matrix and no worker gets a short tail of rows.
     func forwardPointwise(
         input: UnsafePointer<Float>, rows: Int, weights: UnsafePointer<Float>, weightsVersion: Int,
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
@@ -208,7 +208,7 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
             observer?.stageEnded(.gemm, worker: worker)
         }
         let work = rows * geometry.c * geometry.k
-        if rows >= 24 * runner.width || panels < runner.width {
+        if rows >= 96 * runner.width || panels < runner.width {
             runner.parallelRanges(rows, work: work) { worker, m in run(m, 0..<panels, worker: worker) }
         } else {
             runner.parallelRanges(panels, work: work) { worker, j in run(0..<rows, j, worker: worker) }
