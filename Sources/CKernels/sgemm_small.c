@@ -38,13 +38,37 @@ static inline void block6x16(int k, const float *a, int lda, const float *b, int
     _mm256_storeu_ps(c + 5 * ldc, c50); _mm256_storeu_ps(c + 5 * ldc + 8, c51);
 }
 
-// Rows [r0, r1) x 8 columns, one row at a time (row tails and 8-wide column tails).
+// Rows [r0, r1) x 8 columns, one row at a time (the 8-wide column tail).
 __attribute__((target("avx2,fma")))
 static inline void rows_x8(int rows, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate) {
     for (int i = 0; i < rows; i++) {
         __m256 acc = accumulate ? _mm256_loadu_ps(c + (int64_t)i * ldc) : _mm256_setzero_ps();
         for (int p = 0; p < k; p++) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (int64_t)i * lda + p), _mm256_loadu_ps(b + (int64_t)p * ldb), acc);
         _mm256_storeu_ps(c + (int64_t)i * ldc, acc);
+    }
+}
+
+// R rows (R ≤ 5, a constant at each call) x 16 columns: the row tail with 2R FMA chains, where
+// one row at a time had one chain and waited on the FMA latency at every step.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void block_rows_x16(int R, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                                  int accumulate) {
+    __m256 c0[5], c1[5];
+    for (int r = 0; r < R; r++) {
+        c0[r] = accumulate ? _mm256_loadu_ps(c + (int64_t)r * ldc) : _mm256_setzero_ps();
+        c1[r] = accumulate ? _mm256_loadu_ps(c + (int64_t)r * ldc + 8) : _mm256_setzero_ps();
+    }
+    for (int p = 0; p < k; p++) {
+        const __m256 b0 = _mm256_loadu_ps(b + (int64_t)p * ldb), b1 = _mm256_loadu_ps(b + (int64_t)p * ldb + 8);
+        for (int r = 0; r < R; r++) {
+            const __m256 x = _mm256_broadcast_ss(a + (int64_t)r * lda + p);
+            c0[r] = _mm256_fmadd_ps(x, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(x, b1, c1[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        _mm256_storeu_ps(c + (int64_t)r * ldc, c0[r]);
+        _mm256_storeu_ps(c + (int64_t)r * ldc + 8, c1[r]);
     }
 }
 
@@ -62,12 +86,27 @@ __attribute__((target("avx2,fma")))
 void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int acc) {
     int j = 0;
     // 16-column panels: the panel of b (k x 16) stays in L1 while every row block of a passes.
+    // Six-row blocks; the last 7 or 8 rows as 4 + 3 or 4 + 4 (a 1- or 2-row block has too few
+    // FMA chains), the rest of the rows in one block of 1 to 5.
+    int six = m;
+    if (m >= 7 && (m % 6 == 1 || m % 6 == 2)) six = m - 6 - m % 6;
+    six -= six % 6;
     for (; j + 16 <= n; j += 16) {
         int i = 0;
-        for (; i + 6 <= m; i += 6) block6x16(k, a + (int64_t)i * lda, lda, b + j, ldb, c + (int64_t)i * ldc + j, ldc, acc);
-        if (i < m) {
-            rows_x8(m - i, k, a + (int64_t)i * lda, lda, b + j, ldb, c + (int64_t)i * ldc + j, ldc, acc);
-            rows_x8(m - i, k, a + (int64_t)i * lda, lda, b + j + 8, ldb, c + (int64_t)i * ldc + j + 8, ldc, acc);
+        for (; i < six; i += 6) block6x16(k, a + (int64_t)i * lda, lda, b + j, ldb, c + (int64_t)i * ldc + j, ldc, acc);
+        if (m - i >= 7) {
+            block_rows_x16(4, k, a + (int64_t)i * lda, lda, b + j, ldb, c + (int64_t)i * ldc + j, ldc, acc);
+            i += 4;
+        }
+        const float *ai = a + (int64_t)i * lda;
+        float *ci = c + (int64_t)i * ldc + j;
+        switch (m - i) {
+        case 5: block_rows_x16(5, k, ai, lda, b + j, ldb, ci, ldc, acc); break;
+        case 4: block_rows_x16(4, k, ai, lda, b + j, ldb, ci, ldc, acc); break;
+        case 3: block_rows_x16(3, k, ai, lda, b + j, ldb, ci, ldc, acc); break;
+        case 2: block_rows_x16(2, k, ai, lda, b + j, ldb, ci, ldc, acc); break;
+        case 1: block_rows_x16(1, k, ai, lda, b + j, ldb, ci, ldc, acc); break;
+        default: break;
         }
     }
     for (; j + 8 <= n; j += 8) rows_x8(m, k, a, lda, b + j, ldb, c + j, ldc, acc);
