@@ -61,11 +61,7 @@ __attribute__((target("avx2"))) static void dequantize_avx2(const int32_t *acc, 
             const __m256 y = _mm256_add_ps(_mm256_mul_ps(f, _mm256_loadu_ps(mul + k)), _mm256_loadu_ps(off + k));
             _mm256_storeu_ps(o + k, _mm256_min_ps(_mm256_max_ps(y, vlo), vhi));
         }
-        for (; k < K; k++) {
-            float y = (float)a[k] * mul[k] + off[k];
-            y = y < lo ? lo : y;
-            o[k] = y > hi ? hi : y;
-        }
+        cnns_dequantize_rows_scalar(a + k, 1, K - k, mul + k, off + k, lo, hi, o + k, ldo);
     }
 }
 #endif

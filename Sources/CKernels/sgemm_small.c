@@ -7,37 +7,6 @@ int cnns_have_avx2_fma(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-// One 6x16 block: c[0..6) x [0..16) = a[0..6) x k · b[k x 16)
-__attribute__((target("avx2,fma")))
-static inline void block6x16(int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int acc) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    if (acc) {
-        c00 = _mm256_loadu_ps(c);           c01 = _mm256_loadu_ps(c + 8);
-        c10 = _mm256_loadu_ps(c + ldc);     c11 = _mm256_loadu_ps(c + ldc + 8);
-        c20 = _mm256_loadu_ps(c + 2 * ldc); c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
-        c30 = _mm256_loadu_ps(c + 3 * ldc); c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
-        c40 = _mm256_loadu_ps(c + 4 * ldc); c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
-        c50 = _mm256_loadu_ps(c + 5 * ldc); c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
-    }
-    for (int p = 0; p < k; p++) {
-        const __m256 b0 = _mm256_loadu_ps(b + (int64_t)p * ldb), b1 = _mm256_loadu_ps(b + (int64_t)p * ldb + 8);
-        __m256 x;
-        x = _mm256_broadcast_ss(a + p);                 c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(a + lda + p);           c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(a + 2 * lda + p);       c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(a + 3 * lda + p);       c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(a + 4 * lda + p);       c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(a + 5 * lda + p);       c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
-    }
-    _mm256_storeu_ps(c, c00);           _mm256_storeu_ps(c + 8, c01);
-    _mm256_storeu_ps(c + ldc, c10);     _mm256_storeu_ps(c + ldc + 8, c11);
-    _mm256_storeu_ps(c + 2 * ldc, c20); _mm256_storeu_ps(c + 2 * ldc + 8, c21);
-    _mm256_storeu_ps(c + 3 * ldc, c30); _mm256_storeu_ps(c + 3 * ldc + 8, c31);
-    _mm256_storeu_ps(c + 4 * ldc, c40); _mm256_storeu_ps(c + 4 * ldc + 8, c41);
-    _mm256_storeu_ps(c + 5 * ldc, c50); _mm256_storeu_ps(c + 5 * ldc + 8, c51);
-}
-
 // Rows [r0, r1) x 8 columns, one row at a time (the 8-wide column tail).
 __attribute__((target("avx2,fma")))
 static inline void rows_x8(int rows, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate) {
@@ -48,12 +17,13 @@ static inline void rows_x8(int rows, int k, const float *a, int lda, const float
     }
 }
 
-// R rows (R ≤ 5, a constant at each call) x 16 columns: the row tail with 2R FMA chains, where
-// one row at a time had one chain and waited on the FMA latency at every step.
+// R rows (R ≤ 6, a constant at each call, so the loops unroll into registers) x 16 columns:
+// c[0..R) x [0..16) (+)= a[0..R) x k · b[k x 16), 2R FMA chains. R = 6 is the main block (12
+// accumulators); 1-5 the row tail.
 __attribute__((target("avx2,fma"), always_inline))
 static inline void block_rows_x16(int R, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                                   int accumulate) {
-    __m256 c0[5], c1[5];
+    __m256 c0[6], c1[6];
     for (int r = 0; r < R; r++) {
         c0[r] = accumulate ? _mm256_loadu_ps(c + (int64_t)r * ldc) : _mm256_setzero_ps();
         c1[r] = accumulate ? _mm256_loadu_ps(c + (int64_t)r * ldc + 8) : _mm256_setzero_ps();
@@ -93,7 +63,8 @@ void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const floa
     six -= six % 6;
     for (; j + 16 <= n; j += 16) {
         int i = 0;
-        for (; i < six; i += 6) block6x16(k, a + (int64_t)i * lda, lda, b + j, ldb, c + (int64_t)i * ldc + j, ldc, acc);
+        for (; i < six; i += 6)
+            block_rows_x16(6, k, a + (int64_t)i * lda, lda, b + j, ldb, c + (int64_t)i * ldc + j, ldc, acc);
         if (m - i >= 7) {
             block_rows_x16(4, k, a + (int64_t)i * lda, lda, b + j, ldb, c + (int64_t)i * ldc + j, ldc, acc);
             i += 4;

@@ -88,8 +88,9 @@ public struct ConvBenchReport: Codable {
             let stages = r.stageShare.sorted { $0.value > $1.value }.map {
                 "\($0.key) \(Int(($0.value * 100).rounded()))%"
             }.joined(separator: ", ")
+            let algorithm = (r.chosen.map { "auto→\($0)" } ?? r.algorithm) + (r.kernelISA.map { " · \($0)" } ?? "")
             t.rows.append([
-                r.shortLayer, (r.chosen.map { "auto→\($0)" } ?? r.algorithm) + (r.kernelISA.map { " · \($0)" } ?? ""),
+                r.shortLayer, algorithm,
                 "\(Format.ms(r.seconds.median)) (\(Format.ms(r.seconds.min))-\(Format.ms(r.seconds.max)))",
                 Format.g(r.directGFLOPs), Format.g(r.executedGFLOPs),
                 r.fractionOfPeak.isFinite ? Format.g(r.fractionOfPeak * 100, 0) + "%" : "—",

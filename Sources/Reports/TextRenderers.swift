@@ -56,7 +56,8 @@ public enum ReportRenderer {
                 "intensity_flop_per_byte", "attained_gflops", "roof_gflops", "efficiency", "bound",
                 "share_of_model_time", "too_short",
             ].joined(separator: ",") + ",")
-                + "bound_level,bounding_ceiling,level_source,footprint_bytes,dram_roof_gflops,dram_efficiency,kernel_isa"
+                + "bound_level,bounding_ceiling,level_source,footprint_bytes,dram_roof_gflops,dram_efficiency,"
+                + "kernel_isa"
         ]
         for run in r.runs {
             for l in run.layers {

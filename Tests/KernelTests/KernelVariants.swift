@@ -40,6 +40,15 @@ enum KernelVariants {
         return v
     }
 
+    static var winogradTiles: [(String, WinogradTileTransforms.Input, WinogradTileTransforms.Output)] {
+        var v: [(String, WinogradTileTransforms.Input, WinogradTileTransforms.Output)] = [
+            ("w16", cnns_wino_input_tile_w16, cnns_wino_output_tile_w16)
+        ]
+        if Blas.haveSmallGemm { v.append(("avx2", cnns_wino_input_tile_avx2, cnns_wino_output_tile_avx2)) }
+        if Blas.haveAVX512 { v.append(("avx512", cnns_wino_input_tile_avx512, cnns_wino_output_tile_avx512)) }
+        return v
+    }
+
     /// The line a test prints about the ISAs it could not run here.
     static func notRunHere(_ test: String) {
         var missing: [String] = []

@@ -11,16 +11,6 @@ import XCTest
 /// terms each with coefficients up to 8, and FMA contraction rounds differently from Swift's
 /// separate multiply and add; a wrong coefficient or lane is off by far more.
 final class WinogradTileTests: XCTestCase {
-    typealias Input = WinogradTileTransforms.Input
-    typealias Output = WinogradTileTransforms.Output
-
-    static var variants: [(String, Input, Output)] {
-        var v: [(String, Input, Output)] = [("w16", cnns_wino_input_tile_w16, cnns_wino_output_tile_w16)]
-        if Blas.haveSmallGemm { v.append(("avx2", cnns_wino_input_tile_avx2, cnns_wino_output_tile_avx2)) }
-        if Blas.haveAVX512 { v.append(("avx512", cnns_wino_input_tile_avx512, cnns_wino_output_tile_avx512)) }
-        return v
-    }
-
     func testTransformsMatchTheSwiftKernels() throws {
         KernelVariants.notRunHere("WinogradTileTests")
         let seed = ConvTester.randomSeed("WinogradTileTests.testTransformsMatchTheSwiftKernels")
@@ -58,7 +48,7 @@ final class WinogradTileTests: XCTestCase {
             cols: cols, scratch: scratch)
         for i in 0..<(rows * m * C) { outRef.data[i] = min(max(outRef.data[i], -0.5), 0.75) }
         func close(_ x: Float, _ y: Float) -> Bool { abs(x - y) <= 2e-6 * max(1, abs(y)) }
-        for (name, input, output) in Self.variants {
+        for (name, input, output) in KernelVariants.winogradTiles {
             got.fill(.nan)
             UnsafeRawPointer(ptrs).withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: a2) {
                 input(Int32(a), $0, Int32(C), got.data, xs)

@@ -180,6 +180,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let clamps = outputClamp != nil
         let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         let tiles = WinogradTileTransforms(options)
+        let packedKernel = PackedWeightPanels.kernel(options)
         let variant = WinogradTileTransforms.variant(transform)
 
         runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
@@ -222,9 +223,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
                 observer?.stageBegan(.gemm, worker: worker)
                 if let packed {
-                    let kernel = PackedWeightPanels.kernel(options)
                     for xi in 0..<a2 {
-                        kernel(
+                        packedKernel(
                             Int32(C), Int32(K), V + xi * tb * C, packed.matrix(xi), nil, 0, 0, 0,
                             M + xi * tb * K, 0, tb, 0, Int32(packed.panels))
                     }
