@@ -129,7 +129,7 @@ public struct ConvBenchReport: Codable {
         ]
         for r in rs {
             let cells: [String] = [
-                "\"\(r.layer)\"", r.algorithm, r.chosen ?? "", "\(r.seconds.median)", "\(r.seconds.min)",
+                r.layer, r.algorithm, r.chosen ?? "", "\(r.seconds.median)", "\(r.seconds.min)",
                 "\(r.seconds.max)",
                 "\(r.directGFLOPs)", "\(r.executedGFLOPs)", "\(r.fractionOfPeak)", "\(r.cost.directFLOPs)",
                 "\(r.cost.executedFLOPs)",
@@ -137,7 +137,7 @@ public struct ConvBenchReport: Codable {
                 r.speedupVsNaive.map { "\($0)" } ?? "", "\(r.maxScaledError)", "\(r.relativeL2Error)",
                 r.kernelISA ?? "",
             ]
-            lines.append(cells.joined(separator: ","))
+            lines.append(CSVRow.line(cells))
         }
         return lines.joined(separator: "\n")
     }

@@ -1,4 +1,5 @@
 import Datasets
+import Figures
 import Foundation
 import KerasWeights
 import Kernels
@@ -103,15 +104,9 @@ public struct ModelInference {
                 let c = j - i * classes
                 let label = classNames.flatMap { c < $0.count ? $0[c] : nil } ?? ""
                 let name = i < names.count ? names[i] : String(i)
-                csv += "\(Self.csvField(name)),\(rank + 1),\(c),\(Self.csvField(label)),\(row[j])\n"
+                csv += CSVRow.line([name, "\(rank + 1)", "\(c)", label, "\(row[j])"]) + "\n"
             }
         }
         return csv
-    }
-
-    /// A CSV field, quoted when it holds a comma, quote or line break.
-    static func csvField(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
-            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 }

@@ -1,3 +1,4 @@
+import Figures
 import Foundation
 
 /// The lab's Part 7 `all_df`: every model of every run (each data set's lab, the transfer models)
@@ -107,10 +108,12 @@ public struct AllModelsTable: Codable, Sendable {
             ].joined(separator: ","))
         ]
         for r in rows {
-            let name = r.model.contains(",") ? "\"\(r.model)\"" : r.model
             lines.append(
-                "\(name),\(r.dataset),\(r.accuracyPercent),\(r.trainingSeconds),\(r.inferenceMs),\(r.parameters),"
-                    + "\(r.trainableParameters),\(r.parametersPerSecond),\(r.accuracyPerMillionParameters)")
+                CSVRow.line([
+                    r.model, r.dataset, "\(r.accuracyPercent)", "\(r.trainingSeconds)", "\(r.inferenceMs)",
+                    "\(r.parameters)", "\(r.trainableParameters)", "\(r.parametersPerSecond)",
+                    "\(r.accuracyPerMillionParameters)",
+                ]))
         }
         return lines.joined(separator: "\n") + "\n"
     }

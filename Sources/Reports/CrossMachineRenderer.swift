@@ -25,20 +25,20 @@ public enum CrossMachineRenderer {
 
     public static func csv(_ r: CrossMachineReport) -> String {
         var s =
-            [
+            CSVRow.line([
                 "machine", "model", "batch_size", "threads", "bind", "phase", "algorithm", "runs",
                 "images_per_second_median",
                 "images_per_second_min", "images_per_second_max", "ms_per_image_median", "efficiency", "bounding_level",
                 "ratio_to_baseline",
-            ].joined(separator: ",") + "\n"
+            ]) + "\n"
         for x in r.rows {
             s +=
-                [
-                    x.machine, x.model, String(x.batchSize), String(x.threads), x.bind, "\"\(x.phase)\"", x.algorithm,
+                CSVRow.line([
+                    x.machine, x.model, String(x.batchSize), String(x.threads), x.bind, x.phase, x.algorithm,
                     String(x.imagesPerSecond.samples), f(x.imagesPerSecond.median, 3), f(x.imagesPerSecond.min, 3),
                     f(x.imagesPerSecond.max, 3), f(x.msPerImage.median, 4), f(x.efficiency, 4), x.boundingLevel,
                     f(x.ratioToBaseline, 3),
-                ].joined(separator: ",") + "\n"
+                ]) + "\n"
         }
         return s
     }

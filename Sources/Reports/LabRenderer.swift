@@ -162,12 +162,12 @@ public enum LabRenderer {
             ].joined(separator: ","))
         ]
             + r.models.map { m in
-                """
-                \(m.name),\(m.testAccuracy),\(m.testLoss),\(m.trainingSeconds),\(m.inferenceMsPerImage),\
-                \(m.totalParameters),\(m.trainableParameters),\(m.parametersPerSecond),\
-                \(m.accuracyPerMillionParameters),\(m.epochsTrained),\(m.modelGFLOPs.value.map { "\($0)" } ?? ""),\
-                \(m.modelEfficiency.value.map { "\($0)" } ?? "")
-                """
+                CSVRow.line([
+                    m.name, "\(m.testAccuracy)", "\(m.testLoss)", "\(m.trainingSeconds)", "\(m.inferenceMsPerImage)",
+                    "\(m.totalParameters)", "\(m.trainableParameters)", "\(m.parametersPerSecond)",
+                    "\(m.accuracyPerMillionParameters)", "\(m.epochsTrained)",
+                    m.modelGFLOPs.value.map { "\($0)" } ?? "", m.modelEfficiency.value.map { "\($0)" } ?? "",
+                ])
             }).joined(separator: "\n") + "\n"
     }
 

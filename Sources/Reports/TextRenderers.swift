@@ -50,14 +50,13 @@ public enum ReportRenderer {
     /// One row per layer and algorithm, ready for pandas.
     public static func csv(_ r: ProfileReport) -> String {
         var lines = [
-            ([
+            CSVRow.line([
                 "model", "algorithm", "layer", "type", "phase", "conv_algorithm", "median_s", "min_s", "max_s",
                 "direct_flops", "executed_flops", "min_bytes", "algorithm_bytes", "counted_bytes", "simulated_bytes",
                 "intensity_flop_per_byte", "attained_gflops", "roof_gflops", "efficiency", "bound",
-                "share_of_model_time", "too_short",
-            ].joined(separator: ",") + ",")
-                + "bound_level,bounding_ceiling,level_source,footprint_bytes,dram_roof_gflops,dram_efficiency,"
-                + "kernel_isa"
+                "share_of_model_time", "too_short", "bound_level", "bounding_ceiling", "level_source",
+                "footprint_bytes", "dram_roof_gflops", "dram_efficiency", "kernel_isa",
+            ])
         ]
         for run in r.runs {
             for l in run.layers {
@@ -71,7 +70,7 @@ public enum ReportRenderer {
                     l.boundLevel ?? "", l.boundCeiling ?? "", l.levelSource ?? "", num(l.footprintBytes),
                     num(l.dramRoofGFLOPs), num(l.dramEfficiency), l.kernelISA ?? "",
                 ]
-                lines.append(cells.joined(separator: ","))
+                lines.append(CSVRow.line(cells))
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -215,6 +215,42 @@ final class RendererTests: XCTestCase {
         XCTAssertTrue(lines[1].hasPrefix("tiny-cnn,im2col,conv2d,Conv2D,forward,im2col,0.001,"))
     }
 
+    /// A ceiling named "FMA peak, avx2-fma 12x8" and a layer name with a quote stay one cell each:
+    /// every row parses (RFC 4180) to as many cells as the header, and the cells read back.
+    func testCSVQuotesCellsThatHoldCommasOrQuotes() {
+        var r = sampleReport()
+        r.runs[0].layers[0].boundCeiling = "FMA peak, avx2-fma 12x8 (2 threads)"
+        r.runs[0].layers[1].name = "dense \"head\", final"
+        let rows = parseCSV(ReportRenderer.csv(r))
+        XCTAssertEqual(rows.count, 3)
+        for row in rows { XCTAssertEqual(row.count, rows[0].count, "\(row)") }
+        let column = { (name: String) in rows[0].firstIndex(of: name)! }
+        XCTAssertEqual(rows[1][column("bounding_ceiling")], "FMA peak, avx2-fma 12x8 (2 threads)")
+        XCTAssertEqual(rows[2][column("layer")], "dense \"head\", final")
+        XCTAssertEqual(rows[1][column("median_s")], "0.001")
+    }
+
+    /// A small RFC 4180 reader for the tests: quoted cells may hold commas, doubled quotes and line breaks.
+    func parseCSV(_ text: String) -> [[String]] {
+        var rows: [[String]] = [], row: [String] = [], cell = "", quoted = false
+        var chars = Array(text)[...]
+        while let c = chars.popFirst() {
+            if quoted {
+                if c == "\"" {
+                    if chars.first == "\"" { cell.append("\""); chars.removeFirst() } else { quoted = false }
+                } else { cell.append(c) }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                row.append(cell); cell = ""
+            } else if c == "\n" {
+                row.append(cell); rows.append(row); row = []; cell = ""
+            } else { cell.append(c) }
+        }
+        if !cell.isEmpty || !row.isEmpty { row.append(cell); rows.append(row) }
+        return rows
+    }
+
     /// Snapshot of the Markdown for a fixed input. To accept a change:
     /// CNNSCOPE_UPDATE_SNAPSHOTS=1 swift test --filter ReportTests
     func testMarkdownSnapshot() throws {
