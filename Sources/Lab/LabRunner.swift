@@ -103,6 +103,7 @@ public struct LabRunner {
             let prof = LayerProfiler(session: nil)
             prof.calibrate()
             let ctx = RunContext(runner: pool, training: false, seed: req.seed)
+            ctx.reusesActivationMemory = true
             _ = model.forward(batch.images, ctx)
             model.observer = prof
             for _ in 0..<3 { _ = model.forward(batch.images, ctx) }

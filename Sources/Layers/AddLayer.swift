@@ -49,7 +49,7 @@ public final class AddLayer: MergeLayer {
 
     public func forward(inputs: [Tensor], _ ctx: RunContext) -> Tensor {
         let first = inputs[0]
-        let y = outputs.get(batch: first.shape[0], shape: outputShape)
+        let y = outputs.get(batch: first.shape[0], shape: outputShape, ctx)
         let n = y.count
         let out = y.data
         ctx.runner.parallelRanges(n, work: n * inputs.count) { _, range in

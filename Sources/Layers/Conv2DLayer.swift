@@ -148,7 +148,7 @@ public final class Conv2DLayer: Layer {
             return y
         }
         lastForwardFused = false
-        let y = outputs.get(batch: batch, shape: outputShape)
+        let y = outputs.get(batch: batch, shape: outputShape, ctx)
         // ReLU and ReLU6 are applied by the algorithm while its outputs are in cache.
         if !ctx.training, let f = fold {
             f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.k)

@@ -69,7 +69,7 @@ public final class DepthwiseConv2DLayer: Layer {
 
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
         let batch = x.shape[0]
-        let y = outputs.get(batch: batch, shape: outputShape)
+        let y = outputs.get(batch: batch, shape: outputShape, ctx)
         // The padding layer passed its input through: x is the map before padding.
         var absorbed: DepthwiseConv2D.AbsorbedPadding?
         let dims = Array(x.shape.dims.dropFirst())

@@ -37,6 +37,12 @@ public final class RunContext {
     public var training: Bool
     public var rng: SeededGenerator
     public var convObserver: ConvStageObserver?
+    /// Inference only: layer outputs share a few buffers, each reused once its readers have run
+    /// (`ActivationArena`). Leave it off where a caller reads a layer's output after the forward
+    /// (feature maps, Grad-CAM, calibration).
+    public var reusesActivationMemory = false
+    /// Set by Sequential while a layer runs with `reusesActivationMemory`.
+    var activationArena: ActivationArena?
 
     public init(runner: ParallelRunner, training: Bool = false, seed: UInt64 = 42) {
         self.runner = runner
@@ -87,6 +93,11 @@ extension Layer {
 /// A per-batch-size cache of output tensors, so layers allocate once per shape.
 final class BufferCache {
     private var byBatch: [Int: Tensor] = [:]
+    /// An output buffer: from the run's activation arena when it has one (the caller writes every
+    /// element), else this cache's own.
+    func get(batch: Int, shape: [Int], _ ctx: RunContext) -> Tensor {
+        ctx.activationArena?.take([batch] + shape) ?? get(batch: batch, shape: shape)
+    }
     func get(batch: Int, shape: [Int]) -> Tensor {
         if let t = byBatch[batch] { return t }
         let t = try! Tensor([batch] + shape)

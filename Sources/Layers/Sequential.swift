@@ -14,6 +14,9 @@ public final class Sequential {
     /// How many layers read each layer's output (the model's output counts one reader).
     private let consumers: [Int]
     private var gradientSums: [BufferCache]
+    /// Where inference activations live with `RunContext.reusesActivationMemory`.
+    public let activationArena = ActivationArena()
+    private let finalOutput = BufferCache()
 
     /// A plain stack: each layer reads the one before it. `inferenceFolding` off leaves the
     /// layers' folding state alone (a model that shares layers with another, as the int8 copy).
@@ -168,13 +171,21 @@ public final class Sequential {
     }
 
     /// Forward through every layer; the result is the last layer's output (logits or probabilities).
+    /// With `ctx.reusesActivationMemory` (inference), the layers before the last write into the
+    /// model's activation arena, and each output's buffer is freed once its last reader has run.
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
         var outs = [Tensor?](repeating: nil, count: layers.count)
         var h = x
         let batch = x.shape[0]
         let saved = ctx.convObserver
+        let arena = ctx.reusesActivationMemory && !ctx.training ? activationArena : nil
+        var readersLeft = consumers
+        arena?.reset()
+        defer { ctx.activationArena = nil }
         for (i, l) in layers.enumerated() {
             let srcs = inputs[i]
+            // The model's output never lives in the arena: the next forward would overwrite it.
+            ctx.activationArena = i == layers.count - 1 ? nil : arena
             func run() -> Tensor {
                 if let m = l as? MergeLayer {
                     return m.forward(inputs: srcs.map { $0 < 0 ? x : outs[$0]! }, ctx)
@@ -190,8 +201,21 @@ public final class Sequential {
                 h = run()
             }
             outs[i] = h
+            if let arena {
+                arena.layerEnded(output: h)
+                for src in srcs where src >= 0 {
+                    readersLeft[src] -= 1
+                    if readersLeft[src] == 0, let t = outs[src] { arena.release(t); outs[src] = nil }
+                }
+            }
         }
         ctx.convObserver = saved
+        if let arena, arena.holds(h) {
+            // A last layer that passes its input through: copy the output out of the arena.
+            let y = finalOutput.get(batch: batch, shape: Array(h.shape.dims.dropFirst()))
+            y.data.update(from: h.data, count: h.count)
+            return y
+        }
         return h
     }
 

@@ -44,6 +44,7 @@ public struct ModelInference {
     public func run(_ model: Sequential, probabilities: Bool, images: Tensor, batchSize: Int) throws -> NpyArray {
         let shape = Array(images.shape.dims.dropFirst())
         let ctx = RunContext(runner: runner, training: false)
+        ctx.reusesActivationMemory = true
         let n = images.shape[0], classes = model.outputShape.reduce(1, *), per = shape.reduce(1, *)
         var out = [Float](repeating: 0, count: n * classes)
         var start = 0
@@ -85,6 +86,7 @@ public struct ModelInference {
             (x.data + i * per).update(from: images.data + (i % images.shape[0]) * per, count: per)
         }
         let ctx = RunContext(runner: runner, training: false)
+        ctx.reusesActivationMemory = true
         _ = model.forward(x, ctx)
         return (0..<repetitions).map { _ in
             let t0 = DispatchTime.now().uptimeNanoseconds

@@ -120,6 +120,7 @@ public struct ModelProfiler {
         model.foldBatchNormForInference(!training)
         if let w = req.weights { try WeightFile.load(w.data, into: model, file: w.file) }
         let ctx = RunContext(runner: pool, training: training, seed: req.seed)
+        ctx.reusesActivationMemory = !training
         let prof = LayerProfiler(session: session)
         prof.calibrate()
         let grad = try Tensor([batchSize, model.outputShape[0]])

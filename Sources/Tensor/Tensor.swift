@@ -38,6 +38,16 @@ public final class Tensor: @unchecked Sendable {
         return Tensor(viewOf: self, shape: s)
     }
 
+    /// The first floats of the storage seen with a shape of at most `count` elements (no copy):
+    /// a layer's output placed in a larger shared buffer.
+    public func leadingView(_ dims: [Int]) throws -> Tensor {
+        let s = try TensorShape(dims)
+        guard s.count <= count else {
+            throw TensorError.shapeMismatch("cannot view \(shape) (\(count) values) as \(s) (\(s.count) values)")
+        }
+        return Tensor(viewOf: self, shape: s)
+    }
+
     public convenience init(_ dims: [Int], zeroed: Bool = true) throws {
         self.init(shape: try TensorShape(dims), zeroed: zeroed)
     }

@@ -170,12 +170,13 @@ public final class Trainer {
 
     /// Predicted classes with loss and accuracy, in inference mode.
     public func predict(_ ds: Dataset, batchSize: Int) -> (predictions: [Int32], loss: Double, accuracy: Double) {
-        let saved = context.training
+        let saved = (context.training, context.reusesActivationMemory)
         context.training = false
+        context.reusesActivationMemory = true
         // The layer observer profiles training steps only, not evaluation passes.
         let observer = model.observer
         model.observer = nil
-        defer { context.training = saved; model.observer = observer }
+        defer { (context.training, context.reusesActivationMemory) = saved; model.observer = observer }
         var preds = [Int32](repeating: 0, count: ds.count)
         var lossSum = 0.0, correct = 0
         var labels = [Int32](repeating: 0, count: batchSize)
