@@ -107,6 +107,44 @@ static void check_qgemm(const char *name, qgemm_fn f, int m, int n, int k) {
     free(a), free(b), free(packed), free(c), free(ref);
 }
 
+typedef void (*depthwise_fn)(const cnns_conv_shape *, const float *, const float *, const float *, int, float, float,
+                             float *, long, long);
+
+// A depthwise forward (3x3 or 5x5, stride 1 or 2, same padding), clamped, against Double sums.
+static void check_depthwise(const char *name, depthwise_fn f, int h, int w, int c, int r, int stride) {
+    const int p = (h + stride - 1) / stride, q = (w + stride - 1) / stride;
+    const int pad_h = ((p - 1) * stride + r - h) / 2, pad_w = ((q - 1) * stride + r - w) / 2;
+    const cnns_conv_shape g = {h, w, c, r, r, c, stride, stride, pad_h > 0 ? pad_h : 0, pad_w > 0 ? pad_w : 0, p, q};
+    float *x = malloc(sizeof(float) * h * w * c), *k = malloc(sizeof(float) * r * r * c), *b = malloc(sizeof(float) * c);
+    float *out = malloc(sizeof(float) * p * q * c);
+    for (int i = 0; i < h * w * c; i++) x[i] = uniform();
+    for (int i = 0; i < r * r * c; i++) k[i] = uniform();
+    for (int i = 0; i < c; i++) b[i] = uniform();
+    for (int i = 0; i < p * q * c; i++) out[i] = NAN;
+    f(&g, x, k, b, 1, -0.5f, 0.75f, out, 0, p / 2);
+    f(&g, x, k, b, 1, -0.5f, 0.75f, out, p / 2, p);
+    checks++;
+    for (int i = 0; i < p * q * c; i++) {
+        const int ch = i % c, col = i / c % q, row = i / c / q;
+        double s = b[ch], abs_sum = fabs(s);
+        for (int u = 0; u < r; u++)
+            for (int v = 0; v < r; v++) {
+                const int ih = row * stride + u - g.pad_top, iw = col * stride + v - g.pad_left;
+                if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                const double prod = (double)x[(ih * w + iw) * c + ch] * k[(u * r + v) * c + ch];
+                s += prod, abs_sum += fabs(prod);
+            }
+        s = s < -0.5 ? -0.5 : (s > 0.75 ? 0.75 : s);
+        if (!(fabs(out[i] - s) <= gamma_n(r * r + 2) * abs_sum + 1e-30)) {
+            if (failures++ < 5)
+                printf("FAIL %s %dx%dx%d r=%d stride=%d at %d: %g, reference %g\n", name, h, w, c, r, stride, i,
+                       out[i], s);
+            break;
+        }
+    }
+    free(x), free(k), free(b), free(out);
+}
+
 int main(void) {
     const char *env = getenv("CNNSCOPE_TEST_SEED");
     const unsigned long long seed = env ? strtoull(env, 0, 10) : (unsigned long long)time(0) % 1000000;
@@ -128,6 +166,12 @@ int main(void) {
             check_pointwise(pw[v].name, pw[v].f, m, k, n, t % 2);
             check_qgemm(qg[v].name, qg[v].f, m, n, k);
         }
+    }
+    const struct { const char *name; depthwise_fn f; } dw[] = {
+        {"depthwise_forward (plain C here)", cnns_depthwise_forward}, {"depthwise_forward_w16", cnns_depthwise_forward_w16}};
+    for (int t = 0; t < 12; t++) {
+        const int h = 3 + below(20), w = 3 + below(30), c = 1 + below(70), r = t % 3 == 2 ? 5 : 3;
+        for (int v = 0; v < 2; v++) check_depthwise(dw[v].name, dw[v].f, h, w, c, r, 1 + t % 2);
     }
     if (failures)
         printf("kernel_check: %d of %d checks failed\n", failures, checks);

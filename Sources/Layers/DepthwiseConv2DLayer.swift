@@ -60,7 +60,7 @@ public final class DepthwiseConv2DLayer: Layer {
             forwardBytes: DepthwiseConv2D.minimumBytes(g, batch: 1))
     }
 
-    func kernel(batch: Int) -> DepthwiseConv2D {
+    public func kernel(batch: Int) -> DepthwiseConv2D {
         if let k = kernels[batch] { return k }
         let k = try! DepthwiseConv2D(geometry: try! geometry.withBatch(batch))
         kernels[batch] = k
@@ -82,13 +82,13 @@ public final class DepthwiseConv2DLayer: Layer {
             let clamp = f.activation.clampRange
             kernel(batch: batch).forward(
                 input: x.data, batch: batch, weights: f.kernel!.data, bias: f.bias!.data,
-                output: y.data, runner: ctx.runner, clamp: clamp, vector: options.avx2Kernels, absorbing: absorbed)
+                output: y.data, runner: ctx.runner, clamp: clamp, options: options, absorbing: absorbed)
             if clamp == nil { f.activation.apply(y.data, count: y.count, rowLength: geometry.c) }
         } else {
             kernel(batch: batch).forward(
                 input: x.data, batch: batch, weights: kernel.value.data,
                 bias: useBias ? bias.value.data : nil, output: y.data, runner: ctx.runner,
-                vector: options.avx2Kernels, absorbing: absorbed)
+                options: options, absorbing: absorbed)
             activation.apply(y.data, count: y.count, rowLength: geometry.c)
         }
         lastInput = x

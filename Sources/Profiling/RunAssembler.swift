@@ -19,7 +19,7 @@ public enum RunAssembler {
             if c.lastForwardFused { return c.options.avx2Kernels ? "avx2" : "scalar" }
             return (try? c.algorithm(batch: batch, runner: runner))?.kernelISA
         }
-        if let d = layer as? DepthwiseConv2DLayer { return d.options.avx2Kernels ? "avx2" : "scalar" }
+        if let d = layer as? DepthwiseConv2DLayer { return d.kernel(batch: batch).kernelISA(d.options) }
         if let q = layer as? Int8Layer { return q.kernel.gemmISA }
         return nil
     }

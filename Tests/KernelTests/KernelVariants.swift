@@ -49,6 +49,16 @@ enum KernelVariants {
         return v
     }
 
+    /// The depthwise forward kernels, the plain C reference first.
+    static var depthwise: [(String, DepthwiseConv2D.Kernel)] {
+        var v: [(String, DepthwiseConv2D.Kernel)] = [
+            ("scalar", cnns_depthwise_forward_scalar), ("w16", cnns_depthwise_forward_w16),
+        ]
+        if Blas.haveSmallGemm { v.append(("avx2", cnns_depthwise_forward_avx2)) }
+        if Blas.haveAVX512 { v.append(("avx512", cnns_depthwise_forward_avx512)) }
+        return v
+    }
+
     /// The line a test prints about the ISAs it could not run here.
     static func notRunHere(_ test: String) {
         var missing: [String] = []

@@ -171,7 +171,7 @@ void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx,
 
 #ifndef CNNS_DEPTHWISE_H
 #define CNNS_DEPTHWISE_H
-/// 1 when the vector depthwise kernel takes the shape on this CPU (AVX2+FMA, R·S ≤ 25, C ≥ 8).
+/// 1 when the vector depthwise kernel takes the shape on this CPU (AVX2+FMA, C ≥ 8).
 int cnns_depthwise_vector_fits(const cnns_conv_shape *s);
 /// Depthwise forward (k = c, weights (r, s, c)) for output rows row0..<row1 (flattened n, p):
 /// out = clamp(bias + Σ in·w), clamp only when `clamp` != 0, bias may be NULL. The vector kernel
@@ -182,6 +182,17 @@ void cnns_depthwise_forward(const cnns_conv_shape *s, const float *input, const 
 void cnns_depthwise_forward_scalar(const cnns_conv_shape *s, const float *input, const float *weights,
                                    const float *bias, int clamp, float lo, float hi, float *output, long row0,
                                    long row1);
+/// The ISA variants (same contract, C ≥ 8): `_avx2` needs cnns_have_avx2_fma(), `_avx512`
+/// cnns_have_avx512(); `_w16` is the 16-lane source built for AVX2 (or portable without x86).
+void cnns_depthwise_forward_avx2(const cnns_conv_shape *s, const float *input, const float *weights,
+                                 const float *bias, int clamp, float lo, float hi, float *output, long row0,
+                                 long row1);
+void cnns_depthwise_forward_avx512(const cnns_conv_shape *s, const float *input, const float *weights,
+                                   const float *bias, int clamp, float lo, float hi, float *output, long row0,
+                                   long row1);
+void cnns_depthwise_forward_w16(const cnns_conv_shape *s, const float *input, const float *weights,
+                                const float *bias, int clamp, float lo, float hi, float *output, long row0,
+                                long row1);
 #endif
 
 #ifndef CNNS_POINTWISE_H

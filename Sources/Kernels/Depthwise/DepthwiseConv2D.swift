@@ -45,14 +45,36 @@ public final class DepthwiseConv2D {
         4 * Double(batch * (g.h * g.w * g.c + g.p * g.q * g.c) + g.r * g.s * g.c + g.c)
     }
 
+    /// The instruction set the forward kernel runs under `options` for this shape: "avx512",
+    /// "avx2" (8 lanes; a CPU without AVX2 or fewer than 8 channels runs the reference) or "scalar".
+    public func kernelISA(_ options: ConvOptions) -> String {
+        var shape = geometry.cShape
+        guard options.avx2Kernels, cnns_depthwise_vector_fits(&shape) != 0 else { return "scalar" }
+        return options.avx512Kernels ? "avx512" : "avx2"
+    }
+
+    /// The C kernel for an ISA name from `kernelISA`.
+    typealias Kernel =
+        @convention(c) (
+            UnsafePointer<cnns_conv_shape>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+            Int32, Float, Float, UnsafeMutablePointer<Float>?, Int, Int
+        ) -> Void
+    static func kernel(isa: String) -> Kernel {
+        switch isa {
+        case "avx512": return cnns_depthwise_forward_avx512
+        case "avx2": return cnns_depthwise_forward_avx2
+        default: return cnns_depthwise_forward_scalar
+        }
+    }
+
     /// `absorbing`: the input is the map before a zero padding (see `AbsorbedPadding`).
     /// `clamp`: an activation applied as a clamp to each output pixel while it is in cache
-    /// (ReLU: 0...max, ReLU6: 0...6; the folded inference path). `vector`: the AVX2 kernel where the
-    /// CPU and the shape allow (`cnns_depthwise_vector_fits`); false runs the plain C reference.
+    /// (ReLU: 0...max, ReLU6: 0...6; the folded inference path). `options`: which kernel runs
+    /// (`kernelISA`); `isa: "scalar"` runs the plain C reference.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
-        clamp: ClosedRange<Float>? = nil, vector: Bool = true, absorbing padding: AbsorbedPadding? = nil
+        clamp: ClosedRange<Float>? = nil, options: ConvOptions, absorbing padding: AbsorbedPadding? = nil
     ) {
         let g = geometry
         var shape = g.cShape
@@ -64,14 +86,9 @@ public final class DepthwiseConv2D {
         }
         let (lo, hi) = (clamp?.lowerBound ?? 0, clamp?.upperBound ?? 0)
         let clamps: Int32 = clamp != nil ? 1 : 0
+        let kernel = Self.kernel(isa: kernelISA(options))
         runner.parallelRanges(batch * g.p, work: batch * g.p * g.q * g.c * g.r * g.s) { _, rows in
-            if vector {
-                cnns_depthwise_forward(
-                    &shape, input, weights, bias, clamps, lo, hi, output, rows.lowerBound, rows.upperBound)
-            } else {
-                cnns_depthwise_forward_scalar(
-                    &shape, input, weights, bias, clamps, lo, hi, output, rows.lowerBound, rows.upperBound)
-            }
+            kernel(&shape, input, weights, bias, clamps, lo, hi, output, rows.lowerBound, rows.upperBound)
         }
     }
 
