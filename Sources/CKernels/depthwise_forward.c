@@ -36,6 +36,24 @@ void cnns_depthwise_forward_scalar(const cnns_conv_shape *g, const float *input,
     }
 }
 
+void cnns_depthwise_row3x3_scalar(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                  const float *weights, const float *bias, int clamp, float lo, float hi, float *out) {
+    for (int col = 0; col < q; col++) {
+        for (int ch = 0; ch < c; ch++) {
+            float acc = bias ? bias[ch] : 0.0f;
+            for (int r = 0; r < 3; r++) {
+                if (!rows[r]) continue;
+                for (int s = 0; s < 3; s++) {
+                    const int iw = col * stride + s - pad_left;
+                    if (iw < 0 || iw >= w) continue;
+                    acc += rows[r][(long)iw * c + ch] * weights[(r * 3 + s) * c + ch];
+                }
+            }
+            out[(long)col * c + ch] = clampf(acc, clamp, lo, hi);
+        }
+    }
+}
+
 #if CNNS_X86
 #pragma clang diagnostic ignored "-Wpsabi"
 #define DW_W 8

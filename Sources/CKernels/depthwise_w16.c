@@ -25,4 +25,12 @@ void cnns_depthwise_forward_avx512(const cnns_conv_shape *g, const float *input,
                                    long row1) {
     cnns_depthwise_forward_w16(g, input, weights, bias, clamp, lo, hi, output, row0, row1);
 }
+void cnns_depthwise_row3x3_avx2(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                const float *weights, const float *bias, int clamp, float lo, float hi, float *out) {
+    cnns_depthwise_row3x3_w16(rows, stride, w, c, q, pad_left, weights, bias, clamp, lo, hi, out);
+}
+void cnns_depthwise_row3x3_avx512(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                  const float *weights, const float *bias, int clamp, float lo, float hi, float *out) {
+    cnns_depthwise_row3x3_w16(rows, stride, w, c, q, pad_left, weights, bias, clamp, lo, hi, out);
+}
 #endif

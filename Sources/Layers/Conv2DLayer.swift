@@ -44,6 +44,15 @@ public final class Conv2DLayer: Layer {
     public var fusedMaxPool: PoolingLayer?
     /// Whether the last forward ran fused with `fusedMaxPool`.
     public private(set) var lastForwardFused = false
+    /// Set by Sequential: the depthwise (and project) convolutions after this 1x1 layer, run with
+    /// it as one pass at inference (`InvertedResidualFusion`).
+    public internal(set) var fusedBlock: InvertedResidualFusion?
+    /// Whether the last forward ran `fusedBlock`'s pass.
+    public private(set) var lastForwardFusedBlock = false
+    /// The expand layer whose fused pass computed this layer's output in the last forward (the
+    /// layer passed it through), or nil.
+    public private(set) var fusedInto: String?
+    private var pendingFusedFrom: String?
     private var fusedKernel: ConvReluMaxPool?
     private var argmax: [Int: UnsafeMutablePointer<UInt8>] = [:]
     private let pooledOutputs = BufferCache()
@@ -125,7 +134,20 @@ public final class Conv2DLayer: Layer {
         return pool
     }
 
+    /// The next forward passes its input through: `expand`'s fused pass has computed this layer.
+    func receiveFusedInput(from expand: String) { pendingFusedFrom = expand }
+
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        fusedInto = pendingFusedFrom
+        pendingFusedFrom = nil
+        if fusedInto != nil { return x }
+        lastForwardFusedBlock = false
+        if !ctx.training, ctx.reusesActivationMemory, let block = fusedBlock {
+            lastForwardFusedBlock = true
+            lastInput = x
+            lastOutput = nil
+            return block.forward(x, expand: self, ctx)
+        }
         let batch = x.shape[0]
         // Shapes were checked when the model was built; a failure here is a programming error.
         let algo = try! algorithm(batch: batch, runner: ctx.runner)

@@ -25,6 +25,10 @@ public final class DepthwiseConv2DLayer: Layer {
     public var absorbedPadding: ZeroPadding2DLayer?
     /// The kernel switches; `isa` "scalar" runs the plain C reference.
     public let options: ConvOptions
+    /// The expand layer whose fused pass computed this layer's output in the last forward (the
+    /// layer passed it through), or nil.
+    public private(set) var fusedInto: String?
+    private var pendingFusedFrom: String?
     private var kernels: [Int: DepthwiseConv2D] = [:]
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
@@ -67,7 +71,13 @@ public final class DepthwiseConv2DLayer: Layer {
         return k
     }
 
+    /// The next forward passes its input through: `expand`'s fused pass has computed this layer.
+    func receiveFusedInput(from expand: String) { pendingFusedFrom = expand }
+
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
+        fusedInto = pendingFusedFrom
+        pendingFusedFrom = nil
+        if fusedInto != nil { return x }
         let batch = x.shape[0]
         let y = outputs.get(batch: batch, shape: outputShape, ctx)
         // The padding layer passed its input through: x is the map before padding.

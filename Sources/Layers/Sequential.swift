@@ -12,7 +12,7 @@ public final class Sequential {
     public let inputs: [[Int]]
     public weak var observer: LayerObserver?
     /// How many layers read each layer's output (the model's output counts one reader).
-    private let consumers: [Int]
+    let consumers: [Int]
     private var gradientSums: [BufferCache]
     /// Where inference activations live with `RunContext.reusesActivationMemory`.
     public let activationArena = ActivationArena()
@@ -117,7 +117,7 @@ public final class Sequential {
             (l as? DepthwiseConv2DLayer)?.absorbedPadding = nil
             if let f = l as? FoldableIntoConvolution { f.foldedInto = nil }
         }
-        guard on else { return }
+        guard on else { fuseInvertedResiduals(false); return }
         // Zero padding read only by a depthwise convolution: the convolution reads it as its own.
         for (i, l) in layers.enumerated() {
             guard let pad = l as? ZeroPadding2DLayer, consumers[i] == 1, let j = inputs.firstIndex(of: [i]),
@@ -142,6 +142,7 @@ public final class Sequential {
             bn.foldedInto = src.name
             act?.foldedInto = src.name
         }
+        fuseInvertedResiduals(on)
     }
 
     /// Which layers backward must visit: those that train, and those above a layer that trains.

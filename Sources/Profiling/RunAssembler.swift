@@ -15,11 +15,17 @@ public enum RunAssembler {
     /// int8 GEMM's, or the depthwise kernel's; nil for layers without hand-written kernels.
     public static func kernelISA(_ layer: Layer, batch: Int, runner: ParallelRunner) -> String? {
         if let c = layer as? Conv2DLayer {
+            if c.fusedInto != nil { return nil }
+            if c.lastForwardFusedBlock, let block = c.fusedBlock {
+                return block.pass(inputChannels: c.geometry.c, options: c.options).kernelISA
+            }
             // Convolution + ReLU + max pooling in one kernel: AVX2 or its scalar reference.
             if c.lastForwardFused { return c.options.avx2Kernels ? "avx2" : "scalar" }
             return (try? c.algorithm(batch: batch, runner: runner))?.kernelISA
         }
-        if let d = layer as? DepthwiseConv2DLayer { return d.kernel(batch: batch).kernelISA(d.options) }
+        if let d = layer as? DepthwiseConv2DLayer {
+            return d.fusedInto != nil ? nil : d.kernel(batch: batch).kernelISA(d.options)
+        }
         if let q = layer as? Int8Layer { return q.kernel.gemmISA }
         return nil
     }
@@ -35,6 +41,17 @@ public enum RunAssembler {
         // Run inside the convolution before it (convolution + ReLU + 2x2 max pooling in one kernel).
         if let p = layer as? PoolingLayer, let into = p.fusedInto {
             return (0, 0, 0, 0, "fused into \(into)", 0)
+        }
+        // Computed by the fused inverted-residual pass of the expand layer before it.
+        if phase == .forward, let into = (layer as? DepthwiseConv2DLayer)?.fusedInto ?? (layer as? Conv2DLayer)?.fusedInto
+        {
+            return (0, 0, 0, 0, "fused into \(into)", 0)
+        }
+        if phase == .forward, let c = layer as? Conv2DLayer, c.lastForwardFusedBlock, let block = c.fusedBlock {
+            let pass = block.pass(inputChannels: c.geometry.c, options: c.options)
+            let f = pass.flops(batch: batch, workers: workers), bytes = pass.minimumBytes(batch: batch)
+            let label = block.project != nil ? "1x1 + depthwise + 1x1 (fused)" : "1x1 + depthwise (fused)"
+            return (f.direct, f.executed, bytes, bytes, label, pass.workspaceBytes(workers: workers))
         }
         if let c = layer as? Conv2DLayer, let algo = try? c.algorithm(batch: batch, runner: runner) {
             let cost = algo.cost(workers: workers)

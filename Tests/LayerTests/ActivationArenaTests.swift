@@ -7,29 +7,32 @@ import XCTest
 /// Inference with shared activation buffers must give the very same outputs as one buffer per
 /// layer, forward after forward (a reused buffer holds the previous forward's values).
 final class ActivationArenaTests: XCTestCase {
-    /// An inverted-residual graph as MobileNetV2 has: expand 1x1 + BN + ReLU6, zero padding,
-    /// depthwise 3x3 + BN + ReLU6, project 1x1 + BN, a residual add, another block, pooling, dense.
+    /// An inverted-residual graph as MobileNetV2 has (maps 30 pixels wide, so the blocks fuse): expand 1x1 + BN + ReLU6, depthwise 3x3 +
+    /// BN + ReLU6, project 1x1 + BN, a residual add; a second block with zero padding and a stride-2
+    /// depthwise between plain ReLU6 and ReLU convolutions; pooling, dense. Both blocks run fused
+    /// with shared buffers.
     func residualModel() throws -> Sequential {
         let relu6 = Activation.relu6
         var layers: [Layer] = []
         var inputs: [[Int]] = []
         func add(_ l: Layer, _ srcs: [Int]) { layers.append(l); inputs.append(srcs) }
-        add(try Conv2DLayer(name: "stem", input: [9, 9, 3], filters: 8, kernel: 3, activation: .relu), [-1])
-        add(try Conv2DLayer(name: "expand", input: [9, 9, 8], filters: 24, kernel: 1), [0])
-        add(try BatchNormLayer(name: "expand_bn", input: [9, 9, 24]), [1])
-        add(ActivationLayer(name: "expand_relu", input: [9, 9, 24], activation: relu6), [2])
-        add(try DepthwiseConv2DLayer(name: "dw", input: [9, 9, 24], kernel: 3), [3])
-        add(try BatchNormLayer(name: "dw_bn", input: [9, 9, 24]), [4])
-        add(ActivationLayer(name: "dw_relu", input: [9, 9, 24], activation: relu6), [5])
-        add(try Conv2DLayer(name: "project", input: [9, 9, 24], filters: 8, kernel: 1), [6])
-        add(try BatchNormLayer(name: "project_bn", input: [9, 9, 8]), [7])
-        add(try AddLayer(name: "add", input: [9, 9, 8]), [0, 8])
-        add(try ZeroPadding2DLayer(name: "pad", input: [9, 9, 8], top: 0, bottom: 1, left: 0, right: 1), [9])
-        add(try DepthwiseConv2DLayer(name: "dw2", input: [10, 10, 8], kernel: 3, stride: 2, padding: .valid), [10])
-        add(try Conv2DLayer(name: "project2", input: [4, 4, 8], filters: 16, kernel: 1, activation: .relu), [11])
-        add(try GlobalAveragePoolingLayer(name: "gap", input: [4, 4, 16]), [12])
-        add(try DenseLayer(name: "dense", inputFeatures: 16, units: 5), [13])
-        let model = try Sequential(name: "ir", inputShape: [9, 9, 3], layers: layers, inputs: inputs)
+        add(try Conv2DLayer(name: "stem", input: [6, 30, 3], filters: 8, kernel: 3, activation: .relu), [-1])
+        add(try Conv2DLayer(name: "expand", input: [6, 30, 8], filters: 24, kernel: 1), [0])
+        add(try BatchNormLayer(name: "expand_bn", input: [6, 30, 24]), [1])
+        add(ActivationLayer(name: "expand_relu", input: [6, 30, 24], activation: relu6), [2])
+        add(try DepthwiseConv2DLayer(name: "dw", input: [6, 30, 24], kernel: 3), [3])
+        add(try BatchNormLayer(name: "dw_bn", input: [6, 30, 24]), [4])
+        add(ActivationLayer(name: "dw_relu", input: [6, 30, 24], activation: relu6), [5])
+        add(try Conv2DLayer(name: "project", input: [6, 30, 24], filters: 8, kernel: 1), [6])
+        add(try BatchNormLayer(name: "project_bn", input: [6, 30, 8]), [7])
+        add(try AddLayer(name: "add", input: [6, 30, 8]), [0, 8])
+        add(try Conv2DLayer(name: "expand2", input: [6, 30, 8], filters: 20, kernel: 1, activation: .relu6), [9])
+        add(try ZeroPadding2DLayer(name: "pad", input: [6, 30, 20], top: 0, bottom: 1, left: 0, right: 1), [10])
+        add(try DepthwiseConv2DLayer(name: "dw2", input: [7, 31, 20], kernel: 3, stride: 2, padding: .valid), [11])
+        add(try Conv2DLayer(name: "project2", input: [3, 15, 20], filters: 16, kernel: 1, activation: .relu), [12])
+        add(try GlobalAveragePoolingLayer(name: "gap", input: [3, 15, 16]), [13])
+        add(try DenseLayer(name: "dense", inputFeatures: 16, units: 5), [14])
+        let model = try Sequential(name: "ir", inputShape: [6, 30, 3], layers: layers, inputs: inputs)
         var rng = SeededGenerator(seed: 11)
         for l in model.layers {
             for p in l.parameters { p.value.fillUniform(&rng, low: -0.5, high: 0.5); p.version += 1 }
@@ -46,12 +49,21 @@ final class ActivationArenaTests: XCTestCase {
         let plain = RunContext(runner: SerialRunner()), shared = RunContext(runner: SerialRunner())
         shared.reusesActivationMemory = true
         for batch in [2, 3, 2] {
-            let x = try Tensor([batch, 9, 9, 3]); x.fillUniform(&rng)
+            let x = try Tensor([batch, 6, 30, 3]); x.fillUniform(&rng)
             let want = model.forward(x, plain).array
             let got = model.forward(x, shared)
             XCTAssertEqual(got.array, want, "batch \(batch)")
             XCTAssertFalse(model.activationArena.holds(got), "the model's output lives outside the arena")
         }
+        // Both blocks ran as one fused pass each, the plain path layer by layer.
+        let byName = Dictionary(uniqueKeysWithValues: model.layers.map { ($0.name, $0) })
+        for (expand, dw, project) in [("expand", "dw", "project"), ("expand2", "dw2", "project2")] {
+            XCTAssertEqual((byName[dw] as? DepthwiseConv2DLayer)?.fusedInto, expand)
+            XCTAssertEqual((byName[project] as? Conv2DLayer)?.fusedInto, expand)
+            XCTAssertTrue((byName[expand] as? Conv2DLayer)?.lastForwardFusedBlock == true)
+        }
+        _ = model.forward(try Tensor([1, 6, 30, 3]), plain)
+        XCTAssertNil((byName["dw"] as? DepthwiseConv2DLayer)?.fusedInto)
         // Fewer bytes than one buffer per layer: the outputs of the layers before the last.
         let perLayer = model.layers.dropLast().reduce(0) { $0 + $1.outputShape.reduce(3, *) * 4 }
         XCTAssertGreaterThan(model.activationArena.bytes, 0)
@@ -61,7 +73,7 @@ final class ActivationArenaTests: XCTestCase {
     func testTrainingAndThePlainPathDoNotTouchTheArena() throws {
         let model = try residualModel()
         var rng = SeededGenerator(seed: 13)
-        let x = try Tensor([2, 9, 9, 3]); x.fillUniform(&rng)
+        let x = try Tensor([2, 6, 30, 3]); x.fillUniform(&rng)
         let c = RunContext(runner: SerialRunner(), training: true)
         c.reusesActivationMemory = true
         _ = model.forward(x, c)

@@ -193,6 +193,19 @@ void cnns_depthwise_forward_avx512(const cnns_conv_shape *s, const float *input,
 void cnns_depthwise_forward_w16(const cnns_conv_shape *s, const float *input, const float *weights,
                                 const float *bias, int clamp, float lo, float hi, float *output, long row0,
                                 long row1);
+
+/// One output row of a 3x3 depthwise convolution at stride 1 or 2 (the fused expand -> depthwise
+/// pass): rows[r] is input row r of the window (w pixels of c channels; NULL outside the map),
+/// pad_left zero columns before the map, q output columns written at out (q·c floats):
+/// out = clamp(bias + Σ in·w). Variants and reference as cnns_depthwise_forward's.
+void cnns_depthwise_row3x3_scalar(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                  const float *weights, const float *bias, int clamp, float lo, float hi, float *out);
+void cnns_depthwise_row3x3_avx2(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                const float *weights, const float *bias, int clamp, float lo, float hi, float *out);
+void cnns_depthwise_row3x3_avx512(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                  const float *weights, const float *bias, int clamp, float lo, float hi, float *out);
+void cnns_depthwise_row3x3_w16(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                               const float *weights, const float *bias, int clamp, float lo, float hi, float *out);
 #endif
 
 #ifndef CNNS_POINTWISE_H

@@ -159,3 +159,33 @@ DW_TARGET void DW_NAME(depthwise_forward)(const cnns_conv_shape *g, const float 
         }
     }
 }
+
+// One output row of a 3x3 depthwise convolution at stride 1 or 2 from three input rows (NULL for
+// a row outside the map; rows are w pixels of c channels), q output columns, pad_left zero
+// columns before the map: the row the fused expand -> depthwise pass computes from its ring of
+// expanded rows. Same arithmetic as DW_NAME(depthwise_forward).
+DW_TARGET void DW_NAME(depthwise_row3x3)(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                         const float *weights, const float *bias, int clamp, float lo, float hi,
+                                         float *out) {
+    const int CV = c / DW_W * DW_W;
+    const dw_v vlo = (dw_v){0} + lo, vhi = (dw_v){0} + hi;
+    if (stride == 1)
+        dw_row3x3(rows, 1, w, c, CV, q, pad_left, weights, bias, clamp, vlo, vhi, out);
+    else
+        dw_row3x3(rows, 2, w, c, CV, q, pad_left, weights, bias, clamp, vlo, vhi, out);
+    for (int ch = CV; ch < c; ch++) {
+        for (int col = 0; col < q; col++) {
+            float acc = bias ? bias[ch] : 0.0f;
+            for (int r = 0; r < 3; r++) {
+                if (!rows[r]) continue;
+                for (int s = 0; s < 3; s++) {
+                    const int iw = col * stride + s - pad_left;
+                    if (iw < 0 || iw >= w) continue;
+                    acc += rows[r][(long)iw * c + ch] * weights[(r * 3 + s) * c + ch];
+                }
+            }
+            if (clamp) acc = acc < lo ? lo : (acc > hi ? hi : acc);
+            out[(long)col * c + ch] = acc;
+        }
+    }
+}

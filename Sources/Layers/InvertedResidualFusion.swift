@@ -1,0 +1,136 @@
+import Kernels
+import Tensor
+
+/// An expand 1x1 convolution, the depthwise 3x3 after it and (where it follows) the project 1x1
+/// convolution, run as one pass at inference (`FusedInvertedResidual`): MobileNetV2's blocks.
+/// Sequential pairs the layers when each is read only by the next (batch norm, activations and
+/// zero padding folded in between); the expand layer runs the pass, the depthwise and project
+/// layers then pass its result through, and the report shows them "fused into" the expand layer.
+/// Only with `RunContext.reusesActivationMemory`: the expanded and depthwise maps never exist.
+public final class InvertedResidualFusion {
+    public unowned let depthwise: DepthwiseConv2DLayer
+    public unowned let project: Conv2DLayer?
+    private var made: FusedInvertedResidual?
+    private let outputs = BufferCache()
+
+    init(depthwise: DepthwiseConv2DLayer, project: Conv2DLayer?) {
+        self.depthwise = depthwise
+        self.project = project
+    }
+
+    /// The output shape of the pass (the last fused layer's).
+    var outputShape: [Int] { project?.outputShape ?? depthwise.outputShape }
+
+    /// The depthwise window over the expanded map, with an absorbed zero padding's rows and columns.
+    var window: FusedInvertedResidual.Window {
+        let g = depthwise.geometry
+        var w = FusedInvertedResidual.Window(
+            h: g.h, w: g.w, c: g.c, stride: g.strideH, padTop: g.padTop, padLeft: g.padLeft, p: g.p, q: g.q)
+        if let pad = depthwise.absorbedPadding {
+            w.h = pad.inputShape[0]; w.w = pad.inputShape[1]
+            w.padTop += pad.top; w.padLeft += pad.left
+        }
+        return w
+    }
+
+    /// The kernel-level pass for the expand layer's options.
+    public func pass(inputChannels: Int, options: ConvOptions) -> FusedInvertedResidual {
+        if let p = made, p.options == options, p.inputChannels == inputChannels { return p }
+        let p = FusedInvertedResidual(
+            inputChannels: inputChannels, depthwise: window, projectChannels: project?.geometry.k, options: options)
+        made = p
+        return p
+    }
+
+    /// The pass on `x` (the expand layer's input); marks the depthwise and project layers to pass
+    /// the result through.
+    func forward(_ x: Tensor, expand: Conv2DLayer, _ ctx: RunContext) -> Tensor {
+        let batch = x.shape[0]
+        let y = outputs.get(batch: batch, shape: outputShape, ctx)
+        let p = pass(inputChannels: expand.geometry.c, options: expand.options)
+        p.forward(
+            input: x.data, batch: batch, expand: expand.inferenceStage(), depthwise: depthwise.inferenceStage(),
+            project: project?.inferenceStage(), output: y.data, runner: ctx.runner)
+        depthwise.receiveFusedInput(from: expand.name)
+        project?.receiveFusedInput(from: expand.name)
+        return y
+    }
+}
+
+extension Conv2DLayer {
+    /// The weights, bias and clamp this layer runs with at inference (batch norm folded in).
+    func inferenceStage() -> FusedInvertedResidual.Stage {
+        if let f = fold {
+            f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.k)
+            return .init(
+                weights: f.kernel!.data, version: f.version, bias: f.bias!.data, clamp: f.activation.clampRange)
+        }
+        return .init(
+            weights: kernel.value.data, version: kernel.version, bias: useBias ? bias.value.data : nil,
+            clamp: activation.clampRange)
+    }
+
+    /// Whether the layer computes the activation it runs with as a clamp (or has none): a stage
+    /// of the fused pass.
+    var clampsItsActivation: Bool {
+        let a = fold?.activation ?? activation
+        return a == .linear || a.clampRange != nil
+    }
+}
+
+extension DepthwiseConv2DLayer {
+    func inferenceStage() -> FusedInvertedResidual.Stage {
+        if let f = fold {
+            f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.c)
+            return .init(
+                weights: f.kernel!.data, version: f.version, bias: f.bias!.data, clamp: f.activation.clampRange)
+        }
+        return .init(
+            weights: kernel.value.data, version: kernel.version, bias: useBias ? bias.value.data : nil,
+            clamp: activation.clampRange)
+    }
+
+    var clampsItsActivation: Bool {
+        let a = fold?.activation ?? activation
+        return a == .linear || a.clampRange != nil
+    }
+}
+
+extension Sequential {
+    /// Pairs expand 1x1 → (zero padding) → depthwise 3x3 (→ project 1x1) for the fused inference
+    /// pass, each read only by the next (folded batch norms and activations in between). Off (or
+    /// training, or a run without `reusesActivationMemory`) runs the layers one by one.
+    func fuseInvertedResiduals(_ on: Bool) {
+        for l in layers { (l as? Conv2DLayer)?.fusedBlock = nil }
+        guard on else { return }
+        // The one layer that reads layer i, past layers that pass their input through at inference.
+        func reader(of i: Int) -> Int? {
+            var i = i
+            while true {
+                guard consumers[i] == 1, let j = inputs.firstIndex(of: [i]) else { return nil }
+                if let f = layers[j] as? FoldableIntoConvolution, f.foldedInto != nil {
+                    i = j
+                    continue
+                }
+                return j
+            }
+        }
+        for (i, l) in layers.enumerated() {
+            guard let expand = l as? Conv2DLayer, expand.geometry.r == 1, expand.geometry.s == 1,
+                expand.geometry.strideH == 1, expand.geometry.strideW == 1, expand.fusedMaxPool == nil,
+                expand.clampsItsActivation, let j = reader(of: i), let dw = layers[j] as? DepthwiseConv2DLayer,
+                FusedInvertedResidual.supports(dw.geometry), dw.clampsItsActivation
+            else { continue }
+            // The padding between them, when there is one, must be the one the depthwise absorbs.
+            let padded = layers[(i + 1)..<j].contains { $0 is ZeroPadding2DLayer }
+            guard !padded || dw.absorbedPadding != nil else { continue }
+            var project: Conv2DLayer?
+            if let k = reader(of: j), let p = layers[k] as? Conv2DLayer, p.geometry.r == 1, p.geometry.s == 1,
+                p.geometry.strideH == 1, p.geometry.strideW == 1, p.fusedMaxPool == nil, p.clampsItsActivation
+            {
+                project = p
+            }
+            expand.fusedBlock = InvertedResidualFusion(depthwise: dw, project: project)
+        }
+    }
+}
