@@ -145,6 +145,29 @@ static void check_depthwise(const char *name, depthwise_fn f, int h, int w, int 
     free(x), free(k), free(b), free(out);
 }
 
+// The 16-lane max pooling (a row of windows) against the scalar reference, bit for bit.
+static void check_maxpool(int k, int C, int windows, int relu) {
+    const long rowStride = (long)windows * k * C;
+    float *x = malloc(sizeof(float) * k * rowStride), *y = malloc(sizeof(float) * windows * C);
+    float *yr = malloc(sizeof(float) * windows * C), *g = malloc(sizeof(float) * windows * C);
+    float *dx = malloc(sizeof(float) * k * rowStride), *dxr = malloc(sizeof(float) * k * rowStride);
+    uint8_t *a = malloc((size_t)windows * C), *ar = malloc((size_t)windows * C);
+    for (long i = 0; i < k * rowStride; i++) x[i] = (float)below(5) - 2;  // ties, zeros, negatives
+    for (int i = 0; i < windows * C; i++) g[i] = uniform();
+    cnns_maxpool_argmax_forward_row_w16(x, rowStride, k, C, windows, y, a, relu);
+    cnns_maxpool_route_row_w16(a, g, dx, rowStride, k, C, windows);
+    for (int t = 0; t < windows; t++) {
+        cnns_maxpool_argmax_forward_scalar(x + (long)t * k * C, rowStride, k, C, yr + t * C, ar + t * C, relu);
+        cnns_maxpool_route_scalar(ar + t * C, g + t * C, dxr + (long)t * k * C, rowStride, k, C);
+    }
+    checks++;
+    if ((memcmp(y, yr, sizeof(float) * windows * C) || memcmp(a, ar, (size_t)windows * C) ||
+         memcmp(dx, dxr, sizeof(float) * k * rowStride)) && failures++ < 5)
+        printf("FAIL maxpool_w16 k=%d C=%d windows=%d relu=%d: differs from the scalar reference\n", k, C, windows,
+               relu);
+    free(x), free(y), free(yr), free(g), free(dx), free(dxr), free(a), free(ar);
+}
+
 int main(void) {
     const char *env = getenv("CNNSCOPE_TEST_SEED");
     const unsigned long long seed = env ? strtoull(env, 0, 10) : (unsigned long long)time(0) % 1000000;
@@ -173,6 +196,7 @@ int main(void) {
         const int h = 3 + below(20), w = 3 + below(30), c = 1 + below(70), r = t % 3 == 2 ? 5 : 3;
         for (int v = 0; v < 2; v++) check_depthwise(dw[v].name, dw[v].f, h, w, c, r, 1 + t % 2);
     }
+    for (int t = 0; t < 8; t++) check_maxpool(2 + t % 2, 1 + below(70), 1 + below(5), t / 4);
     if (failures)
         printf("kernel_check: %d of %d checks failed\n", failures, checks);
     else

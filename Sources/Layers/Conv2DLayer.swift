@@ -222,7 +222,7 @@ public final class Conv2DLayer: Layer {
                 let o = (n * P2 + pp) * Q2 * K
                 MaxPoolArgmax.route(
                     windows: Q2, argmax: am + o, gradient: dPooled.data + o, into: dy.data + (n * P + 2 * pp) * Q * K,
-                    rowStride: Q * K, k: 2, channels: K)
+                    rowStride: Q * K, k: 2, channels: K, wide: options.avx512Kernels)
             }
         }
         let dx = inputGrads.get(batch: batch, shape: inputShape)

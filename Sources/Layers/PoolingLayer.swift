@@ -28,6 +28,8 @@ public final class PoolingLayer: Layer {
     private let inputGrads = BufferCache()
     private var lastInput: Tensor?
     private var argmaxes: [Int: UnsafeMutablePointer<UInt8>] = [:]
+    /// The kernel switches: `isa` avx512 runs the 16-lane window kernels (max pooling).
+    public var options = ConvOptions()
 
     deinit { for p in argmaxes.values { p.deallocate() } }
 
@@ -83,14 +85,14 @@ public final class PoolingLayer: Layer {
         lastInput = x
         if isMax {
             let am = argmaxBuffer(batch: batch, count: y.count)
-            let relu = appliesReluGradient
+            let relu = appliesReluGradient, wide = options.avx512Kernels
             ctx.runner.parallelRanges(batch * P, work: batch * P * Q * C * k * k) { _, rows in
                 for row in rows {
                     let n = row / P, p = row % P
                     let o = (n * P + p) * Q * C
                     MaxPoolArgmax.forward(
                         windows: Q, from: xp + (n * H + p * k) * W * C, rowStride: W * C, k: k,
-                        channels: C, y: yp + o, argmax: am + o, relu: relu)
+                        channels: C, y: yp + o, argmax: am + o, relu: relu, wide: wide)
                 }
             }
             return y
@@ -145,7 +147,7 @@ public final class PoolingLayer: Layer {
                         if isMax {
                             MaxPoolArgmax.route(
                                 windows: 1, argmax: am! + o, gradient: g, into: dxp + ((n * H + p * k) * W + q * k) * C,
-                                rowStride: W * C, k: k, channels: C)
+                                rowStride: W * C, k: k, channels: C, wide: options.avx512Kernels)
                         } else {
                             for i in 0..<k {
                                 for j in 0..<k {

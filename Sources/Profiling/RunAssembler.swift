@@ -27,6 +27,9 @@ public enum RunAssembler {
             return d.fusedInto != nil ? nil : d.kernel(batch: batch).kernelISA(d.options)
         }
         if let q = layer as? Int8Layer { return q.kernel.gemmISA }
+        if let p = layer as? PoolingLayer, p.type == .max, p.fusedInto == nil {
+            return p.options.avx512Kernels ? "avx512" : (Blas.haveSmallGemm ? "avx2" : "scalar")
+        }
         return nil
     }
 

@@ -119,7 +119,9 @@ enum GraphBuilder {
             let window = s.kernelSize ?? [pool, pool], strides = s.windowStrides ?? window
             let pad = s.pad ?? [0, 0, 0, 0]
             if window == [pool, pool] && strides == window && pad == [0, 0, 0, 0] {
-                return try PoolingLayer(name: s.name, input: input, pool: pool, type: type)
+                let layer = try PoolingLayer(name: s.name, input: input, pool: pool, type: type)
+                layer.options = options
+                return layer
             }
             return try WindowPoolingLayer(
                 name: s.name, input: input, type: type, window: (window[0], window[1]),

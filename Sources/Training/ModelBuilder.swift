@@ -62,6 +62,7 @@ public enum ModelBuilder {
                 let pool = try PoolingLayer(
                     name: keras(b.poolType == .max ? "max_pooling2d" : "average_pooling2d"),
                     input: shape, pool: b.poolSize, type: b.poolType)
+                pool.options = options
                 layers.append(pool)
                 shape = pool.outputShape
             }

@@ -59,6 +59,27 @@ enum KernelVariants {
         return v
     }
 
+    typealias MaxPoolForward =
+        @convention(c) (
+            UnsafePointer<Float>?, Int, Int32, Int32, Int32, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<UInt8>?,
+            Int32
+        ) -> Void
+    typealias MaxPoolRoute =
+        @convention(c) (
+            UnsafePointer<UInt8>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int32, Int32, Int32
+        ) -> Void
+
+    /// The 16-lane max-pooling row kernels (the AVX2 one is tested against the scalar directly).
+    static var maxPool: [(String, MaxPoolForward, MaxPoolRoute)] {
+        var v: [(String, MaxPoolForward, MaxPoolRoute)] = [
+            ("w16", cnns_maxpool_argmax_forward_row_w16, cnns_maxpool_route_row_w16)
+        ]
+        if Blas.haveAVX512 {
+            v.append(("avx512", cnns_maxpool_argmax_forward_row_avx512, cnns_maxpool_route_row_avx512))
+        }
+        return v
+    }
+
     /// The line a test prints about the ISAs it could not run here.
     static func notRunHere(_ test: String) {
         var missing: [String] = []

@@ -4,16 +4,17 @@ import XCTest
 
 @testable import Kernels
 
-/// The AVX2 max-pooling window kernels against their scalar references: windows 2x2 and 3x3,
-/// channel counts with and without a tail, values drawn from a few levels so ties and
-/// non-positive maxima (the ReLU case) are common; the seed is printed.
+/// The AVX2 and 16-lane (w16, and AVX-512 where the CPU has it) max-pooling window kernels
+/// against their scalar references, bit for bit: windows 2x2 and 3x3, channel counts with and
+/// without a tail, values drawn from a few levels so ties and non-positive maxima (the ReLU case)
+/// are common; the seed is printed.
 final class MaxPoolArgmaxTests: XCTestCase {
     func testAVX2MatchesScalarWithTiesAndReLU() throws {
         let seed = UInt64(Date().timeIntervalSince1970) % 100_000
         print("MaxPoolArgmaxTests seed \(seed)")
         var rng = SeededGenerator(seed: seed)
         for k in [2, 3] {
-            for C in [8, 13, 64] {
+            for C in [8, 13, 16, 40, 64] {
                 for relu in [false, true] {
                     let rowStride = (k + 1) * C
                     let x = try Tensor([k * rowStride])
@@ -25,6 +26,13 @@ final class MaxPoolArgmaxTests: XCTestCase {
                         x.data, rowStride, Int32(k), Int32(C), yB.data, &aB, relu ? 1 : 0)
                     XCTAssertEqual(yA.array, yB.array, "k \(k) C \(C) relu \(relu) seed \(seed)")
                     XCTAssertEqual(aA, aB, "k \(k) C \(C) relu \(relu) seed \(seed)")
+                    for (name, forward, _) in KernelVariants.maxPool {
+                        let yW = try Tensor([C])
+                        var aW = [UInt8](repeating: 9, count: C)
+                        forward(x.data, rowStride, Int32(k), Int32(C), 1, yW.data, &aW, relu ? 1 : 0)
+                        XCTAssertEqual(yW.array, yB.array, "\(name) k \(k) C \(C) relu \(relu) seed \(seed)")
+                        XCTAssertEqual(aW, aB, "\(name) k \(k) C \(C) relu \(relu) seed \(seed)")
+                    }
                     // The argmax names the first maximum in row-major order (or 255 under ReLU at max ≤ 0).
                     for c in 0..<C {
                         if relu && yB.data[c] <= 0 { XCTAssertEqual(aB[c], 255); continue }
@@ -38,6 +46,19 @@ final class MaxPoolArgmaxTests: XCTestCase {
                     dA.fill(.nan); dB.fill(.nan)
                     cnns_maxpool_route(aA, g.data, dA.data, rowStride, Int32(k), Int32(C))
                     cnns_maxpool_route_scalar(aB, g.data, dB.data, rowStride, Int32(k), Int32(C))
+                    for (name, _, route) in KernelVariants.maxPool {
+                        let dW = try Tensor([k * rowStride])
+                        dW.fill(.nan)
+                        route(aB, g.data, dW.data, rowStride, Int32(k), Int32(C), 1)
+                        for i in 0..<k {
+                            for j in 0..<k {
+                                let o = i * rowStride + j * C
+                                XCTAssertEqual(
+                                    Array(UnsafeBufferPointer(start: dW.data + o, count: C)),
+                                    Array(UnsafeBufferPointer(start: dB.data + o, count: C)), "\(name) k \(k) C \(C)")
+                            }
+                        }
+                    }
                     for i in 0..<k {
                         for j in 0..<k {
                             for c in 0..<C {
@@ -51,4 +72,6 @@ final class MaxPoolArgmaxTests: XCTestCase {
             }
         }
     }
+
+    func testVariantsNotRunHere() { KernelVariants.notRunHere("MaxPoolArgmaxTests") }
 }

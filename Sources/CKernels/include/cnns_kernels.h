@@ -167,6 +167,16 @@ void cnns_maxpool_route_row(const uint8_t *argmax, const float *g, float *dx, lo
 /// The plain references (also the fallbacks without AVX2).
 void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu);
 void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C);
+/// The 16-lane row kernels (same contracts and bits as the `_row` functions above): `_avx512`
+/// requires cnns_have_avx512(); `_w16` is the same source built for AVX2 (or portable C).
+void cnns_maxpool_argmax_forward_row_avx512(const float *x, long rowStride, int k, int C, int windows, float *y,
+                                            uint8_t *argmax, int relu);
+void cnns_maxpool_route_row_avx512(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C,
+                                   int windows);
+void cnns_maxpool_argmax_forward_row_w16(const float *x, long rowStride, int k, int C, int windows, float *y,
+                                         uint8_t *argmax, int relu);
+void cnns_maxpool_route_row_w16(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C,
+                                int windows);
 #endif
 
 #ifndef CNNS_DEPTHWISE_H
