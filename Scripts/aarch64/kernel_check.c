@@ -115,7 +115,8 @@ static void check_depthwise(const char *name, depthwise_fn f, int h, int w, int 
     const int p = (h + stride - 1) / stride, q = (w + stride - 1) / stride;
     const int pad_h = ((p - 1) * stride + r - h) / 2, pad_w = ((q - 1) * stride + r - w) / 2;
     const cnns_conv_shape g = {h, w, c, r, r, c, stride, stride, pad_h > 0 ? pad_h : 0, pad_w > 0 ? pad_w : 0, p, q};
-    float *x = malloc(sizeof(float) * h * w * c), *k = malloc(sizeof(float) * r * r * c), *b = malloc(sizeof(float) * c);
+    float *x = malloc(sizeof(float) * h * w * c), *k = malloc(sizeof(float) * r * r * c);
+    float *b = malloc(sizeof(float) * c);
     float *out = malloc(sizeof(float) * p * q * c);
     for (int i = 0; i < h * w * c; i++) x[i] = uniform();
     for (int i = 0; i < r * r * c; i++) k[i] = uniform();
@@ -191,7 +192,8 @@ int main(void) {
         }
     }
     const struct { const char *name; depthwise_fn f; } dw[] = {
-        {"depthwise_forward (plain C here)", cnns_depthwise_forward}, {"depthwise_forward_w16", cnns_depthwise_forward_w16}};
+        {"depthwise_forward (plain C here)", cnns_depthwise_forward},
+        {"depthwise_forward_w16", cnns_depthwise_forward_w16}};
     for (int t = 0; t < 12; t++) {
         const int h = 3 + below(20), w = 3 + below(30), c = 1 + below(70), r = t % 3 == 2 ? 5 : 3;
         for (int v = 0; v < 2; v++) check_depthwise(dw[v].name, dw[v].f, h, w, c, r, 1 + t % 2);

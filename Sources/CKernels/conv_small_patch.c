@@ -195,7 +195,8 @@ static inline void pixel1_avx2(const float *const *rows, int R, int SC, const fl
         __m256 a0 = bias ? _mm256_loadu_ps(bias + k0) : _mm256_setzero_ps();
         const float *w = weights + k0;
         for (int r = 0; r < R; r++)
-            for (int j = 0; j < SC; j++, w += K) a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(rows[r] + j), _mm256_loadu_ps(w), a0);
+            for (int j = 0; j < SC; j++, w += K)
+                a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(rows[r] + j), _mm256_loadu_ps(w), a0);
         if (clamp) a0 = _mm256_min_ps(_mm256_max_ps(a0, vlo), vhi);
         _mm256_storeu_ps(o + k0, a0);
     }
@@ -218,12 +219,18 @@ static inline void pixel6_avx2(const float *const *rows, int R, int SC, long ste
             for (int j = 0; j < SC; j++, w += K, x++) {
                 const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
                 __m256 b;
-                b = _mm256_broadcast_ss(x);            c00 = _mm256_fmadd_ps(b, w0, c00); c01 = _mm256_fmadd_ps(b, w1, c01);
-                b = _mm256_broadcast_ss(x + step);     c10 = _mm256_fmadd_ps(b, w0, c10); c11 = _mm256_fmadd_ps(b, w1, c11);
-                b = _mm256_broadcast_ss(x + 2 * step); c20 = _mm256_fmadd_ps(b, w0, c20); c21 = _mm256_fmadd_ps(b, w1, c21);
-                b = _mm256_broadcast_ss(x + 3 * step); c30 = _mm256_fmadd_ps(b, w0, c30); c31 = _mm256_fmadd_ps(b, w1, c31);
-                b = _mm256_broadcast_ss(x + 4 * step); c40 = _mm256_fmadd_ps(b, w0, c40); c41 = _mm256_fmadd_ps(b, w1, c41);
-                b = _mm256_broadcast_ss(x + 5 * step); c50 = _mm256_fmadd_ps(b, w0, c50); c51 = _mm256_fmadd_ps(b, w1, c51);
+                b = _mm256_broadcast_ss(x);
+                c00 = _mm256_fmadd_ps(b, w0, c00), c01 = _mm256_fmadd_ps(b, w1, c01);
+                b = _mm256_broadcast_ss(x + step);
+                c10 = _mm256_fmadd_ps(b, w0, c10), c11 = _mm256_fmadd_ps(b, w1, c11);
+                b = _mm256_broadcast_ss(x + 2 * step);
+                c20 = _mm256_fmadd_ps(b, w0, c20), c21 = _mm256_fmadd_ps(b, w1, c21);
+                b = _mm256_broadcast_ss(x + 3 * step);
+                c30 = _mm256_fmadd_ps(b, w0, c30), c31 = _mm256_fmadd_ps(b, w1, c31);
+                b = _mm256_broadcast_ss(x + 4 * step);
+                c40 = _mm256_fmadd_ps(b, w0, c40), c41 = _mm256_fmadd_ps(b, w1, c41);
+                b = _mm256_broadcast_ss(x + 5 * step);
+                c50 = _mm256_fmadd_ps(b, w0, c50), c51 = _mm256_fmadd_ps(b, w1, c51);
             }
         }
         if (clamp) {
@@ -580,7 +587,8 @@ void cnns_conv_small_patch_maxpool2_forward(const cnns_conv_shape *s, const floa
         // The pooling layer's own window kernel, on the two rows in scratch.
         if (avx) cnns_maxpool_argmax_forward_row(scratch, (long)Q * K, 2, K, Q2, o, am, 1);
         else for (int pq = 0; pq < Q2; pq++)
-            cnns_maxpool_argmax_forward_scalar(scratch + (long)(2 * pq) * K, (long)Q * K, 2, K, o + (long)pq * K, am + (long)pq * K, 1);
+            cnns_maxpool_argmax_forward_scalar(scratch + (long)(2 * pq) * K, (long)Q * K, 2, K, o + (long)pq * K,
+                                               am + (long)pq * K, 1);
     }
     free(zeros);
 }
@@ -617,8 +625,8 @@ void cnns_conv_small_patch_maxpool2_dweights(const cnns_conv_shape *s, const flo
             float *rowScratch = scratch + j * 2 * (long)Q * K;
             if (avx) cnns_maxpool_route_row(argmax + o, dPooled + o, rowScratch, (long)Q * K, 2, K, Q2);
             else for (int pq = 0; pq < Q2; pq++)
-                cnns_maxpool_route_scalar(argmax + o + (long)pq * K, dPooled + o + (long)pq * K, rowScratch + (long)(2 * pq) * K,
-                                          (long)Q * K, 2, K);
+                cnns_maxpool_route_scalar(argmax + o + (long)pq * K, dPooled + o + (long)pq * K,
+                                          rowScratch + (long)(2 * pq) * K, (long)Q * K, 2, K);
         }
         if (avx) dweights_avx2_with(s, input, scratch, dw, db, m, m + 2 * rows * Q, &buf);
         else dweights_scalar_rel(s, input, scratch, dw, db, m, m + 2 * rows * Q);

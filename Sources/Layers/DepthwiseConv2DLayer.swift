@@ -25,6 +25,11 @@ public final class DepthwiseConv2DLayer: Layer {
     public var absorbedPadding: ZeroPadding2DLayer?
     /// The kernel switches; `isa` "scalar" runs the plain C reference.
     public let options: ConvOptions
+    /// Set by Sequential: the project convolution after this layer, run with it as one pass at
+    /// inference when no expand layer runs this one (`InvertedResidualFusion`).
+    public internal(set) var fusedBlock: InvertedResidualFusion?
+    /// Whether the last forward ran `fusedBlock`'s pass.
+    public private(set) var lastForwardFusedBlock = false
     /// The expand layer whose fused pass computed this layer's output in the last forward (the
     /// layer passed it through), or nil.
     public private(set) var fusedInto: String?
@@ -78,6 +83,13 @@ public final class DepthwiseConv2DLayer: Layer {
         fusedInto = pendingFusedFrom
         pendingFusedFrom = nil
         if fusedInto != nil { return x }
+        lastForwardFusedBlock = false
+        if !ctx.training, ctx.reusesActivationMemory, let block = fusedBlock {
+            lastForwardFusedBlock = true
+            lastInput = x
+            lastOutput = nil
+            return block.forward(x, expand: nil, ctx)
+        }
         let batch = x.shape[0]
         let y = outputs.get(batch: batch, shape: outputShape, ctx)
         // The padding layer passed its input through: x is the map before padding.

@@ -74,8 +74,11 @@ public final class RescalingLayer: Layer {
     }
 
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
-        let y = outputs.get(batch: x.shape[0], shape: outputShape)
-        for i in 0..<x.count { y.data[i] = x.data[i] * scale + offset }
+        let y = outputs.get(batch: x.shape[0], shape: outputShape, ctx)
+        let (src, dst, a, b) = (UnsafePointer(x.data), y.data, scale, offset)
+        ctx.runner.parallelRanges(x.count, work: x.count) { _, r in
+            for i in r { dst[i] = src[i] * a + b }
+        }
         return y
     }
 

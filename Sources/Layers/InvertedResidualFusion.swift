@@ -6,6 +6,8 @@ import Tensor
 /// Sequential pairs the layers when each is read only by the next (batch norm, activations and
 /// zero padding folded in between); the expand layer runs the pass, the depthwise and project
 /// layers then pass its result through, and the report shows them "fused into" the expand layer.
+/// A depthwise layer with a project layer after it and no expand layer before (MobileNetV2's
+/// first block) runs the pass itself, without the expand stage.
 /// Only with `RunContext.reusesActivationMemory`: the expanded and depthwise maps never exist.
 public final class InvertedResidualFusion {
     public unowned let depthwise: DepthwiseConv2DLayer
@@ -34,7 +36,7 @@ public final class InvertedResidualFusion {
     }
 
     /// The kernel-level pass for the expand layer's options.
-    public func pass(inputChannels: Int, options: ConvOptions) -> FusedInvertedResidual {
+    public func pass(inputChannels: Int?, options: ConvOptions) -> FusedInvertedResidual {
         if let p = made, p.options == options, p.inputChannels == inputChannels { return p }
         let p = FusedInvertedResidual(
             inputChannels: inputChannels, depthwise: window, projectChannels: project?.geometry.k, options: options)
@@ -42,17 +44,18 @@ public final class InvertedResidualFusion {
         return p
     }
 
-    /// The pass on `x` (the expand layer's input); marks the depthwise and project layers to pass
-    /// the result through.
-    func forward(_ x: Tensor, expand: Conv2DLayer, _ ctx: RunContext) -> Tensor {
+    /// The pass on `x` (the expand layer's input, or the depthwise layer's without one); marks
+    /// the layers after the one running it to pass the result through.
+    func forward(_ x: Tensor, expand: Conv2DLayer?, _ ctx: RunContext) -> Tensor {
         let batch = x.shape[0]
         let y = outputs.get(batch: batch, shape: outputShape, ctx)
-        let p = pass(inputChannels: expand.geometry.c, options: expand.options)
+        let p = pass(inputChannels: expand?.geometry.c, options: expand?.options ?? depthwise.options)
         p.forward(
-            input: x.data, batch: batch, expand: expand.inferenceStage(), depthwise: depthwise.inferenceStage(),
+            input: x.data, batch: batch, expand: expand?.inferenceStage(), depthwise: depthwise.inferenceStage(),
             project: project?.inferenceStage(), output: y.data, runner: ctx.runner)
-        depthwise.receiveFusedInput(from: expand.name)
-        project?.receiveFusedInput(from: expand.name)
+        let runner = expand?.name ?? depthwise.name
+        if expand != nil { depthwise.receiveFusedInput(from: runner) }
+        project?.receiveFusedInput(from: runner)
         return y
     }
 }
@@ -101,7 +104,10 @@ extension Sequential {
     /// pass, each read only by the next (folded batch norms and activations in between). Off (or
     /// training, or a run without `reusesActivationMemory`) runs the layers one by one.
     func fuseInvertedResiduals(_ on: Bool) {
-        for l in layers { (l as? Conv2DLayer)?.fusedBlock = nil }
+        for l in layers {
+            (l as? Conv2DLayer)?.fusedBlock = nil
+            (l as? DepthwiseConv2DLayer)?.fusedBlock = nil
+        }
         guard on else { return }
         // The one layer that reads layer i, past layers that pass their input through at inference.
         func reader(of i: Int) -> Int? {
@@ -124,13 +130,22 @@ extension Sequential {
             // The padding between them, when there is one, must be the one the depthwise absorbs.
             let padded = layers[(i + 1)..<j].contains { $0 is ZeroPadding2DLayer }
             guard !padded || dw.absorbedPadding != nil else { continue }
-            var project: Conv2DLayer?
-            if let k = reader(of: j), let p = layers[k] as? Conv2DLayer, p.geometry.r == 1, p.geometry.s == 1,
+            expand.fusedBlock = InvertedResidualFusion(depthwise: dw, project: projectAfter(j))
+        }
+        // A depthwise layer no expand layer runs, with a project layer after it.
+        let expanded = Set(layers.compactMap { ($0 as? Conv2DLayer)?.fusedBlock?.depthwise.name })
+        for (j, l) in layers.enumerated() {
+            guard let dw = l as? DepthwiseConv2DLayer, !expanded.contains(dw.name),
+                FusedInvertedResidual.supports(dw.geometry), dw.clampsItsActivation, let project = projectAfter(j)
+            else { continue }
+            dw.fusedBlock = InvertedResidualFusion(depthwise: dw, project: project)
+        }
+        // The 1x1 stride-1 convolution that alone reads depthwise layer j (folded layers between).
+        func projectAfter(_ j: Int) -> Conv2DLayer? {
+            guard let k = reader(of: j), let p = layers[k] as? Conv2DLayer, p.geometry.r == 1, p.geometry.s == 1,
                 p.geometry.strideH == 1, p.geometry.strideW == 1, p.fusedMaxPool == nil, p.clampsItsActivation
-            {
-                project = p
-            }
-            expand.fusedBlock = InvertedResidualFusion(depthwise: dw, project: project)
+            else { return nil }
+            return p
         }
     }
 }

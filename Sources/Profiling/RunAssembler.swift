@@ -24,7 +24,11 @@ public enum RunAssembler {
             return (try? c.algorithm(batch: batch, runner: runner))?.kernelISA
         }
         if let d = layer as? DepthwiseConv2DLayer {
-            return d.fusedInto != nil ? nil : d.kernel(batch: batch).kernelISA(d.options)
+            if d.fusedInto != nil { return nil }
+            if d.lastForwardFusedBlock, let block = d.fusedBlock {
+                return block.pass(inputChannels: nil, options: d.options).kernelISA
+            }
+            return d.kernel(batch: batch).kernelISA(d.options)
         }
         if let q = layer as? Int8Layer { return q.kernel.gemmISA }
         if let p = layer as? PoolingLayer, p.type == .max, p.fusedInto == nil {
@@ -46,7 +50,8 @@ public enum RunAssembler {
             return (0, 0, 0, 0, "fused into \(into)", 0)
         }
         // Computed by the fused inverted-residual pass of the expand layer before it.
-        if phase == .forward, let into = (layer as? DepthwiseConv2DLayer)?.fusedInto ?? (layer as? Conv2DLayer)?.fusedInto
+        if phase == .forward,
+            let into = (layer as? DepthwiseConv2DLayer)?.fusedInto ?? (layer as? Conv2DLayer)?.fusedInto
         {
             return (0, 0, 0, 0, "fused into \(into)", 0)
         }
@@ -55,6 +60,14 @@ public enum RunAssembler {
             let f = pass.flops(batch: batch, workers: workers), bytes = pass.minimumBytes(batch: batch)
             let label = block.project != nil ? "1x1 + depthwise + 1x1 (fused)" : "1x1 + depthwise (fused)"
             return (f.direct, f.executed, bytes, bytes, label, pass.workspaceBytes(workers: workers))
+        }
+        if phase == .forward, let d = layer as? DepthwiseConv2DLayer, d.lastForwardFusedBlock, let block = d.fusedBlock
+        {
+            let pass = block.pass(inputChannels: nil, options: d.options)
+            let f = pass.flops(batch: batch, workers: workers), bytes = pass.minimumBytes(batch: batch)
+            return (
+                f.direct, f.executed, bytes, bytes, "depthwise + 1x1 (fused)", pass.workspaceBytes(workers: workers)
+            )
         }
         if let c = layer as? Conv2DLayer, let algo = try? c.algorithm(batch: batch, runner: runner) {
             let cost = algo.cost(workers: workers)

@@ -3,13 +3,16 @@ import XCTest
 
 @testable import Kernels
 
-/// The fused expand -> depthwise -> project pass against a Double pipeline of the three
-/// convolutions, under every ISA this CPU runs, on one and two workers: MobileNetV2-like block
-/// shapes and random ones (seed printed). Limit per output: γ(C + 9 + E + 6) times the pipeline
-/// run on absolute values (the clamps are 1-Lipschitz, so they only shrink the error).
+/// The fused expand -> depthwise -> project pass (and depthwise -> project without the expand)
+/// against a Double pipeline of the convolutions, under every ISA this CPU runs, on one and two
+/// workers: MobileNetV2-like block shapes and random ones (seed printed). Limit per output:
+/// γ(C + 9 + E + 6) times the pipeline run on absolute values (the clamps are 1-Lipschitz, so
+/// they only shrink the error).
 final class FusedInvertedResidualTests: XCTestCase {
     struct Block {
         var batch: Int, h: Int, w: Int, c: Int, e: Int, stride: Int, padTop: Int, padLeft: Int, k: Int?
+        /// Without an expand stage the input is the depthwise's map (c = e).
+        var expands = true
         var p: Int { (h + 2 * padTop - 3) / stride + 1 }
         var q: Int { (w + 2 * padLeft - 3) / stride + 1 }
     }
@@ -28,7 +31,10 @@ final class FusedInvertedResidualTests: XCTestCase {
         // The Double pipeline, and the same on absolute values.
         let (P, Q, E) = (b.p, b.q, b.e)
         var e1 = [Double](repeating: 0, count: b.batch * b.h * b.w * E), a1 = e1
-        for pix in 0..<(b.batch * b.h * b.w) {
+        for pix in 0..<(b.batch * b.h * b.w) where !b.expands {
+            for j in 0..<E { e1[pix * E + j] = Double(x.data[pix * E + j]); a1[pix * E + j] = abs(e1[pix * E + j]) }
+        }
+        for pix in 0..<(b.batch * b.h * b.w) where b.expands {
             for j in 0..<E {
                 var s = Double(b1.data[j]), a = abs(s)
                 for i in 0..<b.c {
@@ -79,17 +85,21 @@ final class FusedInvertedResidualTests: XCTestCase {
         for isa in ConvOptions.availableISAs {
             for runner in [SerialRunner(), TwoThreadRunner()] as [ParallelRunner] {
                 let pass = FusedInvertedResidual(
-                    inputChannels: b.c, depthwise: window, projectChannels: b.k, options: ConvOptions(isa: isa))
+                    inputChannels: b.expands ? b.c : nil, depthwise: window, projectChannels: b.k,
+                    options: ConvOptions(isa: isa))
                 y.fill(.nan)
                 pass.forward(
                     input: x.data, batch: b.batch,
-                    expand: .init(weights: w1.data, version: 1, bias: b1.data, clamp: clamp1),
+                    expand: b.expands ? .init(weights: w1.data, version: 1, bias: b1.data, clamp: clamp1) : nil,
                     depthwise: .init(weights: w2.data, version: 1, bias: b2.data, clamp: clamp2),
                     project: b.k == nil ? nil : .init(weights: w3.data, version: 1, bias: b3.data, clamp: nil),
                     output: y.data, runner: runner)
                 for i in 0..<want.count where !(abs(Double(y.data[i]) - want[i]) <= limit * bound[i] + 1e-30) {
                     XCTFail(
-                        "\(b) seed \(seed) isa \(isa) workers \(runner.width): output \(i) = \(y.data[i]), want \(want[i])",
+                        """
+                        \(b) seed \(seed) isa \(isa) workers \(runner.width): output \(i) = \(y.data[i]), \
+                        want \(want[i])
+                        """,
                         file: file, line: line)
                     return
                 }
@@ -104,6 +114,10 @@ final class FusedInvertedResidualTests: XCTestCase {
         try check(Block(batch: 2, h: 14, w: 14, c: 32, e: 192, stride: 2, padTop: 0, padLeft: 0, k: 64), seed: 2)
         try check(Block(batch: 1, h: 7, w: 7, c: 160, e: 960, stride: 1, padTop: 1, padLeft: 1, k: 320), seed: 3)
         try check(Block(batch: 2, h: 12, w: 20, c: 16, e: 96, stride: 2, padTop: 0, padLeft: 0, k: nil), seed: 4)
+        // MobileNetV2's first block: depthwise then project, no expand stage.
+        try check(
+            Block(batch: 1, h: 30, w: 30, c: 32, e: 32, stride: 1, padTop: 1, padLeft: 1, k: 16, expands: false),
+            seed: 5)
     }
 
     func testRandomBlocks() throws {
@@ -111,10 +125,11 @@ final class FusedInvertedResidualTests: XCTestCase {
         var rng = SeededGenerator(seed: seed)
         for _ in 0..<12 {
             let stride = 1 + rng.nextInt(2), pad = rng.nextInt(2)
-            let b = Block(
+            var b = Block(
                 batch: 1 + rng.nextInt(3), h: 3 + rng.nextInt(12), w: 3 + rng.nextInt(20), c: 1 + rng.nextInt(24),
                 e: 1 + rng.nextInt(50), stride: stride, padTop: pad, padLeft: pad,
                 k: rng.nextInt(3) == 0 ? nil : 1 + rng.nextInt(40))
+            if rng.nextInt(4) == 0 { b.expands = false; b.c = b.e }
             try check(b, seed: seed)
         }
     }

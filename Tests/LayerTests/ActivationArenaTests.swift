@@ -7,10 +7,10 @@ import XCTest
 /// Inference with shared activation buffers must give the very same outputs as one buffer per
 /// layer, forward after forward (a reused buffer holds the previous forward's values).
 final class ActivationArenaTests: XCTestCase {
-    /// An inverted-residual graph as MobileNetV2 has (maps 30 pixels wide, so the blocks fuse): expand 1x1 + BN + ReLU6, depthwise 3x3 +
-    /// BN + ReLU6, project 1x1 + BN, a residual add; a second block with zero padding and a stride-2
-    /// depthwise between plain ReLU6 and ReLU convolutions; pooling, dense. Both blocks run fused
-    /// with shared buffers.
+    /// An inverted-residual graph as MobileNetV2 has (maps 30 pixels wide, so the blocks fuse):
+    /// expand 1x1 + BN + ReLU6, depthwise 3x3 + BN + ReLU6, project 1x1 + BN, a residual add; a
+    /// second block with zero padding and a stride-2 depthwise between plain ReLU6 and ReLU
+    /// convolutions; pooling, dense. Both blocks run fused with shared buffers.
     func residualModel() throws -> Sequential {
         let relu6 = Activation.relu6
         var layers: [Layer] = []
@@ -68,6 +68,29 @@ final class ActivationArenaTests: XCTestCase {
         let perLayer = model.layers.dropLast().reduce(0) { $0 + $1.outputShape.reduce(3, *) * 4 }
         XCTAssertGreaterThan(model.activationArena.bytes, 0)
         XCTAssertLessThan(model.activationArena.bytes, perLayer / 2, "\(model.activationArena.bytes) of \(perLayer)")
+    }
+
+    /// A depthwise layer with a project layer after it and no expand layer before (MobileNetV2's
+    /// first block) runs the pair as one pass: the same outputs as layer by layer.
+    func testDepthwiseThenProjectRunsFused() throws {
+        let wide = try Conv2DLayer(name: "c", input: [8, 60, 3], filters: 16, kernel: 3, stride: 2, activation: .relu6)
+        let dw2 = try DepthwiseConv2DLayer(name: "dw", input: [4, 30, 16], kernel: 3)
+        let bn2 = try BatchNormLayer(name: "dw_bn", input: [4, 30, 16])
+        let act2 = ActivationLayer(name: "dw_relu", input: [4, 30, 16], activation: .relu6)
+        let project2 = try Conv2DLayer(name: "p", input: [4, 30, 16], filters: 8, kernel: 1)
+        let gap2 = try GlobalAveragePoolingLayer(name: "gap", input: [4, 30, 8])
+        let model = Sequential(name: "first", inputShape: [8, 60, 3], layers: [wide, dw2, bn2, act2, project2, gap2])
+        var rng = SeededGenerator(seed: 15)
+        for l in model.layers {
+            for p in l.parameters { p.value.fillUniform(&rng, low: -0.5, high: 0.5); p.version += 1 }
+        }
+        bn2.movingVariance.value.fillUniform(&rng, low: 0.5, high: 1.5); bn2.movingVariance.version += 1
+        let shared = RunContext(runner: SerialRunner()); shared.reusesActivationMemory = true
+        let x = try Tensor([2, 8, 60, 3]); x.fillUniform(&rng)
+        let want = model.forward(x, RunContext(runner: SerialRunner())).array
+        XCTAssertEqual(model.forward(x, shared).array, want)
+        XCTAssertTrue(dw2.lastForwardFusedBlock)
+        XCTAssertEqual(project2.fusedInto, "dw")
     }
 
     func testTrainingAndThePlainPathDoNotTouchTheArena() throws {

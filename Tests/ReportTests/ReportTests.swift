@@ -238,14 +238,18 @@ final class RendererTests: XCTestCase {
             if quoted {
                 if c == "\"" {
                     if chars.first == "\"" { cell.append("\""); chars.removeFirst() } else { quoted = false }
-                } else { cell.append(c) }
+                } else {
+                    cell.append(c)
+                }
             } else if c == "\"" {
                 quoted = true
             } else if c == "," {
                 row.append(cell); cell = ""
             } else if c == "\n" {
                 row.append(cell); rows.append(row); row = []; cell = ""
-            } else { cell.append(c) }
+            } else {
+                cell.append(c)
+            }
         }
         if !cell.isEmpty || !row.isEmpty { row.append(cell); rows.append(row) }
         return rows

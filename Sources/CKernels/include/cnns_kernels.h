@@ -18,7 +18,8 @@ int cnns_have_avx2_fma(void);
 
 /// C[m x n] = A[m x k] · B[k x n] (+ C when accumulate != 0), row-major. Requires cnns_have_avx2_fma().
 /// Register blocking 6 rows x 16 columns; tails handled with narrower and scalar code.
-void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate);
+void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                        int accumulate);
 #endif
 
 #ifndef CNNS_WIDE_H
@@ -161,11 +162,13 @@ void cnns_maxpool_argmax_forward(const float *x, long rowStride, int k, int C, f
 void cnns_maxpool_route(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C);
 /// The same over `windows` side-by-side windows of one row (x and dx advance k·C floats per
 /// window, y, g and argmax C): one call per output row.
-void cnns_maxpool_argmax_forward_row(const float *x, long rowStride, int k, int C, int windows, float *y, uint8_t *argmax,
-                                     int relu);
-void cnns_maxpool_route_row(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C, int windows);
+void cnns_maxpool_argmax_forward_row(const float *x, long rowStride, int k, int C, int windows, float *y,
+                                     uint8_t *argmax, int relu);
+void cnns_maxpool_route_row(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C,
+                            int windows);
 /// The plain references (also the fallbacks without AVX2).
-void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu);
+void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax,
+                                        int relu);
 void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C);
 /// The 16-lane row kernels (same contracts and bits as the `_row` functions above): `_avx512`
 /// requires cnns_have_avx512(); `_w16` is the same source built for AVX2 (or portable C).

@@ -9,8 +9,9 @@ import Tensor
 /// in a ring of four (one new row per output row at stride 1, two at stride 2), so the expanded
 /// map (MobileNetV2's block 1: 112x112x96, 4.8 MB, six times its input) is never written out and
 /// read back; with the projection, the depthwise row goes straight into the 1x1 kernel as well.
-/// Inference only. Costs: the three layers' FLOPs, plus the expanded rows two workers'
-/// boundaries compute twice; minimum traffic: the input, the output and the weights.
+/// Without an expand stage (MobileNetV2's first block: depthwise then project) the window rows
+/// are the input's own. Inference only. Costs: the layers' FLOPs, plus the expanded rows two
+/// workers' boundaries compute twice; minimum traffic: the input, the output and the weights.
 public final class FusedInvertedResidual {
     /// One convolution's folded weights: the matrix (C x E for 1x1, 3x3xE for depthwise), bias
     /// and clamp, and a version that changes whenever the weights do (for the packed copies).
@@ -19,8 +20,9 @@ public final class FusedInvertedResidual {
         public var version: Int
         public var bias: UnsafePointer<Float>?
         public var clamp: ClosedRange<Float>?
-        public init(weights: UnsafePointer<Float>, version: Int, bias: UnsafePointer<Float>?, clamp: ClosedRange<Float>?)
-        {
+        public init(
+            weights: UnsafePointer<Float>, version: Int, bias: UnsafePointer<Float>?, clamp: ClosedRange<Float>?
+        ) {
             self.weights = weights; self.version = version; self.bias = bias; self.clamp = clamp
         }
     }
@@ -38,10 +40,11 @@ public final class FusedInvertedResidual {
 
     /// The depthwise convolution on the expanded map.
     public let depthwise: Window
-    /// Input channels C, and output channels of the projection (nil: no projection).
-    public let inputChannels: Int, projectChannels: Int?
+    /// Input channels C (nil: no expand stage, the input is the depthwise's map of E channels),
+    /// and output channels of the projection (nil: no projection).
+    public let inputChannels: Int?, projectChannels: Int?
     public let options: ConvOptions
-    private let expandPanels: PackedWeightPanels
+    private let expandPanels: PackedWeightPanels?
     private let projectPanels: PackedWeightPanels?
     private var packedVersions: (expand: Int, project: Int) = (-1, -1)
 
@@ -58,12 +61,12 @@ public final class FusedInvertedResidual {
     /// model, 1.07-1.15x per block; fusing only the 56- and 112-pixel ones, 1.07x and 1.03x).
     public static let minimumWidth = 28
 
-    public init(inputChannels: Int, depthwise: Window, projectChannels: Int?, options: ConvOptions) {
+    public init(inputChannels: Int?, depthwise: Window, projectChannels: Int?, options: ConvOptions) {
         self.inputChannels = inputChannels
         self.depthwise = depthwise
         self.projectChannels = projectChannels
         self.options = options
-        expandPanels = PackedWeightPanels(c: inputChannels, k: depthwise.c)
+        expandPanels = inputChannels.map { PackedWeightPanels(c: $0, k: depthwise.c) }
         projectPanels = projectChannels.map { PackedWeightPanels(c: depthwise.c, k: $0) }
     }
 
@@ -74,7 +77,7 @@ public final class FusedInvertedResidual {
     /// with the expanded rows recomputed at the boundaries of `workers` row ranges.
     public func flops(batch: Int, workers: Int) -> (direct: Double, executed: Double) {
         let g = depthwise, e = Double(g.c)
-        let expandRow = 2 * Double(g.w) * Double(inputChannels) * e
+        let expandRow = 2 * Double(g.w) * Double(inputChannels ?? 0) * e
         let dw = 2 * Double(g.p * g.q * g.c * 9) + Double(g.p * g.q * g.c)
         let project = projectChannels.map { 2 * Double(g.p * g.q) * e * Double($0) } ?? 0
         let direct = Double(batch) * (expandRow * Double(g.h) + dw + project)
@@ -86,26 +89,29 @@ public final class FusedInvertedResidual {
     public func minimumBytes(batch: Int) -> Double {
         let g = depthwise
         let out = g.p * g.q * (projectChannels ?? g.c)
-        let weights = inputChannels * g.c + 10 * g.c + (projectChannels.map { g.c * $0 + $0 } ?? 0) + g.c
-        return 4 * Double(batch * (g.h * g.w * inputChannels + out) + weights)
+        let weights =
+            (inputChannels.map { $0 * g.c + g.c } ?? 0) + 10 * g.c + (projectChannels.map { g.c * $0 + $0 } ?? 0)
+        return 4 * Double(batch * (g.h * g.w * (inputChannels ?? g.c) + out) + weights)
     }
 
-    /// Scratch of `workers` workers: each a ring of four expanded rows, and a depthwise row when
-    /// the projection follows.
+    /// Scratch of `workers` workers: each a ring of four expanded rows (with an expand stage),
+    /// and a depthwise row when the projection follows.
     public func workspaceBytes(workers: Int) -> Double {
         let g = depthwise
-        return 4 * Double(workers * (4 * g.w * g.c + (projectChannels != nil ? g.q * g.c : 0)))
+        let ring = inputChannels != nil ? 4 * g.w * g.c : 0
+        return 4 * Double(workers * (ring + (projectChannels != nil ? g.q * g.c : 0)))
     }
 
     public func forward(
-        input: UnsafePointer<Float>, batch: Int, expand: Stage, depthwise dwStage: Stage, project: Stage?,
+        input: UnsafePointer<Float>, batch: Int, expand: Stage?, depthwise dwStage: Stage, project: Stage?,
         output: UnsafeMutablePointer<Float>, runner: ParallelRunner
     ) {
         let g = depthwise
-        let (C, E, K) = (inputChannels, g.c, projectChannels ?? g.c)
+        let (C, E, K) = (inputChannels ?? g.c, g.c, projectChannels ?? g.c)
+        precondition((expand == nil) == (inputChannels == nil), "an expand stage exactly when inputChannels is set")
         let packed = options.avx2Kernels
-        if packed, packedVersions.expand != expand.version {
-            expandPanels.pack(expand.weights, runner: SerialRunner())
+        if packed, let expand, let panels = expandPanels, packedVersions.expand != expand.version {
+            panels.pack(expand.weights, runner: SerialRunner())
             packedVersions.expand = expand.version
         }
         if packed, let project, let panels = projectPanels, packedVersions.project != project.version {
@@ -133,7 +139,7 @@ public final class FusedInvertedResidual {
                     Int32(PackedWeightPanels.panels(k: k)))
             }
         }
-        let ringFloats = W * E, dwFloats = project != nil ? Q * E : 0
+        let ringFloats = expand != nil ? W * E : 0, dwFloats = project != nil ? Q * E : 0
         let (dwClamps, dwLo, dwHi): (Int32, Float, Float) =
             dwStage.clamp.map { (1, $0.lowerBound, $0.upperBound) } ?? (0, 0, 0)
         runner.parallelRanges(batch * P, work: batch * P * Q * E * (C + 9 + (project != nil ? K : 0))) { _, rows in
@@ -147,6 +153,10 @@ public final class FusedInvertedResidual {
                 let needed = (0..<3).map { ih0 + $0 >= 0 && ih0 + $0 < H ? n * H + ih0 + $0 : -1 }
                 for r in 0..<3 where ih0 + r >= 0 && ih0 + r < H {
                     let tag = needed[r]
+                    guard let expand else {  // no expand stage: the input's own rows
+                        window[r] = input + tag * W * E
+                        continue
+                    }
                     var slot = tags.firstIndex(of: tag)
                     if slot == nil {
                         let free = tags.indices.first { !needed.contains(tags[$0]) }!
