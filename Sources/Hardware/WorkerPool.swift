@@ -23,17 +23,28 @@ public final class WorkerPool: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let startCond: UnsafeMutablePointer<pthread_cond_t>
     private let doneCond: UnsafeMutablePointer<pthread_cond_t>
-    private var generation = 0
-    private var remaining = 0
+    /// Two atomic words: [0] the current job's number (bumped by every `run`), [1] how many
+    /// workers have yet to finish it. A worker that has finished a job watches word 0 for a
+    /// moment (`spinMicroseconds`) before sleeping on the condition variable: waking a sleeping
+    /// thread costs tens of microseconds on a VM, and a model at batch 1 hands the pool a job
+    /// per layer (MobileNetV2: about sixty per image).
+    private let words: UnsafeMutablePointer<Int>
+    private var generation: UnsafeMutablePointer<Int> { words }
+    private var remaining: UnsafeMutablePointer<Int> { words + 1 }
+    /// How long a worker watches for the next job before it sleeps (0: it sleeps at once).
+    public let spinMicroseconds: Int
     private var stopping = false
     private var job: ((Int) -> Void)?
     private var epilogue: ((Int) -> Void)?
     private var threads: [pthread_t] = []
     private var readyCount = 0
 
-    public init(threads count: Int, policy: BindPolicy, topology: HwlocTopology?) {
+    public init(threads count: Int, policy: BindPolicy, topology: HwlocTopology?, spinMicroseconds: Int = 50) {
         width = max(1, count)
         self.policy = policy
+        self.spinMicroseconds = max(0, spinMicroseconds)
+        words = .allocate(capacity: 2)
+        words.initialize(repeating: 0, count: 2)
         let topo = topology?.snapshot()
         placement =
             topo.map { policy.placement(workers: max(1, count), topology: $0) }
@@ -83,6 +94,7 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_mutex_destroy(mutex)
         pthread_cond_destroy(startCond)
         pthread_cond_destroy(doneCond)
+        words.deallocate()
         mutex.deallocate()
         startCond.deallocate()
         doneCond.deallocate()
@@ -113,9 +125,14 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_cond_broadcast(doneCond)
         var seen = 0
         while true {
-            while generation == seen && !stopping { pthread_cond_wait(startCond, mutex) }
+            if cnns_atomic_load(generation) == seen && !stopping {
+                pthread_mutex_unlock(mutex)
+                watchForNextJob(after: seen)
+                pthread_mutex_lock(mutex)
+            }
+            while cnns_atomic_load(generation) == seen && !stopping { pthread_cond_wait(startCond, mutex) }
             if stopping { break }
-            seen = generation
+            seen = cnns_atomic_load(generation)
             do {
                 // The job is released before this worker reports done: `run` checks with
                 // withoutActuallyEscaping that no worker still holds the caller's closure.
@@ -125,11 +142,36 @@ public final class WorkerPool: @unchecked Sendable {
                 work(ctx.index)
                 after?(ctx.index)
             }
+            // The last worker to finish wakes the caller (under the mutex, so the wake-up cannot
+            // fall between the caller's check and its wait).
+            if cnns_atomic_sub(remaining, 1) == 0 {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(doneCond)
+                pthread_mutex_unlock(mutex)
+            }
             pthread_mutex_lock(mutex)
-            remaining -= 1
-            if remaining == 0 { pthread_cond_signal(doneCond) }
         }
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Watches for a job after `seen` for up to `spinMicroseconds`, yielding the processor now
+    /// and then (the caller's thread may share it). Whatever it sees is checked again under the
+    /// mutex before the worker sleeps.
+    private func watchForNextJob(after seen: Int) {
+        guard spinMicroseconds > 0 else { return }
+        var start = timespec(), now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        var steps = 0
+        while cnns_atomic_load(generation) == seen {
+            cnns_spin_pause()
+            steps += 1
+            if steps % 64 == 0 {
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                let elapsed = (now.tv_sec - start.tv_sec) * 1_000_000 + (now.tv_nsec - start.tv_nsec) / 1000
+                if elapsed >= spinMicroseconds { return }
+                sched_yield()
+            }
+        }
     }
 
     /// Runs `body(worker)` once on every worker, concurrently, and waits for all of them.
@@ -138,10 +180,10 @@ public final class WorkerPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { escaping in
             pthread_mutex_lock(mutex)
             job = escaping
-            remaining = width
-            generation += 1
+            cnns_atomic_store(remaining, width)
+            cnns_atomic_store(generation, cnns_atomic_load(generation) + 1)
             pthread_cond_broadcast(startCond)
-            while remaining > 0 { pthread_cond_wait(doneCond, mutex) }
+            while cnns_atomic_load(remaining) > 0 { pthread_cond_wait(doneCond, mutex) }
             job = nil
             pthread_mutex_unlock(mutex)
         }

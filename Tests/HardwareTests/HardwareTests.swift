@@ -34,6 +34,22 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(counts, [20_000, 20_000])
     }
 
+    /// Jobs with gaps longer than the workers' watch (they go to sleep and must be woken), and a
+    /// pool that never watches: every worker still runs every job once.
+    func testPoolWakesSleepingWorkersAndRunsWithoutSpinning() throws {
+        for spin in [0, 50] {
+            let pool = WorkerPool(threads: 2, policy: .none, topology: nil, spinMicroseconds: spin)
+            var counts = [Int](repeating: 0, count: 2)
+            counts.withUnsafeMutableBufferPointer { c in
+                for i in 0..<400 {
+                    if i % 4 == 0 { usleep(200) }  // longer than the 50 µs watch
+                    pool.run { w in c[w] += 1 }
+                }
+            }
+            XCTAssertEqual(counts, [400, 400], "spin \(spin) µs")
+        }
+    }
+
     func testBindPolicies() throws {
         let topo = Topology(
             packages: 1, cores: 2, processingUnits: 4, numaNodes: 1, cpuModel: "x", cpuVendor: "x",
