@@ -21,6 +21,10 @@ public final class Int8Layer: Layer {
     public var parameters: [Parameter] { [] }
     private let floatCost: LayerCost
     private let outputs = BufferCache()
+    /// Set by the quantiser: the 2x2 max pooling after this convolution, computed in the same
+    /// pass (`Int8Conv2D.forwardPooled2x2`); the pooling layer then passes the result through.
+    public var fusedMaxPool: PoolingLayer?
+    private let pooledOutputs = BufferCache()
 
     public init(quantizing conv: Conv2DLayer, input: ActivationQuantization) {
         name = conv.name
@@ -63,10 +67,24 @@ public final class Int8Layer: Layer {
         return LayerCost(forwardFLOPs: floatCost.forwardFLOPs, forwardBytes: floatCost.forwardBytes - weightBytesSaved)
     }
 
+    /// Whether the pooling after this layer can run inside it: 2x2 max pooling of this output,
+    /// and an activation that is a clamp (or none), so pooling the sums first changes nothing.
+    public func canFuse(_ pool: PoolingLayer) -> Bool {
+        pool.type == .max && pool.pool == 2 && outputShape.count == 3
+            && pool.outputShape == [outputShape[0] / 2, outputShape[1] / 2, outputShape[2]]
+            && (activation == .linear || activation.clampRange != nil)
+    }
+
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
         let batch = x.shape[0]
-        let y = outputs.get(batch: batch, shape: outputShape)
         let clamp = activation.clampRange
+        if let pool = fusedMaxPool, canFuse(pool) {
+            let y = pooledOutputs.get(batch: batch, shape: pool.outputShape)
+            kernel.forwardPooled2x2(input: x.data, batch: batch, output: y.data, runner: ctx.runner, clamp: clamp)
+            pool.receivePooledInput(from: name)
+            return y
+        }
+        let y = outputs.get(batch: batch, shape: outputShape)
         kernel.forward(input: x.data, batch: batch, output: y.data, runner: ctx.runner, clamp: clamp)
         if clamp == nil { activation.apply(y.data, count: y.count, rowLength: outputShape.last ?? 1) }
         return y

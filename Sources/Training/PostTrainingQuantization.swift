@@ -5,7 +5,8 @@ import Tensor
 
 /// Int8 post-training quantisation of a trained sequential model: every Conv2D and Dense layer
 /// is replaced by an `Int8Layer` whose input range comes from calibration (the min and max of
-/// that layer's input over a few training batches); the other layers stay float. Weights are
+/// that layer's input over a few training batches); the other layers stay float (a 2x2 max
+/// pooling right after a convolution runs inside it, on the int32 sums). Weights are
 /// quantised per output channel. The result shares nothing the float model changes later.
 public enum PostTrainingQuantization {
     public struct Result {
@@ -61,6 +62,11 @@ public enum PostTrainingQuantization {
             } else {
                 layers.append(l)
             }
+        }
+        // A 2x2 max pooling right after a quantised convolution runs inside it (on the int32 sums).
+        for (l, next) in zip(layers, layers.dropFirst()) {
+            guard let il = l as? Int8Layer, let pool = next as? PoolingLayer, il.canFuse(pool) else { continue }
+            il.fusedMaxPool = pool
         }
         // The float layers are shared with the trained model: leave their state as it is.
         let qm = Sequential(

@@ -113,6 +113,57 @@ final class Int8Tests: XCTestCase {
         }
     }
 
+    /// The convolution with 2x2 max pooling in the same pass equals pooling the unfused output,
+    /// bit for bit, under every ISA, with and without a clamp: odd and even maps, both paddings,
+    /// strides 1 and 2, 1x1 layers (no lowering), one and two workers (seed printed).
+    func testPooledConvolutionEqualsPoolingTheOutputExactly() throws {
+        let seed = ConvTester.randomSeed("Int8Tests.testPooledConvolutionEqualsPoolingTheOutputExactly")
+        var rng = SeededGenerator(seed: seed)
+        for t in 0..<10 {
+            let r = t % 5 == 0 ? 1 : [3, 5][rng.nextInt(2)], stride = t % 5 == 0 ? 1 : 1 + rng.nextInt(2)
+            let c = 1 + rng.nextInt(20), k = 1 + rng.nextInt(40)
+            let g = try ConvGeometry(
+                n: 1 + rng.nextInt(3), h: r + 2 + rng.nextInt(12), w: r + 2 + rng.nextInt(12), c: c, k: k, r: r,
+                stride: stride, padding: rng.nextInt(2) == 0 ? .same : .valid)
+            guard g.p >= 2, g.q >= 2 else { continue }
+            let x = Tensor(shape: g.inputShape), w = Tensor(shape: g.weightShape), b = try Tensor([g.k])
+            x.fillUniform(&rng, low: -1, high: 1); w.fillUniform(&rng, low: -0.5, high: 0.5)
+            b.fillUniform(&rng, low: -0.2, high: 0.2)
+            let q = ActivationQuantization(min: -1, max: 1)
+            let (P2, Q2) = (g.p / 2, g.q / 2)
+            for isa in ConvOptions.availableISAs {
+                let conv = Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q, isa: isa)
+                for clamp in [nil, 0...Float.greatestFiniteMagnitude] as [ClosedRange<Float>?] {
+                    for runner in [SerialRunner(), TwoThreadRunner()] as [ParallelRunner] {
+                        let full = Tensor(shape: g.outputShape), pooled = try Tensor([g.n, P2, Q2, g.k])
+                        pooled.fill(.nan)
+                        conv.forward(input: x.data, batch: g.n, output: full.data, runner: runner, clamp: clamp)
+                        conv.forwardPooled2x2(
+                            input: x.data, batch: g.n, output: pooled.data, runner: runner, clamp: clamp)
+                        for n in 0..<g.n {
+                            for p in 0..<P2 {
+                                for qq in 0..<Q2 {
+                                    for o in 0..<g.k {
+                                        let at = { (i: Int, j: Int) in
+                                            full.data[((n * g.p + 2 * p + i) * g.q + 2 * qq + j) * g.k + o]
+                                        }
+                                        let want = max(max(at(0, 0), at(0, 1)), max(at(1, 0), at(1, 1)))
+                                        let got = pooled.data[((n * P2 + p) * Q2 + qq) * g.k + o]
+                                        guard got.bitPattern == want.bitPattern else {
+                                            XCTFail(
+                                                "\(g) isa \(isa) clamp \(clamp != nil) seed \(seed): \(got) vs \(want)")
+                                            return
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testInt8ConvolutionWithinTheQuantisationBound() throws {
         let seed = ConvTester.randomSeed("Int8Tests.testInt8ConvolutionWithinTheQuantisationBound")
         var rng = SeededGenerator(seed: seed)

@@ -131,21 +131,11 @@ public final class Int8Conv2D {
         let lo = clamp?.lowerBound ?? -Float.greatestFiniteMagnitude,
             hi = clamp?.upperBound ?? Float.greatestFiniteMagnitude
         let g = geometry
-        let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength, C = g.c
+        let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength
         let rows = batch * g.p * g.q
         // 1. Quantise the input once (each value is read R·S times by the lowering).
-        let inCount = batch * g.h * g.w * C
-        if quantizedCapacity < inCount {
-            quantizedInput?.deallocate()
-            quantizedInput = .allocate(capacity: inCount)
-            quantizedCapacity = inCount
-        }
-        let xq = quantizedInput!
-        let q = input
-        let vector = gemmISA != "scalar"
-        runner.parallelRanges(inCount, work: inCount * 4) { _, r in
-            q.quantize(x + r.lowerBound, r.count, into: xq + r.lowerBound, vector: vector)
-        }
+        let xq = quantize(x, batch: batch, runner: runner)
+        let q = input, vector = gemmISA != "scalar"
         // 2. Lower bytes (im2col's lowering; the zero point where padded), 3. int8 GEMM, 4. dequantise.
         let direct = g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && L4 == L
         let chunk = Swift.min(rowsPerChunk, rows)
@@ -177,6 +167,82 @@ public final class Int8Conv2D {
                     cnns_dequantize_rows_scalar(acc, Int32(m1 - m0), Int32(K), mul, off, lo, hi, output + m0 * K, K)
                 }
                 m0 = m1
+            }
+        }
+    }
+
+    /// The input quantised to 7 bits into this kernel's buffer (each value is read R·S times by
+    /// the lowering, so it is quantised once).
+    private func quantize(_ x: UnsafePointer<Float>, batch: Int, runner: ParallelRunner) -> UnsafeMutablePointer<UInt8>
+    {
+        let g = geometry
+        let inCount = batch * g.h * g.w * g.c
+        if quantizedCapacity < inCount {
+            quantizedInput?.deallocate()
+            quantizedInput = .allocate(capacity: inCount)
+            quantizedCapacity = inCount
+        }
+        let xq = quantizedInput!
+        let q = input, vector = gemmISA != "scalar"
+        runner.parallelRanges(inCount, work: inCount * 4) { _, r in
+            q.quantize(x + r.lowerBound, r.count, into: xq + r.lowerBound, vector: vector)
+        }
+        return xq
+    }
+
+    // input NHWC (N,H,W,C) float -> conv -> 2x2 max pool (stride 2, floor) -> output (N,P/2,Q/2,K) float
+    /// The convolution followed by 2x2 max pooling: each worker takes pooled rows, runs the int8
+    /// GEMM on the two output rows under each, takes the maximum of the int32 sums of each window
+    /// and dequantises only that quarter, so the full-size map is never written. Dequantising is
+    /// increasing in the sum (its multiplier is a product of two positive scales) and so is the
+    /// clamp, hence the result equals pooling the unfused output, bit for bit.
+    public func forwardPooled2x2(
+        input x: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
+        clamp: ClosedRange<Float>? = nil
+    ) {
+        let lo = clamp?.lowerBound ?? -Float.greatestFiniteMagnitude,
+            hi = clamp?.upperBound ?? Float.greatestFiniteMagnitude
+        let g = geometry
+        let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength, Q = g.q
+        let (P2, Q2) = (g.p / 2, g.q / 2)
+        let xq = quantize(x, batch: batch, runner: runner)
+        let direct = g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && L4 == L
+        let span = 2 * Q  // the output rows under one pooled row
+        workspace.reserve(workers: runner.width, floats: (span * L4 + 3) / 4 + span * K)
+        let zeroByte = UInt8(Swift.min(Swift.max(input.zeroPoint, 0), 127))
+        let mul = multiplier, off = offset, pk = packed, vector = gemmISA != "scalar"
+        let gemm = Self.gemmKernel(gemmISA)
+        runner.parallelRanges(batch * P2, work: batch * P2 * span * L * K) { worker, pooledRows in
+            let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
+            let cols = buf.bindMemory(to: UInt8.self, capacity: span * L4)
+            let acc = (buf + (span * L4 + 3) / 4 * 4).bindMemory(to: Int32.self, capacity: span * K)
+            for pr in pooledRows {
+                let n = pr / P2, pp = pr % P2
+                let m0 = (n * g.p + 2 * pp) * Q
+                let a: UnsafePointer<UInt8>
+                if direct {
+                    a = UnsafePointer(xq + m0 * L)
+                } else {
+                    PatchLowering.lower(
+                        g, input: UnsafePointer(xq), rows: m0..<(m0 + span), into: cols, rowLength: L4,
+                        padding: zeroByte)
+                    if L4 > L { for m in 0..<span { (cols + m * L4 + L).update(repeating: 0, count: L4 - L) } }
+                    a = UnsafePointer(cols)
+                }
+                gemm(Int32(span), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))
+                // Window j takes output columns 2j, 2j+1 of both rows; pooled row j overwrites sum row
+                // j, which no later window reads (they read rows 2j' and Q + 2j', j' > j).
+                for j in 0..<Q2 {
+                    let r0 = acc + 2 * j * K, r1 = r0 + K, r2 = acc + (Q + 2 * j) * K, r3 = r2 + K
+                    let dst = acc + j * K
+                    for k in 0..<K { dst[k] = Swift.max(Swift.max(r0[k], r1[k]), Swift.max(r2[k], r3[k])) }
+                }
+                let out = output + pr * Q2 * K
+                if vector {
+                    cnns_dequantize_rows(acc, Int32(Q2), Int32(K), mul, off, lo, hi, out, K)
+                } else {
+                    cnns_dequantize_rows_scalar(acc, Int32(Q2), Int32(K), mul, off, lo, hi, out, K)
+                }
             }
         }
     }
