@@ -12,14 +12,14 @@ static inline float clampf(float v, int clamp, float lo, float hi) {
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-void cnns_depthwise_forward_scalar(const cnns_conv_shape *g, const float *input, const float *weights,
-                                   const float *bias, int clamp, float lo, float hi, float *output, long row0,
-                                   long row1) {
+void cnns_depthwise_forward_channels(const cnns_conv_shape *g, const float *input, const float *weights,
+                                     const float *bias, int clamp, float lo, float hi, float *output, long row0,
+                                     long row1, int c0) {
     for (long row = row0; row < row1; row++) {
         long n = row / g->p, p = row % g->p;
         for (int q = 0; q < g->q; q++) {
             float *o = output + ((n * g->p + p) * g->q + q) * g->c;
-            for (int c = 0; c < g->c; c++) {
+            for (int c = c0; c < g->c; c++) {
                 float acc = bias ? bias[c] : 0.0f;
                 for (int r = 0; r < g->r; r++) {
                     long ih = p * g->stride_h + r - g->pad_top;
@@ -36,10 +36,17 @@ void cnns_depthwise_forward_scalar(const cnns_conv_shape *g, const float *input,
     }
 }
 
-void cnns_depthwise_row3x3_scalar(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
-                                  const float *weights, const float *bias, int clamp, float lo, float hi, float *out) {
+void cnns_depthwise_forward_scalar(const cnns_conv_shape *g, const float *input, const float *weights,
+                                   const float *bias, int clamp, float lo, float hi, float *output, long row0,
+                                   long row1) {
+    cnns_depthwise_forward_channels(g, input, weights, bias, clamp, lo, hi, output, row0, row1, 0);
+}
+
+void cnns_depthwise_row3x3_channels(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                    const float *weights, const float *bias, int clamp, float lo, float hi, float *out,
+                                    int c0) {
     for (int col = 0; col < q; col++) {
-        for (int ch = 0; ch < c; ch++) {
+        for (int ch = c0; ch < c; ch++) {
             float acc = bias ? bias[ch] : 0.0f;
             for (int r = 0; r < 3; r++) {
                 if (!rows[r]) continue;
@@ -52,6 +59,11 @@ void cnns_depthwise_row3x3_scalar(const float *const rows[3], int stride, int w,
             out[(long)col * c + ch] = clampf(acc, clamp, lo, hi);
         }
     }
+}
+
+void cnns_depthwise_row3x3_scalar(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                  const float *weights, const float *bias, int clamp, float lo, float hi, float *out) {
+    cnns_depthwise_row3x3_channels(rows, stride, w, c, q, pad_left, weights, bias, clamp, lo, hi, out, 0);
 }
 
 #if CNNS_X86

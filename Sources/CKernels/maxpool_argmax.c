@@ -10,7 +10,8 @@
 #include <immintrin.h>
 #endif
 
-static void window_scalar(const float *x, long rowStride, int k, int c0, int C, float *y, uint8_t *argmax, int relu) {
+void cnns_maxpool_argmax_forward_channels(const float *x, long rowStride, int k, int c0, int C, float *y,
+                                          uint8_t *argmax, int relu) {
     for (int c = c0; c < C; c++) {
         float m = x[c];
         int idx = 0;
@@ -57,41 +58,46 @@ static void window_avx2(const float *x, long rowStride, int k, int C, float *y, 
         for (int i = k - 1; i >= 0; i--)
             for (int j = k - 1; j >= 0; j--) {
                 const __m256 v = _mm256_loadu_ps(x + i * rowStride + (long)j * C + c);
-                idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32(i * k + j)), _mm256_cmp_ps(v, m, _CMP_EQ_OQ));
+                idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32(i * k + j)),
+                                       _mm256_cmp_ps(v, m, _CMP_EQ_OQ));
             }
-        if (relu) idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32(255)), _mm256_cmp_ps(m, zero, _CMP_LE_OQ));
+        if (relu)
+            idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32(255)),
+                                   _mm256_cmp_ps(m, zero, _CMP_LE_OQ));
         _mm256_storeu_ps(y + c, m);
         const __m256i v = _mm256_castps_si256(idx);
         const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
         _mm_storel_epi64((__m128i *)(argmax + c), _mm_packus_epi16(w, w));
     }
-    if (c < C) window_scalar(x, rowStride, k, c, C, y, argmax, relu);
+    if (c < C) cnns_maxpool_argmax_forward_channels(x, rowStride, k, c, C, y, argmax, relu);
 }
 #else
 static void window_avx2(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
-    window_scalar(x, rowStride, k, 0, C, y, argmax, relu);
+    cnns_maxpool_argmax_forward_channels(x, rowStride, k, 0, C, y, argmax, relu);
 }
 #endif
 
 
-void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
-    window_scalar(x, rowStride, k, 0, C, y, argmax, relu);
+void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax,
+                                        int relu) {
+    cnns_maxpool_argmax_forward_channels(x, rowStride, k, 0, C, y, argmax, relu);
 }
 
 void cnns_maxpool_argmax_forward(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax, int relu) {
     cnns_maxpool_argmax_forward_row(x, rowStride, k, C, 1, y, argmax, relu);
 }
 
-void cnns_maxpool_argmax_forward_row(const float *x, long rowStride, int k, int C, int windows, float *y, uint8_t *argmax,
-                                     int relu) {
+void cnns_maxpool_argmax_forward_row(const float *x, long rowStride, int k, int C, int windows, float *y,
+                                     uint8_t *argmax, int relu) {
     const int avx = cnns_have_avx2_fma();
     for (int t = 0; t < windows; t++, x += (long)k * C, y += C, argmax += C) {
         if (avx) window_avx2(x, rowStride, k, C, y, argmax, relu);
-        else window_scalar(x, rowStride, k, 0, C, y, argmax, relu);
+        else cnns_maxpool_argmax_forward_channels(x, rowStride, k, 0, C, y, argmax, relu);
     }
 }
 
-static void route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int c0, int C) {
+void cnns_maxpool_route_channels(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int c0,
+                                  int C) {
     for (int c = c0; c < C; c++)
         for (int i = 0; i < k; i++)
             for (int j = 0; j < k; j++) dx[i * rowStride + (long)j * C + c] = argmax[c] == i * k + j ? g[c] : 0.0f;
@@ -110,27 +116,28 @@ static void route_avx2(const uint8_t *argmax, const float *g, float *dx, long ro
                 _mm256_storeu_ps(dx + i * rowStride + (long)j * C + c, _mm256_and_ps(hit, gv));
             }
     }
-    if (c < C) route_scalar(argmax, g, dx, rowStride, k, c, C);
+    if (c < C) cnns_maxpool_route_channels(argmax, g, dx, rowStride, k, c, C);
 }
 #else
 static void route_avx2(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
-    route_scalar(argmax, g, dx, rowStride, k, 0, C);
+    cnns_maxpool_route_channels(argmax, g, dx, rowStride, k, 0, C);
 }
 #endif
 
 
 void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
-    route_scalar(argmax, g, dx, rowStride, k, 0, C);
+    cnns_maxpool_route_channels(argmax, g, dx, rowStride, k, 0, C);
 }
 
 void cnns_maxpool_route(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C) {
     cnns_maxpool_route_row(argmax, g, dx, rowStride, k, C, 1);
 }
 
-void cnns_maxpool_route_row(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C, int windows) {
+void cnns_maxpool_route_row(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C,
+                            int windows) {
     const int avx = cnns_have_avx2_fma();
     for (int t = 0; t < windows; t++, argmax += C, g += C, dx += (long)k * C) {
         if (avx) route_avx2(argmax, g, dx, rowStride, k, C);
-        else route_scalar(argmax, g, dx, rowStride, k, 0, C);
+        else cnns_maxpool_route_channels(argmax, g, dx, rowStride, k, 0, C);
     }
 }

@@ -48,11 +48,11 @@ public final class Conv2DLayer: Layer {
     /// it as one pass at inference (`InvertedResidualFusion`).
     public internal(set) var fusedBlock: InvertedResidualFusion?
     /// Whether the last forward ran `fusedBlock`'s pass.
-    public private(set) var lastForwardFusedBlock = false
-    /// The expand layer whose fused pass computed this layer's output in the last forward (the
-    /// layer passed it through), or nil.
-    public private(set) var fusedInto: String?
-    private var pendingFusedFrom: String?
+    public var lastForwardFusedBlock: Bool { fusion.ranPass }
+    /// The layer whose fused pass computed this layer's output in the last forward (the layer
+    /// passed it through), or nil.
+    public var fusedInto: String? { fusion.fusedInto }
+    var fusion = FusionMarks()
     private var fusedKernel: ConvReluMaxPool?
     private var argmax: [Int: UnsafeMutablePointer<UInt8>] = [:]
     private let pooledOutputs = BufferCache()
@@ -134,19 +134,11 @@ public final class Conv2DLayer: Layer {
         return pool
     }
 
-    /// The next forward passes its input through: `expand`'s fused pass has computed this layer.
-    func receiveFusedInput(from expand: String) { pendingFusedFrom = expand }
-
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
-        fusedInto = pendingFusedFrom
-        pendingFusedFrom = nil
-        if fusedInto != nil { return x }
-        lastForwardFusedBlock = false
-        if !ctx.training, ctx.reusesActivationMemory, let block = fusedBlock {
-            lastForwardFusedBlock = true
-            lastInput = x
-            lastOutput = nil
-            return block.forward(x, expand: self, ctx)
+        if fusion.beginForward() { return x }
+        if FusionMarks.runs(fusedBlock, ctx) {
+            (fusion.ranPass, lastInput, lastOutput) = (true, x, nil)
+            return fusedBlock!.forward(x, expand: self, ctx)
         }
         let batch = x.shape[0]
         // Shapes were checked when the model was built; a failure here is a programming error.

@@ -29,11 +29,11 @@ public final class DepthwiseConv2DLayer: Layer {
     /// inference when no expand layer runs this one (`InvertedResidualFusion`).
     public internal(set) var fusedBlock: InvertedResidualFusion?
     /// Whether the last forward ran `fusedBlock`'s pass.
-    public private(set) var lastForwardFusedBlock = false
+    public var lastForwardFusedBlock: Bool { fusion.ranPass }
     /// The expand layer whose fused pass computed this layer's output in the last forward (the
     /// layer passed it through), or nil.
-    public private(set) var fusedInto: String?
-    private var pendingFusedFrom: String?
+    public var fusedInto: String? { fusion.fusedInto }
+    var fusion = FusionMarks()
     private var kernels: [Int: DepthwiseConv2D] = [:]
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
@@ -76,19 +76,11 @@ public final class DepthwiseConv2DLayer: Layer {
         return k
     }
 
-    /// The next forward passes its input through: `expand`'s fused pass has computed this layer.
-    func receiveFusedInput(from expand: String) { pendingFusedFrom = expand }
-
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
-        fusedInto = pendingFusedFrom
-        pendingFusedFrom = nil
-        if fusedInto != nil { return x }
-        lastForwardFusedBlock = false
-        if !ctx.training, ctx.reusesActivationMemory, let block = fusedBlock {
-            lastForwardFusedBlock = true
-            lastInput = x
-            lastOutput = nil
-            return block.forward(x, expand: nil, ctx)
+        if fusion.beginForward() { return x }
+        if FusionMarks.runs(fusedBlock, ctx) {
+            (fusion.ranPass, lastInput, lastOutput) = (true, x, nil)
+            return fusedBlock!.forward(x, expand: nil, ctx)
         }
         let batch = x.shape[0]
         let y = outputs.get(batch: batch, shape: outputShape, ctx)

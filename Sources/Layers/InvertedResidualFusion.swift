@@ -54,17 +54,53 @@ public final class InvertedResidualFusion {
             input: x.data, batch: batch, expand: expand?.inferenceStage(), depthwise: depthwise.inferenceStage(),
             project: project?.inferenceStage(), output: y.data, runner: ctx.runner)
         let runner = expand?.name ?? depthwise.name
-        if expand != nil { depthwise.receiveFusedInput(from: runner) }
-        project?.receiveFusedInput(from: runner)
+        if expand != nil { depthwise.fusion.receive(from: runner) }
+        project?.fusion.receive(from: runner)
         return y
     }
 }
 
-extension Conv2DLayer {
+/// What the fused pass left for a layer in the last forward: whether the layer ran the pass
+/// itself, or which layer's pass computed its output (it then passed its input through).
+struct FusionMarks {
+    private(set) var fusedInto: String?
+    var ranPass = false
+    private var pending: String?
+
+    /// The next forward passes its input through: `runner`'s pass has computed this layer.
+    mutating func receive(from runner: String) { pending = runner }
+
+    /// At the start of a forward: true when the layer is to pass its input through.
+    mutating func beginForward() -> Bool {
+        fusedInto = pending
+        pending = nil
+        ranPass = false
+        return fusedInto != nil
+    }
+
+    /// Whether `block` runs in this forward: inference with shared activation buffers.
+    static func runs(_ block: InvertedResidualFusion?, _ ctx: RunContext) -> Bool {
+        block != nil && !ctx.training && ctx.reusesActivationMemory
+    }
+}
+
+/// A convolution that can be a stage of the fused pass: its weights, bias, activation, and the
+/// batch norm folded into it at inference.
+protocol FusedPassStage: AnyObject {
+    var fold: InferenceFold? { get }
+    var kernel: Parameter { get }
+    var bias: Parameter { get }
+    var useBias: Bool { get }
+    var activation: Activation { get }
+    /// The channels the fold's per-channel scale runs over (the output channels).
+    var foldChannels: Int { get }
+}
+
+extension FusedPassStage {
     /// The weights, bias and clamp this layer runs with at inference (batch norm folded in).
     func inferenceStage() -> FusedInvertedResidual.Stage {
         if let f = fold {
-            f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.k)
+            f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: foldChannels)
             return .init(
                 weights: f.kernel!.data, version: f.version, bias: f.bias!.data, clamp: f.activation.clampRange)
         }
@@ -81,22 +117,12 @@ extension Conv2DLayer {
     }
 }
 
-extension DepthwiseConv2DLayer {
-    func inferenceStage() -> FusedInvertedResidual.Stage {
-        if let f = fold {
-            f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.c)
-            return .init(
-                weights: f.kernel!.data, version: f.version, bias: f.bias!.data, clamp: f.activation.clampRange)
-        }
-        return .init(
-            weights: kernel.value.data, version: kernel.version, bias: useBias ? bias.value.data : nil,
-            clamp: activation.clampRange)
-    }
+extension Conv2DLayer: FusedPassStage {
+    var foldChannels: Int { geometry.k }
+}
 
-    var clampsItsActivation: Bool {
-        let a = fold?.activation ?? activation
-        return a == .linear || a.clampRange != nil
-    }
+extension DepthwiseConv2DLayer: FusedPassStage {
+    var foldChannels: Int { geometry.c }
 }
 
 extension Sequential {

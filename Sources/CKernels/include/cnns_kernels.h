@@ -170,6 +170,11 @@ void cnns_maxpool_route_row(const uint8_t *argmax, const float *g, float *dx, lo
 void cnns_maxpool_argmax_forward_scalar(const float *x, long rowStride, int k, int C, float *y, uint8_t *argmax,
                                         int relu);
 void cnns_maxpool_route_scalar(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int C);
+/// The references over channels c0..<C of one window only: the vector kernels' channel tails.
+void cnns_maxpool_argmax_forward_channels(const float *x, long rowStride, int k, int c0, int C, float *y,
+                                          uint8_t *argmax, int relu);
+void cnns_maxpool_route_channels(const uint8_t *argmax, const float *g, float *dx, long rowStride, int k, int c0,
+                                 int C);
 /// The 16-lane row kernels (same contracts and bits as the `_row` functions above): `_avx512`
 /// requires cnns_have_avx512(); `_w16` is the same source built for AVX2 (or portable C).
 void cnns_maxpool_argmax_forward_row_avx512(const float *x, long rowStride, int k, int C, int windows, float *y,
@@ -195,6 +200,10 @@ void cnns_depthwise_forward(const cnns_conv_shape *s, const float *input, const 
 void cnns_depthwise_forward_scalar(const cnns_conv_shape *s, const float *input, const float *weights,
                                    const float *bias, int clamp, float lo, float hi, float *output, long row0,
                                    long row1);
+/// The reference over channels c0..<c only: the vector kernels' channel tail.
+void cnns_depthwise_forward_channels(const cnns_conv_shape *s, const float *input, const float *weights,
+                                     const float *bias, int clamp, float lo, float hi, float *output, long row0,
+                                     long row1, int c0);
 /// The ISA variants (same contract, C ≥ 8): `_avx2` needs cnns_have_avx2_fma(), `_avx512`
 /// cnns_have_avx512(); `_w16` is the 16-lane source built for AVX2 (or portable without x86).
 void cnns_depthwise_forward_avx2(const cnns_conv_shape *s, const float *input, const float *weights,
@@ -219,6 +228,10 @@ void cnns_depthwise_row3x3_avx512(const float *const rows[3], int stride, int w,
                                   const float *weights, const float *bias, int clamp, float lo, float hi, float *out);
 void cnns_depthwise_row3x3_w16(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
                                const float *weights, const float *bias, int clamp, float lo, float hi, float *out);
+/// The reference over channels c0..<c only: the vector kernels' channel tail.
+void cnns_depthwise_row3x3_channels(const float *const rows[3], int stride, int w, int c, int q, int pad_left,
+                                    const float *weights, const float *bias, int clamp, float lo, float hi, float *out,
+                                    int c0);
 #endif
 
 #ifndef CNNS_POINTWISE_H

@@ -141,22 +141,8 @@ DW_TARGET void DW_NAME(depthwise_forward)(const cnns_conv_shape *g, const float 
                 dw_row_any(g, in_n, ih0, c0, weights, b, clamp, vlo, vhi, out_row);
             }
         }
-        for (int c = CV; c < C; c++) {  // channels past the last full vector, as the reference
-            for (int q = 0; q < g->q; q++) {
-                float acc = bias ? bias[c] : 0.0f;
-                for (int r = 0; r < g->r; r++) {
-                    const long ih = ih0 + r;
-                    if (ih < 0 || ih >= g->h) continue;
-                    for (int s = 0; s < g->s; s++) {
-                        const long iw = (long)q * g->stride_w + s - g->pad_left;
-                        if (iw < 0 || iw >= g->w) continue;
-                        acc += in_n[(ih * g->w + iw) * C + c] * weights[(r * g->s + s) * C + c];
-                    }
-                }
-                if (clamp) acc = acc < lo ? lo : (acc > hi ? hi : acc);
-                out_row[(long)q * C + c] = acc;
-            }
-        }
+        // Channels past the last full vector: the reference's loop.
+        if (CV < C) cnns_depthwise_forward_channels(g, input, weights, bias, clamp, lo, hi, output, row, row + 1, CV);
     }
 }
 
@@ -173,19 +159,6 @@ DW_TARGET void DW_NAME(depthwise_row3x3)(const float *const rows[3], int stride,
         dw_row3x3(rows, 1, w, c, CV, q, pad_left, weights, bias, clamp, vlo, vhi, out);
     else
         dw_row3x3(rows, 2, w, c, CV, q, pad_left, weights, bias, clamp, vlo, vhi, out);
-    for (int ch = CV; ch < c; ch++) {
-        for (int col = 0; col < q; col++) {
-            float acc = bias ? bias[ch] : 0.0f;
-            for (int r = 0; r < 3; r++) {
-                if (!rows[r]) continue;
-                for (int s = 0; s < 3; s++) {
-                    const int iw = col * stride + s - pad_left;
-                    if (iw < 0 || iw >= w) continue;
-                    acc += rows[r][(long)iw * c + ch] * weights[(r * 3 + s) * c + ch];
-                }
-            }
-            if (clamp) acc = acc < lo ? lo : (acc > hi ? hi : acc);
-            out[(long)col * c + ch] = acc;
-        }
-    }
+    // Channels past the last full vector: the reference's loop.
+    if (CV < c) cnns_depthwise_row3x3_channels(rows, stride, w, c, q, pad_left, weights, bias, clamp, lo, hi, out, CV);
 }

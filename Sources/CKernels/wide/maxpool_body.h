@@ -21,22 +21,6 @@ MP_TARGET __attribute__((always_inline)) static inline mp_v mp_ld(const float *p
     return v;
 }
 
-// Channels c0..<C of one window, one at a time (the tail): the reference's scan.
-MP_TARGET static void mp_window_tail(const float *x, long rowStride, int k, int c0, int C, float *y, uint8_t *argmax,
-                                     int relu) {
-    for (int c = c0; c < C; c++) {
-        float m = x[c];
-        int idx = 0;
-        for (int i = 0; i < k; i++)
-            for (int j = 0; j < k; j++) {
-                const float v = x[i * rowStride + (long)j * C + c];
-                if (v > m) m = v, idx = i * k + j;
-            }
-        y[c] = m;
-        argmax[c] = (relu && m <= 0) ? 255 : (uint8_t)idx;
-    }
-}
-
 // The maximum first (independent max operations), then the position: equality tests from the
 // last position to the first, so the first occurrence wins, as in the scalar scan.
 MP_TARGET void MP_NAME(maxpool_argmax_forward_row)(const float *x, long rowStride, int k, int C, int windows, float *y,
@@ -64,7 +48,7 @@ MP_TARGET void MP_NAME(maxpool_argmax_forward_row)(const float *x, long rowStrid
             const mp_vb bytes = __builtin_convertvector(idx, mp_vb);
             memcpy(argmax + c, &bytes, sizeof bytes);
         }
-        if (c < C) mp_window_tail(x, rowStride, k, c, C, y, argmax, relu);
+        if (c < C) cnns_maxpool_argmax_forward_channels(x, rowStride, k, c, C, y, argmax, relu);
     }
 }
 
@@ -83,8 +67,6 @@ MP_TARGET void MP_NAME(maxpool_route_row)(const uint8_t *argmax, const float *g,
                     memcpy(dx + i * rowStride + (long)j * C + c, &routed, sizeof routed);
                 }
         }
-        for (; c < C; c++)
-            for (int i = 0; i < k; i++)
-                for (int j = 0; j < k; j++) dx[i * rowStride + (long)j * C + c] = argmax[c] == i * k + j ? g[c] : 0.0f;
+        if (c < C) cnns_maxpool_route_channels(argmax, g, dx, rowStride, k, c, C);
     }
 }

@@ -135,14 +135,11 @@ public final class Int8Conv2D {
         let rows = batch * g.p * g.q
         // 1. Quantise the input once (each value is read R·S times by the lowering).
         let xq = quantize(x, batch: batch, runner: runner)
-        let q = input, vector = gemmISA != "scalar"
         // 2. Lower bytes (im2col's lowering; the zero point where padded), 3. int8 GEMM, 4. dequantise.
-        let direct = g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && L4 == L
         let chunk = Swift.min(rowsPerChunk, rows)
         let floats = (chunk * L4 + 3) / 4 + chunk * K
         workspace.reserve(workers: runner.width, floats: floats)
-        let zeroByte = UInt8(Swift.min(Swift.max(q.zeroPoint, 0), 127))
-        let mul = multiplier, off = offset, pk = packed
+        let pk = packed
         let gemm = Self.gemmKernel(gemmISA)
         runner.parallelRanges(rows, work: rows * L * K) { worker, range in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
@@ -151,23 +148,43 @@ public final class Int8Conv2D {
             var m0 = range.lowerBound
             while m0 < range.upperBound {
                 let m1 = Swift.min(range.upperBound, m0 + chunk)
-                let a: UnsafePointer<UInt8>
-                if direct {
-                    a = UnsafePointer(xq + m0 * L)
-                } else {
-                    PatchLowering.lower(
-                        g, input: UnsafePointer(xq), rows: m0..<m1, into: cols, rowLength: L4, padding: zeroByte)
-                    if L4 > L { for m in 0..<(m1 - m0) { (cols + m * L4 + L).update(repeating: 0, count: L4 - L) } }
-                    a = UnsafePointer(cols)
-                }
+                let a = patchRows(xq, m0..<m1, into: cols)
                 gemm(Int32(m1 - m0), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))
-                if vector {
-                    cnns_dequantize_rows(acc, Int32(m1 - m0), Int32(K), mul, off, lo, hi, output + m0 * K, K)
-                } else {
-                    cnns_dequantize_rows_scalar(acc, Int32(m1 - m0), Int32(K), mul, off, lo, hi, output + m0 * K, K)
-                }
+                dequantize(acc, rows: m1 - m0, lo: lo, hi: hi, into: output + m0 * K)
                 m0 = m1
             }
+        }
+    }
+
+    /// The lowered byte rows of output pixels `rows` (a row of L4 bytes each, the zero point where
+    /// padded, zeros past L), or the quantised input itself for a 1x1 stride-1 layer.
+    @inline(__always)
+    private func patchRows(
+        _ xq: UnsafeMutablePointer<UInt8>, _ rows: Range<Int>, into cols: UnsafeMutablePointer<UInt8>
+    )
+        -> UnsafePointer<UInt8>
+    {
+        let g = geometry, L = g.r * g.s * g.c, L4 = paddedLength
+        if g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && L4 == L {
+            return UnsafePointer(xq + rows.lowerBound * L)
+        }
+        let zeroByte = UInt8(Swift.min(Swift.max(input.zeroPoint, 0), 127))
+        PatchLowering.lower(g, input: UnsafePointer(xq), rows: rows, into: cols, rowLength: L4, padding: zeroByte)
+        if L4 > L { for m in 0..<rows.count { (cols + m * L4 + L).update(repeating: 0, count: L4 - L) } }
+        return UnsafePointer(cols)
+    }
+
+    /// int32 sums of `rows` output pixels -> floats, clamped to lo...hi (the C kernel, or its
+    /// reference under the scalar ISA).
+    @inline(__always)
+    private func dequantize(
+        _ acc: UnsafePointer<Int32>, rows: Int, lo: Float, hi: Float, into out: UnsafeMutablePointer<Float>
+    ) {
+        let K = geometry.k
+        if gemmISA != "scalar" {
+            cnns_dequantize_rows(acc, Int32(rows), Int32(K), multiplier, offset, lo, hi, out, K)
+        } else {
+            cnns_dequantize_rows_scalar(acc, Int32(rows), Int32(K), multiplier, offset, lo, hi, out, K)
         }
     }
 
@@ -206,11 +223,9 @@ public final class Int8Conv2D {
         let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength, Q = g.q
         let (P2, Q2) = (g.p / 2, g.q / 2)
         let xq = quantize(x, batch: batch, runner: runner)
-        let direct = g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && L4 == L
         let span = 2 * Q  // the output rows under one pooled row
         workspace.reserve(workers: runner.width, floats: (span * L4 + 3) / 4 + span * K)
-        let zeroByte = UInt8(Swift.min(Swift.max(input.zeroPoint, 0), 127))
-        let mul = multiplier, off = offset, pk = packed, vector = gemmISA != "scalar"
+        let pk = packed
         let gemm = Self.gemmKernel(gemmISA)
         runner.parallelRanges(batch * P2, work: batch * P2 * span * L * K) { worker, pooledRows in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
@@ -219,16 +234,7 @@ public final class Int8Conv2D {
             for pr in pooledRows {
                 let n = pr / P2, pp = pr % P2
                 let m0 = (n * g.p + 2 * pp) * Q
-                let a: UnsafePointer<UInt8>
-                if direct {
-                    a = UnsafePointer(xq + m0 * L)
-                } else {
-                    PatchLowering.lower(
-                        g, input: UnsafePointer(xq), rows: m0..<(m0 + span), into: cols, rowLength: L4,
-                        padding: zeroByte)
-                    if L4 > L { for m in 0..<span { (cols + m * L4 + L).update(repeating: 0, count: L4 - L) } }
-                    a = UnsafePointer(cols)
-                }
+                let a = patchRows(xq, m0..<(m0 + span), into: cols)
                 gemm(Int32(span), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))
                 // Window j takes output columns 2j, 2j+1 of both rows; pooled row j overwrites sum row
                 // j, which no later window reads (they read rows 2j' and Q + 2j', j' > j).
@@ -237,12 +243,7 @@ public final class Int8Conv2D {
                     let dst = acc + j * K
                     for k in 0..<K { dst[k] = Swift.max(Swift.max(r0[k], r1[k]), Swift.max(r2[k], r3[k])) }
                 }
-                let out = output + pr * Q2 * K
-                if vector {
-                    cnns_dequantize_rows(acc, Int32(Q2), Int32(K), mul, off, lo, hi, out, K)
-                } else {
-                    cnns_dequantize_rows_scalar(acc, Int32(Q2), Int32(K), mul, off, lo, hi, out, K)
-                }
+                dequantize(acc, rows: Q2, lo: lo, hi: hi, into: output + pr * Q2 * K)
             }
         }
     }
