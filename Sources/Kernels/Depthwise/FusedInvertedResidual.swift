@@ -47,6 +47,8 @@ public final class FusedInvertedResidual {
     private let expandPanels: PackedWeightPanels?
     private let projectPanels: PackedWeightPanels?
     private var packedVersions: (expand: Int, project: Int) = (-1, -1)
+    /// Each worker's ring of expanded rows and depthwise row, kept between calls.
+    private let workspace = Workspace()
 
     /// The depthwise layers the pass takes: 3x3 at stride 1 or 2, equal in both directions, on a
     /// map at least `minimumWidth` pixels wide.
@@ -142,9 +144,9 @@ public final class FusedInvertedResidual {
         let ringFloats = expand != nil ? W * E : 0, dwFloats = project != nil ? Q * E : 0
         let (dwClamps, dwLo, dwHi): (Int32, Float, Float) =
             dwStage.clamp.map { (1, $0.lowerBound, $0.upperBound) } ?? (0, 0, 0)
-        runner.parallelRanges(batch * P, work: batch * P * Q * E * (C + 9 + (project != nil ? K : 0))) { _, rows in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * ringFloats + dwFloats)
-            defer { scratch.deallocate() }
+        workspace.reserve(workers: runner.width, floats: max(1, 4 * ringFloats + dwFloats))
+        runner.parallelRanges(batch * P, work: batch * P * Q * E * (C + 9 + (project != nil ? K : 0))) { worker, rows in
+            let scratch = workspace.buffer(worker)
             var tags = [Int](repeating: Int.min, count: 4)  // which input row (n·H + ih) each ring slot holds
             for row in rows {
                 let n = row / P, p = row % P
