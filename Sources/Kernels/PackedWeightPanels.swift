@@ -40,6 +40,26 @@ final class PackedWeightPanels {
         options.avx512Kernels ? cnns_pointwise_forward_avx512 : cnns_pointwise_forward
     }
 
+    /// Output rows `m` (pixels), column panels `j` of a 1x1 convolution: the packed kernel of the
+    /// options' ISA on `panels` (matrix `matrix`), or, without packed panels (the scalar ISA), the
+    /// plain C reference on the unpacked `weights` (c x k).
+    static func pointwise(
+        _ options: ConvOptions, panels: PackedWeightPanels?, matrix: Int = 0, weights: UnsafePointer<Float>,
+        c: Int, k: Int, input: UnsafePointer<Float>, bias: UnsafePointer<Float>?, clamp: ClosedRange<Float>?,
+        output: UnsafeMutablePointer<Float>, rows m: Range<Int>, panels j: Range<Int>
+    ) {
+        let (clamps, lo, hi): (Int32, Float, Float) = clamp.map { (1, $0.lowerBound, $0.upperBound) } ?? (0, 0, 0)
+        if let panels {
+            kernel(options)(
+                Int32(c), Int32(k), input, panels.matrix(matrix), bias, clamps, lo, hi, output, m.lowerBound,
+                m.upperBound, Int32(j.lowerBound), Int32(j.upperBound))
+        } else {
+            cnns_pointwise_forward_scalar(
+                Int32(c), Int32(k), input, weights, bias, clamps, lo, hi, output, m.lowerBound, m.upperBound,
+                Int32(j.lowerBound), Int32(j.upperBound))
+        }
+    }
+
     /// Packed matrix `i`.
     func matrix(_ i: Int) -> UnsafePointer<Float> { UnsafePointer(base + i * floatsPerMatrix) }
 

@@ -25,8 +25,9 @@ public final class ActivationArena {
     /// a new one of exactly that size. Reserved until the running layer ends.
     func take(_ dims: [Int]) -> Tensor {
         let n = dims.reduce(1, *)
-        let free = slots.filter { $0.users == 0 && $0.storage.count >= n }
-        let slot = free.min { $0.storage.count < $1.storage.count } ?? makeSlot(n)
+        let slot =
+            slots.lazy.filter { $0.users == 0 && $0.storage.count >= n }.min { $0.storage.count < $1.storage.count }
+            ?? makeSlot(n)
         slot.users += 1
         takenByRunningLayer.append(slot)
         return try! slot.storage.leadingView(dims)

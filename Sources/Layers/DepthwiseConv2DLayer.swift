@@ -30,6 +30,8 @@ public final class DepthwiseConv2DLayer: Layer {
     public internal(set) var fusedBlock: InvertedResidualFusion?
     /// Whether the last forward ran `fusedBlock`'s pass.
     public var lastForwardFusedBlock: Bool { fusion.ranPass }
+    /// The fused pass the last forward ran, or nil.
+    public var lastFusedPass: FusedInvertedResidual? { fusion.ranPass ? fusedBlock?.lastPass : nil }
     /// The expand layer whose fused pass computed this layer's output in the last forward (the
     /// layer passed it through), or nil.
     public var fusedInto: String? { fusion.fusedInto }

@@ -35,8 +35,11 @@ public final class InvertedResidualFusion {
         return w
     }
 
+    /// The kernel-level pass the last forward ran.
+    public var lastPass: FusedInvertedResidual? { made }
+
     /// The kernel-level pass for the expand layer's options.
-    public func pass(inputChannels: Int?, options: ConvOptions) -> FusedInvertedResidual {
+    func pass(inputChannels: Int?, options: ConvOptions) -> FusedInvertedResidual {
         if let p = made, p.options == options, p.inputChannels == inputChannels { return p }
         let p = FusedInvertedResidual(
             inputChannels: inputChannels, depthwise: window, projectChannels: project?.geometry.k, options: options)

@@ -14,20 +14,15 @@ public enum RunAssembler {
     /// The instruction set a layer's forward kernels ran: its convolution algorithm's, the
     /// int8 GEMM's, or the depthwise kernel's; nil for layers without hand-written kernels.
     public static func kernelISA(_ layer: Layer, batch: Int, runner: ParallelRunner) -> String? {
+        if let pass = fusedPass(layer) { return pass.kernelISA }
         if let c = layer as? Conv2DLayer {
             if c.fusedInto != nil { return nil }
-            if c.lastForwardFusedBlock, let block = c.fusedBlock {
-                return block.pass(inputChannels: c.geometry.c, options: c.options).kernelISA
-            }
             // Convolution + ReLU + max pooling in one kernel: AVX2 or its scalar reference.
             if c.lastForwardFused { return c.options.avx2Kernels ? "avx2" : "scalar" }
             return (try? c.algorithm(batch: batch, runner: runner))?.kernelISA
         }
         if let d = layer as? DepthwiseConv2DLayer {
             if d.fusedInto != nil { return nil }
-            if d.lastForwardFusedBlock, let block = d.fusedBlock {
-                return block.pass(inputChannels: nil, options: d.options).kernelISA
-            }
             return d.kernel(batch: batch).kernelISA(d.options)
         }
         if let q = layer as? Int8Layer { return q.kernel.gemmISA }
@@ -35,6 +30,11 @@ public enum RunAssembler {
             return p.options.avx512Kernels ? "avx512" : (Blas.haveSmallGemm ? "avx2" : "scalar")
         }
         return nil
+    }
+
+    /// The fused inverted-residual pass a layer (an expand or a depthwise layer) ran in the last forward.
+    static func fusedPass(_ layer: Layer) -> FusedInvertedResidual? {
+        (layer as? Conv2DLayer)?.lastFusedPass ?? (layer as? DepthwiseConv2DLayer)?.lastFusedPass
     }
 
     /// FLOPs and bytes of one layer for a batch, by formula (modelled).
@@ -55,19 +55,9 @@ public enum RunAssembler {
         {
             return (0, 0, 0, 0, "fused into \(into)", 0)
         }
-        if phase == .forward, let c = layer as? Conv2DLayer, c.lastForwardFusedBlock, let block = c.fusedBlock {
-            let pass = block.pass(inputChannels: c.geometry.c, options: c.options)
+        if phase == .forward, let pass = fusedPass(layer) {
             let f = pass.flops(batch: batch, workers: workers), bytes = pass.minimumBytes(batch: batch)
-            let label = block.project != nil ? "1x1 + depthwise + 1x1 (fused)" : "1x1 + depthwise (fused)"
-            return (f.direct, f.executed, bytes, bytes, label, pass.workspaceBytes(workers: workers))
-        }
-        if phase == .forward, let d = layer as? DepthwiseConv2DLayer, d.lastForwardFusedBlock, let block = d.fusedBlock
-        {
-            let pass = block.pass(inputChannels: nil, options: d.options)
-            let f = pass.flops(batch: batch, workers: workers), bytes = pass.minimumBytes(batch: batch)
-            return (
-                f.direct, f.executed, bytes, bytes, "depthwise + 1x1 (fused)", pass.workspaceBytes(workers: workers)
-            )
+            return (f.direct, f.executed, bytes, bytes, pass.label, pass.workspaceBytes(workers: workers))
         }
         if let c = layer as? Conv2DLayer, let algo = try? c.algorithm(batch: batch, runner: runner) {
             let cost = algo.cost(workers: workers)

@@ -72,6 +72,12 @@ public final class FusedInvertedResidual {
         projectPanels = projectChannels.map { PackedWeightPanels(c: depthwise.c, k: $0) }
     }
 
+    /// The stages, as reports name the pass: "1x1 + depthwise + 1x1 (fused)".
+    public var label: String {
+        [inputChannels != nil ? "1x1" : nil, "depthwise", projectChannels != nil ? "1x1" : nil].compactMap { $0 }
+            .joined(separator: " + ") + " (fused)"
+    }
+
     /// The instruction set the pass runs under its options: that of the pointwise and depthwise kernels.
     public var kernelISA: String { options.wideKernelISA }
 
@@ -120,26 +126,18 @@ public final class FusedInvertedResidual {
             panels.pack(project.weights, runner: SerialRunner())
             packedVersions.project = project.version
         }
-        let pointwise = PackedWeightPanels.kernel(options)
         let depthwiseRow = Self.depthwiseRow(isa: kernelISA)
         let (sh, pt, pl) = (g.stride, g.padTop, g.padLeft)
         let (H, W, P, Q) = (g.h, g.w, g.p, g.q)
+        let options = options
         // One 1x1 convolution over `pixels` contiguous pixels.
         func conv1x1(
             _ stage: Stage, _ panels: PackedWeightPanels?, c: Int, k: Int, _ x: UnsafePointer<Float>, pixels: Int,
             _ y: UnsafeMutablePointer<Float>
         ) {
-            let (clamps, lo, hi): (Int32, Float, Float) =
-                stage.clamp.map { (1, $0.lowerBound, $0.upperBound) } ?? (0, 0, 0)
-            if let panels {
-                pointwise(
-                    Int32(c), Int32(k), x, panels.matrix(0), stage.bias, clamps, lo, hi, y, 0, pixels, 0,
-                    Int32(panels.panels))
-            } else {
-                cnns_pointwise_forward_scalar(
-                    Int32(c), Int32(k), x, stage.weights, stage.bias, clamps, lo, hi, y, 0, pixels, 0,
-                    Int32(PackedWeightPanels.panels(k: k)))
-            }
+            PackedWeightPanels.pointwise(
+                options, panels: packed ? panels : nil, weights: stage.weights, c: c, k: k, input: x, bias: stage.bias,
+                clamp: stage.clamp, output: y, rows: 0..<pixels, panels: 0..<PackedWeightPanels.panels(k: k))
         }
         let ringFloats = expand != nil ? W * E : 0, dwFloats = project != nil ? Q * E : 0
         let (dwClamps, dwLo, dwHi): (Int32, Float, Float) =
@@ -148,37 +146,36 @@ public final class FusedInvertedResidual {
         runner.parallelRanges(batch * P, work: batch * P * Q * E * (C + 9 + (project != nil ? K : 0))) { worker, rows in
             let scratch = workspace.buffer(worker)
             var tags = [Int](repeating: Int.min, count: 4)  // which input row (n·H + ih) each ring slot holds
+            var needed = [Int](repeating: -1, count: 3)  // the window's input rows (n·H + ih; −1: outside)
+            let window = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: 3)
+            defer { window.deallocate() }
             for row in rows {
-                let n = row / P, p = row % P
-                let ih0 = p * sh - pt
-                var window: [UnsafePointer<Float>?] = [nil, nil, nil]
-                let needed = (0..<3).map { ih0 + $0 >= 0 && ih0 + $0 < H ? n * H + ih0 + $0 : -1 }
-                for r in 0..<3 where ih0 + r >= 0 && ih0 + r < H {
+                let n = row / P, ih0 = (row % P) * sh - pt
+                for r in 0..<3 { needed[r] = ih0 + r >= 0 && ih0 + r < H ? n * H + ih0 + r : -1 }
+                for r in 0..<3 {
                     let tag = needed[r]
+                    guard tag >= 0 else { window[r] = nil; continue }
                     guard let expand else {  // no expand stage: the input's own rows
                         window[r] = input + tag * W * E
                         continue
                     }
-                    var slot = tags.firstIndex(of: tag)
-                    if slot == nil {
-                        let free = tags.indices.first { !needed.contains(tags[$0]) }!
-                        conv1x1(
-                            expand, packed ? expandPanels : nil, c: C, k: E, input + tag * W * C, pixels: W,
-                            scratch + free * ringFloats)
-                        tags[free] = tag
-                        slot = free
-                    }
-                    window[r] = UnsafePointer(scratch + slot! * ringFloats)
+                    let slot =
+                        tags.firstIndex(of: tag)
+                        ?? {
+                            let free = tags.indices.first { !needed.contains(tags[$0]) }!
+                            conv1x1(
+                                expand, expandPanels, c: C, k: E, input + tag * W * C, pixels: W,
+                                scratch + free * ringFloats)
+                            tags[free] = tag
+                            return free
+                        }()
+                    window[r] = UnsafePointer(scratch + slot * ringFloats)
                 }
                 let out = project == nil ? output + row * Q * E : scratch + 4 * ringFloats
-                window.withUnsafeBufferPointer { w in
-                    depthwiseRow(
-                        w.baseAddress, Int32(sh), Int32(W), Int32(E), Int32(Q), Int32(pl), dwStage.weights,
-                        dwStage.bias, dwClamps, dwLo, dwHi, out)
-                }
-                if let project {
-                    conv1x1(project, packed ? projectPanels : nil, c: E, k: K, out, pixels: Q, output + row * Q * K)
-                }
+                depthwiseRow(
+                    window, Int32(sh), Int32(W), Int32(E), Int32(Q), Int32(pl), dwStage.weights, dwStage.bias, dwClamps,
+                    dwLo, dwHi, out)
+                if let project { conv1x1(project, projectPanels, c: E, k: K, out, pixels: Q, output + row * Q * K) }
             }
         }
     }

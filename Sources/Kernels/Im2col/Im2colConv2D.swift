@@ -181,9 +181,6 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
         observer: ConvStageObserver?
     ) {
-        let C = Int32(geometry.c), K = Int32(geometry.k)
-        let clamps: Int32 = outputClamp != nil ? 1 : 0
-        let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         let vector = options.avx2Kernels
         let packed = vector ? pointwisePanels : nil
         if let packed, pointwiseKey?.weights != weights || pointwiseKey?.version != weightsVersion {
@@ -193,18 +190,12 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
             observer?.stageEnded(.filterTransform, worker: 0)
         }
         let panels = PackedWeightPanels.panels(k: geometry.k)
-        let kernel = PackedWeightPanels.kernel(options)
+        let (opts, clamp, c, k) = (options, outputClamp, geometry.c, geometry.k)
         func run(_ m: Range<Int>, _ j: Range<Int>, worker: Int) {
             observer?.stageBegan(.gemm, worker: worker)
-            if let packed {
-                kernel(
-                    C, K, input, packed.matrix(0), bias, clamps, lo, hi, output, m.lowerBound, m.upperBound,
-                    Int32(j.lowerBound), Int32(j.upperBound))
-            } else {
-                cnns_pointwise_forward_scalar(
-                    C, K, input, weights, bias, clamps, lo, hi, output, m.lowerBound, m.upperBound,
-                    Int32(j.lowerBound), Int32(j.upperBound))
-            }
+            PackedWeightPanels.pointwise(
+                opts, panels: packed, weights: weights, c: c, k: k, input: input, bias: bias, clamp: clamp,
+                output: output, rows: m, panels: j)
             observer?.stageEnded(.gemm, worker: worker)
         }
         let work = rows * geometry.c * geometry.k
