@@ -61,7 +61,7 @@ public final class AutoSelector {
     }
 
     /// Bumped when the kernels change enough to make earlier timings misleading.
-    public static let keyVersion = " engine=4"
+    public static let keyVersion = " engine=5"
 
     /// "<geometry> threads=T <kernel switches> machine=<identity> engine=V".
     public static func key(_ g: ConvGeometry, threads: Int, options: ConvOptions, machine: String) -> String {

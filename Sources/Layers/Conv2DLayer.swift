@@ -56,6 +56,8 @@ public final class Conv2DLayer: Layer {
     public var fusedInto: String? { fusion.fusedInto }
     var fusion = FusionMarks()
     private var fusedKernel: ConvReluMaxPool?
+    /// The instruction set of the fused convolution + ReLU + pooling kernel's last forward.
+    public var fusedPoolISA: String? { fusedKernel?.options.wideKernelISA }
     private var argmax: [Int: UnsafeMutablePointer<UInt8>] = [:]
     private let pooledOutputs = BufferCache()
     private let expandedGrads = BufferCache()
@@ -147,7 +149,12 @@ public final class Conv2DLayer: Layer {
         let algo = try! algorithm(batch: batch, runner: ctx.runner)
         lastAlgorithm = algo.kind
         if let pool = fusesPool(algo, training: ctx.training) {
-            let k = fusedKernel ?? ConvReluMaxPool(geometry: geometry)
+            // The build follows the options the algorithm was made with (auto may keep AVX2 under an
+            // AVX-512 cap where it timed faster).
+            let made = (algo as? Im2colConv2D)?.options ?? options
+            let k =
+                fusedKernel.flatMap { $0.options.kernelKey == made.kernelKey ? $0 : nil }
+                ?? ConvReluMaxPool(geometry: geometry, options: made)
             fusedKernel = k
             let y = pooledOutputs.get(batch: batch, shape: pool.outputShape)
             // The argmax is kept in inference mode too (a quarter of the pooled bytes), so a
@@ -155,8 +162,7 @@ public final class Conv2DLayer: Layer {
             let am = argmaxBuffer(batch: batch, count: y.count)
             k.forward(
                 input: x.data, batch: batch, weights: kernel.value.data, bias: useBias ? bias.value.data : nil,
-                clampHigh: .greatestFiniteMagnitude, pooled: y.data, argmax: am, runner: ctx.runner,
-                reference: !options.avx2Kernels)
+                clampHigh: .greatestFiniteMagnitude, pooled: y.data, argmax: am, runner: ctx.runner)
             pool.receivePooledInput(from: name)
             lastForwardFused = true
             lastInput = x

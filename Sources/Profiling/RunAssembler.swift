@@ -17,8 +17,8 @@ public enum RunAssembler {
         if let pass = fusedPass(layer) { return pass.kernelISA }
         if let c = layer as? Conv2DLayer {
             if c.fusedInto != nil { return nil }
-            // Convolution + ReLU + max pooling in one kernel: AVX2 or its scalar reference.
-            if c.lastForwardFused { return c.options.avx2Kernels ? "avx2" : "scalar" }
+            // Convolution + ReLU + max pooling in one kernel: AVX-512, AVX2 or its scalar reference.
+            if c.lastForwardFused { return c.fusedPoolISA }
             return (try? c.algorithm(batch: batch, runner: runner))?.kernelISA
         }
         if let d = layer as? DepthwiseConv2DLayer {

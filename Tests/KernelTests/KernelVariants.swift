@@ -80,6 +80,30 @@ enum KernelVariants {
         return v
     }
 
+    typealias SmallPatchForward = Im2colConv2D.SmallPatchForward
+    typealias SmallPatchWeights = Im2colConv2DBackward.SmallPatchWeights
+
+    /// The small-patch forward and weight-gradient kernels, the plain C reference first.
+    static var smallPatch: [(String, SmallPatchForward, SmallPatchWeights)] {
+        var v: [(String, SmallPatchForward, SmallPatchWeights)] = [
+            ("scalar", cnns_conv_small_patch_forward_scalar, cnns_conv_small_patch_dweights_scalar),
+            ("w16", cnns_conv_small_patch_forward_w16, cnns_conv_small_patch_dweights_w16),
+        ]
+        if Blas.haveSmallGemm { v.append(("avx2", cnns_conv_small_patch_forward, cnns_conv_small_patch_dweights)) }
+        if Blas.haveAVX512 {
+            v.append(("avx512", cnns_conv_small_patch_forward_avx512, cnns_conv_small_patch_dweights_avx512))
+        }
+        return v
+    }
+
+    /// The vector builds of the fused small-patch convolution + pooling, by CNNS_SP_* variant.
+    static var smallPatchBuilds: [(String, Int32)] {
+        var v: [(String, Int32)] = [("w16", CNNS_SP_W16)]
+        if Blas.haveSmallGemm { v.append(("avx2", CNNS_SP_AVX2)) }
+        if Blas.haveAVX512 { v.append(("avx512", CNNS_SP_AVX512)) }
+        return v
+    }
+
     /// The line a test prints about the ISAs it could not run here.
     static func notRunHere(_ test: String) {
         var missing: [String] = []

@@ -74,8 +74,7 @@ final class SmallPatchTests: XCTestCase {
     }
 
     func testRandomShapes() throws {
-        let seed = UInt64(Date().timeIntervalSince1970) % 100_000
-        print("SmallPatchTests.testRandomShapes seed \(seed)")
+        let seed = ConvTester.randomSeed("SmallPatchTests.testRandomShapes")
         var rng = SeededGenerator(seed: seed)
         var done = 0
         while done < 16 {
@@ -115,53 +114,115 @@ final class SmallPatchTests: XCTestCase {
         }
     }
 
-    /// The AVX2 kernels against their plain C references on the same data; the AVX2 side runs
-    /// in three pieces split mid-row (as workers' ranges may be), the reference in one.
-    func testAVX2MatchesScalarReference() throws {
-        guard cnns_have_avx2_fma() != 0 else { throw XCTSkip("no AVX2+FMA on this CPU") }
-        let seed: UInt64 = 7
-        for (i, g) in [
+    /// Every vector build of the kernels (AVX2, the 16-lane AVX-512 code as w16, AVX-512 where
+    /// the CPU has it) and the scalar reference against Double sums: forward within
+    /// γ(L+2)·Σ|products| per output, dW within γ(pixels+2)·Σ|products|, db within 1e-4. Each
+    /// build runs in three pieces split mid-row (as workers' ranges may be). Shapes: channel
+    /// counts that leave every tail (K % 32 = 8, 16, 24), strides, valid and same padding, runs
+    /// shorter than a block; the lab's first layers; random shapes (seed printed).
+    func testEveryBuildMatchesDoubleReference() throws {
+        var shapes = [
             try ConvGeometry(n: 2, h: 13, w: 11, c: 3, k: 40, r: 3, stride: 2),
             try ConvGeometry(n: 1, h: 28, w: 28, c: 1, k: 32, r: 5),
             try ConvGeometry(n: 1, h: 9, w: 30, c: 2, k: 24, r: 2, s: 4, padding: .valid),
-        ].enumerated() {
-            let t = ConvTester(g, seed: seed + UInt64(i))
+            try ConvGeometry(n: 1, h: 7, w: 5, c: 4, k: 8, r: 3, padding: .valid),
+            try ConvGeometry(n: 2, h: 28, w: 28, c: 1, k: 16, r: 3),
+            try ConvGeometry(n: 1, h: 32, w: 32, c: 3, k: 64, r: 5),
+            try ConvGeometry(n: 1, h: 6, w: 40, c: 2, k: 56, r: 4, s: 3, stride: 3, padding: .valid),
+        ]
+        let seed = ConvTester.randomSeed("SmallPatchTests.testEveryBuildMatchesDoubleReference")
+        var rng = SeededGenerator(seed: seed)
+        while shapes.count < 13 {
+            let c = 1 + rng.nextInt(4), r = 1 + rng.nextInt(5), s = 1 + rng.nextInt(5)
+            guard r * s * c <= 80, r * s > 1 else { continue }
+            shapes.append(
+                try ConvGeometry(
+                    n: 1 + rng.nextInt(2), h: r + rng.nextInt(20), w: s + rng.nextInt(30), c: c,
+                    k: 8 * (1 + rng.nextInt(9)), r: r, s: s, stride: 1 + rng.nextInt(2),
+                    padding: rng.nextInt(2) == 0 ? .same : .valid))
+        }
+        for (i, g) in shapes.enumerated() {
+            let t = ConvTester(g, seed: seed &+ UInt64(i))
+            let ref = ReferenceConv2D.forward(g, input: t.input.data, weights: t.weights.data, bias: t.bias.data)
             var shape = g.cShape
             let rows = g.n * g.p * g.q, L = g.r * g.s * g.c
+            let cuts = [0, rows / 3 + 1, 2 * rows / 3 + 5, rows].map { min($0, rows) }
+            var rng2 = SeededGenerator(seed: seed &+ 1000 &+ UInt64(i))
+            let dy = Tensor(shape: g.outputShape); dy.fillUniform(&rng2)
+            var rdw = [Double](repeating: 0, count: L * g.k), adw = rdw, rdb = [Double](repeating: 0, count: g.k)
+            for n in 0..<g.n {
+                for p in 0..<g.p {
+                    for q in 0..<g.q {
+                        let d = dy.data + ((n * g.p + p) * g.q + q) * g.k
+                        for k in 0..<g.k {
+                            rdb[k] += Double(d[k])
+                            Self.addPatch(
+                                g, input: t.input.data, n: n, p: p, q: q, channel: k, times: Double(d[k]), to: &rdw,
+                                abs: &adw)
+                        }
+                    }
+                }
+            }
+            let limit = ConvTester.gamma(g.n * g.p * g.q + 2)
+            for (name, forward, weights) in KernelVariants.smallPatch {
+                let what = "\(name) on \(g) (seed \(seed))"
+                let out = Tensor(shape: g.outputShape, zeroed: false)
+                out.fill(.nan)
+                for c in 0..<3 where cuts[c] < cuts[c + 1] {
+                    forward(&shape, t.input.data, t.weights.data, t.bias.data, 0, 0, 0, out.data, cuts[c], cuts[c + 1])
+                }
+                for j in 0..<out.count
+                where !(abs(Double(out.data[j]) - ref.output[j]) <= t.directTolerance * ref.absSum[j] + 1e-30) {
+                    XCTFail("forward \(what): [\(j)] = \(out.data[j]) vs \(ref.output[j])"); break
+                }
+                let dw = try Tensor([L, g.k]), db = try Tensor([g.k])
+                for c in 0..<3 where cuts[c] < cuts[c + 1] {
+                    weights(&shape, t.input.data, dy.data, dw.data, db.data, cuts[c], cuts[c + 1])
+                }
+                for j in 0..<dw.count where !(abs(Double(dw.data[j]) - rdw[j]) <= limit * adw[j] + 1e-30) {
+                    XCTFail("dW \(what): [\(j)] = \(dw.data[j]) vs \(rdw[j])"); break
+                }
+                for k in 0..<g.k where abs(Double(db.data[k]) - rdb[k]) > 1e-4 * max(1, abs(rdb[k])) {
+                    XCTFail("db \(what): [\(k)] = \(db.data[k]) vs \(rdb[k])"); break
+                }
+            }
+        }
+        KernelVariants.notRunHere("SmallPatchTests.testEveryBuildMatchesDoubleReference")
+    }
+
+    /// The clamp of every build: outputs of a clamped forward equal the unclamped ones clamped.
+    func testEveryBuildClamps() throws {
+        let g = try ConvGeometry(n: 1, h: 12, w: 14, c: 3, k: 24, r: 3)
+        let t = ConvTester(g, seed: 77)
+        var shape = g.cShape
+        let rows = g.n * g.p * g.q
+        for (name, forward, _) in KernelVariants.smallPatch {
             let a = Tensor(shape: g.outputShape), b = Tensor(shape: g.outputShape)
-            let cuts = [0, rows / 3 + 1, 2 * rows / 3 + 5, rows]
-            for c in 0..<3 {
-                cnns_conv_small_patch_forward(
-                    &shape, t.input.data, t.weights.data, t.bias.data, 1, 0, 6, a.data, cuts[c], cuts[c + 1])
-            }
-            cnns_conv_small_patch_forward_scalar(
-                &shape, t.input.data, t.weights.data, t.bias.data, 1, 0, 6, b.data, 0, rows)
-            for j in 0..<a.count where abs(a.data[j] - b.data[j]) > 1e-5 * max(1, abs(b.data[j])) {
-                XCTFail("forward \(g): \(a.data[j]) vs scalar \(b.data[j]) at \(j)"); break
-            }
-            let dwA = try Tensor([L, g.k]), dwB = try Tensor([L, g.k]), dbA = try Tensor([g.k]), dbB = try Tensor([g.k])
-            for c in 0..<3 {
-                cnns_conv_small_patch_dweights(&shape, t.input.data, a.data, dwA.data, dbA.data, cuts[c], cuts[c + 1])
-            }
-            cnns_conv_small_patch_dweights_scalar(&shape, t.input.data, a.data, dwB.data, dbB.data, 0, rows)
-            for j in 0..<dwA.count where abs(dwA.data[j] - dwB.data[j]) > 1e-4 * max(1, abs(dwB.data[j])) {
-                XCTFail("dW \(g): \(dwA.data[j]) vs scalar \(dwB.data[j]) at \(j)"); break
-            }
-            for j in 0..<g.k where abs(dbA.data[j] - dbB.data[j]) > 1e-4 * max(1, abs(dbB.data[j])) {
-                XCTFail("db \(g): \(dbA.data[j]) vs scalar \(dbB.data[j]) at \(j)"); break
+            forward(&shape, t.input.data, t.weights.data, t.bias.data, 0, 0, 0, a.data, 0, rows)
+            forward(&shape, t.input.data, t.weights.data, t.bias.data, 1, -0.25, 0.5, b.data, 0, rows)
+            for j in 0..<a.count where b.data[j] != min(max(a.data[j], -0.25), 0.5) {
+                XCTFail("\(name): clamp of \(a.data[j]) gave \(b.data[j])"); break
             }
         }
     }
 
-    /// The fused convolution + ReLU + 2x2 max pooling: AVX2 against the scalar C path (pooled
-    /// values within rounding, argmax equal wherever the maximum is not a near tie), split
-    /// across two workers; its weight gradient against the Double sums over routed positions.
-    func testConvReluMaxPoolAVX2MatchesReference() throws {
-        guard cnns_have_avx2_fma() != 0 else { throw XCTSkip("no AVX2+FMA on this CPU") }
+    /// The fused convolution + ReLU + 2x2 max pooling, every vector build (AVX2, w16, AVX-512
+    /// where the CPU has it) against the scalar C path (pooled values within rounding, argmax
+    /// equal wherever the maximum is not a near tie), split across two workers; its weight
+    /// gradient against the Double sums over routed positions.
+    func testConvReluMaxPoolEveryBuildMatchesReference() throws {
+        for (build, variant) in KernelVariants.smallPatchBuilds {
+            try checkConvReluMaxPool(build: build, variant: variant)
+        }
+        KernelVariants.notRunHere("SmallPatchTests.testConvReluMaxPoolEveryBuildMatchesReference")
+    }
+
+    func checkConvReluMaxPool(build: String, variant: Int32) throws {
         for (i, g) in [
             try ConvGeometry(n: 3, h: 12, w: 10, c: 1, k: 32, r: 3),
             try ConvGeometry(n: 2, h: 16, w: 16, c: 3, k: 24, r: 5),
             try ConvGeometry(n: 2, h: 13, w: 13, c: 2, k: 8, r: 2, stride: 2, padding: .valid),
+            try ConvGeometry(n: 1, h: 28, w: 28, c: 1, k: 40, r: 3),
         ].enumerated() {
             XCTAssertTrue(ConvReluMaxPool.supports(g, options: ConvOptions()), "\(g)")
             let t = ConvTester(g, seed: 50 + UInt64(i))
@@ -172,13 +233,14 @@ final class SmallPatchTests: XCTestCase {
             f.forward(
                 input: t.input.data, batch: g.n, weights: t.weights.data, bias: t.bias.data,
                 clampHigh: .greatestFiniteMagnitude,
-                pooled: a.data, argmax: &amA, runner: TwoThreadRunner())
+                pooled: a.data, argmax: &amA, runner: TwoThreadRunner(), variant: variant)
             f.forward(
                 input: t.input.data, batch: g.n, weights: t.weights.data, bias: t.bias.data,
                 clampHigh: .greatestFiniteMagnitude,
-                pooled: b.data, argmax: &amB, runner: SerialRunner(), reference: true)
+                pooled: b.data, argmax: &amB, runner: SerialRunner(), variant: CNNS_SP_SCALAR)
             for j in 0..<pooled {
-                XCTAssertEqual(a.data[j], b.data[j], accuracy: 1e-5 * max(1, abs(b.data[j])), "\(g) pooled \(j)")
+                XCTAssertEqual(
+                    a.data[j], b.data[j], accuracy: 1e-5 * max(1, abs(b.data[j])), "\(build) \(g) pooled \(j)")
                 XCTAssertTrue(amA[j] == 255 || amA[j] < 4, "\(g) argmax \(j) = \(amA[j])")
                 if amA[j] != amB[j] {
                     XCTAssertLessThan(abs(a.data[j]), 1e-5, "\(g): argmax differs at \(j) away from a tie at 0")
@@ -191,7 +253,7 @@ final class SmallPatchTests: XCTestCase {
             let dw = try Tensor([L, g.k]), db = try Tensor([g.k])
             f.backwardWeights(
                 input: t.input.data, batch: g.n, dPooled: dp.data, argmax: amA, dWeights: dw.data, dBias: db.data,
-                runner: TwoThreadRunner())
+                runner: TwoThreadRunner(), variant: variant)
             var rdw = [Double](repeating: 0, count: L * g.k), adw = rdw, rdb = [Double](repeating: 0, count: g.k)
             let (P2, Q2) = (g.p / 2, g.q / 2)
             for n in 0..<g.n {
@@ -211,7 +273,7 @@ final class SmallPatchTests: XCTestCase {
             }
             let limit = ConvTester.gamma(g.n * g.p * g.q + 2)
             for j in 0..<dw.count where !(abs(Double(dw.data[j]) - rdw[j]) <= limit * adw[j] + 1e-30) {
-                XCTFail("\(g): dW[\(j)] = \(dw.data[j]) vs \(rdw[j])"); break
+                XCTFail("\(build) \(g): dW[\(j)] = \(dw.data[j]) vs \(rdw[j])"); break
             }
             for k in 0..<g.k {
                 XCTAssertEqual(Double(db.data[k]), rdb[k], accuracy: 1e-4 * max(1, abs(rdb[k])), "\(g) db")

@@ -114,10 +114,25 @@ typedef struct {
 /// of 8, the weights (L·K floats) small enough to stay in L1.
 int cnns_conv_small_patch_fits(const cnns_conv_shape *s);
 
+/// Which build of the small-patch kernels a call runs: AVX2+FMA (the scalar reference on a CPU
+/// without it), the scalar reference, the 16-lane AVX-512 code compiled for AVX2 (`w16`: tests
+/// run it on every machine) or AVX-512F/VL (callers ask cnns_have_avx512() first).
+#define CNNS_SP_AVX2 0
+#define CNNS_SP_SCALAR 1
+#define CNNS_SP_W16 2
+#define CNNS_SP_AVX512 3
+
 /// Output pixels m0..<m1 (flattened n, p, q): out = clamp(patch · W + bias), clamp only when
-/// `clamp` != 0, bias may be NULL. AVX2+FMA when the CPU has it, else the scalar reference.
+/// `clamp` != 0, bias may be NULL. AVX2+FMA when the CPU has it, else the scalar reference;
+/// _avx512 and _w16: the 16-lane builds.
 void cnns_conv_small_patch_forward(const cnns_conv_shape *s, const float *input, const float *weights,
                                    const float *bias, int clamp, float lo, float hi, float *output, long m0, long m1);
+void cnns_conv_small_patch_forward_avx512(const cnns_conv_shape *s, const float *input, const float *weights,
+                                          const float *bias, int clamp, float lo, float hi, float *output, long m0,
+                                          long m1);
+void cnns_conv_small_patch_forward_w16(const cnns_conv_shape *s, const float *input, const float *weights,
+                                       const float *bias, int clamp, float lo, float hi, float *output, long m0,
+                                       long m1);
 void cnns_conv_small_patch_forward_scalar(const cnns_conv_shape *s, const float *input, const float *weights,
                                           const float *bias, int clamp, float lo, float hi, float *output,
                                           long m0, long m1);
@@ -127,6 +142,10 @@ void cnns_conv_small_patch_dweights(const cnns_conv_shape *s, const float *input
                                     float *db, long m0, long m1);
 void cnns_conv_small_patch_dweights_scalar(const cnns_conv_shape *s, const float *input, const float *dy,
                                            float *dw, float *db, long m0, long m1);
+void cnns_conv_small_patch_dweights_avx512(const cnns_conv_shape *s, const float *input, const float *dy, float *dw,
+                                           float *db, long m0, long m1);
+void cnns_conv_small_patch_dweights_w16(const cnns_conv_shape *s, const float *input, const float *dy, float *dw,
+                                        float *db, long m0, long m1);
 #endif
 
 #ifndef CNNS_SMALL_PATCH_POOL_H
@@ -138,10 +157,10 @@ int cnns_conv_small_patch_maxpool2_fits(const cnns_conv_shape *s);
 /// Convolution + ReLU (clamped to [0, hi]) + 2x2 max pooling, for pooled rows r0..<r1 of
 /// (N, P/2): pooled (N, P/2, Q/2, K); argmax (same shape, bytes): window position
 /// 0..3 of the first maximum, 255 where the maximum is ≤ 0. `scratch`: 2·Q·K floats of the
-/// caller's. `reference` != 0 forces the scalar C path (tests).
+/// caller's. `variant`: the build (CNNS_SP_AVX2, _SCALAR, _W16 or _AVX512).
 void cnns_conv_small_patch_maxpool2_forward(const cnns_conv_shape *s, const float *input, const float *weights,
                                             const float *bias, float hi, float *pooled, uint8_t *argmax,
-                                            long r0, long r1, float *scratch, int reference);
+                                            long r0, long r1, float *scratch, int variant);
 
 /// dw += Σ patchᵀ · dy and db += Σ dy over the convolution rows of pooled rows r0..<r1, where dy
 /// is the pooled gradient routed through argmax (zero elsewhere). `scratch`:
@@ -149,7 +168,7 @@ void cnns_conv_small_patch_maxpool2_forward(const cnns_conv_shape *s, const floa
 long cnns_conv_small_patch_maxpool2_scratch_floats(const cnns_conv_shape *s);
 void cnns_conv_small_patch_maxpool2_dweights(const cnns_conv_shape *s, const float *input, const float *dPooled,
                                              const uint8_t *argmax, float *dw, float *db, long r0, long r1,
-                                             float *scratch, int reference);
+                                             float *scratch, int variant);
 #endif
 
 #ifndef CNNS_MAXPOOL_H

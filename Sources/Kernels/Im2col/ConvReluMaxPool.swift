@@ -12,11 +12,14 @@ import Tensor
 /// first maximum in row-major window order, no gradient where the maximum is ≤ 0).
 public final class ConvReluMaxPool {
     public let geometry: ConvGeometry
+    /// The kernels' build (AVX-512, AVX2 or the scalar reference) follows `options.isa`.
+    public let options: ConvOptions
     private let scratch = Workspace()
     private let partials = Workspace()
 
-    public init(geometry: ConvGeometry) {
+    public init(geometry: ConvGeometry, options: ConvOptions = ConvOptions()) {
         self.geometry = geometry
+        self.options = options
     }
 
     /// Whether the fused kernel takes this convolution: small patch (R·S·C ≤ 80, K a multiple
@@ -31,11 +34,12 @@ public final class ConvReluMaxPool {
     /// Pooled rows of a batch (the unit of work).
     func pooledRows(_ batch: Int) -> Int { batch * geometry.p / 2 }
 
-    /// `reference` runs the scalar C path (tests compare the two).
+    /// `variant` overrides the options' build (CNNS_SP_SCALAR: the plain C reference, CNNS_SP_W16:
+    /// the AVX-512 code compiled for AVX2; tests compare them).
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weights: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, clampHigh: Float, pooled: UnsafeMutablePointer<Float>,
-        argmax: UnsafeMutablePointer<UInt8>, runner: ParallelRunner, reference: Bool = false
+        argmax: UnsafeMutablePointer<UInt8>, runner: ParallelRunner, variant: Int32? = nil
     ) {
         var shape = geometry.cShape
         let g = geometry
@@ -44,8 +48,7 @@ public final class ConvReluMaxPool {
         runner.parallelRanges(rows, work: rows * 2 * g.q * g.k * g.r * g.s * g.c) { worker, range in
             cnns_conv_small_patch_maxpool2_forward(
                 &shape, input, weights, bias, clampHigh, pooled, argmax,
-                range.lowerBound, range.upperBound, scratch.buffer(worker),
-                reference ? 1 : 0)
+                range.lowerBound, range.upperBound, scratch.buffer(worker), variant ?? options.smallPatchVariant)
         }
     }
 
@@ -54,7 +57,7 @@ public final class ConvReluMaxPool {
     public func backwardWeights(
         input: UnsafePointer<Float>, batch: Int, dPooled: UnsafePointer<Float>,
         argmax: UnsafePointer<UInt8>, dWeights: UnsafeMutablePointer<Float>,
-        dBias: UnsafeMutablePointer<Float>?, runner: ParallelRunner, reference: Bool = false
+        dBias: UnsafeMutablePointer<Float>?, runner: ParallelRunner, variant: Int32? = nil
     ) {
         var shape = geometry.cShape
         let g = geometry
@@ -69,8 +72,7 @@ public final class ConvReluMaxPool {
             let buf = partials.buffer(worker)
             cnns_conv_small_patch_maxpool2_dweights(
                 &shape, input, dPooled, argmax, buf, buf + L * K,
-                range.lowerBound, range.upperBound, scratch.buffer(worker),
-                reference ? 1 : 0)
+                range.lowerBound, range.upperBound, scratch.buffer(worker), variant ?? options.smallPatchVariant)
         }
         dWeights.update(from: partials.buffer(0), count: L * K)
         if let dBias { dBias.update(from: partials.buffer(0) + L * K, count: K) }

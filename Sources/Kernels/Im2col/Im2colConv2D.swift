@@ -43,12 +43,27 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
 
     public var kernelISA: String {
         if usesPointwiseKernel { return options.wideKernelISA }
-        // The small-patch kernels have AVX2 and scalar variants only.
-        if usesSmallPatchKernel { return options.avx2Kernels ? "avx2" : "scalar" }
+        if usesSmallPatchKernel { return options.wideKernelISA }
         let smallGemm =
             options.im2colSmallGemm && options.avx2Kernels
             && patchLength * geometry.k <= options.smallGemmMaxPanelFloats
         return smallGemm ? options.wideKernelISA : "openblas"
+    }
+
+    /// The small-patch forward kernel's C signature: shape, input, weights, bias, clamp, lo, hi, output, m0, m1.
+    typealias SmallPatchForward =
+        @convention(c) (
+            UnsafePointer<cnns_conv_shape>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+            Int32, Float, Float, UnsafeMutablePointer<Float>?, Int, Int
+        ) -> Void
+
+    /// The small-patch forward build the options ask for: AVX-512, AVX2, or the scalar reference.
+    static func smallPatchForward(_ options: ConvOptions) -> SmallPatchForward {
+        switch options.smallPatchVariant {
+        case CNNS_SP_AVX512: return cnns_conv_small_patch_forward_avx512
+        case CNNS_SP_AVX2: return cnns_conv_small_patch_forward
+        default: return cnns_conv_small_patch_forward_scalar
+        }
     }
 
     /// Whether this layer takes the small-patch path (no column buffer, no GEMM call).
@@ -114,15 +129,8 @@ public final class Im2colConv2D: ConvolutionAlgorithm {
             var shape = geometry.cShape
             runner.parallelRanges(rows, work: rows * L * K) { worker, range in
                 observer?.stageBegan(.direct, worker: worker)
-                if options.avx2Kernels {
-                    cnns_conv_small_patch_forward(
-                        &shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
-                        range.lowerBound, range.upperBound)
-                } else {
-                    cnns_conv_small_patch_forward_scalar(
-                        &shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output,
-                        range.lowerBound, range.upperBound)
-                }
+                Self.smallPatchForward(options)(
+                    &shape, input, weights, bias, clamps ? 1 : 0, lo, hi, output, range.lowerBound, range.upperBound)
                 observer?.stageEnded(.direct, worker: worker)
             }
             return
@@ -220,5 +228,13 @@ extension ConvGeometry {
             h: Int32(h), w: Int32(w), c: Int32(c), r: Int32(r), s: Int32(s), k: Int32(k),
             stride_h: Int32(strideH), stride_w: Int32(strideW), pad_top: Int32(padTop),
             pad_left: Int32(padLeft), p: Int32(p), q: Int32(q))
+    }
+}
+
+extension ConvOptions {
+    /// The build of the small-patch kernels (first layers, alone or with their ReLU and 2x2 max
+    /// pooling) these options run: CNNS_SP_AVX512, CNNS_SP_AVX2 or CNNS_SP_SCALAR (the reference).
+    public var smallPatchVariant: Int32 {
+        avx512Kernels ? CNNS_SP_AVX512 : (avx2Kernels ? CNNS_SP_AVX2 : CNNS_SP_SCALAR)
     }
 }

@@ -49,6 +49,7 @@ public final class Im2colConv2DBackward {
         let pointwise = forwardLowering.isPointwise
         let chunk = min(imagesPerChunk, batch)
         let smallPatch = forwardLowering.usesSmallPatchKernel
+        let smallPatchWeights = Self.smallPatchWeights(options)
         var shape = geometry.cShape
         let colFloats = pointwise || (smallPatch && dInput == nil) ? 0 : chunk * PQ * L
         let partial = L * K + K
@@ -67,7 +68,7 @@ public final class Im2colConv2DBackward {
                 let rows = (n1 - n0) * PQ
                 let dyc = dy + n0 * PQ * K
                 if dWeights != nil && smallPatch {
-                    cnns_conv_small_patch_dweights(&shape, input, dy, dW, db, n0 * PQ, n1 * PQ)
+                    smallPatchWeights(&shape, input, dy, dW, db, n0 * PQ, n1 * PQ)
                 } else if dWeights != nil {
                     for r in 0..<rows {
                         let d = dyc + r * K
@@ -133,6 +134,22 @@ public final class Im2colConv2DBackward {
                     src += L
                 }
             }
+        }
+    }
+
+    /// The small-patch weight-gradient kernel's C signature: shape, input, dy, dW, db, m0, m1.
+    typealias SmallPatchWeights =
+        @convention(c) (
+            UnsafePointer<cnns_conv_shape>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+            UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int
+        ) -> Void
+
+    /// The small-patch weight-gradient build the options ask for: AVX-512, AVX2, or the reference.
+    static func smallPatchWeights(_ options: ConvOptions) -> SmallPatchWeights {
+        switch options.smallPatchVariant {
+        case CNNS_SP_AVX512: return cnns_conv_small_patch_dweights_avx512
+        case CNNS_SP_AVX2: return cnns_conv_small_patch_dweights
+        default: return cnns_conv_small_patch_dweights_scalar
         }
     }
 }
