@@ -146,6 +146,61 @@ static void check_depthwise(const char *name, depthwise_fn f, int h, int w, int 
     free(x), free(k), free(b), free(out);
 }
 
+// The small-patch forward (same padding, clamped) and weight gradient of `f`/`fw` against Double
+// sums: forward within γ(L+2)·Σ|products|, dW within γ(pixels+2)·Σ|products|.
+static void check_small_patch(const char *name, depthwise_fn f,
+                              void (*fw)(const cnns_conv_shape *, const float *, const float *, float *, float *, long,
+                                         long),
+                              int h, int w, int c, int k, int r, int stride) {
+    const int p = (h + stride - 1) / stride, q = (w + stride - 1) / stride, L = r * r * c;
+    const int pad_h = ((p - 1) * stride + r - h) / 2, pad_w = ((q - 1) * stride + r - w) / 2;
+    const cnns_conv_shape g = {h, w, c, r, r, k, stride, stride, pad_h > 0 ? pad_h : 0, pad_w > 0 ? pad_w : 0, p, q};
+    if (!cnns_conv_small_patch_fits(&g)) return;
+    float *x = malloc(sizeof(float) * h * w * c), *wt = malloc(sizeof(float) * L * k), *b = malloc(sizeof(float) * k);
+    float *out = malloc(sizeof(float) * p * q * k), *dw = calloc((size_t)L * k + k, sizeof(float));
+    double *rdw = calloc((size_t)L * k, sizeof(double)), *adw = calloc((size_t)L * k, sizeof(double));
+    for (int i = 0; i < h * w * c; i++) x[i] = uniform();
+    for (int i = 0; i < L * k; i++) wt[i] = uniform();
+    for (int i = 0; i < k; i++) b[i] = uniform();
+    for (int i = 0; i < p * q * k; i++) out[i] = NAN;
+    f(&g, x, wt, b, 1, -0.5f, 0.75f, out, 0, p * q / 2);
+    f(&g, x, wt, b, 1, -0.5f, 0.75f, out, p * q / 2, p * q);
+    checks++;
+    int bad = 0;
+    for (int i = 0; i < p * q * k && !bad; i++) {
+        const int ch = i % k, col = i / k % q, row = i / k / q;
+        double s = b[ch], abs_sum = fabs(s);
+        for (int u = 0; u < r; u++)
+            for (int v = 0; v < r; v++)
+                for (int cc = 0; cc < c; cc++) {
+                    const int ih = row * stride + u - g.pad_top, iw = col * stride + v - g.pad_left;
+                    if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                    const double xv = x[(ih * w + iw) * c + cc], prod = xv * wt[((u * r + v) * c + cc) * k + ch];
+                    s += prod, abs_sum += fabs(prod);
+                    rdw[((u * r + v) * c + cc) * k + ch] += xv * out[i];
+                    adw[((u * r + v) * c + cc) * k + ch] += fabs(xv * out[i]);
+                }
+        s = s < -0.5 ? -0.5 : (s > 0.75 ? 0.75 : s);
+        if (!(fabs(out[i] - s) <= gamma_n(L + 2) * abs_sum + 1e-30)) {
+            bad = 1;
+            if (failures++ < 5)
+                printf("FAIL %s forward %dx%dx%d->%d r=%d stride=%d at %d: %g, reference %g\n", name, h, w, c, k, r,
+                       stride, i, out[i], s);
+        }
+    }
+    // dW with the forward's outputs as dy (the Double sums above used them too).
+    fw(&g, x, out, dw, dw + (long)L * k, 0, p * q);
+    checks++;
+    for (int i = 0; i < L * k && !bad; i++)
+        if (!(fabs(dw[i] - rdw[i]) <= gamma_n(p * q + 2) * adw[i] + 1e-30)) {
+            bad = 1;
+            if (failures++ < 5)
+                printf("FAIL %s dW %dx%dx%d->%d r=%d stride=%d at %d: %g, reference %g\n", name, h, w, c, k, r, stride,
+                       i, dw[i], rdw[i]);
+        }
+    free(x), free(wt), free(b), free(out), free(dw), free(rdw), free(adw);
+}
+
 // The 16-lane max pooling (a row of windows) against the scalar reference, bit for bit.
 static void check_maxpool(int k, int C, int windows, int relu) {
     const long rowStride = (long)windows * k * C;
@@ -199,6 +254,13 @@ int main(void) {
         for (int v = 0; v < 2; v++) check_depthwise(dw[v].name, dw[v].f, h, w, c, r, 1 + t % 2);
     }
     for (int t = 0; t < 8; t++) check_maxpool(2 + t % 2, 1 + below(70), 1 + below(5), t / 4);
+    for (int t = 0; t < 10; t++) {
+        const int c = 1 + below(3), r = 2 + below(4), k = 8 * (1 + below(9)), h = r + below(16), w = r + below(30);
+        check_small_patch("conv_small_patch (plain C here)", cnns_conv_small_patch_forward,
+                          cnns_conv_small_patch_dweights, h, w, c, k, r, 1 + t % 2);
+        check_small_patch("conv_small_patch_w16", cnns_conv_small_patch_forward_w16, cnns_conv_small_patch_dweights_w16,
+                          h, w, c, k, r, 1 + t % 2);
+    }
     if (failures)
         printf("kernel_check: %d of %d checks failed\n", failures, checks);
     else
