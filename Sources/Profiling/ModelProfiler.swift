@@ -142,23 +142,26 @@ public struct ModelProfiler {
         }
         model.observer = nil
         let records = prof.ordered
-        let note = Self.hookOverhead(
+        let (note, unhooked) = Self.hookOverhead(
             algorithm: a, profiler: prof, model: model, repetitions: req.repetitions,
             trainingStep: training, step: step)
         prof.reset()
-        let run = RunAssembler.run(
+        var run = RunAssembler.run(
             algorithm: a, model: model, records: records, session: session, batch: batchSize,
             workers: pool.width, roofline: roofline, runner: pool, isa: options.isa)
+        run.totals.unhookedSeconds = .of(unhooked.median, .measured, "s")
+        run.totals.unhookedImagesPerSecond = .of(Double(batchSize) / unhooked.median, .measured, "images/s")
         return (run, note)
     }
 
     /// Hook cost: whole-model time with the profiler attached against none, in interleaved pairs
     /// (ABBA, so neither side always runs second; the machine drifts by more than the hooks cost):
-    /// the median of the pairs' ratios, beside the calibrated per-call cost.
+    /// the median of the pairs' ratios, beside the calibrated per-call cost; and the runs without
+    /// hooks (the whole model as its user sees it).
     static func hookOverhead(
         algorithm a: String, profiler prof: LayerProfiler, model: Sequential, repetitions: Int,
         trainingStep: Bool, step: () -> Void
-    ) -> String {
+    ) -> (note: String, unhooked: Timing) {
         var plain: [Double] = [], hooked: [Double] = []
         func timed(_ hooks: Bool) -> Double {
             model.observer = hooks ? prof : nil
@@ -174,10 +177,11 @@ public struct ModelProfiler {
             }
         }
         model.observer = nil
-        let tp = Timing(plain).median, th = Timing(hooked).median
+        let unhooked = Timing(plain)
+        let tp = unhooked.median, th = Timing(hooked).median
         let pairRatio = Timing(zip(hooked, plain).map { $0 / $1 }).median
         let perCall = prof.overheadSeconds * Double(model.layers.count) * (trainingStep ? 2 : 1)
-        return String(
+        let note = String(
             format:
                 """
                 Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model \
@@ -186,5 +190,6 @@ public struct ModelProfiler {
                 """,
             a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count,
             (pairRatio - 1) * 100)
+        return (note, unhooked)
     }
 }

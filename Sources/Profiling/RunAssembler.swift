@@ -263,8 +263,9 @@ public enum RunAssembler {
                 ])
             }
         }
-        var tot = TextTable(header: ["algorithm", "ms/batch", "images/s", "ms/image", "GFLOP/s", "efficiency"])
-        tot.rightAligned = [1, 2, 3, 4, 5]
+        var tot = TextTable(
+            header: ["algorithm", "ms/batch", "images/s", "ms/image", "GFLOP/s", "efficiency", "whole-model images/s"])
+        tot.rightAligned = [1, 2, 3, 4, 5, 6]
         for run in r.runs {
             let x = run.totals
             tot.rows.append([
@@ -272,6 +273,7 @@ public enum RunAssembler {
                 String(format: "%.0f", x.imagesPerSecond.value ?? 0),
                 String(format: "%.4f", x.latencyMsPerImage.value ?? 0), String(format: "%.1f", x.gflops.value ?? 0),
                 String(format: "%.1f%%", (x.efficiency.value ?? 0) * 100),
+                x.unhookedImagesPerSecond?.value.map { String(format: "%.0f", $0) } ?? "—",
             ])
         }
         let memory = r.roofline.memory.map { "\($0.level) \(String(format: "%.1f", $0.gbPerSecond)) GB/s" }

@@ -272,7 +272,8 @@ public enum HTMLRenderer {
         h +=
             """
             <h2>Model totals</h2>\n<table><tr><th class=\"l\">algorithm</th><th>time \
-            (ms)</th><th>images/s</th><th>latency (ms/image)</th><th>GFLOP/s</th><th>efficiency</th></tr>\n
+            (ms)</th><th>images/s</th><th>latency (ms/image)</th><th>GFLOP/s</th><th>efficiency</th><th>images/s, \
+            whole model</th></tr>\n
             """
         for run in r.runs {
             let t = run.totals
@@ -281,10 +282,15 @@ public enum HTMLRenderer {
                 <tr><td class=\"l\">\(escape(run.algorithm))</td><td>\
                 \(fmt(t.seconds.value.map { $0 * 1e3 }, 3))</td><td>\(fmt(t.imagesPerSecond.value, 0))</td><td>\
                 \(fmt(t.latencyMsPerImage.value, 4))</td><td>\(fmt(t.gflops.value, 1))</td><td>\
-                \(ReportRenderer.pct(t.efficiency.value))</td></tr>\n
+                \(ReportRenderer.pct(t.efficiency.value))</td><td>\(fmt(t.unhookedImagesPerSecond?.value, 0))</td></tr>\n
                 """
         }
         h += "</table>\n"
+        h +=
+            """
+            <p>Time, images/s and latency are sums of per-layer medians; the last column times the whole model \
+            without the profiler's hooks (median), as a user of the model sees it.</p>\n
+            """
         if !r.bestPerLayer.isEmpty {
             let best = r.bestPerLayer.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }
             h += "<p>Best algorithm per convolution layer: " + escape(best.joined(separator: ", ")) + "</p>\n"

@@ -87,6 +87,11 @@ public struct ModelTotals: Codable, Equatable, Sendable {
     public var latencyMsPerImage: Figure
     public var gflops: Figure
     public var efficiency: Figure
+    /// The whole model timed without the profiler's hooks (median of the hook-overhead pairs' plain
+    /// runs), and its images/s: what a user of the model sees, for comparisons with other runtimes
+    /// (the figures above are sums of per-layer medians). Absent in older reports.
+    public var unhookedSeconds: Figure?
+    public var unhookedImagesPerSecond: Figure?
     public init(seconds: Figure, imagesPerSecond: Figure, latencyMsPerImage: Figure, gflops: Figure, efficiency: Figure)
     {
         self.seconds = seconds; self.imagesPerSecond = imagesPerSecond; self.latencyMsPerImage = latencyMsPerImage

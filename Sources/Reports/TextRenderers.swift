@@ -129,17 +129,25 @@ public enum ReportRenderer {
         md.append("")
         md.append("## Model totals")
         md.append("")
-        md.append("| algorithm | time (ms) | images/s | latency (ms/image) | GFLOP/s | efficiency |")
-        md.append("|---|---:|---:|---:|---:|---:|")
+        md.append(
+            "| algorithm | time (ms) | images/s | latency (ms/image) | GFLOP/s | efficiency | images/s, whole model |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|")
         for run in r.runs {
             let t = run.totals
             md.append(
                 """
                 | \(run.algorithm) | \(f(t.seconds.value.map { $0 * 1e3 }, 3)) | \(f(t.imagesPerSecond.value, 0)) \
-                | \(f(t.latencyMsPerImage.value, 4)) | \(f(t.gflops.value, 1)) | \(pct(t.efficiency.value)) |
+                | \(f(t.latencyMsPerImage.value, 4)) | \(f(t.gflops.value, 1)) | \(pct(t.efficiency.value)) \
+                | \(f(t.unhookedImagesPerSecond?.value, 0)) |
                 """
             )
         }
+        md.append("")
+        md.append(
+            """
+            Time, images/s and latency are sums of per-layer medians; the last column times the whole model \
+            without the profiler's hooks (median), as a user of the model sees it.
+            """)
         md.append("")
         if !r.bestPerLayer.isEmpty {
             md.append(
