@@ -38,6 +38,12 @@ public struct MachineCeilings: Codable, Sendable {
     public var method: String
     /// One compute ceiling per ISA (scalar FMA, AVX2 FMA, AVX-512 FMA where present).
     public var computeByISA: [ComputePeak]?
+    /// The version of the measuring method (`currentMethodVersion` when measured now; absent in
+    /// records measured before versions were kept). A cached record of another version is measured
+    /// again rather than trusted.
+    public var methodVersion: Int?
+    /// 2: DRAM `load` over one stream (likwid's method; two streams read 13-15% higher there).
+    public static let currentMethodVersion = 2
 
     public init(
         fma: ComputePeak, mixedPerThreadGFLOPs: Double, mixedAllThreadsGFLOPs: Double, bandwidth: [BandwidthCeiling],
@@ -125,10 +131,11 @@ public enum CeilingProbe {
             method:
                 """
                 microkernels in C (\(avx2 ? "AVX2" : "SSE")), pinned threads, working sets from hwloc cache \
-                sizes, median of \(trials) trials
+                sizes, median of \(trials) trials; load over two streams in the caches, one in DRAM
                 """
         )
         c.computeByISA = perISA
+        c.methodVersion = MachineCeilings.currentMethodVersion
         return c
     }
 
@@ -166,6 +173,7 @@ public enum CeilingProbe {
         func pass(_ w: Int, _ r: Int64) {
             let b = buffers[w]
             switch (kernel, avx2) {
+            case ("load", true) where level == "DRAM": blackHole(cnns_load_one_stream_avx2(b[0], Int64(n), r))
             case ("load", true): blackHole(cnns_load_avx2(b[0], Int64(n), r))
             case ("load", false): blackHole(cnns_load_sse(b[0], Int64(n), r))
             case ("copy", true): blackHole(cnns_copy_avx2(b[0], b[1], Int64(n), r))

@@ -30,9 +30,17 @@ public final class MachineSession {
     /// Whether the record came from `--machine FILE`.
     public var isExplicit: Bool { store == nil }
 
-    /// The ceilings of the record, measured now (and saved) when it has none.
+    /// The ceilings of the record, measured now (and saved) when it has none, or when the cached
+    /// ones came from an older measuring method (a record given with --machine is used as it is).
     public func ceilings(measure: () -> MachineCeilings) -> MachineCeilings {
-        if let c = record.ceilings { return c }
+        if let c = record.ceilings, isExplicit || c.methodVersion == MachineCeilings.currentMethodVersion {
+            return c
+        }
+        if let c = record.ceilings {
+            log(
+                "The cached ceilings were measured with method version \(c.methodVersion.map(String.init) ?? "1") "
+                    + "(now \(MachineCeilings.currentMethodVersion)): measuring them again.")
+        }
         log(
             "Measuring this machine's ceilings (\(identity.name); once, then cached in "
                 + "\(store?.url(for: identity).path ?? "memory"))...")

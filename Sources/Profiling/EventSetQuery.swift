@@ -28,7 +28,7 @@ public struct EventSetQuery {
     public func listing() throws -> String {
         let pmus: [PMUInfo]
         do { pmus = try PfmLibrary.detectedPMUs() } catch { throw WorkflowError("libpfm4: \(error)") }
-        let software = try profiles.flatMap { try? EventSet.load(named: "SOFTWARE", in: $0.folder("events")) }
+        let software = profiles.flatMap { try? EventSet.load(named: "SOFTWARE", in: $0.folder("events")) }
         return EventSetListing.text(sets: try sets(), software: software, pmus: pmus, long: set != nil)
     }
 

@@ -169,7 +169,7 @@ public struct TransferExperiment {
                         batchSize: settings.fineTuneBatchSize, patience: patience))
                 last = tuned
             }
-            let basic = try basicCNN
+            let basic = basicCNN
             // The basic CNN at the data's own size, as the lab's cifar_cnn.
             let cnn = try ModelBuilder.build(
                 basic, input: trainSet.imageShape, policy: .auto(selector), options: options, seed: settings.seed)
@@ -254,7 +254,7 @@ public struct TransferExperiment {
                 train(
                     profile.name, mode: "from scratch (same architecture)", model: scratch, lr: profile.learningRate,
                     trainSet: targetTrain, val: targetVal, test: targetTest))
-            let basic = try basicCNN
+            let basic = basicCNN
             var basic5 = basic
             basic5.classes = 5
             let cnn = try ModelBuilder.build(

@@ -2,7 +2,7 @@ import Reports
 import Training
 
 /// One transfer run's metrics (the lab's Part 6 table).
-public struct TransferRun: Codable {
+public struct TransferRun: Codable, Sendable {
     public var name: String
     public var mode: String
     public var testAccuracy: Double

@@ -168,6 +168,48 @@ final class MachineRecordStoreTests: XCTestCase {
             "/h/.cache/cnnscope")
     }
 
+    /// Ceilings measured with an older method (no version, or another one) are measured again and
+    /// saved, saying so; current ones are reused; a record given with --machine is used as it is.
+    func testCeilingsOfAnOlderMethodAreMeasuredAgain() throws {
+        let peak = ComputePeak(perThreadGFLOPs: 90, allThreadsGFLOPs: 170, threads: 2, kernel: "fixture", trials: 1)
+        func ceilings(_ version: Int?) -> MachineCeilings {
+            var c = MachineCeilings(
+                fma: peak, mixedPerThreadGFLOPs: 1, mixedAllThreadsGFLOPs: 2, bandwidth: [], method: "fixture")
+            c.methodVersion = version
+            return c
+        }
+        let s = store()
+        var old = s.load(identity: IdentityFixtures.zen3, host: "vm", cpuModel: "x")
+        old.ceilings = ceilings(nil)
+        XCTAssertTrue(s.save(old))
+        var said: [String] = [], measured = 0
+        let session = try MachineSession(
+            identity: IdentityFixtures.zen3, host: "vm", cpuModel: "x", store: s, explicitRecord: nil,
+            log: { said.append($0) })
+        let fresh = session.ceilings {
+            measured += 1; return ceilings(MachineCeilings.currentMethodVersion)
+        }
+        XCTAssertEqual(measured, 1)
+        XCTAssertEqual(fresh.methodVersion, MachineCeilings.currentMethodVersion)
+        XCTAssertTrue(said.contains { $0.contains("older") || $0.contains("method version 1") }, "\(said)")
+        _ = session.ceilings {
+            measured += 1; return ceilings(MachineCeilings.currentMethodVersion)
+        }
+        XCTAssertEqual(measured, 1, "current ceilings are reused")
+        XCTAssertEqual(
+            s.load(identity: IdentityFixtures.zen3, host: "vm", cpuModel: "x").ceilings?.methodVersion,
+            MachineCeilings.currentMethodVersion)
+        let u = dir.appendingPathComponent("given.json")
+        try old.encoded().write(to: u)
+        let given = try MachineSession(
+            identity: IdentityFixtures.zen3, host: "vm", cpuModel: "x", store: s, explicitRecord: u.path,
+            log: { _ in })
+        _ = given.ceilings {
+            measured += 1; return ceilings(MachineCeilings.currentMethodVersion)
+        }
+        XCTAssertEqual(measured, 1, "a record given with --machine is used as it is")
+    }
+
     func testExplicitRecordOfAnotherMachineIsUsedAndSaysSo() throws {
         let u = dir.appendingPathComponent("given.json")
         try MachineRecord(identity: IdentityFixtures.zen4, host: "vm", cpuModel: "x").encoded().write(to: u)

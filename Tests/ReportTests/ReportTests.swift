@@ -31,7 +31,7 @@ func sampleReport() -> ProfileReport {
             shareOfModelTime: .of(0.5, .measured), counters: ["IPC": .missing("cycles: ENOENT", .counted)],
             tooShortToMeasure: false)
     }
-    let run = AlgorithmRun(
+    var run = AlgorithmRun(
         algorithm: "im2col",
         layers: [
             layer("conv2d", "Conv2D", "im2col", ms: 1, flops: 2e7, bytes: 1e6),
@@ -41,6 +41,7 @@ func sampleReport() -> ProfileReport {
             seconds: .of(0.002, .measured, "s"), imagesPerSecond: .of(4000, .measured),
             latencyMsPerImage: .of(0.25, .measured),
             gflops: .of(10.5, .measured), efficiency: .of(0.105, .measured)))
+    run.totals.unhookedImagesPerSecond = .of(3900, .measured, "images/s")
     return ProfileReport(
         createdAt: "2026-01-01T00:00:00Z", commandLine: "cnnscope profile --model tiny-cnn",
         machine:

@@ -17,8 +17,11 @@ float cnns_fma_add_avx2(int64_t iterations);
 
 /// Bandwidth kernels over `n` floats (n a multiple of 64, buffers 64-byte aligned), repeated
 /// `reps` times. Return a value derived from the data so the loads are not elided.
-/// load: reads a (AVX2 loads into 8 add chains); bytes moved: 4·n·reps.
+/// load: reads a (AVX2 loads into 8 add chains, two streams: the buffer's halves); bytes moved:
+/// 4·n·reps. load_one_stream: the same over one sequential stream (likwid's load_avx; the DRAM
+/// level, where a second stream keeps more misses in flight than one thread's loads usually have).
 float cnns_load_avx2(const float *a, int64_t n, int64_t reps);
+float cnns_load_one_stream_avx2(const float *a, int64_t n, int64_t reps);
 /// copy: b = a; bytes moved: 8·n·reps (read a, write b; write-allocate not counted, as likwid).
 float cnns_copy_avx2(const float *a, float *b, int64_t n, int64_t reps);
 /// triad: a = b + s·c; bytes moved: 12·n·reps.
