@@ -63,6 +63,13 @@ public final class AutoSelector {
     /// Bumped when the kernels change enough to make earlier timings misleading.
     public static let keyVersion = " engine=5"
 
+    /// The weight-gradient choice's key: "dW " and the layer's key.
+    public static func weightGradientKey(_ g: ConvGeometry, threads: Int, options: ConvOptions, machine: String)
+        -> String
+    {
+        "dW " + key(g, threads: threads, options: options, machine: machine)
+    }
+
     /// "<geometry> threads=T <kernel switches> machine=<identity> engine=V".
     public static func key(_ g: ConvGeometry, threads: Int, options: ConvOptions, machine: String) -> String {
         "\(g) threads=\(threads) \(options.kernelKey) machine=\(machine)\(keyVersion)"
@@ -110,6 +117,23 @@ public final class AutoSelector {
             throw ConvError.unsupported(algorithm: "auto", reason: "no candidate algorithm can run \(g)")
         }
         let choice = AlgorithmChoice(algorithm: kind, secondsByAlgorithm: times, isa: isa)
+        cache.choices[key] = choice
+        changed = true
+        return choice
+    }
+
+    /// The weight gradient of a layer whose forward runs Winograd `kind`: on that transform or
+    /// im2col's colᵀ·dy. The cached choice when there is one (so reruns train the same way), else
+    /// `time`'s seconds for (Winograd, im2col), kept under `weightGradientKey`.
+    public func chooseWeightGradient(
+        _ g: ConvGeometry, kind: ConvAlgorithmKind, runner: ParallelRunner, time: () -> (Double, Double)
+    ) -> AlgorithmChoice {
+        let key = Self.weightGradientKey(g, threads: runner.width, options: options, machine: machine)
+        if let c = cache.choices[key], c.secondsByAlgorithm[kind.rawValue] != nil { return c }
+        let (winograd, im2col) = time()
+        let choice = AlgorithmChoice(
+            algorithm: winograd < im2col ? kind : .im2col,
+            secondsByAlgorithm: [kind.rawValue: winograd, ConvAlgorithmKind.im2col.rawValue: im2col])
         cache.choices[key] = choice
         changed = true
         return choice

@@ -76,6 +76,10 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     public var smallGemmMaxPanelFloats: Int
     /// "pool" (pinned workers, single-threaded OpenBLAS) or "blas" (one worker, OpenBLAS threads).
     public var threading: String
+    /// A layer whose forward runs Winograd may compute its weight gradient with the same transform
+    /// (`WinogradWeightGradient`) instead of im2col's colᵀ·dy, where timing on the first backward
+    /// finds it faster; false: always im2col.
+    public var winogradWeightGradient = true
 
     /// The ISA the kernels use when nothing caps it: the widest this CPU has.
     public static var bestISA: String { availableISAs.last ?? "scalar" }

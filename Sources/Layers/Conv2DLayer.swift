@@ -56,6 +56,7 @@ public final class Conv2DLayer: Layer {
     public var fusedInto: String? { fusion.fusedInto }
     var fusion = FusionMarks()
     private var fusedKernel: ConvReluMaxPool?
+    private var weightGradientKernel: WinogradWeightGradient?
     /// The instruction set of the fused convolution + ReLU + pooling kernel's last forward.
     public var fusedPoolISA: String? { fusedKernel?.options.wideKernelISA }
     private var argmax: [Int: UnsafeMutablePointer<UInt8>] = [:]
@@ -230,6 +231,69 @@ public final class Conv2DLayer: Layer {
         return dx
     }
 
+    /// Per batch size, whether dW runs on the forward's Winograd transform (true) or im2col's
+    /// colᵀ·dy, and the two times (s) that decided it.
+    public private(set) var weightGradientChoice: [Int: (winograd: Bool, seconds: (winograd: Double, im2col: Double))] =
+        [:]
+
+    /// Under `auto`, decides once per batch size between the Winograd weight gradient and
+    /// im2col's by timing each (the second of two runs, so that neither pays for first-touch
+    /// allocation), and keeps the choice with auto's (the machine record): the transform domain
+    /// multiplies 2.25-4x less but moves α²/m²·(C+K) floats per pixel, which can make it the slower
+    /// of the two. Both write the same dW and db (within rounding). A fixed algorithm keeps im2col's.
+    private func weightGradientOnWinograd(
+        batch: Int, _ wg: WinogradWeightGradient, x: Tensor, dy: Tensor, dW: UnsafeMutablePointer<Float>,
+        _ ctx: RunContext
+    ) -> Bool {
+        if let c = weightGradientChoice[batch] { return c.winograd }
+        guard case .auto(let selector) = policy, let kind = (try? algorithm(batch: batch, runner: ctx.runner))?.kind
+        else { return false }
+        func timed(_ body: () -> Void) -> Double {
+            body()
+            let t0 = monotonicNanos()
+            body()
+            return Double(monotonicNanos() - t0) * 1e-9
+        }
+        let g = (try? geometry.withBatch(batch)) ?? geometry
+        let choice = selector.chooseWeightGradient(g, kind: kind, runner: ctx.runner) {
+            let winograd = timed {
+                wg.backward(
+                    input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: bias.grad.data,
+                    runner: ctx.runner)
+            }
+            let im2col = timed {
+                im2colBackward.backward(
+                    input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data, dWeights: dW,
+                    dBias: bias.grad.data, dInput: nil, runner: ctx.runner)
+            }
+            return (winograd, im2col)
+        }
+        let seconds = (
+            choice.secondsByAlgorithm[kind.rawValue] ?? 0,
+            choice.secondsByAlgorithm[ConvAlgorithmKind.im2col.rawValue] ?? 0
+        )
+        weightGradientChoice[batch] = (choice.algorithm != .im2col, seconds)
+        return choice.algorithm != .im2col
+    }
+
+    /// The weight gradient by the forward's Winograd transform once timing chose it at this batch.
+    public func chosenWinogradWeightGradient(batch: Int, runner: ParallelRunner) -> WinogradWeightGradient? {
+        weightGradientChoice[batch]?.winograd == true ? winogradWeightGradient(batch: batch, runner: runner) : nil
+    }
+
+    /// The Winograd weight gradient that may run: the forward runs Winograd at this batch (and the
+    /// options allow it); nil: im2col's colᵀ·dy.
+    public func winogradWeightGradient(batch: Int, runner: ParallelRunner) -> WinogradWeightGradient? {
+        guard options.winogradWeightGradient,
+            let w = (try? algorithm(batch: batch, runner: runner)) as? WinogradConv2D,
+            WinogradWeightGradient.supports(geometry, transform: w.transform)
+        else { return nil }
+        if let k = weightGradientKernel, k.transform.name == w.transform.name, k.options == w.options { return k }
+        let k = WinogradWeightGradient(geometry: geometry, transform: w.transform, options: w.options)
+        weightGradientKernel = k
+        return k
+    }
+
     private var im2colBackward: Im2colConv2DBackward {
         let bk = backwardKernel ?? Im2colConv2DBackward(geometry: geometry, options: options)
         backwardKernel = bk
@@ -265,6 +329,22 @@ public final class Conv2DLayer: Layer {
         let viaForward = dx != nil && transposedGeometry(batch: batch) != nil
         // A frozen layer computes no weight gradient (only dX, when a layer below trains).
         let dW: UnsafeMutablePointer<Float>? = trainable ? kernel.grad.data : nil
+        if let dW, dx == nil || viaForward, let wg = winogradWeightGradient(batch: batch, runner: ctx.runner),
+            weightGradientOnWinograd(batch: batch, wg, x: x, dy: dy, dW: dW, ctx)
+        {
+            wg.backward(
+                input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: bias.grad.data, runner: ctx.runner)
+            if let dx {
+                if viaForward {
+                    inputGradient(dy, x: x, into: dx, ctx)
+                } else {
+                    im2colBackward.backward(
+                        input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data, dWeights: nil,
+                        dBias: nil, dInput: dx.data, runner: ctx.runner)
+                }
+            }
+            return dx
+        }
         if dW != nil || !viaForward {
             im2colBackward.backward(
                 input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data,

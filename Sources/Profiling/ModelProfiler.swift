@@ -93,8 +93,9 @@ public struct ModelProfiler {
                 columns); the classic chart judges every point against DRAM alone.
                 """,
                 """
-                Backward FLOPs are modelled as the GEMMs of im2col (dW and, except for the first layer, dX) and \
-                2x the forward of dense layers.
+                Backward FLOPs, direct-equivalent: the GEMMs of im2col (dW and, except for the first layer, dX) and \
+                2x the forward of dense layers; executed: those of the algorithms that ran (Winograd's transforms \
+                and α² GEMMs for dW and dX where the forward runs Winograd).
                 """,
             ] + overheadNotes)
         report.kernelISA = options.isa
@@ -151,7 +152,18 @@ public struct ModelProfiler {
             workers: pool.width, roofline: roofline, runner: pool, isa: options.isa)
         run.totals.unhookedSeconds = .of(unhooked.median, .measured, "s")
         run.totals.unhookedImagesPerSecond = .of(Double(batchSize) / unhooked.median, .measured, "images/s")
-        return (run, note)
+        // The weight-gradient choice each Winograd layer timed on its first backward.
+        let choices = model.layers.compactMap { l -> String? in
+            guard let c = l as? Conv2DLayer, let w = c.weightGradientChoice[batchSize] else { return nil }
+            return String(
+                format: "%@ %@ (%.3f ms; the other %.3f ms)", c.name, w.winograd ? "Winograd" : "im2col",
+                (w.winograd ? w.seconds.winograd : w.seconds.im2col) * 1e3,
+                (w.winograd ? w.seconds.im2col : w.seconds.winograd) * 1e3)
+        }
+        if choices.isEmpty { return (run, note) }
+        return (
+            run, note + " Weight gradient, timed once per layer (measured): " + choices.joined(separator: "; ") + "."
+        )
     }
 
     /// Hook cost: whole-model time with the profiler attached against none, in interleaved pairs

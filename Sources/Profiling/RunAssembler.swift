@@ -78,8 +78,37 @@ public enum RunAssembler {
             let colOnce = smallPatch ? 0 : 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4
             // The column buffer is lowered in chunks of at most the workspace limit per worker.
             let colResident = min(colOnce / 2, Double(workers * c.options.workspaceLimitBytes))
-            // dW always through im2col; dX through im2col/col2im, or as a forward convolution of dy
-            // with the flipped kernel (stride 1, odd kernel, same padding) on its own algorithm.
+            // dW through the forward's Winograd transform where the forward runs Winograd, else
+            // im2col; dX through im2col/col2im, or as a forward convolution of dy with the flipped
+            // kernel (stride 1, odd kernel, same padding) on its own algorithm.
+            if let wg = c.chosenWinogradWeightGradient(batch: batch, runner: runner) {
+                let a2 = Double(wg.transform.alpha * wg.transform.alpha)
+                let tiles =
+                    Double(batch * ((g.p + wg.transform.m - 1) / wg.transform.m))
+                    * Double((g.q + wg.transform.m - 1) / wg.transform.m)
+                let own = 2 * a2 * tiles * Double(g.c + g.k) * 4
+                var direct = bk.flops(batch: batch, inputGradient: false)
+                var executed = wg.executedFLOPs(batch: batch)
+                var alg = minB + own, ws = wg.workspaceBytes(workers: workers)
+                var label = "\(wg.transform.name) dW"
+                if c.needsInputGradient, c.transposedGeometry(batch: batch) != nil,
+                    let dx = try? c.inputGradientAlgorithm(batch: batch, runner: runner)
+                {
+                    let dxCost = dx.cost(workers: workers)
+                    direct = bk.flops(batch: batch, inputGradient: true)
+                    executed += dxCost.executedFLOPs
+                    alg += dxCost.algorithmTrafficBytes - dxCost.minimumTrafficBytes
+                    ws = max(ws, dxCost.workspaceBytes)
+                    label += " + \(dx.kind.rawValue) dX"
+                } else if c.needsInputGradient {
+                    direct = bk.flops(batch: batch, inputGradient: true)
+                    executed += bk.flops(batch: batch, inputGradient: false)
+                    alg += colOnce
+                    ws = max(ws, colResident)
+                    label += " + im2col dX"
+                }
+                return (direct, executed, minB, alg, label, ws)
+            }
             if c.needsInputGradient, c.transposedGeometry(batch: batch) != nil,
                 let dx = try? c.inputGradientAlgorithm(batch: batch, runner: runner)
             {

@@ -50,6 +50,16 @@ void cnns_qgemm_u7s8_w16(int m, int n, int k, const uint8_t *a, int lda, const i
 
 #ifndef CNNS_WINOGRAD_TILES_H
 #define CNNS_WINOGRAD_TILES_H
+/// Winograd weight gradient: the dy tile transform D = A δ Aᵀ (A: α×m row-major; δ: rows×cols
+/// pixels of K at dy + i·rowStride + j·K, zero past them; D[ξ] at d + ξ·xs; tmp: α·m·K floats),
+/// AVX2 when the CPU has it, else the plain C reference (_scalar).
+void cnns_wino_dy_tile(int alpha, int m, const float *A, const float *dy, long rowStride, int rows, int cols, int K,
+                       float *d, long xs, float *tmp);
+void cnns_wino_dy_tile_scalar(int alpha, int m, const float *A, const float *dy, long rowStride, int rows, int cols,
+                              int K, float *d, long xs, float *tmp);
+/// dst (cols × rows, leading dimension ldd) = srcᵀ (src: rows × cols, leading dimension lds).
+void cnns_transpose(const float *src, int rows, int cols, long lds, float *dst, long ldd);
+void cnns_transpose_scalar(const float *src, int rows, int cols, long lds, float *dst, long ldd);
 /// Winograd input tile: d holds α² pointers to the C channels of the tile's input pixels
 /// (row-major; a zero row where padded); writes V[ξ] = (Bᵀ d B)[ξ] (C floats) at v + ξ·xs.
 /// α = 4 for F(2x2,3x3), 6 for F(4x4,3x3) and F(2x2,5x5).

@@ -1,0 +1,237 @@
+import CKernels
+import Tensor
+
+// input NHWC (N,H,W,C), dy NHWC (N,P,Q,K), stride 1
+//   -> dW (r,r,C,K): dW[i][j][c][k] = Σ_{n,p,q} x[n, p+i−pt, q+j−pl, c] · dy[n,p,q,k];  db (K) = Σ dy
+// The forward's tiles of m×m outputs; per chunk of tb tiles:
+//   V[ξ][t][C] = Bᵀ X B    (the forward's input transform of the α×α input tile X)
+//   D[ξ][t][K] = A δ Aᵀ    (δ: the tile's m×m of dy, zeros past P and Q; A = (Aᵀ)ᵀ)
+//   Mw[ξ][C][K] += V[ξ]ᵀ · D[ξ]   (α² GEMMs reducing over the chunk's tiles, V[ξ] transposed first so
+//                                 that they run on the small NN kernel; each worker its own Mw)
+// dW = Gᵀ (Σ_workers Mw) G
+/// The weight gradient of a stride-1 convolution by Winograd's transforms, with the forward's
+/// matrices: Σ_{p,q} δ[p][q]·y[p][q] = Σ_ξ (A δ Aᵀ)[ξ] (G g Gᵀ)[ξ] (Bᵀ X B)[ξ] for each tile, so
+/// ∂/∂g = Gᵀ [Σ_tiles (A δ Aᵀ) ⊙ (Bᵀ X B)] G. Multiplications per output pixel and (c, k): α²/m²
+/// instead of r² (F(2x2,3x3) 4 for 9, F(4x4,3x3) 2.25 for 9, F(2x2,5x5) 9 for 25). The transforms
+/// round like the forward's, and so does the result (tests hold it to the forward's tolerance).
+public final class WinogradWeightGradient {
+    public let geometry: ConvGeometry
+    public let transform: WinogradTransform
+    public let options: ConvOptions
+    private let workspace = Workspace()
+    private let zeros: UnsafeMutablePointer<Float>
+    /// Column-sparse A = (Aᵀ)ᵀ: for each of the α rows of A, its nonzero (column i < m, coefficient).
+    private let aRows: [[(Int, Float)]]
+    /// A = (Aᵀ)ᵀ, α×m row-major, for the C dy transform.
+    private let aDense: UnsafeMutablePointer<Float>
+
+    public init(geometry: ConvGeometry, transform: WinogradTransform, options: ConvOptions) {
+        self.geometry = geometry
+        self.transform = transform
+        self.options = options
+        zeros = Tensor.allocate(max(geometry.c, 1))
+        zeros.initialize(repeating: 0, count: max(geometry.c, 1))
+        aRows = (0..<transform.alpha).map { a in
+            (0..<transform.m).compactMap { i in transform.AT[i][a] == 0 ? nil : (i, transform.AT[i][a]) }
+        }
+        aDense = Tensor.allocate(transform.alpha * transform.m)
+        for a in 0..<transform.alpha { for i in 0..<transform.m { aDense[a * transform.m + i] = transform.AT[i][a] } }
+    }
+
+    deinit {
+        zeros.deallocate()
+        aDense.deallocate()
+    }
+
+    /// Whether the transform applies: stride 1 and the transform's square kernel.
+    public static func supports(_ g: ConvGeometry, transform: WinogradTransform) -> Bool {
+        g.strideH == 1 && g.strideW == 1 && g.r == transform.r && g.s == transform.r
+    }
+
+    var tilesH: Int { (geometry.p + transform.m - 1) / transform.m }
+    var tilesW: Int { (geometry.q + transform.m - 1) / transform.m }
+
+    /// Tiles per chunk: V and D of a chunk within about 4 MiB per worker (in L3 between the
+    /// transforms and the GEMMs), and at least 64, so that each GEMM reduces over enough tiles
+    /// to make re-reading Mw[ξ] cheap.
+    public var tilesPerChunk: Int {
+        let a2 = transform.alpha * transform.alpha
+        return min(512, max(64, (4 << 20) / (4 * a2 * (geometry.c + geometry.k))))
+    }
+
+    /// Executed FLOPs for `batch` images: the α² GEMMs, the input and dy transforms, and the final
+    /// transform Gᵀ M G per (c, k).
+    public func executedFLOPs(batch: Int) -> Double {
+        let a2 = Double(transform.alpha * transform.alpha), a = Double(transform.alpha), m = Double(transform.m)
+        let tiles = Double(batch * tilesH * tilesW), C = Double(geometry.c), K = Double(geometry.k)
+        let nnzA = Double(aRows.reduce(0) { $0 + $1.count })
+        let dyTransform = 2 * (nnzA * m + a * nnzA) * tiles * K
+        let final = 2 * Double(transform.r + transform.alpha) * Double(transform.nnzG) * C * K
+        return 2 * a2 * tiles * C * K + tiles * C * transform.inputFLOPsPerTileChannel + dyTransform + final
+    }
+
+    /// Workspace bytes with `workers` workers: each its V and D for a chunk and its Mw.
+    public func workspaceBytes(workers: Int) -> Double {
+        let a2 = transform.alpha * transform.alpha
+        let (C, K, tb) = (geometry.c, geometry.k, tilesPerChunk)
+        let perWorker = a2 * tb * (C + K) + tb * C + transform.alpha * transform.m * K + a2 * C * K + K
+        return Double(workers * perWorker) * 4
+    }
+
+    /// Overwrites dWeights (r, r, C, K) and dBias (K, when given).
+    public func backward(
+        input: UnsafePointer<Float>, batch: Int, dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>,
+        dBias: UnsafeMutablePointer<Float>?, runner: ParallelRunner
+    ) {
+        if transform.r == 5 {
+            run(WinogradF2x5Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        } else if transform.m == 2 {
+            run(WinogradF2Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        } else {
+            run(WinogradF4Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        }
+    }
+
+    private func run<T: WinogradTileKernel>(
+        _: T.Type, _ input: UnsafePointer<Float>, _ batch: Int, _ dy: UnsafePointer<Float>,
+        _ dW: UnsafeMutablePointer<Float>, _ dB: UnsafeMutablePointer<Float>?, _ runner: ParallelRunner
+    ) {
+        let g = geometry
+        let C = g.c, K = g.k, a = transform.alpha, a2 = a * a, m = transform.m
+        let tH = tilesH, tW = tilesW, perImage = tH * tW, total = batch * perImage
+        let tbMax = min(tilesPerChunk, total)
+        let partial = a2 * C * K + K
+        workspace.reserve(workers: runner.width, floats: partial + a2 * tbMax * (C + K) + a * m * K + tbMax * C)
+        for w in 0..<runner.width { workspace.buffer(w).update(repeating: 0, count: partial) }
+        let zero = UnsafePointer(zeros)
+        let tiles = WinogradTileTransforms(options)
+        let aRows = aRows, A = UnsafePointer(aDense), vector = options.avx2Kernels
+        let opts = options
+        runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
+            let buf = workspace.buffer(worker)
+            let Mw = buf, db = buf + a2 * C * K
+            let V = buf + partial, D = V + a2 * tbMax * C, tmp = D + a2 * tbMax * K, Vt = tmp + a * m * K
+            let ptrs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: a2)
+            let scratch = UnsafeMutablePointer<V8>.allocate(capacity: a2)
+            defer { ptrs.deallocate(); scratch.deallocate() }
+            var t0 = range.lowerBound
+            while t0 < range.upperBound {
+                let tb = min(tbMax, range.upperBound - t0)
+                for t in 0..<tb {
+                    let tile = t0 + t
+                    let n = tile / perImage, rem = tile - n * perImage
+                    let th = rem / tW, tw = rem - th * tW
+                    // V: the forward's input transform of the tile's α×α input (zeros where padded).
+                    let y0 = th * m - g.padTop, x0 = tw * m - g.padLeft
+                    let img = input + n * g.h * g.w * C
+                    for i in 0..<a {
+                        let y = y0 + i
+                        let rowOK = y >= 0 && y < g.h
+                        for j in 0..<a {
+                            let x = x0 + j
+                            ptrs[i * a + j] = (rowOK && x >= 0 && x < g.w) ? img + (y * g.w + x) * C : zero
+                        }
+                    }
+                    if let tiles {
+                        UnsafeRawPointer(ptrs).withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: a2) {
+                            tiles.input(Int32(a), $0, Int32(C), V + t * C, tb * C)
+                        }
+                    } else {
+                        T.inputTile(ptrs, channels: C, v: V + t * C, xiStride: tb * C, scratch: scratch)
+                    }
+                    // D = A δ Aᵀ over the tile's m×m of dy (rows and columns past P, Q are zero), and db.
+                    let p0 = th * m, q0 = tw * m
+                    let rows = min(m, g.p - p0), cols = min(m, g.q - q0)
+                    let d0 = dy + ((n * g.p + p0) * g.q + q0) * K
+                    for r in 0..<rows {
+                        for s in 0..<cols {
+                            let src = d0 + (r * g.q + s) * K
+                            for k in 0..<K { db[k] += src[k] }
+                        }
+                    }
+                    if vector {
+                        cnns_wino_dy_tile(
+                            Int32(a), Int32(m), A, d0, g.q * K, Int32(rows), Int32(cols), Int32(K), D + t * K,
+                            tb * K, tmp)
+                        continue
+                    }
+                    // The plain reference: tmp[α][j] = Σ_i A[α][i] δ[i][j] (j < cols), then
+                    // D[α][β] = Σ_j tmp[α][j] A[β][j].
+                    for al in 0..<a {
+                        for s in 0..<cols {
+                            let dst = tmp + (al * m + s) * K
+                            dst.update(repeating: 0, count: K)
+                            for (i, coef) in aRows[al] where i < rows {
+                                let src = d0 + (i * g.q + s) * K
+                                for k in 0..<K { dst[k] += coef * src[k] }
+                            }
+                        }
+                    }
+                    for al in 0..<a {
+                        for be in 0..<a {
+                            let dst = D + ((al * a + be) * tb + t) * K
+                            dst.update(repeating: 0, count: K)
+                            for (s, coef) in aRows[be] where s < cols {
+                                let src = tmp + (al * m + s) * K
+                                for k in 0..<K { dst[k] += coef * src[k] }
+                            }
+                        }
+                    }
+                }
+                // Mw[ξ] += V[ξ]ᵀ · D[ξ], reducing over the chunk's tiles: V[ξ] transposed (C × tb), then
+                // the small NN kernel (OpenBLAS where the ISA or the panel size rules it out).
+                for xi in 0..<a2 {
+                    if vector {
+                        cnns_transpose(V + xi * tb * C, Int32(tb), Int32(C), C, Vt, tb)
+                    } else {
+                        cnns_transpose_scalar(V + xi * tb * C, Int32(tb), Int32(C), C, Vt, tb)
+                    }
+                    Blas.smallSgemm(
+                        m: C, n: K, k: tb, a: Vt, lda: tb, b: D + xi * tb * K, ldb: K, c: Mw + xi * C * K, ldc: K,
+                        accumulate: true, options: opts)
+                }
+                t0 += tb
+            }
+        }
+        // Σ over workers, then dW = Gᵀ M G per (c, k), vectorised over k.
+        let M = workspace.buffer(0)
+        for w in 1..<runner.width {
+            let p = workspace.buffer(w)
+            for i in 0..<partial { M[i] += p[i] }
+        }
+        if let dB { dB.update(from: M + a2 * C * K, count: K) }
+        let R = transform.r, gRows = transform.gRows
+        // gCols[r]: the nonzero (ξ row index, G[·][r]) of column r of G.
+        let gCols: [[(Int, Float)]] = (0..<R).map { r in
+            (0..<a).compactMap { i in gRows[i].first { $0.0 == r }.map { (i, $0.1) } }
+        }
+        runner.parallelRanges(C, work: C * K * a2 * 4) { _, channels in
+            let half = Tensor.allocate(R * a * K)
+            defer { half.deallocate() }
+            for c in channels {
+                // half[r][β][:] = Σ_α G[α][r] · M[α][β][c][:]
+                for r in 0..<R {
+                    for be in 0..<a {
+                        let dst = half + (r * a + be) * K
+                        dst.update(repeating: 0, count: K)
+                        for (al, coef) in gCols[r] {
+                            let src = M + ((al * a + be) * C + c) * K
+                            for k in 0..<K { dst[k] += coef * src[k] }
+                        }
+                    }
+                }
+                // dW[r][s][c][:] = Σ_β half[r][β][:] · G[β][s]
+                for r in 0..<R {
+                    for s in 0..<R {
+                        let dst = dW + ((r * R + s) * C + c) * K
+                        dst.update(repeating: 0, count: K)
+                        for (be, coef) in gCols[s] {
+                            let src = half + (r * a + be) * K
+                            for k in 0..<K { dst[k] += coef * src[k] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

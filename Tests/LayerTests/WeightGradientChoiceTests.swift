@@ -1,0 +1,84 @@
+import Kernels
+import Tensor
+import XCTest
+
+@testable import Layers
+
+/// A Conv2D layer under `auto` whose forward runs Winograd takes its weight gradient from the
+/// choice auto keeps ("dW " keys in the machine record): on the Winograd transform or on im2col.
+/// Either way dW and db match Double sums (within the transform's tolerance), the choice is
+/// reused without timing, and a fixed algorithm keeps im2col's weight gradient.
+final class WeightGradientChoiceTests: XCTestCase {
+    func layer(_ dW: ConvAlgorithmKind?, batch: Int) throws -> (Conv2DLayer, AutoSelector) {
+        let runner = SerialRunner()
+        let l0 = try Conv2DLayer(name: "c", input: [10, 9, 6], filters: 12, kernel: 3)
+        let g = try l0.geometry.withBatch(batch)
+        let selector = AutoSelector(machine: "test")
+        var cache = AlgorithmChoiceCache()
+        let key = AutoSelector.key(g, threads: runner.width, options: selector.options, machine: "test")
+        let all = ["im2col", "winograd-f2x3", "winograd-f4x3"].reduce(into: [String: Double]()) { $0[$1] = 1 }
+        let best = all.merging(["winograd-f4x3": 0.5]) { $1 }
+        cache.choices[key] = AlgorithmChoice(algorithm: .winogradF4, secondsByAlgorithm: best)
+        // dX (a forward convolution of dy with the flipped kernel) under auto too.
+        let tg = try XCTUnwrap(l0.transposedGeometry(batch: batch))
+        let tkey = AutoSelector.key(tg, threads: runner.width, options: selector.options, machine: "test")
+        cache.choices[tkey] = AlgorithmChoice(algorithm: .winogradF4, secondsByAlgorithm: best)
+        if let dW {
+            cache.choices["dW " + key] = AlgorithmChoice(
+                algorithm: dW, secondsByAlgorithm: ["winograd-f4x3": 2, "im2col": 2].merging([dW.rawValue: 1]) { $1 })
+        }
+        let s = AutoSelector(cache: cache, options: selector.options, machine: "test")
+        let l = try Conv2DLayer(
+            name: "c", input: [10, 9, 6], filters: 12, kernel: 3, policy: dW == nil ? .fixed(.winogradF4) : .auto(s))
+        return (l, s)
+    }
+
+    func check(_ dW: ConvAlgorithmKind?) throws {
+        let batch = 2
+        let (l, selector) = try layer(dW, batch: batch)
+        var rng = SeededGenerator(seed: 5)
+        for p in l.parameters { p.value.fillUniform(&rng, low: -0.5, high: 0.5); p.version += 1 }
+        let x = try Tensor([batch, 10, 9, 6])
+        x.fillUniform(&rng)
+        let ctx = RunContext(runner: SerialRunner(), training: true, seed: 1)
+        let y = l.forward(x, ctx)
+        let dy = Tensor(shape: y.shape)
+        dy.fillUniform(&rng)
+        _ = l.backward(dy, ctx)
+        XCTAssertFalse(selector.changed, "the kept choices are reused, nothing is timed")
+        XCTAssertEqual(l.weightGradientChoice[batch]?.winograd, dW.map { $0 != .im2col })
+        let g = l.geometry
+        var ref = [Double](repeating: 0, count: g.r * g.s * g.c * g.k), refDb = [Double](repeating: 0, count: g.k)
+        for n in 0..<batch {
+            for p in 0..<g.p {
+                for q in 0..<g.q {
+                    let d = dy.data + ((n * g.p + p) * g.q + q) * g.k
+                    for k in 0..<g.k { refDb[k] += Double(d[k]) }
+                    for r in 0..<g.r {
+                        for s in 0..<g.s {
+                            let ih = p - g.padTop + r, iw = q - g.padLeft + s
+                            guard ih >= 0 && ih < g.h && iw >= 0 && iw < g.w else { continue }
+                            let xrow = x.data + ((n * g.h + ih) * g.w + iw) * g.c
+                            for c in 0..<g.c {
+                                let xv = Double(xrow[c])
+                                let o: Int = ((r * g.s + s) * g.c + c) * g.k
+                                for k in 0..<g.k { ref[o + k] += xv * Double(d[k]) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let norm = ref.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        var err = 0.0
+        for i in 0..<ref.count { let e = Double(l.kernel.grad.data[i]) - ref[i]; err += e * e }
+        XCTAssertLessThanOrEqual(err.squareRoot() / norm, 1e-4, "dW with choice \(dW?.rawValue ?? "fixed")")
+        for k in 0..<g.k {
+            XCTAssertEqual(Double(l.bias.grad.data[k]), refDb[k], accuracy: 1e-4 * max(1, abs(refDb[k])), "db")
+        }
+    }
+
+    func testWinogradWeightGradientWhenChosen() throws { try check(.winogradF4) }
+    func testIm2colWeightGradientWhenChosen() throws { try check(.im2col) }
+    func testFixedAlgorithmKeepsIm2colWeightGradient() throws { try check(nil) }
+}
