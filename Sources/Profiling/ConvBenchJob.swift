@@ -44,8 +44,9 @@ public struct ConvBenchJob {
 
     static func key(_ g: ConvGeometry) -> String { "\(g)".replacingOccurrences(of: ",stride=1,pad=same", with: "") }
 
-    /// Runs every fast algorithm on each shape for each thread count; the rows and the FMA peak.
-    public func run(environment: [String: String]) throws -> (rows: [BenchRow], peak: Double) {
+    /// Runs every fast algorithm on each shape for each thread count, and each weight gradient;
+    /// the rows and the FMA peak.
+    public func run(environment: [String: String]) throws -> SpeedGoalReport {
         let topo = try? HwlocTopology()
         let snap = topo?.snapshot()
         let counts = threadCounts ?? Array(Set([1, snap?.cores ?? 1])).sorted()
@@ -55,7 +56,7 @@ public struct ConvBenchJob {
             features: cpu, pool: WorkerPool(threads: 1, policy: .compact, topology: topo)
         ).perThreadGFLOPs
         Blas.threads = 1
-        var rows: [BenchRow] = []
+        var rows: [BenchRow] = [], gradients: [WeightGradientBenchRow] = []
         for t in counts {
             let pool = WorkerPool(threads: t, policy: .compact, topology: topo)
             let options = ExecutionSettings().kernelSwitches(environment: environment).sized(for: snap, workers: t)
@@ -74,9 +75,12 @@ public struct ConvBenchJob {
                     BenchRow(
                         layer: g.shortDescription, threads: t, results: rs, sgemmGFLOPs: sgemmGFLOPs(g, pool: pool),
                         oneDNN: d, peakPerThread: peak))
+                gradients.append(
+                    WeightGradientBench.row(g, threads: t, pool: pool, options: options, repetitions: repetitions))
             }
         }
-        return (rows, peak)
+        return SpeedGoalReport(
+            rows: rows, weightGradient: gradients, peakPerThreadGFLOPs: peak, batch: batch, repetitions: repetitions)
     }
 
     /// cblas_sgemm alone on the layer's GEMM shape (M = N·P·Q, N = K, K = R·S·C), split over

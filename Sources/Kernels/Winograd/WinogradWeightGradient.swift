@@ -186,9 +186,16 @@ public final class WinogradWeightGradient {
                     } else {
                         cnns_transpose_scalar(V + xi * tb * C, Int32(tb), Int32(C), C, Vt, tb)
                     }
-                    Blas.smallSgemm(
-                        m: C, n: K, k: tb, a: Vt, lda: tb, b: D + xi * tb * K, ldb: K, c: Mw + xi * C * K, ldc: K,
-                        accumulate: true, options: opts)
+                    // In blocks of 64 tiles: the block of D[ξ] (64 x K) stays in L1 while every row strip
+                    // of Vt passes over it.
+                    var k0 = 0
+                    while k0 < tb {
+                        let kb = min(64, tb - k0)
+                        Blas.smallSgemm(
+                            m: C, n: K, k: kb, a: Vt + k0, lda: tb, b: D + (xi * tb + k0) * K, ldb: K,
+                            c: Mw + xi * C * K, ldc: K, accumulate: true, options: opts)
+                        k0 += kb
+                    }
                 }
                 t0 += tb
             }

@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
             At batch 64 on the lab's 3x3 layers (and one 5x5): the best cnnscope algorithm against oneDNN's figures \
             for this machine (given with --onednn or the defaults from the goal), im2col against cblas_sgemm alone on \
             the same GEMM shape, Winograd F(4x4,3x3) against im2col, and each result as a fraction of the measured FMA \
-            peak. Run for 1 thread and for all cores. Medians of the repetitions; all ratios come from this one run.
+            peak; then each layer's weight gradient, im2col's against Winograd's, timed alternately. Run for 1 thread \
+            and for all cores. Medians of the repetitions; all ratios come from this one run.
             """)
 
     @Option(help: "Batch size.") var batch = 64
@@ -31,8 +32,7 @@ struct BenchCommand: ParsableCommand {
         var job = ConvBenchJob()
         (job.batch, job.repetitions, job.oneDNN) = (batch, repetitions, onednn)
         job.threadCounts = try threadCounts.map { try IntegerList.parse($0, option: "--thread-counts") }
-        let (rows, peak) = try job.run(environment: Console.environment)
-        print(
-            json ? try JSONText.pretty(rows) : BenchRow.text(rows, peak: peak, batch: batch, repetitions: repetitions))
+        let report = try job.run(environment: Console.environment)
+        print(json ? try JSONText.pretty(report) : report.text)
     }
 }
