@@ -57,37 +57,14 @@ float cnns_fma_add_avx2(int64_t iterations) {
     return out[0] + out[7];
 }
 
-__attribute__((target("avx2")))
-float cnns_load_one_stream_avx2(const float *a, int64_t n, int64_t reps) {
+// Eight add chains of aligned 256-bit loads over a: one stream (64 floats a step), or two (the
+// buffer's halves, 32 floats each a step). `two` is a constant at each call.
+__attribute__((target("avx2"), always_inline)) static inline float load_chains(const float *a, int64_t n, int64_t reps,
+                                                                              int two) {
+    const int64_t h = two ? n / 2 : 32, step = two ? 32 : 64, end = two ? n / 2 : n;
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
     for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < n; i += 64) {
-            s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
-            s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
-            s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
-            s3 = _mm256_add_ps(s3, _mm256_load_ps(a + i + 24));
-            s4 = _mm256_add_ps(s4, _mm256_load_ps(a + i + 32));
-            s5 = _mm256_add_ps(s5, _mm256_load_ps(a + i + 40));
-            s6 = _mm256_add_ps(s6, _mm256_load_ps(a + i + 48));
-            s7 = _mm256_add_ps(s7, _mm256_load_ps(a + i + 56));
-        }
-        __asm__ volatile("" ::: "memory");
-    }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)),
-                             _mm256_add_ps(_mm256_add_ps(s4, s5), _mm256_add_ps(s6, s7)));
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    return out[0];
-}
-
-__attribute__((target("avx2")))
-float cnns_load_avx2(const float *a, int64_t n, int64_t reps) {
-    // Two streams (the two halves of the buffer) of four loads each: more prefetch streams in
-    // flight, which matters in the L3.
-    const int64_t h = n / 2;
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-    for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < h; i += 32) {
+        for (int64_t i = 0; i < end; i += step) {
             s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
             s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
             s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
@@ -104,6 +81,15 @@ float cnns_load_avx2(const float *a, int64_t n, int64_t reps) {
     float out[8];
     _mm256_storeu_ps(out, s);
     return out[0];
+}
+
+__attribute__((target("avx2"))) float cnns_load_one_stream_avx2(const float *a, int64_t n, int64_t reps) {
+    return load_chains(a, n, reps, 0);
+}
+
+// Two streams: more prefetch streams in flight, which matters in the L3.
+__attribute__((target("avx2"))) float cnns_load_avx2(const float *a, int64_t n, int64_t reps) {
+    return load_chains(a, n, reps, 1);
 }
 
 __attribute__((target("avx2")))

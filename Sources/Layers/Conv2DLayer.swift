@@ -334,15 +334,8 @@ public final class Conv2DLayer: Layer {
         {
             wg.backward(
                 input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: bias.grad.data, runner: ctx.runner)
-            if let dx {
-                if viaForward {
-                    inputGradient(dy, x: x, into: dx, ctx)
-                } else {
-                    im2colBackward.backward(
-                        input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data, dWeights: nil,
-                        dBias: nil, dInput: dx.data, runner: ctx.runner)
-                }
-            }
+            // dX (when asked) as a forward convolution of dy: the condition above makes it viaForward.
+            if let dx { inputGradient(dy, x: x, into: dx, ctx) }
             return dx
         }
         if dW != nil || !viaForward {

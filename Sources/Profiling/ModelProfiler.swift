@@ -162,7 +162,9 @@ public struct ModelProfiler {
         }
         if choices.isEmpty { return (run, note) }
         return (
-            run, note + " Weight gradient, timed once per layer (measured): " + choices.joined(separator: "; ") + "."
+            run,
+            note + " Weight gradient per Winograd layer (timed once, kept with auto's choices): "
+                + choices.joined(separator: "; ") + "."
         )
     }
 

@@ -22,33 +22,25 @@
 typedef float sp_v __attribute__((vector_size(4 * SP_W)));
 typedef float sp_h __attribute__((vector_size(32)));  // 8 lanes: a channel tail (K is a multiple of 8)
 
-SP_TARGET __attribute__((always_inline)) static inline sp_v sp_ld(const float *p) {
-    sp_v v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-SP_TARGET __attribute__((always_inline)) static inline void sp_st(float *p, sp_v v) { memcpy(p, &v, sizeof v); }
-
-SP_TARGET __attribute__((always_inline)) static inline sp_v sp_splat(float x) {
-    sp_v v;
-    for (int i = 0; i < SP_W; i++) v[i] = x;
-    return v;
-}
-
-SP_TARGET __attribute__((always_inline)) static inline sp_h sp_ld_h(const float *p) {
-    sp_h v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-SP_TARGET __attribute__((always_inline)) static inline void sp_st_h(float *p, sp_h v) { memcpy(p, &v, sizeof v); }
-
-SP_TARGET __attribute__((always_inline)) static inline sp_h sp_splat_h(float x) {
-    sp_h v;
-    for (int i = 0; i < 8; i++) v[i] = x;
-    return v;
-}
+// Unaligned load, store and broadcast for vector type T (lanes floats): sp_ld/sp_st/sp_splat
+// on sp_v, sp_ld_h/sp_st_h/sp_splat_h on the 8-lane tail type.
+#define SP_VECTOR_HELPERS(T, lanes, suffix)                                                                       \
+    SP_TARGET __attribute__((always_inline)) static inline T sp_ld##suffix(const float *p) {                      \
+        T v;                                                                                                      \
+        memcpy(&v, p, sizeof v);                                                                                  \
+        return v;                                                                                                 \
+    }                                                                                                             \
+    SP_TARGET __attribute__((always_inline)) static inline void sp_st##suffix(float *p, T v) {                    \
+        memcpy(p, &v, sizeof v);                                                                                  \
+    }                                                                                                             \
+    SP_TARGET __attribute__((always_inline)) static inline T sp_splat##suffix(float x) {                          \
+        T v;                                                                                                      \
+        for (int i = 0; i < lanes; i++) v[i] = x;                                                                 \
+        return v;                                                                                                 \
+    }
+SP_VECTOR_HELPERS(sp_v, SP_W, )
+SP_VECTOR_HELPERS(sp_h, 8, _h)
+#undef SP_VECTOR_HELPERS
 
 #define SP_CLAMP(v, lo, hi) __builtin_elementwise_min(__builtin_elementwise_max((v), (lo)), (hi))
 

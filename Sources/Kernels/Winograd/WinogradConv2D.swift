@@ -98,38 +98,11 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     func transformFilters(_ weights: UnsafePointer<Float>, runner: ParallelRunner = SerialRunner())
         -> UnsafeMutablePointer<Float>
     {
-        let C = geometry.c, K = geometry.k, a = transform.alpha, R = transform.r
+        let C = geometry.c, K = geometry.k, a = transform.alpha
         let u = filters ?? Tensor.allocate(a * a * C * K)
         filters = u
-        let gRows = transform.gRows
-        runner.parallelRanges(C, work: C * K * a * (R + a) * 3) { _, channels in
-            let tmp = Tensor.allocate(a * R * K)
-            defer { tmp.deallocate() }
-            for c in channels {
-                // tmp[i][s][:] = Σ_r G[i][r] · g[r][s][:]
-                for i in 0..<a {
-                    for s in 0..<R {
-                        let d = tmp + (i * R + s) * K
-                        d.update(repeating: 0, count: K)
-                        for (r, coef) in gRows[i] {
-                            let src = weights + ((r * R + s) * C + c) * K
-                            for k in 0..<K { d[k] += coef * src[k] }
-                        }
-                    }
-                }
-                // U[i][j][c][:] = Σ_s tmp[i][s][:] · G[j][s]
-                for i in 0..<a {
-                    for j in 0..<a {
-                        let d = u + ((i * a + j) * C + c) * K
-                        d.update(repeating: 0, count: K)
-                        for (s, coef) in gRows[j] {
-                            let src = tmp + (i * R + s) * K
-                            for k in 0..<K { d[k] += coef * src[k] }
-                        }
-                    }
-                }
-            }
-        }
+        WinogradTransform.twoSided(
+            transform.gRows, n: transform.r, input: weights, channels: C, filters: K, output: u, runner: runner)
         return u
     }
 
@@ -198,26 +171,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 // Input transform: V[ξ][t][:] = (Bᵀ d B)[ξ], d read in place (zeros where padded).
                 observer?.stageBegan(.inputTransform, worker: worker)
                 for t in 0..<tb {
-                    let tile = t0 + t
-                    let n = tile / perImage, rem = tile - n * perImage
-                    let th = rem / tW, tw = rem - th * tW
-                    let y0 = th * m - g.padTop, x0 = tw * m - g.padLeft
-                    let img = input + n * g.h * g.w * C
-                    for i in 0..<a {
-                        let y = y0 + i
-                        let rowOK = y >= 0 && y < g.h
-                        for j in 0..<a {
-                            let x = x0 + j
-                            ptrs[i * a + j] = (rowOK && x >= 0 && x < g.w) ? img + (y * g.w + x) * C : zero
-                        }
-                    }
-                    if let tiles {
-                        UnsafeRawPointer(ptrs).withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: a2) {
-                            tiles.input(Int32(a), $0, Int32(C), V + t * C, tb * C)
-                        }
-                    } else {
-                        T.inputTile(ptrs, channels: C, v: V + t * C, xiStride: tb * C, scratch: scratch)
-                    }
+                    Self.inputTile(
+                        T.self, g, m: m, tile: t0 + t, tilesW: tW, input: input, zero: zero, ptrs: ptrs,
+                        scratch: scratch, tiles: tiles, v: V + t * C, xiStride: tb * C)
                 }
                 observer?.stageEnded(.inputTransform, worker: worker)
 
@@ -265,6 +221,36 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 observer?.stageEnded(.outputTransform, worker: worker)
                 t0 += tb
             }
+        }
+    }
+
+    /// Points ptrs[i·α + j] at the C channels of input pixel (i, j) of tile `tile` (numbered over
+    /// the batch, `tilesW` per tile row; a row of zeros where padded) and writes its transform
+    /// V[ξ] = (Bᵀ d B)[ξ] at v + ξ·xiStride: the C kernel of the options' ISA, or the Swift one.
+    static func inputTile<T: WinogradTileKernel>(
+        _: T.Type, _ g: ConvGeometry, m: Int, tile: Int, tilesW tW: Int, input: UnsafePointer<Float>,
+        zero: UnsafePointer<Float>, ptrs: UnsafeMutablePointer<UnsafePointer<Float>>,
+        scratch: UnsafeMutablePointer<V8>, tiles: WinogradTileTransforms?, v: UnsafeMutablePointer<Float>, xiStride: Int
+    ) {
+        let a = T.alpha, perImage = ((g.p + m - 1) / m) * tW
+        let n = tile / perImage, rem = tile - n * perImage
+        let th = rem / tW, tw = rem - th * tW
+        let y0 = th * m - g.padTop, x0 = tw * m - g.padLeft
+        let img = input + n * g.h * g.w * g.c
+        for i in 0..<a {
+            let y = y0 + i
+            let rowOK = y >= 0 && y < g.h
+            for j in 0..<a {
+                let x = x0 + j
+                ptrs[i * a + j] = (rowOK && x >= 0 && x < g.w) ? img + (y * g.w + x) * g.c : zero
+            }
+        }
+        if let tiles {
+            UnsafeRawPointer(ptrs).withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: a * a) {
+                tiles.input(Int32(a), $0, Int32(g.c), v, xiStride)
+            }
+        } else {
+            T.inputTile(ptrs, channels: g.c, v: v, xiStride: xiStride, scratch: scratch)
         }
     }
 }

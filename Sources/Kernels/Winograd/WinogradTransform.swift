@@ -1,3 +1,5 @@
+import Tensor
+
 /// The transform matrices of a Winograd minimal filtering algorithm F(m×m, r×r)
 /// (Lavin & Gray 2015): Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A, input tile α×α with α = m + r − 1.
 public struct WinogradTransform: Sendable {
@@ -100,4 +102,43 @@ public struct WinogradTransform: Sendable {
     public var outputFLOPsPerTileFilter: Double { 2 * Double((alpha + m) * nnzAT) }
     /// FLOPs of the filter transform per (channel, filter).
     public var filterFLOPsPerChannelFilter: Double { 2 * Double((r + alpha) * nnzG) }
+
+    // input (n, n, C, K), L: rows × n sparse -> output (rows, rows, C, K)
+    /// out[i][j][c][:] = Σ_{r,s} L[i][r] · in[r][s][c][:] · L[j][s], vectorised over K, channels
+    /// split across workers: the filter transform G g Gᵀ (L = G's rows, n = r) and the weight
+    /// gradient's Gᵀ M G (L = Gᵀ's rows, n = α).
+    static func twoSided(
+        _ L: [[(Int, Float)]], n: Int, input: UnsafePointer<Float>, channels C: Int, filters K: Int,
+        output: UnsafeMutablePointer<Float>, runner: ParallelRunner
+    ) {
+        let rows = L.count
+        runner.parallelRanges(C, work: C * K * rows * (n + rows) * 3) { _, channels in
+            let half = Tensor.allocate(rows * n * K)
+            defer { half.deallocate() }
+            for c in channels {
+                // half[i][s][:] = Σ_r L[i][r] · in[r][s][c][:]
+                for i in 0..<rows {
+                    for s in 0..<n {
+                        let d = half + (i * n + s) * K
+                        d.update(repeating: 0, count: K)
+                        for (r, coef) in L[i] {
+                            let src = input + ((r * n + s) * C + c) * K
+                            for k in 0..<K { d[k] += coef * src[k] }
+                        }
+                    }
+                }
+                // out[i][j][c][:] = Σ_s half[i][s][:] · L[j][s]
+                for i in 0..<rows {
+                    for j in 0..<rows {
+                        let d = output + ((i * rows + j) * C + c) * K
+                        d.update(repeating: 0, count: K)
+                        for (s, coef) in L[j] {
+                            let src = half + (i * n + s) * K
+                            for k in 0..<K { d[k] += coef * src[k] }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

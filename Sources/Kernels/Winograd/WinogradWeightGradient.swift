@@ -122,23 +122,9 @@ public final class WinogradWeightGradient {
                     let n = tile / perImage, rem = tile - n * perImage
                     let th = rem / tW, tw = rem - th * tW
                     // V: the forward's input transform of the tile's α×α input (zeros where padded).
-                    let y0 = th * m - g.padTop, x0 = tw * m - g.padLeft
-                    let img = input + n * g.h * g.w * C
-                    for i in 0..<a {
-                        let y = y0 + i
-                        let rowOK = y >= 0 && y < g.h
-                        for j in 0..<a {
-                            let x = x0 + j
-                            ptrs[i * a + j] = (rowOK && x >= 0 && x < g.w) ? img + (y * g.w + x) * C : zero
-                        }
-                    }
-                    if let tiles {
-                        UnsafeRawPointer(ptrs).withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: a2) {
-                            tiles.input(Int32(a), $0, Int32(C), V + t * C, tb * C)
-                        }
-                    } else {
-                        T.inputTile(ptrs, channels: C, v: V + t * C, xiStride: tb * C, scratch: scratch)
-                    }
+                    WinogradConv2D.inputTile(
+                        T.self, g, m: m, tile: tile, tilesW: tW, input: input, zero: zero, ptrs: ptrs,
+                        scratch: scratch, tiles: tiles, v: V + t * C, xiStride: tb * C)
                     // D = A δ Aᵀ over the tile's m×m of dy (rows and columns past P, Q are zero), and db.
                     let p0 = th * m, q0 = tw * m
                     let rows = min(m, g.p - p0), cols = min(m, g.q - q0)
@@ -208,37 +194,10 @@ public final class WinogradWeightGradient {
         }
         if let dB { dB.update(from: M + a2 * C * K, count: K) }
         let R = transform.r, gRows = transform.gRows
-        // gCols[r]: the nonzero (ξ row index, G[·][r]) of column r of G.
-        let gCols: [[(Int, Float)]] = (0..<R).map { r in
+        // Gᵀ's rows: for each tap r, the nonzero (ξ row α, G[α][r]) of column r of G.
+        let gtRows: [[(Int, Float)]] = (0..<R).map { r in
             (0..<a).compactMap { i in gRows[i].first { $0.0 == r }.map { (i, $0.1) } }
         }
-        runner.parallelRanges(C, work: C * K * a2 * 4) { _, channels in
-            let half = Tensor.allocate(R * a * K)
-            defer { half.deallocate() }
-            for c in channels {
-                // half[r][β][:] = Σ_α G[α][r] · M[α][β][c][:]
-                for r in 0..<R {
-                    for be in 0..<a {
-                        let dst = half + (r * a + be) * K
-                        dst.update(repeating: 0, count: K)
-                        for (al, coef) in gCols[r] {
-                            let src = M + ((al * a + be) * C + c) * K
-                            for k in 0..<K { dst[k] += coef * src[k] }
-                        }
-                    }
-                }
-                // dW[r][s][c][:] = Σ_β half[r][β][:] · G[β][s]
-                for r in 0..<R {
-                    for s in 0..<R {
-                        let dst = dW + ((r * R + s) * C + c) * K
-                        dst.update(repeating: 0, count: K)
-                        for (be, coef) in gCols[s] {
-                            let src = half + (r * a + be) * K
-                            for k in 0..<K { dst[k] += coef * src[k] }
-                        }
-                    }
-                }
-            }
-        }
+        WinogradTransform.twoSided(gtRows, n: a, input: M, channels: C, filters: K, output: dW, runner: runner)
     }
 }
