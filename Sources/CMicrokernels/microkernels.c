@@ -51,7 +51,8 @@ float cnns_fma_add_avx2(int64_t iterations) {
         f5 = _mm256_fmadd_ps(f5, m, c); s5 = _mm256_add_ps(s5, d);
     }
     __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(f0, f1), _mm256_add_ps(f2, f3)), _mm256_add_ps(f4, f5));
-    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)), _mm256_add_ps(s4, s5)));
+    s = _mm256_add_ps(
+        s, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)), _mm256_add_ps(s4, s5)));
     float out[8];
     _mm256_storeu_ps(out, s);
     return out[0] + out[7];
@@ -144,7 +145,8 @@ float cnns_copy_sse(const float *a, float *b, int64_t n, int64_t reps) {
 float cnns_triad_sse(float *a, const float *b, const float *c, int64_t n, int64_t reps) {
     const __m128 s = _mm_set1_ps(1.0001f);
     for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < n; i += 4) _mm_store_ps(a + i, _mm_add_ps(_mm_load_ps(b + i), _mm_mul_ps(_mm_load_ps(c + i), s)));
+        for (int64_t i = 0; i < n; i += 4)
+            _mm_store_ps(a + i, _mm_add_ps(_mm_load_ps(b + i), _mm_mul_ps(_mm_load_ps(c + i), s)));
         __asm__ volatile("" ::: "memory");
     }
     return a[n / 2];
