@@ -78,8 +78,10 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     public var threading: String
     /// A layer whose forward runs Winograd may compute its weight gradient with the same transform
     /// (`WinogradWeightGradient`) instead of im2col's colᵀ·dy, where timing on the first backward
-    /// finds it faster; false: always im2col.
-    public var winogradWeightGradient = true
+    /// finds it faster. Off by default (CNNSCOPE_WINOGRAD_DW=1 turns it on): on the Zen 3 machine it
+    /// was measured on it ran 0.76-1.10x im2col's (`cnnscope bench`), within that machine's noise,
+    /// and one timed comparison per layer then picks the slower one about as often as not.
+    public var winogradWeightGradient = false
 
     /// The ISA the kernels use when nothing caps it: the widest this CPU has.
     public static var bestISA: String { availableISAs.last ?? "scalar" }

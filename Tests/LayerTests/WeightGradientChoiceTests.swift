@@ -7,13 +7,16 @@ import XCTest
 /// A Conv2D layer under `auto` whose forward runs Winograd takes its weight gradient from the
 /// choice auto keeps ("dW " keys in the machine record): on the Winograd transform or on im2col.
 /// Either way dW and db match Double sums (within the transform's tolerance), the choice is
-/// reused without timing, and a fixed algorithm keeps im2col's weight gradient.
+/// reused without timing, and a fixed algorithm keeps im2col's weight gradient. (The Winograd
+/// weight gradient is opt-in: `ConvOptions.winogradWeightGradient`.)
 final class WeightGradientChoiceTests: XCTestCase {
     func layer(_ dW: ConvAlgorithmKind?, batch: Int) throws -> (Conv2DLayer, AutoSelector) {
         let runner = SerialRunner()
         let l0 = try Conv2DLayer(name: "c", input: [10, 9, 6], filters: 12, kernel: 3)
         let g = try l0.geometry.withBatch(batch)
-        let selector = AutoSelector(machine: "test")
+        var options = ConvOptions()
+        options.winogradWeightGradient = true
+        let selector = AutoSelector(options: options, machine: "test")
         var cache = AlgorithmChoiceCache()
         let key = AutoSelector.key(g, threads: runner.width, options: selector.options, machine: "test")
         let all = ["im2col", "winograd-f2x3", "winograd-f4x3"].reduce(into: [String: Double]()) { $0[$1] = 1 }
@@ -29,7 +32,8 @@ final class WeightGradientChoiceTests: XCTestCase {
         }
         let s = AutoSelector(cache: cache, options: selector.options, machine: "test")
         let l = try Conv2DLayer(
-            name: "c", input: [10, 9, 6], filters: 12, kernel: 3, policy: dW == nil ? .fixed(.winogradF4) : .auto(s))
+            name: "c", input: [10, 9, 6], filters: 12, kernel: 3, policy: dW == nil ? .fixed(.winogradF4) : .auto(s),
+            options: options)
         return (l, s)
     }
 
