@@ -78,52 +78,39 @@ public enum RunAssembler {
             let colOnce = smallPatch ? 0 : 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4
             // The column buffer is lowered in chunks of at most the workspace limit per worker.
             let colResident = min(colOnce / 2, Double(workers * c.options.workspaceLimitBytes))
-            // dW through the forward's Winograd transform where the forward runs Winograd, else
-            // im2col; dX through im2col/col2im, or as a forward convolution of dy with the flipped
+            // dW through the forward's Winograd transform where timing chose it, else im2col's
+            // colᵀ·dy; dX through im2col/col2im, or as a forward convolution of dy with the flipped
             // kernel (stride 1, odd kernel, same padding) on its own algorithm.
-            if let wg = c.chosenWinogradWeightGradient(batch: batch, runner: runner) {
-                let a2 = Double(wg.transform.alpha * wg.transform.alpha)
-                let tiles =
-                    Double(batch * ((g.p + wg.transform.m - 1) / wg.transform.m))
-                    * Double((g.q + wg.transform.m - 1) / wg.transform.m)
-                let own = 2 * a2 * tiles * Double(g.c + g.k) * 4
-                var direct = bk.flops(batch: batch, inputGradient: false)
-                var executed = wg.executedFLOPs(batch: batch)
-                var alg = minB + own, ws = wg.workspaceBytes(workers: workers)
-                var label = "\(wg.transform.name) dW"
-                if c.needsInputGradient, c.transposedGeometry(batch: batch) != nil,
-                    let dx = try? c.inputGradientAlgorithm(batch: batch, runner: runner)
-                {
-                    let dxCost = dx.cost(workers: workers)
-                    direct = bk.flops(batch: batch, inputGradient: true)
-                    executed += dxCost.executedFLOPs
-                    alg += dxCost.algorithmTrafficBytes - dxCost.minimumTrafficBytes
-                    ws = max(ws, dxCost.workspaceBytes)
-                    label += " + \(dx.kind.rawValue) dX"
-                } else if c.needsInputGradient {
-                    direct = bk.flops(batch: batch, inputGradient: true)
-                    executed += bk.flops(batch: batch, inputGradient: false)
-                    alg += colOnce
-                    ws = max(ws, colResident)
-                    label += " + im2col dX"
-                }
-                return (direct, executed, minB, alg, label, ws)
-            }
+            let wg = c.chosenWinogradWeightGradient(batch: batch, runner: runner)
+            let dW: (executed: Double, traffic: Double, workspace: Double, label: String) =
+                wg.map {
+                    (
+                        $0.executedFLOPs(batch: batch), $0.transformTrafficBytes(batch: batch),
+                        $0.workspaceBytes(workers: workers), "\($0.transform.name) dW"
+                    )
+                } ?? (bk.flops(batch: batch, inputGradient: false), colOnce, colResident, "im2col dW")
+            let direct = bk.flops(batch: batch, inputGradient: c.needsInputGradient)
             if c.needsInputGradient, c.transposedGeometry(batch: batch) != nil,
                 let dx = try? c.inputGradientAlgorithm(batch: batch, runner: runner)
             {
                 let dxCost = dx.cost(workers: workers)
-                let direct = bk.flops(batch: batch, inputGradient: true)
-                let executed = bk.flops(batch: batch, inputGradient: false) + dxCost.executedFLOPs
-                let alg = minB + colOnce + (dxCost.algorithmTrafficBytes - dxCost.minimumTrafficBytes)
+                let alg = minB + dW.traffic + (dxCost.algorithmTrafficBytes - dxCost.minimumTrafficBytes)
                 return (
-                    direct, executed, minB, alg, "im2col dW + \(dx.kind.rawValue) dX",
-                    dxCost.workspaceBytes + colResident
+                    direct, dW.executed + dxCost.executedFLOPs, minB, alg, "\(dW.label) + \(dx.kind.rawValue) dX",
+                    dxCost.workspaceBytes + dW.workspace
                 )
             }
-            let f = bk.flops(batch: batch, inputGradient: c.needsInputGradient)
-            let label = c.lastForwardFused ? "im2col + max pool (fused backward)" : "im2col (backward)"
-            return (f, f, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), label, colResident)
+            guard wg != nil else {
+                let label = c.lastForwardFused ? "im2col + max pool (fused backward)" : "im2col (backward)"
+                return (direct, direct, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), label, colResident)
+            }
+            // dW on the Winograd transform, dX (when asked) through im2col/col2im.
+            let dxIm2col = c.needsInputGradient ? 1.0 : 0
+            return (
+                direct, dW.executed + dxIm2col * bk.flops(batch: batch, inputGradient: false), minB,
+                minB + dW.traffic + dxIm2col * colOnce, dW.label + (c.needsInputGradient ? " + im2col dX" : ""),
+                dW.workspace + dxIm2col * colResident
+            )
         }
         // Max pooling's backward reads dy and the argmax bytes forward kept, and writes dx.
         if phase == .backward, let p = layer as? PoolingLayer, p.type == .max {

@@ -88,8 +88,9 @@ enum WeightGradientBench {
             ])
         }
         return """
-            Weight gradient (training), direct-equivalent GFLOP/s, im2col's colᵀ·dy and the Winograd weight gradient \
-            timed alternately; speed-up: the best transform over im2col, median (min–max) of the rounds' ratios:
+            Weight gradient (training), direct-equivalent GFLOP/s, im2col's colᵀ·dy and the Winograd weight \
+            gradient timed alternately; speed-up: the best transform over im2col, median (min–max) of the rounds' \
+            ratios:
             \(t.render())
             """
     }

@@ -282,7 +282,8 @@ public enum HTMLRenderer {
                 <tr><td class=\"l\">\(escape(run.algorithm))</td><td>\
                 \(fmt(t.seconds.value.map { $0 * 1e3 }, 3))</td><td>\(fmt(t.imagesPerSecond.value, 0))</td><td>\
                 \(fmt(t.latencyMsPerImage.value, 4))</td><td>\(fmt(t.gflops.value, 1))</td><td>\
-                \(ReportRenderer.pct(t.efficiency.value))</td><td>\(fmt(t.unhookedImagesPerSecond?.value, 0))</td></tr>\n
+                \(ReportRenderer.pct(t.efficiency.value))</td><td>\
+                \(fmt(t.unhookedImagesPerSecond?.value, 0))</td></tr>\n
                 """
         }
         h += "</table>\n"

@@ -128,8 +128,7 @@ public final class Int8Conv2D {
         input x: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
         clamp: ClosedRange<Float>? = nil
     ) {
-        let lo = clamp?.lowerBound ?? -Float.greatestFiniteMagnitude,
-            hi = clamp?.upperBound ?? Float.greatestFiniteMagnitude
+        let (lo, hi) = Self.bounds(clamp)
         let g = geometry
         let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength
         let rows = batch * g.p * g.q
@@ -137,14 +136,11 @@ public final class Int8Conv2D {
         let xq = quantize(x, batch: batch, runner: runner)
         // 2. Lower bytes (im2col's lowering; the zero point where padded), 3. int8 GEMM, 4. dequantise.
         let chunk = Swift.min(rowsPerChunk, rows)
-        let floats = (chunk * L4 + 3) / 4 + chunk * K
-        workspace.reserve(workers: runner.width, floats: floats)
+        reserveRowBuffers(rows: chunk, workers: runner.width)
         let pk = packed
         let gemm = Self.gemmKernel(gemmISA)
         runner.parallelRanges(rows, work: rows * L * K) { worker, range in
-            let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
-            let cols = buf.bindMemory(to: UInt8.self, capacity: chunk * L4)
-            let acc = (buf + (chunk * L4 + 3) / 4 * 4).bindMemory(to: Int32.self, capacity: chunk * K)
+            let (cols, acc) = rowBuffers(worker, rows: chunk)
             var m0 = range.lowerBound
             while m0 < range.upperBound {
                 let m1 = Swift.min(range.upperBound, m0 + chunk)
@@ -154,6 +150,26 @@ public final class Int8Conv2D {
                 m0 = m1
             }
         }
+    }
+
+    /// The dequantising pass's bounds: the clamp's, or the whole float range.
+    static func bounds(_ clamp: ClosedRange<Float>?) -> (Float, Float) {
+        (clamp?.lowerBound ?? -Float.greatestFiniteMagnitude, clamp?.upperBound ?? Float.greatestFiniteMagnitude)
+    }
+
+    /// Each worker's buffers for `rows` output pixels: their lowered bytes (L4 each), then their
+    /// int32 sums (K each), in one workspace buffer.
+    private func reserveRowBuffers(rows: Int, workers: Int) {
+        workspace.reserve(workers: workers, floats: (rows * paddedLength + 3) / 4 + rows * geometry.k)
+    }
+
+    private func rowBuffers(_ worker: Int, rows: Int) -> (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int32>) {
+        let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
+        let bytes = (rows * paddedLength + 3) / 4 * 4
+        return (
+            buf.bindMemory(to: UInt8.self, capacity: rows * paddedLength),
+            (buf + bytes).bindMemory(to: Int32.self, capacity: rows * geometry.k)
+        )
     }
 
     /// The lowered byte rows of output pixels `rows` (a row of L4 bytes each, the zero point where
@@ -217,20 +233,17 @@ public final class Int8Conv2D {
         input x: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
         clamp: ClosedRange<Float>? = nil
     ) {
-        let lo = clamp?.lowerBound ?? -Float.greatestFiniteMagnitude,
-            hi = clamp?.upperBound ?? Float.greatestFiniteMagnitude
+        let (lo, hi) = Self.bounds(clamp)
         let g = geometry
         let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength, Q = g.q
         let (P2, Q2) = (g.p / 2, g.q / 2)
         let xq = quantize(x, batch: batch, runner: runner)
         let span = 2 * Q  // the output rows under one pooled row
-        workspace.reserve(workers: runner.width, floats: (span * L4 + 3) / 4 + span * K)
+        reserveRowBuffers(rows: span, workers: runner.width)
         let pk = packed
         let gemm = Self.gemmKernel(gemmISA)
         runner.parallelRanges(batch * P2, work: batch * P2 * span * L * K) { worker, pooledRows in
-            let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
-            let cols = buf.bindMemory(to: UInt8.self, capacity: span * L4)
-            let acc = (buf + (span * L4 + 3) / 4 * 4).bindMemory(to: Int32.self, capacity: span * K)
+            let (cols, acc) = rowBuffers(worker, rows: span)
             for pr in pooledRows {
                 let n = pr / P2, pp = pr % P2
                 let m0 = (n * g.p + 2 * pp) * Q

@@ -20,8 +20,6 @@ public final class WinogradWeightGradient {
     public let options: ConvOptions
     private let workspace = Workspace()
     private let zeros: UnsafeMutablePointer<Float>
-    /// Column-sparse A = (Aᵀ)ᵀ: for each of the α rows of A, its nonzero (column i < m, coefficient).
-    private let aRows: [[(Int, Float)]]
     /// A = (Aᵀ)ᵀ, α×m row-major, for the C dy transform.
     private let aDense: UnsafeMutablePointer<Float>
 
@@ -31,9 +29,6 @@ public final class WinogradWeightGradient {
         self.options = options
         zeros = Tensor.allocate(max(geometry.c, 1))
         zeros.initialize(repeating: 0, count: max(geometry.c, 1))
-        aRows = (0..<transform.alpha).map { a in
-            (0..<transform.m).compactMap { i in transform.AT[i][a] == 0 ? nil : (i, transform.AT[i][a]) }
-        }
         aDense = Tensor.allocate(transform.alpha * transform.m)
         for a in 0..<transform.alpha { for i in 0..<transform.m { aDense[a * transform.m + i] = transform.AT[i][a] } }
     }
@@ -64,10 +59,17 @@ public final class WinogradWeightGradient {
     public func executedFLOPs(batch: Int) -> Double {
         let a2 = Double(transform.alpha * transform.alpha), a = Double(transform.alpha), m = Double(transform.m)
         let tiles = Double(batch * tilesH * tilesW), C = Double(geometry.c), K = Double(geometry.k)
-        let nnzA = Double(aRows.reduce(0) { $0 + $1.count })
+        let nnzA = Double(transform.nnzAT)
         let dyTransform = 2 * (nnzA * m + a * nnzA) * tiles * K
         let final = 2 * Double(transform.r + transform.alpha) * Double(transform.nnzG) * C * K
         return 2 * a2 * tiles * C * K + tiles * C * transform.inputFLOPsPerTileChannel + dyTransform + final
+    }
+
+    /// Bytes of the transform domain for `batch` images: V and D written by the transforms and read
+    /// by the GEMMs (α²·(C+K) floats per tile, each way).
+    public func transformTrafficBytes(batch: Int) -> Double {
+        let a2 = Double(transform.alpha * transform.alpha)
+        return 2 * a2 * Double(batch * tilesH * tilesW) * Double(geometry.c + geometry.k) * 4
     }
 
     /// Workspace bytes with `workers` workers: each its V and D for a chunk and its Mw.
@@ -105,7 +107,11 @@ public final class WinogradWeightGradient {
         for w in 0..<runner.width { workspace.buffer(w).update(repeating: 0, count: partial) }
         let zero = UnsafePointer(zeros)
         let tiles = WinogradTileTransforms(options)
-        let aRows = aRows, A = UnsafePointer(aDense), vector = options.avx2Kernels
+        let A = UnsafePointer(aDense)
+        // The C kernels under AVX2 or AVX-512, their plain references under `--isa scalar`.
+        let vector = options.avx2Kernels
+        let dyTile = vector ? cnns_wino_dy_tile : cnns_wino_dy_tile_scalar
+        let transpose = vector ? cnns_transpose : cnns_transpose_scalar
         let opts = options
         runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
             let buf = workspace.buffer(worker)
@@ -135,43 +141,13 @@ public final class WinogradWeightGradient {
                             for k in 0..<K { db[k] += src[k] }
                         }
                     }
-                    if vector {
-                        cnns_wino_dy_tile(
-                            Int32(a), Int32(m), A, d0, g.q * K, Int32(rows), Int32(cols), Int32(K), D + t * K,
-                            tb * K, tmp)
-                        continue
-                    }
-                    // The plain reference: tmp[α][j] = Σ_i A[α][i] δ[i][j] (j < cols), then
-                    // D[α][β] = Σ_j tmp[α][j] A[β][j].
-                    for al in 0..<a {
-                        for s in 0..<cols {
-                            let dst = tmp + (al * m + s) * K
-                            dst.update(repeating: 0, count: K)
-                            for (i, coef) in aRows[al] where i < rows {
-                                let src = d0 + (i * g.q + s) * K
-                                for k in 0..<K { dst[k] += coef * src[k] }
-                            }
-                        }
-                    }
-                    for al in 0..<a {
-                        for be in 0..<a {
-                            let dst = D + ((al * a + be) * tb + t) * K
-                            dst.update(repeating: 0, count: K)
-                            for (s, coef) in aRows[be] where s < cols {
-                                let src = tmp + (al * m + s) * K
-                                for k in 0..<K { dst[k] += coef * src[k] }
-                            }
-                        }
-                    }
+                    dyTile(
+                        Int32(a), Int32(m), A, d0, g.q * K, Int32(rows), Int32(cols), Int32(K), D + t * K, tb * K, tmp)
                 }
                 // Mw[ξ] += V[ξ]ᵀ · D[ξ], reducing over the chunk's tiles: V[ξ] transposed (C × tb), then
                 // the small NN kernel (OpenBLAS where the ISA or the panel size rules it out).
                 for xi in 0..<a2 {
-                    if vector {
-                        cnns_transpose(V + xi * tb * C, Int32(tb), Int32(C), C, Vt, tb)
-                    } else {
-                        cnns_transpose_scalar(V + xi * tb * C, Int32(tb), Int32(C), C, Vt, tb)
-                    }
+                    transpose(V + xi * tb * C, Int32(tb), Int32(C), C, Vt, tb)
                     // In blocks of 64 tiles: the block of D[ξ] (64 x K) stays in L1 while every row strip
                     // of Vt passes over it.
                     var k0 = 0
