@@ -224,6 +224,40 @@ static void check_maxpool(int k, int C, int windows, int relu) {
     free(x), free(y), free(yr), free(g), free(dx), free(dxr), free(a), free(ar);
 }
 
+// The int8 convolution without lowering: the byte lowering against its reference, and the direct
+// sums against lowering + the scalar int8 GEMM, exactly. Stride 1, 'same' padding.
+static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
+    const int pad = (r - 1) / 2, L = r * r * c, L4 = (L + 3) / 4 * 4, rows = n * h * w;
+    const cnns_conv_shape s = {h, w, c, r, r, k, 1, 1, pad, pad, h, w};
+    const int hp = h + r - 1, wp = w + r - 1;
+    uint8_t *x = malloc((size_t)n * h * w * c), *xp = malloc((size_t)n * hp * wp * c + 3);
+    uint8_t *low = malloc((size_t)rows * L4), *lowr = malloc((size_t)rows * L4);
+    int8_t *wt = malloc((size_t)L * k), *packed = malloc((size_t)cnns_qgemm_packed_size(k, L));
+    const size_t direct_bytes = (size_t)cnns_qconv_direct_packed_size(&s);
+    int8_t *dp = malloc(direct_bytes), *scratch = malloc(direct_bytes);
+    int32_t *ref = malloc(sizeof(int32_t) * rows * k), *got = malloc(sizeof(int32_t) * rows * k);
+    const uint8_t zp = (uint8_t)below(128);
+    for (long i = 0; i < (long)n * h * w * c; i++) x[i] = (uint8_t)below(128);
+    for (int i = 0; i < L * k; i++) wt[i] = (int8_t)(below(255) - 127);
+    memset(xp, zp, (size_t)n * hp * wp * c + 3);
+    for (int b = 0; b < n; b++)
+        for (int i = 0; i < h; i++)
+            memcpy(xp + (((long)b * hp + i + pad) * wp + pad) * c, x + ((long)b * h + i) * w * c, (size_t)w * c);
+    cnns_lower_u8(&s, x, 0, rows, low, L4, zp);
+    cnns_lower_u8_scalar(&s, x, 0, rows, lowr, L4, zp);
+    cnns_qgemm_pack_b(k, L, wt, k, packed);
+    cnns_qgemm_u7s8_scalar(rows, k, L, lowr, L4, packed, ref, k);
+    cnns_qconv_direct_pack(&s, wt, dp, scratch);
+    cnns_qconv_direct_u7s8(&s, xp, hp, wp, 0, rows, dp, got, k);
+    checks += 2;
+    if (memcmp(low, lowr, (size_t)rows * L4) && failures++ < 5)
+        printf("FAIL lower_u8 n=%d h=%d w=%d c=%d r=%d: differs from the reference\n", n, h, w, c, r);
+    if (memcmp(got, ref, sizeof(int32_t) * rows * k) && failures++ < 5)
+        printf("FAIL qconv_direct_u7s8 n=%d h=%d w=%d c=%d k=%d r=%d: differs from lowering + GEMM\n", n, h, w, c, k,
+               r);
+    free(x), free(xp), free(low), free(lowr), free(wt), free(packed), free(dp), free(scratch), free(ref), free(got);
+}
+
 int main(void) {
     const char *env = getenv("CNNSCOPE_TEST_SEED");
     const unsigned long long seed = env ? strtoull(env, 0, 10) : (unsigned long long)time(0) % 1000000;
@@ -260,6 +294,10 @@ int main(void) {
                           cnns_conv_small_patch_dweights, h, w, c, k, r, 1 + t % 2);
         check_small_patch("conv_small_patch_w16", cnns_conv_small_patch_forward_w16, cnns_conv_small_patch_dweights_w16,
                           h, w, c, k, r, 1 + t % 2);
+    }
+    for (int t = 0; t < 8; t++) {
+        const int c = t % 2 ? 1 + below(3) : 4 * (1 + below(6)), r = t % 4 < 2 ? 3 : 5;
+        check_int8_direct(1 + below(2), r + below(12), r + below(12), c, 1 + below(40), r);
     }
     if (failures)
         printf("kernel_check: %d of %d checks failed\n", failures, checks);

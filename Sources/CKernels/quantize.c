@@ -2,6 +2,8 @@
 //   quantize:   x (n floats) -> q (n bytes) = clamp(round_half_even(x · inv) + zp, 0, 127)
 //   dequantize: acc (rows x K int32, row stride K) -> out (rows x K floats, row stride ldo)
 //               = min(max(float(acc) · mul[k] + off[k], lo), hi)
+//   pooled:     acc (two output rows of q pixels, K int32 each) -> out (q/2 pixels x K floats):
+//               the dequantised maximum of each 2x2 window's sums
 // The AVX2 versions round the product first and multiply, then add, as the references do (no
 // fused multiply-add), so both give the same bytes and floats; the tests compare them exactly.
 #include "cnns_kernels.h"
@@ -22,6 +24,22 @@ void cnns_dequantize_rows_scalar(const int32_t *acc, int rows, int K, const floa
             float y = (float)acc[(long)r * K + k] * mul[k] + off[k];
             y = y < lo ? lo : y;
             out[r * ldo + k] = y > hi ? hi : y;
+        }
+}
+
+void cnns_dequantize_pooled2x2_scalar(const int32_t *acc, int q, int K, const float *mul, const float *off, float lo,
+                                      float hi, float *out) {
+    const int32_t *row1 = acc + (long)q * K;
+    for (int j = 0; j < q / 2; j++)
+        for (int k = 0; k < K; k++) {
+            const long a = (long)2 * j * K + k, b = a + K;
+            int32_t m = acc[a];
+            m = acc[b] > m ? acc[b] : m;
+            m = row1[a] > m ? row1[a] : m;
+            m = row1[b] > m ? row1[b] : m;
+            float y = (float)m * mul[k] + off[k];
+            y = y < lo ? lo : y;
+            out[(long)j * K + k] = y > hi ? hi : y;
         }
 }
 
@@ -64,6 +82,35 @@ __attribute__((target("avx2"))) static void dequantize_avx2(const int32_t *acc, 
         cnns_dequantize_rows_scalar(a + k, 1, K - k, mul + k, off + k, lo, hi, o + k, ldo);
     }
 }
+
+__attribute__((target("avx2"))) static void dequantize_pooled2x2_avx2(const int32_t *acc, int q, int K,
+                                                                       const float *mul, const float *off, float lo,
+                                                                       float hi, float *out) {
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const int32_t *row1 = acc + (long)q * K;
+    const int K8 = K / 8 * 8;
+    for (int j = 0; j < q / 2; j++) {
+        const long a = (long)2 * j * K, b = a + K;
+        for (int k = 0; k < K8; k += 8) {
+            const __m256i m0 = _mm256_max_epi32(_mm256_loadu_si256((const __m256i *)(acc + a + k)),
+                                                _mm256_loadu_si256((const __m256i *)(acc + b + k)));
+            const __m256i m1 = _mm256_max_epi32(_mm256_loadu_si256((const __m256i *)(row1 + a + k)),
+                                                _mm256_loadu_si256((const __m256i *)(row1 + b + k)));
+            const __m256 f = _mm256_cvtepi32_ps(_mm256_max_epi32(m0, m1));
+            const __m256 y = _mm256_add_ps(_mm256_mul_ps(f, _mm256_loadu_ps(mul + k)), _mm256_loadu_ps(off + k));
+            _mm256_storeu_ps(out + (long)j * K + k, _mm256_min_ps(_mm256_max_ps(y, vlo), vhi));
+        }
+        for (int k = K8; k < K; k++) {
+            int32_t m = acc[a + k];
+            m = acc[b + k] > m ? acc[b + k] : m;
+            m = row1[a + k] > m ? row1[a + k] : m;
+            m = row1[b + k] > m ? row1[b + k] : m;
+            float y = (float)m * mul[k] + off[k];
+            y = y < lo ? lo : y;
+            out[(long)j * K + k] = y > hi ? hi : y;
+        }
+    }
+}
 #endif
 
 void cnns_quantize_u7(const float *x, long n, float inv, float zp, uint8_t *q) {
@@ -85,4 +132,15 @@ void cnns_dequantize_rows(const int32_t *acc, int rows, int K, const float *mul,
     }
 #endif
     cnns_dequantize_rows_scalar(acc, rows, K, mul, off, lo, hi, out, ldo);
+}
+
+void cnns_dequantize_pooled2x2(const int32_t *acc, int q, int K, const float *mul, const float *off, float lo,
+                               float hi, float *out) {
+#if CNNS_X86
+    if (cnns_have_avx2_fma()) {
+        dequantize_pooled2x2_avx2(acc, q, K, mul, off, lo, hi, out);
+        return;
+    }
+#endif
+    cnns_dequantize_pooled2x2_scalar(acc, q, K, mul, off, lo, hi, out);
 }

@@ -17,6 +17,8 @@ public struct LabJob {
     public var augment = false
     public var poolingStudy = false
     public var quantize = false
+    /// Which layers `quantize` makes int8 (by default those measured faster as int8).
+    public var quantization = PostTrainingQuantization.Options()
     public var gradCAM = false
     /// The optional challenges: ResNet-style and Inception-style models join the run.
     public var challenges = false
@@ -46,13 +48,15 @@ public struct LabJob {
         let runner = LabRunner(
             pool: env.pool, threads: env.threads, options: env.options, roofline: roofline, machine: machine,
             selector: env.selector, log: env.log)
-        let report = try runner.run(
+        var request =
             LabRequest(
                 profiles: profiles, train: train, validation: validation, test: test,
                 epochs: epochs ?? (quick ? 1 : LabDefaults.epochs), patience: patience > 0 ? patience : nil,
                 augment: augment, quantize: quantize, gradCAM: gradCAM, seed: seed,
                 datasetLabel: datasetLabel ?? data.dataset.rawValue, commandLine: env.commandLine,
-                bind: env.runtime.settings.bind.rawValue, output: dir))
+                bind: env.runtime.settings.bind.rawValue, output: dir)
+        request.quantization = quantization
+        let report = try runner.run(request)
         env.finish()
         return (
             report, train,

@@ -23,6 +23,8 @@ public struct LabRequest {
     public var patience: Int?
     public var augment: Bool
     public var quantize: Bool
+    /// How `quantize` picks its int8 layers (by default: where int8 measured faster).
+    public var quantization = PostTrainingQuantization.Options()
     public var gradCAM: Bool
     public var seed: UInt64
     public var datasetLabel: String
@@ -149,7 +151,8 @@ public struct LabRunner {
             built[p.name] = model
             predictionsByModel[p.name] = preds
             if req.quantize {
-                let q = try PostTrainingQuantization.quantize(model, calibration: train, runner: pool)
+                let q = try PostTrainingQuantization.quantize(
+                    model, calibration: train, runner: pool, options: req.quantization)
                 let qt = Trainer(model: q.model, optimizer: Adam(), runner: pool, seed: req.seed)
                 let (qp, _, qacc) = qt.predict(test, batchSize: 64)
                 // Float and int8 timed alternately, three times each, in this run: medians.
@@ -162,7 +165,8 @@ public struct LabRunner {
                     model: p.name, floatAccuracy: acc, int8Accuracy: qacc,
                     floatMsPerImage: Timing(tf).median * 1e3, int8MsPerImage: Timing(tq).median * 1e3,
                     floatWeightBytes: q.floatWeightBytes, int8WeightBytes: q.int8WeightBytes,
-                    disagreements: zip(preds, qp).filter { $0 != $1 }.count, quantizedLayers: q.quantizedLayers)
+                    disagreements: zip(preds, qp).filter { $0 != $1 }.count, quantizedLayers: q.quantizedLayers,
+                    floatLayers: q.floatLayers)
                 quantization.append(entry)
                 log(
                     String(
@@ -172,6 +176,13 @@ public struct LabRunner {
                             predictions changed
                             """,
                         qacc * 100, acc * 100, entry.int8MsPerImage, entry.floatMsPerImage, entry.disagreements))
+                for c in q.choices {
+                    guard let f = c.floatSeconds, let i = c.int8Seconds else { continue }
+                    log(
+                        String(
+                            format: "     %@: %@ (int8 %.3f ms, float %.3f ms on a calibration batch)", c.layer,
+                            c.int8 ? "int8" : "stays float", i * 1e3, f * 1e3))
+                }
             }
             log(
                 String(
@@ -243,8 +254,9 @@ public struct LabRunner {
                     ? [
                         """
                         Int8: the quantised model is inference-only; its speed-up is measured against the same \
-                        float model in this run (AVX2 vpmaddubsw int8 GEMM against the float engine's best \
-                        algorithm per layer).
+                        float model in this run (the int8 GEMM against the float engine's best algorithm per \
+                        layer). A layer whose int8 form ran slower than its float form on a calibration batch \
+                        stays float (listed under "int8 layers").
                         """
                     ] : []))
         report.quantization = req.quantize ? quantization : nil

@@ -61,14 +61,19 @@ public struct LabQuantization: Codable, Sendable {
     /// Test images on which the two models predict different classes.
     public var disagreements: Int
     public var quantizedLayers: [String]
+    /// Convolution and dense layers left float because their int8 form ran slower on a calibration
+    /// batch (measured); nil in reports written before the choice existed.
+    public var floatLayers: [String]?
     public init(
         model: String, floatAccuracy: Double, int8Accuracy: Double, floatMsPerImage: Double, int8MsPerImage: Double,
-        floatWeightBytes: Int, int8WeightBytes: Int, disagreements: Int, quantizedLayers: [String]
+        floatWeightBytes: Int, int8WeightBytes: Int, disagreements: Int, quantizedLayers: [String],
+        floatLayers: [String]? = nil
     ) {
         self.model = model; self.floatAccuracy = floatAccuracy; self.int8Accuracy = int8Accuracy
         self.floatMsPerImage = floatMsPerImage; self.int8MsPerImage = int8MsPerImage
         self.floatWeightBytes = floatWeightBytes; self.int8WeightBytes = int8WeightBytes
         self.disagreements = disagreements; self.quantizedLayers = quantizedLayers
+        self.floatLayers = floatLayers
     }
 }
 

@@ -3,15 +3,47 @@ import Kernels
 import Layers
 import Tensor
 
-/// Int8 post-training quantisation of a trained sequential model: every Conv2D and Dense layer
-/// is replaced by an `Int8Layer` whose input range comes from calibration (the min and max of
+/// Int8 post-training quantisation of a trained sequential model: each Conv2D and Dense layer
+/// may be replaced by an `Int8Layer` whose input range comes from calibration (the min and max of
 /// that layer's input over a few training batches); the other layers stay float (a 2x2 max
 /// pooling right after a convolution runs inside it, on the int32 sums). Weights are
 /// quantised per output channel. The result shares nothing the float model changes later.
 public enum PostTrainingQuantization {
+    /// Which layers become int8.
+    public enum LayerSelection: String, Codable, Sendable {
+        /// Every convolution and dense layer.
+        case every
+        /// A layer whose int8 form ran slower than its float form on a calibration batch (with the
+        /// pooling it fuses, timed alternately, medians) stays float: typically a first layer of
+        /// one or three channels, whose short patches cost more to lower as bytes than the int8
+        /// multiply-adds save against the float engine's direct small-patch kernel.
+        case whereFaster
+    }
+
+    public struct Options: Sendable {
+        public var layers: LayerSelection = .whereFaster
+        /// Alternated float and int8 timings per layer (after one warm-up each) under `.whereFaster`.
+        public var timingRounds = 5
+        public init(layers: LayerSelection = .whereFaster, timingRounds: Int = 5) {
+            self.layers = layers; self.timingRounds = timingRounds
+        }
+    }
+
+    /// One quantisable layer: its median float and int8 times on a calibration batch (measured;
+    /// nil under `.every`, which times nothing) and what the model runs.
+    public struct LayerChoice: Codable, Sendable, Equatable {
+        public var layer: String
+        public var floatSeconds: Double?
+        public var int8Seconds: Double?
+        public var int8: Bool
+    }
+
     public struct Result {
         public let model: Sequential
         public let quantizedLayers: [String]
+        /// Quantisable layers that stay float (measured slower as int8).
+        public let floatLayers: [String]
+        public let choices: [LayerChoice]
         /// Weight bytes of the quantised layers: float (4 bytes each) and int8 (1 byte each).
         public let floatWeightBytes: Int
         public let int8WeightBytes: Int
@@ -19,19 +51,22 @@ public enum PostTrainingQuantization {
 
     public static func quantize(
         _ model: Sequential, calibration: Dataset, batches: Int = 8, batchSize: Int = 64,
-        runner: ParallelRunner
+        runner: ParallelRunner, options: Options = Options()
     ) throws -> Result {
         guard model.isChain else {
             throw ProfileError("int8 quantisation supports sequential models; \(model.name) is a graph")
         }
-        // Input ranges: run the float model layer by layer in inference mode.
+        // Input ranges: run the float model layer by layer in inference mode. The last batch's
+        // inputs of the quantisable layers are kept for timing.
         var lo = [Float](repeating: .infinity, count: model.layers.count)
         var hi = [Float](repeating: -.infinity, count: model.layers.count)
+        var inputs = [Tensor?](repeating: nil, count: model.layers.count)
         let ctx = RunContext(runner: runner, training: false)
         let n = min(batchSize, calibration.count)
         let per = calibration.imageShape.reduce(1, *)
         let x = try Tensor([n] + calibration.imageShape, zeroed: false)
-        for b in 0..<max(1, min(batches, calibration.count / max(1, n))) {
+        let rounds = max(1, min(batches, calibration.count / max(1, n)))
+        for b in 0..<rounds {
             for j in 0..<n {
                 (x.data + j * per).update(
                     from: calibration.images.data + ((b * n + j) % calibration.count) * per, count: per)
@@ -40,27 +75,45 @@ public enum PostTrainingQuantization {
             for (i, l) in model.layers.enumerated() {
                 if l is Conv2DLayer || l is DenseLayer {
                     for k in 0..<h.count { lo[i] = min(lo[i], h.data[k]); hi[i] = max(hi[i], h.data[k]) }
+                    if b == rounds - 1 && options.layers == .whereFaster { inputs[i] = h.copy() }
                 }
                 h = l.forward(h, ctx)
             }
         }
         var layers: [Layer] = []
-        var names: [String] = []
+        var names: [String] = [], kept: [String] = [], choices: [LayerChoice] = []
         var floatBytes = 0, int8Bytes = 0
         // Dense layers take the ISA cap of the model's convolutions.
         let isa = model.layers.lazy.compactMap { ($0 as? Conv2DLayer)?.options.isa }.first ?? ConvOptions.bestISA
         for (i, l) in model.layers.enumerated() {
             let q = ActivationQuantization(min: lo[i], max: hi[i])
+            let candidate: Int8Layer
+            let floatWeights: Int
             if let c = l as? Conv2DLayer {
-                let il = Int8Layer(quantizing: c, input: q)
-                layers.append(il); names.append(c.name)
-                floatBytes += c.kernel.value.count * 4; int8Bytes += il.kernel.weightBytes
+                candidate = Int8Layer(quantizing: c, input: q)
+                floatWeights = c.kernel.value.count * 4
             } else if let d = l as? DenseLayer {
-                let il = try Int8Layer(quantizing: d, input: q, isa: isa)
-                layers.append(il); names.append(d.name)
-                floatBytes += d.kernel.value.count * 4; int8Bytes += il.kernel.weightBytes
+                candidate = try Int8Layer(quantizing: d, input: q, isa: isa)
+                floatWeights = d.kernel.value.count * 4
             } else {
                 layers.append(l)
+                continue
+            }
+            let next = i + 1 < model.layers.count ? model.layers[i + 1] as? PoolingLayer : nil
+            let pool = next.flatMap { candidate.canFuse($0) ? $0 : nil }
+            var choice = LayerChoice(layer: l.name, floatSeconds: nil, int8Seconds: nil, int8: true)
+            if let h = inputs[i] {
+                candidate.fusedMaxPool = pool
+                let (f, q8) = timeAlternately(float: l, int8: candidate, pool: pool, input: h, ctx: ctx, options)
+                candidate.fusedMaxPool = nil
+                choice = LayerChoice(layer: l.name, floatSeconds: f, int8Seconds: q8, int8: q8 < f)
+            }
+            choices.append(choice)
+            if choice.int8 {
+                layers.append(candidate); names.append(l.name)
+                floatBytes += floatWeights; int8Bytes += candidate.kernel.weightBytes
+            } else {
+                layers.append(l); kept.append(l.name)
             }
         }
         // A 2x2 max pooling right after a quantised convolution runs inside it (on the int32 sums).
@@ -71,6 +124,30 @@ public enum PostTrainingQuantization {
         // The float layers are shared with the trained model: leave their state as it is.
         let qm = Sequential(
             name: model.name + "-int8", inputShape: model.inputShape, layers: layers, inferenceFolding: false)
-        return Result(model: qm, quantizedLayers: names, floatWeightBytes: floatBytes, int8WeightBytes: int8Bytes)
+        return Result(
+            model: qm, quantizedLayers: names, floatLayers: kept, choices: choices, floatWeightBytes: floatBytes,
+            int8WeightBytes: int8Bytes)
+    }
+
+    /// Median seconds of the float layer and its int8 form on one calibration batch, each with the
+    /// 2x2 max pooling after it (which both run inside the convolution where they can), timed
+    /// alternately after one warm-up each.
+    static func timeAlternately(
+        float: Layer, int8: Int8Layer, pool: PoolingLayer?, input: Tensor, ctx: RunContext, _ options: Options
+    ) -> (Double, Double) {
+        func seconds(_ l: Layer) -> Double {
+            let t0 = monotonicNanos()
+            let y = l.forward(input, ctx)
+            if let p = pool { _ = p.forward(y, ctx) }
+            return Double(monotonicNanos() - t0) * 1e-9
+        }
+        _ = seconds(float)
+        _ = seconds(int8)
+        var f: [Double] = [], q: [Double] = []
+        for _ in 0..<max(1, options.timingRounds) {
+            f.append(seconds(float))
+            q.append(seconds(int8))
+        }
+        return (f.sorted()[f.count / 2], q.sorted()[q.count / 2])
     }
 }

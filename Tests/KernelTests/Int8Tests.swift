@@ -14,7 +14,7 @@ final class Int8Tests: XCTestCase {
         var rng = SeededGenerator(seed: seed)
         var shapes = [
             (1, 1, 1), (4, 16, 4), (5, 17, 9), (13, 40, 27), (64, 64, 288), (7, 10, 800), (3, 130, 33), (12, 32, 8),
-            (25, 24, 12), (2, 8, 3),
+            (25, 24, 12), (2, 8, 3), (300, 20, 1100),  // more rows than one pass, more groups than the stack table
         ]
         for _ in 0..<8 { shapes.append((1 + rng.nextInt(40), 1 + rng.nextInt(90), 1 + rng.nextInt(120))) }
         for (m, n, k) in shapes {
@@ -175,7 +175,11 @@ final class Int8Tests: XCTestCase {
             try check(g, seed: seed, negativeInputs: rng.nextInt(2) == 0)
         }
         // The lab's layers (basic-cnn), on two workers; a dense layer as a 1x1 convolution.
-        for text in ["N=2,H=28,W=28,C=1,K=32,R=3", "N=2,H=14,W=14,C=32,K=64,R=3", "N=4,H=1,W=1,C=3136,K=128,R=1"] {
+        // First layers of tiny-cnn, large-filters and a CIFAR-10 model (the direct kernel).
+        for text in [
+            "N=2,H=28,W=28,C=1,K=32,R=3", "N=2,H=14,W=14,C=32,K=64,R=3", "N=4,H=1,W=1,C=3136,K=128,R=1",
+            "N=2,H=28,W=28,C=1,K=8,R=3", "N=1,H=28,W=28,C=1,K=32,R=5", "N=1,H=32,W=32,C=3,K=32,R=3",
+        ] {
             try check(try ConvGeometry.parse(text), seed: 5, negativeInputs: false, runner: TwoThreadRunner())
         }
     }

@@ -91,6 +91,12 @@ void cnns_qgemm_pack_b(int n, int k, const int8_t *b, int ldb, int8_t *packed);
 /// AVX2: vpmaddubsw (u8·s8 pairs; 7-bit activations keep the pair sums below 2^15, so no
 /// saturation) then vpmaddwd with ones into int32; scalar C elsewhere.
 void cnns_qgemm_u7s8(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);
+
+/// The AVX2 loop under cnns_qgemm_u7s8 and cnns_qconv_direct_u7s8 (requires AVX2): c[rows x K] =
+/// A · packed, A's row i read as kg groups of 4 bytes at a[i] + off[g]; `a` holds rows rounded up
+/// to 8 valid pointers.
+void cnns_qgemm_gathered_avx2(int rows, int K, int kg, const uint8_t *const *a, const long *off, const int8_t *packed,
+                              int32_t *c, int ldc);
 #endif
 
 /// q[i] = clamp(round_half_even(x[i] · inv) + zp, 0, 127) (zp a whole number): the int8
@@ -105,6 +111,15 @@ void cnns_dequantize_rows(const int32_t *acc, int rows, int K, const float *mul,
 void cnns_dequantize_rows_scalar(const int32_t *acc, int rows, int K, const float *mul, const float *off, float lo,
                                  float hi, float *out, long ldo);
 
+/// acc holds two output rows of q pixels (K int32 sums each; row 1 at acc + q·K). For each 2x2
+/// window j < q/2: out[j·K + k] = min(max(float(max of the window's four sums) · mul[k] + off[k],
+/// lo), hi) (max pooling before dequantising: the int8 convolution's fused pooling). AVX2 when
+/// the CPU has it; `_scalar` is the reference (the same floats).
+void cnns_dequantize_pooled2x2(const int32_t *acc, int q, int K, const float *mul, const float *off, float lo,
+                               float hi, float *out);
+void cnns_dequantize_pooled2x2_scalar(const int32_t *acc, int q, int K, const float *mul, const float *off, float lo,
+                                      float hi, float *out);
+
 /// The plain reference of cnns_qgemm_u7s8 (also its fallback without AVX2): one dot product
 /// per output, int32 sums. Tests compare the two exactly.
 void cnns_qgemm_u7s8_scalar(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);
@@ -116,6 +131,29 @@ void cnns_qgemm_u7s8_scalar(int m, int n, int k, const uint8_t *a, int lda, cons
 typedef struct {
     int h, w, c, r, s, k, stride_h, stride_w, pad_top, pad_left, p, q;
 } cnns_conv_shape;
+
+/// The int8 convolution's lowering: rows m0..<m0+rows of output pixels (flattened n, p, q), each
+/// `ld` bytes at out + i·ld: the R·S·C receptive field in x (NHWC bytes), `pad` for taps outside
+/// the image, zeros from R·S·C to ld. `_scalar` is the byte-by-byte reference (the same bytes).
+void cnns_lower_u8(const cnns_conv_shape *s, const uint8_t *x, long m0, int rows, uint8_t *out, int ld, uint8_t pad);
+void cnns_lower_u8_scalar(const cnns_conv_shape *s, const uint8_t *x, long m0, int rows, uint8_t *out, int ld,
+                          uint8_t pad);
+
+/// The int8 convolution without lowering: 1 when a kernel row's S·C bytes are at most 16 or a
+/// multiple of 4, and the patch has at most 512 groups of 4 bytes.
+int cnns_qconv_direct_fits(const cnns_conv_shape *s);
+/// Bytes of the packed weights, and the packing: w int8 HWIO [R·S·C, K]; scratch holds
+/// R·ceil(S·C/4)·4·K bytes.
+int64_t cnns_qconv_direct_packed_size(const cnns_conv_shape *s);
+void cnns_qconv_direct_pack(const cnns_conv_shape *s, const int8_t *w, int8_t *packed, int8_t *scratch);
+/// int32 sums c[rows x K] (row stride ldc) of output pixels m0..<m0+rows: xp is the quantised input
+/// (values 0..127) with its padding written in, hp x wp pixels of C bytes per image (pixel (n, p, q)
+/// reads from ((n·hp + p·stride_h)·wp + q·stride_w)·C), readable 3 bytes past its end. The same sums
+/// as lowering + cnns_qgemm_u7s8. AVX2 when the CPU has it; `_scalar` is the reference.
+void cnns_qconv_direct_u7s8(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
+                            const int8_t *packed, int32_t *c, int ldc);
+void cnns_qconv_direct_u7s8_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
+                                   const int8_t *packed, int32_t *c, int ldc);
 
 /// Longest receptive field (R·S·C) the small-patch kernels take.
 #define CNNS_SMALL_PATCH_MAX 80

@@ -31,9 +31,13 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 // -> int32 -> output NHWC (N,P,Q,K) float = (acc − zp·Σw)·sx·sw[k] + bias[k]
 /// Post-training int8 convolution (and dense layers, as 1x1 convolutions of a 1x1 image):
 /// weights quantised symmetrically per output channel (scale = max|w|/127), activations per
-/// tensor to 7 bits with a zero point from calibration. The input is quantised while it is
+/// tensor to 7 bits with a zero point from calibration. The input is quantised once, then
 /// lowered; the int8 GEMM is `cnns_qgemm_u7s8` (AVX2 vpmaddubsw/vpmaddwd, int32 sums) or its
-/// 16-lane variants (AVX-512 VNNI vpdpbusd, or AVX-512BW), chosen by `gemmISA`.
+/// 16-lane variants (AVX-512 VNNI vpdpbusd, or AVX-512BW), chosen by `gemmISA`. A layer whose kernel
+/// rows are short (S·C ≤ 16 bytes: a first layer) or a whole number of 4-byte groups skips the
+/// lowering on AVX2: the input is quantised into a padded copy and `cnns_qconv_direct_u7s8` reads
+/// each kernel row of a patch from it in place (AVX2 or its scalar reference; there is no AVX-512
+/// build of it, so an AVX-512 cap keeps lowering + the 16-lane GEMM there).
 /// Costs: the same multiply-adds as float, a quarter of the weight bytes.
 public final class Int8Conv2D {
     public let geometry: ConvGeometry
@@ -49,6 +53,10 @@ public final class Int8Conv2D {
     private var quantizedCapacity = 0
     /// The patch length R·S·C rounded up to 4 (the kernel reads whole groups of 4).
     let paddedLength: Int
+    /// Whether this layer runs the direct kernel (no lowering) instead of lowering + GEMM.
+    public let direct: Bool
+    /// The direct kernel's padded input extent: (padTop + H + padBottom, padLeft + W + padRight).
+    let paddedExtent: (h: Int, w: Int)
     private let workspace = Workspace()
     public let rowsPerChunk = 256
     /// The int8 GEMM this layer runs: "avx512-vnni" (vpdpbusd), "avx512" (vpmaddubsw on zmm),
@@ -80,9 +88,22 @@ public final class Int8Conv2D {
                 sums[k] += Int32(v)
             }
         }
-        let size = Int(cnns_qgemm_packed_size(Int32(K), Int32(L)))
-        let pk = UnsafeMutablePointer<Int8>.allocate(capacity: size)
-        q.withUnsafeBufferPointer { cnns_qgemm_pack_b(Int32(K), Int32(L), $0.baseAddress, Int32(K), pk) }
+        var shape = geometry.cShape
+        direct =
+            cnns_qconv_direct_fits(&shape) != 0 && !Self.readsInputAsIs(geometry) && !gemmISA.hasPrefix("avx512")
+        paddedExtent = (
+            geometry.padTop + geometry.h + geometry.padBottom, geometry.padLeft + geometry.w + geometry.padRight
+        )
+        let pk: UnsafeMutablePointer<Int8>
+        if direct {
+            let size = Int(cnns_qconv_direct_packed_size(&shape))
+            pk = .allocate(capacity: size)
+            var scratch = [Int8](repeating: 0, count: size)
+            q.withUnsafeBufferPointer { cnns_qconv_direct_pack(&shape, $0.baseAddress, pk, &scratch) }
+        } else {
+            pk = .allocate(capacity: Int(cnns_qgemm_packed_size(Int32(K), Int32(L))))
+            q.withUnsafeBufferPointer { cnns_qgemm_pack_b(Int32(K), Int32(L), $0.baseAddress, Int32(K), pk) }
+        }
         packed = pk
         weightScales = scales
         multiplier = .allocate(capacity: K)
@@ -101,11 +122,7 @@ public final class Int8Conv2D {
     }
 
     /// The C kernel for `gemmISA` (the AVX2 one falls back to scalar C without AVX2).
-    static func gemmKernel(_ isa: String)
-        -> @convention(c) (
-            Int32, Int32, Int32, UnsafePointer<UInt8>?, Int32, UnsafePointer<Int8>?, UnsafeMutablePointer<Int32>?, Int32
-        ) -> Void
-    {
+    static func gemmKernel(_ isa: String) -> GemmKernel {
         switch isa {
         case "avx512-vnni": return cnns_qgemm_u7s8_avx512vnni
         case "avx512": return cnns_qgemm_u7s8_avx512
@@ -130,22 +147,20 @@ public final class Int8Conv2D {
     ) {
         let (lo, hi) = Self.bounds(clamp)
         let g = geometry
-        let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength
+        let K = g.k, L = g.r * g.s * g.c
         let rows = batch * g.p * g.q
         // 1. Quantise the input once (each value is read R·S times by the lowering).
         let xq = quantize(x, batch: batch, runner: runner)
         // 2. Lower bytes (im2col's lowering; the zero point where padded), 3. int8 GEMM, 4. dequantise.
         let chunk = Swift.min(rowsPerChunk, rows)
         reserveRowBuffers(rows: chunk, workers: runner.width)
-        let pk = packed
         let gemm = Self.gemmKernel(gemmISA)
         runner.parallelRanges(rows, work: rows * L * K) { worker, range in
             let (cols, acc) = rowBuffers(worker, rows: chunk)
             var m0 = range.lowerBound
             while m0 < range.upperBound {
                 let m1 = Swift.min(range.upperBound, m0 + chunk)
-                let a = patchRows(xq, m0..<m1, into: cols)
-                gemm(Int32(m1 - m0), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))
+                sums(xq, m0..<m1, cols: cols, acc: acc, gemm: gemm)
                 dequantize(acc, rows: m1 - m0, lo: lo, hi: hi, into: output + m0 * K)
                 m0 = m1
             }
@@ -172,6 +187,36 @@ public final class Int8Conv2D {
         )
     }
 
+    typealias GemmKernel =
+        @convention(c) (
+            Int32, Int32, Int32, UnsafePointer<UInt8>?, Int32, UnsafePointer<Int8>?, UnsafeMutablePointer<Int32>?, Int32
+        ) -> Void
+
+    /// The int32 sums of output pixels `rows` into `acc` (K each): the direct kernel on the padded
+    /// input, or lowering (into `cols`) and the int8 GEMM.
+    @inline(__always)
+    private func sums(
+        _ xq: UnsafeMutablePointer<UInt8>, _ rows: Range<Int>, cols: UnsafeMutablePointer<UInt8>,
+        acc: UnsafeMutablePointer<Int32>, gemm: GemmKernel
+    ) {
+        let g = geometry
+        if direct {
+            var shape = g.cShape
+            let kernel = gemmISA != "scalar" ? cnns_qconv_direct_u7s8 : cnns_qconv_direct_u7s8_scalar
+            kernel(
+                &shape, xq, Int32(paddedExtent.h), Int32(paddedExtent.w), rows.lowerBound, Int32(rows.count), packed,
+                acc, Int32(g.k))
+            return
+        }
+        let a = patchRows(xq, rows, into: cols)
+        gemm(Int32(rows.count), Int32(g.k), Int32(g.r * g.s * g.c), a, Int32(paddedLength), packed, acc, Int32(g.k))
+    }
+
+    /// A 1x1 stride-1 layer's lowered rows are its quantised input itself.
+    static func readsInputAsIs(_ g: ConvGeometry) -> Bool {
+        g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && g.c % 4 == 0
+    }
+
     /// The lowered byte rows of output pixels `rows` (a row of L4 bytes each, the zero point where
     /// padded, zeros past L), or the quantised input itself for a 1x1 stride-1 layer.
     @inline(__always)
@@ -180,15 +225,19 @@ public final class Int8Conv2D {
     )
         -> UnsafePointer<UInt8>
     {
-        let g = geometry, L = g.r * g.s * g.c, L4 = paddedLength
-        if g.r == 1 && g.s == 1 && g.strideH == 1 && g.strideW == 1 && L4 == L {
-            return UnsafePointer(xq + rows.lowerBound * L)
+        let g = geometry, L4 = paddedLength
+        if Self.readsInputAsIs(g) { return UnsafePointer(xq + rows.lowerBound * L4) }
+        var shape = g.cShape
+        if gemmISA != "scalar" {
+            cnns_lower_u8(&shape, xq, rows.lowerBound, Int32(rows.count), cols, Int32(L4), zeroByte)
+        } else {
+            cnns_lower_u8_scalar(&shape, xq, rows.lowerBound, Int32(rows.count), cols, Int32(L4), zeroByte)
         }
-        let zeroByte = UInt8(Swift.min(Swift.max(input.zeroPoint, 0), 127))
-        PatchLowering.lower(g, input: UnsafePointer(xq), rows: rows, into: cols, rowLength: L4, padding: zeroByte)
-        if L4 > L { for m in 0..<rows.count { (cols + m * L4 + L).update(repeating: 0, count: L4 - L) } }
         return UnsafePointer(cols)
     }
+
+    /// The byte that stands for 0.0: padding taps.
+    var zeroByte: UInt8 { UInt8(Swift.min(Swift.max(input.zeroPoint, 0), 127)) }
 
     /// int32 sums of `rows` output pixels -> floats, clamped to lo...hi (the C kernel, or its
     /// reference under the scalar ISA).
@@ -205,20 +254,41 @@ public final class Int8Conv2D {
     }
 
     /// The input quantised to 7 bits into this kernel's buffer (each value is read R·S times by
-    /// the lowering, so it is quantised once).
+    /// the lowering, so it is quantised once); for the direct kernel with its padding written in
+    /// (the zero point) and 3 bytes to spare after it.
     private func quantize(_ x: UnsafePointer<Float>, batch: Int, runner: ParallelRunner) -> UnsafeMutablePointer<UInt8>
     {
         let g = geometry
-        let inCount = batch * g.h * g.w * g.c
-        if quantizedCapacity < inCount {
+        let (hp, wp) = direct ? paddedExtent : (g.h, g.w)
+        let count = batch * hp * wp * g.c + (direct ? 3 : 0)
+        if quantizedCapacity < count {
             quantizedInput?.deallocate()
-            quantizedInput = .allocate(capacity: inCount)
-            quantizedCapacity = inCount
+            quantizedInput = .allocate(capacity: count)
+            quantizedCapacity = count
         }
         let xq = quantizedInput!
         let q = input, vector = gemmISA != "scalar"
-        runner.parallelRanges(inCount, work: inCount * 4) { _, r in
-            q.quantize(x + r.lowerBound, r.count, into: xq + r.lowerBound, vector: vector)
+        guard direct else {
+            let inCount = batch * g.h * g.w * g.c
+            runner.parallelRanges(inCount, work: inCount * 4) { _, r in
+                q.quantize(x + r.lowerBound, r.count, into: xq + r.lowerBound, vector: vector)
+            }
+            return xq
+        }
+        let C = g.c, pad = zeroByte
+        (xq + batch * hp * wp * C).update(repeating: 0, count: 3)
+        runner.parallelRanges(batch * hp, work: batch * hp * wp * C * 4) { _, rows in
+            for row in rows {
+                let n = row / hp, ih = row % hp - g.padTop
+                let dst = xq + row * wp * C
+                guard ih >= 0 && ih < g.h else {
+                    dst.update(repeating: pad, count: wp * C)
+                    continue
+                }
+                dst.update(repeating: pad, count: g.padLeft * C)
+                q.quantize(x + (n * g.h + ih) * g.w * C, g.w * C, into: dst + g.padLeft * C, vector: vector)
+                (dst + (g.padLeft + g.w) * C).update(repeating: pad, count: g.padRight * C)
+            }
         }
         return xq
     }
@@ -235,28 +305,25 @@ public final class Int8Conv2D {
     ) {
         let (lo, hi) = Self.bounds(clamp)
         let g = geometry
-        let K = g.k, L = g.r * g.s * g.c, L4 = paddedLength, Q = g.q
+        let K = g.k, L = g.r * g.s * g.c, Q = g.q
         let (P2, Q2) = (g.p / 2, g.q / 2)
         let xq = quantize(x, batch: batch, runner: runner)
         let span = 2 * Q  // the output rows under one pooled row
         reserveRowBuffers(rows: span, workers: runner.width)
-        let pk = packed
         let gemm = Self.gemmKernel(gemmISA)
         runner.parallelRanges(batch * P2, work: batch * P2 * span * L * K) { worker, pooledRows in
             let (cols, acc) = rowBuffers(worker, rows: span)
             for pr in pooledRows {
                 let n = pr / P2, pp = pr % P2
                 let m0 = (n * g.p + 2 * pp) * Q
-                let a = patchRows(xq, m0..<(m0 + span), into: cols)
-                gemm(Int32(span), Int32(K), Int32(L), a, Int32(L4), pk, acc, Int32(K))
-                // Window j takes output columns 2j, 2j+1 of both rows; pooled row j overwrites sum row
-                // j, which no later window reads (they read rows 2j' and Q + 2j', j' > j).
-                for j in 0..<Q2 {
-                    let r0 = acc + 2 * j * K, r1 = r0 + K, r2 = acc + (Q + 2 * j) * K, r3 = r2 + K
-                    let dst = acc + j * K
-                    for k in 0..<K { dst[k] = Swift.max(Swift.max(r0[k], r1[k]), Swift.max(r2[k], r3[k])) }
+                sums(xq, m0..<(m0 + span), cols: cols, acc: acc, gemm: gemm)
+                // Window j takes output columns 2j, 2j+1 of both rows: pooled, then dequantised.
+                let out = output + pr * Q2 * K
+                if gemmISA != "scalar" {
+                    cnns_dequantize_pooled2x2(acc, Int32(Q), Int32(K), multiplier, offset, lo, hi, out)
+                } else {
+                    cnns_dequantize_pooled2x2_scalar(acc, Int32(Q), Int32(K), multiplier, offset, lo, hi, out)
                 }
-                dequantize(acc, rows: Q2, lo: lo, hi: hi, into: output + pr * Q2 * K)
             }
         }
     }
