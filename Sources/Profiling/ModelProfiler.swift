@@ -168,10 +168,15 @@ public struct ModelProfiler {
         )
     }
 
+    /// Seconds of model time the hook-overhead pairs take at least (beyond their minimum count): a
+    /// pair's ratio moves by a few per cent with the machine, so a median within ±1% needs ~100 pairs.
+    static let hookPairsSeconds = 1.5
+
     /// Hook cost: whole-model time with the profiler attached against none, in interleaved pairs
     /// (ABBA, so neither side always runs second; the machine drifts by more than the hooks cost):
     /// the median of the pairs' ratios, beside the calibrated per-call cost; and the runs without
-    /// hooks (the whole model as its user sees it).
+    /// hooks (the whole model as its user sees it). At least max(16, repetitions) pairs, more while
+    /// they fit in `hookPairsSeconds`, at most 400.
     static func hookOverhead(
         algorithm a: String, profiler prof: LayerProfiler, model: Sequential, repetitions: Int,
         trainingStep: Bool, step: () -> Void
@@ -183,7 +188,9 @@ public struct ModelProfiler {
             step()
             return Double(monotonicNanos() - t0) * 1e-9
         }
-        for k in 0..<max(16, repetitions) {
+        let probe = timed(false)
+        let pairs = min(400, max(max(16, repetitions), Int(hookPairsSeconds / max(2 * probe, 1e-6))))
+        for k in 0..<pairs {
             if k % 2 == 0 {
                 plain.append(timed(false)); hooked.append(timed(true))
             } else {
