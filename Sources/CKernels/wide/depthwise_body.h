@@ -10,8 +10,9 @@
 // 3x3 at stride 1 or 2 (MobileNetV2's layers): for each output row and each block of DW_W
 // channels the row's columns go eight (then four) at a time, eight independent FMA chains, each
 // input column loaded once for the outputs it feeds (ten loads a window row for 24 FMAs at
-// stride 1, seventeen at stride 2); columns whose window leaves the map check each tap. Rows outside the
-// map are skipped, as in the reference. Other kernel sizes: one column at a time, taps clipped,
+// stride 1, seventeen at stride 2); a group at the map's border skips the columns outside it (a
+// 7-column map is two groups a row, not one group and three single columns). Rows outside the
+// map are skipped, as in the reference; each output sums its taps in the reference's order. Other kernel sizes: one column at a time, taps clipped,
 // weights from L1. Channels past the last full vector: the reference's loop.
 //
 // The includer defines DW_W (lanes), DW_TARGET (function attribute) and DW_NAME(x).
@@ -31,14 +32,16 @@ DW_TARGET __attribute__((always_inline)) static inline dw_v dw_clamp(dw_v a, int
     return clamp ? __builtin_elementwise_min(__builtin_elementwise_max(a, lo), hi) : a;
 }
 
-// J output columns (4 or 8) of one row, channels c0..c0+DW_W, 3x3 taps at stride ST, windows
-// inside the map in width (J, ST constants after inlining: the loops unroll fully). J independent
-// FMA chains; per window row its three weight vectors in registers and each input column loaded
-// once for every output it feeds. x[r]: input row r of the window at channel c0 and the group's
-// first column (NULL where the row lies outside the map); w: the weights at c0 (tap t at w + t·C).
+// J output columns (4 or 8) of one row, channels c0..c0+DW_W, 3x3 taps at stride ST (J, ST
+// constants after inlining: the loops unroll fully). J independent FMA chains; per window row its
+// three weight vectors in registers and each input column loaded once for every output it feeds.
+// x[r]: input row r of the window at channel c0 and the group's first column (NULL where the row
+// lies outside the map); input columns k outside [klo, khi) lie outside the map and count as zero
+// (a border group); the first jn outputs are stored. w: the weights at c0 (tap t at w + t·C).
 DW_TARGET __attribute__((always_inline)) static inline void dw_group3x3(const float *const x[3], int ST, int J,
-                                                                      int C, const float *w, dw_v b, int clamp,
-                                                                      dw_v lo, dw_v hi, float *o) {
+                                                                      int klo, int khi, int jn, int C,
+                                                                      const float *w, dw_v b, int clamp, dw_v lo,
+                                                                      dw_v hi, float *o) {
     dw_v a[8];
 #pragma clang loop unroll(full)
     for (int j = 0; j < J; j++) a[j] = b;
@@ -48,6 +51,7 @@ DW_TARGET __attribute__((always_inline)) static inline void dw_group3x3(const fl
         const dw_v w0 = dw_ld(w + 3L * r * C), w1 = dw_ld(w + (3L * r + 1) * C), w2 = dw_ld(w + (3L * r + 2) * C);
 #pragma clang loop unroll(full)
         for (int k = 0; k < (J - 1) * ST + 3; k++) {  // input column k feeds output j = (k − s) / ST
+            if (k < klo || k >= khi) continue;
             const dw_v v = dw_ld(x[r] + (long)k * C);
             if (k % ST == 0 && k / ST < J) a[k / ST] += v * w0;
             if (k >= 1 && (k - 1) % ST == 0 && (k - 1) / ST < J) a[(k - 1) / ST] += v * w1;
@@ -55,45 +59,40 @@ DW_TARGET __attribute__((always_inline)) static inline void dw_group3x3(const fl
         }
     }
 #pragma clang loop unroll(full)
-    for (int j = 0; j < J; j++) dw_st(o + (long)j * C, dw_clamp(a[j], clamp, lo, hi));
+    for (int j = 0; j < J; j++)
+        if (j < jn) dw_st(o + (long)j * C, dw_clamp(a[j], clamp, lo, hi));
 }
 
 // One output row, every full block of DW_W channels, 3x3 taps at stride ST (a constant after
-// inlining): interior columns eight, then four at a time, each group over all channel blocks
-// before the next (the group's input pixels are read channel after channel, sequential in NHWC,
-// and its lines are used up while in L1); the other columns one at a time with each tap checked.
+// inlining): columns eight at a time (four where fewer than eight remain), each group over all
+// channel blocks before the next (the group's input pixels are read channel after channel,
+// sequential in NHWC, and its lines are used up while in L1). A group whose window stays inside
+// the map runs with constant bounds (no checks after inlining); a group at the border, or with
+// fewer columns left than it has, skips the input columns outside the map and stores only those.
 // x[r]: input row r of the window (NULL outside the map); w: the weights (tap t at w + t·C).
 DW_TARGET __attribute__((always_inline)) static inline void dw_row3x3(const float *const x[3], int ST, int W, int C,
                                                                     int CV, int Q, int pl, const float *w,
                                                                     const float *bias, int clamp, dw_v lo, dw_v hi,
                                                                     float *o) {
-    int qa = 0, qb = Q;  // columns whose window stays inside the map in width: [qa, qb)
-    while (qa < Q && qa * ST - pl < 0) qa++;
-    while (qb > qa && (qb - 1) * ST - pl + 3 > W) qb--;
     for (int q = 0; q < Q;) {
-        const long off = (long)(q * ST - pl) * C;
-        const int J = q >= qa && q + 8 <= qb ? 8 : (q >= qa && q + 4 <= qb ? 4 : 1);
+        const int J = Q - q >= 8 ? 8 : 4, jn = Q - q < J ? Q - q : J;
+        const int iw0 = q * ST - pl;  // input column of the group's first tap (−pl at the left border)
+        const int span = (J - 1) * ST + 3;
+        const int klo = iw0 < 0 ? -iw0 : 0, khi = W - iw0 < span ? W - iw0 : span;
+        const int inside = klo == 0 && khi == span && jn == J;
         for (int c0 = 0; c0 < CV; c0 += DW_W) {
             const dw_v b = bias ? dw_ld(bias + c0) : (dw_v){0};
             const float *xq[3];
-            for (int r = 0; r < 3; r++) xq[r] = x[r] ? x[r] + off + c0 : NULL;
+            for (int r = 0; r < 3; r++) xq[r] = x[r] ? x[r] + (long)iw0 * C + c0 : NULL;
             float *oq = o + (long)q * C + c0;
-            if (J == 8) {
-                dw_group3x3(xq, ST, 8, C, w + c0, b, clamp, lo, hi, oq);
-            } else if (J == 4) {
-                dw_group3x3(xq, ST, 4, C, w + c0, b, clamp, lo, hi, oq);
-            } else {
-                dw_v a = b;
-                const int iw0 = q * ST - pl;
-                for (int r = 0; r < 3; r++) {
-                    if (!x[r]) continue;
-                    for (int s = 0; s < 3; s++) {
-                        if (iw0 + s < 0 || iw0 + s >= W) continue;
-                        a += dw_ld(x[r] + (long)(iw0 + s) * C + c0) * dw_ld(w + (3L * r + s) * C + c0);
-                    }
-                }
-                dw_st(oq, dw_clamp(a, clamp, lo, hi));
-            }
+            if (J == 8 && inside)
+                dw_group3x3(xq, ST, 8, 0, 7 * ST + 3, 8, C, w + c0, b, clamp, lo, hi, oq);
+            else if (J == 8)
+                dw_group3x3(xq, ST, 8, klo, khi, jn, C, w + c0, b, clamp, lo, hi, oq);
+            else if (inside)
+                dw_group3x3(xq, ST, 4, 0, 3 * ST + 3, 4, C, w + c0, b, clamp, lo, hi, oq);
+            else
+                dw_group3x3(xq, ST, 4, klo, khi, jn, C, w + c0, b, clamp, lo, hi, oq);
         }
         q += J;
     }
