@@ -63,11 +63,13 @@ public final class AutoSelector {
     /// Bumped when the kernels change enough to make earlier timings misleading.
     public static let keyVersion = " engine=5"
 
-    /// The weight-gradient choice's key: "dW " and the layer's key.
+    /// The weight-gradient choice's key: "dW ", im2col's weight-gradient kernel, the layer's key
+    /// (which ends in the key version).
     public static func weightGradientKey(_ g: ConvGeometry, threads: Int, options: ConvOptions, machine: String)
         -> String
     {
-        "dW " + key(g, threads: threads, options: options, machine: machine)
+        "dW implicit=\(options.implicitWeightGradient ? 1 : 0) "
+            + key(g, threads: threads, options: options, machine: machine)
     }
 
     /// "<geometry> threads=T <kernel switches> machine=<identity> engine=V".

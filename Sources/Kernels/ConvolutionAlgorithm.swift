@@ -82,6 +82,10 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     /// was measured on it ran 0.76-1.10x im2col's (`cnnscope bench`), within that machine's noise,
     /// and one timed comparison per layer then picks the slower one about as often as not.
     public var winogradWeightGradient = false
+    /// im2col's weight gradient reads each kernel row of a patch from the input in place
+    /// (`cnns_conv_dweights_implicit`, AVX2) instead of lowering a column buffer for OpenBLAS's
+    /// colᵀ·dy (CNNSCOPE_IMPLICIT_DW=0 turns it off, for comparisons).
+    public var implicitWeightGradient = true
 
     /// The ISA the kernels use when nothing caps it: the widest this CPU has.
     public static var bestISA: String { availableISAs.last ?? "scalar" }

@@ -78,6 +78,10 @@ public enum RunAssembler {
             let colOnce = smallPatch ? 0 : 2 * Double(batch * g.p * g.q * g.r * g.s * g.c) * 4
             // The column buffer is lowered in chunks of at most the workspace limit per worker.
             let colResident = min(colOnce / 2, Double(workers * c.options.workspaceLimitBytes))
+            // im2col's dW reads the input in place (no column buffer) where the implicit kernel runs.
+            let implicitDW = !smallPatch && bk.usesImplicitWeightGradient
+            let dwCol = implicitDW ? 0 : colOnce, dxCol = c.needsInputGradient ? colOnce : 0
+            let im2colDW = implicitDW ? "implicit dW" : "im2col dW"
             // dW through the forward's Winograd transform where timing chose it, else im2col's
             // colᵀ·dy; dX through im2col/col2im, or as a forward convolution of dy with the flipped
             // kernel (stride 1, odd kernel, same padding) on its own algorithm.
@@ -88,7 +92,7 @@ public enum RunAssembler {
                         $0.executedFLOPs(batch: batch), $0.transformTrafficBytes(batch: batch),
                         $0.workspaceBytes(workers: workers), "\($0.transform.name) dW"
                     )
-                } ?? (bk.flops(batch: batch, inputGradient: false), colOnce, colResident, "im2col dW")
+                } ?? (bk.flops(batch: batch, inputGradient: false), dwCol, dwCol > 0 ? colResident : 0, im2colDW)
             let direct = bk.flops(batch: batch, inputGradient: c.needsInputGradient)
             if c.needsInputGradient, c.transposedGeometry(batch: batch) != nil,
                 let dx = try? c.inputGradientAlgorithm(batch: batch, runner: runner)
@@ -101,8 +105,12 @@ public enum RunAssembler {
                 )
             }
             guard wg != nil else {
-                let label = c.lastForwardFused ? "im2col + max pool (fused backward)" : "im2col (backward)"
-                return (direct, direct, minB, minB + colOnce * (c.needsInputGradient ? 2 : 1), label, colResident)
+                let label =
+                    (c.lastForwardFused ? "im2col + max pool (fused backward)" : "im2col (backward)")
+                    + (implicitDW ? ", implicit dW" : "")
+                return (
+                    direct, direct, minB, minB + dwCol + dxCol, label, dwCol + dxCol > 0 ? colResident : 0
+                )
             }
             // dW on the Winograd transform, dX (when asked) through im2col/col2im.
             let dxIm2col = c.needsInputGradient ? 1.0 : 0

@@ -27,7 +27,9 @@ final class WeightGradientChoiceTests: XCTestCase {
         let tkey = AutoSelector.key(tg, threads: runner.width, options: selector.options, machine: "test")
         cache.choices[tkey] = AlgorithmChoice(algorithm: .winogradF4, secondsByAlgorithm: best)
         if let dW {
-            cache.choices["dW " + key] = AlgorithmChoice(
+            let dWKey = AutoSelector.weightGradientKey(
+                g, threads: runner.width, options: selector.options, machine: "test")
+            cache.choices[dWKey] = AlgorithmChoice(
                 algorithm: dW, secondsByAlgorithm: ["winograd-f4x3": 2, "im2col": 2].merging([dW.rawValue: 1]) { $1 })
         }
         let s = AutoSelector(cache: cache, options: selector.options, machine: "test")

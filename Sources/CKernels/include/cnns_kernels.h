@@ -132,6 +132,16 @@ typedef struct {
     int h, w, c, r, s, k, stride_h, stride_w, pad_top, pad_left, p, q;
 } cnns_conv_shape;
 
+/// Weight gradient without a column buffer: dW [R·S·C, K] += Σ patch(m)ᵀ · dy[m] and db [K] +=
+/// Σ dy[m] (db may be NULL) over output pixels m0..<m1, each kernel row of a patch read from the
+/// input in place. AVX2+FMA when cnns_conv_dweights_implicit_fits (the CPU has it and K is a
+/// multiple of 8), else the scalar reference.
+int cnns_conv_dweights_implicit_fits(const cnns_conv_shape *s);
+void cnns_conv_dweights_implicit(const cnns_conv_shape *s, const float *input, const float *dy, float *dw, float *db,
+                                 long m0, long m1);
+void cnns_conv_dweights_implicit_scalar(const cnns_conv_shape *s, const float *input, const float *dy, float *dw,
+                                        float *db, long m0, long m1);
+
 /// The int8 convolution's lowering: rows m0..<m0+rows of output pixels (flattened n, p, q), each
 /// `ld` bytes at out + i·ld: the R·S·C receptive field in x (NHWC bytes), `pad` for taps outside
 /// the image, zeros from R·S·C to ld. `_scalar` is the byte-by-byte reference (the same bytes).

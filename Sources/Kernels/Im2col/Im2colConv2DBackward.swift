@@ -10,7 +10,9 @@ import Tensor
 /// partials are summed at the end. 1x1 stride-1 layers use the input and dx directly. Where
 /// forward takes the small-patch path (R·S·C ≤ 80), dW and db come from
 /// `cnns_conv_small_patch_dweights` (tiles of 64 patches in L1, patchᵀ·dy in registers) with
-/// no column buffer.
+/// no column buffer; elsewhere, with AVX2 and `options.implicitWeightGradient`, from
+/// `cnns_conv_dweights_implicit` (each kernel row of a patch read from the input in place, a 6 x 16
+/// tile of dW in registers), also with no column buffer.
 public final class Im2colConv2DBackward {
     public let geometry: ConvGeometry
     public let options: ConvOptions
@@ -36,6 +38,14 @@ public final class Im2colConv2DBackward {
         return inputGradient ? 2 * one : one
     }
 
+    /// Whether the weight gradient runs `cnns_conv_dweights_implicit` (for layers that neither
+    /// read their input as is nor take the small-patch path).
+    public var usesImplicitWeightGradient: Bool {
+        var shape = geometry.cShape
+        return options.implicitWeightGradient && options.avx2Kernels
+            && cnns_conv_dweights_implicit_fits(&shape) != 0
+    }
+
     /// Overwrites dWeights, dBias and dInput, each when given (a frozen layer passes no dWeights:
     /// then neither the lowering nor the weight-gradient GEMM runs).
     public func backward(
@@ -51,7 +61,8 @@ public final class Im2colConv2DBackward {
         let smallPatch = forwardLowering.usesSmallPatchKernel
         let smallPatchWeights = Self.smallPatchWeights(options)
         var shape = geometry.cShape
-        let colFloats = pointwise || (smallPatch && dInput == nil) ? 0 : chunk * PQ * L
+        let implicit = !pointwise && !smallPatch && usesImplicitWeightGradient
+        let colFloats = pointwise || ((smallPatch || implicit) && dInput == nil) ? 0 : chunk * PQ * L
         let partial = L * K + K
         let workers = runner.width
         workspace.reserve(workers: workers, floats: partial + colFloats * (dInput == nil ? 1 : 2))
@@ -69,6 +80,8 @@ public final class Im2colConv2DBackward {
                 let dyc = dy + n0 * PQ * K
                 if dWeights != nil && smallPatch {
                     smallPatchWeights(&shape, input, dy, dW, db, n0 * PQ, n1 * PQ)
+                } else if dWeights != nil && implicit {
+                    cnns_conv_dweights_implicit(&shape, input, dy, dW, db, n0 * PQ, n1 * PQ)
                 } else if dWeights != nil {
                     for r in 0..<rows {
                         let d = dyc + r * K
