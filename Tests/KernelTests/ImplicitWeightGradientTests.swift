@@ -36,21 +36,7 @@ final class ImplicitWeightGradientTests: XCTestCase {
             let dy = Tensor(shape: g.outputShape)
             dy.fillUniform(&rng2)
             let L = g.r * g.s * g.c, rows = g.n * g.p * g.q
-            var want = [Double](repeating: 0, count: L * g.k), absSum = want
-            var wantBias = [Double](repeating: 0, count: g.k)
-            for n in 0..<g.n {
-                for p in 0..<g.p {
-                    for q in 0..<g.q {
-                        let d = dy.data + ((n * g.p + p) * g.q + q) * g.k
-                        for k in 0..<g.k {
-                            wantBias[k] += Double(d[k])
-                            SmallPatchTests.addPatch(
-                                g, input: t.input.data, n: n, p: p, q: q, channel: k, times: Double(d[k]), to: &want,
-                                abs: &absSum)
-                        }
-                    }
-                }
-            }
+            let (want, absSum, wantBias, _) = SmallPatchTests.weightGradientSums(g, input: t.input.data, dy: dy.data)
             let limit = ConvTester.gamma(rows + 2)
             let cuts = [0, rows / 3 + 1, 2 * rows / 3 + 5, rows].map { min($0, rows) }
             for (name, kernel) in [

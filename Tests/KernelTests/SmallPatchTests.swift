@@ -30,21 +30,7 @@ final class SmallPatchTests: XCTestCase {
         bwd.backward(
             input: t.input.data, batch: g.n, weights: t.weights.data, dy: dy.data, dWeights: dw.data,
             dBias: db.data, dInput: nil, runner: runner)
-        var rdw = [Double](repeating: 0, count: L * g.k), adw = rdw
-        var rdb = [Double](repeating: 0, count: g.k), adb = rdb
-        for n in 0..<g.n {
-            for p in 0..<g.p {
-                for q in 0..<g.q {
-                    let d = dy.data + ((n * g.p + p) * g.q + q) * g.k
-                    for k in 0..<g.k {
-                        rdb[k] += Double(d[k]); adb[k] += abs(Double(d[k]))
-                        Self.addPatch(
-                            g, input: t.input.data, n: n, p: p, q: q, channel: k, times: Double(d[k]), to: &rdw,
-                            abs: &adw)
-                    }
-                }
-            }
-        }
+        let (rdw, adw, rdb, adb) = Self.weightGradientSums(g, input: t.input.data, dy: dy.data)
         let limit = ConvTester.gamma(g.n * g.p * g.q + 2)
         for i in 0..<dw.count where !(abs(Double(dw.data[i]) - rdw[i]) <= limit * adw[i] + 1e-30) {
             XCTFail("dW[\(i)] = \(dw.data[i]) vs \(rdw[i]) on \(g) seed \(seed)", file: file, line: line); return
@@ -56,6 +42,27 @@ final class SmallPatchTests: XCTestCase {
 
     /// Double reference of one pixel's weight-gradient term: dW[l][k] += patch(n,p,q)[l] · d,
     /// and |patch · d| into `abs` (for the error limit).
+    /// Double sums of dW = Σ patchᵀ·dy and db = Σ dy over every output pixel, with the sums of
+    /// the products' magnitudes (the error bounds' scale).
+    static func weightGradientSums(_ g: ConvGeometry, input: UnsafePointer<Float>, dy: UnsafePointer<Float>)
+        -> (dw: [Double], absDw: [Double], db: [Double], absDb: [Double])
+    {
+        var dw = [Double](repeating: 0, count: g.r * g.s * g.c * g.k), adw = dw
+        var db = [Double](repeating: 0, count: g.k), adb = db
+        for n in 0..<g.n {
+            for p in 0..<g.p {
+                for q in 0..<g.q {
+                    let d = dy + ((n * g.p + p) * g.q + q) * g.k
+                    for k in 0..<g.k {
+                        db[k] += Double(d[k]); adb[k] += abs(Double(d[k]))
+                        addPatch(g, input: input, n: n, p: p, q: q, channel: k, times: Double(d[k]), to: &dw, abs: &adw)
+                    }
+                }
+            }
+        }
+        return (dw, adw, db, adb)
+    }
+
     static func addPatch(
         _ g: ConvGeometry, input: UnsafePointer<Float>, n: Int, p: Int, q: Int, channel k: Int,
         times d: Double, to dw: inout [Double], abs adw: inout [Double]
@@ -149,20 +156,7 @@ final class SmallPatchTests: XCTestCase {
             let cuts = [0, rows / 3 + 1, 2 * rows / 3 + 5, rows].map { min($0, rows) }
             var rng2 = SeededGenerator(seed: seed &+ 1000 &+ UInt64(i))
             let dy = Tensor(shape: g.outputShape); dy.fillUniform(&rng2)
-            var rdw = [Double](repeating: 0, count: L * g.k), adw = rdw, rdb = [Double](repeating: 0, count: g.k)
-            for n in 0..<g.n {
-                for p in 0..<g.p {
-                    for q in 0..<g.q {
-                        let d = dy.data + ((n * g.p + p) * g.q + q) * g.k
-                        for k in 0..<g.k {
-                            rdb[k] += Double(d[k])
-                            Self.addPatch(
-                                g, input: t.input.data, n: n, p: p, q: q, channel: k, times: Double(d[k]), to: &rdw,
-                                abs: &adw)
-                        }
-                    }
-                }
-            }
+            let (rdw, adw, rdb, _) = Self.weightGradientSums(g, input: t.input.data, dy: dy.data)
             let limit = ConvTester.gamma(g.n * g.p * g.q + 2)
             for (name, forward, weights) in KernelVariants.smallPatch {
                 let what = "\(name) on \(g) (seed \(seed))"
