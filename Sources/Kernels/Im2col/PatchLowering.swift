@@ -1,10 +1,10 @@
 // input NHWC (N,H,W,C) of T -> columns [rows, rowLength] of T, row m = the R·S·C receptive
 // field of output pixel m (then rowLength − R·S·C elements left as they are)
-/// im2col's lowering, for any element type: float for im2col, quantised bytes for the int8
-/// convolution. Rows of the patch that lie inside the image are copied with one memcpy per
-/// kernel row; when a kernel row is short (S·C ≤ 16 elements, e.g. a first layer's C = 1), an
-/// inline element loop replaces the call. `padding` fills taps outside the image (0, or the
-/// int8 zero point).
+/// im2col's lowering, for any element type: float for im2col (the int8 convolution lowers its
+/// bytes with `cnns_lower_u8`, which the tests compare with this). Rows of the patch that lie
+/// inside the image are copied with one memcpy per kernel row; when a kernel row is short
+/// (S·C ≤ 16 elements, e.g. a first layer's C = 1), an inline element loop replaces the call.
+/// `padding` fills taps outside the image (0, or a byte's zero point).
 enum PatchLowering {
     @inline(__always)
     static func lower<T>(

@@ -151,7 +151,8 @@ public final class Int8Conv2D {
         let rows = batch * g.p * g.q
         // 1. Quantise the input once (each value is read R·S times by the lowering).
         let xq = quantize(x, batch: batch, runner: runner)
-        // 2. Lower bytes (im2col's lowering; the zero point where padded), 3. int8 GEMM, 4. dequantise.
+        // 2. Lower bytes (the zero point where padded) and 3. the int8 GEMM, or 2-3. the direct kernel
+        // on the padded input; 4. dequantise.
         let chunk = Swift.min(rowsPerChunk, rows)
         reserveRowBuffers(rows: chunk, workers: runner.width)
         let gemm = Self.gemmKernel(gemmISA)
