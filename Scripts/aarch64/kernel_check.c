@@ -258,6 +258,39 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
     free(x), free(xp), free(low), free(lowr), free(wt), free(packed), free(dp), free(scratch), free(ref), free(got);
 }
 
+// The weight gradient without a column buffer (the scalar reference here) against Double sums of
+// patchᵀ·dy, within γ(pixels + 2)·Σ|products|. Stride 1 or 2, 'valid' padding.
+static void check_dweights_implicit(int n, int h, int w, int c, int k, int r, int stride) {
+    const int p = (h - r) / stride + 1, q = (w - r) / stride + 1, L = r * r * c;
+    const cnns_conv_shape s = {h, w, c, r, r, k, stride, stride, 0, 0, p, q};
+    const long rows = (long)n * p * q;
+    float *x = malloc(sizeof(float) * n * h * w * c), *dy = malloc(sizeof(float) * rows * k);
+    float *dw = calloc((size_t)L * k, sizeof(float)), *db = calloc((size_t)k, sizeof(float));
+    double *ref = calloc((size_t)L * k, sizeof(double)), *mag = calloc((size_t)L * k, sizeof(double));
+    for (long i = 0; i < (long)n * h * w * c; i++) x[i] = uniform();
+    for (long i = 0; i < rows * k; i++) dy[i] = uniform();
+    cnns_conv_dweights_implicit(&s, x, dy, dw, db, 0, rows / 2);
+    cnns_conv_dweights_implicit(&s, x, dy, dw, db, rows / 2, rows);
+    for (long m = 0; m < rows; m++) {
+        const long b = m / (p * q), pp = (m % (p * q)) / q, qq = m % q;
+        for (int l = 0; l < L; l++) {
+            const int rr = l / (r * c), t = (l / c) % r, ch = l % c;
+            const double xv = x[((b * h + pp * stride + rr) * w + qq * stride + t) * c + ch];
+            for (int j = 0; j < k; j++) {
+                const double prod = xv * dy[m * k + j];
+                ref[(long)l * k + j] += prod, mag[(long)l * k + j] += fabs(prod);
+            }
+        }
+    }
+    checks++;
+    for (long i = 0; i < (long)L * k; i++)
+        if (!(fabs(dw[i] - ref[i]) <= gamma_n((int)rows + 2) * mag[i] + 1e-30)) {
+            if (failures++ < 5) printf("FAIL conv_dweights_implicit at %ld: %g, reference %g\n", i, dw[i], ref[i]);
+            break;
+        }
+    free(x), free(dy), free(dw), free(db), free(ref), free(mag);
+}
+
 int main(void) {
     const char *env = getenv("CNNSCOPE_TEST_SEED");
     const unsigned long long seed = env ? strtoull(env, 0, 10) : (unsigned long long)time(0) % 1000000;
@@ -298,6 +331,10 @@ int main(void) {
     for (int t = 0; t < 8; t++) {
         const int c = t % 2 ? 1 + below(3) : 4 * (1 + below(6)), r = t % 4 < 2 ? 3 : 5;
         check_int8_direct(1 + below(2), r + below(12), r + below(12), c, 1 + below(40), r);
+    }
+    for (int t = 0; t < 4; t++) {
+        const int c = 1 + below(20), k = 8 * (1 + below(4));
+        check_dweights_implicit(1 + below(2), 5 + below(8), 5 + below(8), c, k, 3, 1 + t % 2);
     }
     if (failures)
         printf("kernel_check: %d of %d checks failed\n", failures, checks);
