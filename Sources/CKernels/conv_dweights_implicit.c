@@ -10,6 +10,7 @@
 // is the plain reference (and the fallback without AVX2, or with K not a multiple of 8); the tests
 // compare the two against Double sums.
 #include "cnns_kernels.h"
+#include "output_pixel.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,40 +104,46 @@ __attribute__((target("avx2,fma"))) static void dwi_rows(int SC, int K, int coun
 __attribute__((target("avx2,fma"))) static void dwi_avx2(const cnns_conv_shape *s, const float *input, const float *dy,
                                                           float *dw, float *db, long m0, long m1) {
     const int C = s->c, K = s->k, SC = s->s * C;
-    const long pq = (long)s->p * s->q;
     // Zero-filled copies of the border pixels' kernel rows (one slot per pixel of a chunk).
     float *border = malloc(sizeof(float) * DWI_PIXELS * (size_t)SC);
     const float *a[DWI_PIXELS], *d[DWI_PIXELS];
+    // Per pixel of a chunk: its image, and its window's first input row and column.
+    const float *img[DWI_PIXELS];
+    int ih0[DWI_PIXELS], iw0[DWI_PIXELS];
+    long n;
+    int p, q;
+    cnns_pixel_of(s, m0, &n, &p, &q);
     for (long c0 = m0; c0 < m1; c0 += DWI_PIXELS) {
         const int chunk = m1 - c0 < DWI_PIXELS ? (int)(m1 - c0) : DWI_PIXELS;
-        if (db)
-            for (int i = 0; i < chunk; i++) {
-                const float *y = dy + (c0 + i) * K;
-                for (int k = 0; k < K; k += 8)
-                    _mm256_storeu_ps(db + k, _mm256_add_ps(_mm256_loadu_ps(db + k), _mm256_loadu_ps(y + k)));
-            }
+        for (int i = 0; i < chunk; i++, cnns_pixel_next(s, &n, &p, &q)) {
+            img[i] = input + n * s->h * s->w * C;
+            ih0[i] = p * s->stride_h - s->pad_top;
+            iw0[i] = q * s->stride_w - s->pad_left;
+            if (!db) continue;
+            const float *y = dy + (c0 + i) * K;
+            for (int k = 0; k < K; k += 8)
+                _mm256_storeu_ps(db + k, _mm256_add_ps(_mm256_loadu_ps(db + k), _mm256_loadu_ps(y + k)));
+        }
         for (int r = 0; r < s->r; r++) {
             int count = 0;
             for (int i = 0; i < chunk; i++) {
-                const long m = c0 + i, n = m / pq, p = (m % pq) / s->q, q = m % s->q;
-                const long ih = p * s->stride_h - s->pad_top + r;
+                const int ih = ih0[i] + r;
                 if (ih < 0 || ih >= s->h) continue;
-                const long iw0 = q * s->stride_w - s->pad_left;
-                const float *row = input + ((n * s->h + ih) * s->w) * C;
-                if (iw0 >= 0 && iw0 + s->s <= s->w) {
-                    a[count] = row + iw0 * C;
+                const float *row = img[i] + (long)ih * s->w * C;
+                if (iw0[i] >= 0 && iw0[i] + s->s <= s->w) {
+                    a[count] = row + (long)iw0[i] * C;
                 } else {
                     float *b = border + (long)count * SC;
                     for (int t = 0; t < s->s; t++) {
-                        const long iw = iw0 + t;
+                        const int iw = iw0[i] + t;
                         if (iw < 0 || iw >= s->w)
                             memset(b + t * C, 0, sizeof(float) * C);
                         else
-                            memcpy(b + t * C, row + iw * C, sizeof(float) * C);
+                            memcpy(b + t * C, row + (long)iw * C, sizeof(float) * C);
                     }
                     a[count] = b;
                 }
-                d[count++] = dy + m * K;
+                d[count++] = dy + (c0 + i) * K;
             }
             if (count) dwi_rows(SC, K, count, a, d, dw + (long)r * SC * K);
         }

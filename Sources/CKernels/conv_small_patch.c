@@ -26,7 +26,7 @@ static void forward_scalar_rel(const cnns_conv_shape *s, const float *input, con
     float patch[CNNS_SMALL_PATCH_MAX];
     for (long m = m0; m < m1; m++) {
         long n; int p, q;
-        cnns_sp_pixel_of(s, m, &n, &p, &q);
+        cnns_pixel_of(s, m, &n, &p, &q);
         cnns_sp_gather_patch(s, input, n, p, q, patch);
         float *o = out + (m - m0) * K;
         for (int k = 0; k < K; k++) {
@@ -50,7 +50,7 @@ static void dweights_scalar_rel(const cnns_conv_shape *s, const float *input, co
     float patch[CNNS_SMALL_PATCH_MAX];
     for (long m = m0; m < m1; m++) {
         long n; int p, q;
-        cnns_sp_pixel_of(s, m, &n, &p, &q);
+        cnns_pixel_of(s, m, &n, &p, &q);
         cnns_sp_gather_patch(s, input, n, p, q, patch);
         const float *d = dy0 + (m - m0) * K;
         for (int l = 0; l < L; l++)

@@ -8,16 +8,8 @@
 // Portable C (fixed-size memcpy compiles to single moves), so it runs on every target; the
 // byte-by-byte reference beside it gives the same bytes, which the tests check.
 #include "cnns_kernels.h"
+#include "output_pixel.h"
 #include <string.h>
-
-// (n, p, q) of output pixel m.
-static inline void pixel_of(const cnns_conv_shape *s, long m, long *n, int *p, int *q) {
-    const long pq = (long)s->p * s->q;
-    *n = m / pq;
-    const long rem = m - *n * pq;
-    *p = (int)(rem / s->q);
-    *q = (int)(rem - (long)*p * s->q);
-}
 
 void cnns_lower_u8_scalar(const cnns_conv_shape *s, const uint8_t *x, long m0, int rows, uint8_t *out, int ld,
                           uint8_t pad) {
@@ -25,7 +17,7 @@ void cnns_lower_u8_scalar(const cnns_conv_shape *s, const uint8_t *x, long m0, i
     for (int i = 0; i < rows; i++) {
         long n;
         int p, q;
-        pixel_of(s, m0 + i, &n, &p, &q);
+        cnns_pixel_of(s, m0 + i, &n, &p, &q);
         uint8_t *d = out + (long)i * ld;
         const uint8_t *img = x + n * s->h * s->w * C;
         for (int r = 0; r < s->r; r++)
@@ -61,7 +53,7 @@ void cnns_lower_u8(const cnns_conv_shape *s, const uint8_t *x, long m0, int rows
     const int C = s->c, SC = s->s * C, L = s->r * SC;
     long n;
     int p, q;
-    pixel_of(s, m0, &n, &p, &q);
+    cnns_pixel_of(s, m0, &n, &p, &q);
     for (int i = 0; i < rows; i++) {
         uint8_t *d = out + (long)i * ld;
         const uint8_t *img = x + n * s->h * s->w * C;
@@ -88,9 +80,6 @@ void cnns_lower_u8(const cnns_conv_shape *s, const uint8_t *x, long m0, int rows
             }
         }
         for (int j = L; j < ld; j++) out[(long)i * ld + j] = 0;
-        if (++q == s->q) {
-            q = 0;
-            if (++p == s->p) { p = 0; n++; }
-        }
+        cnns_pixel_next(s, &n, &p, &q);
     }
 }

@@ -10,6 +10,7 @@
 // pixel base + r·wp·C + 4g instead of a lowered row. The scalar reference sums the same
 // products one by one; both give the same int32 sums, and so does lowering + cnns_qgemm_u7s8.
 #include "cnns_kernels.h"
+#include "output_pixel.h"
 #if CNNS_X86
 #include <immintrin.h>
 #endif
@@ -37,18 +38,19 @@ void cnns_qconv_direct_pack(const cnns_conv_shape *s, const int8_t *w, int8_t *p
     cnns_qgemm_pack_b(K, rows, scratch, K, packed);
 }
 
-// Byte offset of pixel m's receptive field in xp.
-static inline long pixel_base(const cnns_conv_shape *s, int hp, int wp, long m) {
-    const long pq = (long)s->p * s->q, n = m / pq, rem = m - n * pq;
-    const long p = rem / s->q, q = rem - p * s->q;
-    return ((n * hp + p * s->stride_h) * wp + q * s->stride_w) * s->c;
+// Byte offset of the receptive field of output pixel (n, p, q) in xp.
+static inline long pixel_base(const cnns_conv_shape *s, int hp, int wp, long n, int p, int q) {
+    return ((n * hp + (long)p * s->stride_h) * wp + (long)q * s->stride_w) * s->c;
 }
 
 void cnns_qconv_direct_u7s8_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
                                    const int8_t *packed, int32_t *c, int ldc) {
     const int G = groups_per_row(s), kg = s->r * G, K = s->k;
-    for (int i = 0; i < rows; i++) {
-        const uint8_t *a = xp + pixel_base(s, hp, wp, m0 + i);
+    long n;
+    int p, q;
+    cnns_pixel_of(s, m0, &n, &p, &q);
+    for (int i = 0; i < rows; i++, cnns_pixel_next(s, &n, &p, &q)) {
+        const uint8_t *a = xp + pixel_base(s, hp, wp, n, p, q);
         for (int col = 0; col < K; col++) {
             const int8_t *b = packed + (long)(col / 8) * kg * 32 + (col % 8) * 4;
             int32_t sum = 0;
@@ -62,12 +64,15 @@ void cnns_qconv_direct_u7s8_scalar(const cnns_conv_shape *s, const uint8_t *xp, 
 }
 
 #if CNNS_X86
-// `rows` (1..4) pixels at bases a[0..rows) x 8 columns (one packed block); groups at a[i] + off[g].
-__attribute__((target("avx2"))) static inline void direct_block8(int rows, int kg, const uint8_t *const *a,
-                                                                  const long *off, const int8_t *bp, int32_t *out,
-                                                                  int ldo) {
+// `rows` (1..8) pixels at bases a[0..rows) x 8 columns (one packed block); groups at a[i] + off[g].
+// Eight rows (a constant at its call: the loops unroll) serve K = 8, a first layer of few filters.
+__attribute__((target("avx2"), always_inline)) static inline void direct_block8(int rows, int kg,
+                                                                                const uint8_t *const *a,
+                                                                                const long *off, const int8_t *bp,
+                                                                                int32_t *out, int ldo) {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    __m256i acc[8];
+    for (int i = 0; i < rows; i++) acc[i] = _mm256_setzero_si256();
     for (int g = 0; g < kg; g++) {
         const __m256i b = _mm256_loadu_si256((const __m256i *)(bp + (long)g * 32));
         for (int i = 0; i < rows; i++) {
@@ -117,33 +122,10 @@ __attribute__((target("avx2"))) static inline void direct_block4x16(int kg, cons
     _mm256_storeu_si256((__m256i *)(out + 3 * ldo + 8), c31);
 }
 
-// 8 pixels x 8 columns (K ≤ 8: a first layer of few filters).
-__attribute__((target("avx2"))) static inline void direct_block8x8(int kg, const uint8_t *const *a, const long *off,
-                                                                    const int8_t *bp, int32_t *out, int ldo) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i c[8];
-    for (int i = 0; i < 8; i++) c[i] = _mm256_setzero_si256();
-    for (int g = 0; g < kg; g++) {
-        const __m256i b = _mm256_loadu_si256((const __m256i *)(bp + (long)g * 32));
-        for (int i = 0; i < 8; i++) {
-            int32_t w;
-            memcpy(&w, a[i] + off[g], 4);
-            c[i] = _mm256_add_epi32(c[i], _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi32(w), b), ones));
-        }
-    }
-    for (int i = 0; i < 8; i++) _mm256_storeu_si256((__m256i *)(out + (long)i * ldo), c[i]);
-}
-
-// Pixel bases of `count` consecutive output pixels from (n, p, q), stepping (no division per pixel).
+// Pixel bases of `count` consecutive output pixels from (n, p, q), which move past them.
 static inline void step_bases(const cnns_conv_shape *s, int hp, int wp, long *n, int *p, int *q, int count,
                               const uint8_t *xp, const uint8_t **a) {
-    for (int t = 0; t < count; t++) {
-        a[t] = xp + ((*n * hp + (long)*p * s->stride_h) * wp + (long)*q * s->stride_w) * s->c;
-        if (++*q == s->q) {
-            *q = 0;
-            if (++*p == s->p) { *p = 0; ++*n; }
-        }
-    }
+    for (int t = 0; t < count; t++, cnns_pixel_next(s, n, p, q)) a[t] = xp + pixel_base(s, hp, wp, *n, *p, *q);
 }
 
 // Rows of A at a[0..<rows) (each readable at a[i] + off[g], 4 bytes, g < kg) x the packed
@@ -156,7 +138,7 @@ __attribute__((target("avx2"))) void cnns_qgemm_gathered_avx2(int rows, int K, i
     int32_t tmp[4 * 16];
     int i0 = 0;
     if (K == 8)
-        for (; i0 + 8 <= rows; i0 += 8) direct_block8x8(kg, a + i0, off, packed, c + (long)i0 * ldc, ldc);
+        for (; i0 + 8 <= rows; i0 += 8) direct_block8(8, kg, a + i0, off, packed, c + (long)i0 * ldc, ldc);
     int j = 0;
     for (; j + 1 < nb; j += 2) {
         const int8_t *b0 = packed + (long)j * kg * 32, *b1 = b0 + (long)kg * 32;
@@ -200,9 +182,9 @@ __attribute__((target("avx2"))) static void direct_avx2(const cnns_conv_shape *s
     long off[DIRECT_MAX_GROUPS];
     for (int r = 0; r < s->r; r++)
         for (int g = 0; g < G; g++) off[r * G + g] = (long)r * wp * s->c + 4 * g;
-    const long pq = (long)s->p * s->q;
-    long n = m0 / pq;
-    int p = (int)((m0 - n * pq) / s->q), q = (int)(m0 - n * pq - (long)p * s->q);
+    long n;
+    int p, q;
+    cnns_pixel_of(s, m0, &n, &p, &q);
     const uint8_t *a[DIRECT_ROWS + 8];
     for (int i0 = 0; i0 < rows; i0 += DIRECT_ROWS) {
         const int mb = rows - i0 < DIRECT_ROWS ? rows - i0 : DIRECT_ROWS;

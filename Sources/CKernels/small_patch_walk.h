@@ -7,6 +7,7 @@
 #define CNNS_SMALL_PATCH_WALK_H
 
 #include "cnns_kernels.h"
+#include "output_pixel.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,14 +43,6 @@ static inline void cnns_sp_gather_patch(const cnns_conv_shape *s, const float *i
     }
 }
 
-static inline void cnns_sp_pixel_of(const cnns_conv_shape *s, long m, long *n, int *p, int *q) {
-    const long pq = (long)s->p * s->q;
-    *n = m / pq;
-    const long rem = m - *n * pq;
-    *p = (int)(rem / s->q);
-    *q = (int)(rem - (long)*p * s->q);
-}
-
 // Walks output pixels m0..<m1 row by row, in segments: one border pixel (its window partly
 // outside the image horizontally: run = 0, its patch must be gathered), or a run of `run`
 // interior pixels read in place, kernel row r of the first at rows[r] (cnns_sp_walk_rows), the
@@ -82,7 +75,7 @@ static inline void cnns_sp_walk_init(cnns_sp_walk *w, const cnns_conv_shape *s, 
     w->qi1 = last < 0 ? 0 : last / s->stride_w + 1;
     if (w->qi1 > s->q) w->qi1 = s->q;
     if (w->qi1 < w->qi0) w->qi1 = w->qi0;
-    cnns_sp_pixel_of(s, m0, &w->n, &w->p, &w->q);
+    cnns_pixel_of(s, m0, &w->n, &w->p, &w->q);
     w->m = m0;
     w->m1 = m1;
     w->qend = -1;

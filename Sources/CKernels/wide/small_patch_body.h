@@ -130,7 +130,7 @@ SP_TARGET static void sp_forward_rows(const cnns_conv_shape *s, const float *inp
     for (long m = m0; m < m1;) {
         long n;
         int p, q;
-        cnns_sp_pixel_of(s, m, &n, &p, &q);
+        cnns_pixel_of(s, m, &n, &p, &q);
         const int qb = (m1 - m < s->q - q) ? q + (int)(m1 - m) : s->q;
         const float *img = input + n * (long)s->h * s->w * C;
         for (int r = 0; r < R; r++) {

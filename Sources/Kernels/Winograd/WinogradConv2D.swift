@@ -158,9 +158,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
 
         runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
             let buf = workspace.buffer(worker)
-            let ptrs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: a2)
-            let scratch = UnsafeMutablePointer<V8>.allocate(capacity: a2)
-            defer { ptrs.deallocate(); scratch.deallocate() }
+            let buffers = TileBuffers(count: a2)
+            let scratch = buffers.scratch
             var t0 = range.lowerBound
             while t0 < range.upperBound {
                 let tb = min(chunk, range.upperBound - t0)
@@ -172,8 +171,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 observer?.stageBegan(.inputTransform, worker: worker)
                 for t in 0..<tb {
                     Self.inputTile(
-                        T.self, g, m: m, tile: t0 + t, tilesW: tW, input: input, zero: zero, ptrs: ptrs,
-                        scratch: scratch, tiles: tiles, v: V + t * C, xiStride: tb * C)
+                        T.self, g, m: m, tile: t0 + t, tilesW: tW, input: input, zero: zero,
+                        buffers: buffers, tiles: tiles, v: V + t * C, xiStride: tb * C)
                 }
                 observer?.stageEnded(.inputTransform, worker: worker)
 
@@ -224,14 +223,16 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         }
     }
 
-    /// Points ptrs[i·α + j] at the C channels of input pixel (i, j) of tile `tile` (numbered over
+    /// Points buffers.ptrs[i·α + j] at the C channels of input pixel (i, j) of tile `tile` (numbered over
     /// the batch, `tilesW` per tile row; a row of zeros where padded) and writes its transform
     /// V[ξ] = (Bᵀ d B)[ξ] at v + ξ·xiStride: the C kernel of the options' ISA, or the Swift one.
     static func inputTile<T: WinogradTileKernel>(
         _: T.Type, _ g: ConvGeometry, m: Int, tile: Int, tilesW tW: Int, input: UnsafePointer<Float>,
-        zero: UnsafePointer<Float>, ptrs: UnsafeMutablePointer<UnsafePointer<Float>>,
-        scratch: UnsafeMutablePointer<V8>, tiles: WinogradTileTransforms?, v: UnsafeMutablePointer<Float>, xiStride: Int
+        zero: UnsafePointer<Float>, buffers: TileBuffers, tiles: WinogradTileTransforms?,
+        v: UnsafeMutablePointer<Float>,
+        xiStride: Int
     ) {
+        let ptrs = buffers.ptrs
         let a = T.alpha, perImage = ((g.p + m - 1) / m) * tW
         let n = tile / perImage, rem = tile - n * perImage
         let th = rem / tW, tw = rem - th * tW
@@ -250,7 +251,21 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 tiles.input(Int32(a), $0, Int32(g.c), v, xiStride)
             }
         } else {
-            T.inputTile(ptrs, channels: g.c, v: v, xiStride: xiStride, scratch: scratch)
+            T.inputTile(ptrs, channels: g.c, v: v, xiStride: xiStride, scratch: buffers.scratch)
         }
     }
+}
+
+/// One worker's buffers for the tile transforms: α² input-pixel pointers (`inputTile`) and α²
+/// vectors of scratch for the Swift transforms; freed with the object.
+final class TileBuffers {
+    let ptrs: UnsafeMutablePointer<UnsafePointer<Float>>
+    let scratch: UnsafeMutablePointer<V8>
+
+    init(count: Int) {
+        ptrs = .allocate(capacity: count)
+        scratch = .allocate(capacity: count)
+    }
+
+    deinit { ptrs.deallocate(); scratch.deallocate() }
 }

@@ -117,9 +117,7 @@ public final class WinogradWeightGradient {
             let buf = workspace.buffer(worker)
             let Mw = buf, db = buf + a2 * C * K
             let V = buf + partial, D = V + a2 * tbMax * C, tmp = D + a2 * tbMax * K, Vt = tmp + a * m * K
-            let ptrs = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: a2)
-            let scratch = UnsafeMutablePointer<V8>.allocate(capacity: a2)
-            defer { ptrs.deallocate(); scratch.deallocate() }
+            let buffers = TileBuffers(count: a2)
             var t0 = range.lowerBound
             while t0 < range.upperBound {
                 let tb = min(tbMax, range.upperBound - t0)
@@ -129,8 +127,8 @@ public final class WinogradWeightGradient {
                     let th = rem / tW, tw = rem - th * tW
                     // V: the forward's input transform of the tile's α×α input (zeros where padded).
                     WinogradConv2D.inputTile(
-                        T.self, g, m: m, tile: tile, tilesW: tW, input: input, zero: zero, ptrs: ptrs,
-                        scratch: scratch, tiles: tiles, v: V + t * C, xiStride: tb * C)
+                        T.self, g, m: m, tile: tile, tilesW: tW, input: input, zero: zero,
+                        buffers: buffers, tiles: tiles, v: V + t * C, xiStride: tb * C)
                     // D = A δ Aᵀ over the tile's m×m of dy (rows and columns past P, Q are zero), and db.
                     let p0 = th * m, q0 = tw * m
                     let rows = min(m, g.p - p0), cols = min(m, g.q - q0)
