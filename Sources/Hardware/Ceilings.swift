@@ -43,7 +43,9 @@ public struct MachineCeilings: Codable, Sendable {
     /// again rather than trusted.
     public var methodVersion: Int?
     /// 2: DRAM `load` over one stream (likwid's method; two streams read 13-15% higher there).
-    public static let currentMethodVersion = 2
+    /// 3: compute ceilings are the best trial, and the all-threads rate is all workers' FLOPs over the wall time
+    /// of the job (a VM's host that ran both virtual CPUs on one core had halved the two-thread median).
+    public static let currentMethodVersion = 3
 
     public init(
         fma: ComputePeak, mixedPerThreadGFLOPs: Double, mixedAllThreadsGFLOPs: Double, bandwidth: [BandwidthCeiling],
@@ -92,28 +94,17 @@ public enum CeilingProbe {
         // One compute ceiling per ISA; the roof is the widest the kernels use by default (AVX-512
         // FMA where they have AVX-512, else AVX2 FMA), so no point of theirs sits above it.
         let perISA = ComputePeakProbe.measureEachISA(features: features, pool: pool, trials: trials)
-        let roofKernel = features.bestKernelISA == "avx512" ? "avx512f-fma" : (avx2 ? "avx2-fma" : "sse")
         let fma =
-            perISA.first { $0.kernel.hasPrefix(roofKernel) }
-            ?? perISA.first { $0.kernel.hasPrefix(avx2 ? "avx2-fma" : "sse") }
+            ComputePeakProbe.roof(of: perISA, features: features)
             ?? ComputePeakProbe.measure(features: features, pool: pool, trials: trials)
         var mixed1 = fma.perThreadGFLOPs, mixedN = fma.allThreadsGFLOPs
         if avx2 && features.flags.contains("fma") {
-            func mixedOnce() -> Double {
-                let iters: Int64 = 4_000_000
-                let t0 = now()
+            let iters: Int64 = 4_000_000
+            (mixed1, mixedN) = ComputePeakProbe.bestRates(
+                pool: pool, trials: trials, flops: Double(iters) * (6 * 16 + 6 * 8)
+            ) {
                 blackHole(cnns_fma_add_avx2(iters))
-                return Double(iters) * (6 * 16 + 6 * 8) / (now() - t0) / 1e9
             }
-            _ = mixedOnce()
-            mixed1 = (0..<trials).map { _ in mixedOnce() }.sorted()[trials / 2]
-            var all: [Double] = []
-            for _ in 0..<trials {
-                var each = [Double](repeating: 0, count: pool.width)
-                each.withUnsafeMutableBufferPointer { b in pool.run { w in b[w] = mixedOnce() } }
-                all.append(each.reduce(0, +))
-            }
-            mixedN = all.sorted()[trials / 2]
         }
         var bw: [BandwidthCeiling] = []
         for threads in Array(Set([1, pool.width])).sorted() {

@@ -138,8 +138,8 @@ extension MachineReport {
         if let p = r.fmaPeak {
             out.append(
                 String(
-                    format: "FMA peak (measured, %@): %.1f GFLOP/s per thread, %.1f GFLOP/s with %d pinned threads",
-                    p.kernel, p.perThreadGFLOPs, p.allThreadsGFLOPs, p.threads))
+                    format: "FMA peak (measured, %@, best of %d trials): %.1f GFLOP/s per thread, %.1f GFLOP/s with %d "
+                        + "pinned threads", p.kernel, p.trials, p.perThreadGFLOPs, p.allThreadsGFLOPs, p.threads))
         }
         if let c = r.ceilings {
             out.append(

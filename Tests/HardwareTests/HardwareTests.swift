@@ -34,6 +34,30 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(counts, [20_000, 20_000])
     }
 
+    /// Two workers that take turns (a lock stands in for a host that runs both virtual CPUs on
+    /// one core) measure as one: the all-workers rate is not the sum of each worker's own rate.
+    func testAllWorkersRateCountsWallTimeWhenWorkersTakeTurns() throws {
+        let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
+        var lock = pthread_mutex_t()
+        pthread_mutex_init(&lock, nil)
+        defer { pthread_mutex_destroy(&lock) }
+        func busy(_ seconds: Double) {
+            let end = ComputePeakProbe.seconds() + seconds
+            while ComputePeakProbe.seconds() < end {}
+        }
+        let taking = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) {
+            pthread_mutex_lock(&lock)
+            busy(0.004)
+            pthread_mutex_unlock(&lock)
+        }
+        XCTAssertEqual(taking.single, 1e7 / 0.004 / 1e9, accuracy: 0.2 * 1e7 / 0.004 / 1e9)
+        XCTAssertLessThan(taking.all, 1.3 * taking.single, "turn-taking workers measured as \(taking)")
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            let parallel = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) { busy(0.004) }
+            XCTAssertGreaterThan(parallel.all, 1.5 * parallel.single, "parallel workers measured as \(parallel)")
+        }
+    }
+
     /// Jobs with gaps longer than the workers' watch (they go to sleep and must be woken), and a
     /// pool that never watches: every worker still runs every job once.
     func testPoolWakesSleepingWorkersAndRunsWithoutSpinning() throws {
