@@ -73,11 +73,22 @@ public final class RunEnvironment {
         try CounterSession.open(setNamed: eventSet, profiles: profiles, pool: pool)
     }
 
-    /// The folder a run writes: the one given, else Reports/<identity>/<name>-<UTC time>;
-    /// `{machine}` in either is this machine's identity (a sweep task names its folder so).
+    /// The folder a run writes: the one given, else <reports>/<identity>/<name>-<UTC time>, where <reports>
+    /// is `reportsRoot(environment:)`, outside any checkout; `{machine}` in either is this machine's identity
+    /// (a sweep task names its folder so).
     public func outputFolder(_ given: String?, name: String, date: Date = Date()) -> String {
-        (given ?? "Reports/{machine}/\(name)-\(Self.timestamp(date))")
+        (given ?? "\(Self.reportsRoot(environment: environment))/{machine}/\(name)-\(Self.timestamp(date))")
             .replacingOccurrences(of: "{machine}", with: identityName)
+    }
+
+    /// Where reports go by default: `$CNNSCOPE_REPORTS_DIR`, else `$XDG_DATA_HOME/cnnscope/reports`, else
+    /// `~/.local/share/cnnscope/reports` (the user's data, never the source tree); `Reports` in the current
+    /// folder only when there is no home folder.
+    public static func reportsRoot(environment: [String: String]) -> String {
+        if let d = environment["CNNSCOPE_REPORTS_DIR"], !d.isEmpty { return d }
+        if let d = environment["XDG_DATA_HOME"], !d.isEmpty { return d + "/cnnscope/reports" }
+        if let h = environment["HOME"], !h.isEmpty { return h + "/.local/share/cnnscope/reports" }
+        return "Reports"
     }
 
     /// yyyyMMdd-HHmmss in UTC.

@@ -37,6 +37,19 @@ func machineFixture(_ dir: URL) throws -> String {
 
 final class ProfileEndToEndTests: XCTestCase {
 
+    /// Reports go to the user's data folder by default, never into the current folder (which may be the checkout).
+    func testDefaultReportsFolderIsTheUsersDataFolder() {
+        XCTAssertEqual(
+            RunEnvironment.reportsRoot(environment: ["HOME": "/home/u"]), "/home/u/.local/share/cnnscope/reports")
+        XCTAssertEqual(
+            RunEnvironment.reportsRoot(environment: ["HOME": "/home/u", "XDG_DATA_HOME": "/d"]), "/d/cnnscope/reports")
+        XCTAssertEqual(
+            RunEnvironment.reportsRoot(environment: [
+                "HOME": "/home/u", "XDG_DATA_HOME": "/d", "CNNSCOPE_REPORTS_DIR": "/r",
+            ]), "/r")
+        XCTAssertEqual(RunEnvironment.reportsRoot(environment: ["XDG_DATA_HOME": ""]), "Reports")
+    }
+
     func testProfileTinyCNNOnSyntheticDataWritesAllFourFiles() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)

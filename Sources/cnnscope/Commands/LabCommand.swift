@@ -48,7 +48,8 @@ struct LabCommand: ParsableCommand {
     var quantizeEveryLayer = false
     @Flag(help: "Extension: Grad-CAM heatmaps over sample test images for basic-cnn and the most accurate CNN.")
     var gradCam = false
-    @Option(help: "Report folder; the default is Reports/<machine identity>/lab-<time>.") var output: String?
+    @Option(help: "Report folder; the default is ~/.local/share/cnnscope/reports/<machine identity>/lab-<time>.")
+    var output: String?
     @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 42
     @Option(help: "The whole lab's CIFAR-10 folder (default: where data fetch puts it).") var cifarDir: String?
     @Flag(help: "Challenges: also train the ResNet-style and Inception-style models (resnet-mini, inception-mini).")

@@ -10,7 +10,8 @@ struct ProfileCommand: ParsableCommand {
             bytes (minimum and the algorithm's own traffic) by formula, counted values where the PMU allows, \
             arithmetic intensity, attained GFLOP/s, the roof at that intensity from the machine's measured ceilings, \
             the efficiency and the bound. Writes report.json, report.csv, report.md and a self-contained report.html \
-            to Reports/<machine identity>/<model>-<time>/.
+            to ~/.local/share/cnnscope/reports/<machine identity>/<model>-<time>/ ($CNNSCOPE_REPORTS_DIR, else \
+            $XDG_DATA_HOME/cnnscope/reports, replaces the folder before the identity, here and in every command).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -29,8 +30,10 @@ struct ProfileCommand: ParsableCommand {
     var weights: String?
     @Flag(help: "Profile a training step (forward and backward) instead of inference.") var trainingStep = false
     @Option(
-        help:
-            "Report folder; the default is Reports/<machine identity>/<model>-<time>; {machine} in it is the identity.")
+        help: """
+            Report folder; the default is ~/.local/share/cnnscope/reports/<machine identity>/<model>-<time>; \
+            {machine} in it is the identity.
+            """)
     var output: String?
     @OptionGroup var machineOptions: MachineOptions
     @Option(help: "Seed for initialisation and data order.") var seed: UInt64 = 42

@@ -46,8 +46,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and dropout, so a run can be repeated exactly.")
     var seed: UInt64 = 42
     @Option(
-        help:
-            "Folder for results.json and weights.cnnw; the default is Reports/<machine identity>/train-<model>-<time>.")
+        help: """
+            Folder for results.json and weights.cnnw; the default is \
+            ~/.local/share/cnnscope/reports/<machine identity>/train-<model>-<time>.
+            """)
     var output: String?
 
     func validate() throws { try Console.validating { try job().validate() } }

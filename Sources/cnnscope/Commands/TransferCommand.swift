@@ -59,7 +59,9 @@ struct TransferCommand: ParsableCommand {
             """)
     var bnRecalibration = 50
     @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 42
-    @Option(help: "Report folder; the default is Reports/<machine identity>/transfer-<base>-<time>.")
+    @Option(
+        help: "Report folder; the default is ~/.local/share/cnnscope/reports/<machine identity>/transfer-<base>-<time>."
+    )
     var output: String?
 
     func validate() throws { try Console.validating { try job().validate() } }
