@@ -22,7 +22,7 @@ public struct LabJob {
     public var gradCAM = false
     /// The optional challenges: ResNet-style and Inception-style models join the run.
     public var challenges = false
-    /// The report folder; nil is <reports>/<identity> (RunEnvironment.reportsRoot)/lab-<time>.
+    /// The report folder; nil is <reports>/<identity>/lab-<time> (`RunEnvironment.reportsRoot`).
     public var output: String?
     public var seed: UInt64 = 42
     /// How the data set is named in the report; nil is its --dataset name.

@@ -16,7 +16,8 @@ public struct ProfileJob {
     /// A `.cnnw` file from `cnnscope train`, or nil for the seeded initialisation.
     public var weightsFile: String?
     public var trainingStep = false
-    /// The report folder; nil is <reports>/<identity> (RunEnvironment.reportsRoot)/<model>-<time> (`{machine}` is the identity).
+    /// The report folder; nil is <reports>/<identity>/<model>-<time> (`RunEnvironment.reportsRoot`);
+    /// `{machine}` in it is the identity.
     public var output: String?
     public var seed: UInt64 = 42
     /// Random images of this shape instead of the data set (the default for ImageNet bases).

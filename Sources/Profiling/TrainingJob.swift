@@ -22,7 +22,8 @@ public struct TrainingJob {
     public var seed: UInt64 = 42
     /// Count this event set per layer over the training steps.
     public var eventSet: String?
-    /// The folder for results.json and weights.cnnw; nil is <reports>/<identity> (RunEnvironment.reportsRoot)/train-<model>-<time>.
+    /// The folder for results.json and weights.cnnw; nil is <reports>/<identity>/train-<model>-<time>
+    /// (`RunEnvironment.reportsRoot`).
     public var output: String?
 
     public init(model: String) { self.model = model }

@@ -30,7 +30,7 @@ public struct TransferJob {
     public var batchSize = 64
     public var bnRecalibration = 50
     public var seed: UInt64 = 42
-    /// The report folder; nil is <reports>/<identity> (RunEnvironment.reportsRoot)/transfer-<base>-<time>.
+    /// The report folder; nil is <reports>/<identity>/transfer-<base>-<time> (`RunEnvironment.reportsRoot`).
     public var output: String?
     /// How the data set is named in the results; nil is its --dataset name.
     public var datasetLabel: String?
