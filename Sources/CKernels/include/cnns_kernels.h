@@ -60,6 +60,14 @@ void cnns_wino_dy_tile_scalar(int alpha, int m, const float *A, const float *dy,
 /// dst (cols × rows, leading dimension ldd) = srcᵀ (src: rows × cols, leading dimension lds).
 void cnns_transpose(const float *src, int rows, int cols, long lds, float *dst, long ldd);
 void cnns_transpose_scalar(const float *src, int rows, int cols, long lds, float *dst, long ldd);
+/// The two-sided Winograd transform for input channels c0..<c1: out (rows, rows, C, K)[i][j][c][k] =
+/// Σ_s (Σ_r L[i][r] · in (n, n, C, K)[r][s][c][k]) · L[j][s], L dense (rows, n), rows and n at most 8
+/// (the filter transform G·g·Gᵀ and the weight gradient's Gᵀ·M·G). AVX2+FMA where the CPU has it;
+/// `_scalar` is the plain reference. Tests compare both with Double sums.
+void cnns_winograd_two_sided(int rows, int n, const float *L, const float *in, int C, int K, int c0, int c1,
+                             float *out);
+void cnns_winograd_two_sided_scalar(int rows, int n, const float *L, const float *in, int C, int K, int c0, int c1,
+                                    float *out);
 /// Winograd input tile: d holds α² pointers to the C channels of the tile's input pixels
 /// (row-major; a zero row where padded); writes V[ξ] = (Bᵀ d B)[ξ] (C floats) at v + ξ·xs.
 /// α = 4 for F(2x2,3x3), 6 for F(4x4,3x3) and F(2x2,5x5).

@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// The transform matrices of a Winograd minimal filtering algorithm F(m×m, r×r)
@@ -104,40 +105,25 @@ public struct WinogradTransform: Sendable {
     public var filterFLOPsPerChannelFilter: Double { 2 * Double((r + alpha) * nnzG) }
 
     // input (n, n, C, K), L: rows × n sparse -> output (rows, rows, C, K)
-    /// out[i][j][c][:] = Σ_{r,s} L[i][r] · in[r][s][c][:] · L[j][s], vectorised over K, channels
-    /// split across workers: the filter transform G g Gᵀ (L = G's rows, n = r) and the weight
-    /// gradient's Gᵀ M G (L = Gᵀ's rows, n = α).
+    /// out[i][j][c][:] = Σ_{r,s} L[i][r] · in[r][s][c][:] · L[j][s], input channels split across
+    /// workers: the filter transform G g Gᵀ (L = G's rows, n = r) and the weight gradient's Gᵀ M G
+    /// (L = Gᵀ's rows, n = α). In C (`cnns_winograd_two_sided`, AVX2 with `avx2`, else its plain
+    /// reference); rows and n are at most 8 for every transform here.
     static func twoSided(
         _ L: [[(Int, Float)]], n: Int, input: UnsafePointer<Float>, channels C: Int, filters K: Int,
-        output: UnsafeMutablePointer<Float>, runner: ParallelRunner
+        output: UnsafeMutablePointer<Float>, avx2: Bool, runner: ParallelRunner
     ) {
         let rows = L.count
-        runner.parallelRanges(C, work: C * K * rows * (n + rows) * 3) { _, channels in
-            let half = Tensor.allocate(rows * n * K)
-            defer { half.deallocate() }
-            for c in channels {
-                // half[i][s][:] = Σ_r L[i][r] · in[r][s][c][:]
-                for i in 0..<rows {
-                    for s in 0..<n {
-                        let d = half + (i * n + s) * K
-                        d.update(repeating: 0, count: K)
-                        for (r, coef) in L[i] {
-                            let src = input + ((r * n + s) * C + c) * K
-                            for k in 0..<K { d[k] += coef * src[k] }
-                        }
-                    }
-                }
-                // out[i][j][c][:] = Σ_s half[i][s][:] · L[j][s]
-                for i in 0..<rows {
-                    for j in 0..<rows {
-                        let d = output + ((i * rows + j) * C + c) * K
-                        d.update(repeating: 0, count: K)
-                        for (s, coef) in L[j] {
-                            let src = half + (i * n + s) * K
-                            for k in 0..<K { d[k] += coef * src[k] }
-                        }
-                    }
-                }
+        precondition(rows <= 8 && n <= 8, "Winograd transforms here have α ≤ 8")
+        var dense = [Float](repeating: 0, count: rows * n)
+        for (i, row) in L.enumerated() { for (r, coef) in row { dense[i * n + r] = coef } }
+        let kernel = avx2 ? cnns_winograd_two_sided : cnns_winograd_two_sided_scalar
+        dense.withUnsafeBufferPointer { l in
+            let lp = l.baseAddress!
+            runner.parallelRanges(C, work: C * K * rows * (n + rows) * 3) { _, channels in
+                kernel(
+                    Int32(rows), Int32(n), lp, input, Int32(C), Int32(K), Int32(channels.lowerBound),
+                    Int32(channels.upperBound), output)
             }
         }
     }

@@ -172,6 +172,7 @@ public final class WinogradWeightGradient {
         let gtRows: [[(Int, Float)]] = (0..<R).map { r in
             (0..<a).compactMap { i in gRows[i].first { $0.0 == r }.map { (i, $0.1) } }
         }
-        WinogradTransform.twoSided(gtRows, n: a, input: M, channels: C, filters: K, output: dW, runner: runner)
+        WinogradTransform.twoSided(
+            gtRows, n: a, input: M, channels: C, filters: K, output: dW, avx2: options.avx2Kernels, runner: runner)
     }
 }
