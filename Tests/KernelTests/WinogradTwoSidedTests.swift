@@ -9,7 +9,7 @@ import XCTest
 /// rows r, n α), on random channel and filter counts that leave a tail of fewer than eight filters,
 /// and a channel range that is not the whole stack (the rest of the output must stay untouched).
 /// Limit per value: γ(2n + 2) times the sum of the absolute terms, the worst case of summing those
-/// terms in any order with or without FMA contraction (the C kernels skip zero coefficients).
+/// terms in any order with or without FMA contraction.
 final class WinogradTwoSidedTests: XCTestCase {
     func testBothBuildsMatchDoubleSums() throws {
         let seed = ConvTester.randomSeed("WinogradTwoSidedTests.testBothBuildsMatchDoubleSums")
