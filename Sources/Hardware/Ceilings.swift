@@ -63,12 +63,6 @@ public struct MachineCeilings: Codable, Sendable {
 }
 
 public enum CeilingProbe {
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
     /// The working set per thread for each level: half of a private cache, a quarter of a
     /// shared one divided among its threads, and 512 MiB (at least 16x the L3) for DRAM.
     public static func workingSets(_ t: Topology, threads: Int) -> [(String, Int)] {
@@ -94,9 +88,7 @@ public enum CeilingProbe {
         // One compute ceiling per ISA; the roof is the widest the kernels use by default (AVX-512
         // FMA where they have AVX-512, else AVX2 FMA), so no point of theirs sits above it.
         let perISA = ComputePeakProbe.measureEachISA(features: features, pool: pool, trials: trials)
-        let fma =
-            ComputePeakProbe.roof(of: perISA, features: features)
-            ?? ComputePeakProbe.measure(features: features, pool: pool, trials: trials)
+        let fma = ComputePeakProbe.roof(of: perISA, features: features)
         var mixed1 = fma.perThreadGFLOPs, mixedN = fma.allThreadsGFLOPs
         if avx2 && features.flags.contains("fma") {
             let iters: Int64 = 4_000_000
@@ -179,9 +171,9 @@ public enum CeilingProbe {
             secs.withUnsafeMutableBufferPointer { s in
                 pool.run { w in
                     guard w < threads else { return }
-                    let t0 = now()
+                    let t0 = ComputePeakProbe.seconds()
                     pass(w, reps)
-                    s[w] = now() - t0
+                    s[w] = ComputePeakProbe.seconds() - t0
                 }
             }
             let slowest = secs.prefix(threads).max() ?? 1

@@ -76,20 +76,18 @@ public enum ComputePeakProbe {
         }
     }
 
-    /// The roof the kernels are judged against: the FMA ceiling of the widest ISA they use by default
-    /// (AVX-512F where they have AVX-512, else AVX2, else SSE multiply-add), so no point of theirs sits above it.
-    public static func roof(of ceilings: [ComputePeak], features: CPUFeatures) -> ComputePeak? {
+    /// The roof the kernels are judged against, among `ceilings` (never empty: `measureEachISA` always
+    /// measures at least one kernel): the FMA ceiling of the widest ISA they use by default (AVX-512F where
+    /// they have AVX-512, else AVX2, else SSE multiply-add), so no point of theirs sits above it.
+    public static func roof(of ceilings: [ComputePeak], features: CPUFeatures) -> ComputePeak {
         let avx2 = features.flags.contains("avx2")
         let kernel = features.bestKernelISA == "avx512" ? "avx512f-fma" : (avx2 ? "avx2-fma" : "sse")
         return ceilings.first { $0.kernel.hasPrefix(kernel) } ?? ceilings.first { $0.kernel.hasPrefix("avx2-fma") }
-            ?? ceilings.last
+            ?? ceilings[ceilings.count - 1]
     }
 
     /// Measures the roof alone (`roof(of:features:)` of the ISAs' ceilings).
     public static func measure(features: CPUFeatures, pool: WorkerPool, trials: Int = 5) -> ComputePeak {
-        let each = measureEachISA(features: features, pool: pool, trials: trials)
-        return roof(of: each, features: features)
-            ?? ComputePeak(
-                perThreadGFLOPs: .nan, allThreadsGFLOPs: .nan, threads: pool.width, kernel: "none", trials: 0)
+        roof(of: measureEachISA(features: features, pool: pool, trials: trials), features: features)
     }
 }

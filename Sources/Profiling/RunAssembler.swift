@@ -79,7 +79,7 @@ public enum RunAssembler {
             // The column buffer is lowered in chunks of at most the workspace limit per worker.
             let colResident = min(colOnce / 2, Double(workers * c.options.workspaceLimitBytes))
             // im2col's dW reads the input in place (no column buffer) where the implicit kernel runs.
-            let implicitDW = !smallPatch && bk.usesImplicitWeightGradient
+            let implicitDW = bk.usesImplicitWeightGradient
             let dwCol = implicitDW ? 0 : colOnce, dxCol = c.needsInputGradient ? colOnce : 0
             let im2colDW = implicitDW ? "implicit dW" : "im2col dW"
             // dW through the forward's Winograd transform where timing chose it, else im2col's

@@ -24,11 +24,7 @@ final class WinogradTwoSidedTests: XCTestCase {
         ]
         for t in [WinogradTransform.f2x3, .f4x3, .f2x5] {
             let a = t.alpha, r = t.r
-            var g = [Float](repeating: 0, count: a * r)
-            for (i, row) in t.gRows.enumerated() { for (j, c) in row { g[i * r + j] = c } }
-            var gt = [Float](repeating: 0, count: r * a)
-            for i in 0..<a { for j in 0..<r { gt[j * a + i] = g[i * r + j] } }
-            for (rows, n, L) in [(a, r, g), (r, a, gt)] {
+            for (rows, n, L) in [(a, r, t.gFlat), (r, a, t.gtFlat)] {
                 for _ in 0..<3 {
                     let C = 1 + rng.nextInt(20), K = 1 + rng.nextInt(40)
                     let input = try Tensor([n * n * C * K])

@@ -38,12 +38,14 @@ public final class Im2colConv2DBackward {
         return inputGradient ? 2 * one : one
     }
 
-    /// Whether the weight gradient runs `cnns_conv_dweights_implicit` (for layers that neither
-    /// read their input as is nor take the small-patch path).
+    /// Whether the weight gradient runs `cnns_conv_dweights_implicit`: layers that neither read their
+    /// input as is (1x1, stride 1) nor take the small-patch path, with the switch on and the kernel fitting.
     public var usesImplicitWeightGradient: Bool {
+        guard !forwardLowering.isPointwise, !forwardLowering.usesSmallPatchKernel, options.implicitWeightGradient,
+            options.avx2Kernels
+        else { return false }
         var shape = geometry.cShape
-        return options.implicitWeightGradient && options.avx2Kernels
-            && cnns_conv_dweights_implicit_fits(&shape) != 0
+        return cnns_conv_dweights_implicit_fits(&shape) != 0
     }
 
     /// Overwrites dWeights, dBias and dInput, each when given (a frozen layer passes no dWeights:
@@ -61,7 +63,7 @@ public final class Im2colConv2DBackward {
         let smallPatch = forwardLowering.usesSmallPatchKernel
         let smallPatchWeights = Self.smallPatchWeights(options)
         var shape = geometry.cShape
-        let implicit = !pointwise && !smallPatch && usesImplicitWeightGradient
+        let implicit = usesImplicitWeightGradient
         let colFloats = pointwise || ((smallPatch || implicit) && dInput == nil) ? 0 : chunk * PQ * L
         let partial = L * K + K
         let workers = runner.width

@@ -102,7 +102,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let u = filters ?? Tensor.allocate(a * a * C * K)
         filters = u
         WinogradTransform.twoSided(
-            transform.gRows, n: transform.r, input: weights, channels: C, filters: K, output: u,
+            transform.gFlat, rows: a, n: transform.r, input: weights, channels: C, filters: K, output: u,
             avx2: options.avx2Kernels, runner: runner)
         return u
     }

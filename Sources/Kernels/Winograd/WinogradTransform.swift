@@ -16,8 +16,11 @@ public struct WinogradTransform: Sendable {
 
     /// Nonzero (column, coefficient) pairs of each row, so transforms skip zeros.
     public let btRows: [[(Int, Float)]]
-    public let gRows: [[(Int, Float)]]
     public let atRows: [[(Int, Float)]]
+    /// G (α×r) and Gᵀ (r×α) flat, row-major: the two sides of the filter transform and of the
+    /// weight gradient's Gᵀ·M·G (`twoSided`).
+    public let gFlat: [Float]
+    public let gtFlat: [Float]
 
     init(name: String, m: Int, r: Int = 3, BT: [[Float]], G: [[Float]], AT: [[Float]]) {
         self.name = name; self.m = m; self.r = r; alpha = m + r - 1
@@ -25,7 +28,9 @@ public struct WinogradTransform: Sendable {
         func sparse(_ a: [[Float]]) -> [[(Int, Float)]] {
             a.map { row in row.enumerated().filter { $0.element != 0 }.map { ($0.offset, $0.element) } }
         }
-        btRows = sparse(BT); gRows = sparse(G); atRows = sparse(AT)
+        btRows = sparse(BT); atRows = sparse(AT)
+        gFlat = G.flatMap { $0 }
+        gtFlat = (0..<r).flatMap { j in G.map { $0[j] } }
     }
 
     /// F(2x2,3x3): points 0, 1, -1 and ∞.
@@ -94,7 +99,7 @@ public struct WinogradTransform: Sendable {
         ])
 
     var nnzBT: Int { btRows.reduce(0) { $0 + $1.count } }
-    var nnzG: Int { gRows.reduce(0) { $0 + $1.count } }
+    var nnzG: Int { gFlat.filter { $0 != 0 }.count }
     var nnzAT: Int { atRows.reduce(0) { $0 + $1.count } }
 
     /// FLOPs of the input transform per (tile, channel): two passes of α·nnz(Bᵀ) terms.
@@ -104,21 +109,18 @@ public struct WinogradTransform: Sendable {
     /// FLOPs of the filter transform per (channel, filter).
     public var filterFLOPsPerChannelFilter: Double { 2 * Double((r + alpha) * nnzG) }
 
-    // input (n, n, C, K), L: rows × n sparse -> output (rows, rows, C, K)
+    // input (n, n, C, K), L: rows × n -> output (rows, rows, C, K)
     /// out[i][j][c][:] = Σ_{r,s} L[i][r] · in[r][s][c][:] · L[j][s], input channels split across
-    /// workers: the filter transform G g Gᵀ (L = G's rows, n = r) and the weight gradient's Gᵀ M G
-    /// (L = Gᵀ's rows, n = α). In C (`cnns_winograd_two_sided`, AVX2 with `avx2`, else its plain
-    /// reference); rows and n are at most 8 for every transform here.
+    /// workers: the filter transform G g Gᵀ (L = `gFlat`, rows α, n = r) and the weight gradient's
+    /// Gᵀ M G (L = `gtFlat`, rows r, n = α). In C (`cnns_winograd_two_sided`, AVX2 with `avx2`, else
+    /// its plain reference); rows and n are at most 8 for every transform here.
     static func twoSided(
-        _ L: [[(Int, Float)]], n: Int, input: UnsafePointer<Float>, channels C: Int, filters K: Int,
+        _ L: [Float], rows: Int, n: Int, input: UnsafePointer<Float>, channels C: Int, filters K: Int,
         output: UnsafeMutablePointer<Float>, avx2: Bool, runner: ParallelRunner
     ) {
-        let rows = L.count
-        precondition(rows <= 8 && n <= 8, "Winograd transforms here have α ≤ 8")
-        var dense = [Float](repeating: 0, count: rows * n)
-        for (i, row) in L.enumerated() { for (r, coef) in row { dense[i * n + r] = coef } }
+        precondition(rows <= 8 && n <= 8 && L.count == rows * n, "Winograd transforms here have α ≤ 8")
         let kernel = avx2 ? cnns_winograd_two_sided : cnns_winograd_two_sided_scalar
-        dense.withUnsafeBufferPointer { l in
+        L.withUnsafeBufferPointer { l in
             let lp = l.baseAddress!
             runner.parallelRanges(C, work: C * K * rows * (n + rows) * 3) { _, channels in
                 kernel(

@@ -167,12 +167,8 @@ public final class WinogradWeightGradient {
             for i in 0..<partial { M[i] += p[i] }
         }
         if let dB { dB.update(from: M + a2 * C * K, count: K) }
-        let R = transform.r, gRows = transform.gRows
-        // Gᵀ's rows: for each tap r, the nonzero (ξ row α, G[α][r]) of column r of G.
-        let gtRows: [[(Int, Float)]] = (0..<R).map { r in
-            (0..<a).compactMap { i in gRows[i].first { $0.0 == r }.map { (i, $0.1) } }
-        }
         WinogradTransform.twoSided(
-            gtRows, n: a, input: M, channels: C, filters: K, output: dW, avx2: options.avx2Kernels, runner: runner)
+            transform.gtFlat, rows: transform.r, n: a, input: M, channels: C, filters: K, output: dW,
+            avx2: options.avx2Kernels, runner: runner)
     }
 }
