@@ -57,37 +57,53 @@ public enum ComputePeakProbe {
         return (single, all)
     }
 
-    /// One compute ceiling per ISA this CPU has, each measured by its own microkernel (the best of
-    /// `trials`, one thread and all workers; see `bestRates`): scalar FMA, AVX2 FMA, AVX-512F FMA.
-    public static func measureEachISA(features: CPUFeatures, pool: WorkerPool, trials: Int = 5) -> [ComputePeak] {
-        var kernels: [(String, Double, (Int64) -> Float)] = []
+    /// The FMA microkernels for this CPU's ISAs: name, FLOPs per iteration, kernel.
+    static func kernels(features: CPUFeatures) -> [(name: String, flopsPerIteration: Double, run: (Int64) -> Float)] {
+        var kernels: [(name: String, flopsPerIteration: Double, run: (Int64) -> Float)] = []
         let fma = features.flags.contains("fma")
         if fma { kernels.append(("scalar-fma 12x1", 24, cnns_fma_scalar)) }
         if fma && features.flags.contains("avx2") { kernels.append(("avx2-fma 12x8", 192, cnns_fma_avx2)) }
         if features.flags.contains("avx512f") { kernels.append(("avx512f-fma 12x16", 384, cnns_fma_avx512)) }
         if kernels.isEmpty { kernels.append(("sse mul+add 12x4", 96, cnns_muladd_sse)) }
-        return kernels.map { name, flopsPerIteration, kernel in
-            let iters: Int64 = 2_000_000
-            let (single, all) = bestRates(pool: pool, trials: trials, flops: Double(iters) * flopsPerIteration) {
-                blackHole(kernel(iters))
-            }
-            return ComputePeak(
-                perThreadGFLOPs: single, allThreadsGFLOPs: all, threads: pool.width, kernel: name, trials: trials)
-        }
+        return kernels
     }
 
-    /// The roof the kernels are judged against, among `ceilings` (never empty: `measureEachISA` always
-    /// measures at least one kernel): the FMA ceiling of the widest ISA they use by default (AVX-512F where
-    /// they have AVX-512, else AVX2, else SSE multiply-add), so no point of theirs sits above it.
-    public static func roof(of ceilings: [ComputePeak], features: CPUFeatures) -> ComputePeak {
+    /// One microkernel's ceiling (see `bestRates`).
+    static func measure(
+        _ kernel: (name: String, flopsPerIteration: Double, run: (Int64) -> Float), pool: WorkerPool, trials: Int
+    ) -> ComputePeak {
+        let iters: Int64 = 2_000_000
+        let (single, all) = bestRates(pool: pool, trials: trials, flops: Double(iters) * kernel.flopsPerIteration) {
+            blackHole(kernel.run(iters))
+        }
+        return ComputePeak(
+            perThreadGFLOPs: single, allThreadsGFLOPs: all, threads: pool.width, kernel: kernel.name, trials: trials)
+    }
+
+    /// One compute ceiling per ISA this CPU has, each measured by its own microkernel (the best of
+    /// `trials`, one thread and all workers; see `bestRates`): scalar FMA, AVX2 FMA, AVX-512F FMA.
+    public static func measureEachISA(features: CPUFeatures, pool: WorkerPool, trials: Int = 5) -> [ComputePeak] {
+        kernels(features: features).map { measure($0, pool: pool, trials: trials) }
+    }
+
+    /// Which of `names` (kernel names, never empty) is the roof the kernels are judged against: the FMA
+    /// kernel of the widest ISA they use by default (AVX-512F where they have AVX-512, else AVX2, else SSE
+    /// multiply-add), so no point of theirs sits above it.
+    static func roofIndex(_ names: [String], features: CPUFeatures) -> Int {
         let avx2 = features.flags.contains("avx2")
         let kernel = features.bestKernelISA == "avx512" ? "avx512f-fma" : (avx2 ? "avx2-fma" : "sse")
-        return ceilings.first { $0.kernel.hasPrefix(kernel) } ?? ceilings.first { $0.kernel.hasPrefix("avx2-fma") }
-            ?? ceilings[ceilings.count - 1]
+        return names.firstIndex { $0.hasPrefix(kernel) } ?? names.firstIndex { $0.hasPrefix("avx2-fma") }
+            ?? names.count - 1
     }
 
-    /// Measures the roof alone (`roof(of:features:)` of the ISAs' ceilings).
+    /// The roof among `ceilings` (never empty: `measureEachISA` always measures at least one kernel).
+    public static func roof(of ceilings: [ComputePeak], features: CPUFeatures) -> ComputePeak {
+        ceilings[roofIndex(ceilings.map(\.kernel), features: features)]
+    }
+
+    /// Measures the roof alone: the one microkernel `roof(of:features:)` would pick.
     public static func measure(features: CPUFeatures, pool: WorkerPool, trials: Int = 5) -> ComputePeak {
-        roof(of: measureEachISA(features: features, pool: pool, trials: trials), features: features)
+        let all = kernels(features: features)
+        return measure(all[roofIndex(all.map(\.name), features: features)], pool: pool, trials: trials)
     }
 }

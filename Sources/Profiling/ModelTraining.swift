@@ -44,13 +44,17 @@ public struct ModelTraining {
     /// The FMA peak for `threads` threads, measured earlier on this machine (nil: unknown); the
     /// training step's rate is reported against it.
     public let fmaPeakGFLOPs: Double?
+    /// Measures the FMA peak of the pool's threads now (GFLOP/s); when given, it runs before the first
+    /// epoch and after each one, outside the epochs' timed steps, and the training step is also reported
+    /// against those peaks (`TrainingStepRate.fractionOfBesidePeak`).
+    public let besidePeakProbe: ((WorkerPool) -> Double)?
 
     public init(
         pool: WorkerPool, threads: Int, options: ConvOptions, profiledSession: CounterSession??, machine: String,
-        fmaPeakGFLOPs: Double? = nil
+        fmaPeakGFLOPs: Double? = nil, besidePeakProbe: ((WorkerPool) -> Double)? = nil
     ) {
         self.pool = pool; self.threads = threads; self.options = options; self.profiledSession = profiledSession
-        self.machine = machine; self.fmaPeakGFLOPs = fmaPeakGFLOPs
+        self.machine = machine; self.fmaPeakGFLOPs = fmaPeakGFLOPs; self.besidePeakProbe = besidePeakProbe
     }
 
     /// The results, the trained model and the layer profiler (when asked for).
@@ -77,6 +81,16 @@ public struct ModelTraining {
         let profiler = profiledSession == nil ? nil : LayerProfiler(session: session)
         profiler?.calibrate()
         model.observer = profiler
+        var besidePeaks: [Double] = []
+        var probeSeconds = 0.0
+        func probePeak() {
+            guard let probe = besidePeakProbe else { return }
+            let p0 = Date()
+            besidePeaks.append(probe(pool))
+            probeSeconds += Date().timeIntervalSince(p0)
+        }
+        probePeak()
+        probeSeconds = 0  // only the probes inside the training time below are taken out of it
         let t0 = Date()
         let history = trainer.fit(
             train: req.train, validation: req.validation, config: req.config,
@@ -85,8 +99,12 @@ public struct ModelTraining {
                 // More events than counters: rotate the parts step by step.
                 if let s = session, s.parts.count > 1 { try? s.select(part: p.step % s.parts.count) }
             },
-            epochEnded: { epochEnded?($0) })
-        let trainingSeconds = Date().timeIntervalSince(t0)
+            epochEnded: { record in
+                probePeak()
+                epochEnded?(record)
+            })
+        // The probes after each epoch are not training time.
+        let trainingSeconds = Date().timeIntervalSince(t0) - probeSeconds
         model.observer = nil
         let batchSize = req.config.batchSize
         let (_, testLoss, testAcc) = trainer.predict(req.test, batchSize: batchSize)
@@ -110,7 +128,9 @@ public struct ModelTraining {
             testImages: req.test.count, seed: seed, threads: threads, convAlgorithms: algos, history: history,
             layerProfile: profiler.map { LayerProfileTable.rows($0) }, peakResidentMB: ResourceUsage.peakResidentMB(),
             commandLine: req.commandLine)
-        results.trainingStep = TrainingStepRate.measured(model: model, history: history, fmaPeakGFLOPs: fmaPeakGFLOPs)
+        results.trainingStep = TrainingStepRate.measured(
+            model: model, history: history, fmaPeakGFLOPs: fmaPeakGFLOPs,
+            besidePeaks: besidePeakProbe == nil ? nil : besidePeaks)
         return (results, model, profiler)
     }
 }

@@ -1,6 +1,7 @@
 import Datasets
 import Figures
 import Foundation
+import Hardware
 import Layers
 import Training
 
@@ -49,7 +50,9 @@ public struct TrainingJob {
             pool: env.pool, threads: env.threads, options: env.options,
             profiledSession: eventSet == nil ? nil : .some(try env.counterSession(eventSet)),
             machine: env.identityName,
-            fmaPeakGFLOPs: TrainingStepRate.peak(env.machine.record.ceilings?.fma, threads: env.threads))
+            fmaPeakGFLOPs: TrainingStepRate.peak(env.machine.record.ceilings?.fma, threads: env.threads),
+            besidePeakProbe: env.cpu.map { cpu in { ComputePeakProbe.measure(features: cpu, pool: $0).allThreadsGFLOPs }
+            })
         env.log(
             """
             Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) \

@@ -69,6 +69,7 @@ extension TrainingResults {
             ["accuracy per million parameters", String(format: "%.3f", r.accuracyPerMillionParameters)],
             ["batch size", "\(r.batchSize)"],
             ["training step", r.trainingStep?.text ?? "unavailable"],
+            ["training step, FMA peak measured around each epoch", r.trainingStep?.besideText ?? "not measured"],
             ["peak resident memory", r.peakResidentMB.map { String(format: "%.0f MB", $0) } ?? "unavailable"],
         ]
         if !r.convAlgorithms.isEmpty {

@@ -58,6 +58,27 @@ final class TopologyTests: XCTestCase {
         }
     }
 
+    /// The roof is the FMA kernel of the widest ISA the kernels use by default, and `measure` times that
+    /// kernel alone (the probe the training steps are judged against around each epoch).
+    func testRoofIsTheWidestDefaultISAsKernel() throws {
+        let names = ["scalar-fma 12x1", "avx2-fma 12x8", "avx512f-fma 12x16"]
+        func cpu(_ flags: [String]) -> CPUFeatures {
+            CPUFeatures(modelName: "test", vendor: "test", family: nil, model: nil, flags: Set(flags))
+        }
+        let avx512 = cpu(["fma", "avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq"])
+        XCTAssertEqual(ComputePeakProbe.roofIndex(names, features: avx512), 2)
+        // AVX-512F alone is not what the kernels use: AVX2 stays the roof.
+        XCTAssertEqual(ComputePeakProbe.roofIndex(names, features: cpu(["fma", "avx2", "avx512f"])), 1)
+        XCTAssertEqual(ComputePeakProbe.roofIndex(names, features: cpu(["fma", "avx2"])), 1)
+        XCTAssertEqual(ComputePeakProbe.roofIndex(["sse mul+add 12x4"], features: cpu([])), 0)
+        let here = try CPUFeatures.detect()
+        let kernels = ComputePeakProbe.kernels(features: here).map(\.name)
+        let pool = WorkerPool(threads: 1, policy: .none, topology: nil)
+        XCTAssertEqual(
+            ComputePeakProbe.measure(features: here, pool: pool, trials: 1).kernel,
+            kernels[ComputePeakProbe.roofIndex(kernels, features: here)])
+    }
+
     /// Jobs with gaps longer than the workers' watch (they go to sleep and must be woken), and a
     /// pool that never watches: every worker still runs every job once.
     func testPoolWakesSleepingWorkersAndRunsWithoutSpinning() throws {

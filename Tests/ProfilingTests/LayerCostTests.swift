@@ -64,6 +64,22 @@ final class LayerCostTests: XCTestCase {
         XCTAssertEqual(rate.gflopsPerSecond, TrainingStepRate.flopsPerImage(m) * 200 / 1e9, accuracy: 1e-12)
         XCTAssertEqual(rate.fractionOfPeak ?? 0, rate.gflopsPerSecond / 50, accuracy: 1e-12)
         XCTAssertTrue(rate.text.contains("of the 50.0 GFLOP/s FMA peak"), rate.text)
+        XCTAssertNil(rate.besideText)
+        // Peaks measured around the epochs: each epoch against the mean of the two around it.
+        let around = [40.0, 60, 20, 60]
+        let beside = try XCTUnwrap(
+            TrainingStepRate.measured(model: m, history: epochs, fmaPeakGFLOPs: 50, besidePeaks: around))
+        let perImage = TrainingStepRate.flopsPerImage(m) / 1e9
+        let fractions = [perImage * 100 / 50, perImage * 300 / 40, perImage * 200 / 40]
+        XCTAssertEqual(beside.fractionOfBesidePeak ?? 0, fractions[2], accuracy: 1e-12)
+        XCTAssertEqual(beside.fractionOfBesidePeakMin ?? 0, fractions[0], accuracy: 1e-12)
+        XCTAssertEqual(beside.fractionOfBesidePeakMax ?? 0, fractions[1], accuracy: 1e-12)
+        XCTAssertEqual(beside.fractionOfPeak, rate.fractionOfPeak)
+        XCTAssertTrue(beside.besideText?.contains("of 50.0 GFLOP/s (median)") ?? false, beside.besideText ?? "nil")
+        // A probe list that does not bracket every epoch is not used.
+        let short = try XCTUnwrap(
+            TrainingStepRate.measured(model: m, history: epochs, fmaPeakGFLOPs: 50, besidePeaks: [40, 60]))
+        XCTAssertNil(short.fractionOfBesidePeak)
         let unknown = try XCTUnwrap(TrainingStepRate.measured(model: m, history: epochs, fmaPeakGFLOPs: nil))
         XCTAssertNil(unknown.fractionOfPeak)
         XCTAssertTrue(unknown.text.contains("cnnscope machine --measure"), unknown.text)
