@@ -68,7 +68,7 @@ public final class AutoSelector {
     public static func weightGradientKey(_ g: ConvGeometry, threads: Int, options: ConvOptions, machine: String)
         -> String
     {
-        "dW implicit=\(options.implicitWeightGradient ? 1 : 0) "
+        "dW implicit=\(options.implicitWeightGradient ? 1 : 0) rounds=\(weightGradientRounds) "
             + key(g, threads: threads, options: options, machine: machine)
     }
 
@@ -124,18 +124,31 @@ public final class AutoSelector {
         return choice
     }
 
-    /// The weight gradient of a layer whose forward runs Winograd `kind`: on that transform or
-    /// im2col's colᵀ·dy. The cached choice when there is one (so reruns train the same way), else
-    /// `time`'s seconds for (Winograd, im2col), kept under `weightGradientKey`.
+    /// Alternated rounds that time the weight gradients (the medians decide).
+    public static let weightGradientRounds = 6
+    /// A Winograd weight gradient is chosen only when its median time is at most this fraction of
+    /// im2col's: a wrong choice costs every training step, and this VM's timings drift by a fifth.
+    public static let weightGradientMargin = 0.92
+
+    /// The weight gradient of a layer whose forward runs Winograd: on one of the Winograd `candidates`
+    /// (any transform that fits the kernel, whichever the forward runs) or im2col's colᵀ·dy. The
+    /// cached choice when there is one that timed every candidate (so reruns train the same way), else
+    /// `time`'s median seconds per algorithm (raw values; im2col's included), kept under
+    /// `weightGradientKey`: the fastest Winograd candidate when it takes at most `weightGradientMargin`
+    /// of im2col's time, else im2col.
     public func chooseWeightGradient(
-        _ g: ConvGeometry, kind: ConvAlgorithmKind, runner: ParallelRunner, time: () -> (Double, Double)
+        _ g: ConvGeometry, candidates: [ConvAlgorithmKind], runner: ParallelRunner, time: () -> [String: Double]
     ) -> AlgorithmChoice {
         let key = Self.weightGradientKey(g, threads: runner.width, options: options, machine: machine)
-        if let c = cache.choices[key], c.secondsByAlgorithm[kind.rawValue] != nil { return c }
-        let (winograd, im2col) = time()
+        if let c = cache.choices[key], candidates.allSatisfy({ c.secondsByAlgorithm[$0.rawValue] != nil }) {
+            return c
+        }
+        let seconds = time()
+        let im2col = seconds[ConvAlgorithmKind.im2col.rawValue] ?? .infinity
+        let best = candidates.compactMap { k in seconds[k.rawValue].map { (k, $0) } }.min { $0.1 < $1.1 }
         let choice = AlgorithmChoice(
-            algorithm: winograd < im2col ? kind : .im2col,
-            secondsByAlgorithm: [kind.rawValue: winograd, ConvAlgorithmKind.im2col.rawValue: im2col])
+            algorithm: best.map { $0.1 <= Self.weightGradientMargin * im2col ? $0.0 : .im2col } ?? .im2col,
+            secondsByAlgorithm: seconds)
         cache.choices[key] = choice
         changed = true
         return choice

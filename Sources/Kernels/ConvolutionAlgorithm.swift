@@ -26,6 +26,16 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
         }
     }
 
+    /// The Winograd transform of a Winograd kind (nil for naive and im2col).
+    public var winogradTransform: WinogradTransform? {
+        switch self {
+        case .naive, .im2col: return nil
+        case .winogradF2: return .f2x3
+        case .winogradF4: return .f4x3
+        case .winogradF2x5: return .f2x5
+        }
+    }
+
     /// Whether this algorithm can run the layer, and why not.
     public func check(_ g: ConvGeometry) throws {
         switch self {
@@ -76,11 +86,12 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     public var smallGemmMaxPanelFloats: Int
     /// "pool" (pinned workers, single-threaded OpenBLAS) or "blas" (one worker, OpenBLAS threads).
     public var threading: String
-    /// A layer whose forward runs Winograd may compute its weight gradient with the same transform
-    /// (`WinogradWeightGradient`) instead of im2col's colᵀ·dy, where timing on the first backward
-    /// finds it faster. Off by default (CNNSCOPE_WINOGRAD_DW=1 turns it on): on the Zen 3 machine it
-    /// was measured on it ran 0.76-1.10x im2col's (`cnnscope bench`), within that machine's noise,
-    /// and one timed comparison per layer then picks the slower one about as often as not.
+    /// A layer whose forward runs Winograd may compute its weight gradient on a Winograd transform
+    /// (`WinogradWeightGradient`, any that fits the kernel) instead of im2col's colᵀ·dy, where six
+    /// alternated timings on the first backward find it at most 0.92x im2col's time. Off by default
+    /// (CNNSCOPE_WINOGRAD_DW=1 turns it on): on the Zen 3 machine it was measured on it ran 0.76-1.10x
+    /// im2col's in `cnnscope bench`, and inside a wide-cnn training step F(4x4,3x3)'s took 1.05x
+    /// im2col's time on the 14x14x64->128 layer where the bench had it 1.24x faster.
     public var winogradWeightGradient = false
     /// im2col's weight gradient reads each kernel row of a patch from the input in place
     /// (`cnns_conv_dweights_implicit`, AVX2) instead of lowering a column buffer for OpenBLAS's

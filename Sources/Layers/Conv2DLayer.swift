@@ -56,7 +56,7 @@ public final class Conv2DLayer: Layer {
     public var fusedInto: String? { fusion.fusedInto }
     var fusion = FusionMarks()
     private var fusedKernel: ConvReluMaxPool?
-    private var weightGradientKernel: WinogradWeightGradient?
+    private var weightGradientKernels: [String: WinogradWeightGradient] = [:]
     /// The instruction set of the fused convolution + ReLU + pooling kernel's last forward.
     public var fusedPoolISA: String? { fusedKernel?.options.wideKernelISA }
     private var argmax: [Int: UnsafeMutablePointer<UInt8>] = [:]
@@ -231,66 +231,83 @@ public final class Conv2DLayer: Layer {
         return dx
     }
 
-    /// Per batch size, whether dW runs on the forward's Winograd transform (true) or im2col's
-    /// colᵀ·dy, and the two times (s) that decided it.
-    public private(set) var weightGradientChoice: [Int: (winograd: Bool, seconds: (winograd: Double, im2col: Double))] =
-        [:]
+    /// Per batch size, which weight gradient timing chose (a Winograd kind or im2col) and the median
+    /// seconds of each algorithm it timed (raw values).
+    public private(set) var weightGradientChoice: [Int: WeightGradientChoice] = [:]
 
-    /// Under `auto`, decides once per batch size between the Winograd weight gradient and
-    /// im2col's by timing each (the second of two runs, so that neither pays for first-touch
-    /// allocation), and keeps the choice with auto's (the machine record): the transform domain
-    /// multiplies 2.25-4x less but moves α²/m²·(C+K) floats per pixel, which can make it the slower
-    /// of the two. Both write the same dW and db (within rounding). A fixed algorithm keeps im2col's.
+    /// Under `auto`, decides once per batch size between the Winograd weight gradients (each transform
+    /// that fits the kernel) and im2col's by timing each in alternated rounds after a warm-up of each
+    /// (so that none pays for first-touch allocation or always follows another), and keeps the choice
+    /// with auto's (the machine record): the transform domain multiplies 2.25-4x less but moves
+    /// α²/m²·(C+K) floats per pixel, which can make it the slower. All write the same dW and db (within
+    /// rounding). A fixed algorithm keeps im2col's.
     private func weightGradientOnWinograd(
-        batch: Int, _ wg: WinogradWeightGradient, x: Tensor, dy: Tensor, dW: UnsafeMutablePointer<Float>,
-        _ ctx: RunContext
-    ) -> Bool {
-        if let c = weightGradientChoice[batch] { return c.winograd }
-        guard case .auto(let selector) = policy, let kind = (try? algorithm(batch: batch, runner: ctx.runner))?.kind
-        else { return false }
+        batch: Int, x: Tensor, dy: Tensor, dW: UnsafeMutablePointer<Float>, _ ctx: RunContext
+    ) -> WinogradWeightGradient? {
+        if let c = weightGradientChoice[batch] { return winogradWeightGradient(c.kind) }
+        guard case .auto(let selector) = policy, options.winogradWeightGradient,
+            (try? algorithm(batch: batch, runner: ctx.runner))?.kind.winogradTransform != nil
+        else { return nil }
+        let g = (try? geometry.withBatch(batch)) ?? geometry
+        let candidates = [ConvAlgorithmKind.winogradF2, .winogradF4, .winogradF2x5].filter {
+            winogradWeightGradient($0) != nil
+        }
+        guard !candidates.isEmpty else { return nil }
         func timed(_ body: () -> Void) -> Double {
-            body()
             let t0 = monotonicNanos()
             body()
             return Double(monotonicNanos() - t0) * 1e-9
         }
-        let g = (try? geometry.withBatch(batch)) ?? geometry
-        let choice = selector.chooseWeightGradient(g, kind: kind, runner: ctx.runner) {
-            let winograd = timed {
-                wg.backward(
-                    input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: bias.grad.data,
-                    runner: ctx.runner)
+        let choice = selector.chooseWeightGradient(g, candidates: candidates, runner: ctx.runner) {
+            var runs: [(String, () -> Void)] = candidates.compactMap { kind in
+                winogradWeightGradient(kind).map { wg in
+                    (
+                        kind.rawValue,
+                        {
+                            wg.backward(
+                                input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: self.bias.grad.data,
+                                runner: ctx.runner)
+                        }
+                    )
+                }
             }
-            let im2col = timed {
-                im2colBackward.backward(
-                    input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data, dWeights: dW,
-                    dBias: bias.grad.data, dInput: nil, runner: ctx.runner)
+            runs.append(
+                (
+                    ConvAlgorithmKind.im2col.rawValue,
+                    {
+                        self.im2colBackward.backward(
+                            input: x.data, batch: batch, weights: self.kernel.value.data, dy: dy.data, dWeights: dW,
+                            dBias: self.bias.grad.data, dInput: nil, runner: ctx.runner)
+                    }
+                ))
+            for (_, run) in runs { run() }
+            var times = [String: [Double]]()
+            for round in 0..<AutoSelector.weightGradientRounds {
+                // Every other round in reverse order, so that no algorithm always follows another.
+                for (name, run) in round % 2 == 0 ? runs : runs.reversed() {
+                    times[name, default: []].append(timed(run))
+                }
             }
-            return (winograd, im2col)
+            return times.mapValues { $0.sorted()[$0.count / 2] }
         }
-        let seconds = (
-            choice.secondsByAlgorithm[kind.rawValue] ?? 0,
-            choice.secondsByAlgorithm[ConvAlgorithmKind.im2col.rawValue] ?? 0
-        )
-        weightGradientChoice[batch] = (choice.algorithm != .im2col, seconds)
-        return choice.algorithm != .im2col
+        weightGradientChoice[batch] = WeightGradientChoice(kind: choice.algorithm, seconds: choice.secondsByAlgorithm)
+        return winogradWeightGradient(choice.algorithm)
     }
 
-    /// The weight gradient by the forward's Winograd transform once timing chose it at this batch.
+    /// The Winograd weight gradient once timing chose one at this batch (nil: im2col's colᵀ·dy).
     public func chosenWinogradWeightGradient(batch: Int, runner: ParallelRunner) -> WinogradWeightGradient? {
-        weightGradientChoice[batch]?.winograd == true ? winogradWeightGradient(batch: batch, runner: runner) : nil
+        weightGradientChoice[batch].flatMap { winogradWeightGradient($0.kind) }
     }
 
-    /// The Winograd weight gradient that may run: the forward runs Winograd at this batch (and the
-    /// options allow it); nil: im2col's colᵀ·dy.
-    public func winogradWeightGradient(batch: Int, runner: ParallelRunner) -> WinogradWeightGradient? {
-        guard options.winogradWeightGradient,
-            let w = (try? algorithm(batch: batch, runner: runner)) as? WinogradConv2D,
-            WinogradWeightGradient.supports(geometry, transform: w.transform)
+    /// The weight gradient on `kind`'s Winograd transform, when it is one that fits this layer and the
+    /// options allow it (built once per transform).
+    func winogradWeightGradient(_ kind: ConvAlgorithmKind) -> WinogradWeightGradient? {
+        guard options.winogradWeightGradient, let t = kind.winogradTransform,
+            WinogradWeightGradient.supports(geometry, transform: t)
         else { return nil }
-        if let k = weightGradientKernel, k.transform.name == w.transform.name, k.options == w.options { return k }
-        let k = WinogradWeightGradient(geometry: geometry, transform: w.transform, options: w.options)
-        weightGradientKernel = k
+        if let k = weightGradientKernels[t.name] { return k }
+        let k = WinogradWeightGradient(geometry: geometry, transform: t, options: options)
+        weightGradientKernels[t.name] = k
         return k
     }
 
@@ -329,9 +346,7 @@ public final class Conv2DLayer: Layer {
         let viaForward = dx != nil && transposedGeometry(batch: batch) != nil
         // A frozen layer computes no weight gradient (only dX, when a layer below trains).
         let dW: UnsafeMutablePointer<Float>? = trainable ? kernel.grad.data : nil
-        if let dW, dx == nil || viaForward, let wg = winogradWeightGradient(batch: batch, runner: ctx.runner),
-            weightGradientOnWinograd(batch: batch, wg, x: x, dy: dy, dW: dW, ctx)
-        {
+        if let dW, dx == nil || viaForward, let wg = weightGradientOnWinograd(batch: batch, x: x, dy: dy, dW: dW, ctx) {
             wg.backward(
                 input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: bias.grad.data, runner: ctx.runner)
             // dX (when asked) as a forward convolution of dy: the condition above makes it viaForward.

@@ -155,15 +155,12 @@ public struct ModelProfiler {
         // The weight-gradient choice each Winograd layer timed on its first backward.
         let choices = model.layers.compactMap { l -> String? in
             guard let c = l as? Conv2DLayer, let w = c.weightGradientChoice[batchSize] else { return nil }
-            return String(
-                format: "%@ %@ (%.3f ms; the other %.3f ms)", c.name, w.winograd ? "Winograd" : "im2col",
-                (w.winograd ? w.seconds.winograd : w.seconds.im2col) * 1e3,
-                (w.winograd ? w.seconds.im2col : w.seconds.winograd) * 1e3)
+            return c.name + " " + w.text
         }
         if choices.isEmpty { return (run, note) }
         return (
             run,
-            note + " Weight gradient per Winograd layer (timed once, kept with auto's choices): "
+            note + " Weight gradient per Winograd layer (medians of alternated timings, kept with auto's choices): "
                 + choices.joined(separator: "; ") + "."
         )
     }

@@ -5,7 +5,8 @@ import XCTest
 @testable import Layers
 
 /// A Conv2D layer under `auto` whose forward runs Winograd takes its weight gradient from the
-/// choice auto keeps ("dW " keys in the machine record): on the Winograd transform or on im2col.
+/// choice auto keeps ("dW " keys in the machine record): on a Winograd transform (any that fits the
+/// kernel, not only the forward's) or on im2col.
 /// Either way dW and db match Double sums (within the transform's tolerance), the choice is
 /// reused without timing, and a fixed algorithm keeps im2col's weight gradient. (The Winograd
 /// weight gradient is opt-in: `ConvOptions.winogradWeightGradient`.)
@@ -29,8 +30,12 @@ final class WeightGradientChoiceTests: XCTestCase {
         if let dW {
             let dWKey = AutoSelector.weightGradientKey(
                 g, threads: runner.width, options: selector.options, machine: "test")
+            // Every candidate transform was timed (3x3: F(2x2,3x3) and F(4x4,3x3)), so the choice is kept.
             cache.choices[dWKey] = AlgorithmChoice(
-                algorithm: dW, secondsByAlgorithm: ["winograd-f4x3": 2, "im2col": 2].merging([dW.rawValue: 1]) { $1 })
+                algorithm: dW,
+                secondsByAlgorithm: ["winograd-f2x3": 2, "winograd-f4x3": 2, "im2col": 2].merging([dW.rawValue: 1]) {
+                    $1
+                })
         }
         let s = AutoSelector(cache: cache, options: selector.options, machine: "test")
         let l = try Conv2DLayer(
@@ -85,6 +90,56 @@ final class WeightGradientChoiceTests: XCTestCase {
     }
 
     func testWinogradWeightGradientWhenChosen() throws { try check(.winogradF4) }
+    /// The weight gradient's transform need not be the forward's (F(4x4,3x3) here).
+    func testOtherTransformsWeightGradientWhenChosen() throws { try check(.winogradF2) }
     func testIm2colWeightGradientWhenChosen() throws { try check(.im2col) }
     func testFixedAlgorithmKeepsIm2colWeightGradient() throws { try check(nil) }
+}
+
+/// The rule that picks the weight gradient from timings: the fastest Winograd candidate only when it
+/// takes at most `weightGradientMargin` of im2col's time; a cached choice that timed every candidate is
+/// reused, one that did not is timed again.
+final class WeightGradientSelectionRuleTests: XCTestCase {
+    func choose(_ seconds: [String: Double], cache: AlgorithmChoiceCache = AlgorithmChoiceCache()) throws -> (
+        ConvAlgorithmKind, Bool, Int
+    ) {
+        let g = try ConvGeometry(n: 4, h: 8, w: 8, c: 4, k: 8, r: 3, s: 3, stride: 1, padding: .same)
+        let s = AutoSelector(cache: cache, options: ConvOptions(), machine: "test")
+        var calls = 0
+        let c = s.chooseWeightGradient(g, candidates: [.winogradF2, .winogradF4], runner: SerialRunner()) {
+            calls += 1
+            return seconds
+        }
+        return (c.algorithm, s.changed, calls)
+    }
+
+    func testFastestWinogradWithinTheMarginWins() throws {
+        let m = AutoSelector.weightGradientMargin
+        XCTAssertEqual(try choose(["im2col": 1, "winograd-f2x3": 0.9 * m, "winograd-f4x3": 0.5 * m]).0, .winogradF4)
+        XCTAssertEqual(try choose(["im2col": 1, "winograd-f2x3": m, "winograd-f4x3": 2]).0, .winogradF2)
+    }
+
+    func testWinogradOutsideTheMarginLosesToIm2col() throws {
+        let m = AutoSelector.weightGradientMargin
+        XCTAssertEqual(try choose(["im2col": 1, "winograd-f2x3": m + 0.01, "winograd-f4x3": 0.99]).0, .im2col)
+    }
+
+    func testCachedChoiceIsReusedOnlyWhenEveryCandidateWasTimed() throws {
+        let g = try ConvGeometry(n: 4, h: 8, w: 8, c: 4, k: 8, r: 3, s: 3, stride: 1, padding: .same)
+        let key = AutoSelector.weightGradientKey(g, threads: 1, options: ConvOptions(), machine: "test")
+        var cache = AlgorithmChoiceCache()
+        cache.choices[key] = AlgorithmChoice(
+            algorithm: .winogradF4, secondsByAlgorithm: ["im2col": 1, "winograd-f2x3": 1, "winograd-f4x3": 0.5])
+        let (kept, changed, calls) = try choose(["im2col": 1, "winograd-f2x3": 2, "winograd-f4x3": 2], cache: cache)
+        XCTAssertEqual(kept, .winogradF4)
+        XCTAssertFalse(changed)
+        XCTAssertEqual(calls, 0)
+        cache.choices[key] = AlgorithmChoice(
+            algorithm: .winogradF4, secondsByAlgorithm: ["im2col": 1, "winograd-f4x3": 0.5])
+        let (retimed, changedAgain, callsAgain) = try choose(
+            ["im2col": 1, "winograd-f2x3": 2, "winograd-f4x3": 2], cache: cache)
+        XCTAssertEqual(retimed, .im2col)
+        XCTAssertTrue(changedAgain)
+        XCTAssertEqual(callsAgain, 1)
+    }
 }
