@@ -4,93 +4,151 @@ import CPerfShim
     import Glibc
 #endif
 
-/// A fixed set of worker threads, each bound to a processing unit through hwloc (or unbound).
-/// `run` hands every worker the same job with its own index and returns when all are done;
-/// the caller's thread only waits. Kernels see this through the `ParallelRunner` protocol
+/// A fixed set of workers, each bound to a processing unit through hwloc (or unbound). Worker 0
+/// is the thread that makes the pool (bound to its unit while the pool lives; its earlier binding
+/// comes back when the pool goes away on that thread); workers 1..<width are threads of their own.
+/// `run` hands every worker the same job with its own index, runs worker 0's part on the calling
+/// thread, and returns when all are done. Earlier the caller only waited while `width` threads
+/// worked: one thread more than processing units, and the caller's wake-up cost 12-16 µs per job
+/// on a VM (an empty job now takes 1-2 µs). Kernels see this through the `ParallelRunner` protocol
 /// (declared in Tensor), so they never depend on hwloc.
 public final class WorkerPool: @unchecked Sendable {
     public let width: Int
     public let policy: BindPolicy
     /// The processing unit of each worker (nil when unbound).
     public let placement: [Int?]
-    /// Binding failures, one line per worker that could not be bound (the worker still runs).
-    public private(set) var bindingWarnings: [String] = []
-    /// Each worker's kernel thread id (for per-thread counters), in the order the workers started.
-    public private(set) var threadIDs: [Int32] = []
-    /// Worker index -> kernel thread id.
-    public private(set) var threadIDByWorker: [Int32] = []
-
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let startCond: UnsafeMutablePointer<pthread_cond_t>
-    private let doneCond: UnsafeMutablePointer<pthread_cond_t>
-    /// Two atomic words: [0] the current job's number (bumped by every `run`), [1] how many
-    /// workers have yet to finish it. A worker that has finished a job watches word 0 for a
-    /// moment (`spinMicroseconds`) before sleeping on the condition variable: waking a sleeping
-    /// thread costs tens of microseconds on a VM, and a model at batch 1 hands the pool a job
-    /// per layer (MobileNetV2: about sixty per image).
-    private let words: UnsafeMutablePointer<Int>
-    private var generation: UnsafeMutablePointer<Int> { words }
-    private var remaining: UnsafeMutablePointer<Int> { words + 1 }
-    /// How long a worker watches for the next job before it sleeps (0: it sleeps at once).
+    /// How long a worker watches for the next job before it sleeps (0: it sleeps at once), and how
+    /// long the caller watches the others finish before it sleeps.
     public let spinMicroseconds: Int
-    private var stopping = false
-    private var job: ((Int) -> Void)?
-    private var epilogue: ((Int) -> Void)?
+    /// Binding failures, one line per worker that could not be bound (the worker still runs).
+    public var bindingWarnings: [String] { core.locked { core.bindingWarnings } }
+    /// The kernel thread ids of the pool's own threads (workers 1..<width, for per-thread counters),
+    /// in the order they started; worker 0 is the caller's thread.
+    public var threadIDs: [Int32] { core.locked { core.threadIDs } }
+    /// Worker index -> kernel thread id (worker 0: the thread that made the pool).
+    public var threadIDByWorker: [Int32] { core.locked { core.threadIDByWorker } }
+
+    /// What the threads share with the caller. They hold the core, never the pool, so that the pool
+    /// goes away when its last user lets go of it (its deinit stops and joins them).
+    private let core: WorkerPoolCore
     private var threads: [pthread_t] = []
-    private var readyCount = 0
+    /// The thread that made the pool, and the units it was bound to before.
+    private let owner: pthread_t
+    private var ownerBinding: [Int]?
+    private let topology: HwlocTopology?
 
     public init(threads count: Int, policy: BindPolicy, topology: HwlocTopology?, spinMicroseconds: Int = 50) {
         width = max(1, count)
         self.policy = policy
         self.spinMicroseconds = max(0, spinMicroseconds)
+        self.topology = topology
+        placement =
+            topology.map { policy.placement(workers: max(1, count), topology: $0.snapshot()) }
+            ?? Array(repeating: nil, count: max(1, count))
+        core = WorkerPoolCore(width: width, spinMicroseconds: self.spinMicroseconds)
+        // Worker 0 is the calling thread: it runs its part of every job itself.
+        owner = pthread_self()
+        if let pu = placement[0], let topology {
+            ownerBinding = try? topology.currentThreadBinding()
+            do { try topology.bindCurrentThread(toPU: pu) } catch { core.bindingWarnings.append("worker 0: \(error)") }
+        }
+        core.threadIDByWorker[0] = cnns_gettid()
+        for w in 1..<width {
+            let start = WorkerPoolCore.Start(core: core, index: w, pu: placement[w], topology: topology)
+            let box = Unmanaged.passRetained(start).toOpaque()
+            var tid = pthread_t()
+            let rc = pthread_create(
+                &tid, nil,
+                { raw in
+                    let start = Unmanaged<WorkerPoolCore.Start>.fromOpaque(raw!).takeRetainedValue()
+                    start.core.workerMain(start)
+                    return nil
+                }, box)
+            precondition(rc == 0, "pthread_create failed with \(rc)")
+            threads.append(tid)
+        }
+        core.waitUntilReady()
+    }
+
+    /// Runs `f(worker)` on each of the pool's own threads (workers 1..<width) right after its part
+    /// of every job, before `run` returns (nil removes it); worker 0, the caller, reads its own
+    /// counters when it likes. The profiler reads each worker's own counters there: reading another
+    /// thread's counters while it is still running costs an interprocessor interrupt (measured 90 µs
+    /// on a VM against 1.5 µs for a thread reading its own).
+    public func setJobEpilogue(_ f: ((Int) -> Void)?) {
+        core.locked { core.epilogue = f }
+    }
+
+    deinit {
+        core.stop()
+        for t in threads { pthread_join(t, nil) }
+        if let units = ownerBinding, let topology, pthread_equal(owner, pthread_self()) != 0 {
+            try? topology.bindCurrentThread(toPUs: units)
+        }
+    }
+
+    /// The kernel thread id of the calling thread (gettid).
+    public static var currentThreadID: Int32 { cnns_gettid() }
+
+    /// Runs `body(worker)` once on every worker, concurrently (worker 0 on the calling thread), and
+    /// waits for all of them.
+    public func run(_ body: (Int) -> Void) {
+        if width == 1 { body(0); return }
+        withoutActuallyEscaping(body) { escaping in core.run(escaping) }
+    }
+}
+
+/// The state a `WorkerPool`'s threads share with its caller: the job, the lock and conditions,
+/// and two atomic words.
+final class WorkerPoolCore: @unchecked Sendable {
+    let width: Int
+    let spinMicroseconds: Int
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    let startCond: UnsafeMutablePointer<pthread_cond_t>
+    let doneCond: UnsafeMutablePointer<pthread_cond_t>
+    /// Two atomic words: [0] the current job's number (bumped by every `run`), [1] how many of the
+    /// pool's threads have yet to finish it. A worker that has finished a job watches word 0 for a
+    /// moment (`spinMicroseconds`) before sleeping on the condition variable: waking a sleeping
+    /// thread costs tens of microseconds on a VM, and a model at batch 1 hands the pool a job per
+    /// layer or two (MobileNetV2: about forty per image).
+    let words: UnsafeMutablePointer<Int>
+    var generation: UnsafeMutablePointer<Int> { words }
+    var remaining: UnsafeMutablePointer<Int> { words + 1 }
+    // Under the mutex:
+    var stopping = false
+    var job: ((Int) -> Void)?
+    var epilogue: ((Int) -> Void)?
+    var readyCount = 0
+    var bindingWarnings: [String] = []
+    var threadIDs: [Int32] = []
+    var threadIDByWorker: [Int32]
+
+    /// What a new thread needs to start: its core, index and unit.
+    final class Start {
+        let core: WorkerPoolCore
+        let index: Int
+        let pu: Int?
+        let topology: HwlocTopology?
+        init(core: WorkerPoolCore, index: Int, pu: Int?, topology: HwlocTopology?) {
+            self.core = core; self.index = index; self.pu = pu; self.topology = topology
+        }
+    }
+
+    init(width: Int, spinMicroseconds: Int) {
+        self.width = width
+        self.spinMicroseconds = spinMicroseconds
+        threadIDByWorker = Array(repeating: 0, count: width)
         words = .allocate(capacity: 2)
         words.initialize(repeating: 0, count: 2)
-        let topo = topology?.snapshot()
-        placement =
-            topo.map { policy.placement(workers: max(1, count), topology: $0) }
-            ?? Array(repeating: nil, count: max(1, count))
         mutex = .allocate(capacity: 1)
         startCond = .allocate(capacity: 1)
         doneCond = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(startCond, nil)
         pthread_cond_init(doneCond, nil)
-        for w in 0..<width {
-            let ctx = WorkerContext(pool: self, index: w, pu: placement[w], topology: topology)
-            let box = Unmanaged.passRetained(ctx).toOpaque()
-            var tid = pthread_t()
-            let rc = pthread_create(
-                &tid, nil,
-                { raw in
-                    let ctx = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                    ctx.pool.workerMain(ctx)
-                    return nil
-                }, box)
-            precondition(rc == 0, "pthread_create failed with \(rc)")
-            threads.append(tid)
-        }
-        // Wait until every worker has tried its binding, so warnings are complete.
-        pthread_mutex_lock(mutex)
-        while readyCount < width { pthread_cond_wait(doneCond, mutex) }
-        pthread_mutex_unlock(mutex)
-    }
-
-    /// Runs `f(worker)` on each worker right after its part of every job, before `run` returns
-    /// (nil removes it). The profiler reads each worker's own counters there: reading another
-    /// thread's counters while it is still running costs an interprocessor interrupt (measured
-    /// 90 µs on a VM against 1.5 µs for a thread reading its own).
-    public func setJobEpilogue(_ f: ((Int) -> Void)?) {
-        pthread_mutex_lock(mutex)
-        epilogue = f
-        pthread_mutex_unlock(mutex)
     }
 
     deinit {
-        pthread_mutex_lock(mutex)
-        stopping = true
-        pthread_cond_broadcast(startCond)
-        pthread_mutex_unlock(mutex)
-        for t in threads { pthread_join(t, nil) }
         pthread_mutex_destroy(mutex)
         pthread_cond_destroy(startCond)
         pthread_cond_destroy(doneCond)
@@ -100,27 +158,37 @@ public final class WorkerPool: @unchecked Sendable {
         doneCond.deallocate()
     }
 
-    private final class WorkerContext {
-        let pool: WorkerPool
-        let index: Int
-        let pu: Int?
-        let topology: HwlocTopology?
-        init(pool: WorkerPool, index: Int, pu: Int?, topology: HwlocTopology?) {
-            self.pool = pool; self.index = index; self.pu = pu; self.topology = topology
-        }
+    func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
     }
 
-    private func workerMain(_ ctx: WorkerContext) {
+    /// Waits until every thread has tried its binding, so warnings are complete.
+    func waitUntilReady() {
+        pthread_mutex_lock(mutex)
+        while readyCount < width - 1 { pthread_cond_wait(doneCond, mutex) }
+        pthread_mutex_unlock(mutex)
+    }
+
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(startCond)
+        pthread_mutex_unlock(mutex)
+    }
+
+    func workerMain(_ start: Start) {
         var warning: String?
-        if let pu = ctx.pu, let topo = ctx.topology {
-            do { try topo.bindCurrentThread(toPU: pu) } catch { warning = "worker \(ctx.index): \(error)" }
+        if let pu = start.pu, let topo = start.topology {
+            do { try topo.bindCurrentThread(toPU: pu) } catch { warning = "worker \(start.index): \(error)" }
         }
+        let index = start.index
         let tid = cnns_gettid()
         pthread_mutex_lock(mutex)
         if let warning { bindingWarnings.append(warning) }
         threadIDs.append(tid)
-        if threadIDByWorker.count < width { threadIDByWorker = Array(repeating: 0, count: width) }
-        threadIDByWorker[ctx.index] = tid
+        threadIDByWorker[index] = tid
         readyCount += 1
         pthread_cond_broadcast(doneCond)
         var seen = 0
@@ -139,11 +207,11 @@ public final class WorkerPool: @unchecked Sendable {
                 let work = job!
                 let after = epilogue
                 pthread_mutex_unlock(mutex)
-                work(ctx.index)
-                after?(ctx.index)
+                work(index)
+                after?(index)
             }
-            // The last worker to finish wakes the caller (under the mutex, so the wake-up cannot
-            // fall between the caller's check and its wait).
+            // The last thread to finish wakes the caller if it sleeps (under the mutex, so the
+            // wake-up cannot fall between the caller's check and its wait).
             if cnns_atomic_sub(remaining, 1) == 0 {
                 pthread_mutex_lock(mutex)
                 pthread_cond_signal(doneCond)
@@ -154,38 +222,45 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
+    /// Runs `job` on every worker, worker 0 on the calling thread, and returns when all are done.
+    func run(_ job: @escaping (Int) -> Void) {
+        pthread_mutex_lock(mutex)
+        self.job = job
+        cnns_atomic_store(remaining, width - 1)
+        cnns_atomic_store(generation, cnns_atomic_load(generation) + 1)
+        pthread_cond_broadcast(startCond)
+        pthread_mutex_unlock(mutex)
+        job(0)
+        watch(while: { cnns_atomic_load(self.remaining) > 0 }, yielding: false)
+        pthread_mutex_lock(mutex)
+        while cnns_atomic_load(remaining) > 0 { pthread_cond_wait(doneCond, mutex) }
+        self.job = nil
+        pthread_mutex_unlock(mutex)
+    }
+
     /// Watches for a job after `seen` for up to `spinMicroseconds`, yielding the processor now
-    /// and then (the caller's thread may share it). Whatever it sees is checked again under the
+    /// and then (another thread may share it). Whatever it sees is checked again under the
     /// mutex before the worker sleeps.
-    private func watchForNextJob(after seen: Int) {
+    func watchForNextJob(after seen: Int) {
+        watch(while: { cnns_atomic_load(self.generation) == seen }, yielding: true)
+    }
+
+    /// Spins while `condition` holds, for up to `spinMicroseconds`; the caller, which has its own
+    /// unit, does not yield.
+    private func watch(while condition: () -> Bool, yielding: Bool) {
         guard spinMicroseconds > 0 else { return }
         var start = timespec(), now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &start)
         var steps = 0
-        while cnns_atomic_load(generation) == seen {
+        while condition() {
             cnns_spin_pause()
             steps += 1
             if steps % 64 == 0 {
                 clock_gettime(CLOCK_MONOTONIC, &now)
                 let elapsed = (now.tv_sec - start.tv_sec) * 1_000_000 + (now.tv_nsec - start.tv_nsec) / 1000
                 if elapsed >= spinMicroseconds { return }
-                sched_yield()
+                if yielding { sched_yield() }
             }
-        }
-    }
-
-    /// Runs `body(worker)` once on every worker, concurrently, and waits for all of them.
-    public func run(_ body: (Int) -> Void) {
-        if width == 1 && placement[0] == nil { body(0); return }
-        withoutActuallyEscaping(body) { escaping in
-            pthread_mutex_lock(mutex)
-            job = escaping
-            cnns_atomic_store(remaining, width)
-            cnns_atomic_store(generation, cnns_atomic_load(generation) + 1)
-            pthread_cond_broadcast(startCond)
-            while cnns_atomic_load(remaining) > 0 { pthread_cond_wait(doneCond, mutex) }
-            job = nil
-            pthread_mutex_unlock(mutex)
         }
     }
 }

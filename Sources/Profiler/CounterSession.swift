@@ -129,13 +129,20 @@ public final class CounterSession {
     private weak var attachedPool: WorkerPool?
     private var snapshotStride = 0
 
-    /// Makes each worker of `pool` read its own counters right after each job (a cheap read of
+    /// Makes each of `pool`'s own threads read its counters right after each job (a cheap read of
     /// the calling thread's events), so `read` never reads a worker's counters from another
-    /// thread while it may still be running. Detached when the session goes away.
+    /// thread while it may still be running. Worker 0 runs on the thread that calls `run`, which is
+    /// the one attaching and reading here: its counters are this thread's group (thread id 0), read
+    /// live. Detached when the session goes away.
     public func attachSelfReads(to pool: WorkerPool) {
+        let me = WorkerPool.currentThreadID
         let tids = pool.threadIDByWorker
-        workerGroup = tids.map { tid in threadIDs.firstIndex(of: tid) ?? -1 }
-        guard workerGroup.allSatisfy({ $0 >= 0 }) else { workerGroup = []; return }
+        workerGroup = tids.map { tid in
+            threadIDs.firstIndex(of: tid) ?? (tid == me ? -2 : -1)
+        }
+        guard workerGroup.allSatisfy({ $0 != -1 }) else { workerGroup = []; return }
+        // The caller's worker (read live through its own group) takes no snapshot.
+        workerGroup = workerGroup.map { $0 == -2 ? Int.max : $0 }
         liveGroups = threadIDs.indices.filter { !workerGroup.contains($0) }
         snapshotStride = parts.map(\.count).max() ?? 0
         let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, tids.count * snapshotStride))
@@ -147,6 +154,7 @@ public final class CounterSession {
 
     private func snapshotWorker(_ w: Int) {
         guard let snaps = workerSnapshots, w < workerGroup.count, workerGroup[w] < groups.count else { return }
+        // (Int.max: the caller's worker, read live.)
         let slot = snaps + w * snapshotStride
         let n = parts.isEmpty ? 0 : parts[activePart].count
         slot.update(repeating: 0, count: n)
@@ -172,7 +180,7 @@ public final class CounterSession {
         }
         // Workers' counts as they read them at the end of their last job; the rest live.
         for i in liveGroups where i < groups.count { groups[i].readScaled(into: values) }
-        for w in workerGroup.indices {
+        for w in workerGroup.indices where workerGroup[w] < groups.count {
             let slot = snaps + w * snapshotStride
             for k in 0..<n { values[k] += slot[k] }
         }

@@ -122,6 +122,26 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(seen, Array(repeating: 1, count: pool.width))
         for w in 0..<pool.width { XCTAssertEqual(bound[w], [pool.placement[w]!], "worker \(w)") }
     }
+
+    /// Worker 0 is the thread that made the pool: it runs its part of each job itself, bound to its
+    /// unit while the pool lives, and gets its earlier binding back when the pool goes away.
+    func testCallerIsWorkerZeroAndGetsItsBindingBack() throws {
+        let hw = try HwlocTopology()
+        let before = try hw.currentThreadBinding()
+        let me = WorkerPool.currentThreadID
+        do {
+            let pool = WorkerPool(threads: 2, policy: .compact, topology: hw)
+            XCTAssertEqual(pool.threadIDByWorker.first, me)
+            XCTAssertFalse(pool.threadIDs.contains(me), "the caller is not one of the pool's own threads")
+            XCTAssertEqual(pool.threadIDs.count, pool.width - 1)
+            var ran = [Int32](repeating: 0, count: 2)
+            ran.withUnsafeMutableBufferPointer { r in pool.run { w in r[w] = WorkerPool.currentThreadID } }
+            XCTAssertEqual(ran[0], me)
+            XCTAssertNotEqual(ran[1], me)
+            XCTAssertEqual(try hw.currentThreadBinding(), [pool.placement[0]!])
+        }
+        XCTAssertEqual(try hw.currentThreadBinding(), before)
+    }
 }
 
 final class CounterTests: XCTestCase {
