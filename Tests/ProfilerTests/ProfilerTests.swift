@@ -215,6 +215,34 @@ final class HookTests: XCTestCase {
     }
 }
 
+/// A layer call that ends within the quiet interval (a pooling layer fused into its convolution,
+/// a flatten) takes no counter read: its counts are zero and the CPU time goes to the next reading;
+/// a longer call reads and counts its own.
+final class QuietCallTests: XCTestCase {
+    func testQuietCallsReadNoCountersAndLongOnesCount() throws {
+        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
+        let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
+        guard s.level != .timersOnly, s.activeVariables.contains("TASK_CLOCK") else {
+            throw XCTSkip("software counters do not open here: \(s.explanation)")
+        }
+        let prof = LayerProfiler(session: s)
+        let layer = try FlattenLayer(name: "flatten", input: [2, 2, 1])
+        // Quiet: begin and end back to back.
+        prof.layerBegan(0, layer, phase: .forward, batch: 1)
+        prof.layerEnded(0, layer, phase: .forward, batch: 1)
+        // Busy for 3 ms of CPU time.
+        prof.layerBegan(1, layer, phase: .forward, batch: 1)
+        blackHole(busyLoop(3_000_000))
+        prof.layerEnded(1, layer, phase: .forward, batch: 1)
+        let records = prof.ordered
+        XCTAssertEqual(records.count, 2)
+        XCTAssertEqual(records[0].counters["TASK_CLOCK"], 0, "a quiet call counts nothing")
+        XCTAssertEqual(records[0].counterCalls["TASK_CLOCK"], 1)
+        let busy = try XCTUnwrap(records[1].counters["TASK_CLOCK"])
+        XCTAssertGreaterThan(busy, 0.5 * records[1].seconds * 1e9, "the busy call's CPU time is counted")
+    }
+}
+
 /// Where a hardware PMU opens, counted single-precision FLOPs of a convolution must match the
 /// executed-FLOP formula within 2% for naive and im2col. Elsewhere the test skips, saying why.
 final class CountedFLOPsTests: XCTestCase {
