@@ -295,7 +295,7 @@ public final class Conv2DLayer: Layer {
     }
 
     /// The Winograd weight gradient once timing chose one at this batch (nil: im2col's colᵀ·dy).
-    public func chosenWinogradWeightGradient(batch: Int, runner: ParallelRunner) -> WinogradWeightGradient? {
+    public func chosenWinogradWeightGradient(batch: Int) -> WinogradWeightGradient? {
         weightGradientChoice[batch].flatMap { winogradWeightGradient($0.kind) }
     }
 

@@ -82,10 +82,10 @@ public enum RunAssembler {
             let implicitDW = bk.usesImplicitWeightGradient
             let dwCol = implicitDW ? 0 : colOnce, dxCol = c.needsInputGradient ? colOnce : 0
             let im2colDW = implicitDW ? "implicit dW" : "im2col dW"
-            // dW through the forward's Winograd transform where timing chose it, else im2col's
+            // dW through a Winograd transform where timing chose one, else im2col's
             // colᵀ·dy; dX through im2col/col2im, or as a forward convolution of dy with the flipped
             // kernel (stride 1, odd kernel, same padding) on its own algorithm.
-            let wg = c.chosenWinogradWeightGradient(batch: batch, runner: runner)
+            let wg = c.chosenWinogradWeightGradient(batch: batch)
             let dW: (executed: Double, traffic: Double, workspace: Double, label: String) =
                 wg.map {
                     (
