@@ -51,8 +51,9 @@ public struct TrainingJob {
             profiledSession: eventSet == nil ? nil : .some(try env.counterSession(eventSet)),
             machine: env.identityName,
             fmaPeakGFLOPs: TrainingStepRate.peak(env.machine.record.ceilings?.fma, threads: env.threads),
-            besidePeakProbe: env.cpu.map { cpu in { ComputePeakProbe.measure(features: cpu, pool: $0).allThreadsGFLOPs }
-            })
+            // Only where the pool's workers are the threads that train (not `--threading blas`).
+            besidePeakProbe: env.pool.width != env.threads
+                ? nil : env.cpu.map { cpu in { ComputePeakProbe.measure(features: cpu, pool: $0).allThreadsGFLOPs } })
         env.log(
             """
             Training \(profile.name) on \(data.dataset.rawValue): \(train.count) train, \(validation.count) \
