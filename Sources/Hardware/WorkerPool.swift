@@ -8,10 +8,10 @@ import CPerfShim
 /// is the thread that makes the pool (bound to its unit while the pool lives; its earlier binding
 /// comes back when the pool goes away on that thread); workers 1..<width are threads of their own.
 /// `run` hands every worker the same job with its own index, runs worker 0's part on the calling
-/// thread, and returns when all are done. Earlier the caller only waited while `width` threads
-/// worked: one thread more than processing units, and the caller's wake-up cost 12-16 µs per job
-/// on a VM (an empty job now takes 1-2 µs). Kernels see this through the `ParallelRunner` protocol
-/// (declared in Tensor), so they never depend on hwloc.
+/// thread, and returns when all are done: one thread per processing unit, and no wake-up of a
+/// waiting caller at the end of each job (that took 12-16 µs per job on a VM; an empty job takes
+/// 1-2 µs). Kernels see this through the `ParallelRunner` protocol (declared in Tensor), so they
+/// never depend on hwloc.
 public final class WorkerPool: @unchecked Sendable {
     public let width: Int
     public let policy: BindPolicy

@@ -121,9 +121,10 @@ public final class CounterSession {
     }
 
     /// Per worker, its counters as it read them itself at the end of its last job
-    /// (`attachSelfReads`): [worker][variable], and which group is that worker's.
+    /// (`attachSelfReads`): [worker][variable], and which group is that worker's (nil: the caller's
+    /// worker, read live).
     private var workerSnapshots: UnsafeMutablePointer<Double>?
-    private var workerGroup: [Int] = []
+    private var workerGroup: [Int?] = []
     /// The groups `read` reads live (the calling thread's; the workers' come from their snapshots).
     private var liveGroups: [Int] = []
     private weak var attachedPool: WorkerPool?
@@ -137,12 +138,9 @@ public final class CounterSession {
     public func attachSelfReads(to pool: WorkerPool) {
         let me = WorkerPool.currentThreadID
         let tids = pool.threadIDByWorker
-        workerGroup = tids.map { tid in
-            threadIDs.firstIndex(of: tid) ?? (tid == me ? -2 : -1)
-        }
-        guard workerGroup.allSatisfy({ $0 != -1 }) else { workerGroup = []; return }
-        // The caller's worker (read live through its own group) takes no snapshot.
-        workerGroup = workerGroup.map { $0 == -2 ? Int.max : $0 }
+        // Each worker's group, or nil for the caller's worker (read live through its own group).
+        guard tids.allSatisfy({ threadIDs.contains($0) || $0 == me }) else { workerGroup = []; return }
+        workerGroup = tids.map { tid in threadIDs.firstIndex(of: tid) }
         liveGroups = threadIDs.indices.filter { !workerGroup.contains($0) }
         snapshotStride = parts.map(\.count).max() ?? 0
         let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, tids.count * snapshotStride))
@@ -153,12 +151,13 @@ public final class CounterSession {
     }
 
     private func snapshotWorker(_ w: Int) {
-        guard let snaps = workerSnapshots, w < workerGroup.count, workerGroup[w] < groups.count else { return }
-        // (Int.max: the caller's worker, read live.)
+        guard let snaps = workerSnapshots, w < workerGroup.count, let g = workerGroup[w], g < groups.count else {
+            return
+        }
         let slot = snaps + w * snapshotStride
         let n = parts.isEmpty ? 0 : parts[activePart].count
         slot.update(repeating: 0, count: n)
-        groups[workerGroup[w]].readScaled(into: slot)
+        groups[g].readScaled(into: slot)
     }
 
     deinit {
@@ -180,7 +179,7 @@ public final class CounterSession {
         }
         // Workers' counts as they read them at the end of their last job; the rest live.
         for i in liveGroups where i < groups.count { groups[i].readScaled(into: values) }
-        for w in workerGroup.indices where workerGroup[w] < groups.count {
+        for w in workerGroup.indices where workerGroup[w] != nil {
             let slot = snaps + w * snapshotStride
             for k in 0..<n { values[k] += slot[k] }
         }

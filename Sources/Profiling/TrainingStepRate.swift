@@ -90,7 +90,8 @@ public struct TrainingStepRate: Codable, Equatable, Sendable {
         return rate + String(format: ", %.0f%% of the %.1f GFLOP/s FMA peak", f * 100, peak)
     }
 
-    /// The rate against the peaks measured around the epochs, when they were: "68% (56–76%) of 177.5 GFLOP/s".
+    /// The rate against the peaks measured around the epochs, when they were: "68% (56–76% over epochs) of
+    /// 177.5 GFLOP/s (median)".
     public var besideText: String? {
         guard let f = fractionOfBesidePeak, let lo = fractionOfBesidePeakMin, let hi = fractionOfBesidePeakMax,
             let peaks = besidePeaksGFLOPs
