@@ -57,9 +57,12 @@ public enum ComputePeakProbe {
         return (single, all)
     }
 
-    /// The FMA microkernels for this CPU's ISAs: name, FLOPs per iteration, kernel.
-    static func kernels(features: CPUFeatures) -> [(name: String, flopsPerIteration: Double, run: (Int64) -> Float)] {
-        var kernels: [(name: String, flopsPerIteration: Double, run: (Int64) -> Float)] = []
+    /// An FMA microkernel: its name, FLOPs per iteration, and the kernel (iterations -> a value to keep).
+    typealias Kernel = (name: String, flopsPerIteration: Double, run: (Int64) -> Float)
+
+    /// The FMA microkernels for this CPU's ISAs.
+    static func kernels(features: CPUFeatures) -> [Kernel] {
+        var kernels: [Kernel] = []
         let fma = features.flags.contains("fma")
         if fma { kernels.append(("scalar-fma 12x1", 24, cnns_fma_scalar)) }
         if fma && features.flags.contains("avx2") { kernels.append(("avx2-fma 12x8", 192, cnns_fma_avx2)) }
@@ -69,9 +72,7 @@ public enum ComputePeakProbe {
     }
 
     /// One microkernel's ceiling (see `bestRates`).
-    static func measure(
-        _ kernel: (name: String, flopsPerIteration: Double, run: (Int64) -> Float), pool: WorkerPool, trials: Int
-    ) -> ComputePeak {
+    static func measure(_ kernel: Kernel, pool: WorkerPool, trials: Int) -> ComputePeak {
         let iters: Int64 = 2_000_000
         let (single, all) = bestRates(pool: pool, trials: trials, flops: Double(iters) * kernel.flopsPerIteration) {
             blackHole(kernel.run(iters))

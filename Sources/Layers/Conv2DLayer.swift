@@ -249,37 +249,36 @@ public final class Conv2DLayer: Layer {
             (try? algorithm(batch: batch, runner: ctx.runner))?.kind.winogradTransform != nil
         else { return nil }
         let g = (try? geometry.withBatch(batch)) ?? geometry
-        let candidates = [ConvAlgorithmKind.winogradF2, .winogradF4, .winogradF2x5].filter {
-            winogradWeightGradient($0) != nil
+        let winograd = [ConvAlgorithmKind.winogradF2, .winogradF4, .winogradF2x5].compactMap { kind in
+            winogradWeightGradient(kind).map { (kind, $0) }
         }
-        guard !candidates.isEmpty else { return nil }
+        guard !winograd.isEmpty else { return nil }
         func timed(_ body: () -> Void) -> Double {
             let t0 = monotonicNanos()
             body()
             return Double(monotonicNanos() - t0) * 1e-9
         }
-        let choice = selector.chooseWeightGradient(g, candidates: candidates, runner: ctx.runner) {
-            var runs: [(String, () -> Void)] = candidates.compactMap { kind in
-                winogradWeightGradient(kind).map { wg in
+        let choice = selector.chooseWeightGradient(g, candidates: winograd.map(\.0), runner: ctx.runner) {
+            let bias = self.bias.grad.data
+            let runs: [(String, () -> Void)] =
+                winograd.map { kind, wg in
                     (
                         kind.rawValue,
                         {
                             wg.backward(
-                                input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: self.bias.grad.data,
-                                runner: ctx.runner)
+                                input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: bias, runner: ctx.runner)
                         }
                     )
-                }
-            }
-            runs.append(
-                (
-                    ConvAlgorithmKind.im2col.rawValue,
-                    {
-                        self.im2colBackward.backward(
-                            input: x.data, batch: batch, weights: self.kernel.value.data, dy: dy.data, dWeights: dW,
-                            dBias: self.bias.grad.data, dInput: nil, runner: ctx.runner)
-                    }
-                ))
+                } + [
+                    (
+                        ConvAlgorithmKind.im2col.rawValue,
+                        {
+                            self.im2colBackward.backward(
+                                input: x.data, batch: batch, weights: self.kernel.value.data, dy: dy.data,
+                                dWeights: dW, dBias: bias, dInput: nil, runner: ctx.runner)
+                        }
+                    )
+                ]
             for (_, run) in runs { run() }
             var times = [String: [Double]]()
             for round in 0..<AutoSelector.weightGradientRounds {

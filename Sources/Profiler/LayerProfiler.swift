@@ -144,12 +144,13 @@ public final class LayerProfiler: LayerObserver {
         // convolution before it, a flatten, dropout at inference) ran nothing a counter could see:
         // it takes no counter read (3-4 µs each on this project's VM), its counts are zero and
         // whatever the threads did meanwhile goes to the next layer's reading.
-        if vars.isEmpty || monotonicNanos() &- startTime >= Self.quietNanos {
+        var endTime = monotonicNanos()
+        if vars.isEmpty || endTime &- startTime >= Self.quietNanos {
             readCounters(into: endValues)
+            endTime = monotonicNanos()
         } else {
             endValues.update(from: startValues, count: vars.count)
         }
-        let endTime = monotonicNanos()
         let t = Double(endTime - startTime) * 1e-9
         lastEndTime = endTime
         let slot = index * 2 + (phase == .forward ? 0 : 1)
