@@ -3,9 +3,10 @@ import Tensor
 
 // input NHWC (N,H,W,C), weights HWIO (r,r,C,K), bias (K) -> output NHWC (N,P,Q,K), stride 1
 // tiles: T = N·ceil(P/m)·ceil(Q/m); per chunk of tb tiles:
-//   V[ξ][tb][C] = Bᵀ d B   (ξ = 0..<α², input transform)
-//   M[ξ][tb][K] = V[ξ] × U[ξ]   (α² GEMMs, U[ξ][C][K] = G g Gᵀ cached per weights version; the 6x16
-//                               kernel, or the pointwise kernel on packed U[ξ] when U[ξ] is large)
+//   V[tb][ξ][C] = Bᵀ d B   (ξ = 0..<α², input transform)
+//   M[tb][ξ][K] = V[:,ξ] × U[ξ]   (α² GEMMs with rows α²·C and α²·K apart, U[ξ][C][K] = G g Gᵀ cached
+//                                 per weights version; the small kernel, or the pointwise kernel on
+//                                 packed U[ξ] when U[ξ] is large, then V[ξ][tb][C] and M[ξ][tb][K])
 //   Y = Aᵀ M A + bias -> output (edge tiles clipped)
 /// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3 and F(2x2,5x5) for 5x5 kernels,
 /// stride 1, any padding.
@@ -156,6 +157,10 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let tiles = WinogradTileTransforms(options)
         let packedKernel = PackedWeightPanels.kernel(options)
         let variant = WinogradTileTransforms.variant(transform)
+        // V and M tile-major ([t][ξ][·]): each tile's transforms read and write one contiguous
+        // block, and the α² GEMMs take strided rows. The packed kernel's rows are contiguous, so
+        // there V and M stay ξ-major ([ξ][t][·]).
+        let tileMajor = packed == nil
 
         runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
             let buf = workspace.buffer(worker)
@@ -167,13 +172,15 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 assert(workerFloats(tiles: tb) <= workspace.capacity(worker), "Winograd workspace overflow")
                 let V = buf
                 let M = buf + a2 * tb * C
+                let (vT, vX) = tileMajor ? (a2 * C, C) : (C, tb * C)
+                let (mT, mX) = tileMajor ? (a2 * K, K) : (K, tb * K)
 
-                // Input transform: V[ξ][t][:] = (Bᵀ d B)[ξ], d read in place (zeros where padded).
+                // Input transform: V[t][ξ][:] = (Bᵀ d B)[ξ], d read in place (zeros where padded).
                 observer?.stageBegan(.inputTransform, worker: worker)
                 for t in 0..<tb {
                     Self.inputTile(
                         T.self, g, m: m, tile: t0 + t, tilesW: tW, input: input, zero: zero,
-                        buffers: buffers, tiles: tiles, v: V + t * C, xiStride: tb * C)
+                        buffers: buffers, tiles: tiles, v: V + t * vT, xiStride: vX)
                 }
                 observer?.stageEnded(.inputTransform, worker: worker)
 
@@ -187,8 +194,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 } else {
                     for xi in 0..<a2 {
                         Blas.smallSgemm(
-                            m: tb, n: K, k: C, a: V + xi * tb * C, lda: C, b: U + xi * C * K, ldb: K,
-                            c: M + xi * tb * K, ldc: K, options: options)
+                            m: tb, n: K, k: C, a: V + xi * vX, lda: vT, b: U + xi * C * K, ldb: K,
+                            c: M + xi * mX, ldc: mT, options: options)
                     }
                 }
                 observer?.stageEnded(.gemm, worker: worker)
@@ -204,12 +211,12 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                     let rows = min(m, g.p - y), cols = min(m, g.q - x)
                     if let tiles {
                         tiles.output(
-                            variant, M + t * K, tb * K, Int32(K), bias, clamps ? 1 : 0, lo, hi, o, g.q * K,
+                            variant, M + t * mT, mX, Int32(K), bias, clamps ? 1 : 0, lo, hi, o, g.q * K,
                             Int32(rows), Int32(cols))
                         continue
                     }
                     T.outputTile(
-                        M + t * K, xiStride: tb * K, filters: K, bias: bias,
+                        M + t * mT, xiStride: mX, filters: K, bias: bias,
                         out: o, rowStride: g.q * K, rows: rows, cols: cols, scratch: scratch)
                     if clamps {
                         for i in 0..<rows {
