@@ -178,10 +178,14 @@ public struct LabRunner {
                         qacc * 100, acc * 100, entry.int8MsPerImage, entry.floatMsPerImage, entry.disagreements))
                 for c in q.choices {
                     guard let f = c.floatSeconds, let i = c.int8Seconds else { continue }
+                    let others = (c.int8SecondsByKernel ?? [:]).filter { $0.key != c.int8Kernel }.sorted {
+                        $0.key < $1.key
+                    }
+                    .map { String(format: "; %@ %.3f ms", $0.key, $0.value * 1e3) }.joined()
                     log(
                         String(
-                            format: "     %@: %@ (int8 %.3f ms, float %.3f ms on a calibration batch)", c.layer,
-                            c.int8 ? "int8" : "stays float", i * 1e3, f * 1e3))
+                            format: "     %@: %@ (int8 %@ %.3f ms%@, float %.3f ms on a calibration batch)", c.layer,
+                            c.int8 ? "int8" : "stays float", c.int8Kernel ?? "", i * 1e3, others, f * 1e3))
                 }
             }
             log(

@@ -26,7 +26,10 @@ public final class Int8Layer: Layer {
     public var fusedMaxPool: PoolingLayer?
     private let pooledOutputs = BufferCache()
 
-    public init(quantizing conv: Conv2DLayer, input: ActivationQuantization) {
+    /// `isa` replaces the convolution's ISA cap for the int8 kernels (nil: the convolution's); the
+    /// quantiser passes only a narrower one.
+    public init(quantizing conv: Conv2DLayer, input: ActivationQuantization, isa: String? = nil) {
+        let isa = isa ?? conv.options.isa
         name = conv.name
         kerasClass = conv.kerasClass + " (int8)"
         inputShape = conv.inputShape
@@ -37,13 +40,12 @@ public final class Int8Layer: Layer {
             f.refresh(weights: conv.kernel, bias: conv.useBias ? conv.bias : nil, channels: conv.geometry.k)
             activation = f.activation
             kernel = Int8Conv2D(
-                geometry: conv.geometry, weights: f.kernel!.data, bias: f.bias!.data, input: input,
-                isa: conv.options.isa)
+                geometry: conv.geometry, weights: f.kernel!.data, bias: f.bias!.data, input: input, isa: isa)
         } else {
             activation = conv.activation
             kernel = Int8Conv2D(
                 geometry: conv.geometry, weights: conv.kernel.value.data,
-                bias: conv.useBias ? conv.bias.value.data : nil, input: input, isa: conv.options.isa)
+                bias: conv.useBias ? conv.bias.value.data : nil, input: input, isa: isa)
         }
         floatCost = conv.cost()
     }

@@ -30,12 +30,19 @@ public enum PostTrainingQuantization {
     }
 
     /// One quantisable layer: its median float and int8 times on a calibration batch (measured;
-    /// nil under `.every`, which times nothing) and what the model runs.
+    /// nil under `.every`, which times nothing) and what the model runs. Where the CPU has AVX-512
+    /// and the direct kernel fits, two int8 forms are timed (`Int8Conv2D.kernelName`: the 16-lane
+    /// GEMM on lowered rows, and the AVX2 direct kernel, which reads short patches in place);
+    /// `int8Seconds` and `int8Kernel` are the faster one's.
     public struct LayerChoice: Codable, Sendable, Equatable {
         public var layer: String
         public var floatSeconds: Double?
         public var int8Seconds: Double?
         public var int8: Bool
+        /// The int8 kernel the layer runs (or would run, when it stays float).
+        public var int8Kernel: String?
+        /// Every int8 form timed, by kernel name (measured medians).
+        public var int8SecondsByKernel: [String: Double]?
     }
 
     public struct Result {
@@ -87,11 +94,18 @@ public enum PostTrainingQuantization {
         let isa = model.layers.lazy.compactMap { ($0 as? Conv2DLayer)?.options.isa }.first ?? ConvOptions.bestISA
         for (i, l) in model.layers.enumerated() {
             let q = ActivationQuantization(min: lo[i], max: hi[i])
-            let candidate: Int8Layer
+            var candidate: Int8Layer
+            var others: [Int8Layer] = []
             let floatWeights: Int
             if let c = l as? Conv2DLayer {
                 candidate = Int8Layer(quantizing: c, input: q)
                 floatWeights = c.kernel.value.count * 4
+                // The direct kernel has no AVX-512 build: under AVX-512 it is the second candidate.
+                if options.layers == .whereFaster && candidate.kernel.gemmISA.hasPrefix("avx512")
+                    && Int8Conv2D.directFits(c.geometry)
+                {
+                    others.append(Int8Layer(quantizing: c, input: q, isa: "avx2"))
+                }
             } else if let d = l as? DenseLayer {
                 candidate = try Int8Layer(quantizing: d, input: q, isa: isa)
                 floatWeights = d.kernel.value.count * 4
@@ -101,12 +115,21 @@ public enum PostTrainingQuantization {
             }
             let next = i + 1 < model.layers.count ? model.layers[i + 1] as? PoolingLayer : nil
             let pool = next.flatMap { candidate.canFuse($0) ? $0 : nil }
-            var choice = LayerChoice(layer: l.name, floatSeconds: nil, int8Seconds: nil, int8: true)
+            var choice = LayerChoice(
+                layer: l.name, floatSeconds: nil, int8Seconds: nil, int8: true, int8Kernel: candidate.kernel.kernelName)
             if let h = inputs[i] {
-                candidate.fusedMaxPool = pool
-                let (f, q8) = timeAlternately(float: l, int8: candidate, pool: pool, input: h, ctx: ctx, options)
-                candidate.fusedMaxPool = nil
-                choice = LayerChoice(layer: l.name, floatSeconds: f, int8Seconds: q8, int8: q8 < f)
+                let forms = [candidate] + others
+                for form in forms { form.fusedMaxPool = pool }
+                let seconds = timeAlternately([l] + forms, pool: pool, input: h, ctx: ctx, options)
+                for form in forms { form.fusedMaxPool = nil }
+                let best = seconds.indices.dropFirst().min { seconds[$0] < seconds[$1] }!
+                candidate = forms[best - 1]
+                choice = LayerChoice(
+                    layer: l.name, floatSeconds: seconds[0], int8Seconds: seconds[best],
+                    int8: seconds[best] < seconds[0],
+                    int8Kernel: candidate.kernel.kernelName,
+                    int8SecondsByKernel: Dictionary(
+                        zip(forms.map(\.kernel.kernelName), seconds.dropFirst()), uniquingKeysWith: { a, _ in a }))
             }
             choices.append(choice)
             if choice.int8 {
@@ -129,25 +152,23 @@ public enum PostTrainingQuantization {
             int8WeightBytes: int8Bytes)
     }
 
-    /// Median seconds of the float layer and its int8 form on one calibration batch, each with the
-    /// 2x2 max pooling after it (which both run inside the convolution where they can), timed
-    /// alternately after one warm-up each.
+    /// Median seconds of each layer (the float one, then its int8 forms) on one calibration batch,
+    /// each with the 2x2 max pooling after it (which they run inside the convolution where they
+    /// can), timed in turn, round after round, after one warm-up each.
     static func timeAlternately(
-        float: Layer, int8: Int8Layer, pool: PoolingLayer?, input: Tensor, ctx: RunContext, _ options: Options
-    ) -> (Double, Double) {
+        _ layers: [Layer], pool: PoolingLayer?, input: Tensor, ctx: RunContext, _ options: Options
+    ) -> [Double] {
         func seconds(_ l: Layer) -> Double {
             let t0 = monotonicNanos()
             let y = l.forward(input, ctx)
             if let p = pool { _ = p.forward(y, ctx) }
             return Double(monotonicNanos() - t0) * 1e-9
         }
-        _ = seconds(float)
-        _ = seconds(int8)
-        var f: [Double] = [], q: [Double] = []
+        for l in layers { _ = seconds(l) }
+        var samples = [[Double]](repeating: [], count: layers.count)
         for _ in 0..<max(1, options.timingRounds) {
-            f.append(seconds(float))
-            q.append(seconds(int8))
+            for (j, l) in layers.enumerated() { samples[j].append(seconds(l)) }
         }
-        return (f.sorted()[f.count / 2], q.sorted()[q.count / 2])
+        return samples.map { $0.sorted()[$0.count / 2] }
     }
 }

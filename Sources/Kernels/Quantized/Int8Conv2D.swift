@@ -89,8 +89,7 @@ public final class Int8Conv2D {
             }
         }
         var shape = geometry.cShape
-        direct =
-            cnns_qconv_direct_fits(&shape) != 0 && !Self.readsInputAsIs(geometry) && !gemmISA.hasPrefix("avx512")
+        direct = Self.directFits(geometry) && !gemmISA.hasPrefix("avx512")
         paddedExtent = (
             geometry.padTop + geometry.h + geometry.padBottom, geometry.padLeft + geometry.w + geometry.padRight
         )
@@ -113,6 +112,17 @@ public final class Int8Conv2D {
             offset[k] = (bias?[k] ?? 0) - Float(input.zeroPoint) * Float(sums[k]) * multiplier[k]
         }
     }
+
+    /// Whether the direct kernel (no lowering; AVX2 or its scalar reference) takes this shape: kernel
+    /// rows of at most 16 bytes or of whole 4-byte groups, and not a 1x1 stride-1 layer (whose
+    /// lowered rows are its input as it is).
+    public static func directFits(_ g: ConvGeometry) -> Bool {
+        var shape = g.cShape
+        return cnns_qconv_direct_fits(&shape) != 0 && !readsInputAsIs(g)
+    }
+
+    /// What computes the int32 sums, for reports: the GEMM's ISA, then "direct" or "lowered".
+    public var kernelName: String { gemmISA + (direct ? " direct" : " lowered") }
 
     /// The int8 GEMM for an ISA cap on this CPU.
     public static func gemmISA(cap: String) -> String {
