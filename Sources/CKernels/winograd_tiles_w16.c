@@ -21,12 +21,12 @@ void cnns_wino_input_tile_avx2(int alpha, const float *const *d, int C, float *v
 void cnns_wino_input_tile_avx512(int alpha, const float *const *d, int C, float *v, long xs) {
     cnns_wino_input_tile_w16(alpha, d, C, v, xs);
 }
-void cnns_wino_output_tile_avx2(int variant, const float *mtx, long xs, int K, const float *bias, int clamp, float lo,
+void cnns_wino_output_tile_avx2(int variant, const float *mtx, long xs, int K, const float *bias, int flags, float lo,
                                 float hi, float *out, long rowStride, int rows, int cols) {
-    cnns_wino_output_tile_w16(variant, mtx, xs, K, bias, clamp, lo, hi, out, rowStride, rows, cols);
+    cnns_wino_output_tile_w16(variant, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols);
 }
-void cnns_wino_output_tile_avx512(int variant, const float *mtx, long xs, int K, const float *bias, int clamp,
+void cnns_wino_output_tile_avx512(int variant, const float *mtx, long xs, int K, const float *bias, int flags,
                                   float lo, float hi, float *out, long rowStride, int rows, int cols) {
-    cnns_wino_output_tile_w16(variant, mtx, xs, K, bias, clamp, lo, hi, out, rowStride, rows, cols);
+    cnns_wino_output_tile_w16(variant, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols);
 }
 #endif

@@ -61,7 +61,7 @@ public final class AutoSelector {
     }
 
     /// Bumped when the kernels change enough to make earlier timings misleading.
-    public static let keyVersion = " engine=5"
+    public static let keyVersion = " engine=6"
 
     /// The weight-gradient choice's key: "dW ", im2col's weight-gradient kernel, the layer's key
     /// (which ends in the key version).

@@ -61,6 +61,11 @@ final class ConvolutionTests: XCTestCase {
         // Tiny workspace limits force many chunks; two workers split the rows and tiles.
         let options = ConvOptions(workspaceLimitBytes: 4096, winogradChunkBytes: 4096)
         try ConvTester(g, seed: 7).checkAll(runner: TwoThreadRunner(), options: options)
+        // Winograd's output transform with streaming stores (any output size), on two workers.
+        var streaming = options
+        streaming.streamingStoreMinBytes = 0
+        try ConvTester(try ConvGeometry.parse("N=3,H=14,W=14,C=16,K=32,R=3"), seed: 8).checkAll(
+            runner: TwoThreadRunner(), options: streaming)
     }
 
     /// Weight panels larger than the small kernel takes: Winograd's transform-domain GEMMs run on

@@ -48,6 +48,23 @@ final class WinogradTileTests: XCTestCase {
             cols: cols, scratch: scratch)
         for i in 0..<(rows * m * C) { outRef.data[i] = min(max(outRef.data[i], -0.5), 0.75) }
         func close(_ x: Float, _ y: Float) -> Bool { abs(x - y) <= 2e-6 * max(1, abs(y)) }
+        func compare(_ name: String, flags: Int32) {
+            for i in 0..<rows {
+                for j in 0..<cols {
+                    for c in 0..<C {
+                        let at = i * m * C + j * C + c
+                        if !close(outGot.data[at], outRef.data[at]) {
+                            XCTFail(
+                                """
+                                \(name) output variant \(variant) flags \(flags) K \(C) pixel (\(i),\(j)) \
+                                filter \(c): \(outGot.data[at]) vs \(outRef.data[at]), seed \(seed)
+                                """)
+                            return
+                        }
+                    }
+                }
+            }
+        }
         for (name, input, output) in KernelVariants.winogradTiles {
             got.fill(.nan)
             UnsafeRawPointer(ptrs).withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: a2) {
@@ -59,23 +76,13 @@ final class WinogradTileTests: XCTestCase {
                     return
                 }
             }
-            outGot.fill(.nan)
-            output(
-                variant, mtx.data, xs, Int32(C), bias.data, 1, -0.5, 0.75, outGot.data, m * C, Int32(rows), Int32(cols))
-            for i in 0..<rows {
-                for j in 0..<cols {
-                    for c in 0..<C {
-                        let at = i * m * C + j * C + c
-                        if !close(outGot.data[at], outRef.data[at]) {
-                            XCTFail(
-                                """
-                                \(name) output variant \(variant) K \(C) pixel (\(i),\(j)) filter \(c): \
-                                \(outGot.data[at]) vs \(outRef.data[at]), seed \(seed)
-                                """)
-                            return
-                        }
-                    }
-                }
+            // Plain stores, then streaming ones (the same values; whole aligned vectors non-temporal).
+            for flags in [CNNS_WINO_CLAMP, CNNS_WINO_CLAMP | CNNS_WINO_STREAM] {
+                outGot.fill(.nan)
+                output(
+                    variant, mtx.data, xs, Int32(C), bias.data, flags, -0.5, 0.75, outGot.data, m * C, Int32(rows),
+                    Int32(cols))
+                compare(name, flags: flags)
             }
         }
     }

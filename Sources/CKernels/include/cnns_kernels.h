@@ -75,14 +75,18 @@ void cnns_wino_input_tile_avx2(int alpha, const float *const *d, int C, float *v
 void cnns_wino_input_tile_avx512(int alpha, const float *const *d, int C, float *v, long xs);
 void cnns_wino_input_tile_w16(int alpha, const float *const *d, int C, float *v, long xs);
 /// Winograd output tile: M[ξ] (K floats) at mtx + ξ·xs -> Y = Aᵀ M A + bias (bias may be NULL),
-/// clamped to [lo, hi] when clamp != 0, rows x cols pixels at out + i·rowStride + j·K.
+/// rows x cols pixels at out + i·rowStride + j·K; `flags`: CNNS_WINO_CLAMP clamps to [lo, hi],
+/// CNNS_WINO_STREAM (16-lane kernels only) writes whole 64-byte-aligned vectors with non-temporal
+/// stores (no read for ownership; for outputs larger than the caches keep) and fences them.
 /// variant 0: F(2x2,3x3), 1: F(4x4,3x3), 2: F(2x2,5x5). `_avx2` needs AVX2+FMA, `_avx512`
 /// AVX-512F; `_w16` (the 16-lane code for AVX2, or portable C) runs anywhere.
-void cnns_wino_output_tile_avx2(int variant, const float *mtx, long xs, int K, const float *bias, int clamp, float lo,
+#define CNNS_WINO_CLAMP 1
+#define CNNS_WINO_STREAM 2
+void cnns_wino_output_tile_avx2(int variant, const float *mtx, long xs, int K, const float *bias, int flags, float lo,
                                 float hi, float *out, long rowStride, int rows, int cols);
-void cnns_wino_output_tile_avx512(int variant, const float *mtx, long xs, int K, const float *bias, int clamp,
+void cnns_wino_output_tile_avx512(int variant, const float *mtx, long xs, int K, const float *bias, int flags,
                                   float lo, float hi, float *out, long rowStride, int rows, int cols);
-void cnns_wino_output_tile_w16(int variant, const float *mtx, long xs, int K, const float *bias, int clamp, float lo,
+void cnns_wino_output_tile_w16(int variant, const float *mtx, long xs, int K, const float *bias, int flags, float lo,
                                float hi, float *out, long rowStride, int rows, int cols);
 #endif
 

@@ -153,6 +153,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         workspace.reserve(workers: runner.width, floats: workerFloats(tiles: tbMax))
         let zero = UnsafePointer(zeros)
         let clamps = outputClamp != nil
+        let streams = batch * g.p * g.q * K * 4 >= options.streamingStoreMinBytes
+        let flags = (clamps ? CNNS_WINO_CLAMP : 0) | (streams ? CNNS_WINO_STREAM : 0)
         let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         let tiles = WinogradTileTransforms(options)
         let packedKernel = PackedWeightPanels.kernel(options)
@@ -211,7 +213,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                     let rows = min(m, g.p - y), cols = min(m, g.q - x)
                     if let tiles {
                         tiles.output(
-                            variant, M + t * mT, mX, Int32(K), bias, clamps ? 1 : 0, lo, hi, o, g.q * K,
+                            variant, M + t * mT, mX, Int32(K), bias, flags, lo, hi, o, g.q * K,
                             Int32(rows), Int32(cols))
                         continue
                     }

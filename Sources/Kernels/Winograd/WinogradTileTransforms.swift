@@ -2,7 +2,8 @@ import CKernels
 
 /// The C tile transforms (`cnns_wino_input_tile_*`, `cnns_wino_output_tile_*`) for the options'
 /// ISA: AVX-512 at 16 lanes, AVX2+FMA at 8; nil under `--isa scalar` or without AVX2, where the
-/// Swift kernels (`WinogradTileKernel`, the plain reference) run.
+/// Swift kernels (`WinogradTileKernel`, the plain reference) run. The output kernel's flags:
+/// `CNNS_WINO_CLAMP`, `CNNS_WINO_STREAM` (non-temporal stores).
 struct WinogradTileTransforms {
     typealias Input =
         @convention(c) (
