@@ -88,11 +88,12 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     public var threading: String
     /// A layer whose forward runs Winograd may compute its weight gradient on a Winograd transform
     /// (`WinogradWeightGradient`, any that fits the kernel) instead of im2col's colᵀ·dy, where six
-    /// alternated timings on the first backward find it at most 0.92x im2col's time. Off by default
-    /// (CNNSCOPE_WINOGRAD_DW=1 turns it on): on the Zen 3 machine it was measured on it ran 0.76-1.10x
-    /// im2col's in `cnnscope bench`, and inside a wide-cnn training step F(4x4,3x3)'s took 1.05x
-    /// im2col's time on the 14x14x64->128 layer where the bench had it 1.24x faster.
-    public var winogradWeightGradient = false
+    /// alternated timings on the first backward find it at most 0.92x im2col's time. On by default
+    /// (CNNSCOPE_WINOGRAD_DW=0 turns it off) since its chunks fit in L2 (`tilesPerChunk`): on Zen 4
+    /// `cnnscope bench` has the best transform 1.1-1.7x faster than im2col's on every lab layer, on
+    /// one and two threads, and 1.0-1.6x under `--isa avx2`. (With chunks in L3 it had run
+    /// 0.76-1.10x im2col's on the Zen 3 machine, and was off by default.)
+    public var winogradWeightGradient = true
     /// im2col's weight gradient reads each kernel row of a patch from the input in place
     /// (`cnns_conv_dweights_implicit`, AVX2) instead of lowering a column buffer for OpenBLAS's
     /// colᵀ·dy (CNNSCOPE_IMPLICIT_DW=0 turns it off, for comparisons).

@@ -44,32 +44,38 @@ final class WinogradWeightGradientTests: XCTestCase {
         }
         let refMax = ref.map(abs).max() ?? 0
         let refNorm = ref.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        // The default chunk budget, and the smallest (24-tile chunks: several per worker).
         for isa in ConvOptions.availableISAs {
-            var options = ConvOptions()
-            options.isa = isa
-            for runner in [SerialRunner(), TwoThreadRunner()] as [ParallelRunner] {
-                let wg = WinogradWeightGradient(geometry: g, transform: t, options: options)
-                let dw = try Tensor([L, g.k]), db = try Tensor([g.k])
-                dw.fill(.nan); db.fill(.nan)
-                wg.backward(
-                    input: x, batch: g.n, dy: dy.data, dWeights: dw.data, dBias: db.data, runner: runner)
-                let what = "\(t.name) dW --isa \(isa), \(runner.width) worker(s) on \(g) (seed \(seed))"
-                var err = 0.0, worst = 0.0
-                for i in 0..<dw.count {
-                    let e = Double(dw.data[i]) - ref[i]
-                    guard e.isFinite else {
-                        XCTFail("\(what): dW[\(i)] = \(dw.data[i])", file: file, line: line); return
+            for chunkBytes in [ConvOptions().winogradChunkBytes, 4096] {
+                var options = ConvOptions(winogradChunkBytes: chunkBytes)
+                options.isa = isa
+                for runner in [SerialRunner(), TwoThreadRunner()] as [ParallelRunner] {
+                    let wg = WinogradWeightGradient(geometry: g, transform: t, options: options)
+                    let dw = try Tensor([L, g.k]), db = try Tensor([g.k])
+                    dw.fill(.nan); db.fill(.nan)
+                    wg.backward(
+                        input: x, batch: g.n, dy: dy.data, dWeights: dw.data, dBias: db.data, runner: runner)
+                    let what = """
+                        \(t.name) dW --isa \(isa), \(wg.tilesPerChunk)-tile chunks, \(runner.width) worker(s) on \(g) \
+                        (seed \(seed))
+                        """
+                    var err = 0.0, worst = 0.0
+                    for i in 0..<dw.count {
+                        let e = Double(dw.data[i]) - ref[i]
+                        guard e.isFinite else {
+                            XCTFail("\(what): dW[\(i)] = \(dw.data[i])", file: file, line: line); return
+                        }
+                        err += e * e
+                        worst = max(worst, abs(e))
                     }
-                    err += e * e
-                    worst = max(worst, abs(e))
-                }
-                let tol = ConvTester.winogradTolerance(kind)
-                XCTAssertLessThanOrEqual(
-                    err.squareRoot() / max(refNorm, 1e-30), tol, "\(what): relative L2", file: file, line: line)
-                XCTAssertLessThanOrEqual(worst, 10 * tol * refMax, "\(what): worst element", file: file, line: line)
-                let dbLimit = ConvTester.gamma(g.n * g.p * g.q + 2)
-                for k in 0..<g.k where !(abs(Double(db.data[k]) - refDb[k]) <= dbLimit * absDb[k] + 1e-30) {
-                    XCTFail("\(what): db[\(k)] = \(db.data[k]) vs \(refDb[k])", file: file, line: line); break
+                    let tol = ConvTester.winogradTolerance(kind)
+                    XCTAssertLessThanOrEqual(
+                        err.squareRoot() / max(refNorm, 1e-30), tol, "\(what): relative L2", file: file, line: line)
+                    XCTAssertLessThanOrEqual(worst, 10 * tol * refMax, "\(what): worst element", file: file, line: line)
+                    let dbLimit = ConvTester.gamma(g.n * g.p * g.q + 2)
+                    for k in 0..<g.k where !(abs(Double(db.data[k]) - refDb[k]) <= dbLimit * absDb[k] + 1e-30) {
+                        XCTFail("\(what): db[\(k)] = \(db.data[k]) vs \(refDb[k])", file: file, line: line); break
+                    }
                 }
             }
         }

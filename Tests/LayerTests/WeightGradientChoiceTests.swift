@@ -9,7 +9,7 @@ import XCTest
 /// kernel, not only the forward's) or on im2col.
 /// Either way dW and db match Double sums (within the transform's tolerance), the choice is
 /// reused without timing, and a fixed algorithm keeps im2col's weight gradient. (The Winograd
-/// weight gradient is opt-in: `ConvOptions.winogradWeightGradient`.)
+/// weight gradient can be turned off: `ConvOptions.winogradWeightGradient`.)
 final class WeightGradientChoiceTests: XCTestCase {
     func layer(_ dW: ConvAlgorithmKind?, batch: Int) throws -> (Conv2DLayer, AutoSelector) {
         let runner = SerialRunner()

@@ -4,10 +4,11 @@ import Tensor
 // input NHWC (N,H,W,C), dy NHWC (N,P,Q,K), stride 1
 //   -> dW (r,r,C,K): dW[i][j][c][k] = Σ_{n,p,q} x[n, p+i−pt, q+j−pl, c] · dy[n,p,q,k];  db (K) = Σ dy
 // The forward's tiles of m×m outputs; per chunk of tb tiles:
-//   V[ξ][t][C] = Bᵀ X B    (the forward's input transform of the α×α input tile X)
-//   D[ξ][t][K] = A δ Aᵀ    (δ: the tile's m×m of dy, zeros past P and Q; A = (Aᵀ)ᵀ)
-//   Mw[ξ][C][K] += V[ξ]ᵀ · D[ξ]   (α² GEMMs reducing over the chunk's tiles, V[ξ] transposed first so
-//                                 that they run on the small NN kernel; each worker its own Mw)
+//   V[t][ξ][C] = Bᵀ X B    (the forward's input transform of the α×α input tile X)
+//   D[t][ξ][K] = A δ Aᵀ    (δ: the tile's m×m of dy, zeros past P and Q; A = (Aᵀ)ᵀ)
+//   Mw[ξ][C][K] += V[:,ξ]ᵀ · D[:,ξ]   (α² GEMMs reducing over the chunk's tiles, V[:,ξ] transposed
+//                                     first so that they run on the small NN kernel; each worker its
+//                                     own Mw)
 // dW = Gᵀ (Σ_workers Mw) G
 /// The weight gradient of a stride-1 convolution by Winograd's transforms, with the forward's
 /// matrices: Σ_{p,q} δ[p][q]·y[p][q] = Σ_ξ (A δ Aᵀ)[ξ] (G g Gᵀ)[ξ] (Bᵀ X B)[ξ] for each tile, so
@@ -46,12 +47,14 @@ public final class WinogradWeightGradient {
     var tilesH: Int { (geometry.p + transform.m - 1) / transform.m }
     var tilesW: Int { (geometry.q + transform.m - 1) / transform.m }
 
-    /// Tiles per chunk: V and D of a chunk within about 4 MiB per worker (in L3 between the
-    /// transforms and the GEMMs), and at least 64, so that each GEMM reduces over enough tiles
-    /// to make re-reading Mw[ξ] cheap.
+    /// Tiles per chunk: V and D of a chunk within a quarter of the forward's chunk budget (half of
+    /// one worker's L2 when the options are sized from the caches), so that the GEMMs read what
+    /// the transforms wrote from L2; between 24 and 512 tiles. Measured on Zen 4 (1 MiB L2, batch
+    /// 64, `cnnscope bench`): a 4 MiB budget (V and D in L3) left F(4x4,3x3) at 0.76-1.34x im2col's
+    /// speed on two threads; 512 KiB gives 1.1-1.6x on every lab layer, 256 KiB and 1 MiB about the same.
     public var tilesPerChunk: Int {
         let a2 = transform.alpha * transform.alpha
-        return min(512, max(64, (4 << 20) / (4 * a2 * (geometry.c + geometry.k))))
+        return min(512, max(24, options.winogradChunkBytes / 4 / (4 * a2 * (geometry.c + geometry.k))))
     }
 
     /// Executed FLOPs for `batch` images: the α² GEMMs, the input and dy transforms, and the final
@@ -121,6 +124,9 @@ public final class WinogradWeightGradient {
             var t0 = range.lowerBound
             while t0 < range.upperBound {
                 let tb = min(tbMax, range.upperBound - t0)
+                // V and D tile-major: each tile's transforms write one contiguous block.
+                let (vT, vX) = (a2 * C, C)
+                let (dT, dX) = (a2 * K, K)
                 for t in 0..<tb {
                     let tile = t0 + t
                     let n = tile / perImage, rem = tile - n * perImage
@@ -128,7 +134,7 @@ public final class WinogradWeightGradient {
                     // V: the forward's input transform of the tile's α×α input (zeros where padded).
                     WinogradConv2D.inputTile(
                         T.self, g, m: m, tile: tile, tilesW: tW, input: input, zero: zero,
-                        buffers: buffers, tiles: tiles, v: V + t * C, xiStride: tb * C)
+                        buffers: buffers, tiles: tiles, v: V + t * vT, xiStride: vX)
                     // D = A δ Aᵀ over the tile's m×m of dy (rows and columns past P, Q are zero), and db.
                     let p0 = th * m, q0 = tw * m
                     let rows = min(m, g.p - p0), cols = min(m, g.q - q0)
@@ -140,19 +146,19 @@ public final class WinogradWeightGradient {
                         }
                     }
                     dyTile(
-                        Int32(a), Int32(m), A, d0, g.q * K, Int32(rows), Int32(cols), Int32(K), D + t * K, tb * K, tmp)
+                        Int32(a), Int32(m), A, d0, g.q * K, Int32(rows), Int32(cols), Int32(K), D + t * dT, dX, tmp)
                 }
                 // Mw[ξ] += V[ξ]ᵀ · D[ξ], reducing over the chunk's tiles: V[ξ] transposed (C × tb), then
                 // the small NN kernel (OpenBLAS where the ISA or the panel size rules it out).
                 for xi in 0..<a2 {
-                    transpose(V + xi * tb * C, Int32(tb), Int32(C), C, Vt, tb)
+                    transpose(V + xi * vX, Int32(tb), Int32(C), vT, Vt, tb)
                     // In blocks of 64 tiles: the block of D[ξ] (64 x K) stays in L1 while every row strip
                     // of Vt passes over it.
                     var k0 = 0
                     while k0 < tb {
                         let kb = min(64, tb - k0)
                         Blas.smallSgemm(
-                            m: C, n: K, k: kb, a: Vt + k0, lda: tb, b: D + (xi * tb + k0) * K, ldb: K,
+                            m: C, n: K, k: kb, a: Vt + k0, lda: tb, b: D + xi * dX + k0 * dT, ldb: dT,
                             c: Mw + xi * C * K, ldc: K, accumulate: true, options: opts)
                         k0 += kb
                     }
