@@ -44,23 +44,25 @@ extension HwlocTopology {
     /// Binds the calling thread to a set of processing units (OS indexes), as `currentThreadBinding`
     /// reads them.
     public func bindCurrentThread(toPUs osIndexes: [Int]) throws {
-        guard let set = hwloc_bitmap_alloc() else {
-            throw HardwareError.hwloc(call: "hwloc_bitmap_alloc", errno: errno)
-        }
-        defer { hwloc_bitmap_free(set) }
-        for i in osIndexes { _ = hwloc_bitmap_set(set, UInt32(i)) }
-        _ = try SystemCall.check("hwloc_set_cpubind", context: "restoring a thread's binding to PUs \(osIndexes)") {
-            hwloc_set_cpubind(handle, set, Int32(HWLOC_CPUBIND_THREAD.rawValue))
+        try withBitmap(osIndexes) { set in
+            _ = try SystemCall.check("hwloc_set_cpubind", context: "binding a thread to PUs \(osIndexes)") {
+                hwloc_set_cpubind(handle, set, Int32(HWLOC_CPUBIND_THREAD.rawValue))
+            }
         }
     }
 
     /// Runs `body` with an hwloc bitmap holding only `index` (a PU or a NUMA node).
     func withSingleBitmap(_ index: Int, _ body: (hwloc_bitmap_t) throws -> Void) throws {
+        try withBitmap([index], body)
+    }
+
+    /// Runs `body` with an hwloc bitmap holding exactly `indexes`.
+    func withBitmap(_ indexes: [Int], _ body: (hwloc_bitmap_t) throws -> Void) throws {
         guard let set = hwloc_bitmap_alloc() else {
             throw HardwareError.hwloc(call: "hwloc_bitmap_alloc", errno: errno)
         }
         defer { hwloc_bitmap_free(set) }
-        _ = hwloc_bitmap_only(set, UInt32(index))
+        for i in indexes { _ = hwloc_bitmap_set(set, UInt32(i)) }
         try body(set)
     }
 

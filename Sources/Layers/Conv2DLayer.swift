@@ -260,25 +260,16 @@ public final class Conv2DLayer: Layer {
         }
         let choice = selector.chooseWeightGradient(g, candidates: winograd.map(\.0), runner: ctx.runner) {
             let bias = self.bias.grad.data
-            let runs: [(String, () -> Void)] =
-                winograd.map { kind, wg in
-                    (
-                        kind.rawValue,
-                        {
-                            wg.backward(
-                                input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: bias, runner: ctx.runner)
-                        }
-                    )
-                } + [
-                    (
-                        ConvAlgorithmKind.im2col.rawValue,
-                        {
-                            self.im2colBackward.backward(
-                                input: x.data, batch: batch, weights: self.kernel.value.data, dy: dy.data,
-                                dWeights: dW, dBias: bias, dInput: nil, runner: ctx.runner)
-                        }
-                    )
-                ]
+            func onWinograd(_ wg: WinogradWeightGradient) -> () -> Void {
+                { wg.backward(input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: bias, runner: ctx.runner) }
+            }
+            let onIm2col: () -> Void = {
+                self.im2colBackward.backward(
+                    input: x.data, batch: batch, weights: self.kernel.value.data, dy: dy.data, dWeights: dW,
+                    dBias: bias, dInput: nil, runner: ctx.runner)
+            }
+            let runs =
+                winograd.map { ($0.0.rawValue, onWinograd($0.1)) } + [(ConvAlgorithmKind.im2col.rawValue, onIm2col)]
             for (_, run) in runs { run() }
             var times = [String: [Double]]()
             for round in 0..<AutoSelector.weightGradientRounds {

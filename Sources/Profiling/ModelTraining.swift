@@ -81,7 +81,9 @@ public struct ModelTraining {
         let profiler = profiledSession == nil ? nil : LayerProfiler(session: session)
         profiler?.calibrate()
         model.observer = profiler
-        var besidePeaks: [Double] = []
+        // The peak before the first epoch, then after each one; the latter run inside the training
+        // time below and are taken out of it.
+        var besidePeaks = besidePeakProbe.map { [$0(pool)] } ?? []
         var probeSeconds = 0.0
         func probePeak() {
             guard let probe = besidePeakProbe else { return }
@@ -89,8 +91,6 @@ public struct ModelTraining {
             besidePeaks.append(probe(pool))
             probeSeconds += Date().timeIntervalSince(p0)
         }
-        probePeak()
-        probeSeconds = 0  // only the probes inside the training time below are taken out of it
         let t0 = Date()
         let history = trainer.fit(
             train: req.train, validation: req.validation, config: req.config,

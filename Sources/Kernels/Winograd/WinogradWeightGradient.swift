@@ -116,6 +116,10 @@ public final class WinogradWeightGradient {
         let dyTile = vector ? cnns_wino_dy_tile : cnns_wino_dy_tile_scalar
         let transpose = vector ? cnns_transpose : cnns_transpose_scalar
         let opts = options
+        // V and D tile-major: each tile's transforms write one contiguous block (tiles vT and dT
+        // floats apart, ξ planes vX and dX apart within a tile).
+        let (vT, vX) = (a2 * C, C)
+        let (dT, dX) = (a2 * K, K)
         runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
             let buf = workspace.buffer(worker)
             let Mw = buf, db = buf + a2 * C * K
@@ -124,9 +128,6 @@ public final class WinogradWeightGradient {
             var t0 = range.lowerBound
             while t0 < range.upperBound {
                 let tb = min(tbMax, range.upperBound - t0)
-                // V and D tile-major: each tile's transforms write one contiguous block.
-                let (vT, vX) = (a2 * C, C)
-                let (dT, dX) = (a2 * K, K)
                 for t in 0..<tb {
                     let tile = t0 + t
                     let n = tile / perImage, rem = tile - n * perImage
@@ -148,7 +149,7 @@ public final class WinogradWeightGradient {
                     dyTile(
                         Int32(a), Int32(m), A, d0, g.q * K, Int32(rows), Int32(cols), Int32(K), D + t * dT, dX, tmp)
                 }
-                // Mw[ξ] += V[ξ]ᵀ · D[ξ], reducing over the chunk's tiles: V[ξ] transposed (C × tb), then
+                // Mw[ξ] += V[:,ξ]ᵀ · D[:,ξ], reducing over the chunk's tiles: V[:,ξ] transposed (C × tb), then
                 // the small NN kernel (OpenBLAS where the ISA or the panel size rules it out).
                 for xi in 0..<a2 {
                     transpose(V + xi * vX, Int32(tb), Int32(C), vT, Vt, tb)
