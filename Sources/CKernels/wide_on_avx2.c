@@ -50,6 +50,16 @@ void cnns_sgemm_nn_avx512(int m, int n, int k, const float *a, int lda, const fl
     cnns_sgemm_nn_w16(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }
 
+void cnns_sgemm_blocked_avx512(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                               float *c, int ldc, int accumulate) {
+    cnns_sgemm_blocked_w16(trans_a, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+void cnns_sgemm_nt_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                          int accumulate, float *scratch) {
+    cnns_sgemm_nt_w16(m, n, k, a, lda, b, ldb, c, ldc, accumulate, scratch);
+}
+
 void cnns_pointwise_forward_avx512(int c, int k, const float *input, const float *packed, const float *bias, int clamp,
                                    float lo, float hi, float *output, long m0, long m1, int j0, int j1) {
     cnns_pointwise_forward_w16(c, k, input, packed, bias, clamp, lo, hi, output, m0, m1, j0, j1);

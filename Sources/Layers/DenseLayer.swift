@@ -2,8 +2,9 @@ import Kernels
 import Tensor
 
 // input (N, F), kernel (F, U) as Keras, bias (U) -> output (N, U), activation fused
-/// Keras Dense through cblas_sgemm; workers split the batch rows (forward, dx) and the
-/// output columns (dW), so no reduction is needed.
+/// Keras Dense. Its three GEMMs run cnnscope's cache-blocked AVX-512 kernels where the options
+/// allow (`Blas.blockedSgemm`, `Blas.sgemmNT`), cblas_sgemm otherwise; workers split the output
+/// units (forward) and the input features (dW, dx), so no reduction is needed.
 public final class DenseLayer: Layer {
     public let name: String
     public var kerasClass: String { "Dense" }
@@ -15,6 +16,9 @@ public final class DenseLayer: Layer {
     public let bias: Parameter
     public var needsInputGradient = true
     public var trainable = true
+    /// The kernels' switches (ISA, small GEMM): `ModelBuilder` sets the model's.
+    public var options = ConvOptions()
+    private let scratch = Workspace()
     private let outputs = BufferCache()
     private let inputGrads = BufferCache()
     private var lastInput: Tensor?
@@ -55,9 +59,9 @@ public final class DenseLayer: Layer {
                     n: cols.count, k: F, x: x.data, b: w + cols.lowerBound, ldb: U, beta: 1,
                     y: y.data + cols.lowerBound)
             } else {
-                Blas.sgemm(
+                Blas.blockedSgemm(
                     m: batch, n: cols.count, k: F, a: x.data, lda: F, b: w + cols.lowerBound, ldb: U,
-                    beta: 1, c: y.data + cols.lowerBound, ldc: U)
+                    c: y.data + cols.lowerBound, ldc: U, accumulate: true, options: options)
             }
         }
         activation.apply(y.data, count: y.count, rowLength: U)
@@ -74,10 +78,11 @@ public final class DenseLayer: Layer {
         // Both products are split along F (the long side), so each worker packs only its part
         // of x (for dW) or of W (for dX) instead of all of it.
         // dW[rows, :] = x[:, rows]ᵀ · dy; db = Σ rows of dy
+        let opts = options
         ctx.runner.parallelRanges(F, work: batch * F * U) { _, rows in
-            Blas.sgemm(
+            Blas.blockedSgemm(
                 transA: true, m: rows.count, n: U, k: batch, a: x.data + rows.lowerBound, lda: F, b: dy.data, ldb: U,
-                beta: 0, c: dW + rows.lowerBound * U, ldc: U)
+                c: dW + rows.lowerBound * U, ldc: U, accumulate: false, options: opts)
         }
         for u in 0..<U { db[u] = 0 }
         for n in 0..<batch { for u in 0..<U { db[u] += dy.data[n * U + u] } }
@@ -85,10 +90,13 @@ public final class DenseLayer: Layer {
         let dx = inputGrads.get(batch: batch, shape: inputShape)
         let w = kernel.value.data
         // dx[:, cols] = dy · W[cols, :]ᵀ
-        ctx.runner.parallelRanges(F, work: batch * F * U) { _, cols in
-            Blas.sgemm(
-                transB: true, m: batch, n: cols.count, k: U, a: dy.data, lda: U, b: w + cols.lowerBound * U, ldb: U,
-                beta: 0, c: dx.data + cols.lowerBound, ldc: F)
+        let scratchFloats = Blas.sgemmNTScratchFloats(m: batch, k: U, options: opts)
+        if scratchFloats > 0 { scratch.reserve(workers: ctx.runner.width, floats: scratchFloats) }
+        ctx.runner.parallelRanges(F, work: batch * F * U) { worker, cols in
+            Blas.sgemmNT(
+                m: batch, n: cols.count, k: U, a: dy.data, lda: U, b: w + cols.lowerBound * U, ldb: U,
+                c: dx.data + cols.lowerBound, ldc: F, accumulate: false,
+                scratch: scratchFloats > 0 ? scratch.buffer(worker) : nil, options: opts)
         }
         return dx
     }

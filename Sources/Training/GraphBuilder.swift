@@ -141,7 +141,9 @@ enum GraphBuilder {
                 )
             }
             let units = s.units == 0 ? classes : s.units!
-            return try DenseLayer(name: s.name, inputFeatures: input[0], units: units, activation: act)
+            let dense = try DenseLayer(name: s.name, inputFeatures: input[0], units: units, activation: act)
+            dense.options = options
+            return dense
         case .dropout:
             return try DropoutLayer(name: s.name, input: input, rate: s.rate!)
         case .resizing:

@@ -74,6 +74,7 @@ public enum ModelBuilder {
         }
         for u in p.denseUnits {
             let d = try DenseLayer(name: keras("dense"), inputFeatures: shape[0], units: u, activation: p.activation)
+            d.options = options
             layers.append(d)
             shape = d.outputShape
             if p.dropoutRate > 0 {
@@ -81,8 +82,9 @@ public enum ModelBuilder {
             }
         }
         // The softmax of the output layer is fused into the loss (and applied for predictions).
-        layers.append(
-            try DenseLayer(name: keras("dense"), inputFeatures: shape[0], units: p.classes, activation: .linear))
+        let head = try DenseLayer(name: keras("dense"), inputFeatures: shape[0], units: p.classes, activation: .linear)
+        head.options = options
+        layers.append(head)
         let model = Sequential(name: p.name, inputShape: input, layers: layers)
         initialise(model, seed: seed)
         return model

@@ -37,6 +37,20 @@ void cnns_sgemm_nn_avx512(int m, int n, int k, const float *a, int lda, const fl
                           int accumulate);
 void cnns_sgemm_nn_w16(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                        int accumulate);
+/// C[m x n] (+)= op(A) · B, row-major, blocked for the caches (k in blocks of 256, m in blocks of 192
+/// rows): op(A) = A (m x k) or, with trans_a, Aᵀ of a k x m A. For the Dense layers' forward (x · W,
+/// k up to thousands) and weight gradient (xᵀ · dy), where sgemm_nn would stream all of B per row strip.
+void cnns_sgemm_blocked_avx512(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                               float *c, int ldc, int accumulate);
+void cnns_sgemm_blocked_w16(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                            float *c, int ldc, int accumulate);
+/// C[m x n] (+)= A[m x k] · Bᵀ with B n x k (a Dense layer's input gradient dy · Wᵀ). scratch holds
+/// k·m + 64·m floats (cnns_sgemm_nt_scratch_floats).
+void cnns_sgemm_nt_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                          int accumulate, float *scratch);
+void cnns_sgemm_nt_w16(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                       int accumulate, float *scratch);
+static inline long cnns_sgemm_nt_scratch_floats(int m, int k) { return (long)m * k + 64L * m; }
 void cnns_pointwise_forward_avx512(int c, int k, const float *input, const float *packed, const float *bias, int clamp,
                                    float lo, float hi, float *output, long m0, long m1, int j0, int j1);
 void cnns_pointwise_forward_w16(int c, int k, const float *input, const float *packed, const float *bias, int clamp,

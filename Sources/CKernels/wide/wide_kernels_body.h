@@ -59,10 +59,11 @@ WK_TARGET static inline wk_vf wk_splat(float x) { return (wk_vf){x, x, x, x, x, 
 // How a tile starts: from zero, from C (accumulate), or from a bias row of 32.
 enum { WK_INIT_ZERO = 0, WK_INIT_C = 1, WK_INIT_BIAS = 2 };
 
-// c[rows x (16·halves)] (+)= a[rows x k] · (b0 | b1)[k x 16 each], b_h row p at b_h + p·ldb.
+// c[rows x (16·halves)] (+)= a[rows x k] · (b0 | b1)[k x 16 each], a's (r, p) at a + r·lda + p·ka (ka = 1
+// row-major, ka = its leading dimension when a is stored transposed), b_h row p at b_h + p·ldb.
 // Only the first `cols` columns are loaded (WK_INIT_C) and stored; clamp to [lo, hi] if asked.
 WK_TARGET __attribute__((always_inline)) static inline void wk_tile(
-    int rows, int halves, int k, const float *a, long lda, const float *b0, const float *b1, long ldb, int init,
+    int rows, int halves, int k, const float *a, long lda, long ka, const float *b0, const float *b1, long ldb, int init,
     const float *bias32, int clamp, float lo, float hi, float *c, long ldc, int cols) {
     wk_vf acc[WK_ROWS][2];
 #pragma clang loop unroll(full)
@@ -81,7 +82,7 @@ WK_TARGET __attribute__((always_inline)) static inline void wk_tile(
         const wk_vf w1 = halves > 1 ? wk_load(b1 + p * ldb) : w0;
     #pragma clang loop unroll(full)
     for (int r = 0; r < rows; r++) {
-            const wk_vf x = wk_splat(a[r * lda + p]);
+            const wk_vf x = wk_splat(a[r * lda + p * ka]);
             acc[r][0] = __builtin_elementwise_fma(x, w0, acc[r][0]);
             if (halves > 1) acc[r][1] = __builtin_elementwise_fma(x, w1, acc[r][1]);
         }
@@ -117,16 +118,16 @@ WK_TARGET void WK_NAME(sgemm_nn)(int m, int n, int k, const float *a, int lda, c
         const float *b0 = b + j, *b1 = b + j + 16;
         int i = 0;
         for (; i + WK_ROWS <= m; i += WK_ROWS)
-            wk_tile(WK_ROWS, 2, k, a + (long)i * lda, lda, b0, b1, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j, ldc,
+            wk_tile(WK_ROWS, 2, k, a + (long)i * lda, lda, 1, b0, b1, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j, ldc,
                     32);
-        WK_ROW_TAIL(m - i, 2, k, a + (long)i * lda, lda, b0, b1, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j, ldc, 32);
+        WK_ROW_TAIL(m - i, 2, k, a + (long)i * lda, lda, 1, b0, b1, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j, ldc, 32);
     }
     if (j + 16 <= n) {
         int i = 0;
         for (; i + WK_ROWS <= m; i += WK_ROWS)
-            wk_tile(WK_ROWS, 1, k, a + (long)i * lda, lda, b + j, b + j, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j,
+            wk_tile(WK_ROWS, 1, k, a + (long)i * lda, lda, 1, b + j, b + j, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j,
                     ldc, 16);
-        WK_ROW_TAIL(m - i, 1, k, a + (long)i * lda, lda, b + j, b + j, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j,
+        WK_ROW_TAIL(m - i, 1, k, a + (long)i * lda, lda, 1, b + j, b + j, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j,
                     ldc, 16);
         j += 16;
     }
@@ -144,13 +145,90 @@ WK_TARGET void WK_NAME(sgemm_nn)(int m, int n, int k, const float *a, int lda, c
             const int in = p0 == 0 ? init : WK_INIT_C;
             int i = 0;
             for (; i + WK_ROWS <= m; i += WK_ROWS)
-                wk_tile(WK_ROWS, 1, kc, a + (long)i * lda + p0, lda, strip, strip, 16, in, 0, 0, 0, 0,
+                wk_tile(WK_ROWS, 1, kc, a + (long)i * lda + p0, lda, 1, strip, strip, 16, in, 0, 0, 0, 0,
                         c + (long)i * ldc + j, ldc, cols);
-            WK_ROW_TAIL(m - i, 1, kc, a + (long)i * lda + p0, lda, strip, strip, 16, in, 0, 0, 0, 0,
+            WK_ROW_TAIL(m - i, 1, kc, a + (long)i * lda + p0, lda, 1, strip, strip, 16, in, 0, 0, 0, 0,
                         c + (long)i * ldc + j, ldc, cols);
         }
         if (k == 0 && !accumulate)
             for (int i = 0; i < m; i++) memset(c + (long)i * ldc + j, 0, 4 * (size_t)cols);
+    }
+}
+
+// C[m x n] (+)= op(A) · B, row-major, in cache blocks: the contract of cnns_sgemm_blocked. op(A) is A
+// (m x k, row i at a + i·lda) or, with trans_a, Aᵀ where A is k x m (row p at a + p·lda).
+// k in blocks of WK_KC (a block's B strip, WK_KC x 32, stays in L1), m in blocks of WK_MC rows (their
+// A stays in L2 while the strips pass), then the 12-row tiles; the last n mod 16 columns go through
+// a zero-padded copy of their strip, as in sgemm_nn.
+#define WK_KC 256
+#define WK_MC 192
+WK_TARGET void WK_NAME(sgemm_blocked)(int trans_a, int m, int n, int k, const float *a, int lda, const float *b,
+                                      int ldb, float *c, int ldc, int accumulate) {
+    const long ra = trans_a ? 1 : lda, ka = trans_a ? lda : 1;  // A's steps along rows and along k
+    float strip[16 * WK_KC] __attribute__((aligned(64)));
+    if (k == 0 && !accumulate)
+        for (int i = 0; i < m; i++) memset(c + (long)i * ldc, 0, 4 * (size_t)n);
+    for (int p0 = 0; p0 < k; p0 += WK_KC) {
+        const int kc = k - p0 < WK_KC ? k - p0 : WK_KC;
+        const int init = p0 == 0 && !accumulate ? WK_INIT_ZERO : WK_INIT_C;
+        const float *ak = a + (long)p0 * ka, *bk = b + (long)p0 * ldb;
+        for (int i0 = 0; i0 < m; i0 += WK_MC) {
+            const int i1 = i0 + WK_MC < m ? i0 + WK_MC : m;
+            int j = 0;
+            for (; j + 32 <= n; j += 32) {
+                if (j + 64 <= n)  // the next strip towards L2 while this one's tiles run
+                    for (int p = 0; p < kc; p++) {
+                        __builtin_prefetch(bk + (long)p * ldb + j + 32, 0, 2);
+                        __builtin_prefetch(bk + (long)p * ldb + j + 48, 0, 2);
+                    }
+                int i = i0;
+                for (; i + WK_ROWS <= i1; i += WK_ROWS)
+                    wk_tile(WK_ROWS, 2, kc, ak + i * ra, ra, ka, bk + j, bk + j + 16, ldb, init, 0, 0, 0, 0,
+                            c + (long)i * ldc + j, ldc, 32);
+                WK_ROW_TAIL(i1 - i, 2, kc, ak + i * ra, ra, ka, bk + j, bk + j + 16, ldb, init, 0, 0, 0, 0,
+                            c + (long)i * ldc + j, ldc, 32);
+            }
+            for (; j < n; j += 16) {
+                const int cols = n - j < 16 ? n - j : 16;
+                const float *bs = bk + j;
+                long ldbs = ldb;
+                if (cols < 16) {
+                    for (int p = 0; p < kc; p++)
+                        for (int t = 0; t < 16; t++) strip[p * 16 + t] = t < cols ? bk[(long)p * ldb + j + t] : 0.0f;
+                    bs = strip;
+                    ldbs = 16;
+                }
+                int i = i0;
+                for (; i + WK_ROWS <= i1; i += WK_ROWS)
+                    wk_tile(WK_ROWS, 1, kc, ak + i * ra, ra, ka, bs, bs, ldbs, init, 0, 0, 0, 0, c + (long)i * ldc + j,
+                            ldc, cols);
+                WK_ROW_TAIL(i1 - i, 1, kc, ak + i * ra, ra, ka, bs, bs, ldbs, init, 0, 0, 0, 0,
+                            c + (long)i * ldc + j, ldc, cols);
+            }
+        }
+    }
+}
+
+// C[m x n] (+)= A[m x k] · Bᵀ, B n x k (row j at b + j·ldb): the contract of cnns_sgemm_nt. Computed as
+// Cᵀ = B · Aᵀ, so that B (a Dense layer's weights, the large operand) is read row by row as the tile's
+// broadcast operand and never transposed: Aᵀ is copied once into scratch (k x m), each block of
+// WK_NT_ROWS rows of B gives a block of Cᵀ in scratch, and that block is transposed into C while in L1.
+#define WK_NT_ROWS 64
+WK_TARGET void WK_NAME(sgemm_nt)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                                 int ldc, int accumulate, float *scratch) {
+    float *at = scratch, *ct = scratch + (long)k * m;
+    for (int i = 0; i < m; i++)
+        for (int p = 0; p < k; p++) at[(long)p * m + i] = a[(long)i * lda + p];
+    for (int j0 = 0; j0 < n; j0 += WK_NT_ROWS) {
+        const int nb = n - j0 < WK_NT_ROWS ? n - j0 : WK_NT_ROWS;
+        WK_NAME(sgemm_blocked)(0, nb, m, k, b + (long)j0 * ldb, ldb, at, m, ct, m, 0);
+        for (int i = 0; i < m; i++) {
+            float *ci = c + (long)i * ldc + j0;
+            if (accumulate)
+                for (int j = 0; j < nb; j++) ci[j] += ct[(long)j * m + i];
+            else
+                for (int j = 0; j < nb; j++) ci[j] = ct[(long)j * m + i];
+        }
     }
 }
 
@@ -172,15 +250,15 @@ WK_TARGET void WK_NAME(pointwise_forward)(int c, int k, const float *input, cons
             long i = r0;
             if (halves == 2) {
                 for (; i + WK_ROWS <= r1; i += WK_ROWS)
-                    wk_tile(WK_ROWS, 2, c, input + i * c, c, p0, p1, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
+                    wk_tile(WK_ROWS, 2, c, input + i * c, c, 1, p0, p1, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
                             output + i * k + col, k, width);
-                WK_ROW_TAIL((int)(r1 - i), 2, c, input + i * c, c, p0, p1, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
+                WK_ROW_TAIL((int)(r1 - i), 2, c, input + i * c, c, 1, p0, p1, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
                             output + i * k + col, k, width);
             } else {
                 for (; i + WK_ROWS <= r1; i += WK_ROWS)
-                    wk_tile(WK_ROWS, 1, c, input + i * c, c, p0, p0, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
+                    wk_tile(WK_ROWS, 1, c, input + i * c, c, 1, p0, p0, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
                             output + i * k + col, k, width);
-                WK_ROW_TAIL((int)(r1 - i), 1, c, input + i * c, c, p0, p0, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
+                WK_ROW_TAIL((int)(r1 - i), 1, c, input + i * c, c, 1, p0, p0, 16, WK_INIT_BIAS, bias32, clamp, lo, hi,
                             output + i * k + col, k, width);
             }
         }
