@@ -60,8 +60,11 @@ public final class AutoSelector {
         self.candidates = candidates
     }
 
-    /// Bumped when the kernels change enough to make earlier timings misleading.
-    public static let keyVersion = " engine=6"
+    /// Bumped when the kernels change enough to make earlier timings misleading. 7: the Winograd
+    /// weight gradient became tile-major in L2-sized chunks after 6 was set, so weight-gradient
+    /// choices timed under 6 could hold the old kernel's times (on Zen 4, deep-cnn's two 3x3 layers
+    /// kept im2col's dW, 0.5 ms a step slower than F(4x4,3x3) in the model).
+    public static let keyVersion = " engine=7"
 
     /// The weight-gradient choice's key: "dW ", im2col's weight-gradient kernel, the layer's key
     /// (which ends in the key version).
