@@ -27,6 +27,24 @@ enum KernelVariants {
         return v
     }
 
+    typealias BlockedSgemm =
+        @convention(c) (
+            Int32, Int32, Int32, Int32, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
+            UnsafeMutablePointer<Float>?, Int32, Int32
+        ) -> Void
+    typealias SgemmNT =
+        @convention(c) (
+            Int32, Int32, Int32, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
+            UnsafeMutablePointer<Float>?, Int32, Int32, UnsafeMutablePointer<Float>?
+        ) -> Void
+
+    /// The Dense layers' blocked GEMMs (NN and TN) and the NT one: 16-lane code only.
+    static var blockedSgemm: [(String, BlockedSgemm, SgemmNT)] {
+        var v: [(String, BlockedSgemm, SgemmNT)] = [("w16", cnns_sgemm_blocked_w16, cnns_sgemm_nt_w16)]
+        if Blas.haveAVX512 { v.append(("avx512", cnns_sgemm_blocked_avx512, cnns_sgemm_nt_avx512)) }
+        return v
+    }
+
     static var pointwise: [(String, Pointwise)] {
         var v: [(String, Pointwise)] = [("avx2-or-plain", cnns_pointwise_forward), ("w16", cnns_pointwise_forward_w16)]
         if Blas.haveAVX512 { v.append(("avx512", cnns_pointwise_forward_avx512)) }

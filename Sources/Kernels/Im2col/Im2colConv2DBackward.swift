@@ -86,7 +86,8 @@ public final class Im2colConv2DBackward {
         func columnGradient(rows: Int, dy: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>) {
             if smallGemmGradient {
                 Blas.smallSgemm(
-                    m: rows, n: L, k: K, a: dy, lda: K, b: wT, ldb: L, c: c, ldc: L, accumulate: false, options: options)
+                    m: rows, n: L, k: K, a: dy, lda: K, b: wT, ldb: L, c: c, ldc: L, accumulate: false, options: options
+                )
             } else {
                 Blas.sgemm(
                     transB: true, m: rows, n: L, k: K, a: dy, lda: K, b: weights, ldb: K, beta: 0, c: c, ldc: L)

@@ -116,6 +116,7 @@ public final class WinogradWeightGradient {
         let dyTile = vector ? cnns_wino_dy_tile : cnns_wino_dy_tile_scalar
         let transpose = vector ? cnns_transpose : cnns_transpose_scalar
         let opts = options
+        let blockedTN = Blas.blockedKernels(options)
         // V and D tile-major: each tile's transforms write one contiguous block (tiles vT and dT
         // floats apart, ξ planes vX and dX apart within a tile).
         let (vT, vX) = (a2 * C, C)
@@ -149,8 +150,18 @@ public final class WinogradWeightGradient {
                     dyTile(
                         Int32(a), Int32(m), A, d0, g.q * K, Int32(rows), Int32(cols), Int32(K), D + t * dT, dX, tmp)
                 }
-                // Mw[ξ] += V[:,ξ]ᵀ · D[:,ξ], reducing over the chunk's tiles: V[:,ξ] transposed (C × tb), then
+                // Mw[ξ] += V[:,ξ]ᵀ · D[:,ξ], reducing over the chunk's tiles. The blocked AVX-512 kernel
+                // reads V[:,ξ] as a transposed A in place; otherwise V[:,ξ] is transposed (C × tb) for
                 // the small NN kernel (OpenBLAS where the ISA or the panel size rules it out).
+                if blockedTN {
+                    for xi in 0..<a2 {
+                        Blas.blockedSgemm(
+                            transA: true, m: C, n: K, k: tb, a: V + xi * vX, lda: vT, b: D + xi * dX, ldb: dT,
+                            c: Mw + xi * C * K, ldc: K, accumulate: true, options: opts)
+                    }
+                    t0 += tb
+                    continue
+                }
                 for xi in 0..<a2 {
                     transpose(V + xi * vX, Int32(tb), Int32(C), vT, Vt, tb)
                     // In blocks of 64 tiles: the block of D[ξ] (64 x K) stays in L1 while every row strip
