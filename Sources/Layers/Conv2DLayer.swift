@@ -218,12 +218,13 @@ public final class Conv2DLayer: Layer {
         let dy = expandedGrads.get(batch: batch, shape: outputShape)
         let (P, Q, K) = (geometry.p, geometry.q, geometry.k)
         let (P2, Q2) = (P / 2, Q / 2)
+        let wide = options.avx512Kernels
         for n in 0..<batch {
             for pp in 0..<P2 {
                 let o = (n * P2 + pp) * Q2 * K
                 MaxPoolArgmax.route(
                     windows: Q2, argmax: am + o, gradient: dPooled.data + o, into: dy.data + (n * P + 2 * pp) * Q * K,
-                    rowStride: Q * K, k: 2, channels: K, wide: options.avx512Kernels)
+                    rowStride: Q * K, k: 2, channels: K, wide: wide)
             }
         }
         let dx = inputGrads.get(batch: batch, shape: inputShape)

@@ -134,6 +134,7 @@ public final class PoolingLayer: Layer {
         let covers = H % k == 0 && W % k == 0
         let am: UnsafePointer<UInt8>? =
             isMax ? UnsafePointer(argmaxBuffer(batch: batch, count: batch * P * Q * C)) : nil
+        let wide = options.avx512Kernels
         ctx.runner.parallelRanges(batch, work: batch * H * W * C) { _, images in
             for n in images {
                 let img = dxp + n * H * W * C
@@ -141,19 +142,20 @@ public final class PoolingLayer: Layer {
                 // written below, so the zero fill is only needed for the leftover rows/columns.
                 if !covers || !isMax { img.update(repeating: 0, count: H * W * C) }
                 for p in 0..<P {
+                    if isMax {  // a row of Q windows per call, k·C floats apart in dx
+                        let o = (n * P + p) * Q * C
+                        MaxPoolArgmax.route(
+                            windows: Q, argmax: am! + o, gradient: dyp + o, into: img + p * k * W * C,
+                            rowStride: W * C, k: k, channels: C, wide: wide)
+                        continue
+                    }
                     for q in 0..<Q {
                         let o = ((n * P + p) * Q + q) * C
                         let g = dyp + o
-                        if isMax {
-                            MaxPoolArgmax.route(
-                                windows: 1, argmax: am! + o, gradient: g, into: dxp + ((n * H + p * k) * W + q * k) * C,
-                                rowStride: W * C, k: k, channels: C, wide: options.avx512Kernels)
-                        } else {
-                            for i in 0..<k {
-                                for j in 0..<k {
-                                    let d = img + ((p * k + i) * W + q * k + j) * C
-                                    for c in 0..<C { d[c] += g[c] * inv }
-                                }
+                        for i in 0..<k {
+                            for j in 0..<k {
+                                let d = img + ((p * k + i) * W + q * k + j) * C
+                                for c in 0..<C { d[c] += g[c] * inv }
                             }
                         }
                     }
