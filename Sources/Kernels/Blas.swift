@@ -65,8 +65,9 @@ public enum Blas {
     // C[m×n] (+)= op(A)·B, op(A) = A (m×k) or Aᵀ (A k×m), B k×n, all row-major
     /// C = op(A)·B (+ C when `accumulate`) for a Dense layer's forward (A = x) and weight gradient
     /// (transA, A = x, B = dy): cnnscope's blocked 12x32 AVX-512 kernel where `blockedKernels`
-    /// allows, cblas_sgemm otherwise. On Zen 4 (two threads, wide-cnn's 6272->256 layer at batch
-    /// 64, each worker half the columns) 1.0-1.2x OpenBLAS's time; 1.1-1.25x on 3136->128.
+    /// allows, cblas_sgemm otherwise. On Zen 4 (two threads, batch 64, each worker half the
+    /// columns) OpenBLAS took 1.0-1.2x this kernel's time on wide-cnn's 6272->256 layer and
+    /// 1.1-1.25x on 3136->128.
     @inline(__always)
     public static func blockedSgemm(
         transA: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,

@@ -157,8 +157,8 @@ WK_TARGET void WK_NAME(sgemm_nn)(int m, int n, int k, const float *a, int lda, c
 
 // C[m x n] (+)= op(A) · B, row-major, in cache blocks: the contract of cnns_sgemm_blocked. op(A) is A
 // (m x k, row i at a + i·lda) or, with trans_a, Aᵀ where A is k x m (row p at a + p·lda).
-// k in blocks of WK_KC (a block's B strip, WK_KC x 32, stays in L1), m in blocks of WK_MC rows (their
-// A stays in L2 while the strips pass), then the 12-row tiles; the last n mod 16 columns go through
+// k in blocks of WK_KC (a block's B strip, WK_KC x 32 = 32 KiB, is read from L1/L2 by every tile of the
+// m block), m in blocks of WK_MC rows (their A stays in L2 while the strips pass), then the 12-row tiles; the last n mod 16 columns go through
 // a zero-padded copy of their strip, as in sgemm_nn.
 #define WK_KC 256
 #define WK_MC 192

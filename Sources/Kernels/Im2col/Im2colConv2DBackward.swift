@@ -76,12 +76,14 @@ public final class Im2colConv2DBackward {
         // written once here so that the GEMM reads it row-major; OpenBLAS otherwise (its packing
         // transposes). Zen 4, small-filters' 2x2 14x14x32->64 layer: OpenBLAS took ~20% of the step.
         let smallGemmGradient = options.avx2Kernels && options.smallGemm && L * K <= options.smallGemmMaxPanelFloats
-        var wT: UnsafePointer<Float> = weights
+        let wT: UnsafePointer<Float>
         if dInput != nil && smallGemmGradient {
             transposedWeights.reserve(workers: 1, floats: L * K)
             let t = transposedWeights.buffer(0)
             cnns_transpose(weights, Int32(L), Int32(K), K, t, L)
             wT = UnsafePointer(t)
+        } else {
+            wT = weights
         }
         func columnGradient(rows: Int, dy: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>) {
             if smallGemmGradient {
