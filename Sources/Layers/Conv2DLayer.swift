@@ -250,7 +250,7 @@ public final class Conv2DLayer: Layer {
             (try? algorithm(batch: batch, runner: ctx.runner))?.kind.winogradTransform != nil
         else { return nil }
         let g = (try? geometry.withBatch(batch)) ?? geometry
-        let winograd = [ConvAlgorithmKind.winogradF2, .winogradF4, .winogradF2x5].compactMap { kind in
+        let winograd = [ConvAlgorithmKind.winogradF2, .winogradF4, .winogradF2x5, .winogradF3x2].compactMap { kind in
             winogradWeightGradient(kind).map { (kind, $0) }
         }
         guard !winograd.isEmpty else { return nil }
@@ -337,11 +337,17 @@ public final class Conv2DLayer: Layer {
         let viaForward = dx != nil && transposedGeometry(batch: batch) != nil
         // A frozen layer computes no weight gradient (only dX, when a layer below trains).
         let dW: UnsafeMutablePointer<Float>? = trainable ? kernel.grad.data : nil
-        if let dW, dx == nil || viaForward, let wg = weightGradientOnWinograd(batch: batch, x: x, dy: dy, dW: dW, ctx) {
+        if let dW, let wg = weightGradientOnWinograd(batch: batch, x: x, dy: dy, dW: dW, ctx) {
             wg.backward(
                 input: x.data, batch: batch, dy: dy.data, dWeights: dW, dBias: bias.grad.data, runner: ctx.runner)
-            // dX (when asked) as a forward convolution of dy: the condition above makes it viaForward.
-            if let dx { inputGradient(dy, x: x, into: dx, ctx) }
+            // dX (when asked): a forward convolution of dy, or (even kernels) im2col's dy·Wᵀ and col2im alone.
+            if let dx, viaForward {
+                inputGradient(dy, x: x, into: dx, ctx)
+            } else if let dx {
+                im2colBackward.backward(
+                    input: x.data, batch: batch, weights: kernel.value.data, dy: dy.data, dWeights: nil, dBias: nil,
+                    dInput: dx.data, runner: ctx.runner)
+            }
             return dx
         }
         if dW != nil || !viaForward {

@@ -24,6 +24,8 @@ final class ConvolutionTests: XCTestCase {
         "N=2,H=7,W=9,C=6,K=5,R=1,stride=2", "N=1,H=11,W=11,C=3,K=8,R=7,stride=2",
         "N=1,H=6,W=6,C=2,K=3,R=4", "N=1,H=10,W=12,C=3,K=5,R=3,S=5", "N=1,H=5,W=5,C=3,K=2,R=5,pad=valid",
         "N=1,H=3,W=3,C=2,K=2,R=3", "N=1,H=1,W=1,C=4,K=3,R=3", "N=2,H=6,W=5,C=3,K=4,R=2,stride=2,pad=valid",
+        // 2x2 kernels (F(3x3,2x2)): 'same' pads bottom and right only; sizes not multiples of 3.
+        "N=2,H=5,W=7,C=4,K=6,R=2", "N=1,H=8,W=7,C=3,K=5,R=2,pad=valid", "N=1,H=1,W=2,C=3,K=4,R=2",
     ]
 
     func testLabLayerShapesAllAlgorithms() throws {

@@ -17,6 +17,7 @@ final class WinogradTileTests: XCTestCase {
         var rng = SeededGenerator(seed: seed)
         let kernels: [(Int32, any WinogradTileKernel.Type)] = [
             (0, WinogradF2Kernel.self), (1, WinogradF4Kernel.self), (2, WinogradF2x5Kernel.self),
+            (3, WinogradF3x2Kernel.self),
         ]
         for (variant, T) in kernels {
             for channels in [1, 7, 8, 16, 17, 33, 64] {

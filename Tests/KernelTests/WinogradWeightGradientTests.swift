@@ -82,13 +82,17 @@ final class WinogradWeightGradientTests: XCTestCase {
     }
 
     func testLabTrainingLayers() throws {
-        for (i, (h, c, k, r)) in [(14, 32, 64, 3), (7, 64, 128, 3), (28, 1, 32, 3), (14, 32, 64, 5), (28, 1, 32, 5)]
-            .enumerated()
-        {
+        let layers = [
+            (14, 32, 64, 3), (7, 64, 128, 3), (28, 1, 32, 3), (14, 32, 64, 5), (28, 1, 32, 5), (14, 32, 64, 2),
+            (28, 1, 32, 2),
+        ]
+        for (i, (h, c, k, r)) in layers.enumerated() {
             let g = try ConvGeometry(n: 4, h: h, w: h, c: c, k: k, r: r, padding: .same)
             if r == 3 {
                 try check(g, .f2x3, kind: .winogradF2, seed: 300 + UInt64(i))
                 try check(g, .f4x3, kind: .winogradF4, seed: 310 + UInt64(i))
+            } else if r == 2 {
+                try check(g, .f3x2, kind: .winogradF3x2, seed: 330 + UInt64(i))
             } else {
                 try check(g, .f2x5, kind: .winogradF2x5, seed: 320 + UInt64(i))
             }
@@ -104,14 +108,16 @@ final class WinogradWeightGradientTests: XCTestCase {
             try ConvGeometry(n: 3, h: 5, w: 7, c: 2, k: 9, r: 3, padding: .same), .f2x3, kind: .winogradF2, seed: 3)
         let seed = ConvTester.randomSeed("WinogradWeightGradientTests.testPartialTilesValidPaddingAndRandomShapes")
         var rng = SeededGenerator(seed: seed)
-        for i in 0..<4 {
-            let r = rng.nextInt(2) == 0 ? 3 : 5
+        for i in 0..<6 {
+            let r = [2, 3, 5][rng.nextInt(3)]
             let h = r + rng.nextInt(14), w = r + rng.nextInt(14)
             let g = try ConvGeometry(
                 n: 1 + rng.nextInt(3), h: h, w: w, c: 1 + rng.nextInt(20), k: 1 + rng.nextInt(40), r: r,
                 padding: rng.nextInt(2) == 0 ? .same : .valid)
             let (t, kind): (WinogradTransform, ConvAlgorithmKind) =
-                r == 5 ? (.f2x5, .winogradF2x5) : (i % 2 == 0 ? (.f2x3, .winogradF2) : (.f4x3, .winogradF4))
+                r == 5
+                ? (.f2x5, .winogradF2x5)
+                : r == 2 ? (.f3x2, .winogradF3x2) : (i % 2 == 0 ? (.f2x3, .winogradF2) : (.f4x3, .winogradF4))
             try check(g, t, kind: kind, seed: seed &+ UInt64(i))
         }
     }

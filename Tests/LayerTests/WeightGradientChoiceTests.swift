@@ -94,6 +94,55 @@ final class WeightGradientChoiceTests: XCTestCase {
     func testOtherTransformsWeightGradientWhenChosen() throws { try check(.winogradF2) }
     func testIm2colWeightGradientWhenChosen() throws { try check(.im2col) }
     func testFixedAlgorithmKeepsIm2colWeightGradient() throws { try check(nil) }
+
+    /// A 2x2 layer (an even kernel: dX goes through im2col's dy·Wᵀ and col2im, not a flipped forward)
+    /// under auto with F(3x3,2x2) kept for the forward and the weight gradient: dX, dW and db equal a
+    /// fixed-im2col layer's within F(3x3,2x2)'s relative L2 tolerance.
+    func testEvenKernelWinogradWeightGradientBesideIm2colInputGradient() throws {
+        let batch = 2, input = [7, 8, 5]
+        var options = ConvOptions()
+        options.winogradWeightGradient = true
+        let reference = try Conv2DLayer(name: "c", input: input, filters: 9, kernel: 2, options: options)
+        let g = try reference.geometry.withBatch(batch)
+        var cache = AlgorithmChoiceCache()
+        cache.choices[AutoSelector.key(g, threads: 1, options: options, machine: "test")] = AlgorithmChoice(
+            algorithm: .winogradF3x2, secondsByAlgorithm: ["im2col": 1, "winograd-f3x2": 0.5])
+        cache.choices[AutoSelector.weightGradientKey(g, threads: 1, options: options, machine: "test")] =
+            AlgorithmChoice(algorithm: .winogradF3x2, secondsByAlgorithm: ["im2col": 2, "winograd-f3x2": 1])
+        let selector = AutoSelector(cache: cache, options: options, machine: "test")
+        let l = try Conv2DLayer(
+            name: "c", input: input, filters: 9, kernel: 2, policy: .auto(selector), options: options)
+        var rng = SeededGenerator(seed: 9)
+        for (p, q) in zip(l.parameters, reference.parameters) {
+            p.value.fillUniform(&rng, low: -0.5, high: 0.5)
+            q.value.data.update(from: p.value.data, count: p.value.count)
+            p.version += 1; q.version += 1
+        }
+        let x = try Tensor([batch] + input)
+        x.fillUniform(&rng)
+        let ctx = RunContext(runner: SerialRunner(), training: true, seed: 1)
+        let y = l.forward(x, ctx)
+        _ = reference.forward(x, ctx)
+        let dy = Tensor(shape: y.shape)
+        dy.fillUniform(&rng)
+        let dyCopy = dy.copy()
+        let dx = try XCTUnwrap(l.backward(dy, ctx))
+        let dxReference = try XCTUnwrap(reference.backward(dyCopy, ctx))
+        XCTAssertEqual(l.weightGradientChoice[batch]?.kind, .winogradF3x2)
+        XCTAssertFalse(selector.changed, "the kept choices are reused, nothing is timed")
+        func relativeL2(_ a: Tensor, _ b: Tensor) -> Double {
+            var e = 0.0, n = 0.0
+            for i in 0..<a.count {
+                let d = Double(a.data[i]) - Double(b.data[i])
+                e += d * d
+                n += Double(b.data[i]) * Double(b.data[i])
+            }
+            return (e / max(n, 1e-30)).squareRoot()
+        }
+        XCTAssertLessThanOrEqual(relativeL2(dx, dxReference), 2e-5, "dX")
+        XCTAssertLessThanOrEqual(relativeL2(l.kernel.grad, reference.kernel.grad), 2e-5, "dW")
+        XCTAssertLessThanOrEqual(relativeL2(l.bias.grad, reference.bias.grad), 2e-5, "db")
+    }
 }
 
 /// The rule that picks the weight gradient from timings: the fastest Winograd candidate only when it

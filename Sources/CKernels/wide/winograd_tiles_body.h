@@ -11,7 +11,7 @@
 //              6 (F(4x4,3x3) and F(2x2,5x5), which share Bᵀ).
 // Output tile: M[ξ] (K floats) at mtx + ξ·xs -> Y = Aᵀ M A + bias, clamped to [lo, hi] if asked,
 //              rows x cols pixels at out + i·rowStride + j·K. variant 0: F(2x2,3x3), 1: F(4x4,3x3),
-//              2: F(2x2,5x5). With WT_STREAM, whole aligned 64-byte vectors go out as non-temporal stores
+//              2: F(2x2,5x5), 3: F(3x3,2x2) (α = 4, F(2x2,3x3)'s input transform). With WT_STREAM, whole aligned 64-byte vectors go out as non-temporal stores
 //              (no read for ownership of lines the tile overwrites whole), then a store fence.
 #include <stdint.h>
 #include <string.h>
@@ -86,7 +86,7 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_bt6(const wt_v *x
     o[5] = x[1] * 4.0f - x[3] * 5.0f + x[5];
 }
 
-// Aᵀ: F(2,3) 2x4, F(4,3) 4x6, F(2,5) 2x6.
+// Aᵀ: F(2,3) 2x4, F(4,3) 4x6, F(2,5) 2x6, F(3,2) 3x4 (F(2,3)'s points, so its Bᵀ).
 WT_TARGET __attribute__((always_inline)) static inline void wt_at(int variant, const wt_v *m, wt_v *y) {
     if (variant == 0) {
         y[0] = m[0] + m[1] + m[2];
@@ -97,9 +97,13 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_at(int variant, c
         y[1] = c + d * 2.0f;
         y[2] = a + b * 4.0f;
         y[3] = c + d * 8.0f + m[5];
-    } else {
+    } else if (variant == 2) {
         y[0] = m[0] + m[1] + m[2] + m[3] + m[4];
         y[1] = (m[1] - m[2]) + (m[3] - m[4]) * 2.0f + m[5];
+    } else {
+        y[0] = m[0] + m[1] + m[2];
+        y[1] = m[1] - m[2];
+        y[2] = m[1] + m[2] - m[3];
     }
 }
 
@@ -128,7 +132,7 @@ WT_TARGET void WT_NAME(wino_input_tile)(int alpha, const float *const *d, int C,
 WT_TARGET __attribute__((always_inline)) static inline void wt_output(int variant, const float *mtx, long xs, int K,
                                                                       const float *bias, int flags, float lo, float hi,
                                                                       float *out, long rowStride, int rows, int cols) {
-    const int alpha = variant == 0 ? 4 : 6, m = variant == 1 ? 4 : 2;
+    const int alpha = variant == 0 || variant == 3 ? 4 : 6, m = variant == 1 ? 4 : variant == 3 ? 3 : 2;
     // Only whole-line vectors stream: at 8 lanes the two halves of a line are written a tile pass
     // apart, and the write-combining buffers flush them as partial lines (F(4x4,3x3) 16x16x32->64
     // under --isa avx2 on Zen 4: 2.73 ms plain, 3.43 ms streaming).
@@ -168,6 +172,7 @@ WT_TARGET void WT_NAME(wino_output_tile)(int variant, const float *mtx, long xs,
     switch (variant) {
     case 0: wt_output(0, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols); break;
     case 1: wt_output(1, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols); break;
+    case 3: wt_output(3, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols); break;
     default: wt_output(2, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols); break;
     }
 }

@@ -8,15 +8,16 @@ import Tensor
 //                                 per weights version; the small kernel, or the pointwise kernel on
 //                                 packed U[ξ] when U[ξ] is large, then V[ξ][tb][C] and M[ξ][tb][K])
 //   Y = Aᵀ M A + bias -> output (edge tiles clipped)
-/// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3 and F(2x2,5x5) for 5x5 kernels,
-/// stride 1, any padding.
+/// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3, F(2x2,5x5) for 5x5 and F(3x3,2x2) for
+/// 2x2 kernels, stride 1, any padding.
 public final class WinogradConv2D: ConvolutionAlgorithm {
     public let geometry: ConvGeometry
     public let transform: WinogradTransform
     public let options: ConvOptions
     public var outputClamp: ClosedRange<Float>?
     public var kind: ConvAlgorithmKind {
-        transform.r == 5 ? .winogradF2x5 : transform.m == 2 ? .winogradF2 : .winogradF4
+        transform.r == 5
+            ? .winogradF2x5 : transform.r == 2 ? .winogradF3x2 : transform.m == 2 ? .winogradF2 : .winogradF4
     }
 
     private let workspace = Workspace()
@@ -120,7 +121,11 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
             filterKey = (weights, weightsVersion)
             observer?.stageEnded(.filterTransform, worker: 0)
         }
-        if transform.r == 5 {
+        if transform.r == 2 {
+            run(
+                WinogradF3x2Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
+                observer: observer)
+        } else if transform.r == 5 {
             run(
                 WinogradF2x5Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
                 observer: observer)

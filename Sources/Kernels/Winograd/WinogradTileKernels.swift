@@ -244,3 +244,47 @@ enum WinogradF2x5Kernel: WinogradTileKernel {
         }
     }
 }
+
+/// F(3x3,2x2) with F(2x2,3x3)'s points: its input transform; Aᵀ rows (m0+m1+m2, m1−m2, m1+m2−m3).
+enum WinogradF3x2Kernel: WinogradTileKernel {
+    static var m: Int { 3 }
+    static var alpha: Int { 4 }
+
+    @inline(__always)
+    static func at(_ m0: V8, _ m1: V8, _ m2: V8, _ m3: V8) -> (V8, V8, V8) {
+        (m0 + m1 + m2, m1 - m2, m1 + m2 - m3)
+    }
+
+    static func inputTile(
+        _ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
+        v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>
+    ) {
+        WinogradF2Kernel.inputTile(d, channels: C, v: v, xiStride: xiStride, scratch: s)
+    }
+
+    static func outputTile(
+        _ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
+        out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
+        scratch s: UnsafeMutablePointer<V8>
+    ) {
+        var kb = 0
+        while kb < K {
+            let n = min(8, K - kb)
+            for j in 0..<4 {
+                let p = mtx + j * xiStride + kb
+                let (y0, y1, y2) = at(
+                    load8(p, n), load8(p + 4 * xiStride, n), load8(p + 8 * xiStride, n), load8(p + 12 * xiStride, n))
+                s[j] = y0; s[4 + j] = y1; s[8 + j] = y2
+            }
+            let b = bias.map { load8($0 + kb, n) } ?? V8()
+            for i in 0..<rows {
+                let (z0, z1, z2) = at(s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3])
+                let o = out + i * rowStride + kb
+                store8(z0 + b, o, n)
+                if cols > 1 { store8(z1 + b, o + K, n) }
+                if cols > 2 { store8(z2 + b, o + 2 * K, n) }
+            }
+            kb += 8
+        }
+    }
+}

@@ -98,6 +98,24 @@ public struct WinogradTransform: Sendable {
             [0, 1, -1, 2, -2, 1],
         ])
 
+    /// F(3x3,2x2): F(2x2,3x3)'s points 0, 1, -1 and ∞, so its Bᵀ; G row i is sᵢ·[1, pᵢ] with the
+    /// same scales (the ∞ row picks the last tap), Aᵀ evaluates at the points (∞ feeds the last
+    /// output, negated as in F(2,3)'s Aᵀ). For 2x2 kernels ('same' pads the bottom and right).
+    public static let f3x2 = WinogradTransform(
+        name: "F(3x3,2x2)", m: 3, r: 2,
+        BT: f2x3.BT,
+        G: [
+            [1, 0],
+            [0.5, 0.5],
+            [0.5, -0.5],
+            [0, 1],
+        ],
+        AT: [
+            [1, 1, 1, 0],
+            [0, 1, -1, 0],
+            [0, 1, 1, -1],
+        ])
+
     var nnzBT: Int { btRows.reduce(0) { $0 + $1.count } }
     var nnzG: Int { gFlat.filter { $0 != 0 }.count }
     var nnzAT: Int { atRows.reduce(0) { $0 + $1.count } }

@@ -88,7 +88,9 @@ public final class WinogradWeightGradient {
         input: UnsafePointer<Float>, batch: Int, dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>,
         dBias: UnsafeMutablePointer<Float>?, runner: ParallelRunner
     ) {
-        if transform.r == 5 {
+        if transform.r == 2 {
+            run(WinogradF3x2Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        } else if transform.r == 5 {
             run(WinogradF2x5Kernel.self, input, batch, dy, dWeights, dBias, runner)
         } else if transform.m == 2 {
             run(WinogradF2Kernel.self, input, batch, dy, dWeights, dBias, runner)
