@@ -11,8 +11,9 @@
 //              6 (F(4x4,3x3) and F(2x2,5x5), which share Bᵀ).
 // Output tile: M[ξ] (K floats) at mtx + ξ·xs -> Y = Aᵀ M A + bias, clamped to [lo, hi] if asked,
 //              rows x cols pixels at out + i·rowStride + j·K. variant 0: F(2x2,3x3), 1: F(4x4,3x3),
-//              2: F(2x2,5x5), 3: F(3x3,2x2) (α = 4, F(2x2,3x3)'s input transform). With WT_STREAM, whole aligned 64-byte vectors go out as non-temporal stores
-//              (no read for ownership of lines the tile overwrites whole), then a store fence.
+//              2: F(2x2,5x5), 3: F(3x3,2x2) (α = 4, F(2x2,3x3)'s input transform). With WT_STREAM,
+//              whole aligned 64-byte vectors go out as non-temporal stores (no read for ownership
+//              of lines the tile overwrites whole), then a store fence.
 #include <stdint.h>
 #include <string.h>
 
