@@ -8,9 +8,10 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
     case winogradF4 = "winograd-f4x3"
     case winogradF2x5 = "winograd-f2x5"
     case winogradF3x2 = "winograd-f3x2"
+    case winogradF4x5 = "winograd-f4x5"
 
     /// Every setting a user may name, for help texts and error messages (one list, from the cases):
-    /// "naive, im2col, winograd-f2x3, winograd-f4x3 (or winograd), winograd-f2x5, winograd-f3x2".
+    /// "naive, im2col, winograd-f2x3, winograd-f4x3 (or winograd), winograd-f2x5, winograd-f3x2, winograd-f4x5".
     public static var userChoices: String {
         allCases.map { $0 == .winogradF4 ? "\($0.rawValue) (or winograd)" : $0.rawValue }.joined(separator: ", ")
     }
@@ -24,6 +25,7 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
         case "winograd", "winograd-f4x3", "winograd4", "f4x3", "wino4": self = .winogradF4
         case "winograd-f2x5", "f2x5", "winograd5": self = .winogradF2x5
         case "winograd-f3x2", "f3x2": self = .winogradF3x2
+        case "winograd-f4x5", "f4x5": self = .winogradF4x5
         default: return nil
         }
     }
@@ -36,6 +38,7 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
         case .winogradF4: return .f4x3
         case .winogradF2x5: return .f2x5
         case .winogradF3x2: return .f3x2
+        case .winogradF4x5: return .f4x5
         }
     }
 
@@ -43,8 +46,8 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
     public func check(_ g: ConvGeometry) throws {
         switch self {
         case .naive, .im2col: return
-        case .winogradF2, .winogradF4, .winogradF2x5, .winogradF3x2:
-            let r = self == .winogradF2x5 ? 5 : self == .winogradF3x2 ? 2 : 3
+        case .winogradF2, .winogradF4, .winogradF2x5, .winogradF3x2, .winogradF4x5:
+            let r = self == .winogradF2x5 || self == .winogradF4x5 ? 5 : self == .winogradF3x2 ? 2 : 3
             guard g.r == r, g.s == r else {
                 throw ConvError.unsupported(
                     algorithm: rawValue,
@@ -66,6 +69,7 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
         case .winogradF4: return WinogradConv2D(geometry: g, transform: .f4x3, options: options)
         case .winogradF2x5: return WinogradConv2D(geometry: g, transform: .f2x5, options: options)
         case .winogradF3x2: return WinogradConv2D(geometry: g, transform: .f3x2, options: options)
+        case .winogradF4x5: return WinogradConv2D(geometry: g, transform: .f4x5, options: options)
         }
     }
 }

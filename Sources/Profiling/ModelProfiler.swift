@@ -18,7 +18,8 @@ public struct ModelProfileRequest {
     public var batch: Dataset
     /// The shape images are resized to first (ImageNet bases), or nil.
     public var fixedShape: [Int]?
-    /// Algorithm settings in order: naive, im2col, winograd, winograd-f2x3, winograd-f2x5, winograd-f3x2, auto.
+    /// Algorithm settings in order: naive, im2col, winograd, winograd-f2x3, winograd-f2x5, winograd-f4x5,
+    /// winograd-f3x2, auto.
     public var algorithms: [String]
     public var repetitions: Int
     /// Forward and backward (a training step) instead of inference.

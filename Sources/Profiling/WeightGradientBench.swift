@@ -32,7 +32,7 @@ enum WeightGradientBench {
         let w = Tensor(shape: g.weightShape), dw = Tensor(shape: g.weightShape),
             db = Tensor(shape: try! TensorShape([g.k]))
         let im2col = Im2colConv2DBackward(geometry: g, options: options)
-        let transforms: [WinogradTransform] = g.r == 5 ? [.f2x5] : g.r == 2 ? [.f3x2] : [.f2x3, .f4x3]
+        let transforms: [WinogradTransform] = g.r == 5 ? [.f2x5, .f4x5] : g.r == 2 ? [.f3x2] : [.f2x3, .f4x3]
         let wino = transforms.filter { WinogradWeightGradient.supports(g, transform: $0) }.map {
             WinogradWeightGradient(geometry: g, transform: $0, options: options)
         }

@@ -22,7 +22,7 @@ final class WinogradTwoSidedTests: XCTestCase {
         let builds: [(String, Kernel)] = [
             ("scalar", cnns_winograd_two_sided_scalar), ("dispatch", cnns_winograd_two_sided),
         ]
-        for t in [WinogradTransform.f2x3, .f4x3, .f2x5, .f3x2] {
+        for t in [WinogradTransform.f2x3, .f4x3, .f2x5, .f3x2, .f4x5] {
             let a = t.alpha, r = t.r
             for (rows, n, L) in [(a, r, t.gFlat), (r, a, t.gtFlat)] {
                 for _ in 0..<3 {

@@ -95,6 +95,7 @@ final class WinogradWeightGradientTests: XCTestCase {
                 try check(g, .f3x2, kind: .winogradF3x2, seed: 330 + UInt64(i))
             } else {
                 try check(g, .f2x5, kind: .winogradF2x5, seed: 320 + UInt64(i))
+                try check(g, .f4x5, kind: .winogradF4x5, seed: 340 + UInt64(i))
             }
         }
     }
@@ -116,7 +117,7 @@ final class WinogradWeightGradientTests: XCTestCase {
                 padding: rng.nextInt(2) == 0 ? .same : .valid)
             let (t, kind): (WinogradTransform, ConvAlgorithmKind) =
                 r == 5
-                ? (.f2x5, .winogradF2x5)
+                ? (i % 2 == 0 ? (.f2x5, .winogradF2x5) : (.f4x5, .winogradF4x5))
                 : r == 2 ? (.f3x2, .winogradF3x2) : (i % 2 == 0 ? (.f2x3, .winogradF2) : (.f4x3, .winogradF4))
             try check(g, t, kind: kind, seed: seed &+ UInt64(i))
         }

@@ -84,7 +84,7 @@ void cnns_winograd_two_sided_scalar(int rows, int n, const float *L, const float
                                     float *out);
 /// Winograd input tile: d holds α² pointers to the C channels of the tile's input pixels
 /// (row-major; a zero row where padded); writes V[ξ] = (Bᵀ d B)[ξ] (C floats) at v + ξ·xs.
-/// α = 4 for F(2x2,3x3), 6 for F(4x4,3x3) and F(2x2,5x5).
+/// α = 4 for F(2x2,3x3) and F(3x3,2x2), 6 for F(4x4,3x3) and F(2x2,5x5), 8 for F(4x4,5x5).
 void cnns_wino_input_tile_avx2(int alpha, const float *const *d, int C, float *v, long xs);
 void cnns_wino_input_tile_avx512(int alpha, const float *const *d, int C, float *v, long xs);
 void cnns_wino_input_tile_w16(int alpha, const float *const *d, int C, float *v, long xs);
@@ -92,7 +92,7 @@ void cnns_wino_input_tile_w16(int alpha, const float *const *d, int C, float *v,
 /// rows x cols pixels at out + i·rowStride + j·K; `flags`: CNNS_WINO_CLAMP clamps to [lo, hi],
 /// CNNS_WINO_STREAM (16-lane kernels only) writes whole 64-byte-aligned vectors with non-temporal
 /// stores (no read for ownership; for outputs larger than the caches keep) and fences them.
-/// variant 0: F(2x2,3x3), 1: F(4x4,3x3), 2: F(2x2,5x5), 3: F(3x3,2x2). `_avx2` needs AVX2+FMA, `_avx512`
+/// variant 0: F(2x2,3x3), 1: F(4x4,3x3), 2: F(2x2,5x5), 3: F(3x3,2x2), 4: F(4x4,5x5). `_avx2` needs AVX2+FMA, `_avx512`
 /// AVX-512F; `_w16` (the 16-lane code for AVX2, or portable C) runs anywhere.
 #define CNNS_WINO_CLAMP 1
 #define CNNS_WINO_STREAM 2

@@ -7,11 +7,12 @@
 // The includer defines WT_W (lanes), WT_TARGET (function attribute) and WT_NAME(x).
 //
 // Input tile:  d: α² pointers to the C channels of each input pixel (row-major i·α + j; a zero row
-//              where padded) -> V[ξ] (C floats) at v + ξ·xs, V = Bᵀ d B. α = 4 (F(2x2,3x3)) or
-//              6 (F(4x4,3x3) and F(2x2,5x5), which share Bᵀ).
+//              where padded) -> V[ξ] (C floats) at v + ξ·xs, V = Bᵀ d B. α = 4 (F(2x2,3x3), F(3x3,2x2)),
+//              6 (F(4x4,3x3) and F(2x2,5x5), which share Bᵀ) or 8 (F(4x4,5x5)).
 // Output tile: M[ξ] (K floats) at mtx + ξ·xs -> Y = Aᵀ M A + bias, clamped to [lo, hi] if asked,
 //              rows x cols pixels at out + i·rowStride + j·K. variant 0: F(2x2,3x3), 1: F(4x4,3x3),
-//              2: F(2x2,5x5), 3: F(3x3,2x2) (α = 4, F(2x2,3x3)'s input transform). With WT_STREAM,
+//              2: F(2x2,5x5), 3: F(3x3,2x2) (α = 4, F(2x2,3x3)'s input transform), 4: F(4x4,5x5)
+//              (α = 8). With WT_STREAM,
 //              whole aligned 64-byte vectors go out as non-temporal stores (no read for ownership
 //              of lines the tile overwrites whole), then a store fence.
 #include <stdint.h>
@@ -87,7 +88,23 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_bt6(const wt_v *x
     o[5] = x[1] * 4.0f - x[3] * 5.0f + x[5];
 }
 
-// Aᵀ: F(2,3) 2x4, F(4,3) 4x6, F(2,5) 2x6, F(3,2) 3x4 (F(2,3)'s points, so its Bᵀ).
+// Bᵀ of F(4,5) with points 0, ±1, ±2, ±1/2, ∞ (WinogradTransform.f4x5): rows 1-6 in pairs that share
+// their even-index part E and differ in the sign of their odd-index part O.
+WT_TARGET __attribute__((always_inline)) static inline void wt_bt8(const wt_v *x, wt_v *o) {
+    const wt_v e1 = x[2] + x[6] - x[4] * 4.25f, o1 = x[1] + x[5] - x[3] * 4.25f;
+    const wt_v e3 = x[2] * 0.25f - x[4] * 1.25f + x[6], o3 = x[1] * 0.5f - x[3] * 2.5f + x[5] * 2.0f;
+    const wt_v e5 = x[2] * 4.0f - x[4] * 5.0f + x[6], o5 = x[1] * 2.0f - x[3] * 2.5f + x[5] * 0.5f;
+    o[0] = (x[2] - x[4]) * 5.25f + x[6] - x[0];
+    o[1] = e1 + o1;
+    o[2] = e1 - o1;
+    o[3] = e3 + o3;
+    o[4] = e3 - o3;
+    o[5] = e5 + o5;
+    o[6] = e5 - o5;
+    o[7] = (x[3] - x[5]) * 5.25f + x[7] - x[1];
+}
+
+// Aᵀ: F(2,3) 2x4, F(4,3) 4x6, F(2,5) 2x6, F(3,2) 3x4 (F(2,3)'s points, so its Bᵀ), F(4,5) 4x8.
 WT_TARGET __attribute__((always_inline)) static inline void wt_at(int variant, const wt_v *m, wt_v *y) {
     if (variant == 0) {
         y[0] = m[0] + m[1] + m[2];
@@ -101,25 +118,32 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_at(int variant, c
     } else if (variant == 2) {
         y[0] = m[0] + m[1] + m[2] + m[3] + m[4];
         y[1] = (m[1] - m[2]) + (m[3] - m[4]) * 2.0f + m[5];
-    } else {
+    } else if (variant == 3) {
         y[0] = m[0] + m[1] + m[2];
         y[1] = m[1] - m[2];
         y[2] = m[1] + m[2] - m[3];
+    } else {
+        const wt_v a1 = m[1] + m[2], b1 = m[1] - m[2], a2 = m[3] + m[4], b2 = m[3] - m[4];
+        const wt_v a3 = m[5] + m[6], b3 = m[5] - m[6];
+        y[0] = m[0] + a1 + a2 + a3;
+        y[1] = b1 + b2 * 2.0f + b3 * 0.5f;
+        y[2] = a1 + a2 * 4.0f + a3 * 0.25f;
+        y[3] = b1 + b2 * 8.0f + b3 * 0.125f + m[7];
     }
 }
 
 WT_TARGET __attribute__((always_inline)) static inline void wt_input(int alpha, const float *const *d, int C, float *v,
                                                                      long xs) {
-    wt_v s[36], x[6], o[6];
+    wt_v s[64], x[8], o[8];
     for (int cb = 0; cb < C; cb += WT_W) {
         const int n = C - cb < WT_W ? C - cb : WT_W;
         for (int j = 0; j < alpha; j++) {
             for (int i = 0; i < alpha; i++) x[i] = wt_load(d[i * alpha + j] + cb, n);
-            if (alpha == 4) wt_bt4(x, o); else wt_bt6(x, o);
+            if (alpha == 4) wt_bt4(x, o); else if (alpha == 6) wt_bt6(x, o); else wt_bt8(x, o);
             for (int i = 0; i < alpha; i++) s[i * alpha + j] = o[i];
         }
         for (int i = 0; i < alpha; i++) {
-            if (alpha == 4) wt_bt4(s + 4 * i, o); else wt_bt6(s + 6 * i, o);
+            if (alpha == 4) wt_bt4(s + 4 * i, o); else if (alpha == 6) wt_bt6(s + 6 * i, o); else wt_bt8(s + 8 * i, o);
             float *base = v + (long)(alpha * i) * xs + cb;
             for (int k = 0; k < alpha; k++) wt_store(base + k * xs, o[k], n);
         }
@@ -127,18 +151,19 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_input(int alpha, 
 }
 
 WT_TARGET void WT_NAME(wino_input_tile)(int alpha, const float *const *d, int C, float *v, long xs) {
-    if (alpha == 4) wt_input(4, d, C, v, xs); else wt_input(6, d, C, v, xs);
+    if (alpha == 4) wt_input(4, d, C, v, xs); else if (alpha == 6) wt_input(6, d, C, v, xs); else wt_input(8, d, C, v, xs);
 }
 
 WT_TARGET __attribute__((always_inline)) static inline void wt_output(int variant, const float *mtx, long xs, int K,
                                                                       const float *bias, int flags, float lo, float hi,
                                                                       float *out, long rowStride, int rows, int cols) {
-    const int alpha = variant == 0 || variant == 3 ? 4 : 6, m = variant == 1 ? 4 : variant == 3 ? 3 : 2;
+    const int alpha = variant == 0 || variant == 3 ? 4 : variant == 4 ? 8 : 6;
+    const int m = variant == 1 || variant == 4 ? 4 : variant == 3 ? 3 : 2;
     // Only whole-line vectors stream: at 8 lanes the two halves of a line are written a tile pass
     // apart, and the write-combining buffers flush them as partial lines (F(4x4,3x3) 16x16x32->64
     // under --isa avx2 on Zen 4: 2.73 ms plain, 3.43 ms streaming).
     const int clamp = flags & WT_CLAMP, stream = (flags & WT_STREAM) && 4 * WT_W == 64;
-    wt_v s[24], x[6], y[4];
+    wt_v s[32], x[8], y[4];
     wt_v vlo = {0}, vhi = {0};
     vlo += lo, vhi += hi;
     for (int kb = 0; kb < K; kb += WT_W) {
@@ -174,6 +199,7 @@ WT_TARGET void WT_NAME(wino_output_tile)(int variant, const float *mtx, long xs,
     case 0: wt_output(0, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols); break;
     case 1: wt_output(1, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols); break;
     case 3: wt_output(3, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols); break;
+    case 4: wt_output(4, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols); break;
     default: wt_output(2, mtx, xs, K, bias, flags, lo, hi, out, rowStride, rows, cols); break;
     }
 }

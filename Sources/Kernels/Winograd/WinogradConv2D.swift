@@ -8,16 +8,21 @@ import Tensor
 //                                 per weights version; the small kernel, or the pointwise kernel on
 //                                 packed U[ξ] when U[ξ] is large, then V[ξ][tb][C] and M[ξ][tb][K])
 //   Y = Aᵀ M A + bias -> output (edge tiles clipped)
-/// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3, F(2x2,5x5) for 5x5 and F(3x3,2x2) for
-/// 2x2 kernels, stride 1, any padding.
+/// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3, F(2x2,5x5) and F(4x4,5x5) for 5x5 and
+/// F(3x3,2x2) for 2x2 kernels, stride 1, any padding.
 public final class WinogradConv2D: ConvolutionAlgorithm {
     public let geometry: ConvGeometry
     public let transform: WinogradTransform
     public let options: ConvOptions
     public var outputClamp: ClosedRange<Float>?
     public var kind: ConvAlgorithmKind {
-        transform.r == 5
-            ? .winogradF2x5 : transform.r == 2 ? .winogradF3x2 : transform.m == 2 ? .winogradF2 : .winogradF4
+        switch (transform.r, transform.m) {
+        case (5, 2): return .winogradF2x5
+        case (5, _): return .winogradF4x5
+        case (2, _): return .winogradF3x2
+        case (_, 2): return .winogradF2
+        default: return .winogradF4
+        }
     }
 
     private let workspace = Workspace()
@@ -124,6 +129,10 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         if transform.r == 2 {
             run(
                 WinogradF3x2Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
+                observer: observer)
+        } else if transform.r == 5 && transform.m == 4 {
+            run(
+                WinogradF4x5Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
                 observer: observer)
         } else if transform.r == 5 {
             run(

@@ -288,3 +288,65 @@ enum WinogradF3x2Kernel: WinogradTileKernel {
         }
     }
 }
+
+/// F(4x4,5x5) (α = 8): the reference written from the transform's matrices (their nonzero
+/// entries), not from factored formulas; the C kernels factor Bᵀ's and Aᵀ's row pairs.
+enum WinogradF4x5Kernel: WinogradTileKernel {
+    static var m: Int { 4 }
+    static var alpha: Int { 8 }
+    static let transform = WinogradTransform.f4x5
+
+    static func inputTile(
+        _ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
+        v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>
+    ) {
+        let rows = transform.btRows
+        var cb = 0
+        while cb < C {
+            let n = min(8, C - cb)
+            for j in 0..<8 {  // columns: s[i][j] = Σ_l Bᵀ[i][l] d[l][j]
+                for i in 0..<8 {
+                    var acc = V8()
+                    for (l, c) in rows[i] { acc += load8(d[l * 8 + j] + cb, n) * c }
+                    s[i * 8 + j] = acc
+                }
+            }
+            for i in 0..<8 {  // rows: V[i][k] = Σ_l s[i][l] Bᵀ[k][l]
+                for k in 0..<8 {
+                    var acc = V8()
+                    for (l, c) in rows[k] { acc += s[i * 8 + l] * c }
+                    store8(acc, v + (8 * i + k) * xiStride + cb, n)
+                }
+            }
+            cb += 8
+        }
+    }
+
+    static func outputTile(
+        _ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int, bias: UnsafePointer<Float>?,
+        out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
+        scratch s: UnsafeMutablePointer<V8>
+    ) {
+        let at = transform.atRows
+        var kb = 0
+        while kb < K {
+            let n = min(8, K - kb)
+            for j in 0..<8 {  // columns: s[i][j] = Σ_l Aᵀ[i][l] M[l][j]
+                for i in 0..<4 {
+                    var acc = V8()
+                    for (l, c) in at[i] { acc += load8(mtx + (l * 8 + j) * xiStride + kb, n) * c }
+                    s[i * 8 + j] = acc
+                }
+            }
+            let b = bias.map { load8($0 + kb, n) } ?? V8()
+            for i in 0..<rows {
+                for k in 0..<cols {
+                    var acc = V8()
+                    for (l, c) in at[k] { acc += s[i * 8 + l] * c }
+                    store8(acc + b, out + i * rowStride + k * K + kb, n)
+                }
+            }
+            kb += 8
+        }
+    }
+}

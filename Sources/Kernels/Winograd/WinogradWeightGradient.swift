@@ -90,6 +90,8 @@ public final class WinogradWeightGradient {
     ) {
         if transform.r == 2 {
             run(WinogradF3x2Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        } else if transform.r == 5 && transform.m == 4 {
+            run(WinogradF4x5Kernel.self, input, batch, dy, dWeights, dBias, runner)
         } else if transform.r == 5 {
             run(WinogradF2x5Kernel.self, input, batch, dy, dWeights, dBias, runner)
         } else if transform.m == 2 {

@@ -34,7 +34,7 @@ struct CompareCommand: ParsableCommand {
     @Option(
         help: """
             Comma-separated algorithms: naive, im2col, winograd-f2x3, winograd-f4x3 (or winograd), winograd-f2x5, \
-            winograd-f3x2, auto.
+            winograd-f4x5, winograd-f3x2, auto.
             """)
     var algorithms = "naive,im2col,winograd-f2x3,winograd-f4x3,auto"
     @Option(help: "Timed repetitions per layer and algorithm.") var repetitions = 5

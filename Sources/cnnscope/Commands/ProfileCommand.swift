@@ -22,7 +22,7 @@ struct ProfileCommand: ParsableCommand {
     @Option(
         help: """
             Comma-separated algorithm settings to compare: naive, im2col, winograd (F(4x4,3x3)), winograd-f2x3, \
-            winograd-f2x5 (5x5 layers), winograd-f3x2 (2x2 layers), auto.
+            winograd-f2x5 and winograd-f4x5 (5x5 layers), winograd-f3x2 (2x2 layers), auto.
             """)
     var algorithms = "naive,im2col,winograd,auto"
     @Option(help: "Timed repetitions per algorithm (after one warm-up).") var repetitions = 5
