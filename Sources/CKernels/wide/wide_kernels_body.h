@@ -63,8 +63,8 @@ enum { WK_INIT_ZERO = 0, WK_INIT_C = 1, WK_INIT_BIAS = 2 };
 // row-major, ka = its leading dimension when a is stored transposed), b_h row p at b_h + p·ldb.
 // Only the first `cols` columns are loaded (WK_INIT_C) and stored; clamp to [lo, hi] if asked.
 WK_TARGET __attribute__((always_inline)) static inline void wk_tile(
-    int rows, int halves, int k, const float *a, long lda, long ka, const float *b0, const float *b1, long ldb, int init,
-    const float *bias32, int clamp, float lo, float hi, float *c, long ldc, int cols) {
+    int rows, int halves, int k, const float *a, long lda, long ka, const float *b0, const float *b1, long ldb,
+    int init, const float *bias32, int clamp, float lo, float hi, float *c, long ldc, int cols) {
     wk_vf acc[WK_ROWS][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < rows; r++)
@@ -120,13 +120,14 @@ WK_TARGET void WK_NAME(sgemm_nn)(int m, int n, int k, const float *a, int lda, c
         for (; i + WK_ROWS <= m; i += WK_ROWS)
             wk_tile(WK_ROWS, 2, k, a + (long)i * lda, lda, 1, b0, b1, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j, ldc,
                     32);
-        WK_ROW_TAIL(m - i, 2, k, a + (long)i * lda, lda, 1, b0, b1, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j, ldc, 32);
+        WK_ROW_TAIL(m - i, 2, k, a + (long)i * lda, lda, 1, b0, b1, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j, ldc,
+                    32);
     }
     if (j + 16 <= n) {
         int i = 0;
         for (; i + WK_ROWS <= m; i += WK_ROWS)
-            wk_tile(WK_ROWS, 1, k, a + (long)i * lda, lda, 1, b + j, b + j, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j,
-                    ldc, 16);
+            wk_tile(WK_ROWS, 1, k, a + (long)i * lda, lda, 1, b + j, b + j, ldb, init, 0, 0, 0, 0,
+                    c + (long)i * ldc + j, ldc, 16);
         WK_ROW_TAIL(m - i, 1, k, a + (long)i * lda, lda, 1, b + j, b + j, ldb, init, 0, 0, 0, 0, c + (long)i * ldc + j,
                     ldc, 16);
         j += 16;
@@ -158,8 +159,8 @@ WK_TARGET void WK_NAME(sgemm_nn)(int m, int n, int k, const float *a, int lda, c
 // C[m x n] (+)= op(A) · B, row-major, in cache blocks: the contract of cnns_sgemm_blocked. op(A) is A
 // (m x k, row i at a + i·lda) or, with trans_a, Aᵀ where A is k x m (row p at a + p·lda).
 // k in blocks of WK_KC (a block's B strip, WK_KC x 32 = 32 KiB, is read from L1/L2 by every tile of the
-// m block), m in blocks of WK_MC rows (their A stays in L2 while the strips pass), then the 12-row tiles; the last n mod 16 columns go through
-// a zero-padded copy of their strip, as in sgemm_nn.
+// m block), m in blocks of WK_MC rows (their A stays in L2 while the strips pass), then the 12-row tiles;
+// the last n mod 16 columns go through a zero-padded copy of their strip, as in sgemm_nn.
 #define WK_KC 256
 #define WK_MC 192
 WK_TARGET void WK_NAME(sgemm_blocked)(int trans_a, int m, int n, int k, const float *a, int lda, const float *b,

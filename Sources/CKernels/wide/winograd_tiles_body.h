@@ -151,7 +151,12 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_input(int alpha, 
 }
 
 WT_TARGET void WT_NAME(wino_input_tile)(int alpha, const float *const *d, int C, float *v, long xs) {
-    if (alpha == 4) wt_input(4, d, C, v, xs); else if (alpha == 6) wt_input(6, d, C, v, xs); else wt_input(8, d, C, v, xs);
+    if (alpha == 4)
+        wt_input(4, d, C, v, xs);
+    else if (alpha == 6)
+        wt_input(6, d, C, v, xs);
+    else
+        wt_input(8, d, C, v, xs);
 }
 
 WT_TARGET __attribute__((always_inline)) static inline void wt_output(int variant, const float *mtx, long xs, int K,
