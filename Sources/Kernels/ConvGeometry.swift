@@ -29,7 +29,8 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
     public let strideH: Int, strideW: Int
     public let padding: Padding
     public let p: Int, q: Int
-    public let padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+    /// The padding `padding`'s rule gives, or (`init(mirroring:)`) the mirror of another layer's.
+    public private(set) var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
 
     public init(
         n: Int, h: Int, w: Int, c: Int, k: Int, r: Int, s: Int? = nil,
@@ -82,10 +83,32 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
         self.p = p; self.q = q; padTop = pt; padBottom = pb; padLeft = pl; padRight = pr
     }
 
+    /// The input gradient of a stride-1 'same' layer as a forward convolution of dy (N, P, Q, K) with
+    /// the flipped kernel: K channels in, C out, and the layer's padding mirrored (top r−1−top, left
+    /// s−1−left). For odd kernels that is the 'same' rule again; for even ones (2x2 pads only the
+    /// bottom and right) it pads the top and left, which the 'same' rule never does.
+    public init(mirroring g: ConvGeometry, batch: Int) throws {
+        guard g.strideH == 1, g.strideW == 1, g.padding == .same else {
+            throw ConvError.invalidShape("\(g): only a stride-1 'same' layer's input gradient is a forward convolution")
+        }
+        try self.init(n: batch, h: g.p, w: g.q, c: g.k, k: g.c, r: g.r, s: g.s, stride: 1, padding: .same)
+        (padTop, padLeft) = (g.r - 1 - g.padTop, g.s - 1 - g.padLeft)
+        (padBottom, padRight) = (g.r - 1 - padTop, g.s - 1 - padLeft)
+    }
+
+    /// Whether the padding is not `padding`'s rule (a mirrored geometry with an even kernel).
+    public var hasMirroredPadding: Bool {
+        guard padding == .same else { return false }
+        let rule = (max((p - 1) * strideH + r - h, 0) / 2, max((q - 1) * strideW + s - w, 0) / 2)
+        return rule != (padTop, padLeft)
+    }
+
     /// The same layer with another batch size.
     public func withBatch(_ batch: Int) throws -> ConvGeometry {
-        try ConvGeometry(
+        var g = try ConvGeometry(
             n: batch, h: h, w: w, c: c, k: k, r: r, s: s, stride: strideH, strideW: strideW, padding: padding)
+        (g.padTop, g.padLeft, g.padBottom, g.padRight) = (padTop, padLeft, padBottom, padRight)
+        return g
     }
 
     public var inputShape: TensorShape { try! TensorShape([n, h, w, c]) }
@@ -113,7 +136,8 @@ public struct ConvGeometry: Hashable, Codable, CustomStringConvertible, Sendable
     public var description: String {
         let ks = r == s ? "R=\(r)" : "R=\(r),S=\(s)"
         let st = strideH == strideW ? "stride=\(strideH)" : "stride=\(strideH)x\(strideW)"
-        return "N=\(n),H=\(h),W=\(w),C=\(c),K=\(k),\(ks),\(st),pad=\(padding.rawValue)"
+        let mirrored = hasMirroredPadding ? ",padTop=\(padTop),padLeft=\(padLeft)" : ""
+        return "N=\(n),H=\(h),W=\(w),C=\(c),K=\(k),\(ks),\(st),pad=\(padding.rawValue)\(mirrored)"
     }
 
     /// Short form for tables: 14x14x32->64 k3 s1 same.

@@ -360,12 +360,10 @@ public final class Conv2DLayer: Layer {
         return dx
     }
 
-    /// The geometry of dX = conv(dy, flip(W)ᵀ) when it is a plain same-padded convolution:
-    /// stride 1, odd kernel, same padding (then the transposed padding equals the forward one).
+    /// The geometry of dX = conv(dy, flip(W)ᵀ) when it is a stride-1 'same' layer: the padding
+    /// mirrored (for odd kernels the same rule again; a 2x2 kernel's moves to the top and left).
     public func transposedGeometry(batch: Int) -> ConvGeometry? {
-        let g = geometry
-        guard g.strideH == 1, g.strideW == 1, g.padding == .same, g.r % 2 == 1, g.s % 2 == 1 else { return nil }
-        return try? ConvGeometry(n: batch, h: g.p, w: g.q, c: g.k, k: g.c, r: g.r, s: g.s, stride: 1, padding: .same)
+        try? ConvGeometry(mirroring: geometry, batch: batch)
     }
 
     public func inputGradientAlgorithm(batch: Int, runner: ParallelRunner) throws -> ConvolutionAlgorithm {

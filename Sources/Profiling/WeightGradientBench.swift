@@ -76,14 +76,14 @@ enum WeightGradientBench {
     /// The rows' table (pure).
     static func text(_ rows: [WeightGradientBenchRow]) -> String {
         var t = TextTable(header: [
-            "layer", "thr", "im2col dW", "F(2x2,3x3)", "F(4x4,3x3)", "F(2x2,5x5)", "best", "speed-up",
+            "layer", "thr", "im2col dW", "F(2x2,3x3)", "F(4x4,3x3)", "F(2x2,5x5)", "F(4x4,5x5)", "best", "speed-up",
         ])
-        t.rightAligned = [1, 2, 3, 4, 5, 7]
+        t.rightAligned = [1, 2, 3, 4, 5, 6, 8]
         for r in rows {
             let cell = { (name: String) in r.winogradGFLOPs[name].map { Format.g($0) } ?? "—" }
             t.rows.append([
                 r.layer, "\(r.threads)", Format.g(r.im2colGFLOPs), cell("F(2x2,3x3)"), cell("F(4x4,3x3)"),
-                cell("F(2x2,5x5)"), r.best,
+                cell("F(2x2,5x5)"), cell("F(4x4,5x5)"), r.best,
                 "\(Format.g(r.speedup, 2)) (\(Format.g(r.speedupMin, 2))–\(Format.g(r.speedupMax, 2)))",
             ])
         }

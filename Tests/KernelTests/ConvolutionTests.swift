@@ -35,6 +35,32 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// The input gradient of 'same' layers as forward convolutions with mirrored padding: a 2x2
+    /// kernel's moves to the top and left (every algorithm against the Double reference, which reads
+    /// the geometry's padding); an odd kernel's mirror is the 'same' rule again.
+    func testMirroredPaddingGeometries() throws {
+        for (i, text) in ["N=2,H=14,W=14,C=32,K=64,R=2", "N=1,H=5,W=7,C=6,K=4,R=2", "N=1,H=4,W=6,C=3,K=5,R=2,S=3"]
+            .enumerated()
+        {
+            let g = try ConvGeometry.parse(text)
+            let m = try ConvGeometry(mirroring: g, batch: g.n)
+            XCTAssertEqual([m.padTop, m.padLeft], [g.r - 1 - g.padTop, g.s - 1 - g.padLeft])
+            XCTAssertEqual([m.padBottom, m.padRight], [g.r - 1 - m.padTop, g.s - 1 - m.padLeft])
+            XCTAssertEqual([m.p, m.q, m.c, m.k], [g.h, g.w, g.k, g.c])
+            XCTAssertTrue(m.hasMirroredPadding)
+            XCTAssertTrue(m.description.hasSuffix(",padTop=\(m.padTop),padLeft=\(m.padLeft)"), m.description)
+            XCTAssertEqual(try m.withBatch(3).padTop, m.padTop)
+            try ConvTester(m, seed: 4000 + UInt64(i)).checkAll(runner: TwoThreadRunner())
+        }
+        let odd = try ConvGeometry.parse("N=2,H=9,W=9,C=4,K=6,R=3")
+        let oddMirror = try ConvGeometry(mirroring: odd, batch: 2)
+        XCTAssertEqual(
+            [oddMirror.padTop, oddMirror.padLeft, oddMirror.c, oddMirror.k], [odd.padTop, odd.padLeft, 6, 4])
+        XCTAssertFalse(oddMirror.hasMirroredPadding)
+        XCTAssertThrowsError(
+            try ConvGeometry(mirroring: try ConvGeometry.parse("N=1,H=9,W=9,C=4,K=6,R=3,stride=2"), batch: 1))
+    }
+
     func testOddShapesStridesAndValidPadding() throws {
         for (i, text) in Self.oddLayers.enumerated() {
             let g = try ConvGeometry.parse(text)

@@ -95,10 +95,11 @@ final class WeightGradientChoiceTests: XCTestCase {
     func testIm2colWeightGradientWhenChosen() throws { try check(.im2col) }
     func testFixedAlgorithmKeepsIm2colWeightGradient() throws { try check(nil) }
 
-    /// A 2x2 layer (an even kernel: dX goes through im2col's dy·Wᵀ and col2im, not a flipped forward)
-    /// under auto with F(3x3,2x2) kept for the forward and the weight gradient: dX, dW and db equal a
-    /// fixed-im2col layer's within F(3x3,2x2)'s relative L2 tolerance.
-    func testEvenKernelWinogradWeightGradientBesideIm2colInputGradient() throws {
+    /// A 2x2 layer under auto with F(3x3,2x2) kept for the forward, the weight gradient and the input
+    /// gradient (a forward convolution of dy with the flipped kernel and the padding mirrored to the
+    /// top and left): dX equals Double sums, and dW and db a fixed-im2col layer's, within F(3x3,2x2)'s
+    /// relative L2 tolerance.
+    func testEvenKernelWinogradWeightAndInputGradients() throws {
         let batch = 2, input = [7, 8, 5]
         var options = ConvOptions()
         options.winogradWeightGradient = true
@@ -109,6 +110,10 @@ final class WeightGradientChoiceTests: XCTestCase {
             algorithm: .winogradF3x2, secondsByAlgorithm: ["im2col": 1, "winograd-f3x2": 0.5])
         cache.choices[AutoSelector.weightGradientKey(g, threads: 1, options: options, machine: "test")] =
             AlgorithmChoice(algorithm: .winogradF3x2, secondsByAlgorithm: ["im2col": 2, "winograd-f3x2": 1])
+        let tg = try XCTUnwrap(reference.transposedGeometry(batch: batch))
+        XCTAssertEqual([tg.padTop, tg.padLeft, tg.padBottom, tg.padRight], [1, 1, 0, 0])
+        cache.choices[AutoSelector.key(tg, threads: 1, options: options, machine: "test")] = AlgorithmChoice(
+            algorithm: .winogradF3x2, secondsByAlgorithm: ["im2col": 1, "winograd-f3x2": 0.5])
         let selector = AutoSelector(cache: cache, options: options, machine: "test")
         let l = try Conv2DLayer(
             name: "c", input: input, filters: 9, kernel: 2, policy: .auto(selector), options: options)
@@ -127,7 +132,31 @@ final class WeightGradientChoiceTests: XCTestCase {
         dy.fillUniform(&rng)
         let dyCopy = dy.copy()
         let dx = try XCTUnwrap(l.backward(dy, ctx))
-        let dxReference = try XCTUnwrap(reference.backward(dyCopy, ctx))
+        _ = reference.backward(dyCopy, ctx)
+        // dX[n, ih, iw, c] = Σ over the (p, q, r, s) that read input pixel (ih, iw) of dy[n, p, q, k] · W[r, s, c, k].
+        let dxReference = Tensor(shape: dx.shape)
+        let g1 = reference.geometry, w = l.kernel.value
+        for n in 0..<batch {
+            for ih in 0..<g1.h {
+                for iw in 0..<g1.w {
+                    for c in 0..<g1.c {
+                        var sum = 0.0
+                        for r in 0..<g1.r {
+                            for s in 0..<g1.s {
+                                let p = ih + g1.padTop - r, q = iw + g1.padLeft - s
+                                guard p >= 0 && p < g1.p && q >= 0 && q < g1.q else { continue }
+                                for k in 0..<g1.k {
+                                    sum +=
+                                        Double(dy.data[((n * g1.p + p) * g1.q + q) * g1.k + k])
+                                        * Double(w.data[((r * g1.s + s) * g1.c + c) * g1.k + k])
+                                }
+                            }
+                        }
+                        dxReference.data[((n * g1.h + ih) * g1.w + iw) * g1.c + c] = Float(sum)
+                    }
+                }
+            }
+        }
         XCTAssertEqual(l.weightGradientChoice[batch]?.kind, .winogradF3x2)
         XCTAssertFalse(selector.changed, "the kept choices are reused, nothing is timed")
         func relativeL2(_ a: Tensor, _ b: Tensor) -> Double {
