@@ -245,15 +245,72 @@ enum WinogradF2x5Kernel: WinogradTileKernel {
     }
 }
 
-/// F(3x3,2x2) with F(2x2,3x3)'s points: its input transform; Aᵀ rows (m0+m1+m2, m1−m2, m1+m2−m3).
+/// The tile transforms written from a transform's matrices (their nonzero entries) rather than
+/// from factored formulas, for any α and m: the reference of F(3x3,2x2)'s output and of F(4x4,5x5),
+/// whose C kernels factor the rows. scratch: α² V8.
+enum WinogradMatrixTiles {
+    // d: α² pixel pointers -> V[ξ] at v + ξ·xiStride, V = Bᵀ d B
+    static func input(
+        _ t: WinogradTransform, _ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
+        v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>
+    ) {
+        let a = t.alpha, rows = t.btRows
+        var cb = 0
+        while cb < C {
+            let n = min(8, C - cb)
+            for j in 0..<a {  // columns: s[i][j] = Σ_l Bᵀ[i][l] d[l][j]
+                for i in 0..<a {
+                    var acc = V8()
+                    for (l, c) in rows[i] { acc += load8(d[l * a + j] + cb, n) * c }
+                    s[i * a + j] = acc
+                }
+            }
+            for i in 0..<a {  // rows: V[i][k] = Σ_l s[i][l] Bᵀ[k][l]
+                for k in 0..<a {
+                    var acc = V8()
+                    for (l, c) in rows[k] { acc += s[i * a + l] * c }
+                    store8(acc, v + (a * i + k) * xiStride + cb, n)
+                }
+            }
+            cb += 8
+        }
+    }
+
+    // M[ξ] at mtx + ξ·xiStride -> Y = Aᵀ M A + bias, rows x cols pixels at out + i·rowStride + j·K
+    static func output(
+        _ t: WinogradTransform, _ mtx: UnsafePointer<Float>, xiStride: Int, filters K: Int,
+        bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
+        scratch s: UnsafeMutablePointer<V8>
+    ) {
+        let a = t.alpha, at = t.atRows
+        var kb = 0
+        while kb < K {
+            let n = min(8, K - kb)
+            for j in 0..<a {  // columns: s[i][j] = Σ_l Aᵀ[i][l] M[l][j]
+                for i in 0..<t.m {
+                    var acc = V8()
+                    for (l, c) in at[i] { acc += load8(mtx + (l * a + j) * xiStride + kb, n) * c }
+                    s[i * a + j] = acc
+                }
+            }
+            let b = bias.map { load8($0 + kb, n) } ?? V8()
+            for i in 0..<rows {
+                for k in 0..<cols {
+                    var acc = V8()
+                    for (l, c) in at[k] { acc += s[i * a + l] * c }
+                    store8(acc + b, out + i * rowStride + k * K + kb, n)
+                }
+            }
+            kb += 8
+        }
+    }
+}
+
+/// F(3x3,2x2) with F(2x2,3x3)'s points: its input transform, and Aᵀ rows (m0+m1+m2, m1−m2,
+/// m1+m2−m3) applied from the matrix.
 enum WinogradF3x2Kernel: WinogradTileKernel {
     static var m: Int { 3 }
     static var alpha: Int { 4 }
-
-    @inline(__always)
-    static func at(_ m0: V8, _ m1: V8, _ m2: V8, _ m3: V8) -> (V8, V8, V8) {
-        (m0 + m1 + m2, m1 - m2, m1 + m2 - m3)
-    }
 
     static func inputTile(
         _ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
@@ -267,59 +324,22 @@ enum WinogradF3x2Kernel: WinogradTileKernel {
         out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
         scratch s: UnsafeMutablePointer<V8>
     ) {
-        var kb = 0
-        while kb < K {
-            let n = min(8, K - kb)
-            for j in 0..<4 {
-                let p = mtx + j * xiStride + kb
-                let (y0, y1, y2) = at(
-                    load8(p, n), load8(p + 4 * xiStride, n), load8(p + 8 * xiStride, n), load8(p + 12 * xiStride, n))
-                s[j] = y0; s[4 + j] = y1; s[8 + j] = y2
-            }
-            let b = bias.map { load8($0 + kb, n) } ?? V8()
-            for i in 0..<rows {
-                let (z0, z1, z2) = at(s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3])
-                let o = out + i * rowStride + kb
-                store8(z0 + b, o, n)
-                if cols > 1 { store8(z1 + b, o + K, n) }
-                if cols > 2 { store8(z2 + b, o + 2 * K, n) }
-            }
-            kb += 8
-        }
+        WinogradMatrixTiles.output(
+            .f3x2, mtx, xiStride: xiStride, filters: K, bias: bias, out: out, rowStride: rowStride, rows: rows,
+            cols: cols, scratch: s)
     }
 }
 
-/// F(4x4,5x5) (α = 8): the reference written from the transform's matrices (their nonzero
-/// entries), not from factored formulas; the C kernels factor Bᵀ's and Aᵀ's row pairs.
+/// F(4x4,5x5) (α = 8), both transforms from the matrices.
 enum WinogradF4x5Kernel: WinogradTileKernel {
     static var m: Int { 4 }
     static var alpha: Int { 8 }
-    static let transform = WinogradTransform.f4x5
 
     static func inputTile(
         _ d: UnsafePointer<UnsafePointer<Float>>, channels C: Int,
         v: UnsafeMutablePointer<Float>, xiStride: Int, scratch s: UnsafeMutablePointer<V8>
     ) {
-        let rows = transform.btRows
-        var cb = 0
-        while cb < C {
-            let n = min(8, C - cb)
-            for j in 0..<8 {  // columns: s[i][j] = Σ_l Bᵀ[i][l] d[l][j]
-                for i in 0..<8 {
-                    var acc = V8()
-                    for (l, c) in rows[i] { acc += load8(d[l * 8 + j] + cb, n) * c }
-                    s[i * 8 + j] = acc
-                }
-            }
-            for i in 0..<8 {  // rows: V[i][k] = Σ_l s[i][l] Bᵀ[k][l]
-                for k in 0..<8 {
-                    var acc = V8()
-                    for (l, c) in rows[k] { acc += s[i * 8 + l] * c }
-                    store8(acc, v + (8 * i + k) * xiStride + cb, n)
-                }
-            }
-            cb += 8
-        }
+        WinogradMatrixTiles.input(.f4x5, d, channels: C, v: v, xiStride: xiStride, scratch: s)
     }
 
     static func outputTile(
@@ -327,26 +347,8 @@ enum WinogradF4x5Kernel: WinogradTileKernel {
         out: UnsafeMutablePointer<Float>, rowStride: Int, rows: Int, cols: Int,
         scratch s: UnsafeMutablePointer<V8>
     ) {
-        let at = transform.atRows
-        var kb = 0
-        while kb < K {
-            let n = min(8, K - kb)
-            for j in 0..<8 {  // columns: s[i][j] = Σ_l Aᵀ[i][l] M[l][j]
-                for i in 0..<4 {
-                    var acc = V8()
-                    for (l, c) in at[i] { acc += load8(mtx + (l * 8 + j) * xiStride + kb, n) * c }
-                    s[i * 8 + j] = acc
-                }
-            }
-            let b = bias.map { load8($0 + kb, n) } ?? V8()
-            for i in 0..<rows {
-                for k in 0..<cols {
-                    var acc = V8()
-                    for (l, c) in at[k] { acc += s[i * 8 + l] * c }
-                    store8(acc + b, out + i * rowStride + k * K + kb, n)
-                }
-            }
-            kb += 8
-        }
+        WinogradMatrixTiles.output(
+            .f4x5, mtx, xiStride: xiStride, filters: K, bias: bias, out: out, rowStride: rowStride, rows: rows,
+            cols: cols, scratch: s)
     }
 }
