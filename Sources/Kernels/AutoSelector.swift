@@ -46,9 +46,7 @@ public final class AutoSelector {
     public init(
         cache: AlgorithmChoiceCache = AlgorithmChoiceCache(), options: ConvOptions = ConvOptions(),
         machine: String = "unidentified",
-        candidates: [ConvAlgorithmKind] = [
-            .im2col, .winogradF2, .winogradF4, .winogradF2x5, .winogradF3x2, .winogradF4x5,
-        ]
+        candidates: [ConvAlgorithmKind] = [.im2col] + ConvAlgorithmKind.winogradKinds
     ) {
         self.machine = machine
         // Choices timed by an older engine (another key version) are dropped: kernel changes

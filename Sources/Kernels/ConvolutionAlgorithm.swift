@@ -42,12 +42,20 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
         }
     }
 
+    /// The Winograd kinds, one per transform.
+    public static var winogradKinds: [ConvAlgorithmKind] { allCases.filter { $0.winogradTransform != nil } }
+
+    /// The kind that runs a Winograd transform.
+    public init(transform: WinogradTransform) {
+        self = Self.winogradKinds.first { $0.winogradTransform?.variant == transform.variant } ?? .winogradF4
+    }
+
     /// Whether this algorithm can run the layer, and why not.
     public func check(_ g: ConvGeometry) throws {
         switch self {
         case .naive, .im2col: return
         case .winogradF2, .winogradF4, .winogradF2x5, .winogradF3x2, .winogradF4x5:
-            let r = self == .winogradF2x5 || self == .winogradF4x5 ? 5 : self == .winogradF3x2 ? 2 : 3
+            let r = winogradTransform!.r
             guard g.r == r, g.s == r else {
                 throw ConvError.unsupported(
                     algorithm: rawValue,
@@ -65,11 +73,8 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
         switch self {
         case .naive: return NaiveConv2D(geometry: g)
         case .im2col: return Im2colConv2D(geometry: g, options: options)
-        case .winogradF2: return WinogradConv2D(geometry: g, transform: .f2x3, options: options)
-        case .winogradF4: return WinogradConv2D(geometry: g, transform: .f4x3, options: options)
-        case .winogradF2x5: return WinogradConv2D(geometry: g, transform: .f2x5, options: options)
-        case .winogradF3x2: return WinogradConv2D(geometry: g, transform: .f3x2, options: options)
-        case .winogradF4x5: return WinogradConv2D(geometry: g, transform: .f4x5, options: options)
+        case .winogradF2, .winogradF4, .winogradF2x5, .winogradF3x2, .winogradF4x5:
+            return WinogradConv2D(geometry: g, transform: winogradTransform!, options: options)
         }
     }
 }

@@ -250,10 +250,9 @@ public final class Conv2DLayer: Layer {
             (try? algorithm(batch: batch, runner: ctx.runner))?.kind.winogradTransform != nil
         else { return nil }
         let g = (try? geometry.withBatch(batch)) ?? geometry
-        let winograd = [ConvAlgorithmKind.winogradF2, .winogradF4, .winogradF2x5, .winogradF3x2, .winogradF4x5]
-            .compactMap { kind in
-                winogradWeightGradient(kind).map { (kind, $0) }
-            }
+        let winograd = ConvAlgorithmKind.winogradKinds.compactMap { kind in
+            winogradWeightGradient(kind).map { (kind, $0) }
+        }
         guard !winograd.isEmpty else { return nil }
         func timed(_ body: () -> Void) -> Double {
             let t0 = monotonicNanos()

@@ -32,8 +32,7 @@ enum WeightGradientBench {
         let w = Tensor(shape: g.weightShape), dw = Tensor(shape: g.weightShape),
             db = Tensor(shape: try! TensorShape([g.k]))
         let im2col = Im2colConv2DBackward(geometry: g, options: options)
-        let transforms: [WinogradTransform] = g.r == 5 ? [.f2x5, .f4x5] : g.r == 2 ? [.f3x2] : [.f2x3, .f4x3]
-        let wino = transforms.filter { WinogradWeightGradient.supports(g, transform: $0) }.map {
+        let wino = WinogradTransform.all.filter { WinogradWeightGradient.supports(g, transform: $0) }.map {
             WinogradWeightGradient(geometry: g, transform: $0, options: options)
         }
         func timed(_ body: () -> Void) -> Double {
@@ -75,17 +74,16 @@ enum WeightGradientBench {
 
     /// The rows' table (pure).
     static func text(_ rows: [WeightGradientBenchRow]) -> String {
-        var t = TextTable(header: [
-            "layer", "thr", "im2col dW", "F(2x2,3x3)", "F(4x4,3x3)", "F(2x2,5x5)", "F(4x4,5x5)", "best", "speed-up",
-        ])
-        t.rightAligned = [1, 2, 3, 4, 5, 6, 8]
+        // A column per transform that some row timed, in the transforms' order.
+        let names = WinogradTransform.all.map(\.name).filter { n in rows.contains { $0.winogradGFLOPs[n] != nil } }
+        var t = TextTable(header: ["layer", "thr", "im2col dW"] + names + ["best", "speed-up"])
+        t.rightAligned = Set(1..<(3 + names.count)).union([4 + names.count])
         for r in rows {
-            let cell = { (name: String) in r.winogradGFLOPs[name].map { Format.g($0) } ?? "—" }
-            t.rows.append([
-                r.layer, "\(r.threads)", Format.g(r.im2colGFLOPs), cell("F(2x2,3x3)"), cell("F(4x4,3x3)"),
-                cell("F(2x2,5x5)"), cell("F(4x4,5x5)"), r.best,
-                "\(Format.g(r.speedup, 2)) (\(Format.g(r.speedupMin, 2))–\(Format.g(r.speedupMax, 2)))",
-            ])
+            let cells = names.map { r.winogradGFLOPs[$0].map { Format.g($0) } ?? "—" }
+            t.rows.append(
+                [r.layer, "\(r.threads)", Format.g(r.im2colGFLOPs)] + cells + [
+                    r.best, "\(Format.g(r.speedup, 2)) (\(Format.g(r.speedupMin, 2))–\(Format.g(r.speedupMax, 2)))",
+                ])
         }
         return """
             Weight gradient (training), direct-equivalent GFLOP/s, im2col's colᵀ·dy and the Winograd weight \

@@ -133,7 +133,8 @@ final class WeightGradientChoiceTests: XCTestCase {
         let dyCopy = dy.copy()
         let dx = try XCTUnwrap(l.backward(dy, ctx))
         _ = reference.backward(dyCopy, ctx)
-        // dX[n, ih, iw, c] = Σ over the (p, q, r, s) that read input pixel (ih, iw) of dy[n, p, q, k] · W[r, s, c, k].
+        // dX[n, ih, iw, c] = Σ over the (p, q, r, s) that read input pixel (ih, iw) of
+        // dy[n, p, q, k] · W[r, s, c, k].
         let dxReference = Tensor(shape: dx.shape)
         let g1 = reference.geometry, w = l.kernel.value
         for n in 0..<batch {

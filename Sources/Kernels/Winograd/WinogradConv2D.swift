@@ -15,15 +15,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     public let transform: WinogradTransform
     public let options: ConvOptions
     public var outputClamp: ClosedRange<Float>?
-    public var kind: ConvAlgorithmKind {
-        switch (transform.r, transform.m) {
-        case (5, 2): return .winogradF2x5
-        case (5, _): return .winogradF4x5
-        case (2, _): return .winogradF3x2
-        case (_, 2): return .winogradF2
-        default: return .winogradF4
-        }
-    }
+    public var kind: ConvAlgorithmKind { ConvAlgorithmKind(transform: transform) }
 
     private let workspace = Workspace()
     private var filters: UnsafeMutablePointer<Float>?
@@ -126,26 +118,15 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
             filterKey = (weights, weightsVersion)
             observer?.stageEnded(.filterTransform, worker: 0)
         }
-        if transform.r == 2 {
-            run(
-                WinogradF3x2Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
-                observer: observer)
-        } else if transform.r == 5 && transform.m == 4 {
-            run(
-                WinogradF4x5Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
-                observer: observer)
-        } else if transform.r == 5 {
-            run(
-                WinogradF2x5Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
-                observer: observer)
-        } else if transform.m == 2 {
-            run(
-                WinogradF2Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
-                observer: observer)
-        } else {
-            run(
-                WinogradF4Kernel.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
-                observer: observer)
+        func go<T: WinogradTileKernel>(_ kernel: T.Type) {
+            run(kernel, input: input, batch: batch, bias: bias, output: output, runner: runner, observer: observer)
+        }
+        switch transform.variant {
+        case 0: go(WinogradF2Kernel.self)
+        case 1: go(WinogradF4Kernel.self)
+        case 2: go(WinogradF2x5Kernel.self)
+        case 3: go(WinogradF3x2Kernel.self)
+        default: go(WinogradF4x5Kernel.self)
         }
     }
 
@@ -172,7 +153,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         let tiles = WinogradTileTransforms(options)
         let packedKernel = PackedWeightPanels.kernel(options)
-        let variant = WinogradTileTransforms.variant(transform)
+        let variant = transform.variant
         // V and M tile-major ([t][ξ][·]): each tile's transforms read and write one contiguous
         // block, and the α² GEMMs take strided rows. The packed kernel's rows are contiguous, so
         // there V and M stay ξ-major ([ξ][t][·]).

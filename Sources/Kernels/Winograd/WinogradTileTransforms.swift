@@ -27,16 +27,4 @@ struct WinogradTileTransforms {
             return nil
         }
     }
-
-    /// The output kernels' variant number: 0 F(2x2,3x3), 1 F(4x4,3x3), 2 F(2x2,5x5), 3 F(3x3,2x2),
-    /// 4 F(4x4,5x5).
-    static func variant(_ t: WinogradTransform) -> Int32 {
-        switch (t.r, t.m) {
-        case (5, 2): return 2
-        case (5, _): return 4
-        case (2, _): return 3
-        case (_, 2): return 0
-        default: return 1
-        }
-    }
 }

@@ -22,8 +22,12 @@ public struct WinogradTransform: Sendable {
     public let gFlat: [Float]
     public let gtFlat: [Float]
 
-    init(name: String, m: Int, r: Int = 3, BT: [[Float]], G: [[Float]], AT: [[Float]]) {
-        self.name = name; self.m = m; self.r = r; alpha = m + r - 1
+    /// Which tile kernels run it: the C output kernels' variant number (`cnns_wino_output_tile_*`),
+    /// and the Swift kernel `WinogradConv2D` and `WinogradWeightGradient` dispatch to.
+    public let variant: Int32
+
+    init(name: String, variant: Int32, m: Int, r: Int = 3, BT: [[Float]], G: [[Float]], AT: [[Float]]) {
+        self.name = name; self.variant = variant; self.m = m; self.r = r; alpha = m + r - 1
         self.BT = BT; self.G = G; self.AT = AT
         func sparse(_ a: [[Float]]) -> [[(Int, Float)]] {
             a.map { row in row.enumerated().filter { $0.element != 0 }.map { ($0.offset, $0.element) } }
@@ -35,7 +39,7 @@ public struct WinogradTransform: Sendable {
 
     /// F(2x2,3x3): points 0, 1, -1 and ∞.
     public static let f2x3 = WinogradTransform(
-        name: "F(2x2,3x3)", m: 2,
+        name: "F(2x2,3x3)", variant: 0, m: 2,
         BT: [
             [1, 0, -1, 0],
             [0, 1, 1, 0],
@@ -55,7 +59,7 @@ public struct WinogradTransform: Sendable {
 
     /// F(4x4,3x3): points 0, ±1, ±2 and ∞.
     public static let f4x3 = WinogradTransform(
-        name: "F(4x4,3x3)", m: 4,
+        name: "F(4x4,3x3)", variant: 1, m: 4,
         BT: [
             [4, 0, -5, 0, 1, 0],
             [0, -4, -4, 1, 1, 0],
@@ -83,7 +87,7 @@ public struct WinogradTransform: Sendable {
     /// sᵢ·[1, pᵢ, pᵢ², pᵢ³, pᵢ⁴] with F(4,3)'s scales sᵢ = Π_{j≠i} 1/(pᵢ − pⱼ), the ∞ row
     /// picks the last tap; Aᵀ evaluates at the points (∞ feeds the last output).
     public static let f2x5 = WinogradTransform(
-        name: "F(2x2,5x5)", m: 2, r: 5,
+        name: "F(2x2,5x5)", variant: 2, m: 2, r: 5,
         BT: f4x3.BT,
         G: [
             [1.0 / 4, 0, 0, 0, 0],
@@ -102,7 +106,7 @@ public struct WinogradTransform: Sendable {
     /// same scales (the ∞ row picks the last tap), Aᵀ evaluates at the points (∞ feeds the last
     /// output, negated as in F(2,3)'s Aᵀ). For 2x2 kernels ('same' pads the bottom and right).
     public static let f3x2 = WinogradTransform(
-        name: "F(3x3,2x2)", m: 3, r: 2,
+        name: "F(3x3,2x2)", variant: 3, m: 3, r: 2,
         BT: f2x3.BT,
         G: [
             [1, 0],
@@ -116,12 +120,13 @@ public struct WinogradTransform: Sendable {
             [0, 1, 1, -1],
         ])
 
-    /// F(4x4,5x5): α = 8 with points 0, ±1, ±2, ±1/2 and ∞ (those of F(6x6,3x3)), from the Toom-Cook
-    /// construction: Aᵀ evaluates at the points (∞ feeds the last output), G row i is pᵢᵏ / Π_{j≠i}(pᵢ − pⱼ)
-    /// (the ∞ row picks the last tap), and Bᵀ the matrix that makes Aᵀ[(G g) ⊙ (Bᵀ d)] the correlation.
-    /// 2.25x fewer transform-domain products per output than F(2x2,5x5), but larger coefficients.
+    /// F(4x4,5x5): α = 8 with points 0, ±1, ±2, ±1/2 and ∞ (those of F(6x6,3x3)), from the
+    /// Toom-Cook construction: Aᵀ evaluates at the points (∞ feeds the last output), G row i is
+    /// pᵢᵏ / Π_{j≠i}(pᵢ − pⱼ) (the ∞ row picks the last tap), and Bᵀ the matrix that makes
+    /// Aᵀ[(G g) ⊙ (Bᵀ d)] the correlation. 2.25x fewer transform-domain products per output than
+    /// F(2x2,5x5), but larger coefficients.
     public static let f4x5 = WinogradTransform(
-        name: "F(4x4,5x5)", m: 4, r: 5,
+        name: "F(4x4,5x5)", variant: 4, m: 4, r: 5,
         BT: [
             [-1, 0, 21.0 / 4, 0, -21.0 / 4, 0, 1, 0],
             [0, 1, 1, -17.0 / 4, -17.0 / 4, 1, 1, 0],
@@ -148,6 +153,9 @@ public struct WinogradTransform: Sendable {
             [0, 1, 1, 4, 4, 1.0 / 4, 1.0 / 4, 0],
             [0, 1, -1, 8, -8, 1.0 / 8, -1.0 / 8, 1],
         ])
+
+    /// Every transform, in variant order.
+    public static let all: [WinogradTransform] = [f2x3, f4x3, f2x5, f3x2, f4x5]
 
     var nnzBT: Int { btRows.reduce(0) { $0 + $1.count } }
     var nnzG: Int { gFlat.filter { $0 != 0 }.count }

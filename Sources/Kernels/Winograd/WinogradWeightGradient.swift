@@ -88,16 +88,12 @@ public final class WinogradWeightGradient {
         input: UnsafePointer<Float>, batch: Int, dy: UnsafePointer<Float>, dWeights: UnsafeMutablePointer<Float>,
         dBias: UnsafeMutablePointer<Float>?, runner: ParallelRunner
     ) {
-        if transform.r == 2 {
-            run(WinogradF3x2Kernel.self, input, batch, dy, dWeights, dBias, runner)
-        } else if transform.r == 5 && transform.m == 4 {
-            run(WinogradF4x5Kernel.self, input, batch, dy, dWeights, dBias, runner)
-        } else if transform.r == 5 {
-            run(WinogradF2x5Kernel.self, input, batch, dy, dWeights, dBias, runner)
-        } else if transform.m == 2 {
-            run(WinogradF2Kernel.self, input, batch, dy, dWeights, dBias, runner)
-        } else {
-            run(WinogradF4Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        switch transform.variant {
+        case 0: run(WinogradF2Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        case 1: run(WinogradF4Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        case 2: run(WinogradF2x5Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        case 3: run(WinogradF3x2Kernel.self, input, batch, dy, dWeights, dBias, runner)
+        default: run(WinogradF4x5Kernel.self, input, batch, dy, dWeights, dBias, runner)
         }
     }
 
@@ -157,16 +153,14 @@ public final class WinogradWeightGradient {
                 // Mw[ξ] += V[:,ξ]ᵀ · D[:,ξ], reducing over the chunk's tiles. The blocked AVX-512 kernel
                 // reads V[:,ξ] as a transposed A in place; otherwise V[:,ξ] is transposed (C × tb) for
                 // the small NN kernel (OpenBLAS where the ISA or the panel size rules it out).
-                if blockedTN {
-                    for xi in 0..<a2 {
+                for xi in 0..<a2 {
+                    let mw = Mw + xi * C * K
+                    if blockedTN {
                         Blas.blockedSgemm(
                             transA: true, m: C, n: K, k: tb, a: V + xi * vX, lda: vT, b: D + xi * dX, ldb: dT,
-                            c: Mw + xi * C * K, ldc: K, accumulate: true, options: opts)
+                            c: mw, ldc: K, accumulate: true, options: opts)
+                        continue
                     }
-                    t0 += tb
-                    continue
-                }
-                for xi in 0..<a2 {
                     transpose(V + xi * vX, Int32(tb), Int32(C), vT, Vt, tb)
                     // In blocks of 64 tiles: the block of D[ξ] (64 x K) stays in L1 while every row strip
                     // of Vt passes over it.
@@ -175,7 +169,7 @@ public final class WinogradWeightGradient {
                         let kb = min(64, tb - k0)
                         Blas.smallSgemm(
                             m: C, n: K, k: kb, a: Vt + k0, lda: tb, b: D + xi * dX + k0 * dT, ldb: dT,
-                            c: Mw + xi * C * K, ldc: K, accumulate: true, options: opts)
+                            c: mw, ldc: K, accumulate: true, options: opts)
                         k0 += kb
                     }
                 }
