@@ -70,13 +70,18 @@ public final class WorkerPool: @unchecked Sendable {
         core.waitUntilReady()
     }
 
-    /// Runs `f(worker)` on each of the pool's own threads (workers 1..<width) right after its part
-    /// of every job, before `run` returns (nil removes it); worker 0, the caller, reads its own
-    /// counters when it likes. The profiler reads each worker's own counters there: reading another
-    /// thread's counters while it is still running costs an interprocessor interrupt (measured 90 µs
-    /// on a VM against 1.5 µs for a thread reading its own).
-    public func setJobEpilogue(_ f: ((Int) -> Void)?) {
-        core.locked { core.epilogue = f }
+    /// Runs `read(worker)` once for each of the pool's own threads (workers 1..<width) and returns
+    /// when all have run; worker 0, the caller, reads its own counters when it likes. A worker that
+    /// is watching for its next job runs its `read` itself: reading another thread's counters while
+    /// it runs costs an interprocessor interrupt (measured 90 µs on a VM, against 1.5 µs for a
+    /// thread reading its own). For a worker that sleeps the caller runs it, since a thread that is
+    /// not running needs no interrupt. `meanwhile` runs on the caller once the request is out (the
+    /// caller's own read, in parallel with the workers'). Call it between jobs, from the thread that
+    /// calls `run`: the profiler reads the workers' counters this way at each layer's end, not
+    /// after every job.
+    public func readWorkers(_ read: (Int) -> Void, meanwhile: () -> Void = {}) {
+        if width == 1 { meanwhile(); return }
+        withoutActuallyEscaping(read) { escaping in core.readWorkers(escaping, meanwhile: meanwhile) }
     }
 
     deinit {
@@ -114,10 +119,20 @@ final class WorkerPoolCore: @unchecked Sendable {
     let words: UnsafeMutablePointer<Int>
     var generation: UnsafeMutablePointer<Int> { words }
     var remaining: UnsafeMutablePointer<Int> { words + 1 }
+    /// The read hand-off (`readWorkers`): [2] the number of the latest read request; per worker w,
+    /// [3 + 3w] the request it (or the caller, for it) claimed, [4 + 3w] the request whose read
+    /// has run, [5 + 3w] 1 while it sleeps or is about to. Whoever claims a request by
+    /// compare-and-swap runs that worker's read, so it runs exactly once.
+    var request: UnsafeMutablePointer<Int> { words + 2 }
+    func claimed(_ w: Int) -> UnsafeMutablePointer<Int> { words + 3 + 3 * w }
+    func served(_ w: Int) -> UnsafeMutablePointer<Int> { words + 4 + 3 * w }
+    func asleep(_ w: Int) -> UnsafeMutablePointer<Int> { words + 5 + 3 * w }
+    /// The current read, set by the caller before it publishes a request and cleared after every
+    /// worker's read has run.
+    var read: ((Int) -> Void)?
     // Under the mutex:
     var stopping = false
     var job: ((Int) -> Void)?
-    var epilogue: ((Int) -> Void)?
     var readyCount = 0
     var bindingWarnings: [String] = []
     var threadIDs: [Int32] = []
@@ -138,8 +153,8 @@ final class WorkerPoolCore: @unchecked Sendable {
         self.width = width
         self.spinMicroseconds = spinMicroseconds
         threadIDByWorker = Array(repeating: 0, count: width)
-        words = .allocate(capacity: 2)
-        words.initialize(repeating: 0, count: 2)
+        words = .allocate(capacity: 3 + 3 * width)
+        words.initialize(repeating: 0, count: 3 + 3 * width)
         mutex = .allocate(capacity: 1)
         startCond = .allocate(capacity: 1)
         doneCond = .allocate(capacity: 1)
@@ -195,20 +210,27 @@ final class WorkerPoolCore: @unchecked Sendable {
         while true {
             if cnns_atomic_load(generation) == seen && !stopping {
                 pthread_mutex_unlock(mutex)
-                watchForNextJob(after: seen)
+                watchForNextJob(after: seen, worker: index)
                 pthread_mutex_lock(mutex)
             }
-            while cnns_atomic_load(generation) == seen && !stopping { pthread_cond_wait(startCond, mutex) }
+            while cnns_atomic_load(generation) == seen && !stopping {
+                // From here the caller may run this worker's reads itself; one that came before
+                // this store is served here (the caller saw this worker awake).
+                cnns_atomic_store_seq_cst(asleep(index), 1)
+                pthread_mutex_unlock(mutex)
+                serveRead(worker: index)
+                pthread_mutex_lock(mutex)
+                if cnns_atomic_load(generation) == seen && !stopping { pthread_cond_wait(startCond, mutex) }
+                cnns_atomic_store_seq_cst(asleep(index), 0)
+            }
             if stopping { break }
             seen = cnns_atomic_load(generation)
             do {
                 // The job is released before this worker reports done: `run` checks with
                 // withoutActuallyEscaping that no worker still holds the caller's closure.
                 let work = job!
-                let after = epilogue
                 pthread_mutex_unlock(mutex)
                 work(index)
-                after?(index)
             }
             // The last thread to finish wakes the caller if it sleeps (under the mutex, so the
             // wake-up cannot fall between the caller's check and its wait).
@@ -238,11 +260,44 @@ final class WorkerPoolCore: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Watches for a job after `seen` for up to `spinMicroseconds`, yielding the processor now
-    /// and then (another thread may share it). Whatever it sees is checked again under the
-    /// mutex before the worker sleeps.
-    func watchForNextJob(after seen: Int) {
-        watch(while: { cnns_atomic_load(self.generation) == seen }, yielding: true)
+    /// Watches for a job after `seen` for up to `spinMicroseconds`, serving read requests and
+    /// yielding the processor now and then (another thread may share it). Whatever it sees is
+    /// checked again under the mutex before the worker sleeps.
+    func watchForNextJob(after seen: Int, worker w: Int) {
+        watch(
+            while: {
+                self.serveRead(worker: w)
+                return cnns_atomic_load(self.generation) == seen
+            }, yielding: true)
+    }
+
+    /// Runs worker `w`'s read on this thread if a request is pending and nobody has claimed it.
+    func serveRead(worker w: Int) {
+        let r = cnns_atomic_load_seq_cst(request), c = cnns_atomic_load(claimed(w))
+        guard r != c, cnns_atomic_cas(claimed(w), c, r) != 0 else { return }
+        read?(w)
+        cnns_atomic_store(served(w), r)
+    }
+
+    /// Publishes a read request and waits until every worker's read has run, running it here for
+    /// a worker that sleeps.
+    func readWorkers(_ f: @escaping (Int) -> Void, meanwhile: () -> Void) {
+        read = f
+        let r = cnns_atomic_load(request) + 1
+        cnns_atomic_store_seq_cst(request, r)
+        meanwhile()
+        for w in 1..<width {
+            while cnns_atomic_load(served(w)) != r {
+                let c = cnns_atomic_load(claimed(w))
+                if c != r, cnns_atomic_load_seq_cst(asleep(w)) != 0, cnns_atomic_cas(claimed(w), c, r) != 0 {
+                    f(w)
+                    cnns_atomic_store(served(w), r)
+                } else {
+                    cnns_spin_pause()
+                }
+            }
+        }
+        read = nil
     }
 
     /// Spins while `condition` holds, for up to `spinMicroseconds`; the caller, which has its own

@@ -120,9 +120,8 @@ public final class CounterSession {
         if let snaps = workerSnapshots { snaps.update(repeating: 0, count: max(1, workerGroup.count * snapshotStride)) }
     }
 
-    /// Per worker, its counters as it read them itself at the end of its last job
-    /// (`attachSelfReads`): [worker][variable], and which group is that worker's (nil: the caller's
-    /// worker, read live).
+    /// Per worker, its counters as last read for `read(into:)` (`attachSelfReads`):
+    /// [worker][variable], and which group is that worker's (nil: the caller's worker, read live).
     private var workerSnapshots: UnsafeMutablePointer<Double>?
     private var workerGroup: [Int?] = []
     /// The groups `read` reads live (the calling thread's; the workers' come from their snapshots).
@@ -130,9 +129,10 @@ public final class CounterSession {
     private weak var attachedPool: WorkerPool?
     private var snapshotStride = 0
 
-    /// Makes each of `pool`'s own threads read its counters right after each job (a cheap read of
-    /// the calling thread's events), so `read` never reads a worker's counters from another
-    /// thread while it may still be running. Worker 0 runs on the thread that calls `run`, which is
+    /// Makes `read(into:)` have each of `pool`'s own threads read its counters itself
+    /// (`WorkerPool.readWorkers`: a cheap read of the calling thread's events), so it never reads a
+    /// worker's counters from another thread while that worker runs, and the workers read nothing
+    /// between the profiler's readings. Worker 0 runs on the thread that calls `run`, which is
     /// the one attaching and reading here: its counters are this thread's group (thread id 0), read
     /// live. Detached when the session goes away.
     public func attachSelfReads(to pool: WorkerPool) {
@@ -147,7 +147,6 @@ public final class CounterSession {
         p.initialize(repeating: 0, count: max(1, tids.count * snapshotStride))
         workerSnapshots = p
         attachedPool = pool
-        pool.setJobEpilogue { [weak self] w in self?.snapshotWorker(w) }
     }
 
     private func snapshotWorker(_ w: Int) {
@@ -161,7 +160,6 @@ public final class CounterSession {
     }
 
     deinit {
-        attachedPool?.setJobEpilogue(nil)
         workerSnapshots?.deallocate()
     }
 
@@ -177,8 +175,12 @@ public final class CounterSession {
             for g in groups { g.readScaled(into: values) }
             return
         }
-        // Workers' counts as they read them at the end of their last job; the rest live.
-        for i in liveGroups where i < groups.count { groups[i].readScaled(into: values) }
+        // Each worker reads its own (or this thread reads it for a sleeping worker) while this
+        // thread reads the rest live.
+        let live = {
+            for i in self.liveGroups where i < self.groups.count { self.groups[i].readScaled(into: values) }
+        }
+        if let pool = attachedPool { pool.readWorkers({ w in snapshotWorker(w) }, meanwhile: live) } else { live() }
         for w in workerGroup.indices where workerGroup[w] != nil {
             let slot = snaps + w * snapshotStride
             for k in 0..<n { values[k] += slot[k] }

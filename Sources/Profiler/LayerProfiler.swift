@@ -43,9 +43,23 @@ public final class LayerProfiler: LayerObserver {
     /// Measured cost of one begin/end pair with nothing in between.
     public private(set) var overheadSeconds: Double = 0
     public private(set) var overheadCounts: [String: Double] = [:]
-    /// Records by slot (layer index × 2 + phase), mutated in place: a hook call appends to its
-    /// record without copying it.
-    private var slots: [LayerRecord?] = []
+    /// What each slot (layer index × 2 + phase) has gathered, in flat arrays indexed by slot and
+    /// by variable number: a hook call adds to numbers and hashes no string (a dictionary update
+    /// per variable, on tables the layer's own data had pushed out of the caches, cost about as
+    /// much as the counter read). `records` and `ordered` assemble `LayerRecord`s from them.
+    private var slotLayers: [(index: Int, name: String, kerasClass: String, phase: Phase)?] = []
+    private var slotCalls: [Int] = []
+    private var slotImages: [Int] = []
+    private var slotSeconds: [Double] = []
+    private var slotTooShort: [Bool] = []
+    private var slotSamples: [[Double]] = []
+    /// [slot][variable number]: summed deltas, and how many calls read each variable.
+    private var slotCounters: [[Double]] = []
+    private var slotCounterCalls: [[Int]] = []
+    /// Every variable seen so far (over the session's parts), by number; and the numbers of the
+    /// active part's variables, in `vars` order.
+    private var variableNames: [String] = []
+    private var activeNumbers: [Int] = []
     private var startTime: UInt64 = 0
     /// Counter readings of the active part (`vars`), in preallocated buffers: a hook call does
     /// one `read` per thread and allocates nothing.
@@ -78,8 +92,22 @@ public final class LayerProfiler: LayerObserver {
 
     public var records: [String: LayerRecord] {
         var out: [String: LayerRecord] = [:]
-        for case let r? in slots { out["\(r.index)/\(r.phase.rawValue)"] = r }
+        for r in ordered { out["\(r.index)/\(r.phase.rawValue)"] = r }
         return out
+    }
+
+    /// The record of one slot, assembled from the flat arrays.
+    private func record(slot: Int) -> LayerRecord? {
+        guard slot < slotLayers.count, let l = slotLayers[slot] else { return nil }
+        var counters: [String: Double] = [:], counterCalls: [String: Int] = [:]
+        for (j, name) in variableNames.enumerated() where slotCounterCalls[slot][j] > 0 {
+            counters[name] = slotCounters[slot][j]
+            counterCalls[name] = slotCounterCalls[slot][j]
+        }
+        return LayerRecord(
+            index: l.index, name: l.name, kerasClass: l.kerasClass, phase: l.phase, calls: slotCalls[slot],
+            seconds: slotSeconds[slot], images: slotImages[slot], counters: counters, counterCalls: counterCalls,
+            tooShort: slotTooShort[slot], samples: slotSamples[slot])
     }
 
     /// Re-reads the variable list when the session switched parts (between repetitions).
@@ -88,6 +116,15 @@ public final class LayerProfiler: LayerObserver {
         part = s.activePart
         vars = Array(s.activeVariables.prefix(capacity))
         for (i, v) in vars.enumerated() { overheadValues[i] = overheadCounts[v] ?? 0 }
+        activeNumbers = vars.map { v in
+            if let j = variableNames.firstIndex(of: v) { return j }
+            variableNames.append(v)
+            return variableNames.count - 1
+        }
+        for slot in slotCounters.indices {
+            slotCounters[slot] += Array(repeating: 0, count: variableNames.count - slotCounters[slot].count)
+            slotCounterCalls[slot] += Array(repeating: 0, count: variableNames.count - slotCounterCalls[slot].count)
+        }
     }
 
     private func readCounters(into values: UnsafeMutablePointer<Double>) {
@@ -125,7 +162,34 @@ public final class LayerProfiler: LayerObserver {
         syncPart()
     }
 
-    public func reset() { slots = []; lastEndTime = nil }
+    public func reset() {
+        slotLayers = []
+        slotCalls = []
+        slotImages = []
+        slotSeconds = []
+        slotTooShort = []
+        slotSamples = []
+        slotCounters = []
+        slotCounterCalls = []
+        lastEndTime = nil
+    }
+
+    /// Makes room for `slot` (the first call of a layer and phase; not on the hot path after).
+    private func addSlot(_ slot: Int, _ index: Int, _ layer: Layer, _ phase: Phase) {
+        let grow = slot + 1 - slotLayers.count
+        if grow > 0 {
+            slotLayers += Array(repeating: nil, count: grow)
+            slotCalls += Array(repeating: 0, count: grow)
+            slotImages += Array(repeating: 0, count: grow)
+            slotSeconds += Array(repeating: 0, count: grow)
+            slotTooShort += Array(repeating: false, count: grow)
+            slotSamples += Array(repeating: [], count: grow)
+            slotCounters += Array(repeating: Array(repeating: 0, count: variableNames.count), count: grow)
+            slotCounterCalls += Array(repeating: Array(repeating: 0, count: variableNames.count), count: grow)
+        }
+        slotLayers[slot] = (index, layer.name, layer.kerasClass, phase)
+        slotSamples[slot].reserveCapacity(64)
+    }
 
     public func layerBegan(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) {
         let now = monotonicNanos()
@@ -154,25 +218,20 @@ public final class LayerProfiler: LayerObserver {
         let t = Double(endTime - startTime) * 1e-9
         lastEndTime = endTime
         let slot = index * 2 + (phase == .forward ? 0 : 1)
-        if slot >= slots.count { slots += Array(repeating: nil, count: slot + 1 - slots.count) }
-        if slots[slot] == nil {
-            slots[slot] = LayerRecord(
-                index: index, name: layer.name, kerasClass: layer.kerasClass, phase: phase, calls: 0,
-                seconds: 0, images: 0, counters: [:], counterCalls: [:], tooShort: false, samples: [])
-        }
+        if slot >= slotLayers.count || slotLayers[slot] == nil { addSlot(slot, index, layer, phase) }
         let net = max(0, t - overheadSeconds)
-        slots[slot]!.calls += 1
-        slots[slot]!.images += batch
-        slots[slot]!.seconds += net
-        slots[slot]!.samples.append(net)
-        if t < 20 * overheadSeconds { slots[slot]!.tooShort = true }
+        slotCalls[slot] += 1
+        slotImages[slot] += batch
+        slotSeconds[slot] += net
+        slotSamples[slot].append(net)
+        if t < 20 * overheadSeconds { slotTooShort[slot] = true }
         for i in 0..<vars.count {
-            let d = endValues[i] - startValues[i] - overheadValues[i]
-            slots[slot]!.counters[vars[i], default: 0] += max(0, d)
-            slots[slot]!.counterCalls[vars[i], default: 0] += 1
+            let j = activeNumbers[i]
+            slotCounters[slot][j] += max(0, endValues[i] - startValues[i] - overheadValues[i])
+            slotCounterCalls[slot][j] += 1
         }
     }
 
     /// Records in layer order, forward before backward.
-    public var ordered: [LayerRecord] { slots.compactMap { $0 } }
+    public var ordered: [LayerRecord] { slotLayers.indices.compactMap { record(slot: $0) } }
 }

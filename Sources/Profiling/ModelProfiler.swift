@@ -173,7 +173,8 @@ public struct ModelProfiler {
     /// Hook cost: whole-model time with the profiler attached against none, in interleaved pairs
     /// (ABBA, so neither side always runs second; the machine drifts by more than the hooks cost):
     /// the median of the pairs' ratios, beside the calibrated per-call cost; and the runs without
-    /// hooks (the whole model as its user sees it). At least max(16, repetitions) pairs, more while
+    /// hooks (the whole model as its user sees it: no thread reads a counter, since the workers
+    /// read theirs only when the profiler asks, at a layer's end). At least max(16, repetitions) pairs, more while
     /// they fit in `hookPairsSeconds`, at most 400.
     static func hookOverhead(
         algorithm a: String, profiler prof: LayerProfiler, model: Sequential, repetitions: Int,

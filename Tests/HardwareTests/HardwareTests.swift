@@ -95,6 +95,38 @@ final class TopologyTests: XCTestCase {
         }
     }
 
+    /// `readWorkers` runs each worker's read exactly once per call, between jobs: on the worker's
+    /// own thread while it watches for its next job, on the caller's for a worker that sleeps (a
+    /// pool that never watches, or a gap longer than the watch), and never while a job runs.
+    func testReadWorkersRunsEachReadOnceOnTheRightThread() throws {
+        for (spin, gap) in [(0, 0), (200_000, 0), (50, 500)] {
+            let pool = WorkerPool(threads: 3, policy: .none, topology: nil, spinMicroseconds: spin)
+            let me = WorkerPool.currentThreadID, tids = pool.threadIDByWorker
+            var reads = [Int](repeating: 0, count: 3), own = 0, byCaller = 0, meanwhile = 0
+            var jobs = [Int](repeating: 0, count: 3)
+            jobs.withUnsafeMutableBufferPointer { j in
+                for _ in 0..<200 {
+                    pool.run { w in j[w] += 1 }
+                    if gap > 0 { usleep(UInt32(gap)) }
+                    pool.readWorkers(
+                        { w in
+                            reads[w] += 1
+                            let tid = WorkerPool.currentThreadID
+                            if tid == tids[w] { own += 1 } else if tid == me { byCaller += 1 }
+                        }, meanwhile: { meanwhile += 1 })
+                }
+            }
+            let label = "spin \(spin) µs, gap \(gap) µs"
+            XCTAssertEqual(jobs, [200, 200, 200], label)
+            XCTAssertEqual(reads, [0, 200, 200], label)
+            XCTAssertEqual(meanwhile, 200, label)
+            XCTAssertEqual(own + byCaller, 400, "\(label): a read ran on some third thread")
+            // Asleep after the watch (how many depends on how busy the machine is): read by the caller.
+            if gap > 0 { XCTAssertGreaterThan(byCaller, 0, "\(label): sleeping workers are read by the caller") }
+            if spin == 200_000 { XCTAssertEqual(own, 400, "\(label): watching workers read their own") }
+        }
+    }
+
     func testBindPolicies() throws {
         let topo = Topology(
             packages: 1, cores: 2, processingUnits: 4, numaNodes: 1, cpuModel: "x", cpuVendor: "x",

@@ -83,7 +83,7 @@ final class CounterSessionTests: XCTestCase {
         XCTAssertNotNil(f["CPU seconds"]?.value)
     }
 
-    /// Workers read their own counters after each job (no cross-thread read while they run):
+    /// Workers read their own counters when the session reads (no cross-thread read while they run):
     /// the session's total still includes every worker's CPU time.
     func testWorkersSelfReadsCountTheirTime() throws {
         let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
