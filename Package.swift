@@ -48,7 +48,9 @@ let package = Package(
         .target(name: "Profiler", dependencies: ["Layers", "Kernels", "Hardware", "Figures"], swiftSettings: v5),
         .target(name: "Roofline", dependencies: ["Figures"], swiftSettings: v5),
         .target(name: "Reports", dependencies: ["Roofline", "Figures", "CZlib"], swiftSettings: v5),
-        .target(name: "Training", dependencies: ["Layers", "Kernels", "Tensor", "Datasets", "Yams"], swiftSettings: v5),
+        .target(
+            name: "Training", dependencies: ["Layers", "Kernels", "CKernels", "Tensor", "Datasets", "Yams"],
+            swiftSettings: v5),
         .target(
             name: "Onnx",
             dependencies: ["Kernels", "Layers", "Training", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -89,7 +91,13 @@ let package = Package(
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "MachineStore", "Kernels", "Tensor"], swiftSettings: v5),
         .testTarget(name: "KernelTests", dependencies: ["Kernels", "Tensor"], swiftSettings: v5),
         .testTarget(name: "LayerTests", dependencies: ["Layers", "Kernels", "Tensor"], swiftSettings: v5),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Datasets", "Tensor", "KerasWeights", "Reports"], swiftSettings: v5),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: [
+                "Training", "Layers", "Datasets", "Tensor", "KerasWeights", "Reports", "Kernels", "CKernels",
+                "Hardware", "Runtime",
+            ],
+            swiftSettings: v5),
         .testTarget(name: "ProfilerTests", dependencies: ["Profiler", "Figures", "Layers", "Kernels", "Hardware", "Tensor"], swiftSettings: v5),
         .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], exclude: ["Snapshots"],
                     swiftSettings: v5),

@@ -1,4 +1,5 @@
-// The 16-lane Winograd tile transforms for AVX-512F (see wide/winograd_tiles_body.h).
+// The 16-lane Winograd tile transforms for AVX-512F (see wide/winograd_tiles_body.h), and the
+// weight gradient's dy tile and two-sided transform (wide/winograd_gradient_body.h).
 #include "cnns_kernels.h"
 
 #if CNNS_X86
@@ -6,4 +7,5 @@
 #define WT_TARGET __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define WT_NAME(x) cnns_##x##_avx512
 #include "wide/winograd_tiles_body.h"
+#include "wide/winograd_gradient_body.h"
 #endif

@@ -12,9 +12,18 @@
 #endif
 #define WT_NAME(x) cnns_##x##_w16
 #include "wide/winograd_tiles_body.h"
+#include "wide/winograd_gradient_body.h"
 
 #if !CNNS_X86
 // Without x86 the AVX2 and AVX-512 names run this portable build.
+void cnns_wino_dy_tile_avx512(int alpha, int m, const float *A, const float *dy, long rowStride, int rows, int cols,
+                              int K, float *d, long xs, float *tmp, float *db) {
+    cnns_wino_dy_tile_w16(alpha, m, A, dy, rowStride, rows, cols, K, d, xs, tmp, db);
+}
+void cnns_winograd_two_sided_avx512(int rows, int n, const float *L, const float *in, int C, int K, int c0, int c1,
+                                    float *out) {
+    cnns_winograd_two_sided_w16(rows, n, L, in, C, K, c0, c1, out);
+}
 void cnns_wino_input_tile_avx2(int alpha, const float *const *d, int C, float *v, long xs) {
     cnns_wino_input_tile_w16(alpha, d, C, v, xs);
 }

@@ -1,6 +1,7 @@
 // Winograd weight gradient helpers (WinogradWeightGradient.swift), with plain C references:
 //   dy tile:   dy (m×m pixels of K, rows×cols of them inside the map, the rest zero) -> D[ξ] (K each)
-//              D = A δ Aᵀ,  A (α×m) row-major;  D[ξ = a·α + b] at d + ξ·xs
+//              D = A δ Aᵀ,  A (α×m) row-major;  D[ξ = a·α + b] at d + ξ·xs;  db[k] += Σ δ[i][j][k]
+//              when db is given (the bias gradient)
 //   transpose: src (rows × cols, leading dimension lds) -> dst (cols × rows, leading dimension ldd)
 // The AVX2 builds vectorise over K (dy tile) or run 8x8 blocks (transpose); without AVX2 the
 // plain functions run. Coefficients are read from A, zeros skipped, so one function serves every
@@ -11,6 +12,12 @@
 
 // The body, vectorised over K by the compiler (for each coefficient an axpy over K).
 #define DY_TILE_BODY                                                                                          \
+    if (db)                                                                                                   \
+        for (int i = 0; i < rows; i++)                                                                        \
+            for (int j = 0; j < cols; j++) {                                                                  \
+                const float *s = dy + i * rowStride + (long)j * K;                                            \
+                for (int k = 0; k < K; k++) db[k] += s[k];                                                    \
+            }                                                                                                 \
     for (int a = 0; a < alpha; a++)                                                                           \
         for (int j = 0; j < cols; j++) {                                                                      \
             float *t = tmp + ((long)a * m + j) * K;                                                           \
@@ -35,7 +42,7 @@
         }
 
 void cnns_wino_dy_tile_scalar(int alpha, int m, const float *A, const float *dy, long rowStride, int rows, int cols,
-                              int K, float *d, long xs, float *tmp) {
+                              int K, float *d, long xs, float *tmp, float *db) {
     DY_TILE_BODY
 }
 
@@ -52,7 +59,7 @@ void cnns_transpose_scalar(const float *src, int rows, int cols, long lds, float
 #if CNNS_X86
 __attribute__((target("avx2,fma"))) static void dy_tile_avx2(int alpha, int m, const float *A, const float *dy,
                                                              long rowStride, int rows, int cols, int K, float *d,
-                                                             long xs, float *tmp) {
+                                                             long xs, float *tmp, float *db) {
     DY_TILE_BODY
 }
 
@@ -63,14 +70,14 @@ __attribute__((target("avx2,fma"))) static void transpose_avx2(const float *src,
 #endif
 
 void cnns_wino_dy_tile(int alpha, int m, const float *A, const float *dy, long rowStride, int rows, int cols, int K,
-                       float *d, long xs, float *tmp) {
+                       float *d, long xs, float *tmp, float *db) {
 #if CNNS_X86
     if (cnns_have_avx2_fma()) {
-        dy_tile_avx2(alpha, m, A, dy, rowStride, rows, cols, K, d, xs, tmp);
+        dy_tile_avx2(alpha, m, A, dy, rowStride, rows, cols, K, d, xs, tmp, db);
         return;
     }
 #endif
-    cnns_wino_dy_tile_scalar(alpha, m, A, dy, rowStride, rows, cols, K, d, xs, tmp);
+    cnns_wino_dy_tile_scalar(alpha, m, A, dy, rowStride, rows, cols, K, d, xs, tmp, db);
 }
 
 void cnns_transpose(const float *src, int rows, int cols, long lds, float *dst, long ldd) {

@@ -63,8 +63,9 @@ public final class AutoSelector {
     /// Bumped when the kernels change enough to make earlier timings misleading. 7: the Winograd
     /// weight gradient became tile-major in L2-sized chunks after 6 was set, so weight-gradient
     /// choices timed under 6 could hold the old kernel's times (on Zen 4, deep-cnn's two 3x3 layers
-    /// kept im2col's dW, 0.5 ms a step slower than F(4x4,3x3) in the model).
-    public static let keyVersion = " engine=7"
+    /// kept im2col's dW, 0.5 ms a step slower than F(4x4,3x3) in the model). 8: the weight
+    /// gradient's dy tile and two-sided transform got 16-lane AVX-512 builds.
+    public static let keyVersion = " engine=8"
 
     /// The weight-gradient choice's key: "dW ", im2col's weight-gradient kernel, the layer's key
     /// (which ends in the key version).

@@ -83,7 +83,8 @@ public struct LabRunner {
             log("== \(p.name): training on \(train.count) images for \(req.epochs) epoch(s)")
             let model = try ModelBuilder.build(
                 p, input: train.imageShape, policy: .auto(selector), options: options, seed: req.seed)
-            let trainer = Trainer(model: model, optimizer: Trainer.optimizer(for: p), runner: pool, seed: req.seed)
+            let trainer = Trainer(
+                model: model, optimizer: Trainer.optimizer(for: p, isa: options.isa), runner: pool, seed: req.seed)
             let t0 = Date()
             let history = trainer.fit(
                 train: train, validation: validation,
@@ -153,7 +154,7 @@ public struct LabRunner {
             if req.quantize {
                 let q = try PostTrainingQuantization.quantize(
                     model, calibration: train, runner: pool, options: req.quantization)
-                let qt = Trainer(model: q.model, optimizer: Adam(), runner: pool, seed: req.seed)
+                let qt = Trainer(model: q.model, optimizer: Adam(isa: options.isa), runner: pool, seed: req.seed)
                 let (qp, _, qacc) = qt.predict(test, batchSize: 64)
                 // Float and int8 timed alternately, three times each, in this run: medians.
                 var tf: [Double] = [], tq: [Double] = []

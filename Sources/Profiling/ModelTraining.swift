@@ -75,7 +75,8 @@ public struct ModelTraining {
         }
         let model = try ModelBuilder.build(profile, input: input, policy: req.policy, options: options, seed: seed)
         let trainer = Trainer(
-            model: model, optimizer: Trainer.optimizer(for: req.profile, learningRate: req.learningRate),
+            model: model,
+            optimizer: Trainer.optimizer(for: req.profile, learningRate: req.learningRate, isa: options.isa),
             runner: pool, seed: seed)
         let session = profiledSession ?? nil
         let profiler = profiledSession == nil ? nil : LayerProfiler(session: session)

@@ -1,3 +1,5 @@
+import CKernels
+import Kernels
 import Layers
 import Tensor
 
@@ -40,8 +42,15 @@ public final class Adam: Optimizer {
     private var t = 0
     private var state: [ObjectIdentifier: (m: Tensor, v: Tensor)] = [:]
 
-    public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7) {
+    /// The widest ISA the update's C kernel uses (`--isa`; the best this machine has by default).
+    public let isa: String
+
+    public init(
+        learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7,
+        isa: String = ConvOptions.bestISA
+    ) {
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        self.isa = isa
     }
 
     public func step(_ params: [Parameter], runner: ParallelRunner) {
@@ -57,50 +66,42 @@ public final class Adam: Optimizer {
         let counts = params.map { $0.value.count }
         let total = counts.reduce(0, +)
         let workers = total < 65_536 ? 1 : runner.width
+        let kernel = Self.kernel(isa: isa)
         let body: (Int) -> Void = { worker in
             for (i, range) in ParameterSlices.slices(counts: counts, worker: worker, workers: workers) {
                 Self.update(
                     w: params[i].value.data, g: params[i].grad.data, m: states[i].m.data, v: states[i].v.data,
-                    range: range, b1: b1, b2: b2, eps: eps, lrT: lrT)
+                    range: range, b1: b1, b2: b2, eps: eps, lrT: lrT, kernel: kernel)
             }
         }
         if workers == 1 { body(0) } else { runner.run(body) }
         for p in params { p.version += 1 }
     }
 
-    /// The update of elements `range`, eight at a time, then one at a time; the same
-    /// operations in the same order either way, so results do not depend on the split.
+    /// The update of elements `range` in C (`cnns_adam_update_*`): the same operations in the same
+    /// order in every build and for every split, so results depend neither on the ISA nor on the
+    /// workers.
     @inline(__always)
     static func update(
         w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
-        v: UnsafeMutablePointer<Float>, range: Range<Int>, b1: Float, b2: Float, eps: Float, lrT: Float
+        v: UnsafeMutablePointer<Float>, range: Range<Int>, b1: Float, b2: Float, eps: Float, lrT: Float,
+        kernel: Kernel
     ) {
-        var i = range.lowerBound
-        let c1 = 1 - b1, c2 = 1 - b2
-        let b1v = SIMD8<Float>(repeating: b1), b2v = SIMD8<Float>(repeating: b2)
-        let c1v = SIMD8<Float>(repeating: c1), c2v = SIMD8<Float>(repeating: c2)
-        let epsv = SIMD8<Float>(repeating: eps), lrv = SIMD8<Float>(repeating: lrT)
-        while i + 8 <= range.upperBound {
-            let gi = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
-            let mo = UnsafeRawPointer(m + i).loadUnaligned(as: SIMD8<Float>.self)
-            let vo = UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
-            let wo = UnsafeRawPointer(w + i).loadUnaligned(as: SIMD8<Float>.self)
-            let mn: SIMD8<Float> = b1v * mo + c1v * gi
-            let g2: SIMD8<Float> = c2v * gi * gi
-            let vn: SIMD8<Float> = b2v * vo + g2
-            let step: SIMD8<Float> = lrv * mn / (vn.squareRoot() + epsv)
-            UnsafeMutableRawPointer(m + i).storeBytes(of: mn, as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(v + i).storeBytes(of: vn, as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(w + i).storeBytes(of: wo - step, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < range.upperBound {
-            let gi = g[i]
-            m[i] = b1 * m[i] + c1 * gi
-            v[i] = b2 * v[i] + c2 * gi * gi
-            w[i] -= lrT * m[i] / (v[i].squareRoot() + eps)
-            i += 1
-        }
+        let i = range.lowerBound
+        kernel(w + i, g + i, m + i, v + i, range.count, b1, b2, eps, lrT)
+    }
+
+    typealias Kernel =
+        @convention(c) (
+            UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?,
+            UnsafeMutablePointer<Float>?, Int, Float, Float, Float, Float
+        ) -> Void
+
+    /// The build of the update for an ISA: the plain C reference under `scalar`.
+    static func kernel(isa: String) -> Kernel {
+        let o = ConvOptions(isa: isa)
+        return o.avx512Kernels
+            ? cnns_adam_update_avx512 : (o.avx2Kernels ? cnns_adam_update_avx2 : cnns_adam_update_scalar)
     }
 }
 

@@ -65,9 +65,13 @@ public final class Trainer {
         context = RunContext(runner: runner, training: true, seed: seed ^ 0xD5)
     }
 
-    public static func optimizer(for p: ModelProfile, learningRate: Double? = nil) -> Optimizer {
+    /// The profile's optimizer; `isa` caps the ISA of Adam's update kernel (`ConvOptions.isa`).
+    public static func optimizer(for p: ModelProfile, learningRate: Double? = nil, isa: String = ConvOptions.bestISA)
+        -> Optimizer
+    {
         p.optimizer == "sgd"
-            ? SGD(learningRate: learningRate ?? p.learningRate) : Adam(learningRate: learningRate ?? p.learningRate)
+            ? SGD(learningRate: learningRate ?? p.learningRate)
+            : Adam(learningRate: learningRate ?? p.learningRate, isa: isa)
     }
 
     /// Copies images `indices` into a batch tensor and their labels into `labels`.

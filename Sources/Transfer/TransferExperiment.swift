@@ -88,7 +88,8 @@ public struct TransferExperiment {
             _ name: String, mode: String, model: Sequential, lr: Double, trainSet: Dataset, val: Dataset, test: Dataset,
             epochs: Int = settings.epochs, batchSize: Int = settings.batchSize, patience: Int? = nil
         ) -> TransferRun {
-            let trainer = Trainer(model: model, optimizer: Adam(learningRate: lr), runner: pool, seed: settings.seed)
+            let trainer = Trainer(
+                model: model, optimizer: Adam(learningRate: lr, isa: options.isa), runner: pool, seed: settings.seed)
             log(
                 """
                 \(name) (\(mode)): \(Format.grouped(model.trainableParameterCount)) trainable of \
@@ -211,7 +212,8 @@ public struct TransferExperiment {
             // Pre-training on classes 0-4: the base learns features the other classes share.
             let pre = try build(profile, input: fullTrain.imageShape)
             let trainer = Trainer(
-                model: pre, optimizer: Adam(learningRate: profile.learningRate), runner: pool, seed: settings.seed)
+                model: pre, optimizer: Adam(learningRate: profile.learningRate, isa: options.isa), runner: pool,
+                seed: settings.seed)
             log(
                 """
                 Pre-training \(profile.name) at \(size)x\(size) on \(source.count) images of classes 0-4 \

@@ -67,6 +67,35 @@ enum KernelVariants {
         return v
     }
 
+    typealias DyTile =
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int32, Int32, Int32,
+            UnsafeMutablePointer<Float>?, Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?
+        ) -> Void
+    typealias TwoSided =
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Float>?, UnsafePointer<Float>?, Int32, Int32, Int32, Int32,
+            UnsafeMutablePointer<Float>?
+        ) -> Void
+
+    /// The Winograd weight gradient's dy tile kernels, the plain C reference first.
+    static var winogradDyTile: [(String, DyTile)] {
+        var v: [(String, DyTile)] = [("scalar", cnns_wino_dy_tile_scalar), ("w16", cnns_wino_dy_tile_w16)]
+        if Blas.haveSmallGemm { v.append(("avx2", cnns_wino_dy_tile)) }
+        if Blas.haveAVX512 { v.append(("avx512", cnns_wino_dy_tile_avx512)) }
+        return v
+    }
+
+    /// The two-sided transform's kernels, the plain C reference first.
+    static var winogradTwoSided: [(String, TwoSided)] {
+        var v: [(String, TwoSided)] = [
+            ("scalar", cnns_winograd_two_sided_scalar), ("w16", cnns_winograd_two_sided_w16),
+        ]
+        if Blas.haveSmallGemm { v.append(("avx2", cnns_winograd_two_sided)) }
+        if Blas.haveAVX512 { v.append(("avx512", cnns_winograd_two_sided_avx512)) }
+        return v
+    }
+
     /// The depthwise forward kernels, the plain C reference first.
     static var depthwise: [(String, DepthwiseConv2D.Kernel)] {
         var v: [(String, DepthwiseConv2D.Kernel)] = [

@@ -14,19 +14,13 @@ final class WinogradTwoSidedTests: XCTestCase {
     func testBothBuildsMatchDoubleSums() throws {
         let seed = ConvTester.randomSeed("WinogradTwoSidedTests.testBothBuildsMatchDoubleSums")
         var rng = SeededGenerator(seed: seed)
-        typealias Kernel =
-            @convention(c) (
-                Int32, Int32, UnsafePointer<Float>?, UnsafePointer<Float>?, Int32, Int32, Int32, Int32,
-                UnsafeMutablePointer<Float>?
-            ) -> Void
-        let builds: [(String, Kernel)] = [
-            ("scalar", cnns_winograd_two_sided_scalar), ("dispatch", cnns_winograd_two_sided),
-        ]
+        let builds = KernelVariants.winogradTwoSided
+        KernelVariants.notRunHere("WinogradTwoSidedTests")
         for t in [WinogradTransform.f2x3, .f4x3, .f2x5, .f3x2, .f4x5] {
             let a = t.alpha, r = t.r
             for (rows, n, L) in [(a, r, t.gFlat), (r, a, t.gtFlat)] {
                 for _ in 0..<3 {
-                    let C = 1 + rng.nextInt(20), K = 1 + rng.nextInt(40)
+                    let C = 1 + rng.nextInt(20), K = 1 + rng.nextInt(56)
                     let input = try Tensor([n * n * C * K])
                     input.fillUniform(&rng)
                     let c0 = rng.nextInt(C), c1 = c0 + 1 + rng.nextInt(C - c0)

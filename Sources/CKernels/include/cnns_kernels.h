@@ -66,11 +66,17 @@ void cnns_qgemm_u7s8_w16(int m, int n, int k, const uint8_t *a, int lda, const i
 #define CNNS_WINOGRAD_TILES_H
 /// Winograd weight gradient: the dy tile transform D = A δ Aᵀ (A: α×m row-major; δ: rows×cols
 /// pixels of K at dy + i·rowStride + j·K, zero past them; D[ξ] at d + ξ·xs; tmp: α·m·K floats),
-/// AVX2 when the CPU has it, else the plain C reference (_scalar).
+/// and db[k] += Σ δ[i][j][k] when db is not NULL. AVX2 when the CPU has it, else the plain C
+/// reference (_scalar); `_avx512` (m ≤ 4, α ≤ 8, δ in registers) requires cnns_have_avx512(),
+/// and `_w16` is its source built for AVX2 (or portable C). The 16-lane builds ignore tmp.
 void cnns_wino_dy_tile(int alpha, int m, const float *A, const float *dy, long rowStride, int rows, int cols, int K,
-                       float *d, long xs, float *tmp);
+                       float *d, long xs, float *tmp, float *db);
 void cnns_wino_dy_tile_scalar(int alpha, int m, const float *A, const float *dy, long rowStride, int rows, int cols,
-                              int K, float *d, long xs, float *tmp);
+                              int K, float *d, long xs, float *tmp, float *db);
+void cnns_wino_dy_tile_avx512(int alpha, int m, const float *A, const float *dy, long rowStride, int rows, int cols,
+                              int K, float *d, long xs, float *tmp, float *db);
+void cnns_wino_dy_tile_w16(int alpha, int m, const float *A, const float *dy, long rowStride, int rows, int cols,
+                           int K, float *d, long xs, float *tmp, float *db);
 /// dst (cols × rows, leading dimension ldd) = srcᵀ (src: rows × cols, leading dimension lds).
 void cnns_transpose(const float *src, int rows, int cols, long lds, float *dst, long ldd);
 void cnns_transpose_scalar(const float *src, int rows, int cols, long lds, float *dst, long ldd);
@@ -82,6 +88,12 @@ void cnns_winograd_two_sided(int rows, int n, const float *L, const float *in, i
                              float *out);
 void cnns_winograd_two_sided_scalar(int rows, int n, const float *L, const float *in, int C, int K, int c0, int c1,
                                     float *out);
+/// The same at 16 filters a time: `_avx512` requires cnns_have_avx512(); `_w16` is its source
+/// built for AVX2 (or portable C).
+void cnns_winograd_two_sided_avx512(int rows, int n, const float *L, const float *in, int C, int K, int c0, int c1,
+                                    float *out);
+void cnns_winograd_two_sided_w16(int rows, int n, const float *L, const float *in, int C, int K, int c0, int c1,
+                                 float *out);
 /// Winograd input tile: d holds α² pointers to the C channels of the tile's input pixels
 /// (row-major; a zero row where padded); writes V[ξ] = (Bᵀ d B)[ξ] (C floats) at v + ξ·xs.
 /// α = 4 for F(2x2,3x3) and F(3x3,2x2), 6 for F(4x4,3x3) and F(2x2,5x5), 8 for F(4x4,5x5).
@@ -355,4 +367,13 @@ void cnns_pointwise_forward(int c, int k, const float *input, const float *packe
 void cnns_pointwise_forward_scalar(int c, int k, const float *input, const float *weights, const float *bias,
                                    int clamp, float lo, float hi, float *output, long m0, long m1, int j0,
                                    int j1);
+/// Adam's update of n elements (adam_update.c): m = β1·m + (1−β1)·g, v = β2·v + ((1−β2)·g)·g,
+/// w −= (lrT·m)/(√v + ε), each operation rounded in that order; the AVX2 (cnns_have_avx2_fma())
+/// and AVX-512 (cnns_have_avx512()) builds equal the plain reference bit for bit.
+void cnns_adam_update_scalar(float *w, const float *g, float *m, float *v, long n, float b1, float b2, float eps,
+                             float lrT);
+void cnns_adam_update_avx2(float *w, const float *g, float *m, float *v, long n, float b1, float b2, float eps,
+                           float lrT);
+void cnns_adam_update_avx512(float *w, const float *g, float *m, float *v, long n, float b1, float b2, float eps,
+                             float lrT);
 #endif

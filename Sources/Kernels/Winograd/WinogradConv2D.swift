@@ -102,7 +102,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         filters = u
         WinogradTransform.twoSided(
             transform.gFlat, rows: a, n: transform.r, input: weights, channels: C, filters: K, output: u,
-            avx2: options.avx2Kernels, runner: runner)
+            options: options, runner: runner)
         return u
     }
 

@@ -171,14 +171,18 @@ public struct WinogradTransform: Sendable {
     // input (n, n, C, K), L: rows × n -> output (rows, rows, C, K)
     /// out[i][j][c][:] = Σ_{r,s} L[i][r] · in[r][s][c][:] · L[j][s], input channels split across
     /// workers: the filter transform G g Gᵀ (L = `gFlat`, rows α, n = r) and the weight gradient's
-    /// Gᵀ M G (L = `gtFlat`, rows r, n = α). In C (`cnns_winograd_two_sided`, AVX2 with `avx2`, else
-    /// its plain reference); rows and n are at most 8 for every transform here.
+    /// Gᵀ M G (L = `gtFlat`, rows r, n = α). In C for the options' ISA (`cnns_winograd_two_sided_avx512`
+    /// at 16 filters, `cnns_winograd_two_sided` at 8 under AVX2, else the plain reference); rows and n
+    /// are at most 8 for every transform here.
     static func twoSided(
         _ L: [Float], rows: Int, n: Int, input: UnsafePointer<Float>, channels C: Int, filters K: Int,
-        output: UnsafeMutablePointer<Float>, avx2: Bool, runner: ParallelRunner
+        output: UnsafeMutablePointer<Float>, options: ConvOptions, runner: ParallelRunner
     ) {
         precondition(rows <= 8 && n <= 8 && L.count == rows * n, "Winograd transforms here have α ≤ 8")
-        let kernel = avx2 ? cnns_winograd_two_sided : cnns_winograd_two_sided_scalar
+        let kernel =
+            options.avx512Kernels
+            ? cnns_winograd_two_sided_avx512
+            : (options.avx2Kernels ? cnns_winograd_two_sided : cnns_winograd_two_sided_scalar)
         L.withUnsafeBufferPointer { l in
             let lp = l.baseAddress!
             runner.parallelRanges(C, work: C * K * rows * (n + rows) * 3) { _, channels in

@@ -111,9 +111,11 @@ public final class WinogradWeightGradient {
         let zero = UnsafePointer(zeros)
         let tiles = WinogradTileTransforms(options)
         let A = UnsafePointer(aDense)
-        // The C kernels under AVX2 or AVX-512, their plain references under `--isa scalar`.
+        // The C kernels under AVX2 or AVX-512 (the dy tile at 16 lanes with δ in registers), their
+        // plain references under `--isa scalar`.
         let vector = options.avx2Kernels
-        let dyTile = vector ? cnns_wino_dy_tile : cnns_wino_dy_tile_scalar
+        let dyTile =
+            options.avx512Kernels ? cnns_wino_dy_tile_avx512 : (vector ? cnns_wino_dy_tile : cnns_wino_dy_tile_scalar)
         let transpose = vector ? cnns_transpose : cnns_transpose_scalar
         let opts = options
         let blockedTN = Blas.blockedKernels(options)
@@ -141,14 +143,9 @@ public final class WinogradWeightGradient {
                     let p0 = th * m, q0 = tw * m
                     let rows = min(m, g.p - p0), cols = min(m, g.q - q0)
                     let d0 = dy + ((n * g.p + p0) * g.q + q0) * K
-                    for r in 0..<rows {
-                        for s in 0..<cols {
-                            let src = d0 + (r * g.q + s) * K
-                            for k in 0..<K { db[k] += src[k] }
-                        }
-                    }
                     dyTile(
-                        Int32(a), Int32(m), A, d0, g.q * K, Int32(rows), Int32(cols), Int32(K), D + t * dT, dX, tmp)
+                        Int32(a), Int32(m), A, d0, g.q * K, Int32(rows), Int32(cols), Int32(K), D + t * dT, dX, tmp,
+                        db)
                 }
                 // Mw[ξ] += V[:,ξ]ᵀ · D[:,ξ], reducing over the chunk's tiles. The blocked AVX-512 kernel
                 // reads V[:,ξ] as a transposed A in place; otherwise V[:,ξ] is transposed (C × tb) for
@@ -176,15 +173,19 @@ public final class WinogradWeightGradient {
                 t0 += tb
             }
         }
-        // Σ over workers, then dW = Gᵀ M G per (c, k), vectorised over k.
+        // Σ over workers (in ranges across the workers), then dW = Gᵀ M G per (c, k), vectorised over k.
         let M = workspace.buffer(0)
-        for w in 1..<runner.width {
-            let p = workspace.buffer(w)
-            for i in 0..<partial { M[i] += p[i] }
+        if runner.width > 1 {
+            let others = (1..<runner.width).map { workspace.buffer($0) }
+            runner.parallelRanges(partial, work: partial * others.count) { _, range in
+                for p in others {
+                    for i in range { M[i] += p[i] }
+                }
+            }
         }
         if let dB { dB.update(from: M + a2 * C * K, count: K) }
         WinogradTransform.twoSided(
             transform.gtFlat, rows: transform.r, n: a, input: M, channels: C, filters: K, output: dW,
-            avx2: options.avx2Kernels, runner: runner)
+            options: options, runner: runner)
     }
 }
