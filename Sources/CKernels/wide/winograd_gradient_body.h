@@ -7,8 +7,9 @@
 // dy tile:   δ (rows×cols pixels of K at dy + i·rowStride + j·K, zero past them) -> D[ξ] (K floats)
 //            at d + ξ·xs, D = A δ Aᵀ (A: α×m row-major, m ≤ 4, α ≤ 8); db[k] += Σ δ[i][j][k] when
 //            db is given. δ stays in registers (m² vectors); each row a of A δ is formed once and
-//            sent to its α outputs. Coefficients come from A at run time and zeros are skipped, as
-//            in the reference (the branches go the same way on every call).
+//            sent to its α outputs. Only the five transforms' own A run here, their coefficients as
+//            constants (zero terms skipped at compile time, as the reference skips them); any
+//            other A runs the plain reference.
 // two-sided: out (rows, rows, C, K)[i][j][c][k] = Σ_s (Σ_r L[i][r]·in (n, n, C, K)[r][s][c][k])·L[j][s]
 //            for channels c0..<c1 (rows, n ≤ 8). With n ≤ 5 the n² inputs stay in registers and
 //            each output row is formed from them (the filter transform G·g·Gᵀ); with n > 5 (the
@@ -24,7 +25,9 @@ WT_TARGET __attribute__((always_inline)) static inline void WT_NAME(dy_block)(
     float *d, long xs, float *db) {
     wt_v x[WT_DY_MAX_M][WT_DY_MAX_M];
     wt_v sum = {0};
+    #pragma unroll
     for (int i = 0; i < M; i++)
+        #pragma unroll
         for (int j = 0; j < M; j++) {
             if (i < rows && j < cols) {
                 x[i][j] = wt_load(dy + i * rowStride + (long)j * K + k, n);
@@ -34,18 +37,23 @@ WT_TARGET __attribute__((always_inline)) static inline void WT_NAME(dy_block)(
             }
         }
     if (db) wt_store(db + k, wt_load(db + k, n) + sum, n);
+    #pragma unroll
     for (int a = 0; a < ALPHA; a++) {
         wt_v t[WT_DY_MAX_M];
+        #pragma unroll
         for (int j = 0; j < M; j++) {
             wt_v s = {0};
+            #pragma unroll
             for (int i = 0; i < M; i++) {
                 const float c = A[a * M + i];
                 if (c != 0.0f) s += c * x[i][j];
             }
             t[j] = s;
         }
+        #pragma unroll
         for (int b = 0; b < ALPHA; b++) {
             wt_v o = {0};
+            #pragma unroll
             for (int j = 0; j < M; j++) {
                 const float c = A[b * M + j];
                 if (c != 0.0f) o += c * t[j];
@@ -55,24 +63,54 @@ WT_TARGET __attribute__((always_inline)) static inline void WT_NAME(dy_block)(
     }
 }
 
+#ifndef WT_DY_MATRICES_DEFINED
+#define WT_DY_MATRICES_DEFINED
+// Each transform's A (α×m, row-major: Aᵀ of WinogradTransform.swift transposed), so its dy tile
+// compiles with the coefficients as constants: zeros and ones fold away. The kernel uses one only
+// when the caller's A equals it.
+static const float wt_dy_a4x2[8] = {1, 0, 1, 1, 1, -1, 0, -1};                         // F(2x2,3x3)
+static const float wt_dy_a6x4[24] = {1, 0, 0, 0, 1, 1, 1, 1, 1, -1, 1, -1,              // F(4x4,3x3)
+                                     1, 2, 4, 8, 1, -2, 4, -8, 0, 0, 0, 1};
+static const float wt_dy_a6x2[12] = {1, 0, 1, 1, 1, -1, 1, 2, 1, -2, 0, 1};             // F(2x2,5x5)
+static const float wt_dy_a4x3[12] = {1, 0, 0, 1, 1, 1, 1, -1, 1, 0, 0, -1};             // F(3x3,2x2)
+static const float wt_dy_a8x4[32] = {1, 0,    0,    0,     1, 1,     1,    1,           // F(4x4,5x5)
+                                     1, -1,   1,    -1,    1, 2,     4,    8,
+                                     1, -2,   4,    -8,    1, 0.5f,  0.25f, 0.125f,
+                                     1, -0.5f, 0.25f, -0.125f, 0, 0,  0,    1};
+#endif
+
 WT_TARGET void WT_NAME(wino_dy_tile)(int alpha, int m, const float *A, const float *dy, long rowStride, int rows,
                                      int cols, int K, float *d, long xs, float *tmp, float *db) {
-    (void)tmp;
+    // The transforms' shapes and coefficients as constants where A is the transform's own (the
+    // loops unroll, δ stays in registers, zero terms vanish); any other A runs the plain reference.
+    const float *known = NULL;
+    if (alpha == 4 && m == 2) known = wt_dy_a4x2;
+    if (alpha == 6 && m == 4) known = wt_dy_a6x4;
+    if (alpha == 6 && m == 2) known = wt_dy_a6x2;
+    if (alpha == 4 && m == 3) known = wt_dy_a4x3;
+    if (alpha == 8 && m == 4) known = wt_dy_a8x4;
+    if (!known || memcmp(known, A, sizeof(float) * alpha * m) != 0) {
+        cnns_wino_dy_tile_scalar(alpha, m, A, dy, rowStride, rows, cols, K, d, xs, tmp, db);
+        return;
+    }
     for (int k = 0; k < K; k += WT_W) {
         const int n = K - k < WT_W ? K - k : WT_W;
-        // The transforms' shapes as constants (the loops unroll and δ stays in registers).
-#define WT_DY_CASE(AL, MM)                                                                                    \
-    if (alpha == AL && m == MM) {                                                                             \
-        WT_NAME(dy_block)(AL, MM, A, dy, rowStride, rows, cols, K, k, n, d, xs, db);                          \
+        // Whole vectors with n a constant (no partial-vector path, whose calls would make the
+        // compiler keep δ in memory), then the tail.
+#define WT_DY_CASE(AL, MM, MAT)                                                                               \
+    if (known == MAT) {                                                                                       \
+        if (n == WT_W)                                                                                        \
+            WT_NAME(dy_block)(AL, MM, MAT, dy, rowStride, rows, cols, K, k, WT_W, d, xs, db);                 \
+        else                                                                                                  \
+            WT_NAME(dy_block)(AL, MM, MAT, dy, rowStride, rows, cols, K, k, n, d, xs, db);                    \
         continue;                                                                                             \
     }
-        WT_DY_CASE(4, 2)
-        WT_DY_CASE(6, 4)
-        WT_DY_CASE(6, 2)
-        WT_DY_CASE(4, 3)
-        WT_DY_CASE(8, 4)
+        WT_DY_CASE(4, 2, wt_dy_a4x2)
+        WT_DY_CASE(6, 4, wt_dy_a6x4)
+        WT_DY_CASE(6, 2, wt_dy_a6x2)
+        WT_DY_CASE(4, 3, wt_dy_a4x3)
+        WT_DY_CASE(8, 4, wt_dy_a8x4)
 #undef WT_DY_CASE
-        WT_NAME(dy_block)(alpha, m, A, dy, rowStride, rows, cols, K, k, n, d, xs, db);
     }
 }
 
