@@ -6,9 +6,10 @@ import XCTest
 
 /// The weight gradient's dy tile, D = A δ Aᵀ with the bias gradient's Σ δ added to db, in every
 /// build this machine runs (the plain C reference, the 16-lane code as w16, AVX2, AVX-512) against
-/// Double sums: every transform's A (α×m) and a random one of its shape, edge tiles with fewer rows or columns inside the map,
-/// and filter counts that leave a tail of fewer than 16 (and of fewer than 8). Limit per value:
-/// γ(2m + 2) times the sum of the absolute terms; db within γ(m² + 1) of its Double sum.
+/// Double sums: every transform's A (α×m) and a random one of its shape, edge tiles with fewer rows
+/// or columns inside the map, and filter counts that leave a tail of fewer than 16 (and of fewer
+/// than 8). Limit per value: γ(2m + 2) times the sum of the absolute terms; db within γ(m² + 1) of
+/// its Double sum.
 final class WinogradDyTileTests: XCTestCase {
     func testEveryBuildMatchesDoubleSums() throws {
         let seed = ConvTester.randomSeed("WinogradDyTileTests.testEveryBuildMatchesDoubleSums")
@@ -38,8 +39,8 @@ final class WinogradDyTileTests: XCTestCase {
                             Int32(a), Int32(m), ap.baseAddress, dy.data, q * K, Int32(rows), Int32(cols), Int32(K),
                             d.data, K, tmp.data, db.data)
                     }
-                    let what =
-                        "\(t.name)\(trial < 4 ? "" : " (other A)") rows \(rows) cols \(cols) K \(K), \(name), seed \(seed)"
+                    let which = t.name + (trial < 4 ? "" : " (other A)")
+                    let what = "\(which) rows \(rows) cols \(cols) K \(K), \(name), seed \(seed)"
                     for k in 0..<K {
                         var sum = Double(db0.data[k]), abs = Swift.abs(sum)
                         for i in 0..<rows {
