@@ -83,7 +83,8 @@ public enum ConvAlgorithmKind: String, CaseIterable, Codable, Sendable {
 public struct ConvOptions: Codable, Equatable, Sendable {
     /// Upper bound of one worker's im2col column buffer (the batch is lowered in chunks that fit).
     public var workspaceLimitBytes: Int
-    /// Upper bound of one worker's Winograd transform-domain buffers (tiles are processed in chunks).
+    /// Upper bound of one worker's Winograd transform-domain buffers (tiles are processed in chunks):
+    /// V and M in the forward, V and D in the weight gradient.
     public var winogradChunkBytes: Int
     /// The widest ISA the hand-written kernels may use: "avx2" (AVX2+FMA) or "scalar" (their plain
     /// C references, OpenBLAS and portable Swift only). Defaults to the best this CPU has.
@@ -147,7 +148,7 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     }
 
     public init(
-        workspaceLimitBytes: Int = 2 << 20, winogradChunkBytes: Int = 2 << 20, isa: String = ConvOptions.bestISA,
+        workspaceLimitBytes: Int = 2 << 20, winogradChunkBytes: Int = 256 << 10, isa: String = ConvOptions.bestISA,
         smallPatch: Bool = true, smallGemm: Bool = true, im2colSmallGemm: Bool = true,
         smallGemmMaxPanelFloats: Int = 96 * 1024, threading: String = "pool"
     ) {
@@ -186,13 +187,18 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     /// part GEMM is reading stays in L2 while the next rows are lowered), capped by the worker's
     /// share of the last-level cache. Measured on Zen 3 (512 KiB L2): 2×L2 beat both L2 and
     /// L3/workers by 10-40% on the lab's 3x3 layers (`cnnscope compare --workspace-limit`).
+    /// A Winograd chunk's V and M get a quarter of one worker's L2, so that they stay there beside
+    /// U and the GEMM's panels. Measured on Zen 4 (1 MiB L2, batch 64, two threads, alternated
+    /// `compare` runs): against 2 MiB, 256 KiB took F(4x4,3x3) 0.84-0.91x the time on the 14x14
+    /// and 16x16 layers and 0.91-1.0x on 7x7x64->128, and F(4x4,5x5) 0.55-0.64x; 384 and 512 KiB
+    /// fell between, 64 and 128 KiB were no faster.
     public func sized(l2Bytes: Int?, l3Bytes: Int?, workers: Int) -> ConvOptions {
         let l2 = l2Bytes ?? (512 << 10)
         let share = (l3Bytes ?? (l2 * 8)) / max(1, workers)
         let limit = max(64 << 10, min(2 * l2, share))
         var o = self
         o.workspaceLimitBytes = limit
-        o.winogradChunkBytes = limit
+        o.winogradChunkBytes = max(64 << 10, min(l2 / 4, share))
         o.streamingStoreMinBytes = l2
         return o
     }

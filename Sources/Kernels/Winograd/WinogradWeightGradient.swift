@@ -47,14 +47,15 @@ public final class WinogradWeightGradient {
     var tilesH: Int { (geometry.p + transform.m - 1) / transform.m }
     var tilesW: Int { (geometry.q + transform.m - 1) / transform.m }
 
-    /// Tiles per chunk: V and D of a chunk within a quarter of the forward's chunk budget (half of
-    /// one worker's L2 when the options are sized from the caches), so that the GEMMs read what
-    /// the transforms wrote from L2; between 24 and 512 tiles. Measured on Zen 4 (1 MiB L2, batch
-    /// 64, `cnnscope bench`): a 4 MiB budget (V and D in L3) left F(4x4,3x3) at 0.76-1.34x im2col's
-    /// speed on two threads; 512 KiB gives 1.1-1.6x on every lab layer, 256 KiB and 1 MiB about the same.
+    /// Tiles per chunk: V and D of a chunk within the forward's chunk budget (a quarter of one
+    /// worker's L2 when the options are sized from the caches), so that the GEMMs read what the
+    /// transforms wrote from L2; between 24 and 512 tiles. Measured on Zen 4 (1 MiB L2, batch 64,
+    /// `cnnscope bench`): a 4 MiB budget (V and D in L3) left F(4x4,3x3) at 0.76-1.34x im2col's
+    /// speed on two threads; 512 KiB gives 1.1-1.6x on every lab layer, 256 KiB and 1 MiB about the
+    /// same.
     public var tilesPerChunk: Int {
         let a2 = transform.alpha * transform.alpha
-        return min(512, max(24, options.winogradChunkBytes / 4 / (4 * a2 * (geometry.c + geometry.k))))
+        return min(512, max(24, options.winogradChunkBytes / (4 * a2 * (geometry.c + geometry.k))))
     }
 
     /// Executed FLOPs for `batch` images: the α² GEMMs, the input and dy transforms, and the final
