@@ -90,8 +90,12 @@ public enum PostTrainingQuantization {
         var layers: [Layer] = []
         var names: [String] = [], kept: [String] = [], choices: [LayerChoice] = []
         var floatBytes = 0, int8Bytes = 0
-        // Dense layers take the ISA cap of the model's convolutions.
-        let isa = model.layers.lazy.compactMap { ($0 as? Conv2DLayer)?.options.isa }.first ?? ConvOptions.bestISA
+        // Dense layers take the ISA cap of the model's options (its first Dense or convolution layer's):
+        // a model without convolutions (the FCNN) still runs under `--isa`.
+        let isa =
+            model.layers.lazy.compactMap { l in
+                (l as? DenseLayer)?.options.isa ?? (l as? Conv2DLayer)?.options.isa
+            }.first ?? ConvOptions.bestISA
         for (i, l) in model.layers.enumerated() {
             let q = ActivationQuantization(min: lo[i], max: hi[i])
             var candidate: Int8Layer

@@ -316,4 +316,24 @@ final class ExtensionTests: XCTestCase {
         XCTAssertGreaterThan(Double(zip(fp, mp).filter { $0 == $1 }.count) / Double(fp.count), 0.95)
         XCTAssertEqual(t.predict(test, batchSize: 64).predictions, fp)
     }
+
+    /// A model without convolutions (the FCNN) quantises its Dense layers under the ISA cap of its
+    /// own options (`--isa`), not the machine's best.
+    func testInt8DenseLayersFollowTheModelsISACap() throws {
+        var rng = SeededGenerator(seed: 5)
+        let images = try Tensor([64, 28, 28, 1])
+        images.fillUniform(&rng, low: 0, high: 1)
+        let calibration = Dataset(
+            name: "random", images: images, labels: (0..<64).map { Int32($0 % 10) }, classNames: [])
+        for cap in ConvOptions.availableISAs {
+            let m = try ModelBuilder.build(
+                try ModelProfile.load(named: "fcnn", in: modelsDir), input: [28, 28, 1],
+                options: ConvOptions(isa: cap))
+            let q = try PostTrainingQuantization.quantize(
+                m, calibration: calibration, runner: SerialRunner(), options: .init(layers: .every))
+            let kernels = q.model.layers.compactMap { ($0 as? Int8Layer)?.kernel.gemmISA }
+            XCTAssertFalse(kernels.isEmpty, "--isa \(cap): no Dense layer quantised")
+            for k in kernels { XCTAssertEqual(k, Int8Conv2D.gemmISA(cap: cap), "--isa \(cap)") }
+        }
+    }
 }
