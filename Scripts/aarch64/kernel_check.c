@@ -291,6 +291,81 @@ static void check_dweights_implicit(int n, int h, int w, int c, int k, int r, in
     free(x), free(dy), free(dw), free(db), free(ref), free(mag);
 }
 
+// The two-sided transform (16-lane build against Double sums) for L dense rows × n.
+static void check_two_sided(int rows, int n, int C, int K) {
+    float L[64], *in = malloc(sizeof(float) * n * n * C * K), *out = malloc(sizeof(float) * rows * rows * C * K);
+    for (int i = 0; i < rows * n; i++) L[i] = uniform();
+    for (int i = 0; i < n * n * C * K; i++) in[i] = uniform();
+    for (int i = 0; i < rows * rows * C * K; i++) out[i] = NAN;
+    cnns_winograd_two_sided_w16(rows, n, L, in, C, K, 0, C, out);
+    checks++;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < rows; j++)
+            for (int c = 0; c < C; c++)
+                for (int k = 0; k < K; k++) {
+                    double sum = 0, abs_sum = 0;
+                    for (int r = 0; r < n; r++)
+                        for (int q = 0; q < n; q++) {
+                            const double t = (double)L[i * n + r] * in[((r * n + q) * C + c) * K + k] * L[j * n + q];
+                            sum += t, abs_sum += fabs(t);
+                        }
+                    const float got = out[((i * rows + j) * C + c) * K + k];
+                    if (!(fabs(got - sum) <= gamma_n(2 * n + 2) * abs_sum + 1e-30)) {
+                        if (failures++ < 5)
+                            printf("FAIL winograd_two_sided_w16 rows=%d n=%d C=%d K=%d: %g, reference %g\n", rows, n,
+                                   C, K, got, sum);
+                        free(in), free(out);
+                        return;
+                    }
+                }
+    free(in), free(out);
+}
+
+// The weight gradient's dy tile (16-lane build) with F(4x4,3x3)'s and F(2x2,3x3)'s A, against Double.
+static void check_dy_tile(int alpha, int m, const float *A, int rows, int cols, int K) {
+    const int q = m + 1;
+    float *dy = malloc(sizeof(float) * m * q * K), *d = malloc(sizeof(float) * alpha * alpha * K);
+    float *db = calloc(K, sizeof(float)), *tmp = malloc(sizeof(float) * alpha * m * K);
+    for (int i = 0; i < m * q * K; i++) dy[i] = uniform();
+    cnns_wino_dy_tile_w16(alpha, m, A, dy, (long)q * K, rows, cols, K, d, K, tmp, db);
+    checks++;
+    for (int a = 0; a < alpha; a++)
+        for (int b = 0; b < alpha; b++)
+            for (int k = 0; k < K; k++) {
+                double sum = 0, abs_sum = 0, bias = 0;
+                for (int i = 0; i < rows; i++)
+                    for (int j = 0; j < cols; j++) {
+                        const double t = (double)A[a * m + i] * dy[(i * q + j) * K + k] * A[b * m + j];
+                        sum += t, abs_sum += fabs(t), bias += dy[(i * q + j) * K + k];
+                    }
+                const float got = d[(a * alpha + b) * K + k];
+                if (!(fabs(got - sum) <= gamma_n(2 * m + 2) * abs_sum + 1e-30) ||
+                    (a == 0 && b == 0 && !(fabs(db[k] - bias) <= 1e-5 * (1 + fabs(bias))))) {
+                    if (failures++ < 5)
+                        printf("FAIL wino_dy_tile_w16 alpha=%d rows=%d cols=%d K=%d: %g, reference %g\n", alpha, rows,
+                               cols, K, got, sum);
+                    a = alpha, b = alpha;
+                    break;
+                }
+            }
+    free(dy), free(d), free(db), free(tmp);
+}
+
+// Adam's update: the AVX-512 entry point (the plain build here) equals the reference bit for bit.
+static void check_adam(long n) {
+    float *w = malloc(sizeof(float) * 4 * n), *g = w + n, *m = g + n, *v = m + n;
+    float *w2 = malloc(sizeof(float) * 3 * n), *m2 = w2 + n, *v2 = m2 + n;
+    for (long i = 0; i < n; i++)
+        w[i] = uniform(), g[i] = uniform(), m[i] = uniform() * 0.1f, v[i] = fabsf(uniform()) * 0.01f;
+    memcpy(w2, w, sizeof(float) * n), memcpy(m2, m, sizeof(float) * n), memcpy(v2, v, sizeof(float) * n);
+    cnns_adam_update_scalar(w, g, m, v, n, 0.9f, 0.999f, 1e-7f, 1e-3f);
+    cnns_adam_update_avx512(w2, g, m2, v2, n, 0.9f, 0.999f, 1e-7f, 1e-3f);
+    checks++;
+    if (memcmp(w, w2, sizeof(float) * n) || memcmp(m, m2, sizeof(float) * n) || memcmp(v, v2, sizeof(float) * n))
+        if (failures++ < 5) printf("FAIL adam_update n=%ld: the builds differ\n", n);
+    free(w), free(w2);
+}
+
 int main(void) {
     const char *env = getenv("CNNSCOPE_TEST_SEED");
     const unsigned long long seed = env ? strtoull(env, 0, 10) : (unsigned long long)time(0) % 1000000;
@@ -335,6 +410,15 @@ int main(void) {
     for (int t = 0; t < 4; t++) {
         const int c = 1 + below(20), k = 8 * (1 + below(4));
         check_dweights_implicit(1 + below(2), 5 + below(8), 5 + below(8), c, k, 3, 1 + t % 2);
+    }
+    const int ts[][2] = {{4, 3}, {6, 3}, {6, 5}, {4, 2}, {8, 5}, {3, 4}, {2, 4}, {3, 6}, {5, 6}, {5, 8}};
+    for (int t = 0; t < 10; t++) check_two_sided(ts[t][0], ts[t][1], 1 + below(5), 1 + below(40));
+    for (int t = 0; t < 4; t++) check_adam(1 + below(100));
+    static const float a6x4[24] = {1, 0, 0, 0, 1, 1, 1, 1, 1, -1, 1, -1, 1, 2, 4, 8, 1, -2, 4, -8, 0, 0, 0, 1};
+    static const float a4x2[8] = {1, 0, 1, 1, 1, -1, 0, -1};
+    for (int t = 0; t < 6; t++) {
+        check_dy_tile(6, 4, a6x4, 1 + below(4), 1 + below(4), 1 + below(40));
+        check_dy_tile(4, 2, a4x2, 1 + below(2), 1 + below(2), 1 + below(40));
     }
     if (failures)
         printf("kernel_check: %d of %d checks failed\n", failures, checks);
