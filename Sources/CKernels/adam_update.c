@@ -4,6 +4,7 @@
 // operations in this order, rounded one at a time (no FMA contraction; division and square root
 // are correctly rounded), so the AVX2 and AVX-512 builds equal the plain reference bit for bit.
 #include "cnns_kernels.h"
+#include <string.h>
 
 #pragma clang fp contract(off)
 
@@ -25,45 +26,34 @@ void cnns_adam_update_scalar(float *w, const float *g, float *m, float *v, long 
 }
 
 #if CNNS_X86
-#include <immintrin.h>
+// One body for both widths: W lanes of the compiler's vector type, loads and stores through memcpy
+// (unaligned), the square root elementwise; then the tail one element at a time.
+#define ADAM_VECTOR_BODY(W)                                                                                   \
+    typedef float vec __attribute__((vector_size(4 * W)));                                                    \
+    const float c1 = 1 - b1, c2 = 1 - b2;                                                                     \
+    const vec B1 = (vec){0} + b1, B2 = (vec){0} + b2, C1 = (vec){0} + c1, C2 = (vec){0} + c2,                 \
+              E = (vec){0} + eps, LR = (vec){0} + lrT;                                                        \
+    long i = 0;                                                                                               \
+    for (; i + W <= n; i += W) {                                                                              \
+        vec gi, mo, vo, wo;                                                                                   \
+        memcpy(&gi, g + i, sizeof gi), memcpy(&mo, m + i, sizeof mo), memcpy(&vo, v + i, sizeof vo);          \
+        memcpy(&wo, w + i, sizeof wo);                                                                        \
+        const vec mn = B1 * mo + C1 * gi;                                                                     \
+        const vec vn = B2 * vo + C2 * gi * gi;                                                                \
+        const vec wn = wo - LR * mn / (__builtin_elementwise_sqrt(vn) + E);                                   \
+        memcpy(m + i, &mn, sizeof mn), memcpy(v + i, &vn, sizeof vn), memcpy(w + i, &wn, sizeof wn);          \
+    }                                                                                                         \
+    adam_tail(w, g, m, v, i, n, b1, b2, c1, c2, eps, lrT);
 
 __attribute__((target("avx2,fma"))) void cnns_adam_update_avx2(float *w, const float *g, float *m, float *v, long n,
                                                                float b1, float b2, float eps, float lrT) {
-    const float c1 = 1 - b1, c2 = 1 - b2;
-    const __m256 B1 = _mm256_set1_ps(b1), B2 = _mm256_set1_ps(b2), C1 = _mm256_set1_ps(c1),
-                 C2 = _mm256_set1_ps(c2), E = _mm256_set1_ps(eps), LR = _mm256_set1_ps(lrT);
-    long i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 gi = _mm256_loadu_ps(g + i);
-        const __m256 mn = _mm256_add_ps(_mm256_mul_ps(B1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(C1, gi));
-        const __m256 vn =
-            _mm256_add_ps(_mm256_mul_ps(B2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(C2, gi), gi));
-        const __m256 step = _mm256_div_ps(_mm256_mul_ps(LR, mn), _mm256_add_ps(_mm256_sqrt_ps(vn), E));
-        _mm256_storeu_ps(m + i, mn);
-        _mm256_storeu_ps(v + i, vn);
-        _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), step));
-    }
-    adam_tail(w, g, m, v, i, n, b1, b2, c1, c2, eps, lrT);
+    ADAM_VECTOR_BODY(8)
 }
 
 __attribute__((target("avx512f,avx2,fma"))) void cnns_adam_update_avx512(float *w, const float *g, float *m, float *v,
                                                                          long n, float b1, float b2, float eps,
                                                                          float lrT) {
-    const float c1 = 1 - b1, c2 = 1 - b2;
-    const __m512 B1 = _mm512_set1_ps(b1), B2 = _mm512_set1_ps(b2), C1 = _mm512_set1_ps(c1),
-                 C2 = _mm512_set1_ps(c2), E = _mm512_set1_ps(eps), LR = _mm512_set1_ps(lrT);
-    long i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m512 gi = _mm512_loadu_ps(g + i);
-        const __m512 mn = _mm512_add_ps(_mm512_mul_ps(B1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(C1, gi));
-        const __m512 vn =
-            _mm512_add_ps(_mm512_mul_ps(B2, _mm512_loadu_ps(v + i)), _mm512_mul_ps(_mm512_mul_ps(C2, gi), gi));
-        const __m512 step = _mm512_div_ps(_mm512_mul_ps(LR, mn), _mm512_add_ps(_mm512_sqrt_ps(vn), E));
-        _mm512_storeu_ps(m + i, mn);
-        _mm512_storeu_ps(v + i, vn);
-        _mm512_storeu_ps(w + i, _mm512_sub_ps(_mm512_loadu_ps(w + i), step));
-    }
-    adam_tail(w, g, m, v, i, n, b1, b2, c1, c2, eps, lrT);
+    ADAM_VECTOR_BODY(16)
 }
 #else
 // Without x86 the AVX2 and AVX-512 names run the plain build.
