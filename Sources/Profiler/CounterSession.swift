@@ -134,7 +134,7 @@ public final class CounterSession {
     /// worker's counters from another thread while that worker runs, and the workers read nothing
     /// between the profiler's readings. Worker 0 runs on the thread that calls `run`, which is
     /// the one attaching and reading here: its counters are this thread's group (thread id 0), read
-    /// live. Detached when the session goes away.
+    /// live. The pool is held weakly: nothing of the session stays with it.
     public func attachSelfReads(to pool: WorkerPool) {
         let me = WorkerPool.currentThreadID
         let tids = pool.threadIDByWorker
