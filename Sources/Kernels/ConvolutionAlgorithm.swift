@@ -167,7 +167,12 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     public var avx2Kernels: Bool { Blas.haveSmallGemm && isa != "scalar" }
 
     /// The ISA of a kernel that has AVX-512 and AVX2 variants, under these options.
-    public var wideKernelISA: String { avx512Kernels ? "avx512" : (avx2Kernels ? "avx2" : "scalar") }
+    public var wideKernelISA: String { byISA(avx512: "avx512", avx2: "avx2", scalar: "scalar") }
+
+    /// Of a kernel's AVX-512, AVX2 and plain builds, the one these options run.
+    public func byISA<T>(avx512: T, avx2: T, scalar: T) -> T {
+        avx512Kernels ? avx512 : (avx2Kernels ? avx2 : scalar)
+    }
 
     /// Whether the AVX-512 kernels run (the small GEMM, the pointwise kernel, the int8 GEMM):
     /// asked for, or the default, and the CPU has AVX-512F/BW/VL/DQ.

@@ -66,29 +66,19 @@ public final class Adam: Optimizer {
         let counts = params.map { $0.value.count }
         let total = counts.reduce(0, +)
         let workers = total < 65_536 ? 1 : runner.width
+        // The update in C (`cnns_adam_update_*`): the same operations in the same order in every
+        // build and for every split, so results depend neither on the ISA nor on the workers.
         let kernel = Self.kernel(isa: isa)
         let body: (Int) -> Void = { worker in
-            for (i, range) in ParameterSlices.slices(counts: counts, worker: worker, workers: workers) {
-                Self.update(
-                    w: params[i].value.data, g: params[i].grad.data, m: states[i].m.data, v: states[i].v.data,
-                    range: range, b1: b1, b2: b2, eps: eps, lrT: lrT, kernel: kernel)
+            for (i, r) in ParameterSlices.slices(counts: counts, worker: worker, workers: workers) {
+                let o = r.lowerBound
+                kernel(
+                    params[i].value.data + o, params[i].grad.data + o, states[i].m.data + o, states[i].v.data + o,
+                    r.count, b1, b2, eps, lrT)
             }
         }
         if workers == 1 { body(0) } else { runner.run(body) }
         for p in params { p.version += 1 }
-    }
-
-    /// The update of elements `range` in C (`cnns_adam_update_*`): the same operations in the same
-    /// order in every build and for every split, so results depend neither on the ISA nor on the
-    /// workers.
-    @inline(__always)
-    static func update(
-        w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
-        v: UnsafeMutablePointer<Float>, range: Range<Int>, b1: Float, b2: Float, eps: Float, lrT: Float,
-        kernel: Kernel
-    ) {
-        let i = range.lowerBound
-        kernel(w + i, g + i, m + i, v + i, range.count, b1, b2, eps, lrT)
     }
 
     typealias Kernel =
@@ -99,9 +89,8 @@ public final class Adam: Optimizer {
 
     /// The build of the update for an ISA: the plain C reference under `scalar`.
     static func kernel(isa: String) -> Kernel {
-        let o = ConvOptions(isa: isa)
-        return o.avx512Kernels
-            ? cnns_adam_update_avx512 : (o.avx2Kernels ? cnns_adam_update_avx2 : cnns_adam_update_scalar)
+        ConvOptions(isa: isa).byISA(
+            avx512: cnns_adam_update_avx512, avx2: cnns_adam_update_avx2, scalar: cnns_adam_update_scalar)
     }
 }
 

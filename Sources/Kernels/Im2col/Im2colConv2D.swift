@@ -235,6 +235,6 @@ extension ConvOptions {
     /// The build of the small-patch kernels (first layers, alone or with their ReLU and 2x2 max
     /// pooling) these options run: CNNS_SP_AVX512, CNNS_SP_AVX2 or CNNS_SP_SCALAR (the reference).
     public var smallPatchVariant: Int32 {
-        avx512Kernels ? CNNS_SP_AVX512 : (avx2Kernels ? CNNS_SP_AVX2 : CNNS_SP_SCALAR)
+        byISA(avx512: CNNS_SP_AVX512, avx2: CNNS_SP_AVX2, scalar: CNNS_SP_SCALAR)
     }
 }

@@ -179,10 +179,9 @@ public struct WinogradTransform: Sendable {
         output: UnsafeMutablePointer<Float>, options: ConvOptions, runner: ParallelRunner
     ) {
         precondition(rows <= 8 && n <= 8 && L.count == rows * n, "Winograd transforms here have α ≤ 8")
-        let kernel =
-            options.avx512Kernels
-            ? cnns_winograd_two_sided_avx512
-            : (options.avx2Kernels ? cnns_winograd_two_sided : cnns_winograd_two_sided_scalar)
+        let kernel = options.byISA(
+            avx512: cnns_winograd_two_sided_avx512, avx2: cnns_winograd_two_sided,
+            scalar: cnns_winograd_two_sided_scalar)
         L.withUnsafeBufferPointer { l in
             let lp = l.baseAddress!
             runner.parallelRanges(C, work: C * K * rows * (n + rows) * 3) { _, channels in

@@ -114,10 +114,9 @@ public final class WinogradWeightGradient {
         let A = UnsafePointer(aDense)
         // The C kernels under AVX2 or AVX-512 (the dy tile at 16 lanes with δ in registers), their
         // plain references under `--isa scalar`.
-        let vector = options.avx2Kernels
-        let dyTile =
-            options.avx512Kernels ? cnns_wino_dy_tile_avx512 : (vector ? cnns_wino_dy_tile : cnns_wino_dy_tile_scalar)
-        let transpose = vector ? cnns_transpose : cnns_transpose_scalar
+        let dyTile = options.byISA(
+            avx512: cnns_wino_dy_tile_avx512, avx2: cnns_wino_dy_tile, scalar: cnns_wino_dy_tile_scalar)
+        let transpose = options.avx2Kernels ? cnns_transpose : cnns_transpose_scalar
         let opts = options
         let blockedTN = Blas.blockedKernels(options)
         // V and D tile-major: each tile's transforms write one contiguous block (tiles vT and dT
