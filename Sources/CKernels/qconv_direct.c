@@ -5,10 +5,11 @@
 //   -> int32 sums c[rows x K] of output pixels m0..<m0+rows (flattened n, p, q), row stride ldc.
 // Each kernel row r of a pixel's receptive field is S·C contiguous bytes of xp, read as
 // G = ceil(S·C / 4) groups of 4 (the bytes past S·C meet zero weights). The weights are packed
-// as cnns_qgemm_pack_b packs a [R·G·4, K] matrix (cnns_qconv_direct_pack), so the AVX2 kernel is
-// the int8 GEMM's (vpmaddubsw, vpmaddwd with ones, int32 sums) with A's groups at
-// pixel base + r·wp·C + 4g instead of a lowered row. The scalar reference sums the same
-// products one by one; both give the same int32 sums, and so does lowering + cnns_qgemm_u7s8.
+// as cnns_qgemm_pack_b packs a [R·G·4, K] matrix (cnns_qconv_direct_pack), so each vector build is
+// an int8 GEMM's loop (AVX2: vpmaddubsw, vpmaddwd with ones; 16 lanes: vpdpbusd on AVX-512 VNNI,
+// vpmaddubsw on zmm, or portable code) with A's groups at pixel base + r·wp·C + 4g instead of a
+// lowered row. The scalar reference sums the same products one by one; all give the same int32
+// sums, and so does lowering + cnns_qgemm_u7s8.
 #include "cnns_kernels.h"
 #include "output_pixel.h"
 #if CNNS_X86
@@ -61,6 +62,12 @@ void cnns_qconv_direct_u7s8_scalar(const cnns_conv_shape *s, const uint8_t *xp, 
             c[(long)i * ldc + col] = sum;
         }
     }
+}
+
+// Pixel bases of `count` consecutive output pixels from (n, p, q), which move past them.
+static inline void step_bases(const cnns_conv_shape *s, int hp, int wp, long *n, int *p, int *q, int count,
+                              const uint8_t *xp, const uint8_t **a) {
+    for (int t = 0; t < count; t++, cnns_pixel_next(s, n, p, q)) a[t] = xp + pixel_base(s, hp, wp, *n, *p, *q);
 }
 
 #if CNNS_X86
@@ -122,12 +129,6 @@ __attribute__((target("avx2"))) static inline void direct_block4x16(int kg, cons
     _mm256_storeu_si256((__m256i *)(out + 3 * ldo + 8), c31);
 }
 
-// Pixel bases of `count` consecutive output pixels from (n, p, q), which move past them.
-static inline void step_bases(const cnns_conv_shape *s, int hp, int wp, long *n, int *p, int *q, int count,
-                              const uint8_t *xp, const uint8_t **a) {
-    for (int t = 0; t < count; t++, cnns_pixel_next(s, n, p, q)) a[t] = xp + pixel_base(s, hp, wp, *n, *p, *q);
-}
-
 // Rows of A at a[0..<rows) (each readable at a[i] + off[g], 4 bytes, g < kg) x the packed
 // weights -> c: column pairs outer, so a 16-column panel of the weights stays in L1 while every
 // row passes under it. a must hold rows rounded up to 8 pointers (the extra ones valid).
@@ -172,12 +173,18 @@ __attribute__((target("avx2"))) void cnns_qgemm_gathered_avx2(int rows, int K, i
     }
 }
 
+#endif
+
 // Output pixels per pass of the weight panels (their bases on the stack).
 #define DIRECT_ROWS 256
 
-__attribute__((target("avx2"))) static void direct_avx2(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp,
-                                                         long m0, int rows, const int8_t *packed, int32_t *c,
-                                                         int ldc) {
+typedef void (*gathered_gemm)(int rows, int K, int kg, const uint8_t *const *a, const long *off, const int8_t *packed,
+                              int32_t *c, int ldc);
+
+// The direct convolution on a gathered int8 loop: each pass of up to DIRECT_ROWS output pixels
+// lists their receptive fields' bases; the groups' offsets are the same for every pixel.
+static void direct_on(gathered_gemm gemm, const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0,
+                      int rows, const int8_t *packed, int32_t *c, int ldc) {
     const int G = groups_per_row(s), kg = s->r * G;
     long off[DIRECT_MAX_GROUPS];
     for (int r = 0; r < s->r; r++)
@@ -190,16 +197,30 @@ __attribute__((target("avx2"))) static void direct_avx2(const cnns_conv_shape *s
         const int mb = rows - i0 < DIRECT_ROWS ? rows - i0 : DIRECT_ROWS;
         step_bases(s, hp, wp, &n, &p, &q, mb, xp, a);
         for (int t = mb; t < mb + 8; t++) a[t] = a[0];
-        cnns_qgemm_gathered_avx2(mb, s->k, kg, a, off, packed, c + (long)i0 * ldc, ldc);
+        gemm(mb, s->k, kg, a, off, packed, c + (long)i0 * ldc, ldc);
     }
 }
-#endif
+
+void cnns_qconv_direct_u7s8_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
+                                       const int8_t *packed, int32_t *c, int ldc) {
+    direct_on(cnns_qgemm_gathered_avx512vnni, s, xp, hp, wp, m0, rows, packed, c, ldc);
+}
+
+void cnns_qconv_direct_u7s8_avx512(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
+                                   const int8_t *packed, int32_t *c, int ldc) {
+    direct_on(cnns_qgemm_gathered_avx512, s, xp, hp, wp, m0, rows, packed, c, ldc);
+}
+
+void cnns_qconv_direct_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
+                                const int8_t *packed, int32_t *c, int ldc) {
+    direct_on(cnns_qgemm_gathered_w16, s, xp, hp, wp, m0, rows, packed, c, ldc);
+}
 
 void cnns_qconv_direct_u7s8(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
                             const int8_t *packed, int32_t *c, int ldc) {
 #if CNNS_X86
     if (cnns_have_avx2_fma()) {
-        direct_avx2(s, xp, hp, wp, m0, rows, packed, c, ldc);
+        direct_on(cnns_qgemm_gathered_avx2, s, xp, hp, wp, m0, rows, packed, c, ldc);
         return;
     }
 #endif

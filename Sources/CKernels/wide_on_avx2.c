@@ -74,4 +74,14 @@ void cnns_qgemm_u7s8_avx512vnni(int m, int n, int k, const uint8_t *a, int lda, 
                                 int ldc) {
     cnns_qgemm_u7s8_w16(m, n, k, a, lda, packed, c, ldc);
 }
+
+void cnns_qgemm_gathered_avx512(int rows, int K, int kg, const uint8_t *const *a, const long *off,
+                                const int8_t *packed, int32_t *c, int ldc) {
+    cnns_qgemm_gathered_w16(rows, K, kg, a, off, packed, c, ldc);
+}
+
+void cnns_qgemm_gathered_avx512vnni(int rows, int K, int kg, const uint8_t *const *a, const long *off,
+                                    const int8_t *packed, int32_t *c, int ldc) {
+    cnns_qgemm_gathered_w16(rows, K, kg, a, off, packed, c, ldc);
+}
 #endif

@@ -27,8 +27,10 @@ public final class Int8Layer: Layer {
     private let pooledOutputs = BufferCache()
 
     /// `isa` replaces the convolution's ISA cap for the int8 kernels (nil: the convolution's); the
-    /// quantiser passes only a narrower one.
-    public init(quantizing conv: Conv2DLayer, input: ActivationQuantization, isa: String? = nil) {
+    /// quantiser passes only a narrower one. `path` nil runs the direct kernel where it fits.
+    public init(
+        quantizing conv: Conv2DLayer, input: ActivationQuantization, isa: String? = nil, path: Int8Conv2D.Path? = nil
+    ) {
         let isa = isa ?? conv.options.isa
         name = conv.name
         kerasClass = conv.kerasClass + " (int8)"
@@ -40,12 +42,13 @@ public final class Int8Layer: Layer {
             f.refresh(weights: conv.kernel, bias: conv.useBias ? conv.bias : nil, channels: conv.geometry.k)
             activation = f.activation
             kernel = Int8Conv2D(
-                geometry: conv.geometry, weights: f.kernel!.data, bias: f.bias!.data, input: input, isa: isa)
+                geometry: conv.geometry, weights: f.kernel!.data, bias: f.bias!.data, input: input, isa: isa,
+                path: path)
         } else {
             activation = conv.activation
             kernel = Int8Conv2D(
                 geometry: conv.geometry, weights: conv.kernel.value.data,
-                bias: conv.useBias ? conv.bias.value.data : nil, input: input, isa: isa)
+                bias: conv.useBias ? conv.bias.value.data : nil, input: input, isa: isa, path: path)
         }
         floatCost = conv.cost()
     }

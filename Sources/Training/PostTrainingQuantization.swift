@@ -30,10 +30,10 @@ public enum PostTrainingQuantization {
     }
 
     /// One quantisable layer: its median float and int8 times on a calibration batch (measured;
-    /// nil under `.every`, which times nothing) and what the model runs. Where the CPU has AVX-512
-    /// and the direct kernel fits, two int8 forms are timed (`Int8Conv2D.kernelName`: the 16-lane
-    /// GEMM on lowered rows, and the AVX2 direct kernel, which reads short patches in place);
-    /// `int8Seconds` and `int8Kernel` are the faster one's.
+    /// nil under `.every`, which times nothing) and what the model runs. Where the direct kernel
+    /// fits, several int8 forms are timed (`Int8Conv2D.kernelName`): the direct kernel, which reads
+    /// patches in place, and lowering + the GEMM, on the model's ISA, and under an AVX-512 cap the
+    /// AVX2 direct kernel too; `int8Seconds` and `int8Kernel` are the fastest one's.
     public struct LayerChoice: Codable, Sendable, Equatable {
         public var layer: String
         public var floatSeconds: Double?
@@ -104,11 +104,13 @@ public enum PostTrainingQuantization {
             if let c = l as? Conv2DLayer {
                 candidate = Int8Layer(quantizing: c, input: q)
                 floatWeights = c.kernel.value.count * 4
-                // The direct kernel has no AVX-512 build: under AVX-512 it is the second candidate.
-                if options.layers == .whereFaster && candidate.kernel.gemmISA.hasPrefix("avx512")
-                    && Int8Conv2D.directFits(c.geometry)
-                {
-                    others.append(Int8Layer(quantizing: c, input: q, isa: "avx2"))
+                // Where the direct kernel fits, lowering + the GEMM is a second candidate (it can win
+                // on long patches), and under AVX-512 so is the AVX2 direct kernel.
+                if options.layers == .whereFaster && Int8Conv2D.directFits(c.geometry) {
+                    others.append(Int8Layer(quantizing: c, input: q, path: .lowered))
+                    if candidate.kernel.gemmISA.hasPrefix("avx512") {
+                        others.append(Int8Layer(quantizing: c, input: q, isa: "avx2"))
+                    }
                 }
             } else if let d = l as? DenseLayer {
                 candidate = try Int8Layer(quantizing: d, input: q, isa: isa)

@@ -81,9 +81,12 @@ final class Int8Tests: XCTestCase {
         var lo: Float = .infinity, hi: Float = -.infinity
         for i in 0..<x.count { lo = min(lo, x.data[i]); hi = max(hi, x.data[i]) }
         let q = ActivationQuantization(min: lo, max: hi)
+        let paths: [Int8Conv2D.Path?] = Int8Conv2D.directFits(g) ? [nil, .lowered] : [nil]
         for isa in ConvOptions.availableISAs {
-            let conv = Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q, isa: isa)
-            try check(conv, x: x, w: w, b: b, q: q, lo: lo, hi: hi, seed: seed, runner: runner)
+            for path in paths {
+                let conv = Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q, isa: isa, path: path)
+                try check(conv, x: x, w: w, b: b, q: q, lo: lo, hi: hi, seed: seed, runner: runner)
+            }
         }
     }
 
@@ -108,7 +111,7 @@ final class Int8Tests: XCTestCase {
                 sx / 2 * sumW[k] + sw / 2 * Double(L) * (xmax + sx) + Double(L) * sx * sw / 4 + 1e-5
                 * (ref.absSum[i] + 1)
             XCTAssertLessThanOrEqual(
-                abs(Double(v) - ref.output[i]), bound, "\(g) \(conv.gemmISA) output \(i) seed \(seed)")
+                abs(Double(v) - ref.output[i]), bound, "\(g) \(conv.kernelName) output \(i) seed \(seed)")
             if !(abs(Double(v) - ref.output[i]) <= bound) { return }
         }
     }

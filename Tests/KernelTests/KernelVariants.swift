@@ -58,6 +58,18 @@ enum KernelVariants {
         return v
     }
 
+    typealias QConvDirect = Int8Conv2D.DirectKernel
+
+    /// The direct int8 convolution's builds (the scalar reference is not among them).
+    static var qconvDirect: [(String, QConvDirect)] {
+        var v: [(String, QConvDirect)] = [
+            ("avx2-or-plain", cnns_qconv_direct_u7s8), ("w16", cnns_qconv_direct_u7s8_w16),
+        ]
+        if Blas.haveAVX512 { v.append(("avx512", cnns_qconv_direct_u7s8_avx512)) }
+        if Blas.haveAVX512VNNI { v.append(("avx512-vnni", cnns_qconv_direct_u7s8_avx512vnni)) }
+        return v
+    }
+
     static var winogradTiles: [(String, WinogradTileTransforms.Input, WinogradTileTransforms.Output)] {
         var v: [(String, WinogradTileTransforms.Input, WinogradTileTransforms.Output)] = [
             ("w16", cnns_wino_input_tile_w16, cnns_wino_output_tile_w16)

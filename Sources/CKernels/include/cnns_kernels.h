@@ -60,6 +60,14 @@ void cnns_qgemm_u7s8_avx512(int m, int n, int k, const uint8_t *a, int lda, cons
 void cnns_qgemm_u7s8_avx512vnni(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
                                 int ldc);
 void cnns_qgemm_u7s8_w16(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc);
+/// The 16-lane loop under the int8 GEMM and the direct int8 convolution, with the contract of
+/// cnns_qgemm_gathered_avx2 (rows at a[0..<rows), groups at a[i] + off[g]; no extra pointers needed).
+void cnns_qgemm_gathered_avx512(int rows, int K, int kg, const uint8_t *const *a, const long *off,
+                                const int8_t *packed, int32_t *c, int ldc);
+void cnns_qgemm_gathered_avx512vnni(int rows, int K, int kg, const uint8_t *const *a, const long *off,
+                                    const int8_t *packed, int32_t *c, int ldc);
+void cnns_qgemm_gathered_w16(int rows, int K, int kg, const uint8_t *const *a, const long *off, const int8_t *packed,
+                             int32_t *c, int ldc);
 #endif
 
 #ifndef CNNS_WINOGRAD_TILES_H
@@ -202,6 +210,14 @@ void cnns_qconv_direct_u7s8(const cnns_conv_shape *s, const uint8_t *xp, int hp,
                             const int8_t *packed, int32_t *c, int ldc);
 void cnns_qconv_direct_u7s8_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
                                    const int8_t *packed, int32_t *c, int ldc);
+/// The same on the 16-lane int8 loop: vpdpbusd (`_avx512vnni`, requires cnns_have_avx512_vnni()),
+/// vpmaddubsw on zmm (`_avx512`, requires cnns_have_avx512()), or the portable 16-lane build (`_w16`).
+void cnns_qconv_direct_u7s8_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
+                                       const int8_t *packed, int32_t *c, int ldc);
+void cnns_qconv_direct_u7s8_avx512(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
+                                   const int8_t *packed, int32_t *c, int ldc);
+void cnns_qconv_direct_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
+                                const int8_t *packed, int32_t *c, int ldc);
 
 /// Longest receptive field (R·S·C) the small-patch kernels take.
 #define CNNS_SMALL_PATCH_MAX 80

@@ -17,6 +17,7 @@
 // B vectors and one broadcast A value per step; rows and column halves are constants at each
 // call site (always_inline), so the loops unroll into registers.
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef float wk_vf __attribute__((vector_size(64)));
@@ -268,9 +269,11 @@ WK_TARGET void WK_NAME(pointwise_forward)(int c, int k, const float *input, cons
 
 #endif
 
-// int8: rows x 32 columns of C (int32) = A (u7, rows of lda bytes) · B packed in 8-column blocks
-// of 4-byte k groups (cnns_qgemm_pack_b). One 16-lane B vector joins the same k group of two
-// neighbouring blocks; a block past the last reads a zero group (step 0).
+// int8: rows x 32 columns of C (int32) = A (u7) · B packed in 8-column blocks of 4-byte k groups
+// (cnns_qgemm_pack_b). Row r's k group g is the 4 bytes at a[r] + off[g]: a lowered row and 4g,
+// or (the direct convolution) a pixel's receptive field and a kernel row's byte offset. One
+// 16-lane B vector joins the same k group of two neighbouring blocks; a block past the last
+// reads a zero group (step 0).
 typedef int32_t wk_vi8 __attribute__((vector_size(32)));
 
 WK_TARGET static inline wk_vi wk_join(const int8_t *lo, const int8_t *hi) {
@@ -280,8 +283,8 @@ WK_TARGET static inline wk_vi wk_join(const int8_t *lo, const int8_t *hi) {
     return __builtin_shufflevector(l, h, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
 
-WK_TARGET __attribute__((always_inline)) static inline void wk_qtile(int rows, int kg, const uint8_t *a, long lda,
-                                                                     const int8_t *const blk[4],
+WK_TARGET __attribute__((always_inline)) static inline void wk_qtile(int rows, int kg, const uint8_t *const *a,
+                                                                     const long *off, const int8_t *const blk[4],
                                                                      const long step[4], int32_t *c, long ldc,
                                                                      int cols) {
     wk_vi acc[WK_ROWS][2];
@@ -291,10 +294,11 @@ WK_TARGET __attribute__((always_inline)) static inline void wk_qtile(int rows, i
     for (int g = 0; g < kg; g++) {
         const wk_vi w0 = wk_join(blk[0] + g * step[0], blk[1] + g * step[1]);
         const wk_vi w1 = halves > 1 ? wk_join(blk[2] + g * step[2], blk[3] + g * step[3]) : w0;
+        const long o = off[g];
 #pragma clang loop unroll(full)
         for (int r = 0; r < rows; r++) {
             int32_t word;
-            memcpy(&word, a + r * lda + 4L * g, 4);
+            memcpy(&word, a[r] + o, 4);
             const wk_vi x = {word, word, word, word, word, word, word, word,
                              word, word, word, word, word, word, word, word};
             acc[r][0] = WK_DPBUSD(acc[r][0], x, w0);
@@ -315,10 +319,12 @@ WK_TARGET __attribute__((always_inline)) static inline void wk_qtile(int rows, i
         }
 }
 
-// The contract of cnns_qgemm_u7s8 (A rows readable to k rounded up to 4, B packed).
-WK_TARGET void WK_NAME(qgemm_u7s8)(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
-                                   int ldc) {
-    const int kg = (k + 3) / 4, nb = (n + 7) / 8;
+// The contract of cnns_qgemm_gathered_avx2: c[rows x K] from rows at a[0..<rows) (groups at
+// a[i] + off[g], g < kg) and the packed weights. Column quads outer, so a 32-column panel of the
+// weights stays in L1 while every row passes under it.
+WK_TARGET void WK_NAME(qgemm_gathered)(int rows, int K, int kg, const uint8_t *const *a, const long *off,
+                                       const int8_t *packed, int32_t *c, int ldc) {
+    const int nb = (K + 7) / 8;
     static const int8_t zeros[32] = {0};
     for (int j = 0; j < nb; j += 4) {
         const int8_t *blk[4];
@@ -327,10 +333,27 @@ WK_TARGET void WK_NAME(qgemm_u7s8)(int m, int n, int k, const uint8_t *a, int ld
             blk[t] = j + t < nb ? packed + (long)(j + t) * kg * 32 : zeros;
             step[t] = j + t < nb ? 32 : 0;
         }
-        const int cols = n - 8 * j < 32 ? n - 8 * j : 32;
+        const int cols = K - 8 * j < 32 ? K - 8 * j : 32;
         int i = 0;
-        for (; i + WK_ROWS <= m; i += WK_ROWS)
-            wk_qtile(WK_ROWS, kg, a + (long)i * lda, lda, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
-        WK_QROW_TAIL(m - i, kg, a + (long)i * lda, lda, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
+        for (; i + WK_ROWS <= rows; i += WK_ROWS) wk_qtile(WK_ROWS, kg, a + i, off, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
+        WK_QROW_TAIL(rows - i, kg, a + i, off, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
     }
+}
+
+// The contract of cnns_qgemm_u7s8 (A rows readable to k rounded up to 4, B packed): the gathered
+// GEMM on row pointers a + i·lda and group offsets 4g, a pass of WK_QPASS rows at a time.
+#define WK_QPASS (22 * WK_ROWS)
+WK_TARGET void WK_NAME(qgemm_u7s8)(int m, int n, int k, const uint8_t *a, int lda, const int8_t *packed, int32_t *c,
+                                   int ldc) {
+    enum { LOCAL_GROUPS = 1024 };
+    const int kg = (k + 3) / 4;
+    long local[LOCAL_GROUPS], *off = kg <= LOCAL_GROUPS ? local : malloc(sizeof(long) * (size_t)kg);
+    for (int g = 0; g < kg; g++) off[g] = 4L * g;
+    const uint8_t *rows[WK_QPASS];
+    for (int i0 = 0; i0 < m; i0 += WK_QPASS) {
+        const int mb = m - i0 < WK_QPASS ? m - i0 : WK_QPASS;
+        for (int t = 0; t < mb; t++) rows[t] = a + (long)(i0 + t) * lda;
+        WK_NAME(qgemm_gathered)(mb, n, kg, rows, off, packed, c + (long)i0 * ldc, ldc);
+    }
+    if (off != local) free(off);
 }

@@ -34,10 +34,10 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// tensor to 7 bits with a zero point from calibration. The input is quantised once, then
 /// lowered; the int8 GEMM is `cnns_qgemm_u7s8` (AVX2 vpmaddubsw/vpmaddwd, int32 sums) or its
 /// 16-lane variants (AVX-512 VNNI vpdpbusd, or AVX-512BW), chosen by `gemmISA`. A layer whose kernel
-/// rows are short (S·C ≤ 16 bytes: a first layer) or a whole number of 4-byte groups skips the
-/// lowering on AVX2: the input is quantised into a padded copy and `cnns_qconv_direct_u7s8` reads
-/// each kernel row of a patch from it in place (AVX2 or its scalar reference; there is no AVX-512
-/// build of it, so an AVX-512 cap keeps lowering + the 16-lane GEMM there).
+/// rows are short (S·C ≤ 16 bytes: a first layer) or a whole number of 4-byte groups may skip the
+/// lowering (`Path.direct`, the default where it fits): the input is quantised into a padded copy
+/// and `cnns_qconv_direct_u7s8` (or its 16-lane builds, on the same ISA as the GEMM) reads each
+/// kernel row of a patch from it in place.
 /// Costs: the same multiply-adds as float, a quarter of the weight bytes.
 public final class Int8Conv2D {
     public let geometry: ConvGeometry
@@ -63,10 +63,17 @@ public final class Int8Conv2D {
     /// "avx2" (on ymm) or "scalar", the widest the ISA cap and the CPU allow.
     public let gemmISA: String
 
-    /// `weights` HWIO (R,S,C,K) = row-major [R·S·C, K]; `isa` caps the int8 GEMM's instruction set.
+    /// How the int32 sums are computed: reading each patch in place from a padded copy of the input
+    /// (where `directFits`), or lowering patches to byte rows for the int8 GEMM.
+    public enum Path: String, Sendable {
+        case direct, lowered
+    }
+
+    /// `weights` HWIO (R,S,C,K) = row-major [R·S·C, K]; `isa` caps the int8 GEMM's instruction set;
+    /// `path` nil runs the direct kernel where it fits.
     public init(
         geometry: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        input: ActivationQuantization, isa: String = ConvOptions.bestISA
+        input: ActivationQuantization, isa: String = ConvOptions.bestISA, path: Path? = nil
     ) {
         self.geometry = geometry
         self.input = input
@@ -89,7 +96,7 @@ public final class Int8Conv2D {
             }
         }
         var shape = geometry.cShape
-        direct = Self.directFits(geometry) && !gemmISA.hasPrefix("avx512")
+        direct = Self.directFits(geometry) && path != .lowered
         paddedExtent = (
             geometry.padTop + geometry.h + geometry.padBottom, geometry.padLeft + geometry.w + geometry.padRight
         )
@@ -113,7 +120,7 @@ public final class Int8Conv2D {
         }
     }
 
-    /// Whether the direct kernel (no lowering; AVX2 or its scalar reference) takes this shape: kernel
+    /// Whether the direct kernel (no lowering) takes this shape: kernel
     /// rows of at most 16 bytes or of whole 4-byte groups, and not a 1x1 stride-1 layer (whose
     /// lowered rows are its input as it is).
     public static func directFits(_ g: ConvGeometry) -> Bool {
@@ -129,6 +136,16 @@ public final class Int8Conv2D {
         if cap == "avx512" && Blas.haveAVX512 { return Blas.haveAVX512VNNI ? "avx512-vnni" : "avx512" }
         if cap != "scalar" && Blas.haveSmallGemm { return "avx2" }
         return "scalar"
+    }
+
+    /// The direct convolution's C kernel for `gemmISA` (the AVX2 one falls back to scalar C without AVX2).
+    static func directKernel(_ isa: String) -> DirectKernel {
+        switch isa {
+        case "avx512-vnni": return cnns_qconv_direct_u7s8_avx512vnni
+        case "avx512": return cnns_qconv_direct_u7s8_avx512
+        case "avx2": return cnns_qconv_direct_u7s8
+        default: return cnns_qconv_direct_u7s8_scalar
+        }
     }
 
     /// The C kernel for `gemmISA` (the AVX2 one falls back to scalar C without AVX2).
@@ -198,6 +215,12 @@ public final class Int8Conv2D {
         )
     }
 
+    typealias DirectKernel =
+        @convention(c) (
+            UnsafePointer<cnns_conv_shape>?, UnsafePointer<UInt8>?, Int32, Int32, Int, Int32, UnsafePointer<Int8>?,
+            UnsafeMutablePointer<Int32>?, Int32
+        ) -> Void
+
     typealias GemmKernel =
         @convention(c) (
             Int32, Int32, Int32, UnsafePointer<UInt8>?, Int32, UnsafePointer<Int8>?, UnsafeMutablePointer<Int32>?, Int32
@@ -213,8 +236,7 @@ public final class Int8Conv2D {
         let g = geometry
         if direct {
             var shape = g.cShape
-            let kernel = gemmISA != "scalar" ? cnns_qconv_direct_u7s8 : cnns_qconv_direct_u7s8_scalar
-            kernel(
+            Self.directKernel(gemmISA)(
                 &shape, xq, Int32(paddedExtent.h), Int32(paddedExtent.w), rows.lowerBound, Int32(rows.count), packed,
                 acc, Int32(g.k))
             return
