@@ -335,7 +335,8 @@ WK_TARGET void WK_NAME(qgemm_gathered)(int rows, int K, int kg, const uint8_t *c
         }
         const int cols = K - 8 * j < 32 ? K - 8 * j : 32;
         int i = 0;
-        for (; i + WK_ROWS <= rows; i += WK_ROWS) wk_qtile(WK_ROWS, kg, a + i, off, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
+        for (; i + WK_ROWS <= rows; i += WK_ROWS)
+            wk_qtile(WK_ROWS, kg, a + i, off, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
         WK_QROW_TAIL(rows - i, kg, a + i, off, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
     }
 }
