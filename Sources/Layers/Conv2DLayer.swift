@@ -172,6 +172,8 @@ public final class Conv2DLayer: Layer {
         }
         lastForwardFused = false
         let y = outputs.get(batch: batch, shape: outputShape, ctx)
+        // At inference the next layer reads the output at once and nothing later: keep it cached.
+        (algo as? WinogradConv2D)?.outputReadNext = !ctx.training
         // ReLU and ReLU6 are applied by the algorithm while its outputs are in cache.
         if !ctx.training, let f = fold {
             f.refresh(weights: kernel, bias: useBias ? bias : nil, channels: geometry.k)

@@ -96,6 +96,31 @@ final class ConvolutionTests: XCTestCase {
             runner: TwoThreadRunner(), options: streaming)
     }
 
+    /// An inference forward (`outputReadNext`) keeps the output cached below its own threshold and
+    /// streams it past the caches above it; the values are the same bit for bit either way.
+    func testWinogradOutputReadNextChangesOnlyTheStores() throws {
+        let g = try ConvGeometry.parse("N=3,H=14,W=14,C=16,K=32,R=3")
+        var options = ConvOptions()
+        options.streamingStoreMinBytes = 0
+        options.streamingStoreMinBytesAtInference = 1 << 30
+        var rng = SeededGenerator(seed: 29)
+        let x = Tensor(shape: g.inputShape), w = Tensor(shape: g.weightShape), b = try Tensor([g.k])
+        x.fillUniform(&rng, low: -1, high: 1); w.fillUniform(&rng, low: -0.5, high: 0.5)
+        b.fillUniform(&rng, low: -0.1, high: 0.1)
+        var outputs: [[UInt32]] = []
+        for (readNext, limit) in [(false, 1 << 30), (true, 1 << 30), (true, 0)] {
+            options.streamingStoreMinBytesAtInference = limit
+            let algo = try XCTUnwrap(try ConvAlgorithmKind.winogradF4.make(g, options: options) as? WinogradConv2D)
+            algo.outputReadNext = readNext
+            let y = Tensor(shape: g.outputShape)
+            y.fill(.nan)
+            try algo.forward(input: x, weights: w, bias: b, output: y, runner: TwoThreadRunner())
+            outputs.append(y.array.map(\.bitPattern))
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(outputs[0], outputs[2])
+    }
+
     /// Weight panels larger than the small kernel takes: Winograd's transform-domain GEMMs run on
     /// the pointwise kernel over packed U[ξ] (a low panel limit forces it on small shapes; K not a
     /// multiple of 16 leaves a partial last panel), and so does a real 512-channel layer.

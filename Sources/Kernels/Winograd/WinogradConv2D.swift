@@ -15,6 +15,11 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     public let transform: WinogradTransform
     public let options: ConvOptions
     public var outputClamp: ClosedRange<Float>?
+    /// Set by the layer before each forward: true when the next layer reads the output at once and
+    /// nothing reads it later (an inference forward in a model). Such an output is written past the
+    /// caches only from `options.streamingStoreMinBytesAtInference` (the L3); otherwise (training,
+    /// or a convolution timed alone) from `options.streamingStoreMinBytes` (one worker's L2).
+    public var outputReadNext = false
     public var kind: ConvAlgorithmKind { ConvAlgorithmKind(transform: transform) }
 
     private let workspace = Workspace()
@@ -148,7 +153,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         workspace.reserve(workers: runner.width, floats: workerFloats(tiles: tbMax))
         let zero = UnsafePointer(zeros)
         let clamps = outputClamp != nil
-        let streams = batch * g.p * g.q * K * 4 >= options.streamingStoreMinBytes
+        let streamFrom = outputReadNext ? options.streamingStoreMinBytesAtInference : options.streamingStoreMinBytes
+        let streams = batch * g.p * g.q * K * 4 >= streamFrom
         let flags = (clamps ? CNNS_WINO_CLAMP : 0) | (streams ? CNNS_WINO_STREAM : 0)
         let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         let tiles = WinogradTileTransforms(options)
