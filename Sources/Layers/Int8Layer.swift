@@ -27,9 +27,9 @@ public final class Int8Layer: Layer {
     private let pooledOutputs = BufferCache()
 
     /// `isa` replaces the convolution's ISA cap for the int8 kernels (nil: the convolution's); the
-    /// quantiser passes only a narrower one. `path` nil runs the direct kernel where it fits.
+    /// quantiser passes only a narrower one. `.direct` runs the direct kernel where it fits.
     public init(
-        quantizing conv: Conv2DLayer, input: ActivationQuantization, isa: String? = nil, path: Int8Conv2D.Path? = nil
+        quantizing conv: Conv2DLayer, input: ActivationQuantization, isa: String? = nil, path: Int8Conv2D.Path = .direct
     ) {
         let isa = isa ?? conv.options.isa
         name = conv.name

@@ -81,7 +81,7 @@ final class Int8Tests: XCTestCase {
         var lo: Float = .infinity, hi: Float = -.infinity
         for i in 0..<x.count { lo = min(lo, x.data[i]); hi = max(hi, x.data[i]) }
         let q = ActivationQuantization(min: lo, max: hi)
-        let paths: [Int8Conv2D.Path?] = Int8Conv2D.directFits(g) ? [nil, .lowered] : [nil]
+        let paths: [Int8Conv2D.Path] = Int8Conv2D.directFits(g) ? [.direct, .lowered] : [.direct]
         for isa in ConvOptions.availableISAs {
             for path in paths {
                 let conv = Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q, isa: isa, path: path)

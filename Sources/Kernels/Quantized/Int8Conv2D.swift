@@ -35,7 +35,7 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// lowered; the int8 GEMM is `cnns_qgemm_u7s8` (AVX2 vpmaddubsw/vpmaddwd, int32 sums) or its
 /// 16-lane variants (AVX-512 VNNI vpdpbusd, or AVX-512BW), chosen by `gemmISA`. A layer whose kernel
 /// rows are short (S·C ≤ 16 bytes: a first layer) or a whole number of 4-byte groups may skip the
-/// lowering (`Path.direct`, the default where it fits): the input is quantised into a padded copy
+/// lowering (`Path.direct`, the default): the input is quantised into a padded copy
 /// and `cnns_qconv_direct_u7s8` (or its 16-lane builds, on the same ISA as the GEMM) reads each
 /// kernel row of a patch from it in place.
 /// Costs: the same multiply-adds as float, a quarter of the weight bytes.
@@ -64,16 +64,17 @@ public final class Int8Conv2D {
     public let gemmISA: String
 
     /// How the int32 sums are computed: reading each patch in place from a padded copy of the input
-    /// (where `directFits`), or lowering patches to byte rows for the int8 GEMM.
+    /// (`direct`, where `directFits`; lowering elsewhere), or lowering patches to byte rows for the
+    /// int8 GEMM.
     public enum Path: String, Sendable {
         case direct, lowered
     }
 
     /// `weights` HWIO (R,S,C,K) = row-major [R·S·C, K]; `isa` caps the int8 GEMM's instruction set;
-    /// `path` nil runs the direct kernel where it fits.
+    /// `path` picks the direct kernel (where it fits) or lowering.
     public init(
         geometry: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        input: ActivationQuantization, isa: String = ConvOptions.bestISA, path: Path? = nil
+        input: ActivationQuantization, isa: String = ConvOptions.bestISA, path: Path = .direct
     ) {
         self.geometry = geometry
         self.input = input
@@ -120,9 +121,9 @@ public final class Int8Conv2D {
         }
     }
 
-    /// Whether the direct kernel (no lowering) takes this shape: kernel
-    /// rows of at most 16 bytes or of whole 4-byte groups, and not a 1x1 stride-1 layer (whose
-    /// lowered rows are its input as it is).
+    /// Whether the direct kernel (no lowering) takes this shape: kernel rows of at most 16 bytes or
+    /// of whole 4-byte groups, and not a 1x1 stride-1 layer (whose lowered rows are its input as it
+    /// is).
     public static func directFits(_ g: ConvGeometry) -> Bool {
         var shape = g.cShape
         return cnns_qconv_direct_fits(&shape) != 0 && !readsInputAsIs(g)
