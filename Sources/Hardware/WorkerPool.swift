@@ -272,11 +272,20 @@ final class WorkerPoolCore: @unchecked Sendable {
     }
 
     /// Runs worker `w`'s read on this thread if a request is pending and nobody has claimed it.
+    /// The read closure is touched only once the request is claimed: the caller waits for it then,
+    /// so no worker holds the closure after `readWorkers` returns.
     func serveRead(worker w: Int) {
-        let r = cnns_atomic_load_seq_cst(request), c = cnns_atomic_load(claimed(w))
-        guard r != c, cnns_atomic_cas(claimed(w), c, r) != 0 else { return }
+        let r = cnns_atomic_load_seq_cst(request)
+        guard claim(worker: w, request: r) else { return }
         read?(w)
         cnns_atomic_store(served(w), r)
+    }
+
+    /// Claims request `r` for worker `w` by compare-and-swap: whoever claims it runs that worker's
+    /// read, so it runs exactly once.
+    func claim(worker w: Int, request r: Int) -> Bool {
+        let c = cnns_atomic_load(claimed(w))
+        return c != r && cnns_atomic_cas(claimed(w), c, r) != 0
     }
 
     /// Publishes a read request and waits until every worker's read has run, running it here for
@@ -288,8 +297,7 @@ final class WorkerPoolCore: @unchecked Sendable {
         meanwhile()
         for w in 1..<width {
             while cnns_atomic_load(served(w)) != r {
-                let c = cnns_atomic_load(claimed(w))
-                if c != r, cnns_atomic_load_seq_cst(asleep(w)) != 0, cnns_atomic_cas(claimed(w), c, r) != 0 {
+                if cnns_atomic_load_seq_cst(asleep(w)) != 0 && claim(worker: w, request: r) {
                     f(w)
                     cnns_atomic_store(served(w), r)
                 } else {

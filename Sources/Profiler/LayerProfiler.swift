@@ -43,19 +43,18 @@ public final class LayerProfiler: LayerObserver {
     /// Measured cost of one begin/end pair with nothing in between.
     public private(set) var overheadSeconds: Double = 0
     public private(set) var overheadCounts: [String: Double] = [:]
-    /// What each slot (layer index × 2 + phase) has gathered, in flat arrays indexed by slot and
-    /// by variable number: a hook call adds to numbers and hashes no string (a dictionary update
-    /// per variable, on tables the layer's own data had pushed out of the caches, cost about as
-    /// much as the counter read). `records` and `ordered` assemble `LayerRecord`s from them.
-    private var slotLayers: [(index: Int, name: String, kerasClass: String, phase: Phase)?] = []
-    private var slotCalls: [Int] = []
-    private var slotImages: [Int] = []
-    private var slotSeconds: [Double] = []
-    private var slotTooShort: [Bool] = []
-    private var slotSamples: [[Double]] = []
-    /// [slot][variable number]: summed deltas, and how many calls read each variable.
-    private var slotCounters: [[Double]] = []
-    private var slotCounterCalls: [[Int]] = []
+    /// What one slot (layer index × 2 + phase) has gathered, its counters indexed by variable
+    /// number: a hook call adds to numbers and hashes no string (a dictionary update per variable,
+    /// on tables the layer's own data had pushed out of the caches, cost about as much as the
+    /// counter read). `records` and `ordered` assemble `LayerRecord`s from them.
+    private struct SlotTotals {
+        var index: Int, name: String, kerasClass: String, phase: Phase
+        var calls = 0, images = 0, seconds = 0.0, tooShort = false
+        var samples: [Double] = []
+        /// By variable number: summed deltas, and how many calls read each variable.
+        var counters: [Double], counterCalls: [Int]
+    }
+    private var slots: [SlotTotals?] = []
     /// Every variable seen so far (over the session's parts), by number; and the numbers of the
     /// active part's variables, in `vars` order.
     private var variableNames: [String] = []
@@ -96,18 +95,17 @@ public final class LayerProfiler: LayerObserver {
         return out
     }
 
-    /// The record of one slot, assembled from the flat arrays.
-    private func record(slot: Int) -> LayerRecord? {
-        guard slot < slotLayers.count, let l = slotLayers[slot] else { return nil }
+    /// A slot's record, its counters named.
+    private func record(_ t: SlotTotals) -> LayerRecord {
         var counters: [String: Double] = [:], counterCalls: [String: Int] = [:]
-        for (j, name) in variableNames.enumerated() where slotCounterCalls[slot][j] > 0 {
-            counters[name] = slotCounters[slot][j]
-            counterCalls[name] = slotCounterCalls[slot][j]
+        for (j, name) in variableNames.enumerated() where t.counterCalls[j] > 0 {
+            counters[name] = t.counters[j]
+            counterCalls[name] = t.counterCalls[j]
         }
         return LayerRecord(
-            index: l.index, name: l.name, kerasClass: l.kerasClass, phase: l.phase, calls: slotCalls[slot],
-            seconds: slotSeconds[slot], images: slotImages[slot], counters: counters, counterCalls: counterCalls,
-            tooShort: slotTooShort[slot], samples: slotSamples[slot])
+            index: t.index, name: t.name, kerasClass: t.kerasClass, phase: t.phase, calls: t.calls,
+            seconds: t.seconds, images: t.images, counters: counters, counterCalls: counterCalls,
+            tooShort: t.tooShort, samples: t.samples)
     }
 
     /// Re-reads the variable list when the session switched parts (between repetitions).
@@ -121,9 +119,10 @@ public final class LayerProfiler: LayerObserver {
             variableNames.append(v)
             return variableNames.count - 1
         }
-        for slot in slotCounters.indices {
-            slotCounters[slot] += Array(repeating: 0, count: variableNames.count - slotCounters[slot].count)
-            slotCounterCalls[slot] += Array(repeating: 0, count: variableNames.count - slotCounterCalls[slot].count)
+        for slot in slots.indices where slots[slot] != nil {
+            let grow = variableNames.count - slots[slot]!.counters.count
+            slots[slot]!.counters += Array(repeating: 0, count: grow)
+            slots[slot]!.counterCalls += Array(repeating: 0, count: grow)
         }
     }
 
@@ -162,33 +161,17 @@ public final class LayerProfiler: LayerObserver {
         syncPart()
     }
 
-    public func reset() {
-        slotLayers = []
-        slotCalls = []
-        slotImages = []
-        slotSeconds = []
-        slotTooShort = []
-        slotSamples = []
-        slotCounters = []
-        slotCounterCalls = []
-        lastEndTime = nil
-    }
+    public func reset() { slots = []; lastEndTime = nil }
 
     /// Makes room for `slot` (the first call of a layer and phase; not on the hot path after).
     private func addSlot(_ slot: Int, _ index: Int, _ layer: Layer, _ phase: Phase) {
-        let grow = slot + 1 - slotLayers.count
-        if grow > 0 {
-            slotLayers += Array(repeating: nil, count: grow)
-            slotCalls += Array(repeating: 0, count: grow)
-            slotImages += Array(repeating: 0, count: grow)
-            slotSeconds += Array(repeating: 0, count: grow)
-            slotTooShort += Array(repeating: false, count: grow)
-            slotSamples += Array(repeating: [], count: grow)
-            slotCounters += Array(repeating: Array(repeating: 0, count: variableNames.count), count: grow)
-            slotCounterCalls += Array(repeating: Array(repeating: 0, count: variableNames.count), count: grow)
-        }
-        slotLayers[slot] = (index, layer.name, layer.kerasClass, phase)
-        slotSamples[slot].reserveCapacity(64)
+        if slot >= slots.count { slots += Array(repeating: nil, count: slot + 1 - slots.count) }
+        var t = SlotTotals(
+            index: index, name: layer.name, kerasClass: layer.kerasClass, phase: phase,
+            counters: Array(repeating: 0, count: variableNames.count),
+            counterCalls: Array(repeating: 0, count: variableNames.count))
+        t.samples.reserveCapacity(64)
+        slots[slot] = t
     }
 
     public func layerBegan(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) {
@@ -218,20 +201,20 @@ public final class LayerProfiler: LayerObserver {
         let t = Double(endTime - startTime) * 1e-9
         lastEndTime = endTime
         let slot = index * 2 + (phase == .forward ? 0 : 1)
-        if slot >= slotLayers.count || slotLayers[slot] == nil { addSlot(slot, index, layer, phase) }
+        if slot >= slots.count || slots[slot] == nil { addSlot(slot, index, layer, phase) }
         let net = max(0, t - overheadSeconds)
-        slotCalls[slot] += 1
-        slotImages[slot] += batch
-        slotSeconds[slot] += net
-        slotSamples[slot].append(net)
-        if t < 20 * overheadSeconds { slotTooShort[slot] = true }
+        slots[slot]!.calls += 1
+        slots[slot]!.images += batch
+        slots[slot]!.seconds += net
+        slots[slot]!.samples.append(net)
+        if t < 20 * overheadSeconds { slots[slot]!.tooShort = true }
         for i in 0..<vars.count {
             let j = activeNumbers[i]
-            slotCounters[slot][j] += max(0, endValues[i] - startValues[i] - overheadValues[i])
-            slotCounterCalls[slot][j] += 1
+            slots[slot]!.counters[j] += max(0, endValues[i] - startValues[i] - overheadValues[i])
+            slots[slot]!.counterCalls[j] += 1
         }
     }
 
     /// Records in layer order, forward before backward.
-    public var ordered: [LayerRecord] { slotLayers.indices.compactMap { record(slot: $0) } }
+    public var ordered: [LayerRecord] { slots.compactMap { $0.map(record) } }
 }
