@@ -45,7 +45,8 @@ public struct MachineCeilings: Codable, Sendable {
     /// 2: DRAM `load` over one stream (likwid's method; two streams read 13-15% higher there).
     /// 3: compute ceilings are the best trial, and the all-threads rate is all workers' FLOPs over the wall time
     /// of the job (a VM's host that ran both virtual CPUs on one core had halved the two-thread median).
-    public static let currentMethodVersion = 3
+    /// 4: bandwidth trials are timed the same way, from handing out the job to the last thread's finish.
+    public static let currentMethodVersion = 4
 
     public init(
         fma: ComputePeak, mixedPerThreadGFLOPs: Double, mixedAllThreadsGFLOPs: Double, bandwidth: [BandwidthCeiling],
@@ -122,6 +123,17 @@ public enum CeilingProbe {
         return c
     }
 
+    /// GB/s of `threads` workers that each move `bytesPerThread` bytes in `run(worker)`: all their
+    /// bytes over the wall time from handing out the job to the last finish, as likwid-bench times
+    /// its threads between barriers. Threads that a VM's host runs in turn on one core, or that wait
+    /// on each other for DRAM, do not count as running side by side (each thread's own time had
+    /// measured two threads at twice one thread's DRAM bandwidth).
+    static func rate(pool: WorkerPool, threads: Int, bytesPerThread: Double, run: (Int) -> Void) -> Double {
+        let t0 = ComputePeakProbe.seconds()
+        pool.run { w in if w < threads { run(w) } }
+        return bytesPerThread * Double(threads) / (ComputePeakProbe.seconds() - t0) / 1e9
+    }
+
     static func bandwidth(
         level: String, kernel: String, bytesPerThread: Int, threads: Int, pool: WorkerPool,
         avx2: Bool, trials: Int
@@ -167,17 +179,8 @@ public enum CeilingProbe {
         }
         pool.run { w in if w < threads { pass(w, 1) } }  // warm-up
         for _ in 0..<trials {
-            var secs = [Double](repeating: 0, count: pool.width)
-            secs.withUnsafeMutableBufferPointer { s in
-                pool.run { w in
-                    guard w < threads else { return }
-                    let t0 = ComputePeakProbe.seconds()
-                    pass(w, reps)
-                    s[w] = ComputePeakProbe.seconds() - t0
-                }
-            }
-            let slowest = secs.prefix(threads).max() ?? 1
-            results.append(bytesPerPass * Double(reps) * Double(threads) / slowest / 1e9)
+            results.append(
+                rate(pool: pool, threads: threads, bytesPerThread: bytesPerPass * Double(reps)) { pass($0, reps) })
         }
         for w in 0..<threads { for p in buffers[w] { free(p) } }
         let s = results.sorted()

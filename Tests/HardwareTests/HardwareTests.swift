@@ -58,6 +58,34 @@ final class TopologyTests: XCTestCase {
         }
     }
 
+    /// The same for bandwidth: two workers that take turns move bytes at one worker's rate.
+    func testBandwidthRateCountsWallTimeWhenWorkersTakeTurns() throws {
+        let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
+        var lock = pthread_mutex_t()
+        pthread_mutex_init(&lock, nil)
+        defer { pthread_mutex_destroy(&lock) }
+        func busy(_ seconds: Double) {
+            let end = ComputePeakProbe.seconds() + seconds
+            while ComputePeakProbe.seconds() < end {}
+        }
+        let one = CeilingProbe.rate(pool: pool, threads: 1, bytesPerThread: 4e7) { _ in busy(0.004) }
+        XCTAssertEqual(one, 10, accuracy: 2, "one worker moving 40 MB in 4 ms")
+        let taking = (0..<3).map { _ in
+            CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in
+                pthread_mutex_lock(&lock)
+                busy(0.004)
+                pthread_mutex_unlock(&lock)
+            }
+        }
+        XCTAssertLessThan(taking.max()!, 1.3 * one, "turn-taking workers measured as \(taking) GB/s")
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            let side = (0..<3).map { _ in
+                CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in busy(0.004) }
+            }
+            XCTAssertGreaterThan(side.max()!, 1.5 * one, "parallel workers measured as \(side) GB/s")
+        }
+    }
+
     /// The roof is the FMA kernel of the widest ISA the kernels use by default, and `measure` times that
     /// kernel alone (the probe the training steps are judged against around each epoch).
     func testRoofIsTheWidestDefaultISAsKernel() throws {
