@@ -38,22 +38,12 @@ final class TopologyTests: XCTestCase {
     /// one core) measure as one: the all-workers rate is not the sum of each worker's own rate.
     func testAllWorkersRateCountsWallTimeWhenWorkersTakeTurns() throws {
         let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
-        var lock = pthread_mutex_t()
-        pthread_mutex_init(&lock, nil)
-        defer { pthread_mutex_destroy(&lock) }
-        func busy(_ seconds: Double) {
-            let end = ComputePeakProbe.seconds() + seconds
-            while ComputePeakProbe.seconds() < end {}
-        }
-        let taking = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) {
-            pthread_mutex_lock(&lock)
-            busy(0.004)
-            pthread_mutex_unlock(&lock)
-        }
+        let turns = TurnTaking()
+        let taking = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) { turns.busyInTurn(0.004) }
         XCTAssertEqual(taking.single, 1e7 / 0.004 / 1e9, accuracy: 0.2 * 1e7 / 0.004 / 1e9)
         XCTAssertLessThan(taking.all, 1.3 * taking.single, "turn-taking workers measured as \(taking)")
         if ProcessInfo.processInfo.activeProcessorCount >= 2 {
-            let parallel = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) { busy(0.004) }
+            let parallel = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) { TurnTaking.busy(0.004) }
             XCTAssertGreaterThan(parallel.all, 1.5 * parallel.single, "parallel workers measured as \(parallel)")
         }
     }
@@ -61,26 +51,16 @@ final class TopologyTests: XCTestCase {
     /// The same for bandwidth: two workers that take turns move bytes at one worker's rate.
     func testBandwidthRateCountsWallTimeWhenWorkersTakeTurns() throws {
         let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
-        var lock = pthread_mutex_t()
-        pthread_mutex_init(&lock, nil)
-        defer { pthread_mutex_destroy(&lock) }
-        func busy(_ seconds: Double) {
-            let end = ComputePeakProbe.seconds() + seconds
-            while ComputePeakProbe.seconds() < end {}
-        }
-        let one = CeilingProbe.rate(pool: pool, threads: 1, bytesPerThread: 4e7) { _ in busy(0.004) }
+        let turns = TurnTaking()
+        let one = CeilingProbe.rate(pool: pool, threads: 1, bytesPerThread: 4e7) { _ in TurnTaking.busy(0.004) }
         XCTAssertEqual(one, 10, accuracy: 2, "one worker moving 40 MB in 4 ms")
         let taking = (0..<3).map { _ in
-            CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in
-                pthread_mutex_lock(&lock)
-                busy(0.004)
-                pthread_mutex_unlock(&lock)
-            }
+            CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in turns.busyInTurn(0.004) }
         }
         XCTAssertLessThan(taking.max()!, 1.3 * one, "turn-taking workers measured as \(taking) GB/s")
         if ProcessInfo.processInfo.activeProcessorCount >= 2 {
             let side = (0..<3).map { _ in
-                CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in busy(0.004) }
+                CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in TurnTaking.busy(0.004) }
             }
             XCTAssertGreaterThan(side.max()!, 1.5 * one, "parallel workers measured as \(side) GB/s")
         }
@@ -285,5 +265,29 @@ final class CounterTests: XCTestCase {
         XCTAssertEqual(f.family, 25)
         XCTAssertEqual(f.simd.filter(\.present).map(\.name), ["SSE4.2", "AVX", "AVX2", "FMA"])
         XCTAssertEqual(f.fp32Lanes, 8)
+    }
+}
+
+/// A lock that stands in for a host running both virtual CPUs on one core: threads that spin
+/// inside it take turns.
+final class TurnTaking {
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(lock, nil) }
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
+
+    /// Spins for `seconds` on this thread.
+    static func busy(_ seconds: Double) {
+        let end = ComputePeakProbe.seconds() + seconds
+        while ComputePeakProbe.seconds() < end {}
+    }
+
+    /// Spins for `seconds` while holding the lock.
+    func busyInTurn(_ seconds: Double) {
+        pthread_mutex_lock(lock)
+        Self.busy(seconds)
+        pthread_mutex_unlock(lock)
     }
 }
