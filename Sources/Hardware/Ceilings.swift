@@ -105,9 +105,12 @@ public enum CeilingProbe {
         for threads in Array(Set([1, pool.width])).sorted() {
             for (level, ws) in workingSets(topology, threads: threads) {
                 for k in kernels {
-                    var c = bandwidth(
-                        level: level, kernel: k, bytesPerThread: ws, threads: threads, pool: pool, avx2: avx2,
-                        trials: trials)
+                    func once() -> BandwidthCeiling {
+                        bandwidth(
+                            level: level, kernel: k, bytesPerThread: ws, threads: threads, pool: pool, avx2: avx2,
+                            trials: trials)
+                    }
+                    var c = once()
                     // A private cache scales with its threads: while all threads stay under 70% of
                     // threads x one thread, a VM's host ran them in turn; measure again after a pause
                     // (up to three more rounds, keeping the best), as the compute ceilings do.
@@ -118,9 +121,7 @@ public enum CeilingProbe {
                     {
                         round += 1
                         usleep(200_000)
-                        let again = bandwidth(
-                            level: level, kernel: k, bytesPerThread: ws, threads: threads, pool: pool, avx2: avx2,
-                            trials: trials)
+                        let again = once()
                         if again.gbPerSecond > c.gbPerSecond { c = again }
                     }
                     bw.append(c)

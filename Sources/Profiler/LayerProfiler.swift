@@ -202,16 +202,21 @@ public final class LayerProfiler: LayerObserver {
         lastEndTime = endTime
         let slot = index * 2 + (phase == .forward ? 0 : 1)
         if slot >= slots.count || slots[slot] == nil { addSlot(slot, index, layer, phase) }
+        add(seconds: t, batch: batch, to: &slots[slot]!)
+    }
+
+    /// Adds one call of `seconds` (overhead not yet subtracted) and its counter deltas to a slot.
+    private func add(seconds t: Double, batch: Int, to s: inout SlotTotals) {
         let net = max(0, t - overheadSeconds)
-        slots[slot]!.calls += 1
-        slots[slot]!.images += batch
-        slots[slot]!.seconds += net
-        slots[slot]!.samples.append(net)
-        if t < 20 * overheadSeconds { slots[slot]!.tooShort = true }
+        s.calls += 1
+        s.images += batch
+        s.seconds += net
+        s.samples.append(net)
+        if t < 20 * overheadSeconds { s.tooShort = true }
         for i in 0..<vars.count {
             let j = activeNumbers[i]
-            slots[slot]!.counters[j] += max(0, endValues[i] - startValues[i] - overheadValues[i])
-            slots[slot]!.counterCalls[j] += 1
+            s.counters[j] += max(0, endValues[i] - startValues[i] - overheadValues[i])
+            s.counterCalls[j] += 1
         }
     }
 
