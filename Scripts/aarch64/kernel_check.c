@@ -227,7 +227,8 @@ static void check_maxpool(int k, int C, int windows, int relu) {
 }
 
 // The int8 convolution without lowering: the byte lowering against its reference, and the direct
-// sums against lowering + the scalar int8 GEMM, exactly. Stride 1, 'same' padding.
+// sums (and, for 3x3, the integer Winograd sums) against lowering + the scalar int8 GEMM, exactly.
+// Stride 1, 'same' padding.
 static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
     const int pad = (r - 1) / 2, L = r * r * c, L4 = (L + 3) / 4 * 4, rows = n * h * w;
     const cnns_conv_shape s = {h, w, c, r, r, k, 1, 1, pad, pad, h, w};
@@ -262,6 +263,31 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
         if (memcmp(got, ref, sizeof(int32_t) * rows * k) && failures++ < 5)
             printf("FAIL %s n=%d h=%d w=%d c=%d k=%d r=%d: differs from lowering + GEMM\n", builds[v].name, n, h, w,
                    c, k, r);
+    }
+    if (r == 3) {  // Integer Winograd F(2x2,3x3) (the plain C build here): the same sums, exactly.
+        const cnns_qwino_shape ws = {c, k, hp, wp, (h + 1) / 2, (w + 1) / 2, zp};
+        const long tiles = (long)n * ws.tiles_y * ws.tiles_x;
+        int16_t *wk = malloc((size_t)cnns_qwino_packed_size(c, k));
+        void *work = malloc((size_t)cnns_qwino_workspace_size(c, k, 8));
+        int32_t *y = malloc(sizeof(int32_t) * tiles * 4 * k);
+        cnns_qwino_pack(c, k, wt, wk);
+        for (long t = 0; t < tiles; t += 8)
+            cnns_qwino_u7s8(&ws, xp, t, tiles - t < 8 ? (int)(tiles - t) : 8, 0, wk, work, y + t * 4 * k);
+        long bad = 0;
+        for (long t = 0; t < tiles; t++) {
+            const long b = t / (ws.tiles_y * ws.tiles_x);
+            const int ti = (int)(t % (ws.tiles_y * ws.tiles_x)) / ws.tiles_x, tj = (int)(t % ws.tiles_x);
+            for (int corner = 0; corner < 4; corner++) {
+                const int p = 2 * ti + corner / 2, q = 2 * tj + corner % 2;
+                if (p >= h || q >= w) continue;
+                bad += memcmp(y + (t * 4 + corner) * k, ref + ((b * h + p) * w + q) * k, sizeof(int32_t) * k) != 0;
+            }
+        }
+        checks += 1;
+        if (bad && failures++ < 5)
+            printf("FAIL qwino_u7s8 n=%d h=%d w=%d c=%d k=%d: %ld pixels differ from lowering + GEMM\n", n, h, w, c, k,
+                   bad);
+        free(wk), free(work), free(y);
     }
     free(x), free(xp), free(low), free(lowr), free(wt), free(packed), free(dp), free(scratch), free(ref), free(got);
 }

@@ -296,7 +296,7 @@ final class ExtensionTests: XCTestCase {
             XCTAssertEqual(layer is Int8Layer, c.int8, "\(c.layer)")
             // The fastest int8 form is the one named, and the one the model runs; a convolution the
             // direct kernel fits is timed direct and lowered on the model's ISA, and under AVX-512
-            // on the AVX2 direct kernel as well.
+            // on the AVX2 direct kernel as well; a 3x3 stride-1 one on integer Winograd too.
             let byKernel = try XCTUnwrap(c.int8SecondsByKernel)
             XCTAssertEqual(byKernel[try XCTUnwrap(c.int8Kernel)], i, "\(c)")
             XCTAssertEqual(byKernel.values.min(), i, "\(c)")
@@ -307,6 +307,9 @@ final class ExtensionTests: XCTestCase {
                 if Int8Conv2D.directFits(conv.geometry) {
                     forms.insert(isa + " lowered")
                     if isa.hasPrefix("avx512") { forms.insert("avx2 direct") }
+                }
+                if Int8Conv2D.winogradFits(conv.geometry) {
+                    forms.insert((isa == "scalar" ? "scalar" : "avx2") + " winograd")
                 }
                 XCTAssertEqual(Set(byKernel.keys), forms, "\(c)")
             }

@@ -219,6 +219,30 @@ void cnns_qconv_direct_u7s8_avx512(const cnns_conv_shape *s, const uint8_t *xp, 
 void cnns_qconv_direct_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
                                 const int8_t *packed, int32_t *c, int ldc);
 
+/// The int8 convolution by Winograd F(2x2,3x3) on 16-bit integers (qwinograd_f2.c): 3x3 kernels,
+/// stride 1, C ≤ CNNS_QWINO_MAX_C (so the sums, at most 4·9·C·127·128, fit in int32).
+#define CNNS_QWINO_MAX_C 1024
+/// The padded input (as for cnns_qconv_direct_u7s8: hp x wp pixels of c bytes per image, padding
+/// written in) and its grid of 2x2 output tiles per image; patch pixels past hp or wp read as pad.
+typedef struct {
+    int c, k, hp, wp, tiles_y, tiles_x;
+    uint8_t pad;
+} cnns_qwino_shape;
+int cnns_qwino_fits(const cnns_conv_shape *s);
+/// Bytes of the transformed weights (U = G'gG'ᵀ, G' = 2G, int16) and the packing of w int8 HWIO
+/// [3·3·c, k]; bytes of the workspace for `tiles` tiles per call.
+int64_t cnns_qwino_packed_size(int c, int k);
+void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed);
+int64_t cnns_qwino_workspace_size(int c, int k, int tiles);
+/// Tiles t0..<t0+T (flattened n, tile row, tile column): y[t·4·k + i·k + ko] holds output pixel
+/// (2·row + i/2, 2·column + i%2) of tile t, or with `pool` y[t·k + ko] the maximum of the four: the
+/// same int32 sums as cnns_qconv_direct_u7s8, exactly. AVX2 (vpmaddwd on channel pairs) when the
+/// CPU has it; `_scalar` is the plain reference (the same transforms, one value at a time).
+void cnns_qwino_u7s8(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool, const int16_t *packed,
+                     void *work, int32_t *y);
+void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+                            const int16_t *packed, void *work, int32_t *y);
+
 /// Longest receptive field (R·S·C) the small-patch kernels take.
 #define CNNS_SMALL_PATCH_MAX 80
 

@@ -37,8 +37,10 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// rows are short (S·C ≤ 16 bytes: a first layer) or a whole number of 4-byte groups may skip the
 /// lowering (`Path.direct`, the default): the input is quantised into a padded copy
 /// and `cnns_qconv_direct_u7s8` (or its 16-lane builds, on the same ISA as the GEMM) reads each
-/// kernel row of a patch from it in place.
-/// Costs: the same multiply-adds as float, a quarter of the weight bytes.
+/// kernel row of a patch from it in place. A 3x3 stride-1 layer may instead run Winograd
+/// F(2x2,3x3) on 16-bit integers (`Path.winograd`, `cnns_qwino_u7s8`: 16 multiply-adds per 2x2
+/// tile and channel instead of 36, on vpmaddwd), which gives the same int32 sums exactly.
+/// Costs: the same multiply-adds as float (direct-equivalent), a quarter of the weight bytes.
 public final class Int8Conv2D {
     public let geometry: ConvGeometry
     public let input: ActivationQuantization
@@ -55,6 +57,12 @@ public final class Int8Conv2D {
     let paddedLength: Int
     /// Whether this layer runs the direct kernel (no lowering) instead of lowering + GEMM.
     public let direct: Bool
+    /// Whether this layer runs the integer Winograd kernel (3x3, stride 1) instead of either.
+    public let winograd: Bool
+    /// The Winograd kernel's transformed weights (`cnns_qwino_pack`), when `winograd`.
+    let winogradWeights: UnsafeMutablePointer<Int16>?
+    /// 2x2 output tiles per call of the Winograd kernel.
+    public let tilesPerChunk = 16
     /// The direct kernel's padded input extent: (padTop + H + padBottom, padLeft + W + padRight).
     let paddedExtent: (h: Int, w: Int)
     private let workspace = Workspace()
@@ -67,11 +75,12 @@ public final class Int8Conv2D {
     /// (`direct`, where `directFits`; lowering elsewhere), or lowering patches to byte rows for the
     /// int8 GEMM.
     public enum Path: String, Sendable {
-        case direct, lowered
+        case direct, lowered, winograd
     }
 
     /// `weights` HWIO (R,S,C,K) = row-major [R·S·C, K]; `isa` caps the int8 GEMM's instruction set;
-    /// `path` picks the direct kernel (where it fits) or lowering.
+    /// `path` picks the direct kernel (where it fits), lowering, or Winograd (where it fits; else
+    /// the direct kernel where that fits).
     public init(
         geometry: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         input: ActivationQuantization, isa: String = ConvOptions.bestISA, path: Path = .direct
@@ -97,12 +106,23 @@ public final class Int8Conv2D {
             }
         }
         var shape = geometry.cShape
-        direct = Self.directFits(geometry) && path != .lowered
+        winograd = path == .winograd && Self.winogradFits(geometry)
+        direct = !winograd && Self.directFits(geometry) && path != .lowered
+        if winograd {
+            let count = Int(cnns_qwino_packed_size(Int32(geometry.c), Int32(K))) / 2
+            let w16 = UnsafeMutablePointer<Int16>.allocate(capacity: count)
+            q.withUnsafeBufferPointer { cnns_qwino_pack(Int32(geometry.c), Int32(K), $0.baseAddress, w16) }
+            winogradWeights = w16
+        } else {
+            winogradWeights = nil
+        }
         paddedExtent = (
             geometry.padTop + geometry.h + geometry.padBottom, geometry.padLeft + geometry.w + geometry.padRight
         )
         let pk: UnsafeMutablePointer<Int8>
-        if direct {
+        if winograd {
+            pk = .allocate(capacity: 1)
+        } else if direct {
             let size = Int(cnns_qconv_direct_packed_size(&shape))
             pk = .allocate(capacity: size)
             var scratch = [Int8](repeating: 0, count: size)
@@ -129,8 +149,21 @@ public final class Int8Conv2D {
         return cnns_qconv_direct_fits(&shape) != 0 && !readsInputAsIs(g)
     }
 
-    /// What computes the int32 sums, for reports: the GEMM's ISA, then "direct" or "lowered".
-    public var kernelName: String { gemmISA + (direct ? " direct" : " lowered") }
+    /// Whether the integer Winograd kernel takes this shape: 3x3, stride 1, at most
+    /// `CNNS_QWINO_MAX_C` channels.
+    public static func winogradFits(_ g: ConvGeometry) -> Bool {
+        var shape = g.cShape
+        return cnns_qwino_fits(&shape) != 0
+    }
+
+    /// The Winograd kernel's ISA: AVX2 (vpmaddwd, also under an AVX-512 cap) or the scalar reference.
+    var winogradISA: String { gemmISA == "scalar" ? "scalar" : "avx2" }
+
+    /// What computes the int32 sums, for reports: the kernel's ISA, then "direct", "lowered" or
+    /// "winograd".
+    public var kernelName: String {
+        winograd ? winogradISA + " winograd" : gemmISA + (direct ? " direct" : " lowered")
+    }
 
     /// The int8 GEMM for an ISA cap on this CPU.
     public static func gemmISA(cap: String) -> String {
@@ -160,7 +193,7 @@ public final class Int8Conv2D {
     }
 
     deinit {
-        packed.deallocate(); multiplier.deallocate(); offset.deallocate()
+        packed.deallocate(); multiplier.deallocate(); offset.deallocate(); winogradWeights?.deallocate()
         quantizedInput?.deallocate()
     }
 
@@ -179,6 +212,10 @@ public final class Int8Conv2D {
         let rows = batch * g.p * g.q
         // 1. Quantise the input once (each value is read R·S times by the lowering).
         let xq = quantize(x, batch: batch, runner: runner)
+        if winograd {
+            winogradForward(xq, batch: batch, pooled: false, lo: lo, hi: hi, output: output, runner: runner)
+            return
+        }
         // 2. Lower bytes (the zero point where padded) and 3. the int8 GEMM, or 2-3. the direct kernel
         // on the padded input; 4. dequantise.
         let chunk = Swift.min(rowsPerChunk, rows)
@@ -293,8 +330,9 @@ public final class Int8Conv2D {
     private func quantize(_ x: UnsafePointer<Float>, batch: Int, runner: ParallelRunner) -> UnsafeMutablePointer<UInt8>
     {
         let g = geometry
-        let (hp, wp) = direct ? paddedExtent : (g.h, g.w)
-        let count = batch * hp * wp * g.c + (direct ? 3 : 0)
+        let padded = direct || winograd
+        let (hp, wp) = padded ? paddedExtent : (g.h, g.w)
+        let count = batch * hp * wp * g.c + (padded ? 3 : 0)
         if quantizedCapacity < count {
             quantizedInput?.deallocate()
             quantizedInput = .allocate(capacity: count)
@@ -302,7 +340,7 @@ public final class Int8Conv2D {
         }
         let xq = quantizedInput!
         let q = input, vector = gemmISA != "scalar"
-        guard direct else {
+        guard padded else {
             let inCount = batch * g.h * g.w * g.c
             runner.parallelRanges(inCount, work: inCount * 4) { _, r in
                 q.quantize(x + r.lowerBound, r.count, into: xq + r.lowerBound, vector: vector)
@@ -327,6 +365,53 @@ public final class Int8Conv2D {
         return xq
     }
 
+    // xq: padded u7 input (N, hp, wp, C) -> 2x2 tiles -> output NHWC (N,P,Q,K) float, or pooled (N,P/2,Q/2,K)
+    /// The Winograd path: workers take chunks of `tilesPerChunk` tiles (a grid of ⌈P/2⌉ x ⌈Q/2⌉
+    /// tiles per image, or ⌊P/2⌋ x ⌊Q/2⌋ when pooling, where tile t is pooled output pixel t), and
+    /// dequantise each tile's sums (or their maximum) into place.
+    private func winogradForward(
+        _ xq: UnsafeMutablePointer<UInt8>, batch: Int, pooled: Bool, lo: Float, hi: Float,
+        output: UnsafeMutablePointer<Float>, runner: ParallelRunner
+    ) {
+        let g = geometry, K = g.k
+        let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
+        var shape = cnns_qwino_shape(
+            c: Int32(g.c), k: Int32(K), hp: Int32(paddedExtent.h), wp: Int32(paddedExtent.w), tiles_y: Int32(ty),
+            tiles_x: Int32(tx), pad: zeroByte)
+        let tiles = batch * ty * tx, T = tilesPerChunk
+        let workBytes = Int(cnns_qwino_workspace_size(Int32(g.c), Int32(K), Int32(T)))
+        let sumsPerTile = pooled ? K : 4 * K
+        workspace.reserve(workers: runner.width, floats: workBytes / 4 + 16 + T * sumsPerTile)
+        let chunks = (tiles + T - 1) / T
+        let isa = winogradISA, weights = winogradWeights
+        runner.parallelRanges(chunks, work: tiles * 16 * g.c * K) { worker, range in
+            let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
+            let y = (buf + (workBytes + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: T * sumsPerTile)
+            for chunk in range {
+                let t0 = chunk * T, n = Swift.min(T, tiles - t0)
+                if isa == "avx2" {
+                    cnns_qwino_u7s8(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, buf, y)
+                } else {
+                    cnns_qwino_u7s8_scalar(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, buf, y)
+                }
+                if pooled {
+                    dequantize(y, rows: n, lo: lo, hi: hi, into: output + t0 * K)
+                    continue
+                }
+                for t in 0..<n {
+                    let tile = t0 + t, image = tile / (ty * tx), i = tile % (ty * tx) / tx, j = tile % tx
+                    for corner in 0..<4 {
+                        let p = 2 * i + corner / 2, q = 2 * j + corner % 2
+                        guard p < g.p && q < g.q else { continue }
+                        dequantize(
+                            y + (t * 4 + corner) * K, rows: 1, lo: lo, hi: hi,
+                            into: output + ((image * g.p + p) * g.q + q) * K)
+                    }
+                }
+            }
+        }
+    }
+
     // input NHWC (N,H,W,C) float -> conv -> 2x2 max pool (stride 2, floor) -> output (N,P/2,Q/2,K) float
     /// The convolution followed by 2x2 max pooling: each worker takes pooled rows, runs the int8
     /// GEMM on the two output rows under each, takes the maximum of the int32 sums of each window
@@ -342,6 +427,10 @@ public final class Int8Conv2D {
         let K = g.k, L = g.r * g.s * g.c, Q = g.q
         let (P2, Q2) = (g.p / 2, g.q / 2)
         let xq = quantize(x, batch: batch, runner: runner)
+        if winograd {
+            winogradForward(xq, batch: batch, pooled: true, lo: lo, hi: hi, output: output, runner: runner)
+            return
+        }
         let span = 2 * Q  // the output rows under one pooled row
         reserveRowBuffers(rows: span, workers: runner.width)
         let gemm = Self.gemmKernel(gemmISA)

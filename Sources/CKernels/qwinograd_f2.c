@@ -1,0 +1,332 @@
+// Int8 convolution by Winograd F(2x2,3x3) on 16-bit integers (3x3 kernels, stride 1):
+//   xp: the quantised input (0..127) with its padding written in, hp x wp pixels of C bytes per
+//       image; tiles t0..<t0+T of a tiles_y x tiles_x grid per image (tile (n, i, j) makes output
+//       rows 2i, 2i+1 and columns 2j, 2j+1 from the 4x4 patch at padded row 2i, column 2j;
+//       patch pixels past hp or wp read as `pad`)
+//   -> y: int32 per tile and output channel, its four sums (y00, y01, y10, y11; K each) or, with
+//      `pool`, their maximum (K each): the same integers as the direct convolution's sums.
+// With G' = 2G, every transform has integer coefficients:
+//   V = Bᵀ d B   (int16, |V| ≤ 4·127)          Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//   U = G' g G'ᵀ (int16, |U| ≤ 9·127)          G' = [2 0 0; 1 1 1; 1 -1 1; 0 0 2]
+//   M = Σ_c V ⊙ U  (int32: 16 GEMMs [T x C] · [C x K], channel pairs on vpmaddwd)
+//   Y = Aᵀ M A = 4 · (the direct sums), exactly  Aᵀ = [1 1 1 0; 0 1 -1 -1]
+// and y = Y >> 2. Every intermediate is an integer combination, so the sums are exact (int32
+// wraps only where the final sum, at most 4·9·C·127·128, would not fit: C ≤ CNNS_QWINO_MAX_C
+// keeps it inside). The direct sums need 9 multiply-adds per output pixel and channel pair of
+// bytes; this needs 16 per 2x2 tile (4 per pixel) on pairs of 16-bit values.
+#include "cnns_kernels.h"
+#if CNNS_X86
+#include <immintrin.h>
+#endif
+#include <string.h>
+
+// Packed weights: per point ξ (16), per block of 16 columns, per channel pair, 16 columns x 2
+// channels of int16 (column-major pairs, as vpmaddwd takes them).
+static inline int padded_k(int k) { return (k + 15) / 16 * 16; }
+static inline int padded_c(int c) { return (c + 1) / 2 * 2; }
+
+int cnns_qwino_fits(const cnns_conv_shape *s) {
+    return s->r == 3 && s->s == 3 && s->stride_h == 1 && s->stride_w == 1 && s->c >= 1 &&
+           s->c <= CNNS_QWINO_MAX_C && s->k >= 1;
+}
+
+int64_t cnns_qwino_packed_size(int c, int k) { return (int64_t)16 * padded_c(c) * padded_k(k) * 2; }
+
+int64_t cnns_qwino_workspace_size(int c, int k, int tiles) {
+    // V [16][T][Cp] int16, then M [16][T][Kp] int32 (kept 64-byte aligned after V).
+    const int64_t v = ((int64_t)16 * tiles * padded_c(c) * 2 + 63) / 64 * 64;
+    return v + (int64_t)16 * tiles * padded_k(k) * 4;
+}
+
+void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed) {
+    const int Cp = padded_c(c), Kp = padded_k(k);
+    memset(packed, 0, (size_t)cnns_qwino_packed_size(c, k));
+    for (int ci = 0; ci < c; ci++)
+        for (int ko = 0; ko < k; ko++) {
+            int g[3][3], t[4][3];
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++) g[i][j] = w[((long)(i * 3 + j) * c + ci) * k + ko];
+            // t = G' g, then U = t G'ᵀ.
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = 2 * g[0][j];
+                t[1][j] = g[0][j] + g[1][j] + g[2][j];
+                t[2][j] = g[0][j] - g[1][j] + g[2][j];
+                t[3][j] = 2 * g[2][j];
+            }
+            for (int i = 0; i < 4; i++) {
+                const int u[4] = {2 * t[i][0], t[i][0] + t[i][1] + t[i][2], t[i][0] - t[i][1] + t[i][2], 2 * t[i][2]};
+                for (int j = 0; j < 4; j++) {
+                    const long at = (((long)(i * 4 + j) * (Kp / 16) + ko / 16) * (Cp / 2) + ci / 2) * 32 +
+                                    (ko % 16) * 2 + ci % 2;
+                    packed[at] = (int16_t)u[j];
+                }
+            }
+        }
+}
+
+// The 4x4 patch of tile t (C bytes per pixel) into d, `pad` past the padded input's extent.
+static void patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, uint8_t *d) {
+    const long per = (long)s->tiles_y * s->tiles_x;
+    const long n = t / per;
+    const int i = (int)(t % per) / s->tiles_x, j = (int)(t % per) % s->tiles_x;
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            const int row = 2 * i + a, col = 2 * j + b;
+            uint8_t *dst = d + (long)(a * 4 + b) * s->c;
+            if (row < s->hp && col < s->wp)
+                memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * s->c, (size_t)s->c);
+            else
+                memset(dst, s->pad, (size_t)s->c);
+        }
+}
+
+// The plain reference: the same transforms and sums one value at a time (int64, no wrapping).
+void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+                            const int16_t *packed, void *work, int32_t *y) {
+    (void)work;
+    const int C = s->c, K = s->k, Cp = padded_c(C), Kp = padded_k(K);
+    uint8_t d[16 * CNNS_QWINO_MAX_C];
+    for (int t = 0; t < T; t++) {
+        patch_of(s, xp, t0 + t, d);
+        for (int ko = 0; ko < K; ko++) {
+            int64_t m[4][4] = {{0}};
+            for (int ci = 0; ci < C; ci++) {
+                int x[4][4], r[4][4];
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++) x[a][b] = d[(a * 4 + b) * C + ci];
+                for (int b = 0; b < 4; b++) {  // r = Bᵀ x
+                    r[0][b] = x[0][b] - x[2][b];
+                    r[1][b] = x[1][b] + x[2][b];
+                    r[2][b] = x[2][b] - x[1][b];
+                    r[3][b] = x[1][b] - x[3][b];
+                }
+                for (int a = 0; a < 4; a++) {  // V = r B, times U
+                    const int v[4] = {r[a][0] - r[a][2], r[a][1] + r[a][2], r[a][2] - r[a][1], r[a][1] - r[a][3]};
+                    for (int b = 0; b < 4; b++) {
+                        const long at = (((long)(a * 4 + b) * (Kp / 16) + ko / 16) * (Cp / 2) + ci / 2) * 32 +
+                                        (ko % 16) * 2 + ci % 2;
+                        m[a][b] += (int64_t)v[b] * packed[at];
+                    }
+                }
+            }
+            int64_t o[2][4];
+            for (int b = 0; b < 4; b++) {  // Aᵀ m, then times A
+                o[0][b] = m[0][b] + m[1][b] + m[2][b];
+                o[1][b] = m[1][b] - m[2][b] - m[3][b];
+            }
+            int32_t out[4];
+            for (int a = 0; a < 2; a++) {
+                out[2 * a] = (int32_t)((o[a][0] + o[a][1] + o[a][2]) / 4);
+                out[2 * a + 1] = (int32_t)((o[a][1] - o[a][2] - o[a][3]) / 4);
+            }
+            if (pool) {
+                int32_t mx = out[0];
+                for (int q = 1; q < 4; q++) mx = out[q] > mx ? out[q] : mx;
+                y[(long)t * K + ko] = mx;
+            } else {
+                for (int q = 0; q < 4; q++) y[((long)t * 4 + q) * K + ko] = out[q];
+            }
+        }
+    }
+}
+
+#if CNNS_X86
+// Whether tile t's patch lies inside the padded input (no pixel read as `pad`).
+static inline int patch_inside(const cnns_qwino_shape *s, long t) {
+    const long per = (long)s->tiles_y * s->tiles_x;
+    const int i = (int)(t % per) / s->tiles_x, j = (int)(t % per) % s->tiles_x;
+    return 2 * i + 3 < s->hp && 2 * j + 3 < s->wp;
+}
+
+// V of one patch (pixels 4 x 4 at d + (a·4 + b)·ld, 16 channels from c0) -> v[ξ·ldv + c0 ..].
+__attribute__((target("avx2"), always_inline)) static inline void input_transform16(const uint8_t *const *px,
+                                                                                     int c0, int16_t *v, long ldv) {
+    __m256i x[16];
+    for (int q = 0; q < 16; q++) x[q] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(px[q] + c0)));
+    __m256i r[16];
+    for (int b = 0; b < 4; b++) {
+        r[0 + b] = _mm256_sub_epi16(x[0 + b], x[8 + b]);
+        r[4 + b] = _mm256_add_epi16(x[4 + b], x[8 + b]);
+        r[8 + b] = _mm256_sub_epi16(x[8 + b], x[4 + b]);
+        r[12 + b] = _mm256_sub_epi16(x[4 + b], x[12 + b]);
+    }
+    for (int a = 0; a < 4; a++) {
+        const __m256i *ra = r + 4 * a;
+        _mm256_storeu_si256((__m256i *)(v + (long)(4 * a + 0) * ldv + c0), _mm256_sub_epi16(ra[0], ra[2]));
+        _mm256_storeu_si256((__m256i *)(v + (long)(4 * a + 1) * ldv + c0), _mm256_add_epi16(ra[1], ra[2]));
+        _mm256_storeu_si256((__m256i *)(v + (long)(4 * a + 2) * ldv + c0), _mm256_sub_epi16(ra[2], ra[1]));
+        _mm256_storeu_si256((__m256i *)(v + (long)(4 * a + 3) * ldv + c0), _mm256_sub_epi16(ra[1], ra[3]));
+    }
+}
+
+// V of one patch, channels c0..<C one at a time (the tail past whole blocks of 16), and the
+// zero channel that pads C to even.
+static void input_transform_tail(const uint8_t *const *px, int c0, int C, int Cp, int16_t *v, long ldv) {
+    for (int ci = c0; ci < Cp; ci++) {
+        int x[16], r[16];
+        for (int q = 0; q < 16; q++) x[q] = ci < C ? px[q][ci] : 0;
+        for (int b = 0; b < 4; b++) {
+            r[0 + b] = x[0 + b] - x[8 + b];
+            r[4 + b] = x[4 + b] + x[8 + b];
+            r[8 + b] = x[8 + b] - x[4 + b];
+            r[12 + b] = x[4 + b] - x[12 + b];
+        }
+        for (int a = 0; a < 4; a++) {
+            const int *ra = r + 4 * a;
+            const int vv[4] = {ci < C ? ra[0] - ra[2] : 0, ci < C ? ra[1] + ra[2] : 0, ci < C ? ra[2] - ra[1] : 0,
+                               ci < C ? ra[1] - ra[3] : 0};
+            for (int b = 0; b < 4; b++) v[(long)(4 * a + b) * ldv + ci] = (int16_t)vv[b];
+        }
+    }
+}
+
+// m[4 rows x 16 columns] (row stride ldm) = Σ over `pairs` channel pairs of a row's pair (rows at
+// a[i], 2 int16 each) times the packed block's 16 columns (b: 32 int16 per pair).
+__attribute__((target("avx2"))) static inline void gemm_block4x16(int pairs, const int16_t *const *a,
+                                                                   const int16_t *b, int32_t *m, long ldm) {
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+            c31 = c00;
+    for (int p = 0; p < pairs; p++) {
+        const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));
+        const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));
+        int32_t w0, w1, w2, w3;
+        memcpy(&w0, a[0] + 2 * p, 4);
+        memcpy(&w1, a[1] + 2 * p, 4);
+        memcpy(&w2, a[2] + 2 * p, 4);
+        memcpy(&w3, a[3] + 2 * p, 4);
+        __m256i x = _mm256_set1_epi32(w0);
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, b0));
+        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, b1));
+        x = _mm256_set1_epi32(w1);
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, b0));
+        c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, b1));
+        x = _mm256_set1_epi32(w2);
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, b0));
+        c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, b1));
+        x = _mm256_set1_epi32(w3);
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, b0));
+        c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, b1));
+    }
+    _mm256_storeu_si256((__m256i *)m, c00);
+    _mm256_storeu_si256((__m256i *)(m + 8), c01);
+    _mm256_storeu_si256((__m256i *)(m + ldm), c10);
+    _mm256_storeu_si256((__m256i *)(m + ldm + 8), c11);
+    _mm256_storeu_si256((__m256i *)(m + 2 * ldm), c20);
+    _mm256_storeu_si256((__m256i *)(m + 2 * ldm + 8), c21);
+    _mm256_storeu_si256((__m256i *)(m + 3 * ldm), c30);
+    _mm256_storeu_si256((__m256i *)(m + 3 * ldm + 8), c31);
+}
+
+// Aᵀ M A for 8 output channels of one tile (m16[ξ] points at M[ξ][tile][k]), then >> 2.
+__attribute__((target("avx2"), always_inline)) static inline void output_transform8(const int32_t *const *m16,
+                                                                                      __m256i out[4]) {
+    __m256i o[2][4];
+    for (int b = 0; b < 4; b++) {
+        const __m256i m0 = _mm256_loadu_si256((const __m256i *)m16[b]),
+                      m1 = _mm256_loadu_si256((const __m256i *)m16[4 + b]),
+                      m2 = _mm256_loadu_si256((const __m256i *)m16[8 + b]),
+                      m3 = _mm256_loadu_si256((const __m256i *)m16[12 + b]);
+        o[0][b] = _mm256_add_epi32(_mm256_add_epi32(m0, m1), m2);
+        o[1][b] = _mm256_sub_epi32(_mm256_sub_epi32(m1, m2), m3);
+    }
+    for (int a = 0; a < 2; a++) {
+        out[2 * a] = _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(o[a][0], o[a][1]), o[a][2]), 2);
+        out[2 * a + 1] = _mm256_srai_epi32(_mm256_sub_epi32(_mm256_sub_epi32(o[a][1], o[a][2]), o[a][3]), 2);
+    }
+}
+
+__attribute__((target("avx2"))) static void qwino_avx2(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T,
+                                                        int pool, const int16_t *packed, void *work, int32_t *y) {
+    const int C = s->c, K = s->k, Cp = padded_c(C), Kp = padded_k(K), C16 = C / 16 * 16;
+    int16_t *v = (int16_t *)work;
+    int32_t *m = (int32_t *)((char *)work + ((int64_t)16 * T * Cp * 2 + 63) / 64 * 64);
+    const long ldv = (long)T * Cp, ldm = (long)T * Kp;
+    uint8_t full[16 * CNNS_QWINO_MAX_C];
+    // 1. Input transform: V[ξ][t][c] (a border patch is gathered with `pad` first).
+    for (int t = 0; t < T; t++) {
+        const uint8_t *px[16];
+        const long tile = t0 + t;
+        if (patch_inside(s, tile)) {
+            const long per = (long)s->tiles_y * s->tiles_x;
+            const long n = tile / per;
+            const int i = (int)(tile % per) / s->tiles_x, j = (int)(tile % per) % s->tiles_x;
+            const uint8_t *base = xp + ((n * s->hp + 2 * i) * s->wp + 2 * j) * C;
+            for (int q = 0; q < 16; q++) px[q] = base + ((long)(q / 4) * s->wp + q % 4) * C;
+        } else {
+            patch_of(s, xp, tile, full);
+            for (int q = 0; q < 16; q++) px[q] = full + (long)q * C;
+        }
+        int c = 0;
+        for (; c < C16; c += 16) input_transform16(px, c, v + (long)t * Cp, ldv);
+        input_transform_tail(px, c, C, Cp, v + (long)t * Cp, ldv);
+    }
+    // 2. Sixteen GEMMs: M[ξ][t][k] = Σ pairs V[ξ][t][pair] · U[ξ][pair][k].
+    const int pairs = Cp / 2;
+    for (int xi = 0; xi < 16; xi++) {
+        const int16_t *vx = v + (long)xi * ldv;
+        int32_t *mx = m + (long)xi * ldm;
+        for (int kb = 0; kb < Kp / 16; kb++) {
+            const int16_t *b = packed + ((long)xi * (Kp / 16) + kb) * pairs * 32;
+            for (int t = 0; t < T; t += 4) {
+                const int rows = T - t < 4 ? T - t : 4;
+                const int16_t *a[4];
+                for (int r = 0; r < 4; r++) a[r] = vx + (long)(t + (r < rows ? r : 0)) * Cp;
+                if (rows == 4) {
+                    gemm_block4x16(pairs, a, b, mx + (long)t * Kp + kb * 16, Kp);
+                } else {
+                    int32_t tmp[4 * 16];
+                    gemm_block4x16(pairs, a, b, tmp, 16);
+                    for (int r = 0; r < rows; r++) memcpy(mx + (long)(t + r) * Kp + kb * 16, tmp + r * 16, 64);
+                }
+            }
+        }
+    }
+    // 3. Output transform: y = (Aᵀ M A) >> 2, or the maximum of the four.
+    const int K8 = K / 8 * 8;
+    for (int t = 0; t < T; t++) {
+        for (int k = 0; k < K8; k += 8) {
+            const int32_t *m16[16];
+            for (int q = 0; q < 16; q++) m16[q] = m + (long)q * ldm + (long)t * Kp + k;
+            __m256i out[4];
+            output_transform8(m16, out);
+            if (pool) {
+                const __m256i mx = _mm256_max_epi32(_mm256_max_epi32(out[0], out[1]), _mm256_max_epi32(out[2], out[3]));
+                _mm256_storeu_si256((__m256i *)(y + (long)t * K + k), mx);
+            } else {
+                for (int q = 0; q < 4; q++) _mm256_storeu_si256((__m256i *)(y + ((long)t * 4 + q) * K + k), out[q]);
+            }
+        }
+        for (int k = K8; k < K; k++) {
+            int64_t mm[16];
+            for (int q = 0; q < 16; q++) mm[q] = m[(long)q * ldm + (long)t * Kp + k];
+            int32_t o[4];
+            for (int a = 0; a < 2; a++) {
+                const int64_t r0 = a == 0 ? mm[0] + mm[4] + mm[8] : mm[4] - mm[8] - mm[12];
+                const int64_t r1 = a == 0 ? mm[1] + mm[5] + mm[9] : mm[5] - mm[9] - mm[13];
+                const int64_t r2 = a == 0 ? mm[2] + mm[6] + mm[10] : mm[6] - mm[10] - mm[14];
+                const int64_t r3 = a == 0 ? mm[3] + mm[7] + mm[11] : mm[7] - mm[11] - mm[15];
+                o[2 * a] = (int32_t)(uint32_t)(r0 + r1 + r2) >> 2;
+                o[2 * a + 1] = (int32_t)(uint32_t)(r1 - r2 - r3) >> 2;
+            }
+            if (pool) {
+                int32_t mx = o[0];
+                for (int q = 1; q < 4; q++) mx = o[q] > mx ? o[q] : mx;
+                y[(long)t * K + k] = mx;
+            } else {
+                for (int q = 0; q < 4; q++) y[((long)t * 4 + q) * K + k] = o[q];
+            }
+        }
+    }
+}
+#endif
+
+void cnns_qwino_u7s8(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool, const int16_t *packed,
+                     void *work, int32_t *y) {
+#if CNNS_X86
+    if (cnns_have_avx2_fma()) {
+        qwino_avx2(s, xp, t0, T, pool, packed, work, y);
+        return;
+    }
+#endif
+    cnns_qwino_u7s8_scalar(s, xp, t0, T, pool, packed, work, y);
+}

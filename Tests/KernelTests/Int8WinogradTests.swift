@@ -1,0 +1,192 @@
+import CKernels
+import Tensor
+import XCTest
+
+@testable import Kernels
+
+/// The int8 convolution's integer Winograd F(2x2,3x3) kernel against the direct kernel's scalar
+/// reference, exactly (int32 sums, and the dequantised floats of the whole layer): random shapes
+/// (seed printed, replay with CNNSCOPE_TEST_SEED), the lab's 3x3 layers, and extreme values.
+final class Int8WinogradTests: XCTestCase {
+    /// basic-cnn's second convolution (13x13x32 -> 64, valid), tiny-cnn's (8 -> 16), a same-padded
+    /// 14x14 layer, a CIFAR-10 layer (32 -> 64 at 15x15) and a 7x7 layer of 64 -> 128 channels.
+    static let labLayers = [
+        "N=2,H=13,W=13,C=32,K=64,R=3,pad=valid", "N=2,H=13,W=13,C=8,K=16,R=3,pad=valid",
+        "N=1,H=14,W=14,C=32,K=64,R=3", "N=1,H=15,W=15,C=32,K=64,R=3,pad=valid", "N=1,H=7,W=7,C=64,K=128,R=3",
+    ]
+
+    static func randomGeometry(_ rng: inout SeededGenerator) throws -> ConvGeometry {
+        try ConvGeometry(
+            n: 1 + rng.nextInt(3), h: 3 + rng.nextInt(10), w: 3 + rng.nextInt(10), c: 1 + rng.nextInt(40),
+            k: 1 + rng.nextInt(40), r: 3, padding: rng.nextInt(2) == 0 ? .same : .valid)
+    }
+
+    /// The direct kernel's scalar sums of every output pixel (the reference), for weights w HWIO.
+    static func directSums(_ g: ConvGeometry, _ xp: [UInt8], hp: Int, wp: Int, _ w: [Int8]) -> [Int32] {
+        var shape = g.cShape
+        let size = Int(cnns_qconv_direct_packed_size(&shape))
+        var packed = [Int8](repeating: 0, count: size), scratch = packed
+        cnns_qconv_direct_pack(&shape, w, &packed, &scratch)
+        let rows = g.n * g.p * g.q
+        var sums = [Int32](repeating: 0, count: rows * g.k)
+        cnns_qconv_direct_u7s8_scalar(&shape, xp, Int32(hp), Int32(wp), 0, Int32(rows), packed, &sums, Int32(g.k))
+        return sums
+    }
+
+    /// Every tile's four sums (and, on the pooled grid, their maximum) from both builds, in chunks
+    /// of random length from a random first tile, equal the direct sums of the same pixels.
+    func check(_ g: ConvGeometry, x: [UInt8], w: [Int8], pad: UInt8, rng: inout SeededGenerator, seed: UInt64) {
+        let (xp, hp, wp) = Int8DirectConvolutionTests.padded(x, g, pad: pad)
+        let want = Self.directSums(g, xp, hp: hp, wp: wp, w)
+        let K = g.k
+        var packed = [Int16](repeating: 0, count: Int(cnns_qwino_packed_size(Int32(g.c), Int32(K))) / 2)
+        cnns_qwino_pack(Int32(g.c), Int32(K), w, &packed)
+        let builds: [(String, QWino)] = [("avx2-or-plain", cnns_qwino_u7s8), ("scalar", cnns_qwino_u7s8_scalar)]
+        for pooled in [false, true] {
+            let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
+            let tiles = g.n * ty * tx
+            guard tiles > 0 else { continue }
+            var shape = cnns_qwino_shape(
+                c: Int32(g.c), k: Int32(K), hp: Int32(hp), wp: Int32(wp), tiles_y: Int32(ty), tiles_x: Int32(tx),
+                pad: pad)
+            let t0 = rng.nextInt(max(1, tiles / 3)), T = 1 + rng.nextInt(20)
+            var work = [UInt8](repeating: 0, count: Int(cnns_qwino_workspace_size(Int32(g.c), Int32(K), Int32(T))))
+            let per = pooled ? K : 4 * K
+            for (name, kernel) in builds {
+                var got = [Int32](repeating: -7, count: (tiles - t0) * per)
+                var t = t0
+                while t < tiles {
+                    let n = min(T, tiles - t)
+                    got.withUnsafeMutableBufferPointer {
+                        kernel(&shape, xp, t, Int32(n), pooled ? 1 : 0, packed, &work, $0.baseAddress! + (t - t0) * per)
+                    }
+                    t += n
+                }
+                var mismatches = 0
+                for tile in t0..<tiles {
+                    let image = tile / (ty * tx), i = tile % (ty * tx) / tx, j = tile % tx
+                    for k in 0..<K {
+                        var corners: [Int32] = []
+                        for corner in 0..<4 {
+                            let p = 2 * i + corner / 2, q = 2 * j + corner % 2
+                            guard p < g.p && q < g.q else { continue }
+                            let v = want[((image * g.p + p) * g.q + q) * K + k]
+                            corners.append(v)
+                            if !pooled && got[((tile - t0) * 4 + corner) * K + k] != v { mismatches += 1 }
+                        }
+                        if pooled && got[(tile - t0) * K + k] != corners.max()! { mismatches += 1 }
+                    }
+                }
+                XCTAssertEqual(
+                    mismatches, 0, "\(name) \(pooled ? "pooled " : "")\(g) tiles from \(t0) by \(T), seed \(seed)")
+            }
+        }
+    }
+
+    typealias QWino =
+        @convention(c) (
+            UnsafePointer<cnns_qwino_shape>?, UnsafePointer<UInt8>?, Int, Int32, Int32, UnsafePointer<Int16>?,
+            UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?
+        ) -> Void
+
+    func testWinogradSumsEqualDirectSumsExactly() throws {
+        KernelVariants.notRunHere("Int8WinogradTests.testWinogradSumsEqualDirectSumsExactly")
+        let seed = ConvTester.randomSeed("Int8WinogradTests.testWinogradSumsEqualDirectSumsExactly")
+        var rng = SeededGenerator(seed: seed)
+        var shapes = try Self.labLayers.map { try ConvGeometry.parse($0) }
+        for _ in 0..<16 { shapes.append(try Self.randomGeometry(&rng)) }
+        for g in shapes {
+            var shape = g.cShape
+            XCTAssertEqual(cnns_qwino_fits(&shape), 1, "\(g)")
+            let x = (0..<(g.n * g.h * g.w * g.c)).map { _ in UInt8(rng.nextInt(128)) }
+            let w = (0..<(9 * g.c * g.k)).map { _ in Int8(rng.nextInt(255) - 127) }
+            check(g, x: x, w: w, pad: UInt8(rng.nextInt(128)), rng: &rng, seed: seed)
+        }
+    }
+
+    /// The extremes of the transforms' ranges (|V| = 4·127, |U| = 9·127) stay exact: inputs of 0 and
+    /// 127 in a checkerboard and weights of ±127 in the pattern that makes the transforms largest.
+    func testExtremeValuesStayExact() throws {
+        var rng = SeededGenerator(seed: 1)
+        for text in ["N=1,H=8,W=8,C=64,K=16,R=3", "N=1,H=6,W=6,C=1024,K=8,R=3,pad=valid"] {
+            let g = try ConvGeometry.parse(text)
+            let x = (0..<(g.n * g.h * g.w * g.c)).map { i -> UInt8 in
+                let pixel = i / g.c
+                return (pixel / g.w + pixel % g.w) % 2 == 0 ? 127 : 0
+            }
+            for sign in [Int8(127), Int8(-127)] {
+                let w = (0..<(9 * g.c * g.k)).map { i -> Int8 in
+                    let tap = i / (g.c * g.k)
+                    return tap % 2 == 0 ? sign : -sign
+                }
+                check(g, x: x, w: w, pad: 127, rng: &rng, seed: 1)
+            }
+        }
+    }
+
+    /// The Winograd path of Int8Conv2D gives the direct path's floats bit for bit, with and without
+    /// the fused 2x2 max pooling, under every ISA cap.
+    func testInt8ConvolutionWinogradPathEqualsDirectPath() throws {
+        let seed = ConvTester.randomSeed("Int8WinogradTests.testInt8ConvolutionWinogradPathEqualsDirectPath")
+        var rng = SeededGenerator(seed: seed)
+        var shapes = try Self.labLayers.map { try ConvGeometry.parse($0) }
+        for _ in 0..<4 { shapes.append(try Self.randomGeometry(&rng)) }
+        for g in shapes {
+            let x = (0..<(g.n * g.h * g.w * g.c)).map { _ in rng.nextFloat(low: -1, high: 3) }
+            let w = (0..<(9 * g.c * g.k)).map { _ in rng.nextFloat(low: -0.3, high: 0.3) }
+            let b = (0..<g.k).map { _ in rng.nextFloat(low: -0.1, high: 0.1) }
+            let q = ActivationQuantization(min: -1, max: 3)
+            for isa in ["scalar", "avx2", "avx512"] {
+                let direct = Int8Conv2D(geometry: g, weights: w, bias: b, input: q, isa: isa, path: .direct)
+                let wino = Int8Conv2D(geometry: g, weights: w, bias: b, input: q, isa: isa, path: .winograd)
+                XCTAssertTrue(wino.winograd && !wino.direct, "\(g) under \(isa)")
+                XCTAssertTrue(wino.kernelName.hasSuffix(" winograd"), wino.kernelName)
+                let runner = TwoThreadRunner()
+                for pooled in [false, true] where !pooled || (g.p >= 2 && g.q >= 2) {
+                    let count = pooled ? g.n * (g.p / 2) * (g.q / 2) * g.k : g.n * g.p * g.q * g.k
+                    func output(_ conv: Int8Conv2D) -> [Float] {
+                        var out = [Float](repeating: .nan, count: count)
+                        x.withUnsafeBufferPointer { xb in
+                            out.withUnsafeMutableBufferPointer { o in
+                                run(conv, xb.baseAddress!, g.n, o.baseAddress!, runner, pooled)
+                            }
+                        }
+                        return out
+                    }
+                    let want = output(direct), got = output(wino)
+                    XCTAssertEqual(
+                        got.map(\.bitPattern), want.map(\.bitPattern),
+                        "\(pooled ? "pooled " : "")\(g) under \(isa), seed \(seed)")
+                }
+            }
+        }
+    }
+
+    private func run(
+        _ conv: Int8Conv2D, _ x: UnsafePointer<Float>, _ batch: Int, _ out: UnsafeMutablePointer<Float>,
+        _ runner: ParallelRunner, _ pooled: Bool
+    ) {
+        if pooled {
+            conv.forwardPooled2x2(input: x, batch: batch, output: out, runner: runner, clamp: 0...Float.infinity)
+        } else {
+            conv.forward(input: x, batch: batch, output: out, runner: runner, clamp: 0...Float.infinity)
+        }
+    }
+
+    /// Winograd is taken only where it fits (3x3, stride 1); elsewhere the direct kernel or lowering.
+    func testWinogradPathOnlyWhereItFits() throws {
+        let q = ActivationQuantization(min: -1, max: 1)
+        for (text, fits) in [
+            ("N=1,H=13,W=13,C=32,K=64,R=3,pad=valid", true), ("N=1,H=28,W=28,C=1,K=32,R=3", true),
+            ("N=1,H=28,W=28,C=1,K=32,R=5", false), ("N=1,H=14,W=14,C=8,K=16,R=3,stride=2", false),
+            ("N=1,H=7,W=7,C=64,K=8,R=1", false),
+        ] {
+            let g = try ConvGeometry.parse(text)
+            XCTAssertEqual(Int8Conv2D.winogradFits(g), fits, text)
+            let w = [Float](repeating: 0.25, count: g.r * g.s * g.c * g.k)
+            let conv = Int8Conv2D(geometry: g, weights: w, bias: nil, input: q, isa: "avx2", path: .winograd)
+            XCTAssertEqual(conv.winograd, fits, text)
+            XCTAssertEqual(conv.direct, !fits && Int8Conv2D.directFits(g), text)
+        }
+    }
+}
