@@ -33,9 +33,9 @@ int cnns_qwino_fits(const cnns_conv_shape *s) {
 int64_t cnns_qwino_packed_size(int c, int k) { return (int64_t)16 * padded_c(c) * padded_k(k) * 2; }
 
 int64_t cnns_qwino_workspace_size(int c, int k, int tiles) {
-    // V [16][T][Cp] int16, then M [16][T][Kp] int32 (kept 64-byte aligned after V).
-    const int64_t v = ((int64_t)16 * tiles * padded_c(c) * 2 + 63) / 64 * 64;
-    return v + (int64_t)16 * tiles * padded_k(k) * 4;
+    // V [16][T·Cp + 32] int16, then M [16][T·Kp + 16] int32 (64-byte aligned after V).
+    const int64_t v = ((int64_t)16 * ((int64_t)tiles * padded_c(c) + 32) * 2 + 63) / 64 * 64;
+    return v + (int64_t)16 * ((int64_t)tiles * padded_k(k) + 16) * 4;
 }
 
 void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed) {
@@ -239,8 +239,9 @@ __attribute__((target("avx2"))) static void qwino_avx2(const cnns_qwino_shape *s
                                                         int pool, const int16_t *packed, void *work, int32_t *y) {
     const int C = s->c, K = s->k, Cp = padded_c(C), Kp = padded_k(K), C16 = C / 16 * 16;
     int16_t *v = (int16_t *)work;
-    int32_t *m = (int32_t *)((char *)work + ((int64_t)16 * T * Cp * 2 + 63) / 64 * 64);
-    const long ldv = (long)T * Cp, ldm = (long)T * Kp;
+    int32_t *m = (int32_t *)((char *)work + ((int64_t)16 * ((long)T * Cp + 32) * 2 + 63) / 64 * 64);
+    // Plane strides padded by a cache line, so the 16 planes of one tile do not share an L1 set.
+    const long ldv = (long)T * Cp + 32, ldm = (long)T * Kp + 16;
     uint8_t full[16 * CNNS_QWINO_MAX_C];
     // 1. Input transform: V[ξ][t][c] (a border patch is gathered with `pad` first).
     for (int t = 0; t < T; t++) {

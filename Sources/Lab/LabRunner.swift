@@ -156,9 +156,9 @@ public struct LabRunner {
                     model, calibration: train, runner: pool, options: req.quantization)
                 let qt = Trainer(model: q.model, optimizer: Adam(isa: options.isa), runner: pool, seed: req.seed)
                 let (qp, _, qacc) = qt.predict(test, batchSize: 64)
-                // Float and int8 timed alternately, three times each, in this run: medians.
+                // Float and int8 timed alternately, five times each, in this run: medians.
                 var tf: [Double] = [], tq: [Double] = []
-                for _ in 0..<3 {
+                for _ in 0..<5 {
                     tf.append(trainer.inferenceSecondsPerImage(test, images: 1000, batchSize: 64))
                     tq.append(qt.inferenceSecondsPerImage(test, images: 1000, batchSize: 64))
                 }

@@ -100,8 +100,9 @@ SP_TARGET static void sp_block_tail(int n, const float *const *rows, int R, int 
 
 // A run of `run` neighbouring pixels, pixel i reading rows[r] + i·step (rows is advanced):
 // blocks of SP_PIX, then the run's last pixels as one more full block ending at the run's end
-// (the pixels it repeats get the same values again, same arithmetic); a run shorter than a
-// block is one block of its own length.
+// (the pixels it repeats get the same values again, same arithmetic), or, when at most a third
+// of a block is left, as a block of their own length; a run shorter than a block is one block of
+// its own length.
 SP_TARGET static void sp_run(const float **rows, int R, int SC, long step, int run, const float *weights, int K,
                              const float *bias, int clamp, float lo, float hi, float *o) {
     int left = run;
@@ -110,7 +111,9 @@ SP_TARGET static void sp_run(const float **rows, int R, int SC, long step, int r
         for (int r = 0; r < R; r++) rows[r] += SP_PIX * step;
     }
     if (left == 0) return;
-    if (run >= SP_PIX) {
+    // A few pixels left (at most a third of a block) run as a short block; more run as one full
+    // block ending at the run's end.
+    if (run >= SP_PIX && 3 * left > SP_PIX) {
         const int back = SP_PIX - left;
         for (int r = 0; r < R; r++) rows[r] -= back * step;
         sp_block(SP_PIX, rows, R, SC, step, weights, K, bias, clamp, lo, hi, o - (long)back * K);
