@@ -181,41 +181,65 @@ static void input_transform_tail(const uint8_t *const *px, int c0, int C, int Cp
 }
 
 // m[4 rows x 16 columns] (row stride ldm) = Σ over `pairs` channel pairs of a row's pair (rows at
-// a[i], 2 int16 each) times the packed block's 16 columns (b: 32 int16 per pair).
-__attribute__((target("avx2"))) static inline void gemm_block4x16(int pairs, const int16_t *const *a,
-                                                                   const int16_t *b, int32_t *m, long ldm) {
-    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
-            c31 = c00;
-    for (int p = 0; p < pairs; p++) {
-        const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));
-        const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));
-        int32_t w0, w1, w2, w3;
-        memcpy(&w0, a[0] + 2 * p, 4);
-        memcpy(&w1, a[1] + 2 * p, 4);
-        memcpy(&w2, a[2] + 2 * p, 4);
-        memcpy(&w3, a[3] + 2 * p, 4);
-        __m256i x = _mm256_set1_epi32(w0);
-        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, b0));
-        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, b1));
-        x = _mm256_set1_epi32(w1);
-        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, b0));
-        c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, b1));
-        x = _mm256_set1_epi32(w2);
-        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, b0));
-        c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, b1));
-        x = _mm256_set1_epi32(w3);
-        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, b0));
-        c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, b1));
+// a[i], 2 int16 each) times the packed block's 16 columns (b: 32 int16 per pair). ACC(c, x, b):
+// c + the pair products of x and b (AVX2: vpmaddwd then vpaddd; AVX-512 VNNI: vpdpwssd).
+#define QWINO_GEMM_ROWS(name, TARGET, ACC)                                                                      \
+    TARGET static inline void name##_block(int pairs, const int16_t *const *a, const int16_t *b, int32_t *m,    \
+                                           long ldm) {                                                         \
+        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, \
+                c31 = c00;                                                                                      \
+        for (int p = 0; p < pairs; p++) {                                                                       \
+            const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                         \
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));                    \
+            int32_t w0, w1, w2, w3;                                                                             \
+            memcpy(&w0, a[0] + 2 * p, 4);                                                                       \
+            memcpy(&w1, a[1] + 2 * p, 4);                                                                       \
+            memcpy(&w2, a[2] + 2 * p, 4);                                                                       \
+            memcpy(&w3, a[3] + 2 * p, 4);                                                                       \
+            __m256i x = _mm256_set1_epi32(w0);                                                                  \
+            c00 = ACC(c00, x, b0);                                                                              \
+            c01 = ACC(c01, x, b1);                                                                              \
+            x = _mm256_set1_epi32(w1);                                                                          \
+            c10 = ACC(c10, x, b0);                                                                              \
+            c11 = ACC(c11, x, b1);                                                                              \
+            x = _mm256_set1_epi32(w2);                                                                          \
+            c20 = ACC(c20, x, b0);                                                                              \
+            c21 = ACC(c21, x, b1);                                                                              \
+            x = _mm256_set1_epi32(w3);                                                                          \
+            c30 = ACC(c30, x, b0);                                                                              \
+            c31 = ACC(c31, x, b1);                                                                              \
+        }                                                                                                       \
+        _mm256_storeu_si256((__m256i *)m, c00);                                                                 \
+        _mm256_storeu_si256((__m256i *)(m + 8), c01);                                                           \
+        _mm256_storeu_si256((__m256i *)(m + ldm), c10);                                                         \
+        _mm256_storeu_si256((__m256i *)(m + ldm + 8), c11);                                                     \
+        _mm256_storeu_si256((__m256i *)(m + 2 * ldm), c20);                                                     \
+        _mm256_storeu_si256((__m256i *)(m + 2 * ldm + 8), c21);                                                 \
+        _mm256_storeu_si256((__m256i *)(m + 3 * ldm), c30);                                                     \
+        _mm256_storeu_si256((__m256i *)(m + 3 * ldm + 8), c31);                                                 \
+    }                                                                                                           \
+    /* M[t][16 columns] (row stride ldm) for rows t < T of V (row stride ldv), in blocks of 4. */               \
+    TARGET static void name(int pairs, const int16_t *v, long ldv, int T, const int16_t *b, int32_t *m, long ldm) { \
+        for (int t = 0; t < T; t += 4) {                                                                        \
+            const int rows = T - t < 4 ? T - t : 4;                                                             \
+            const int16_t *a[4];                                                                                \
+            for (int r = 0; r < 4; r++) a[r] = v + (long)(t + (r < rows ? r : 0)) * ldv;                        \
+            if (rows == 4) {                                                                                    \
+                name##_block(pairs, a, b, m + (long)t * ldm, ldm);                                              \
+            } else {                                                                                            \
+                int32_t tmp[4 * 16];                                                                            \
+                name##_block(pairs, a, b, tmp, 16);                                                             \
+                for (int r = 0; r < rows; r++) memcpy(m + (long)(t + r) * ldm, tmp + r * 16, 64);               \
+            }                                                                                                   \
+        }                                                                                                       \
     }
-    _mm256_storeu_si256((__m256i *)m, c00);
-    _mm256_storeu_si256((__m256i *)(m + 8), c01);
-    _mm256_storeu_si256((__m256i *)(m + ldm), c10);
-    _mm256_storeu_si256((__m256i *)(m + ldm + 8), c11);
-    _mm256_storeu_si256((__m256i *)(m + 2 * ldm), c20);
-    _mm256_storeu_si256((__m256i *)(m + 2 * ldm + 8), c21);
-    _mm256_storeu_si256((__m256i *)(m + 3 * ldm), c30);
-    _mm256_storeu_si256((__m256i *)(m + 3 * ldm + 8), c31);
-}
+
+#define QWINO_ACC_AVX2(c, x, b) _mm256_add_epi32((c), _mm256_madd_epi16((x), (b)))
+#define QWINO_ACC_VNNI(c, x, b) _mm256_dpwssd_epi32((c), (x), (b))
+QWINO_GEMM_ROWS(gemm_rows_avx2, __attribute__((target("avx2"))), QWINO_ACC_AVX2)
+QWINO_GEMM_ROWS(gemm_rows_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))), QWINO_ACC_VNNI)
+
+typedef void (*gemm_rows_fn)(int pairs, const int16_t *v, long ldv, int T, const int16_t *b, int32_t *m, long ldm);
 
 // Aᵀ M A for 8 output channels of one tile (m16[ξ] points at M[ξ][tile][k]), then >> 2.
 __attribute__((target("avx2"), always_inline)) static inline void output_transform8(const int32_t *const *m16,
@@ -235,8 +259,10 @@ __attribute__((target("avx2"), always_inline)) static inline void output_transfo
     }
 }
 
-__attribute__((target("avx2"))) static void qwino_avx2(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T,
-                                                        int pool, const int16_t *packed, void *work, int32_t *y) {
+// The transforms around the sixteen GEMMs, which `gemm` computes (AVX2 or VNNI).
+__attribute__((target("avx2"))) static void qwino_x86(gemm_rows_fn gemm, const cnns_qwino_shape *s, const uint8_t *xp,
+                                                       long t0, int T, int pool, const int16_t *packed, void *work,
+                                                       int32_t *y) {
     const int C = s->c, K = s->k, Cp = padded_c(C), Kp = padded_k(K), C16 = C / 16 * 16;
     int16_t *v = (int16_t *)work;
     int32_t *m = (int32_t *)((char *)work + ((int64_t)16 * ((long)T * Cp + 32) * 2 + 63) / 64 * 64);
@@ -266,21 +292,8 @@ __attribute__((target("avx2"))) static void qwino_avx2(const cnns_qwino_shape *s
     for (int xi = 0; xi < 16; xi++) {
         const int16_t *vx = v + (long)xi * ldv;
         int32_t *mx = m + (long)xi * ldm;
-        for (int kb = 0; kb < Kp / 16; kb++) {
-            const int16_t *b = packed + ((long)xi * (Kp / 16) + kb) * pairs * 32;
-            for (int t = 0; t < T; t += 4) {
-                const int rows = T - t < 4 ? T - t : 4;
-                const int16_t *a[4];
-                for (int r = 0; r < 4; r++) a[r] = vx + (long)(t + (r < rows ? r : 0)) * Cp;
-                if (rows == 4) {
-                    gemm_block4x16(pairs, a, b, mx + (long)t * Kp + kb * 16, Kp);
-                } else {
-                    int32_t tmp[4 * 16];
-                    gemm_block4x16(pairs, a, b, tmp, 16);
-                    for (int r = 0; r < rows; r++) memcpy(mx + (long)(t + r) * Kp + kb * 16, tmp + r * 16, 64);
-                }
-            }
-        }
+        for (int kb = 0; kb < Kp / 16; kb++)
+            gemm(pairs, vx, Cp, T, packed + ((long)xi * (Kp / 16) + kb) * pairs * 32, mx + kb * 16, Kp);
     }
     // 3. Output transform: y = (Aᵀ M A) >> 2, or the maximum of the four.
     const int K8 = K / 8 * 8;
@@ -325,9 +338,18 @@ void cnns_qwino_u7s8(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int 
                      void *work, int32_t *y) {
 #if CNNS_X86
     if (cnns_have_avx2_fma()) {
-        qwino_avx2(s, xp, t0, T, pool, packed, work, y);
+        qwino_x86(gemm_rows_avx2, s, xp, t0, T, pool, packed, work, y);
         return;
     }
 #endif
     cnns_qwino_u7s8_scalar(s, xp, t0, T, pool, packed, work, y);
+}
+
+void cnns_qwino_u7s8_avx512vnni(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+                                const int16_t *packed, void *work, int32_t *y) {
+#if CNNS_X86
+    qwino_x86(gemm_rows_vnni, s, xp, t0, T, pool, packed, work, y);
+#else
+    cnns_qwino_u7s8_scalar(s, xp, t0, T, pool, packed, work, y);
+#endif
 }

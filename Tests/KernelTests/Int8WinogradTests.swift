@@ -41,7 +41,8 @@ final class Int8WinogradTests: XCTestCase {
         let K = g.k
         var packed = [Int16](repeating: 0, count: Int(cnns_qwino_packed_size(Int32(g.c), Int32(K))) / 2)
         cnns_qwino_pack(Int32(g.c), Int32(K), w, &packed)
-        let builds: [(String, QWino)] = [("avx2-or-plain", cnns_qwino_u7s8), ("scalar", cnns_qwino_u7s8_scalar)]
+        var builds: [(String, QWino)] = [("avx2-or-plain", cnns_qwino_u7s8), ("scalar", cnns_qwino_u7s8_scalar)]
+        if Blas.haveAVX512VNNI { builds.append(("avx512-vnni", cnns_qwino_u7s8_avx512vnni)) }
         for pooled in [false, true] {
             let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
             let tiles = g.n * ty * tx

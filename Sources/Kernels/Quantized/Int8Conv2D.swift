@@ -39,7 +39,8 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// and `cnns_qconv_direct_u7s8` (or its 16-lane builds, on the same ISA as the GEMM) reads each
 /// kernel row of a patch from it in place. A 3x3 stride-1 layer may instead run Winograd
 /// F(2x2,3x3) on 16-bit integers (`Path.winograd`, `cnns_qwino_u7s8`: 16 multiply-adds per 2x2
-/// tile and channel instead of 36, on vpmaddwd), which gives the same int32 sums exactly.
+/// tile and channel instead of 36, on vpmaddwd or VNNI's vpdpwssd), which gives the same int32
+/// sums exactly.
 /// Costs: the same multiply-adds as float (direct-equivalent), a quarter of the weight bytes.
 public final class Int8Conv2D {
     public let geometry: ConvGeometry
@@ -156,8 +157,15 @@ public final class Int8Conv2D {
         return cnns_qwino_fits(&shape) != 0
     }
 
-    /// The Winograd kernel's ISA: AVX2 (vpmaddwd, also under an AVX-512 cap) or the scalar reference.
-    var winogradISA: String { gemmISA == "scalar" ? "scalar" : "avx2" }
+    /// The Winograd kernel's ISA: AVX-512 VNNI (vpdpwssd), AVX2 (vpmaddwd, also under an AVX-512
+    /// cap without VNNI) or the scalar reference.
+    var winogradISA: String {
+        switch gemmISA {
+        case "avx512-vnni": return "avx512-vnni"
+        case "scalar": return "scalar"
+        default: return "avx2"
+        }
+    }
 
     /// What computes the int32 sums, for reports: the kernel's ISA, then "direct", "lowered" or
     /// "winograd".
@@ -389,11 +397,10 @@ public final class Int8Conv2D {
             let y = (buf + (workBytes + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: T * sumsPerTile)
             for chunk in range {
                 let t0 = chunk * T, n = Swift.min(T, tiles - t0)
-                if isa == "avx2" {
-                    cnns_qwino_u7s8(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, buf, y)
-                } else {
-                    cnns_qwino_u7s8_scalar(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, buf, y)
-                }
+                let kernel =
+                    isa == "avx512-vnni"
+                    ? cnns_qwino_u7s8_avx512vnni : isa == "avx2" ? cnns_qwino_u7s8 : cnns_qwino_u7s8_scalar
+                kernel(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, buf, y)
                 if pooled {
                     dequantize(y, rows: n, lo: lo, hi: hi, into: output + t0 * K)
                     continue
