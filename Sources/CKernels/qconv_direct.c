@@ -201,6 +201,72 @@ static void direct_on(gathered_gemm gemm, const cnns_conv_shape *s, const uint8_
     }
 }
 
+// The same for the 2x2 max pooling after the convolution: per pooled row (flattened n, row) from
+// pr0, the first 2·⌊Q/2⌋ pixels of each of its two output rows (a last odd column or row is not
+// pooled, so it is not computed), all listed before the loop runs over them.
+static void direct_pooled_on(gathered_gemm gemm, const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp,
+                             long pr0, int count, const int8_t *packed, int32_t *c, int ldc) {
+    const int G = groups_per_row(s), kg = s->r * G, P2 = s->p / 2, W2 = 2 * (s->q / 2);
+    long off[DIRECT_MAX_GROUPS];
+    for (int r = 0; r < s->r; r++)
+        for (int g = 0; g < G; g++) off[r * G + g] = (long)r * wp * s->c + 4 * g;
+    const uint8_t *a[DIRECT_ROWS + 8];
+    int filled = 0;
+    long done = 0;
+    for (long pr = pr0; pr < pr0 + count; pr++) {
+        const long n = pr / P2;
+        const int p0 = 2 * (int)(pr % P2);
+        for (int i = 0; i < 2; i++)
+            for (int q = 0; q < W2; q++) {
+                a[filled++] = xp + pixel_base(s, hp, wp, n, p0 + i, q);
+                if (filled < DIRECT_ROWS) continue;
+                for (int t = filled; t < filled + 8; t++) a[t] = a[0];
+                gemm(filled, s->k, kg, a, off, packed, c + done * ldc, ldc);
+                done += filled;
+                filled = 0;
+            }
+    }
+    if (filled == 0) return;
+    for (int t = filled; t < filled + 8; t++) a[t] = a[0];
+    gemm(filled, s->k, kg, a, off, packed, c + done * ldc, ldc);
+}
+
+void cnns_qconv_direct_pooled_u7s8_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                          int count, const int8_t *packed, int32_t *c, int ldc) {
+    const int P2 = s->p / 2, W2 = 2 * (s->q / 2);
+    for (long pr = pr0; pr < pr0 + count; pr++)
+        for (int i = 0; i < 2; i++) {
+            const long m0 = ((pr / P2) * s->p + 2 * (pr % P2) + i) * s->q;
+            cnns_qconv_direct_u7s8_scalar(s, xp, hp, wp, m0, W2, packed, c + ((pr - pr0) * 2 + i) * W2 * ldc, ldc);
+        }
+}
+
+void cnns_qconv_direct_pooled_u7s8_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                              int count, const int8_t *packed, int32_t *c, int ldc) {
+    direct_pooled_on(cnns_qgemm_gathered_avx512vnni, s, xp, hp, wp, pr0, count, packed, c, ldc);
+}
+
+void cnns_qconv_direct_pooled_u7s8_avx512(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                          int count, const int8_t *packed, int32_t *c, int ldc) {
+    direct_pooled_on(cnns_qgemm_gathered_avx512, s, xp, hp, wp, pr0, count, packed, c, ldc);
+}
+
+void cnns_qconv_direct_pooled_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                       int count, const int8_t *packed, int32_t *c, int ldc) {
+    direct_pooled_on(cnns_qgemm_gathered_w16, s, xp, hp, wp, pr0, count, packed, c, ldc);
+}
+
+void cnns_qconv_direct_pooled_u7s8(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
+                                   const int8_t *packed, int32_t *c, int ldc) {
+#if CNNS_X86
+    if (cnns_have_avx2_fma()) {
+        direct_pooled_on(cnns_qgemm_gathered_avx2, s, xp, hp, wp, pr0, count, packed, c, ldc);
+        return;
+    }
+#endif
+    cnns_qconv_direct_pooled_u7s8_scalar(s, xp, hp, wp, pr0, count, packed, c, ldc);
+}
+
 void cnns_qconv_direct_u7s8_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
                                        const int8_t *packed, int32_t *c, int ldc) {
     direct_on(cnns_qgemm_gathered_avx512vnni, s, xp, hp, wp, m0, rows, packed, c, ldc);

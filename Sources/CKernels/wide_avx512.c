@@ -19,6 +19,9 @@ int cnns_have_avx512(void) {
 #define WK_DPBUSD(acc, a, b)                                                                                    \
     ((wk_vi)_mm512_add_epi32(                                                                                   \
         (__m512i)(acc), _mm512_madd_epi16(_mm512_maddubs_epi16((__m512i)(a), (__m512i)(b)), _mm512_set1_epi16(1))))
+#define WK_DPBUSD8(acc, a, b)                                                                                   \
+    ((wk_vi8)_mm256_add_epi32(                                                                                  \
+        (__m256i)(acc), _mm256_madd_epi16(_mm256_maddubs_epi16((__m256i)(a), (__m256i)(b)), _mm256_set1_epi16(1))))
 #define WK_LOAD_PART(p, n) ((wk_vf)_mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p)))
 #define WK_STORE_PART(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
 #include "wide/wide_kernels_body.h"

@@ -27,6 +27,19 @@ WK_TARGET static inline wk_lanes_i wk_dpbusd_lanes(wk_lanes_i acc, wk_lanes_i a,
     return acc;
 }
 
+typedef int32_t wk_lanes_i8 __attribute__((vector_size(32)));
+typedef uint32_t wk_lanes_u8 __attribute__((vector_size(32)));
+
+// The same on 8 lanes.
+WK_TARGET static inline wk_lanes_i8 wk_dpbusd_lanes8(wk_lanes_i8 acc, wk_lanes_i8 a, wk_lanes_i8 b) {
+    for (int t = 0; t < 4; t++) {
+        const wk_lanes_i8 au = (wk_lanes_i8)(((wk_lanes_u8)a >> (unsigned)(8 * t)) & 0xffu);
+        const wk_lanes_i8 bs = ((wk_lanes_i8)((wk_lanes_u8)b << (unsigned)(24 - 8 * t))) >> 24;
+        acc += au * bs;
+    }
+    return acc;
+}
+
 WK_TARGET static inline wk_lanes_f wk_load_part_lanes(const float *p, int n) {
     wk_lanes_f v = {0};
     for (int t = 0; t < n; t++) v[t] = p[t];
@@ -38,6 +51,7 @@ WK_TARGET static inline void wk_store_part_lanes(float *p, wk_lanes_f v, int n) 
 }
 
 #define WK_DPBUSD(acc, a, b) wk_dpbusd_lanes((acc), (a), (b))
+#define WK_DPBUSD8(acc, a, b) wk_dpbusd_lanes8((acc), (a), (b))
 #define WK_LOAD_PART(p, n) wk_load_part_lanes((p), (n))
 #define WK_STORE_PART(p, v, n) wk_store_part_lanes((p), (v), (n))
 #include "wide/wide_kernels_body.h"

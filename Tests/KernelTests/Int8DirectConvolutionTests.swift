@@ -112,6 +112,48 @@ final class Int8DirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// The pooled direct sums (every build and the reference) are the direct sums of the pixels the
+    /// 2x2 windows read, in window-row order, from a pooled row inside the batch, odd sizes included.
+    func testPooledDirectSumsAreTheWindowsPixels() throws {
+        KernelVariants.notRunHere("Int8DirectConvolutionTests.testPooledDirectSumsAreTheWindowsPixels")
+        let seed = ConvTester.randomSeed("Int8DirectConvolutionTests.testPooledDirectSumsAreTheWindowsPixels")
+        var rng = SeededGenerator(seed: seed)
+        var shapes = try (Self.labFirstLayers + Self.labLaterLayers + ["N=2,H=13,W=13,C=32,K=64,R=3,pad=valid"]).map {
+            try ConvGeometry.parse($0)
+        }
+        while shapes.count < 20 {
+            let g = try Self.randomGeometry(&rng, direct: true)
+            if g.p >= 2 && g.q >= 2 { shapes.append(g) }
+        }
+        for g in shapes {
+            var shape = g.cShape
+            let K = g.k, P2 = g.p / 2, W2 = 2 * (g.q / 2)
+            let x = (0..<(g.n * g.h * g.w * g.c)).map { _ in UInt8(rng.nextInt(128)) }
+            let w = (0..<(g.r * g.s * g.c * K)).map { _ in Int8(rng.nextInt(255) - 127) }
+            let (xp, hp, wp) = Self.padded(x, g, pad: UInt8(rng.nextInt(128)))
+            var packed = [Int8](repeating: 0, count: Int(cnns_qconv_direct_packed_size(&shape))), scratch = packed
+            cnns_qconv_direct_pack(&shape, w, &packed, &scratch)
+            let rows = g.n * g.p * g.q
+            var all = [Int32](repeating: 0, count: rows * K)
+            cnns_qconv_direct_u7s8_scalar(&shape, xp, Int32(hp), Int32(wp), 0, Int32(rows), packed, &all, Int32(K))
+            let pooledRows = g.n * P2, pr0 = rng.nextInt(max(1, pooledRows / 2)), count = pooledRows - pr0
+            var want: [Int32] = []
+            for pr in pr0..<pooledRows {
+                for i in 0..<2 {
+                    let m0 = ((pr / P2) * g.p + 2 * (pr % P2) + i) * g.q
+                    want += all[(m0 * K)..<((m0 + W2) * K)]
+                }
+            }
+            for (name, kernel) in KernelVariants.qconvDirectPooled
+                + [("scalar", cnns_qconv_direct_pooled_u7s8_scalar)]
+            {
+                var got = [Int32](repeating: -7, count: count * 2 * W2 * K)
+                kernel(&shape, xp, Int32(hp), Int32(wp), pr0, Int32(count), packed, &got, Int32(K))
+                XCTAssertEqual(got, want, "\(name) \(g) from pooled row \(pr0), seed \(seed)")
+            }
+        }
+    }
+
     /// Which layers Int8Conv2D runs without lowering (the quantisation bound tests in Int8Tests run
     /// these same shapes through both paths).
     func testInt8ConvolutionRunsDirectlyWhereTheKernelFits() throws {

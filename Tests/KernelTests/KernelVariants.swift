@@ -70,6 +70,16 @@ enum KernelVariants {
         return v
     }
 
+    /// The pooled direct int8 convolution's builds (the scalar reference is not among them).
+    static var qconvDirectPooled: [(String, QConvDirect)] {
+        var v: [(String, QConvDirect)] = [
+            ("avx2-or-plain", cnns_qconv_direct_pooled_u7s8), ("w16", cnns_qconv_direct_pooled_u7s8_w16),
+        ]
+        if Blas.haveAVX512 { v.append(("avx512", cnns_qconv_direct_pooled_u7s8_avx512)) }
+        if Blas.haveAVX512VNNI { v.append(("avx512-vnni", cnns_qconv_direct_pooled_u7s8_avx512vnni)) }
+        return v
+    }
+
     static var winogradTiles: [(String, WinogradTileTransforms.Input, WinogradTileTransforms.Output)] {
         var v: [(String, WinogradTileTransforms.Input, WinogradTileTransforms.Output)] = [
             ("w16", cnns_wino_input_tile_w16, cnns_wino_output_tile_w16)

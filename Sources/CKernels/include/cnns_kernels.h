@@ -218,6 +218,20 @@ void cnns_qconv_direct_u7s8_avx512(const cnns_conv_shape *s, const uint8_t *xp, 
                                    const int8_t *packed, int32_t *c, int ldc);
 void cnns_qconv_direct_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
                                 const int8_t *packed, int32_t *c, int ldc);
+/// The direct sums of the pixels a 2x2 max pooling reads: for each pooled row pr0..<pr0+count
+/// (flattened n, pooled row), the first 2·⌊q/2⌋ pixels of its two output rows, in that order
+/// (c holds 4·⌊q/2⌋ rows per pooled row); a last odd column or row is not computed. Builds as for
+/// cnns_qconv_direct_u7s8; `_scalar` is the reference.
+void cnns_qconv_direct_pooled_u7s8(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
+                                   const int8_t *packed, int32_t *c, int ldc);
+void cnns_qconv_direct_pooled_u7s8_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                          int count, const int8_t *packed, int32_t *c, int ldc);
+void cnns_qconv_direct_pooled_u7s8_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                              int count, const int8_t *packed, int32_t *c, int ldc);
+void cnns_qconv_direct_pooled_u7s8_avx512(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                          int count, const int8_t *packed, int32_t *c, int ldc);
+void cnns_qconv_direct_pooled_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                       int count, const int8_t *packed, int32_t *c, int ldc);
 
 /// The int8 convolution by Winograd F(2x2,3x3) on 16-bit integers (qwinograd_f2.c): 3x3 kernels,
 /// stride 1, C ≤ CNNS_QWINO_MAX_C (so the sums, at most 4·9·C·127·128, fit in int32).

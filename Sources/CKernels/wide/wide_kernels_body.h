@@ -8,6 +8,7 @@
 //   WK_TARGET              the function attribute (target ISA)
 //   WK_NAME(x)             the exported name of kernel x
 //   WK_DPBUSD(acc, a, b)   acc (16 x int32) + Σ over each lane's 4 bytes of u8(a)·s8(b) (vpdpbusd)
+//   WK_DPBUSD8(acc, a, b)  the same on 8 lanes (wk_vi8): the int8 GEMM's blocks of at most 8 columns
 //   WK_LOAD_PART(p, n)     16 floats with the first n from p, the rest 0
 //   WK_STORE_PART(p, v, n) the first n lanes of v to p
 //
@@ -319,6 +320,38 @@ WK_TARGET __attribute__((always_inline)) static inline void wk_qtile(int rows, i
         }
 }
 
+// An 8-lane tile for a last block of at most 8 columns (K = 8 first layers): half the work of a
+// 16-lane tile whose second block is zeros.
+WK_TARGET __attribute__((always_inline)) static inline void wk_qtile8(int rows, int kg, const uint8_t *const *a,
+                                                                      const long *off, const int8_t *blk, int32_t *c,
+                                                                      long ldc, int cols) {
+    wk_vi8 acc[WK_ROWS];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) acc[r] = (wk_vi8){0};
+    for (int g = 0; g < kg; g++) {
+        wk_vi8 w;
+        memcpy(&w, blk + (long)g * 32, sizeof w);
+        const long o = off[g];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < rows; r++) {
+            int32_t word;
+            memcpy(&word, a[r] + o, 4);
+            const wk_vi8 x = {word, word, word, word, word, word, word, word};
+            acc[r] = WK_DPBUSD8(acc[r], x, w);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        if (cols == 8) {
+            memcpy(c + r * ldc, &acc[r], sizeof acc[r]);
+        } else {
+            int32_t lanes[8];
+            memcpy(lanes, &acc[r], sizeof lanes);
+            for (int t = 0; t < cols; t++) c[r * ldc + t] = lanes[t];
+        }
+    }
+}
+
 // The contract of cnns_qgemm_gathered_avx2: c[rows x K] from rows at a[0..<rows) (groups at
 // a[i] + off[g], g < kg) and the packed weights. Column quads outer, so a 32-column panel of the
 // weights stays in L1 while every row passes under it.
@@ -335,6 +368,12 @@ WK_TARGET void WK_NAME(qgemm_gathered)(int rows, int K, int kg, const uint8_t *c
         }
         const int cols = K - 8 * j < 32 ? K - 8 * j : 32;
         int i = 0;
+        if (cols <= 8) {
+            for (; i + WK_ROWS <= rows; i += WK_ROWS)
+                wk_qtile8(WK_ROWS, kg, a + i, off, blk[0], c + (long)i * ldc + 8 * j, ldc, cols);
+            WK_ROW_TAIL_OF(wk_qtile8, rows - i, kg, a + i, off, blk[0], c + (long)i * ldc + 8 * j, ldc, cols);
+            continue;
+        }
         for (; i + WK_ROWS <= rows; i += WK_ROWS)
             wk_qtile(WK_ROWS, kg, a + i, off, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);
         WK_QROW_TAIL(rows - i, kg, a + i, off, blk, step, c + (long)i * ldc + 8 * j, ldc, cols);

@@ -180,6 +180,17 @@ public final class Int8Conv2D {
         return "scalar"
     }
 
+    /// The pooled direct convolution's C kernel for `gemmISA` (the AVX2 one falls back to scalar C
+    /// without AVX2).
+    static func directPooledKernel(_ isa: String) -> DirectPooledKernel {
+        switch isa {
+        case "avx512-vnni": return cnns_qconv_direct_pooled_u7s8_avx512vnni
+        case "avx512": return cnns_qconv_direct_pooled_u7s8_avx512
+        case "avx2": return cnns_qconv_direct_pooled_u7s8
+        default: return cnns_qconv_direct_pooled_u7s8_scalar
+        }
+    }
+
     /// The direct convolution's C kernel for `gemmISA` (the AVX2 one falls back to scalar C without AVX2).
     static func directKernel(_ isa: String) -> DirectKernel {
         switch isa {
@@ -266,6 +277,8 @@ public final class Int8Conv2D {
             UnsafePointer<cnns_conv_shape>?, UnsafePointer<UInt8>?, Int32, Int32, Int, Int32, UnsafePointer<Int8>?,
             UnsafeMutablePointer<Int32>?, Int32
         ) -> Void
+
+    typealias DirectPooledKernel = DirectKernel
 
     typealias GemmKernel =
         @convention(c) (
@@ -419,6 +432,43 @@ public final class Int8Conv2D {
         }
     }
 
+    // xq: padded u7 input (N, hp, wp, C) -> the pooling windows' sums -> output (N,P/2,Q/2,K) float
+    /// The direct kernel under 2x2 max pooling: workers take groups of pooled rows (about 256
+    /// pixels a call), compute only the pixels their windows read (`cnns_qconv_direct_pooled_u7s8`:
+    /// a last odd column is skipped), and pool and dequantise each pooled row.
+    private func directPooled(
+        _ xq: UnsafeMutablePointer<UInt8>, batch: Int, lo: Float, hi: Float, output: UnsafeMutablePointer<Float>,
+        runner: ParallelRunner
+    ) {
+        let g = geometry, K = g.k, L = g.r * g.s * g.c
+        let (P2, Q2) = (g.p / 2, g.q / 2)
+        let perRow = 4 * Q2  // the pixels one pooled row's windows read
+        guard perRow > 0 else { return }
+        let group = Swift.max(1, Swift.min(batch * P2, rowsPerChunk / perRow))
+        reserveRowBuffers(rows: group * perRow, workers: runner.width)
+        var shape = g.cShape
+        let kernel = Self.directPooledKernel(gemmISA), vector = gemmISA != "scalar"
+        let (hp, wp) = (Int32(paddedExtent.h), Int32(paddedExtent.w))
+        runner.parallelRanges(batch * P2, work: batch * P2 * perRow * L * K) { worker, pooledRows in
+            let (_, acc) = rowBuffers(worker, rows: group * perRow)
+            var pr = pooledRows.lowerBound
+            while pr < pooledRows.upperBound {
+                let count = Swift.min(group, pooledRows.upperBound - pr)
+                kernel(&shape, xq, hp, wp, pr, Int32(count), packed, acc, Int32(K))
+                for j in 0..<count {
+                    // Window j of a pooled row takes columns 2j, 2j+1 of both its rows.
+                    let sums = acc + j * perRow * K, out = output + (pr + j) * Q2 * K
+                    if vector {
+                        cnns_dequantize_pooled2x2(sums, Int32(2 * Q2), Int32(K), multiplier, offset, lo, hi, out)
+                    } else {
+                        cnns_dequantize_pooled2x2_scalar(sums, Int32(2 * Q2), Int32(K), multiplier, offset, lo, hi, out)
+                    }
+                }
+                pr += count
+            }
+        }
+    }
+
     // input NHWC (N,H,W,C) float -> conv -> 2x2 max pool (stride 2, floor) -> output (N,P/2,Q/2,K) float
     /// The convolution followed by 2x2 max pooling: each worker takes pooled rows, runs the int8
     /// GEMM on the two output rows under each, takes the maximum of the int32 sums of each window
@@ -436,6 +486,10 @@ public final class Int8Conv2D {
         let xq = quantize(x, batch: batch, runner: runner)
         if winograd {
             winogradForward(xq, batch: batch, pooled: true, lo: lo, hi: hi, output: output, runner: runner)
+            return
+        }
+        if direct {
+            directPooled(xq, batch: batch, lo: lo, hi: hi, output: output, runner: runner)
             return
         }
         let span = 2 * Q  // the output rows under one pooled row
