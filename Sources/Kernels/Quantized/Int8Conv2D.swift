@@ -470,8 +470,9 @@ public final class Int8Conv2D {
     }
 
     // input NHWC (N,H,W,C) float -> conv -> 2x2 max pool (stride 2, floor) -> output (N,P/2,Q/2,K) float
-    /// The convolution followed by 2x2 max pooling: each worker takes pooled rows, runs the int8
-    /// GEMM on the two output rows under each, takes the maximum of the int32 sums of each window
+    /// The convolution followed by 2x2 max pooling: each worker takes pooled rows, computes the
+    /// int32 sums of the pixels under their windows (the direct kernel: only those pixels; lowering:
+    /// the two output rows; Winograd: one 2x2 tile per window), takes the maximum of each window
     /// and dequantises only that quarter, so the full-size map is never written. Dequantising is
     /// increasing in the sum (its multiplier is a product of two positive scales) and so is the
     /// clamp, hence the result equals pooling the unfused output, bit for bit.
