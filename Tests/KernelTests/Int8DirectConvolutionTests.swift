@@ -154,6 +154,68 @@ final class Int8DirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// A first layer's convolution, pooling and dequantising in one pass (every build and the
+    /// reference) give the floats of the pooled direct sums dequantised by the reference, bit for bit.
+    func testPooledSmallEqualsPooledSumsDequantised() throws {
+        KernelVariants.notRunHere("Int8DirectConvolutionTests.testPooledSmallEqualsPooledSumsDequantised")
+        let seed = ConvTester.randomSeed("Int8DirectConvolutionTests.testPooledSmallEqualsPooledSumsDequantised")
+        var rng = SeededGenerator(seed: seed)
+        var shapes = try Self.labFirstLayers.map { try ConvGeometry.parse($0) }
+        while shapes.count < 16 {
+            let r = 1 + rng.nextInt(5), c = 1 + rng.nextInt(3)
+            let g = try ConvGeometry(
+                n: 1 + rng.nextInt(3), h: r + 1 + rng.nextInt(10), w: r + 1 + rng.nextInt(10), c: c,
+                k: 8 * (1 + rng.nextInt(6)), r: r, stride: 1 + rng.nextInt(2),
+                padding: rng.nextInt(2) == 0 ? .same : .valid)
+            var shape = g.cShape
+            if cnns_qconv_pooled_small_fits(&shape) != 0 { shapes.append(g) }
+        }
+        for g in shapes {
+            var shape = g.cShape
+            XCTAssertEqual(cnns_qconv_pooled_small_fits(&shape), 1, "\(g)")
+            let K = g.k, P2 = g.p / 2, Q2 = g.q / 2, W2 = 2 * Q2
+            let x = (0..<(g.n * g.h * g.w * g.c)).map { _ in UInt8(rng.nextInt(128)) }
+            let w = (0..<(g.r * g.s * g.c * K)).map { _ in Int8(rng.nextInt(255) - 127) }
+            let mul = (0..<K).map { _ in rng.nextFloat(low: 1e-5, high: 1e-3) }
+            let off = (0..<K).map { _ in rng.nextFloat(low: -0.5, high: 0.5) }
+            let (xp, hp, wp) = Self.padded(x, g, pad: UInt8(rng.nextInt(128)))
+            var packed = [Int8](repeating: 0, count: Int(cnns_qconv_direct_packed_size(&shape))), scratch = packed
+            cnns_qconv_direct_pack(&shape, w, &packed, &scratch)
+            let pooledRows = g.n * P2
+            var sums = [Int32](repeating: 0, count: pooledRows * 2 * W2 * K)
+            cnns_qconv_direct_pooled_u7s8_scalar(
+                &shape, xp, Int32(hp), Int32(wp), 0, Int32(pooledRows), packed, &sums, Int32(K))
+            var want = [Float](repeating: 0, count: pooledRows * Q2 * K)
+            for pr in 0..<pooledRows {
+                sums.withUnsafeBufferPointer { sb in
+                    want.withUnsafeMutableBufferPointer { wb in
+                        cnns_dequantize_pooled2x2_scalar(
+                            sb.baseAddress! + pr * 2 * W2 * K, Int32(W2), Int32(K), mul, off, 0, 30,
+                            wb.baseAddress! + pr * Q2 * K)
+                    }
+                }
+            }
+            let pr0 = rng.nextInt(max(1, pooledRows / 2))
+            var builds: [(String, PooledSmall)] = [
+                ("avx2-or-plain", cnns_qconv_pooled_small), ("scalar", cnns_qconv_pooled_small_scalar),
+            ]
+            if Blas.haveAVX512VNNI { builds.append(("avx512-vnni", cnns_qconv_pooled_small_avx512vnni)) }
+            for (name, kernel) in builds {
+                var got = [Float](repeating: .nan, count: pooledRows * Q2 * K)
+                kernel(&shape, xp, Int32(hp), Int32(wp), pr0, Int32(pooledRows - pr0), packed, mul, off, 0, 30, &got)
+                XCTAssertEqual(
+                    got[(pr0 * Q2 * K)...].map(\.bitPattern), want[(pr0 * Q2 * K)...].map(\.bitPattern),
+                    "\(name) \(g) from pooled row \(pr0), seed \(seed)")
+            }
+        }
+    }
+
+    typealias PooledSmall =
+        @convention(c) (
+            UnsafePointer<cnns_conv_shape>?, UnsafePointer<UInt8>?, Int32, Int32, Int, Int32, UnsafePointer<Int8>?,
+            UnsafePointer<Float>?, UnsafePointer<Float>?, Float, Float, UnsafeMutablePointer<Float>?
+        ) -> Void
+
     /// Which layers Int8Conv2D runs without lowering (the quantisation bound tests in Int8Tests run
     /// these same shapes through both paths).
     func testInt8ConvolutionRunsDirectlyWhereTheKernelFits() throws {

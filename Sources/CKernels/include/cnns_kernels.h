@@ -232,6 +232,23 @@ void cnns_qconv_direct_pooled_u7s8_avx512(const cnns_conv_shape *s, const uint8_
                                           int count, const int8_t *packed, int32_t *c, int ldc);
 void cnns_qconv_direct_pooled_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
                                        int count, const int8_t *packed, int32_t *c, int ldc);
+/// The int8 convolution, its 2x2 max pooling and dequantising in one pass (qconv_pooled_small.c),
+/// for patches of at most 12 groups of 4 bytes (first layers) and k a multiple of 8: pooled rows
+/// pr0..<pr0+count (flattened n, pooled row) of out (n, p/2, q/2, k) = clamp(float(window's
+/// largest int32 sum)·mul[k] + off[k], lo, hi); xp and packed as for cnns_qconv_direct_u7s8. The
+/// same floats as cnns_qconv_direct_pooled_u7s8 then cnns_dequantize_pooled2x2. AVX2 when the CPU
+/// has it; `_avx512vnni` (vpdpbusd on ymm) requires cnns_have_avx512_vnni(); `_scalar` is the
+/// reference.
+int cnns_qconv_pooled_small_fits(const cnns_conv_shape *s);
+void cnns_qconv_pooled_small(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
+                             const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
+                             float *out);
+void cnns_qconv_pooled_small_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                        int count, const int8_t *packed, const float *mul, const float *off_k,
+                                        float lo, float hi, float *out);
+void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
+                                    const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
+                                    float *out);
 
 /// The int8 convolution by Winograd F(2x2,3x3) on 16-bit integers (qwinograd_f2.c): 3x3 kernels,
 /// stride 1, C ≤ CNNS_QWINO_MAX_C (so the sums, at most 4·9·C·127·128, fit in int32).

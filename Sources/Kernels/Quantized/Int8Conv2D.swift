@@ -432,6 +432,34 @@ public final class Int8Conv2D {
         }
     }
 
+    /// Whether a first layer's convolution, pooling and dequantising run in one pass under 2x2 max
+    /// pooling (`cnns_qconv_pooled_small`): at most 12 groups of 4 bytes per patch, K a multiple of 8.
+    static func pooledSmallFits(_ g: ConvGeometry) -> Bool {
+        var shape = g.cShape
+        return cnns_qconv_pooled_small_fits(&shape) != 0
+    }
+
+    // xq: padded u7 input (N, hp, wp, C) -> (N,P/2,Q/2,K) float, each window's sums kept in registers
+    /// The direct kernel of a first layer under 2x2 max pooling: each window's four pixels summed,
+    /// pooled and dequantised in registers (vpdpbusd under VNNI; the AVX2 build under an AVX-512
+    /// cap without VNNI), workers taking pooled rows; the same floats as `directPooled`.
+    private func pooledSmall(
+        _ xq: UnsafeMutablePointer<UInt8>, batch: Int, lo: Float, hi: Float, output: UnsafeMutablePointer<Float>,
+        runner: ParallelRunner
+    ) {
+        let g = geometry, P2 = g.p / 2
+        var shape = g.cShape
+        let (hp, wp) = (Int32(paddedExtent.h), Int32(paddedExtent.w))
+        let kernel =
+            gemmISA == "avx512-vnni"
+            ? cnns_qconv_pooled_small_avx512vnni
+            : gemmISA == "scalar" ? cnns_qconv_pooled_small_scalar : cnns_qconv_pooled_small
+        runner.parallelRanges(batch * P2, work: batch * P2 * 4 * (g.q / 2) * g.r * g.s * g.c * g.k) { _, rows in
+            kernel(
+                &shape, xq, hp, wp, rows.lowerBound, Int32(rows.count), packed, multiplier, offset, lo, hi, output)
+        }
+    }
+
     // xq: padded u7 input (N, hp, wp, C) -> the pooling windows' sums -> output (N,P/2,Q/2,K) float
     /// The direct kernel under 2x2 max pooling: workers take groups of pooled rows (about 256
     /// pixels a call), compute only the pixels their windows read (`cnns_qconv_direct_pooled_u7s8`:
@@ -487,6 +515,10 @@ public final class Int8Conv2D {
         let xq = quantize(x, batch: batch, runner: runner)
         if winograd {
             winogradForward(xq, batch: batch, pooled: true, lo: lo, hi: hi, output: output, runner: runner)
+            return
+        }
+        if direct && Self.pooledSmallFits(g) {
+            pooledSmall(xq, batch: batch, lo: lo, hi: hi, output: output, runner: runner)
             return
         }
         if direct {
