@@ -264,6 +264,33 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
             printf("FAIL %s n=%d h=%d w=%d c=%d k=%d r=%d: differs from lowering + GEMM\n", builds[v].name, n, h, w,
                    c, k, r);
     }
+    if (cnns_qconv_pooled_small_fits(&s)) {  // Convolution, 2x2 max pooling, dequantising in one pass.
+        const int P2 = h / 2, Q2 = w / 2;
+        float *mul = malloc(sizeof(float) * k), *off = malloc(sizeof(float) * k);
+        float *pooled = malloc(sizeof(float) * n * P2 * Q2 * k);
+        for (int o = 0; o < k; o++) mul[o] = 1e-4f * (1 + below(10)), off[o] = uniform();
+        cnns_qconv_pooled_small(&s, xp, hp, wp, 0, n * P2, dp, mul, off, 0.0f, 30.0f, pooled);
+        long bad = 0;
+        for (int b = 0; b < n; b++)
+            for (int i = 0; i < P2; i++)
+                for (int j = 0; j < Q2; j++)
+                    for (int o = 0; o < k; o++) {
+                        int32_t m = ref[(((long)b * h + 2 * i) * w + 2 * j) * k + o];
+                        for (int t = 1; t < 4; t++) {
+                            const int32_t v = ref[(((long)b * h + 2 * i + t / 2) * w + 2 * j + t % 2) * k + o];
+                            m = v > m ? v : m;
+                        }
+                        float y = (float)m * mul[o] + off[o];
+                        y = y < 0.0f ? 0.0f : y;
+                        y = y > 30.0f ? 30.0f : y;
+                        bad += pooled[(((long)b * P2 + i) * Q2 + j) * k + o] != y;
+                    }
+        checks += 1;
+        if (bad && failures++ < 5)
+            printf("FAIL qconv_pooled_small n=%d h=%d w=%d c=%d k=%d r=%d: %ld outputs differ\n", n, h, w, c, k, r,
+                   bad);
+        free(mul), free(off), free(pooled);
+    }
     if (r == 3) {  // Integer Winograd F(2x2,3x3) (the plain C build here): the same sums, exactly.
         const cnns_qwino_shape ws = {c, k, hp, wp, (h + 1) / 2, (w + 1) / 2, zp};
         const long tiles = (long)n * ws.tiles_y * ws.tiles_x;
@@ -439,7 +466,7 @@ int main(void) {
     }
     for (int t = 0; t < 8; t++) {
         const int c = t % 2 ? 1 + below(3) : 4 * (1 + below(6)), r = t % 4 < 2 ? 3 : 5;
-        check_int8_direct(1 + below(2), r + below(12), r + below(12), c, 1 + below(40), r);
+        check_int8_direct(1 + below(2), r + below(12), r + below(12), c, t % 2 ? 8 * (1 + below(4)) : 1 + below(40), r);
     }
     for (int t = 0; t < 4; t++) {
         const int c = 1 + below(20), k = 8 * (1 + below(4));
