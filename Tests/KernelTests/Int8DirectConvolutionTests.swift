@@ -210,11 +210,7 @@ final class Int8DirectConvolutionTests: XCTestCase {
         }
     }
 
-    typealias PooledSmall =
-        @convention(c) (
-            UnsafePointer<cnns_conv_shape>?, UnsafePointer<UInt8>?, Int32, Int32, Int, Int32, UnsafePointer<Int8>?,
-            UnsafePointer<Float>?, UnsafePointer<Float>?, Float, Float, UnsafeMutablePointer<Float>?
-        ) -> Void
+    typealias PooledSmall = Int8Conv2D.PooledSmallKernel
 
     /// Which layers Int8Conv2D runs without lowering (the quantisation bound tests in Int8Tests run
     /// these same shapes through both paths).

@@ -84,11 +84,7 @@ final class Int8WinogradTests: XCTestCase {
         }
     }
 
-    typealias QWino =
-        @convention(c) (
-            UnsafePointer<cnns_qwino_shape>?, UnsafePointer<UInt8>?, Int, Int32, Int32, UnsafePointer<Int16>?,
-            UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?
-        ) -> Void
+    typealias QWino = Int8Conv2D.WinogradKernel
 
     func testWinogradSumsEqualDirectSumsExactly() throws {
         KernelVariants.notRunHere("Int8WinogradTests.testWinogradSumsEqualDirectSumsExactly")

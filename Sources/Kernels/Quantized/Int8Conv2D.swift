@@ -191,6 +191,25 @@ public final class Int8Conv2D {
         }
     }
 
+    /// The integer Winograd kernel for `winogradISA` (the AVX2 one falls back to scalar C without AVX2).
+    static func winogradKernel(_ isa: String) -> WinogradKernel {
+        switch isa {
+        case "avx512-vnni": return cnns_qwino_u7s8_avx512vnni
+        case "avx2": return cnns_qwino_u7s8
+        default: return cnns_qwino_u7s8_scalar
+        }
+    }
+
+    /// The one-pass pooled first-layer kernel for `gemmISA`: VNNI, else AVX2 (which falls back to
+    /// scalar C without AVX2), or the scalar reference.
+    static func pooledSmallKernel(_ isa: String) -> PooledSmallKernel {
+        switch isa {
+        case "avx512-vnni": return cnns_qconv_pooled_small_avx512vnni
+        case "scalar": return cnns_qconv_pooled_small_scalar
+        default: return cnns_qconv_pooled_small
+        }
+    }
+
     /// The direct convolution's C kernel for `gemmISA` (the AVX2 one falls back to scalar C without AVX2).
     static func directKernel(_ isa: String) -> DirectKernel {
         switch isa {
@@ -279,6 +298,18 @@ public final class Int8Conv2D {
         ) -> Void
 
     typealias DirectPooledKernel = DirectKernel
+
+    typealias WinogradKernel =
+        @convention(c) (
+            UnsafePointer<cnns_qwino_shape>?, UnsafePointer<UInt8>?, Int, Int32, Int32, UnsafePointer<Int16>?,
+            UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?
+        ) -> Void
+
+    typealias PooledSmallKernel =
+        @convention(c) (
+            UnsafePointer<cnns_conv_shape>?, UnsafePointer<UInt8>?, Int32, Int32, Int, Int32, UnsafePointer<Int8>?,
+            UnsafePointer<Float>?, UnsafePointer<Float>?, Float, Float, UnsafeMutablePointer<Float>?
+        ) -> Void
 
     typealias GemmKernel =
         @convention(c) (
@@ -404,15 +435,12 @@ public final class Int8Conv2D {
         let sumsPerTile = pooled ? K : 4 * K
         workspace.reserve(workers: runner.width, floats: workBytes / 4 + 16 + T * sumsPerTile)
         let chunks = (tiles + T - 1) / T
-        let isa = winogradISA, weights = winogradWeights
+        let kernel = Self.winogradKernel(winogradISA), weights = winogradWeights
         runner.parallelRanges(chunks, work: tiles * 16 * g.c * K) { worker, range in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
             let y = (buf + (workBytes + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: T * sumsPerTile)
             for chunk in range {
                 let t0 = chunk * T, n = Swift.min(T, tiles - t0)
-                let kernel =
-                    isa == "avx512-vnni"
-                    ? cnns_qwino_u7s8_avx512vnni : isa == "avx2" ? cnns_qwino_u7s8 : cnns_qwino_u7s8_scalar
                 kernel(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, buf, y)
                 if pooled {
                     dequantize(y, rows: n, lo: lo, hi: hi, into: output + t0 * K)
@@ -450,10 +478,7 @@ public final class Int8Conv2D {
         let g = geometry, P2 = g.p / 2
         var shape = g.cShape
         let (hp, wp) = (Int32(paddedExtent.h), Int32(paddedExtent.w))
-        let kernel =
-            gemmISA == "avx512-vnni"
-            ? cnns_qconv_pooled_small_avx512vnni
-            : gemmISA == "scalar" ? cnns_qconv_pooled_small_scalar : cnns_qconv_pooled_small
+        let kernel = Self.pooledSmallKernel(gemmISA)
         runner.parallelRanges(batch * P2, work: batch * P2 * 4 * (g.q / 2) * g.r * g.s * g.c * g.k) { _, rows in
             kernel(
                 &shape, xq, hp, wp, rows.lowerBound, Int32(rows.count), packed, multiplier, offset, lo, hi, output)
