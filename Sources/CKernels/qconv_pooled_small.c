@@ -15,8 +15,9 @@
 #include <string.h>
 
 // The most 4-byte groups per patch this kernel takes: first layers have 3 (1 channel, 3x3) to 10
-// (1 channel, 5x5); with more, the direct kernel's tiles of 12 pixels reuse each weight load more.
-#define POOLED_SMALL_MAX_GROUPS 12
+// (1 channel, 5x5), tiny-cnn's 8-channel layer 18; with more, the direct kernel's tiles of 12
+// pixels reuse each weight load more.
+#define POOLED_SMALL_MAX_GROUPS 24
 
 static inline int groups_per_row(const cnns_conv_shape *s) { return (s->s * s->c + 3) / 4; }
 
@@ -100,7 +101,7 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
         }                                                                                                       \
     }
 
-// All windows of pooled rows pr0..<pr0+count, channel blocks JB at a time (then one at a time).
+// All windows of pooled rows pr0..<pr0+count, channel blocks JB at a time (then two, then one).
 #define POOLED_SMALL_ROWS(name, TARGET, window, JB)                                                             \
     TARGET static void name(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,   \
                             const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,     \
@@ -115,6 +116,10 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
                 float *o = out + (pr * Q2 + j) * K;                                                             \
                 int j0 = 0;                                                                                     \
                 for (; j0 + JB <= nb; j0 += JB) window(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);   \
+                if (JB > 2 && j0 + 2 <= nb) {                                                                   \
+                    window##_two(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);                         \
+                    j0 += 2;                                                                                    \
+                }                                                                                               \
                 for (; j0 < nb; j0++) window##_one(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);       \
             }                                                                                                   \
     }
@@ -125,8 +130,10 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
 #define TARGET_AVX2 __attribute__((target("avx2")))
 #define TARGET_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512vnni")))
 POOLED_SMALL_WINDOW(window_avx2, TARGET_AVX2, 2, DOT_AVX2)
+POOLED_SMALL_WINDOW(window_avx2_two, TARGET_AVX2, 2, DOT_AVX2)
 POOLED_SMALL_WINDOW(window_avx2_one, TARGET_AVX2, 1, DOT_AVX2)
 POOLED_SMALL_WINDOW(window_vnni, TARGET_VNNI, 4, DOT_VNNI)
+POOLED_SMALL_WINDOW(window_vnni_two, TARGET_VNNI, 2, DOT_VNNI)
 POOLED_SMALL_WINDOW(window_vnni_one, TARGET_VNNI, 1, DOT_VNNI)
 POOLED_SMALL_ROWS(pooled_small_avx2, TARGET_AVX2, window_avx2, 2)
 POOLED_SMALL_ROWS(pooled_small_vnni, TARGET_VNNI, window_vnni, 4)

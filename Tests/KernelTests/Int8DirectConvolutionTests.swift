@@ -155,14 +155,16 @@ final class Int8DirectConvolutionTests: XCTestCase {
     }
 
     /// A first layer's convolution, pooling and dequantising in one pass (every build and the
-    /// reference) give the floats of the pooled direct sums dequantised by the reference, bit for bit.
+    /// reference) give the floats of the pooled direct sums dequantised by the reference, bit for bit,
+    /// for every channel-block grouping (K = 8 to 48: blocks of four, two and one).
     func testPooledSmallEqualsPooledSumsDequantised() throws {
         KernelVariants.notRunHere("Int8DirectConvolutionTests.testPooledSmallEqualsPooledSumsDequantised")
         let seed = ConvTester.randomSeed("Int8DirectConvolutionTests.testPooledSmallEqualsPooledSumsDequantised")
         var rng = SeededGenerator(seed: seed)
-        var shapes = try Self.labFirstLayers.map { try ConvGeometry.parse($0) }
-        while shapes.count < 16 {
-            let r = 1 + rng.nextInt(5), c = 1 + rng.nextInt(3)
+        // The lab's first layers and tiny-cnn's second (8 channels: 18 groups), then random ones.
+        var shapes = try (Self.labFirstLayers + ["N=2,H=14,W=14,C=8,K=16,R=3"]).map { try ConvGeometry.parse($0) }
+        while shapes.count < 20 {
+            let r = 1 + rng.nextInt(5), c = [1, 2, 3, 4, 8][rng.nextInt(5)]
             let g = try ConvGeometry(
                 n: 1 + rng.nextInt(3), h: r + 1 + rng.nextInt(10), w: r + 1 + rng.nextInt(10), c: c,
                 k: 8 * (1 + rng.nextInt(6)), r: r, stride: 1 + rng.nextInt(2),

@@ -461,7 +461,7 @@ public final class Int8Conv2D {
     }
 
     /// Whether a first layer's convolution, pooling and dequantising run in one pass under 2x2 max
-    /// pooling (`cnns_qconv_pooled_small`): at most 12 groups of 4 bytes per patch, K a multiple of 8.
+    /// pooling (`cnns_qconv_pooled_small`): at most 24 groups of 4 bytes per patch, K a multiple of 8.
     static func pooledSmallFits(_ g: ConvGeometry) -> Bool {
         var shape = g.cShape
         return cnns_qconv_pooled_small_fits(&shape) != 0
