@@ -241,54 +241,35 @@ void cnns_qconv_direct_pooled_u7s8_scalar(const cnns_conv_shape *s, const uint8_
         }
 }
 
-void cnns_qconv_direct_pooled_u7s8_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
-                                              int count, const int8_t *packed, int32_t *c, int ldc) {
-    direct_pooled_on(cnns_qgemm_gathered_avx512vnni, s, xp, hp, wp, pr0, count, packed, c, ldc);
-}
-
-void cnns_qconv_direct_pooled_u7s8_avx512(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
-                                          int count, const int8_t *packed, int32_t *c, int ldc) {
-    direct_pooled_on(cnns_qgemm_gathered_avx512, s, xp, hp, wp, pr0, count, packed, c, ldc);
-}
-
-void cnns_qconv_direct_pooled_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
-                                       int count, const int8_t *packed, int32_t *c, int ldc) {
-    direct_pooled_on(cnns_qgemm_gathered_w16, s, xp, hp, wp, pr0, count, packed, c, ldc);
-}
-
-void cnns_qconv_direct_pooled_u7s8(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
-                                   const int8_t *packed, int32_t *c, int ldc) {
-#if CNNS_X86
-    if (cnns_have_avx2_fma()) {
-        direct_pooled_on(cnns_qgemm_gathered_avx2, s, xp, hp, wp, pr0, count, packed, c, ldc);
-        return;
+// The builds of one entry point: the 16-lane loops (VNNI, AVX-512BW, portable), and the AVX2
+// one where the CPU has it (else the scalar reference). ARG: the range argument (m0 or pr0).
+#define DIRECT_BUILDS(name, on, ARG, COUNT)                                                                     \
+    void name##_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long ARG, int COUNT,     \
+                           const int8_t *packed, int32_t *c, int ldc) {                                          \
+        on(cnns_qgemm_gathered_avx512vnni, s, xp, hp, wp, ARG, COUNT, packed, c, ldc);                           \
+    }                                                                                                            \
+    void name##_avx512(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long ARG, int COUNT,         \
+                       const int8_t *packed, int32_t *c, int ldc) {                                              \
+        on(cnns_qgemm_gathered_avx512, s, xp, hp, wp, ARG, COUNT, packed, c, ldc);                               \
+    }                                                                                                            \
+    void name##_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long ARG, int COUNT,            \
+                    const int8_t *packed, int32_t *c, int ldc) {                                                 \
+        on(cnns_qgemm_gathered_w16, s, xp, hp, wp, ARG, COUNT, packed, c, ldc);                                  \
+    }                                                                                                            \
+    void name(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long ARG, int COUNT,                  \
+              const int8_t *packed, int32_t *c, int ldc) {                                                       \
+        if (CNNS_X86 && cnns_have_avx2_fma()) {                                                                  \
+            DIRECT_AVX2(on, s, xp, hp, wp, ARG, COUNT, packed, c, ldc);                                          \
+            return;                                                                                              \
+        }                                                                                                        \
+        name##_scalar(s, xp, hp, wp, ARG, COUNT, packed, c, ldc);                                                \
     }
-#endif
-    cnns_qconv_direct_pooled_u7s8_scalar(s, xp, hp, wp, pr0, count, packed, c, ldc);
-}
 
-void cnns_qconv_direct_u7s8_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
-                                       const int8_t *packed, int32_t *c, int ldc) {
-    direct_on(cnns_qgemm_gathered_avx512vnni, s, xp, hp, wp, m0, rows, packed, c, ldc);
-}
-
-void cnns_qconv_direct_u7s8_avx512(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
-                                   const int8_t *packed, int32_t *c, int ldc) {
-    direct_on(cnns_qgemm_gathered_avx512, s, xp, hp, wp, m0, rows, packed, c, ldc);
-}
-
-void cnns_qconv_direct_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
-                                const int8_t *packed, int32_t *c, int ldc) {
-    direct_on(cnns_qgemm_gathered_w16, s, xp, hp, wp, m0, rows, packed, c, ldc);
-}
-
-void cnns_qconv_direct_u7s8(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
-                            const int8_t *packed, int32_t *c, int ldc) {
 #if CNNS_X86
-    if (cnns_have_avx2_fma()) {
-        direct_on(cnns_qgemm_gathered_avx2, s, xp, hp, wp, m0, rows, packed, c, ldc);
-        return;
-    }
+#define DIRECT_AVX2(on, ...) on(cnns_qgemm_gathered_avx2, __VA_ARGS__)
+#else
+#define DIRECT_AVX2(on, ...) (void)0
 #endif
-    cnns_qconv_direct_u7s8_scalar(s, xp, hp, wp, m0, rows, packed, c, ldc);
-}
+
+DIRECT_BUILDS(cnns_qconv_direct_pooled_u7s8, direct_pooled_on, pr0, count)
+DIRECT_BUILDS(cnns_qconv_direct_u7s8, direct_on, m0, rows)

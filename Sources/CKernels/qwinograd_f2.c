@@ -80,6 +80,17 @@ static void patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, uint8
         }
 }
 
+// Tile t's four sums into y: as they are (y00, y01, y10, y11; K apart), or with `pool` their maximum.
+static inline void store_tile(int32_t *y, long t, int K, int ko, const int32_t out[4], int pool) {
+    if (pool) {
+        int32_t mx = out[0];
+        for (int q = 1; q < 4; q++) mx = out[q] > mx ? out[q] : mx;
+        y[t * K + ko] = mx;
+    } else {
+        for (int q = 0; q < 4; q++) y[(t * 4 + q) * K + ko] = out[q];
+    }
+}
+
 // The plain reference: the same transforms and sums one value at a time (int64, no wrapping).
 void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
                             const int16_t *packed, void *work, int32_t *y) {
@@ -119,13 +130,7 @@ void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t
                 out[2 * a] = (int32_t)((o[a][0] + o[a][1] + o[a][2]) / 4);
                 out[2 * a + 1] = (int32_t)((o[a][1] - o[a][2] - o[a][3]) / 4);
             }
-            if (pool) {
-                int32_t mx = out[0];
-                for (int q = 1; q < 4; q++) mx = out[q] > mx ? out[q] : mx;
-                y[(long)t * K + ko] = mx;
-            } else {
-                for (int q = 0; q < 4; q++) y[((long)t * 4 + q) * K + ko] = out[q];
-            }
+            store_tile(y, t, K, ko, out, pool);
         }
     }
 }
@@ -322,13 +327,7 @@ __attribute__((target("avx2"))) static void qwino_x86(gemm_rows_fn gemm, const c
                 o[2 * a] = (int32_t)(uint32_t)(r0 + r1 + r2) >> 2;
                 o[2 * a + 1] = (int32_t)(uint32_t)(r1 - r2 - r3) >> 2;
             }
-            if (pool) {
-                int32_t mx = o[0];
-                for (int q = 1; q < 4; q++) mx = o[q] > mx ? o[q] : mx;
-                y[(long)t * K + k] = mx;
-            } else {
-                for (int q = 0; q < 4; q++) y[((long)t * 4 + q) * K + k] = o[q];
-            }
+            store_tile(y, t, K, k, o, pool);
         }
     }
 }

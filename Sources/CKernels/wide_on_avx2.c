@@ -17,28 +17,23 @@ typedef int32_t wk_lanes_i __attribute__((vector_size(64)));
 typedef uint32_t wk_lanes_u __attribute__((vector_size(64)));
 typedef float wk_lanes_f __attribute__((vector_size(64)));
 
-// vpdpbusd lane by lane: acc + Σ_t u8(a byte t) · s8(b byte t), t = 0..3 of each 32-bit lane.
-WK_TARGET static inline wk_lanes_i wk_dpbusd_lanes(wk_lanes_i acc, wk_lanes_i a, wk_lanes_i b) {
-    for (int t = 0; t < 4; t++) {
-        const wk_lanes_i au = (wk_lanes_i)(((wk_lanes_u)a >> (unsigned)(8 * t)) & 0xffu);
-        const wk_lanes_i bs = ((wk_lanes_i)((wk_lanes_u)b << (unsigned)(24 - 8 * t))) >> 24;
-        acc += au * bs;
-    }
-    return acc;
-}
-
 typedef int32_t wk_lanes_i8 __attribute__((vector_size(32)));
 typedef uint32_t wk_lanes_u8 __attribute__((vector_size(32)));
 
-// The same on 8 lanes.
-WK_TARGET static inline wk_lanes_i8 wk_dpbusd_lanes8(wk_lanes_i8 acc, wk_lanes_i8 a, wk_lanes_i8 b) {
-    for (int t = 0; t < 4; t++) {
-        const wk_lanes_i8 au = (wk_lanes_i8)(((wk_lanes_u8)a >> (unsigned)(8 * t)) & 0xffu);
-        const wk_lanes_i8 bs = ((wk_lanes_i8)((wk_lanes_u8)b << (unsigned)(24 - 8 * t))) >> 24;
-        acc += au * bs;
+// vpdpbusd lane by lane: acc + Σ_t u8(a byte t) · s8(b byte t), t = 0..3 of each 32-bit lane, on
+// 16 lanes (name) or 8 (the int8 GEMM's last block of at most 8 columns).
+#define WK_DPBUSD_LANES(name, TI, TU)                                                                           \
+    WK_TARGET static inline TI name(TI acc, TI a, TI b) {                                                       \
+        for (int t = 0; t < 4; t++) {                                                                           \
+            const TI au = (TI)(((TU)a >> (unsigned)(8 * t)) & 0xffu);                                           \
+            const TI bs = ((TI)((TU)b << (unsigned)(24 - 8 * t))) >> 24;                                        \
+            acc += au * bs;                                                                                     \
+        }                                                                                                       \
+        return acc;                                                                                             \
     }
-    return acc;
-}
+WK_DPBUSD_LANES(wk_dpbusd_lanes, wk_lanes_i, wk_lanes_u)
+WK_DPBUSD_LANES(wk_dpbusd_lanes8, wk_lanes_i8, wk_lanes_u8)
+#undef WK_DPBUSD_LANES
 
 WK_TARGET static inline wk_lanes_f wk_load_part_lanes(const float *p, int n) {
     wk_lanes_f v = {0};
