@@ -1,5 +1,5 @@
 // Int8 convolution, 2x2 max pooling and dequantising in one pass, for layers with few 4-byte
-// groups per patch (first layers: 1 or 3 channels) and K a multiple of 8:
+// groups per patch (first layers of 1 or 3 channels, 8-channel layers) and K a multiple of 8:
 //   xp: the quantised input with its padding written in (as for cnns_qconv_direct_u7s8), hp x wp
 //       pixels of C bytes per image; packed: cnns_qconv_direct_pack's weights
 //   -> out (N, P/2, Q/2, K) float for pooled rows pr0..<pr0+count (flattened n, pooled row):
