@@ -161,10 +161,13 @@ final class Int8DirectConvolutionTests: XCTestCase {
         KernelVariants.notRunHere("Int8DirectConvolutionTests.testPooledSmallEqualsPooledSumsDequantised")
         let seed = ConvTester.randomSeed("Int8DirectConvolutionTests.testPooledSmallEqualsPooledSumsDequantised")
         var rng = SeededGenerator(seed: seed)
-        // The lab's first layers and tiny-cnn's second (8 channels: 18 groups), then random ones.
-        var shapes = try (Self.labFirstLayers + ["N=2,H=14,W=14,C=8,K=16,R=3"]).map { try ConvGeometry.parse($0) }
+        // The lab's first layers, tiny-cnn's second (8 channels: 18 groups), basic-cnn's (72) and a
+        // 5x5 one (200), then random ones.
+        var shapes = try (Self.labFirstLayers + Self.labLaterLayers + ["N=1,H=9,W=9,C=32,K=16,R=5"]).map {
+            try ConvGeometry.parse($0)
+        }
         while shapes.count < 20 {
-            let r = 1 + rng.nextInt(5), c = [1, 2, 3, 4, 8][rng.nextInt(5)]
+            let r = 1 + rng.nextInt(5), c = [1, 2, 3, 4, 8, 12, 32][rng.nextInt(7)]
             let g = try ConvGeometry(
                 n: 1 + rng.nextInt(3), h: r + 1 + rng.nextInt(10), w: r + 1 + rng.nextInt(10), c: c,
                 k: 8 * (1 + rng.nextInt(6)), r: r, stride: 1 + rng.nextInt(2),

@@ -233,7 +233,7 @@ void cnns_qconv_direct_pooled_u7s8_avx512(const cnns_conv_shape *s, const uint8_
 void cnns_qconv_direct_pooled_u7s8_w16(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
                                        int count, const int8_t *packed, int32_t *c, int ldc);
 /// The int8 convolution, its 2x2 max pooling and dequantising in one pass (qconv_pooled_small.c),
-/// for patches of at most 24 groups of 4 bytes (first layers, 8-channel ones) and k a multiple of 8: pooled rows
+/// for patches of at most 512 groups of 4 bytes (as the direct kernel) and k a multiple of 8: pooled rows
 /// pr0..<pr0+count (flattened n, pooled row) of out (n, p/2, q/2, k) = clamp(float(window's
 /// largest int32 sum)·mul[k] + off[k], lo, hi); xp and packed as for cnns_qconv_direct_u7s8. The
 /// same floats as cnns_qconv_direct_pooled_u7s8 then cnns_dequantize_pooled2x2. AVX2 when the CPU

@@ -460,15 +460,15 @@ public final class Int8Conv2D {
         }
     }
 
-    /// Whether a first layer's convolution, pooling and dequantising run in one pass under 2x2 max
-    /// pooling (`cnns_qconv_pooled_small`): at most 24 groups of 4 bytes per patch, K a multiple of 8.
+    /// Whether a direct layer's convolution, pooling and dequantising run in one pass under 2x2 max
+    /// pooling (`cnns_qconv_pooled_small`): at most 512 groups of 4 bytes per patch, K a multiple of 8.
     static func pooledSmallFits(_ g: ConvGeometry) -> Bool {
         var shape = g.cShape
         return cnns_qconv_pooled_small_fits(&shape) != 0
     }
 
     // xq: padded u7 input (N, hp, wp, C) -> (N,P/2,Q/2,K) float, each window's sums kept in registers
-    /// The direct kernel of a first layer under 2x2 max pooling: each window's four pixels summed,
+    /// The direct kernel under 2x2 max pooling, K a multiple of 8: each window's four pixels summed,
     /// pooled and dequantised in registers (vpdpbusd under VNNI; the AVX2 build under an AVX-512
     /// cap without VNNI), workers taking pooled rows; the same floats as `directPooled`.
     private func pooledSmall(
