@@ -19,6 +19,11 @@ final class Int8DirectConvolutionTests: XCTestCase {
     /// Later lab layers the direct kernel takes: tiny-cnn's second (C = 8) and basic-cnn's (C = 32).
     static let labLaterLayers = ["N=2,H=14,W=14,C=8,K=16,R=3", "N=1,H=14,W=14,C=32,K=64,R=3"]
 
+    /// The lab's first and later layers the direct kernel takes, and `extra` shapes.
+    static func labShapes(plus extra: [String]) throws -> [ConvGeometry] {
+        try (labFirstLayers + labLaterLayers + extra).map { try ConvGeometry.parse($0) }
+    }
+
     static func randomGeometry(_ rng: inout SeededGenerator, direct: Bool) throws -> ConvGeometry {
         let r = 1 + rng.nextInt(5), s = 1 + rng.nextInt(5)
         let c =
@@ -118,9 +123,7 @@ final class Int8DirectConvolutionTests: XCTestCase {
         KernelVariants.notRunHere("Int8DirectConvolutionTests.testPooledDirectSumsAreTheWindowsPixels")
         let seed = ConvTester.randomSeed("Int8DirectConvolutionTests.testPooledDirectSumsAreTheWindowsPixels")
         var rng = SeededGenerator(seed: seed)
-        var shapes = try (Self.labFirstLayers + Self.labLaterLayers + ["N=2,H=13,W=13,C=32,K=64,R=3,pad=valid"]).map {
-            try ConvGeometry.parse($0)
-        }
+        var shapes = try Self.labShapes(plus: ["N=2,H=13,W=13,C=32,K=64,R=3,pad=valid"])
         while shapes.count < 20 {
             let g = try Self.randomGeometry(&rng, direct: true)
             if g.p >= 2 && g.q >= 2 { shapes.append(g) }
@@ -154,7 +157,7 @@ final class Int8DirectConvolutionTests: XCTestCase {
         }
     }
 
-    /// A first layer's convolution, pooling and dequantising in one pass (every build and the
+    /// A direct layer's convolution, pooling and dequantising in one pass (every build and the
     /// reference) give the floats of the pooled direct sums dequantised by the reference, bit for bit,
     /// for every channel-block grouping (K = 8 to 48: blocks of four, two and one).
     func testPooledSmallEqualsPooledSumsDequantised() throws {
@@ -163,9 +166,7 @@ final class Int8DirectConvolutionTests: XCTestCase {
         var rng = SeededGenerator(seed: seed)
         // The lab's first layers, tiny-cnn's second (8 channels: 18 groups), basic-cnn's (72) and a
         // 5x5 one (200), then random ones.
-        var shapes = try (Self.labFirstLayers + Self.labLaterLayers + ["N=1,H=9,W=9,C=32,K=16,R=5"]).map {
-            try ConvGeometry.parse($0)
-        }
+        var shapes = try Self.labShapes(plus: ["N=1,H=9,W=9,C=32,K=16,R=5"])
         while shapes.count < 20 {
             let r = 1 + rng.nextInt(5), c = [1, 2, 3, 4, 8, 12, 32][rng.nextInt(7)]
             let g = try ConvGeometry(
