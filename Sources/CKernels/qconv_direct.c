@@ -11,6 +11,7 @@
 // lowered row. The scalar reference sums the same products one by one; all give the same int32
 // sums, and so does lowering + cnns_qgemm_u7s8.
 #include "cnns_kernels.h"
+#include "direct_patch.h"
 #include "output_pixel.h"
 #if CNNS_X86
 #include <immintrin.h>
@@ -20,38 +21,31 @@
 // The most 4-byte groups per patch (R·G) the AVX2 kernel's offset table holds.
 #define DIRECT_MAX_GROUPS 512
 
-static inline int groups_per_row(const cnns_conv_shape *s) { return (s->s * s->c + 3) / 4; }
-
 int cnns_qconv_direct_fits(const cnns_conv_shape *s) {
     const int sc = s->s * s->c;
-    return (sc <= 16 || sc % 4 == 0) && s->r * groups_per_row(s) <= DIRECT_MAX_GROUPS;
+    return (sc <= 16 || sc % 4 == 0) && s->r * cnns_direct_groups_per_row(s) <= DIRECT_MAX_GROUPS;
 }
 
 int64_t cnns_qconv_direct_packed_size(const cnns_conv_shape *s) {
-    return cnns_qgemm_packed_size(s->k, s->r * groups_per_row(s) * 4);
+    return cnns_qgemm_packed_size(s->k, s->r * cnns_direct_groups_per_row(s) * 4);
 }
 
 void cnns_qconv_direct_pack(const cnns_conv_shape *s, const int8_t *w, int8_t *packed, int8_t *scratch) {
-    const int G = groups_per_row(s), SC = s->s * s->c, K = s->k, rows = s->r * G * 4;
+    const int G = cnns_direct_groups_per_row(s), SC = s->s * s->c, K = s->k, rows = s->r * G * 4;
     memset(scratch, 0, (size_t)rows * K);
     for (int r = 0; r < s->r; r++)
         for (int j = 0; j < SC; j++) memcpy(scratch + ((long)r * G * 4 + j) * K, w + ((long)r * SC + j) * K, K);
     cnns_qgemm_pack_b(K, rows, scratch, K, packed);
 }
 
-// Byte offset of the receptive field of output pixel (n, p, q) in xp.
-static inline long pixel_base(const cnns_conv_shape *s, int hp, int wp, long n, int p, int q) {
-    return ((n * hp + (long)p * s->stride_h) * wp + (long)q * s->stride_w) * s->c;
-}
-
 void cnns_qconv_direct_u7s8_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0, int rows,
                                    const int8_t *packed, int32_t *c, int ldc) {
-    const int G = groups_per_row(s), kg = s->r * G, K = s->k;
+    const int G = cnns_direct_groups_per_row(s), kg = s->r * G, K = s->k;
     long n;
     int p, q;
     cnns_pixel_of(s, m0, &n, &p, &q);
     for (int i = 0; i < rows; i++, cnns_pixel_next(s, &n, &p, &q)) {
-        const uint8_t *a = xp + pixel_base(s, hp, wp, n, p, q);
+        const uint8_t *a = xp + cnns_direct_pixel_base(s, hp, wp, n, p, q);
         for (int col = 0; col < K; col++) {
             const int8_t *b = packed + (long)(col / 8) * kg * 32 + (col % 8) * 4;
             int32_t sum = 0;
@@ -67,7 +61,8 @@ void cnns_qconv_direct_u7s8_scalar(const cnns_conv_shape *s, const uint8_t *xp, 
 // Pixel bases of `count` consecutive output pixels from (n, p, q), which move past them.
 static inline void step_bases(const cnns_conv_shape *s, int hp, int wp, long *n, int *p, int *q, int count,
                               const uint8_t *xp, const uint8_t **a) {
-    for (int t = 0; t < count; t++, cnns_pixel_next(s, n, p, q)) a[t] = xp + pixel_base(s, hp, wp, *n, *p, *q);
+    for (int t = 0; t < count; t++, cnns_pixel_next(s, n, p, q))
+        a[t] = xp + cnns_direct_pixel_base(s, hp, wp, *n, *p, *q);
 }
 
 #if CNNS_X86
@@ -185,10 +180,9 @@ typedef void (*gathered_gemm)(int rows, int K, int kg, const uint8_t *const *a, 
 // lists their receptive fields' bases; the groups' offsets are the same for every pixel.
 static void direct_on(gathered_gemm gemm, const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long m0,
                       int rows, const int8_t *packed, int32_t *c, int ldc) {
-    const int G = groups_per_row(s), kg = s->r * G;
+    const int G = cnns_direct_groups_per_row(s), kg = s->r * G;
     long off[DIRECT_MAX_GROUPS];
-    for (int r = 0; r < s->r; r++)
-        for (int g = 0; g < G; g++) off[r * G + g] = (long)r * wp * s->c + 4 * g;
+    cnns_direct_group_offsets(s, wp, off);
     long n;
     int p, q;
     cnns_pixel_of(s, m0, &n, &p, &q);
@@ -206,10 +200,9 @@ static void direct_on(gathered_gemm gemm, const cnns_conv_shape *s, const uint8_
 // pooled, so it is not computed), all listed before the loop runs over them.
 static void direct_pooled_on(gathered_gemm gemm, const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp,
                              long pr0, int count, const int8_t *packed, int32_t *c, int ldc) {
-    const int G = groups_per_row(s), kg = s->r * G, P2 = s->p / 2, W2 = 2 * (s->q / 2);
+    const int G = cnns_direct_groups_per_row(s), kg = s->r * G, P2 = s->p / 2, W2 = 2 * (s->q / 2);
     long off[DIRECT_MAX_GROUPS];
-    for (int r = 0; r < s->r; r++)
-        for (int g = 0; g < G; g++) off[r * G + g] = (long)r * wp * s->c + 4 * g;
+    cnns_direct_group_offsets(s, wp, off);
     const uint8_t *a[DIRECT_ROWS + 8];
     int filled = 0;
     long done = 0;
@@ -218,7 +211,7 @@ static void direct_pooled_on(gathered_gemm gemm, const cnns_conv_shape *s, const
         const int p0 = 2 * (int)(pr % P2);
         for (int i = 0; i < 2; i++)
             for (int q = 0; q < W2; q++) {
-                a[filled++] = xp + pixel_base(s, hp, wp, n, p0 + i, q);
+                a[filled++] = xp + cnns_direct_pixel_base(s, hp, wp, n, p0 + i, q);
                 if (filled < DIRECT_ROWS) continue;
                 for (int t = filled; t < filled + 8; t++) a[t] = a[0];
                 gemm(filled, s->k, kg, a, off, packed, c + done * ldc, ldc);

@@ -8,7 +8,7 @@
 // and one multiply-add per pixel and block of 8 channels), then pooled and dequantised there:
 // neither the sums nor the lowered rows are written. The same floats as the direct kernel, then
 // cnns_dequantize_pooled2x2 (multiply and add rounded separately; the clamp after).
-#include "cnns_kernels.h"
+#include "direct_patch.h"
 #if CNNS_X86
 #include <immintrin.h>
 #endif
@@ -20,19 +20,15 @@
 // dequantising pass, tiny-cnn's 8-channel one 39%, and 5x5 layers and AVX2 within 3% of it.
 #define POOLED_SMALL_MAX_GROUPS 512
 
-static inline int groups_per_row(const cnns_conv_shape *s) { return (s->s * s->c + 3) / 4; }
-
 int cnns_qconv_pooled_small_fits(const cnns_conv_shape *s) {
-    return cnns_qconv_direct_fits(s) && s->k % 8 == 0 && s->r * groups_per_row(s) <= POOLED_SMALL_MAX_GROUPS &&
-           s->p >= 2 && s->q >= 2;
+    return cnns_qconv_direct_fits(s) && s->k % 8 == 0 &&
+           s->r * cnns_direct_groups_per_row(s) <= POOLED_SMALL_MAX_GROUPS && s->p >= 2 && s->q >= 2;
 }
 
 // Byte offsets of the kernel's groups from a pixel's receptive field, and of the window's four
 // pixels from its first.
 static void offsets(const cnns_conv_shape *s, int wp, long *off, long win[4]) {
-    const int G = groups_per_row(s);
-    for (int r = 0; r < s->r; r++)
-        for (int g = 0; g < G; g++) off[r * G + g] = (long)r * wp * s->c + 4 * g;
+    cnns_direct_group_offsets(s, wp, off);
     const long right = (long)s->stride_w * s->c, down = (long)s->stride_h * wp * s->c;
     win[0] = 0, win[1] = right, win[2] = down, win[3] = down + right;
 }
@@ -41,15 +37,13 @@ static void offsets(const cnns_conv_shape *s, int wp, long *off, long win[4]) {
 static inline const uint8_t *window_base(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr,
                                          int j) {
     const int P2 = s->p / 2;
-    const long n = pr / P2;
-    const int p = 2 * (int)(pr % P2), q = 2 * j;
-    return xp + ((n * hp + (long)p * s->stride_h) * wp + (long)q * s->stride_w) * s->c;
+    return xp + cnns_direct_pixel_base(s, hp, wp, pr / P2, 2 * (int)(pr % P2), 2 * j);
 }
 
 void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
                                     const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
                                     float *out) {
-    const int kg = s->r * groups_per_row(s), K = s->k, Q2 = s->q / 2;
+    const int kg = s->r * cnns_direct_groups_per_row(s), K = s->k, Q2 = s->q / 2;
     long off[POOLED_SMALL_MAX_GROUPS], win[4];
     offsets(s, wp, off, win);
     for (long pr = pr0; pr < pr0 + count; pr++)
@@ -103,12 +97,13 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
         }                                                                                                       \
     }
 
-// All windows of pooled rows pr0..<pr0+count, channel blocks JB at a time (then two, then one).
-#define POOLED_SMALL_ROWS(name, TARGET, window, JB)                                                             \
+// All windows of pooled rows pr0..<pr0+count, channel blocks JB at a time (`window`), then two
+// (`two`, when JB > 2), then one (`one`).
+#define POOLED_SMALL_ROWS(name, TARGET, window, JB, two, one)                                                   \
     TARGET static void name(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,   \
                             const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,     \
                             float *out) {                                                                       \
-        const int kg = s->r * groups_per_row(s), K = s->k, Q2 = s->q / 2, nb = K / 8;                           \
+        const int kg = s->r * cnns_direct_groups_per_row(s), K = s->k, Q2 = s->q / 2, nb = K / 8;               \
         long off[POOLED_SMALL_MAX_GROUPS], win[4];                                                              \
         offsets(s, wp, off, win);                                                                               \
         const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);                                        \
@@ -119,10 +114,10 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
                 int j0 = 0;                                                                                     \
                 for (; j0 + JB <= nb; j0 += JB) window(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);   \
                 if (JB > 2 && j0 + 2 <= nb) {                                                                   \
-                    window##_two(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);                         \
+                    two(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);                                  \
                     j0 += 2;                                                                                    \
                 }                                                                                               \
-                for (; j0 < nb; j0++) window##_one(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);       \
+                for (; j0 < nb; j0++) one(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);                \
             }                                                                                                   \
     }
 
@@ -132,13 +127,12 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
 #define TARGET_AVX2 __attribute__((target("avx2")))
 #define TARGET_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512vnni")))
 POOLED_SMALL_WINDOW(window_avx2, TARGET_AVX2, 2, DOT_AVX2)
-POOLED_SMALL_WINDOW(window_avx2_two, TARGET_AVX2, 2, DOT_AVX2)
 POOLED_SMALL_WINDOW(window_avx2_one, TARGET_AVX2, 1, DOT_AVX2)
 POOLED_SMALL_WINDOW(window_vnni, TARGET_VNNI, 4, DOT_VNNI)
 POOLED_SMALL_WINDOW(window_vnni_two, TARGET_VNNI, 2, DOT_VNNI)
 POOLED_SMALL_WINDOW(window_vnni_one, TARGET_VNNI, 1, DOT_VNNI)
-POOLED_SMALL_ROWS(pooled_small_avx2, TARGET_AVX2, window_avx2, 2)
-POOLED_SMALL_ROWS(pooled_small_vnni, TARGET_VNNI, window_vnni, 4)
+POOLED_SMALL_ROWS(pooled_small_avx2, TARGET_AVX2, window_avx2, 2, window_avx2, window_avx2_one)
+POOLED_SMALL_ROWS(pooled_small_vnni, TARGET_VNNI, window_vnni, 4, window_vnni_two, window_vnni_one)
 #endif
 
 void cnns_qconv_pooled_small(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,

@@ -64,11 +64,19 @@ void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed) {
         }
 }
 
+// Tile t's image n and its row i and column j in the image's tile grid.
+static inline void tile_of(const cnns_qwino_shape *s, long t, long *n, int *i, int *j) {
+    const long per = (long)s->tiles_y * s->tiles_x;
+    *n = t / per;
+    *i = (int)(t % per) / s->tiles_x;
+    *j = (int)(t % per) % s->tiles_x;
+}
+
 // The 4x4 patch of tile t (C bytes per pixel) into d, `pad` past the padded input's extent.
 static void patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, uint8_t *d) {
-    const long per = (long)s->tiles_y * s->tiles_x;
-    const long n = t / per;
-    const int i = (int)(t % per) / s->tiles_x, j = (int)(t % per) % s->tiles_x;
+    long n;
+    int i, j;
+    tile_of(s, t, &n, &i, &j);
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++) {
             const int row = 2 * i + a, col = 2 * j + b;
@@ -138,8 +146,9 @@ void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t
 #if CNNS_X86
 // Whether tile t's patch lies inside the padded input (no pixel read as `pad`).
 static inline int patch_inside(const cnns_qwino_shape *s, long t) {
-    const long per = (long)s->tiles_y * s->tiles_x;
-    const int i = (int)(t % per) / s->tiles_x, j = (int)(t % per) % s->tiles_x;
+    long n;
+    int i, j;
+    tile_of(s, t, &n, &i, &j);
     return 2 * i + 3 < s->hp && 2 * j + 3 < s->wp;
 }
 
@@ -279,9 +288,9 @@ __attribute__((target("avx2"))) static void qwino_x86(gemm_rows_fn gemm, const c
         const uint8_t *px[16];
         const long tile = t0 + t;
         if (patch_inside(s, tile)) {
-            const long per = (long)s->tiles_y * s->tiles_x;
-            const long n = tile / per;
-            const int i = (int)(tile % per) / s->tiles_x, j = (int)(tile % per) % s->tiles_x;
+            long n;
+            int i, j;
+            tile_of(s, tile, &n, &i, &j);
             const uint8_t *base = xp + ((n * s->hp + 2 * i) * s->wp + 2 * j) * C;
             for (int q = 0; q < 16; q++) px[q] = base + ((long)(q / 4) * s->wp + q % 4) * C;
         } else {
