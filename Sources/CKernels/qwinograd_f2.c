@@ -14,32 +14,25 @@
 // wraps only where the final sum, at most 4·9·C·127·128, would not fit: C ≤ CNNS_QWINO_MAX_C
 // keeps it inside). The direct sums need 9 multiply-adds per output pixel and channel pair of
 // bytes; this needs 16 per 2x2 tile (4 per pixel) on pairs of 16-bit values.
-#include "cnns_kernels.h"
-#if CNNS_X86
-#include <immintrin.h>
-#endif
-#include <string.h>
-
-// Packed weights: per point ξ (16), per block of 16 columns, per channel pair, 16 columns x 2
-// channels of int16 (column-major pairs, as vpmaddwd takes them).
-static inline int padded_k(int k) { return (k + 15) / 16 * 16; }
-static inline int padded_c(int c) { return (c + 1) / 2 * 2; }
+#include "qwino_common.h"
 
 int cnns_qwino_fits(const cnns_conv_shape *s) {
     return s->r == 3 && s->s == 3 && s->stride_h == 1 && s->stride_w == 1 && s->c >= 1 &&
            s->c <= CNNS_QWINO_MAX_C && s->k >= 1;
 }
 
-int64_t cnns_qwino_packed_size(int c, int k) { return (int64_t)16 * padded_c(c) * padded_k(k) * 2; }
+int64_t cnns_qwino_packed_size(int c, int k) {
+    return (int64_t)16 * cnns_qwino_padded_c(c) * cnns_qwino_padded_k(k) * 2;
+}
 
 int64_t cnns_qwino_workspace_size(int c, int k, int tiles) {
     // V [16][T·Cp + 32] int16, then M [16][T·Kp + 16] int32 (64-byte aligned after V).
-    const int64_t v = ((int64_t)16 * ((int64_t)tiles * padded_c(c) + 32) * 2 + 63) / 64 * 64;
-    return v + (int64_t)16 * ((int64_t)tiles * padded_k(k) + 16) * 4;
+    const int64_t v = ((int64_t)16 * ((int64_t)tiles * cnns_qwino_padded_c(c) + 32) * 2 + 63) / 64 * 64;
+    return v + (int64_t)16 * ((int64_t)tiles * cnns_qwino_padded_k(k) + 16) * 4;
 }
 
 void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed) {
-    const int Cp = padded_c(c), Kp = padded_k(k);
+    const int Cp = cnns_qwino_padded_c(c), Kp = cnns_qwino_padded_k(k);
     memset(packed, 0, (size_t)cnns_qwino_packed_size(c, k));
     for (int ci = 0; ci < c; ci++)
         for (int ko = 0; ko < k; ko++) {
@@ -56,57 +49,20 @@ void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed) {
             for (int i = 0; i < 4; i++) {
                 const int u[4] = {2 * t[i][0], t[i][0] + t[i][1] + t[i][2], t[i][0] - t[i][1] + t[i][2], 2 * t[i][2]};
                 for (int j = 0; j < 4; j++) {
-                    const long at = (((long)(i * 4 + j) * (Kp / 16) + ko / 16) * (Cp / 2) + ci / 2) * 32 +
-                                    (ko % 16) * 2 + ci % 2;
-                    packed[at] = (int16_t)u[j];
+                    packed[cnns_qwino_packed_at(i * 4 + j, ci, ko, Cp, Kp)] = (int16_t)u[j];
                 }
             }
         }
-}
-
-// Tile t's image n and its row i and column j in the image's tile grid.
-static inline void tile_of(const cnns_qwino_shape *s, long t, long *n, int *i, int *j) {
-    const long per = (long)s->tiles_y * s->tiles_x;
-    *n = t / per;
-    *i = (int)(t % per) / s->tiles_x;
-    *j = (int)(t % per) % s->tiles_x;
-}
-
-// The 4x4 patch of tile t (C bytes per pixel) into d, `pad` past the padded input's extent.
-static void patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, uint8_t *d) {
-    long n;
-    int i, j;
-    tile_of(s, t, &n, &i, &j);
-    for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 4; b++) {
-            const int row = 2 * i + a, col = 2 * j + b;
-            uint8_t *dst = d + (long)(a * 4 + b) * s->c;
-            if (row < s->hp && col < s->wp)
-                memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * s->c, (size_t)s->c);
-            else
-                memset(dst, s->pad, (size_t)s->c);
-        }
-}
-
-// Tile t's four sums into y: as they are (y00, y01, y10, y11; K apart), or with `pool` their maximum.
-static inline void store_tile(int32_t *y, long t, int K, int ko, const int32_t out[4], int pool) {
-    if (pool) {
-        int32_t mx = out[0];
-        for (int q = 1; q < 4; q++) mx = out[q] > mx ? out[q] : mx;
-        y[t * K + ko] = mx;
-    } else {
-        for (int q = 0; q < 4; q++) y[(t * 4 + q) * K + ko] = out[q];
-    }
 }
 
 // The plain reference: the same transforms and sums one value at a time (int64, no wrapping).
 void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
                             const int16_t *packed, void *work, int32_t *y) {
     (void)work;
-    const int C = s->c, K = s->k, Cp = padded_c(C), Kp = padded_k(K);
+    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K);
     uint8_t d[16 * CNNS_QWINO_MAX_C];
     for (int t = 0; t < T; t++) {
-        patch_of(s, xp, t0 + t, d);
+        cnns_qwino_patch_of(s, xp, t0 + t, 4, d);
         for (int ko = 0; ko < K; ko++) {
             int64_t m[4][4] = {{0}};
             for (int ci = 0; ci < C; ci++) {
@@ -122,9 +78,7 @@ void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t
                 for (int a = 0; a < 4; a++) {  // V = r B, times U
                     const int v[4] = {r[a][0] - r[a][2], r[a][1] + r[a][2], r[a][2] - r[a][1], r[a][1] - r[a][3]};
                     for (int b = 0; b < 4; b++) {
-                        const long at = (((long)(a * 4 + b) * (Kp / 16) + ko / 16) * (Cp / 2) + ci / 2) * 32 +
-                                        (ko % 16) * 2 + ci % 2;
-                        m[a][b] += (int64_t)v[b] * packed[at];
+                        m[a][b] += (int64_t)v[b] * packed[cnns_qwino_packed_at(a * 4 + b, ci, ko, Cp, Kp)];
                     }
                 }
             }
@@ -138,20 +92,12 @@ void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t
                 out[2 * a] = (int32_t)((o[a][0] + o[a][1] + o[a][2]) / 4);
                 out[2 * a + 1] = (int32_t)((o[a][1] - o[a][2] - o[a][3]) / 4);
             }
-            store_tile(y, t, K, ko, out, pool);
+            cnns_qwino_store_tile(y, t, K, ko, out, pool);
         }
     }
 }
 
 #if CNNS_X86
-// Whether tile t's patch lies inside the padded input (no pixel read as `pad`).
-static inline int patch_inside(const cnns_qwino_shape *s, long t) {
-    long n;
-    int i, j;
-    tile_of(s, t, &n, &i, &j);
-    return 2 * i + 3 < s->hp && 2 * j + 3 < s->wp;
-}
-
 // V of one patch (pixels 4 x 4 at d + (a·4 + b)·ld, 16 channels from c0) -> v[ξ·ldv + c0 ..].
 __attribute__((target("avx2"), always_inline)) static inline void input_transform16(const uint8_t *const *px,
                                                                                      int c0, int16_t *v, long ldv) {
@@ -194,66 +140,8 @@ static void input_transform_tail(const uint8_t *const *px, int c0, int C, int Cp
     }
 }
 
-// m[4 rows x 16 columns] (row stride ldm) = Σ over `pairs` channel pairs of a row's pair (rows at
-// a[i], 2 int16 each) times the packed block's 16 columns (b: 32 int16 per pair). ACC(c, x, b):
-// c + the pair products of x and b (AVX2: vpmaddwd then vpaddd; AVX-512 VNNI: vpdpwssd).
-#define QWINO_GEMM_ROWS(name, TARGET, ACC)                                                                      \
-    TARGET static inline void name##_block(int pairs, const int16_t *const *a, const int16_t *b, int32_t *m,    \
-                                           long ldm) {                                                         \
-        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, \
-                c31 = c00;                                                                                      \
-        for (int p = 0; p < pairs; p++) {                                                                       \
-            const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                         \
-            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));                    \
-            int32_t w0, w1, w2, w3;                                                                             \
-            memcpy(&w0, a[0] + 2 * p, 4);                                                                       \
-            memcpy(&w1, a[1] + 2 * p, 4);                                                                       \
-            memcpy(&w2, a[2] + 2 * p, 4);                                                                       \
-            memcpy(&w3, a[3] + 2 * p, 4);                                                                       \
-            __m256i x = _mm256_set1_epi32(w0);                                                                  \
-            c00 = ACC(c00, x, b0);                                                                              \
-            c01 = ACC(c01, x, b1);                                                                              \
-            x = _mm256_set1_epi32(w1);                                                                          \
-            c10 = ACC(c10, x, b0);                                                                              \
-            c11 = ACC(c11, x, b1);                                                                              \
-            x = _mm256_set1_epi32(w2);                                                                          \
-            c20 = ACC(c20, x, b0);                                                                              \
-            c21 = ACC(c21, x, b1);                                                                              \
-            x = _mm256_set1_epi32(w3);                                                                          \
-            c30 = ACC(c30, x, b0);                                                                              \
-            c31 = ACC(c31, x, b1);                                                                              \
-        }                                                                                                       \
-        _mm256_storeu_si256((__m256i *)m, c00);                                                                 \
-        _mm256_storeu_si256((__m256i *)(m + 8), c01);                                                           \
-        _mm256_storeu_si256((__m256i *)(m + ldm), c10);                                                         \
-        _mm256_storeu_si256((__m256i *)(m + ldm + 8), c11);                                                     \
-        _mm256_storeu_si256((__m256i *)(m + 2 * ldm), c20);                                                     \
-        _mm256_storeu_si256((__m256i *)(m + 2 * ldm + 8), c21);                                                 \
-        _mm256_storeu_si256((__m256i *)(m + 3 * ldm), c30);                                                     \
-        _mm256_storeu_si256((__m256i *)(m + 3 * ldm + 8), c31);                                                 \
-    }                                                                                                           \
-    /* M[t][16 columns] (row stride ldm) for rows t < T of V (row stride ldv), in blocks of 4. */               \
-    TARGET static void name(int pairs, const int16_t *v, long ldv, int T, const int16_t *b, int32_t *m, long ldm) { \
-        for (int t = 0; t < T; t += 4) {                                                                        \
-            const int rows = T - t < 4 ? T - t : 4;                                                             \
-            const int16_t *a[4];                                                                                \
-            for (int r = 0; r < 4; r++) a[r] = v + (long)(t + (r < rows ? r : 0)) * ldv;                        \
-            if (rows == 4) {                                                                                    \
-                name##_block(pairs, a, b, m + (long)t * ldm, ldm);                                              \
-            } else {                                                                                            \
-                int32_t tmp[4 * 16];                                                                            \
-                name##_block(pairs, a, b, tmp, 16);                                                             \
-                for (int r = 0; r < rows; r++) memcpy(m + (long)(t + r) * ldm, tmp + r * 16, 64);               \
-            }                                                                                                   \
-        }                                                                                                       \
-    }
-
-#define QWINO_ACC_AVX2(c, x, b) _mm256_add_epi32((c), _mm256_madd_epi16((x), (b)))
-#define QWINO_ACC_VNNI(c, x, b) _mm256_dpwssd_epi32((c), (x), (b))
-QWINO_GEMM_ROWS(gemm_rows_avx2, __attribute__((target("avx2"))), QWINO_ACC_AVX2)
-QWINO_GEMM_ROWS(gemm_rows_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))), QWINO_ACC_VNNI)
-
-typedef void (*gemm_rows_fn)(int pairs, const int16_t *v, long ldv, int T, const int16_t *b, int32_t *m, long ldm);
+CNNS_QWINO_GEMM_ROWS(gemm_rows_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
+CNNS_QWINO_GEMM_ROWS(gemm_rows_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))), CNNS_QWINO_ACC_VNNI)
 
 // Aᵀ M A for 8 output channels of one tile (m16[ξ] points at M[ξ][tile][k]), then >> 2.
 __attribute__((target("avx2"), always_inline)) static inline void output_transform8(const int32_t *const *m16,
@@ -274,10 +162,10 @@ __attribute__((target("avx2"), always_inline)) static inline void output_transfo
 }
 
 // The transforms around the sixteen GEMMs, which `gemm` computes (AVX2 or VNNI).
-__attribute__((target("avx2"))) static void qwino_x86(gemm_rows_fn gemm, const cnns_qwino_shape *s, const uint8_t *xp,
-                                                       long t0, int T, int pool, const int16_t *packed, void *work,
-                                                       int32_t *y) {
-    const int C = s->c, K = s->k, Cp = padded_c(C), Kp = padded_k(K), C16 = C / 16 * 16;
+__attribute__((target("avx2"))) static void qwino_x86(cnns_qwino_gemm_rows_fn gemm, const cnns_qwino_shape *s,
+                                                       const uint8_t *xp, long t0, int T, int pool,
+                                                       const int16_t *packed, void *work, int32_t *y) {
+    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K), C16 = C / 16 * 16;
     int16_t *v = (int16_t *)work;
     int32_t *m = (int32_t *)((char *)work + ((int64_t)16 * ((long)T * Cp + 32) * 2 + 63) / 64 * 64);
     // Plane strides padded by a cache line, so the 16 planes of one tile do not share an L1 set.
@@ -286,17 +174,7 @@ __attribute__((target("avx2"))) static void qwino_x86(gemm_rows_fn gemm, const c
     // 1. Input transform: V[ξ][t][c] (a border patch is gathered with `pad` first).
     for (int t = 0; t < T; t++) {
         const uint8_t *px[16];
-        const long tile = t0 + t;
-        if (patch_inside(s, tile)) {
-            long n;
-            int i, j;
-            tile_of(s, tile, &n, &i, &j);
-            const uint8_t *base = xp + ((n * s->hp + 2 * i) * s->wp + 2 * j) * C;
-            for (int q = 0; q < 16; q++) px[q] = base + ((long)(q / 4) * s->wp + q % 4) * C;
-        } else {
-            patch_of(s, xp, tile, full);
-            for (int q = 0; q < 16; q++) px[q] = full + (long)q * C;
-        }
+        cnns_qwino_patch_pixels(s, xp, t0 + t, 4, full, px);
         int c = 0;
         for (; c < C16; c += 16) input_transform16(px, c, v + (long)t * Cp, ldv);
         input_transform_tail(px, c, C, Cp, v + (long)t * Cp, ldv);
@@ -336,7 +214,7 @@ __attribute__((target("avx2"))) static void qwino_x86(gemm_rows_fn gemm, const c
                 o[2 * a] = (int32_t)(uint32_t)(r0 + r1 + r2) >> 2;
                 o[2 * a + 1] = (int32_t)(uint32_t)(r1 - r2 - r3) >> 2;
             }
-            store_tile(y, t, K, k, o, pool);
+            cnns_qwino_store_tile(y, t, K, k, o, pool);
         }
     }
 }

@@ -33,7 +33,7 @@ public enum PostTrainingQuantization {
     /// nil under `.every`, which times nothing) and what the model runs. Where the direct kernel
     /// fits, several int8 forms are timed (`Int8Conv2D.kernelName`): the direct kernel, which reads
     /// patches in place, and lowering + the GEMM, on the model's ISA, and under an AVX-512 cap the
-    /// AVX2 direct kernel too; where integer Winograd fits (3x3, stride 1), that as well;
+    /// AVX2 direct kernel too; where integer Winograd fits (3x3 or 5x5, stride 1), that as well;
     /// `int8Seconds` and `int8Kernel` are the fastest one's.
     public struct LayerChoice: Codable, Sendable, Equatable {
         public var layer: String
@@ -113,8 +113,8 @@ public enum PostTrainingQuantization {
                         others.append(Int8Layer(quantizing: c, input: q, isa: "avx2"))
                     }
                 }
-                // A 3x3 stride-1 layer may run integer Winograd F(2x2,3x3): fewer multiply-adds on
-                // 16-bit pairs instead of byte quads.
+                // A 3x3 or 5x5 stride-1 layer may run integer Winograd F(2x2,3x3) or F(2x2,5x5):
+                // fewer multiply-adds on 16-bit pairs instead of byte quads.
                 if options.layers == .whereFaster && Int8Conv2D.winogradFits(c.geometry) {
                     others.append(Int8Layer(quantizing: c, input: q, path: .winograd))
                 }

@@ -170,12 +170,15 @@ final class Int8WinogradTests: XCTestCase {
         }
     }
 
-    /// Winograd is taken only where it fits (3x3, stride 1); elsewhere the direct kernel or lowering.
+    /// Winograd is taken only where it fits (3x3 or 5x5, stride 1, not too many channels);
+    /// elsewhere the direct kernel or lowering.
     func testWinogradPathOnlyWhereItFits() throws {
         let q = ActivationQuantization(min: -1, max: 1)
         for (text, fits) in [
             ("N=1,H=13,W=13,C=32,K=64,R=3,pad=valid", true), ("N=1,H=28,W=28,C=1,K=32,R=3", true),
-            ("N=1,H=28,W=28,C=1,K=32,R=5", false), ("N=1,H=14,W=14,C=8,K=16,R=3,stride=2", false),
+            ("N=1,H=28,W=28,C=1,K=32,R=5", true), ("N=1,H=14,W=14,C=8,K=16,R=3,stride=2", false),
+            ("N=1,H=14,W=14,C=8,K=16,R=5,stride=2", false), ("N=1,H=6,W=6,C=\(CNNS_QWINO5_MAX_C + 1),K=8,R=5", false),
+            ("N=1,H=9,W=9,C=8,K=16,R=7", false),
             ("N=1,H=7,W=7,C=64,K=8,R=1", false),
         ] {
             let g = try ConvGeometry.parse(text)

@@ -278,6 +278,36 @@ void cnns_qwino_u7s8_avx512vnni(const cnns_qwino_shape *s, const uint8_t *xp, lo
 void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
                             const int16_t *packed, void *work, int32_t *y);
 
+/// The int8 convolution by Winograd F(2x2,5x5) on 16-bit integers (qwinograd_f2x5.c): 5x5 kernels,
+/// stride 1, C ≤ CNNS_QWINO5_MAX_C. Its tiles read 6x6 patches (at padded row 2i, column 2j) of the
+/// same padded input and grid as cnns_qwino_shape describes. G has fractions here, so the
+/// transformed weights are rounded to int16 per point and output column (scale[ξ·k + ko]), as
+/// large as keeps every int32 sum of the transform domain from wrapping; the output transform runs
+/// on floats and rounds to the nearest integer: sums within cnns_qwino5_error_bound of the direct
+/// kernel's, not equal to them.
+#define CNNS_QWINO5_MAX_C 256
+int cnns_qwino5_fits(const cnns_conv_shape *s);
+/// Bytes of the transformed weights (int16); the packing of w int8 HWIO [5·5·c, k], with the
+/// scale of each point and column (36·k floats); bytes of the workspace for `tiles` tiles per call.
+int64_t cnns_qwino5_packed_size(int c, int k);
+void cnns_qwino5_pack(int c, int k, const int8_t *w, int16_t *packed, float *scale);
+int64_t cnns_qwino5_workspace_size(int c, int k, int tiles);
+/// The largest |y − the direct sum| of column ko: half a step of each point's rounded weights
+/// times the largest Σ|V| over c channels, through the output transform, plus the float output
+/// transform's rounding and the final rounding to an integer.
+double cnns_qwino5_error_bound(int c, int k, const float *scale, int ko);
+/// Tiles t0..<t0+T as for cnns_qwino_u7s8 (y: four sums per tile, or with `pool` their maximum).
+/// AVX2 (vpmaddwd) when the CPU has it; `_avx512vnni` (vpdpwssd; requires
+/// cnns_have_avx512_vnni()); `_scalar`, the plain reference, computes the transform domain's sums
+/// exactly and the output transform with the same float operations, so all three give the same
+/// integers.
+void cnns_qwino5_u7s8(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool, const int16_t *packed,
+                      const float *scale, void *work, int32_t *y);
+void cnns_qwino5_u7s8_avx512vnni(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+                                 const int16_t *packed, const float *scale, void *work, int32_t *y);
+void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+                             const int16_t *packed, const float *scale, void *work, int32_t *y);
+
 /// Longest receptive field (R·S·C) the small-patch kernels take.
 #define CNNS_SMALL_PATCH_MAX 80
 

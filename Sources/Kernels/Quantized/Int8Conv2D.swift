@@ -40,7 +40,9 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// kernel row of a patch from it in place. A 3x3 stride-1 layer may instead run Winograd
 /// F(2x2,3x3) on 16-bit integers (`Path.winograd`, `cnns_qwino_u7s8`: 16 multiply-adds per 2x2
 /// tile and channel instead of 36, on vpmaddwd or VNNI's vpdpwssd), which gives the same int32
-/// sums exactly.
+/// sums exactly; a 5x5 stride-1 layer Winograd F(2x2,5x5) (`cnns_qwino5_u7s8`: 36 instead of 100),
+/// whose transformed weights are rounded to 16 bits per point and channel, so its sums lie within
+/// `cnns_qwino5_error_bound` of the direct ones.
 /// Costs: the same multiply-adds as float (direct-equivalent), a quarter of the weight bytes.
 public final class Int8Conv2D {
     public let geometry: ConvGeometry
@@ -58,10 +60,12 @@ public final class Int8Conv2D {
     let paddedLength: Int
     /// Whether this layer runs the direct kernel (no lowering) instead of lowering + GEMM.
     public let direct: Bool
-    /// Whether this layer runs the integer Winograd kernel (3x3, stride 1) instead of either.
+    /// Whether this layer runs an integer Winograd kernel (3x3 or 5x5, stride 1) instead of either.
     public let winograd: Bool
-    /// The Winograd kernel's transformed weights (`cnns_qwino_pack`), when `winograd`.
+    /// The Winograd kernel's transformed weights (`cnns_qwino_pack`, `cnns_qwino5_pack`), when `winograd`.
     let winogradWeights: UnsafeMutablePointer<Int16>?
+    /// F(2x2,5x5)'s scale per point and output channel (36·K), when `winograd` on a 5x5 layer.
+    let winogradScales: UnsafeMutablePointer<Float>?
     /// 2x2 output tiles per call of the Winograd kernel.
     public let tilesPerChunk = 16
     /// The direct kernel's padded input extent: (padTop + H + padBottom, padLeft + W + padRight).
@@ -109,14 +113,21 @@ public final class Int8Conv2D {
         var shape = geometry.cShape
         winograd = path == .winograd && Self.winogradFits(geometry)
         direct = !winograd && Self.directFits(geometry) && path != .lowered
-        if winograd {
+        var w16: UnsafeMutablePointer<Int16>?, wscales: UnsafeMutablePointer<Float>?
+        if winograd && geometry.r == 5 {
+            let count = Int(cnns_qwino5_packed_size(Int32(geometry.c), Int32(K))) / 2
+            let packed = UnsafeMutablePointer<Int16>.allocate(capacity: count)
+            let scales = UnsafeMutablePointer<Float>.allocate(capacity: 36 * K)
+            q.withUnsafeBufferPointer { cnns_qwino5_pack(Int32(geometry.c), Int32(K), $0.baseAddress, packed, scales) }
+            (w16, wscales) = (packed, scales)
+        } else if winograd {
             let count = Int(cnns_qwino_packed_size(Int32(geometry.c), Int32(K))) / 2
-            let w16 = UnsafeMutablePointer<Int16>.allocate(capacity: count)
-            q.withUnsafeBufferPointer { cnns_qwino_pack(Int32(geometry.c), Int32(K), $0.baseAddress, w16) }
-            winogradWeights = w16
-        } else {
-            winogradWeights = nil
+            let packed = UnsafeMutablePointer<Int16>.allocate(capacity: count)
+            q.withUnsafeBufferPointer { cnns_qwino_pack(Int32(geometry.c), Int32(K), $0.baseAddress, packed) }
+            w16 = packed
         }
+        winogradWeights = w16
+        winogradScales = wscales
         paddedExtent = (
             geometry.padTop + geometry.h + geometry.padBottom, geometry.padLeft + geometry.w + geometry.padRight
         )
@@ -150,11 +161,11 @@ public final class Int8Conv2D {
         return cnns_qconv_direct_fits(&shape) != 0 && !readsInputAsIs(g)
     }
 
-    /// Whether the integer Winograd kernel takes this shape: 3x3, stride 1, at most
-    /// `CNNS_QWINO_MAX_C` channels.
+    /// Whether an integer Winograd kernel takes this shape: 3x3, stride 1, at most
+    /// `CNNS_QWINO_MAX_C` channels, or 5x5, stride 1, at most `CNNS_QWINO5_MAX_C`.
     public static func winogradFits(_ g: ConvGeometry) -> Bool {
         var shape = g.cShape
-        return cnns_qwino_fits(&shape) != 0
+        return cnns_qwino_fits(&shape) != 0 || cnns_qwino5_fits(&shape) != 0
     }
 
     /// The Winograd kernel's ISA: AVX-512 VNNI (vpdpwssd), AVX2 (vpmaddwd, also under an AVX-512
@@ -191,12 +202,22 @@ public final class Int8Conv2D {
         }
     }
 
-    /// The integer Winograd kernel for `winogradISA` (the AVX2 one falls back to scalar C without AVX2).
+    /// The integer Winograd F(2x2,3x3) kernel for `winogradISA` (the AVX2 one falls back to scalar
+    /// C without AVX2).
     static func winogradKernel(_ isa: String) -> WinogradKernel {
         switch isa {
         case "avx512-vnni": return cnns_qwino_u7s8_avx512vnni
         case "avx2": return cnns_qwino_u7s8
         default: return cnns_qwino_u7s8_scalar
+        }
+    }
+
+    /// The integer Winograd F(2x2,5x5) kernel for `winogradISA`, as `winogradKernel`.
+    static func winograd5Kernel(_ isa: String) -> Winograd5Kernel {
+        switch isa {
+        case "avx512-vnni": return cnns_qwino5_u7s8_avx512vnni
+        case "avx2": return cnns_qwino5_u7s8
+        default: return cnns_qwino5_u7s8_scalar
         }
     }
 
@@ -232,6 +253,7 @@ public final class Int8Conv2D {
 
     deinit {
         packed.deallocate(); multiplier.deallocate(); offset.deallocate(); winogradWeights?.deallocate()
+        winogradScales?.deallocate()
         quantizedInput?.deallocate()
     }
 
@@ -303,6 +325,12 @@ public final class Int8Conv2D {
         @convention(c) (
             UnsafePointer<cnns_qwino_shape>?, UnsafePointer<UInt8>?, Int, Int32, Int32, UnsafePointer<Int16>?,
             UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?
+        ) -> Void
+
+    typealias Winograd5Kernel =
+        @convention(c) (
+            UnsafePointer<cnns_qwino_shape>?, UnsafePointer<UInt8>?, Int, Int32, Int32, UnsafePointer<Int16>?,
+            UnsafePointer<Float>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?
         ) -> Void
 
     typealias PooledSmallKernel =
@@ -430,18 +458,26 @@ public final class Int8Conv2D {
         var shape = cnns_qwino_shape(
             c: Int32(g.c), k: Int32(K), hp: Int32(paddedExtent.h), wp: Int32(paddedExtent.w), tiles_y: Int32(ty),
             tiles_x: Int32(tx), pad: zeroByte)
-        let tiles = batch * ty * tx, T = tilesPerChunk
-        let workBytes = Int(cnns_qwino_workspace_size(Int32(g.c), Int32(K), Int32(T)))
+        let tiles = batch * ty * tx, T = tilesPerChunk, points = g.r == 5 ? 36 : 16
+        let workBytes = Int(
+            g.r == 5
+                ? cnns_qwino5_workspace_size(Int32(g.c), Int32(K), Int32(T))
+                : cnns_qwino_workspace_size(Int32(g.c), Int32(K), Int32(T)))
         let sumsPerTile = pooled ? K : 4 * K
         workspace.reserve(workers: runner.width, floats: workBytes / 4 + 16 + T * sumsPerTile)
         let chunks = (tiles + T - 1) / T
-        let kernel = Self.winogradKernel(winogradISA), weights = winogradWeights
-        runner.parallelRanges(chunks, work: tiles * 16 * g.c * K) { worker, range in
+        let weights = winogradWeights, scales = winogradScales
+        let kernel3 = Self.winogradKernel(winogradISA), kernel5 = Self.winograd5Kernel(winogradISA)
+        runner.parallelRanges(chunks, work: tiles * points * g.c * K) { worker, range in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
             let y = (buf + (workBytes + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: T * sumsPerTile)
             for chunk in range {
                 let t0 = chunk * T, n = Swift.min(T, tiles - t0)
-                kernel(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, buf, y)
+                if scales != nil {
+                    kernel5(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, scales, buf, y)
+                } else {
+                    kernel3(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, buf, y)
+                }
                 if pooled {
                     dequantize(y, rows: n, lo: lo, hi: hi, into: output + t0 * K)
                     continue

@@ -1,0 +1,147 @@
+// What the integer Winograd kernels share (qwinograd_f2.c: F(2x2,3x3), qwinograd_f2x5.c:
+// F(2x2,5x5)): the padded channel and column counts of the packed weights, a tile's place in the
+// image grid, the gathering of a border patch, the storing of a tile's four sums (or their
+// maximum), and the GEMM of the transform domain on channel pairs of int16.
+#ifndef CNNS_QWINO_COMMON_H
+#define CNNS_QWINO_COMMON_H
+#include "cnns_kernels.h"
+#if CNNS_X86
+#include <immintrin.h>
+#endif
+#include <string.h>
+
+// Packed weights: per point ξ, per block of 16 columns, per channel pair, 16 columns x 2 channels
+// of int16 (column-major pairs, as vpmaddwd takes them).
+static inline int cnns_qwino_padded_k(int k) { return (k + 15) / 16 * 16; }
+static inline int cnns_qwino_padded_c(int c) { return (c + 1) / 2 * 2; }
+
+// Where weight (ξ, channel ci, column ko) sits in the packed weights of Cp channels, Kp columns.
+static inline long cnns_qwino_packed_at(int xi, int ci, int ko, int Cp, int Kp) {
+    return (((long)xi * (Kp / 16) + ko / 16) * (Cp / 2) + ci / 2) * 32 + (ko % 16) * 2 + ci % 2;
+}
+
+// Tile t's image n and its row i and column j in the image's tile grid.
+static inline void cnns_qwino_tile_of(const cnns_qwino_shape *s, long t, long *n, int *i, int *j) {
+    const long per = (long)s->tiles_y * s->tiles_x;
+    *n = t / per;
+    *i = (int)(t % per) / s->tiles_x;
+    *j = (int)(t % per) % s->tiles_x;
+}
+
+// Whether tile t's `side` x `side` patch (at padded row 2i, column 2j) lies inside the padded input.
+static inline int cnns_qwino_patch_inside(const cnns_qwino_shape *s, long t, int side) {
+    long n;
+    int i, j;
+    cnns_qwino_tile_of(s, t, &n, &i, &j);
+    return 2 * i + side - 1 < s->hp && 2 * j + side - 1 < s->wp;
+}
+
+// The `side` x `side` patch of tile t (C bytes per pixel, row-major) into d, `pad` past the
+// padded input's extent.
+static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, int side, uint8_t *d) {
+    long n;
+    int i, j;
+    cnns_qwino_tile_of(s, t, &n, &i, &j);
+    for (int a = 0; a < side; a++)
+        for (int b = 0; b < side; b++) {
+            const int row = 2 * i + a, col = 2 * j + b;
+            uint8_t *dst = d + (long)(a * side + b) * s->c;
+            if (row < s->hp && col < s->wp)
+                memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * s->c, (size_t)s->c);
+            else
+                memset(dst, s->pad, (size_t)s->c);
+        }
+}
+
+// Pointers to the pixels of tile t's patch (side x side, row-major): in place when the patch lies
+// inside the padded input, else gathered into `full` with `pad`.
+static inline void cnns_qwino_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int side,
+                                           uint8_t *full, const uint8_t **px) {
+    const int C = s->c;
+    if (cnns_qwino_patch_inside(s, t, side)) {
+        long n;
+        int i, j;
+        cnns_qwino_tile_of(s, t, &n, &i, &j);
+        const uint8_t *base = xp + ((n * s->hp + 2 * i) * s->wp + 2 * j) * C;
+        for (int q = 0; q < side * side; q++) px[q] = base + ((long)(q / side) * s->wp + q % side) * C;
+    } else {
+        cnns_qwino_patch_of(s, xp, t, side, full);
+        for (int q = 0; q < side * side; q++) px[q] = full + (long)q * C;
+    }
+}
+
+// Tile t's four sums into y: as they are (y00, y01, y10, y11; K apart), or with `pool` their maximum.
+static inline void cnns_qwino_store_tile(int32_t *y, long t, int K, int ko, const int32_t out[4], int pool) {
+    if (pool) {
+        int32_t mx = out[0];
+        for (int q = 1; q < 4; q++) mx = out[q] > mx ? out[q] : mx;
+        y[t * K + ko] = mx;
+    } else {
+        for (int q = 0; q < 4; q++) y[(t * 4 + q) * K + ko] = out[q];
+    }
+}
+
+#if CNNS_X86
+// m[4 rows x 16 columns] (row stride ldm) = Σ over `pairs` channel pairs of a row's pair (rows at
+// a[i], 2 int16 each) times the packed block's 16 columns (b: 32 int16 per pair). ACC(c, x, b):
+// c + the pair products of x and b (AVX2: vpmaddwd then vpaddd; AVX-512 VNNI: vpdpwssd).
+#define CNNS_QWINO_GEMM_ROWS(name, TARGET, ACC)                                                                      \
+    TARGET static inline void name##_block(int pairs, const int16_t *const *a, const int16_t *b, int32_t *m,    \
+                                           long ldm) {                                                         \
+        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, \
+                c31 = c00;                                                                                      \
+        for (int p = 0; p < pairs; p++) {                                                                       \
+            const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                         \
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));                    \
+            int32_t w0, w1, w2, w3;                                                                             \
+            memcpy(&w0, a[0] + 2 * p, 4);                                                                       \
+            memcpy(&w1, a[1] + 2 * p, 4);                                                                       \
+            memcpy(&w2, a[2] + 2 * p, 4);                                                                       \
+            memcpy(&w3, a[3] + 2 * p, 4);                                                                       \
+            __m256i x = _mm256_set1_epi32(w0);                                                                  \
+            c00 = ACC(c00, x, b0);                                                                              \
+            c01 = ACC(c01, x, b1);                                                                              \
+            x = _mm256_set1_epi32(w1);                                                                          \
+            c10 = ACC(c10, x, b0);                                                                              \
+            c11 = ACC(c11, x, b1);                                                                              \
+            x = _mm256_set1_epi32(w2);                                                                          \
+            c20 = ACC(c20, x, b0);                                                                              \
+            c21 = ACC(c21, x, b1);                                                                              \
+            x = _mm256_set1_epi32(w3);                                                                          \
+            c30 = ACC(c30, x, b0);                                                                              \
+            c31 = ACC(c31, x, b1);                                                                              \
+        }                                                                                                       \
+        _mm256_storeu_si256((__m256i *)m, c00);                                                                 \
+        _mm256_storeu_si256((__m256i *)(m + 8), c01);                                                           \
+        _mm256_storeu_si256((__m256i *)(m + ldm), c10);                                                         \
+        _mm256_storeu_si256((__m256i *)(m + ldm + 8), c11);                                                     \
+        _mm256_storeu_si256((__m256i *)(m + 2 * ldm), c20);                                                     \
+        _mm256_storeu_si256((__m256i *)(m + 2 * ldm + 8), c21);                                                 \
+        _mm256_storeu_si256((__m256i *)(m + 3 * ldm), c30);                                                     \
+        _mm256_storeu_si256((__m256i *)(m + 3 * ldm + 8), c31);                                                 \
+    }                                                                                                           \
+    /* M[t][16 columns] (row stride ldm) for rows t < T of V (row stride ldv), in blocks of 4. */               \
+    TARGET static void name(int pairs, const int16_t *v, long ldv, int T, const int16_t *b, int32_t *m, long ldm) { \
+        for (int t = 0; t < T; t += 4) {                                                                        \
+            const int rows = T - t < 4 ? T - t : 4;                                                             \
+            const int16_t *a[4];                                                                                \
+            for (int r = 0; r < 4; r++) a[r] = v + (long)(t + (r < rows ? r : 0)) * ldv;                        \
+            if (rows == 4) {                                                                                    \
+                name##_block(pairs, a, b, m + (long)t * ldm, ldm);                                              \
+            } else {                                                                                            \
+                int32_t tmp[4 * 16];                                                                            \
+                name##_block(pairs, a, b, tmp, 16);                                                             \
+                for (int r = 0; r < rows; r++) memcpy(m + (long)(t + r) * ldm, tmp + r * 16, 64);               \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+
+
+#define CNNS_QWINO_ACC_AVX2(c, x, b) _mm256_add_epi32((c), _mm256_madd_epi16((x), (b)))
+#define CNNS_QWINO_ACC_VNNI(c, x, b) _mm256_dpwssd_epi32((c), (x), (b))
+
+typedef void (*cnns_qwino_gemm_rows_fn)(int pairs, const int16_t *v, long ldv, int T, const int16_t *b, int32_t *m,
+                                        long ldm);
+#endif
+#endif

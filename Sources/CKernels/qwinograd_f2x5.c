@@ -1,0 +1,357 @@
+// Int8 convolution by Winograd F(2x2,5x5) on 16-bit integers (5x5 kernels, stride 1):
+//   xp: the quantised input (0..127) with its padding written in, hp x wp pixels of C bytes per
+//       image; tiles t0..<t0+T of a tiles_y x tiles_x grid per image (tile (n, i, j) makes output
+//       rows 2i, 2i+1 and columns 2j, 2j+1 from the 6x6 patch at padded row 2i, column 2j;
+//       patch pixels past hp or wp read as `pad`)
+//   -> y: int32 per tile and output channel, its four sums (y00, y01, y10, y11; K each) or, with
+//      `pool`, their maximum: the direct convolution's sums to within cnns_qwino5_error_bound.
+// Points 0, ±1, ±2 and ∞:
+//   V = Bᵀ d B  (int16, |V| ≤ 68·127)
+//       Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   U = G g Gᵀ, with 24G = [6 0 0 0 0; -4 -4 -4 -4 -4; -4 4 -4 4 -4; 1 2 4 8 16; 1 -2 4 -8 16; 0 0 0 0 24]:
+//       576·U is computed exactly in integers, then rounded per point ξ and column ko to int16,
+//       Uq = round(576U · b / m) with m = max over channels of |576U| and b = min(32767,
+//       ⌊(2³¹ − 1) / (Cp · Vmax(ξ))⌋), so U ≈ scale · Uq with scale = m / (576 b)
+//   M = Σ_c V ⊙ Uq  (int32: 36 GEMMs [T x Cp] · [Cp x K] on channel pairs; |M| ≤ Cp·Vmax·b, no wrap)
+//   Y = Aᵀ (scale ⊙ M) A on floats, Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1], rounded to the nearest integer.
+// The direct sums need 25 multiply-adds per output pixel and channel pair of bytes; this needs 36
+// per 2x2 tile (9 per pixel) on pairs of 16-bit values.
+#include "qwino_common.h"
+#include <math.h>
+#include <stdlib.h>
+
+// Every float operation of the output transform is written out, in the same order in the
+// reference and the vector builds: none may be fused.
+#pragma clang fp contract(off)
+
+static const int qwino5_bt[6][6] = {
+    {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
+};
+static const int qwino5_g24[6][5] = {
+    {6, 0, 0, 0, 0}, {-4, -4, -4, -4, -4}, {-4, 4, -4, 4, -4}, {1, 2, 4, 8, 16}, {1, -2, 4, -8, 16}, {0, 0, 0, 0, 24},
+};
+static const int qwino5_at[2][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}};
+
+int cnns_qwino5_fits(const cnns_conv_shape *s) {
+    return s->r == 5 && s->s == 5 && s->stride_h == 1 && s->stride_w == 1 && s->c >= 1 &&
+           s->c <= CNNS_QWINO5_MAX_C && s->k >= 1;
+}
+
+int64_t cnns_qwino5_packed_size(int c, int k) {
+    return (int64_t)36 * cnns_qwino_padded_c(c) * cnns_qwino_padded_k(k) * 2;
+}
+
+// Tiles per group: the group's V (36·4·Cp int16) and M of one block of 16 columns (36·4·16
+// int32, 9 KiB) stay in L1 between the transforms and the GEMMs.
+enum { QWINO5_GROUP = 4 };
+
+int64_t cnns_qwino5_workspace_size(int c, int k, int tiles) {
+    // Per group: V [36][GROUP·Cp + 32] int16, then M [36][GROUP·16 + 16] int32 (64-byte aligned
+    // after V), whatever the number of tiles and columns.
+    (void)k, (void)tiles;
+    const int64_t v = ((int64_t)36 * (QWINO5_GROUP * cnns_qwino_padded_c(c) + 32) * 2 + 63) / 64 * 64;
+    return v + (int64_t)36 * (QWINO5_GROUP * 16 + 16) * 4;
+}
+
+// The largest |V| at point ξ = 6a + b over inputs of 0..127: 127 times the larger of the sums of
+// the positive and of the negative coefficients of Bᵀ's rows a and b multiplied.
+static int64_t vmax(int xi) {
+    int64_t pos = 0, neg = 0;
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            const int coef = qwino5_bt[xi / 6][i] * qwino5_bt[xi % 6][j];
+            if (coef > 0) pos += coef;
+            else neg -= coef;
+        }
+    return 127 * (pos > neg ? pos : neg);
+}
+
+// The int16 step of point ξ's weights: as large as keeps Cp products of |V| ≤ Vmax inside int32.
+static int64_t weight_steps(int xi, int Cp) {
+    const int64_t b = INT32_MAX / ((int64_t)Cp * vmax(xi));
+    return b < 32767 ? b : 32767;
+}
+
+void cnns_qwino5_pack(int c, int k, const int8_t *w, int16_t *packed, float *scale) {
+    const int Cp = cnns_qwino_padded_c(c), Kp = cnns_qwino_padded_k(k);
+    memset(packed, 0, (size_t)cnns_qwino5_packed_size(c, k));
+    int32_t *u = malloc(sizeof(int32_t) * 36 * (size_t)c);  // 576·U of one column, [ci][ξ]
+    for (int ko = 0; ko < k; ko++) {
+        for (int ci = 0; ci < c; ci++) {
+            int32_t t[6][5];  // t = 24G g, then 576U = t (24G)ᵀ
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 5; j++) {
+                    int32_t acc = 0;
+                    for (int q = 0; q < 5; q++) acc += qwino5_g24[i][q] * w[((long)(q * 5 + j) * c + ci) * k + ko];
+                    t[i][j] = acc;
+                }
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    int32_t acc = 0;
+                    for (int q = 0; q < 5; q++) acc += t[i][q] * qwino5_g24[j][q];
+                    u[(long)ci * 36 + i * 6 + j] = acc;
+                }
+        }
+        for (int xi = 0; xi < 36; xi++) {
+            int32_t m = 0;
+            for (int ci = 0; ci < c; ci++) m = abs(u[(long)ci * 36 + xi]) > m ? abs(u[(long)ci * 36 + xi]) : m;
+            const int64_t b = weight_steps(xi, Cp);
+            for (int ci = 0; ci < c && m > 0; ci++)
+                packed[cnns_qwino_packed_at(xi, ci, ko, Cp, Kp)] =
+                    (int16_t)llround((double)u[(long)ci * 36 + xi] * (double)b / (double)m);
+            scale[(long)xi * k + ko] = m > 0 ? (float)((double)m / (576.0 * (double)b)) : 0.0f;
+        }
+    }
+    free(u);
+}
+
+double cnns_qwino5_error_bound(int c, int k, const float *scale, int ko) {
+    const int Cp = cnns_qwino_padded_c(c);
+    double worst = 0;
+    for (int corner = 0; corner < 4; corner++) {
+        double rounding = 0, magnitude = 0;
+        for (int xi = 0; xi < 36; xi++) {
+            const double a = fabs((double)qwino5_at[corner / 2][xi / 6] * qwino5_at[corner % 2][xi % 6]);
+            const double s = scale[(long)xi * k + ko];
+            rounding += a * 0.5 * s * c * (double)vmax(xi);
+            magnitude += a * s * (double)Cp * (double)vmax(xi) * (double)weight_steps(xi, Cp);
+        }
+        // Each float product is rounded twice (the conversion, the scaling) and each sum at most
+        // six times on its way to y: 2^-21 of the terms' magnitudes covers all of them.
+        const double bound = rounding + magnitude * 0x1p-21 + 0.5;
+        worst = bound > worst ? bound : worst;
+    }
+    return worst;
+}
+
+// Bᵀ applied to one column of six values x0..x5 (integers).
+#define QWINO5_BT(T, x, r, SUB, ADD, TIMES2, TIMES4)                              \
+    do {                                                                          \
+        const T d02 = SUB(x[0], x[2]), d24 = SUB(x[2], x[4]), s12 = ADD(x[1], x[2]); \
+        const T d13 = SUB(x[1], x[3]), s34 = ADD(x[3], x[4]), d42 = SUB(x[4], x[2]); \
+        const T d12 = SUB(x[1], x[2]), d34 = SUB(x[3], x[4]), d35 = SUB(x[3], x[5]); \
+        r[0] = SUB(TIMES4(d02), d24);                                             \
+        r[1] = SUB(s34, TIMES4(s12));                                             \
+        r[2] = SUB(TIMES4(d12), d34);                                             \
+        r[3] = SUB(d42, TIMES2(d13));                                             \
+        r[4] = ADD(d42, TIMES2(d13));                                             \
+        r[5] = SUB(TIMES4(d13), d35);                                             \
+    } while (0)
+
+#define QWINO5_INT_SUB(a, b) ((a) - (b))
+#define QWINO5_INT_ADD(a, b) ((a) + (b))
+#define QWINO5_INT_TIMES2(a) (2 * (a))
+#define QWINO5_INT_TIMES4(a) (4 * (a))
+
+// Aᵀ applied to one column of six floats f0..f5 -> y0, y1, in a fixed order (2·d is d + d).
+#define QWINO5_AT(T, f, y0, y1, SUB, ADD)                                     \
+    do {                                                                      \
+        const T s12 = ADD(f[1], f[2]), s34 = ADD(f[3], f[4]);                 \
+        const T d12 = SUB(f[1], f[2]), d34 = SUB(f[3], f[4]);                 \
+        y0 = ADD(ADD(f[0], s12), s34);                                        \
+        y1 = ADD(ADD(d12, ADD(d34, d34)), f[5]);                              \
+    } while (0)
+
+#define QWINO5_FLOAT_SUB(a, b) ((a) - (b))
+#define QWINO5_FLOAT_ADD(a, b) ((a) + (b))
+
+// V of one channel: the 36 pixels' bytes x -> v[36] (integers).
+static void input_transform_one(const int x[36], int v[36]) {
+    int r[36];
+    for (int b = 0; b < 6; b++) {  // r = Bᵀ x, column by column
+        const int col[6] = {x[b], x[6 + b], x[12 + b], x[18 + b], x[24 + b], x[30 + b]};
+        int out[6];
+        QWINO5_BT(int, col, out, QWINO5_INT_SUB, QWINO5_INT_ADD, QWINO5_INT_TIMES2, QWINO5_INT_TIMES4);
+        for (int a = 0; a < 6; a++) r[a * 6 + b] = out[a];
+    }
+    for (int a = 0; a < 6; a++)  // V = r B, row by row
+        QWINO5_BT(int, (r + a * 6), (v + a * 6), QWINO5_INT_SUB, QWINO5_INT_ADD, QWINO5_INT_TIMES2, QWINO5_INT_TIMES4);
+}
+
+// y of one column from its 36 sums m (the transform domain) and scales s: the float output transform.
+static void output_transform_one(const int32_t m[36], const float s[36], int32_t out[4]) {
+    float f[36], o[2][6];
+    for (int q = 0; q < 36; q++) f[q] = (float)m[q] * s[q];
+    for (int b = 0; b < 6; b++) {  // Aᵀ f, column by column
+        const float col[6] = {f[b], f[6 + b], f[12 + b], f[18 + b], f[24 + b], f[30 + b]};
+        QWINO5_AT(float, col, o[0][b], o[1][b], QWINO5_FLOAT_SUB, QWINO5_FLOAT_ADD);
+    }
+    for (int a = 0; a < 2; a++) {  // then times A
+        float y0, y1;
+        QWINO5_AT(float, o[a], y0, y1, QWINO5_FLOAT_SUB, QWINO5_FLOAT_ADD);
+        out[2 * a] = (int32_t)lrintf(y0);
+        out[2 * a + 1] = (int32_t)lrintf(y1);
+    }
+}
+
+// The plain reference: the same transforms one value at a time, the sums in int64 (they fit int32).
+void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+                             const int16_t *packed, const float *scale, void *work, int32_t *y) {
+    (void)work;
+    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K);
+    uint8_t d[36 * CNNS_QWINO5_MAX_C];
+    int v[CNNS_QWINO5_MAX_C][36];
+    for (int t = 0; t < T; t++) {
+        cnns_qwino_patch_of(s, xp, t0 + t, 6, d);
+        for (int ci = 0; ci < C; ci++) {
+            int x[36];
+            for (int q = 0; q < 36; q++) x[q] = d[q * C + ci];
+            input_transform_one(x, v[ci]);
+        }
+        for (int ko = 0; ko < K; ko++) {
+            int32_t m[36];
+            float sc[36];
+            for (int xi = 0; xi < 36; xi++) {
+                int64_t acc = 0;
+                for (int ci = 0; ci < C; ci++)
+                    acc += (int64_t)v[ci][xi] * packed[cnns_qwino_packed_at(xi, ci, ko, Cp, Kp)];
+                m[xi] = (int32_t)acc;
+                sc[xi] = scale[(long)xi * K + ko];
+            }
+            int32_t out[4];
+            output_transform_one(m, sc, out);
+            cnns_qwino_store_tile(y, t, K, ko, out, pool);
+        }
+    }
+}
+
+#if CNNS_X86
+#define QWINO5_V_SUB(a, b) _mm256_sub_epi16((a), (b))
+#define QWINO5_V_ADD(a, b) _mm256_add_epi16((a), (b))
+#define QWINO5_V_TIMES2(a) _mm256_slli_epi16((a), 1)
+#define QWINO5_V_TIMES4(a) _mm256_slli_epi16((a), 2)
+#define QWINO5_PS_SUB(a, b) _mm256_sub_ps((a), (b))
+#define QWINO5_PS_ADD(a, b) _mm256_add_ps((a), (b))
+
+// V of one patch (its 36 pixels at px[q]), 16 channels from c0 -> v[ξ·ldv + c0 ..].
+__attribute__((target("avx2"))) static void input_transform16(const uint8_t *const *px, int c0, int16_t *v, long ldv) {
+    __m256i r[36];
+    for (int b = 0; b < 6; b++) {
+        __m256i col[6], out[6];
+        for (int a = 0; a < 6; a++)
+            col[a] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(px[a * 6 + b] + c0)));
+        QWINO5_BT(__m256i, col, out, QWINO5_V_SUB, QWINO5_V_ADD, QWINO5_V_TIMES2, QWINO5_V_TIMES4);
+        for (int a = 0; a < 6; a++) r[a * 6 + b] = out[a];
+    }
+    for (int a = 0; a < 6; a++) {
+        __m256i out[6];
+        QWINO5_BT(__m256i, (r + a * 6), out, QWINO5_V_SUB, QWINO5_V_ADD, QWINO5_V_TIMES2, QWINO5_V_TIMES4);
+        for (int b = 0; b < 6; b++) _mm256_storeu_si256((__m256i *)(v + (long)(a * 6 + b) * ldv + c0), out[b]);
+    }
+}
+
+// V of one patch, channels c0..<Cp one at a time (the tail past whole blocks of 16; the channel
+// that pads C to even is zero).
+static void input_transform_tail(const uint8_t *const *px, int c0, int C, int Cp, int16_t *v, long ldv) {
+    for (int ci = c0; ci < Cp; ci++) {
+        int x[36], vv[36];
+        for (int q = 0; q < 36; q++) x[q] = ci < C ? px[q][ci] : 0;
+        input_transform_one(x, vv);
+        for (int q = 0; q < 36; q++) v[(long)q * ldv + ci] = (int16_t)(ci < C ? vv[q] : 0);
+    }
+}
+
+// y of 8 columns of one tile: its sums at m[ξ·ldm], the scales at sc[ξ·K].
+__attribute__((target("avx2"), always_inline)) static inline void output_transform8(const int32_t *m, long ldm,
+                                                                                     const float *sc, int K,
+                                                                                     __m256i out[4]) {
+    __m256 o[2][6];
+    for (int b = 0; b < 6; b++) {
+        __m256 col[6];
+        for (int a = 0; a < 6; a++)
+            col[a] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(m + (a * 6 + b) * ldm))),
+                                   _mm256_loadu_ps(sc + (long)(a * 6 + b) * K));
+        QWINO5_AT(__m256, col, o[0][b], o[1][b], QWINO5_PS_SUB, QWINO5_PS_ADD);
+    }
+    for (int a = 0; a < 2; a++) {
+        __m256 y0, y1;
+        QWINO5_AT(__m256, o[a], y0, y1, QWINO5_PS_SUB, QWINO5_PS_ADD);
+        out[2 * a] = _mm256_cvtps_epi32(y0);
+        out[2 * a + 1] = _mm256_cvtps_epi32(y1);
+    }
+}
+
+CNNS_QWINO_GEMM_ROWS(gemm5_rows_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
+CNNS_QWINO_GEMM_ROWS(gemm5_rows_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))),
+                     CNNS_QWINO_ACC_VNNI)
+
+// The transforms around the 36 GEMMs, which `gemm` computes (AVX2 or VNNI), a group of tiles at a
+// time and, within it, a block of 16 columns at a time.
+__attribute__((target("avx2"))) static void qwino5_x86(cnns_qwino_gemm_rows_fn gemm, const cnns_qwino_shape *s,
+                                                        const uint8_t *xp, long t0, int T, int pool,
+                                                        const int16_t *packed, const float *scale, void *work,
+                                                        int32_t *y) {
+    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K), C16 = C / 16 * 16;
+    // Plane strides padded by a cache line, so the 36 planes of one tile do not share an L1 set.
+    const long ldv = (long)QWINO5_GROUP * Cp + 32, ldm = QWINO5_GROUP * 16 + 16;
+    int16_t *v = (int16_t *)work;
+    int32_t *m = (int32_t *)((char *)work + (36 * ldv * 2 + 63) / 64 * 64);
+    uint8_t full[36 * CNNS_QWINO5_MAX_C];
+    const int pairs = Cp / 2;
+    for (int g0 = 0; g0 < T; g0 += QWINO5_GROUP) {
+        const int G = T - g0 < QWINO5_GROUP ? T - g0 : QWINO5_GROUP;
+        // 1. Input transform: V[ξ][t][c] (a border patch is gathered with `pad` first).
+        for (int t = 0; t < G; t++) {
+            const uint8_t *px[36];
+            cnns_qwino_patch_pixels(s, xp, t0 + g0 + t, 6, full, px);
+            int c = 0;
+            for (; c < C16; c += 16) input_transform16(px, c, v + (long)t * Cp, ldv);
+            input_transform_tail(px, c, C, Cp, v + (long)t * Cp, ldv);
+        }
+        for (int kb = 0; kb < Kp / 16; kb++) {
+            // 2. 36 GEMMs: M[ξ][t][16 columns] = Σ pairs V[ξ][t][pair] · Uq[ξ][pair][columns].
+            for (int xi = 0; xi < 36; xi++)
+                gemm(pairs, v + (long)xi * ldv, Cp, G, packed + ((long)xi * (Kp / 16) + kb) * pairs * 32,
+                     m + (long)xi * ldm, 16);
+            // 3. Output transform on floats, rounded: y, or the maximum of the four.
+            const int k0 = kb * 16, k1 = K < k0 + 16 ? K : k0 + 16, k8 = k0 + (k1 - k0) / 8 * 8;
+            for (int t = 0; t < G; t++) {
+                const long tile = g0 + t;
+                for (int k = k0; k < k8; k += 8) {
+                    __m256i out[4];
+                    output_transform8(m + (long)t * 16 + (k - k0), ldm, scale + k, K, out);
+                    if (pool) {
+                        const __m256i mx =
+                            _mm256_max_epi32(_mm256_max_epi32(out[0], out[1]), _mm256_max_epi32(out[2], out[3]));
+                        _mm256_storeu_si256((__m256i *)(y + tile * K + k), mx);
+                    } else {
+                        for (int q = 0; q < 4; q++)
+                            _mm256_storeu_si256((__m256i *)(y + (tile * 4 + q) * K + k), out[q]);
+                    }
+                }
+                for (int k = k8; k < k1; k++) {
+                    int32_t mm[36], out[4];
+                    float sc[36];
+                    for (int q = 0; q < 36; q++) {
+                        mm[q] = m[(long)q * ldm + (long)t * 16 + (k - k0)];
+                        sc[q] = scale[(long)q * K + k];
+                    }
+                    output_transform_one(mm, sc, out);
+                    cnns_qwino_store_tile(y, tile, K, k, out, pool);
+                }
+            }
+        }
+    }
+}
+#endif
+
+void cnns_qwino5_u7s8(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool, const int16_t *packed,
+                      const float *scale, void *work, int32_t *y) {
+#if CNNS_X86
+    if (cnns_have_avx2_fma()) {
+        qwino5_x86(gemm5_rows_avx2, s, xp, t0, T, pool, packed, scale, work, y);
+        return;
+    }
+#endif
+    cnns_qwino5_u7s8_scalar(s, xp, t0, T, pool, packed, scale, work, y);
+}
+
+void cnns_qwino5_u7s8_avx512vnni(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+                                 const int16_t *packed, const float *scale, void *work, int32_t *y) {
+#if CNNS_X86
+    qwino5_x86(gemm5_rows_vnni, s, xp, t0, T, pool, packed, scale, work, y);
+#else
+    cnns_qwino5_u7s8_scalar(s, xp, t0, T, pool, packed, scale, work, y);
+#endif
+}

@@ -1,0 +1,220 @@
+import CKernels
+import Tensor
+import XCTest
+
+@testable import Kernels
+
+/// The int8 convolution's integer Winograd F(2x2,5x5) kernel: every vector build equals its scalar
+/// reference exactly, and the reference's sums lie within `cnns_qwino5_error_bound` of the direct
+/// convolution's (its transformed weights are rounded to 16 bits): random shapes (seed printed,
+/// replay with CNNSCOPE_TEST_SEED), the lab's 5x5 layers, and extreme values.
+final class Int8Winograd5Tests: XCTestCase {
+    /// large-filters' and mixed-filters' second convolution on MNIST (14x14x32 -> 64, same) and on
+    /// CIFAR-10 (16x16x32 -> 64), large-filters' first (28x28x1 -> 32), and odd channel counts.
+    static let labLayers = [
+        "N=2,H=14,W=14,C=32,K=64,R=5", "N=1,H=16,W=16,C=32,K=64,R=5", "N=1,H=28,W=28,C=1,K=32,R=5",
+        "N=1,H=9,W=11,C=19,K=21,R=5,pad=valid",
+    ]
+
+    static func randomGeometry(_ rng: inout SeededGenerator) throws -> ConvGeometry {
+        try ConvGeometry(
+            n: 1 + rng.nextInt(2), h: 5 + rng.nextInt(9), w: 5 + rng.nextInt(9), c: 1 + rng.nextInt(40),
+            k: 1 + rng.nextInt(40), r: 5, padding: rng.nextInt(2) == 0 ? .same : .valid)
+    }
+
+    /// The direct sums of every output pixel from the padded input, in Int64 (the reference).
+    static func directSums(_ g: ConvGeometry, _ xp: [UInt8], hp: Int, wp: Int, _ w: [Int8]) -> [Int64] {
+        var sums = [Int64](repeating: 0, count: g.n * g.p * g.q * g.k)
+        for n in 0..<g.n {
+            for p in 0..<g.p {
+                for q in 0..<g.q {
+                    let out = ((n * g.p + p) * g.q + q) * g.k
+                    for r in 0..<5 {
+                        for s in 0..<5 {
+                            let pixel = ((n * hp + p + r) * wp + q + s) * g.c, tap = (r * 5 + s) * g.c
+                            for c in 0..<g.c {
+                                let x = Int64(xp[pixel + c]), row = (tap + c) * g.k
+                                guard x != 0 else { continue }
+                                for k in 0..<g.k { sums[out + k] += x * Int64(w[row + k]) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return sums
+    }
+
+    typealias QWino5 = Int8Conv2D.Winograd5Kernel
+
+    /// Every tile's four sums (and, pooled, their maximum), in chunks of random length from a random
+    /// first tile: each vector build equals the scalar reference, which lies within the bound of the
+    /// direct sums. Returns the largest error seen, in units of its column's bound.
+    @discardableResult
+    func check(
+        _ g: ConvGeometry, x: [UInt8], w: [Int8], pad: UInt8, rng: inout SeededGenerator, seed: UInt64
+    ) -> Double {
+        let (xp, hp, wp) = Int8DirectConvolutionTests.padded(x, g, pad: pad)
+        let want = Self.directSums(g, xp, hp: hp, wp: wp, w)
+        let K = g.k
+        var packed = [Int16](repeating: 0, count: Int(cnns_qwino5_packed_size(Int32(g.c), Int32(K))) / 2)
+        var scale = [Float](repeating: 0, count: 36 * K)
+        cnns_qwino5_pack(Int32(g.c), Int32(K), w, &packed, &scale)
+        let bound = (0..<K).map { cnns_qwino5_error_bound(Int32(g.c), Int32(K), scale, Int32($0)) }
+        var builds: [(String, QWino5)] = [("avx2-or-plain", cnns_qwino5_u7s8)]
+        if Blas.haveAVX512VNNI { builds.append(("avx512-vnni", cnns_qwino5_u7s8_avx512vnni)) }
+        var worst = 0.0
+        for pooled in [false, true] {
+            let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
+            let tiles = g.n * ty * tx
+            guard tiles > 0 else { continue }
+            var shape = cnns_qwino_shape(
+                c: Int32(g.c), k: Int32(K), hp: Int32(hp), wp: Int32(wp), tiles_y: Int32(ty), tiles_x: Int32(tx),
+                pad: pad)
+            let t0 = rng.nextInt(max(1, tiles / 3)), T = 1 + rng.nextInt(20)
+            var work = [UInt8](repeating: 0, count: Int(cnns_qwino5_workspace_size(Int32(g.c), Int32(K), Int32(T))))
+            let per = pooled ? K : 4 * K
+            func run(_ kernel: QWino5) -> [Int32] {
+                var got = [Int32](repeating: -7, count: (tiles - t0) * per)
+                var t = t0
+                while t < tiles {
+                    let n = min(T, tiles - t)
+                    got.withUnsafeMutableBufferPointer {
+                        kernel(
+                            &shape, xp, t, Int32(n), pooled ? 1 : 0, packed, scale, &work,
+                            $0.baseAddress! + (t - t0) * per)
+                    }
+                    t += n
+                }
+                return got
+            }
+            let reference = run(cnns_qwino5_u7s8_scalar)
+            let label = "\(pooled ? "pooled " : "")\(g) tiles from \(t0) by \(T), seed \(seed)"
+            for (name, kernel) in builds {
+                let got = run(kernel)
+                let mismatches = zip(got, reference).filter { $0 != $1 }.count
+                XCTAssertEqual(mismatches, 0, "\(name) against the scalar reference, \(label)")
+            }
+            var outside = 0
+            for tile in t0..<tiles {
+                let image = tile / (ty * tx), i = tile % (ty * tx) / tx, j = tile % tx
+                for k in 0..<K {
+                    var corners: [Int64] = []
+                    for corner in 0..<4 {
+                        let p = 2 * i + corner / 2, q = 2 * j + corner % 2
+                        guard p < g.p && q < g.q else { continue }
+                        let v = want[((image * g.p + p) * g.q + q) * K + k]
+                        corners.append(v)
+                        if !pooled {
+                            let e = Double(abs(Int64(reference[((tile - t0) * 4 + corner) * K + k]) - v))
+                            if e > bound[k] { outside += 1 }
+                            worst = max(worst, e / bound[k])
+                        }
+                    }
+                    if pooled {
+                        let e = Double(abs(Int64(reference[(tile - t0) * K + k]) - corners.max()!))
+                        if e > bound[k] { outside += 1 }
+                        worst = max(worst, e / bound[k])
+                    }
+                }
+            }
+            XCTAssertEqual(outside, 0, "sums outside cnns_qwino5_error_bound of the direct sums, \(label)")
+        }
+        return worst
+    }
+
+    func testWinograd5BuildsEqualReferenceWithinBoundOfDirect() throws {
+        KernelVariants.notRunHere("Int8Winograd5Tests.testWinograd5BuildsEqualReferenceWithinBoundOfDirect")
+        let seed = ConvTester.randomSeed("Int8Winograd5Tests.testWinograd5BuildsEqualReferenceWithinBoundOfDirect")
+        var rng = SeededGenerator(seed: seed)
+        var shapes = try Self.labLayers.map { try ConvGeometry.parse($0) }
+        for _ in 0..<10 { shapes.append(try Self.randomGeometry(&rng)) }
+        var worst = 0.0
+        for g in shapes {
+            var shape = g.cShape
+            XCTAssertEqual(cnns_qwino5_fits(&shape), 1, "\(g)")
+            let x = (0..<(g.n * g.h * g.w * g.c)).map { _ in UInt8(rng.nextInt(128)) }
+            let w = (0..<(25 * g.c * g.k)).map { _ in Int8(rng.nextInt(255) - 127) }
+            worst = max(worst, check(g, x: x, w: w, pad: UInt8(rng.nextInt(128)), rng: &rng, seed: seed))
+        }
+        print("Int8Winograd5Tests: largest error \(worst) of the bound on random data")
+        // The bound is a worst case; on random data the error is a small part of it. A bound that had
+        // grown loose enough to pass anything would show here.
+        XCTAssertGreaterThan(worst, 0, "F(2x2,5x5) rounds its weights: some sum should differ, seed \(seed)")
+    }
+
+    /// The largest transforms (|V| = 68·127 from a checkerboard of 0 and 127; weights of ±127 in the
+    /// pattern that makes 576·U largest) at the most channels the kernel takes, where the int32 sums
+    /// of the transform domain come closest to wrapping.
+    func testExtremeValuesStayWithinBound() throws {
+        var rng = SeededGenerator(seed: 1)
+        for text in ["N=1,H=8,W=8,C=64,K=16,R=5", "N=1,H=8,W=8,C=\(CNNS_QWINO5_MAX_C),K=8,R=5,pad=valid"] {
+            let g = try ConvGeometry.parse(text)
+            let x = (0..<(g.n * g.h * g.w * g.c)).map { i -> UInt8 in
+                let pixel = i / g.c
+                return (pixel / g.w + pixel % g.w) % 2 == 0 ? 127 : 0
+            }
+            for sign in [Int8(127), Int8(-127)] {
+                let w = (0..<(25 * g.c * g.k)).map { i -> Int8 in
+                    let tap = i / (g.c * g.k)
+                    return (tap / 5 + tap % 5) % 2 == 0 ? sign : -sign
+                }
+                check(g, x: x, w: w, pad: 127, rng: &rng, seed: 1)
+            }
+        }
+    }
+
+    /// The Winograd path of Int8Conv2D gives the direct path's floats to within the sums' bound times
+    /// the channel's dequantisation multiplier, with and without the fused 2x2 max pooling, under
+    /// every ISA cap.
+    func testInt8ConvolutionWinograd5PathNearDirectPath() throws {
+        let seed = ConvTester.randomSeed("Int8Winograd5Tests.testInt8ConvolutionWinograd5PathNearDirectPath")
+        var rng = SeededGenerator(seed: seed)
+        var shapes = try Self.labLayers.map { try ConvGeometry.parse($0) }
+        for _ in 0..<3 { shapes.append(try Self.randomGeometry(&rng)) }
+        for g in shapes {
+            let x = (0..<(g.n * g.h * g.w * g.c)).map { _ in rng.nextFloat(low: -1, high: 3) }
+            let w = (0..<(25 * g.c * g.k)).map { _ in rng.nextFloat(low: -0.3, high: 0.3) }
+            let b = (0..<g.k).map { _ in rng.nextFloat(low: -0.1, high: 0.1) }
+            let q = ActivationQuantization(min: -1, max: 3)
+            for isa in ["scalar", "avx2", "avx512"] {
+                let direct = Int8Conv2D(geometry: g, weights: w, bias: b, input: q, isa: isa, path: .lowered)
+                let wino = Int8Conv2D(geometry: g, weights: w, bias: b, input: q, isa: isa, path: .winograd)
+                XCTAssertTrue(wino.winograd && !wino.direct, "\(g) under \(isa)")
+                XCTAssertTrue(wino.kernelName.hasSuffix(" winograd"), wino.kernelName)
+                let tolerance = (0..<g.k).map { k in
+                    cnns_qwino5_error_bound(Int32(g.c), Int32(g.k), wino.winogradScales, Int32(k))
+                        * Double(wino.multiplier[k]) * 1.001
+                }
+                let runner = TwoThreadRunner()
+                for pooled in [false, true] where !pooled || (g.p >= 2 && g.q >= 2) {
+                    let count = pooled ? g.n * (g.p / 2) * (g.q / 2) * g.k : g.n * g.p * g.q * g.k
+                    func output(_ conv: Int8Conv2D) -> [Float] {
+                        var out = [Float](repeating: .nan, count: count)
+                        x.withUnsafeBufferPointer { xb in
+                            out.withUnsafeMutableBufferPointer { o in
+                                if pooled {
+                                    conv.forwardPooled2x2(
+                                        input: xb.baseAddress!, batch: g.n, output: o.baseAddress!, runner: runner,
+                                        clamp: 0...Float.infinity)
+                                } else {
+                                    conv.forward(
+                                        input: xb.baseAddress!, batch: g.n, output: o.baseAddress!, runner: runner,
+                                        clamp: 0...Float.infinity)
+                                }
+                            }
+                        }
+                        return out
+                    }
+                    let want = output(direct), got = output(wino)
+                    var outside = 0
+                    for (i, (a, b)) in zip(got, want).enumerated() {
+                        let allowed = tolerance[i % g.k] + 1e-6 * max(1, Double(abs(b)))
+                        if !(Double(abs(a - b)) <= allowed) { outside += 1 }
+                    }
+                    XCTAssertEqual(outside, 0, "\(pooled ? "pooled " : "")\(g) under \(isa), seed \(seed)")
+                }
+            }
+        }
+    }
+}
