@@ -33,6 +33,13 @@ static const int qwino5_g24[6][5] = {
 };
 static const int qwino5_at[2][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}};
 
+// Where weight (ξ, ci, ko) lies in the packed block of int16: blocks of 16 columns, within one
+// the 36 points, within one the channel pairs (32 values: 16 columns x 2 channels), so one
+// column block's GEMMs read one stream.
+static inline long qwino5_packed_at(int xi, int ci, int ko, int Cp) {
+    return (((long)(ko / 16) * 36 + xi) * (Cp / 2) + ci / 2) * 32 + (ko % 16) * 2 + ci % 2;
+}
+
 int cnns_qwino5_fits(const cnns_conv_shape *s) {
     return s->r == 5 && s->s == 5 && s->stride_h == 1 && s->stride_w == 1 && s->c >= 1 &&
            s->c <= CNNS_QWINO5_MAX_C && s->k >= 1;
@@ -42,9 +49,11 @@ int64_t cnns_qwino5_packed_size(int c, int k) {
     return (int64_t)36 * cnns_qwino_padded_c(c) * cnns_qwino_padded_k(k) * 2;
 }
 
-// Tiles per group: the group's V (36·4·Cp int16) and M of one block of 16 columns (36·4·16
-// int32, 9 KiB) stay in L1 between the transforms and the GEMMs.
-enum { QWINO5_GROUP = 4 };
+// Tiles per group: as many rows as twelve of AVX2's sixteen registers hold for 16 columns (six
+// rows of two), measured faster than four; the group's V (36·6·Cp int16, 14 KiB at Cp = 32) and
+// M of one block of 16 columns (36·6·16 int32, 14 KiB) stay in L1 between the transforms and the
+// GEMMs, while the weights stream from L2 in the order the GEMMs read them.
+enum { QWINO5_GROUP = 6 };
 
 int64_t cnns_qwino5_workspace_size(int c, int k, int tiles) {
     // Per group: V [36][GROUP·Cp + 32] int16, then M [36][GROUP·16 + 16] int32 (64-byte aligned
@@ -74,7 +83,7 @@ static int64_t weight_steps(int xi, int Cp) {
 }
 
 void cnns_qwino5_pack(int c, int k, const int8_t *w, int16_t *packed, float *scale) {
-    const int Cp = cnns_qwino_padded_c(c), Kp = cnns_qwino_padded_k(k);
+    const int Cp = cnns_qwino_padded_c(c);
     memset(packed, 0, (size_t)cnns_qwino5_packed_size(c, k));
     int32_t *u = malloc(sizeof(int32_t) * 36 * (size_t)c);  // 576·U of one column, [ci][ξ]
     for (int ko = 0; ko < k; ko++) {
@@ -98,7 +107,7 @@ void cnns_qwino5_pack(int c, int k, const int8_t *w, int16_t *packed, float *sca
             for (int ci = 0; ci < c; ci++) m = abs(u[(long)ci * 36 + xi]) > m ? abs(u[(long)ci * 36 + xi]) : m;
             const int64_t b = weight_steps(xi, Cp);
             for (int ci = 0; ci < c && m > 0; ci++)
-                packed[cnns_qwino_packed_at(xi, ci, ko, Cp, Kp)] =
+                packed[qwino5_packed_at(xi, ci, ko, Cp)] =
                     (int16_t)llround((double)u[(long)ci * 36 + xi] * (double)b / (double)m);
             scale[(long)xi * k + ko] = m > 0 ? (float)((double)m / (576.0 * (double)b)) : 0.0f;
         }
@@ -189,7 +198,7 @@ static void output_transform_one(const int32_t m[36], const float s[36], int32_t
 void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
                              const int16_t *packed, const float *scale, void *work, int32_t *y) {
     (void)work;
-    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K);
+    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C);
     uint8_t d[36 * CNNS_QWINO5_MAX_C];
     int v[CNNS_QWINO5_MAX_C][36];
     for (int t = 0; t < T; t++) {
@@ -205,7 +214,7 @@ void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long 
             for (int xi = 0; xi < 36; xi++) {
                 int64_t acc = 0;
                 for (int ci = 0; ci < C; ci++)
-                    acc += (int64_t)v[ci][xi] * packed[cnns_qwino_packed_at(xi, ci, ko, Cp, Kp)];
+                    acc += (int64_t)v[ci][xi] * packed[qwino5_packed_at(xi, ci, ko, Cp)];
                 m[xi] = (int32_t)acc;
                 sc[xi] = scale[(long)xi * K + ko];
             }
@@ -272,9 +281,38 @@ __attribute__((target("avx2"), always_inline)) static inline void output_transfo
     }
 }
 
-CNNS_QWINO_GEMM_ROWS(gemm5_rows_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
-CNNS_QWINO_GEMM_ROWS(gemm5_rows_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))),
-                     CNNS_QWINO_ACC_VNNI)
+// m[G rows x 16 columns] (row stride ldm) = Σ over `pairs` channel pairs of row r's pair (at
+// v + r·ldv) times the packed block's 16 columns (b: 32 int16 per pair), for G ≤ QWINO5_GROUP: the
+// whole group in twelve accumulators (rows past G repeat the last row and are not stored).
+#define QWINO5_GEMM_GROUP(name, TARGET, ACC)                                                                   \
+    TARGET static void name(int pairs, const int16_t *v, long ldv, int G, const int16_t *b, int32_t *m,       \
+                            long ldm) {                                                                       \
+        const int16_t *a[QWINO5_GROUP];                                                                       \
+        for (int r = 0; r < QWINO5_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;                   \
+        __m256i c[QWINO5_GROUP][2];                                                                           \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) c[r][0] = c[r][1] =          \
+            _mm256_setzero_si256();                                                                           \
+        for (int p = 0; p < pairs; p++) {                                                                     \
+            const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                       \
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));                  \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) {                       \
+                int32_t w;                                                                                    \
+                memcpy(&w, a[r] + 2 * p, 4);                                                                  \
+                const __m256i x = _mm256_set1_epi32(w);                                                       \
+                c[r][0] = ACC(c[r][0], x, b0);                                                                \
+                c[r][1] = ACC(c[r][1], x, b1);                                                                \
+            }                                                                                                 \
+        }                                                                                                     \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) {                           \
+            if (r < G) {                                                                                      \
+                _mm256_storeu_si256((__m256i *)(m + r * ldm), c[r][0]);                                       \
+                _mm256_storeu_si256((__m256i *)(m + r * ldm + 8), c[r][1]);                                   \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+QWINO5_GEMM_GROUP(gemm5_group_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
+QWINO5_GEMM_GROUP(gemm5_group_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))), CNNS_QWINO_ACC_VNNI)
 
 // The transforms around the 36 GEMMs, which `gemm` computes (AVX2 or VNNI), a group of tiles at a
 // time and, within it, a block of 16 columns at a time.
@@ -302,7 +340,7 @@ __attribute__((target("avx2"))) static void qwino5_x86(cnns_qwino_gemm_rows_fn g
         for (int kb = 0; kb < Kp / 16; kb++) {
             // 2. 36 GEMMs: M[ξ][t][16 columns] = Σ pairs V[ξ][t][pair] · Uq[ξ][pair][columns].
             for (int xi = 0; xi < 36; xi++)
-                gemm(pairs, v + (long)xi * ldv, Cp, G, packed + ((long)xi * (Kp / 16) + kb) * pairs * 32,
+                gemm(pairs, v + (long)xi * ldv, Cp, G, packed + ((long)kb * 36 + xi) * pairs * 32,
                      m + (long)xi * ldm, 16);
             // 3. Output transform on floats, rounded: y, or the maximum of the four.
             const int k0 = kb * 16, k1 = K < k0 + 16 ? K : k0 + 16, k8 = k0 + (k1 - k0) / 8 * 8;
@@ -340,7 +378,7 @@ void cnns_qwino5_u7s8(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int
                       const float *scale, void *work, int32_t *y) {
 #if CNNS_X86
     if (cnns_have_avx2_fma()) {
-        qwino5_x86(gemm5_rows_avx2, s, xp, t0, T, pool, packed, scale, work, y);
+        qwino5_x86(gemm5_group_avx2, s, xp, t0, T, pool, packed, scale, work, y);
         return;
     }
 #endif
@@ -350,7 +388,7 @@ void cnns_qwino5_u7s8(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int
 void cnns_qwino5_u7s8_avx512vnni(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
                                  const int16_t *packed, const float *scale, void *work, int32_t *y) {
 #if CNNS_X86
-    qwino5_x86(gemm5_rows_vnni, s, xp, t0, T, pool, packed, scale, work, y);
+    qwino5_x86(gemm5_group_vnni, s, xp, t0, T, pool, packed, scale, work, y);
 #else
     cnns_qwino5_u7s8_scalar(s, xp, t0, T, pool, packed, scale, work, y);
 #endif
