@@ -41,7 +41,8 @@ def mobilenetv2():
         pw = make_divisible(filters)
         if bid:
             p = f"block_{bid}_"
-            add(name=p + "expand", type="Conv2D", filters=expansion * channels, kernel_size=1, padding="same", use_bias=False)
+            add(name=p + "expand", type="Conv2D", filters=expansion * channels, kernel_size=1, padding="same",
+                use_bias=False)
             add(name=p + "expand_BN", type="BatchNormalization", **BN)
             add(name=p + "expand_relu", type="ReLU", max_value=6)
         else:
@@ -82,7 +83,8 @@ def vgg16():
     cfg = [(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]
     for b, (f, n) in enumerate(cfg, 1):
         for i in range(1, n + 1):
-            L.append(f"  - {{name: block{b}_conv{i}, type: Conv2D, filters: {f}, kernel_size: 3, padding: same, activation: relu}}")
+            L.append(f"  - {{name: block{b}_conv{i}, type: Conv2D, filters: {f}, kernel_size: 3, padding: same, "
+                     "activation: relu}")
         L.append(f"  - {{name: block{b}_pool, type: MaxPooling2D, pool_size: 2}}")
     text = """# VGG16 as keras.applications.VGG16(include_top=False), 224x224x3: 13 3x3 convolutions in five blocks.
 # Layer names are Keras's (vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 imports by name).

@@ -55,7 +55,8 @@ def main():
     xva, yva, xtr, ytr = xtr[-6000:], ytr[-6000:], xtr[:-6000], ytr[:-6000]
     # Untimed warm-up: TensorFlow starts its runtime and thread pools on the first fit, which would
     # otherwise be charged to whichever model comes first (compare-tensorflow runs one model per process).
-    w = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    w = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
     w.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     w.fit(xtr[:256], ytr[:256], batch_size=64, epochs=1, validation_data=(xva[:64], yva[:64]), verbose=0)
     for name in models:

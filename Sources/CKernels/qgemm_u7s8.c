@@ -32,7 +32,8 @@ void cnns_qgemm_u7s8_scalar(int m, int n, int k, const uint8_t *a, int lda, cons
             for (int g = 0; g < kg; g++)
                 for (int t = 0; t < 4; t++) {
                     int kk = g * 4 + t;
-                    if (kk < k) s += (int32_t)a[(int64_t)i * lda + kk] * packed[((int64_t)j * kg + g) * 32 + cc * 4 + t];
+                    if (kk < k)
+                        s += (int32_t)a[(int64_t)i * lda + kk] * packed[((int64_t)j * kg + g) * 32 + cc * 4 + t];
                 }
             c[(int64_t)i * ldc + col] = s;
         }

@@ -9,10 +9,13 @@ int cnns_have_avx2_fma(void) {
 
 // Rows [r0, r1) x 8 columns, one row at a time (the 8-wide column tail).
 __attribute__((target("avx2,fma")))
-static inline void rows_x8(int rows, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate) {
+static inline void rows_x8(int rows, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                           int accumulate) {
     for (int i = 0; i < rows; i++) {
         __m256 acc = accumulate ? _mm256_loadu_ps(c + (int64_t)i * ldc) : _mm256_setzero_ps();
-        for (int p = 0; p < k; p++) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (int64_t)i * lda + p), _mm256_loadu_ps(b + (int64_t)p * ldb), acc);
+        for (int p = 0; p < k; p++)
+            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (int64_t)i * lda + p), _mm256_loadu_ps(b + (int64_t)p * ldb),
+                                  acc);
         _mm256_storeu_ps(c + (int64_t)i * ldc, acc);
     }
 }
@@ -43,7 +46,8 @@ static inline void block_rows_x16(int R, int k, const float *a, int lda, const f
 }
 
 // Plain loops for the last columns (n not a multiple of 8).
-static inline void rows_scalar(int rows, int cols, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate) {
+static inline void rows_scalar(int rows, int cols, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                               int ldc, int accumulate) {
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++) {
             float s = accumulate ? c[(int64_t)i * ldc + j] : 0;
@@ -53,7 +57,8 @@ static inline void rows_scalar(int rows, int cols, int k, const float *a, int ld
 }
 
 __attribute__((target("avx2,fma")))
-void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int acc) {
+void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                        int acc) {
     int j = 0;
     // 16-column panels: the panel of b (k x 16) stays in L1 while every row block of a passes.
     // Six-row blocks; the last 7 or 8 rows as 4 + 3 or 4 + 4 (a 1- or 2-row block has too few
@@ -88,7 +93,8 @@ int cnns_have_avx2_fma(void) { return 0; }
 
 // Without x86 the same product in plain C (callers ask cnns_have_avx2_fma() first and take
 // cblas_sgemm; this keeps the symbol correct if called).
-void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int acc) {
+void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                        int acc) {
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             float sum = acc ? c[(int64_t)i * ldc + j] : 0.0f;

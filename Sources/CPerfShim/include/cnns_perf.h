@@ -7,7 +7,8 @@
 #include <sys/types.h>
 
 /// perf_event_open(2): attr (a struct perf_event_attr, as libpfm4 encodes it; passed untyped so
-/// Swift sees one definition of the struct, libpfm4's), pid (0 = this thread), cpu (-1 = any), group_fd (-1 = leader), flags.
+/// Swift sees one definition of the struct, libpfm4's), pid (0 = this thread), cpu (-1 = any),
+/// group_fd (-1 = leader), flags.
 int cnns_perf_event_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
 /// PERF_EVENT_IOC_ENABLE / DISABLE / RESET; `group` applies to the whole group (PERF_IOC_FLAG_GROUP).
 int cnns_perf_ioc_enable(int fd, int group);
