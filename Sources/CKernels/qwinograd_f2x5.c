@@ -53,7 +53,7 @@ int64_t cnns_qwino5_packed_size(int c, int k) {
 // rows of two), measured faster than four; the group's V (36·6·Cp int16, 14 KiB at Cp = 32) and
 // M of one block of 16 columns (36·6·16 int32, 14 KiB) stay in L1 between the transforms and the
 // GEMMs, while the weights stream from L2 in the order the GEMMs read them.
-enum { QWINO5_GROUP = 6 };
+enum { QWINO5_GROUP = CNNS_QWINO5_TILE_GROUP };
 
 int64_t cnns_qwino5_workspace_size(int c, int k, int tiles) {
     // Per group: V [36][GROUP·Cp + 32] int16, then M [36][GROUP·16 + 16] int32 (64-byte aligned

@@ -286,6 +286,8 @@ void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t
 /// on floats and rounds to the nearest integer: sums within cnns_qwino5_error_bound of the direct
 /// kernel's, not equal to them.
 #define CNNS_QWINO5_MAX_C 256
+/// Tiles the kernel transforms and multiplies together; T a multiple of it wastes no GEMM rows.
+#define CNNS_QWINO5_TILE_GROUP 6
 int cnns_qwino5_fits(const cnns_conv_shape *s);
 /// Bytes of the transformed weights (int16); the packing of w int8 HWIO [5·5·c, k], with the
 /// scale of each point and column (36·k floats); bytes of the workspace for `tiles` tiles per call.
