@@ -1,7 +1,7 @@
 // What the integer Winograd kernels share (qwinograd_f2.c: F(2x2,3x3), qwinograd_f2x5.c:
 // F(2x2,5x5)): the padded channel and column counts of the packed weights, a tile's place in the
 // image grid, the gathering of a border patch, the storing of a tile's four sums (or their
-// maximum), and the GEMM of the transform domain on channel pairs of int16.
+// maximum), and the multiply-accumulate of the GEMMs of the transform domain on int16 pairs.
 #ifndef CNNS_QWINO_COMMON_H
 #define CNNS_QWINO_COMMON_H
 #include "cnns_kernels.h"
@@ -82,62 +82,8 @@ static inline void cnns_qwino_store_tile(int32_t *y, long t, int K, int ko, cons
 }
 
 #if CNNS_X86
-// m[4 rows x 16 columns] (row stride ldm) = Σ over `pairs` channel pairs of a row's pair (rows at
-// a[i], 2 int16 each) times the packed block's 16 columns (b: 32 int16 per pair). ACC(c, x, b):
-// c + the pair products of x and b (AVX2: vpmaddwd then vpaddd; AVX-512 VNNI: vpdpwssd).
-#define CNNS_QWINO_GEMM_ROWS(name, TARGET, ACC)                                                                      \
-    TARGET static inline void name##_block(int pairs, const int16_t *const *a, const int16_t *b, int32_t *m,    \
-                                           long ldm) {                                                         \
-        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, \
-                c31 = c00;                                                                                      \
-        for (int p = 0; p < pairs; p++) {                                                                       \
-            const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                         \
-            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));                    \
-            int32_t w0, w1, w2, w3;                                                                             \
-            memcpy(&w0, a[0] + 2 * p, 4);                                                                       \
-            memcpy(&w1, a[1] + 2 * p, 4);                                                                       \
-            memcpy(&w2, a[2] + 2 * p, 4);                                                                       \
-            memcpy(&w3, a[3] + 2 * p, 4);                                                                       \
-            __m256i x = _mm256_set1_epi32(w0);                                                                  \
-            c00 = ACC(c00, x, b0);                                                                              \
-            c01 = ACC(c01, x, b1);                                                                              \
-            x = _mm256_set1_epi32(w1);                                                                          \
-            c10 = ACC(c10, x, b0);                                                                              \
-            c11 = ACC(c11, x, b1);                                                                              \
-            x = _mm256_set1_epi32(w2);                                                                          \
-            c20 = ACC(c20, x, b0);                                                                              \
-            c21 = ACC(c21, x, b1);                                                                              \
-            x = _mm256_set1_epi32(w3);                                                                          \
-            c30 = ACC(c30, x, b0);                                                                              \
-            c31 = ACC(c31, x, b1);                                                                              \
-        }                                                                                                       \
-        _mm256_storeu_si256((__m256i *)m, c00);                                                                 \
-        _mm256_storeu_si256((__m256i *)(m + 8), c01);                                                           \
-        _mm256_storeu_si256((__m256i *)(m + ldm), c10);                                                         \
-        _mm256_storeu_si256((__m256i *)(m + ldm + 8), c11);                                                     \
-        _mm256_storeu_si256((__m256i *)(m + 2 * ldm), c20);                                                     \
-        _mm256_storeu_si256((__m256i *)(m + 2 * ldm + 8), c21);                                                 \
-        _mm256_storeu_si256((__m256i *)(m + 3 * ldm), c30);                                                     \
-        _mm256_storeu_si256((__m256i *)(m + 3 * ldm + 8), c31);                                                 \
-    }                                                                                                           \
-    /* M[t][16 columns] (row stride ldm) for rows t < T of V (row stride ldv), in blocks of 4. */               \
-    TARGET static void name(int pairs, const int16_t *v, long ldv, int T, const int16_t *b, int32_t *m, long ldm) { \
-        for (int t = 0; t < T; t += 4) {                                                                        \
-            const int rows = T - t < 4 ? T - t : 4;                                                             \
-            const int16_t *a[4];                                                                                \
-            for (int r = 0; r < 4; r++) a[r] = v + (long)(t + (r < rows ? r : 0)) * ldv;                        \
-            if (rows == 4) {                                                                                    \
-                name##_block(pairs, a, b, m + (long)t * ldm, ldm);                                              \
-            } else {                                                                                            \
-                int32_t tmp[4 * 16];                                                                            \
-                name##_block(pairs, a, b, tmp, 16);                                                             \
-                for (int r = 0; r < rows; r++) memcpy(m + (long)(t + r) * ldm, tmp + r * 16, 64);               \
-            }                                                                                                   \
-        }                                                                                                       \
-    }
-
-
-
+// ACC(c, x, b): c + the pair products of x and b (AVX2: vpmaddwd then vpaddd; AVX-512 VNNI:
+// vpdpwssd), for the GEMMs of the transform domain on channel pairs.
 #define CNNS_QWINO_ACC_AVX2(c, x, b) _mm256_add_epi32((c), _mm256_madd_epi16((x), (b)))
 #define CNNS_QWINO_ACC_VNNI(c, x, b) _mm256_dpwssd_epi32((c), (x), (b))
 

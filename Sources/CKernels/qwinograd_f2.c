@@ -140,8 +140,63 @@ static void input_transform_tail(const uint8_t *const *px, int c0, int C, int Cp
     }
 }
 
-CNNS_QWINO_GEMM_ROWS(gemm_rows_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
-CNNS_QWINO_GEMM_ROWS(gemm_rows_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))), CNNS_QWINO_ACC_VNNI)
+// m[4 rows x 16 columns] (row stride ldm) = Σ over `pairs` channel pairs of a row's pair (rows at
+// a[i], 2 int16 each) times the packed block's 16 columns (b: 32 int16 per pair), with ACC
+// (qwino_common.h).
+#define QWINO_GEMM_ROWS(name, TARGET, ACC)                                                                      \
+    TARGET static inline void name##_block(int pairs, const int16_t *const *a, const int16_t *b, int32_t *m,    \
+                                           long ldm) {                                                         \
+        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, \
+                c31 = c00;                                                                                      \
+        for (int p = 0; p < pairs; p++) {                                                                       \
+            const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                         \
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));                    \
+            int32_t w0, w1, w2, w3;                                                                             \
+            memcpy(&w0, a[0] + 2 * p, 4);                                                                       \
+            memcpy(&w1, a[1] + 2 * p, 4);                                                                       \
+            memcpy(&w2, a[2] + 2 * p, 4);                                                                       \
+            memcpy(&w3, a[3] + 2 * p, 4);                                                                       \
+            __m256i x = _mm256_set1_epi32(w0);                                                                  \
+            c00 = ACC(c00, x, b0);                                                                              \
+            c01 = ACC(c01, x, b1);                                                                              \
+            x = _mm256_set1_epi32(w1);                                                                          \
+            c10 = ACC(c10, x, b0);                                                                              \
+            c11 = ACC(c11, x, b1);                                                                              \
+            x = _mm256_set1_epi32(w2);                                                                          \
+            c20 = ACC(c20, x, b0);                                                                              \
+            c21 = ACC(c21, x, b1);                                                                              \
+            x = _mm256_set1_epi32(w3);                                                                          \
+            c30 = ACC(c30, x, b0);                                                                              \
+            c31 = ACC(c31, x, b1);                                                                              \
+        }                                                                                                       \
+        _mm256_storeu_si256((__m256i *)m, c00);                                                                 \
+        _mm256_storeu_si256((__m256i *)(m + 8), c01);                                                           \
+        _mm256_storeu_si256((__m256i *)(m + ldm), c10);                                                         \
+        _mm256_storeu_si256((__m256i *)(m + ldm + 8), c11);                                                     \
+        _mm256_storeu_si256((__m256i *)(m + 2 * ldm), c20);                                                     \
+        _mm256_storeu_si256((__m256i *)(m + 2 * ldm + 8), c21);                                                 \
+        _mm256_storeu_si256((__m256i *)(m + 3 * ldm), c30);                                                     \
+        _mm256_storeu_si256((__m256i *)(m + 3 * ldm + 8), c31);                                                 \
+    }                                                                                                           \
+    /* M[t][16 columns] (row stride ldm) for rows t < T of V (row stride ldv), in blocks of 4. */               \
+    TARGET static void name(int pairs, const int16_t *v, long ldv, int T, const int16_t *b, int32_t *m, long ldm) { \
+        for (int t = 0; t < T; t += 4) {                                                                        \
+            const int rows = T - t < 4 ? T - t : 4;                                                             \
+            const int16_t *a[4];                                                                                \
+            for (int r = 0; r < 4; r++) a[r] = v + (long)(t + (r < rows ? r : 0)) * ldv;                        \
+            if (rows == 4) {                                                                                    \
+                name##_block(pairs, a, b, m + (long)t * ldm, ldm);                                              \
+            } else {                                                                                            \
+                int32_t tmp[4 * 16];                                                                            \
+                name##_block(pairs, a, b, tmp, 16);                                                             \
+                for (int r = 0; r < rows; r++) memcpy(m + (long)(t + r) * ldm, tmp + r * 16, 64);               \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+QWINO_GEMM_ROWS(gemm_rows_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
+QWINO_GEMM_ROWS(gemm_rows_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))),
+                CNNS_QWINO_ACC_VNNI)
 
 // Aᵀ M A for 8 output channels of one tile (m16[ξ] points at M[ξ][tile][k]), then >> 2.
 __attribute__((target("avx2"), always_inline)) static inline void output_transform8(const int32_t *const *m16,
