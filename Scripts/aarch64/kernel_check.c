@@ -316,6 +316,35 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
                    bad);
         free(wk), free(work), free(y);
     }
+    if (r == 5) {  // Integer Winograd F(2x2,5x5) (the plain C build here): within its bound of the sums.
+        const cnns_qwino_shape ws = {c, k, hp, wp, (h + 1) / 2, (w + 1) / 2, zp};
+        const long tiles = (long)n * ws.tiles_y * ws.tiles_x;
+        int16_t *wk = malloc((size_t)cnns_qwino5_packed_size(c, k));
+        float *scale = malloc(sizeof(float) * 36 * k);
+        void *work = malloc((size_t)cnns_qwino5_workspace_size(c, k, 8));
+        int32_t *y = malloc(sizeof(int32_t) * tiles * 4 * k);
+        cnns_qwino5_pack(c, k, wt, wk, scale);
+        for (long t = 0; t < tiles; t += 8)
+            cnns_qwino5_u7s8(&ws, xp, t, tiles - t < 8 ? (int)(tiles - t) : 8, 0, wk, scale, work, y + t * 4 * k);
+        long bad = 0;
+        for (long t = 0; t < tiles; t++) {
+            const long b = t / (ws.tiles_y * ws.tiles_x);
+            const int ti = (int)(t % (ws.tiles_y * ws.tiles_x)) / ws.tiles_x, tj = (int)(t % ws.tiles_x);
+            for (int corner = 0; corner < 4; corner++) {
+                const int p = 2 * ti + corner / 2, q = 2 * tj + corner % 2;
+                if (p >= h || q >= w) continue;
+                for (int o = 0; o < k; o++) {
+                    const double e = fabs((double)y[(t * 4 + corner) * k + o] - ref[((b * h + p) * w + q) * k + o]);
+                    bad += !(e <= cnns_qwino5_error_bound(c, k, scale, o));
+                }
+            }
+        }
+        checks += 1;
+        if (bad && failures++ < 5)
+            printf("FAIL qwino5_u7s8 n=%d h=%d w=%d c=%d k=%d: %ld sums outside the bound of lowering + GEMM\n", n,
+                   h, w, c, k, bad);
+        free(wk), free(scale), free(work), free(y);
+    }
     free(x), free(xp), free(low), free(lowr), free(wt), free(packed), free(dp), free(scratch), free(ref), free(got);
 }
 
