@@ -61,7 +61,9 @@ static void check_sgemm(const char *name, sgemm_fn f, int m, int n, int k, int a
 
 static void check_pointwise(const char *name, pointwise_fn f, int rows, int c, int k, int clamp) {
     float *x = malloc(sizeof(float) * rows * c), *w = malloc(sizeof(float) * c * k), *bias = malloc(sizeof(float) * k);
-    float *packed = malloc(sizeof(float) * cnns_pointwise_packed_floats(c, k)), *out = malloc(sizeof(float) * rows * k);
+    // Aligned as the pointwise kernels require (the x86 build loads its panels aligned).
+    float *packed = aligned_alloc(64, (sizeof(float) * cnns_pointwise_packed_floats(c, k) + 63) / 64 * 64);
+    float *out = malloc(sizeof(float) * rows * k);
     for (int i = 0; i < rows * c; i++) x[i] = uniform();
     for (int i = 0; i < c * k; i++) w[i] = uniform();
     for (int i = 0; i < k; i++) bias[i] = uniform();

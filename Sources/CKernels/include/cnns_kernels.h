@@ -462,6 +462,7 @@ void cnns_depthwise_row3x3_channels(const float *const rows[3], int stride, int 
 int64_t cnns_pointwise_packed_floats(int c, int k);
 
 /// Packs weights (c x k, row-major) into panels of 16 columns, c x 16 each, zero-padded past k.
+/// `packed` must be 32-byte aligned: the AVX2 kernel loads its panels with aligned loads.
 void cnns_pointwise_pack(int c, int k, const float *weights, float *packed);
 
 /// Output rows m0..<m1 (pixels), column panels j0..<j1 (columns 16·j0 ..< min(16·j1, k)) of a
