@@ -231,6 +231,16 @@ static void check_maxpool(int k, int C, int windows, int relu) {
 // The int8 convolution without lowering: the byte lowering against its reference, and the direct
 // sums (and, for 3x3, the integer Winograd sums) against lowering + the scalar int8 GEMM, exactly.
 // Stride 1, 'same' padding.
+// The output pixel (image·h + row)·w + column that corner 0...3 of Winograd tile t makes, when it
+// lies inside the h x w output.
+static int tile_pixel(const cnns_qwino_shape *ws, int h, int w, long t, int corner, long *pixel) {
+    const long b = t / (ws->tiles_y * ws->tiles_x);
+    const int ti = (int)(t % (ws->tiles_y * ws->tiles_x)) / ws->tiles_x, tj = (int)(t % ws->tiles_x);
+    const int p = 2 * ti + corner / 2, q = 2 * tj + corner % 2;
+    *pixel = (b * h + p) * w + q;
+    return p < h && q < w;
+}
+
 static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
     const int pad = (r - 1) / 2, L = r * r * c, L4 = (L + 3) / 4 * 4, rows = n * h * w;
     const cnns_conv_shape s = {h, w, c, r, r, k, 1, 1, pad, pad, h, w};
@@ -302,16 +312,11 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
         cnns_qwino_pack(c, k, wt, wk);
         for (long t = 0; t < tiles; t += 8)
             cnns_qwino_u7s8(&ws, xp, t, tiles - t < 8 ? (int)(tiles - t) : 8, 0, wk, work, y + t * 4 * k);
-        long bad = 0;
-        for (long t = 0; t < tiles; t++) {
-            const long b = t / (ws.tiles_y * ws.tiles_x);
-            const int ti = (int)(t % (ws.tiles_y * ws.tiles_x)) / ws.tiles_x, tj = (int)(t % ws.tiles_x);
-            for (int corner = 0; corner < 4; corner++) {
-                const int p = 2 * ti + corner / 2, q = 2 * tj + corner % 2;
-                if (p >= h || q >= w) continue;
-                bad += memcmp(y + (t * 4 + corner) * k, ref + ((b * h + p) * w + q) * k, sizeof(int32_t) * k) != 0;
-            }
-        }
+        long bad = 0, pixel;
+        for (long t = 0; t < tiles; t++)
+            for (int corner = 0; corner < 4; corner++)
+                if (tile_pixel(&ws, h, w, t, corner, &pixel))
+                    bad += memcmp(y + (t * 4 + corner) * k, ref + pixel * k, sizeof(int32_t) * k) != 0;
         checks += 1;
         if (bad && failures++ < 5)
             printf("FAIL qwino_u7s8 n=%d h=%d w=%d c=%d k=%d: %ld pixels differ from lowering + GEMM\n", n, h, w, c, k,
@@ -328,19 +333,13 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
         cnns_qwino5_pack(c, k, wt, wk, scale);
         for (long t = 0; t < tiles; t += 8)
             cnns_qwino5_u7s8(&ws, xp, t, tiles - t < 8 ? (int)(tiles - t) : 8, 0, wk, scale, work, y + t * 4 * k);
-        long bad = 0;
-        for (long t = 0; t < tiles; t++) {
-            const long b = t / (ws.tiles_y * ws.tiles_x);
-            const int ti = (int)(t % (ws.tiles_y * ws.tiles_x)) / ws.tiles_x, tj = (int)(t % ws.tiles_x);
-            for (int corner = 0; corner < 4; corner++) {
-                const int p = 2 * ti + corner / 2, q = 2 * tj + corner % 2;
-                if (p >= h || q >= w) continue;
-                for (int o = 0; o < k; o++) {
-                    const double e = fabs((double)y[(t * 4 + corner) * k + o] - ref[((b * h + p) * w + q) * k + o]);
+        long bad = 0, pixel;
+        for (long t = 0; t < tiles; t++)
+            for (int corner = 0; corner < 4; corner++)
+                for (int o = 0; o < k && tile_pixel(&ws, h, w, t, corner, &pixel); o++) {
+                    const double e = fabs((double)y[(t * 4 + corner) * k + o] - ref[pixel * k + o]);
                     bad += !(e <= cnns_qwino5_error_bound(c, k, scale, o));
                 }
-            }
-        }
         checks += 1;
         if (bad && failures++ < 5)
             printf("FAIL qwino5_u7s8 n=%d h=%d w=%d c=%d k=%d: %ld sums outside the bound of lowering + GEMM\n", n,

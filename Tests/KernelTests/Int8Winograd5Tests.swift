@@ -97,25 +97,15 @@ final class Int8Winograd5Tests: XCTestCase {
             }
             var outside = 0
             for tile in t0..<tiles {
-                let image = tile / (ty * tx), i = tile % (ty * tx) / tx, j = tile % tx
+                let pixels = Int8WinogradTesting.pixels(ofTile: tile, ty: ty, tx: tx, g)
                 for k in 0..<K {
-                    var corners: [Int64] = []
-                    for corner in 0..<4 {
-                        let p = 2 * i + corner / 2, q = 2 * j + corner % 2
-                        guard p < g.p && q < g.q else { continue }
-                        let v = want[((image * g.p + p) * g.q + q) * K + k]
-                        corners.append(v)
-                        if !pooled {
-                            let e = Double(abs(Int64(reference[((tile - t0) * 4 + corner) * K + k]) - v))
-                            if e > bound[k] { outside += 1 }
-                            worst = max(worst, e / bound[k])
-                        }
-                    }
-                    if pooled {
-                        let e = Double(abs(Int64(reference[(tile - t0) * K + k]) - corners.max()!))
-                        if e > bound[k] { outside += 1 }
-                        worst = max(worst, e / bound[k])
-                    }
+                    let corners = pixels.map { (corner: $0.corner, sum: want[$0.index * K + k]) }
+                    let errors =
+                        pooled
+                        ? [Double(abs(Int64(reference[(tile - t0) * K + k]) - corners.map(\.sum).max()!))]
+                        : corners.map { Double(abs(Int64(reference[((tile - t0) * 4 + $0.corner) * K + k]) - $0.sum)) }
+                    outside += errors.filter { $0 > bound[k] }.count
+                    worst = max(worst, errors.max()! / bound[k])
                 }
             }
             XCTAssertEqual(outside, 0, "sums outside cnns_qwino5_error_bound of the direct sums, \(label)")
@@ -173,40 +163,21 @@ final class Int8Winograd5Tests: XCTestCase {
         var shapes = try Self.labLayers.map { try ConvGeometry.parse($0) }
         for _ in 0..<3 { shapes.append(try Self.randomGeometry(&rng)) }
         for g in shapes {
-            let x = (0..<(g.n * g.h * g.w * g.c)).map { _ in rng.nextFloat(low: -1, high: 3) }
-            let w = (0..<(25 * g.c * g.k)).map { _ in rng.nextFloat(low: -0.3, high: 0.3) }
-            let b = (0..<g.k).map { _ in rng.nextFloat(low: -0.1, high: 0.1) }
-            let q = ActivationQuantization(min: -1, max: 3)
+            let layer = Int8WinogradTesting.RandomLayer(g, &rng)
             for isa in ["scalar", "avx2", "avx512"] {
-                let direct = Int8Conv2D(geometry: g, weights: w, bias: b, input: q, isa: isa, path: .lowered)
-                let wino = Int8Conv2D(geometry: g, weights: w, bias: b, input: q, isa: isa, path: .winograd)
+                let direct = Int8Conv2D(
+                    geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .lowered)
+                let wino = Int8Conv2D(
+                    geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .winograd)
                 XCTAssertTrue(wino.winograd && !wino.direct, "\(g) under \(isa)")
                 XCTAssertTrue(wino.kernelName.hasSuffix(" winograd"), wino.kernelName)
                 let tolerance = (0..<g.k).map { k in
                     cnns_qwino5_error_bound(Int32(g.c), Int32(g.k), wino.winogradScales, Int32(k))
                         * Double(wino.multiplier[k]) * 1.001
                 }
-                let runner = TwoThreadRunner()
-                for pooled in [false, true] where !pooled || (g.p >= 2 && g.q >= 2) {
-                    let count = pooled ? g.n * (g.p / 2) * (g.q / 2) * g.k : g.n * g.p * g.q * g.k
-                    func output(_ conv: Int8Conv2D) -> [Float] {
-                        var out = [Float](repeating: .nan, count: count)
-                        x.withUnsafeBufferPointer { xb in
-                            out.withUnsafeMutableBufferPointer { o in
-                                if pooled {
-                                    conv.forwardPooled2x2(
-                                        input: xb.baseAddress!, batch: g.n, output: o.baseAddress!, runner: runner,
-                                        clamp: 0...Float.infinity)
-                                } else {
-                                    conv.forward(
-                                        input: xb.baseAddress!, batch: g.n, output: o.baseAddress!, runner: runner,
-                                        clamp: 0...Float.infinity)
-                                }
-                            }
-                        }
-                        return out
-                    }
-                    let want = output(direct), got = output(wino)
+                for pooled in Int8WinogradTesting.poolings(g) {
+                    let want = Int8WinogradTesting.output(direct, layer.x, pooled: pooled)
+                    let got = Int8WinogradTesting.output(wino, layer.x, pooled: pooled)
                     var outside = 0
                     for (i, (a, b)) in zip(got, want).enumerated() {
                         let allowed = tolerance[i % g.k] + 1e-6 * max(1, Double(abs(b)))

@@ -65,17 +65,18 @@ final class Int8WinogradTests: XCTestCase {
                 }
                 var mismatches = 0
                 for tile in t0..<tiles {
-                    let image = tile / (ty * tx), i = tile % (ty * tx) / tx, j = tile % tx
+                    let pixels = Int8WinogradTesting.pixels(ofTile: tile, ty: ty, tx: tx, g)
                     for k in 0..<K {
-                        var corners: [Int32] = []
-                        for corner in 0..<4 {
-                            let p = 2 * i + corner / 2, q = 2 * j + corner % 2
-                            guard p < g.p && q < g.q else { continue }
-                            let v = want[((image * g.p + p) * g.q + q) * K + k]
-                            corners.append(v)
-                            if !pooled && got[((tile - t0) * 4 + corner) * K + k] != v { mismatches += 1 }
+                        if pooled {
+                            if got[(tile - t0) * K + k] != pixels.map({ want[$0.index * K + k] }).max()! {
+                                mismatches += 1
+                            }
+                        } else {
+                            mismatches +=
+                                pixels.filter {
+                                    got[((tile - t0) * 4 + $0.corner) * K + k] != want[$0.index * K + k]
+                                }.count
                         }
-                        if pooled && got[(tile - t0) * K + k] != corners.max()! { mismatches += 1 }
                     }
                 }
                 XCTAssertEqual(
@@ -129,44 +130,22 @@ final class Int8WinogradTests: XCTestCase {
         var shapes = try Self.labLayers.map { try ConvGeometry.parse($0) }
         for _ in 0..<4 { shapes.append(try Self.randomGeometry(&rng)) }
         for g in shapes {
-            let x = (0..<(g.n * g.h * g.w * g.c)).map { _ in rng.nextFloat(low: -1, high: 3) }
-            let w = (0..<(9 * g.c * g.k)).map { _ in rng.nextFloat(low: -0.3, high: 0.3) }
-            let b = (0..<g.k).map { _ in rng.nextFloat(low: -0.1, high: 0.1) }
-            let q = ActivationQuantization(min: -1, max: 3)
+            let layer = Int8WinogradTesting.RandomLayer(g, &rng)
             for isa in ["scalar", "avx2", "avx512"] {
-                let direct = Int8Conv2D(geometry: g, weights: w, bias: b, input: q, isa: isa, path: .direct)
-                let wino = Int8Conv2D(geometry: g, weights: w, bias: b, input: q, isa: isa, path: .winograd)
+                let direct = Int8Conv2D(
+                    geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .direct)
+                let wino = Int8Conv2D(
+                    geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .winograd)
                 XCTAssertTrue(wino.winograd && !wino.direct, "\(g) under \(isa)")
                 XCTAssertTrue(wino.kernelName.hasSuffix(" winograd"), wino.kernelName)
-                let runner = TwoThreadRunner()
-                for pooled in [false, true] where !pooled || (g.p >= 2 && g.q >= 2) {
-                    let count = pooled ? g.n * (g.p / 2) * (g.q / 2) * g.k : g.n * g.p * g.q * g.k
-                    func output(_ conv: Int8Conv2D) -> [Float] {
-                        var out = [Float](repeating: .nan, count: count)
-                        x.withUnsafeBufferPointer { xb in
-                            out.withUnsafeMutableBufferPointer { o in
-                                run(conv, xb.baseAddress!, g.n, o.baseAddress!, runner, pooled)
-                            }
-                        }
-                        return out
-                    }
-                    let want = output(direct), got = output(wino)
+                for pooled in Int8WinogradTesting.poolings(g) {
+                    let want = Int8WinogradTesting.output(direct, layer.x, pooled: pooled)
+                    let got = Int8WinogradTesting.output(wino, layer.x, pooled: pooled)
                     XCTAssertEqual(
                         got.map(\.bitPattern), want.map(\.bitPattern),
                         "\(pooled ? "pooled " : "")\(g) under \(isa), seed \(seed)")
                 }
             }
-        }
-    }
-
-    private func run(
-        _ conv: Int8Conv2D, _ x: UnsafePointer<Float>, _ batch: Int, _ out: UnsafeMutablePointer<Float>,
-        _ runner: ParallelRunner, _ pooled: Bool
-    ) {
-        if pooled {
-            conv.forwardPooled2x2(input: x, batch: batch, output: out, runner: runner, clamp: 0...Float.infinity)
-        } else {
-            conv.forward(input: x, batch: batch, output: out, runner: runner, clamp: 0...Float.infinity)
         }
     }
 

@@ -1,0 +1,57 @@
+import Tensor
+import XCTest
+
+@testable import Kernels
+
+/// What the integer Winograd tests share: the output pixels a 2x2 tile makes, and a layer of
+/// random floats run through `Int8Conv2D` with or without its fused 2x2 max pooling.
+enum Int8WinogradTesting {
+    /// The output pixels (image, row, column) of tile `tile` in a grid of ty x tx tiles per image
+    /// that lie inside the P x Q output, with the tile corner (0...3) each is.
+    static func pixels(
+        ofTile tile: Int, ty: Int, tx: Int, _ g: ConvGeometry
+    ) -> [(corner: Int, index: Int)] {
+        let image = tile / (ty * tx), i = tile % (ty * tx) / tx, j = tile % tx
+        return (0..<4).compactMap { corner in
+            let p = 2 * i + corner / 2, q = 2 * j + corner % 2
+            guard p < g.p && q < g.q else { return nil }
+            return (corner, (image * g.p + p) * g.q + q)
+        }
+    }
+
+    /// A layer's float input (-1..3, quantised over that range), weights (±0.3) and bias (±0.1).
+    struct RandomLayer {
+        let x: [Float], w: [Float], b: [Float]
+        let q = ActivationQuantization(min: -1, max: 3)
+        init(_ g: ConvGeometry, _ rng: inout SeededGenerator) {
+            x = (0..<(g.n * g.h * g.w * g.c)).map { _ in rng.nextFloat(low: -1, high: 3) }
+            w = (0..<(g.r * g.s * g.c * g.k)).map { _ in rng.nextFloat(low: -0.3, high: 0.3) }
+            b = (0..<g.k).map { _ in rng.nextFloat(low: -0.1, high: 0.1) }
+        }
+    }
+
+    /// Without pooling, and with it where the output has a 2x2 window.
+    static func poolings(_ g: ConvGeometry) -> [Bool] { g.p >= 2 && g.q >= 2 ? [false, true] : [false] }
+
+    /// The layer's floats for input x (ReLU clamp), pooled or not, on two threads.
+    static func output(_ conv: Int8Conv2D, _ x: [Float], pooled: Bool) -> [Float] {
+        let g = conv.geometry
+        let count = pooled ? g.n * (g.p / 2) * (g.q / 2) * g.k : g.n * g.p * g.q * g.k
+        var out = [Float](repeating: .nan, count: count)
+        let runner = TwoThreadRunner()
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { o in
+                if pooled {
+                    conv.forwardPooled2x2(
+                        input: xb.baseAddress!, batch: g.n, output: o.baseAddress!, runner: runner,
+                        clamp: 0...Float.infinity)
+                } else {
+                    conv.forward(
+                        input: xb.baseAddress!, batch: g.n, output: o.baseAddress!, runner: runner,
+                        clamp: 0...Float.infinity)
+                }
+            }
+        }
+        return out
+    }
+}
