@@ -140,10 +140,7 @@ final class Int8Winograd5Tests: XCTestCase {
         var rng = SeededGenerator(seed: 1)
         for text in ["N=1,H=8,W=8,C=64,K=16,R=5", "N=1,H=8,W=8,C=\(CNNS_QWINO5_MAX_C),K=8,R=5,pad=valid"] {
             let g = try ConvGeometry.parse(text)
-            let x = (0..<(g.n * g.h * g.w * g.c)).map { i -> UInt8 in
-                let pixel = i / g.c
-                return (pixel / g.w + pixel % g.w) % 2 == 0 ? 127 : 0
-            }
+            let x = Int8WinogradTesting.checkerboard(g)
             for sign in [Int8(127), Int8(-127)] {
                 let w = (0..<(25 * g.c * g.k)).map { i -> Int8 in
                     let tap = i / (g.c * g.k)
@@ -164,27 +161,17 @@ final class Int8Winograd5Tests: XCTestCase {
         for _ in 0..<3 { shapes.append(try Self.randomGeometry(&rng)) }
         for g in shapes {
             let layer = Int8WinogradTesting.RandomLayer(g, &rng)
-            for isa in ["scalar", "avx2", "avx512"] {
-                let direct = Int8Conv2D(
-                    geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .lowered)
-                let wino = Int8Conv2D(
-                    geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .winograd)
-                XCTAssertTrue(wino.winograd && !wino.direct, "\(g) under \(isa)")
-                XCTAssertTrue(wino.kernelName.hasSuffix(" winograd"), wino.kernelName)
+            Int8WinogradTesting.compareWinograd(g, layer, against: .lowered) { isa, pooled, wino, got, want in
                 let tolerance = (0..<g.k).map { k in
                     cnns_qwino5_error_bound(Int32(g.c), Int32(g.k), wino.winogradScales, Int32(k))
                         * Double(wino.multiplier[k]) * 1.001
                 }
-                for pooled in Int8WinogradTesting.poolings(g) {
-                    let want = Int8WinogradTesting.output(direct, layer.x, pooled: pooled)
-                    let got = Int8WinogradTesting.output(wino, layer.x, pooled: pooled)
-                    var outside = 0
-                    for (i, (a, b)) in zip(got, want).enumerated() {
-                        let allowed = tolerance[i % g.k] + 1e-6 * max(1, Double(abs(b)))
-                        if !(Double(abs(a - b)) <= allowed) { outside += 1 }
-                    }
-                    XCTAssertEqual(outside, 0, "\(pooled ? "pooled " : "")\(g) under \(isa), seed \(seed)")
+                var outside = 0
+                for (i, (a, b)) in zip(got, want).enumerated() {
+                    let allowed = tolerance[i % g.k] + 1e-6 * max(1, Double(abs(b)))
+                    if !(Double(abs(a - b)) <= allowed) { outside += 1 }
                 }
+                XCTAssertEqual(outside, 0, "\(pooled ? "pooled " : "")\(g) under \(isa), seed \(seed)")
             }
         }
     }

@@ -30,6 +30,34 @@ enum Int8WinogradTesting {
         }
     }
 
+    /// Inputs of 127 and 0 in a checkerboard of pixels (every channel alike): the input transforms'
+    /// largest values.
+    static func checkerboard(_ g: ConvGeometry) -> [UInt8] {
+        (0..<(g.n * g.h * g.w * g.c)).map { i in
+            let pixel = i / g.c
+            return (pixel / g.w + pixel % g.w) % 2 == 0 ? 127 : 0
+        }
+    }
+
+    /// Under each ISA cap, and without and with pooling: the Winograd layer of `layer` (checked to
+    /// run Winograd) and its floats beside those of the `reference` path.
+    static func compareWinograd(
+        _ g: ConvGeometry, _ layer: RandomLayer, against reference: Int8Conv2D.Path,
+        _ body: (_ isa: String, _ pooled: Bool, _ wino: Int8Conv2D, _ got: [Float], _ want: [Float]) -> Void
+    ) {
+        for isa in ["scalar", "avx2", "avx512"] {
+            let other = Int8Conv2D(
+                geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: reference)
+            let wino = Int8Conv2D(
+                geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .winograd)
+            XCTAssertTrue(wino.winograd && !wino.direct, "\(g) under \(isa)")
+            XCTAssertTrue(wino.kernelName.hasSuffix(" winograd"), wino.kernelName)
+            for pooled in poolings(g) {
+                body(isa, pooled, wino, output(wino, layer.x, pooled: pooled), output(other, layer.x, pooled: pooled))
+            }
+        }
+    }
+
     /// Without pooling, and with it where the output has a 2x2 window.
     static func poolings(_ g: ConvGeometry) -> [Bool] { g.p >= 2 && g.q >= 2 ? [false, true] : [false] }
 

@@ -108,10 +108,7 @@ final class Int8WinogradTests: XCTestCase {
         var rng = SeededGenerator(seed: 1)
         for text in ["N=1,H=8,W=8,C=64,K=16,R=3", "N=1,H=6,W=6,C=1024,K=8,R=3,pad=valid"] {
             let g = try ConvGeometry.parse(text)
-            let x = (0..<(g.n * g.h * g.w * g.c)).map { i -> UInt8 in
-                let pixel = i / g.c
-                return (pixel / g.w + pixel % g.w) % 2 == 0 ? 127 : 0
-            }
+            let x = Int8WinogradTesting.checkerboard(g)
             for sign in [Int8(127), Int8(-127)] {
                 let w = (0..<(9 * g.c * g.k)).map { i -> Int8 in
                     let tap = i / (g.c * g.k)
@@ -131,20 +128,10 @@ final class Int8WinogradTests: XCTestCase {
         for _ in 0..<4 { shapes.append(try Self.randomGeometry(&rng)) }
         for g in shapes {
             let layer = Int8WinogradTesting.RandomLayer(g, &rng)
-            for isa in ["scalar", "avx2", "avx512"] {
-                let direct = Int8Conv2D(
-                    geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .direct)
-                let wino = Int8Conv2D(
-                    geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .winograd)
-                XCTAssertTrue(wino.winograd && !wino.direct, "\(g) under \(isa)")
-                XCTAssertTrue(wino.kernelName.hasSuffix(" winograd"), wino.kernelName)
-                for pooled in Int8WinogradTesting.poolings(g) {
-                    let want = Int8WinogradTesting.output(direct, layer.x, pooled: pooled)
-                    let got = Int8WinogradTesting.output(wino, layer.x, pooled: pooled)
-                    XCTAssertEqual(
-                        got.map(\.bitPattern), want.map(\.bitPattern),
-                        "\(pooled ? "pooled " : "")\(g) under \(isa), seed \(seed)")
-                }
+            Int8WinogradTesting.compareWinograd(g, layer, against: .direct) { isa, pooled, _, got, want in
+                XCTAssertEqual(
+                    got.map(\.bitPattern), want.map(\.bitPattern),
+                    "\(pooled ? "pooled " : "")\(g) under \(isa), seed \(seed)")
             }
         }
     }
