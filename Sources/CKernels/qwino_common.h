@@ -82,6 +82,18 @@ static inline void cnns_qwino_store_tile(int32_t *y, long t, int K, int ko, cons
 }
 
 #if CNNS_X86
+// cnns_qwino_store_tile for 8 columns k..k+7 at once (out: the four sums' vectors).
+__attribute__((target("avx2"), always_inline)) static inline void cnns_qwino_store_tile8(int32_t *y, long t, int K,
+                                                                                         int k, const __m256i out[4],
+                                                                                         int pool) {
+    if (pool) {
+        const __m256i mx = _mm256_max_epi32(_mm256_max_epi32(out[0], out[1]), _mm256_max_epi32(out[2], out[3]));
+        _mm256_storeu_si256((__m256i *)(y + t * K + k), mx);
+    } else {
+        for (int q = 0; q < 4; q++) _mm256_storeu_si256((__m256i *)(y + (t * 4 + q) * K + k), out[q]);
+    }
+}
+
 // ACC(c, x, b): c + the pair products of x and b (AVX2: vpmaddwd then vpaddd; AVX-512 VNNI:
 // vpdpwssd), for the GEMMs of the transform domain on channel pairs.
 #define CNNS_QWINO_ACC_AVX2(c, x, b) _mm256_add_epi32((c), _mm256_madd_epi16((x), (b)))

@@ -250,12 +250,7 @@ __attribute__((target("avx2"))) static void qwino_x86(cnns_qwino_gemm_rows_fn ge
             for (int q = 0; q < 16; q++) m16[q] = m + (long)q * ldm + (long)t * Kp + k;
             __m256i out[4];
             output_transform8(m16, out);
-            if (pool) {
-                const __m256i mx = _mm256_max_epi32(_mm256_max_epi32(out[0], out[1]), _mm256_max_epi32(out[2], out[3]));
-                _mm256_storeu_si256((__m256i *)(y + (long)t * K + k), mx);
-            } else {
-                for (int q = 0; q < 4; q++) _mm256_storeu_si256((__m256i *)(y + ((long)t * 4 + q) * K + k), out[q]);
-            }
+            cnns_qwino_store_tile8(y, t, K, k, out, pool);
         }
         for (int k = K8; k < K; k++) {
             int64_t mm[16];

@@ -148,10 +148,11 @@ double cnns_qwino5_error_bound(int c, int k, const float *scale, int ko) {
         r[5] = SUB(TIMES4(d13), d35);                                             \
     } while (0)
 
-#define QWINO5_INT_SUB(a, b) ((a) - (b))
-#define QWINO5_INT_ADD(a, b) ((a) + (b))
-#define QWINO5_INT_TIMES2(a) (2 * (a))
-#define QWINO5_INT_TIMES4(a) (4 * (a))
+// The scalar operations of the references (integers in the input transform, floats in the output).
+#define QWINO5_SUB(a, b) ((a) - (b))
+#define QWINO5_ADD(a, b) ((a) + (b))
+#define QWINO5_TIMES2(a) (2 * (a))
+#define QWINO5_TIMES4(a) (4 * (a))
 
 // Aᵀ applied to one column of six floats f0..f5 -> y0, y1, in a fixed order (2·d is d + d).
 #define QWINO5_AT(T, f, y0, y1, SUB, ADD)                                     \
@@ -162,20 +163,17 @@ double cnns_qwino5_error_bound(int c, int k, const float *scale, int ko) {
         y1 = ADD(ADD(d12, ADD(d34, d34)), f[5]);                              \
     } while (0)
 
-#define QWINO5_FLOAT_SUB(a, b) ((a) - (b))
-#define QWINO5_FLOAT_ADD(a, b) ((a) + (b))
-
 // V of one channel: the 36 pixels' bytes x -> v[36] (integers).
 static void input_transform_one(const int x[36], int v[36]) {
     int r[36];
     for (int b = 0; b < 6; b++) {  // r = Bᵀ x, column by column
         const int col[6] = {x[b], x[6 + b], x[12 + b], x[18 + b], x[24 + b], x[30 + b]};
         int out[6];
-        QWINO5_BT(int, col, out, QWINO5_INT_SUB, QWINO5_INT_ADD, QWINO5_INT_TIMES2, QWINO5_INT_TIMES4);
+        QWINO5_BT(int, col, out, QWINO5_SUB, QWINO5_ADD, QWINO5_TIMES2, QWINO5_TIMES4);
         for (int a = 0; a < 6; a++) r[a * 6 + b] = out[a];
     }
     for (int a = 0; a < 6; a++)  // V = r B, row by row
-        QWINO5_BT(int, (r + a * 6), (v + a * 6), QWINO5_INT_SUB, QWINO5_INT_ADD, QWINO5_INT_TIMES2, QWINO5_INT_TIMES4);
+        QWINO5_BT(int, (r + a * 6), (v + a * 6), QWINO5_SUB, QWINO5_ADD, QWINO5_TIMES2, QWINO5_TIMES4);
 }
 
 // y of one column from its 36 sums m (the transform domain) and scales s: the float output transform.
@@ -184,11 +182,11 @@ static void output_transform_one(const int32_t m[36], const float s[36], int32_t
     for (int q = 0; q < 36; q++) f[q] = (float)m[q] * s[q];
     for (int b = 0; b < 6; b++) {  // Aᵀ f, column by column
         const float col[6] = {f[b], f[6 + b], f[12 + b], f[18 + b], f[24 + b], f[30 + b]};
-        QWINO5_AT(float, col, o[0][b], o[1][b], QWINO5_FLOAT_SUB, QWINO5_FLOAT_ADD);
+        QWINO5_AT(float, col, o[0][b], o[1][b], QWINO5_SUB, QWINO5_ADD);
     }
     for (int a = 0; a < 2; a++) {  // then times A
         float y0, y1;
-        QWINO5_AT(float, o[a], y0, y1, QWINO5_FLOAT_SUB, QWINO5_FLOAT_ADD);
+        QWINO5_AT(float, o[a], y0, y1, QWINO5_SUB, QWINO5_ADD);
         out[2 * a] = (int32_t)lrintf(y0);
         out[2 * a + 1] = (int32_t)lrintf(y1);
     }
@@ -349,14 +347,7 @@ __attribute__((target("avx2"))) static void qwino5_x86(cnns_qwino_gemm_rows_fn g
                 for (int k = k0; k < k8; k += 8) {
                     __m256i out[4];
                     output_transform8(m + (long)t * 16 + (k - k0), ldm, scale + k, K, out);
-                    if (pool) {
-                        const __m256i mx =
-                            _mm256_max_epi32(_mm256_max_epi32(out[0], out[1]), _mm256_max_epi32(out[2], out[3]));
-                        _mm256_storeu_si256((__m256i *)(y + tile * K + k), mx);
-                    } else {
-                        for (int q = 0; q < 4; q++)
-                            _mm256_storeu_si256((__m256i *)(y + (tile * 4 + q) * K + k), out[q]);
-                    }
+                    cnns_qwino_store_tile8(y, tile, K, k, out, pool);
                 }
                 for (int k = k8; k < k1; k++) {
                     int32_t mm[36], out[4];

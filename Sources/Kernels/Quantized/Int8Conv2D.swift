@@ -459,25 +459,25 @@ public final class Int8Conv2D {
         var shape = cnns_qwino_shape(
             c: Int32(g.c), k: Int32(K), hp: Int32(paddedExtent.h), wp: Int32(paddedExtent.w), tiles_y: Int32(ty),
             tiles_x: Int32(tx), pad: zeroByte)
-        let tiles = batch * ty * tx, T = tilesPerChunk, points = g.r == 5 ? 36 : 16
+        let tiles = batch * ty * tx, T = tilesPerChunk, five = g.r == 5
         let workBytes = Int(
-            g.r == 5
+            five
                 ? cnns_qwino5_workspace_size(Int32(g.c), Int32(K), Int32(T))
                 : cnns_qwino_workspace_size(Int32(g.c), Int32(K), Int32(T)))
         let sumsPerTile = pooled ? K : 4 * K
         workspace.reserve(workers: runner.width, floats: workBytes / 4 + 16 + T * sumsPerTile)
         let chunks = (tiles + T - 1) / T
-        let weights = winogradWeights, scales = winogradScales
+        let weights = winogradWeights, scales = winogradScales, pool: Int32 = pooled ? 1 : 0
         let kernel3 = Self.winogradKernel(winogradISA), kernel5 = Self.winograd5Kernel(winogradISA)
-        runner.parallelRanges(chunks, work: tiles * points * g.c * K) { worker, range in
+        runner.parallelRanges(chunks, work: tiles * (five ? 36 : 16) * g.c * K) { worker, range in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
             let y = (buf + (workBytes + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: T * sumsPerTile)
             for chunk in range {
                 let t0 = chunk * T, n = Swift.min(T, tiles - t0)
-                if scales != nil {
-                    kernel5(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, scales, buf, y)
+                if five {  // F(2x2,5x5) takes its scales too
+                    kernel5(&shape, xq, t0, Int32(n), pool, weights, scales, buf, y)
                 } else {
-                    kernel3(&shape, xq, t0, Int32(n), pooled ? 1 : 0, weights, buf, y)
+                    kernel3(&shape, xq, t0, Int32(n), pool, weights, buf, y)
                 }
                 if pooled {
                     dequantize(y, rows: n, lo: lo, hi: hi, into: output + t0 * K)
