@@ -19,6 +19,10 @@ public struct ProbeResult: Codable, Sendable {
 public enum CounterProbe {
     /// The floating-point operations event of a PMU model, when cnnscope knows one.
     public static func fpEvent(forPMU name: String) -> String? {
+        // Zen 1 counts FLOPs per kind and precision (an FMA counts two); Zen 2 and later have ANY.
+        if name == "amd64_fam17h" || name == "amd64_fam17h_zen1" {
+            return "RETIRED_SSE_AVX_OPERATIONS:SP_MULT_ADD_FLOPS:SP_MULT_FLOPS:SP_ADD_SUB_FLOPS:SP_DIV_FLOPS"
+        }
         if name.hasPrefix("amd64_fam19h") || name.hasPrefix("amd64_fam1ah") || name.hasPrefix("amd64_fam17h") {
             return "RETIRED_SSE_AVX_FLOPS:ANY"
         }
@@ -33,7 +37,10 @@ public enum CounterProbe {
     /// first core PMU detected.
     public static func standardEvents(pmus: [PMUInfo]) -> [String] {
         var list = ["cycles", "instructions", "cache-misses", "task-clock", "page-faults"]
-        if let core = pmus.first(where: { $0.kind == "core" }), let fp = fpEvent(forPMU: core.name) {
+        // libpfm4 lists a deprecated alias (amd64_fam17h) before the model's own name.
+        let cores = pmus.filter { $0.kind == "core" }
+        let core = cores.first { !$0.description.contains("deprecated") } ?? cores.first
+        if let core, let fp = fpEvent(forPMU: core.name) {
             list.append("\(core.name)::\(fp)")
         }
         return list

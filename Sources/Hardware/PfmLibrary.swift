@@ -13,6 +13,15 @@ public struct PMUInfo: Codable, Equatable, Sendable {
     public var events: Int
     public var genericCounters: Int
     public var fixedCounters: Int
+
+    public init(name: String, description: String, kind: String, events: Int, genericCounters: Int, fixedCounters: Int) {
+        self.name = name
+        self.description = description
+        self.kind = kind
+        self.events = events
+        self.genericCounters = genericCounters
+        self.fixedCounters = fixedCounters
+    }
 }
 
 /// A perf_event_attr produced by libpfm4 for an event name, with the fully qualified name.

@@ -40,6 +40,37 @@ final class EventSetCoverageTests: XCTestCase {
         return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
     }
 
+    /// `cnnscope machine` probes one FLOP event per core PMU; it must be the FLOPS_SP set's event for
+    /// that PMU (or, where the set derives FLOPs from several events, one of them), whatever the order
+    /// of its unit masks.
+    func testTheProbesFLOPEventIsTheEventSetsForEveryPMU() throws {
+        let set = try EventSet.load(named: "FLOPS_SP", in: Self.eventsDir)
+        func parts(_ e: String) -> Set<Substring> { Set(e.split(separator: ":")) }
+        var checked = 0
+        for section in set.sections where !section.pmus.contains("generic") {
+            for pmu in section.pmus {
+                let probe = try XCTUnwrap(CounterProbe.fpEvent(forPMU: pmu), "no probe FLOP event for \(pmu)")
+                XCTAssertTrue(
+                    section.events.contains { parts($0.event) == parts(probe) },
+                    "\(pmu): probe \(probe), section \(section.events.map(\.event))")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 10)
+        let cores = [
+            PMUInfo(
+                name: "amd64_fam17h", description: "AMD64 Fam17h Zen1 (deprecated - use amd_fam17h_zen1 instead)",
+                kind: "core", events: 64, genericCounters: 6, fixedCounters: 0),
+            PMUInfo(
+                name: "amd64_fam17h_zen1", description: "AMD64 Fam17h Zen1", kind: "core", events: 64,
+                genericCounters: 6, fixedCounters: 0),
+        ]
+        XCTAssertEqual(
+            CounterProbe.standardEvents(pmus: cores).last,
+            "amd64_fam17h_zen1::" + (CounterProbe.fpEvent(forPMU: "amd64_fam17h_zen1") ?? "?"),
+            "the probe uses the model's own PMU, not libpfm4's deprecated alias")
+    }
+
     func testEverySectionEncodesOnEveryPMUItNames() throws {
         let exe = try Self.executable()
         let sets = try EventSet.available(in: Self.eventsDir).map { try EventSet.load(named: $0, in: Self.eventsDir) }
