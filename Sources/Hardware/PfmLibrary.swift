@@ -14,7 +14,8 @@ public struct PMUInfo: Codable, Equatable, Sendable {
     public var genericCounters: Int
     public var fixedCounters: Int
 
-    public init(name: String, description: String, kind: String, events: Int, genericCounters: Int, fixedCounters: Int) {
+    public init(name: String, description: String, kind: String, events: Int, genericCounters: Int, fixedCounters: Int)
+    {
         self.name = name
         self.description = description
         self.kind = kind
