@@ -25,7 +25,7 @@ public enum RunAssembler {
             if d.fusedInto != nil { return nil }
             return d.kernel(batch: batch).kernelISA(d.options)
         }
-        if let q = layer as? Int8Layer { return q.kernel.gemmISA }
+        if let q = layer as? Int8Layer { return q.kernel.sumsISA }
         if let p = layer as? PoolingLayer, p.type == .max, p.fusedInto == nil {
             return p.options.avx512Kernels ? "avx512" : (Blas.haveSmallGemm ? "avx2" : "scalar")
         }
@@ -58,6 +58,15 @@ public enum RunAssembler {
         if phase == .forward, let pass = fusedPass(layer) {
             let f = pass.flops(batch: batch, workers: workers), bytes = pass.minimumBytes(batch: batch)
             return (f.direct, f.executed, bytes, bytes, pass.label, pass.workspaceBytes(workers: workers))
+        }
+        if phase == .forward, let q = layer as? Int8Layer {
+            let fused = q.fusedMaxPool.map { q.canFuse($0) } ?? false
+            let cost = q.kernel.cost(batch: batch, workers: workers, pooled: fused)
+            let label = "int8 \(q.kernel.kernelName)" + (fused ? " + max pool (fused)" : "")
+            return (
+                cost.directFLOPs, cost.executedFLOPs, cost.minimumTrafficBytes, cost.algorithmTrafficBytes, label,
+                cost.workspaceBytes
+            )
         }
         if let c = layer as? Conv2DLayer, let algo = try? c.algorithm(batch: batch, runner: runner) {
             let cost = algo.cost(workers: workers)

@@ -1,5 +1,6 @@
 import Foundation
 import Hardware
+import Kernels
 import Layers
 import Profiling
 import Tensor
@@ -33,6 +34,27 @@ final class LayerCostTests: XCTestCase {
         // A batch reads the weights once: 64 images of dense cost 64·(in + out)·4 + weights.
         let d64 = RunAssembler.costs(m.layers[5], phase: .forward, batch: 64, workers: 1, runner: SerialRunner())
         XCTAssertEqual(d64.minBytes, 4 * (64 * (3136 + 128) + 401_408 + 128))
+    }
+
+    /// An int8 convolution reports its own path's costs (executed operations, workspace, label), not
+    /// the float layer's.
+    func testInt8LayerReportsItsPathsCosts() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let p = try ModelProfile.load(named: "basic-cnn", in: dir.appendingPathComponent("Profiles/models"))
+        let m = try ModelBuilder.build(p, input: [28, 28, 1])
+        let conv = try XCTUnwrap(m.layers[2] as? Conv2DLayer)
+        let q = ActivationQuantization(min: -1, max: 1)
+        for path in [Int8Conv2D.Path.direct, .lowered, .winograd] {
+            let layer = Int8Layer(quantizing: conv, input: q, path: path)
+            let got = RunAssembler.costs(layer, phase: .forward, batch: 8, workers: 2, runner: SerialRunner())
+            let want = layer.kernel.cost(batch: 8, workers: 2)
+            XCTAssertEqual(got.direct, 8 * 2.0 * 14 * 14 * 64 * 288, "\(path)")
+            XCTAssertEqual(got.executed, want.executedFLOPs, "\(path)")
+            XCTAssertEqual(got.workspace, want.workspaceBytes, "\(path)")
+            XCTAssertEqual(got.conv, "int8 \(layer.kernel.kernelName)")
+            XCTAssertTrue(got.conv?.hasSuffix(path.rawValue) ?? false, "\(got.conv ?? "nil") for \(path)")
+        }
     }
 
     /// A training step's direct-equivalent FLOPs: forward, the weight gradient of each layer that

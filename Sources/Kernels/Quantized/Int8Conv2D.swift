@@ -258,6 +258,10 @@ public final class Int8Conv2D {
         quantizedInput?.deallocate()
     }
 
+    /// Bytes of scratch this layer holds now: the quantised input and every worker's buffers (the
+    /// declared `cost(batch:workers:pooled:).workspaceBytes` of the largest pass run so far).
+    public var heldWorkspaceBytes: Int { quantizedCapacity + workspace.totalBytes }
+
     /// Bytes of the quantised weights (the float layer needs four times as many).
     public var weightBytes: Int { geometry.r * geometry.s * geometry.c * geometry.k }
 

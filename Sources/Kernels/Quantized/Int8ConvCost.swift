@@ -1,0 +1,91 @@
+import CKernels
+
+/// The int8 convolution's declared costs, per path, by formula (modelled).
+extension Int8Conv2D {
+    /// The ISA of the kernel that computes the int32 sums: the Winograd kernel's where that path
+    /// runs, else the int8 GEMM's (the direct kernel shares it).
+    public var sumsISA: String { winograd ? winogradISA : gemmISA }
+
+    /// The pixels whose int32 sums one forward pass of `batch` images computes, and the pixels a
+    /// call's buffers hold: every output pixel; under fused 2x2 max pooling, the direct kernel's
+    /// four per window, lowering's two whole output rows per pooled row.
+    func summedPixels(batch: Int, pooled: Bool) -> (total: Int, perChunk: Int) {
+        let g = geometry
+        let (p2, q2) = (g.p / 2, g.q / 2)
+        guard pooled else {
+            let rows = batch * g.p * g.q
+            return (rows, Swift.min(rowsPerChunk, rows))
+        }
+        if direct {
+            let perRow = 4 * q2
+            let group = Swift.max(1, Swift.min(batch * p2, rowsPerChunk / Swift.max(1, perRow)))
+            return (batch * p2 * perRow, Self.pooledSmallFits(g) ? 0 : group * perRow)
+        }
+        return (batch * p2 * 2 * g.q, 2 * g.q)
+    }
+
+    /// What one forward pass of `batch` images costs on this layer's path, by formula (modelled),
+    /// with `workers` workers; `pooled`: under the fused 2x2 max pooling (`forwardPooled2x2`).
+    ///
+    /// Integer operations are counted as float FLOPs are (a multiply-add is two), so the executed
+    /// figure compares with the float algorithms':
+    /// - direct and lowered: 2 per multiply-add the kernel runs, the patch padded to the kernel's
+    ///   groups of 4 bytes (R·⌈S·C/4⌉·4 in place, ⌈R·S·C/4⌉·4 lowered) and K to its blocks of 8;
+    /// - Winograd F(2x2,3x3) and F(2x2,5x5): 2·α²·C'·K' per tile (C' even, K' a multiple of 16),
+    ///   plus the input and output transforms counted as float Winograd counts them (a multiply and
+    ///   an add per non-zero coefficient: more than the integer kernels' adds and shifts), plus, for
+    ///   F(2x2,5x5), one multiply per point and channel to scale the sums.
+    /// The quantising and dequantising passes (elementwise, like a bias) are not counted.
+    /// Minimum traffic: the float input read, the int8 weights and the epilogue's two floats per
+    /// channel read, the float output written. The path's own traffic adds, each written and read
+    /// once: the quantised input, lowered rows, int32 sums, and Winograd's transformed tiles
+    /// (int16), products (int32) and its transformed weights once per chunk of tiles.
+    public func cost(batch: Int, workers: Int, pooled: Bool = false) -> ConvCost {
+        let g = geometry
+        let n = Double(batch), C = Double(g.c), K = Double(g.k)
+        let direct2 = 2 * n * Double(g.p * g.q) * K * Double(g.r * g.s) * C
+        let inputFloats = n * Double(g.h * g.w) * C
+        let outputFloats = pooled ? n * Double((g.p / 2) * (g.q / 2)) * K : n * Double(g.p * g.q) * K
+        let minimum = 4 * inputFloats + Double(weightBytes) + 8 * K + 4 * outputFloats
+        let padded = direct || winograd
+        let quantizedBytes = padded ? n * Double(paddedExtent.h * paddedExtent.w) * C + 3 : inputFloats
+        if winograd {
+            let transform = g.r == 5 ? WinogradTransform.f2x5 : WinogradTransform.f2x3
+            let a2 = Double(transform.alpha * transform.alpha)
+            let tiles = pooled ? n * Double((g.p / 2) * (g.q / 2)) : n * Double(((g.p + 1) / 2) * ((g.q + 1) / 2))
+            let cp = Double((g.c + 1) / 2 * 2), kp = Double((g.k + 15) / 16 * 16)
+            let scaling = g.r == 5 ? tiles * a2 * K : 0
+            let executed =
+                2 * a2 * tiles * cp * kp + tiles * C * transform.inputFLOPsPerTileChannel
+                + tiles * K * transform.outputFLOPsPerTileFilter + scaling
+            let T = tilesPerChunk
+            let work =
+                g.r == 5
+                ? cnns_qwino5_workspace_size(Int32(g.c), Int32(g.k), Int32(T))
+                : cnns_qwino_workspace_size(Int32(g.c), Int32(g.k), Int32(T))
+            let sumsPerTile = pooled ? g.k : 4 * g.k
+            let perWorker = Double((Int(work) / 4 + 16 + T * sumsPerTile) * 4)
+            let chunks = (tiles / Double(T)).rounded(.up)
+            let own = 2 * quantizedBytes + 2 * tiles * a2 * (2 * cp + 4 * kp) + chunks * a2 * cp * kp * 2
+            return ConvCost(
+                directFLOPs: direct2, executedFLOPs: executed, oncePerWeightsFLOPs: 0,
+                workspaceBytes: quantizedBytes + Double(workers) * perWorker, minimumTrafficBytes: minimum,
+                algorithmTrafficBytes: minimum + own)
+        }
+        let patch =
+            direct
+            ? g.r * ((g.s * g.c + 3) / 4 * 4)
+            : paddedLength
+        let kBlocks = Double((g.k + 7) / 8 * 8)
+        let (pixels, perChunk) = summedPixels(batch: batch, pooled: pooled)
+        let executed = 2 * Double(pixels) * kBlocks * Double(patch)
+        let buffers = perChunk == 0 ? 0 : ((perChunk * paddedLength + 3) / 4 * 4 + perChunk * g.k * 4)
+        // A 1x1 stride-1 layer with C a multiple of 4 reads the quantised input as its rows.
+        let lowered = direct || Self.readsInputAsIs(g) ? 0 : 2 * Double(pixels) * Double(paddedLength)
+        let sums = perChunk == 0 ? 0 : 2 * Double(pixels) * K * 4
+        return ConvCost(
+            directFLOPs: direct2, executedFLOPs: executed, oncePerWeightsFLOPs: 0,
+            workspaceBytes: quantizedBytes + Double(workers * buffers), minimumTrafficBytes: minimum,
+            algorithmTrafficBytes: minimum + 2 * quantizedBytes + lowered + sums)
+    }
+}

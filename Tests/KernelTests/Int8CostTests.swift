@@ -1,0 +1,109 @@
+import Kernels
+import Tensor
+import XCTest
+
+/// The int8 convolution's declared costs: the scratch it declares is what it holds after a pass,
+/// on every path, ISA and worker count; the executed operations follow each path's formula.
+final class Int8CostTests: XCTestCase {
+    func layer(_ g: ConvGeometry, path: Int8Conv2D.Path, isa: String) -> Int8Conv2D {
+        var rng = SeededGenerator(seed: 11)
+        let w = Tensor(shape: g.weightShape), b = try! Tensor([g.k])
+        w.fillUniform(&rng, low: -0.5, high: 0.5)
+        return Int8Conv2D(
+            geometry: g, weights: w.data, bias: b.data, input: ActivationQuantization(min: -1, max: 1), isa: isa,
+            path: path)
+    }
+
+    /// The lab's shapes and a few odd ones (C not a multiple of 4, K not of 8 or 16, odd maps).
+    func shapes() throws -> [ConvGeometry] {
+        [
+            try ConvGeometry(n: 3, h: 28, w: 28, c: 1, k: 32, r: 3),
+            try ConvGeometry(n: 3, h: 14, w: 14, c: 32, k: 64, r: 3),
+            try ConvGeometry(n: 2, h: 14, w: 14, c: 32, k: 64, r: 5),
+            try ConvGeometry(n: 2, h: 7, w: 9, c: 6, k: 20, r: 3),
+            try ConvGeometry(n: 2, h: 11, w: 10, c: 5, k: 12, r: 5, padding: .valid),
+            try ConvGeometry(n: 2, h: 9, w: 9, c: 3, k: 10, r: 3, stride: 2),
+        ]
+    }
+
+    func testDeclaredWorkspaceIsWhatTheLayerHoldsAfterAPass() throws {
+        for g in try shapes() {
+            for isa in ConvOptions.availableISAs {
+                for path in [Int8Conv2D.Path.direct, .lowered, .winograd] {
+                    for runner in [SerialRunner(), TwoThreadRunner()] as [ParallelRunner] {
+                        for pooled in [false, true] where !pooled || (g.p >= 2 && g.q >= 2) {
+                            let conv = layer(g, path: path, isa: isa)
+                            let x = Tensor(shape: g.inputShape)
+                            var rng = SeededGenerator(seed: 3)
+                            x.fillUniform(&rng, low: -1, high: 1)
+                            let out = Tensor.allocate(g.n * g.p * g.q * g.k)
+                            defer { out.deallocate() }
+                            if pooled {
+                                conv.forwardPooled2x2(input: x.data, batch: g.n, output: out, runner: runner)
+                            } else {
+                                conv.forward(input: x.data, batch: g.n, output: out, runner: runner)
+                            }
+                            let declared = conv.cost(batch: g.n, workers: runner.width, pooled: pooled)
+                            XCTAssertEqual(
+                                declared.workspaceBytes, Double(conv.heldWorkspaceBytes),
+                                "\(g) \(conv.kernelName) pooled \(pooled) workers \(runner.width)")
+                            XCTAssertGreaterThan(declared.algorithmTrafficBytes, declared.minimumTrafficBytes)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testExecutedOperationsFollowEachPath() throws {
+        let isa = ConvOptions.bestISA
+        // 14x14x32->64 3x3: no padding of the patch or of K; the direct and lowered paths run every
+        // multiply-add of the definition, F(2x2,3x3) 16 of 36 plus its transforms.
+        let g = try ConvGeometry(n: 2, h: 14, w: 14, c: 32, k: 64, r: 3)
+        let direct = ConvCost.direct(g)
+        for path in [Int8Conv2D.Path.direct, .lowered] {
+            let c = layer(g, path: path, isa: isa).cost(batch: 2, workers: 1)
+            XCTAssertEqual(c.directFLOPs, direct)
+            XCTAssertEqual(c.executedFLOPs, direct, "\(path)")
+        }
+        XCTAssertTrue(layer(g, path: .direct, isa: isa).direct)
+        let wino = layer(g, path: .winograd, isa: isa)
+        XCTAssertTrue(wino.winograd)
+        let tiles = 2.0 * 7 * 7
+        let transforms =
+            tiles * 32 * WinogradTransform.f2x3.inputFLOPsPerTileChannel + tiles * 64
+            * WinogradTransform.f2x3.outputFLOPsPerTileFilter
+        XCTAssertEqual(wino.cost(batch: 2, workers: 1).executedFLOPs, 2 * 16 * tiles * 32 * 64 + transforms)
+        XCTAssertLessThan(wino.cost(batch: 2, workers: 1).executedFLOPs, direct)
+        // Under 2x2 pooling F(2x2,3x3) computes one tile per window, a quarter of the pixels here.
+        XCTAssertEqual(
+            wino.cost(batch: 2, workers: 1, pooled: true).executedFLOPs,
+            wino.cost(batch: 2, workers: 1).executedFLOPs, "7x7 tiles cover 14x14 in both")
+        // C = 2, K = 20, 3x3: in place the kernel reads R·⌈S·C/4⌉·4 = 3·8 bytes per patch, lowered
+        // ⌈R·S·C/4⌉·4 = 20; both pad K to 24.
+        let odd = try ConvGeometry(n: 1, h: 7, w: 9, c: 2, k: 20, r: 3)
+        let pixels = 7.0 * 9
+        XCTAssertTrue(layer(odd, path: .direct, isa: isa).direct)
+        XCTAssertEqual(
+            layer(odd, path: .direct, isa: isa).cost(batch: 1, workers: 1).executedFLOPs, 2 * pixels * 24 * 24)
+        XCTAssertEqual(
+            layer(odd, path: .lowered, isa: isa).cost(batch: 1, workers: 1).executedFLOPs, 2 * pixels * 24 * 20)
+        // Pooled 7x9: the direct kernel sums the 4·3·4 pixels under the windows, lowering the two
+        // whole rows under each of the 3 pooled rows.
+        XCTAssertEqual(
+            layer(odd, path: .direct, isa: isa).cost(batch: 1, workers: 1, pooled: true).executedFLOPs,
+            2 * 48 * 24 * 24)
+        XCTAssertEqual(
+            layer(odd, path: .lowered, isa: isa).cost(batch: 1, workers: 1, pooled: true).executedFLOPs,
+            2 * 54 * 24 * 20)
+        // F(2x2,5x5): 36 points per tile, C padded to even, K to 16, plus one scaling per point.
+        let five = try ConvGeometry(n: 1, h: 10, w: 10, c: 5, k: 20, r: 5)
+        let w5 = layer(five, path: .winograd, isa: isa)
+        XCTAssertTrue(w5.winograd)
+        let t5 = 25.0
+        XCTAssertEqual(
+            w5.cost(batch: 1, workers: 1).executedFLOPs,
+            2 * 36 * t5 * 6 * 32 + t5 * 5 * WinogradTransform.f2x5.inputFLOPsPerTileChannel + t5 * 20
+                * WinogradTransform.f2x5.outputFLOPsPerTileFilter + t5 * 36 * 20)
+    }
+}
