@@ -3,7 +3,8 @@ import Tensor
 
 // input (N, F), kernel (F, U) as Keras, bias (U) -> output (N, U), activation fused
 /// Keras Dense. Its three GEMMs run cnnscope's cache-blocked AVX-512 kernels where the options
-/// allow (`Blas.blockedSgemm`, `Blas.sgemmNT`), cblas_sgemm otherwise; workers split the output
+/// allow (`Blas.blockedSgemm`, `Blas.sgemmNT`), the forward one the 6x16 AVX2 kernel where only
+/// AVX2 is (`Blas.smallKernelTakesDense`), cblas_sgemm otherwise; workers split the output
 /// units (forward) and the input features (dW, dx), so no reduction is needed.
 public final class DenseLayer: Layer {
     public let name: String
@@ -42,6 +43,15 @@ public final class DenseLayer: Layer {
     public func cost() -> LayerCost {
         let f = inputShape[0], u = units
         return LayerCost(forwardFLOPs: Double(2 * f * u + u), forwardBytes: Self.bytes(f + f * u + u + u))
+    }
+
+    /// What runs the forward GEMM of a batch split over `workers`: "avx512" (the blocked kernel),
+    /// "avx2" (the 6x16 kernel) or "openblas" (cblas_sgemm, and cblas_sgemv for one image).
+    public func forwardKernel(batch: Int, workers: Int) -> String {
+        if batch == 1 { return "openblas" }
+        if Blas.blockedKernels(options) { return "avx512" }
+        let columns = units / Swift.max(1, Swift.min(workers, units))
+        return Blas.smallKernelTakesDense(transA: false, n: columns, options: options) ? "avx2" : "openblas"
     }
 
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {

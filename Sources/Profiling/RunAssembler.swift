@@ -12,7 +12,8 @@ import Tensor
 /// roofline judgement, totals and the machine summary.
 public enum RunAssembler {
     /// The instruction set a layer's forward kernels ran: its convolution algorithm's, the
-    /// int8 GEMM's, or the depthwise kernel's; nil for layers without hand-written kernels.
+    /// int8 GEMM's, the depthwise kernel's, or a Dense layer's GEMM ("openblas" where OpenBLAS runs
+    /// it); nil for layers without hand-written kernels.
     public static func kernelISA(_ layer: Layer, batch: Int, runner: ParallelRunner) -> String? {
         if let pass = fusedPass(layer) { return pass.kernelISA }
         if let c = layer as? Conv2DLayer {
@@ -26,6 +27,7 @@ public enum RunAssembler {
             return d.kernel(batch: batch).kernelISA(d.options)
         }
         if let q = layer as? Int8Layer { return q.kernel.sumsISA }
+        if let d = layer as? DenseLayer { return d.forwardKernel(batch: batch, workers: runner.width) }
         if let p = layer as? PoolingLayer, p.type == .max, p.fusedInto == nil {
             return p.options.avx512Kernels ? "avx512" : (Blas.haveSmallGemm ? "avx2" : "scalar")
         }
