@@ -99,6 +99,60 @@ public enum Blas {
         !transA && n >= 16 && options.avx2Kernels && options.smallGemm
     }
 
+    /// Whether a Dense layer's backward GEMMs run the 6x16 AVX2 kernel through transposed copies
+    /// (`sgemmTNSmall`, `sgemmNTSmall`) where the AVX-512 ones are ruled out: under options that
+    /// allow the AVX2 kernels, with at least 16 columns for the kernel (the units for dW, the batch
+    /// for dX).
+    public static func smallKernelTakesDenseBackward(columns: Int, options: ConvOptions) -> Bool {
+        !blockedKernels(options) && columns >= 16 && options.avx2Kernels && options.smallGemm
+    }
+
+    /// Rows of the transposed operand `sgemmTNSmall` and `sgemmNTSmall` take at a time.
+    public static let smallTransposeBlock = 256
+
+    /// Floats of scratch one call of `sgemmTNSmall` (`nt` false) or `sgemmNTSmall` (`nt` true) needs
+    /// for an m×k A.
+    public static func smallTransposedScratchFloats(m: Int, k: Int, nt: Bool) -> Int {
+        nt ? k * m + smallTransposeBlock * m : smallTransposeBlock * k
+    }
+
+    // C[m×n] = Aᵀ·B, A k×m (lda), B k×n (ldb); scratch: smallTransposedScratchFloats(m:k:nt: false)
+    /// C = Aᵀ·B on the 6x16 AVX2 kernel: A's columns in blocks of `smallTransposeBlock`, each
+    /// transposed into `scratch` (block x k) and multiplied by B (k x n, its 16-column panels in L1
+    /// for a Dense layer's batch-sized k). For a Dense layer's dW = xᵀ·dy.
+    public static func sgemmTNSmall(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>
+    ) {
+        var r0 = 0
+        while r0 < m {
+            let rows = Swift.min(smallTransposeBlock, m - r0)
+            cnns_transpose(a + r0, Int32(k), Int32(rows), lda, scratch, k)
+            cnns_sgemm_nn_avx2(
+                Int32(rows), Int32(n), Int32(k), scratch, Int32(k), b, Int32(ldb), c + r0 * ldc, Int32(ldc), 0)
+            r0 += rows
+        }
+    }
+
+    // C[m×n] = A·Bᵀ, A m×k (lda), B n×k (ldb); scratch: smallTransposedScratchFloats(m:k:nt: true)
+    /// C = A·Bᵀ on the 6x16 AVX2 kernel, as Cᵀ = B·Aᵀ: Aᵀ (k x m) once into `scratch`, then per block
+    /// of `smallTransposeBlock` rows of B their product with it (block x m) into the rest of
+    /// `scratch`, transposed into C's columns. For a Dense layer's dX = dy·Wᵀ (m the batch).
+    public static func sgemmNTSmall(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let at = scratch, t = scratch + k * m
+        cnns_transpose(a, Int32(m), Int32(k), lda, at, m)
+        var r0 = 0
+        while r0 < n {
+            let rows = Swift.min(smallTransposeBlock, n - r0)
+            cnns_sgemm_nn_avx2(Int32(rows), Int32(m), Int32(k), b + r0 * ldb, Int32(ldb), at, Int32(m), t, Int32(m), 0)
+            cnns_transpose(t, Int32(rows), Int32(m), m, c + r0, ldc)
+            r0 += rows
+        }
+    }
+
     /// Floats of scratch `sgemmNT` needs for an m×k A (0 when it calls OpenBLAS).
     public static func sgemmNTScratchFloats(m: Int, k: Int, options: ConvOptions) -> Int {
         blockedKernels(options) ? Int(cnns_sgemm_nt_scratch_floats(Int32(m), Int32(k))) : 0

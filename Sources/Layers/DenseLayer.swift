@@ -3,8 +3,9 @@ import Tensor
 
 // input (N, F), kernel (F, U) as Keras, bias (U) -> output (N, U), activation fused
 /// Keras Dense. Its three GEMMs run cnnscope's cache-blocked AVX-512 kernels where the options
-/// allow (`Blas.blockedSgemm`, `Blas.sgemmNT`), the forward one the 6x16 AVX2 kernel where only
-/// AVX2 is (`Blas.smallKernelTakesDense`), cblas_sgemm otherwise; workers split the output
+/// allow (`Blas.blockedSgemm`, `Blas.sgemmNT`); where only AVX2 is, the 6x16 AVX2 kernel, for
+/// dW and dX through transposed copies (`Blas.smallKernelTakesDense`, `sgemmTNSmall`,
+/// `sgemmNTSmall`); cblas_sgemm otherwise; workers split the output
 /// units (forward) and the input features (dW, dx), so no reduction is needed.
 public final class DenseLayer: Layer {
     public let name: String
@@ -89,7 +90,19 @@ public final class DenseLayer: Layer {
         // of x (for dW) or of W (for dX) instead of all of it.
         // dW[rows, :] = x[:, rows]ᵀ · dy; db = Σ rows of dy
         let opts = options
-        ctx.runner.parallelRanges(F, work: batch * F * U) { _, rows in
+        let smallDW = Blas.smallKernelTakesDenseBackward(columns: U, options: opts)
+        let smallDX = needsInputGradient && Blas.smallKernelTakesDenseBackward(columns: batch, options: opts)
+        let smallFloats = Swift.max(
+            smallDW ? Blas.smallTransposedScratchFloats(m: F, k: batch, nt: false) : 0,
+            smallDX ? Blas.smallTransposedScratchFloats(m: batch, k: U, nt: true) : 0)
+        if smallFloats > 0 { scratch.reserve(workers: ctx.runner.width, floats: smallFloats) }
+        ctx.runner.parallelRanges(F, work: batch * F * U) { worker, rows in
+            if smallDW {
+                Blas.sgemmTNSmall(
+                    m: rows.count, n: U, k: batch, a: x.data + rows.lowerBound, lda: F, b: dy.data, ldb: U,
+                    c: dW + rows.lowerBound * U, ldc: U, scratch: scratch.buffer(worker))
+                return
+            }
             Blas.blockedSgemm(
                 transA: true, m: rows.count, n: U, k: batch, a: x.data + rows.lowerBound, lda: F, b: dy.data, ldb: U,
                 c: dW + rows.lowerBound * U, ldc: U, accumulate: false, options: opts)
@@ -103,6 +116,12 @@ public final class DenseLayer: Layer {
         let scratchFloats = Blas.sgemmNTScratchFloats(m: batch, k: U, options: opts)
         if scratchFloats > 0 { scratch.reserve(workers: ctx.runner.width, floats: scratchFloats) }
         ctx.runner.parallelRanges(F, work: batch * F * U) { worker, cols in
+            if smallDX {
+                Blas.sgemmNTSmall(
+                    m: batch, n: cols.count, k: U, a: dy.data, lda: U, b: w + cols.lowerBound * U, ldb: U,
+                    c: dx.data + cols.lowerBound, ldc: F, scratch: scratch.buffer(worker))
+                return
+            }
             Blas.sgemmNT(
                 m: batch, n: cols.count, k: U, a: dy.data, lda: U, b: w + cols.lowerBound * U, ldb: U,
                 c: dx.data + cols.lowerBound, ldc: F, accumulate: false,

@@ -6,10 +6,11 @@ import XCTest
 
 @testable import Layers
 
-/// Dense forward on every ISA this machine runs, with one and two workers, against a Double
-/// reference, per output within γ(F+2)·(Σ|x·w| + |b|): random shapes (seed printed, replay with
-/// CNNSCOPE_TEST_SEED) and the lab's Dense shapes. The kernel it names is the one the options pick.
-final class DenseForwardTests: XCTestCase {
+/// Dense forward and backward on every ISA this machine runs, with one and two workers, against a
+/// Double reference: y within γ(F+2)·(Σ|x·w| + |b|), dW within γ(N+2)·Σ|x·dy|, dx within
+/// γ(U+2)·Σ|dy·w|, per element; random shapes (seed printed, replay with CNNSCOPE_TEST_SEED) and
+/// the lab's Dense shapes. The kernel it names is the one the options pick.
+final class DenseGemmTests: XCTestCase {
     final class TwoWorkers: ParallelRunner {
         var width: Int { 2 }
         func run(_ body: (Int) -> Void) { DispatchQueue.concurrentPerform(iterations: 2) { body($0) } }
@@ -36,6 +37,25 @@ final class DenseForwardTests: XCTestCase {
                 (want[i * units + j], mag[i * units + j]) = (s, m)
             }
         }
+        // dL/dy, and the gradients it gives by the definition.
+        let dy0 = try Tensor([batch, units])
+        dy0.fillUniform(&rng, low: -1, high: 1)
+        var wantDW = [Double](repeating: 0, count: features * units), magDW = wantDW
+        var wantDX = [Double](repeating: 0, count: batch * features), magDX = wantDX
+        for i in 0..<batch {
+            for f in 0..<features {
+                let xv = Double(x.data[i * features + f])
+                for j in 0..<units {
+                    let g = Double(dy0.data[i * units + j])
+                    wantDW[f * units + j] += xv * g
+                    magDW[f * units + j] += abs(xv * g)
+                    wantDX[i * features + f] += g * Double(w[f * units + j])
+                    magDX[i * features + f] += abs(g * Double(w[f * units + j]))
+                }
+            }
+        }
+        let gammaN = Double(batch + 2) * u / (1 - Double(batch + 2) * u)
+        let gammaU = Double(units + 2) * u / (1 - Double(units + 2) * u)
         for isa in ConvOptions.availableISAs {
             for runner in [SerialRunner(), TwoWorkers()] as [ParallelRunner] {
                 let layer = try DenseLayer(name: "d", inputFeatures: features, units: units)
@@ -48,21 +68,31 @@ final class DenseForwardTests: XCTestCase {
                     XCTAssertEqual(kernel, "avx2", "\(label) \(batch)x\(features)->\(units)")
                 }
                 if isa == "scalar" { XCTAssertEqual(kernel, "openblas") }
+                let at = "\(label) \(batch)x\(features)->\(units) \(isa) (\(kernel)) workers \(runner.width)"
                 for e in 0..<batch * units where abs(Double(y.data[e]) - want[e]) > gamma * mag[e] {
-                    XCTFail(
-                        "\(label) \(batch)x\(features)->\(units) \(isa) (\(kernel)) workers \(runner.width): "
-                            + "y[\(e / units)][\(e % units)] = \(y.data[e]), reference \(want[e]), "
-                            + "limit \(gamma * mag[e])")
+                    XCTFail("\(at): y[\(e)] = \(y.data[e]), reference \(want[e]), limit \(gamma * mag[e])")
+                    return
+                }
+                layer.needsInputGradient = true
+                let dy = dy0.copy()
+                let dx = try XCTUnwrap(layer.backward(dy, RunContext(runner: runner)))
+                let dW = layer.kernel.grad.data
+                for e in 0..<features * units where abs(Double(dW[e]) - wantDW[e]) > gammaN * magDW[e] {
+                    XCTFail("\(at): dW[\(e)] = \(dW[e]), reference \(wantDW[e]), limit \(gammaN * magDW[e])")
+                    return
+                }
+                for e in 0..<batch * features where abs(Double(dx.data[e]) - wantDX[e]) > gammaU * magDX[e] {
+                    XCTFail("\(at): dx[\(e)] = \(dx.data[e]), reference \(wantDX[e]), limit \(gammaU * magDX[e])")
                     return
                 }
             }
         }
     }
 
-    func testDenseForwardEqualsTheReferenceOnEveryISA() throws {
+    func testDenseEqualsTheReferenceOnEveryISA() throws {
         let seed =
             UInt64(ProcessInfo.processInfo.environment["CNNSCOPE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
-        print("DenseForwardTests seed \(seed) (replay with CNNSCOPE_TEST_SEED=\(seed))")
+        print("DenseGemmTests seed \(seed) (replay with CNNSCOPE_TEST_SEED=\(seed))")
         var rng = SeededGenerator(seed: seed)
         for _ in 0..<8 {
             try check(
@@ -76,7 +106,7 @@ final class DenseForwardTests: XCTestCase {
         }
         let missing = ConvOptions.knownISAs.filter { !ConvOptions.availableISAs.contains($0) }
         if !missing.isEmpty {
-            print("DenseForwardTests: this CPU lacks \(missing.joined(separator: ", ")): not run here")
+            print("DenseGemmTests: this CPU lacks \(missing.joined(separator: ", ")): not run here")
         }
     }
 }
