@@ -78,7 +78,7 @@ public enum Blas {
             cnns_sgemm_blocked_avx512(
                 transA ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc),
                 accumulate ? 1 : 0)
-        } else if smallKernelTakesDense(transA: transA, n: n, options: options) {
+        } else if !transA && smallKernelTakesDense(columns: n, options: options) {
             cnns_sgemm_nn_avx2(
                 Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
         } else {
@@ -88,22 +88,15 @@ public enum Blas {
         }
     }
 
-    /// Whether `blockedSgemm` runs the 6x16 AVX2 kernel where the AVX-512 one is ruled out: for a
-    /// Dense layer's forward x·W (no transposed A) with at least 16 columns a worker, under options
-    /// that allow the AVX2 kernels. Each 16-column panel of W (K x 16) stays in L2 while the
-    /// batch's 6-row strips pass; on Zen 1 it ran basic-cnn's 64x64x3136 at 35.9 GFLOP/s against
-    /// OpenBLAS 0.3.21's 13.2 on one thread (wide-cnn's 64x128x6272: 16.0 against 11.1, fcnn's
-    /// 64x256x784: 31.8 against 12.4). Narrower outputs stay on OpenBLAS (the kernel's 8-column
-    /// and scalar tails run one row at a time).
-    public static func smallKernelTakesDense(transA: Bool, n: Int, options: ConvOptions) -> Bool {
-        !transA && n >= 16 && options.avx2Kernels && options.smallGemm
-    }
-
-    /// Whether a Dense layer's backward GEMMs run the 6x16 AVX2 kernel through transposed copies
-    /// (`sgemmTNSmall`, `sgemmNTSmall`) where the AVX-512 ones are ruled out: under options that
-    /// allow the AVX2 kernels, with at least 16 columns for the kernel (the units for dW, the batch
-    /// for dX).
-    public static func smallKernelTakesDenseBackward(columns: Int, options: ConvOptions) -> Bool {
+    /// Whether a Dense layer's GEMMs run the 6x16 AVX2 kernel where the AVX-512 ones are ruled out:
+    /// under options that allow the AVX2 kernels, with at least `columns` >= 16 for the kernel (a
+    /// worker's units forward and for dW, the batch for dX; the kernel's 8-column and scalar tails
+    /// run one row at a time, so narrower products stay on OpenBLAS). Forward x·W runs in
+    /// `blockedSgemm` (each 16-column panel of W stays in L2 while the batch's 6-row strips pass),
+    /// dW and dX through transposed copies (`sgemmTNSmall`, `sgemmNTSmall`). On Zen 1 it ran
+    /// basic-cnn's 64x64x3136 at 35.9 GFLOP/s against OpenBLAS 0.3.21's 13.2 on one thread
+    /// (wide-cnn's 64x128x6272: 16.0 against 11.1, fcnn's 64x256x784: 31.8 against 12.4).
+    public static func smallKernelTakesDense(columns: Int, options: ConvOptions) -> Bool {
         !blockedKernels(options) && columns >= 16 && options.avx2Kernels && options.smallGemm
     }
 

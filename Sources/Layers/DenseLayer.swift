@@ -52,7 +52,7 @@ public final class DenseLayer: Layer {
         if batch == 1 { return "openblas" }
         if Blas.blockedKernels(options) { return "avx512" }
         let columns = units / Swift.max(1, Swift.min(workers, units))
-        return Blas.smallKernelTakesDense(transA: false, n: columns, options: options) ? "avx2" : "openblas"
+        return Blas.smallKernelTakesDense(columns: columns, options: options) ? "avx2" : "openblas"
     }
 
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
@@ -90,12 +90,16 @@ public final class DenseLayer: Layer {
         // of x (for dW) or of W (for dX) instead of all of it.
         // dW[rows, :] = x[:, rows]ᵀ · dy; db = Σ rows of dy
         let opts = options
-        let smallDW = Blas.smallKernelTakesDenseBackward(columns: U, options: opts)
-        let smallDX = needsInputGradient && Blas.smallKernelTakesDenseBackward(columns: batch, options: opts)
-        let smallFloats = Swift.max(
+        let smallDW = Blas.smallKernelTakesDense(columns: U, options: opts)
+        let smallDX = needsInputGradient && Blas.smallKernelTakesDense(columns: batch, options: opts)
+        // One reservation for both products: the small kernels' transposed copies, or the blocked
+        // dX kernel's scratch.
+        let ntFloats =
+            needsInputGradient && !smallDX ? Blas.sgemmNTScratchFloats(m: batch, k: U, options: opts) : 0
+        let scratchFloats = Swift.max(
             smallDW ? Blas.smallTransposedScratchFloats(m: F, k: batch, nt: false) : 0,
-            smallDX ? Blas.smallTransposedScratchFloats(m: batch, k: U, nt: true) : 0)
-        if smallFloats > 0 { scratch.reserve(workers: ctx.runner.width, floats: smallFloats) }
+            smallDX ? Blas.smallTransposedScratchFloats(m: batch, k: U, nt: true) : ntFloats)
+        if scratchFloats > 0 { scratch.reserve(workers: ctx.runner.width, floats: scratchFloats) }
         ctx.runner.parallelRanges(F, work: batch * F * U) { worker, rows in
             if smallDW {
                 Blas.sgemmTNSmall(
@@ -113,8 +117,6 @@ public final class DenseLayer: Layer {
         let dx = inputGrads.get(batch: batch, shape: inputShape)
         let w = kernel.value.data
         // dx[:, cols] = dy · W[cols, :]ᵀ
-        let scratchFloats = Blas.sgemmNTScratchFloats(m: batch, k: U, options: opts)
-        if scratchFloats > 0 { scratch.reserve(workers: ctx.runner.width, floats: scratchFloats) }
         ctx.runner.parallelRanges(F, work: batch * F * U) { worker, cols in
             if smallDX {
                 Blas.sgemmNTSmall(
@@ -125,7 +127,7 @@ public final class DenseLayer: Layer {
             Blas.sgemmNT(
                 m: batch, n: cols.count, k: U, a: dy.data, lda: U, b: w + cols.lowerBound * U, ldb: U,
                 c: dx.data + cols.lowerBound, ldc: F, accumulate: false,
-                scratch: scratchFloats > 0 ? scratch.buffer(worker) : nil, options: opts)
+                scratch: ntFloats > 0 ? scratch.buffer(worker) : nil, options: opts)
         }
         return dx
     }

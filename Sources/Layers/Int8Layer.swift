@@ -80,10 +80,13 @@ public final class Int8Layer: Layer {
             && (activation == .linear || activation.clampRange != nil)
     }
 
+    /// Whether forward runs the 2x2 max pooling after it inside the convolution.
+    public var runsFusedPool: Bool { fusedMaxPool.map { canFuse($0) } ?? false }
+
     public func forward(_ x: Tensor, _ ctx: RunContext) -> Tensor {
         let batch = x.shape[0]
         let clamp = activation.clampRange
-        if let pool = fusedMaxPool, canFuse(pool) {
+        if runsFusedPool, let pool = fusedMaxPool {
             let y = pooledOutputs.get(batch: batch, shape: pool.outputShape)
             kernel.forwardPooled2x2(input: x.data, batch: batch, output: y.data, runner: ctx.runner, clamp: clamp)
             pool.receivePooledInput(from: name)

@@ -62,7 +62,7 @@ public enum RunAssembler {
             return (f.direct, f.executed, bytes, bytes, pass.label, pass.workspaceBytes(workers: workers))
         }
         if phase == .forward, let q = layer as? Int8Layer {
-            let fused = q.fusedMaxPool.map { q.canFuse($0) } ?? false
+            let fused = q.runsFusedPool
             let cost = q.kernel.cost(batch: batch, workers: workers, pooled: fused)
             let label = "int8 \(q.kernel.kernelName)" + (fused ? " + max pool (fused)" : "")
             return (

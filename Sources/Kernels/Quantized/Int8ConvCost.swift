@@ -43,7 +43,7 @@ extension Int8Conv2D {
     public func cost(batch: Int, workers: Int, pooled: Bool = false) -> ConvCost {
         let g = geometry
         let n = Double(batch), C = Double(g.c), K = Double(g.k)
-        let direct2 = 2 * n * Double(g.p * g.q) * K * Double(g.r * g.s) * C
+        let direct2 = ConvCost.direct(g) / Double(g.n) * n
         let inputFloats = n * Double(g.h * g.w) * C
         let outputFloats = pooled ? n * Double((g.p / 2) * (g.q / 2)) * K : n * Double(g.p * g.q) * K
         let minimum = 4 * inputFloats + Double(weightBytes) + 8 * K + 4 * outputFloats
