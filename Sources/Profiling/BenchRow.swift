@@ -69,6 +69,13 @@ extension BenchRow {
             14x14x64->128 and 16x16x32->64.
             """
         )
+        if rows.allSatisfy({ $0.oneDNNGFLOPs == nil }) {
+            out.append(
+                """
+                oneDNN: no figures given, so no best/oneDNN ratio; Scripts/bench-conv measures oneDNN on this machine \
+                and passes them with --onednn.
+                """)
+        }
         return out.joined(separator: "\n")
     }
 }

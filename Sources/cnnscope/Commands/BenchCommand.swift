@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure the convolution engine against its speed goals and print the ratios.",
         discussion: """
             At batch 64 on the lab's 3x3 layers (and one 5x5): the best cnnscope algorithm against oneDNN's figures \
-            for this machine (given with --onednn or the defaults from the goal), im2col against cblas_sgemm alone on \
+            for this machine (given with --onednn, as Scripts/bench-conv does after measuring them), im2col against cblas_sgemm alone on \
             the same GEMM shape, Winograd F(4x4,3x3) against im2col, and each result as a fraction of the measured FMA \
             peak; then each layer's weight gradient, im2col's against Winograd's, timed alternately. Run for 1 thread \
             and for all cores. Medians of the repetitions; all ratios come from this one run.
@@ -21,8 +21,8 @@ struct BenchCommand: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             """
-            oneDNN GFLOP/s per shape as 'shape=t1/t2;...' (t1 one thread, t2 two); the default is the goal's \
-            figures for this machine, or measure them with Scripts/bench-conv.
+            oneDNN GFLOP/s per shape as 'shape=t1/t2;...' (t1 one thread, t2 two); none are built in, \
+            because figures from another machine would give false ratios; Scripts/bench-conv measures them here.
             """,
             valueName: "figures"))
     var onednn: String?

@@ -1,0 +1,38 @@
+import XCTest
+
+@testable import Profiling
+
+/// `cnnscope bench` has no oneDNN figures of its own: a ratio needs figures measured on this
+/// machine (`--onednn`, as Scripts/bench-conv passes them); without them the column stays empty
+/// and the text says how to get them.
+final class ConvBenchFiguresTests: XCTestCase {
+    func testNoFiguresAreBuiltIn() throws {
+        XCTAssertTrue(try ConvBenchJob().oneDNNFigures().isEmpty)
+        var job = ConvBenchJob()
+        job.oneDNN = "N=64|H=14|W=14|C=32|K=64|R=3=339.5/546.4"
+        let given = try job.oneDNNFigures()
+        XCTAssertEqual(given.count, 1)
+        XCTAssertEqual(given["N=64,H=14,W=14,C=32,K=64,R=3"]?.0, 339.5)
+        XCTAssertEqual(given["N=64,H=14,W=14,C=32,K=64,R=3"]?.1, 546.4)
+        job.oneDNN = "N=64|H=14=1/2/3"
+        XCTAssertThrowsError(try job.oneDNNFigures()) { XCTAssertTrue("\($0)".contains("--onednn"), "\($0)") }
+    }
+
+    func testTheTableSaysWhenNoFiguresWereGiven() {
+        func row(_ d: Double?) -> BenchRow {
+            BenchRow(
+                layer: "14x14x32->64 3x3", threads: 1, best: "winograd-f4x3", bestGFLOPs: 400, oneDNNGFLOPs: d,
+                ratioToOneDNN: d.map { 400 / $0 }, im2colGFLOPs: 200, sgemmGFLOPs: 100, im2colToSgemm: 2,
+                winogradF4GFLOPs: 400, winogradF4ToIm2col: 2, bestFractionOfPeak: 1.5, perAlgorithm: [:])
+        }
+        let without = BenchRow.text([row(nil)], peak: 250, batch: 64, repetitions: 7)
+        XCTAssertTrue(without.contains("no figures given"), without)
+        func line(_ text: String) -> [Substring] {
+            text.split(separator: "\n").first { $0.hasPrefix("14x14") }!.split(separator: " ")
+        }
+        XCTAssertEqual(Array(line(without)[5...6]), ["—", "—"], without)
+        let with = BenchRow.text([row(400)], peak: 250, batch: 64, repetitions: 7)
+        XCTAssertFalse(with.contains("no figures given"), with)
+        XCTAssertEqual(Array(line(with)[5...6]), ["400.0", "1.00"], with)
+    }
+}
