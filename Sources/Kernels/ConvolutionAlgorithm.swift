@@ -125,6 +125,13 @@ public struct ConvOptions: Codable, Equatable, Sendable {
     /// after it reading DRAM, 0.22-0.52 ms against 0.10-0.20 ms cached; the model ran 28.3-36.0
     /// thousand images/s streamed against 35.8-38.7 cached (alternated runs).
     public var streamingStoreMinBytesAtInference = 32 << 20
+    /// Winograd's forward runs a layer whole where U is packed for the pointwise kernel (C·K over
+    /// `smallGemmMaxPanelFloats`) and the chunks of tiles would read U more than once per worker:
+    /// every tile's V first, then the α² GEMMs split across the workers by ξ and column panels
+    /// (so U streams from memory once per call), then every output tile; when V and M for all the
+    /// tiles fit in this many bytes (0 turns it off). `sized` sets it to half the L3. Chunks of 8
+    /// tiles had VGG16's 512-channel layers at batch 1 read their 17-38 MB of U 7-25 times a call.
+    public var winogradWholeLayerMaxBytes = 16 << 20
 
     /// The ISA the kernels use when nothing caps it: the widest this CPU has.
     public static var bestISA: String { availableISAs.last ?? "scalar" }
@@ -191,7 +198,8 @@ public struct ConvOptions: Codable, Equatable, Sendable {
         "isa=\(isa) patch=\(smallPatch ? 1 : 0) sgemm=\(smallGemm ? 1 : 0) im2col-sgemm=\(im2colSmallGemm ? 1 : 0) "
             + """
             panel=\(smallGemmMaxPanelFloats) ws=\(workspaceLimitBytes) wino=\(winogradChunkBytes) \
-            nt=\(streamingStoreMinBytes) nt-inference=\(streamingStoreMinBytesAtInference) threading=\(threading)
+            nt=\(streamingStoreMinBytes) nt-inference=\(streamingStoreMinBytesAtInference) \
+            wino-whole=\(winogradWholeLayerMaxBytes) threading=\(threading)
             """
     }
 
@@ -213,6 +221,7 @@ public struct ConvOptions: Codable, Equatable, Sendable {
         o.winogradChunkBytes = max(64 << 10, min(l2 / 4, share))
         o.streamingStoreMinBytes = l2
         o.streamingStoreMinBytesAtInference = max(l2, l3Bytes ?? l2 * 8)
+        if o.winogradWholeLayerMaxBytes > 0 { o.winogradWholeLayerMaxBytes = max(l2, l3Bytes ?? l2 * 8) / 2 }
         return o
     }
 

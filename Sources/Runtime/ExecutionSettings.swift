@@ -39,7 +39,8 @@ public struct ExecutionSettings: Sendable {
 
     /// The kernel switches: defaults, or the comparison settings the environment asks for
     /// (CNNSCOPE_SMALL_PATCH=0, CNNSCOPE_SMALL_GEMM=0, CNNSCOPE_IM2COL_SMALL_GEMM=0,
-    /// CNNSCOPE_SMALL_GEMM_MAX_PANEL=floats, CNNSCOPE_ISA, CNNSCOPE_WINOGRAD_DW=0, CNNSCOPE_IMPLICIT_DW=0).
+    /// CNNSCOPE_SMALL_GEMM_MAX_PANEL=floats, CNNSCOPE_ISA, CNNSCOPE_WINOGRAD_DW=0, CNNSCOPE_IMPLICIT_DW=0,
+    /// CNNSCOPE_WINOGRAD_WHOLE_LAYER=0).
     /// They travel in
     /// ConvOptions, so auto's keys see those that change a kernel.
     public func kernelSwitches(environment: [String: String]) -> ConvOptions {
@@ -49,6 +50,7 @@ public struct ExecutionSettings: Sendable {
         o.im2colSmallGemm = environment["CNNSCOPE_IM2COL_SMALL_GEMM"] != "0"
         o.winogradWeightGradient = environment["CNNSCOPE_WINOGRAD_DW"] != "0"
         o.implicitWeightGradient = environment["CNNSCOPE_IMPLICIT_DW"] != "0"
+        if environment["CNNSCOPE_WINOGRAD_WHOLE_LAYER"] == "0" { o.winogradWholeLayerMaxBytes = 0 }
         if let p = environment["CNNSCOPE_SMALL_GEMM_MAX_PANEL"].flatMap(Int.init), p > 0 {
             o.smallGemmMaxPanelFloats = p
         }

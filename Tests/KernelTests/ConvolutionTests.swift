@@ -138,6 +138,34 @@ final class ConvolutionTests: XCTestCase {
             runner: TwoThreadRunner())
     }
 
+    /// Packed U and more chunks of tiles than workers: the forward runs the layer whole (every
+    /// tile's V, the GEMMs split by ξ and panel pairs, every output tile), and matches the Double
+    /// reference as the chunked forward does; a limit of 0 keeps the chunks. K = 50 leaves an odd
+    /// panel count (4: two pairs) and K = 21 a partial last panel; the 5x5 and 512-channel layers
+    /// take F(2x2,5x5) and a 512-channel U over the default limits.
+    func testWinogradWholeLayerMatchesTheReference() throws {
+        for limit in [16 << 20, 0] {
+            var options = ConvOptions(winogradChunkBytes: 8192, smallGemmMaxPanelFloats: 64)
+            options.winogradWholeLayerMaxBytes = limit
+            for text in [
+                "N=2,H=9,W=11,C=12,K=21,R=3", "N=1,H=17,W=17,C=7,K=50,R=3", "N=3,H=8,W=8,C=40,K=33,R=5",
+                "N=1,H=22,W=22,C=32,K=40,R=3,pad=valid",
+            ] {
+                let g = try ConvGeometry.parse(text)
+                let kind: ConvAlgorithmKind = g.r == 5 ? .winogradF2x5 : .winogradF4
+                let algo = try XCTUnwrap(try kind.make(g, options: options) as? WinogradConv2D)
+                XCTAssertEqual(algo.runsWholeLayer(batch: g.n, workers: 2), limit > 0 && Blas.haveSmallGemm, text)
+                try ConvTester(g, seed: 19).checkAll(runner: TwoThreadRunner(), options: options)
+            }
+        }
+        var big = ConvOptions()
+        big.winogradWholeLayerMaxBytes = 16 << 20
+        let g = try ConvGeometry.parse("N=1,H=9,W=9,C=512,K=200,R=3")
+        let algo = try XCTUnwrap(try ConvAlgorithmKind.winogradF2.make(g, options: big) as? WinogradConv2D)
+        XCTAssertEqual(algo.runsWholeLayer(batch: 1, workers: 2), Blas.haveSmallGemm)
+        try ConvTester(g, seed: 23).checkAll(runner: TwoThreadRunner(), options: big)
+    }
+
     /// Small layers run whole on worker 0 (the work hint) even with two workers: the buffers must
     /// hold a full chunk (the kernels assert this in debug builds).
     func testSmallLayersOnTwoWorkersStayInTheirBuffers() throws {

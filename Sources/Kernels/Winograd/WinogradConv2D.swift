@@ -8,6 +8,8 @@ import Tensor
 //                                 per weights version; the small kernel, or the pointwise kernel on
 //                                 packed U[ξ] when U[ξ] is large, then V[ξ][tb][C] and M[ξ][tb][K])
 //   Y = Aᵀ M A + bias -> output (edge tiles clipped)
+// whole layer (packed U, few tiles: runsWholeLayer): V[ξ][T][C] for every tile, then M[ξ][T][K]
+//   = V[ξ] × U[ξ] split over (ξ, column panel pairs), then every output tile
 /// Winograd F(2x2,3x3) and F(4x4,3x3) convolution for 3x3, F(2x2,5x5) and F(4x4,5x5) for 5x5 and
 /// F(3x3,2x2) for 2x2 kernels, stride 1, any padding.
 public final class WinogradConv2D: ConvolutionAlgorithm {
@@ -69,6 +71,16 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         return max(8, options.winogradChunkBytes / (4 * a2 * (geometry.c + geometry.k)))
     }
 
+    /// Whether a forward of `batch` images on `workers` runs the layer whole (`runsWholeLayer`'s
+    /// three passes) instead of in chunks of tiles per worker: U is packed, the chunks would read
+    /// it more than once per worker, and V and M for every tile fit `winogradWholeLayerMaxBytes`.
+    public func runsWholeLayer(batch: Int, workers: Int) -> Bool {
+        let total = batch * tilesH * tilesW
+        let chunks = (total + tilesPerChunk - 1) / tilesPerChunk
+        return usesPackedGemm && chunks > max(1, workers)
+            && workerFloats(tiles: total) * 4 <= options.winogradWholeLayerMaxBytes
+    }
+
     private func workerFloats(tiles tb: Int) -> Int {
         let a2 = transform.alpha * transform.alpha
         return a2 * tb * (geometry.c + geometry.k)
@@ -83,10 +95,12 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let inT: Double = tiles * C * transform.inputFLOPsPerTileChannel
         let outT: Double = tiles * K * transform.outputFLOPsPerTileFilter
         let filt: Double = C * K * transform.filterFLOPsPerChannelFilter
-        let tb = min(tilesPerChunk, Int(tiles) / max(1, workers) + 1)
-        // Per-worker V and M, U, and U again in packed panels where the pointwise kernel runs the GEMMs.
+        let whole = runsWholeLayer(batch: g.n, workers: workers)
+        let tb = whole ? Int(tiles) : min(tilesPerChunk, Int(tiles) / max(1, workers) + 1)
+        // Per-worker V and M (one shared set for a whole layer), U, and U again in packed panels
+        // where the pointwise kernel runs the GEMMs.
         let packedU = usesPackedGemm ? Int(a2) * PackedWeightPanels.floats(c: g.c, k: g.k) : 0
-        let ws = Double(workers * workerFloats(tiles: tb) + Int(a2) * g.c * g.k + packedU) * 4
+        let ws = Double((whole ? 1 : workers) * workerFloats(tiles: tb) + Int(a2) * g.c * g.k + packedU) * 4
         let m = ConvCost.minimumTraffic(g)
         let chunks = (tiles / Double(tb)).rounded(.up)
         let own: Double = 2 * a2 * tiles * (C + K) * 4 + chunks * a2 * C * K * 4
@@ -140,6 +154,12 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         output: UnsafeMutablePointer<Float>, runner: ParallelRunner,
         observer: ConvStageObserver?
     ) {
+        if runsWholeLayer(batch: batch, workers: runner.width) {
+            runWholeLayer(
+                T.self, input: input, batch: batch, bias: bias, output: output, runner: runner,
+                observer: observer)
+            return
+        }
         let g = geometry
         let C = g.c, K = g.k, a = T.alpha, a2 = a * a, m = T.m
         let U = UnsafePointer(filters!)
@@ -156,10 +176,8 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let streamFrom = outputReadNext ? options.streamingStoreMinBytesAtInference : options.streamingStoreMinBytes
         let streams = batch * g.p * g.q * K * 4 >= streamFrom
         let flags = (clamps ? CNNS_WINO_CLAMP : 0) | (streams ? CNNS_WINO_STREAM : 0)
-        let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
         let tiles = WinogradTileTransforms(options)
         let packedKernel = PackedWeightPanels.kernel(options)
-        let variant = transform.variant
         // V and M tile-major ([t][ξ][·]): each tile's transforms read and write one contiguous
         // block, and the α² GEMMs take strided rows. The packed kernel's rows are contiguous, so
         // there V and M stay ξ-major ([ξ][t][·]).
@@ -206,31 +224,101 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
                 // Output transform: Y = Aᵀ M A + bias, clipped at the edges.
                 observer?.stageBegan(.outputTransform, worker: worker)
                 for t in 0..<tb {
-                    let tile = t0 + t
-                    let n = tile / perImage, rem = tile - n * perImage
-                    let th = rem / tW, tw = rem - th * tW
-                    let y = th * m, x = tw * m
-                    let o = output + ((n * g.p + y) * g.q + x) * K
-                    let rows = min(m, g.p - y), cols = min(m, g.q - x)
-                    if let tiles {
-                        tiles.output(
-                            variant, M + t * mT, mX, Int32(K), bias, flags, lo, hi, o, g.q * K,
-                            Int32(rows), Int32(cols))
-                        continue
-                    }
-                    T.outputTile(
-                        M + t * mT, xiStride: mX, filters: K, bias: bias,
-                        out: o, rowStride: g.q * K, rows: rows, cols: cols, scratch: scratch)
-                    if clamps {
-                        for i in 0..<rows {
-                            let r = o + i * g.q * K
-                            for j in 0..<(cols * K) { r[j] = Swift.min(Swift.max(r[j], lo), hi) }
-                        }
-                    }
+                    outputTile(
+                        T.self, tile: t0 + t, m: M + t * mT, xiStride: mX, bias: bias, output: output,
+                        tiles: tiles, flags: flags, scratch: scratch)
                 }
                 observer?.stageEnded(.outputTransform, worker: worker)
                 t0 += tb
             }
+        }
+    }
+
+    /// Writes output tile `tile` (numbered over the batch): Y = Aᵀ M A + bias from its α² vectors
+    /// of K at m + ξ·xiStride, clipped at the map's edges, clamped where the layer clamps.
+    private func outputTile<T: WinogradTileKernel>(
+        _: T.Type, tile: Int, m M: UnsafeMutablePointer<Float>, xiStride mX: Int, bias: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>, tiles: WinogradTileTransforms?, flags: Int32,
+        scratch: UnsafeMutablePointer<V8>
+    ) {
+        let g = geometry, K = g.k, m = T.m, tW = tilesW, perImage = tilesH * tilesW
+        let lo = outputClamp?.lowerBound ?? 0, hi = outputClamp?.upperBound ?? 0
+        let n = tile / perImage, rem = tile - n * perImage
+        let th = rem / tW, tw = rem - th * tW
+        let y = th * m, x = tw * m
+        let o = output + ((n * g.p + y) * g.q + x) * K
+        let rows = min(m, g.p - y), cols = min(m, g.q - x)
+        if let tiles {
+            tiles.output(
+                transform.variant, M, mX, Int32(K), bias, flags, lo, hi, o, g.q * K, Int32(rows), Int32(cols))
+            return
+        }
+        T.outputTile(
+            M, xiStride: mX, filters: K, bias: bias, out: o, rowStride: g.q * K, rows: rows, cols: cols,
+            scratch: scratch)
+        if outputClamp != nil {
+            for i in 0..<rows {
+                let r = o + i * g.q * K
+                for j in 0..<(cols * K) { r[j] = Swift.min(Swift.max(r[j], lo), hi) }
+            }
+        }
+    }
+
+    /// The layer whole, in three passes over all `batch` images' tiles, each split across the
+    /// workers: V[ξ][t][C] for every tile; then M[ξ][t][K] = V[ξ] × U[ξ] on the pointwise kernel,
+    /// the work split by (ξ, pair of 16-column panels), so each worker streams its share of the
+    /// packed U once; then every output tile. One shared V and M (`runsWholeLayer` bounds them).
+    private func runWholeLayer<T: WinogradTileKernel>(
+        _: T.Type, input: UnsafePointer<Float>, batch: Int, bias: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>, runner: ParallelRunner, observer: ConvStageObserver?
+    ) {
+        let g = geometry
+        let C = g.c, K = g.k, a2 = T.alpha * T.alpha, m = T.m
+        let total = batch * tilesH * tilesW
+        let packed = packedFilters
+        workspace.reserve(workers: 1, floats: workerFloats(tiles: total))
+        let V = workspace.buffer(0), M = V + a2 * total * C
+        let zero = UnsafePointer(zeros)
+        let streamFrom = outputReadNext ? options.streamingStoreMinBytesAtInference : options.streamingStoreMinBytes
+        let streams = batch * g.p * g.q * K * 4 >= streamFrom
+        let flags = (outputClamp != nil ? CNNS_WINO_CLAMP : 0) | (streams ? CNNS_WINO_STREAM : 0)
+        let tiles = WinogradTileTransforms(options)
+        let packedKernel = PackedWeightPanels.kernel(options)
+        let tW = tilesW
+
+        runner.parallelRanges(total, work: total * a2 * C * 16) { worker, range in
+            let buffers = TileBuffers(count: a2)
+            observer?.stageBegan(.inputTransform, worker: worker)
+            for t in range {
+                Self.inputTile(
+                    T.self, g, m: m, tile: t, tilesW: tW, input: input, zero: zero, buffers: buffers, tiles: tiles,
+                    v: V + t * C, xiStride: total * C)
+            }
+            observer?.stageEnded(.inputTransform, worker: worker)
+        }
+        let pairs = (packed.panels + 1) / 2
+        runner.parallelRanges(a2 * pairs, work: total * a2 * C * K) { worker, range in
+            observer?.stageBegan(.gemm, worker: worker)
+            var u = range.lowerBound
+            while u < range.upperBound {
+                let xi = u / pairs, p0 = u - xi * pairs
+                let p1 = min(pairs, p0 + (range.upperBound - u))
+                packedKernel(
+                    Int32(C), Int32(K), V + xi * total * C, packed.matrix(xi), nil, 0, 0, 0, M + xi * total * K, 0,
+                    total, Int32(2 * p0), Int32(min(packed.panels, 2 * p1)))
+                u += p1 - p0
+            }
+            observer?.stageEnded(.gemm, worker: worker)
+        }
+        runner.parallelRanges(total, work: total * a2 * K * 16) { worker, range in
+            let buffers = TileBuffers(count: a2)
+            observer?.stageBegan(.outputTransform, worker: worker)
+            for t in range {
+                outputTile(
+                    T.self, tile: t, m: M + t * K, xiStride: total * K, bias: bias, output: output, tiles: tiles,
+                    flags: flags, scratch: buffers.scratch)
+            }
+            observer?.stageEnded(.outputTransform, worker: worker)
         }
     }
 
