@@ -220,8 +220,9 @@ public struct ConvOptions: Codable, Equatable, Sendable {
         o.workspaceLimitBytes = limit
         o.winogradChunkBytes = max(64 << 10, min(l2 / 4, share))
         o.streamingStoreMinBytes = l2
-        o.streamingStoreMinBytesAtInference = max(l2, l3Bytes ?? l2 * 8)
-        if o.winogradWholeLayerMaxBytes > 0 { o.winogradWholeLayerMaxBytes = max(l2, l3Bytes ?? l2 * 8) / 2 }
+        let l3 = max(l2, l3Bytes ?? l2 * 8)
+        o.streamingStoreMinBytesAtInference = l3
+        if o.winogradWholeLayerMaxBytes > 0 { o.winogradWholeLayerMaxBytes = l3 / 2 }
         return o
     }
 

@@ -172,10 +172,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         let tbMax = min(chunk, total)
         workspace.reserve(workers: runner.width, floats: workerFloats(tiles: tbMax))
         let zero = UnsafePointer(zeros)
-        let clamps = outputClamp != nil
-        let streamFrom = outputReadNext ? options.streamingStoreMinBytesAtInference : options.streamingStoreMinBytes
-        let streams = batch * g.p * g.q * K * 4 >= streamFrom
-        let flags = (clamps ? CNNS_WINO_CLAMP : 0) | (streams ? CNNS_WINO_STREAM : 0)
+        let flags = outputFlags(batch: batch)
         let tiles = WinogradTileTransforms(options)
         let packedKernel = PackedWeightPanels.kernel(options)
         // V and M tile-major ([t][ξ][·]): each tile's transforms read and write one contiguous
@@ -234,6 +231,16 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         }
     }
 
+    /// The output transform's flags for a forward of `batch` images: clamp where the layer clamps;
+    /// stream past the caches from one worker's L2, or, for an inference output the next layer
+    /// reads at once, from the L3.
+    private func outputFlags(batch: Int) -> Int32 {
+        let g = geometry
+        let streamFrom = outputReadNext ? options.streamingStoreMinBytesAtInference : options.streamingStoreMinBytes
+        let streams = batch * g.p * g.q * g.k * 4 >= streamFrom
+        return (outputClamp != nil ? CNNS_WINO_CLAMP : 0) | (streams ? CNNS_WINO_STREAM : 0)
+    }
+
     /// Writes output tile `tile` (numbered over the batch): Y = Aᵀ M A + bias from its α² vectors
     /// of K at m + ξ·xiStride, clipped at the map's edges, clamped where the layer clamps.
     private func outputTile<T: WinogradTileKernel>(
@@ -279,9 +286,7 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
         workspace.reserve(workers: 1, floats: workerFloats(tiles: total))
         let V = workspace.buffer(0), M = V + a2 * total * C
         let zero = UnsafePointer(zeros)
-        let streamFrom = outputReadNext ? options.streamingStoreMinBytesAtInference : options.streamingStoreMinBytes
-        let streams = batch * g.p * g.q * K * 4 >= streamFrom
-        let flags = (outputClamp != nil ? CNNS_WINO_CLAMP : 0) | (streams ? CNNS_WINO_STREAM : 0)
+        let flags = outputFlags(batch: batch)
         let tiles = WinogradTileTransforms(options)
         let packedKernel = PackedWeightPanels.kernel(options)
         let tW = tilesW

@@ -9,10 +9,11 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure the convolution engine against its speed goals and print the ratios.",
         discussion: """
             At batch 64 on the lab's 3x3 layers (and one 5x5): the best cnnscope algorithm against oneDNN's figures \
-            for this machine (given with --onednn, as Scripts/bench-conv does after measuring them), im2col against cblas_sgemm alone on \
-            the same GEMM shape, Winograd F(4x4,3x3) against im2col, and each result as a fraction of the measured FMA \
-            peak; then each layer's weight gradient, im2col's against Winograd's, timed alternately. Run for 1 thread \
-            and for all cores. Medians of the repetitions; all ratios come from this one run.
+            for this machine (given with --onednn, as Scripts/bench-conv does after measuring them), im2col against \
+            cblas_sgemm alone on the same GEMM shape, Winograd F(4x4,3x3) against im2col, and each result as a \
+            fraction of the measured FMA peak; then each layer's weight gradient, im2col's against Winograd's, timed \
+            alternately. Run for 1 thread and for all cores. Medians of the repetitions; all ratios come from this one \
+            run.
             """)
 
     @Option(help: "Batch size.") var batch = 64
