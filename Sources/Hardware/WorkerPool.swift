@@ -81,10 +81,31 @@ public final class WorkerPool: @unchecked Sendable {
     /// after every job.
     public func readWorkers(_ read: (Int) -> Void, meanwhile: () -> Void = {}) {
         if width == 1 { meanwhile(); return }
-        withoutActuallyEscaping(read) { escaping in core.readWorkers(escaping, meanwhile: meanwhile) }
+        withoutActuallyEscaping(read) { escaping in
+            core.postReads(escaping)
+            meanwhile()
+            core.awaitReads()
+        }
+    }
+
+    /// `readWorkers` without the wait: publishes `read` and returns at once (after running it here
+    /// for a worker that sleeps). Each of the pool's own threads runs its `read` as soon as it sees
+    /// the request, and always before it starts its part of the next job, so what it reads is where
+    /// its counters stood between the jobs. `awaitReads` waits until every worker's has run; a new
+    /// request first waits for the previous one. Call both from the thread that calls `run`.
+    public func postReads(_ read: @escaping (Int) -> Void) {
+        if width == 1 { return }
+        core.postReads(read)
+    }
+
+    /// Waits until every worker has run the latest `postReads` request (nothing pending: returns).
+    public func awaitReads() {
+        if width == 1 { return }
+        core.awaitReads()
     }
 
     deinit {
+        core.awaitReads()
         core.stop()
         for t in threads { pthread_join(t, nil) }
         if let units = ownerBinding, let topology, pthread_equal(owner, pthread_self()) != 0 {
@@ -230,6 +251,8 @@ final class WorkerPoolCore: @unchecked Sendable {
                 // withoutActuallyEscaping that no worker still holds the caller's closure.
                 let work = job!
                 pthread_mutex_unlock(mutex)
+                // A read posted before this job is served before it (`postReads`).
+                serveRead(worker: index)
                 work(index)
             }
             // The last thread to finish wakes the caller if it sleeps (under the mutex, so the
@@ -288,13 +311,24 @@ final class WorkerPoolCore: @unchecked Sendable {
         return c != r && cnns_atomic_cas(claimed(w), c, r) != 0
     }
 
-    /// Publishes a read request and waits until every worker's read has run, running it here for
-    /// a worker that sleeps.
-    func readWorkers(_ f: @escaping (Int) -> Void, meanwhile: () -> Void) {
+    /// Publishes a read request (after the previous one has been served everywhere) and runs it
+    /// here for each worker that sleeps; the awake ones serve it themselves.
+    func postReads(_ f: @escaping (Int) -> Void) {
+        awaitReads()
         read = f
         let r = cnns_atomic_load(request) + 1
         cnns_atomic_store_seq_cst(request, r)
-        meanwhile()
+        for w in 1..<width where cnns_atomic_load_seq_cst(asleep(w)) != 0 && claim(worker: w, request: r) {
+            f(w)
+            cnns_atomic_store(served(w), r)
+        }
+    }
+
+    /// Waits until every worker's read of the latest request has run, running it here for a worker
+    /// that has gone to sleep meanwhile; then lets go of the read.
+    func awaitReads() {
+        guard let f = read else { return }
+        let r = cnns_atomic_load(request)
         for w in 1..<width {
             while cnns_atomic_load(served(w)) != r {
                 if cnns_atomic_load_seq_cst(asleep(w)) != 0 && claim(worker: w, request: r) {

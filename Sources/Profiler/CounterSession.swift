@@ -106,6 +106,7 @@ public final class CounterSession {
     /// Opens the groups of one part on every thread (closing the previous part's).
     public func select(part: Int) throws {
         guard part < parts.count else { return }
+        completeRead()
         groups = []
         let events = parts[part].map(\.event)
         guard !events.isEmpty else { activePart = part; return }
@@ -128,6 +129,10 @@ public final class CounterSession {
     private var liveGroups: [Int] = []
     private weak var attachedPool: WorkerPool?
     private var snapshotStride = 0
+    /// The workers' read (`snapshotWorker`), made once; and the values of the reading in progress,
+    /// which the workers' snapshots are still to be added to (`beginRead`).
+    private var workerRead: ((Int) -> Void)?
+    private var pendingValues: UnsafeMutablePointer<Double>?
 
     /// Makes `read(into:)` have each of `pool`'s own threads read its counters itself
     /// (`WorkerPool.readWorkers`: a cheap read of the calling thread's events), so it never reads a
@@ -147,6 +152,7 @@ public final class CounterSession {
         p.initialize(repeating: 0, count: max(1, tids.count * snapshotStride))
         workerSnapshots = p
         attachedPool = pool
+        workerRead = { [unowned self] w in self.snapshotWorker(w) }
     }
 
     private func snapshotWorker(_ w: Int) {
@@ -160,6 +166,8 @@ public final class CounterSession {
     }
 
     deinit {
+        // A worker may still be about to read into the snapshots.
+        attachedPool?.awaitReads()
         workerSnapshots?.deallocate()
     }
 
@@ -169,18 +177,35 @@ public final class CounterSession {
     /// Current totals of the active part's events, summed over threads, into `values`
     /// (`activeVariables.count` slots, overwritten): no allocation, for per-layer hooks.
     public func read(into values: UnsafeMutablePointer<Double>) {
+        beginRead(into: values)
+        completeRead()
+    }
+
+    /// Starts a reading of the active part's totals into `values` (overwritten): this thread's
+    /// counters now; each worker's when it reads its own (`WorkerPool.postReads`: as soon as it
+    /// sees the request, and before its part of the next job), added by `completeRead` or by the
+    /// next `beginRead` or `select`, so `values` must stay valid until then. The caller does not
+    /// wait for the workers: a per-layer hook costs one read of its own counters.
+    public func beginRead(into values: UnsafeMutablePointer<Double>) {
+        completeRead()
         let n = parts.isEmpty ? 0 : parts[activePart].count
         values.update(repeating: 0, count: n)
-        guard let snaps = workerSnapshots else {
+        guard workerSnapshots != nil else {
             for g in groups { g.readScaled(into: values) }
             return
         }
-        // Each worker reads its own (or this thread reads it for a sleeping worker) while this
-        // thread reads the rest live.
-        let live = {
-            for i in self.liveGroups where i < self.groups.count { self.groups[i].readScaled(into: values) }
-        }
-        if let pool = attachedPool { pool.readWorkers({ w in snapshotWorker(w) }, meanwhile: live) } else { live() }
+        if let pool = attachedPool, let workerRead { pool.postReads(workerRead) }
+        for i in liveGroups where i < groups.count { groups[i].readScaled(into: values) }
+        pendingValues = values
+    }
+
+    /// Adds the workers' readings to the values of the reading `beginRead` started, waiting for any
+    /// worker that has not read yet (nothing pending: returns at once).
+    public func completeRead() {
+        guard let values = pendingValues, let snaps = workerSnapshots else { return }
+        pendingValues = nil
+        attachedPool?.awaitReads()
+        let n = parts.isEmpty ? 0 : parts[activePart].count
         for w in workerGroup.indices where workerGroup[w] != nil {
             let slot = snaps + w * snapshotStride
             for k in 0..<n { values[k] += slot[k] }

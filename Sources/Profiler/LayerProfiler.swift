@@ -40,8 +40,17 @@ public struct LayerRecord: Codable, Sendable {
 public final class LayerProfiler: LayerObserver {
     public let session: CounterSession?
     public var convStageObserver: ConvStageObserver?
-    /// Measured cost of one begin/end pair with nothing in between.
+    /// Which calls read the counters; every call is timed.
+    public let readPlan: CounterReadPlan
+    /// The current pass over the model (`readPlan`'s turn): advanced when layer 0's forward
+    /// begins; set it to -1 before a run to start the turns at the first window.
+    public var pass = -1
+    /// Measured cost of one begin/end pair with nothing in between, with a counter read.
     public private(set) var overheadSeconds: Double = 0
+    /// The same without a counter read (a call outside the plan's turn, or no session).
+    public private(set) var timerOverheadSeconds: Double = 0
+    /// Counter reads so far (calibration included): a run's reads per pass are its difference.
+    public private(set) var counterReads = 0
     public private(set) var overheadCounts: [String: Double] = [:]
     /// What one slot (layer index × 2 + phase) has gathered, its counters indexed by variable
     /// number: a hook call adds to numbers and hashes no string (a dictionary update per variable,
@@ -51,6 +60,8 @@ public final class LayerProfiler: LayerObserver {
         var index: Int, name: String, kerasClass: String, phase: Phase
         var calls = 0, images = 0, seconds = 0.0, tooShort = false
         var samples: [Double] = []
+        /// The last call's length (clock nanoseconds, no counter read inside), or nil before the first.
+        var lastNanos: UInt64?
         /// By variable number: summed deltas, and how many calls read each variable.
         var counters: [Double], counterCalls: [Int]
     }
@@ -71,11 +82,20 @@ public final class LayerProfiler: LayerObserver {
     /// The last layer's end: a layer that begins right after it (within `quietNanos`) starts from
     /// its reading, so consecutive layers cost one counter read each instead of two.
     private var lastEndTime: UInt64?
+    /// Whether the call in progress reads the counters; and whether, quiet on its last call, it
+    /// skipped the reading at its start (it counts zero if it is quiet again, else nothing).
+    private var readsThisCall = false
+    private var expectedQuiet = false
+    /// The slot whose last call's counts wait for its end reading to complete.
+    private var pendingSlot: Int?
     /// Shorter than this, an interval ran nothing worth a counter read.
     static let quietNanos: UInt64 = 10_000
 
-    public init(session: CounterSession?, stageObserver: ConvStageObserver? = nil) {
+    public init(
+        session: CounterSession?, stageObserver: ConvStageObserver? = nil, readPlan: CounterReadPlan = .everyCall
+    ) {
         self.session = session
+        self.readPlan = readPlan
         convStageObserver = stageObserver
         startValues = .allocate(capacity: capacity)
         endValues = .allocate(capacity: capacity)
@@ -126,29 +146,64 @@ public final class LayerProfiler: LayerObserver {
         }
     }
 
+    /// Starts a counter reading into `values` (`CounterSession.beginRead`: the workers' part is
+    /// added later), after settling the pending call's counts, which the new reading may overwrite.
     private func readCounters(into values: UnsafeMutablePointer<Double>) {
         guard let s = session else { return }
+        settlePendingCounts()
+        counterReads += 1
         syncPart()
-        s.read(into: values)
+        s.beginRead(into: values)
+    }
+
+    /// Completes the last reading and adds the counts of the call that ended with it (`pendingSlot`)
+    /// to its slot: its end reading's workers' part arrives after the call has returned.
+    private func settlePendingCounts() {
+        session?.completeRead()
+        guard let slot = pendingSlot else { return }
+        pendingSlot = nil
+        for i in 0..<vars.count {
+            let j = activeNumbers[i]
+            slots[slot]!.counters[j] += max(0, endValues[i] - startValues[i] - overheadValues[i])
+            slots[slot]!.counterCalls[j] += 1
+        }
     }
 
     /// Times `n` empty consecutive layer calls (median of 5 batches; each costs one counter
-    /// read and two clock reads, as in a run) and keeps the per-call cost to subtract.
+    /// read and two clock reads, as in a run) and keeps the per-call cost to subtract; the same
+    /// for calls without a counter read (two clock reads).
     public func calibrate(pairs n: Int = 200) {
+        var plain: [Double] = []
+        for _ in 0..<5 {
+            let t0 = monotonicNanos()
+            for _ in 0..<n {
+                _ = monotonicNanos()
+                _ = monotonicNanos()
+            }
+            plain.append(Double(monotonicNanos() - t0) * 1e-9 / Double(n))
+        }
+        timerOverheadSeconds = plain.sorted()[plain.count / 2]
+        guard session != nil else {
+            overheadSeconds = timerOverheadSeconds
+            return
+        }
         var samples: [Double] = []
         var counts: [[String: Double]] = []
         syncPart()
         let k = vars.count
         for _ in 0..<5 {
             readCounters(into: startValues)
-            let t0 = monotonicNanos()
+            session?.completeRead()
+            // The caller's part of each reading, with the two clock reads of a call; the workers'
+            // part completes outside the timed span, as it does while the next layer runs.
+            var busy: UInt64 = 0
             for _ in 0..<n {
-                _ = monotonicNanos()
+                let t0 = monotonicNanos()
                 readCounters(into: endValues)
-                _ = monotonicNanos()
+                busy += monotonicNanos() &- t0
+                session?.completeRead()
             }
-            samples.append(Double(monotonicNanos() - t0) * 1e-9 / Double(n))
-            readCounters(into: endValues)
+            samples.append(Double(busy) * 1e-9 / Double(n))
             var c: [String: Double] = [:]
             for i in 0..<k { c[vars[i]] = (endValues[i] - startValues[i]) / Double(n) }
             counts.append(c)
@@ -161,7 +216,13 @@ public final class LayerProfiler: LayerObserver {
         syncPart()
     }
 
-    public func reset() { slots = []; lastEndTime = nil }
+    public func reset() {
+        pendingSlot = nil
+        session?.completeRead()
+        slots = []
+        lastEndTime = nil
+        pass = -1
+    }
 
     /// Makes room for `slot` (the first call of a layer and phase; not on the hot path after).
     private func addSlot(_ slot: Int, _ index: Int, _ layer: Layer, _ phase: Phase) {
@@ -175,10 +236,25 @@ public final class LayerProfiler: LayerObserver {
     }
 
     public func layerBegan(_ index: Int, _ layer: Layer, phase: Phase, batch: Int) {
+        if index == 0 && phase == .forward { pass += 1 }
+        readsThisCall = session != nil && readPlan.reads(layer: index, inPass: pass)
+        guard readsThisCall else {
+            lastEndTime = nil
+            startTime = monotonicNanos()
+            return
+        }
         let now = monotonicNanos()
+        let slot = index * 2 + (phase == .forward ? 0 : 1)
+        let lastCall = slot < slots.count ? slots[slot]?.lastNanos : nil
+        expectedQuiet = false
         if let last = lastEndTime, now &- last < Self.quietNanos {
+            settlePendingCounts()
             startValues.update(from: endValues, count: vars.count)
             startTime = last
+        } else if let lastCall, lastCall < Self.quietNanos {
+            // Quiet last time (a fused pooling layer, a flatten): no reading unless it runs longer.
+            expectedQuiet = true
+            startTime = now
         } else {
             readCounters(into: startValues)
             startTime = monotonicNanos()
@@ -192,34 +268,56 @@ public final class LayerProfiler: LayerObserver {
         // it takes no counter read (3-4 µs each on this project's VM), its counts are zero and
         // whatever the threads did meanwhile goes to the next layer's reading.
         var endTime = monotonicNanos()
+        let slot = index * 2 + (phase == .forward ? 0 : 1)
+        if slot >= slots.count || slots[slot] == nil { addSlot(slot, index, layer, phase) }
+        slots[slot]!.lastNanos = endTime &- startTime
+        guard readsThisCall else {
+            add(seconds: Double(endTime - startTime) * 1e-9, batch: batch, counted: false, to: &slots[slot]!)
+            return
+        }
+        if expectedQuiet {
+            // Quiet again: zero counts. Longer this time: timed only (its start was not read).
+            let quiet = endTime &- startTime < Self.quietNanos
+            settlePendingCounts()
+            syncPart()
+            add(
+                seconds: Double(endTime - startTime) * 1e-9, batch: batch, counted: quiet, zeroCounts: true,
+                to: &slots[slot]!)
+            return
+        }
         if vars.isEmpty || endTime &- startTime >= Self.quietNanos {
             readCounters(into: endValues)
             endTime = monotonicNanos()
         } else {
+            settlePendingCounts()
             endValues.update(from: startValues, count: vars.count)
         }
         let t = Double(endTime - startTime) * 1e-9
         lastEndTime = endTime
-        let slot = index * 2 + (phase == .forward ? 0 : 1)
-        if slot >= slots.count || slots[slot] == nil { addSlot(slot, index, layer, phase) }
-        add(seconds: t, batch: batch, to: &slots[slot]!)
+        add(seconds: t, batch: batch, counted: true, to: &slots[slot]!)
+        // Its counts once the end reading is complete (`settlePendingCounts`).
+        pendingSlot = slot
     }
 
-    /// Adds one call of `seconds` (overhead not yet subtracted) and its counter deltas to a slot.
-    private func add(seconds t: Double, batch: Int, to s: inout SlotTotals) {
-        let net = max(0, t - overheadSeconds)
+    /// Adds one call of `seconds` (overhead not yet subtracted) to a slot; for a call that read the
+    /// counters its deltas come later (`settlePendingCounts`), and a quiet one's zero counts now.
+    private func add(
+        seconds t: Double, batch: Int, counted: Bool, zeroCounts: Bool = false, to s: inout SlotTotals
+    ) {
+        let overhead = counted && !zeroCounts ? overheadSeconds : timerOverheadSeconds
+        let net = max(0, t - overhead)
         s.calls += 1
         s.images += batch
         s.seconds += net
         s.samples.append(net)
-        if t < 20 * overheadSeconds { s.tooShort = true }
-        for i in 0..<vars.count {
-            let j = activeNumbers[i]
-            s.counters[j] += max(0, endValues[i] - startValues[i] - overheadValues[i])
-            s.counterCalls[j] += 1
-        }
+        if t < 20 * overhead { s.tooShort = true }
+        guard counted && zeroCounts else { return }
+        for i in 0..<vars.count { s.counterCalls[activeNumbers[i]] += 1 }
     }
 
     /// Records in layer order, forward before backward.
-    public var ordered: [LayerRecord] { slots.compactMap { $0.map(record) } }
+    public var ordered: [LayerRecord] {
+        settlePendingCounts()
+        return slots.compactMap { $0.map(record) }
+    }
 }

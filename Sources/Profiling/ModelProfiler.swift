@@ -31,6 +31,9 @@ public struct ModelProfileRequest {
     public var datasetLabel: String
     public var commandLine: String
     public var bind: String
+    /// Read the counters around every layer call instead of spreading the reads over the passes
+    /// (`CounterReadPlan.covering`): more counted calls per layer, more hook overhead.
+    public var countersEveryCall = false
 
     public init(
         profile: ModelProfile, batch: Dataset, fixedShape: [Int]?, algorithms: [String], repetitions: Int,
@@ -123,7 +126,16 @@ public struct ModelProfiler {
         if let w = req.weights { try WeightFile.load(w.data, into: model, file: w.file) }
         let ctx = RunContext(runner: pool, training: training, seed: req.seed)
         ctx.reusesActivationMemory = !training
-        let prof = LayerProfiler(session: session)
+        // Counter reads spread over the passes (see `CounterReadPlan`); enough passes that every
+        // layer is read under every part of the set.
+        let parts = max(1, session?.parts.count ?? 1)
+        let plan: CounterReadPlan =
+            req.countersEveryCall || session == nil
+            ? .everyCall
+            : .covering(
+                layers: model.layers.count, parts: parts,
+                in: max(req.repetitions, min(model.layers.count * parts, 4 * req.repetitions)))
+        let prof = LayerProfiler(session: session, readPlan: plan)
         prof.calibrate()
         let grad = try Tensor([batchSize, model.outputShape[0]])
         let input = batch.images
@@ -138,8 +150,11 @@ public struct ModelProfiler {
         }
         step()  // warm-up (and auto's timing)
         model.observer = prof
-        for rep in 0..<req.repetitions {
-            if let s = session, s.parts.count > 1 { try s.select(part: rep % s.parts.count) }
+        prof.pass = -1
+        let round = plan.passesPerRound
+        for rep in 0..<max(req.repetitions, round * parts) {
+            // Each window of the plan meets each part: the part changes after a whole round.
+            if let s = session, s.parts.count > 1 { try s.select(part: (rep / round) % s.parts.count) }
             step()
         }
         model.observer = nil
@@ -188,6 +203,7 @@ public struct ModelProfiler {
             return Double(monotonicNanos() - t0) * 1e-9
         }
         let probe = timed(false)
+        let readsBefore = prof.counterReads
         let pairs = min(400, max(max(16, repetitions), Int(hookPairsSeconds / max(2 * probe, 1e-6))))
         for k in 0..<pairs {
             if k % 2 == 0 {
@@ -200,15 +216,18 @@ public struct ModelProfiler {
         let unhooked = Timing(plain)
         let tp = unhooked.median, th = Timing(hooked).median
         let pairRatio = Timing(zip(hooked, plain).map { $0 / $1 }).median
-        let perCall = prof.overheadSeconds * Double(model.layers.count) * (trainingStep ? 2 : 1)
+        let readsPerPass = Double(prof.counterReads - readsBefore) / Double(max(1, hooked.count))
+        let calls = Double(model.layers.count) * (trainingStep ? 2 : 1)
+        let estimate = readsPerPass * prof.overheadSeconds + (calls - readsPerPass) * prof.timerOverheadSeconds
         let note = String(
             format:
                 """
-                Hook overhead, %@: %.1f µs calibrated per layer call (%.2f%% of the model's %.3f ms); whole model \
-                with hooks %.3f ms vs without %.3f ms (medians); median of %d interleaved pairs' ratios %+.2f%% \
-                (measured).
+                Hook overhead, %@: %.1f µs calibrated per layer call with a counter read, %.2f µs without; %.1f \
+                reads per pass (%@): %.2f%% of the model's %.3f ms; whole model with hooks %.3f ms vs without \
+                %.3f ms (medians); median of %d interleaved pairs' ratios %+.2f%% (measured).
                 """,
-            a, prof.overheadSeconds * 1e6, perCall / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count,
+            a, prof.overheadSeconds * 1e6, prof.timerOverheadSeconds * 1e6, readsPerPass,
+            prof.readPlan.text, estimate / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count,
             (pairRatio - 1) * 100)
         return (note, unhooked)
     }

@@ -24,6 +24,8 @@ public struct ProfileJob {
     public var inputShape: [Int]?
     /// An event set to count per layer.
     public var eventSet: String?
+    /// Read the counters around every layer call (`ModelProfileRequest.countersEveryCall`).
+    public var countersEveryCall = false
 
     public init(model: String) { self.model = model }
 
@@ -48,12 +50,13 @@ public struct ProfileJob {
         let profiler = ModelProfiler(
             pool: env.pool, threads: env.threads, options: env.options, session: try env.counterSession(eventSet),
             roofline: roofline, machine: machine, selector: env.selector)
-        let request = ModelProfileRequest(
+        var request = ModelProfileRequest(
             profile: profile, batch: try batch(fixedShape: fixedShape, environment: env.environment),
             fixedShape: fixedShape, algorithms: algorithms, repetitions: repetitions, trainingStep: trainingStep,
             weights: weights, seed: seed,
             datasetLabel: fixedShape == nil ? data.dataset.rawValue : "synthetic (random images)",
             commandLine: env.commandLine, bind: env.runtime.settings.bind.rawValue)
+        request.countersEveryCall = countersEveryCall
         let (report, overheadNotes) = try profiler.profile(request)
         env.finish()
         let dir = env.outputFolder(output, name: profile.name)

@@ -141,6 +141,41 @@ final class TopologyTests: XCTestCase {
         }
     }
 
+    /// `postReads` returns without waiting; each worker still runs its read exactly once per
+    /// request and before its part of the next job, so a read never sees that job's work.
+    func testPostedReadsRunOnceAndBeforeTheNextJob() throws {
+        for (spin, gap) in [(0, 0), (200_000, 0), (50, 500)] {
+            let pool = WorkerPool(threads: 3, policy: .none, topology: nil, spinMicroseconds: spin)
+            // Per worker: jobs run, reads run, and the job count each read saw (at most 200 reads).
+            let jobs = UnsafeMutablePointer<Int>.allocate(capacity: 3),
+                reads = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+            let seen = UnsafeMutablePointer<Int>.allocate(capacity: 3 * 200)
+            jobs.initialize(repeating: 0, count: 3); reads.initialize(repeating: 0, count: 3)
+            seen.initialize(repeating: -1, count: 3 * 200)
+            defer { jobs.deallocate(); reads.deallocate(); seen.deallocate() }
+            for round in 0..<200 {
+                pool.run { w in jobs[w] += 1 }
+                if gap > 0 { usleep(UInt32(gap)) }
+                pool.postReads { w in
+                    if reads[w] < 200 { seen[w * 200 + reads[w]] = jobs[w] }
+                    reads[w] += 1
+                }
+                // The next job goes out at once; every fifth round also waits for the reads.
+                if round % 5 == 4 { pool.awaitReads() }
+            }
+            pool.run { w in jobs[w] += 1 }
+            pool.awaitReads()
+            let label = "spin \(spin) µs, gap \(gap) µs"
+            XCTAssertEqual((0..<3).map { jobs[$0] }, [201, 201, 201], label)
+            XCTAssertEqual((0..<3).map { reads[$0] }, [0, 200, 200], label)
+            for w in 1..<3 {
+                XCTAssertEqual(
+                    (0..<200).map { seen[w * 200 + $0] }, Array(1...200),
+                    "\(label): worker \(w) read after its next job")
+            }
+        }
+    }
+
     func testBindPolicies() throws {
         let topo = Topology(
             packages: 1, cores: 2, processingUnits: 4, numaNodes: 1, cpuModel: "x", cpuVendor: "x",

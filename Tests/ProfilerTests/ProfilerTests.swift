@@ -117,6 +117,44 @@ final class CounterSessionTests: XCTestCase {
         XCTAssertLessThan(cpu, expected * 1.5 + 0.005, "counted \(cpu) s, threads ran \(expected) s")
     }
 
+    /// A reading begun before a job and completed after it holds each worker's counters from
+    /// before the job: the workers read before they start it, though the caller did not wait.
+    func testBegunReadsHoldTheWorkersCountersFromBeforeTheNextJob() throws {
+        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
+        let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
+        let s = CounterSession(
+            set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0] + pool.threadIDs)
+        XCTAssertNotEqual(s.level, .timersOnly, s.explanation)
+        s.attachSelfReads(to: pool)
+        let vars = s.activeVariables
+        let k = try XCTUnwrap(vars.firstIndex(of: "TASK_CLOCK"))
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: vars.count),
+            b = UnsafeMutablePointer<Double>.allocate(capacity: vars.count)
+        defer { a.deallocate(); b.deallocate() }
+        var worker = 0.0
+        for _ in 0..<3 {
+            pool.run { _ in blackHole(busyLoop(10_000)) }
+            s.beginRead(into: a)
+            let cpu = UnsafeMutablePointer<Double>.allocate(capacity: pool.width)
+            defer { cpu.deallocate() }
+            pool.run { w in
+                var t0 = timespec(), t1 = timespec()
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0)
+                blackHole(busyLoop(3_000_000))
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1)
+                cpu[w] = Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) * 1e-9
+            }
+            s.completeRead()
+            s.read(into: b)
+            let counted = (b[k] - a[k]) * 1e-9, expected = (0..<pool.width).map { cpu[$0] }.reduce(0, +)
+            XCTAssertGreaterThan(
+                counted, expected * 0.8,
+                "the worker's job fell before its reading: counted \(counted) s of \(expected) s")
+            worker = max(worker, cpu[1])
+        }
+        XCTAssertGreaterThan(worker, 0, "the worker ran")
+    }
+
     func testFallbackGivesReasonsNeverZeros() throws {
         let pmus = try PfmLibrary.detectedPMUs()
         let set = try EventSet.load(named: "FLOPS_SP", in: eventsDir)
@@ -240,6 +278,55 @@ final class QuietCallTests: XCTestCase {
         XCTAssertEqual(records[0].counterCalls["TASK_CLOCK"], 1)
         let busy = try XCTUnwrap(records[1].counters["TASK_CLOCK"])
         XCTAssertGreaterThan(busy, 0.5 * records[1].seconds * 1e9, "the busy call's CPU time is counted")
+    }
+}
+
+/// The rotating plan reads the counters around one window of layers per pass: after a round of
+/// passes every layer has counted calls, and every call is timed.
+final class CounterReadPlanTests: XCTestCase {
+    func testCoveringPlansAndTheirTurns() {
+        XCTAssertEqual(CounterReadPlan.covering(layers: 8, parts: 1, in: 8), .rotating(layers: 8, perPass: 1))
+        XCTAssertEqual(CounterReadPlan.covering(layers: 8, parts: 1, in: 5), .rotating(layers: 8, perPass: 2))
+        XCTAssertEqual(CounterReadPlan.covering(layers: 8, parts: 2, in: 8), .rotating(layers: 8, perPass: 2))
+        XCTAssertEqual(CounterReadPlan.covering(layers: 3, parts: 1, in: 1), .everyCall)
+        let plan = CounterReadPlan.rotating(layers: 7, perPass: 2)
+        XCTAssertEqual(plan.passesPerRound, 4)
+        for pass in 0..<8 {
+            let read = (0..<7).filter { plan.reads(layer: $0, inPass: pass) }
+            XCTAssertEqual(read, Array(2 * (pass % 4)..<min(7, 2 * (pass % 4) + 2)), "pass \(pass)")
+        }
+        XCTAssertTrue((0..<7).allSatisfy { CounterReadPlan.everyCall.reads(layer: $0, inPass: 3) })
+    }
+
+    func testRotatingProfilerCountsEachLayerInItsTurnAndTimesEveryCall() throws {
+        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
+        let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
+        guard s.level != .timersOnly, s.activeVariables.contains("TASK_CLOCK") else {
+            throw XCTSkip("software counters do not open here: \(s.explanation)")
+        }
+        let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 4, perPass: 1))
+        prof.calibrate(pairs: 20)
+        let layer = try FlattenLayer(name: "flatten", input: [2, 2, 1])
+        let before = prof.counterReads
+        for _ in 0..<8 {
+            for i in 0..<4 {
+                prof.layerBegan(i, layer, phase: .forward, batch: 1)
+                // Layer 2 is quiet (as a fused pooling layer): its turn reads nothing.
+                if i != 2 { blackHole(busyLoop(200_000)) }
+                prof.layerEnded(i, layer, phase: .forward, batch: 1)
+            }
+            // Work between passes, as in a run: the next pass's first reading shares nothing.
+            blackHole(busyLoop(100_000))
+        }
+        XCTAssertEqual(prof.counterReads - before, 12, "two reads in each busy layer's turn, none in the quiet one's")
+        let records = prof.ordered
+        XCTAssertEqual(records.map(\.calls), [8, 8, 8, 8], "every call timed")
+        XCTAssertEqual(records.map { $0.counterCalls["TASK_CLOCK"] }, [2, 2, 2, 2], "each layer read in its turns")
+        for r in records where r.index != 2 {
+            let perCall = try XCTUnwrap(r.countersPerCall["TASK_CLOCK"]) * 1e-9
+            XCTAssertGreaterThan(perCall, 0.5 * r.samples.min()!, "\(r.index): its CPU time is counted")
+        }
+        XCTAssertEqual(records[2].counters["TASK_CLOCK"], 0, "a quiet layer counts zero")
     }
 }
 

@@ -29,6 +29,13 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Trained weights (.cnnw from cnnscope train) to load instead of the seeded initialisation.")
     var weights: String?
     @Flag(help: "Profile a training step (forward and backward) instead of inference.") var trainingStep = false
+    @Flag(
+        help: """
+            Read the counters around every layer call. By default each pass reads them around one window of \
+            layers in turn, and enough passes run for every layer to be read under every part of the event set; \
+            every call is timed either way. Fewer reads cost less hook overhead.
+            """)
+    var countersEveryCall = false
     @Option(
         help: """
             Report folder; the default is ~/.local/share/cnnscope/reports/<machine identity>/<model>-<time>; \
@@ -52,6 +59,7 @@ struct ProfileCommand: ParsableCommand {
             (data.selection(), batchSize, algorithms.split(separator: ",").map(String.init), repetitions)
         (j.weightsFile, j.trainingStep, j.output, j.seed) = (weights, trainingStep, output, seed)
         (j.inputShape, j.eventSet) = (try parsedInputShape(inputShape), eventsOption.events)
+        j.countersEveryCall = countersEveryCall
         return j
     }
 
