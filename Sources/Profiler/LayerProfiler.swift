@@ -21,6 +21,10 @@ public struct LayerRecord: Codable, Sendable {
     public var tooShort: Bool
     /// Seconds of each call (overhead subtracted), for medians and ranges.
     public var samples: [Double]
+    /// Mean seconds of the calls that read the counters (overhead subtracted): the time that goes
+    /// with `countersPerCall` when only some calls read them (`CounterReadPlan.rotating`); nil when
+    /// no call read them.
+    public var countedCallSeconds: Double?
 
     /// Mean counter delta per call. With more events than counters each variable was read on
     /// only some calls (its part's), so it is averaged over the calls that read it.
@@ -60,6 +64,8 @@ public final class LayerProfiler: LayerObserver {
         var index: Int, name: String, kerasClass: String, phase: Phase
         var calls = 0, images = 0, seconds = 0.0, tooShort = false
         var samples: [Double] = []
+        /// Seconds and number of the calls that read the counters.
+        var countedSeconds = 0.0, countedCalls = 0
         /// The last call's length (clock nanoseconds, no counter read inside), or nil before the first.
         var lastNanos: UInt64?
         /// By variable number: summed deltas, and how many calls read each variable.
@@ -125,7 +131,8 @@ public final class LayerProfiler: LayerObserver {
         return LayerRecord(
             index: t.index, name: t.name, kerasClass: t.kerasClass, phase: t.phase, calls: t.calls,
             seconds: t.seconds, images: t.images, counters: counters, counterCalls: counterCalls,
-            tooShort: t.tooShort, samples: t.samples)
+            tooShort: t.tooShort, samples: t.samples,
+            countedCallSeconds: t.countedCalls > 0 ? t.countedSeconds / Double(t.countedCalls) : nil)
     }
 
     /// Re-reads the variable list when the session switched parts (between repetitions).
@@ -311,7 +318,10 @@ public final class LayerProfiler: LayerObserver {
         s.seconds += net
         s.samples.append(net)
         if t < 20 * overhead { s.tooShort = true }
-        guard counted && zeroCounts else { return }
+        guard counted else { return }
+        s.countedSeconds += net
+        s.countedCalls += 1
+        guard zeroCounts else { return }
         for i in 0..<vars.count { s.counterCalls[activeNumbers[i]] += 1 }
     }
 

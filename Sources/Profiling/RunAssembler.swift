@@ -162,7 +162,8 @@ public enum RunAssembler {
             let t = Timing(r.samples)
             let c = costs(layer, phase: r.phase, batch: batch, workers: workers, runner: runner)
             executedTotal += c.executed
-            let figs = session?.figures(deltas: r.countersPerCall, seconds: med) ?? [:]
+            // Counter-derived rates over the calls that read the counters (a subset, when the reads rotate).
+            let figs = session?.figures(deltas: r.countersPerCall, seconds: r.countedCallSeconds ?? med) ?? [:]
             let counted =
                 figs["DRAM bytes"].flatMap { $0.value != nil ? $0 : nil }
                 ?? figs["L3 miss bytes"].flatMap { $0.value != nil ? $0 : nil }

@@ -327,6 +327,10 @@ final class CounterReadPlanTests: XCTestCase {
             XCTAssertGreaterThan(perCall, 0.5 * r.samples.min()!, "\(r.index): its CPU time is counted")
         }
         XCTAssertEqual(records[2].counters["TASK_CLOCK"], 0, "a quiet layer counts zero")
+        for r in records {
+            let counted = try XCTUnwrap(r.countedCallSeconds, "\(r.index): the counted calls' time is kept")
+            XCTAssertLessThanOrEqual(counted, r.samples.max()!, "\(r.index)")
+        }
     }
 }
 
