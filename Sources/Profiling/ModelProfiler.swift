@@ -219,16 +219,19 @@ public struct ModelProfiler {
         let readsPerPass = Double(prof.counterReads - readsBefore) / Double(max(1, hooked.count))
         let calls = Double(model.layers.count) * (trainingStep ? 2 : 1)
         let estimate = readsPerPass * prof.overheadSeconds + (calls - readsPerPass) * prof.timerOverheadSeconds
+        let calibrated =
+            prof.session == nil
+            ? String(format: "%.2f µs calibrated per layer call (timers only)", prof.timerOverheadSeconds * 1e6)
+            : String(
+                format: "%.1f µs calibrated per layer call with a counter read, %.2f µs without; %.1f reads per pass",
+                prof.overheadSeconds * 1e6, prof.timerOverheadSeconds * 1e6, readsPerPass) + " (\(prof.readPlan.text))"
         let note = String(
             format:
                 """
-                Hook overhead, %@: %.1f µs calibrated per layer call with a counter read, %.2f µs without; %.1f \
-                reads per pass (%@): %.2f%% of the model's %.3f ms; whole model with hooks %.3f ms vs without \
+                Hook overhead, %@: %@: %.2f%% of the model's %.3f ms; whole model with hooks %.3f ms vs without \
                 %.3f ms (medians); median of %d interleaved pairs' ratios %+.2f%% (measured).
                 """,
-            a, prof.overheadSeconds * 1e6, prof.timerOverheadSeconds * 1e6, readsPerPass,
-            prof.readPlan.text, estimate / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count,
-            (pairRatio - 1) * 100)
+            a, calibrated, estimate / tp * 100, tp * 1e3, th * 1e3, tp * 1e3, plain.count, (pairRatio - 1) * 100)
         return (note, unhooked)
     }
 }
