@@ -17,14 +17,36 @@ public struct BandwidthCeiling: Codable, Equatable, Sendable {
     public var gbPerSecond: Double
     public var minGBPerSecond: Double
     public var maxGBPerSecond: Double
+    /// The vector width of the kernel's loads and stores: "avx512", "avx2" or "sse" (absent in
+    /// records measured before it was kept, all "avx2" or "sse").
+    public var isa: String?
 
     public init(
         level: String, kernel: String, threads: Int, workingSetBytes: Int, gbPerSecond: Double,
-        minGBPerSecond: Double, maxGBPerSecond: Double
+        minGBPerSecond: Double, maxGBPerSecond: Double, isa: String? = nil
     ) {
+        self.isa = isa
         self.level = level; self.kernel = kernel; self.threads = threads; self.workingSetBytes = workingSetBytes
         self.gbPerSecond = gbPerSecond; self.minGBPerSecond = minGBPerSecond; self.maxGBPerSecond = maxGBPerSecond
     }
+}
+
+/// The vector width the bandwidth kernels use: the kernels' own (`CPUFeatures.bestKernelISA`), so
+/// that a roof is what loads and stores of that width reach: a core that runs 512-bit loads at full
+/// width (Zen 5) reads twice the bytes a cycle from L1 that 256-bit loads do.
+public enum BandwidthISA: String, Sendable {
+    case sse, avx2, avx512
+
+    public init(features: CPUFeatures) {
+        if features.bestKernelISA == "avx512" {
+            self = .avx512
+        } else {
+            self = features.flags.contains("avx2") ? .avx2 : .sse
+        }
+    }
+
+    /// In words, for the method line.
+    public var text: String { self == .avx512 ? "AVX-512" : (self == .avx2 ? "AVX2" : "SSE") }
 }
 
 /// The machine's ceilings, each measured by a microbenchmark here.
@@ -47,7 +69,8 @@ public struct MachineCeilings: Codable, Sendable {
     /// of the job (a VM's host that ran both virtual CPUs on one core had halved the two-thread median).
     /// 4: bandwidth trials are timed the same way, from handing out the job to the last thread's finish,
     /// and a private cache's all-threads figure under 70% of threads x one thread is measured again.
-    public static let currentMethodVersion = 4
+    /// 5: bandwidth kernels of the kernels' own vector width (AVX-512 where they run AVX-512).
+    public static let currentMethodVersion = 5
 
     public init(
         fma: ComputePeak, mixedPerThreadGFLOPs: Double, mixedAllThreadsGFLOPs: Double, bandwidth: [BandwidthCeiling],
@@ -87,6 +110,7 @@ public enum CeilingProbe {
         kernels: [String] = ["load", "copy", "triad"], trials: Int = 5
     ) -> MachineCeilings {
         let avx2 = features.flags.contains("avx2")
+        let width = BandwidthISA(features: features)
         // One compute ceiling per ISA; the roof is the widest the kernels use by default (AVX-512
         // FMA where they have AVX-512, else AVX2 FMA), so no point of theirs sits above it.
         let perISA = ComputePeakProbe.measureEachISA(features: features, pool: pool, trials: trials)
@@ -107,7 +131,7 @@ public enum CeilingProbe {
                 for k in kernels {
                     func once() -> BandwidthCeiling {
                         bandwidth(
-                            level: level, kernel: k, bytesPerThread: ws, threads: threads, pool: pool, avx2: avx2,
+                            level: level, kernel: k, bytesPerThread: ws, threads: threads, pool: pool, isa: width,
                             trials: trials)
                     }
                     var c = once()
@@ -132,7 +156,7 @@ public enum CeilingProbe {
             fma: fma, mixedPerThreadGFLOPs: mixed1, mixedAllThreadsGFLOPs: mixedN, bandwidth: bw,
             method:
                 """
-                microkernels in C (\(avx2 ? "AVX2" : "SSE")), pinned threads, working sets from hwloc cache \
+                microkernels in C (\(width.text) loads and stores), pinned threads, working sets from hwloc cache \
                 sizes, median of \(trials) trials; load over two streams in the caches, one in DRAM
                 """
         )
@@ -154,10 +178,11 @@ public enum CeilingProbe {
 
     static func bandwidth(
         level: String, kernel: String, bytesPerThread: Int, threads: Int, pool: WorkerPool,
-        avx2: Bool, trials: Int
+        isa: BandwidthISA, trials: Int
     ) -> BandwidthCeiling {
         let arrays = kernel == "load" ? 1 : (kernel == "copy" ? 2 : 3)
-        let n = max(64, bytesPerThread / 4 / arrays / 64 * 64)
+        // A multiple of 128 floats: every kernel's step divides it.
+        let n = max(128, bytesPerThread / 4 / arrays / 128 * 128)
         let bytesPerPass = Double(n * 4 * arrays)
         // Enough passes for ~1 GiB moved per thread and trial (at least one pass): trials of
         // 7-25 ms in the caches, so that the workers' start skew on a VM (tens of µs) stays
@@ -185,14 +210,19 @@ public enum CeilingProbe {
         }
         func pass(_ w: Int, _ r: Int64) {
             let b = buffers[w]
-            switch (kernel, avx2) {
-            case ("load", true) where level == "DRAM": blackHole(cnns_load_one_stream_avx2(b[0], Int64(n), r))
-            case ("load", true): blackHole(cnns_load_avx2(b[0], Int64(n), r))
-            case ("load", false): blackHole(cnns_load_sse(b[0], Int64(n), r))
-            case ("copy", true): blackHole(cnns_copy_avx2(b[0], b[1], Int64(n), r))
-            case ("copy", false): blackHole(cnns_copy_sse(b[0], b[1], Int64(n), r))
-            case (_, true): blackHole(cnns_triad_avx2(b[0], b[1], b[2], Int64(n), r))
-            default: blackHole(cnns_triad_sse(b[0], b[1], b[2], Int64(n), r))
+            let count = Int64(n)
+            switch (kernel, isa) {
+            case ("load", .avx512) where level == "DRAM": blackHole(cnns_load_one_stream_avx512(b[0], count, r))
+            case ("load", .avx512): blackHole(cnns_load_avx512(b[0], count, r))
+            case ("copy", .avx512): blackHole(cnns_copy_avx512(b[0], b[1], count, r))
+            case (_, .avx512): blackHole(cnns_triad_avx512(b[0], b[1], b[2], count, r))
+            case ("load", .avx2) where level == "DRAM": blackHole(cnns_load_one_stream_avx2(b[0], count, r))
+            case ("load", .avx2): blackHole(cnns_load_avx2(b[0], count, r))
+            case ("copy", .avx2): blackHole(cnns_copy_avx2(b[0], b[1], count, r))
+            case (_, .avx2): blackHole(cnns_triad_avx2(b[0], b[1], b[2], count, r))
+            case ("load", _): blackHole(cnns_load_sse(b[0], count, r))
+            case ("copy", _): blackHole(cnns_copy_sse(b[0], b[1], count, r))
+            default: blackHole(cnns_triad_sse(b[0], b[1], b[2], count, r))
             }
         }
         pool.run { w in if w < threads { pass(w, 1) } }  // warm-up
@@ -204,6 +234,6 @@ public enum CeilingProbe {
         let s = results.sorted()
         return BandwidthCeiling(
             level: level, kernel: kernel, threads: threads, workingSetBytes: n * 4 * arrays,
-            gbPerSecond: s[s.count / 2], minGBPerSecond: s.first!, maxGBPerSecond: s.last!)
+            gbPerSecond: s[s.count / 2], minGBPerSecond: s.first!, maxGBPerSecond: s.last!, isa: isa.rawValue)
     }
 }

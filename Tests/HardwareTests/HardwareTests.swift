@@ -1,3 +1,4 @@
+import CMicrokernels
 import CPfm
 import XCTest
 
@@ -91,6 +92,65 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(
             ComputePeakProbe.measure(features: here, pool: pool, trials: 1).kernel,
             kernels[ComputePeakProbe.roofIndex(kernels, features: here)])
+    }
+
+    /// The bandwidth kernels take the kernels' own width: AVX-512 only where the kernels run it.
+    func testBandwidthWidthFollowsTheKernels() {
+        func cpu(_ flags: [String]) -> CPUFeatures {
+            CPUFeatures(modelName: "test", vendor: "test", family: nil, model: nil, flags: Set(flags))
+        }
+        XCTAssertEqual(
+            BandwidthISA(features: cpu(["fma", "avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq"])), .avx512)
+        XCTAssertEqual(BandwidthISA(features: cpu(["fma", "avx2", "avx512f"])), .avx2)
+        XCTAssertEqual(BandwidthISA(features: cpu(["fma", "avx2"])), .avx2)
+        XCTAssertEqual(BandwidthISA(features: cpu([])), .sse)
+    }
+
+    /// Each bandwidth kernel of each width this machine has moves the data it says: copy leaves b
+    /// equal to a, triad a = b + 1.0001·c, load sums every element (AVX-512: all lanes, against a
+    /// Double sum). A width this machine lacks is named and skipped.
+    func testBandwidthKernelsMoveWhatTheySay() throws {
+        let here = try CPUFeatures.detect()
+        var widths: [BandwidthISA] = [.sse]
+        if here.flags.contains("avx2") && here.flags.contains("fma") { widths.append(.avx2) }
+        if here.flags.contains("avx512f") { widths.append(.avx512) }
+        #if !(arch(x86_64) || arch(i386))
+            widths = [.avx2]  // the portable loops under the x86 names
+        #endif
+        // 64-byte aligned, as the kernels' aligned loads and stores need.
+        let n = 1024
+        func buffer() -> UnsafeMutablePointer<Float> {
+            UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64).bindMemory(to: Float.self, capacity: n)
+        }
+        let a = buffer(), b = buffer(), c = buffer()
+        defer { for p in [a, b, c] { UnsafeMutableRawPointer(p).deallocate() } }
+        for width in widths {
+            for i in 0..<n { a[i] = Float(i & 255) * 0.01; b[i] = -1; c[i] = Float(i % 7) }
+            switch width {
+            case .avx512: _ = cnns_copy_avx512(a, b, Int64(n), 1)
+            case .avx2: _ = cnns_copy_avx2(a, b, Int64(n), 1)
+            case .sse: _ = cnns_copy_sse(a, b, Int64(n), 1)
+            }
+            XCTAssertTrue((0..<n).allSatisfy { b[$0] == a[$0] }, "\(width) copy")
+            switch width {
+            case .avx512: _ = cnns_triad_avx512(a, b, c, Int64(n), 1)
+            case .avx2: _ = cnns_triad_avx2(a, b, c, Int64(n), 1)
+            case .sse: _ = cnns_triad_sse(a, b, c, Int64(n), 1)
+            }
+            for i in 0..<n {
+                let want = Double(b[i]) + 1.0001 * Double(c[i])
+                XCTAssertEqual(Double(a[i]), want, accuracy: 1e-5 * max(1, abs(want)), "\(width) triad at \(i)")
+            }
+            if width == .avx512 {
+                let want = (0..<n).reduce(0.0) { $0 + Double(a[$1]) }
+                XCTAssertEqual(
+                    Double(cnns_load_avx512(a, Int64(n), 1)), want, accuracy: 1e-4 * abs(want), "two streams")
+                XCTAssertEqual(
+                    Double(cnns_load_one_stream_avx512(a, Int64(n), 1)), want, accuracy: 1e-4 * abs(want), "one stream")
+            }
+        }
+        let missing = ["avx2", "avx512"].filter { w in !widths.contains { $0.rawValue == w } }
+        if !missing.isEmpty { print("bandwidth kernels not run on this machine (no such ISA): \(missing)") }
     }
 
     /// Jobs with gaps longer than the workers' watch (they go to sleep and must be woken), and a

@@ -26,6 +26,12 @@ float cnns_load_one_stream_avx2(const float *a, int64_t n, int64_t reps);
 float cnns_copy_avx2(const float *a, float *b, int64_t n, int64_t reps);
 /// triad: a = b + s·c; bytes moved: 12·n·reps.
 float cnns_triad_avx2(float *a, const float *b, const float *c, int64_t n, int64_t reps);
+/// The same with 512-bit loads and stores (AVX-512F; the kernels' ISA on AVX-512 machines). load
+/// needs n a multiple of 128, copy of 64, triad of 32.
+float cnns_load_avx512(const float *a, int64_t n, int64_t reps);
+float cnns_load_one_stream_avx512(const float *a, int64_t n, int64_t reps);
+float cnns_copy_avx512(const float *a, float *b, int64_t n, int64_t reps);
+float cnns_triad_avx512(float *a, const float *b, const float *c, int64_t n, int64_t reps);
 /// Portable (SSE) versions for CPUs without AVX2.
 float cnns_load_sse(const float *a, int64_t n, int64_t reps);
 float cnns_copy_sse(const float *a, float *b, int64_t n, int64_t reps);
