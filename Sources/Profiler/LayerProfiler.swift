@@ -66,8 +66,10 @@ public final class LayerProfiler: LayerObserver {
         var samples: [Double] = []
         /// Seconds and number of the calls that read the counters.
         var countedSeconds = 0.0, countedCalls = 0
-        /// The last call's length (clock nanoseconds, no counter read inside), or nil before the first.
+        /// The last call's length (clock nanoseconds, no counter read inside), or nil before the first;
+        /// and whether a turn it was expected to be quiet in ran longer (its turns read at the start).
         var lastNanos: UInt64?
+        var readsAtStart = false
         /// By variable number: summed deltas, and how many calls read each variable.
         var counters: [Double], counterCalls: [Int]
     }
@@ -252,7 +254,7 @@ public final class LayerProfiler: LayerObserver {
         }
         let now = monotonicNanos()
         let slot = index * 2 + (phase == .forward ? 0 : 1)
-        let lastCall = slot < slots.count ? slots[slot]?.lastNanos : nil
+        let lastCall = slot < slots.count ? slots[slot].flatMap { $0.readsAtStart ? nil : $0.lastNanos } : nil
         expectedQuiet = false
         if let last = lastEndTime, now &- last < Self.quietNanos {
             settlePendingCounts()
@@ -285,6 +287,7 @@ public final class LayerProfiler: LayerObserver {
         if expectedQuiet {
             // Quiet again: zero counts. Longer this time: timed only (its start was not read).
             let quiet = endTime &- startTime < Self.quietNanos
+            if !quiet { slots[slot]!.readsAtStart = true }
             settlePendingCounts()
             syncPart()
             add(
@@ -323,6 +326,13 @@ public final class LayerProfiler: LayerObserver {
         s.countedCalls += 1
         guard zeroCounts else { return }
         for i in 0..<vars.count { s.counterCalls[activeNumbers[i]] += 1 }
+    }
+
+    /// Whether every layer call slot seen so far has counted calls for every variable (a layer that
+    /// was quiet before and ran longer in its turn was timed only, and waits for its next turn).
+    public var everyLayerCounted: Bool {
+        settlePendingCounts()
+        return slots.allSatisfy { slot in slot.map { $0.counterCalls.allSatisfy { $0 > 0 } } ?? true }
     }
 
     /// Records in layer order, forward before backward.

@@ -151,11 +151,14 @@ public struct ModelProfiler {
         step()  // warm-up (and auto's timing)
         model.observer = prof
         prof.pass = -1
-        let round = plan.passesPerRound
-        for rep in 0..<max(req.repetitions, round * parts) {
+        let round = plan.passesPerRound, planned = max(req.repetitions, round * parts)
+        // Up to two more rounds while a layer has no counted call (quiet before, longer in its turn).
+        var rep = 0
+        while rep < planned || (rep < planned + 2 * round * parts && session != nil && !prof.everyLayerCounted) {
             // Each window of the plan meets each part: the part changes after a whole round.
             if let s = session, s.parts.count > 1 { try s.select(part: (rep / round) % s.parts.count) }
             step()
+            rep += 1
         }
         model.observer = nil
         let records = prof.ordered

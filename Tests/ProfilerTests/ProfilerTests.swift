@@ -332,6 +332,38 @@ final class CounterReadPlanTests: XCTestCase {
             XCTAssertLessThanOrEqual(counted, r.samples.max()!, "\(r.index)")
         }
     }
+
+    /// A layer quiet on its last call skips the reading at its start; if it then runs longer in its
+    /// turn it is timed only, and from then on its turns read at the start, so it is counted.
+    func testAQuietLayerThatRunsLongInItsTurnIsReadAtTheStartNextTime() throws {
+        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
+        let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
+        guard s.level != .timersOnly, s.activeVariables.contains("TASK_CLOCK") else {
+            throw XCTSkip("software counters do not open here: \(s.explanation)")
+        }
+        let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 2, perPass: 1))
+        prof.calibrate(pairs: 20)
+        let layer = try FlattenLayer(name: "flatten", input: [2, 2, 1])
+        func pass(busySecond: Bool) {
+            for i in 0..<2 {
+                prof.layerBegan(i, layer, phase: .forward, batch: 1)
+                if i == 0 || busySecond { blackHole(busyLoop(200_000)) }
+                prof.layerEnded(i, layer, phase: .forward, batch: 1)
+            }
+            blackHole(busyLoop(100_000))
+        }
+        pass(busySecond: false)  // layer 0's turn; layer 1 quiet
+        pass(busySecond: true)  // layer 1's turn: expected quiet, ran long
+        XCTAssertEqual(prof.ordered[1].counterCalls["TASK_CLOCK"], nil, "timed only")
+        XCTAssertFalse(prof.everyLayerCounted)
+        pass(busySecond: false)
+        let before = prof.counterReads
+        pass(busySecond: false)  // layer 1's turn again: read at its start this time
+        XCTAssertEqual(prof.counterReads - before, 1, "one reading at the start; quiet, so none at the end")
+        XCTAssertEqual(prof.ordered[1].counterCalls["TASK_CLOCK"], 1)
+        XCTAssertTrue(prof.everyLayerCounted)
+        XCTAssertEqual(prof.ordered.map(\.calls), [4, 4])
+    }
 }
 
 /// Where a hardware PMU opens, counted single-precision FLOPs of a convolution must match the
