@@ -58,27 +58,30 @@ float cnns_fma_add_avx2(int64_t iterations) {
     return out[0] + out[7];
 }
 
-// Eight add chains of aligned 256-bit loads over a: one stream (64 floats a step), or two (the
-// buffer's halves, 32 floats each a step). `two` is a constant at each call.
+// Eight add chains of aligned loads of W floats over a: one stream (8·W floats a step), or two
+// (the buffer's halves, 4·W floats each a step). `two` is a constant at each call. The body of
+// the 256-bit and the 512-bit load kernels; `s` is the chains' sum.
+#define LOAD_CHAINS(VEC, ZERO, LOAD, ADD, W)                                                                   \
+    const int64_t h = two ? n / 2 : 4 * (W), step = two ? 4 * (W) : 8 * (W), end = two ? n / 2 : n;           \
+    VEC s0 = ZERO(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;                             \
+    for (int64_t r = 0; r < reps; r++) {                                                                       \
+        for (int64_t i = 0; i < end; i += step) {                                                              \
+            s0 = ADD(s0, LOAD(a + i));                                                                         \
+            s1 = ADD(s1, LOAD(a + i + (W)));                                                                   \
+            s2 = ADD(s2, LOAD(a + i + 2 * (W)));                                                               \
+            s3 = ADD(s3, LOAD(a + i + 3 * (W)));                                                               \
+            s4 = ADD(s4, LOAD(a + h + i));                                                                     \
+            s5 = ADD(s5, LOAD(a + h + i + (W)));                                                               \
+            s6 = ADD(s6, LOAD(a + h + i + 2 * (W)));                                                           \
+            s7 = ADD(s7, LOAD(a + h + i + 3 * (W)));                                                           \
+        }                                                                                                      \
+        __asm__ volatile("" ::: "memory");                                                                     \
+    }                                                                                                          \
+    VEC s = ADD(ADD(ADD(s0, s1), ADD(s2, s3)), ADD(ADD(s4, s5), ADD(s6, s7)));
+
 __attribute__((target("avx2"), always_inline)) static inline float load_chains(const float *a, int64_t n, int64_t reps,
                                                                               int two) {
-    const int64_t h = two ? n / 2 : 32, step = two ? 32 : 64, end = two ? n / 2 : n;
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-    for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < end; i += step) {
-            s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
-            s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
-            s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
-            s3 = _mm256_add_ps(s3, _mm256_load_ps(a + i + 24));
-            s4 = _mm256_add_ps(s4, _mm256_load_ps(a + h + i));
-            s5 = _mm256_add_ps(s5, _mm256_load_ps(a + h + i + 8));
-            s6 = _mm256_add_ps(s6, _mm256_load_ps(a + h + i + 16));
-            s7 = _mm256_add_ps(s7, _mm256_load_ps(a + h + i + 24));
-        }
-        __asm__ volatile("" ::: "memory");
-    }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)),
-                             _mm256_add_ps(_mm256_add_ps(s4, s5), _mm256_add_ps(s6, s7)));
+    LOAD_CHAINS(__m256, _mm256_setzero_ps, _mm256_load_ps, _mm256_add_ps, 8)
     float out[8];
     _mm256_storeu_ps(out, s);
     return out[0];
@@ -93,31 +96,38 @@ __attribute__((target("avx2"))) float cnns_load_avx2(const float *a, int64_t n, 
     return load_chains(a, n, reps, 1);
 }
 
-__attribute__((target("avx2")))
-float cnns_copy_avx2(const float *a, float *b, int64_t n, int64_t reps) {
-    for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < n; i += 32) {
-            _mm256_store_ps(b + i, _mm256_load_ps(a + i));
-            _mm256_store_ps(b + i + 8, _mm256_load_ps(a + i + 8));
-            _mm256_store_ps(b + i + 16, _mm256_load_ps(a + i + 16));
-            _mm256_store_ps(b + i + 24, _mm256_load_ps(a + i + 24));
-        }
-        __asm__ volatile("" ::: "memory");
-    }
+// copy b = a, four vectors of W floats a step; triad a = b + 1.0001·c, two a step. The bodies of
+// the 256-bit and the 512-bit kernels.
+#define COPY_STREAM(LOAD, STORE, W)                                                                            \
+    for (int64_t r = 0; r < reps; r++) {                                                                       \
+        for (int64_t i = 0; i < n; i += 4 * (W)) {                                                             \
+            STORE(b + i, LOAD(a + i));                                                                         \
+            STORE(b + i + (W), LOAD(a + i + (W)));                                                             \
+            STORE(b + i + 2 * (W), LOAD(a + i + 2 * (W)));                                                     \
+            STORE(b + i + 3 * (W), LOAD(a + i + 3 * (W)));                                                     \
+        }                                                                                                      \
+        __asm__ volatile("" ::: "memory");                                                                     \
+    }                                                                                                          \
     return b[n / 2];
+
+#define TRIAD_STREAM(SET1, LOAD, STORE, FMADD, W)                                                              \
+    const __typeof__(SET1(0.0f)) s = SET1(1.0001f);                                                            \
+    for (int64_t r = 0; r < reps; r++) {                                                                       \
+        for (int64_t i = 0; i < n; i += 2 * (W)) {                                                             \
+            STORE(a + i, FMADD(LOAD(c + i), s, LOAD(b + i)));                                                  \
+            STORE(a + i + (W), FMADD(LOAD(c + i + (W)), s, LOAD(b + i + (W))));                                \
+        }                                                                                                      \
+        __asm__ volatile("" ::: "memory");                                                                     \
+    }                                                                                                          \
+    return a[n / 2];
+
+__attribute__((target("avx2"))) float cnns_copy_avx2(const float *a, float *b, int64_t n, int64_t reps) {
+    COPY_STREAM(_mm256_load_ps, _mm256_store_ps, 8)
 }
 
-__attribute__((target("avx2,fma")))
-float cnns_triad_avx2(float *a, const float *b, const float *c, int64_t n, int64_t reps) {
-    const __m256 s = _mm256_set1_ps(1.0001f);
-    for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < n; i += 16) {
-            _mm256_store_ps(a + i, _mm256_fmadd_ps(_mm256_load_ps(c + i), s, _mm256_load_ps(b + i)));
-            _mm256_store_ps(a + i + 8, _mm256_fmadd_ps(_mm256_load_ps(c + i + 8), s, _mm256_load_ps(b + i + 8)));
-        }
-        __asm__ volatile("" ::: "memory");
-    }
-    return a[n / 2];
+__attribute__((target("avx2,fma"))) float cnns_triad_avx2(float *a, const float *b, const float *c, int64_t n,
+                                                          int64_t reps) {
+    TRIAD_STREAM(_mm256_set1_ps, _mm256_load_ps, _mm256_store_ps, _mm256_fmadd_ps, 8)
 }
 
 float cnns_load_sse(const float *a, int64_t n, int64_t reps) {
@@ -155,27 +165,10 @@ float cnns_triad_sse(float *a, const float *b, const float *c, int64_t n, int64_
 // The same three bandwidth kernels with 512-bit loads and stores, for machines whose kernels run
 // AVX-512: a core that executes them at full width (Zen 5) reads twice as many bytes a cycle from
 // L1 as with 256-bit loads, so the AVX2 kernels would understate the L1 and L2 roofs there.
-// load: eight add chains over two streams (the buffer's halves, 64 floats each a step) or one
-// (128 floats a step); n is a multiple of 128.
+// load: the eight chains of 512-bit loads over two streams or one; n is a multiple of 128.
 __attribute__((target("avx512f"), always_inline)) static inline float load_chains512(const float *a, int64_t n,
                                                                                    int64_t reps, int two) {
-    const int64_t h = two ? n / 2 : 64, step = two ? 64 : 128, end = two ? n / 2 : n;
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-    for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < end; i += step) {
-            s0 = _mm512_add_ps(s0, _mm512_load_ps(a + i));
-            s1 = _mm512_add_ps(s1, _mm512_load_ps(a + i + 16));
-            s2 = _mm512_add_ps(s2, _mm512_load_ps(a + i + 32));
-            s3 = _mm512_add_ps(s3, _mm512_load_ps(a + i + 48));
-            s4 = _mm512_add_ps(s4, _mm512_load_ps(a + h + i));
-            s5 = _mm512_add_ps(s5, _mm512_load_ps(a + h + i + 16));
-            s6 = _mm512_add_ps(s6, _mm512_load_ps(a + h + i + 32));
-            s7 = _mm512_add_ps(s7, _mm512_load_ps(a + h + i + 48));
-        }
-        __asm__ volatile("" ::: "memory");
-    }
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)),
-                             _mm512_add_ps(_mm512_add_ps(s4, s5), _mm512_add_ps(s6, s7)));
+    LOAD_CHAINS(__m512, _mm512_setzero_ps, _mm512_load_ps, _mm512_add_ps, 16)
     return _mm512_reduce_add_ps(s);
 }
 
@@ -187,32 +180,14 @@ __attribute__((target("avx512f"))) float cnns_load_avx512(const float *a, int64_
     return load_chains512(a, n, reps, 1);
 }
 
-// copy: 64 floats a step (n a multiple of 64).
+// copy: 64 floats a step (n a multiple of 64); triad: 32 (n a multiple of 32).
 __attribute__((target("avx512f"))) float cnns_copy_avx512(const float *a, float *b, int64_t n, int64_t reps) {
-    for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < n; i += 64) {
-            _mm512_store_ps(b + i, _mm512_load_ps(a + i));
-            _mm512_store_ps(b + i + 16, _mm512_load_ps(a + i + 16));
-            _mm512_store_ps(b + i + 32, _mm512_load_ps(a + i + 32));
-            _mm512_store_ps(b + i + 48, _mm512_load_ps(a + i + 48));
-        }
-        __asm__ volatile("" ::: "memory");
-    }
-    return b[n / 2];
+    COPY_STREAM(_mm512_load_ps, _mm512_store_ps, 16)
 }
 
-// triad: a = b + s·c, 32 floats a step (n a multiple of 32).
 __attribute__((target("avx512f"))) float cnns_triad_avx512(float *a, const float *b, const float *c, int64_t n,
                                                            int64_t reps) {
-    const __m512 s = _mm512_set1_ps(1.0001f);
-    for (int64_t r = 0; r < reps; r++) {
-        for (int64_t i = 0; i < n; i += 32) {
-            _mm512_store_ps(a + i, _mm512_fmadd_ps(_mm512_load_ps(c + i), s, _mm512_load_ps(b + i)));
-            _mm512_store_ps(a + i + 16, _mm512_fmadd_ps(_mm512_load_ps(c + i + 16), s, _mm512_load_ps(b + i + 16)));
-        }
-        __asm__ volatile("" ::: "memory");
-    }
-    return a[n / 2];
+    TRIAD_STREAM(_mm512_set1_ps, _mm512_load_ps, _mm512_store_ps, _mm512_fmadd_ps, 16)
 }
 
 // Compute ceilings per ISA, each 12 independent FMA chains (enough to cover FMA latency on two

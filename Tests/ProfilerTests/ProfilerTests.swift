@@ -10,6 +10,16 @@ import XCTest
 let eventsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Profiles/events")
 
+/// The SOFTWARE set on the calling thread, or a skip saying why it does not open here.
+func softwareSessionOnThisThread() throws -> CounterSession {
+    let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
+    let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
+    guard s.level != .timersOnly, s.activeVariables.contains("TASK_CLOCK") else {
+        throw XCTSkip("software counters do not open here: \(s.explanation)")
+    }
+    return s
+}
+
 final class EventSetTests: XCTestCase {
     func testExpressions() throws {
         let e = try Expression.parse("(A + PF) * 64 * 1e-9 / time")
@@ -83,33 +93,42 @@ final class CounterSessionTests: XCTestCase {
         XCTAssertNotNil(f["CPU seconds"]?.value)
     }
 
-    /// Workers read their own counters when the session reads (no cross-thread read while they run):
-    /// the session's total still includes every worker's CPU time.
-    func testWorkersSelfReadsCountTheirTime() throws {
+    /// The SOFTWARE set on the caller and a two-worker pool's thread, the workers reading their own.
+    private func softwareSessionOnAPool() throws -> (CounterSession, WorkerPool, taskClock: Int) {
         let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
         let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
         let s = CounterSession(
             set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0] + pool.threadIDs)
         XCTAssertNotEqual(s.level, .timersOnly, s.explanation)
         s.attachSelfReads(to: pool)
-        let vars = s.activeVariables
-        let k = try XCTUnwrap(vars.firstIndex(of: "TASK_CLOCK"))
-        let a = UnsafeMutablePointer<Double>.allocate(capacity: vars.count),
-            b = UnsafeMutablePointer<Double>.allocate(capacity: vars.count)
+        return (s, pool, try XCTUnwrap(s.activeVariables.firstIndex(of: "TASK_CLOCK")))
+    }
+
+    /// Runs a 3 ms busy job on every worker and returns each worker's own CPU seconds for it
+    /// (CLOCK_THREAD_CPUTIME_ID): what the counters must add up to, whatever else the machine does.
+    private func busyJobCPUSeconds(_ pool: WorkerPool) -> [Double] {
+        let cpu = UnsafeMutablePointer<Double>.allocate(capacity: pool.width)
+        defer { cpu.deallocate() }
+        pool.run { w in
+            var t0 = timespec(), t1 = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0)
+            blackHole(busyLoop(3_000_000))
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1)
+            cpu[w] = Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) * 1e-9
+        }
+        return (0..<pool.width).map { cpu[$0] }
+    }
+
+    /// Workers read their own counters when the session reads (no cross-thread read while they run):
+    /// the session's total still includes every worker's CPU time.
+    func testWorkersSelfReadsCountTheirTime() throws {
+        let (s, pool, k) = try softwareSessionOnAPool()
+        let n = s.activeVariables.count
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: n),
+            b = UnsafeMutablePointer<Double>.allocate(capacity: n)
         defer { a.deallocate(); b.deallocate() }
         s.read(into: a)
-        // Each worker's own CPU time for the job (CLOCK_THREAD_CPUTIME_ID): what the counters must
-        // add up to, whatever else the machine is doing.
-        var own = [Double](repeating: 0, count: pool.width)
-        own.withUnsafeMutableBufferPointer { o in
-            pool.run { w in
-                var t0 = timespec(), t1 = timespec()
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0)
-                blackHole(busyLoop(3_000_000))
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1)
-                o[w] = Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) * 1e-9
-            }
-        }
+        let own = busyJobCPUSeconds(pool)
         s.read(into: b)
         let cpu = (b[k] - a[k]) * 1e-9, expected = own.reduce(0, +)
         XCTAssertGreaterThan(
@@ -120,33 +139,19 @@ final class CounterSessionTests: XCTestCase {
     /// A reading begun before a job and completed after it holds each worker's counters from
     /// before the job: the workers read before they start it, though the caller did not wait.
     func testBegunReadsHoldTheWorkersCountersFromBeforeTheNextJob() throws {
-        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
-        let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
-        let s = CounterSession(
-            set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0] + pool.threadIDs)
-        XCTAssertNotEqual(s.level, .timersOnly, s.explanation)
-        s.attachSelfReads(to: pool)
-        let vars = s.activeVariables
-        let k = try XCTUnwrap(vars.firstIndex(of: "TASK_CLOCK"))
-        let a = UnsafeMutablePointer<Double>.allocate(capacity: vars.count),
-            b = UnsafeMutablePointer<Double>.allocate(capacity: vars.count)
+        let (s, pool, k) = try softwareSessionOnAPool()
+        let n = s.activeVariables.count
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: n),
+            b = UnsafeMutablePointer<Double>.allocate(capacity: n)
         defer { a.deallocate(); b.deallocate() }
         var worker = 0.0
         for _ in 0..<3 {
             pool.run { _ in blackHole(busyLoop(10_000)) }
             s.beginRead(into: a)
-            let cpu = UnsafeMutablePointer<Double>.allocate(capacity: pool.width)
-            defer { cpu.deallocate() }
-            pool.run { w in
-                var t0 = timespec(), t1 = timespec()
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0)
-                blackHole(busyLoop(3_000_000))
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1)
-                cpu[w] = Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) * 1e-9
-            }
+            let cpu = busyJobCPUSeconds(pool)
             s.completeRead()
             s.read(into: b)
-            let counted = (b[k] - a[k]) * 1e-9, expected = (0..<pool.width).map { cpu[$0] }.reduce(0, +)
+            let counted = (b[k] - a[k]) * 1e-9, expected = cpu.reduce(0, +)
             XCTAssertGreaterThan(
                 counted, expected * 0.8,
                 "the worker's job fell before its reading: counted \(counted) s of \(expected) s")
@@ -258,13 +263,9 @@ final class HookTests: XCTestCase {
 /// a longer call reads and counts its own.
 final class QuietCallTests: XCTestCase {
     func testQuietCallsReadNoCountersAndLongOnesCount() throws {
-        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
-        let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
-        guard s.level != .timersOnly, s.activeVariables.contains("TASK_CLOCK") else {
-            throw XCTSkip("software counters do not open here: \(s.explanation)")
-        }
+        let s = try softwareSessionOnThisThread()
         let prof = LayerProfiler(session: s)
-        let layer = try FlattenLayer(name: "flatten", input: [2, 2, 1])
+        let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
         // Quiet: begin and end back to back.
         prof.layerBegan(0, layer, phase: .forward, batch: 1)
         prof.layerEnded(0, layer, phase: .forward, batch: 1)
@@ -299,14 +300,10 @@ final class CounterReadPlanTests: XCTestCase {
     }
 
     func testRotatingProfilerCountsEachLayerInItsTurnAndTimesEveryCall() throws {
-        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
-        let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
-        guard s.level != .timersOnly, s.activeVariables.contains("TASK_CLOCK") else {
-            throw XCTSkip("software counters do not open here: \(s.explanation)")
-        }
+        let s = try softwareSessionOnThisThread()
         let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 4, perPass: 1))
         prof.calibrate(pairs: 20)
-        let layer = try FlattenLayer(name: "flatten", input: [2, 2, 1])
+        let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
         let before = prof.counterReads
         for _ in 0..<8 {
             for i in 0..<4 {
@@ -336,14 +333,10 @@ final class CounterReadPlanTests: XCTestCase {
     /// A layer quiet on its last call skips the reading at its start; if it then runs longer in its
     /// turn it is timed only, and from then on its turns read at the start, so it is counted.
     func testAQuietLayerThatRunsLongInItsTurnIsReadAtTheStartNextTime() throws {
-        let set = try EventSet.load(named: "SOFTWARE", in: eventsDir)
-        let s = CounterSession(set: set, software: nil, pmus: try PfmLibrary.detectedPMUs(), threadIDs: [0])
-        guard s.level != .timersOnly, s.activeVariables.contains("TASK_CLOCK") else {
-            throw XCTSkip("software counters do not open here: \(s.explanation)")
-        }
+        let s = try softwareSessionOnThisThread()
         let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 2, perPass: 1))
         prof.calibrate(pairs: 20)
-        let layer = try FlattenLayer(name: "flatten", input: [2, 2, 1])
+        let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
         func pass(busySecond: Bool) {
             for i in 0..<2 {
                 prof.layerBegan(i, layer, phase: .forward, batch: 1)
