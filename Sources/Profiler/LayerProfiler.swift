@@ -112,6 +112,8 @@ public final class LayerProfiler: LayerObserver {
     }
 
     deinit {
+        // A reading still in progress would add the workers' part into these buffers.
+        session?.completeRead()
         startValues.deallocate()
         endValues.deallocate()
         overheadValues.deallocate()
