@@ -47,9 +47,10 @@ public struct ModelProfileRequest {
 }
 
 /// Profiles a model per layer and per algorithm on the pinned pool: warm-up (and auto's timing),
-/// timed repetitions with the profiler's hooks (rotating counter parts when a set needs more
-/// than one), the hook overhead measured as whole-model pairs, then one run per algorithm with
-/// costs by formula and the hierarchical roofline judgement.
+/// timed passes with the profiler's hooks (every call timed, the counter reads spread over the
+/// passes by a `CounterReadPlan`, the parts of a set that needs more than one taken in turn), the
+/// hook overhead measured as whole-model pairs, then one run per algorithm with costs by formula
+/// and the hierarchical roofline judgement.
 public struct ModelProfiler {
     public let pool: WorkerPool
     public let threads: Int
