@@ -1,28 +1,46 @@
 /// Which layer calls read the counters. Every call is timed either way; a counter read is the
-/// expensive part of a hook (a system call, 1 µs warm and 2-5 µs right after a layer has pushed the
+/// expensive part of a hook (a system call, 1 µs warm and 2-8 µs right after a layer has pushed the
 /// kernel's code and data out of the caches), so a profile can spread its reads over its passes.
 public enum CounterReadPlan: Sendable, Equatable {
     /// Every layer call reads the counters (consecutive layers share a reading).
     case everyCall
-    /// The model's `layers` are taken in windows of `perPass` consecutive layers; pass p (one
-    /// forward, or one training step) reads the counters around window p mod (number of windows)
-    /// only. After that many passes every layer has counted calls, each per-call figure the mean
-    /// of the calls that read it.
-    case rotating(layers: Int, perPass: Int)
+    /// The model's `layers` are taken in windows of `perPass` consecutive layers; every `every`-th
+    /// pass (one forward, or one training step) reads the counters around the next window in turn,
+    /// and the passes between read none. After a round of passes every layer has counted calls,
+    /// each per-call figure the mean of the calls that read it.
+    case rotating(layers: Int, perPass: Int, every: Int)
 
     /// The windowed plan that covers `layers` layers × `parts` counter parts in about `passes`
-    /// passes (one layer a pass once `passes` allows it).
-    public static func covering(layers: Int, parts: Int, in passes: Int) -> CounterReadPlan {
+    /// passes (one layer a pass once `passes` allows it), reading on every `every`-th pass.
+    public static func covering(layers: Int, parts: Int, in passes: Int, every: Int = 1) -> CounterReadPlan {
         let n = max(1, layers)
         let perPass = max(1, (n * max(1, parts) + max(1, passes) - 1) / max(1, passes))
-        return perPass >= n ? .everyCall : .rotating(layers: n, perPass: perPass)
+        return perPass >= n && every <= 1 ? .everyCall : .rotating(layers: n, perPass: min(n, perPass), every: every)
+    }
+
+    /// How often to read so that counter reads cost about `budget` of the model's time: a pass
+    /// of `passSeconds` with two reads of `readSeconds` each in its turn reads every k-th pass,
+    /// k between 1 and `most`. Reads right after a layer cost several times a warm one.
+    public static func readingInterval(
+        passSeconds: Double, readSeconds: Double, budget: Double = 0.0025, most: Int = 8
+    ) -> Int {
+        guard passSeconds > 0, readSeconds > 0 else { return 1 }
+        return min(most, max(1, Int((2 * readSeconds / (budget * passSeconds)).rounded(.up))))
+    }
+
+    /// How many windows the plan has.
+    var windows: Int {
+        switch self {
+        case .everyCall: return 1
+        case .rotating(let n, let k, _): return (max(1, n) + max(1, k) - 1) / max(1, k)
+        }
     }
 
     /// How many passes one round of the plan takes (every layer read once).
     public var passesPerRound: Int {
         switch self {
         case .everyCall: return 1
-        case .rotating(let n, let k): return (max(1, n) + max(1, k) - 1) / max(1, k)
+        case .rotating(_, _, let every): return windows * max(1, every)
         }
     }
 
@@ -30,7 +48,9 @@ public enum CounterReadPlan: Sendable, Equatable {
     public func reads(layer index: Int, inPass pass: Int) -> Bool {
         switch self {
         case .everyCall: return true
-        case .rotating(_, let k): return index / max(1, k) == max(0, pass) % passesPerRound
+        case .rotating(_, let k, let every):
+            let p = max(0, pass), e = max(1, every)
+            return p % e == 0 && index / max(1, k) == (p / e) % windows
         }
     }
 
@@ -38,11 +58,11 @@ public enum CounterReadPlan: Sendable, Equatable {
     public var text: String {
         switch self {
         case .everyCall: return "counters read around every layer call"
-        case .rotating(let n, let k):
-            return """
-                counters read around \(k == 1 ? "one layer" : "\(k) consecutive layers") per pass, in turn \
-                (\(passesPerRound) passes cover all \(n)); every call timed
-                """
+        case .rotating(let n, let k, let every):
+            let window = k == 1 ? "one layer" : "\(k) consecutive layers"
+            let when = every == 1 ? "per pass" : "every \(every) passes"
+            return "counters read around \(window) \(when), in turn (\(passesPerRound) passes cover all \(n)); "
+                + "every call timed"
         }
     }
 }

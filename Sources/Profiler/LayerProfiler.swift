@@ -44,8 +44,8 @@ public struct LayerRecord: Codable, Sendable {
 public final class LayerProfiler: LayerObserver {
     public let session: CounterSession?
     public var convStageObserver: ConvStageObserver?
-    /// Which calls read the counters; every call is timed.
-    public let readPlan: CounterReadPlan
+    /// Which calls read the counters; every call is timed. Set it before a run.
+    public var readPlan: CounterReadPlan
     /// The current pass over the model (`readPlan`'s turn): advanced when layer 0's forward
     /// begins; set it to -1 before a run to start the turns at the first window.
     public var pass = -1

@@ -286,11 +286,11 @@ final class QuietCallTests: XCTestCase {
 /// passes every layer has counted calls, and every call is timed.
 final class CounterReadPlanTests: XCTestCase {
     func testCoveringPlansAndTheirTurns() {
-        XCTAssertEqual(CounterReadPlan.covering(layers: 8, parts: 1, in: 8), .rotating(layers: 8, perPass: 1))
-        XCTAssertEqual(CounterReadPlan.covering(layers: 8, parts: 1, in: 5), .rotating(layers: 8, perPass: 2))
-        XCTAssertEqual(CounterReadPlan.covering(layers: 8, parts: 2, in: 8), .rotating(layers: 8, perPass: 2))
+        XCTAssertEqual(CounterReadPlan.covering(layers: 8, parts: 1, in: 8), .rotating(layers: 8, perPass: 1, every: 1))
+        XCTAssertEqual(CounterReadPlan.covering(layers: 8, parts: 1, in: 5), .rotating(layers: 8, perPass: 2, every: 1))
+        XCTAssertEqual(CounterReadPlan.covering(layers: 8, parts: 2, in: 8), .rotating(layers: 8, perPass: 2, every: 1))
         XCTAssertEqual(CounterReadPlan.covering(layers: 3, parts: 1, in: 1), .everyCall)
-        let plan = CounterReadPlan.rotating(layers: 7, perPass: 2)
+        let plan = CounterReadPlan.rotating(layers: 7, perPass: 2, every: 1)
         XCTAssertEqual(plan.passesPerRound, 4)
         for pass in 0..<8 {
             let read = (0..<7).filter { plan.reads(layer: $0, inPass: pass) }
@@ -299,9 +299,25 @@ final class CounterReadPlanTests: XCTestCase {
         XCTAssertTrue((0..<7).allSatisfy { CounterReadPlan.everyCall.reads(layer: $0, inPass: 3) })
     }
 
+    /// Reading on every k-th pass: the passes between read nothing, the windows still take turns.
+    func testReadingEveryKthPass() {
+        let plan = CounterReadPlan.covering(layers: 3, parts: 1, in: 3, every: 3)
+        XCTAssertEqual(plan, .rotating(layers: 3, perPass: 1, every: 3))
+        XCTAssertEqual(plan.passesPerRound, 9)
+        let reads = (0..<9).map { pass in (0..<3).filter { plan.reads(layer: $0, inPass: pass) } }
+        XCTAssertEqual(reads, [[0], [], [], [1], [], [], [2], [], []])
+        XCTAssertEqual(
+            CounterReadPlan.covering(layers: 3, parts: 1, in: 1, every: 2), .rotating(layers: 3, perPass: 3, every: 2))
+        // The interval: reads (two of 8 µs a turn) at about 0.25% of the pass, between 1 and 8.
+        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 0.8e-3, readSeconds: 8e-6), 8)
+        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 4e-3, readSeconds: 8e-6), 2)
+        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 80e-3, readSeconds: 8e-6), 1)
+        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 0, readSeconds: 8e-6), 1)
+    }
+
     func testRotatingProfilerCountsEachLayerInItsTurnAndTimesEveryCall() throws {
         let s = try softwareSessionOnThisThread()
-        let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 4, perPass: 1))
+        let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 4, perPass: 1, every: 1))
         prof.calibrate(pairs: 20)
         let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
         let before = prof.counterReads
@@ -334,7 +350,7 @@ final class CounterReadPlanTests: XCTestCase {
     /// turn it is timed only, and from then on its turns read at the start, so it is counted.
     func testAQuietLayerThatRunsLongInItsTurnIsReadAtTheStartNextTime() throws {
         let s = try softwareSessionOnThisThread()
-        let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 2, perPass: 1))
+        let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 2, perPass: 1, every: 1))
         prof.calibrate(pairs: 20)
         let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
         func pass(busySecond: Bool) {
