@@ -19,13 +19,23 @@ public enum CounterReadPlan: Sendable, Equatable {
     }
 
     /// How often to read so that counter reads cost about `budget` of the model's time: a pass
-    /// of `passSeconds` with two reads of `readSeconds` each in its turn reads every k-th pass,
-    /// k between 1 and `most`. Reads right after a layer cost several times a warm one.
+    /// of `passSeconds` whose turn takes `readsPerTurn` reads of `readSeconds` (a window of w
+    /// consecutive layers: w + 1) reads every k-th pass, k between 1 and `most`. Reads right after
+    /// a layer cost several times a warm one.
     public static func readingInterval(
-        passSeconds: Double, readSeconds: Double, budget: Double = 0.0025, most: Int = 8
+        passSeconds: Double, readSeconds: Double, readsPerTurn: Int = 2, budget: Double = 0.0025, most: Int = 8
     ) -> Int {
         guard passSeconds > 0, readSeconds > 0 else { return 1 }
-        return min(most, max(1, Int((2 * readSeconds / (budget * passSeconds)).rounded(.up))))
+        let cost = Double(max(1, readsPerTurn)) * readSeconds
+        return min(most, max(1, Int((cost / (budget * passSeconds)).rounded(.up))))
+    }
+
+    /// Consecutive layers read in one turn (all of them for `everyCall`).
+    public var layersPerTurn: Int {
+        switch self {
+        case .everyCall: return Int.max
+        case .rotating(let n, let k, _): return min(max(1, n), max(1, k))
+        }
     }
 
     /// How many windows the plan has.

@@ -150,10 +150,13 @@ public struct ModelProfiler {
             let t0 = monotonicNanos()
             step()
             let passSeconds = Double(monotonicNanos() - t0) * 1e-9
-            prof.readPlan = .covering(
-                layers: model.layers.count, parts: parts,
-                in: max(req.repetitions, min(model.layers.count * parts, 4 * req.repetitions)),
-                every: CounterReadPlan.readingInterval(passSeconds: passSeconds, readSeconds: 4 * prof.overheadSeconds))
+            let layers = model.layers.count
+            let passes = max(req.repetitions, min(layers * parts, 4 * req.repetitions))
+            let base = CounterReadPlan.covering(layers: layers, parts: parts, in: passes)
+            let every = CounterReadPlan.readingInterval(
+                passSeconds: passSeconds, readSeconds: 4 * prof.overheadSeconds,
+                readsPerTurn: (min(layers, base.layersPerTurn) + 1) * (training ? 2 : 1))
+            prof.readPlan = .covering(layers: layers, parts: parts, in: passes, every: every)
         }
         let plan = prof.readPlan
         model.observer = prof

@@ -313,6 +313,9 @@ final class CounterReadPlanTests: XCTestCase {
         XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 4e-3, readSeconds: 8e-6), 2)
         XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 80e-3, readSeconds: 8e-6), 1)
         XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 0, readSeconds: 8e-6), 1)
+        // A window of three layers takes four reads a turn.
+        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 8e-3, readSeconds: 8e-6, readsPerTurn: 4), 2)
+        XCTAssertEqual(CounterReadPlan.rotating(layers: 7, perPass: 3, every: 1).layersPerTurn, 3)
     }
 
     func testRotatingProfilerCountsEachLayerInItsTurnAndTimesEveryCall() throws {
