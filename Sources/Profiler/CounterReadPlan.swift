@@ -23,7 +23,7 @@ public enum CounterReadPlan: Sendable, Equatable {
     /// consecutive layers: w + 1) reads every k-th pass, k between 1 and `most`. Reads right after
     /// a layer cost several times a warm one.
     public static func readingInterval(
-        passSeconds: Double, readSeconds: Double, readsPerTurn: Int = 2, budget: Double = 0.0025, most: Int = 8
+        passSeconds: Double, readSeconds: Double, readsPerTurn: Int = 2, budget: Double = 0.001, most: Int = 16
     ) -> Int {
         guard passSeconds > 0, readSeconds > 0 else { return 1 }
         let cost = Double(max(1, readsPerTurn)) * readSeconds

@@ -143,8 +143,9 @@ public struct ModelProfiler {
         step()  // warm-up (and auto's timing)
         // Counter reads spread over the passes (`CounterReadPlan`): enough passes that every layer
         // is read under every part of the set, and on a fast model only every k-th pass reads, so
-        // that the reads cost about a quarter of a per cent of its time. A read right after a layer
-        // costs about four times the calibrated one (6-8 µs against 1.6-2.2 on a Zen 5 VM).
+        // that the reads cost about a tenth of a per cent of its time (at a quarter, basic-cnn's
+        // hooks still measured 0.3% above timers alone). A read right after a layer costs about
+        // four times the calibrated one (6-8 µs against 1.6-2.2 on a Zen 5 VM).
         let parts = max(1, session?.parts.count ?? 1)
         if !req.countersEveryCall, session != nil {
             let t0 = monotonicNanos()

@@ -308,13 +308,13 @@ final class CounterReadPlanTests: XCTestCase {
         XCTAssertEqual(reads, [[0], [], [], [1], [], [], [2], [], []])
         XCTAssertEqual(
             CounterReadPlan.covering(layers: 3, parts: 1, in: 1, every: 2), .rotating(layers: 3, perPass: 3, every: 2))
-        // The interval: reads (two of 8 µs a turn) at about 0.25% of the pass, between 1 and 8.
-        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 0.8e-3, readSeconds: 8e-6), 8)
-        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 4e-3, readSeconds: 8e-6), 2)
+        // The interval: reads (two of 8 µs a turn) at about 0.1% of the pass, between 1 and 16.
+        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 0.8e-3, readSeconds: 8e-6), 16)
+        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 4e-3, readSeconds: 8e-6), 4)
         XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 80e-3, readSeconds: 8e-6), 1)
         XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 0, readSeconds: 8e-6), 1)
         // A window of three layers takes four reads a turn.
-        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 8e-3, readSeconds: 8e-6, readsPerTurn: 4), 2)
+        XCTAssertEqual(CounterReadPlan.readingInterval(passSeconds: 8e-3, readSeconds: 8e-6, readsPerTurn: 4), 4)
         XCTAssertEqual(CounterReadPlan.rotating(layers: 7, perPass: 3, every: 1).layersPerTurn, 3)
     }
 
