@@ -47,6 +47,23 @@ public enum BandwidthISA: String, Sendable {
 
     /// In words, for the method line.
     public var text: String { self == .avx512 ? "AVX-512" : (self == .avx2 ? "AVX2" : "SSE") }
+
+    /// The microkernels of this width: `load` over two streams (the caches), `loadOneStream` (DRAM),
+    /// `copy` and `triad` (SSE has one load kernel for both).
+    var kernels:
+        (
+            load: (UnsafePointer<Float>?, Int64, Int64) -> Float,
+            loadOneStream: (UnsafePointer<Float>?, Int64, Int64) -> Float,
+            copy: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int64, Int64) -> Float,
+            triad: (UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int64, Int64) -> Float
+        )
+    {
+        switch self {
+        case .avx512: return (cnns_load_avx512, cnns_load_one_stream_avx512, cnns_copy_avx512, cnns_triad_avx512)
+        case .avx2: return (cnns_load_avx2, cnns_load_one_stream_avx2, cnns_copy_avx2, cnns_triad_avx2)
+        case .sse: return (cnns_load_sse, cnns_load_sse, cnns_copy_sse, cnns_triad_sse)
+        }
+    }
 }
 
 /// The machine's ceilings, each measured by a microbenchmark here.
@@ -208,21 +225,13 @@ public enum CeilingProbe {
                 bufs[w] = list
             }
         }
+        let k = isa.kernels, load = level == "DRAM" ? k.loadOneStream : k.load
         func pass(_ w: Int, _ r: Int64) {
             let b = buffers[w]
-            let count = Int64(n)
-            switch (kernel, isa) {
-            case ("load", .avx512) where level == "DRAM": blackHole(cnns_load_one_stream_avx512(b[0], count, r))
-            case ("load", .avx512): blackHole(cnns_load_avx512(b[0], count, r))
-            case ("copy", .avx512): blackHole(cnns_copy_avx512(b[0], b[1], count, r))
-            case (_, .avx512): blackHole(cnns_triad_avx512(b[0], b[1], b[2], count, r))
-            case ("load", .avx2) where level == "DRAM": blackHole(cnns_load_one_stream_avx2(b[0], count, r))
-            case ("load", .avx2): blackHole(cnns_load_avx2(b[0], count, r))
-            case ("copy", .avx2): blackHole(cnns_copy_avx2(b[0], b[1], count, r))
-            case (_, .avx2): blackHole(cnns_triad_avx2(b[0], b[1], b[2], count, r))
-            case ("load", _): blackHole(cnns_load_sse(b[0], count, r))
-            case ("copy", _): blackHole(cnns_copy_sse(b[0], b[1], count, r))
-            default: blackHole(cnns_triad_sse(b[0], b[1], b[2], count, r))
+            switch kernel {
+            case "load": blackHole(load(b[0], Int64(n), r))
+            case "copy": blackHole(k.copy(b[0], b[1], Int64(n), r))
+            default: blackHole(k.triad(b[0], b[1], b[2], Int64(n), r))
             }
         }
         pool.run { w in if w < threads { pass(w, 1) } }  // warm-up

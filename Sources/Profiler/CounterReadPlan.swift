@@ -30,8 +30,20 @@ public enum CounterReadPlan: Sendable, Equatable {
         return min(most, max(1, Int((cost / (budget * passSeconds)).rounded(.up))))
     }
 
+    /// `profile`'s plan: windows that cover `layers` × `parts` in about `passes` passes, read on
+    /// every k-th pass so that a turn's reads (w + 1 for a window of w layers, in each of `phases`:
+    /// 2 for a training step) cost about `readingInterval`'s budget of a pass of `passSeconds`.
+    public static func forProfile(
+        layers: Int, parts: Int, passes: Int, phases: Int, passSeconds: Double, readSeconds: Double
+    ) -> CounterReadPlan {
+        let window = min(max(1, layers), covering(layers: layers, parts: parts, in: passes).layersPerTurn)
+        let every = readingInterval(
+            passSeconds: passSeconds, readSeconds: readSeconds, readsPerTurn: (window + 1) * max(1, phases))
+        return covering(layers: layers, parts: parts, in: passes, every: every)
+    }
+
     /// Consecutive layers read in one turn (all of them for `everyCall`).
-    public var layersPerTurn: Int {
+    var layersPerTurn: Int {
         switch self {
         case .everyCall: return Int.max
         case .rotating(let n, let k, _): return min(max(1, n), max(1, k))

@@ -152,12 +152,9 @@ public struct ModelProfiler {
             step()
             let passSeconds = Double(monotonicNanos() - t0) * 1e-9
             let layers = model.layers.count
-            let passes = max(req.repetitions, min(layers * parts, 4 * req.repetitions))
-            let base = CounterReadPlan.covering(layers: layers, parts: parts, in: passes)
-            let every = CounterReadPlan.readingInterval(
-                passSeconds: passSeconds, readSeconds: 4 * prof.overheadSeconds,
-                readsPerTurn: (min(layers, base.layersPerTurn) + 1) * (training ? 2 : 1))
-            prof.readPlan = .covering(layers: layers, parts: parts, in: passes, every: every)
+            prof.readPlan = .forProfile(
+                layers: layers, parts: parts, passes: max(req.repetitions, min(layers * parts, 4 * req.repetitions)),
+                phases: training ? 2 : 1, passSeconds: passSeconds, readSeconds: 4 * prof.overheadSeconds)
         }
         let plan = prof.readPlan
         model.observer = prof

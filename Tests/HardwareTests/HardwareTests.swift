@@ -1,4 +1,3 @@
-import CMicrokernels
 import CPfm
 import XCTest
 
@@ -126,17 +125,10 @@ final class TopologyTests: XCTestCase {
         defer { for p in [a, b, c] { UnsafeMutableRawPointer(p).deallocate() } }
         for width in widths {
             for i in 0..<n { a[i] = Float(i & 255) * 0.01; b[i] = -1; c[i] = Float(i % 7) }
-            switch width {
-            case .avx512: _ = cnns_copy_avx512(a, b, Int64(n), 1)
-            case .avx2: _ = cnns_copy_avx2(a, b, Int64(n), 1)
-            case .sse: _ = cnns_copy_sse(a, b, Int64(n), 1)
-            }
+            let k = width.kernels
+            _ = k.copy(a, b, Int64(n), 1)
             XCTAssertTrue((0..<n).allSatisfy { b[$0] == a[$0] }, "\(width) copy")
-            switch width {
-            case .avx512: _ = cnns_triad_avx512(a, b, c, Int64(n), 1)
-            case .avx2: _ = cnns_triad_avx2(a, b, c, Int64(n), 1)
-            case .sse: _ = cnns_triad_sse(a, b, c, Int64(n), 1)
-            }
+            _ = k.triad(a, b, c, Int64(n), 1)
             for i in 0..<n {
                 let want = Double(b[i]) + 1.0001 * Double(c[i])
                 XCTAssertEqual(Double(a[i]), want, accuracy: 1e-5 * max(1, abs(want)), "\(width) triad at \(i)")
@@ -144,9 +136,9 @@ final class TopologyTests: XCTestCase {
             if width == .avx512 {
                 let want = (0..<n).reduce(0.0) { $0 + Double(a[$1]) }
                 XCTAssertEqual(
-                    Double(cnns_load_avx512(a, Int64(n), 1)), want, accuracy: 1e-4 * abs(want), "two streams")
+                    Double(k.load(a, Int64(n), 1)), want, accuracy: 1e-4 * abs(want), "two streams")
                 XCTAssertEqual(
-                    Double(cnns_load_one_stream_avx512(a, Int64(n), 1)), want, accuracy: 1e-4 * abs(want), "one stream")
+                    Double(k.loadOneStream(a, Int64(n), 1)), want, accuracy: 1e-4 * abs(want), "one stream")
             }
         }
         let missing = ["avx2", "avx512"].filter { w in !widths.contains { $0.rawValue == w } }
