@@ -16,7 +16,13 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnscope", targets: ["cnnscope"]),
-        .library(name: "CnnscopeKit", targets: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline", "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx", "KerasImport", "Sweep"]),
+        .library(
+            name: "CnnscopeKit",
+            targets: [
+                "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler", "Roofline",
+                "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx",
+                "KerasImport", "Sweep",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,10 +35,12 @@ let package = Package(
     targets: [
         // C bindings: one module map and one shim header each (Debian packages named in shim.h).
         .systemLibrary(name: "CPfm", path: "Sources/CPfm"),
-        .systemLibrary(name: "CHwloc", path: "Sources/CHwloc", pkgConfig: "hwloc",
-                       providers: [.apt(["libhwloc-dev"])]),
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CHwloc", path: "Sources/CHwloc", pkgConfig: "hwloc",
+            providers: [.apt(["libhwloc-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .target(name: "CPerfShim", path: "Sources/CPerfShim"),
@@ -53,42 +61,57 @@ let package = Package(
             swiftSettings: v5),
         .target(
             name: "Onnx",
-            dependencies: ["Kernels", "Layers", "Training", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "Kernels", "Layers", "Training", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: v5),
         .target(name: "Sweep", dependencies: ["Reports", "Figures"], swiftSettings: v5),
         .target(name: "Runtime", dependencies: ["Hardware", "Tensor", "Kernels"], swiftSettings: v5),
-        .target(name: "Profiling",
-                dependencies: ["Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
-                               "Roofline", "Reports", "MachineStore", "Runtime", "KerasWeights", "KerasImport", "Onnx"],
-                swiftSettings: v5),
-        .target(name: "Lab",
-                dependencies: ["Datasets", "Figures", "Transfer", "Hardware", "Kernels", "Layers", "Profiler", "Profiling", "Reports",
-                               "Roofline", "Runtime", "Tensor", "Training"],
-                swiftSettings: v5),
-        .target(name: "Transfer",
-                dependencies: ["Datasets", "Hardware", "KerasWeights", "Kernels", "Layers", "Profiling", "Reports", "Runtime", "Tensor",
-                               "Training"],
-                swiftSettings: v5),
+        .target(
+            name: "Profiling",
+            dependencies: [
+                "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Figures", "Profiler",
+                "Roofline", "Reports", "MachineStore", "Runtime", "KerasWeights", "KerasImport", "Onnx",
+            ],
+            swiftSettings: v5),
+        .target(
+            name: "Lab",
+            dependencies: [
+                "Datasets", "Figures", "Transfer", "Hardware", "Kernels", "Layers", "Profiler",
+                "Profiling", "Reports", "Roofline", "Runtime", "Tensor", "Training",
+            ],
+            swiftSettings: v5),
+        .target(
+            name: "Transfer",
+            dependencies: [
+                "Datasets", "Hardware", "KerasWeights", "Kernels", "Layers", "Profiling", "Reports",
+                "Runtime", "Tensor", "Training",
+            ],
+            swiftSettings: v5),
         .target(name: "MachineStore", dependencies: ["Figures", "Hardware", "Kernels", "Reports"], swiftSettings: v5),
         .target(name: "KerasWeights", dependencies: ["CHDF5", "Layers", "Tensor"], swiftSettings: v5),
         // Keras 3 .keras archives: zip reader, config.json -> graph profile, model.weights.h5 by layer name.
-        .target(name: "KerasImport", dependencies: ["Datasets", "KerasWeights", "Kernels", "Layers", "Training"],
-                swiftSettings: v5),
+        .target(
+            name: "KerasImport", dependencies: ["Datasets", "KerasWeights", "Kernels", "Layers", "Training"],
+            swiftSettings: v5),
 
         .executableTarget(
             name: "cnnscope",
             dependencies: [
-                "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Profiler", "Figures", "Roofline", "Reports",
-                "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx", "Sweep",
+                "Hardware", "Tensor", "Kernels", "Layers", "Training", "Datasets", "Profiler", "Figures", "Roofline",
+                "Reports", "KerasWeights", "MachineStore", "Runtime", "Profiling", "Lab", "Transfer", "Onnx", "Sweep",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),
 
         // Examples/: the library used directly (built by Scripts/test).
-        .executableTarget(name: "profile-example", dependencies: ["Datasets", "MachineStore", "Profiling", "Runtime"],
-                          path: "Examples/ProfileTinyCNN", swiftSettings: v5),
+        .executableTarget(
+            name: "profile-example", dependencies: ["Datasets", "MachineStore", "Profiling", "Runtime"],
+            path: "Examples/ProfileTinyCNN", swiftSettings: v5),
 
-        .testTarget(name: "HardwareTests", dependencies: ["Hardware", "MachineStore", "Kernels", "Tensor"], swiftSettings: v5),
+        .testTarget(
+            name: "HardwareTests", dependencies: ["Hardware", "MachineStore", "Kernels", "Tensor"],
+            swiftSettings: v5),
         .testTarget(name: "KernelTests", dependencies: ["Kernels", "Tensor"], swiftSettings: v5),
         .testTarget(name: "LayerTests", dependencies: ["Layers", "Kernels", "Tensor"], swiftSettings: v5),
         .testTarget(
@@ -98,16 +121,37 @@ let package = Package(
                 "Hardware", "Runtime",
             ],
             swiftSettings: v5),
-        .testTarget(name: "ProfilerTests", dependencies: ["Profiler", "Figures", "Layers", "Kernels", "Hardware", "Tensor"], swiftSettings: v5),
-        .testTarget(name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], exclude: ["Snapshots"],
-                    swiftSettings: v5),
-        .testTarget(name: "OnnxTests", dependencies: ["Onnx", "Profiling", "Datasets", "Training", "Kernels", "Layers", "Tensor",
-                                                 .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-                    swiftSettings: v5),
-        .testTarget(name: "KerasImportTests", dependencies: ["KerasImport", "KerasWeights", "Profiling", "Datasets", "Training",
-                                                        "Kernels", "Layers", "Tensor"], swiftSettings: v5),
+        .testTarget(
+            name: "ProfilerTests",
+            dependencies: ["Profiler", "Figures", "Layers", "Kernels", "Hardware", "Tensor"],
+            swiftSettings: v5),
+        .testTarget(
+            name: "ReportTests", dependencies: ["Reports", "Roofline", "Figures"], exclude: ["Snapshots"],
+            swiftSettings: v5),
+        .testTarget(
+            name: "OnnxTests",
+            dependencies: [
+                "Onnx", "Profiling", "Datasets", "Training", "Kernels", "Layers", "Tensor",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: v5),
+        .testTarget(
+            name: "KerasImportTests",
+            dependencies: [
+                "KerasImport", "KerasWeights", "Profiling", "Datasets", "Training", "Kernels",
+                "Layers", "Tensor",
+            ],
+            swiftSettings: v5),
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Reports", "Roofline", "Figures"], swiftSettings: v5),
-        .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Hardware", "Layers", "Tensor", "Training"], swiftSettings: v5),
-        .testTarget(name: "CLITests", dependencies: ["cnnscope", "Lab", "Runtime", "Onnx", "Sweep", "Transfer", "Profiling", "Datasets", "MachineStore", "Profiler", "Hardware", "Kernels", "Layers", "Tensor", "Training", "Reports", "KerasWeights"], exclude: ["Snapshots"], swiftSettings: v5),
+        .testTarget(
+            name: "ProfilingTests", dependencies: ["Profiling", "Hardware", "Layers", "Tensor", "Training"],
+            swiftSettings: v5),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "cnnscope", "Lab", "Runtime", "Onnx", "Sweep", "Transfer", "Profiling", "Datasets", "MachineStore",
+                "Profiler", "Hardware", "Kernels", "Layers", "Tensor", "Training", "Reports", "KerasWeights",
+            ],
+            exclude: ["Snapshots"], swiftSettings: v5),
     ]
 )

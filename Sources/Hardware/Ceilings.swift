@@ -98,6 +98,13 @@ public struct MachineCeilings: Codable, Sendable {
         self.bandwidth = bandwidth; self.method = method
     }
 
+    /// The FMA ceiling of kernels capped at `isa` (scalar, avx2, avx512): that ISA's microkernel
+    /// among `computeByISA`, else the roof `fma` (a record without them, or an ISA it lacks).
+    public func fma(isa: String) -> ComputePeak {
+        let prefix = ["scalar": "scalar-fma", "avx2": "avx2-fma", "avx512": "avx512f-fma"][isa]
+        return prefix.flatMap { p in computeByISA?.first { $0.kernel.hasPrefix(p) } } ?? fma
+    }
+
     public func bandwidth(level: String, kernel: String = "load", allThreads: Bool) -> BandwidthCeiling? {
         let cands = bandwidth.filter { $0.level == level && $0.kernel == kernel }
         return allThreads ? cands.max { $0.threads < $1.threads } : cands.min { $0.threads < $1.threads }

@@ -90,9 +90,16 @@ public enum ComputePeakProbe {
     /// Which of `names` (kernel names, never empty) is the roof the kernels are judged against: the FMA
     /// kernel of the widest ISA they use by default (AVX-512F where they have AVX-512, else AVX2, else SSE
     /// multiply-add), so no point of theirs sits above it.
-    static func roofIndex(_ names: [String], features: CPUFeatures) -> Int {
+    /// With `isa` (scalar, avx2 or avx512: the kernels capped there), that ISA's FMA kernel instead.
+    static func roofIndex(_ names: [String], features: CPUFeatures, isa: String? = nil) -> Int {
         let avx2 = features.flags.contains("avx2")
-        let kernel = features.bestKernelISA == "avx512" ? "avx512f-fma" : (avx2 ? "avx2-fma" : "sse")
+        let kernel: String
+        switch isa ?? features.bestKernelISA {
+        case "avx512": kernel = "avx512f-fma"
+        case "avx2": kernel = avx2 ? "avx2-fma" : "sse"
+        case "scalar": kernel = features.flags.contains("fma") ? "scalar-fma" : "sse"
+        default: kernel = avx2 ? "avx2-fma" : "sse"
+        }
         return names.firstIndex { $0.hasPrefix(kernel) } ?? names.firstIndex { $0.hasPrefix("avx2-fma") }
             ?? names.count - 1
     }
@@ -102,9 +109,12 @@ public enum ComputePeakProbe {
         ceilings[roofIndex(ceilings.map(\.kernel), features: features)]
     }
 
-    /// Measures the roof alone: the one microkernel `roof(of:features:)` would pick.
-    public static func measure(features: CPUFeatures, pool: WorkerPool, trials: Int = 5) -> ComputePeak {
+    /// Measures the roof alone: the one microkernel `roof(of:features:)` would pick, or with `isa` the FMA
+    /// kernel of that ISA (the roof of kernels capped there).
+    public static func measure(features: CPUFeatures, pool: WorkerPool, trials: Int = 5, isa: String? = nil)
+        -> ComputePeak
+    {
         let all = kernels(features: features)
-        return measure(all[roofIndex(all.map(\.name), features: features)], pool: pool, trials: trials)
+        return measure(all[roofIndex(all.map(\.name), features: features, isa: isa)], pool: pool, trials: trials)
     }
 }

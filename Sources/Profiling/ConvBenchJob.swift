@@ -14,6 +14,9 @@ public struct ConvBenchJob {
     public var threadCounts: [Int]?
     /// oneDNN GFLOP/s per shape as 'shape=t1/t2;...' (shape fields separated by '|').
     public var oneDNN: String?
+    /// The widest ISA the hand-written kernels may use (scalar, avx2, avx512); nil is the best this
+    /// machine has. The FMA peak the rows are judged against is that ISA's.
+    public var isa: String?
 
     public init() {}
 
@@ -51,14 +54,17 @@ public struct ConvBenchJob {
         let counts = threadCounts ?? Array(Set([1, snap?.cores ?? 1])).sorted()
         let dnn = try oneDNNFigures()
         let cpu = try CPUFeatures.detect()
-        let peak = ComputePeakProbe.measure(
-            features: cpu, pool: WorkerPool(threads: 1, policy: .compact, topology: topo)
-        ).perThreadGFLOPs
+        try ExecutionSettings(isa: isa).validate(environment: environment)
+        let kernelISA = ExecutionSettings(isa: isa).kernelSwitches(environment: environment).isa
+        let roof = ComputePeakProbe.measure(
+            features: cpu, pool: WorkerPool(threads: 1, policy: .compact, topology: topo), isa: kernelISA)
+        let peak = roof.perThreadGFLOPs
         Blas.threads = 1
         var rows: [BenchRow] = [], gradients: [WeightGradientBenchRow] = []
         for t in counts {
             let pool = WorkerPool(threads: t, policy: .compact, topology: topo)
-            let options = ExecutionSettings().kernelSwitches(environment: environment).sized(for: snap, workers: t)
+            let options = ExecutionSettings(isa: isa).kernelSwitches(environment: environment)
+                .sized(for: snap, workers: t)
             let runner = ConvBenchRunner(
                 pool: pool, threads: t, options: options, repetitions: repetitions, warmup: 2,
                 peakPerThread: peak, selector: AutoSelector(options: options))
@@ -79,7 +85,8 @@ public struct ConvBenchJob {
             }
         }
         return SpeedGoalReport(
-            rows: rows, weightGradient: gradients, peakPerThreadGFLOPs: peak, batch: batch, repetitions: repetitions)
+            rows: rows, weightGradient: gradients, peakPerThreadGFLOPs: peak, batch: batch, repetitions: repetitions,
+            kernelISA: kernelISA, peakKernel: roof.kernel)
     }
 
     /// cblas_sgemm alone on the layer's GEMM shape (M = N·P·Q, N = K, K = R·S·C), split over

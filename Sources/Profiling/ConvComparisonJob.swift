@@ -111,7 +111,7 @@ public struct ConvComparisonJob {
     func peakPerThread(_ env: RunEnvironment) -> (Double, String) {
         if let p = peakGFLOPs { return (p, "given") }
         let machine = env.machine
-        if let p = machine.record.ceilings?.fma {
+        if let p = machine.record.ceilings?.fma(isa: env.options.isa) {
             return (
                 p.perThreadGFLOPs,
                 "measured earlier on this machine (\(machine.isExplicit ? "--machine" : machine.identity.name))"
@@ -119,6 +119,8 @@ public struct ConvComparisonJob {
         }
         guard let cpu = env.cpu else { return (.nan, "unknown") }
         let pool = WorkerPool(threads: env.threads, policy: env.runtime.settings.bind, topology: env.runtime.hwloc)
-        return (ComputePeakProbe.measure(features: cpu, pool: pool).perThreadGFLOPs, "measured now")
+        return (
+            ComputePeakProbe.measure(features: cpu, pool: pool, isa: env.options.isa).perThreadGFLOPs, "measured now"
+        )
     }
 }

@@ -101,10 +101,14 @@ public struct SpeedGoalReport: Codable {
     public var peakPerThreadGFLOPs: Double
     public var batch: Int
     public var repetitions: Int
+    /// The widest ISA the kernels ran (scalar, avx2, avx512) and the FMA microkernel of the peak.
+    public var kernelISA: String
+    public var peakKernel: String
 
     /// The text `cnnscope bench` prints (pure).
     public var text: String {
-        BenchRow.text(rows, peak: peakPerThreadGFLOPs, batch: batch, repetitions: repetitions) + "\n\n"
+        "Kernels: \(kernelISA); FMA peak from the \(peakKernel) microkernel\n"
+            + BenchRow.text(rows, peak: peakPerThreadGFLOPs, batch: batch, repetitions: repetitions) + "\n\n"
             + WeightGradientBench.text(weightGradient)
     }
 }

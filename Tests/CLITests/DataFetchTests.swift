@@ -127,8 +127,11 @@ final class DataFetchTests: XCTestCase {
             "test_batch.bin",
         ].map { "\"\($0)\"" }.joined(separator: ", ")
         let cat = try catalog(
-            #"{"name": "mnist", "description": "d", "base_urls": ["http://invalid.example/"], "files": [\#(fileList)], "dataset_option": "mnist"},"#
-                + #"{"name": "cifar10", "description": "d", "base_urls": ["http://invalid.example/"], "files": [{"file": "cifar-10-binary.tar.gz", "sha256": "\#(SHA256.hex(archive))", "extract": [\#(members)]}], "dataset_option": "cifar10"}"#
+            #"{"name": "mnist", "description": "d", "base_urls": ["http://invalid.example/"], "#
+                + #""files": [\#(fileList)], "dataset_option": "mnist"},"#
+                + #"{"name": "cifar10", "description": "d", "base_urls": ["http://invalid.example/"], "#
+                + #""files": [{"file": "cifar-10-binary.tar.gz", "sha256": "\#(SHA256.hex(archive))", "#
+                + #""extract": [\#(members)]}], "dataset_option": "cifar10"}"#
         )
         let mirror = "http://127.0.0.1:\(port)/"
         let mnistDir = root.appendingPathComponent("mnist")
@@ -158,7 +161,8 @@ final class DataFetchTests: XCTestCase {
         try serve("a.bin", [1, 2, 3])
         let zeros = String(repeating: "0", count: 64)
         let cat = try catalog(
-            #"{"name": "x", "description": "d", "base_urls": ["http://invalid.example/"], "files": [{"file": "a.bin", "sha256": "\#(zeros)"}], "dataset_option": "mnist"}"#
+            #"{"name": "x", "description": "d", "base_urls": ["http://invalid.example/"], "#
+                + #""files": [{"file": "a.bin", "sha256": "\#(zeros)"}], "dataset_option": "mnist"}"#
         )
         let dir = root.appendingPathComponent("x")
         XCTAssertThrowsError(try fetch("x", cat, dir)) { e in
@@ -183,13 +187,16 @@ final class DataFetchTests: XCTestCase {
         try Data(bytes).write(to: root.appendingPathComponent("served/second/b.bin"))
         let first = "http://127.0.0.1:\(port)/first/", second = "http://127.0.0.1:\(port)/second/"
         let cat = try catalog(
-            #"{"name": "y", "description": "d", "base_urls": ["\#(first)", "\#(second)"], "files": [{"file": "b.bin", "size": 5000, "sha256": "\#(SHA256.hex(bytes))"}], "dataset_option": "mnist"}"#
+            #"{"name": "y", "description": "d", "base_urls": ["\#(first)", "\#(second)"], "#
+                + #""files": [{"file": "b.bin", "size": 5000, "sha256": "\#(SHA256.hex(bytes))"}], "#
+                + #""dataset_option": "mnist"}"#
         )
         let dir = root.appendingPathComponent("y")
         try DataCommand.Fetch.parse(["y", "--catalog", cat, "--data-dir", dir.path]).run()
         XCTAssertEqual([UInt8](try Data(contentsOf: dir.appendingPathComponent("b.bin"))), bytes)
         let only404 = try catalog(
-            #"{"name": "z", "description": "d", "base_urls": ["\#(first)"], "files": [{"file": "b.bin", "sha256": "\#(SHA256.hex(bytes))"}], "dataset_option": "mnist"}"#
+            #"{"name": "z", "description": "d", "base_urls": ["\#(first)"], "files": [{"file": "b.bin", "#
+                + #""sha256": "\#(SHA256.hex(bytes))"}], "dataset_option": "mnist"}"#
         )
         XCTAssertThrowsError(
             try DataCommand.Fetch.parse(["z", "--catalog", only404, "--data-dir", dir.path + "z"]).run()
@@ -205,7 +212,9 @@ final class DataFetchTests: XCTestCase {
         try serve("big.bin", bytes)
         try Data().write(to: root.appendingPathComponent("served/big.bin.cut"))
         let cat = try catalog(
-            #"{"name": "r", "description": "d", "base_urls": ["http://invalid.example/"], "files": [{"file": "big.bin", "size": 200000, "sha256": "\#(SHA256.hex(bytes))"}], "dataset_option": "mnist"}"#
+            #"{"name": "r", "description": "d", "base_urls": ["http://invalid.example/"], "#
+                + #""files": [{"file": "big.bin", "size": 200000, "sha256": "\#(SHA256.hex(bytes))"}], "#
+                + #""dataset_option": "mnist"}"#
         )
         let dir = root.appendingPathComponent("r")
         XCTAssertThrowsError(try fetch("r", cat, dir)) { e in

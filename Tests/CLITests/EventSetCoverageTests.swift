@@ -18,7 +18,8 @@ final class EventSetCoverageTests: XCTestCase {
             if FileManager.default.isExecutableFile(atPath: u.path) { return u }
         }
         XCTFail(
-            "the cnnscope executable is not beside the tests (\(bundleDir.path)); run `swift build --product cnnscope` first"
+            "the cnnscope executable is not beside the tests (\(bundleDir.path)); "
+                + "run `swift build --product cnnscope` first"
         )
         throw XCTSkip("no executable")
     }

@@ -85,6 +85,22 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(ComputePeakProbe.roofIndex(names, features: cpu(["fma", "avx2", "avx512f"])), 1)
         XCTAssertEqual(ComputePeakProbe.roofIndex(names, features: cpu(["fma", "avx2"])), 1)
         XCTAssertEqual(ComputePeakProbe.roofIndex(["sse mul+add 12x4"], features: cpu([])), 0)
+        // Kernels capped at an ISA are judged against that ISA's FMA kernel.
+        XCTAssertEqual(ComputePeakProbe.roofIndex(names, features: avx512, isa: "avx2"), 1)
+        XCTAssertEqual(ComputePeakProbe.roofIndex(names, features: avx512, isa: "scalar"), 0)
+        XCTAssertEqual(ComputePeakProbe.roofIndex(names, features: avx512, isa: "avx512"), 2)
+        // A record's ceiling for kernels capped at an ISA is that ISA's microkernel, else the roof.
+        func peak(_ kernel: String, _ g: Double) -> ComputePeak {
+            ComputePeak(perThreadGFLOPs: g, allThreadsGFLOPs: 2 * g, threads: 2, kernel: kernel, trials: 5)
+        }
+        var record = MachineCeilings(
+            fma: peak("avx512f-fma 12x16", 240), mixedPerThreadGFLOPs: 0, mixedAllThreadsGFLOPs: 0, bandwidth: [],
+            method: "test")
+        XCTAssertEqual(record.fma(isa: "avx2").perThreadGFLOPs, 240, "without per-ISA ceilings: the roof")
+        record.computeByISA = [peak("scalar-fma 12x1", 8), peak("avx2-fma 12x8", 120), peak("avx512f-fma 12x16", 240)]
+        XCTAssertEqual(record.fma(isa: "avx2").perThreadGFLOPs, 120)
+        XCTAssertEqual(record.fma(isa: "scalar").perThreadGFLOPs, 8)
+        XCTAssertEqual(record.fma(isa: "avx512").perThreadGFLOPs, 240)
         let here = try CPUFeatures.detect()
         let kernels = ComputePeakProbe.kernels(features: here).map(\.name)
         let pool = WorkerPool(threads: 1, policy: .none, topology: nil)
@@ -351,9 +367,8 @@ final class CounterTests: XCTestCase {
 
     func testCPUInfoParsing() {
         let f = CPUFeatures.parse(
-            cpuinfo:
-                "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2 fma\n\n"
-        )
+            cpuinfo: "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\n"
+                + "flags\t\t: fpu sse4_2 avx avx2 fma\n\n")
         XCTAssertEqual(f.modelName, "AMD EPYC")
         XCTAssertEqual(f.family, 25)
         XCTAssertEqual(f.simd.filter(\.present).map(\.name), ["SSE4.2", "AVX", "AVX2", "FMA"])

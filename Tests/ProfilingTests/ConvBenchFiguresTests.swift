@@ -35,4 +35,21 @@ final class ConvBenchFiguresTests: XCTestCase {
         XCTAssertFalse(with.contains("no figures given"), with)
         XCTAssertEqual(Array(line(with)[5...6]), ["400.0", "1.00"], with)
     }
+
+    /// An ISA the tool does not know, or this CPU lacks, is refused before anything is timed.
+    func testAnUnknownISAIsRefusedBeforeMeasuring() {
+        var job = ConvBenchJob()
+        job.isa = "avx9"
+        XCTAssertThrowsError(try job.run(environment: [:])) {
+            XCTAssertTrue("\($0)".contains("--isa avx9: unknown"), "\($0)")
+        }
+    }
+
+    /// The text names the ISA the kernels ran and the FMA microkernel their peak came from.
+    func testTheTextNamesTheKernelsISAAndThePeaksKernel() {
+        let report = SpeedGoalReport(
+            rows: [], weightGradient: [], peakPerThreadGFLOPs: 117, batch: 64, repetitions: 7, kernelISA: "avx2",
+            peakKernel: "avx2-fma 12x8")
+        XCTAssertTrue(report.text.hasPrefix("Kernels: avx2; FMA peak from the avx2-fma 12x8 microkernel"), report.text)
+    }
 }

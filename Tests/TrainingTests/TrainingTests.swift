@@ -42,7 +42,8 @@ final class ProfileTests: XCTestCase {
             XCTAssertEqual(base.parameterCount, Self.imagenetCounts[name]!.0, name)
             XCTAssertEqual(base.nonTrainableParameterCount, Self.imagenetCounts[name]!.1, name)
             XCTAssertEqual(base.outputShape, [7, 7, name == "vgg16" ? 512 : 1280], name)
-            // With the lab's transfer head on Fashion-MNIST (grey to RGB, resized to 32x32): GAP, Dense 256, Dropout, Dense 10.
+            // With the lab's transfer head on Fashion-MNIST (grey to RGB, resized to 32x32): GAP, Dense 256,
+            // Dropout, Dense 10.
             let full = try ModelBuilder.build(p, input: [28, 28, 1], resizeTo: [32, 32, 3])
             let features = name == "vgg16" ? 512 : 1280
             XCTAssertEqual(full.parameterCount, Self.imagenetCounts[name]!.0 + features * 256 + 256 + 2570, name)
@@ -232,7 +233,8 @@ final class TrainingLoopTests: XCTestCase {
         let history = trainer.fit(train: train, validation: nil, config: TrainConfig(epochs: 2, batchSize: 32, seed: 7))
         let after = trainer.evaluate(test, batchSize: 100)
         print(
-            "tiny-cnn on 3,000 images: loss \(before.loss) -> \(after.loss), accuracy \(before.accuracy) -> \(after.accuracy)"
+            "tiny-cnn on 3,000 images: loss \(before.loss) -> \(after.loss), "
+                + "accuracy \(before.accuracy) -> \(after.accuracy)"
         )
         XCTAssertLessThan(history.last!.loss, history.first!.loss + 1e-9)
         XCTAssertLessThan(after.loss, before.loss * 0.6)

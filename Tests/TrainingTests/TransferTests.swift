@@ -82,7 +82,9 @@ final class GraphProfileTests: XCTestCase {
             err("  - {name: a, type: Conv2D, filters: 4, colour: red}\n").contains("layers[0].colour: unknown key"))
         // Shapes that do not agree are found when the model is built, with the file and layer.
         let bad = try! ModelProfile.parse(
-            "name: g\nlayers:\n  - {name: a, type: Conv2D, filters: 4}\n  - {name: b, type: Conv2D, filters: 5, inputs: [input]}\n  - {name: s, type: Add, inputs: [a, b]}\n",
+            "name: g\nlayers:\n  - {name: a, type: Conv2D, filters: 4}\n"
+                + "  - {name: b, type: Conv2D, filters: 5, inputs: [input]}\n"
+                + "  - {name: s, type: Add, inputs: [a, b]}\n",
             file: "g.yaml")
         XCTAssertThrowsError(try ModelBuilder.build(bad, input: [8, 8, 3])) {
             XCTAssertTrue("\($0)".contains("g.yaml"), "\($0)")
@@ -144,7 +146,8 @@ final class GraphProfileTests: XCTestCase {
         XCTAssertThrowsError(try KerasWeightImporter.load(file, into: m, required: ["stem"])) {
             XCTAssertTrue(
                 "\($0)".contains(
-                    "\(file): layer 'stem' weight 'stem/kernel:0' has shape [3, 3, 3, 4], the model expects [3, 3, 3, 8]"
+                    "\(file): layer 'stem' weight 'stem/kernel:0' has shape [3, 3, 3, 4], "
+                        + "the model expects [3, 3, 3, 8]"
                 ), "\($0)")
         }
         XCTAssertThrowsError(try KerasWeightImporter.load(file, into: m)) {
@@ -184,7 +187,11 @@ final class InferenceFoldTests: XCTestCase {
         let yaml = tinyBaseYAML.replacingOccurrences(
             of: "  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}",
             with:
-                "  - {name: b_c3, type: Conv2D, filters: 8, kernel_size: 3, padding: same}\n  - {name: b_c3_bn, type: BatchNormalization}\n  - {name: b_c3_relu, type: ReLU}\n  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, use_bias: false}\n  - {name: b_dw_bn, type: BatchNormalization}\n  - {name: b_dw_relu, type: ReLU, max_value: 6}"
+                "  - {name: b_c3, type: Conv2D, filters: 8, kernel_size: 3, padding: same}\n"
+                + "  - {name: b_c3_bn, type: BatchNormalization}\n  - {name: b_c3_relu, type: ReLU}\n"
+                + "  - {name: b_dw, type: DepthwiseConv2D, kernel_size: 3, strides: 1, padding: same, "
+                + "use_bias: false}\n"
+                + "  - {name: b_dw_bn, type: BatchNormalization}\n  - {name: b_dw_relu, type: ReLU, max_value: 6}"
         )
         let p = try ModelProfile.parse(yaml, file: "fold.yaml")
         for kind in [ConvAlgorithmKind.im2col, .winogradF4, .naive] {

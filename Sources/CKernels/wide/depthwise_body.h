@@ -13,7 +13,8 @@
 // stride 1, seventeen at stride 2); a group at the map's border skips the columns outside it (a
 // 7-column map is two groups a row, not one group and three single columns). Rows outside the
 // map are skipped, as in the reference; each output sums its taps in the reference's order.
-// Other kernel sizes: one column at a time, taps clipped, weights from L1. Channels past the last full vector: the reference's loop.
+// Other kernel sizes: one column at a time, taps clipped, weights from L1. Channels past the last
+// full vector: the reference's loop.
 //
 // The includer defines DW_W (lanes), DW_TARGET (function attribute) and DW_NAME(x).
 #include <string.h>

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Figures
 import Profiling
+import Runtime
 
 /// The convolution engine's speed goals as ratios measured in one run.
 struct BenchCommand: ParsableCommand {
@@ -27,11 +28,23 @@ struct BenchCommand: ParsableCommand {
             """,
             valueName: "figures"))
     var onednn: String?
+    @Option(
+        help: ArgumentHelp(
+            """
+            The widest instruction set the hand-written kernels use: scalar, avx2 or avx512; the default is the \
+            best this machine has (also CNNSCOPE_ISA). The FMA peak is then that instruction set's.
+            """,
+            valueName: "scalar|avx2|avx512"))
+    var isa: String?
     @Flag(help: "Print JSON instead of text.") var json = false
+
+    func validate() throws {
+        try Console.validating { try ExecutionSettings(isa: isa).validate(environment: Console.environment) }
+    }
 
     func run() throws {
         var job = ConvBenchJob()
-        (job.batch, job.repetitions, job.oneDNN) = (batch, repetitions, onednn)
+        (job.batch, job.repetitions, job.oneDNN, job.isa) = (batch, repetitions, onednn, isa)
         job.threadCounts = try threadCounts.map { try IntegerList.parse($0, option: "--thread-counts") }
         let report = try job.run(environment: Console.environment)
         print(json ? try JSONText.pretty(report) : report.text)
