@@ -167,7 +167,9 @@ public struct LabRunner {
                     floatMsPerImage: Timing(tf).median * 1e3, int8MsPerImage: Timing(tq).median * 1e3,
                     floatWeightBytes: q.floatWeightBytes, int8WeightBytes: q.int8WeightBytes,
                     disagreements: zip(preds, qp).filter { $0 != $1 }.count, quantizedLayers: q.quantizedLayers,
-                    floatLayers: q.floatLayers)
+                    floatLayers: q.floatLayers,
+                    roundedLayers: q.choices.filter { $0.int8 && ($0.int8Kernel ?? "").hasSuffix("winograd-u8") }
+                        .map(\.layer))
                 quantization.append(entry)
                 log(
                     String(
@@ -179,14 +181,21 @@ public struct LabRunner {
                         qacc * 100, acc * 100, entry.int8MsPerImage, entry.floatMsPerImage, entry.disagreements))
                 for c in q.choices {
                     guard let f = c.floatSeconds, let i = c.int8Seconds else { continue }
+                    // Each form's error against the float layer's output, and the rounded forms left out.
+                    func error(_ kernel: String) -> String {
+                        guard let e = c.int8ErrorByKernel?[kernel] else { return "" }
+                        let rejected = (c.int8RejectedKernels ?? []).contains(kernel) ? ", error too large" : ""
+                        return String(format: " (error %.2f%%%@)", e * 100, rejected)
+                    }
                     let others = (c.int8SecondsByKernel ?? [:]).filter { $0.key != c.int8Kernel }.sorted {
                         $0.key < $1.key
                     }
-                    .map { String(format: "; %@ %.3f ms", $0.key, $0.value * 1e3) }.joined()
+                    .map { String(format: "; %@ %.3f ms%@", $0.key, $0.value * 1e3, error($0.key)) }.joined()
+                    let chosen = c.int8Kernel ?? ""
                     log(
                         String(
-                            format: "     %@: %@ (int8 %@ %.3f ms%@, float %.3f ms on a calibration batch)", c.layer,
-                            c.int8 ? "int8" : "stays float", c.int8Kernel ?? "", i * 1e3, others, f * 1e3))
+                            format: "     %@: %@ (int8 %@ %.3f ms%@%@, float %.3f ms on a calibration batch)", c.layer,
+                            c.int8 ? "int8" : "stays float", chosen, i * 1e3, error(chosen), others, f * 1e3))
                 }
             }
             log(

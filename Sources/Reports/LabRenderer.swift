@@ -152,11 +152,15 @@ public enum LabRenderer {
             kib(q.floatWeightBytes), kib(q.int8WeightBytes), "\(q.disagreements)", int8Layers(q),
         ]
     }
-    /// "3 of 4 (float: conv2d)": how many quantisable layers run as int8, and which stayed float.
+    /// "3 of 4 (float: conv2d; 8-bit Winograd: conv2d_1)": how many quantisable layers run as int8,
+    /// which stayed float, and which run the rounded 8-bit Winograd domain.
     static func int8Layers(_ q: LabQuantization) -> String {
-        let kept = q.floatLayers ?? []
+        let kept = q.floatLayers ?? [], rounded = q.roundedLayers ?? []
         let all = "\(q.quantizedLayers.count) of \(q.quantizedLayers.count + kept.count)"
-        return kept.isEmpty ? all : all + " (float: " + kept.joined(separator: ", ") + ")"
+        let notes =
+            (kept.isEmpty ? [] : ["float: " + kept.joined(separator: ", ")])
+            + (rounded.isEmpty ? [] : ["8-bit Winograd: " + rounded.joined(separator: ", ")])
+        return notes.isEmpty ? all : all + " (" + notes.joined(separator: "; ") + ")"
     }
 
     public static func csv(_ r: LabReport) -> String {
@@ -370,8 +374,11 @@ public enum LabRenderer {
                 """
                 <h2>Int8 post-training quantisation</h2>\n<p>Convolution and dense weights quantised per output \
                 channel, activations per tensor to 7 bits from the ranges of 8 calibration batches; a layer whose \
-                int8 form ran slower than its float form on a calibration batch stays float; accuracy on the same \
-                test images and inference time at batch 64 (measured in this run).</p>\n
+                int8 form ran slower than its float form on a calibration batch stays float; on AVX-512 VNNI a 3x3 \
+                layer may run Winograd with an 8-bit transform domain (both transforms rounded), kept only where \
+                fastest and its output error on the calibration batch is at most three times (by default) the exact \
+                int8 forms' (8-bit Winograd in the last column); accuracy on the same test images and inference time \
+                at batch 64 (measured in this run).</p>\n
                 """
             h += "<table><tr>" + quantHeader.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n"
             for row in q.map(quantRow) {

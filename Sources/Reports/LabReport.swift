@@ -64,16 +64,19 @@ public struct LabQuantization: Codable, Sendable {
     /// Convolution and dense layers left float because their int8 form ran slower on a calibration
     /// batch (measured); nil in reports written before the choice existed.
     public var floatLayers: [String]?
+    /// Int8 layers that run Winograd with an 8-bit transform domain (rounded transforms: chosen where
+    /// fastest and within the allowed error of the exact forms); nil in earlier reports.
+    public var roundedLayers: [String]?
     public init(
         model: String, floatAccuracy: Double, int8Accuracy: Double, floatMsPerImage: Double, int8MsPerImage: Double,
         floatWeightBytes: Int, int8WeightBytes: Int, disagreements: Int, quantizedLayers: [String],
-        floatLayers: [String]? = nil
+        floatLayers: [String]? = nil, roundedLayers: [String]? = nil
     ) {
         self.model = model; self.floatAccuracy = floatAccuracy; self.int8Accuracy = int8Accuracy
         self.floatMsPerImage = floatMsPerImage; self.int8MsPerImage = int8MsPerImage
         self.floatWeightBytes = floatWeightBytes; self.int8WeightBytes = int8WeightBytes
         self.disagreements = disagreements; self.quantizedLayers = quantizedLayers
-        self.floatLayers = floatLayers
+        self.floatLayers = floatLayers; self.roundedLayers = roundedLayers
     }
 }
 

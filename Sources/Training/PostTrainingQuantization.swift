@@ -24,8 +24,13 @@ public enum PostTrainingQuantization {
         public var layers: LayerSelection = .whereFaster
         /// Alternated float and int8 timings per layer (after one warm-up each) under `.whereFaster`.
         public var timingRounds = 5
-        public init(layers: LayerSelection = .whereFaster, timingRounds: Int = 5) {
+        /// How much error a rounded form (Winograd's 8-bit transform domain) may add: it is kept only
+        /// where its output's RMS difference from the float layer's, on the calibration batch, is at
+        /// most this many times the exact int8 form's. 0 leaves the rounded forms out.
+        public var roundedFormErrorFactor: Double = 3
+        public init(layers: LayerSelection = .whereFaster, timingRounds: Int = 5, roundedFormErrorFactor: Double = 3) {
             self.layers = layers; self.timingRounds = timingRounds
+            self.roundedFormErrorFactor = roundedFormErrorFactor
         }
     }
 
@@ -44,6 +49,12 @@ public enum PostTrainingQuantization {
         public var int8Kernel: String?
         /// Every int8 form timed, by kernel name (measured medians).
         public var int8SecondsByKernel: [String: Double]?
+        /// Every int8 form's error on the calibration batch, by kernel name: the RMS difference of its
+        /// output (with the pooling it fuses) from the float layer's, over the float output's RMS
+        /// (measured).
+        public var int8ErrorByKernel: [String: Double]?
+        /// Forms timed but not eligible: a rounded form whose error passed the allowed factor.
+        public var int8RejectedKernels: [String]?
     }
 
     public struct Result {
@@ -118,6 +129,13 @@ public enum PostTrainingQuantization {
                 if options.layers == .whereFaster && Int8Conv2D.winogradFits(c.geometry) {
                     others.append(Int8Layer(quantizing: c, input: q, path: .winograd))
                 }
+                // On AVX-512 VNNI a 3x3 stride-1 layer may also run Winograd with an 8-bit transform
+                // domain: rounded, so it must also pass the error check below.
+                if options.layers == .whereFaster && options.roundedFormErrorFactor > 0
+                    && Int8Conv2D.winogradU8Fits(c.geometry) && candidate.kernel.gemmISA == "avx512-vnni"
+                {
+                    others.append(Int8Layer(quantizing: c, input: q, path: .winogradU8))
+                }
             } else if let d = l as? DenseLayer {
                 candidate = try Int8Layer(quantizing: d, input: q, isa: isa)
                 floatWeights = d.kernel.value.count * 4
@@ -133,15 +151,26 @@ public enum PostTrainingQuantization {
                 let forms = [candidate] + others
                 for form in forms { form.fusedMaxPool = pool }
                 let seconds = timeAlternately([l] + forms, pool: pool, input: h, ctx: ctx, options)
+                let errors = relativeErrors(forms, of: l, pool: pool, input: h, ctx: ctx)
                 for form in forms { form.fusedMaxPool = nil }
-                let best = seconds.indices.dropFirst().min { seconds[$0] < seconds[$1] }!
+                // A rounded form is eligible where its error is within the factor of the exact forms' best.
+                let exactError = zip(forms, errors).filter { !$0.0.kernel.winogradU8 }.map(\.1).min() ?? 0
+                let eligible = forms.indices.filter {
+                    !forms[$0].kernel.winogradU8 || errors[$0] <= options.roundedFormErrorFactor * exactError
+                }
+                let best = eligible.min { seconds[$0 + 1] < seconds[$1 + 1] }! + 1
                 candidate = forms[best - 1]
                 choice = LayerChoice(
                     layer: l.name, floatSeconds: seconds[0], int8Seconds: seconds[best],
                     int8: seconds[best] < seconds[0],
                     int8Kernel: candidate.kernel.kernelName,
                     int8SecondsByKernel: Dictionary(
-                        zip(forms.map(\.kernel.kernelName), seconds.dropFirst()), uniquingKeysWith: { a, _ in a }))
+                        zip(forms.map(\.kernel.kernelName), seconds.dropFirst()), uniquingKeysWith: { a, _ in a }),
+                    int8ErrorByKernel: Dictionary(
+                        zip(forms.map(\.kernel.kernelName), errors), uniquingKeysWith: { a, _ in a }),
+                    int8RejectedKernels: forms.indices.filter { !eligible.contains($0) }.map {
+                        forms[$0].kernel.kernelName
+                    })
             }
             choices.append(choice)
             if choice.int8 {
@@ -162,6 +191,29 @@ public enum PostTrainingQuantization {
         return Result(
             model: qm, quantizedLayers: names, floatLayers: kept, choices: choices, floatWeightBytes: floatBytes,
             int8WeightBytes: int8Bytes)
+    }
+
+    /// Each int8 form's output (with the pooling after it) against the float layer's on one
+    /// calibration batch: the RMS of the difference over the RMS of the float output.
+    static func relativeErrors(
+        _ forms: [Int8Layer], of float: Layer, pool: PoolingLayer?, input: Tensor, ctx: RunContext
+    ) -> [Double] {
+        func output(_ l: Layer) -> Tensor {
+            let y = l.forward(input, ctx)
+            return pool.map { $0.forward(y, ctx) } ?? y
+        }
+        let want = output(float).copy()
+        var norm = 0.0
+        for i in 0..<want.count { norm += Double(want.data[i]) * Double(want.data[i]) }
+        return forms.map { form in
+            let got = output(form)
+            var diff = 0.0
+            for i in 0..<min(got.count, want.count) {
+                let d = Double(got.data[i]) - Double(want.data[i])
+                diff += d * d
+            }
+            return norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot()
+        }
     }
 
     /// Median seconds of each layer (the float one, then its int8 forms) on one calibration batch,

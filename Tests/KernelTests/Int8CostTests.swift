@@ -29,7 +29,7 @@ final class Int8CostTests: XCTestCase {
     func testDeclaredWorkspaceIsWhatTheLayerHoldsAfterAPass() throws {
         for g in try shapes() {
             for isa in ConvOptions.availableISAs {
-                for path in [Int8Conv2D.Path.direct, .lowered, .winograd] {
+                for path in [Int8Conv2D.Path.direct, .lowered, .winograd, .winogradU8] {
                     for runner in [SerialRunner(), TwoThreadRunner()] as [ParallelRunner] {
                         for pooled in [false, true] where !pooled || (g.p >= 2 && g.q >= 2) {
                             let conv = layer(g, path: path, isa: isa)
@@ -105,5 +105,15 @@ final class Int8CostTests: XCTestCase {
             w5.cost(batch: 1, workers: 1).executedFLOPs,
             2 * 36 * t5 * 6 * 32 + t5 * 5 * WinogradTransform.f2x5.inputFLOPsPerTileChannel + t5 * 20
                 * WinogradTransform.f2x5.outputFLOPsPerTileFilter + t5 * 36 * 20)
+        // The 8-bit domain (under the scalar cap: its reference; VNNI where present): C padded to a
+        // multiple of 4, K to 16, plus one scaling per output of a tile.
+        let small = try ConvGeometry(n: 1, h: 7, w: 9, c: 6, k: 20, r: 3)
+        let u8 = layer(small, path: .winogradU8, isa: "scalar")
+        XCTAssertTrue(u8.winogradU8)
+        let t8 = 4.0 * 5
+        XCTAssertEqual(
+            u8.cost(batch: 1, workers: 1).executedFLOPs,
+            2 * 16 * t8 * 8 * 32 + t8 * 6 * WinogradTransform.f2x3.inputFLOPsPerTileChannel + t8 * 20
+                * WinogradTransform.f2x3.outputFLOPsPerTileFilter + t8 * 4 * 20)
     }
 }

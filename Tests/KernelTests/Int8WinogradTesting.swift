@@ -41,17 +41,22 @@ enum Int8WinogradTesting {
 
     /// Under each ISA cap, and without and with pooling: the Winograd layer of `layer` (checked to
     /// run Winograd) and its floats beside those of the `reference` path.
+    /// `path`: the Winograd path to run (`.winogradU8` runs its 8-bit domain where the int8 GEMM is
+    /// VNNI's or the scalar reference, else the exact 16-bit kernel).
     static func compareWinograd(
         _ g: ConvGeometry, _ layer: RandomLayer, against reference: Int8Conv2D.Path,
+        path: Int8Conv2D.Path = .winograd, isas: [String] = ["scalar", "avx2", "avx512"],
         _ body: (_ isa: String, _ pooled: Bool, _ wino: Int8Conv2D, _ got: [Float], _ want: [Float]) -> Void
     ) {
-        for isa in ["scalar", "avx2", "avx512"] {
+        for isa in isas {
             let other = Int8Conv2D(
                 geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: reference)
             let wino = Int8Conv2D(
-                geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: .winograd)
+                geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: path)
             XCTAssertTrue(wino.winograd && !wino.direct, "\(g) under \(isa)")
-            XCTAssertTrue(wino.kernelName.hasSuffix(" winograd"), wino.kernelName)
+            let u8 = path == .winogradU8 && Int8Conv2D.winogradU8ISA(wino.gemmISA) != nil
+            XCTAssertEqual(wino.winogradU8, u8, "\(g) under \(isa)")
+            XCTAssertTrue(wino.kernelName.hasSuffix(u8 ? " winograd-u8" : " winograd"), wino.kernelName)
             for pooled in poolings(g) {
                 body(isa, pooled, wino, output(wino, layer.x, pooled: pooled), output(other, layer.x, pooled: pooled))
             }

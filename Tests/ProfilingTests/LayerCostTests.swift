@@ -45,7 +45,9 @@ final class LayerCostTests: XCTestCase {
         let m = try ModelBuilder.build(p, input: [28, 28, 1])
         let conv = try XCTUnwrap(m.layers[2] as? Conv2DLayer)
         let q = ActivationQuantization(min: -1, max: 1)
-        for path in [Int8Conv2D.Path.direct, .lowered, .winograd] {
+        // The 8-bit domain needs VNNI (elsewhere it runs the exact 16-bit kernel, named " winograd").
+        let paths: [Int8Conv2D.Path] = [.direct, .lowered, .winograd] + (Blas.haveAVX512VNNI ? [.winogradU8] : [])
+        for path in paths {
             let layer = Int8Layer(quantizing: conv, input: q, path: path)
             let got = RunAssembler.costs(layer, phase: .forward, batch: 8, workers: 2, runner: SerialRunner())
             let want = layer.kernel.cost(batch: 8, workers: 2)

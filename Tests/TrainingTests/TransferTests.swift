@@ -301,12 +301,20 @@ final class ExtensionTests: XCTestCase {
             XCTAssertEqual(c.int8, i < f, "\(c)")
             let layer = try XCTUnwrap(mixed.model.layers.first { $0.name == c.layer })
             XCTAssertEqual(layer is Int8Layer, c.int8, "\(c.layer)")
-            // The fastest int8 form is the one named, and the one the model runs; a convolution the
-            // direct kernel fits is timed direct and lowered on the model's ISA, and under AVX-512
-            // on the AVX2 direct kernel as well; a 3x3 stride-1 one on integer Winograd too.
+            // The fastest eligible int8 form is the one named, and the one the model runs; a convolution
+            // the direct kernel fits is timed direct and lowered on the model's ISA, and under AVX-512
+            // on the AVX2 direct kernel as well; a 3x3 stride-1 one on integer Winograd too, and on
+            // VNNI on the 8-bit transform domain, eligible only within 3x the exact forms' error.
             let byKernel = try XCTUnwrap(c.int8SecondsByKernel)
+            let errors = try XCTUnwrap(c.int8ErrorByKernel), rejected = Set(c.int8RejectedKernels ?? [])
+            XCTAssertEqual(Set(errors.keys), Set(byKernel.keys), "\(c)")
             XCTAssertEqual(byKernel[try XCTUnwrap(c.int8Kernel)], i, "\(c)")
-            XCTAssertEqual(byKernel.values.min(), i, "\(c)")
+            XCTAssertEqual(byKernel.filter { !rejected.contains($0.key) }.values.min(), i, "\(c)")
+            let exact = errors.filter { !$0.key.hasSuffix("winograd-u8") }.values.min() ?? 0
+            for (kernel, e) in errors {
+                XCTAssertTrue(e.isFinite && e >= 0 && e < 0.05, "\(kernel): error \(e)")
+                XCTAssertEqual(rejected.contains(kernel), kernel.hasSuffix("winograd-u8") && e > 3 * exact, kernel)
+            }
             if let il = layer as? Int8Layer { XCTAssertEqual(il.kernel.kernelName, c.int8Kernel) }
             if let conv = m.layers.first(where: { $0.name == c.layer }) as? Conv2DLayer {
                 let isa = Int8Conv2D.gemmISA(cap: conv.options.isa)
@@ -318,6 +326,9 @@ final class ExtensionTests: XCTestCase {
                 if Int8Conv2D.winogradFits(conv.geometry) {
                     forms.insert((isa == "scalar" || isa == "avx512-vnni" ? isa : "avx2") + " winograd")
                 }
+                if Int8Conv2D.winogradU8Fits(conv.geometry) && isa == "avx512-vnni" {
+                    forms.insert(isa + " winograd-u8")
+                }
                 XCTAssertEqual(Set(byKernel.keys), forms, "\(c)")
             }
             XCTAssertEqual(mixed.quantizedLayers.contains(c.layer), c.int8)
@@ -328,6 +339,12 @@ final class ExtensionTests: XCTestCase {
         XCTAssertLessThanOrEqual(abs(macc - facc), 0.03, "mixed int8 \(macc) vs float \(facc)")
         XCTAssertGreaterThan(Double(zip(fp, mp).filter { $0 == $1 }.count) / Double(fp.count), 0.95)
         XCTAssertEqual(t.predict(test, batchSize: 64).predictions, fp)
+        // A factor of 0 leaves the rounded forms out: only exact ones are timed.
+        let exactOnly = try PostTrainingQuantization.quantize(
+            m, calibration: train, runner: SerialRunner(), options: .init(roundedFormErrorFactor: 0))
+        for c in exactOnly.choices {
+            XCTAssertFalse((c.int8SecondsByKernel ?? [:]).keys.contains { $0.hasSuffix("winograd-u8") }, "\(c)")
+        }
     }
 
     /// A model without convolutions (the FCNN) quantises its Dense layers under the ISA cap of its

@@ -42,7 +42,10 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// tile and channel instead of 36, on vpmaddwd or VNNI's vpdpwssd), which gives the same int32
 /// sums exactly; a 5x5 stride-1 layer Winograd F(2x2,5x5) (`cnns_qwino5_u7s8`: 36 instead of 100),
 /// whose transformed weights are rounded to 16 bits per point and channel, so its sums lie within
-/// `cnns_qwino5_error_bound` of the direct ones.
+/// `cnns_qwino5_error_bound` of the direct ones. On AVX-512 VNNI a 3x3 stride-1 layer may also run
+/// Winograd F(2x2,3x3) with an 8-bit transform domain (`Path.winogradU8`, `cnns_qwino8_u7s8`: the
+/// transformed input halved and the transformed weights rounded to bytes, so the sixteen GEMMs run
+/// on vpdpbusd), whose sums lie within `cnns_qwino8_error_bound` of the direct ones.
 /// Costs: the same multiply-adds as float (direct-equivalent), a quarter of the weight bytes.
 public final class Int8Conv2D {
     public let geometry: ConvGeometry
@@ -62,13 +65,21 @@ public final class Int8Conv2D {
     public let direct: Bool
     /// Whether this layer runs an integer Winograd kernel (3x3 or 5x5, stride 1) instead of either.
     public let winograd: Bool
+    /// Whether that Winograd kernel is F(2x2,3x3) with the 8-bit transform domain (`Path.winogradU8`).
+    public let winogradU8: Bool
     /// The Winograd kernel's transformed weights (`cnns_qwino_pack`, `cnns_qwino5_pack`), when `winograd`.
     let winogradWeights: UnsafeMutablePointer<Int16>?
-    /// F(2x2,5x5)'s scale per point and output channel (36·K), when `winograd` on a 5x5 layer.
+    /// F(2x2,5x5)'s scale per point and output channel (36·K), when `winograd` on a 5x5 layer; the
+    /// 8-bit domain's scale per output channel (K), when `winogradU8`.
     let winogradScales: UnsafeMutablePointer<Float>?
+    /// The 8-bit domain's transformed weights and its corners' compensation for the byte offsets
+    /// (`cnns_qwino8_pack`), when `winogradU8`.
+    let winogradBytes: UnsafeMutablePointer<Int8>?
+    let winogradCompensation: UnsafeMutablePointer<Int32>?
     /// 2x2 output tiles per call of the Winograd kernel: 16 for F(2x2,3x3); for F(2x2,5x5) three of
     /// its groups of tiles (16 left a group of 4 of 6 a chunk, 10% slower in a C harness).
-    public var tilesPerChunk: Int { geometry.r == 5 ? 3 * Int(CNNS_QWINO5_TILE_GROUP) : 16 }
+    /// The 8-bit domain's kernel transforms groups of 6 tiles: three a chunk.
+    public var tilesPerChunk: Int { geometry.r == 5 ? 3 * Int(CNNS_QWINO5_TILE_GROUP) : winogradU8 ? 18 : 16 }
     /// The direct kernel's padded input extent: (padTop + H + padBottom, padLeft + W + padRight).
     let paddedExtent: (h: Int, w: Int)
     private let workspace = Workspace()
@@ -82,6 +93,9 @@ public final class Int8Conv2D {
     /// int8 GEMM.
     public enum Path: String, Sendable {
         case direct, lowered, winograd
+        /// Winograd F(2x2,3x3) with an 8-bit transform domain (rounded; AVX-512 VNNI or the scalar
+        /// reference); elsewhere the exact 16-bit Winograd kernel.
+        case winogradU8 = "winograd-u8"
     }
 
     /// `weights` HWIO (R,S,C,K) = row-major [R·S·C, K]; `isa` caps the int8 GEMM's instruction set;
@@ -112,10 +126,21 @@ public final class Int8Conv2D {
             }
         }
         var shape = geometry.cShape
-        winograd = path == .winograd && Self.winogradFits(geometry)
+        winograd = (path == .winograd || path == .winogradU8) && Self.winogradFits(geometry)
+        winogradU8 = path == .winogradU8 && Self.winogradU8Fits(geometry) && Self.winogradU8ISA(gemmISA) != nil
         direct = !winograd && Self.directFits(geometry) && path != .lowered
         var w16: UnsafeMutablePointer<Int16>?, wscales: UnsafeMutablePointer<Float>?
-        if winograd && geometry.r == 5 {
+        var w8: UnsafeMutablePointer<Int8>?, comp: UnsafeMutablePointer<Int32>?
+        if winogradU8 {
+            let bytes = UnsafeMutablePointer<Int8>.allocate(
+                capacity: Int(cnns_qwino8_packed_size(Int32(geometry.c), Int32(K))))
+            let compensation = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * ((K + 15) / 16 * 16))
+            let scales = UnsafeMutablePointer<Float>.allocate(capacity: K)
+            q.withUnsafeBufferPointer {
+                cnns_qwino8_pack(Int32(geometry.c), Int32(K), $0.baseAddress, bytes, compensation, scales)
+            }
+            (w8, comp, wscales) = (bytes, compensation, scales)
+        } else if winograd && geometry.r == 5 {
             let count = Int(cnns_qwino5_packed_size(Int32(geometry.c), Int32(K))) / 2
             let packed = UnsafeMutablePointer<Int16>.allocate(capacity: count)
             let scales = UnsafeMutablePointer<Float>.allocate(capacity: 36 * K)
@@ -129,6 +154,8 @@ public final class Int8Conv2D {
         }
         winogradWeights = w16
         winogradScales = wscales
+        winogradBytes = w8
+        winogradCompensation = comp
         paddedExtent = (
             geometry.padTop + geometry.h + geometry.padBottom, geometry.padLeft + geometry.w + geometry.padRight
         )
@@ -169,8 +196,24 @@ public final class Int8Conv2D {
         return cnns_qwino_fits(&shape) != 0 || cnns_qwino5_fits(&shape) != 0
     }
 
-    /// The Winograd kernel's ISA: AVX-512 VNNI (vpdpwssd), AVX2 (vpmaddwd, also under an AVX-512
-    /// cap without VNNI) or the scalar reference.
+    /// Whether the 8-bit domain's Winograd kernel takes this shape: 3x3, stride 1, at most
+    /// `CNNS_QWINO8_MAX_C` channels (it runs where the int8 GEMM is VNNI's, or the scalar reference).
+    public static func winogradU8Fits(_ g: ConvGeometry) -> Bool {
+        var shape = g.cShape
+        return cnns_qwino8_fits(&shape) != 0
+    }
+
+    /// The 8-bit domain's kernel for an int8 GEMM ISA: vpdpbusd under VNNI, the scalar reference
+    /// under the scalar cap; nil elsewhere (AVX2's vpmaddubsw would saturate on its bytes).
+    static func winogradU8ISA(_ gemmISA: String) -> String? {
+        switch gemmISA {
+        case "avx512-vnni", "scalar": return gemmISA
+        default: return nil
+        }
+    }
+
+    /// The Winograd kernel's ISA: AVX-512 VNNI (vpdpwssd; vpdpbusd in the 8-bit domain), AVX2
+    /// (vpmaddwd, also under an AVX-512 cap without VNNI) or the scalar reference.
     var winogradISA: String {
         switch gemmISA {
         case "avx512-vnni": return "avx512-vnni"
@@ -182,7 +225,8 @@ public final class Int8Conv2D {
     /// What computes the int32 sums, for reports: the kernel's ISA, then "direct", "lowered" or
     /// "winograd".
     public var kernelName: String {
-        winograd ? winogradISA + " winograd" : gemmISA + (direct ? " direct" : " lowered")
+        winograd
+            ? winogradISA + (winogradU8 ? " winograd-u8" : " winograd") : gemmISA + (direct ? " direct" : " lowered")
     }
 
     /// The int8 GEMM for an ISA cap on this CPU.
@@ -211,6 +255,11 @@ public final class Int8Conv2D {
         case "avx2": return cnns_qwino_u7s8
         default: return cnns_qwino_u7s8_scalar
         }
+    }
+
+    /// The 8-bit domain's Winograd F(2x2,3x3) kernel for `winogradISA` (VNNI or the scalar reference).
+    static func winogradU8Kernel(_ isa: String) -> WinogradU8Kernel {
+        isa == "avx512-vnni" ? cnns_qwino8_u7s8_avx512vnni : cnns_qwino8_u7s8_scalar
     }
 
     /// The integer Winograd F(2x2,5x5) kernel for `winogradISA`, as `winogradKernel`.
@@ -254,7 +303,7 @@ public final class Int8Conv2D {
 
     deinit {
         packed.deallocate(); multiplier.deallocate(); offset.deallocate(); winogradWeights?.deallocate()
-        winogradScales?.deallocate()
+        winogradScales?.deallocate(); winogradBytes?.deallocate(); winogradCompensation?.deallocate()
         quantizedInput?.deallocate()
     }
 
@@ -336,6 +385,12 @@ public final class Int8Conv2D {
         @convention(c) (
             UnsafePointer<cnns_qwino_shape>?, UnsafePointer<UInt8>?, Int, Int32, Int32, UnsafePointer<Int16>?,
             UnsafePointer<Float>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?
+        ) -> Void
+
+    typealias WinogradU8Kernel =
+        @convention(c) (
+            UnsafePointer<cnns_qwino_shape>?, UnsafePointer<UInt8>?, Int, Int32, Int32, UnsafePointer<Int8>?,
+            UnsafePointer<Int32>?, UnsafePointer<Float>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?
         ) -> Void
 
     typealias PooledSmallKernel =
@@ -464,15 +519,14 @@ public final class Int8Conv2D {
             c: Int32(g.c), k: Int32(K), hp: Int32(paddedExtent.h), wp: Int32(paddedExtent.w), tiles_y: Int32(ty),
             tiles_x: Int32(tx), pad: zeroByte)
         let tiles = batch * ty * tx, T = tilesPerChunk, five = g.r == 5
-        let workBytes = Int(
-            five
-                ? cnns_qwino5_workspace_size(Int32(g.c), Int32(K), Int32(T))
-                : cnns_qwino_workspace_size(Int32(g.c), Int32(K), Int32(T)))
+        let workBytes = winogradWorkspaceBytes(tiles: T)
         let sumsPerTile = pooled ? K : 4 * K
         workspace.reserve(workers: runner.width, floats: workBytes / 4 + 16 + T * sumsPerTile)
         let chunks = (tiles + T - 1) / T
         let weights = winogradWeights, scales = winogradScales, pool: Int32 = pooled ? 1 : 0
+        let bytes = winogradBytes, compensation = winogradCompensation, u8 = winogradU8
         let kernel3 = Self.winogradKernel(winogradISA), kernel5 = Self.winograd5Kernel(winogradISA)
+        let kernel8 = Self.winogradU8Kernel(winogradISA)
         runner.parallelRanges(chunks, work: tiles * (five ? 36 : 16) * g.c * K) { worker, range in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
             let y = (buf + (workBytes + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: T * sumsPerTile)
@@ -480,6 +534,8 @@ public final class Int8Conv2D {
                 let t0 = chunk * T, n = Swift.min(T, tiles - t0)
                 if five {  // F(2x2,5x5) takes its scales too
                     kernel5(&shape, xq, t0, Int32(n), pool, weights, scales, buf, y)
+                } else if u8 {  // the 8-bit domain: its bytes, compensation and scales
+                    kernel8(&shape, xq, t0, Int32(n), pool, bytes, compensation, scales, buf, y)
                 } else {
                     kernel3(&shape, xq, t0, Int32(n), pool, weights, buf, y)
                 }
@@ -609,5 +665,15 @@ public final class Int8Conv2D {
                 }
             }
         }
+    }
+}
+
+extension Int8Conv2D {
+    /// Bytes of one worker's Winograd workspace for `tiles` tiles a call (the kernel's own size).
+    func winogradWorkspaceBytes(tiles T: Int) -> Int {
+        let g = geometry
+        if g.r == 5 { return Int(cnns_qwino5_workspace_size(Int32(g.c), Int32(g.k), Int32(T))) }
+        if winogradU8 { return Int(cnns_qwino8_workspace_size(Int32(g.c), Int32(g.k), Int32(T))) }
+        return Int(cnns_qwino_workspace_size(Int32(g.c), Int32(g.k), Int32(T)))
     }
 }

@@ -34,12 +34,15 @@ extension Int8Conv2D {
     /// - Winograd F(2x2,3x3) and F(2x2,5x5): 2·α²·C'·K' per tile (C' even, K' a multiple of 16),
     ///   plus the input and output transforms counted as float Winograd counts them (a multiply and
     ///   an add per non-zero coefficient: more than the integer kernels' adds and shifts), plus, for
-    ///   F(2x2,5x5), one multiply per point and channel to scale the sums.
+    ///   F(2x2,5x5), one multiply per point and channel to scale the sums; in the 8-bit domain
+    ///   (`winogradU8`) C' is a multiple of 4 and each of a tile's four outputs takes one multiply
+    ///   per channel to scale it.
     /// The quantising and dequantising passes (elementwise, like a bias) are not counted.
     /// Minimum traffic: the float input read, the int8 weights and the epilogue's two floats per
     /// channel read, the float output written. The path's own traffic adds, each written and read
     /// once: the quantised input, lowered rows, int32 sums, and Winograd's transformed tiles
-    /// (int16), products (int32) and its transformed weights once per chunk of tiles.
+    /// (int16, or bytes in the 8-bit domain), products (int32) and its transformed weights (int16
+    /// or bytes) once per chunk of tiles.
     public func cost(batch: Int, workers: Int, pooled: Bool = false) -> ConvCost {
         let g = geometry
         let n = Double(batch), C = Double(g.c), K = Double(g.k)
@@ -53,20 +56,21 @@ extension Int8Conv2D {
             let transform = g.r == 5 ? WinogradTransform.f2x5 : WinogradTransform.f2x3
             let a2 = Double(transform.alpha * transform.alpha)
             let tiles = pooled ? n * Double((g.p / 2) * (g.q / 2)) : n * Double(((g.p + 1) / 2) * ((g.q + 1) / 2))
-            let cp = Double((g.c + 1) / 2 * 2), kp = Double((g.k + 15) / 16 * 16)
-            let scaling = g.r == 5 ? tiles * a2 * K : 0
+            let unit = winogradU8 ? 4 : 2  // channels per multiply-add group: byte quads or 16-bit pairs
+            let cp = Double((g.c + unit - 1) / unit * unit), kp = Double((g.k + 15) / 16 * 16)
+            let scaling = g.r == 5 ? tiles * a2 * K : winogradU8 ? tiles * 4 * K : 0
+            let elementBytes = winogradU8 ? 1.0 : 2.0
             let executed =
                 2 * a2 * tiles * cp * kp + tiles * C * transform.inputFLOPsPerTileChannel
                 + tiles * K * transform.outputFLOPsPerTileFilter + scaling
             let T = tilesPerChunk
-            let work =
-                g.r == 5
-                ? cnns_qwino5_workspace_size(Int32(g.c), Int32(g.k), Int32(T))
-                : cnns_qwino_workspace_size(Int32(g.c), Int32(g.k), Int32(T))
+            let work = winogradWorkspaceBytes(tiles: T)
             let sumsPerTile = pooled ? g.k : 4 * g.k
-            let perWorker = Double((Int(work) / 4 + 16 + T * sumsPerTile) * 4)
+            let perWorker = Double((work / 4 + 16 + T * sumsPerTile) * 4)
             let chunks = (tiles / Double(T)).rounded(.up)
-            let own = 2 * quantizedBytes + 2 * tiles * a2 * (2 * cp + 4 * kp) + chunks * a2 * cp * kp * 2
+            let own =
+                2 * quantizedBytes + 2 * tiles * a2 * (elementBytes * cp + 4 * kp)
+                + chunks * a2 * cp * kp * elementBytes
             return ConvCost(
                 directFLOPs: direct2, executedFLOPs: executed, oncePerWeightsFLOPs: 0,
                 workspaceBytes: quantizedBytes + Double(workers) * perWorker, minimumTrafficBytes: minimum,

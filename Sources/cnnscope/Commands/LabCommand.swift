@@ -46,6 +46,13 @@ struct LabCommand: ParsableCommand {
     var quantize = false
     @Flag(help: "With --quantize, make every layer int8, also those whose int8 form measured slower than float.")
     var quantizeEveryLayer = false
+    @Flag(
+        help: """
+            With --quantize, use only exact integer forms: leave out Winograd with an 8-bit transform domain (on \
+            AVX-512 VNNI), which rounds both transforms and is otherwise kept where it is fastest and its error on a \
+            calibration batch is at most three times the exact forms'.
+            """)
+    var quantizeExact = false
     @Flag(help: "Extension: Grad-CAM heatmaps over sample test images for basic-cnn and the most accurate CNN.")
     var gradCam = false
     @Option(help: "Report folder; the default is ~/.local/share/cnnscope/reports/<machine identity>/lab-<time>.")
@@ -65,6 +72,7 @@ struct LabCommand: ParsableCommand {
         (j.augment, j.poolingStudy, j.quantize, j.gradCAM, j.output, j.seed, j.challenges) =
             (augment, poolingStudy, quantize, gradCam, output, seed, challenges)
         j.quantization.layers = quantizeEveryLayer ? .every : .whereFaster
+        if quantizeExact { j.quantization.roundedFormErrorFactor = 0 }
         return j
     }
 
