@@ -322,28 +322,6 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
             printf("FAIL qwino_u7s8 n=%d h=%d w=%d c=%d k=%d: %ld pixels differ from lowering + GEMM\n", n, h, w, c, k,
                    bad);
         free(wk), free(work), free(y);
-        // Winograd with an 8-bit transform domain (its scalar reference): within its bound of the sums.
-        int8_t *w8 = malloc((size_t)cnns_qwino8_packed_size(c, k));
-        int32_t *comp = malloc(sizeof(int32_t) * 4 * ((k + 15) / 16 * 16));
-        float *scale8 = malloc(sizeof(float) * k);
-        void *work8 = malloc((size_t)cnns_qwino8_workspace_size(c, k, 8));
-        int32_t *y8 = malloc(sizeof(int32_t) * tiles * 4 * k);
-        cnns_qwino8_pack(c, k, wt, w8, comp, scale8);
-        for (long t = 0; t < tiles; t += 8)
-            cnns_qwino8_u7s8_scalar(&ws, xp, t, tiles - t < 8 ? (int)(tiles - t) : 8, 0, w8, comp, scale8, work8,
-                                    y8 + t * 4 * k);
-        long bad8 = 0;
-        for (long t = 0; t < tiles; t++)
-            for (int corner = 0; corner < 4; corner++)
-                for (int o = 0; o < k && tile_pixel(&ws, h, w, t, corner, &pixel); o++) {
-                    const double e = fabs((double)y8[(t * 4 + corner) * k + o] - ref[pixel * k + o]);
-                    bad8 += !(e <= cnns_qwino8_error_bound(c, k, wt, o));
-                }
-        checks += 1;
-        if (bad8 && failures++ < 5)
-            printf("FAIL qwino8_u7s8 n=%d h=%d w=%d c=%d k=%d: %ld sums outside the bound of lowering + GEMM\n", n,
-                   h, w, c, k, bad8);
-        free(w8), free(comp), free(scale8), free(work8), free(y8);
     }
     if (r == 5) {  // Integer Winograd F(2x2,5x5) (the plain C build here): within its bound of the sums.
         const cnns_qwino_shape ws = {c, k, hp, wp, (h + 1) / 2, (w + 1) / 2, zp};
@@ -367,6 +345,31 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
             printf("FAIL qwino5_u7s8 n=%d h=%d w=%d c=%d k=%d: %ld sums outside the bound of lowering + GEMM\n", n,
                    h, w, c, k, bad);
         free(wk), free(scale), free(work), free(y);
+    }
+    if (r == 3 || r == 5) {  // Winograd with an 8-bit transform domain (its scalar reference): within its bound.
+        const cnns_qwino_shape ws = {c, k, hp, wp, (h + 1) / 2, (w + 1) / 2, zp};
+        const long tiles = (long)n * ws.tiles_y * ws.tiles_x;
+        int8_t *w8 = malloc((size_t)cnns_qwino8_packed_size(c, k, r));
+        int32_t *comp = malloc(sizeof(int32_t) * 4 * ((k + 15) / 16 * 16));
+        float *scale8 = malloc(sizeof(float) * k);
+        void *work8 = malloc((size_t)cnns_qwino8_workspace_size(c, k, r, 8));
+        int32_t *y8 = malloc(sizeof(int32_t) * tiles * 4 * k);
+        cnns_qwino8_pack(c, k, r, wt, w8, comp, scale8);
+        for (long t = 0; t < tiles; t += 8)
+            cnns_qwino8_u7s8_scalar(&ws, r, xp, t, tiles - t < 8 ? (int)(tiles - t) : 8, 0, w8, comp, scale8, work8,
+                                    y8 + t * 4 * k);
+        long bad8 = 0, pixel;
+        for (long t = 0; t < tiles; t++)
+            for (int corner = 0; corner < 4; corner++)
+                for (int o = 0; o < k && tile_pixel(&ws, h, w, t, corner, &pixel); o++) {
+                    const double e = fabs((double)y8[(t * 4 + corner) * k + o] - ref[pixel * k + o]);
+                    bad8 += !(e <= cnns_qwino8_error_bound(c, k, r, wt, o));
+                }
+        checks += 1;
+        if (bad8 && failures++ < 5)
+            printf("FAIL qwino8_u7s8 n=%d h=%d w=%d c=%d k=%d r=%d: %ld sums outside the bound of lowering + GEMM\n",
+                   n, h, w, c, k, r, bad8);
+        free(w8), free(comp), free(scale8), free(work8), free(y8);
     }
     free(x), free(xp), free(low), free(lowr), free(wt), free(packed), free(dp), free(scratch), free(ref), free(got);
 }

@@ -2,7 +2,8 @@
 // for vpdpbusd (AVX-512 VNNI): four u8·s8 products a 32-bit lane, twice the 16-bit kernel's
 // (qwinograd_f2.c) multiply-adds an instruction, at the price of rounding both transforms:
 //   xp: the quantised input (0..127) with its padding written in, as for cnns_qwino_u7s8; tiles
-//       t0..<t0+T of the tiles_y x tiles_x grid per image (4x4 patch at padded row 2i, column 2j)
+//       t0..<t0+T of the tiles_y x tiles_x grid per image (4x4 patch at padded row 2i, column 2j;
+//       for a 5x5 kernel four of them, at offsets 0 and 3 in each direction)
 //   -> y: int32 per tile and output channel, its four sums (y00, y01, y10, y11; K each) or, with
 //      `pool`, their maximum: the direct convolution's sums to within cnns_qwino8_error_bound.
 // With G' = 2G every transform has integer coefficients (as in qwinograd_f2.c):
@@ -14,6 +15,11 @@
 //   Y  = Aᵀ M A − Aᵀ (off · Σ_c U') A   (int32, exact: the second term is packed per corner and column)
 //   y  = round(float(Y) · m_k / 254)    (4·sum = Aᵀ(V ⊙ U)A ≈ Aᵀ(2V' ⊙ U'·m_k/127)A = Y · m_k/63.5)
 // The direct sums need 36 byte multiply-adds per 2x2 tile and channel; this needs 16.
+// A 5x5 kernel, padded to 6x6 with zeros, is four 3x3 sub-kernels at offsets (0,0), (0,3), (3,0)
+// and (3,3): its tile is the sum of four F(2x2,3x3) tiles of the patches at those offsets, so the
+// sub-kernels are four blocks of channels of one GEMM (4·C channels), and the output transform is
+// still one: 64 byte multiply-adds per tile and channel instead of 100, with the 3x3 kernel's
+// rounding (F(2x2,5x5)'s own input transform reaches 68·127, too wide for a byte).
 #include "qwino_common.h"
 #include <math.h>
 #include <stdlib.h>
@@ -37,26 +43,37 @@ static const int q8_at[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
 static inline int q8_a(int q, int xi) { return q8_at[q / 2][xi / 4] * q8_at[q % 2][xi % 4]; }
 
 int cnns_qwino8_fits(const cnns_conv_shape *s) {
-    return s->r == 3 && s->s == 3 && s->stride_h == 1 && s->stride_w == 1 && s->c >= 1 &&
-           s->c <= CNNS_QWINO8_MAX_C && s->k >= 1;
+    const int three = s->r == 3 && s->s == 3, five = s->r == 5 && s->s == 5;
+    return (three || five) && s->stride_h == 1 && s->stride_w == 1 && s->c >= 1 &&
+           s->c <= (three ? CNNS_QWINO8_MAX_C : CNNS_QWINO8_MAX_C / 4) && s->k >= 1;
 }
 
-int64_t cnns_qwino8_packed_size(int c, int k) { return (int64_t)16 * q8_padded_c(c) * cnns_qwino_padded_k(k); }
+// The 3x3 sub-kernels of an r x r kernel (1 or 4), and sub-kernel j's offset in the padded 6x6 one.
+static inline int q8_subs(int r) { return r == 5 ? 4 : 1; }
+static inline int q8_sub_dy(int j) { return 3 * (j / 2); }
+static inline int q8_sub_dx(int j) { return 3 * (j % 2); }
+
+int64_t cnns_qwino8_packed_size(int c, int k, int r) {
+    return (int64_t)16 * q8_subs(r) * q8_padded_c(c) * cnns_qwino_padded_k(k);
+}
 
 enum { Q8_ROWS = 6, Q8_COLS = 64 };  // tiles per group (the GEMM's rows), columns per GEMM pass
 
-int64_t cnns_qwino8_workspace_size(int c, int k, int tiles) {
+int64_t cnns_qwino8_workspace_size(int c, int k, int r, int tiles) {
     (void)k, (void)tiles;
-    // V' [16][ROWS·Cq + 64] bytes, then M [16][ROWS·COLS + 16] int32 (64-byte aligned after V').
-    const int64_t v = ((int64_t)16 * (Q8_ROWS * q8_padded_c(c) + 64) + 63) / 64 * 64;
+    // V' [16][ROWS·subs·Cq + 64] bytes, then M [16][ROWS·COLS + 16] int32 (64-byte aligned after V').
+    const int64_t v = ((int64_t)16 * (Q8_ROWS * q8_subs(r) * q8_padded_c(c) + 64) + 63) / 64 * 64;
     return v + (int64_t)16 * (Q8_ROWS * Q8_COLS + 16) * 4;
 }
 
-// U = G' g G'ᵀ of channel ci, column ko: u[16] (integers).
-static void weight_transform(const int8_t *w, int c, int k, int ci, int ko, int u[16]) {
+// U = G' g G'ᵀ of sub-kernel j (of an r x r kernel w, HWIO), channel ci, column ko: u[16] (integers).
+static void weight_transform(const int8_t *w, int r, int c, int k, int j, int ci, int ko, int u[16]) {
     int g[3][3], t[4][3];
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++) g[i][j] = w[((long)(i * 3 + j) * c + ci) * k + ko];
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            const int row = q8_sub_dy(j) + a, col = q8_sub_dx(j) + b;
+            g[a][b] = row < r && col < r ? w[((long)(row * r + col) * c + ci) * k + ko] : 0;
+        }
     for (int j = 0; j < 3; j++) {
         t[0][j] = 2 * g[0][j];
         t[1][j] = g[0][j] + g[1][j] + g[2][j];
@@ -71,34 +88,37 @@ static void weight_transform(const int8_t *w, int c, int k, int ci, int ko, int 
     }
 }
 
-// m_k: the largest |U| of column ko over the points and channels.
-static int weight_range(const int8_t *w, int c, int k, int ko) {
+// m_k: the largest |U| of column ko over the sub-kernels, points and channels.
+static int weight_range(const int8_t *w, int r, int c, int k, int ko) {
     int m = 0;
-    for (int ci = 0; ci < c; ci++) {
-        int u[16];
-        weight_transform(w, c, k, ci, ko, u);
-        for (int xi = 0; xi < 16; xi++) m = abs(u[xi]) > m ? abs(u[xi]) : m;
-    }
+    for (int j = 0; j < q8_subs(r); j++)
+        for (int ci = 0; ci < c; ci++) {
+            int u[16];
+            weight_transform(w, r, c, k, j, ci, ko, u);
+            for (int xi = 0; xi < 16; xi++) m = abs(u[xi]) > m ? abs(u[xi]) : m;
+        }
     return m;
 }
 
-void cnns_qwino8_pack(int c, int k, const int8_t *w, int8_t *packed, int32_t *comp, float *scale) {
-    const int Cq = q8_padded_c(c), Kp = cnns_qwino_padded_k(k);
-    memset(packed, 0, (size_t)cnns_qwino8_packed_size(c, k));
+// Sub-kernel j's channels are channels j·Cq.. of the packed GEMM (Cq4 = subs·Cq channels in all).
+void cnns_qwino8_pack(int c, int k, int r, const int8_t *w, int8_t *packed, int32_t *comp, float *scale) {
+    const int Cq = q8_padded_c(c), Kp = cnns_qwino_padded_k(k), Cq4 = q8_subs(r) * Cq;
+    memset(packed, 0, (size_t)cnns_qwino8_packed_size(c, k, r));
     memset(comp, 0, sizeof(int32_t) * 4 * (size_t)Kp);
     for (int ko = 0; ko < k; ko++) {
-        const int m = weight_range(w, c, k, ko);
+        const int m = weight_range(w, r, c, k, ko);
         scale[ko] = m > 0 ? (float)((double)m / 254.0) : 0.0f;
         int64_t sums[16] = {0};  // Σ_c U' per point
-        for (int ci = 0; ci < c && m > 0; ci++) {
-            int u[16];
-            weight_transform(w, c, k, ci, ko, u);
-            for (int xi = 0; xi < 16; xi++) {
-                const int uq = (int)lrint(127.0 * u[xi] / m);
-                packed[q8_packed_at(xi, ci, ko, Cq, Kp)] = (int8_t)uq;
-                sums[xi] += uq;
+        for (int j = 0; j < q8_subs(r) && m > 0; j++)
+            for (int ci = 0; ci < c; ci++) {
+                int u[16];
+                weight_transform(w, r, c, k, j, ci, ko, u);
+                for (int xi = 0; xi < 16; xi++) {
+                    const int uq = (int)lrint(127.0 * u[xi] / m);
+                    packed[q8_packed_at(xi, j * Cq + ci, ko, Cq4, Kp)] = (int8_t)uq;
+                    sums[xi] += uq;
+                }
             }
-        }
         for (int q = 0; q < 4; q++) {
             int64_t acc = 0;
             for (int xi = 0; xi < 16; xi++) acc += (int64_t)q8_a(q, xi) * q8_offset(xi) * sums[xi];
@@ -107,24 +127,25 @@ void cnns_qwino8_pack(int c, int k, const int8_t *w, int8_t *packed, int32_t *co
     }
 }
 
-double cnns_qwino8_error_bound(int c, int k, const int8_t *w, int ko) {
-    const int m = weight_range(w, c, k, ko);
+double cnns_qwino8_error_bound(int c, int k, int r, const int8_t *w, int ko) {
+    const int m = weight_range(w, r, c, k, ko);
     if (m == 0) return 0.5;
     double worst = 0;
     for (int q = 0; q < 4; q++) {
         // 4·|sum − y·254/m·…| ≤ Σ_ξ |A| Σ_c (|V − 2V'|·|U| + 2|V'|·|U − U'·m/127|), with |V − 2V'| ≤ 1 and
         // |U − U'·m/127| ≤ m/254; then the float rounding (|Y| ≤ Σ 255·127 per term) and the final 0.5.
         double err = 0, magnitude = 0;
-        for (int ci = 0; ci < c; ci++) {
-            int u[16];
-            weight_transform(w, c, k, ci, ko, u);
-            for (int xi = 0; xi < 16; xi++) {
-                if (q8_a(q, xi) == 0) continue;
-                const double vmax = xi == 5 ? 254 : 127;
-                err += abs(u[xi]) + 2 * vmax * m / 254.0;
-                magnitude += 255.0 * 127.0;
+        for (int j = 0; j < q8_subs(r); j++)
+            for (int ci = 0; ci < c; ci++) {
+                int u[16];
+                weight_transform(w, r, c, k, j, ci, ko, u);
+                for (int xi = 0; xi < 16; xi++) {
+                    if (q8_a(q, xi) == 0) continue;
+                    const double vmax = xi == 5 ? 254 : 127;
+                    err += abs(u[xi]) + 2 * vmax * m / 254.0;
+                    magnitude += 255.0 * 127.0;
+                }
             }
-        }
         const double bound = err / 4 + magnitude * (m / 254.0) * 0x1p-22 + 0.5;
         worst = bound > worst ? bound : worst;
     }
@@ -160,23 +181,35 @@ static void output_transform_one(const int64_t m[16], const int32_t comp[4], flo
 }
 
 // The plain reference: the same rounded transforms one value at a time, the sums in int64.
-void cnns_qwino8_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+// Byte `ci` of pixel (a, b) of tile t's 4x4 patch at offset (dy, dx): `pad` past the padded input.
+static inline uint8_t q8_patch_byte(const cnns_qwino_shape *s, const uint8_t *xp, long t, int dy, int dx, int a, int b,
+                                    int ci) {
+    long n;
+    int i, j;
+    cnns_qwino_tile_of(s, t, &n, &i, &j);
+    const int row = 2 * i + dy + a, col = 2 * j + dx + b;
+    return row < s->hp && col < s->wp ? xp[((n * s->hp + row) * s->wp + col) * s->c + ci] : s->pad;
+}
+
+void cnns_qwino8_u7s8_scalar(const cnns_qwino_shape *s, int r, const uint8_t *xp, long t0, int T, int pool,
                              const int8_t *packed, const int32_t *comp, const float *scale, void *work, int32_t *y) {
     (void)work;
-    const int C = s->c, K = s->k, Cq = q8_padded_c(C), Kp = cnns_qwino_padded_k(K);
-    uint8_t d[16 * CNNS_QWINO8_MAX_C];
-    uint8_t(*v)[16] = malloc(sizeof(uint8_t[16]) * (size_t)C);
+    const int C = s->c, K = s->k, Cq = q8_padded_c(C), Kp = cnns_qwino_padded_k(K), subs = q8_subs(r);
+    uint8_t(*v)[16] = malloc(sizeof(uint8_t[16]) * (size_t)C * subs);  // v[j·C + ci]
     for (int t = 0; t < T; t++) {
-        cnns_qwino_patch_of(s, xp, t0 + t, 4, d);
-        for (int ci = 0; ci < C; ci++) {
-            int x[16];
-            for (int q = 0; q < 16; q++) x[q] = d[q * C + ci];
-            input_transform_one(x, v[ci]);
-        }
+        for (int j = 0; j < subs; j++)
+            for (int ci = 0; ci < C; ci++) {
+                int x[16];
+                for (int q = 0; q < 16; q++)
+                    x[q] = q8_patch_byte(s, xp, t0 + t, q8_sub_dy(j), q8_sub_dx(j), q / 4, q % 4, ci);
+                input_transform_one(x, v[j * C + ci]);
+            }
         for (int ko = 0; ko < K; ko++) {
             int64_t m[16] = {0};
             for (int xi = 0; xi < 16; xi++)
-                for (int ci = 0; ci < C; ci++) m[xi] += (int64_t)v[ci][xi] * packed[q8_packed_at(xi, ci, ko, Cq, Kp)];
+                for (int j = 0; j < subs; j++)
+                    for (int ci = 0; ci < C; ci++)
+                        m[xi] += (int64_t)v[j * C + ci][xi] * packed[q8_packed_at(xi, j * Cq + ci, ko, subs * Cq, Kp)];
             const int32_t cq[4] = {comp[ko], comp[Kp + ko], comp[2 * Kp + ko], comp[3 * Kp + ko]};
             int32_t out[4];
             output_transform_one(m, cq, scale[ko], out);
@@ -280,24 +313,53 @@ Q8_TARGET static inline void output_transform16(const int32_t *const *m16, const
     }
 }
 
-Q8_TARGET static void qwino8_vnni(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+// Pointers to the 16 pixels of tile t's 4x4 patch at offset (dy, dx): in place where the patch lies
+// inside the padded input, else gathered into `full` with `pad`.
+static void q8_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int dy, int dx, uint8_t *full,
+                            const uint8_t **px) {
+    long n;
+    int i, j;
+    cnns_qwino_tile_of(s, t, &n, &i, &j);
+    const int row0 = 2 * i + dy, col0 = 2 * j + dx, C = s->c;
+    const int inside = row0 + 3 < s->hp && col0 + 3 < s->wp;
+    for (int q = 0; q < 16; q++) {
+        const int row = row0 + q / 4, col = col0 + q % 4;
+        if (inside) {
+            px[q] = xp + ((n * s->hp + row) * s->wp + col) * C;
+        } else {
+            uint8_t *dst = full + (long)q * C;
+            if (row < s->hp && col < s->wp)
+                memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * C, (size_t)C);
+            else
+                memset(dst, s->pad, (size_t)C);
+            px[q] = dst;
+        }
+    }
+}
+
+Q8_TARGET static void qwino8_vnni(const cnns_qwino_shape *s, int r, const uint8_t *xp, long t0, int T, int pool,
                                   const int8_t *packed, const int32_t *comp, const float *scale, void *work,
                                   int32_t *y) {
-    const int C = s->c, K = s->k, Cq = q8_padded_c(C), Kp = cnns_qwino_padded_k(K), quads = Cq / 4;
+    const int C = s->c, K = s->k, Cq = q8_padded_c(C), Kp = cnns_qwino_padded_k(K), subs = q8_subs(r);
+    const int Cq4 = subs * Cq, quads = Cq4 / 4;
     // Plane strides padded by a cache line, so the 16 planes of one tile do not share an L1 set.
-    const long ldv = (long)Q8_ROWS * Cq + 64, ldm = Q8_ROWS * Q8_COLS + 16;
+    const long ldv = (long)Q8_ROWS * Cq4 + 64, ldm = Q8_ROWS * Q8_COLS + 16;
     uint8_t *v = (uint8_t *)work;
     int32_t *m = (int32_t *)((char *)work + (16 * ldv + 63) / 64 * 64);
     uint8_t full[16 * CNNS_QWINO8_MAX_C];
     for (int g0 = 0; g0 < T; g0 += Q8_ROWS) {
         const int G = T - g0 < Q8_ROWS ? T - g0 : Q8_ROWS;
-        // 1. Input transform of the group's tiles: V'[ξ][t][c] + off (channels C..Cq-1 are zero).
+        // 1. Input transform of the group's tiles, each sub-kernel's patch its block of channels:
+        //    V'[ξ][t][j·Cq + c] + off (channels C..Cq-1 of a block are zero).
         for (int t = 0; t < G; t++) {
-            const uint8_t *px[16];
-            cnns_qwino_patch_pixels(s, xp, t0 + g0 + t, 4, full, px);
-            for (int c = 0; c < Cq; c += 32) {
-                const int n = C - c < 32 ? C - c : 32;
-                input_transform32(px, c, n >= 32 ? 0xFFFFFFFFu : (((__mmask32)1 << n) - 1), v + (long)t * Cq, ldv);
+            for (int j = 0; j < subs; j++) {
+                const uint8_t *px[16];
+                q8_patch_pixels(s, xp, t0 + g0 + t, q8_sub_dy(j), q8_sub_dx(j), full, px);
+                for (int c = 0; c < Cq; c += 32) {
+                    const int n = C - c < 32 ? C - c : 32;
+                    input_transform32(px, c, n >= 32 ? 0xFFFFFFFFu : (((__mmask32)1 << n) - 1),
+                                      v + (long)t * Cq4 + (long)j * Cq, ldv);
+                }
             }
         }
         // 2. Per pass of up to 64 columns: 16 GEMMs, then the output transform of those columns.
@@ -308,9 +370,9 @@ Q8_TARGET static void qwino8_vnni(const cnns_qwino_shape *s, const uint8_t *xp, 
                 int32_t *mx = m + (long)xi * ldm;
                 const uint8_t *vx = v + (long)xi * ldv;
                 int j = 0;
-                if (blocks == 4) gemm_4(quads, vx, Cq, G, w, 4L * Kp, mx, Q8_COLS), j = 4;
-                if (blocks - j >= 2) gemm_2(quads, vx, Cq, G, w + 64 * j, 4L * Kp, mx + 16 * j, Q8_COLS), j += 2;
-                if (blocks - j >= 1) gemm_1(quads, vx, Cq, G, w + 64 * j, 4L * Kp, mx + 16 * j, Q8_COLS);
+                if (blocks == 4) gemm_4(quads, vx, Cq4, G, w, 4L * Kp, mx, Q8_COLS), j = 4;
+                if (blocks - j >= 2) gemm_2(quads, vx, Cq4, G, w + 64 * j, 4L * Kp, mx + 16 * j, Q8_COLS), j += 2;
+                if (blocks - j >= 1) gemm_1(quads, vx, Cq4, G, w + 64 * j, 4L * Kp, mx + 16 * j, Q8_COLS);
             }
             for (int t = 0; t < G; t++) {
                 for (int j = 0; j < blocks; j++) {
@@ -328,12 +390,12 @@ Q8_TARGET static void qwino8_vnni(const cnns_qwino_shape *s, const uint8_t *xp, 
 }
 #endif
 
-void cnns_qwino8_u7s8_avx512vnni(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+void cnns_qwino8_u7s8_avx512vnni(const cnns_qwino_shape *s, int r, const uint8_t *xp, long t0, int T, int pool,
                                  const int8_t *packed, const int32_t *comp, const float *scale, void *work,
                                  int32_t *y) {
 #if CNNS_X86
-    qwino8_vnni(s, xp, t0, T, pool, packed, comp, scale, work, y);
+    qwino8_vnni(s, r, xp, t0, T, pool, packed, comp, scale, work, y);
 #else
-    cnns_qwino8_u7s8_scalar(s, xp, t0, T, pool, packed, comp, scale, work, y);
+    cnns_qwino8_u7s8_scalar(s, r, xp, t0, T, pool, packed, comp, scale, work, y);
 #endif
 }

@@ -38,8 +38,10 @@ public enum PostTrainingQuantization {
     /// nil under `.every`, which times nothing) and what the model runs. Where the direct kernel
     /// fits, several int8 forms are timed (`Int8Conv2D.kernelName`): the direct kernel, which reads
     /// patches in place, and lowering + the GEMM, on the model's ISA, and under an AVX-512 cap the
-    /// AVX2 direct kernel too; where integer Winograd fits (3x3 or 5x5, stride 1), that as well;
-    /// `int8Seconds` and `int8Kernel` are the fastest one's.
+    /// AVX2 direct kernel too; where integer Winograd fits (3x3 or 5x5, stride 1), that as well, and
+    /// on AVX-512 VNNI a 3x3 one's 8-bit transform domain (rounded: eligible only where its error on
+    /// the calibration batch is at most `Options.roundedFormErrorFactor` times the exact forms');
+    /// `int8Seconds` and `int8Kernel` are the fastest eligible one's.
     public struct LayerChoice: Codable, Sendable, Equatable {
         public var layer: String
         public var floatSeconds: Double?

@@ -115,5 +115,12 @@ final class Int8CostTests: XCTestCase {
             u8.cost(batch: 1, workers: 1).executedFLOPs,
             2 * 16 * t8 * 8 * 32 + t8 * 6 * WinogradTransform.f2x3.inputFLOPsPerTileChannel + t8 * 20
                 * WinogradTransform.f2x3.outputFLOPsPerTileFilter + t8 * 4 * 20)
+        // A 5x5 layer there: four 3x3 sub-kernels, four blocks of C' channels and four input transforms.
+        let u5 = layer(five, path: .winogradU8, isa: "scalar")
+        XCTAssertTrue(u5.winogradU8)
+        XCTAssertEqual(
+            u5.cost(batch: 1, workers: 1).executedFLOPs,
+            2 * 16 * t5 * 4 * 8 * 32 + 4 * t5 * 5 * WinogradTransform.f2x3.inputFLOPsPerTileChannel + t5 * 20
+                * WinogradTransform.f2x3.outputFLOPsPerTileFilter + t5 * 4 * 20)
     }
 }

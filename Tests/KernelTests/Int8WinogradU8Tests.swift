@@ -7,10 +7,32 @@ import XCTest
 /// The int8 convolution's Winograd F(2x2,3x3) kernel with an 8-bit transform domain: the VNNI build
 /// equals its scalar reference exactly, and the reference's sums lie within
 /// `cnns_qwino8_error_bound` of the direct convolution's (both transforms are rounded to bytes):
-/// random shapes (seed printed, replay with CNNSCOPE_TEST_SEED), the lab's 3x3 layers, and extreme
-/// values at the most channels the kernel takes.
+/// random shapes (seed printed, replay with CNNSCOPE_TEST_SEED), the lab's 3x3 and 5x5 layers (a
+/// 5x5 kernel runs as four 3x3 sub-kernels), and extreme values at the most channels it takes.
 final class Int8WinogradU8Tests: XCTestCase {
     typealias QWino8 = Int8Conv2D.WinogradU8Kernel
+
+    /// The direct sums of every output pixel from the padded input, in Int64 (the reference), any r.
+    static func directSums(_ g: ConvGeometry, _ xp: [UInt8], hp: Int, wp: Int, _ w: [Int8]) -> [Int64] {
+        var sums = [Int64](repeating: 0, count: g.n * g.p * g.q * g.k)
+        for n in 0..<g.n {
+            for p in 0..<g.p {
+                for q in 0..<g.q {
+                    let out = ((n * g.p + p) * g.q + q) * g.k
+                    for r in 0..<g.r {
+                        for s in 0..<g.s {
+                            let pixel = ((n * hp + p + r) * wp + q + s) * g.c, tap = (r * g.s + s) * g.c
+                            for c in 0..<g.c {
+                                let x = Int64(xp[pixel + c]), row = (tap + c) * g.k
+                                for k in 0..<g.k { sums[out + k] += x * Int64(w[row + k]) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return sums
+    }
 
     /// Every tile's four sums (and, pooled, their maximum), in chunks of random length from a random
     /// first tile: the VNNI build (where this CPU has it) equals the scalar reference, which lies
@@ -21,13 +43,13 @@ final class Int8WinogradU8Tests: XCTestCase {
         _ g: ConvGeometry, x: [UInt8], w: [Int8], pad: UInt8, rng: inout SeededGenerator, seed: UInt64
     ) -> (worst: Double, relative: Double) {
         let (xp, hp, wp) = Int8DirectConvolutionTests.padded(x, g, pad: pad)
-        let want = Int8WinogradTests.directSums(g, xp, hp: hp, wp: wp, w)
-        let K = g.k, Kp = (K + 15) / 16 * 16
-        var packed = [Int8](repeating: 0, count: Int(cnns_qwino8_packed_size(Int32(g.c), Int32(K))))
+        let want = Self.directSums(g, xp, hp: hp, wp: wp, w)
+        let K = g.k, Kp = (K + 15) / 16 * 16, R = Int32(g.r)
+        var packed = [Int8](repeating: 0, count: Int(cnns_qwino8_packed_size(Int32(g.c), Int32(K), R)))
         var comp = [Int32](repeating: 0, count: 4 * Kp)
         var scale = [Float](repeating: 0, count: K)
-        cnns_qwino8_pack(Int32(g.c), Int32(K), w, &packed, &comp, &scale)
-        let bound = (0..<K).map { cnns_qwino8_error_bound(Int32(g.c), Int32(K), w, Int32($0)) }
+        cnns_qwino8_pack(Int32(g.c), Int32(K), R, w, &packed, &comp, &scale)
+        let bound = (0..<K).map { cnns_qwino8_error_bound(Int32(g.c), Int32(K), R, w, Int32($0)) }
         var worst = 0.0, squaredError = 0.0, squaredSum = 0.0
         for pooled in [false, true] {
             let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
@@ -37,7 +59,8 @@ final class Int8WinogradU8Tests: XCTestCase {
                 c: Int32(g.c), k: Int32(K), hp: Int32(hp), wp: Int32(wp), tiles_y: Int32(ty), tiles_x: Int32(tx),
                 pad: pad)
             let t0 = rng.nextInt(max(1, tiles / 3)), T = 1 + rng.nextInt(20)
-            var work = [UInt8](repeating: 0, count: Int(cnns_qwino8_workspace_size(Int32(g.c), Int32(K), Int32(T))))
+            var work = [UInt8](
+                repeating: 0, count: Int(cnns_qwino8_workspace_size(Int32(g.c), Int32(K), R, Int32(T))))
             let per = pooled ? K : 4 * K
             func run(_ kernel: QWino8) -> [Int32] {
                 var got = [Int32](repeating: -7, count: (tiles - t0) * per)
@@ -46,7 +69,7 @@ final class Int8WinogradU8Tests: XCTestCase {
                     let n = min(T, tiles - t)
                     got.withUnsafeMutableBufferPointer {
                         kernel(
-                            &shape, xp, t, Int32(n), pooled ? 1 : 0, packed, comp, scale, &work,
+                            &shape, R, xp, t, Int32(n), pooled ? 1 : 0, packed, comp, scale, &work,
                             $0.baseAddress! + (t - t0) * per)
                     }
                     t += n
@@ -64,7 +87,7 @@ final class Int8WinogradU8Tests: XCTestCase {
             for tile in t0..<tiles {
                 let pixels = Int8WinogradTesting.pixels(ofTile: tile, ty: ty, tx: tx, g)
                 for k in 0..<K {
-                    let corners = pixels.map { (corner: $0.corner, sum: Int64(want[$0.index * K + k])) }
+                    let corners = pixels.map { (corner: $0.corner, sum: want[$0.index * K + k]) }
                     let pairs =
                         pooled
                         ? [(Int64(reference[(tile - t0) * K + k]), corners.map(\.sum).max()!)]
@@ -91,14 +114,15 @@ final class Int8WinogradU8Tests: XCTestCase {
         }
         let seed = ConvTester.randomSeed("Int8WinogradU8Tests.testWinogradU8BuildEqualsReferenceWithinBoundOfDirect")
         var rng = SeededGenerator(seed: seed)
-        var shapes = try Int8WinogradTests.labLayers.map { try ConvGeometry.parse($0) }
-        for _ in 0..<14 { shapes.append(try Int8WinogradTests.randomGeometry(&rng)) }
+        var shapes = try (Int8WinogradTests.labLayers + Int8Winograd5Tests.labLayers).map { try ConvGeometry.parse($0) }
+        for _ in 0..<10 { shapes.append(try Int8WinogradTests.randomGeometry(&rng)) }
+        for _ in 0..<6 { shapes.append(try Int8Winograd5Tests.randomGeometry(&rng)) }
         var worst = 0.0, relative = 0.0
         for g in shapes {
             var shape = g.cShape
             XCTAssertEqual(cnns_qwino8_fits(&shape), 1, "\(g)")
             let x = (0..<(g.n * g.h * g.w * g.c)).map { _ in UInt8(rng.nextInt(128)) }
-            let w = (0..<(9 * g.c * g.k)).map { _ in Int8(rng.nextInt(255) - 127) }
+            let w = (0..<(g.r * g.s * g.c * g.k)).map { _ in Int8(rng.nextInt(255) - 127) }
             let r = check(g, x: x, w: w, pad: UInt8(rng.nextInt(128)), rng: &rng, seed: seed)
             (worst, relative) = (max(worst, r.worst), max(relative, r.relative))
         }
@@ -113,13 +137,16 @@ final class Int8WinogradU8Tests: XCTestCase {
     /// sums of the transform domain come closest to wrapping.
     func testExtremeValuesStayWithinBound() throws {
         var rng = SeededGenerator(seed: 1)
-        for text in ["N=1,H=8,W=8,C=64,K=16,R=3", "N=1,H=6,W=6,C=\(CNNS_QWINO8_MAX_C),K=8,R=3,pad=valid"] {
+        for text in [
+            "N=1,H=8,W=8,C=64,K=16,R=3", "N=1,H=6,W=6,C=\(CNNS_QWINO8_MAX_C),K=8,R=3,pad=valid",
+            "N=1,H=8,W=8,C=32,K=16,R=5", "N=1,H=8,W=8,C=\(CNNS_QWINO8_MAX_C / 4),K=8,R=5,pad=valid",
+        ] {
             let g = try ConvGeometry.parse(text)
             let x = Int8WinogradTesting.checkerboard(g)
             for sign in [Int8(127), Int8(-127)] {
-                let w = (0..<(9 * g.c * g.k)).map { i -> Int8 in
+                let w = (0..<(g.r * g.s * g.c * g.k)).map { i -> Int8 in
                     let tap = i / (g.c * g.k)
-                    return tap % 2 == 0 ? sign : -sign
+                    return (tap / g.s + tap % g.s) % 2 == 0 ? sign : -sign
                 }
                 for pad: UInt8 in [0, 127] { check(g, x: x, w: w, pad: pad, rng: &rng, seed: 1) }
             }
@@ -133,15 +160,18 @@ final class Int8WinogradU8Tests: XCTestCase {
     func testInt8ConvolutionWinogradU8PathNearDirectPath() throws {
         let seed = ConvTester.randomSeed("Int8WinogradU8Tests.testInt8ConvolutionWinogradU8PathNearDirectPath")
         var rng = SeededGenerator(seed: seed)
-        var shapes = try Int8WinogradTests.labLayers.map { try ConvGeometry.parse($0) }
-        for _ in 0..<3 { shapes.append(try Int8WinogradTests.randomGeometry(&rng)) }
+        var shapes = try (Int8WinogradTests.labLayers + Int8Winograd5Tests.labLayers).map { try ConvGeometry.parse($0) }
+        for _ in 0..<2 { shapes.append(try Int8WinogradTests.randomGeometry(&rng)) }
+        for _ in 0..<2 { shapes.append(try Int8Winograd5Tests.randomGeometry(&rng)) }
         for g in shapes {
             let layer = Int8WinogradTesting.RandomLayer(g, &rng)
             let weights = Self.quantizedWeights(layer.w, g)
             Int8WinogradTesting.compareWinograd(g, layer, against: .direct, path: .winogradU8) {
                 isa, pooled, wino, got, want in
                 let tolerance = (0..<g.k).map { k in
-                    (wino.winogradU8 ? cnns_qwino8_error_bound(Int32(g.c), Int32(g.k), weights, Int32(k)) : 0)
+                    (wino.winogradU8
+                        ? cnns_qwino8_error_bound(Int32(g.c), Int32(g.k), Int32(g.r), weights, Int32(k))
+                        : g.r == 5 ? cnns_qwino5_error_bound(Int32(g.c), Int32(g.k), wino.winogradScales, Int32(k)) : 0)
                         * Double(wino.multiplier[k]) * 1.001
                 }
                 var outside = 0
@@ -167,14 +197,15 @@ final class Int8WinogradU8Tests: XCTestCase {
         return q
     }
 
-    /// The 8-bit domain is taken only for 3x3 stride-1 layers on VNNI or under the scalar cap; a
-    /// 5x5 layer asked for it runs F(2x2,5x5), and AVX2 the exact 16-bit kernel.
+    /// The 8-bit domain is taken only for 3x3 and 5x5 stride-1 layers on VNNI or under the scalar cap;
+    /// under AVX2 a layer asked for it runs the 16-bit kernel (exact F(2x2,3x3), or F(2x2,5x5)).
     func testWinogradU8OnlyWhereItFits() throws {
         let q = ActivationQuantization(min: -1, max: 1)
         for (text, fits) in [
             ("N=1,H=13,W=13,C=32,K=64,R=3,pad=valid", true), ("N=1,H=28,W=28,C=1,K=32,R=3", true),
-            ("N=1,H=28,W=28,C=1,K=32,R=5", false), ("N=1,H=14,W=14,C=8,K=16,R=3,stride=2", false),
+            ("N=1,H=28,W=28,C=1,K=32,R=5", true), ("N=1,H=14,W=14,C=8,K=16,R=3,stride=2", false),
             ("N=1,H=6,W=6,C=\(CNNS_QWINO8_MAX_C + 1),K=8,R=3", false),
+            ("N=1,H=8,W=8,C=\(CNNS_QWINO8_MAX_C / 4 + 1),K=8,R=5", false), ("N=1,H=9,W=9,C=8,K=16,R=7", false),
         ] {
             let g = try ConvGeometry.parse(text)
             XCTAssertEqual(Int8Conv2D.winogradU8Fits(g), fits, text)

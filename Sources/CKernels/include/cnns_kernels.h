@@ -311,31 +311,33 @@ void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long 
                              const int16_t *packed, const float *scale, void *work, int32_t *y);
 
 /// The int8 convolution by Winograd F(2x2,3x3) with an 8-bit transform domain (qwinograd_f2_u8.c):
-/// 3x3 kernels, stride 1, C ≤ CNNS_QWINO8_MAX_C, on the padded input and tile grid of
-/// cnns_qwino_shape. V = BᵀdB is halved and rounded (half to even) into a byte with an offset of
-/// 128 where it may be negative, U = G'gG'ᵀ rounded to int8 per output column, so the sixteen
-/// transform-domain GEMMs run on vpdpbusd (four byte products a lane: twice vpdpwssd's); the
-/// output transform is exact in int32 and the result is scaled and rounded: sums within
-/// cnns_qwino8_error_bound of the direct kernel's, not equal to them.
+/// 3x3 kernels (or 5x5 ones as four 3x3 sub-kernels of the kernel padded to 6x6: four blocks of
+/// channels of one GEMM, one output transform), stride 1, C ≤ CNNS_QWINO8_MAX_C (a quarter of it
+/// for 5x5), on the padded input and tile grid of cnns_qwino_shape. V = BᵀdB is halved and rounded
+/// (half to even) into a byte with an offset of 128 where it may be negative, U = G'gG'ᵀ rounded to
+/// int8 per output column, so the transform-domain GEMMs run on vpdpbusd (four byte products a
+/// lane: twice vpdpwssd's); the output transform is exact in int32 and the result is scaled and
+/// rounded: sums within cnns_qwino8_error_bound of the direct kernel's, not equal to them.
 #define CNNS_QWINO8_MAX_C 1024
 int cnns_qwino8_fits(const cnns_conv_shape *s);
-/// Bytes of the transformed weights (int8); the packing of w int8 HWIO [3·3·c, k], with each
-/// corner's compensation for the offsets (comp: 4 x k padded to 16, int32) and each column's
-/// scale (k floats); bytes of the workspace (any number of tiles per call).
-int64_t cnns_qwino8_packed_size(int c, int k);
-void cnns_qwino8_pack(int c, int k, const int8_t *w, int8_t *packed, int32_t *comp, float *scale);
-int64_t cnns_qwino8_workspace_size(int c, int k, int tiles);
+/// Bytes of the transformed weights (int8) of an r x r layer (r = 3 or 5); the packing of w int8
+/// HWIO [r·r·c, k], with each corner's compensation for the offsets (comp: 4 x k padded to 16,
+/// int32) and each column's scale (k floats); bytes of the workspace (any number of tiles per call).
+int64_t cnns_qwino8_packed_size(int c, int k, int r);
+void cnns_qwino8_pack(int c, int k, int r, const int8_t *w, int8_t *packed, int32_t *comp, float *scale);
+int64_t cnns_qwino8_workspace_size(int c, int k, int r, int tiles);
 /// The largest |y − the direct sum| of column ko (w: the int8 weights as packed): V's rounding
 /// times |U|, half a step of U' times |V'|, through the output transform, plus the float
 /// rounding and the final rounding to an integer.
-double cnns_qwino8_error_bound(int c, int k, const int8_t *w, int ko);
-/// Tiles t0..<t0+T as for cnns_qwino_u7s8 (y: four sums per tile, or with `pool` their maximum).
-/// `_avx512vnni` (vpdpbusd on zmm) requires cnns_have_avx512_vnni(); `_scalar` is the plain
-/// reference (the same rounded transforms, one value at a time), and both give the same integers.
-void cnns_qwino8_u7s8_avx512vnni(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+double cnns_qwino8_error_bound(int c, int k, int r, const int8_t *w, int ko);
+/// Tiles t0..<t0+T as for cnns_qwino_u7s8 (y: four sums per tile, or with `pool` their maximum) of
+/// an r x r layer. `_avx512vnni` (vpdpbusd on zmm) requires cnns_have_avx512_vnni(); `_scalar` is
+/// the plain reference (the same rounded transforms, one value at a time), and both give the same
+/// integers.
+void cnns_qwino8_u7s8_avx512vnni(const cnns_qwino_shape *s, int r, const uint8_t *xp, long t0, int T, int pool,
                                  const int8_t *packed, const int32_t *comp, const float *scale, void *work,
                                  int32_t *y);
-void cnns_qwino8_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
+void cnns_qwino8_u7s8_scalar(const cnns_qwino_shape *s, int r, const uint8_t *xp, long t0, int T, int pool,
                              const int8_t *packed, const int32_t *comp, const float *scale, void *work, int32_t *y);
 
 /// Longest receptive field (R·S·C) the small-patch kernels take.

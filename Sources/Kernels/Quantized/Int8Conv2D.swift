@@ -133,11 +133,12 @@ public final class Int8Conv2D {
         var w8: UnsafeMutablePointer<Int8>?, comp: UnsafeMutablePointer<Int32>?
         if winogradU8 {
             let bytes = UnsafeMutablePointer<Int8>.allocate(
-                capacity: Int(cnns_qwino8_packed_size(Int32(geometry.c), Int32(K))))
+                capacity: Int(cnns_qwino8_packed_size(Int32(geometry.c), Int32(K), Int32(geometry.r))))
             let compensation = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * ((K + 15) / 16 * 16))
             let scales = UnsafeMutablePointer<Float>.allocate(capacity: K)
             q.withUnsafeBufferPointer {
-                cnns_qwino8_pack(Int32(geometry.c), Int32(K), $0.baseAddress, bytes, compensation, scales)
+                cnns_qwino8_pack(
+                    Int32(geometry.c), Int32(K), Int32(geometry.r), $0.baseAddress, bytes, compensation, scales)
             }
             (w8, comp, wscales) = (bytes, compensation, scales)
         } else if winograd && geometry.r == 5 {
@@ -197,7 +198,8 @@ public final class Int8Conv2D {
     }
 
     /// Whether the 8-bit domain's Winograd kernel takes this shape: 3x3, stride 1, at most
-    /// `CNNS_QWINO8_MAX_C` channels (it runs where the int8 GEMM is VNNI's, or the scalar reference).
+    /// `CNNS_QWINO8_MAX_C` channels, or 5x5 (four 3x3 sub-kernels) with a quarter of them (it runs
+    /// where the int8 GEMM is VNNI's, or the scalar reference).
     public static func winogradU8Fits(_ g: ConvGeometry) -> Bool {
         var shape = g.cShape
         return cnns_qwino8_fits(&shape) != 0
@@ -389,7 +391,7 @@ public final class Int8Conv2D {
 
     typealias WinogradU8Kernel =
         @convention(c) (
-            UnsafePointer<cnns_qwino_shape>?, UnsafePointer<UInt8>?, Int, Int32, Int32, UnsafePointer<Int8>?,
+            UnsafePointer<cnns_qwino_shape>?, Int32, UnsafePointer<UInt8>?, Int, Int32, Int32, UnsafePointer<Int8>?,
             UnsafePointer<Int32>?, UnsafePointer<Float>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?
         ) -> Void
 
@@ -532,10 +534,10 @@ public final class Int8Conv2D {
             let y = (buf + (workBytes + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: T * sumsPerTile)
             for chunk in range {
                 let t0 = chunk * T, n = Swift.min(T, tiles - t0)
-                if five {  // F(2x2,5x5) takes its scales too
+                if u8 {  // the 8-bit domain (3x3, or 5x5 as four 3x3): its bytes, compensation and scales
+                    kernel8(&shape, Int32(g.r), xq, t0, Int32(n), pool, bytes, compensation, scales, buf, y)
+                } else if five {  // F(2x2,5x5) takes its scales too
                     kernel5(&shape, xq, t0, Int32(n), pool, weights, scales, buf, y)
-                } else if u8 {  // the 8-bit domain: its bytes, compensation and scales
-                    kernel8(&shape, xq, t0, Int32(n), pool, bytes, compensation, scales, buf, y)
                 } else {
                     kernel3(&shape, xq, t0, Int32(n), pool, weights, buf, y)
                 }
@@ -672,8 +674,8 @@ extension Int8Conv2D {
     /// Bytes of one worker's Winograd workspace for `tiles` tiles a call (the kernel's own size).
     func winogradWorkspaceBytes(tiles T: Int) -> Int {
         let g = geometry
+        if winogradU8 { return Int(cnns_qwino8_workspace_size(Int32(g.c), Int32(g.k), Int32(g.r), Int32(T))) }
         if g.r == 5 { return Int(cnns_qwino5_workspace_size(Int32(g.c), Int32(g.k), Int32(T))) }
-        if winogradU8 { return Int(cnns_qwino8_workspace_size(Int32(g.c), Int32(g.k), Int32(T))) }
         return Int(cnns_qwino_workspace_size(Int32(g.c), Int32(g.k), Int32(T)))
     }
 }

@@ -36,7 +36,8 @@ extension Int8Conv2D {
     ///   an add per non-zero coefficient: more than the integer kernels' adds and shifts), plus, for
     ///   F(2x2,5x5), one multiply per point and channel to scale the sums; in the 8-bit domain
     ///   (`winogradU8`) C' is a multiple of 4 and each of a tile's four outputs takes one multiply
-    ///   per channel to scale it.
+    ///   per channel to scale it; a 5x5 layer there is F(2x2,3x3) on four blocks of C' channels, with
+    ///   four input transforms per tile and channel.
     /// The quantising and dequantising passes (elementwise, like a bias) are not counted.
     /// Minimum traffic: the float input read, the int8 weights and the epilogue's two floats per
     /// channel read, the float output written. The path's own traffic adds, each written and read
@@ -53,15 +54,17 @@ extension Int8Conv2D {
         let padded = direct || winograd
         let quantizedBytes = padded ? n * Double(paddedExtent.h * paddedExtent.w) * C + 3 : inputFloats
         if winograd {
-            let transform = g.r == 5 ? WinogradTransform.f2x5 : WinogradTransform.f2x3
+            // The 8-bit domain runs F(2x2,3x3), a 5x5 layer as four 3x3 sub-kernels (four blocks of channels).
+            let transform = g.r == 5 && !winogradU8 ? WinogradTransform.f2x5 : WinogradTransform.f2x3
+            let subs = winogradU8 && g.r == 5 ? 4.0 : 1.0
             let a2 = Double(transform.alpha * transform.alpha)
             let tiles = pooled ? n * Double((g.p / 2) * (g.q / 2)) : n * Double(((g.p + 1) / 2) * ((g.q + 1) / 2))
             let unit = winogradU8 ? 4 : 2  // channels per multiply-add group: byte quads or 16-bit pairs
-            let cp = Double((g.c + unit - 1) / unit * unit), kp = Double((g.k + 15) / 16 * 16)
-            let scaling = g.r == 5 ? tiles * a2 * K : winogradU8 ? tiles * 4 * K : 0
+            let cp = subs * Double((g.c + unit - 1) / unit * unit), kp = Double((g.k + 15) / 16 * 16)
+            let scaling = winogradU8 ? tiles * 4 * K : g.r == 5 ? tiles * a2 * K : 0
             let elementBytes = winogradU8 ? 1.0 : 2.0
             let executed =
-                2 * a2 * tiles * cp * kp + tiles * C * transform.inputFLOPsPerTileChannel
+                2 * a2 * tiles * cp * kp + subs * tiles * C * transform.inputFLOPsPerTileChannel
                 + tiles * K * transform.outputFLOPsPerTileFilter + scaling
             let T = tilesPerChunk
             let work = winogradWorkspaceBytes(tiles: T)
