@@ -20,6 +20,23 @@ static inline long cnns_qwino_packed_at(int xi, int ci, int ko, int Cp, int Kp) 
     return (((long)xi * (Kp / 16) + ko / 16) * (Cp / 2) + ci / 2) * 32 + (ko % 16) * 2 + ci % 2;
 }
 
+// U = G' g G'ᵀ of one 3x3 kernel g (G' = 2G = [2 0 0; 1 1 1; 1 -1 1; 0 0 2]): u[16], integers.
+static inline void cnns_qwino_weight_transform(const int g[3][3], int u[16]) {
+    int t[4][3];  // t = G' g, then U = t G'ᵀ
+    for (int j = 0; j < 3; j++) {
+        t[0][j] = 2 * g[0][j];
+        t[1][j] = g[0][j] + g[1][j] + g[2][j];
+        t[2][j] = g[0][j] - g[1][j] + g[2][j];
+        t[3][j] = 2 * g[2][j];
+    }
+    for (int i = 0; i < 4; i++) {
+        u[i * 4 + 0] = 2 * t[i][0];
+        u[i * 4 + 1] = t[i][0] + t[i][1] + t[i][2];
+        u[i * 4 + 2] = t[i][0] - t[i][1] + t[i][2];
+        u[i * 4 + 3] = 2 * t[i][2];
+    }
+}
+
 // Tile t's image n and its row i and column j in the image's tile grid.
 static inline void cnns_qwino_tile_of(const cnns_qwino_shape *s, long t, long *n, int *i, int *j) {
     const long per = (long)s->tiles_y * s->tiles_x;

@@ -36,22 +36,11 @@ void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed) {
     memset(packed, 0, (size_t)cnns_qwino_packed_size(c, k));
     for (int ci = 0; ci < c; ci++)
         for (int ko = 0; ko < k; ko++) {
-            int g[3][3], t[4][3];
+            int g[3][3], u[16];
             for (int i = 0; i < 3; i++)
                 for (int j = 0; j < 3; j++) g[i][j] = w[((long)(i * 3 + j) * c + ci) * k + ko];
-            // t = G' g, then U = t G'ᵀ.
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = 2 * g[0][j];
-                t[1][j] = g[0][j] + g[1][j] + g[2][j];
-                t[2][j] = g[0][j] - g[1][j] + g[2][j];
-                t[3][j] = 2 * g[2][j];
-            }
-            for (int i = 0; i < 4; i++) {
-                const int u[4] = {2 * t[i][0], t[i][0] + t[i][1] + t[i][2], t[i][0] - t[i][1] + t[i][2], 2 * t[i][2]};
-                for (int j = 0; j < 4; j++) {
-                    packed[cnns_qwino_packed_at(i * 4 + j, ci, ko, Cp, Kp)] = (int16_t)u[j];
-                }
-            }
+            cnns_qwino_weight_transform(g, u);
+            for (int xi = 0; xi < 16; xi++) packed[cnns_qwino_packed_at(xi, ci, ko, Cp, Kp)] = (int16_t)u[xi];
         }
 }
 

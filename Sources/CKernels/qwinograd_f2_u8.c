@@ -68,24 +68,13 @@ int64_t cnns_qwino8_workspace_size(int c, int k, int r, int tiles) {
 
 // U = G' g G'ᵀ of sub-kernel j (of an r x r kernel w, HWIO), channel ci, column ko: u[16] (integers).
 static void weight_transform(const int8_t *w, int r, int c, int k, int j, int ci, int ko, int u[16]) {
-    int g[3][3], t[4][3];
+    int g[3][3];
     for (int a = 0; a < 3; a++)
         for (int b = 0; b < 3; b++) {
             const int row = q8_sub_dy(j) + a, col = q8_sub_dx(j) + b;
             g[a][b] = row < r && col < r ? w[((long)(row * r + col) * c + ci) * k + ko] : 0;
         }
-    for (int j = 0; j < 3; j++) {
-        t[0][j] = 2 * g[0][j];
-        t[1][j] = g[0][j] + g[1][j] + g[2][j];
-        t[2][j] = g[0][j] - g[1][j] + g[2][j];
-        t[3][j] = 2 * g[2][j];
-    }
-    for (int i = 0; i < 4; i++) {
-        u[i * 4 + 0] = 2 * t[i][0];
-        u[i * 4 + 1] = t[i][0] + t[i][1] + t[i][2];
-        u[i * 4 + 2] = t[i][0] - t[i][1] + t[i][2];
-        u[i * 4 + 3] = 2 * t[i][2];
-    }
+    cnns_qwino_weight_transform(g, u);
 }
 
 // m_k: the largest |U| of column ko over the sub-kernels, points and channels.

@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 import XCTest
 
@@ -17,6 +18,62 @@ enum Int8WinogradTesting {
             guard p < g.p && q < g.q else { return nil }
             return (corner, (image * g.p + p) * g.q + q)
         }
+    }
+
+    /// The grid of 2x2 tiles per image of layer g (⌊P/2⌋ x ⌊Q/2⌋ when pooling, else ⌈P/2⌉ x ⌈Q/2⌉),
+    /// the tiles in all, and the kernels' shape for its padded input (hp x wp, padding byte `pad`).
+    static func tileGrid(_ g: ConvGeometry, hp: Int, wp: Int, pad: UInt8, pooled: Bool) -> (
+        ty: Int, tx: Int, tiles: Int, shape: cnns_qwino_shape
+    ) {
+        let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
+        let shape = cnns_qwino_shape(
+            c: Int32(g.c), k: Int32(g.k), hp: Int32(hp), wp: Int32(wp), tiles_y: Int32(ty), tiles_x: Int32(tx),
+            pad: pad)
+        return (ty, tx, g.n * ty * tx, shape)
+    }
+
+    /// A kernel's sums of tiles t0..<tiles, `per` each, computed in chunks of T tiles: `call(t, n, out)`
+    /// computes the n tiles from t into out.
+    static func chunked(
+        tiles: Int, from t0: Int, by T: Int, per: Int, _ call: (Int, Int32, UnsafeMutablePointer<Int32>) -> Void
+    ) -> [Int32] {
+        var got = [Int32](repeating: -7, count: (tiles - t0) * per)
+        var t = t0
+        while t < tiles {
+            let n = min(T, tiles - t)
+            got.withUnsafeMutableBufferPointer { call(t, Int32(n), $0.baseAddress! + (t - t0) * per) }
+            t += n
+        }
+        return got
+    }
+
+    /// Rounded sums (tiles from t0 of a ty x tx grid: four per tile, or with `pooled` their maximum)
+    /// against the direct sums `want` of every output pixel: how many lie outside their column's
+    /// `bound`, the largest error in units of its bound, and the squared errors and sums.
+    static func errors(
+        _ got: [Int32], want: [Int64], tiles: Int, from t0: Int, ty: Int, tx: Int, _ g: ConvGeometry, pooled: Bool,
+        bound: [Double]
+    ) -> (outside: Int, worst: Double, squaredError: Double, squaredSum: Double) {
+        let K = g.k
+        var outside = 0, worst = 0.0, squaredError = 0.0, squaredSum = 0.0
+        for tile in t0..<tiles {
+            let pixels = Self.pixels(ofTile: tile, ty: ty, tx: tx, g)
+            for k in 0..<K {
+                let corners = pixels.map { (corner: $0.corner, sum: want[$0.index * K + k]) }
+                let pairs =
+                    pooled
+                    ? [(Int64(got[(tile - t0) * K + k]), corners.map(\.sum).max()!)]
+                    : corners.map { (Int64(got[((tile - t0) * 4 + $0.corner) * K + k]), $0.sum) }
+                for (value, sum) in pairs {
+                    let e = Double(abs(value - sum))
+                    if e > bound[k] { outside += 1 }
+                    worst = max(worst, e / bound[k])
+                    squaredError += e * e
+                    squaredSum += Double(sum) * Double(sum)
+                }
+            }
+        }
+        return (outside, worst, squaredError, squaredSum)
     }
 
     /// A layer's float input (-1..3, quantised over that range), weights (±0.3) and bias (±0.1).

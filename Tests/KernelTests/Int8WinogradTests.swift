@@ -44,24 +44,14 @@ final class Int8WinogradTests: XCTestCase {
         var builds: [(String, QWino)] = [("avx2-or-plain", cnns_qwino_u7s8), ("scalar", cnns_qwino_u7s8_scalar)]
         if Blas.haveAVX512VNNI { builds.append(("avx512-vnni", cnns_qwino_u7s8_avx512vnni)) }
         for pooled in [false, true] {
-            let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
-            let tiles = g.n * ty * tx
+            var (ty, tx, tiles, shape) = Int8WinogradTesting.tileGrid(g, hp: hp, wp: wp, pad: pad, pooled: pooled)
             guard tiles > 0 else { continue }
-            var shape = cnns_qwino_shape(
-                c: Int32(g.c), k: Int32(K), hp: Int32(hp), wp: Int32(wp), tiles_y: Int32(ty), tiles_x: Int32(tx),
-                pad: pad)
             let t0 = rng.nextInt(max(1, tiles / 3)), T = 1 + rng.nextInt(20)
             var work = [UInt8](repeating: 0, count: Int(cnns_qwino_workspace_size(Int32(g.c), Int32(K), Int32(T))))
             let per = pooled ? K : 4 * K
             for (name, kernel) in builds {
-                var got = [Int32](repeating: -7, count: (tiles - t0) * per)
-                var t = t0
-                while t < tiles {
-                    let n = min(T, tiles - t)
-                    got.withUnsafeMutableBufferPointer {
-                        kernel(&shape, xp, t, Int32(n), pooled ? 1 : 0, packed, &work, $0.baseAddress! + (t - t0) * per)
-                    }
-                    t += n
+                let got = Int8WinogradTesting.chunked(tiles: tiles, from: t0, by: T, per: per) {
+                    kernel(&shape, xp, $0, $1, pooled ? 1 : 0, packed, &work, $2)
                 }
                 var mismatches = 0
                 for tile in t0..<tiles {

@@ -52,29 +52,16 @@ final class Int8WinogradU8Tests: XCTestCase {
         let bound = (0..<K).map { cnns_qwino8_error_bound(Int32(g.c), Int32(K), R, w, Int32($0)) }
         var worst = 0.0, squaredError = 0.0, squaredSum = 0.0
         for pooled in [false, true] {
-            let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
-            let tiles = g.n * ty * tx
+            var (ty, tx, tiles, shape) = Int8WinogradTesting.tileGrid(g, hp: hp, wp: wp, pad: pad, pooled: pooled)
             guard tiles > 0 else { continue }
-            var shape = cnns_qwino_shape(
-                c: Int32(g.c), k: Int32(K), hp: Int32(hp), wp: Int32(wp), tiles_y: Int32(ty), tiles_x: Int32(tx),
-                pad: pad)
             let t0 = rng.nextInt(max(1, tiles / 3)), T = 1 + rng.nextInt(20)
             var work = [UInt8](
                 repeating: 0, count: Int(cnns_qwino8_workspace_size(Int32(g.c), Int32(K), R, Int32(T))))
             let per = pooled ? K : 4 * K
             func run(_ kernel: QWino8) -> [Int32] {
-                var got = [Int32](repeating: -7, count: (tiles - t0) * per)
-                var t = t0
-                while t < tiles {
-                    let n = min(T, tiles - t)
-                    got.withUnsafeMutableBufferPointer {
-                        kernel(
-                            &shape, R, xp, t, Int32(n), pooled ? 1 : 0, packed, comp, scale, &work,
-                            $0.baseAddress! + (t - t0) * per)
-                    }
-                    t += n
+                Int8WinogradTesting.chunked(tiles: tiles, from: t0, by: T, per: per) {
+                    kernel(&shape, R, xp, $0, $1, pooled ? 1 : 0, packed, comp, scale, &work, $2)
                 }
-                return got
             }
             let reference = run(cnns_qwino8_u7s8_scalar)
             let label = "\(pooled ? "pooled " : "")\(g) tiles from \(t0) by \(T), seed \(seed)"
@@ -83,25 +70,11 @@ final class Int8WinogradU8Tests: XCTestCase {
                 let mismatches = zip(got, reference).filter { $0 != $1 }.count
                 XCTAssertEqual(mismatches, 0, "avx512-vnni against the scalar reference, \(label)")
             }
-            var outside = 0
-            for tile in t0..<tiles {
-                let pixels = Int8WinogradTesting.pixels(ofTile: tile, ty: ty, tx: tx, g)
-                for k in 0..<K {
-                    let corners = pixels.map { (corner: $0.corner, sum: want[$0.index * K + k]) }
-                    let pairs =
-                        pooled
-                        ? [(Int64(reference[(tile - t0) * K + k]), corners.map(\.sum).max()!)]
-                        : corners.map { (Int64(reference[((tile - t0) * 4 + $0.corner) * K + k]), $0.sum) }
-                    for (got, sum) in pairs {
-                        let e = Double(abs(got - sum))
-                        if e > bound[k] { outside += 1 }
-                        worst = max(worst, e / bound[k])
-                        squaredError += e * e
-                        squaredSum += Double(sum) * Double(sum)
-                    }
-                }
-            }
-            XCTAssertEqual(outside, 0, "sums outside cnns_qwino8_error_bound of the direct sums, \(label)")
+            let e = Int8WinogradTesting.errors(
+                reference, want: want, tiles: tiles, from: t0, ty: ty, tx: tx, g, pooled: pooled, bound: bound)
+            worst = max(worst, e.worst)
+            (squaredError, squaredSum) = (squaredError + e.squaredError, squaredSum + e.squaredSum)
+            XCTAssertEqual(e.outside, 0, "sums outside cnns_qwino8_error_bound of the direct sums, \(label)")
         }
         return (worst, squaredSum > 0 ? (squaredError / squaredSum).squareRoot() : 0)
     }
