@@ -189,6 +189,17 @@ public enum Blas {
         return String(cString: p)
     }
 
+    /// The widest vector ISA of an OpenBLAS kernel family, as the kernels' ISAs are named: its
+    /// AVX-512 families "avx512", its AVX2 ones "avx2", any other "scalar" (nothing wider than the
+    /// scalar FMA roof is claimed for them).
+    public static func vectorISA(ofCore core: String) -> String {
+        switch core.lowercased() {
+        case "skylakex", "cooperlake", "sapphirerapids": return "avx512"
+        case "haswell", "zen", "excavator": return "avx2"
+        default: return "scalar"
+        }
+    }
+
     public static var config: String {
         guard let p = openblas_get_config() else { return "unknown" }
         return String(cString: p)

@@ -188,6 +188,17 @@ public struct ConvOptions: Codable, Equatable, Sendable {
         avx512Kernels ? avx512 : (avx2Kernels ? avx2 : scalar)
     }
 
+    /// The ISA whose FMA peak is the roof of what runs under these options: the wider of the cap and
+    /// OpenBLAS' own kernels, which the cap does not reach (under `--isa scalar` its AVX2 GEMMs still
+    /// run: a scalar roof would put them ten times above it).
+    public var roofISA: String { Self.wider(isa, Blas.vectorISA(ofCore: Blas.coreName)) }
+
+    /// The wider of two ISA names (scalar < avx2 < avx512).
+    static func wider(_ a: String, _ b: String) -> String {
+        let rank = ["scalar": 0, "avx2": 1, "avx512": 2]
+        return (rank[a] ?? 0) >= (rank[b] ?? 0) ? a : b
+    }
+
     /// Whether the AVX-512 kernels run (the small GEMM, the pointwise kernel, the int8 GEMM):
     /// asked for, or the default, and the CPU has AVX-512F/BW/VL/DQ.
     public var avx512Kernels: Bool { Blas.haveAVX512 && isa == "avx512" }

@@ -15,7 +15,8 @@ public struct ConvBenchJob {
     /// oneDNN GFLOP/s per shape as 'shape=t1/t2;...' (shape fields separated by '|').
     public var oneDNN: String?
     /// The widest ISA the hand-written kernels may use (scalar, avx2, avx512); nil is the best this
-    /// machine has. The FMA peak the rows are judged against is that ISA's.
+    /// machine has. The FMA peak the rows are judged against is that ISA's, or OpenBLAS' where its
+    /// own kernels (which no cap reaches) are wider.
     public var isa: String?
 
     public init() {}
@@ -55,9 +56,10 @@ public struct ConvBenchJob {
         let dnn = try oneDNNFigures()
         let cpu = try CPUFeatures.detect()
         try ExecutionSettings(isa: isa).validate(environment: environment)
-        let kernelISA = ExecutionSettings(isa: isa).kernelSwitches(environment: environment).isa
+        let switches = ExecutionSettings(isa: isa).kernelSwitches(environment: environment)
+        let kernelISA = switches.isa
         let roof = ComputePeakProbe.measure(
-            features: cpu, pool: WorkerPool(threads: 1, policy: .compact, topology: topo), isa: kernelISA)
+            features: cpu, pool: WorkerPool(threads: 1, policy: .compact, topology: topo), isa: switches.roofISA)
         let peak = roof.perThreadGFLOPs
         Blas.threads = 1
         var rows: [BenchRow] = [], gradients: [WeightGradientBenchRow] = []
@@ -86,7 +88,7 @@ public struct ConvBenchJob {
         }
         return SpeedGoalReport(
             rows: rows, weightGradient: gradients, peakPerThreadGFLOPs: peak, batch: batch, repetitions: repetitions,
-            kernelISA: kernelISA, peakKernel: roof.kernel)
+            kernelISA: kernelISA, blasCore: Blas.coreName, peakKernel: roof.kernel)
     }
 
     /// cblas_sgemm alone on the layer's GEMM shape (M = N·P·Q, N = K, K = R·S·C), split over

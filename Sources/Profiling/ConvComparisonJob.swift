@@ -111,7 +111,7 @@ public struct ConvComparisonJob {
     func peakPerThread(_ env: RunEnvironment) -> (Double, String) {
         if let p = peakGFLOPs { return (p, "given") }
         let machine = env.machine
-        if let p = machine.record.ceilings?.fma(isa: env.options.isa) {
+        if let p = machine.record.ceilings?.fma(isa: env.options.roofISA) {
             return (
                 p.perThreadGFLOPs,
                 "measured earlier on this machine (\(machine.isExplicit ? "--machine" : machine.identity.name))"
@@ -120,7 +120,8 @@ public struct ConvComparisonJob {
         guard let cpu = env.cpu else { return (.nan, "unknown") }
         let pool = WorkerPool(threads: env.threads, policy: env.runtime.settings.bind, topology: env.runtime.hwloc)
         return (
-            ComputePeakProbe.measure(features: cpu, pool: pool, isa: env.options.isa).perThreadGFLOPs, "measured now"
+            ComputePeakProbe.measure(features: cpu, pool: pool, isa: env.options.roofISA).perThreadGFLOPs,
+            "measured now"
         )
     }
 }

@@ -50,14 +50,15 @@ public struct TrainingJob {
             pool: env.pool, threads: env.threads, options: env.options,
             profiledSession: eventSet == nil ? nil : .some(try env.counterSession(eventSet)),
             machine: env.identityName,
-            // The FMA ceiling of the ISA the kernels run (`--isa`), measured earlier and around each epoch.
+            // The FMA ceiling of the widest ISA that runs under `--isa` (the cap, or OpenBLAS' own), measured
+            // earlier and around each epoch.
             fmaPeakGFLOPs: TrainingStepRate.peak(
-                env.machine.record.ceilings?.fma(isa: env.options.isa), threads: env.threads),
+                env.machine.record.ceilings?.fma(isa: env.options.roofISA), threads: env.threads),
             // Only where the pool's workers are the threads that train (not `--threading blas`).
             besidePeakProbe: env.pool.width != env.threads
                 ? nil
                 : env.cpu.map { cpu in
-                    { ComputePeakProbe.measure(features: cpu, pool: $0, isa: env.options.isa).allThreadsGFLOPs }
+                    { ComputePeakProbe.measure(features: cpu, pool: $0, isa: env.options.roofISA).allThreadsGFLOPs }
                 })
         env.log(
             """

@@ -101,13 +101,15 @@ public struct SpeedGoalReport: Codable {
     public var peakPerThreadGFLOPs: Double
     public var batch: Int
     public var repetitions: Int
-    /// The widest ISA the kernels ran (scalar, avx2, avx512) and the FMA microkernel of the peak.
+    /// The widest ISA the kernels ran (scalar, avx2, avx512), OpenBLAS' kernel family (no cap
+    /// reaches it), and the FMA microkernel of the peak: that of the wider of the two.
     public var kernelISA: String
+    public var blasCore: String
     public var peakKernel: String
 
     /// The text `cnnscope bench` prints (pure).
     public var text: String {
-        "Kernels: \(kernelISA); FMA peak from the \(peakKernel) microkernel\n"
+        "Kernels: \(kernelISA), OpenBLAS \(blasCore); FMA peak from the \(peakKernel) microkernel\n"
             + BenchRow.text(rows, peak: peakPerThreadGFLOPs, batch: batch, repetitions: repetitions) + "\n\n"
             + WeightGradientBench.text(weightGradient)
     }

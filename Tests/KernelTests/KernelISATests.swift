@@ -5,6 +5,22 @@ import XCTest
 /// Each algorithm names the instruction set its main kernel runs under an ISA cap: what the
 /// reports' and `compare`'s per-layer ISA column shows.
 final class KernelISATests: XCTestCase {
+    /// The roof of what runs under a cap is the wider of the cap and OpenBLAS' own kernels, which the
+    /// cap does not reach: under `--isa scalar` an AVX2 OpenBLAS still runs AVX2 GEMMs.
+    func testTheRoofISAIsTheWiderOfTheCapAndOpenBLAS() {
+        XCTAssertEqual(Blas.vectorISA(ofCore: "Haswell"), "avx2")
+        XCTAssertEqual(Blas.vectorISA(ofCore: "Zen"), "avx2")
+        XCTAssertEqual(Blas.vectorISA(ofCore: "SkylakeX"), "avx512")
+        XCTAssertEqual(Blas.vectorISA(ofCore: "Prescott"), "scalar")
+        XCTAssertEqual(ConvOptions.wider("scalar", "avx2"), "avx2")
+        XCTAssertEqual(ConvOptions.wider("avx512", "avx2"), "avx512")
+        XCTAssertEqual(ConvOptions.wider("avx2", "scalar"), "avx2")
+        let blas = Blas.vectorISA(ofCore: Blas.coreName)
+        for isa in ConvOptions.availableISAs {
+            XCTAssertEqual(ConvOptions(isa: isa).roofISA, ConvOptions.wider(isa, blas), "cap \(isa), OpenBLAS \(blas)")
+        }
+    }
+
     func testAlgorithmsNameTheISATheyRun() throws {
         let pointwise = try ConvGeometry(n: 1, h: 7, w: 7, c: 160, k: 960, r: 1)
         let conv3 = try ConvGeometry(n: 8, h: 14, w: 14, c: 32, k: 64, r: 3)

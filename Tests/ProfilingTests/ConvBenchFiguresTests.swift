@@ -48,8 +48,10 @@ final class ConvBenchFiguresTests: XCTestCase {
     /// The text names the ISA the kernels ran and the FMA microkernel their peak came from.
     func testTheTextNamesTheKernelsISAAndThePeaksKernel() {
         let report = SpeedGoalReport(
-            rows: [], weightGradient: [], peakPerThreadGFLOPs: 117, batch: 64, repetitions: 7, kernelISA: "avx2",
-            peakKernel: "avx2-fma 12x8")
-        XCTAssertTrue(report.text.hasPrefix("Kernels: avx2; FMA peak from the avx2-fma 12x8 microkernel"), report.text)
+            rows: [], weightGradient: [], peakPerThreadGFLOPs: 117, batch: 64, repetitions: 7, kernelISA: "scalar",
+            blasCore: "Haswell", peakKernel: "avx2-fma 12x8")
+        XCTAssertTrue(
+            report.text.hasPrefix("Kernels: scalar, OpenBLAS Haswell; FMA peak from the avx2-fma 12x8 microkernel"),
+            report.text)
     }
 }

@@ -32,7 +32,8 @@ struct BenchCommand: ParsableCommand {
         help: ArgumentHelp(
             """
             The widest instruction set the hand-written kernels use: scalar, avx2 or avx512; the default is the \
-            best this machine has (also CNNSCOPE_ISA). The FMA peak is then that instruction set's.
+            best this machine has (also CNNSCOPE_ISA). The FMA peak is then that instruction set's, or \
+            OpenBLAS' where its own kernels are wider.
             """,
             valueName: "scalar|avx2|avx512"))
     var isa: String?
