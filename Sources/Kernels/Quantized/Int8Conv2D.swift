@@ -100,7 +100,8 @@ public final class Int8Conv2D {
 
     /// `weights` HWIO (R,S,C,K) = row-major [R·S·C, K]; `isa` caps the int8 GEMM's instruction set;
     /// `path` picks the direct kernel (where it fits), lowering, or Winograd (where it fits; else
-    /// the direct kernel where that fits).
+    /// the direct kernel where that fits); `.winogradU8` the 8-bit transform domain where the int8
+    /// GEMM is VNNI's or the scalar reference, else the exact 16-bit Winograd kernel.
     public init(
         geometry: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         input: ActivationQuantization, isa: String = ConvOptions.bestISA, path: Path = .direct
