@@ -1,5 +1,5 @@
-// Int8 convolution by Winograd F(2x2,3x3) with an 8-bit transform domain (3x3 kernels, stride 1),
-// for vpdpbusd (AVX-512 VNNI): four u8·s8 products a 32-bit lane, twice the 16-bit kernel's
+// Int8 convolution by Winograd F(2x2,3x3) with an 8-bit transform domain (3x3 or 5x5 kernels,
+// stride 1), for vpdpbusd (AVX-512 VNNI): four u8·s8 products a 32-bit lane, twice the 16-bit kernel's
 // (qwinograd_f2.c) multiply-adds an instruction, at the price of rounding both transforms:
 //   xp: the quantised input (0..127) with its padding written in, as for cnns_qwino_u7s8; tiles
 //       t0..<t0+T of the tiles_y x tiles_x grid per image (4x4 patch at padded row 2i, column 2j;
@@ -121,8 +121,9 @@ double cnns_qwino8_error_bound(int c, int k, int r, const int8_t *w, int ko) {
     if (m == 0) return 0.5;
     double worst = 0;
     for (int q = 0; q < 4; q++) {
-        // 4·|sum − y·254/m·…| ≤ Σ_ξ |A| Σ_c (|V − 2V'|·|U| + 2|V'|·|U − U'·m/127|), with |V − 2V'| ≤ 1 and
-        // |U − U'·m/127| ≤ m/254; then the float rounding (|Y| ≤ Σ 255·127 per term) and the final 0.5.
+        // With Y the exact integer before scaling: 4·|sum − Y·m/254| ≤ Σ_ξ |A| Σ_c (|V − 2V'|·|U| +
+        // 2|V'|·|U − U'·m/127|), where |V − 2V'| ≤ 1 and |U − U'·m/127| ≤ m/254; then the float
+        // rounding of Y·m/254 (|Y| ≤ Σ 255·127 over the terms) and the final 0.5.
         double err = 0, magnitude = 0;
         for (int j = 0; j < q8_subs(r); j++)
             for (int ci = 0; ci < c; ci++) {
