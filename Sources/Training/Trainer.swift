@@ -208,10 +208,17 @@ public final class Trainer {
         return (preds, lossSum / Double(max(1, ds.count)), Double(correct) / Double(max(1, ds.count)))
     }
 
-    /// Seconds per image of the forward pass over `images` images at `batchSize` (after a warm-up batch).
+    /// Seconds per image of the forward pass over `images` images at `batchSize` (after warming up at
+    /// both batch sizes it runs).
     public func inferenceSecondsPerImage(_ ds: Dataset, images: Int = 1000, batchSize: Int) -> Double {
         let sub = ds.prefix(min(images, ds.count))
+        // Warm-up at both batch sizes the timed pass runs: a full batch and the last, partial one
+        // (whose tensors and layer buffers would otherwise be allocated and first touched inside it).
         _ = predict(sub.prefix(batchSize), batchSize: batchSize)
+        let tail = sub.count % batchSize
+        if tail > 0 && sub.count > batchSize {
+            _ = predict(sub.slice(sub.count - tail..<sub.count), batchSize: batchSize)
+        }
         let t0 = monotonicNanos()
         _ = predict(sub, batchSize: batchSize)
         return Double(monotonicNanos() - t0) * 1e-9 / Double(sub.count)
