@@ -45,23 +45,25 @@ static inline void cnns_qwino_tile_of(const cnns_qwino_shape *s, long t, long *n
     *j = (int)(t % per) % s->tiles_x;
 }
 
-// Whether tile t's `side` x `side` patch (at padded row 2i, column 2j) lies inside the padded input.
-static inline int cnns_qwino_patch_inside(const cnns_qwino_shape *s, long t, int side) {
+// Whether tile t's `side` x `side` patch at offset (dy, dx) from padded row 2i, column 2j lies
+// inside the padded input.
+static inline int cnns_qwino_patch_inside(const cnns_qwino_shape *s, long t, int side, int dy, int dx) {
     long n;
     int i, j;
     cnns_qwino_tile_of(s, t, &n, &i, &j);
-    return 2 * i + side - 1 < s->hp && 2 * j + side - 1 < s->wp;
+    return 2 * i + dy + side - 1 < s->hp && 2 * j + dx + side - 1 < s->wp;
 }
 
-// The `side` x `side` patch of tile t (C bytes per pixel, row-major) into d, `pad` past the
-// padded input's extent.
-static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, int side, uint8_t *d) {
+// The `side` x `side` patch of tile t at offset (dy, dx) (C bytes per pixel, row-major) into d,
+// `pad` past the padded input's extent.
+static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, int side, int dy, int dx,
+                                       uint8_t *d) {
     long n;
     int i, j;
     cnns_qwino_tile_of(s, t, &n, &i, &j);
     for (int a = 0; a < side; a++)
         for (int b = 0; b < side; b++) {
-            const int row = 2 * i + a, col = 2 * j + b;
+            const int row = 2 * i + dy + a, col = 2 * j + dx + b;
             uint8_t *dst = d + (long)(a * side + b) * s->c;
             if (row < s->hp && col < s->wp)
                 memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * s->c, (size_t)s->c);
@@ -70,19 +72,19 @@ static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t 
         }
 }
 
-// Pointers to the pixels of tile t's patch (side x side, row-major): in place when the patch lies
-// inside the padded input, else gathered into `full` with `pad`.
-static inline void cnns_qwino_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int side,
-                                           uint8_t *full, const uint8_t **px) {
+// Pointers to the pixels of tile t's patch at offset (dy, dx) (side x side, row-major): in place
+// when the patch lies inside the padded input, else gathered into `full` with `pad`.
+static inline void cnns_qwino_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int side, int dy,
+                                           int dx, uint8_t *full, const uint8_t **px) {
     const int C = s->c;
-    if (cnns_qwino_patch_inside(s, t, side)) {
+    if (cnns_qwino_patch_inside(s, t, side, dy, dx)) {
         long n;
         int i, j;
         cnns_qwino_tile_of(s, t, &n, &i, &j);
-        const uint8_t *base = xp + ((n * s->hp + 2 * i) * s->wp + 2 * j) * C;
+        const uint8_t *base = xp + ((n * s->hp + 2 * i + dy) * s->wp + 2 * j + dx) * C;
         for (int q = 0; q < side * side; q++) px[q] = base + ((long)(q / side) * s->wp + q % side) * C;
     } else {
-        cnns_qwino_patch_of(s, xp, t, side, full);
+        cnns_qwino_patch_of(s, xp, t, side, dy, dx, full);
         for (int q = 0; q < side * side; q++) px[q] = full + (long)q * C;
     }
 }

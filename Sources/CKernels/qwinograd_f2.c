@@ -51,7 +51,7 @@ void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t
     const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K);
     uint8_t d[16 * CNNS_QWINO_MAX_C];
     for (int t = 0; t < T; t++) {
-        cnns_qwino_patch_of(s, xp, t0 + t, 4, d);
+        cnns_qwino_patch_of(s, xp, t0 + t, 4, 0, 0, d);
         for (int ko = 0; ko < K; ko++) {
             int64_t m[4][4] = {{0}};
             for (int ci = 0; ci < C; ci++) {
@@ -218,7 +218,7 @@ __attribute__((target("avx2"))) static void qwino_x86(cnns_qwino_gemm_rows_fn ge
     // 1. Input transform: V[ξ][t][c] (a border patch is gathered with `pad` first).
     for (int t = 0; t < T; t++) {
         const uint8_t *px[16];
-        cnns_qwino_patch_pixels(s, xp, t0 + t, 4, full, px);
+        cnns_qwino_patch_pixels(s, xp, t0 + t, 4, 0, 0, full, px);
         int c = 0;
         for (; c < C16; c += 16) input_transform16(px, c, v + (long)t * Cp, ldv);
         input_transform_tail(px, c, C, Cp, v + (long)t * Cp, ldv);

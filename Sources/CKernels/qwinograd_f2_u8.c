@@ -171,29 +171,21 @@ static void output_transform_one(const int64_t m[16], const int32_t comp[4], flo
 }
 
 // The plain reference: the same rounded transforms one value at a time, the sums in int64.
-// Byte `ci` of pixel (a, b) of tile t's 4x4 patch at offset (dy, dx): `pad` past the padded input.
-static inline uint8_t q8_patch_byte(const cnns_qwino_shape *s, const uint8_t *xp, long t, int dy, int dx, int a, int b,
-                                    int ci) {
-    long n;
-    int i, j;
-    cnns_qwino_tile_of(s, t, &n, &i, &j);
-    const int row = 2 * i + dy + a, col = 2 * j + dx + b;
-    return row < s->hp && col < s->wp ? xp[((n * s->hp + row) * s->wp + col) * s->c + ci] : s->pad;
-}
-
 void cnns_qwino8_u7s8_scalar(const cnns_qwino_shape *s, int r, const uint8_t *xp, long t0, int T, int pool,
                              const int8_t *packed, const int32_t *comp, const float *scale, void *work, int32_t *y) {
     (void)work;
     const int C = s->c, K = s->k, Cq = q8_padded_c(C), Kp = cnns_qwino_padded_k(K), subs = q8_subs(r);
     uint8_t(*v)[16] = malloc(sizeof(uint8_t[16]) * (size_t)C * subs);  // v[j·C + ci]
+    uint8_t d[16 * CNNS_QWINO8_MAX_C];
     for (int t = 0; t < T; t++) {
-        for (int j = 0; j < subs; j++)
+        for (int j = 0; j < subs; j++) {
+            cnns_qwino_patch_of(s, xp, t0 + t, 4, q8_sub_dy(j), q8_sub_dx(j), d);
             for (int ci = 0; ci < C; ci++) {
                 int x[16];
-                for (int q = 0; q < 16; q++)
-                    x[q] = q8_patch_byte(s, xp, t0 + t, q8_sub_dy(j), q8_sub_dx(j), q / 4, q % 4, ci);
+                for (int q = 0; q < 16; q++) x[q] = d[q * C + ci];
                 input_transform_one(x, v[j * C + ci]);
             }
+        }
         for (int ko = 0; ko < K; ko++) {
             int64_t m[16] = {0};
             for (int xi = 0; xi < 16; xi++)
@@ -303,30 +295,6 @@ Q8_TARGET static inline void output_transform16(const int32_t *const *m16, const
     }
 }
 
-// Pointers to the 16 pixels of tile t's 4x4 patch at offset (dy, dx): in place where the patch lies
-// inside the padded input, else gathered into `full` with `pad`.
-static void q8_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int dy, int dx, uint8_t *full,
-                            const uint8_t **px) {
-    long n;
-    int i, j;
-    cnns_qwino_tile_of(s, t, &n, &i, &j);
-    const int row0 = 2 * i + dy, col0 = 2 * j + dx, C = s->c;
-    const int inside = row0 + 3 < s->hp && col0 + 3 < s->wp;
-    for (int q = 0; q < 16; q++) {
-        const int row = row0 + q / 4, col = col0 + q % 4;
-        if (inside) {
-            px[q] = xp + ((n * s->hp + row) * s->wp + col) * C;
-        } else {
-            uint8_t *dst = full + (long)q * C;
-            if (row < s->hp && col < s->wp)
-                memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * C, (size_t)C);
-            else
-                memset(dst, s->pad, (size_t)C);
-            px[q] = dst;
-        }
-    }
-}
-
 Q8_TARGET static void qwino8_vnni(const cnns_qwino_shape *s, int r, const uint8_t *xp, long t0, int T, int pool,
                                   const int8_t *packed, const int32_t *comp, const float *scale, void *work,
                                   int32_t *y) {
@@ -344,7 +312,7 @@ Q8_TARGET static void qwino8_vnni(const cnns_qwino_shape *s, int r, const uint8_
         for (int t = 0; t < G; t++) {
             for (int j = 0; j < subs; j++) {
                 const uint8_t *px[16];
-                q8_patch_pixels(s, xp, t0 + g0 + t, q8_sub_dy(j), q8_sub_dx(j), full, px);
+                cnns_qwino_patch_pixels(s, xp, t0 + g0 + t, 4, q8_sub_dy(j), q8_sub_dx(j), full, px);
                 for (int c = 0; c < Cq; c += 32) {
                     const int n = C - c < 32 ? C - c : 32;
                     input_transform32(px, c, n >= 32 ? 0xFFFFFFFFu : (((__mmask32)1 << n) - 1),

@@ -200,7 +200,7 @@ void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long 
     uint8_t d[36 * CNNS_QWINO5_MAX_C];
     int v[CNNS_QWINO5_MAX_C][36];
     for (int t = 0; t < T; t++) {
-        cnns_qwino_patch_of(s, xp, t0 + t, 6, d);
+        cnns_qwino_patch_of(s, xp, t0 + t, 6, 0, 0, d);
         for (int ci = 0; ci < C; ci++) {
             int x[36];
             for (int q = 0; q < 36; q++) x[q] = d[q * C + ci];
@@ -330,7 +330,7 @@ __attribute__((target("avx2"))) static void qwino5_x86(cnns_qwino_gemm_rows_fn g
         // 1. Input transform: V[ξ][t][c] (a border patch is gathered with `pad` first).
         for (int t = 0; t < G; t++) {
             const uint8_t *px[36];
-            cnns_qwino_patch_pixels(s, xp, t0 + g0 + t, 6, full, px);
+            cnns_qwino_patch_pixels(s, xp, t0 + g0 + t, 6, 0, 0, full, px);
             int c = 0;
             for (; c < C16; c += 16) input_transform16(px, c, v + (long)t * Cp, ldv);
             input_transform_tail(px, c, C, Cp, v + (long)t * Cp, ldv);

@@ -101,8 +101,8 @@ public struct MachineCeilings: Codable, Sendable {
     /// The FMA ceiling of kernels capped at `isa` (scalar, avx2, avx512): that ISA's microkernel
     /// among `computeByISA`, else the roof `fma` (a record without them, or an ISA it lacks).
     public func fma(isa: String) -> ComputePeak {
-        let prefix = ["scalar": "scalar-fma", "avx2": "avx2-fma", "avx512": "avx512f-fma"][isa]
-        return prefix.flatMap { p in computeByISA?.first { $0.kernel.hasPrefix(p) } } ?? fma
+        let prefix = ComputePeakProbe.fmaKernelPrefix(isa: isa)
+        return computeByISA?.first { $0.kernel.hasPrefix(prefix) } ?? fma
     }
 
     public func bandwidth(level: String, kernel: String = "load", allThreads: Bool) -> BandwidthCeiling? {

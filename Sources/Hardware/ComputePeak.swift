@@ -91,17 +91,21 @@ public enum ComputePeakProbe {
     /// kernel of the widest ISA they use by default (AVX-512F where they have AVX-512, else AVX2, else SSE
     /// multiply-add), so no point of theirs sits above it.
     /// With `isa` (scalar, avx2 or avx512: the kernels capped there), that ISA's FMA kernel instead.
+    /// A kernel this CPU lacks falls back to AVX2's, else the last measured (SSE multiply-add alone).
     static func roofIndex(_ names: [String], features: CPUFeatures, isa: String? = nil) -> Int {
-        let avx2 = features.flags.contains("avx2")
-        let kernel: String
-        switch isa ?? features.bestKernelISA {
-        case "avx512": kernel = "avx512f-fma"
-        case "avx2": kernel = avx2 ? "avx2-fma" : "sse"
-        case "scalar": kernel = features.flags.contains("fma") ? "scalar-fma" : "sse"
-        default: kernel = avx2 ? "avx2-fma" : "sse"
-        }
+        let kernel = fmaKernelPrefix(isa: isa ?? features.bestKernelISA)
         return names.firstIndex { $0.hasPrefix(kernel) } ?? names.firstIndex { $0.hasPrefix("avx2-fma") }
             ?? names.count - 1
+    }
+
+    /// The name prefix of the FMA microkernel of an ISA as the kernels' ISAs are named (scalar,
+    /// avx2, avx512).
+    public static func fmaKernelPrefix(isa: String) -> String {
+        switch isa {
+        case "avx512": return "avx512f-fma"
+        case "scalar": return "scalar-fma"
+        default: return "avx2-fma"
+        }
     }
 
     /// The roof among `ceilings` (never empty: `measureEachISA` always measures at least one kernel).

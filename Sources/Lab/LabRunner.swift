@@ -167,9 +167,7 @@ public struct LabRunner {
                     floatMsPerImage: Timing(tf).median * 1e3, int8MsPerImage: Timing(tq).median * 1e3,
                     floatWeightBytes: q.floatWeightBytes, int8WeightBytes: q.int8WeightBytes,
                     disagreements: zip(preds, qp).filter { $0 != $1 }.count, quantizedLayers: q.quantizedLayers,
-                    floatLayers: q.floatLayers,
-                    roundedLayers: q.choices.filter { $0.int8 && ($0.int8Kernel ?? "").hasSuffix("winograd-u8") }
-                        .map(\.layer))
+                    floatLayers: q.floatLayers, roundedLayers: q.roundedLayers)
                 quantization.append(entry)
                 log(
                     String(

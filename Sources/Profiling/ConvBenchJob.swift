@@ -55,9 +55,9 @@ public struct ConvBenchJob {
         let counts = threadCounts ?? Array(Set([1, snap?.cores ?? 1])).sorted()
         let dnn = try oneDNNFigures()
         let cpu = try CPUFeatures.detect()
-        try ExecutionSettings(isa: isa).validate(environment: environment)
-        let switches = ExecutionSettings(isa: isa).kernelSwitches(environment: environment)
-        let kernelISA = switches.isa
+        let settings = ExecutionSettings(isa: isa)
+        try settings.validate(environment: environment)
+        let switches = settings.kernelSwitches(environment: environment)
         let roof = ComputePeakProbe.measure(
             features: cpu, pool: WorkerPool(threads: 1, policy: .compact, topology: topo), isa: switches.roofISA)
         let peak = roof.perThreadGFLOPs
@@ -65,8 +65,7 @@ public struct ConvBenchJob {
         var rows: [BenchRow] = [], gradients: [WeightGradientBenchRow] = []
         for t in counts {
             let pool = WorkerPool(threads: t, policy: .compact, topology: topo)
-            let options = ExecutionSettings(isa: isa).kernelSwitches(environment: environment)
-                .sized(for: snap, workers: t)
+            let options = switches.sized(for: snap, workers: t)
             let runner = ConvBenchRunner(
                 pool: pool, threads: t, options: options, repetitions: repetitions, warmup: 2,
                 peakPerThread: peak, selector: AutoSelector(options: options))
@@ -88,7 +87,7 @@ public struct ConvBenchJob {
         }
         return SpeedGoalReport(
             rows: rows, weightGradient: gradients, peakPerThreadGFLOPs: peak, batch: batch, repetitions: repetitions,
-            kernelISA: kernelISA, blasCore: Blas.coreName, peakKernel: roof.kernel)
+            kernelISA: switches.isa, blasCore: Blas.coreName, peakKernel: roof.kernel)
     }
 
     /// cblas_sgemm alone on the layer's GEMM shape (M = N·P·Q, N = K, K = R·S·C), split over

@@ -64,6 +64,8 @@ public enum PostTrainingQuantization {
         public let quantizedLayers: [String]
         /// Quantisable layers that stay float (measured slower as int8).
         public let floatLayers: [String]
+        /// Quantised layers that run the rounded 8-bit Winograd domain.
+        public let roundedLayers: [String]
         public let choices: [LayerChoice]
         /// Weight bytes of the quantised layers: float (4 bytes each) and int8 (1 byte each).
         public let floatWeightBytes: Int
@@ -190,9 +192,10 @@ public enum PostTrainingQuantization {
         // The float layers are shared with the trained model: leave their state as it is.
         let qm = Sequential(
             name: model.name + "-int8", inputShape: model.inputShape, layers: layers, inferenceFolding: false)
+        let rounded = layers.compactMap { ($0 as? Int8Layer).flatMap { $0.kernel.winogradU8 ? $0.name : nil } }
         return Result(
-            model: qm, quantizedLayers: names, floatLayers: kept, choices: choices, floatWeightBytes: floatBytes,
-            int8WeightBytes: int8Bytes)
+            model: qm, quantizedLayers: names, floatLayers: kept, roundedLayers: rounded, choices: choices,
+            floatWeightBytes: floatBytes, int8WeightBytes: int8Bytes)
     }
 
     /// Each int8 form's output (with the pooling after it) against the float layer's on one

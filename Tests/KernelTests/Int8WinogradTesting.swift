@@ -111,7 +111,7 @@ enum Int8WinogradTesting {
             let wino = Int8Conv2D(
                 geometry: g, weights: layer.w, bias: layer.b, input: layer.q, isa: isa, path: path)
             XCTAssertTrue(wino.winograd && !wino.direct, "\(g) under \(isa)")
-            let u8 = path == .winogradU8 && Int8Conv2D.winogradU8ISA(wino.gemmISA) != nil
+            let u8 = path == .winogradU8 && Int8Conv2D.runsWinogradU8(wino.gemmISA)
             XCTAssertEqual(wino.winogradU8, u8, "\(g) under \(isa)")
             XCTAssertTrue(wino.kernelName.hasSuffix(u8 ? " winograd-u8" : " winograd"), wino.kernelName)
             for pooled in poolings(g) {

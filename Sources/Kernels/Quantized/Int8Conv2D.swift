@@ -128,7 +128,7 @@ public final class Int8Conv2D {
         }
         var shape = geometry.cShape
         winograd = (path == .winograd || path == .winogradU8) && Self.winogradFits(geometry)
-        winogradU8 = path == .winogradU8 && Self.winogradU8Fits(geometry) && Self.winogradU8ISA(gemmISA) != nil
+        winogradU8 = path == .winogradU8 && Self.winogradU8Fits(geometry) && Self.runsWinogradU8(gemmISA)
         direct = !winograd && Self.directFits(geometry) && path != .lowered
         var w16: UnsafeMutablePointer<Int16>?, wscales: UnsafeMutablePointer<Float>?
         var w8: UnsafeMutablePointer<Int8>?, comp: UnsafeMutablePointer<Int32>?
@@ -206,14 +206,10 @@ public final class Int8Conv2D {
         return cnns_qwino8_fits(&shape) != 0
     }
 
-    /// The 8-bit domain's kernel for an int8 GEMM ISA: vpdpbusd under VNNI, the scalar reference
-    /// under the scalar cap; nil elsewhere (AVX2's vpmaddubsw would saturate on its bytes).
-    static func winogradU8ISA(_ gemmISA: String) -> String? {
-        switch gemmISA {
-        case "avx512-vnni", "scalar": return gemmISA
-        default: return nil
-        }
-    }
+    /// Whether the 8-bit domain's kernel runs beside an int8 GEMM ISA: vpdpbusd under VNNI, the
+    /// scalar reference under the scalar cap; not elsewhere (AVX2's vpmaddubsw would saturate on its
+    /// bytes).
+    static func runsWinogradU8(_ gemmISA: String) -> Bool { gemmISA == "avx512-vnni" || gemmISA == "scalar" }
 
     /// The Winograd kernel's ISA: AVX-512 VNNI (vpdpwssd; vpdpbusd in the 8-bit domain), AVX2
     /// (vpmaddwd, also under an AVX-512 cap without VNNI) or the scalar reference.
