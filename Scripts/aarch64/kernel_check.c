@@ -352,7 +352,7 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
         int8_t *w8 = malloc((size_t)cnns_qwino8_packed_size(c, k, r));
         int32_t *comp = malloc(sizeof(int32_t) * 4 * ((k + 15) / 16 * 16));
         float *scale8 = malloc(sizeof(float) * k);
-        void *work8 = malloc((size_t)cnns_qwino8_workspace_size(c, k, r, 8));
+        void *work8 = malloc((size_t)cnns_qwino8_workspace_size(&ws, r, 8));
         int32_t *y8 = malloc(sizeof(int32_t) * tiles * 4 * k);
         cnns_qwino8_pack(c, k, r, wt, w8, comp, scale8);
         for (long t = 0; t < tiles; t += 8)

@@ -122,5 +122,21 @@ final class Int8CostTests: XCTestCase {
             u5.cost(batch: 1, workers: 1).executedFLOPs,
             2 * 16 * t5 * 4 * 8 * 32 + 4 * t5 * 5 * WinogradTransform.f2x3.inputFLOPsPerTileChannel + t5 * 20
                 * WinogradTransform.f2x3.outputFLOPsPerTileFilter + t5 * 4 * 20)
+        // Its VNNI build transforms each patch of the grid extended to 6x6 once (one chunk of 25 tiles),
+        // and runs 49 of the 64 blocks of C' channels (where U of the offset-2 sub-kernels is not zero).
+        if Blas.haveAVX512VNNI {
+            let v5 = layer(five, path: .winogradU8, isa: "avx512")
+            XCTAssertEqual(v5.kernelName, "avx512-vnni winograd-u8")
+            XCTAssertEqual(v5.winogradGEMMBlocks, 49)
+            XCTAssertEqual(v5.winogradInputTransforms(batch: 1, pooled: false), 36)
+            // Three images, 75 tiles: chunks of 48 and 27 reach entries 0...69 and 63...107.
+            XCTAssertEqual(v5.winogradInputTransforms(batch: 3, pooled: false), 70 + 45)
+            XCTAssertEqual(
+                v5.cost(batch: 1, workers: 1).executedFLOPs,
+                2 * 49 * t5 * 8 * 32 + 36 * 5 * WinogradTransform.f2x3.inputFLOPsPerTileChannel + t5 * 20
+                    * WinogradTransform.f2x3.outputFLOPsPerTileFilter + t5 * 4 * 20)
+        } else {
+            print("Int8CostTests: no AVX-512 VNNI here, the 8-bit domain's vector build's count is not checked")
+        }
     }
 }

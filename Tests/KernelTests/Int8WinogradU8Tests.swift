@@ -55,8 +55,7 @@ final class Int8WinogradU8Tests: XCTestCase {
             var (ty, tx, tiles, shape) = Int8WinogradTesting.tileGrid(g, hp: hp, wp: wp, pad: pad, pooled: pooled)
             guard tiles > 0 else { continue }
             let t0 = rng.nextInt(max(1, tiles / 3)), T = 1 + rng.nextInt(20)
-            var work = [UInt8](
-                repeating: 0, count: Int(cnns_qwino8_workspace_size(Int32(g.c), Int32(K), R, Int32(T))))
+            var work = [UInt8](repeating: 0, count: Int(cnns_qwino8_workspace_size(&shape, R, Int32(T))))
             let per = pooled ? K : 4 * K
             func run(_ kernel: QWino8) -> [Int32] {
                 Int8WinogradTesting.chunked(tiles: tiles, from: t0, by: T, per: per) {

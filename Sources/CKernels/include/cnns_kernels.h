@@ -311,21 +311,22 @@ void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long 
                              const int16_t *packed, const float *scale, void *work, int32_t *y);
 
 /// The int8 convolution by Winograd F(2x2,3x3) with an 8-bit transform domain (qwinograd_f2_u8.c):
-/// 3x3 kernels (or 5x5 ones as four 3x3 sub-kernels of the kernel padded to 6x6: four blocks of
-/// channels of one GEMM, one output transform), stride 1, C ≤ CNNS_QWINO8_MAX_C (a quarter of it
-/// for 5x5), on the padded input and tile grid of cnns_qwino_shape. V = BᵀdB is halved and rounded
-/// (half to even) into a byte with an offset of 128 where it may be negative, U = G'gG'ᵀ rounded to
-/// int8 per output column, so the transform-domain GEMMs run on vpdpbusd (four byte products a
-/// lane: twice vpdpwssd's); the output transform is exact in int32 and the result is scaled and
-/// rounded: sums within cnns_qwino8_error_bound of the direct kernel's, not equal to them.
+/// 3x3 kernels (or 5x5 ones as four 3x3 sub-kernels at offsets 0 and 2: four blocks of channels of
+/// one GEMM, one output transform), stride 1, C ≤ CNNS_QWINO8_MAX_C (a quarter of it for 5x5), on
+/// the padded input and tile grid of cnns_qwino_shape. V = BᵀdB is halved into a byte (its positive
+/// and negative parts each rounded up) with an offset of 128 where it may be negative, U = G'gG'ᵀ
+/// rounded to int8 per output column, so the transform-domain GEMMs run on vpdpbusd (four byte
+/// products a lane: twice vpdpwssd's); the output transform is exact in int32 and the result is
+/// scaled and rounded: sums within cnns_qwino8_error_bound of the direct kernel's, not equal to them.
 #define CNNS_QWINO8_MAX_C 1024
 int cnns_qwino8_fits(const cnns_conv_shape *s);
 /// Bytes of the transformed weights (int8) of an r x r layer (r = 3 or 5); the packing of w int8
 /// HWIO [r·r·c, k], with each corner's compensation for the offsets (comp: 4 x k padded to 16,
-/// int32) and each column's scale (k floats); bytes of the workspace (any number of tiles per call).
+/// int32) and each column's scale (k floats); bytes of the workspace for calls of up to `tiles`
+/// tiles on grid s.
 int64_t cnns_qwino8_packed_size(int c, int k, int r);
 void cnns_qwino8_pack(int c, int k, int r, const int8_t *w, int8_t *packed, int32_t *comp, float *scale);
-int64_t cnns_qwino8_workspace_size(int c, int k, int r, int tiles);
+int64_t cnns_qwino8_workspace_size(const cnns_qwino_shape *s, int r, int tiles);
 /// The largest |y − the direct sum| of column ko (w: the int8 weights as packed): V's rounding
 /// times |U|, half a step of U' times |V'|, through the output transform, plus the float
 /// rounding and the final rounding to an integer.

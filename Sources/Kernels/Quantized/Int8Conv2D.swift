@@ -78,8 +78,12 @@ public final class Int8Conv2D {
     let winogradCompensation: UnsafeMutablePointer<Int32>?
     /// 2x2 output tiles per call of the Winograd kernel: 16 for F(2x2,3x3); for F(2x2,5x5) three of
     /// its groups of tiles (16 left a group of 4 of 6 a chunk, 10% slower in a C harness).
-    /// The 8-bit domain's kernel transforms groups of 6 tiles: three a chunk.
-    public var tilesPerChunk: Int { geometry.r == 5 ? 3 * Int(CNNS_QWINO5_TILE_GROUP) : winogradU8 ? 18 : 16 }
+    /// The 8-bit domain's kernel runs groups of 6 tiles: three a chunk for 3x3; eight for 5x5, whose
+    /// chunk transforms each patch of its extended grid once (48 tiles of a 7x7 grid reach about 64
+    /// patches, where four sub-kernels of 48 tiles would be 192).
+    public var tilesPerChunk: Int {
+        winogradU8 ? (geometry.r == 5 ? 48 : 18) : geometry.r == 5 ? 3 * Int(CNNS_QWINO5_TILE_GROUP) : 16
+    }
     /// The direct kernel's padded input extent: (padTop + H + padBottom, padLeft + W + padRight).
     let paddedExtent: (h: Int, w: Int)
     private let workspace = Workspace()
@@ -513,12 +517,10 @@ public final class Int8Conv2D {
         output: UnsafeMutablePointer<Float>, runner: ParallelRunner
     ) {
         let g = geometry, K = g.k
-        let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
-        var shape = cnns_qwino_shape(
-            c: Int32(g.c), k: Int32(K), hp: Int32(paddedExtent.h), wp: Int32(paddedExtent.w), tiles_y: Int32(ty),
-            tiles_x: Int32(tx), pad: zeroByte)
+        var shape = winogradShape(pooled: pooled)
+        let ty = Int(shape.tiles_y), tx = Int(shape.tiles_x)
         let tiles = batch * ty * tx, T = tilesPerChunk, five = g.r == 5
-        let workBytes = winogradWorkspaceBytes(tiles: T)
+        let workBytes = winogradWorkspaceBytes(tiles: T, pooled: pooled)
         let sumsPerTile = pooled ? K : 4 * K
         workspace.reserve(workers: runner.width, floats: workBytes / 4 + 16 + T * sumsPerTile)
         let chunks = (tiles + T - 1) / T
@@ -668,10 +670,24 @@ public final class Int8Conv2D {
 }
 
 extension Int8Conv2D {
-    /// Bytes of one worker's Winograd workspace for `tiles` tiles a call (the kernel's own size).
-    func winogradWorkspaceBytes(tiles T: Int) -> Int {
+    /// The Winograd kernels' padded input and tile grid: ⌈P/2⌉ x ⌈Q/2⌉ tiles per image, or ⌊P/2⌋ x ⌊Q/2⌋
+    /// when pooling.
+    func winogradShape(pooled: Bool) -> cnns_qwino_shape {
         let g = geometry
-        if winogradU8 { return Int(cnns_qwino8_workspace_size(Int32(g.c), Int32(g.k), Int32(g.r), Int32(T))) }
+        let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
+        return cnns_qwino_shape(
+            c: Int32(g.c), k: Int32(g.k), hp: Int32(paddedExtent.h), wp: Int32(paddedExtent.w), tiles_y: Int32(ty),
+            tiles_x: Int32(tx), pad: zeroByte)
+    }
+
+    /// Bytes of one worker's Winograd workspace for `tiles` tiles a call (the kernel's own size), on the
+    /// tile grid of a pooled or an unpooled output.
+    func winogradWorkspaceBytes(tiles T: Int, pooled: Bool) -> Int {
+        let g = geometry
+        if winogradU8 {
+            var shape = winogradShape(pooled: pooled)
+            return Int(cnns_qwino8_workspace_size(&shape, Int32(g.r), Int32(T)))
+        }
         if g.r == 5 { return Int(cnns_qwino5_workspace_size(Int32(g.c), Int32(g.k), Int32(T))) }
         return Int(cnns_qwino_workspace_size(Int32(g.c), Int32(g.k), Int32(T)))
     }

@@ -37,7 +37,10 @@ extension Int8Conv2D {
     ///   F(2x2,5x5), one multiply per point and channel to scale the sums; in the 8-bit domain
     ///   (`winogradU8`) C' is a multiple of 4 and each of a tile's four outputs takes one multiply
     ///   per channel to scale it; a 5x5 layer there is F(2x2,3x3) on four blocks of C' channels, with
-    ///   four input transforms per tile and channel.
+    ///   four input transforms per tile and channel in the scalar reference, and in the vector build
+    ///   one per patch of the extended grid each chunk reaches (`winogradInputTransforms`), and
+    ///   skips the points where a sub-kernel's U is zero: 49 blocks of C' channels, not 64
+    ///   (`winogradGEMMBlocks`).
     /// The quantising and dequantising passes (elementwise, like a bias) are not counted.
     /// Minimum traffic: the float input read, the int8 weights and the epilogue's two floats per
     /// channel read, the float output written. The path's own traffic adds, each written and read
@@ -64,10 +67,11 @@ extension Int8Conv2D {
             let scaling = winogradU8 ? tiles * 4 * K : g.r == 5 ? tiles * a2 * K : 0
             let elementBytes = winogradU8 ? 1.0 : 2.0
             let executed =
-                2 * a2 * tiles * cp * kp + subs * tiles * C * transform.inputFLOPsPerTileChannel
+                2 * winogradGEMMBlocks / subs * tiles * cp * kp
+                + winogradInputTransforms(batch: batch, pooled: pooled) * C * transform.inputFLOPsPerTileChannel
                 + tiles * K * transform.outputFLOPsPerTileFilter + scaling
             let T = tilesPerChunk
-            let work = winogradWorkspaceBytes(tiles: T)
+            let work = winogradWorkspaceBytes(tiles: T, pooled: pooled)
             let sumsPerTile = pooled ? g.k : 4 * g.k
             let perWorker = Double((work / 4 + 16 + T * sumsPerTile) * 4)
             let chunks = (tiles / Double(T)).rounded(.up)
@@ -94,5 +98,31 @@ extension Int8Conv2D {
             directFLOPs: direct2, executedFLOPs: executed, oncePerWeightsFLOPs: 0,
             workspaceBytes: quantizedBytes + Double(workers * buffers), minimumTrafficBytes: minimum,
             algorithmTrafficBytes: minimum + 2 * quantizedBytes + lowered + sums)
+    }
+
+    /// How many patches the Winograd path transforms (per channel) in one pass of `batch` images:
+    /// one per tile; four for a 5x5 layer in the 8-bit domain's scalar reference (one per
+    /// sub-kernel), while its vector build transforms each entry of the extended grid (one more row
+    /// and column per image) that a chunk of tiles reaches, once per chunk.
+    public func winogradInputTransforms(batch: Int, pooled: Bool) -> Double {
+        let shape = winogradShape(pooled: pooled)
+        let ty = Int(shape.tiles_y), tx = Int(shape.tiles_x), tiles = batch * ty * tx
+        guard winogradU8 && geometry.r == 5 else { return Double(tiles) }
+        guard winogradISA == "avx512-vnni" else { return 4 * Double(tiles) }
+        let gw = tx + 1, gh = ty + 1, T = tilesPerChunk
+        func entry(_ t: Int) -> Int { (t / (ty * tx) * gh + t % (ty * tx) / tx) * gw + t % tx }
+        return stride(from: 0, to: tiles, by: T).reduce(0.0) { sum, t0 in
+            sum + Double(entry(Swift.min(t0 + T, tiles) - 1) - entry(t0) + gw + 2)
+        }
+    }
+
+    /// The (point, sub-kernel) blocks of C' channels the Winograd path's GEMMs run per tile: α² (16 or
+    /// 36); for a 5x5 layer in the 8-bit domain 64 in the scalar reference, and 49 in its vector build,
+    /// which skips the points where U of an offset-2 sub-kernel (no first row, or no first column) is
+    /// zero: 16 + 12 + 12 + 9.
+    public var winogradGEMMBlocks: Double {
+        guard winogradU8 else { return geometry.r == 5 ? 36 : 16 }
+        guard geometry.r == 5 else { return 16 }
+        return winogradISA == "avx512-vnni" ? 49 : 64
     }
 }
