@@ -272,8 +272,8 @@ static inline __mmask64 q8_lanes(int n) { return n >= 64 ? ~(__mmask64)0 : ((__m
 // m[rows x NB·16 columns] (row stride ldm) = Σ over sub-kernels j = on[0..<subs] and their `quads`
 // channel quads of row r's quad (at v + row[r] + step[j]) times the packed quads of NB blocks of 16
 // columns (w: a quad's columns ldw bytes apart, sub-kernel j's quads from quad j·quads); rows past
-// `rows` repeat the last and are not stored. (The rows' offsets come from an array written once per group: pointers written
-// just before, per plane, and read back here stalled every call.)
+// `rows` repeat the last and are not stored. (The rows' offsets come from an array written once per
+// group: pointers written just before, per plane, and read back here stalled every call.)
 #define Q8_GEMM(NB)                                                                                           \
     Q8_TARGET static void gemm_##NB(int subs, const int *on, const long *step, int quads, const uint8_t *v,   \
                                     const long *row, int rows, const int8_t *w, long ldw, int32_t *m,         \
@@ -402,7 +402,8 @@ Q8_TARGET static void qwino8_vnni(const cnns_qwino_shape *s, int r, const uint8_
                 const int n = active[xi], *on = which[xi];
                 const long ldw = 4L * Kp;
                 if (blocks == 4) gemm_4(n, on, step, quads, vx, row, G, w, ldw, mx, Q8_COLS), j = 4;
-                if (blocks - j >= 2) gemm_2(n, on, step, quads, vx, row, G, w + 64 * j, ldw, mx + 16 * j, Q8_COLS), j += 2;
+                if (blocks - j >= 2)
+                    gemm_2(n, on, step, quads, vx, row, G, w + 64 * j, ldw, mx + 16 * j, Q8_COLS), j += 2;
                 if (blocks - j >= 1) gemm_1(n, on, step, quads, vx, row, G, w + 64 * j, ldw, mx + 16 * j, Q8_COLS);
             }
             for (int t = 0; t < G; t++) {
