@@ -58,15 +58,31 @@ final class TopologyTests: XCTestCase {
     func testBandwidthRateCountsWallTimeWhenWorkersTakeTurns() throws {
         let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
         let turns = TurnTaking()
-        let one = CeilingProbe.rate(pool: pool, threads: 1, bytesPerThread: 4e7) { _ in TurnTaking.busy(0.004) }
+        // The best of three: a preemption of this VM lengthens a 4 ms window, never shortens it.
+        let one = (0..<3).map { _ in
+            CeilingProbe.rate(pool: pool, threads: 1, bytesPerThread: 4e7) { _ in TurnTaking.busy(0.004) }
+        }.max()!
         XCTAssertEqual(one, 10, accuracy: 2, "one worker moving 40 MB in 4 ms")
         let taking = (0..<3).map { _ in
             CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in turns.busyInTurn(0.004) }
         }
         XCTAssertLessThan(taking.max()!, 1.3 * one, "turn-taking workers measured as \(taking) GB/s")
         if ProcessInfo.processInfo.activeProcessorCount >= 2 {
-            let side = (0..<3).map { _ in
-                CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in TurnTaking.busy(0.004) }
+            // The host may run this VM's two virtual CPUs in turn for a while (a CI run measured 9.5
+            // GB/s three times in a row, one worker's rate). Up to six tries; after each that fails, a
+            // control times two plain threads spinning side by side by the wall clock. If the
+            // control saw them overlap while the probe did not, the probe is wrong; if it never did,
+            // the host gave no parallelism to check against, and the test says so.
+            var side: [Double] = [], overlapped = false
+            for _ in 0..<6 {
+                side.append(
+                    CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in TurnTaking.busy(0.004) })
+                if side.last! > 1.5 * one { break }
+                overlapped = overlapped || TurnTaking.twoThreadsOverlap(0.004)
+                usleep(50_000)
+            }
+            if side.max()! <= 1.5 * one && !overlapped {
+                throw XCTSkip("the host ran both virtual CPUs in turn throughout (\(side) GB/s, control too)")
             }
             XCTAssertGreaterThan(side.max()!, 1.5 * one, "parallel workers measured as \(side) GB/s")
         }
@@ -390,6 +406,14 @@ final class TurnTaking {
     static func busy(_ seconds: Double) {
         let end = ComputePeakProbe.seconds() + seconds
         while ComputePeakProbe.seconds() < end {}
+    }
+
+    /// Whether two plain threads, each spinning for `seconds`, finish within 1.4 · `seconds` of wall
+    /// time from their start: the host ran them side by side.
+    static func twoThreadsOverlap(_ seconds: Double) -> Bool {
+        let start = ComputePeakProbe.seconds()
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in busy(seconds) }
+        return ComputePeakProbe.seconds() - start < 1.4 * seconds
     }
 
     /// Spins for `seconds` while holding the lock.
