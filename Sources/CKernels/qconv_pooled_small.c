@@ -66,73 +66,157 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
 }
 
 #if CNNS_X86
-// One window, blocks j0..<j0+JB of 8 channels: four pixels' sums in registers, their maximum,
-// dequantised and clamped. DOT(acc, x, w): acc + the 4-byte dot products of x and w per lane.
-#define POOLED_SMALL_WINDOW(name, TARGET, JB, DOT)                                                              \
-    TARGET __attribute__((always_inline)) static inline void name(const uint8_t *a, const long *win, int kg,    \
-                                                                  const long *off, const int8_t *packed,        \
-                                                                  int j0, const float *mul, const float *off_k, \
-                                                                  __m256 vlo, __m256 vhi, float *o) {           \
-        __m256i acc[4][JB];                                                                                     \
-        for (int px = 0; px < 4; px++)                                                                          \
-            for (int jb = 0; jb < JB; jb++) acc[px][jb] = _mm256_setzero_si256();                               \
+#define TARGET_AVX2 __attribute__((target("avx2")))
+#define TARGET_VNNI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// WN windows at once (bases a[0..<WN], outputs o[0..<WN]), JB vectors of channels from 8-channel
+// block b8: four pixels' sums a window in registers, their maximum, dequantised and clamped.
+// DOT(acc, x, w): acc + the 4-byte dot products of x and w per lane; WEIGHT: JB vector jb's
+// weights of group g. WN·4·JB accumulators keep enough chains of multiply-adds in flight for a
+// layer of few channels.
+#define SMALL_WINDOWS(name, TARGET, V, WN, JB, ZERO, WEIGHT, BROADCAST, DOT, MAX, DEQUANT)                      \
+    TARGET __attribute__((always_inline)) static inline void name(                                              \
+        const uint8_t *const *a, const long *win, int kg, const long *off, const int8_t *packed, int b8,        \
+        const float *mul, const float *off_k, float lo, float hi, float *const *o) {                            \
+        V acc[WN][4][JB];                                                                                       \
+        for (int wn = 0; wn < WN; wn++)                                                                         \
+            for (int px = 0; px < 4; px++)                                                                      \
+                for (int jb = 0; jb < JB; jb++) acc[wn][px][jb] = ZERO();                                       \
         for (int g = 0; g < kg; g++) {                                                                          \
-            __m256i w[JB];                                                                                      \
+            V w[JB];                                                                                            \
+            for (int jb = 0; jb < JB; jb++) w[jb] = WEIGHT(packed, kg, b8, jb, g);                              \
+            for (int wn = 0; wn < WN; wn++)                                                                     \
+                for (int px = 0; px < 4; px++) {                                                                \
+                    int32_t word;                                                                               \
+                    memcpy(&word, a[wn] + win[px] + off[g], 4);                                                 \
+                    const V x = BROADCAST(word);                                                                \
+                    for (int jb = 0; jb < JB; jb++) acc[wn][px][jb] = DOT(acc[wn][px][jb], x, w[jb]);           \
+                }                                                                                               \
+        }                                                                                                       \
+        for (int wn = 0; wn < WN; wn++)                                                                         \
             for (int jb = 0; jb < JB; jb++)                                                                     \
-                w[jb] = _mm256_loadu_si256((const __m256i *)(packed + ((long)(j0 + jb) * kg + g) * 32));        \
-            for (int px = 0; px < 4; px++) {                                                                    \
-                int32_t word;                                                                                   \
-                memcpy(&word, a + win[px] + off[g], 4);                                                         \
-                const __m256i x = _mm256_set1_epi32(word);                                                      \
-                for (int jb = 0; jb < JB; jb++) acc[px][jb] = DOT(acc[px][jb], x, w[jb]);                       \
-            }                                                                                                   \
-        }                                                                                                       \
-        for (int jb = 0; jb < JB; jb++) {                                                                       \
-            const __m256i m = _mm256_max_epi32(_mm256_max_epi32(acc[0][jb], acc[1][jb]),                        \
-                                               _mm256_max_epi32(acc[2][jb], acc[3][jb]));                       \
-            const int k = (j0 + jb) * 8;                                                                        \
-            const __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(m), _mm256_loadu_ps(mul + k)),      \
-                                           _mm256_loadu_ps(off_k + k));                                         \
-            _mm256_storeu_ps(o + k, _mm256_min_ps(_mm256_max_ps(y, vlo), vhi));                                 \
-        }                                                                                                       \
+                DEQUANT(MAX(MAX(acc[wn][0][jb], acc[wn][1][jb]), MAX(acc[wn][2][jb], acc[wn][3][jb])), b8, jb, \
+                        mul, off_k, lo, hi, o[wn]);                                                             \
     }
 
-// All windows of pooled rows pr0..<pr0+count, channel blocks JB at a time (`window`), then two
-// (`two`, when JB > 2), then one (`one`).
-#define POOLED_SMALL_ROWS(name, TARGET, window, JB, two, one)                                                   \
+// 16 channels of group g: block b8 + 2·jb's 8 and the next block's 8, joined.
+#define WEIGHT16(packed, kg, b8, jb, g)                                                                         \
+    _mm512_inserti64x4(                                                                                         \
+        _mm512_castsi256_si512(                                                                                 \
+            _mm256_loadu_si256((const __m256i *)((packed) + ((long)((b8) + 2 * (jb)) * (kg) + (g)) * 32))),     \
+        _mm256_loadu_si256((const __m256i *)((packed) + ((long)((b8) + 2 * (jb) + 1) * (kg) + (g)) * 32)), 1)
+#define WEIGHT8(packed, kg, b8, jb, g)                                                                          \
+    _mm256_loadu_si256((const __m256i *)((packed) + ((long)((b8) + (jb)) * (kg) + (g)) * 32))
+// max(sums) · mul[k] + off[k] (multiply and add rounded separately), clamped to [lo, hi].
+#define DEQUANT16(m, b8, jb, mul, off_k, lo, hi, o)                                                             \
+    do {                                                                                                        \
+        const int k = (b8) * 8 + 16 * (jb);                                                                     \
+        const __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(m), _mm512_loadu_ps((mul) + k)),        \
+                                       _mm512_loadu_ps((off_k) + k));                                           \
+        _mm512_storeu_ps((o) + k, _mm512_min_ps(_mm512_max_ps(y, _mm512_set1_ps(lo)), _mm512_set1_ps(hi)));     \
+    } while (0)
+#define DEQUANT8(m, b8, jb, mul, off_k, lo, hi, o)                                                              \
+    do {                                                                                                        \
+        const int k = (b8) * 8 + 8 * (jb);                                                                      \
+        const __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(m), _mm256_loadu_ps((mul) + k)),        \
+                                       _mm256_loadu_ps((off_k) + k));                                           \
+        _mm256_storeu_ps((o) + k, _mm256_min_ps(_mm256_max_ps(y, _mm256_set1_ps(lo)), _mm256_set1_ps(hi)));     \
+    } while (0)
+
+// The windows of pooled rows pr0..<pr0+count in order (pooled row, column), WN at a time (`windows`
+// runs n windows' every channel), the windows left over one at a time. Bases step along a row; a
+// division only at a new row.
+#define POOLED_SMALL_WALK(name, TARGET, WN, windows)                                                            \
     TARGET static void name(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,   \
                             const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,     \
                             float *out) {                                                                       \
-        const int kg = s->r * cnns_direct_groups_per_row(s), K = s->k, Q2 = s->q / 2, nb = K / 8;               \
+        const int kg = s->r * cnns_direct_groups_per_row(s), K = s->k, Q2 = s->q / 2;                           \
         long off[POOLED_SMALL_MAX_GROUPS], win[4];                                                              \
         offsets(s, wp, off, win);                                                                               \
-        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);                                        \
-        for (long pr = pr0; pr < pr0 + count; pr++)                                                             \
-            for (int j = 0; j < Q2; j++) {                                                                      \
-                const uint8_t *a = window_base(s, xp, hp, wp, pr, j);                                           \
-                float *o = out + (pr * Q2 + j) * K;                                                             \
-                int j0 = 0;                                                                                     \
-                for (; j0 + JB <= nb; j0 += JB) window(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);   \
-                if (JB > 2 && j0 + 2 <= nb) {                                                                   \
-                    two(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);                                  \
-                    j0 += 2;                                                                                    \
-                }                                                                                               \
-                for (; j0 < nb; j0++) one(a, win, kg, off, packed, j0, mul, off_k, vlo, vhi, o);                \
+        const long t1 = (pr0 + count) * Q2, step = 2L * s->stride_w * s->c;                                     \
+        long t = pr0 * Q2, pr = pr0;                                                                            \
+        int j = 0;                                                                                              \
+        const uint8_t *row = window_base(s, xp, hp, wp, pr, 0), *a[4];                                          \
+        float *o[4];                                                                                            \
+        while (t < t1) {                                                                                        \
+            const int n = t + (WN) <= t1 ? (WN) : 1;                                                            \
+            for (int wn = 0; wn < n; wn++, t++) {                                                               \
+                a[wn] = row + j * step;                                                                         \
+                o[wn] = out + t * K;                                                                            \
+                if (++j == Q2 && ++pr < pr0 + count) row = window_base(s, xp, hp, wp, pr, 0), j = 0;            \
             }                                                                                                   \
+            if (n == 4) windows(4, a, win, kg, off, packed, K, mul, off_k, lo, hi, o);                          \
+            else if (n == 2) windows(2, a, win, kg, off, packed, K, mul, off_k, lo, hi, o);                     \
+            else windows(1, a, win, kg, off, packed, K, mul, off_k, lo, hi, o);                                 \
+        }                                                                                                       \
     }
 
+// AVX2: vpmaddubsw then vpmaddwd (u7 · s8 pairs cannot saturate 16 bits); 8 channels a vector,
+// two vectors of one window, or one vector of two windows where K = 8.
 #define DOT_AVX2(acc, x, w) \
     _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((x), (w)), _mm256_set1_epi16(1)))
-#define DOT_VNNI(acc, x, w) _mm256_dpbusd_epi32((acc), (x), (w))
-#define TARGET_AVX2 __attribute__((target("avx2")))
-#define TARGET_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512vnni")))
-POOLED_SMALL_WINDOW(window_avx2, TARGET_AVX2, 2, DOT_AVX2)
-POOLED_SMALL_WINDOW(window_avx2_one, TARGET_AVX2, 1, DOT_AVX2)
-POOLED_SMALL_WINDOW(window_vnni, TARGET_VNNI, 4, DOT_VNNI)
-POOLED_SMALL_WINDOW(window_vnni_two, TARGET_VNNI, 2, DOT_VNNI)
-POOLED_SMALL_WINDOW(window_vnni_one, TARGET_VNNI, 1, DOT_VNNI)
-POOLED_SMALL_ROWS(pooled_small_avx2, TARGET_AVX2, window_avx2, 2, window_avx2, window_avx2_one)
-POOLED_SMALL_ROWS(pooled_small_vnni, TARGET_VNNI, window_vnni, 4, window_vnni_two, window_vnni_one)
+#define AVX2_8(name, WN, JB)                                                                                    \
+    SMALL_WINDOWS(name, TARGET_AVX2, __m256i, WN, JB, _mm256_setzero_si256, WEIGHT8, _mm256_set1_epi32,         \
+                  DOT_AVX2, _mm256_max_epi32, DEQUANT8)
+AVX2_8(avx2_1x2, 1, 2)
+AVX2_8(avx2_1x1, 1, 1)
+AVX2_8(avx2_2x1, 2, 1)
+
+TARGET_AVX2 __attribute__((always_inline)) static inline void avx2_windows(
+    int WN, const uint8_t *const *a, const long *win, int kg, const long *off, const int8_t *packed, int K,
+    const float *mul, const float *off_k, float lo, float hi, float *const *o) {
+    const int nb = K / 8;
+    int b = 0;
+    if (WN == 1) {
+        for (; b + 2 <= nb; b += 2) avx2_1x2(a, win, kg, off, packed, b, mul, off_k, lo, hi, o);
+        if (b < nb) avx2_1x1(a, win, kg, off, packed, b, mul, off_k, lo, hi, o);
+    } else {
+        for (; b < nb; b++) avx2_2x1(a, win, kg, off, packed, b, mul, off_k, lo, hi, o);
+    }
+}
+POOLED_SMALL_WALK(pooled_small_avx2, TARGET_AVX2, K == 8 ? 2 : 1, avx2_windows)
+
+// VNNI: 16 channels a 512-bit vector (two packed blocks joined), a last 8 (K an odd multiple of 8)
+// in a 256-bit one; four windows at once for K ≤ 16, two for K ≤ 48, one above.
+#define VNNI16(name, WN, JB)                                                                                    \
+    SMALL_WINDOWS(name, TARGET_VNNI, __m512i, WN, JB, _mm512_setzero_si512, WEIGHT16, _mm512_set1_epi32,        \
+                  _mm512_dpbusd_epi32, _mm512_max_epi32, DEQUANT16)
+#define VNNI8(name, WN)                                                                                         \
+    SMALL_WINDOWS(name, TARGET_VNNI, __m256i, WN, 1, _mm256_setzero_si256, WEIGHT8, _mm256_set1_epi32,          \
+                  _mm256_dpbusd_epi32, _mm256_max_epi32, DEQUANT8)
+VNNI16(vnni16_1x4, 1, 4)
+VNNI16(vnni16_1x2, 1, 2)
+VNNI16(vnni16_1x1, 1, 1)
+VNNI16(vnni16_2x2, 2, 2)
+VNNI16(vnni16_2x1, 2, 1)
+VNNI16(vnni16_4x1, 4, 1)
+VNNI8(vnni8_1, 1)
+VNNI8(vnni8_2, 2)
+VNNI8(vnni8_4, 4)
+
+// Every channel of WN windows: 16-channel vectors as many at once as the accumulators allow,
+// then a last 8-channel block (K an odd multiple of 8) in a 256-bit vector.
+TARGET_VNNI __attribute__((always_inline)) static inline void vnni_windows(
+    int WN, const uint8_t *const *a, const long *win, int kg, const long *off, const int8_t *packed, int K,
+    const float *mul, const float *off_k, float lo, float hi, float *const *o) {
+    const int n16 = K / 16;
+    int b = 0;
+    if (WN == 1) {
+        for (; b + 4 <= n16; b += 4) vnni16_1x4(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
+        for (; b + 2 <= n16; b += 2) vnni16_1x2(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
+        for (; b < n16; b++) vnni16_1x1(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
+        if (K % 16) vnni8_1(a, win, kg, off, packed, 2 * n16, mul, off_k, lo, hi, o);
+    } else if (WN == 2) {
+        for (; b + 2 <= n16; b += 2) vnni16_2x2(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
+        for (; b < n16; b++) vnni16_2x1(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
+        if (K % 16) vnni8_2(a, win, kg, off, packed, 2 * n16, mul, off_k, lo, hi, o);
+    } else {
+        for (; b < n16; b++) vnni16_4x1(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
+        if (K % 16) vnni8_4(a, win, kg, off, packed, 2 * n16, mul, off_k, lo, hi, o);
+    }
+}
+
+POOLED_SMALL_WALK(pooled_small_vnni, TARGET_VNNI, K <= 16 ? 4 : K <= 48 ? 2 : 1, vnni_windows)
 #endif
 
 void cnns_qconv_pooled_small(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
