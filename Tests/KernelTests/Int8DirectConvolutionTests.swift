@@ -214,7 +214,8 @@ final class Int8DirectConvolutionTests: XCTestCase {
                 XCTAssertEqual(
                     got[(pr0 * Q2 * K)...].map(\.bitPattern), want[(pr0 * Q2 * K)...].map(\.bitPattern),
                     "\(name) \(g) from pooled row \(pr0), seed \(seed)")
-                XCTAssert(got[..<(pr0 * Q2 * K)].allSatisfy(\.isNaN), "\(name) \(g) wrote before row \(pr0), seed \(seed)")
+                XCTAssert(
+                    got[..<(pr0 * Q2 * K)].allSatisfy(\.isNaN), "\(name) \(g) wrote before row \(pr0), seed \(seed)")
             }
         }
     }
