@@ -8,6 +8,9 @@
 // and one multiply-add per pixel and block of 8 channels), then pooled and dequantised there:
 // neither the sums nor the lowered rows are written. The same floats as the direct kernel, then
 // cnns_dequantize_pooled2x2 (multiply and add rounded separately; the clamp after).
+// The `_quads` entries take a one-channel layer's kernel rows 0..4⌊R/4⌋−1 as columns of four from
+// the input's column-quad copy xq4 (column_quads.h): a 5x5 kernel's 7 groups instead of 10.
+#include "column_quads.h"
 #include "direct_patch.h"
 #if CNNS_X86
 #include <immintrin.h>
@@ -25,12 +28,15 @@ int cnns_qconv_pooled_small_fits(const cnns_conv_shape *s) {
            s->r * cnns_direct_groups_per_row(s) <= POOLED_SMALL_MAX_GROUPS && s->p >= 2 && s->q >= 2;
 }
 
-// Byte offsets of the kernel's groups from a pixel's receptive field, and of the window's four
-// pixels from its first.
-static void offsets(const cnns_conv_shape *s, int wp, long *off, long win[4]) {
-    cnns_direct_group_offsets(s, wp, off);
+// Byte offsets of the kernel's groups from a pixel's receptive field (with column quads: the
+// first kv from its place in the quad copy), and of the window's four pixels from its first (in
+// the input; four times that in the quad copy). Returns the groups.
+static int offsets(const cnns_conv_shape *s, int wp, int quads, long *off, long win[4]) {
+    if (quads) cnns_quads_offsets(s, wp, off);
+    else cnns_direct_group_offsets(s, wp, off);
     const long right = (long)s->stride_w * s->c, down = (long)s->stride_h * wp * s->c;
     win[0] = 0, win[1] = right, win[2] = down, win[3] = down + right;
+    return quads ? cnns_quads_groups(s) : s->r * cnns_direct_groups_per_row(s);
 }
 
 // The first pixel of window (pooled row pr, column j).
@@ -40,22 +46,26 @@ static inline const uint8_t *window_base(const cnns_conv_shape *s, const uint8_t
     return xp + cnns_direct_pixel_base(s, hp, wp, pr / P2, 2 * (int)(pr % P2), 2 * j);
 }
 
-void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
-                                    const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
-                                    float *out) {
-    const int kg = s->r * cnns_direct_groups_per_row(s), K = s->k, Q2 = s->q / 2;
+// The plain loops: group g of pixel px at a + win[px] + off[g], or for the first kv groups (column
+// quads) at a4 + 4·win[px] + off[g].
+static void pooled_scalar(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp, long pr0,
+                          int count, const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
+                          float *out) {
+    const int K = s->k, Q2 = s->q / 2, kv = xq4 ? cnns_quads_vertical(s) : 0;
     long off[POOLED_SMALL_MAX_GROUPS], win[4];
-    offsets(s, wp, off, win);
+    const int kg = offsets(s, wp, xq4 != NULL, off, win);
     for (long pr = pr0; pr < pr0 + count; pr++)
         for (int j = 0; j < Q2; j++) {
-            const uint8_t *a = window_base(s, xp, hp, wp, pr, j);
+            const uint8_t *a = window_base(s, xp, hp, wp, pr, j), *a4 = xq4 ? xq4 + 4 * (a - xp) : NULL;
             for (int k = 0; k < K; k++) {
                 const int8_t *b = packed + (long)(k / 8) * kg * 32 + (k % 8) * 4;
                 int32_t m = 0;
                 for (int px = 0; px < 4; px++) {
                     int32_t sum = 0;
-                    for (int g = 0; g < kg; g++)
-                        for (int t = 0; t < 4; t++) sum += (int32_t)a[win[px] + off[g] + t] * b[(long)g * 32 + t];
+                    for (int g = 0; g < kg; g++) {
+                        const uint8_t *x = g < kv ? a4 + 4 * win[px] + off[g] : a + win[px] + off[g];
+                        for (int t = 0; t < 4; t++) sum += (int32_t)x[t] * b[(long)g * 32 + t];
+                    }
                     m = px == 0 || sum > m ? sum : m;
                 }
                 float y = (float)m * mul[k] + off_k[k];
@@ -65,9 +75,35 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
         }
 }
 
+void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
+                                    const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
+                                    float *out) {
+    pooled_scalar(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+}
+
+void cnns_qconv_pooled_quads_scalar(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp,
+                                    long pr0, int count, const int8_t *packed, const float *mul, const float *off_k,
+                                    float lo, float hi, float *out) {
+    pooled_scalar(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+}
+
 #if CNNS_X86
 #define TARGET_AVX2 __attribute__((target("avx2")))
 #define TARGET_VNNI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// What a call on a few windows reads: their bases in the input (a) and in the quad copy (a4), the
+// window's pixels from its first (win, and win4 in the quad copy), the groups (the first kv from
+// the quad copy) and their offsets, the packed weights, the epilogue, and each window's output.
+typedef struct {
+    const uint8_t *a[4], *a4[4];
+    long win[4], win4[4];
+    int kv, kg, K;
+    const long *off;
+    const int8_t *packed;
+    const float *mul, *off_k;
+    float lo, hi;
+    float *o[4];
+} small_windows;
 
 // WN windows at once (bases a[0..<WN], outputs o[0..<WN]), JB vectors of channels from 8-channel
 // block b8: four pixels' sums a window in registers, their maximum, dequantised and clamped.
@@ -75,28 +111,30 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
 // weights of group g. WN·4·JB accumulators keep enough chains of multiply-adds in flight for a
 // layer of few channels.
 #define SMALL_WINDOWS(name, TARGET, V, WN, JB, ZERO, WEIGHT, BROADCAST, DOT, MAX, DEQUANT)                      \
-    TARGET __attribute__((always_inline)) static inline void name(                                              \
-        const uint8_t *const *a, const long *win, int kg, const long *off, const int8_t *packed, int b8,        \
-        const float *mul, const float *off_k, float lo, float hi, float *const *o) {                            \
+    TARGET __attribute__((always_inline)) static inline void name(const small_windows *c, int b8) {             \
         V acc[WN][4][JB];                                                                                       \
         for (int wn = 0; wn < WN; wn++)                                                                         \
             for (int px = 0; px < 4; px++)                                                                      \
                 for (int jb = 0; jb < JB; jb++) acc[wn][px][jb] = ZERO();                                       \
-        for (int g = 0; g < kg; g++) {                                                                          \
-            V w[JB];                                                                                            \
-            for (int jb = 0; jb < JB; jb++) w[jb] = WEIGHT(packed, kg, b8, jb, g);                              \
-            for (int wn = 0; wn < WN; wn++)                                                                     \
-                for (int px = 0; px < 4; px++) {                                                                \
-                    int32_t word;                                                                               \
-                    memcpy(&word, a[wn] + win[px] + off[g], 4);                                                 \
-                    const V x = BROADCAST(word);                                                                \
-                    for (int jb = 0; jb < JB; jb++) acc[wn][px][jb] = DOT(acc[wn][px][jb], x, w[jb]);           \
-                }                                                                                               \
-        }                                                                                                       \
+        SMALL_GROUPS(0, c->kv, c->a4, c->win4, V, WN, JB, WEIGHT, BROADCAST, DOT)                               \
+        SMALL_GROUPS(c->kv, c->kg, c->a, c->win, V, WN, JB, WEIGHT, BROADCAST, DOT)                             \
         for (int wn = 0; wn < WN; wn++)                                                                         \
             for (int jb = 0; jb < JB; jb++)                                                                     \
                 DEQUANT(MAX(MAX(acc[wn][0][jb], acc[wn][1][jb]), MAX(acc[wn][2][jb], acc[wn][3][jb])), b8, jb, \
-                        mul, off_k, lo, hi, o[wn]);                                                             \
+                        c->mul, c->off_k, c->lo, c->hi, c->o[wn]);                                              \
+    }
+// Groups g0..<g1 of the windows at bases[wn], their pixels win[px] from them.
+#define SMALL_GROUPS(g0, g1, bases, win, V, WN, JB, WEIGHT, BROADCAST, DOT)                                     \
+    for (int g = (g0); g < (g1); g++) {                                                                         \
+        V w[JB];                                                                                                \
+        for (int jb = 0; jb < JB; jb++) w[jb] = WEIGHT(c->packed, c->kg, b8, jb, g);                            \
+        for (int wn = 0; wn < WN; wn++)                                                                         \
+            for (int px = 0; px < 4; px++) {                                                                    \
+                int32_t word;                                                                                   \
+                memcpy(&word, (bases)[wn] + (win)[px] + c->off[g], 4);                                          \
+                const V x = BROADCAST(word);                                                                    \
+                for (int jb = 0; jb < JB; jb++) acc[wn][px][jb] = DOT(acc[wn][px][jb], x, w[jb]);               \
+            }                                                                                                   \
     }
 
 // 16 channels of group g: block b8 + 2·jb's 8 and the next block's 8, joined.
@@ -125,29 +163,32 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
 
 // The windows of pooled rows pr0..<pr0+count in order (pooled row, column), WN at a time (`windows`
 // runs n windows' every channel), the windows left over one at a time. Bases step along a row; a
-// division only at a new row.
+// division only at a new row. With xq4 (column quads), each window's base there too.
 #define POOLED_SMALL_WALK(name, TARGET, WN, windows)                                                            \
-    TARGET static void name(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,   \
-                            const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,     \
-                            float *out) {                                                                       \
-        const int kg = s->r * cnns_direct_groups_per_row(s), K = s->k, Q2 = s->q / 2;                           \
-        long off[POOLED_SMALL_MAX_GROUPS], win[4];                                                              \
-        offsets(s, wp, off, win);                                                                               \
+    TARGET static void name(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp,    \
+                            long pr0, int count, const int8_t *packed, const float *mul, const float *off_k,    \
+                            float lo, float hi, float *out) {                                                   \
+        long off[POOLED_SMALL_MAX_GROUPS];                                                                      \
+        small_windows c = {.kv = xq4 ? cnns_quads_vertical(s) : 0, .K = s->k, .off = off, .packed = packed,     \
+                           .mul = mul, .off_k = off_k, .lo = lo, .hi = hi};                                     \
+        c.kg = offsets(s, wp, xq4 != NULL, off, c.win);                                                         \
+        for (int px = 0; px < 4; px++) c.win4[px] = 4 * c.win[px];                                              \
+        const int K = s->k, Q2 = s->q / 2;                                                                      \
         const long t1 = (pr0 + count) * Q2, step = 2L * s->stride_w * s->c;                                     \
         long t = pr0 * Q2, pr = pr0;                                                                            \
         int j = 0;                                                                                              \
-        const uint8_t *row = window_base(s, xp, hp, wp, pr, 0), *a[4];                                          \
-        float *o[4];                                                                                            \
+        const uint8_t *row = window_base(s, xp, hp, wp, pr, 0);                                                 \
         while (t < t1) {                                                                                        \
             const int n = t + (WN) <= t1 ? (WN) : 1;                                                            \
             for (int wn = 0; wn < n; wn++, t++) {                                                               \
-                a[wn] = row + j * step;                                                                         \
-                o[wn] = out + t * K;                                                                            \
+                c.a[wn] = row + j * step;                                                                       \
+                c.a4[wn] = xq4 ? xq4 + 4 * (c.a[wn] - xp) : c.a[wn];                                            \
+                c.o[wn] = out + t * K;                                                                          \
                 if (++j == Q2 && ++pr < pr0 + count) row = window_base(s, xp, hp, wp, pr, 0), j = 0;            \
             }                                                                                                   \
-            if (n == 4) windows(4, a, win, kg, off, packed, K, mul, off_k, lo, hi, o);                          \
-            else if (n == 2) windows(2, a, win, kg, off, packed, K, mul, off_k, lo, hi, o);                     \
-            else windows(1, a, win, kg, off, packed, K, mul, off_k, lo, hi, o);                                 \
+            if (n == 4) windows(4, &c);                                                                         \
+            else if (n == 2) windows(2, &c);                                                                    \
+            else windows(1, &c);                                                                                \
         }                                                                                                       \
     }
 
@@ -162,16 +203,14 @@ AVX2_8(avx2_1x2, 1, 2)
 AVX2_8(avx2_1x1, 1, 1)
 AVX2_8(avx2_2x1, 2, 1)
 
-TARGET_AVX2 __attribute__((always_inline)) static inline void avx2_windows(
-    int WN, const uint8_t *const *a, const long *win, int kg, const long *off, const int8_t *packed, int K,
-    const float *mul, const float *off_k, float lo, float hi, float *const *o) {
-    const int nb = K / 8;
+TARGET_AVX2 __attribute__((always_inline)) static inline void avx2_windows(int WN, const small_windows *c) {
+    const int nb = c->K / 8;
     int b = 0;
     if (WN == 1) {
-        for (; b + 2 <= nb; b += 2) avx2_1x2(a, win, kg, off, packed, b, mul, off_k, lo, hi, o);
-        if (b < nb) avx2_1x1(a, win, kg, off, packed, b, mul, off_k, lo, hi, o);
+        for (; b + 2 <= nb; b += 2) avx2_1x2(c, b);
+        if (b < nb) avx2_1x1(c, b);
     } else {
-        for (; b < nb; b++) avx2_2x1(a, win, kg, off, packed, b, mul, off_k, lo, hi, o);
+        for (; b < nb; b++) avx2_2x1(c, b);
     }
 }
 POOLED_SMALL_WALK(pooled_small_avx2, TARGET_AVX2, K == 8 ? 2 : 1, avx2_windows)
@@ -196,23 +235,21 @@ VNNI8(vnni8_4, 4)
 
 // Every channel of WN windows: 16-channel vectors as many at once as the accumulators allow,
 // then a last 8-channel block (K an odd multiple of 8) in a 256-bit vector.
-TARGET_VNNI __attribute__((always_inline)) static inline void vnni_windows(
-    int WN, const uint8_t *const *a, const long *win, int kg, const long *off, const int8_t *packed, int K,
-    const float *mul, const float *off_k, float lo, float hi, float *const *o) {
-    const int n16 = K / 16;
+TARGET_VNNI __attribute__((always_inline)) static inline void vnni_windows(int WN, const small_windows *c) {
+    const int n16 = c->K / 16, K = c->K;
     int b = 0;
     if (WN == 1) {
-        for (; b + 4 <= n16; b += 4) vnni16_1x4(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
-        for (; b + 2 <= n16; b += 2) vnni16_1x2(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
-        for (; b < n16; b++) vnni16_1x1(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
-        if (K % 16) vnni8_1(a, win, kg, off, packed, 2 * n16, mul, off_k, lo, hi, o);
+        for (; b + 4 <= n16; b += 4) vnni16_1x4(c, 2 * b);
+        for (; b + 2 <= n16; b += 2) vnni16_1x2(c, 2 * b);
+        for (; b < n16; b++) vnni16_1x1(c, 2 * b);
+        if (K % 16) vnni8_1(c, 2 * n16);
     } else if (WN == 2) {
-        for (; b + 2 <= n16; b += 2) vnni16_2x2(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
-        for (; b < n16; b++) vnni16_2x1(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
-        if (K % 16) vnni8_2(a, win, kg, off, packed, 2 * n16, mul, off_k, lo, hi, o);
+        for (; b + 2 <= n16; b += 2) vnni16_2x2(c, 2 * b);
+        for (; b < n16; b++) vnni16_2x1(c, 2 * b);
+        if (K % 16) vnni8_2(c, 2 * n16);
     } else {
-        for (; b < n16; b++) vnni16_4x1(a, win, kg, off, packed, 2 * b, mul, off_k, lo, hi, o);
-        if (K % 16) vnni8_4(a, win, kg, off, packed, 2 * n16, mul, off_k, lo, hi, o);
+        for (; b < n16; b++) vnni16_4x1(c, 2 * b);
+        if (K % 16) vnni8_4(c, 2 * n16);
     }
 }
 
@@ -224,19 +261,41 @@ void cnns_qconv_pooled_small(const cnns_conv_shape *s, const uint8_t *xp, int hp
                              float *out) {
 #if CNNS_X86
     if (cnns_have_avx2_fma()) {
-        pooled_small_avx2(s, xp, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+        pooled_small_avx2(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
         return;
     }
 #endif
-    cnns_qconv_pooled_small_scalar(s, xp, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+    pooled_scalar(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
 }
 
 void cnns_qconv_pooled_small_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
                                         int count, const int8_t *packed, const float *mul, const float *off_k,
                                         float lo, float hi, float *out) {
 #if CNNS_X86
-    pooled_small_vnni(s, xp, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+    pooled_small_vnni(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
 #else
-    cnns_qconv_pooled_small_scalar(s, xp, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+    pooled_scalar(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+#endif
+}
+
+void cnns_qconv_pooled_quads(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp, long pr0,
+                             int count, const int8_t *packed, const float *mul, const float *off_k, float lo,
+                             float hi, float *out) {
+#if CNNS_X86
+    if (cnns_have_avx2_fma()) {
+        pooled_small_avx2(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+        return;
+    }
+#endif
+    pooled_scalar(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+}
+
+void cnns_qconv_pooled_quads_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp,
+                                        int wp, long pr0, int count, const int8_t *packed, const float *mul,
+                                        const float *off_k, float lo, float hi, float *out) {
+#if CNNS_X86
+    pooled_small_vnni(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+#else
+    pooled_scalar(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
 #endif
 }

@@ -14,10 +14,12 @@ final class Int8CostTests: XCTestCase {
             path: path)
     }
 
-    /// The lab's shapes and a few odd ones (C not a multiple of 4, K not of 8 or 16, odd maps).
+    /// The lab's shapes (large-filters' first layer on column quads under pooling) and a few odd ones
+    /// (C not a multiple of 4, K not of 8 or 16, odd maps).
     func shapes() throws -> [ConvGeometry] {
         [
             try ConvGeometry(n: 3, h: 28, w: 28, c: 1, k: 32, r: 3),
+            try ConvGeometry(n: 2, h: 28, w: 28, c: 1, k: 32, r: 5),
             try ConvGeometry(n: 3, h: 14, w: 14, c: 32, k: 64, r: 3),
             try ConvGeometry(n: 2, h: 14, w: 14, c: 32, k: 64, r: 5),
             try ConvGeometry(n: 2, h: 7, w: 9, c: 6, k: 20, r: 3),
@@ -96,6 +98,14 @@ final class Int8CostTests: XCTestCase {
         XCTAssertEqual(
             layer(odd, path: .lowered, isa: isa).cost(batch: 1, workers: 1, pooled: true).executedFLOPs,
             2 * 54 * 24 * 20)
+        // large-filters' first layer, 28x28x1 -> 32, 5x5, pooled: its 196 windows' 784 pixels a
+        // image, each patch 5 rows of 2 groups of 4 bytes on kernel rows, and on column quads 5
+        // columns of rows 0-3 and 2 groups of row 4 (7 groups of 4 bytes); unpooled, kernel rows.
+        let first = try ConvGeometry(n: 1, h: 28, w: 28, c: 1, k: 32, r: 5)
+        let quads = layer(first, path: .direct, isa: isa)
+        XCTAssertTrue(quads.columnQuads)
+        XCTAssertEqual(quads.cost(batch: 1, workers: 1, pooled: true).executedFLOPs, 2 * 784 * 32 * 28)
+        XCTAssertEqual(quads.cost(batch: 1, workers: 1).executedFLOPs, 2 * 784 * 32 * 40)
         // F(2x2,5x5): 36 points per tile, C padded to even, K to 16, plus one scaling per point.
         let five = try ConvGeometry(n: 1, h: 10, w: 10, c: 5, k: 20, r: 5)
         let w5 = layer(five, path: .winograd, isa: isa)

@@ -237,8 +237,8 @@ void cnns_qconv_direct_pooled_u7s8_w16(const cnns_conv_shape *s, const uint8_t *
 /// pr0..<pr0+count (flattened n, pooled row) of out (n, p/2, q/2, k) = clamp(float(window's
 /// largest int32 sum)·mul[k] + off[k], lo, hi); xp and packed as for cnns_qconv_direct_u7s8. The
 /// same floats as cnns_qconv_direct_pooled_u7s8 then cnns_dequantize_pooled2x2. AVX2 when the CPU
-/// has it; `_avx512vnni` (vpdpbusd on ymm) requires cnns_have_avx512_vnni(); `_scalar` is the
-/// reference.
+/// has it; `_avx512vnni` (vpdpbusd on 16 channels a 512-bit vector) requires
+/// cnns_have_avx512_vnni(); `_scalar` is the reference.
 int cnns_qconv_pooled_small_fits(const cnns_conv_shape *s);
 void cnns_qconv_pooled_small(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
                              const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
@@ -249,6 +249,27 @@ void cnns_qconv_pooled_small_avx512vnni(const cnns_conv_shape *s, const uint8_t 
 void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
                                     const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
                                     float *out);
+/// Column quads (column_quads.h, qconv_column_quads.c): a one-channel layer of at least 4 kernel
+/// rows where reading rows 0..4⌊R/4⌋−1 down their columns, four bytes a group, takes fewer groups
+/// than rows of ⌈S/4⌉ (a 5x5 kernel: 7 against 10), and the pooled kernel fits. The weights packed
+/// in that group order; the column-quad copy of rows row0..<row0+rows of the padded input (xp as for
+/// cnns_qconv_direct_u7s8, C = 1): 4 bytes a pixel, pixels (n, y..y+3, x) at pixel (n, y, x), zeros
+/// past an image's last row; then cnns_qconv_pooled_small on xp and that copy (xq4, every row built):
+/// the same floats.
+int cnns_qconv_quads_fits(const cnns_conv_shape *s);
+int cnns_qconv_quads_groups(const cnns_conv_shape *s);
+int64_t cnns_qconv_quads_packed_size(const cnns_conv_shape *s);
+void cnns_qconv_quads_pack(const cnns_conv_shape *s, const int8_t *w, int8_t *packed, int8_t *scratch);
+void cnns_qconv_column_quads(const uint8_t *xp, int hp, int wp, long row0, long rows, uint8_t *out);
+void cnns_qconv_pooled_quads(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp, long pr0,
+                             int count, const int8_t *packed, const float *mul, const float *off_k, float lo,
+                             float hi, float *out);
+void cnns_qconv_pooled_quads_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp,
+                                        int wp, long pr0, int count, const int8_t *packed, const float *mul,
+                                        const float *off_k, float lo, float hi, float *out);
+void cnns_qconv_pooled_quads_scalar(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp,
+                                    long pr0, int count, const int8_t *packed, const float *mul, const float *off_k,
+                                    float lo, float hi, float *out);
 
 /// The int8 convolution by Winograd F(2x2,3x3) on 16-bit integers (qwinograd_f2.c): 3x3 kernels,
 /// stride 1, C ≤ CNNS_QWINO_MAX_C (so the sums, at most 4·9·C·127·128, fit in int32).

@@ -37,7 +37,9 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// rows are short (S·C ≤ 16 bytes: a first layer) or a whole number of 4-byte groups may skip the
 /// lowering (`Path.direct`, the default): the input is quantised into a padded copy
 /// and `cnns_qconv_direct_u7s8` (or its 16-lane builds, on the same ISA as the GEMM) reads each
-/// kernel row of a patch from it in place. A 3x3 stride-1 layer may instead run Winograd
+/// kernel row of a patch from it in place; under 2x2 pooling, a one-channel layer of at least four
+/// kernel rows reads them down their columns, four bytes a group, from a column-quad copy of that
+/// input (`columnQuads`: a 5x5 kernel's 7 groups instead of 10). A 3x3 stride-1 layer may instead run Winograd
 /// F(2x2,3x3) on 16-bit integers (`Path.winograd`, `cnns_qwino_u7s8`: 16 multiply-adds per 2x2
 /// tile and channel instead of 36, on vpmaddwd or VNNI's vpdpwssd), which gives the same int32
 /// sums exactly; a 5x5 stride-1 layer Winograd F(2x2,5x5) (`cnns_qwino5_u7s8`: 36 instead of 100),
@@ -59,6 +61,14 @@ public final class Int8Conv2D {
     let offset: UnsafeMutablePointer<Float>
     private var quantizedInput: UnsafeMutablePointer<UInt8>?
     private var quantizedCapacity = 0
+    /// The column-quad copy of the padded input (`columnQuads`), built per pooled pass.
+    private var quadCopy: UnsafeMutablePointer<UInt8>?
+    private var quadCapacity = 0
+    /// Whether the pooled direct kernel reads this one-channel layer's kernel rows as column quads
+    /// (`cnns_qconv_quads_fits`: a 5x5 kernel's 7 groups of 4 bytes instead of 10), with the weights
+    /// packed in their order (`quadsPacked`).
+    public let columnQuads: Bool
+    let quadsPacked: UnsafeMutablePointer<Int8>?
     /// The patch length R·S·C rounded up to 4 (the kernel reads whole groups of 4).
     let paddedLength: Int
     /// Whether this layer runs the direct kernel (no lowering) instead of lowering + GEMM.
@@ -178,6 +188,16 @@ public final class Int8Conv2D {
             q.withUnsafeBufferPointer { cnns_qgemm_pack_b(Int32(K), Int32(L), $0.baseAddress, Int32(K), pk) }
         }
         packed = pk
+        columnQuads = direct && cnns_qconv_quads_fits(&shape) != 0
+        if columnQuads {
+            let size = Int(cnns_qconv_quads_packed_size(&shape))
+            let quads = UnsafeMutablePointer<Int8>.allocate(capacity: size)
+            var scratch = [Int8](repeating: 0, count: size)
+            q.withUnsafeBufferPointer { cnns_qconv_quads_pack(&shape, $0.baseAddress, quads, &scratch) }
+            quadsPacked = quads
+        } else {
+            quadsPacked = nil
+        }
         weightScales = scales
         multiplier = .allocate(capacity: K)
         offset = .allocate(capacity: K)
@@ -230,6 +250,16 @@ public final class Int8Conv2D {
     public var kernelName: String {
         winograd
             ? winogradISA + (winogradU8 ? " winograd-u8" : " winograd") : gemmISA + (direct ? " direct" : " lowered")
+    }
+
+    /// The pooled kernel on column quads for `gemmISA`: VNNI, else AVX2 (scalar C without AVX2), or
+    /// the scalar reference.
+    static func pooledQuadsKernel(_ isa: String) -> PooledQuadsKernel {
+        switch isa {
+        case "avx512-vnni": return cnns_qconv_pooled_quads_avx512vnni
+        case "scalar": return cnns_qconv_pooled_quads_scalar
+        default: return cnns_qconv_pooled_quads
+        }
     }
 
     /// The int8 GEMM for an ISA cap on this CPU.
@@ -307,12 +337,12 @@ public final class Int8Conv2D {
     deinit {
         packed.deallocate(); multiplier.deallocate(); offset.deallocate(); winogradWeights?.deallocate()
         winogradScales?.deallocate(); winogradBytes?.deallocate(); winogradCompensation?.deallocate()
-        quantizedInput?.deallocate()
+        quantizedInput?.deallocate(); quadCopy?.deallocate(); quadsPacked?.deallocate()
     }
 
     /// Bytes of scratch this layer holds now: the quantised input and every worker's buffers (the
     /// declared `cost(batch:workers:pooled:).workspaceBytes` of the largest pass run so far).
-    public var heldWorkspaceBytes: Int { quantizedCapacity + workspace.totalBytes }
+    public var heldWorkspaceBytes: Int { quantizedCapacity + quadCapacity + workspace.totalBytes }
 
     /// Bytes of the quantised weights (the float layer needs four times as many).
     public var weightBytes: Int { geometry.r * geometry.s * geometry.c * geometry.k }
@@ -400,6 +430,13 @@ public final class Int8Conv2D {
         @convention(c) (
             UnsafePointer<cnns_conv_shape>?, UnsafePointer<UInt8>?, Int32, Int32, Int, Int32, UnsafePointer<Int8>?,
             UnsafePointer<Float>?, UnsafePointer<Float>?, Float, Float, UnsafeMutablePointer<Float>?
+        ) -> Void
+
+    typealias PooledQuadsKernel =
+        @convention(c) (
+            UnsafePointer<cnns_conv_shape>?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, Int32, Int32, Int, Int32,
+            UnsafePointer<Int8>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Float, Float,
+            UnsafeMutablePointer<Float>?
         ) -> Void
 
     typealias GemmKernel =
@@ -576,11 +613,42 @@ public final class Int8Conv2D {
         let g = geometry, P2 = g.p / 2
         var shape = g.cShape
         let (hp, wp) = (Int32(paddedExtent.h), Int32(paddedExtent.w))
-        let kernel = Self.pooledSmallKernel(gemmISA)
-        runner.parallelRanges(batch * P2, work: batch * P2 * 4 * (g.q / 2) * g.r * g.s * g.c * g.k) { _, rows in
-            kernel(
-                &shape, xq, hp, wp, rows.lowerBound, Int32(rows.count), packed, multiplier, offset, lo, hi, output)
+        let work = batch * P2 * 4 * (g.q / 2) * g.r * g.s * g.c * g.k
+        guard columnQuads, let quadsPacked else {
+            let kernel = Self.pooledSmallKernel(gemmISA)
+            runner.parallelRanges(batch * P2, work: work) { _, rows in
+                kernel(
+                    &shape, xq, hp, wp, rows.lowerBound, Int32(rows.count), packed, multiplier, offset, lo, hi, output)
+            }
+            return
         }
+        let xq4 = columnQuadCopy(of: xq, batch: batch, runner: runner)
+        let kernel = Self.pooledQuadsKernel(gemmISA)
+        runner.parallelRanges(batch * P2, work: work) { _, rows in
+            kernel(
+                &shape, xq, xq4, hp, wp, rows.lowerBound, Int32(rows.count), quadsPacked, multiplier, offset, lo, hi,
+                output)
+        }
+    }
+
+    // xq: padded u7 input (N, hp, wp, 1) -> (N, hp, wp, 4): pixel (n, y, x) holds pixels (n, y..y+3, x)
+    /// The column-quad copy of the padded one-channel input (`cnns_qconv_column_quads`), built by
+    /// the workers a range of padded rows each.
+    private func columnQuadCopy(of xq: UnsafeMutablePointer<UInt8>, batch: Int, runner: ParallelRunner)
+        -> UnsafeMutablePointer<UInt8>
+    {
+        let (hp, wp) = (paddedExtent.h, paddedExtent.w)
+        let count = batch * hp * wp * 4
+        if quadCapacity < count {
+            quadCopy?.deallocate()
+            quadCopy = .allocate(capacity: count)
+            quadCapacity = count
+        }
+        let copy = quadCopy!
+        runner.parallelRanges(batch * hp, work: count) { _, rows in
+            cnns_qconv_column_quads(xq, Int32(hp), Int32(wp), rows.lowerBound, rows.count, copy)
+        }
+        return copy
     }
 
     // xq: padded u7 input (N, hp, wp, C) -> the pooling windows' sums -> output (N,P/2,Q/2,K) float

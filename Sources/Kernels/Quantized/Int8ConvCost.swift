@@ -30,7 +30,8 @@ extension Int8Conv2D {
     /// Integer operations are counted as float FLOPs are (a multiply-add is two), so the executed
     /// figure compares with the float algorithms':
     /// - direct and lowered: 2 per multiply-add the kernel runs, the patch padded to the kernel's
-    ///   groups of 4 bytes (R·⌈S·C/4⌉·4 in place, ⌈R·S·C/4⌉·4 lowered) and K to its blocks of 8;
+    ///   groups of 4 bytes (R·⌈S·C/4⌉·4 in place, ⌈R·S·C/4⌉·4 lowered; under pooling with column
+    ///   quads, 4 per group: `cnns_qconv_quads_groups`) and K to its blocks of 8;
     /// - Winograd F(2x2,3x3) and F(2x2,5x5): 2·α²·C'·K' per tile (C' even, K' a multiple of 16),
     ///   plus the input and output transforms counted as float Winograd counts them (a multiply and
     ///   an add per non-zero coefficient: more than the integer kernels' adds and shifts), plus, for
@@ -44,9 +45,9 @@ extension Int8Conv2D {
     /// The quantising and dequantising passes (elementwise, like a bias) are not counted.
     /// Minimum traffic: the float input read, the int8 weights and the epilogue's two floats per
     /// channel read, the float output written. The path's own traffic adds, each written and read
-    /// once: the quantised input, lowered rows, int32 sums, and Winograd's transformed tiles
-    /// (int16, or bytes in the 8-bit domain), products (int32) and its transformed weights (int16
-    /// or bytes) once per chunk of tiles.
+    /// once: the quantised input, the column-quad copy, lowered rows, int32 sums, and Winograd's
+    /// transformed tiles (int16, or bytes in the 8-bit domain), products (int32) and its transformed
+    /// weights (int16 or bytes) once per chunk of tiles.
     public func cost(batch: Int, workers: Int, pooled: Bool = false) -> ConvCost {
         let g = geometry
         let n = Double(batch), C = Double(g.c), K = Double(g.k)
@@ -83,10 +84,16 @@ extension Int8Conv2D {
                 workspaceBytes: quantizedBytes + Double(workers) * perWorker, minimumTrafficBytes: minimum,
                 algorithmTrafficBytes: minimum + own)
         }
+        var shape = g.cShape
+        let quads = pooled && columnQuads
         let patch =
-            direct
-            ? g.r * ((g.s * g.c + 3) / 4 * 4)
-            : paddedLength
+            quads
+            ? 4 * Int(cnns_qconv_quads_groups(&shape))
+            : direct
+                ? g.r * ((g.s * g.c + 3) / 4 * 4)
+                : paddedLength
+        // The column-quad copy: four bytes a padded input pixel, written once and read by the kernel.
+        let quadBytes = quads ? n * Double(paddedExtent.h * paddedExtent.w) * 4 : 0
         let kBlocks = Double((g.k + 7) / 8 * 8)
         let (pixels, perChunk) = summedPixels(batch: batch, pooled: pooled)
         let executed = 2 * Double(pixels) * kBlocks * Double(patch)
@@ -96,8 +103,8 @@ extension Int8Conv2D {
         let sums = perChunk == 0 ? 0 : 2 * Double(pixels) * K * 4
         return ConvCost(
             directFLOPs: direct2, executedFLOPs: executed, oncePerWeightsFLOPs: 0,
-            workspaceBytes: quantizedBytes + Double(workers * buffers), minimumTrafficBytes: minimum,
-            algorithmTrafficBytes: minimum + 2 * quantizedBytes + lowered + sums)
+            workspaceBytes: quantizedBytes + quadBytes + Double(workers * buffers), minimumTrafficBytes: minimum,
+            algorithmTrafficBytes: minimum + 2 * quantizedBytes + 2 * quadBytes + lowered + sums)
     }
 
     /// How many patches the Winograd path transforms (per channel) in one pass of `batch` images:
