@@ -301,6 +301,20 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
         if (bad && failures++ < 5)
             printf("FAIL qconv_pooled_small n=%d h=%d w=%d c=%d k=%d r=%d: %ld outputs differ\n", n, h, w, c, k, r,
                    bad);
+        if (cnns_qconv_quads_fits(&s)) {  // One channel: rows read as column quads, the same floats.
+            int8_t *qp = malloc((size_t)cnns_qconv_quads_packed_size(&s));
+            int8_t *qs = malloc((size_t)cnns_qconv_quads_packed_size(&s));
+            uint8_t *xq4 = malloc((size_t)n * hp * wp * 4);
+            float *quads = malloc(sizeof(float) * n * P2 * Q2 * k);
+            cnns_qconv_quads_pack(&s, wt, qp, qs);
+            cnns_qconv_column_quads(xp, hp, wp, 0, (long)n * hp, xq4);
+            cnns_qconv_pooled_quads(&s, xp, xq4, hp, wp, 0, n * P2, qp, mul, off, 0.0f, 30.0f, quads);
+            checks += 1;
+            if (memcmp(quads, pooled, sizeof(float) * n * P2 * Q2 * k) && failures++ < 5)
+                printf("FAIL qconv_pooled_quads n=%d h=%d w=%d k=%d r=%d: differs from the pooled kernel\n", n, h, w,
+                       k, r);
+            free(qp), free(qs), free(xq4), free(quads);
+        }
         free(mul), free(off), free(pooled);
     }
     if (r == 3) {  // Integer Winograd F(2x2,3x3) (the plain C build here): the same sums, exactly.
@@ -523,6 +537,7 @@ int main(void) {
         const int c = t % 2 ? 1 + below(3) : 4 * (1 + below(6)), r = t % 4 < 2 ? 3 : 5;
         check_int8_direct(1 + below(2), r + below(12), r + below(12), c, t % 2 ? 8 * (1 + below(4)) : 1 + below(40), r);
     }
+    check_int8_direct(2, 28, 28, 1, 32, 5);  // large-filters' first layer (column quads under pooling)
     for (int t = 0; t < 4; t++) {
         const int c = 1 + below(20), k = 8 * (1 + below(4));
         check_dweights_implicit(1 + below(2), 5 + below(8), 5 + below(8), c, k, 3, 1 + t % 2);
