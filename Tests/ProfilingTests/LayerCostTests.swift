@@ -36,6 +36,24 @@ final class LayerCostTests: XCTestCase {
         XCTAssertEqual(d64.minBytes, 4 * (64 * (3136 + 128) + 401_408 + 128))
     }
 
+    /// Under its fused 2x2 max pooling, large-filters' int8 first layer runs on column quads, says so,
+    /// and reports the pooled pass's costs.
+    func testFusedInt8FirstLayerOfLargeFiltersSaysColumnQuads() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let p = try ModelProfile.load(named: "large-filters", in: dir.appendingPathComponent("Profiles/models"))
+        let m = try ModelBuilder.build(p, input: [28, 28, 1])
+        let conv = try XCTUnwrap(m.layers[0] as? Conv2DLayer), pool = try XCTUnwrap(m.layers[1] as? PoolingLayer)
+        let layer = Int8Layer(quantizing: conv, input: ActivationQuantization(min: -1, max: 1))
+        layer.fusedMaxPool = pool
+        XCTAssertTrue(layer.runsFusedPool)
+        XCTAssertTrue(layer.kernel.columnQuads)
+        let got = RunAssembler.costs(layer, phase: .forward, batch: 8, workers: 2, runner: SerialRunner())
+        XCTAssertEqual(got.conv, "int8 \(layer.kernel.kernelName) on column quads + max pool (fused)")
+        XCTAssertEqual(got.executed, layer.kernel.cost(batch: 8, workers: 2, pooled: true).executedFLOPs)
+        XCTAssertEqual(got.workspace, layer.kernel.cost(batch: 8, workers: 2, pooled: true).workspaceBytes)
+    }
+
     /// An int8 convolution reports its own path's costs (executed operations, workspace, label), not
     /// the float layer's.
     func testInt8LayerReportsItsPathsCosts() throws {
