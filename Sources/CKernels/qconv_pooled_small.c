@@ -47,7 +47,7 @@ static inline const uint8_t *window_base(const cnns_conv_shape *s, const uint8_t
 }
 
 // The plain loops: group g of pixel px at a + win[px] + off[g], or for the first kv groups (column
-// quads) at a4 + 4·win[px] + off[g].
+// quads, where xq4 is given) at a4 + 4·win[px] + off[g].
 static void pooled_scalar(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp, long pr0,
                           int count, const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
                           float *out) {
@@ -145,21 +145,16 @@ typedef struct {
         _mm256_loadu_si256((const __m256i *)((packed) + ((long)((b8) + 2 * (jb) + 1) * (kg) + (g)) * 32)), 1)
 #define WEIGHT8(packed, kg, b8, jb, g)                                                                          \
     _mm256_loadu_si256((const __m256i *)((packed) + ((long)((b8) + (jb)) * (kg) + (g)) * 32))
-// max(sums) · mul[k] + off[k] (multiply and add rounded separately), clamped to [lo, hi].
-#define DEQUANT16(m, b8, jb, mul, off_k, lo, hi, o)                                                             \
+// max(sums) · mul[k] + off[k] (multiply and add rounded separately), clamped to [lo, hi], on vectors
+// of LANES floats (P: the intrinsics' prefix, VF their float type).
+#define DEQUANT(P, VF, LANES, m, b8, jb, mul, off_k, lo, hi, o)                                                 \
     do {                                                                                                        \
-        const int k = (b8) * 8 + 16 * (jb);                                                                     \
-        const __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(m), _mm512_loadu_ps((mul) + k)),        \
-                                       _mm512_loadu_ps((off_k) + k));                                           \
-        _mm512_storeu_ps((o) + k, _mm512_min_ps(_mm512_max_ps(y, _mm512_set1_ps(lo)), _mm512_set1_ps(hi)));     \
+        const int k = (b8) * 8 + (LANES) * (jb);                                                                \
+        const VF y = P##_add_ps(P##_mul_ps(P##_cvtepi32_ps(m), P##_loadu_ps((mul) + k)), P##_loadu_ps((off_k) + k)); \
+        P##_storeu_ps((o) + k, P##_min_ps(P##_max_ps(y, P##_set1_ps(lo)), P##_set1_ps(hi)));                   \
     } while (0)
-#define DEQUANT8(m, b8, jb, mul, off_k, lo, hi, o)                                                              \
-    do {                                                                                                        \
-        const int k = (b8) * 8 + 8 * (jb);                                                                      \
-        const __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(m), _mm256_loadu_ps((mul) + k)),        \
-                                       _mm256_loadu_ps((off_k) + k));                                           \
-        _mm256_storeu_ps((o) + k, _mm256_min_ps(_mm256_max_ps(y, _mm256_set1_ps(lo)), _mm256_set1_ps(hi)));     \
-    } while (0)
+#define DEQUANT16(...) DEQUANT(_mm512, __m512, 16, __VA_ARGS__)
+#define DEQUANT8(...) DEQUANT(_mm256, __m256, 8, __VA_ARGS__)
 
 // The windows of pooled rows pr0..<pr0+count in order (pooled row, column), WN at a time (`windows`
 // runs n windows' every channel), the windows left over one at a time. Bases step along a row; a
@@ -256,28 +251,6 @@ TARGET_VNNI __attribute__((always_inline)) static inline void vnni_windows(int W
 POOLED_SMALL_WALK(pooled_small_vnni, TARGET_VNNI, K <= 16 ? 4 : K <= 48 ? 2 : 1, vnni_windows)
 #endif
 
-void cnns_qconv_pooled_small(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
-                             const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
-                             float *out) {
-#if CNNS_X86
-    if (cnns_have_avx2_fma()) {
-        pooled_small_avx2(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
-        return;
-    }
-#endif
-    pooled_scalar(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
-}
-
-void cnns_qconv_pooled_small_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
-                                        int count, const int8_t *packed, const float *mul, const float *off_k,
-                                        float lo, float hi, float *out) {
-#if CNNS_X86
-    pooled_small_vnni(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
-#else
-    pooled_scalar(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
-#endif
-}
-
 void cnns_qconv_pooled_quads(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp, long pr0,
                              int count, const int8_t *packed, const float *mul, const float *off_k, float lo,
                              float hi, float *out) {
@@ -298,4 +271,17 @@ void cnns_qconv_pooled_quads_avx512vnni(const cnns_conv_shape *s, const uint8_t 
 #else
     pooled_scalar(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
 #endif
+}
+
+// Kernel rows only: the quads entries with no quad copy.
+void cnns_qconv_pooled_small(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0, int count,
+                             const int8_t *packed, const float *mul, const float *off_k, float lo, float hi,
+                             float *out) {
+    cnns_qconv_pooled_quads(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+}
+
+void cnns_qconv_pooled_small_avx512vnni(const cnns_conv_shape *s, const uint8_t *xp, int hp, int wp, long pr0,
+                                        int count, const int8_t *packed, const float *mul, const float *off_k,
+                                        float lo, float hi, float *out) {
+    cnns_qconv_pooled_quads_avx512vnni(s, xp, NULL, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
 }

@@ -9,12 +9,7 @@ import XCTest
 /// kernel on kernel rows (random shapes, seed printed, replay with CNNSCOPE_TEST_SEED; and the lab's
 /// large-filters first layer).
 final class Int8ColumnQuadsTests: XCTestCase {
-    typealias PooledQuads =
-        @convention(c) (
-            UnsafePointer<cnns_conv_shape>?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, Int32, Int32, Int, Int32,
-            UnsafePointer<Int8>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Float, Float,
-            UnsafeMutablePointer<Float>?
-        ) -> Void
+    typealias PooledQuads = Int8Conv2D.PooledQuadsKernel
 
     /// large-filters' first layer: 28x28x1 -> 32, 5x5.
     static let labLayer = "N=2,H=28,W=28,C=1,K=32,R=5"
@@ -67,11 +62,8 @@ final class Int8ColumnQuadsTests: XCTestCase {
         var rng = SeededGenerator(seed: seed)
         var shapes = [try ConvGeometry.parse(Self.labLayer)]
         while shapes.count < 16 {
-            let r = 4 + rng.nextInt(4), s = 1 + rng.nextInt(7)
-            let g = try ConvGeometry(
-                n: 1 + rng.nextInt(3), h: r + 1 + rng.nextInt(12), w: s + 1 + rng.nextInt(20), c: 1,
-                k: 8 * (1 + rng.nextInt(10)), r: r, s: s, stride: 1 + rng.nextInt(2), strideW: 1 + rng.nextInt(2),
-                padding: rng.nextInt(2) == 0 ? .same : .valid)
+            let g = try Int8DirectConvolutionTests.randomPooledGeometry(
+                &rng, c: 1, r: 4 + rng.nextInt(4), s: 1 + rng.nextInt(7), extent: 12)
             var shape = g.cShape
             if cnns_qconv_quads_fits(&shape) != 0 { shapes.append(g) }
         }
@@ -128,21 +120,8 @@ final class Int8ColumnQuadsTests: XCTestCase {
                 let full = Tensor(shape: g.outputShape), pooled = try Tensor([g.n, P2, Q2, g.k])
                 conv.forward(input: x.data, batch: g.n, output: full.data, runner: runner, clamp: 0...6)
                 conv.forwardPooled2x2(input: x.data, batch: g.n, output: pooled.data, runner: runner, clamp: 0...6)
-                var mismatches = 0
-                for n in 0..<g.n {
-                    for p in 0..<P2 {
-                        for q in 0..<Q2 {
-                            for o in 0..<g.k {
-                                let at = { (i: Int, j: Int) in
-                                    full.data[((n * g.p + 2 * p + i) * g.q + 2 * q + j) * g.k + o]
-                                }
-                                let want = max(max(at(0, 0), at(0, 1)), max(at(1, 0), at(1, 1)))
-                                let got = pooled.data[((n * P2 + p) * Q2 + q) * g.k + o]
-                                if got.bitPattern != want.bitPattern { mismatches += 1 }
-                            }
-                        }
-                    }
-                }
+                let want = Int8Tests.maxPooled2x2(full, g)
+                let mismatches = want.indices.filter { pooled.data[$0].bitPattern != want[$0].bitPattern }.count
                 XCTAssertEqual(mismatches, 0, "isa \(isa) workers \(runner.width)")
             }
         }

@@ -62,6 +62,17 @@ final class Int8DirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// A random layer for the pooled kernels: 1-3 images, maps up to 10-20 pixels past the kernel,
+    /// K a multiple of 8 up to 80, strides 1 or 2 each way, either padding.
+    static func randomPooledGeometry(_ rng: inout SeededGenerator, c: Int, r: Int, s: Int, extent: Int = 10) throws
+        -> ConvGeometry
+    {
+        try ConvGeometry(
+            n: 1 + rng.nextInt(3), h: r + 1 + rng.nextInt(extent), w: s + 1 + rng.nextInt(2 * extent), c: c,
+            k: 8 * (1 + rng.nextInt(10)), r: r, s: s, stride: 1 + rng.nextInt(2), strideW: 1 + rng.nextInt(2),
+            padding: rng.nextInt(2) == 0 ? .same : .valid)
+    }
+
     /// The quantised input with its padding written in, as Int8Conv2D lays it out for the direct
     /// kernel: (padTop + H + padBottom) x (padLeft + W + padRight) pixels per image, 3 spare bytes.
     static func padded(_ x: [UInt8], _ g: ConvGeometry, pad: UInt8) -> (bytes: [UInt8], hp: Int, wp: Int) {
@@ -170,11 +181,8 @@ final class Int8DirectConvolutionTests: XCTestCase {
         // 5x5 one (200), then random ones.
         var shapes = try Self.labShapes(plus: ["N=1,H=9,W=9,C=32,K=16,R=5"])
         while shapes.count < 20 {
-            let r = 1 + rng.nextInt(5), c = [1, 2, 3, 4, 8, 12, 32][rng.nextInt(7)]
-            let g = try ConvGeometry(
-                n: 1 + rng.nextInt(3), h: r + 1 + rng.nextInt(10), w: r + 1 + rng.nextInt(10), c: c,
-                k: 8 * (1 + rng.nextInt(10)), r: r, stride: 1 + rng.nextInt(2),
-                padding: rng.nextInt(2) == 0 ? .same : .valid)
+            let r = 1 + rng.nextInt(5)
+            let g = try Self.randomPooledGeometry(&rng, c: [1, 2, 3, 4, 8, 12, 32][rng.nextInt(7)], r: r, s: r)
             var shape = g.cShape
             if cnns_qconv_pooled_small_fits(&shape) != 0 { shapes.append(g) }
         }

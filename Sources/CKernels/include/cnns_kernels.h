@@ -255,7 +255,7 @@ void cnns_qconv_pooled_small_scalar(const cnns_conv_shape *s, const uint8_t *xp,
 /// in that group order; the column-quad copy of rows row0..<row0+rows of the padded input (xp as for
 /// cnns_qconv_direct_u7s8, C = 1): 4 bytes a pixel, pixels (n, y..y+3, x) at pixel (n, y, x), zeros
 /// past an image's last row; then cnns_qconv_pooled_small on xp and that copy (xq4, every row built):
-/// the same floats.
+/// the same floats (with xq4 NULL, and the rows' packing, these are cnns_qconv_pooled_small).
 int cnns_qconv_quads_fits(const cnns_conv_shape *s);
 int cnns_qconv_quads_groups(const cnns_conv_shape *s);
 int64_t cnns_qconv_quads_packed_size(const cnns_conv_shape *s);
