@@ -91,19 +91,23 @@ void cnns_qconv_pooled_quads_scalar(const cnns_conv_shape *s, const uint8_t *xp,
 #define TARGET_AVX2 __attribute__((target("avx2")))
 #define TARGET_VNNI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
 
-// What a call on a few windows reads: their bases in the input (a) and in the quad copy (a4), the
-// window's pixels from its first (win, and win4 in the quad copy), the groups (the first kv from
-// the quad copy) and their offsets, the packed weights, the epilogue, and each window's output.
+// What every call of a layer reads: the window's pixels from its first (win, and win4 in the quad
+// copy), the groups (the first kv from the quad copy) and their offsets, the packed weights and the
+// epilogue. Passed by value, so once inlined its fields live in registers.
 typedef struct {
-    const uint8_t *a[4], *a4[4];
     long win[4], win4[4];
     int kv, kg, K;
     const long *off;
     const int8_t *packed;
     const float *mul, *off_k;
     float lo, hi;
+} small_layer;
+
+// A call's windows: their bases in the input (a) and in the quad copy (a4), and their outputs.
+typedef struct {
+    const uint8_t *a[4], *a4[4];
     float *o[4];
-} small_windows;
+} small_at;
 
 // WN windows at once (bases a[0..<WN], outputs o[0..<WN]), JB vectors of channels from 8-channel
 // block b8: four pixels' sums a window in registers, their maximum, dequantised and clamped.
@@ -111,27 +115,28 @@ typedef struct {
 // weights of group g. WN·4·JB accumulators keep enough chains of multiply-adds in flight for a
 // layer of few channels.
 #define SMALL_WINDOWS(name, TARGET, V, WN, JB, ZERO, WEIGHT, BROADCAST, DOT, MAX, DEQUANT)                      \
-    TARGET __attribute__((always_inline)) static inline void name(const small_windows *c, int b8) {             \
+    TARGET __attribute__((always_inline)) static inline void name(const small_layer c, const small_at *at,      \
+                                                                  int b8, int quads) {                          \
         V acc[WN][4][JB];                                                                                       \
         for (int wn = 0; wn < WN; wn++)                                                                         \
             for (int px = 0; px < 4; px++)                                                                      \
                 for (int jb = 0; jb < JB; jb++) acc[wn][px][jb] = ZERO();                                       \
-        SMALL_GROUPS(0, c->kv, c->a4, c->win4, V, WN, JB, WEIGHT, BROADCAST, DOT)                               \
-        SMALL_GROUPS(c->kv, c->kg, c->a, c->win, V, WN, JB, WEIGHT, BROADCAST, DOT)                             \
+        if (quads) SMALL_GROUPS(0, c.kv, at->a4, c.win4, V, WN, JB, WEIGHT, BROADCAST, DOT)                     \
+        SMALL_GROUPS(quads ? c.kv : 0, c.kg, at->a, c.win, V, WN, JB, WEIGHT, BROADCAST, DOT)                   \
         for (int wn = 0; wn < WN; wn++)                                                                         \
             for (int jb = 0; jb < JB; jb++)                                                                     \
                 DEQUANT(MAX(MAX(acc[wn][0][jb], acc[wn][1][jb]), MAX(acc[wn][2][jb], acc[wn][3][jb])), b8, jb, \
-                        c->mul, c->off_k, c->lo, c->hi, c->o[wn]);                                              \
+                        c.mul, c.off_k, c.lo, c.hi, at->o[wn]);                                                 \
     }
 // Groups g0..<g1 of the windows at bases[wn], their pixels win[px] from them.
 #define SMALL_GROUPS(g0, g1, bases, win, V, WN, JB, WEIGHT, BROADCAST, DOT)                                     \
     for (int g = (g0); g < (g1); g++) {                                                                         \
         V w[JB];                                                                                                \
-        for (int jb = 0; jb < JB; jb++) w[jb] = WEIGHT(c->packed, c->kg, b8, jb, g);                            \
+        for (int jb = 0; jb < JB; jb++) w[jb] = WEIGHT(c.packed, c.kg, b8, jb, g);                              \
         for (int wn = 0; wn < WN; wn++)                                                                         \
             for (int px = 0; px < 4; px++) {                                                                    \
                 int32_t word;                                                                                   \
-                memcpy(&word, (bases)[wn] + (win)[px] + c->off[g], 4);                                          \
+                memcpy(&word, (bases)[wn] + (win)[px] + c.off[g], 4);                                           \
                 const V x = BROADCAST(word);                                                                    \
                 for (int jb = 0; jb < JB; jb++) acc[wn][px][jb] = DOT(acc[wn][px][jb], x, w[jb]);               \
             }                                                                                                   \
@@ -159,31 +164,32 @@ typedef struct {
 // The windows of pooled rows pr0..<pr0+count in order (pooled row, column), WN at a time (`windows`
 // runs n windows' every channel), the windows left over one at a time. Bases step along a row; a
 // division only at a new row. With xq4 (column quads), each window's base there too.
-#define POOLED_SMALL_WALK(name, TARGET, WN, windows)                                                            \
+#define POOLED_SMALL_WALK(name, TARGET, WN, windows, QUADS)                                                     \
     TARGET static void name(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp,    \
                             long pr0, int count, const int8_t *packed, const float *mul, const float *off_k,    \
                             float lo, float hi, float *out) {                                                   \
         long off[POOLED_SMALL_MAX_GROUPS];                                                                      \
-        small_windows c = {.kv = xq4 ? cnns_quads_vertical(s) : 0, .K = s->k, .off = off, .packed = packed,     \
-                           .mul = mul, .off_k = off_k, .lo = lo, .hi = hi};                                     \
-        c.kg = offsets(s, wp, xq4 != NULL, off, c.win);                                                         \
+        small_layer c = {.kv = QUADS ? cnns_quads_vertical(s) : 0, .K = s->k, .off = off, .packed = packed,     \
+                         .mul = mul, .off_k = off_k, .lo = lo, .hi = hi};                                       \
+        c.kg = offsets(s, wp, QUADS, off, c.win);                                                               \
         for (int px = 0; px < 4; px++) c.win4[px] = 4 * c.win[px];                                              \
         const int K = s->k, Q2 = s->q / 2;                                                                      \
         const long t1 = (pr0 + count) * Q2, step = 2L * s->stride_w * s->c;                                     \
         long t = pr0 * Q2, pr = pr0;                                                                            \
         int j = 0;                                                                                              \
         const uint8_t *row = window_base(s, xp, hp, wp, pr, 0);                                                 \
+        small_at at;                                                                                            \
         while (t < t1) {                                                                                        \
             const int n = t + (WN) <= t1 ? (WN) : 1;                                                            \
             for (int wn = 0; wn < n; wn++, t++) {                                                               \
-                c.a[wn] = row + j * step;                                                                       \
-                c.a4[wn] = xq4 ? xq4 + 4 * (c.a[wn] - xp) : c.a[wn];                                            \
-                c.o[wn] = out + t * K;                                                                          \
+                at.a[wn] = row + j * step;                                                                      \
+                if (QUADS) at.a4[wn] = xq4 + 4 * (at.a[wn] - xp);                                               \
+                at.o[wn] = out + t * K;                                                                         \
                 if (++j == Q2 && ++pr < pr0 + count) row = window_base(s, xp, hp, wp, pr, 0), j = 0;            \
             }                                                                                                   \
-            if (n == 4) windows(4, &c);                                                                         \
-            else if (n == 2) windows(2, &c);                                                                    \
-            else windows(1, &c);                                                                                \
+            if (n == 4) windows(4, c, &at, QUADS);                                                              \
+            else if (n == 2) windows(2, c, &at, QUADS);                                                         \
+            else windows(1, c, &at, QUADS);                                                                     \
         }                                                                                                       \
     }
 
@@ -198,17 +204,19 @@ AVX2_8(avx2_1x2, 1, 2)
 AVX2_8(avx2_1x1, 1, 1)
 AVX2_8(avx2_2x1, 2, 1)
 
-TARGET_AVX2 __attribute__((always_inline)) static inline void avx2_windows(int WN, const small_windows *c) {
-    const int nb = c->K / 8;
+TARGET_AVX2 __attribute__((always_inline)) static inline void avx2_windows(int WN, const small_layer c,
+                                                                           const small_at *at, int q) {
+    const int nb = c.K / 8;
     int b = 0;
     if (WN == 1) {
-        for (; b + 2 <= nb; b += 2) avx2_1x2(c, b);
-        if (b < nb) avx2_1x1(c, b);
+        for (; b + 2 <= nb; b += 2) avx2_1x2(c, at, b, q);
+        if (b < nb) avx2_1x1(c, at, b, q);
     } else {
-        for (; b < nb; b++) avx2_2x1(c, b);
+        for (; b < nb; b++) avx2_2x1(c, at, b, q);
     }
 }
-POOLED_SMALL_WALK(pooled_small_avx2, TARGET_AVX2, K == 8 ? 2 : 1, avx2_windows)
+POOLED_SMALL_WALK(pooled_small_avx2, TARGET_AVX2, K == 8 ? 2 : 1, avx2_windows, 0)
+POOLED_SMALL_WALK(pooled_quads_avx2, TARGET_AVX2, K == 8 ? 2 : 1, avx2_windows, 1)
 
 // VNNI: 16 channels a 512-bit vector (two packed blocks joined), a last 8 (K an odd multiple of 8)
 // in a 256-bit one; four windows at once for K ≤ 16, two for K ≤ 48, one above.
@@ -230,25 +238,27 @@ VNNI8(vnni8_4, 4)
 
 // Every channel of WN windows: 16-channel vectors as many at once as the accumulators allow,
 // then a last 8-channel block (K an odd multiple of 8) in a 256-bit vector.
-TARGET_VNNI __attribute__((always_inline)) static inline void vnni_windows(int WN, const small_windows *c) {
-    const int n16 = c->K / 16, K = c->K;
+TARGET_VNNI __attribute__((always_inline)) static inline void vnni_windows(int WN, const small_layer c,
+                                                                           const small_at *at, int q) {
+    const int n16 = c.K / 16, K = c.K;
     int b = 0;
     if (WN == 1) {
-        for (; b + 4 <= n16; b += 4) vnni16_1x4(c, 2 * b);
-        for (; b + 2 <= n16; b += 2) vnni16_1x2(c, 2 * b);
-        for (; b < n16; b++) vnni16_1x1(c, 2 * b);
-        if (K % 16) vnni8_1(c, 2 * n16);
+        for (; b + 4 <= n16; b += 4) vnni16_1x4(c, at, 2 * b, q);
+        for (; b + 2 <= n16; b += 2) vnni16_1x2(c, at, 2 * b, q);
+        for (; b < n16; b++) vnni16_1x1(c, at, 2 * b, q);
+        if (K % 16) vnni8_1(c, at, 2 * n16, q);
     } else if (WN == 2) {
-        for (; b + 2 <= n16; b += 2) vnni16_2x2(c, 2 * b);
-        for (; b < n16; b++) vnni16_2x1(c, 2 * b);
-        if (K % 16) vnni8_2(c, 2 * n16);
+        for (; b + 2 <= n16; b += 2) vnni16_2x2(c, at, 2 * b, q);
+        for (; b < n16; b++) vnni16_2x1(c, at, 2 * b, q);
+        if (K % 16) vnni8_2(c, at, 2 * n16, q);
     } else {
-        for (; b < n16; b++) vnni16_4x1(c, 2 * b);
-        if (K % 16) vnni8_4(c, 2 * n16);
+        for (; b < n16; b++) vnni16_4x1(c, at, 2 * b, q);
+        if (K % 16) vnni8_4(c, at, 2 * n16, q);
     }
 }
 
-POOLED_SMALL_WALK(pooled_small_vnni, TARGET_VNNI, K <= 16 ? 4 : K <= 48 ? 2 : 1, vnni_windows)
+POOLED_SMALL_WALK(pooled_small_vnni, TARGET_VNNI, K <= 16 ? 4 : K <= 48 ? 2 : 1, vnni_windows, 0)
+POOLED_SMALL_WALK(pooled_quads_vnni, TARGET_VNNI, K <= 16 ? 4 : K <= 48 ? 2 : 1, vnni_windows, 1)
 #endif
 
 void cnns_qconv_pooled_quads(const cnns_conv_shape *s, const uint8_t *xp, const uint8_t *xq4, int hp, int wp, long pr0,
@@ -256,7 +266,7 @@ void cnns_qconv_pooled_quads(const cnns_conv_shape *s, const uint8_t *xp, const 
                              float hi, float *out) {
 #if CNNS_X86
     if (cnns_have_avx2_fma()) {
-        pooled_small_avx2(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+        (xq4 ? pooled_quads_avx2 : pooled_small_avx2)(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
         return;
     }
 #endif
@@ -267,7 +277,7 @@ void cnns_qconv_pooled_quads_avx512vnni(const cnns_conv_shape *s, const uint8_t 
                                         int wp, long pr0, int count, const int8_t *packed, const float *mul,
                                         const float *off_k, float lo, float hi, float *out) {
 #if CNNS_X86
-    pooled_small_vnni(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
+    (xq4 ? pooled_quads_vnni : pooled_small_vnni)(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
 #else
     pooled_scalar(s, xp, xq4, hp, wp, pr0, count, packed, mul, off_k, lo, hi, out);
 #endif
