@@ -125,6 +125,23 @@ final class TopologyTests: XCTestCase {
             kernels[ComputePeakProbe.roofIndex(kernels, features: here)])
     }
 
+    /// A load in a cache keeps the better of two streams and one and names it; DRAM reads one stream;
+    /// copy and triad name none. The median is one of the trials, within their range.
+    func testLoadCeilingNamesItsStreams() throws {
+        let pool = WorkerPool(threads: 1, policy: .none, topology: nil)
+        let isa = BandwidthISA(features: try CPUFeatures.detect())
+        for level in ["L1", "DRAM"] {
+            for kernel in ["load", "copy"] {
+                let c = CeilingProbe.bandwidth(
+                    level: level, kernel: kernel, bytesPerThread: 16384, threads: 1, pool: pool, isa: isa, trials: 3)
+                XCTAssertTrue(c.minGBPerSecond <= c.gbPerSecond && c.gbPerSecond <= c.maxGBPerSecond, "\(c)")
+                let want: Set<Int?> =
+                    kernel != "load" || isa == .sse ? [nil] : level == "DRAM" ? [1] : [1, 2]
+                XCTAssertTrue(want.contains(c.streams), "\(level) \(kernel): streams \(String(describing: c.streams))")
+            }
+        }
+    }
+
     /// The bandwidth kernels take the kernels' own width: AVX-512 only where the kernels run it.
     func testBandwidthWidthFollowsTheKernels() {
         func cpu(_ flags: [String]) -> CPUFeatures {
