@@ -154,12 +154,14 @@ extension MachineReport {
             }
             out.append("Bandwidth (measured, \(c.method)):")
             for b in c.bandwidth {
+                let streams =
+                    b.streams.map { $0 == 1 ? ", one stream" : $0 == 2 ? ", two streams" : ", \($0) streams" } ?? ""
                 out.append(
                     String(
-                        format: "  %-5@ %-6@ %d thread%@  working set %@  %.1f GB/s (min %.1f, max %.1f)",
+                        format: "  %-5@ %-6@ %d thread%@  working set %@  %.1f GB/s (min %.1f, max %.1f%@)",
                         b.level, b.kernel, b.threads, b.threads == 1 ? " " : "s",
                         Format.bytes(Double(b.workingSetBytes)),
-                        b.gbPerSecond, b.minGBPerSecond, b.maxGBPerSecond))
+                        b.gbPerSecond, b.minGBPerSecond, b.maxGBPerSecond, streams))
             }
         }
         return out.joined(separator: "\n")
