@@ -5,7 +5,7 @@
 //   -> out (N, P/2, Q/2, K) float for pooled rows pr0..<pr0+count (flattened n, pooled row):
 //      out = clamp(float(max of the window's four int32 sums) · mul[k] + off[k], lo, hi)
 // Each window's four pixels are summed in registers (per 4-byte group: one broadcast per pixel
-// and one multiply-add per pixel and block of 8 channels), then pooled and dequantised there:
+// and one multiply-add per pixel and vector of 8 channels, 16 on VNNI), then pooled and dequantised there:
 // neither the sums nor the lowered rows are written. The same floats as the direct kernel, then
 // cnns_dequantize_pooled2x2 (multiply and add rounded separately; the clamp after).
 // The `_quads` entries take a one-channel layer's kernel rows 0..4⌊R/4⌋−1 as columns of four from
