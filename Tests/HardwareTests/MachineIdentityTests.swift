@@ -1,10 +1,10 @@
 import Foundation
 import Kernels
-import MachineStore
 import Tensor
 import XCTest
 
 @testable import Hardware
+@testable import MachineStore
 
 /// The two machines this project has run on, as their identities would read.
 enum IdentityFixtures {
@@ -166,6 +166,38 @@ final class MachineRecordStoreTests: XCTestCase {
         XCTAssertEqual(
             MachineRecordStore.defaultDirectory(explicit: nil, environment: ["XDG_CACHE_HOME": "x", "HOME": "/h"]).path,
             "/h/.cache/cnnscope")
+    }
+
+    /// `cnnscope machine`'s text names each load ceiling's streams (two or one), and nothing for a
+    /// copy or for a record measured before streams were kept.
+    func testMachineTextNamesEachLoadsStreams() {
+        let peak = ComputePeak(perThreadGFLOPs: 90, allThreadsGFLOPs: 170, threads: 2, kernel: "fixture", trials: 1)
+        func ceiling(_ level: String, _ kernel: String, streams: Int?) -> BandwidthCeiling {
+            var b = BandwidthCeiling(
+                level: level, kernel: kernel, threads: 2, workingSetBytes: 1 << 20, gbPerSecond: 100,
+                minGBPerSecond: 90, maxGBPerSecond: 110, isa: "avx512")
+            b.streams = streams
+            return b
+        }
+        let c = MachineCeilings(
+            fma: peak, mixedPerThreadGFLOPs: 1, mixedAllThreadsGFLOPs: 2,
+            bandwidth: [
+                ceiling("L2", "load", streams: 2), ceiling("L3", "load", streams: 1),
+                ceiling("L3", "copy", streams: nil), ceiling("DRAM", "load", streams: nil),
+            ], method: "fixture")
+        let r = MachineReport(
+            host: "vm", identity: IdentityFixtures.zen3, identityName: IdentityFixtures.zen3.name, cachedRecord: "",
+            cachedCeilings: true, topology: nil, topologyError: nil, cpu: nil, simd: [:], cpuError: nil, pmus: [],
+            pmuError: nil, counters: [], perfEventParanoid: nil, openblas: "", openblasCore: "", fmaPeak: peak,
+            ceilings: c)
+        let lines = MachineReport.text(r).split(separator: "\n").map(String.init)
+        func line(_ level: String, _ kernel: String) -> String {
+            lines.first { $0.hasPrefix("  \(level)") && $0.contains(" \(kernel) ") } ?? "none"
+        }
+        XCTAssertTrue(line("L2", "load").hasSuffix("max 110.0, two streams)"), line("L2", "load"))
+        XCTAssertTrue(line("L3", "load").hasSuffix("max 110.0, one stream)"), line("L3", "load"))
+        XCTAssertTrue(line("L3", "copy").hasSuffix("max 110.0)"), line("L3", "copy"))
+        XCTAssertTrue(line("DRAM", "load").hasSuffix("max 110.0)"), line("DRAM", "load"))
     }
 
     /// Ceilings measured with an older method (no version, or another one) are measured again and
