@@ -43,20 +43,18 @@ void cnns_qconv_column_quads(const uint8_t *xp, int hp, int wp, long row0, long 
         uint8_t *dst = out + row * wp * 4;
         int x = 0;
 #if CNNS_X86
-        if (valid == 4) {
-            // Four rows of 16 bytes interleaved into 64: bytes (a, b) then (ab, cd) pairs.
-            for (; x + 16 <= wp; x += 16) {
-                const __m128i a = _mm_loadu_si128((const __m128i *)(src[0] + x));
-                const __m128i b = _mm_loadu_si128((const __m128i *)(src[1] + x));
-                const __m128i c = _mm_loadu_si128((const __m128i *)(src[2] + x));
-                const __m128i d = _mm_loadu_si128((const __m128i *)(src[3] + x));
-                const __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
-                const __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
-                _mm_storeu_si128((__m128i *)(dst + 4 * x), _mm_unpacklo_epi16(ab0, cd0));
-                _mm_storeu_si128((__m128i *)(dst + 4 * x + 16), _mm_unpackhi_epi16(ab0, cd0));
-                _mm_storeu_si128((__m128i *)(dst + 4 * x + 32), _mm_unpacklo_epi16(ab1, cd1));
-                _mm_storeu_si128((__m128i *)(dst + 4 * x + 48), _mm_unpackhi_epi16(ab1, cd1));
-            }
+        // Four rows of 16 bytes (rows past the image as zeros) interleaved into 64: bytes (a, b) then
+        // (ab, cd) pairs.
+        for (; x + 16 <= wp; x += 16) {
+            __m128i v[4];
+            for (int i = 0; i < 4; i++)
+                v[i] = src[i] ? _mm_loadu_si128((const __m128i *)(src[i] + x)) : _mm_setzero_si128();
+            const __m128i ab0 = _mm_unpacklo_epi8(v[0], v[1]), ab1 = _mm_unpackhi_epi8(v[0], v[1]);
+            const __m128i cd0 = _mm_unpacklo_epi8(v[2], v[3]), cd1 = _mm_unpackhi_epi8(v[2], v[3]);
+            _mm_storeu_si128((__m128i *)(dst + 4 * x), _mm_unpacklo_epi16(ab0, cd0));
+            _mm_storeu_si128((__m128i *)(dst + 4 * x + 16), _mm_unpackhi_epi16(ab0, cd0));
+            _mm_storeu_si128((__m128i *)(dst + 4 * x + 32), _mm_unpacklo_epi16(ab1, cd1));
+            _mm_storeu_si128((__m128i *)(dst + 4 * x + 48), _mm_unpackhi_epi16(ab1, cd1));
         }
 #endif
         for (; x < wp; x++)
