@@ -49,8 +49,13 @@ final class Int8ColumnQuadsTests: XCTestCase {
         }
         let q = ActivationQuantization(min: -1, max: 1), g = try ConvGeometry.parse(Self.labLayer)
         let w = Tensor(shape: g.weightShape), b = try Tensor([g.k])
-        XCTAssertTrue(Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q).columnQuads)
-        XCTAssertFalse(Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q, path: .lowered).columnQuads)
+        // The AVX2 and scalar builds take quads; VNNI keeps kernel rows (quads did not pay there).
+        for isa in ConvOptions.availableISAs {
+            let conv = Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q, isa: isa)
+            XCTAssertEqual(conv.columnQuads, conv.gemmISA != "avx512-vnni", isa)
+        }
+        XCTAssertFalse(
+            Int8Conv2D(geometry: g, weights: w.data, bias: b.data, input: q, isa: "avx2", path: .lowered).columnQuads)
     }
 
     /// Every build of the pooled kernel on column quads gives the floats of the pooled kernel on
@@ -103,8 +108,8 @@ final class Int8ColumnQuadsTests: XCTestCase {
         }
     }
 
-    /// On the lab's layer, the layer's pooled pass (on column quads) equals pooling its unfused
-    /// output (on kernel rows), bit for bit, on every ISA, one and two workers.
+    /// On the lab's layer, the layer's pooled pass (on column quads, or on VNNI on rows) equals pooling
+    /// its unfused output (on kernel rows), bit for bit, on every ISA, one and two workers.
     func testTheLabLayerPooledOnQuadsEqualsPoolingItsOutput() throws {
         let g = try ConvGeometry.parse(Self.labLayer)
         var rng = SeededGenerator(seed: 5)
@@ -115,7 +120,7 @@ final class Int8ColumnQuadsTests: XCTestCase {
         for isa in ConvOptions.availableISAs {
             let conv = Int8Conv2D(
                 geometry: g, weights: w.data, bias: b.data, input: ActivationQuantization(min: -1, max: 1), isa: isa)
-            XCTAssertTrue(conv.columnQuads, isa)
+            XCTAssertEqual(conv.columnQuads, conv.gemmISA != "avx512-vnni", isa)
             for runner in [SerialRunner(), TwoThreadRunner()] as [ParallelRunner] {
                 let full = Tensor(shape: g.outputShape), pooled = try Tensor([g.n, P2, Q2, g.k])
                 conv.forward(input: x.data, batch: g.n, output: full.data, runner: runner, clamp: 0...6)

@@ -102,10 +102,16 @@ final class Int8CostTests: XCTestCase {
         // image, each patch 5 rows of 2 groups of 4 bytes on kernel rows, and on column quads 5
         // columns of rows 0-3 and 2 groups of row 4 (7 groups of 4 bytes); unpooled, kernel rows.
         let first = try ConvGeometry(n: 1, h: 28, w: 28, c: 1, k: 32, r: 5)
-        let quads = layer(first, path: .direct, isa: isa)
+        let quads = layer(first, path: .direct, isa: "avx2")
         XCTAssertTrue(quads.columnQuads)
         XCTAssertEqual(quads.cost(batch: 1, workers: 1, pooled: true).executedFLOPs, 2 * 784 * 32 * 28)
         XCTAssertEqual(quads.cost(batch: 1, workers: 1).executedFLOPs, 2 * 784 * 32 * 40)
+        // VNNI keeps kernel rows under pooling too.
+        let rows = layer(first, path: .direct, isa: "avx512")
+        if rows.gemmISA == "avx512-vnni" {
+            XCTAssertFalse(rows.columnQuads)
+            XCTAssertEqual(rows.cost(batch: 1, workers: 1, pooled: true).executedFLOPs, 2 * 784 * 32 * 40)
+        }
         // F(2x2,5x5): 36 points per tile, C padded to even, K to 16, plus one scaling per point.
         let five = try ConvGeometry(n: 1, h: 10, w: 10, c: 5, k: 20, r: 5)
         let w5 = layer(five, path: .winograd, isa: isa)

@@ -36,15 +36,15 @@ final class LayerCostTests: XCTestCase {
         XCTAssertEqual(d64.minBytes, 4 * (64 * (3136 + 128) + 401_408 + 128))
     }
 
-    /// Under its fused 2x2 max pooling, large-filters' int8 first layer runs on column quads, says so,
-    /// and reports the pooled pass's costs.
+    /// Under its fused 2x2 max pooling, large-filters' int8 first layer runs on column quads (AVX2),
+    /// says so, and reports the pooled pass's costs.
     func testFusedInt8FirstLayerOfLargeFiltersSaysColumnQuads() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let p = try ModelProfile.load(named: "large-filters", in: dir.appendingPathComponent("Profiles/models"))
         let m = try ModelBuilder.build(p, input: [28, 28, 1])
         let conv = try XCTUnwrap(m.layers[0] as? Conv2DLayer), pool = try XCTUnwrap(m.layers[1] as? PoolingLayer)
-        let layer = Int8Layer(quantizing: conv, input: ActivationQuantization(min: -1, max: 1))
+        let layer = Int8Layer(quantizing: conv, input: ActivationQuantization(min: -1, max: 1), isa: "avx2")
         layer.fusedMaxPool = pool
         XCTAssertTrue(layer.runsFusedPool)
         XCTAssertTrue(layer.kernel.columnQuads)

@@ -39,7 +39,7 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// and `cnns_qconv_direct_u7s8` (or its 16-lane builds, on the same ISA as the GEMM) reads each
 /// kernel row of a patch from it in place; under 2x2 pooling, a one-channel layer of at least four
 /// kernel rows reads them down their columns, four bytes a group, from a column-quad copy of that
-/// input (`columnQuads`: a 5x5 kernel's 7 groups instead of 10). A 3x3 stride-1 layer may instead run Winograd
+/// input (`columnQuads`, except on VNNI: a 5x5 kernel's 7 groups instead of 10). A 3x3 stride-1 layer may instead run Winograd
 /// F(2x2,3x3) on 16-bit integers (`Path.winograd`, `cnns_qwino_u7s8`: 16 multiply-adds per 2x2
 /// tile and channel instead of 36, on vpmaddwd or VNNI's vpdpwssd), which gives the same int32
 /// sums exactly; a 5x5 stride-1 layer Winograd F(2x2,5x5) (`cnns_qwino5_u7s8`: 36 instead of 100),
@@ -66,7 +66,9 @@ public final class Int8Conv2D {
     private var quadCapacity = 0
     /// Whether the pooled direct kernel reads this one-channel layer's kernel rows as column quads
     /// (`cnns_qconv_quads_fits`: a 5x5 kernel's 7 groups of 4 bytes instead of 10), with the weights
-    /// packed in their order (`quadsPacked`).
+    /// packed in their order (`quadsPacked`). Not on VNNI, where the window's epilogue dominates: in a
+    /// C harness on Zen 5, large-filters' first layer ran 1.04-1.07x faster on quads, and 0.9-1.0x
+    /// with the copy counted; on AVX2 1.41x, and 1.35x with the copy.
     public let columnQuads: Bool
     let quadsPacked: UnsafeMutablePointer<Int8>?
     /// The patch length R·S·C rounded up to 4 (the kernel reads whole groups of 4).
@@ -188,7 +190,7 @@ public final class Int8Conv2D {
             q.withUnsafeBufferPointer { cnns_qgemm_pack_b(Int32(K), Int32(L), $0.baseAddress, Int32(K), pk) }
         }
         packed = pk
-        columnQuads = direct && cnns_qconv_quads_fits(&shape) != 0
+        columnQuads = direct && cnns_qconv_quads_fits(&shape) != 0 && gemmISA != "avx512-vnni"
         if columnQuads {
             let size = Int(cnns_qconv_quads_packed_size(&shape))
             let quads = UnsafeMutablePointer<Int8>.allocate(capacity: size)
