@@ -7,7 +7,7 @@
 #include <string.h>
 
 int cnns_qconv_quads_fits(const cnns_conv_shape *s) {
-    return s->c == 1 && s->r >= 4 && cnns_quads_groups(s) < s->r * ((s->s + 3) / 4) &&
+    return s->c == 1 && s->r >= 4 && cnns_quads_groups(s) < s->r * cnns_direct_groups_per_row(s) &&
            cnns_qconv_pooled_small_fits(s);
 }
 
@@ -20,7 +20,7 @@ int64_t cnns_qconv_quads_packed_size(const cnns_conv_shape *s) {
 // Group g's 4 byte rows of [4·groups, K] take taps (4b + t, column) for a vertical group, (row,
 // 4h + t) for a row's group (zero past the row's S taps).
 void cnns_qconv_quads_pack(const cnns_conv_shape *s, const int8_t *w, int8_t *packed, int8_t *scratch) {
-    const int kv = cnns_quads_vertical(s), G = cnns_quads_row_groups(s), kg = cnns_quads_groups(s), K = s->k;
+    const int kv = cnns_quads_vertical(s), G = cnns_direct_groups_per_row(s), kg = cnns_quads_groups(s), K = s->k;
     memset(scratch, 0, (size_t)4 * kg * K);
     for (int g = 0; g < kg; g++)
         for (int t = 0; t < 4; t++) {

@@ -11,7 +11,6 @@
 // The `_quads` entries take a one-channel layer's kernel rows 0..4⌊R/4⌋−1 as columns of four from
 // the input's column-quad copy xq4 (column_quads.h): a 5x5 kernel's 7 groups instead of 10.
 #include "column_quads.h"
-#include "direct_patch.h"
 #if CNNS_X86
 #include <immintrin.h>
 #endif

@@ -64,9 +64,8 @@ public enum RunAssembler {
         if phase == .forward, let q = layer as? Int8Layer {
             let fused = q.runsFusedPool
             let cost = q.kernel.cost(batch: batch, workers: workers, pooled: fused)
-            let label =
-                "int8 \(q.kernel.kernelName)"
-                + (fused ? (q.kernel.columnQuads ? " on column quads + max pool (fused)" : " + max pool (fused)") : "")
+            let quads = fused && q.kernel.columnQuads ? " on column quads" : ""
+            let label = "int8 \(q.kernel.kernelName)\(quads)" + (fused ? " + max pool (fused)" : "")
             return (
                 cost.directFLOPs, cost.executedFLOPs, cost.minimumTrafficBytes, cost.algorithmTrafficBytes, label,
                 cost.workspaceBytes

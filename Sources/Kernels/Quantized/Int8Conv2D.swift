@@ -39,9 +39,10 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// and `cnns_qconv_direct_u7s8` (or its 16-lane builds, on the same ISA as the GEMM) reads each
 /// kernel row of a patch from it in place; under 2x2 pooling, a one-channel layer of at least four
 /// kernel rows reads them down their columns, four bytes a group, from a column-quad copy of that
-/// input (`columnQuads`, except on VNNI: a 5x5 kernel's 7 groups instead of 10). A 3x3 stride-1 layer may instead run Winograd
-/// F(2x2,3x3) on 16-bit integers (`Path.winograd`, `cnns_qwino_u7s8`: 16 multiply-adds per 2x2
-/// tile and channel instead of 36, on vpmaddwd or VNNI's vpdpwssd), which gives the same int32
+/// input (`columnQuads`, except on VNNI: a 5x5 kernel's 7 groups instead of 10). A 3x3 stride-1
+/// layer may instead run Winograd F(2x2,3x3) on 16-bit integers (`Path.winograd`,
+/// `cnns_qwino_u7s8`: 16 multiply-adds per 2x2 tile and channel instead of 36, on vpmaddwd or
+/// VNNI's vpdpwssd), which gives the same int32
 /// sums exactly; a 5x5 stride-1 layer Winograd F(2x2,5x5) (`cnns_qwino5_u7s8`: 36 instead of 100),
 /// whose transformed weights are rounded to 16 bits per point and channel, so its sums lie within
 /// `cnns_qwino5_error_bound` of the direct ones. On AVX-512 VNNI a 3x3 stride-1 layer may also run
@@ -64,13 +65,14 @@ public final class Int8Conv2D {
     /// The column-quad copy of the padded input (`columnQuads`), built per pooled pass.
     private var quadCopy: UnsafeMutablePointer<UInt8>?
     private var quadCapacity = 0
-    /// Whether the pooled direct kernel reads this one-channel layer's kernel rows as column quads
-    /// (`cnns_qconv_quads_fits`: a 5x5 kernel's 7 groups of 4 bytes instead of 10), with the weights
-    /// packed in their order (`quadsPacked`). Not on VNNI, where the window's epilogue dominates: in a
-    /// C harness on Zen 5, large-filters' first layer ran 1.04-1.07x faster on quads, and 0.9-1.0x
-    /// with the copy counted; on AVX2 1.41x, and 1.35x with the copy.
-    public let columnQuads: Bool
+    /// The weights packed in the column quads' group order, where the pooled direct kernel reads
+    /// this one-channel layer's kernel rows as column quads (`cnns_qconv_quads_fits`: a 5x5
+    /// kernel's 7 groups of 4 bytes instead of 10). Not on VNNI, where the window's epilogue
+    /// dominates: in a C harness on Zen 5, large-filters' first layer ran 1.04-1.07x faster on
+    /// quads, and 0.9-1.0x with the copy counted; on AVX2 1.41x, and 1.35x with the copy.
     let quadsPacked: UnsafeMutablePointer<Int8>?
+    /// Whether the pooled direct kernel reads column quads (`quadsPacked`).
+    public var columnQuads: Bool { quadsPacked != nil }
     /// The patch length R·S·C rounded up to 4 (the kernel reads whole groups of 4).
     let paddedLength: Int
     /// Whether this layer runs the direct kernel (no lowering) instead of lowering + GEMM.
@@ -190,8 +192,7 @@ public final class Int8Conv2D {
             q.withUnsafeBufferPointer { cnns_qgemm_pack_b(Int32(K), Int32(L), $0.baseAddress, Int32(K), pk) }
         }
         packed = pk
-        columnQuads = direct && cnns_qconv_quads_fits(&shape) != 0 && gemmISA != "avx512-vnni"
-        if columnQuads {
+        if direct && cnns_qconv_quads_fits(&shape) != 0 && gemmISA != "avx512-vnni" {
             let size = Int(cnns_qconv_quads_packed_size(&shape))
             let quads = UnsafeMutablePointer<Int8>.allocate(capacity: size)
             var scratch = [Int8](repeating: 0, count: size)
@@ -254,8 +255,8 @@ public final class Int8Conv2D {
             ? winogradISA + (winogradU8 ? " winograd-u8" : " winograd") : gemmISA + (direct ? " direct" : " lowered")
     }
 
-    /// The pooled kernel on column quads for `gemmISA`: VNNI, else AVX2 (scalar C without AVX2), or
-    /// the scalar reference.
+    /// The one-pass pooled kernel for `gemmISA` (on kernel rows, or on column quads where given a
+    /// quad copy): VNNI, else AVX2 (scalar C without AVX2), or the scalar reference.
     static func pooledQuadsKernel(_ isa: String) -> PooledQuadsKernel {
         switch isa {
         case "avx512-vnni": return cnns_qconv_pooled_quads_avx512vnni
@@ -303,16 +304,6 @@ public final class Int8Conv2D {
         case "avx512-vnni": return cnns_qwino5_u7s8_avx512vnni
         case "avx2": return cnns_qwino5_u7s8
         default: return cnns_qwino5_u7s8_scalar
-        }
-    }
-
-    /// The one-pass pooled first-layer kernel for `gemmISA`: VNNI, else AVX2 (which falls back to
-    /// scalar C without AVX2), or the scalar reference.
-    static func pooledSmallKernel(_ isa: String) -> PooledSmallKernel {
-        switch isa {
-        case "avx512-vnni": return cnns_qconv_pooled_small_avx512vnni
-        case "scalar": return cnns_qconv_pooled_small_scalar
-        default: return cnns_qconv_pooled_small
         }
     }
 
@@ -615,20 +606,12 @@ public final class Int8Conv2D {
         let g = geometry, P2 = g.p / 2
         var shape = g.cShape
         let (hp, wp) = (Int32(paddedExtent.h), Int32(paddedExtent.w))
-        let work = batch * P2 * 4 * (g.q / 2) * g.r * g.s * g.c * g.k
-        guard columnQuads, let quadsPacked else {
-            let kernel = Self.pooledSmallKernel(gemmISA)
-            runner.parallelRanges(batch * P2, work: work) { _, rows in
-                kernel(
-                    &shape, xq, hp, wp, rows.lowerBound, Int32(rows.count), packed, multiplier, offset, lo, hi, output)
-            }
-            return
-        }
-        let xq4 = columnQuadCopy(of: xq, batch: batch, runner: runner)
-        let kernel = Self.pooledQuadsKernel(gemmISA)
-        runner.parallelRanges(batch * P2, work: work) { _, rows in
+        // Without quads the same kernels read kernel rows (no copy, the rows' packing).
+        let xq4 = quadsPacked == nil ? nil : columnQuadCopy(of: xq, batch: batch, runner: runner)
+        let weights = quadsPacked ?? packed, kernel = Self.pooledQuadsKernel(gemmISA)
+        runner.parallelRanges(batch * P2, work: batch * P2 * 4 * (g.q / 2) * g.r * g.s * g.c * g.k) { _, rows in
             kernel(
-                &shape, xq, xq4, hp, wp, rows.lowerBound, Int32(rows.count), quadsPacked, multiplier, offset, lo, hi,
+                &shape, xq, xq4, hp, wp, rows.lowerBound, Int32(rows.count), weights, multiplier, offset, lo, hi,
                 output)
         }
     }
@@ -740,8 +723,8 @@ public final class Int8Conv2D {
 }
 
 extension Int8Conv2D {
-    /// The Winograd kernels' padded input and tile grid: ⌈P/2⌉ x ⌈Q/2⌉ tiles per image, or ⌊P/2⌋ x ⌊Q/2⌋
-    /// when pooling.
+    /// The Winograd kernels' padded input and tile grid: ⌈P/2⌉ x ⌈Q/2⌉ tiles per image, or
+    /// ⌊P/2⌋ x ⌊Q/2⌋ when pooling.
     func winogradShape(pooled: Bool) -> cnns_qwino_shape {
         let g = geometry
         let (ty, tx) = pooled ? (g.p / 2, g.q / 2) : ((g.p + 1) / 2, (g.q + 1) / 2)
