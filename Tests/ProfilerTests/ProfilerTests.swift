@@ -318,26 +318,41 @@ final class CounterReadPlanTests: XCTestCase {
         XCTAssertEqual(CounterReadPlan.rotating(layers: 7, perPass: 3, every: 1).layersPerTurn, 3)
     }
 
+    /// A quiet layer is one whose call ends within `quietNanos` (10 µs) of its start. On a loaded
+    /// machine a preempted quiet call runs longer and is rightly timed only; such a round says nothing
+    /// of the rule, so it is run again (up to five rounds, each a fresh profiler).
     func testRotatingProfilerCountsEachLayerInItsTurnAndTimesEveryCall() throws {
         let s = try softwareSessionOnThisThread()
-        let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 4, perPass: 1, every: 1))
-        prof.calibrate(pairs: 20)
         let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
-        let before = prof.counterReads
-        for _ in 0..<8 {
-            for i in 0..<4 {
-                prof.layerBegan(i, layer, phase: .forward, batch: 1)
-                // Layer 2 is quiet (as a fused pooling layer): its turn reads nothing.
-                if i != 2 { blackHole(busyLoop(200_000)) }
-                prof.layerEnded(i, layer, phase: .forward, batch: 1)
+        let quietLimit = 0.5 * Double(LayerProfiler.quietNanos) * 1e-9
+        var round = 0, prof: LayerProfiler, reads: Int
+        repeat {
+            round += 1
+            prof = LayerProfiler(session: s, readPlan: .rotating(layers: 4, perPass: 1, every: 1))
+            prof.calibrate(pairs: 20)
+            let before = prof.counterReads
+            for _ in 0..<8 {
+                for i in 0..<4 {
+                    prof.layerBegan(i, layer, phase: .forward, batch: 1)
+                    // Layer 2 is quiet (as a fused pooling layer): its turn reads nothing.
+                    if i != 2 { blackHole(busyLoop(200_000)) }
+                    prof.layerEnded(i, layer, phase: .forward, batch: 1)
+                }
+                // Work between passes, as in a run: the next pass's first reading shares nothing.
+                blackHole(busyLoop(100_000))
             }
-            // Work between passes, as in a run: the next pass's first reading shares nothing.
-            blackHole(busyLoop(100_000))
-        }
-        XCTAssertEqual(prof.counterReads - before, 12, "two reads in each busy layer's turn, none in the quiet one's")
+            reads = prof.counterReads - before
+        } while round < 5 && !prof.ordered[2].samples.allSatisfy { $0 < quietLimit }
         let records = prof.ordered
+        try XCTSkipUnless(
+            records[2].samples.allSatisfy { $0 < quietLimit },
+            "the quiet layer's calls were preempted past \(quietLimit * 1e6) µs in five rounds: the machine is too busy"
+        )
+        XCTAssertEqual(reads, 12, "two reads in each busy layer's turn, none in the quiet one's (round \(round))")
         XCTAssertEqual(records.map(\.calls), [8, 8, 8, 8], "every call timed")
-        XCTAssertEqual(records.map { $0.counterCalls["TASK_CLOCK"] }, [2, 2, 2, 2], "each layer read in its turns")
+        XCTAssertEqual(
+            records.map { $0.counterCalls["TASK_CLOCK"] }, [2, 2, 2, 2], "each layer read in its turns (round \(round))"
+        )
         for r in records where r.index != 2 {
             let perCall = try XCTUnwrap(r.countersPerCall["TASK_CLOCK"]) * 1e-9
             XCTAssertGreaterThan(perCall, 0.5 * r.samples.min()!, "\(r.index): its CPU time is counted")
