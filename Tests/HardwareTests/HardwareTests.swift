@@ -217,7 +217,14 @@ final class TopologyTests: XCTestCase {
         for (spin, gap) in [(0, 0), (200_000, 0), (50, 500)] {
             let pool = WorkerPool(threads: 3, policy: .none, topology: nil, spinMicroseconds: spin)
             let me = WorkerPool.currentThreadID, tids = pool.threadIDByWorker
-            var reads = [Int](repeating: 0, count: 3), own = 0, byCaller = 0, meanwhile = 0
+            // Workers read at the same time: each writes only its own slots (plain memory, no shared
+            // Swift array or counter that two threads could update at once).
+            let reads = UnsafeMutablePointer<Int>.allocate(capacity: 3),
+                own = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+            let byCaller = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+            for p in [reads, own, byCaller] { p.initialize(repeating: 0, count: 3) }
+            defer { for p in [reads, own, byCaller] { p.deallocate() } }
+            var meanwhile = 0
             var jobs = [Int](repeating: 0, count: 3)
             jobs.withUnsafeMutableBufferPointer { j in
                 for _ in 0..<200 {
@@ -227,18 +234,19 @@ final class TopologyTests: XCTestCase {
                         { w in
                             reads[w] += 1
                             let tid = WorkerPool.currentThreadID
-                            if tid == tids[w] { own += 1 } else if tid == me { byCaller += 1 }
+                            if tid == tids[w] { own[w] += 1 } else if tid == me { byCaller[w] += 1 }
                         }, meanwhile: { meanwhile += 1 })
                 }
             }
+            let (ownAll, byCallerAll) = ((0..<3).reduce(0) { $0 + own[$1] }, (0..<3).reduce(0) { $0 + byCaller[$1] })
             let label = "spin \(spin) µs, gap \(gap) µs"
             XCTAssertEqual(jobs, [200, 200, 200], label)
-            XCTAssertEqual(reads, [0, 200, 200], label)
+            XCTAssertEqual((0..<3).map { reads[$0] }, [0, 200, 200], label)
             XCTAssertEqual(meanwhile, 200, label)
-            XCTAssertEqual(own + byCaller, 400, "\(label): a read ran on some third thread")
+            XCTAssertEqual(ownAll + byCallerAll, 400, "\(label): a read ran on some third thread")
             // Asleep after the watch (how many depends on how busy the machine is): read by the caller.
-            if gap > 0 { XCTAssertGreaterThan(byCaller, 0, "\(label): sleeping workers are read by the caller") }
-            if spin == 200_000 { XCTAssertEqual(own, 400, "\(label): watching workers read their own") }
+            if gap > 0 { XCTAssertGreaterThan(byCallerAll, 0, "\(label): sleeping workers are read by the caller") }
+            if spin == 200_000 { XCTAssertEqual(ownAll, 400, "\(label): watching workers read their own") }
         }
     }
 
