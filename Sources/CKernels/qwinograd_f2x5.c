@@ -13,7 +13,8 @@
 //       Uq = round(576U · b / m) with m = max over channels of |576U| and b = min(32767,
 //       ⌊(2³¹ − 1) / (Cp · Vmax(ξ))⌋), so U ≈ scale · Uq with scale = m / (576 b)
 //   M = Σ_c V ⊙ Uq  (int32: 36 GEMMs [T x Cp] · [Cp x K] on channel pairs; |M| ≤ Cp·Vmax·b, no wrap)
-//   Y = Aᵀ (scale ⊙ M) A on floats, Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1], rounded to the nearest integer.
+//   Y = Aᵀ (scale ⊙ M) A on floats, Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1], the scaling folded into fused
+//   multiply-adds (output_transform_one's order), rounded to the nearest integer.
 // The direct sums need 25 multiply-adds per output pixel and channel pair of bytes; this needs 36
 // per 2x2 tile (9 per pixel) on pairs of 16-bit values.
 #include "qwino_common.h"
@@ -21,7 +22,8 @@
 #include <stdlib.h>
 
 // Every float operation of the output transform is written out, in the same order in the
-// reference and the vector builds: none may be fused.
+// reference and the vector builds: the fused multiply-adds are explicit (fmaf, vfmadd), no other
+// operation may be fused.
 #pragma clang fp contract(off)
 
 static const int qwino5_bt[6][6] = {
@@ -126,9 +128,9 @@ double cnns_qwino5_error_bound(int c, int k, const float *scale, int ko) {
             rounding += a * 0.5 * s * c * (double)vmax(xi);
             magnitude += a * s * (double)Cp * (double)vmax(xi) * (double)weight_steps(xi, Cp);
         }
-        // Each float product is rounded twice (the conversion, the scaling) and each sum at most
-        // six times on its way to y: 2^-21 of the terms' magnitudes covers all of them.
-        const double bound = rounding + magnitude * 0x1p-21 + 0.5;
+        // On its way to y each term is rounded once in the conversion and at most ten times in the
+        // fused multiply-adds and sums of the two stages: 2^-20 of the terms' magnitudes covers them.
+        const double bound = rounding + magnitude * 0x1p-20 + 0.5;
         worst = bound > worst ? bound : worst;
     }
     return worst;
@@ -154,15 +156,6 @@ double cnns_qwino5_error_bound(int c, int k, const float *scale, int ko) {
 #define QWINO5_TIMES2(a) (2 * (a))
 #define QWINO5_TIMES4(a) (4 * (a))
 
-// Aᵀ applied to one column of six floats f0..f5 -> y0, y1, in a fixed order (2·d is d + d).
-#define QWINO5_AT(T, f, y0, y1, SUB, ADD)                                     \
-    do {                                                                      \
-        const T s12 = ADD(f[1], f[2]), s34 = ADD(f[3], f[4]);                 \
-        const T d12 = SUB(f[1], f[2]), d34 = SUB(f[3], f[4]);                 \
-        y0 = ADD(ADD(f[0], s12), s34);                                        \
-        y1 = ADD(ADD(d12, ADD(d34, d34)), f[5]);                              \
-    } while (0)
-
 // V of one channel: the 36 pixels' bytes x -> v[36] (integers).
 static void input_transform_one(const int x[36], int v[36]) {
     int r[36];
@@ -176,20 +169,50 @@ static void input_transform_one(const int x[36], int v[36]) {
         QWINO5_BT(int, (r + a * 6), (v + a * 6), QWINO5_SUB, QWINO5_ADD, QWINO5_TIMES2, QWINO5_TIMES4);
 }
 
+// The float output transform, Y = Aᵀ (s ⊙ M) A, in one order that the vector builds repeat exactly
+// (fused multiply-adds included): per column b of the 6x6 grid, with c_a = float(M[a][b]) and s_a
+// its scale, o0 = c0s0 + c1s1 + c2s2 + c3s3 + c4s4 and o1 = c1s1 - c2s2 + (2c3)s3 - (2c4)s4 + c5s5
+// (Aᵀ's two rows, each a chain of fused multiply-adds from its first product), then along b the
+// same rows: Y0· = o_0 + o_1 + o_2 + o_3 + o_4, Y1· = o_1 - o_2 + 2o_3 - 2o_4 + o_5, summed in
+// order. FMA(a, b, c) is a·b + c rounded once; doubling is exact.
+#define QWINO5_OUT_COLUMN(T, c, s, o0, o1, MUL, ADD, FMA, NEG)                                      \
+    do {                                                                                          \
+        o0 = FMA(c[4], s[4], FMA(c[3], s[3], FMA(c[2], s[2], FMA(c[1], s[1], MUL(c[0], s[0]))))); \
+        const T c3x2 = ADD(c[3], c[3]), c4x2 = ADD(c[4], c[4]);                                  \
+        o1 = FMA(c[5], s[5], FMA(NEG(c4x2), s[4], FMA(c3x2, s[3], FMA(NEG(c[2]), s[2], MUL(c[1], s[1]))))); \
+    } while (0)
+// Y's two rows along b, o_b arriving in order b = 0..5 into y0 (Aᵀ's first row) and y1 (its second).
+#define QWINO5_OUT_ROW(b, o, y0, y1, ADD, SUB, FMA, TWO, MINUS_TWO) \
+    do {                                                           \
+        switch (b) {                                               \
+        case 0: y0 = o; break;                                     \
+        case 1: y0 = ADD(y0, o); y1 = o; break;                    \
+        case 2: y0 = ADD(y0, o); y1 = SUB(y1, o); break;           \
+        case 3: y0 = ADD(y0, o); y1 = FMA(TWO, o, y1); break;      \
+        case 4: y0 = ADD(y0, o); y1 = FMA(MINUS_TWO, o, y1); break; \
+        default: y1 = ADD(y1, o); break;                           \
+        }                                                          \
+    } while (0)
+
+#define QWINO5_F_MUL(a, b) ((a) * (b))
+#define QWINO5_F_NEG(a) (-(a))
+
 // y of one column from its 36 sums m (the transform domain) and scales s: the float output transform.
 static void output_transform_one(const int32_t m[36], const float s[36], int32_t out[4]) {
-    float f[36], o[2][6];
-    for (int q = 0; q < 36; q++) f[q] = (float)m[q] * s[q];
-    for (int b = 0; b < 6; b++) {  // Aᵀ f, column by column
-        const float col[6] = {f[b], f[6 + b], f[12 + b], f[18 + b], f[24 + b], f[30 + b]};
-        QWINO5_AT(float, col, o[0][b], o[1][b], QWINO5_SUB, QWINO5_ADD);
+    float y00 = 0, y01 = 0, y10 = 0, y11 = 0;
+    for (int b = 0; b < 6; b++) {
+        const float c[6] = {(float)m[b], (float)m[6 + b], (float)m[12 + b], (float)m[18 + b], (float)m[24 + b],
+                            (float)m[30 + b]};
+        const float sc[6] = {s[b], s[6 + b], s[12 + b], s[18 + b], s[24 + b], s[30 + b]};
+        float o0, o1;
+        QWINO5_OUT_COLUMN(float, c, sc, o0, o1, QWINO5_F_MUL, QWINO5_ADD, fmaf, QWINO5_F_NEG);
+        QWINO5_OUT_ROW(b, o0, y00, y01, QWINO5_ADD, QWINO5_SUB, fmaf, 2.0f, -2.0f);
+        QWINO5_OUT_ROW(b, o1, y10, y11, QWINO5_ADD, QWINO5_SUB, fmaf, 2.0f, -2.0f);
     }
-    for (int a = 0; a < 2; a++) {  // then times A
-        float y0, y1;
-        QWINO5_AT(float, o[a], y0, y1, QWINO5_SUB, QWINO5_ADD);
-        out[2 * a] = (int32_t)lrintf(y0);
-        out[2 * a + 1] = (int32_t)lrintf(y1);
-    }
+    out[0] = (int32_t)lrintf(y00);
+    out[1] = (int32_t)lrintf(y01);
+    out[2] = (int32_t)lrintf(y10);
+    out[3] = (int32_t)lrintf(y11);
 }
 
 // The plain reference: the same transforms one value at a time, the sums in int64 (they fit int32).
@@ -259,24 +282,30 @@ static void input_transform_tail(const uint8_t *const *px, int c0, int C, int Cp
     }
 }
 
-// y of 8 columns of one tile: its sums at m[ξ·ldm], the scales at sc[ξ·K].
-__attribute__((target("avx2"), always_inline)) static inline void output_transform8(const int32_t *m, long ldm,
-                                                                                     const float *sc, int K,
-                                                                                     __m256i out[4]) {
-    __m256 o[2][6];
-    for (int b = 0; b < 6; b++) {
-        __m256 col[6];
-        for (int a = 0; a < 6; a++)
-            col[a] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(m + (a * 6 + b) * ldm))),
-                                   _mm256_loadu_ps(sc + (long)(a * 6 + b) * K));
-        QWINO5_AT(__m256, col, o[0][b], o[1][b], QWINO5_PS_SUB, QWINO5_PS_ADD);
+// y of 8 columns of one tile: its sums at m[ξ·ldm], the scales at sc[ξ·K] (output_transform_one's
+// order, on vectors).
+#define QWINO5_PS_MUL(a, b) _mm256_mul_ps((a), (b))
+#define QWINO5_PS_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define QWINO5_PS_NEG(a) _mm256_xor_ps((a), _mm256_set1_ps(-0.0f))
+__attribute__((target("avx2,fma"), always_inline)) static inline void output_transform8(const int32_t *m, long ldm,
+                                                                                         const float *sc, int K,
+                                                                                         __m256i out[4]) {
+    __m256 y00 = _mm256_setzero_ps(), y01 = y00, y10 = y00, y11 = y00;
+    const __m256 two = _mm256_set1_ps(2.0f), minus_two = _mm256_set1_ps(-2.0f);
+    _Pragma("clang loop unroll(full)") for (int b = 0; b < 6; b++) {
+        __m256 c[6], s[6], o0, o1;
+        for (int a = 0; a < 6; a++) {
+            c[a] = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(m + (a * 6 + b) * ldm)));
+            s[a] = _mm256_loadu_ps(sc + (long)(a * 6 + b) * K);
+        }
+        QWINO5_OUT_COLUMN(__m256, c, s, o0, o1, QWINO5_PS_MUL, QWINO5_PS_ADD, QWINO5_PS_FMA, QWINO5_PS_NEG);
+        QWINO5_OUT_ROW(b, o0, y00, y01, QWINO5_PS_ADD, QWINO5_PS_SUB, QWINO5_PS_FMA, two, minus_two);
+        QWINO5_OUT_ROW(b, o1, y10, y11, QWINO5_PS_ADD, QWINO5_PS_SUB, QWINO5_PS_FMA, two, minus_two);
     }
-    for (int a = 0; a < 2; a++) {
-        __m256 y0, y1;
-        QWINO5_AT(__m256, o[a], y0, y1, QWINO5_PS_SUB, QWINO5_PS_ADD);
-        out[2 * a] = _mm256_cvtps_epi32(y0);
-        out[2 * a + 1] = _mm256_cvtps_epi32(y1);
-    }
+    out[0] = _mm256_cvtps_epi32(y00);
+    out[1] = _mm256_cvtps_epi32(y01);
+    out[2] = _mm256_cvtps_epi32(y10);
+    out[3] = _mm256_cvtps_epi32(y11);
 }
 
 // m[G rows x 16 columns] (row stride ldm) = Σ over `pairs` channel pairs of row r's pair (at
@@ -314,7 +343,7 @@ QWINO5_GEMM_GROUP(gemm5_group_vnni, __attribute__((target("avx2,avx512f,avx512vl
 
 // The transforms around the 36 GEMMs, which `gemm` computes (AVX2 or VNNI), a group of tiles at a
 // time and, within it, a block of 16 columns at a time.
-__attribute__((target("avx2"))) static void qwino5_x86(cnns_qwino_gemm_rows_fn gemm, const cnns_qwino_shape *s,
+__attribute__((target("avx2,fma"))) static void qwino5_x86(cnns_qwino_gemm_rows_fn gemm, const cnns_qwino_shape *s,
                                                         const uint8_t *xp, long t0, int T, int pool,
                                                         const int16_t *packed, const float *scale, void *work,
                                                         int32_t *y) {
