@@ -60,6 +60,7 @@ public final class CacheSimulator {
                 "cnnscope-cg-\(getpid())-\(runs).out")
             defer { try? FileManager.default.removeItem(at: out) }
             let p = Process()
+            p.standardInput = FileHandle.nullDevice  // children never read this process's input
             p.executableURL = URL(fileURLWithPath: vg)
             p.arguments = [
                 "--tool=cachegrind", "--cache-sim=yes",
@@ -90,6 +91,7 @@ public final class CacheSimulator {
         let exe = executable.resolvingSymlinksInPath().path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-nodebug-\(getpid())").path
         let p = Process()
+        p.standardInput = FileHandle.nullDevice  // children never read this process's input
         p.executableURL = URL(fileURLWithPath: "/usr/bin/objcopy")
         p.arguments = ["--strip-debug", exe, out]
         p.standardError = FileHandle.nullDevice

@@ -72,6 +72,7 @@ public struct EventSetQuery {
         _ executable: URL, arguments: [String], forcing pmu: String, environment: [String: String]
     ) throws -> Int32 {
         let p = Process()
+        p.standardInput = FileHandle.nullDevice  // children never read this process's input
         p.executableURL = executable
         p.arguments = arguments
         var env = environment

@@ -34,6 +34,7 @@ public struct ProcessCommandRunner: CommandRunner {
     public func run(_ argv: [String]) throws -> CommandResult {
         guard let exe = locate(argv[0]) else { throw SweepError("\(argv[0]): not found on PATH") }
         let p = Process()
+        p.standardInput = FileHandle.nullDevice  // children never read this process's input
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = Array(argv.dropFirst())
         p.environment = environment

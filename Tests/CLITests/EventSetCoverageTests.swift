@@ -26,6 +26,7 @@ final class EventSetCoverageTests: XCTestCase {
 
     func run(_ exe: URL, _ args: [String]) throws -> (status: Int32, out: Data, err: String) {
         let p = Process()
+        p.standardInput = FileHandle.nullDevice  // children never read this process's input
         p.executableURL = exe
         p.arguments = args
         var env = ProcessInfo.processInfo.environment

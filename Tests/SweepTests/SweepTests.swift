@@ -51,6 +51,7 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(try SweepManifest.load(folder: folder), m)
         // bash can read the script.
         let p = Process()
+        p.standardInput = FileHandle.nullDevice  // children never read this process's input
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = ["-n", "\(folder)/zen4.sbatch"]
         try p.run()
