@@ -262,19 +262,29 @@ final class HookTests: XCTestCase {
 /// a flatten) takes no counter read: its counts are zero and the CPU time goes to the next reading;
 /// a longer call reads and counts its own.
 final class QuietCallTests: XCTestCase {
+    /// A preempted quiet call runs past `quietNanos` and rightly counts; such a round says nothing of
+    /// the rule, so it is run again (up to five rounds, each a fresh profiler).
     func testQuietCallsReadNoCountersAndLongOnesCount() throws {
         let s = try softwareSessionOnThisThread()
-        let prof = LayerProfiler(session: s)
         let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
-        // Quiet: begin and end back to back.
-        prof.layerBegan(0, layer, phase: .forward, batch: 1)
-        prof.layerEnded(0, layer, phase: .forward, batch: 1)
-        // Busy for 3 ms of CPU time.
-        prof.layerBegan(1, layer, phase: .forward, batch: 1)
-        blackHole(busyLoop(3_000_000))
-        prof.layerEnded(1, layer, phase: .forward, batch: 1)
-        let records = prof.ordered
+        let quietLimit = 0.5 * Double(LayerProfiler.quietNanos) * 1e-9
+        var records: [LayerRecord] = []
+        for _ in 0..<5 {
+            let prof = LayerProfiler(session: s)
+            // Quiet: begin and end back to back.
+            prof.layerBegan(0, layer, phase: .forward, batch: 1)
+            prof.layerEnded(0, layer, phase: .forward, batch: 1)
+            // Busy for 3 ms of CPU time.
+            prof.layerBegan(1, layer, phase: .forward, batch: 1)
+            blackHole(busyLoop(3_000_000))
+            prof.layerEnded(1, layer, phase: .forward, batch: 1)
+            records = prof.ordered
+            if records.first?.samples.allSatisfy({ $0 < quietLimit }) ?? false { break }
+        }
         XCTAssertEqual(records.count, 2)
+        try XCTSkipUnless(
+            records[0].samples.allSatisfy { $0 < quietLimit },
+            "the quiet call was preempted past \(quietLimit * 1e6) µs in five rounds: the machine is too busy")
         XCTAssertEqual(records[0].counters["TASK_CLOCK"], 0, "a quiet call counts nothing")
         XCTAssertEqual(records[0].counterCalls["TASK_CLOCK"], 1)
         let busy = try XCTUnwrap(records[1].counters["TASK_CLOCK"])
@@ -366,30 +376,50 @@ final class CounterReadPlanTests: XCTestCase {
 
     /// A layer quiet on its last call skips the reading at its start; if it then runs longer in its
     /// turn it is timed only, and from then on its turns read at the start, so it is counted.
+    /// Its quiet calls (the first, third and fourth of layer 1) must stay under `quietNanos`; a round in
+    /// which one was preempted past it is run again (up to five, each a fresh profiler).
     func testAQuietLayerThatRunsLongInItsTurnIsReadAtTheStartNextTime() throws {
         let s = try softwareSessionOnThisThread()
-        let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 2, perPass: 1, every: 1))
-        prof.calibrate(pairs: 20)
         let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
-        func pass(busySecond: Bool) {
-            for i in 0..<2 {
-                prof.layerBegan(i, layer, phase: .forward, batch: 1)
-                if i == 0 || busySecond { blackHole(busyLoop(200_000)) }
-                prof.layerEnded(i, layer, phase: .forward, batch: 1)
+        let quietLimit = 0.5 * Double(LayerProfiler.quietNanos) * 1e-9
+        var clean = false, round = 0
+        var timedOnly: Int?, countedAfterLong = true, reads = 0, counted: Int?, countedAtEnd = false
+        var calls: [Int] = []
+        while !clean && round < 5 {
+            round += 1
+            let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 2, perPass: 1, every: 1))
+            prof.calibrate(pairs: 20)
+            func pass(busySecond: Bool) {
+                for i in 0..<2 {
+                    prof.layerBegan(i, layer, phase: .forward, batch: 1)
+                    if i == 0 || busySecond { blackHole(busyLoop(200_000)) }
+                    prof.layerEnded(i, layer, phase: .forward, batch: 1)
+                }
+                blackHole(busyLoop(100_000))
             }
-            blackHole(busyLoop(100_000))
+            pass(busySecond: false)  // layer 0's turn; layer 1 quiet
+            pass(busySecond: true)  // layer 1's turn: expected quiet, ran long
+            timedOnly = prof.ordered[1].counterCalls["TASK_CLOCK"]
+            countedAfterLong = prof.everyLayerCounted
+            pass(busySecond: false)
+            let before = prof.counterReads
+            pass(busySecond: false)  // layer 1's turn again: read at its start this time
+            reads = prof.counterReads - before
+            counted = prof.ordered[1].counterCalls["TASK_CLOCK"]
+            countedAtEnd = prof.everyLayerCounted
+            let samples = prof.ordered[1].samples
+            calls = prof.ordered.map(\.calls)
+            clean = samples.count == 4 && [0, 2, 3].allSatisfy { samples[$0] < quietLimit }
         }
-        pass(busySecond: false)  // layer 0's turn; layer 1 quiet
-        pass(busySecond: true)  // layer 1's turn: expected quiet, ran long
-        XCTAssertEqual(prof.ordered[1].counterCalls["TASK_CLOCK"], nil, "timed only")
-        XCTAssertFalse(prof.everyLayerCounted)
-        pass(busySecond: false)
-        let before = prof.counterReads
-        pass(busySecond: false)  // layer 1's turn again: read at its start this time
-        XCTAssertEqual(prof.counterReads - before, 1, "one reading at the start; quiet, so none at the end")
-        XCTAssertEqual(prof.ordered[1].counterCalls["TASK_CLOCK"], 1)
-        XCTAssertTrue(prof.everyLayerCounted)
-        XCTAssertEqual(prof.ordered.map(\.calls), [4, 4])
+        try XCTSkipUnless(
+            clean,
+            "layer 1's quiet calls were preempted past \(quietLimit * 1e6) µs in five rounds: the machine is too busy")
+        XCTAssertEqual(timedOnly, nil, "timed only")
+        XCTAssertFalse(countedAfterLong)
+        XCTAssertEqual(reads, 1, "one reading at the start; quiet, so none at the end")
+        XCTAssertEqual(counted, 1)
+        XCTAssertTrue(countedAtEnd)
+        XCTAssertEqual(calls, [4, 4])
     }
 }
 
