@@ -308,42 +308,48 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void output_tra
     out[3] = _mm256_cvtps_epi32(y11);
 }
 
-// m[G rows x 16 columns] (row stride ldm) = Σ over `pairs` channel pairs of row r's pair (at
-// v + r·ldv) times the packed block's 16 columns (b: 32 int16 per pair), for G ≤ QWINO5_GROUP: the
-// whole group in twelve accumulators (rows past G repeat the last row and are not stored).
+// For each of `planes` points ξ: m[G rows x 16 columns] (row stride ldm; plane ξ at m + ξ·mplane) =
+// Σ over `pairs` channel pairs of row r's pair (at v + ξ·vplane + r·ldv) times the packed block's 16
+// columns (b + ξ·bplane: 32 int16 per pair), for G ≤ QWINO5_GROUP: the whole group in twelve
+// accumulators (rows past G repeat the last row and are not stored). One call for all the points.
 #define QWINO5_GEMM_GROUP(name, TARGET, ACC)                                                                   \
-    TARGET static void name(int pairs, const int16_t *v, long ldv, int G, const int16_t *b, int32_t *m,       \
-                            long ldm) {                                                                       \
-        const int16_t *a[QWINO5_GROUP];                                                                       \
-        for (int r = 0; r < QWINO5_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;                   \
-        __m256i c[QWINO5_GROUP][2];                                                                           \
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) c[r][0] = c[r][1] =          \
-            _mm256_setzero_si256();                                                                           \
-        for (int p = 0; p < pairs; p++) {                                                                     \
-            const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                       \
-            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));                  \
-            _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) {                       \
-                int32_t w;                                                                                    \
-                memcpy(&w, a[r] + 2 * p, 4);                                                                  \
-                const __m256i x = _mm256_set1_epi32(w);                                                       \
-                c[r][0] = ACC(c[r][0], x, b0);                                                                \
-                c[r][1] = ACC(c[r][1], x, b1);                                                                \
+    TARGET static void name(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,            \
+                            const int16_t *b, long bplane, int32_t *m, long ldm, long mplane) {               \
+        for (int xi = 0; xi < planes; xi++, v += vplane, b += bplane, m += mplane) {                          \
+            const int16_t *a[QWINO5_GROUP];                                                                   \
+            for (int r = 0; r < QWINO5_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;               \
+            __m256i c[QWINO5_GROUP][2];                                                                       \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) c[r][0] = c[r][1] =      \
+                _mm256_setzero_si256();                                                                       \
+            for (int p = 0; p < pairs; p++) {                                                                 \
+                const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                   \
+                const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));              \
+                _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) {                   \
+                    int32_t w;                                                                                \
+                    memcpy(&w, a[r] + 2 * p, 4);                                                              \
+                    const __m256i x = _mm256_set1_epi32(w);                                                   \
+                    c[r][0] = ACC(c[r][0], x, b0);                                                            \
+                    c[r][1] = ACC(c[r][1], x, b1);                                                            \
+                }                                                                                             \
             }                                                                                                 \
-        }                                                                                                     \
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) {                           \
-            if (r < G) {                                                                                      \
-                _mm256_storeu_si256((__m256i *)(m + r * ldm), c[r][0]);                                       \
-                _mm256_storeu_si256((__m256i *)(m + r * ldm + 8), c[r][1]);                                   \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) {                       \
+                if (r < G) {                                                                                  \
+                    _mm256_storeu_si256((__m256i *)(m + r * ldm), c[r][0]);                                   \
+                    _mm256_storeu_si256((__m256i *)(m + r * ldm + 8), c[r][1]);                               \
+                }                                                                                             \
             }                                                                                                 \
         }                                                                                                     \
     }
+
+typedef void (*qwino5_gemm_fn)(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,
+                               const int16_t *b, long bplane, int32_t *m, long ldm, long mplane);
 
 QWINO5_GEMM_GROUP(gemm5_group_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
 QWINO5_GEMM_GROUP(gemm5_group_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))), CNNS_QWINO_ACC_VNNI)
 
 // The transforms around the 36 GEMMs, which `gemm` computes (AVX2 or VNNI), a group of tiles at a
 // time and, within it, a block of 16 columns at a time.
-__attribute__((target("avx2,fma"))) static void qwino5_x86(cnns_qwino_gemm_rows_fn gemm, const cnns_qwino_shape *s,
+__attribute__((target("avx2,fma"))) static void qwino5_x86(qwino5_gemm_fn gemm, const cnns_qwino_shape *s,
                                                         const uint8_t *xp, long t0, int T, int pool,
                                                         const int16_t *packed, const float *scale, void *work,
                                                         int32_t *y) {
@@ -366,9 +372,7 @@ __attribute__((target("avx2,fma"))) static void qwino5_x86(cnns_qwino_gemm_rows_
         }
         for (int kb = 0; kb < Kp / 16; kb++) {
             // 2. 36 GEMMs: M[ξ][t][16 columns] = Σ pairs V[ξ][t][pair] · Uq[ξ][pair][columns].
-            for (int xi = 0; xi < 36; xi++)
-                gemm(pairs, v + (long)xi * ldv, Cp, G, packed + ((long)kb * 36 + xi) * pairs * 32,
-                     m + (long)xi * ldm, 16);
+            gemm(36, pairs, v, Cp, ldv, G, packed + (long)kb * 36 * pairs * 32, (long)pairs * 32, m, 16, ldm);
             // 3. Output transform on floats, rounded: y, or the maximum of the four.
             const int k0 = kb * 16, k1 = K < k0 + 16 ? K : k0 + 16, k8 = k0 + (k1 - k0) / 8 * 8;
             for (int t = 0; t < G; t++) {
