@@ -20,6 +20,20 @@ func softwareSessionOnThisThread() throws -> CounterSession {
     return s
 }
 
+/// Runs `round` (each time with a fresh profiler of its own) until the calls it meant to be quiet
+/// (the samples it returns beside its result) all stayed under half of `quietNanos`, at most five
+/// times. On a loaded machine a preempted quiet call runs longer and is rightly timed or counted as a
+/// busy one; such a round says nothing of the rule. Skips, saying so, when no round stayed quiet.
+/// Returns the last round's result and its number.
+func roundWithQuietCalls<T>(_ what: String, _ round: () throws -> (T, quiet: [Double])) throws -> (T, round: Int) {
+    let limit = 0.5 * Double(LayerProfiler.quietNanos) * 1e-9
+    for n in 1...5 {
+        let (result, quiet) = try round()
+        if quiet.allSatisfy({ $0 < limit }) { return (result, n) }
+    }
+    throw XCTSkip("\(what) preempted past \(limit * 1e6) µs in five rounds: the machine is too busy")
+}
+
 final class EventSetTests: XCTestCase {
     func testExpressions() throws {
         let e = try Expression.parse("(A + PF) * 64 * 1e-9 / time")
@@ -262,14 +276,10 @@ final class HookTests: XCTestCase {
 /// a flatten) takes no counter read: its counts are zero and the CPU time goes to the next reading;
 /// a longer call reads and counts its own.
 final class QuietCallTests: XCTestCase {
-    /// A preempted quiet call runs past `quietNanos` and rightly counts; such a round says nothing of
-    /// the rule, so it is run again (up to five rounds, each a fresh profiler).
     func testQuietCallsReadNoCountersAndLongOnesCount() throws {
         let s = try softwareSessionOnThisThread()
         let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
-        let quietLimit = 0.5 * Double(LayerProfiler.quietNanos) * 1e-9
-        var records: [LayerRecord] = []
-        for _ in 0..<5 {
+        let (records, _) = try roundWithQuietCalls("the quiet call was") {
             let prof = LayerProfiler(session: s)
             // Quiet: begin and end back to back.
             prof.layerBegan(0, layer, phase: .forward, batch: 1)
@@ -278,13 +288,10 @@ final class QuietCallTests: XCTestCase {
             prof.layerBegan(1, layer, phase: .forward, batch: 1)
             blackHole(busyLoop(3_000_000))
             prof.layerEnded(1, layer, phase: .forward, batch: 1)
-            records = prof.ordered
-            if records.first?.samples.allSatisfy({ $0 < quietLimit }) ?? false { break }
+            let records = prof.ordered
+            return (records, records.first?.samples ?? [.infinity])
         }
         XCTAssertEqual(records.count, 2)
-        try XCTSkipUnless(
-            records[0].samples.allSatisfy { $0 < quietLimit },
-            "the quiet call was preempted past \(quietLimit * 1e6) µs in five rounds: the machine is too busy")
         XCTAssertEqual(records[0].counters["TASK_CLOCK"], 0, "a quiet call counts nothing")
         XCTAssertEqual(records[0].counterCalls["TASK_CLOCK"], 1)
         let busy = try XCTUnwrap(records[1].counters["TASK_CLOCK"])
@@ -328,17 +335,12 @@ final class CounterReadPlanTests: XCTestCase {
         XCTAssertEqual(CounterReadPlan.rotating(layers: 7, perPass: 3, every: 1).layersPerTurn, 3)
     }
 
-    /// A quiet layer is one whose call ends within `quietNanos` (10 µs) of its start. On a loaded
-    /// machine a preempted quiet call runs longer and is rightly timed only; such a round says nothing
-    /// of the rule, so it is run again (up to five rounds, each a fresh profiler).
+    /// Layer 2 is quiet: its calls end within `quietNanos` (10 µs) of their start.
     func testRotatingProfilerCountsEachLayerInItsTurnAndTimesEveryCall() throws {
         let s = try softwareSessionOnThisThread()
         let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
-        let quietLimit = 0.5 * Double(LayerProfiler.quietNanos) * 1e-9
-        var round = 0, prof: LayerProfiler, reads: Int
-        repeat {
-            round += 1
-            prof = LayerProfiler(session: s, readPlan: .rotating(layers: 4, perPass: 1, every: 1))
+        let ((records, reads), round) = try roundWithQuietCalls("the quiet layer's calls were") {
+            let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 4, perPass: 1, every: 1))
             prof.calibrate(pairs: 20)
             let before = prof.counterReads
             for _ in 0..<8 {
@@ -351,13 +353,9 @@ final class CounterReadPlanTests: XCTestCase {
                 // Work between passes, as in a run: the next pass's first reading shares nothing.
                 blackHole(busyLoop(100_000))
             }
-            reads = prof.counterReads - before
-        } while round < 5 && !prof.ordered[2].samples.allSatisfy { $0 < quietLimit }
-        let records = prof.ordered
-        try XCTSkipUnless(
-            records[2].samples.allSatisfy { $0 < quietLimit },
-            "the quiet layer's calls were preempted past \(quietLimit * 1e6) µs in five rounds: the machine is too busy"
-        )
+            let records = prof.ordered
+            return ((records, prof.counterReads - before), records[2].samples)
+        }
         XCTAssertEqual(reads, 12, "two reads in each busy layer's turn, none in the quiet one's (round \(round))")
         XCTAssertEqual(records.map(\.calls), [8, 8, 8, 8], "every call timed")
         XCTAssertEqual(
@@ -376,17 +374,11 @@ final class CounterReadPlanTests: XCTestCase {
 
     /// A layer quiet on its last call skips the reading at its start; if it then runs longer in its
     /// turn it is timed only, and from then on its turns read at the start, so it is counted.
-    /// Its quiet calls (the first, third and fourth of layer 1) must stay under `quietNanos`; a round in
-    /// which one was preempted past it is run again (up to five, each a fresh profiler).
+    /// Its quiet calls are layer 1's first, third and fourth.
     func testAQuietLayerThatRunsLongInItsTurnIsReadAtTheStartNextTime() throws {
         let s = try softwareSessionOnThisThread()
         let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
-        let quietLimit = 0.5 * Double(LayerProfiler.quietNanos) * 1e-9
-        var clean = false, round = 0
-        var timedOnly: Int?, countedAfterLong = true, reads = 0, counted: Int?, countedAtEnd = false
-        var calls: [Int] = []
-        while !clean && round < 5 {
-            round += 1
+        let (seen, _) = try roundWithQuietCalls("layer 1's quiet calls were") {
             let prof = LayerProfiler(session: s, readPlan: .rotating(layers: 2, perPass: 1, every: 1))
             prof.calibrate(pairs: 20)
             func pass(busySecond: Bool) {
@@ -399,21 +391,21 @@ final class CounterReadPlanTests: XCTestCase {
             }
             pass(busySecond: false)  // layer 0's turn; layer 1 quiet
             pass(busySecond: true)  // layer 1's turn: expected quiet, ran long
-            timedOnly = prof.ordered[1].counterCalls["TASK_CLOCK"]
-            countedAfterLong = prof.everyLayerCounted
+            let timedOnly = prof.ordered[1].counterCalls["TASK_CLOCK"], countedAfterLong = prof.everyLayerCounted
             pass(busySecond: false)
             let before = prof.counterReads
             pass(busySecond: false)  // layer 1's turn again: read at its start this time
-            reads = prof.counterReads - before
-            counted = prof.ordered[1].counterCalls["TASK_CLOCK"]
-            countedAtEnd = prof.everyLayerCounted
             let samples = prof.ordered[1].samples
-            calls = prof.ordered.map(\.calls)
-            clean = samples.count == 4 && [0, 2, 3].allSatisfy { samples[$0] < quietLimit }
+            return (
+                (
+                    timedOnly: timedOnly, countedAfterLong: countedAfterLong, reads: prof.counterReads - before,
+                    counted: prof.ordered[1].counterCalls["TASK_CLOCK"], countedAtEnd: prof.everyLayerCounted,
+                    calls: prof.ordered.map(\.calls)
+                ),
+                samples.count == 4 ? [samples[0], samples[2], samples[3]] : [.infinity]
+            )
         }
-        try XCTSkipUnless(
-            clean,
-            "layer 1's quiet calls were preempted past \(quietLimit * 1e6) µs in five rounds: the machine is too busy")
+        let (timedOnly, countedAfterLong, reads, counted, countedAtEnd, calls) = seen
         XCTAssertEqual(timedOnly, nil, "timed only")
         XCTAssertFalse(countedAfterLong)
         XCTAssertEqual(reads, 1, "one reading at the start; quiet, so none at the end")

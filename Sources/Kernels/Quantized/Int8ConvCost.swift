@@ -86,12 +86,12 @@ extension Int8Conv2D {
         }
         var shape = g.cShape
         let quads = pooled && columnQuads
-        let patch =
-            quads
-            ? 4 * Int(cnns_qconv_quads_groups(&shape))
-            : direct
-                ? g.r * ((g.s * g.c + 3) / 4 * 4)
-                : paddedLength
+        let patch: Int
+        if quads {
+            patch = 4 * Int(cnns_qconv_quads_groups(&shape))
+        } else {
+            patch = direct ? g.r * ((g.s * g.c + 3) / 4 * 4) : paddedLength
+        }
         // The column-quad copy: four bytes a padded input pixel, written once and read by the kernel.
         let quadBytes = quads ? n * Double(paddedExtent.h * paddedExtent.w) * 4 : 0
         let kBlocks = Double((g.k + 7) / 8 * 8)
