@@ -337,11 +337,11 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
                    bad);
         free(wk), free(work), free(y);
     }
-    if (r == 5) {  // Integer Winograd F(2x2,5x5) (the plain C build here): within its bound of the sums.
+    if (r == 5) {  // Integer Winograd F(2x4,5x5) (the plain C build here): within its bound of the sums.
         const cnns_qwino_shape ws = {c, k, hp, wp, (h + 1) / 2, (w + 1) / 2, zp};
         const long tiles = (long)n * ws.tiles_y * ws.tiles_x;
         int16_t *wk = malloc((size_t)cnns_qwino5_packed_size(c, k));
-        float *scale = malloc(sizeof(float) * 36 * k);
+        float *scale = malloc(sizeof(float) * CNNS_QWINO5_POINTS * k);
         void *work = malloc((size_t)cnns_qwino5_workspace_size(c, k, 8));
         int32_t *y = malloc(sizeof(int32_t) * tiles * 4 * k);
         cnns_qwino5_pack(c, k, wt, wk, scale);

@@ -1,5 +1,5 @@
-// What the integer Winograd kernels share (qwinograd_f2.c: F(2x2,3x3), qwinograd_f2x5.c:
-// F(2x2,5x5)): the padded channel and column counts of the packed weights, a tile's place in the
+// What the integer Winograd kernels share (qwinograd_f2.c: F(2x2,3x3), qwinograd_f2x4_5x5.c:
+// F(2x4,5x5)): the padded channel and column counts of the packed weights, a tile's place in the
 // image grid, the gathering of a border patch, the storing of a tile's four sums (or their
 // maximum), and the multiply-accumulate of the GEMMs of the transform domain on int16 pairs.
 #ifndef CNNS_QWINO_COMMON_H

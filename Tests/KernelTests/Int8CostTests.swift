@@ -112,15 +112,21 @@ final class Int8CostTests: XCTestCase {
             XCTAssertFalse(rows.columnQuads)
             XCTAssertEqual(rows.cost(batch: 1, workers: 1, pooled: true).executedFLOPs, 2 * 784 * 32 * 40)
         }
-        // F(2x2,5x5): 36 points per tile, C padded to even, K to 16, plus one scaling per point.
+        // F(2x4,5x5): 48 points per 2x4 tile (a 5x5 grid of 2x2 tiles makes 5 rows of 3), C padded
+        // to even, K to 16, plus one scaling per point. Its input transform: F(2x2,5x5)'s Bᵀ (22
+        // non-zeros) down each of 8 columns and F(4x4,5x5)'s (44) across each of 6 rows, 2 FLOPs a
+        // term; its output transform: Aᵀ of 10 down 8 columns, then of 26 across 2 rows.
         let five = try ConvGeometry(n: 1, h: 10, w: 10, c: 5, k: 20, r: 5)
         let w5 = layer(five, path: .winograd, isa: isa)
         XCTAssertTrue(w5.winograd)
-        let t5 = 25.0
+        XCTAssertEqual(w5.winogradInputTransforms(batch: 2, pooled: false), 30)
+        XCTAssertEqual(w5.winogradInputTransforms(batch: 1, pooled: true), 15)
+        let wide = 15.0
         XCTAssertEqual(
             w5.cost(batch: 1, workers: 1).executedFLOPs,
-            2 * 36 * t5 * 6 * 32 + t5 * 5 * WinogradTransform.f2x5.inputFLOPsPerTileChannel + t5 * 20
-                * WinogradTransform.f2x5.outputFLOPsPerTileFilter + t5 * 36 * 20)
+            2 * 48 * wide * 6 * 32 + wide * 5 * 2 * (8 * 22 + 6 * 44) + wide * 20 * 2 * (8 * 10 + 2 * 26)
+                + wide * 48 * 20)
+        let t5 = 25.0
         // The 8-bit domain (under the scalar cap: its reference; VNNI where present): C padded to a
         // multiple of 4, K to 16, plus one scaling per output of a tile.
         let small = try ConvGeometry(n: 1, h: 7, w: 9, c: 6, k: 20, r: 3)

@@ -4,7 +4,7 @@ import XCTest
 
 @testable import Kernels
 
-/// The int8 convolution's integer Winograd F(2x2,5x5) kernel: every vector build equals its scalar
+/// The int8 convolution's integer Winograd F(2x4,5x5) kernel: every vector build equals its scalar
 /// reference exactly, and the reference's sums lie within `cnns_qwino5_error_bound` of the direct
 /// convolution's (its transformed weights are rounded to 16 bits): random shapes (seed printed,
 /// replay with CNNSCOPE_TEST_SEED), the lab's 5x5 layers, and extreme values.
@@ -58,7 +58,7 @@ final class Int8Winograd5Tests: XCTestCase {
         let want = Self.directSums(g, xp, hp: hp, wp: wp, w)
         let K = g.k
         var packed = [Int16](repeating: 0, count: Int(cnns_qwino5_packed_size(Int32(g.c), Int32(K))) / 2)
-        var scale = [Float](repeating: 0, count: 36 * K)
+        var scale = [Float](repeating: 0, count: Int(CNNS_QWINO5_POINTS) * K)
         cnns_qwino5_pack(Int32(g.c), Int32(K), w, &packed, &scale)
         let bound = (0..<K).map { cnns_qwino5_error_bound(Int32(g.c), Int32(K), scale, Int32($0)) }
         var builds: [(String, QWino5)] = [("avx2-or-plain", cnns_qwino5_u7s8)]
@@ -107,17 +107,38 @@ final class Int8Winograd5Tests: XCTestCase {
         print("Int8Winograd5Tests: largest error \(worst) of the bound on random data")
         // The bound is a worst case; on random data the error is a small part of it. A bound that had
         // grown loose enough to pass anything would show here.
-        XCTAssertGreaterThan(worst, 0, "F(2x2,5x5) rounds its weights: some sum should differ, seed \(seed)")
+        XCTAssertGreaterThan(worst, 0, "F(2x4,5x5) rounds its weights: some sum should differ, seed \(seed)")
     }
 
-    /// The largest transforms (|V| = 68·127 from a checkerboard of 0 and 127; weights of ±127 in the
-    /// pattern that makes 576·U largest) at the most channels the kernel takes, where the int32 sums
-    /// of the transform domain come closest to wrapping.
+    /// The largest transforms at the most channels the kernel takes, where the int32 sums of the
+    /// transform domain come closest to wrapping: a 6x8 image (one 2x4 tile, `valid`) of 127 where
+    /// point (a, b)'s coefficient in B₂ᵀ ⊗ B₄ᵀ is positive and 0 where it is negative, so |V| there
+    /// comes within 64·Σ⁺ of 64·Σ|coefficients| (up to 32000); weights of ±127, alike on every
+    /// channel, so the point's sums reach Cp·|V| times its int16 step. Also a checkerboard of 0 and
+    /// 127 at 64 channels.
     func testExtremeValuesStayWithinBound() throws {
+        let bt2 = [
+            [4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0],
+            [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1],
+        ]
+        let bt4 = [
+            [-4, 0, 21, 0, -21, 0, 4, 0], [0, 4, 4, -17, -17, 4, 4, 0], [0, -4, 4, 17, -17, -4, 4, 0],
+            [0, 2, 1, -10, -5, 8, 4, 0], [0, -2, 1, 10, -5, -8, 4, 0], [0, 4, 8, -5, -10, 1, 2, 0],
+            [0, -4, 8, 5, -10, -1, 2, 0], [0, -4, 0, 21, 0, -21, 0, 4],
+        ]
         var rng = SeededGenerator(seed: 1)
-        for text in ["N=1,H=8,W=8,C=64,K=16,R=5", "N=1,H=8,W=8,C=\(CNNS_QWINO5_MAX_C),K=8,R=5,pad=valid"] {
-            let g = try ConvGeometry.parse(text)
-            let x = Int8WinogradTesting.checkerboard(g)
+        var cases: [(ConvGeometry, [UInt8])] = []
+        let checker = try ConvGeometry.parse("N=1,H=8,W=8,C=64,K=16,R=5")
+        cases.append((checker, Int8WinogradTesting.checkerboard(checker)))
+        let tile = try ConvGeometry.parse("N=1,H=6,W=8,C=\(CNNS_QWINO5_MAX_C),K=8,R=5,pad=valid")
+        for (a, b) in [(1, 1), (0, 0), (5, 7), (3, 4)] {
+            let x = (0..<(6 * 8 * tile.c)).map { i -> UInt8 in
+                let pixel = i / tile.c, coefficient = bt2[a][pixel / 8] * bt4[b][pixel % 8]
+                return coefficient > 0 ? 127 : coefficient < 0 ? 0 : 64
+            }
+            cases.append((tile, x))
+        }
+        for (g, x) in cases {
             for sign in [Int8(127), Int8(-127)] {
                 let w = (0..<(25 * g.c * g.k)).map { i -> Int8 in
                     let tap = i / (g.c * g.k)

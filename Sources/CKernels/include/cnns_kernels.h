@@ -299,19 +299,23 @@ void cnns_qwino_u7s8_avx512vnni(const cnns_qwino_shape *s, const uint8_t *xp, lo
 void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
                             const int16_t *packed, void *work, int32_t *y);
 
-/// The int8 convolution by Winograd F(2x2,5x5) on 16-bit integers (qwinograd_f2x5.c): 5x5 kernels,
-/// stride 1, C ≤ CNNS_QWINO5_MAX_C. Its tiles read 6x6 patches (at padded row 2i, column 2j) of the
-/// same padded input and grid as cnns_qwino_shape describes. G has fractions here, so the
-/// transformed weights are rounded to int16 per point and output column (scale[ξ·k + ko]), as
-/// large as keeps every int32 sum of the transform domain from wrapping; the output transform runs
-/// on floats and rounds to the nearest integer: sums within cnns_qwino5_error_bound of the direct
-/// kernel's, not equal to them.
+/// The int8 convolution by Winograd F(2x4,5x5) on 16-bit integers (qwinograd_f2x4_5x5.c): 5x5
+/// kernels, stride 1, C ≤ CNNS_QWINO5_MAX_C. It takes the same padded input and grid of 2x2 tiles
+/// as cnns_qwino_shape describes, and runs two tiles side by side in a row as one 2x4 tile from
+/// the 6x8 patch at padded row 2i, column 2j (F(2,5) down, F(4,5) across: 48 points). G has
+/// fractions here, so the transformed weights are rounded to int16 per point and output column
+/// (scale[ξ·k + ko]), as large as keeps every int32 sum of the transform domain from wrapping; the
+/// output transform runs on floats and rounds to the nearest integer: sums within
+/// cnns_qwino5_error_bound of the direct kernel's, not equal to them.
 #define CNNS_QWINO5_MAX_C 256
-/// Tiles the kernel transforms and multiplies together; T a multiple of it wastes no GEMM rows.
+/// The transform domain's points (6 x 8): the scales per column.
+#define CNNS_QWINO5_POINTS 48
+/// 2x4 tiles the kernel transforms and multiplies together.
 #define CNNS_QWINO5_TILE_GROUP 6
 int cnns_qwino5_fits(const cnns_conv_shape *s);
-/// Bytes of the transformed weights (int16); the packing of w int8 HWIO [5·5·c, k], with the
-/// scale of each point and column (36·k floats); bytes of the workspace for `tiles` tiles per call.
+/// Bytes of the transformed weights (int16, then an int32 offset per column); the packing of w
+/// int8 HWIO [5·5·c, k], with the scale of each point and column (CNNS_QWINO5_POINTS·k floats);
+/// bytes of the workspace for `tiles` tiles per call.
 int64_t cnns_qwino5_packed_size(int c, int k);
 void cnns_qwino5_pack(int c, int k, const int8_t *w, int16_t *packed, float *scale);
 int64_t cnns_qwino5_workspace_size(int c, int k, int tiles);

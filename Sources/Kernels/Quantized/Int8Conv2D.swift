@@ -42,9 +42,9 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// input (`columnQuads`, except on VNNI: a 5x5 kernel's 7 groups instead of 10). A 3x3 stride-1
 /// layer may instead run Winograd F(2x2,3x3) on 16-bit integers (`Path.winograd`,
 /// `cnns_qwino_u7s8`: 16 multiply-adds per 2x2 tile and channel instead of 36, on vpmaddwd or
-/// VNNI's vpdpwssd), which gives the same int32
-/// sums exactly; a 5x5 stride-1 layer Winograd F(2x2,5x5) (`cnns_qwino5_u7s8`: 36 instead of 100),
-/// whose transformed weights are rounded to 16 bits per point and channel, so its sums lie within
+/// VNNI's vpdpwssd), which gives the same int32 sums exactly; a 5x5 stride-1 layer Winograd
+/// F(2x4,5x5) (`cnns_qwino5_u7s8`: 48 multiply-adds per 2x4 tile and channel instead of 200), whose
+/// transformed weights are rounded to 16 bits per point and channel, so its sums lie within
 /// `cnns_qwino5_error_bound` of the direct ones. On AVX-512 VNNI a 3x3 stride-1 layer may also run
 /// Winograd F(2x2,3x3) with an 8-bit transform domain (`Path.winogradU8`, `cnns_qwino8_u7s8`: the
 /// transformed input halved and the transformed weights rounded to bytes, so the sixteen GEMMs run
@@ -83,20 +83,25 @@ public final class Int8Conv2D {
     public let winogradU8: Bool
     /// The Winograd kernel's transformed weights (`cnns_qwino_pack`, `cnns_qwino5_pack`), when `winograd`.
     let winogradWeights: UnsafeMutablePointer<Int16>?
-    /// F(2x2,5x5)'s scale per point and output channel (36·K), when `winograd` on a 5x5 layer; the
+    /// F(2x4,5x5)'s scale per point and output channel (48·K), when `winograd` on a 5x5 layer; the
     /// 8-bit domain's scale per output channel (K), when `winogradU8`.
     let winogradScales: UnsafeMutablePointer<Float>?
     /// The 8-bit domain's transformed weights and its corners' compensation for the byte offsets
     /// (`cnns_qwino8_pack`), when `winogradU8`.
     let winogradBytes: UnsafeMutablePointer<Int8>?
     let winogradCompensation: UnsafeMutablePointer<Int32>?
-    /// 2x2 output tiles per call of the Winograd kernel: 16 for F(2x2,3x3); for F(2x2,5x5) three of
-    /// its groups of tiles (16 left a group of 4 of 6 a chunk, 10% slower in a C harness).
+    /// 2x2 output tiles per call of the Winograd kernel on the pooled or unpooled tile grid: 16 for
+    /// F(2x2,3x3); for F(2x4,5x5) whole rows of the grid, about two of its groups of 2x4 tiles (a
+    /// row of tx tiles makes ⌈tx/2⌉ of them, so a chunk that starts a row splits no pair).
     /// The 8-bit domain's kernel runs groups of 6 tiles: three a chunk for 3x3; eight for 5x5, whose
     /// chunk transforms each patch of its extended grid once (48 tiles of a 7x7 grid reach about 64
     /// patches, where four sub-kernels of 48 tiles would be 192).
-    public var tilesPerChunk: Int {
-        winogradU8 ? (geometry.r == 5 ? 48 : 18) : geometry.r == 5 ? 3 * Int(CNNS_QWINO5_TILE_GROUP) : 16
+    public func tilesPerChunk(pooled: Bool) -> Int {
+        if winogradU8 { return geometry.r == 5 ? 48 : 18 }
+        guard geometry.r == 5 else { return 16 }
+        let tx = Int(winogradShape(pooled: pooled).tiles_x), wide = Swift.max(1, (tx + 1) / 2)
+        let group = Int(CNNS_QWINO5_TILE_GROUP)
+        return Swift.max(1, (2 * group + wide / 2) / wide) * Swift.max(1, tx)
     }
     /// The direct kernel's padded input extent: (padTop + H + padBottom, padLeft + W + padRight).
     let paddedExtent: (h: Int, w: Int)
@@ -163,7 +168,7 @@ public final class Int8Conv2D {
         } else if winograd && geometry.r == 5 {
             let count = Int(cnns_qwino5_packed_size(Int32(geometry.c), Int32(K))) / 2
             let packed = UnsafeMutablePointer<Int16>.allocate(capacity: count)
-            let scales = UnsafeMutablePointer<Float>.allocate(capacity: 36 * K)
+            let scales = UnsafeMutablePointer<Float>.allocate(capacity: Int(CNNS_QWINO5_POINTS) * K)
             q.withUnsafeBufferPointer { cnns_qwino5_pack(Int32(geometry.c), Int32(K), $0.baseAddress, packed, scales) }
             (w16, wscales) = (packed, scales)
         } else if winograd {
@@ -298,7 +303,7 @@ public final class Int8Conv2D {
         isa == "avx512-vnni" ? cnns_qwino8_u7s8_avx512vnni : cnns_qwino8_u7s8_scalar
     }
 
-    /// The integer Winograd F(2x2,5x5) kernel for `winogradISA`, as `winogradKernel`.
+    /// The integer Winograd F(2x4,5x5) kernel for `winogradISA`, as `winogradKernel`.
     static func winograd5Kernel(_ isa: String) -> Winograd5Kernel {
         switch isa {
         case "avx512-vnni": return cnns_qwino5_u7s8_avx512vnni
@@ -549,7 +554,7 @@ public final class Int8Conv2D {
         let g = geometry, K = g.k
         var shape = winogradShape(pooled: pooled)
         let ty = Int(shape.tiles_y), tx = Int(shape.tiles_x)
-        let tiles = batch * ty * tx, T = tilesPerChunk, five = g.r == 5
+        let tiles = batch * ty * tx, T = tilesPerChunk(pooled: pooled), five = g.r == 5
         let workBytes = winogradWorkspaceBytes(tiles: T, pooled: pooled)
         let sumsPerTile = pooled ? K : 4 * K
         workspace.reserve(workers: runner.width, floats: workBytes / 4 + 16 + T * sumsPerTile)
@@ -558,14 +563,14 @@ public final class Int8Conv2D {
         let bytes = winogradBytes, compensation = winogradCompensation, u8 = winogradU8
         let kernel3 = Self.winogradKernel(winogradISA), kernel5 = Self.winograd5Kernel(winogradISA)
         let kernel8 = Self.winogradU8Kernel(winogradISA)
-        runner.parallelRanges(chunks, work: tiles * (five ? 36 : 16) * g.c * K) { worker, range in
+        runner.parallelRanges(chunks, work: tiles * (five ? 24 : 16) * g.c * K) { worker, range in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
             let y = (buf + (workBytes + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: T * sumsPerTile)
             for chunk in range {
                 let t0 = chunk * T, n = Swift.min(T, tiles - t0)
                 if u8 {  // the 8-bit domain (3x3, or 5x5 as four 3x3): its bytes, compensation and scales
                     kernel8(&shape, Int32(g.r), xq, t0, Int32(n), pool, bytes, compensation, scales, buf, y)
-                } else if five {  // F(2x2,5x5) takes its scales too
+                } else if five {  // F(2x4,5x5) takes its scales too
                     kernel5(&shape, xq, t0, Int32(n), pool, weights, scales, buf, y)
                 } else {
                     kernel3(&shape, xq, t0, Int32(n), pool, weights, buf, y)
