@@ -39,18 +39,25 @@ final class TopologyTests: XCTestCase {
     func testAllWorkersRateCountsWallTimeWhenWorkersTakeTurns() throws {
         let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
         let turns = TurnTaking()
-        let taking = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) { turns.busyInTurn(0.004) }
-        XCTAssertEqual(taking.single, 1e7 / 0.004 / 1e9, accuracy: 0.2 * 1e7 / 0.004 / 1e9)
-        XCTAssertLessThan(taking.all, 1.3 * taking.single, "turn-taking workers measured as \(taking)")
+        let expected = 1e7 / 0.004 / 1e9
+        try retryingWhileCoresBusy("the compute probe") {
+            let taking = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) { turns.busyInTurn(0.004) }
+            if abs(taking.single - expected) > 0.2 * expected {
+                return "one worker measured \(taking.single) GFLOP/s, not \(expected)"
+            }
+            return taking.all < 1.3 * taking.single ? nil : "turn-taking workers measured as \(taking)"
+        }
         if ProcessInfo.processInfo.activeProcessorCount >= 2 {
             // This VM's host sometimes runs both virtual CPUs in turn for a moment (it measured
             // 1.42x once in a full suite): up to three tries, for the best ratio.
-            var best = (single: 1.0, all: 0.0)
-            for _ in 0..<3 where best.all <= 1.5 * best.single {
-                let p = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) { TurnTaking.busy(0.004) }
-                if p.all / p.single > best.all / best.single { best = (p.single, p.all) }
+            try retryingWhileCoresBusy("the compute probe on parallel workers") {
+                var best = (single: 1.0, all: 0.0)
+                for _ in 0..<3 where best.all <= 1.5 * best.single {
+                    let p = ComputePeakProbe.bestRates(pool: pool, trials: 3, flops: 1e7) { TurnTaking.busy(0.004) }
+                    if p.all / p.single > best.all / best.single { best = (p.single, p.all) }
+                }
+                return best.all > 1.5 * best.single ? nil : "parallel workers measured as \(best)"
             }
-            XCTAssertGreaterThan(best.all, 1.5 * best.single, "parallel workers measured as \(best)")
         }
     }
 
@@ -58,15 +65,18 @@ final class TopologyTests: XCTestCase {
     func testBandwidthRateCountsWallTimeWhenWorkersTakeTurns() throws {
         let pool = WorkerPool(threads: 2, policy: .none, topology: nil)
         let turns = TurnTaking()
-        // The best of three: a preemption of this VM lengthens a 4 ms window, never shortens it.
-        let one = (0..<3).map { _ in
-            CeilingProbe.rate(pool: pool, threads: 1, bytesPerThread: 4e7) { _ in TurnTaking.busy(0.004) }
-        }.max()!
-        XCTAssertEqual(one, 10, accuracy: 2, "one worker moving 40 MB in 4 ms")
-        let taking = (0..<3).map { _ in
-            CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in turns.busyInTurn(0.004) }
+        var one = 0.0
+        try retryingWhileCoresBusy("the bandwidth probe") {
+            // The best of three: a preemption of this VM lengthens a 4 ms window, never shortens it.
+            one = (0..<3).map { _ in
+                CeilingProbe.rate(pool: pool, threads: 1, bytesPerThread: 4e7) { _ in TurnTaking.busy(0.004) }
+            }.max()!
+            if abs(one - 10) > 2 { return "one worker moving 40 MB in 4 ms measured \(one) GB/s" }
+            let taking = (0..<3).map { _ in
+                CeilingProbe.rate(pool: pool, threads: 2, bytesPerThread: 4e7) { _ in turns.busyInTurn(0.004) }
+            }
+            return taking.max()! < 1.3 * one ? nil : "turn-taking workers measured as \(taking) GB/s"
         }
-        XCTAssertLessThan(taking.max()!, 1.3 * one, "turn-taking workers measured as \(taking) GB/s")
         if ProcessInfo.processInfo.activeProcessorCount >= 2 {
             // The host may run this VM's two virtual CPUs in turn for a while (a CI run measured 9.5
             // GB/s three times in a row, one worker's rate). Up to six tries; after each that fails, a
@@ -419,6 +429,25 @@ final class CounterTests: XCTestCase {
 
 /// A lock that stands in for a host running both virtual CPUs on one core: threads that spin
 /// inside it take turns.
+/// Runs `attempt` (nil: its checks held; else what failed) up to four times. A failure while other
+/// work holds the cores (`TurnTaking.coresAreFree`) is tried again after a pause, and when the cores
+/// stay busy the test is skipped, saying so; failing twice on free cores is a failure.
+func retryingWhileCoresBusy(_ what: String, _ attempt: () -> String?) throws {
+    var freeFailures = 0, last = ""
+    for _ in 0..<4 {
+        guard let failure = attempt() else { return }
+        last = failure
+        if TurnTaking.coresAreFree() {
+            freeFailures += 1
+            if freeFailures == 2 { break }
+        } else {
+            usleep(200_000)
+        }
+    }
+    if freeFailures < 2 { throw XCTSkip("\(what): other work held the cores in every try (\(last))") }
+    XCTFail("\(what): \(last)")
+}
+
 final class TurnTaking {
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     init() { pthread_mutex_init(lock, nil) }
@@ -439,6 +468,21 @@ final class TurnTaking {
         let start = ComputePeakProbe.seconds()
         DispatchQueue.concurrentPerform(iterations: 2) { _ in busy(seconds) }
         return ComputePeakProbe.seconds() - start < 1.4 * seconds
+    }
+
+    /// Whether two threads, each spinning for 20 ms of wall time, each got at least 80% of it as
+    /// CPU time: if not, other work holds the cores, and wall-clock rates say nothing of a probe.
+    static func coresAreFree() -> Bool {
+        let shares = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2)
+        defer { shares.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            var t0 = timespec(), t1 = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0)
+            busy(0.02)
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1)
+            shares[i] = (Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) * 1e-9) / 0.02
+        }
+        return shares.allSatisfy { $0 >= 0.8 }
     }
 
     /// Spins for `seconds` while holding the lock.

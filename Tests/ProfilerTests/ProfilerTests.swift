@@ -20,6 +20,13 @@ func softwareSessionOnThisThread() throws -> CounterSession {
     return s
 }
 
+/// This thread's CPU time (CLOCK_THREAD_CPUTIME_ID), in nanoseconds.
+func threadCPUNanos() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) * 1e9 + Double(t.tv_nsec)
+}
+
 /// Runs `round` (each time with a fresh profiler of its own) until the calls it meant to be quiet
 /// (the samples it returns beside its result) all stayed under half of `quietNanos`, at most five
 /// times. On a loaded machine a preempted quiet call runs longer and is rightly timed or counted as a
@@ -279,23 +286,28 @@ final class QuietCallTests: XCTestCase {
     func testQuietCallsReadNoCountersAndLongOnesCount() throws {
         let s = try softwareSessionOnThisThread()
         let layer = FlattenLayer(name: "flatten", input: [2, 2, 1])
-        let (records, _) = try roundWithQuietCalls("the quiet call was") {
+        let ((records, threadNanos), _) = try roundWithQuietCalls("the quiet call was") {
             let prof = LayerProfiler(session: s)
             // Quiet: begin and end back to back.
             prof.layerBegan(0, layer, phase: .forward, batch: 1)
             prof.layerEnded(0, layer, phase: .forward, batch: 1)
-            // Busy for 3 ms of CPU time.
+            // Busy for about 3 ms of CPU time, the thread's own CPU clock read around the call.
+            let before = threadCPUNanos()
             prof.layerBegan(1, layer, phase: .forward, batch: 1)
             blackHole(busyLoop(3_000_000))
             prof.layerEnded(1, layer, phase: .forward, batch: 1)
+            let after = threadCPUNanos()
             let records = prof.ordered
-            return (records, records.first?.samples ?? [.infinity])
+            return ((records, after - before), records.first?.samples ?? [.infinity])
         }
         XCTAssertEqual(records.count, 2)
         XCTAssertEqual(records[0].counters["TASK_CLOCK"], 0, "a quiet call counts nothing")
         XCTAssertEqual(records[0].counterCalls["TASK_CLOCK"], 1)
+        // The counter runs inside the clock's interval and counts the same thread's CPU time, so it
+        // reads most of it however busy the machine is (wall time would not: preemption).
         let busy = try XCTUnwrap(records[1].counters["TASK_CLOCK"])
-        XCTAssertGreaterThan(busy, 0.5 * records[1].seconds * 1e9, "the busy call's CPU time is counted")
+        XCTAssertLessThanOrEqual(busy, threadNanos * 1.01 + 20_000, "the busy call's CPU time, not more")
+        XCTAssertGreaterThan(busy, 0.9 * threadNanos - 100_000, "the busy call's CPU time is counted")
     }
 }
 
