@@ -304,9 +304,10 @@ final class QuietCallTests: XCTestCase {
         XCTAssertEqual(records[0].counters["TASK_CLOCK"], 0, "a quiet call counts nothing")
         XCTAssertEqual(records[0].counterCalls["TASK_CLOCK"], 1)
         // The counter runs inside the clock's interval and counts the same thread's CPU time, so it
-        // reads most of it however busy the machine is (wall time would not: preemption).
+        // reads most of it however busy the machine is (wall time would not: preemption). Not an
+        // upper bound: in one fresh-clone CI run it read 10% above the thread's clock (a reading is
+        // scaled by time enabled over time running, which may be what raised it).
         let busy = try XCTUnwrap(records[1].counters["TASK_CLOCK"])
-        XCTAssertLessThanOrEqual(busy, threadNanos * 1.01 + 20_000, "the busy call's CPU time, not more")
         XCTAssertGreaterThan(busy, 0.9 * threadNanos - 100_000, "the busy call's CPU time is counted")
     }
 }
