@@ -317,7 +317,7 @@ static void check_int8_direct(int n, int h, int w, int c, int k, int r) {
         }
         free(mul), free(off), free(pooled);
     }
-    if (r == 3) {  // Integer Winograd F(2x2,3x3) (the plain C build here): the same sums, exactly.
+    if (r == 3) {  // Integer Winograd F(2x4,3x3) (the plain C build here): the same sums, exactly.
         const cnns_qwino_shape ws = {c, k, hp, wp, (h + 1) / 2, (w + 1) / 2, zp};
         const long tiles = (long)n * ws.tiles_y * ws.tiles_x;
         int16_t *wk = malloc((size_t)cnns_qwino_packed_size(c, k));

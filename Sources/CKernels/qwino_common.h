@@ -1,7 +1,8 @@
-// What the integer Winograd kernels share (qwinograd_f2.c: F(2x2,3x3), qwinograd_f2x4_5x5.c:
-// F(2x4,5x5)): the padded channel and column counts of the packed weights, a tile's place in the
-// image grid, the gathering of a border patch, the storing of a tile's four sums (or their
-// maximum), and the multiply-accumulate of the GEMMs of the transform domain on int16 pairs.
+// What the integer Winograd kernels share (qwinograd_f2x4_3x3.c: F(2x4,3x3), qwinograd_f2x4_5x5.c:
+// F(2x4,5x5), qwinograd_f2_u8.c: the 8-bit domain): the padded channel and column counts of the
+// packed weights, a tile's place in the image grid, the pairing of 2x2 tiles into 2x4 ones, the
+// gathering of a border patch, the storing of a tile's four sums (or their maximum), and the GEMMs
+// of the transform domain on int16 pairs.
 #ifndef CNNS_QWINO_COMMON_H
 #define CNNS_QWINO_COMMON_H
 #include "cnns_kernels.h"
@@ -15,9 +16,11 @@
 static inline int cnns_qwino_padded_k(int k) { return (k + 15) / 16 * 16; }
 static inline int cnns_qwino_padded_c(int c) { return (c + 1) / 2 * 2; }
 
-// Where weight (ξ, channel ci, column ko) sits in the packed weights of Cp channels, Kp columns.
-static inline long cnns_qwino_packed_at(int xi, int ci, int ko, int Cp, int Kp) {
-    return (((long)xi * (Kp / 16) + ko / 16) * (Cp / 2) + ci / 2) * 32 + (ko % 16) * 2 + ci % 2;
+// Where weight (ξ, channel ci, column ko) sits in the packed weights of a kernel with `points`
+// points and Cp channels: blocks of 16 columns, within one the points, within one the channel
+// pairs (32 values: 16 columns x 2 channels), so one column block's GEMMs read one stream.
+static inline long cnns_qwino_packed_at(int points, int xi, int ci, int ko, int Cp) {
+    return (((long)(ko / 16) * points + xi) * (Cp / 2) + ci / 2) * 32 + (ko % 16) * 2 + ci % 2;
 }
 
 // U = G' g G'ᵀ of one 3x3 kernel g (G' = 2G = [2 0 0; 1 1 1; 1 -1 1; 0 0 2]): u[16], integers.
@@ -36,6 +39,25 @@ static inline void cnns_qwino_weight_transform(const int g[3][3], int u[16]) {
         u[i * 4 + 3] = 2 * t[i][2];
     }
 }
+
+// Bᵀ of the six points 0, ±1, ±2, ∞ (F(4,3) and F(2,5)), and the same applied to six values x0..x5
+// into r with the given operations (integers: plain or vector int16).
+static const int cnns_qwino_bt6[6][6] = {
+    {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
+};
+#define CNNS_QWINO_BT6(T, x, r, SUB, ADD, TIMES2, TIMES4)                                     \
+    do {                                                                                     \
+        const T d02 = SUB(x[0], x[2]), d24 = SUB(x[2], x[4]), s12 = ADD(x[1], x[2]);         \
+        const T d13 = SUB(x[1], x[3]), s34 = ADD(x[3], x[4]), d42 = SUB(x[4], x[2]);         \
+        const T d12 = SUB(x[1], x[2]), d34 = SUB(x[3], x[4]), d35 = SUB(x[3], x[5]);         \
+        r[0] = SUB(TIMES4(d02), d24);                                                        \
+        r[1] = SUB(s34, TIMES4(s12));                                                        \
+        r[2] = SUB(TIMES4(d12), d34);                                                        \
+        r[3] = SUB(d42, TIMES2(d13));                                                        \
+        r[4] = ADD(d42, TIMES2(d13));                                                        \
+        r[5] = SUB(TIMES4(d13), d35);                                                        \
+    } while (0)
 
 // Tile t's image n and its row i and column j in the image's tile grid.
 static inline void cnns_qwino_tile_of(const cnns_qwino_shape *s, long t, long *n, int *i, int *j) {
@@ -89,6 +111,41 @@ static inline void cnns_qwino_patch_pixels(const cnns_qwino_shape *s, const uint
     }
 }
 
+// The next 2x4 tile of a call of the 2x4 kernels, from tile t0 + *i (i < T): its first 2x2 tile
+// (relative to t0) into *first; returns whether that tile's right neighbour, in the same row of
+// the grid and in the call, is its second half (else the right half is computed and dropped).
+static inline int cnns_qwino_next_pair(const cnns_qwino_shape *s, long t0, int T, int *i, int *first) {
+    *first = *i;
+    const int both = *i + 1 < T && (int)((t0 + *i) % s->tiles_x) + 1 < s->tiles_x;
+    *i += both ? 2 : 1;
+    return both;
+}
+
+// Pointers to the rows x cols pixels (row-major) of the patch at padded row 2i, column 2j of tile
+// t: in place when the patch lies inside the padded input, else gathered into `full`, `pad` past
+// its extent.
+static inline void cnns_qwino_wide_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int rows,
+                                                int cols, uint8_t *full, const uint8_t **px) {
+    long n;
+    int i, j;
+    cnns_qwino_tile_of(s, t, &n, &i, &j);
+    const int C = s->c, y0 = 2 * i, x0 = 2 * j;
+    if (y0 + rows - 1 < s->hp && x0 + cols - 1 < s->wp) {
+        const uint8_t *base = xp + ((n * s->hp + y0) * s->wp + x0) * C;
+        for (int q = 0; q < rows * cols; q++) px[q] = base + ((long)(q / cols) * s->wp + q % cols) * C;
+        return;
+    }
+    for (int q = 0; q < rows * cols; q++) {
+        const int row = y0 + q / cols, col = x0 + q % cols;
+        uint8_t *dst = full + (long)q * C;
+        if (row < s->hp && col < s->wp)
+            memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * C, (size_t)C);
+        else
+            memset(dst, s->pad, (size_t)C);
+        px[q] = dst;
+    }
+}
+
 // Tile t's four sums into y: as they are (y00, y01, y10, y11; K apart), or with `pool` their maximum.
 static inline void cnns_qwino_store_tile(int32_t *y, long t, int K, int ko, const int32_t out[4], int pool) {
     if (pool) {
@@ -98,6 +155,13 @@ static inline void cnns_qwino_store_tile(int32_t *y, long t, int K, int ko, cons
     } else {
         for (int q = 0; q < 4; q++) y[(t * 4 + q) * K + ko] = out[q];
     }
+}
+
+// The left (half 0) or right (half 1) 2x2 tile of a 2x4 tile's sums (row-major 2 x 4) into tile t.
+static inline void cnns_qwino_store_half(int32_t *y, long t, int K, int ko, const int32_t out[8], int half,
+                                         int pool) {
+    const int32_t four[4] = {out[2 * half], out[2 * half + 1], out[4 + 2 * half], out[5 + 2 * half]};
+    cnns_qwino_store_tile(y, t, K, ko, four, pool);
 }
 
 #if CNNS_X86
@@ -118,7 +182,54 @@ __attribute__((target("avx2"), always_inline)) static inline void cnns_qwino_sto
 #define CNNS_QWINO_ACC_AVX2(c, x, b) _mm256_add_epi32((c), _mm256_madd_epi16((x), (b)))
 #define CNNS_QWINO_ACC_VNNI(c, x, b) _mm256_dpwssd_epi32((c), (x), (b))
 
-typedef void (*cnns_qwino_gemm_rows_fn)(int pairs, const int16_t *v, long ldv, int T, const int16_t *b, int32_t *m,
-                                        long ldm);
+// The left and right 2x2 tiles of 8 columns of a 2x4 tile's sums (out[r·4 + q]) into tile first
+// and, where `both`, first + 1.
+__attribute__((target("avx2"), always_inline)) static inline void cnns_qwino_store_pair8(int32_t *y, long first,
+                                                                                         int both, int K, int k,
+                                                                                         const __m256i out[8],
+                                                                                         int pool) {
+    const __m256i left[4] = {out[0], out[1], out[4], out[5]};
+    cnns_qwino_store_tile8(y, first, K, k, left, pool);
+    if (both) {
+        const __m256i right[4] = {out[2], out[3], out[6], out[7]};
+        cnns_qwino_store_tile8(y, first + 1, K, k, right, pool);
+    }
+}
+
+// For each of `planes` points ξ: m[G rows x 16 columns] (row stride ldm; plane ξ at m + ξ·mplane) =
+// Σ over `pairs` channel pairs of row r's pair (at v + ξ·vplane + r·ldv) times the packed block's 16
+// columns (b + ξ·bplane: 32 int16 per pair), for G ≤ CNNS_QWINO_TILE_GROUP: the whole group in twelve
+// accumulators (rows past G repeat the last row and are not stored). One call for all the points.
+#define CNNS_QWINO_GEMM_GROUP(name, TARGET, ACC)                                                               \
+    TARGET static void name(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,            \
+                            const int16_t *b, long bplane, int32_t *m, long ldm, long mplane) {               \
+        for (int xi = 0; xi < planes; xi++, v += vplane, b += bplane, m += mplane) {                          \
+            const int16_t *a[CNNS_QWINO_TILE_GROUP];                                                               \
+            for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;           \
+            __m256i c[CNNS_QWINO_TILE_GROUP][2];                                                                   \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) c[r][0] = c[r][1] =  \
+                _mm256_setzero_si256();                                                                       \
+            for (int p = 0; p < pairs; p++) {                                                                 \
+                const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                   \
+                const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));              \
+                _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) {               \
+                    int32_t w;                                                                                \
+                    memcpy(&w, a[r] + 2 * p, 4);                                                              \
+                    const __m256i x = _mm256_set1_epi32(w);                                                   \
+                    c[r][0] = ACC(c[r][0], x, b0);                                                            \
+                    c[r][1] = ACC(c[r][1], x, b1);                                                            \
+                }                                                                                             \
+            }                                                                                                 \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) {                   \
+                if (r < G) {                                                                                  \
+                    _mm256_storeu_si256((__m256i *)(m + r * ldm), c[r][0]);                                   \
+                    _mm256_storeu_si256((__m256i *)(m + r * ldm + 8), c[r][1]);                               \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+typedef void (*cnns_qwino_gemm_group_fn)(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,
+                                         const int16_t *b, long bplane, int32_t *m, long ldm, long mplane);
 #endif
 #endif

@@ -36,10 +36,6 @@
 
 enum { QWINO5_POINTS = CNNS_QWINO5_POINTS };
 
-static const int qwino5_bt2[6][6] = {
-    {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
-    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
-};
 static const int qwino5_bt4[8][8] = {
     {-4, 0, 21, 0, -21, 0, 4, 0}, {0, 4, 4, -17, -17, 4, 4, 0}, {0, -4, 4, 17, -17, -4, 4, 0},
     {0, 2, 1, -10, -5, 8, 4, 0},  {0, -2, 1, 10, -5, -8, 4, 0}, {0, 4, 8, -5, -10, 1, 2, 0},
@@ -63,13 +59,8 @@ static const float qwino5_at4[4][8] = {
 };
 static const int qwino5_at2[2][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 1}};
 
-// Where weight (ξ, ci, ko) lies in the packed block of int16: blocks of 16 columns, within one
-// the 48 points, within one the channel pairs (32 values: 16 columns x 2 channels), so one
-// column block's GEMMs read one stream. After them: 64·Σw per column (int32, Kp of them).
-static inline long qwino5_packed_at(int xi, int ci, int ko, int Cp) {
-    return (((long)(ko / 16) * QWINO5_POINTS + xi) * (Cp / 2) + ci / 2) * 32 + (ko % 16) * 2 + ci % 2;
-}
-
+// The packed weights: cnns_qwino_packed_at's blocks of 16 columns of the 48 points, then 64·Σw per
+// column (int32, Kp of them).
 static inline const int32_t *qwino5_offsets(const int16_t *packed, int Cp, int Kp) {
     return (const int32_t *)(packed + (long)QWINO5_POINTS * Cp * Kp);
 }
@@ -84,11 +75,10 @@ int64_t cnns_qwino5_packed_size(int c, int k) {
            (int64_t)cnns_qwino_padded_k(k) * 4;
 }
 
-// 2x4 tiles per group: as many rows as twelve of AVX2's sixteen registers hold for 16 columns (six
-// rows of two); the group's V (48·6·Cp int16, 18 KiB at Cp = 32) and M of one block of 16 columns
-// (48·6·16 int32, 18 KiB) stay in L1 between the transforms and the GEMMs, while the weights
-// stream from L2 in the order the GEMMs read them.
-enum { QWINO5_GROUP = CNNS_QWINO5_TILE_GROUP };
+// 2x4 tiles per group (CNNS_QWINO_TILE_GROUP): the group's V (48·6·Cp int16, 18 KiB at Cp = 32) and
+// M of one block of 16 columns (48·6·16 int32, 18 KiB) stay in L1 between the transforms and the
+// GEMMs, while the weights stream from L2 in the order the GEMMs read them.
+enum { QWINO5_GROUP = CNNS_QWINO_TILE_GROUP };
 
 int64_t cnns_qwino5_workspace_size(int c, int k, int tiles) {
     // Per group: V [48][GROUP·Cp + 32] int16, then M [48][GROUP·16 + 16] int32 (64-byte aligned
@@ -102,7 +92,7 @@ int64_t cnns_qwino5_workspace_size(int c, int k, int tiles) {
 // of B₂ᵀ's row a and B₄ᵀ's row b multiplied.
 static int64_t vmax(int xi) {
     int64_t ra = 0, rb = 0;
-    for (int i = 0; i < 6; i++) ra += abs(qwino5_bt2[xi / 8][i]);
+    for (int i = 0; i < 6; i++) ra += abs(cnns_qwino_bt6[xi / 8][i]);
     for (int j = 0; j < 8; j++) rb += abs(qwino5_bt4[xi % 8][j]);
     return 64 * ra * rb;
 }
@@ -145,7 +135,7 @@ void cnns_qwino5_pack(int c, int k, const int8_t *w, int16_t *packed, float *sca
             }
             const int64_t b = weight_steps(xi, Cp);
             for (int ci = 0; ci < c && m > 0; ci++)
-                packed[qwino5_packed_at(xi, ci, ko, Cp)] =
+                packed[cnns_qwino_packed_at(QWINO5_POINTS, xi, ci, ko, Cp)] =
                     (int16_t)llround((double)u[(long)ci * QWINO5_POINTS + xi] * (double)b / (double)m);
             const double lambda = qwino5_lambda[xi % 8];
             scale[(long)xi * k + ko] = m > 0 ? (float)((double)m / (2160.0 * lambda * (double)b)) : 0.0f;
@@ -173,21 +163,6 @@ double cnns_qwino5_error_bound(int c, int k, const float *scale, int ko) {
     return worst;
 }
 
-// Bᵀ applied to one column of six values x0..x5 (integers).
-#define QWINO5_BT(T, x, r, SUB, ADD, TIMES2, TIMES4)                              \
-    do {                                                                          \
-        const T d02 = SUB(x[0], x[2]), d24 = SUB(x[2], x[4]), s12 = ADD(x[1], x[2]); \
-        const T d13 = SUB(x[1], x[3]), s34 = ADD(x[3], x[4]), d42 = SUB(x[4], x[2]); \
-        const T d12 = SUB(x[1], x[2]), d34 = SUB(x[3], x[4]), d35 = SUB(x[3], x[5]); \
-        r[0] = SUB(TIMES4(d02), d24);                                             \
-        r[1] = SUB(s34, TIMES4(s12));                                             \
-        r[2] = SUB(TIMES4(d12), d34);                                             \
-        r[3] = SUB(d42, TIMES2(d13));                                             \
-        r[4] = ADD(d42, TIMES2(d13));                                             \
-        r[5] = SUB(TIMES4(d13), d35);                                             \
-    } while (0)
-
-
 // The scalar operations of the references (integers in the input transform, floats in the output).
 #define QWINO5_SUB(a, b) ((a) - (b))
 #define QWINO5_ADD(a, b) ((a) + (b))
@@ -206,7 +181,7 @@ static void input_transform_one(const int x[48], int v[48]) {
     for (int a = 0; a < 6; a++)  // V = B₂ᵀ r, column by column
         for (int b = 0; b < 8; b++) {
             int acc = 0;
-            for (int i = 0; i < 6; i++) acc += qwino5_bt2[a][i] * r[i][b];
+            for (int i = 0; i < 6; i++) acc += cnns_qwino_bt6[a][i] * r[i][b];
             v[a * 8 + b] = acc;
         }
 }
@@ -242,46 +217,6 @@ static void output_transform_one(const int32_t m[48], const float s[48], int32_t
     for (int q = 0; q < 8; q++) out[q] = (int32_t)lrintf(y[q / 4][q % 4]) + offset;
 }
 
-// The next 2x4 tile of a call, from tile t0 + *i (i < T): its first tile (relative to t0) into
-// *first; returns whether the tile's right neighbour, in the same row and in the call, is its
-// second half.
-static inline int qwino5_next_pair(const cnns_qwino_shape *s, long t0, int T, int *i, int *first) {
-    *first = *i;
-    const int both = *i + 1 < T && (int)((t0 + *i) % s->tiles_x) + 1 < s->tiles_x;
-    *i += both ? 2 : 1;
-    return both;
-}
-
-// Pointers to the 48 pixels (6 rows of 8) of the 2x4 tile that starts at tile t: in place when the
-// patch lies inside the padded input, else gathered into `full`, `pad` past its extent.
-static void qwino5_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, uint8_t *full,
-                                const uint8_t **px) {
-    long n;
-    int i, j;
-    cnns_qwino_tile_of(s, t, &n, &i, &j);
-    const int C = s->c, y0 = 2 * i, x0 = 2 * j;
-    if (y0 + 5 < s->hp && x0 + 7 < s->wp) {
-        const uint8_t *base = xp + ((n * s->hp + y0) * s->wp + x0) * C;
-        for (int q = 0; q < 48; q++) px[q] = base + ((long)(q / 8) * s->wp + q % 8) * C;
-        return;
-    }
-    for (int q = 0; q < 48; q++) {
-        const int row = y0 + q / 8, col = x0 + q % 8;
-        uint8_t *dst = full + (long)q * C;
-        if (row < s->hp && col < s->wp)
-            memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * C, (size_t)C);
-        else
-            memset(dst, s->pad, (size_t)C);
-        px[q] = dst;
-    }
-}
-
-// The left (half 0) or right (half 1) 2x2 tile of a 2x4 tile's sums (row-major 2 x 4) into tile t.
-static inline void qwino5_store_half(int32_t *y, long t, int K, int ko, const int32_t out[8], int half, int pool) {
-    const int32_t four[4] = {out[2 * half], out[2 * half + 1], out[4 + 2 * half], out[5 + 2 * half]};
-    cnns_qwino_store_tile(y, t, K, ko, four, pool);
-}
-
 // The plain reference: the same transforms one value at a time, the sums in int64 (they fit int32).
 void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool,
                              const int16_t *packed, const float *scale, void *work, int32_t *y) {
@@ -293,8 +228,8 @@ void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long 
     int16_t v[CNNS_QWINO5_MAX_C][48];  // |V| ≤ 32000
     for (int i = 0; i < T;) {
         int first;
-        const int both = qwino5_next_pair(s, t0, T, &i, &first);
-        qwino5_patch_pixels(s, xp, t0 + first, full, px);
+        const int both = cnns_qwino_next_pair(s, t0, T, &i, &first);
+        cnns_qwino_wide_patch_pixels(s, xp, t0 + first, 6, 8, full, px);
         for (int ci = 0; ci < C; ci++) {
             int x[48], vv[48];
             for (int q = 0; q < 48; q++) x[q] = px[q][ci];
@@ -306,13 +241,14 @@ void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long 
             float sc[48];
             for (int xi = 0; xi < 48; xi++) {
                 int64_t acc = 0;
-                for (int ci = 0; ci < C; ci++) acc += (int64_t)v[ci][xi] * packed[qwino5_packed_at(xi, ci, ko, Cp)];
+                for (int ci = 0; ci < C; ci++)
+                    acc += (int64_t)v[ci][xi] * packed[cnns_qwino_packed_at(QWINO5_POINTS, xi, ci, ko, Cp)];
                 m[xi] = (int32_t)acc;
                 sc[xi] = scale[(long)xi * K + ko];
             }
             output_transform_one(m, sc, offsets[ko], out);
-            qwino5_store_half(y, first, K, ko, out, 0, pool);
-            if (both) qwino5_store_half(y, first + 1, K, ko, out, 1, pool);
+            cnns_qwino_store_half(y, first, K, ko, out, 0, pool);
+            if (both) cnns_qwino_store_half(y, first + 1, K, ko, out, 1, pool);
         }
     }
 }
@@ -361,7 +297,7 @@ __attribute__((target("avx2"))) static void input_transform16(const uint8_t *con
     for (int b = 0; b < 8; b++) {
         __m256i col[6], out[6];
         for (int i = 0; i < 6; i++) col[i] = r[i][b];
-        QWINO5_BT(__m256i, col, out, QWINO5_V_SUB, QWINO5_V_ADD, QWINO5_V_TIMES2, QWINO5_V_TIMES4);
+        CNNS_QWINO_BT6(__m256i, col, out, QWINO5_V_SUB, QWINO5_V_ADD, QWINO5_V_TIMES2, QWINO5_V_TIMES4);
         for (int a = 0; a < 6; a++) _mm256_storeu_si256((__m256i *)(v + (long)(a * 8 + b) * ldv + c0), out[a]);
     }
 }
@@ -407,48 +343,13 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void output_tra
     for (int q = 0; q < 8; q++) out[q] = _mm256_add_epi32(_mm256_cvtps_epi32(y[q / 4][q % 4]), offset);
 }
 
-// For each of `planes` points ξ: m[G rows x 16 columns] (row stride ldm; plane ξ at m + ξ·mplane) =
-// Σ over `pairs` channel pairs of row r's pair (at v + ξ·vplane + r·ldv) times the packed block's 16
-// columns (b + ξ·bplane: 32 int16 per pair), for G ≤ QWINO5_GROUP: the whole group in twelve
-// accumulators (rows past G repeat the last row and are not stored). One call for all the points.
-#define QWINO5_GEMM_GROUP(name, TARGET, ACC)                                                                   \
-    TARGET static void name(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,            \
-                            const int16_t *b, long bplane, int32_t *m, long ldm, long mplane) {               \
-        for (int xi = 0; xi < planes; xi++, v += vplane, b += bplane, m += mplane) {                          \
-            const int16_t *a[QWINO5_GROUP];                                                                   \
-            for (int r = 0; r < QWINO5_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;               \
-            __m256i c[QWINO5_GROUP][2];                                                                       \
-            _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) c[r][0] = c[r][1] =      \
-                _mm256_setzero_si256();                                                                       \
-            for (int p = 0; p < pairs; p++) {                                                                 \
-                const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                   \
-                const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));              \
-                _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) {                   \
-                    int32_t w;                                                                                \
-                    memcpy(&w, a[r] + 2 * p, 4);                                                              \
-                    const __m256i x = _mm256_set1_epi32(w);                                                   \
-                    c[r][0] = ACC(c[r][0], x, b0);                                                            \
-                    c[r][1] = ACC(c[r][1], x, b1);                                                            \
-                }                                                                                             \
-            }                                                                                                 \
-            _Pragma("clang loop unroll(full)") for (int r = 0; r < QWINO5_GROUP; r++) {                       \
-                if (r < G) {                                                                                  \
-                    _mm256_storeu_si256((__m256i *)(m + r * ldm), c[r][0]);                                   \
-                    _mm256_storeu_si256((__m256i *)(m + r * ldm + 8), c[r][1]);                               \
-                }                                                                                             \
-            }                                                                                                 \
-        }                                                                                                     \
-    }
-
-typedef void (*qwino5_gemm_fn)(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,
-                               const int16_t *b, long bplane, int32_t *m, long ldm, long mplane);
-
-QWINO5_GEMM_GROUP(gemm5_group_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
-QWINO5_GEMM_GROUP(gemm5_group_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))), CNNS_QWINO_ACC_VNNI)
+CNNS_QWINO_GEMM_GROUP(gemm5_group_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
+CNNS_QWINO_GEMM_GROUP(gemm5_group_vnni, __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))),
+                      CNNS_QWINO_ACC_VNNI)
 
 // The transforms around the 48 GEMMs, which `gemm` computes (AVX2 or VNNI), a group of 2x4 tiles
 // at a time and, within it, a block of 16 columns at a time.
-__attribute__((target("avx2,fma"))) static void qwino5_x86(qwino5_gemm_fn gemm, const cnns_qwino_shape *s,
+__attribute__((target("avx2,fma"))) static void qwino5_x86(cnns_qwino_gemm_group_fn gemm, const cnns_qwino_shape *s,
                                                         const uint8_t *xp, long t0, int T, int pool,
                                                         const int16_t *packed, const float *scale, void *work,
                                                         int32_t *y) {
@@ -464,9 +365,9 @@ __attribute__((target("avx2,fma"))) static void qwino5_x86(qwino5_gemm_fn gemm, 
         // 1. The group's 2x4 tiles and the input transform: V[ξ][g][c] (a border patch gathered first).
         int first[QWINO5_GROUP], both[QWINO5_GROUP], G = 0;
         for (; G < QWINO5_GROUP && i < T; G++) {
-            both[G] = qwino5_next_pair(s, t0, T, &i, &first[G]);
+            both[G] = cnns_qwino_next_pair(s, t0, T, &i, &first[G]);
             const uint8_t *px[48];
-            qwino5_patch_pixels(s, xp, t0 + first[G], full, px);
+            cnns_qwino_wide_patch_pixels(s, xp, t0 + first[G], 6, 8, full, px);
             int c = 0;
             for (; c < C16; c += 16) input_transform16(px, c, v + (long)G * Cp, ldv);
             input_transform_tail(px, c, C, Cp, v + (long)G * Cp, ldv);
@@ -482,12 +383,7 @@ __attribute__((target("avx2,fma"))) static void qwino5_x86(qwino5_gemm_fn gemm, 
                     __m256i out[8];
                     output_transform8(m + (long)g * 16 + (k - k0), ldm, scale + k, K,
                                       _mm256_loadu_si256((const __m256i *)(offsets + k)), out);
-                    const __m256i left[4] = {out[0], out[1], out[4], out[5]};
-                    cnns_qwino_store_tile8(y, first[g], K, k, left, pool);
-                    if (both[g]) {
-                        const __m256i right[4] = {out[2], out[3], out[6], out[7]};
-                        cnns_qwino_store_tile8(y, first[g] + 1, K, k, right, pool);
-                    }
+                    cnns_qwino_store_pair8(y, first[g], both[g], K, k, out, pool);
                 }
                 for (int k = k8; k < k1; k++) {
                     int32_t mm[48], out[8];
@@ -497,8 +393,8 @@ __attribute__((target("avx2,fma"))) static void qwino5_x86(qwino5_gemm_fn gemm, 
                         sc[q] = scale[(long)q * K + k];
                     }
                     output_transform_one(mm, sc, offsets[k], out);
-                    qwino5_store_half(y, first[g], K, k, out, 0, pool);
-                    if (both[g]) qwino5_store_half(y, first[g] + 1, K, k, out, 1, pool);
+                    cnns_qwino_store_half(y, first[g], K, k, out, 0, pool);
+                    if (both[g]) cnns_qwino_store_half(y, first[g] + 1, K, k, out, 1, pool);
                 }
             }
         }

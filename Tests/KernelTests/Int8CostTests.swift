@@ -60,7 +60,7 @@ final class Int8CostTests: XCTestCase {
     func testExecutedOperationsFollowEachPath() throws {
         let isa = ConvOptions.bestISA
         // 14x14x32->64 3x3: no padding of the patch or of K; the direct and lowered paths run every
-        // multiply-add of the definition, F(2x2,3x3) 16 of 36 plus its transforms.
+        // multiply-add of the definition, F(2x4,3x3) 24 of 72 per 2x4 tile plus its transforms.
         let g = try ConvGeometry(n: 2, h: 14, w: 14, c: 32, k: 64, r: 3)
         let direct = ConvCost.direct(g)
         for path in [Int8Conv2D.Path.direct, .lowered] {
@@ -71,13 +71,14 @@ final class Int8CostTests: XCTestCase {
         XCTAssertTrue(layer(g, path: .direct, isa: isa).direct)
         let wino = layer(g, path: .winograd, isa: isa)
         XCTAssertTrue(wino.winograd)
-        let tiles = 2.0 * 7 * 7
-        let transforms =
-            tiles * 32 * WinogradTransform.f2x3.inputFLOPsPerTileChannel + tiles * 64
-            * WinogradTransform.f2x3.outputFLOPsPerTileFilter
-        XCTAssertEqual(wino.cost(batch: 2, workers: 1).executedFLOPs, 2 * 16 * tiles * 32 * 64 + transforms)
+        // A 7x7 grid of 2x2 tiles makes 7 rows of 4 2x4 tiles. The input transform: F(2x2,3x3)'s Bᵀ (8
+        // non-zeros) down each of 6 columns and F(4x4,3x3)'s (22) across each of 4 rows, 2 FLOPs a
+        // term; the output transform: Aᵀ of 6 down 6 columns, then of 18 across 2 rows.
+        let tiles = 2.0 * 7 * 4
+        let transforms = tiles * 32 * 2 * (6 * 8 + 4 * 22) + tiles * 64 * 2 * (6 * 6 + 2 * 18)
+        XCTAssertEqual(wino.cost(batch: 2, workers: 1).executedFLOPs, 2 * 24 * tiles * 32 * 64 + transforms)
         XCTAssertLessThan(wino.cost(batch: 2, workers: 1).executedFLOPs, direct)
-        // Under 2x2 pooling F(2x2,3x3) computes one tile per window, a quarter of the pixels here.
+        // Under 2x2 pooling the kernel computes one 2x2 tile per window, a quarter of the pixels here.
         XCTAssertEqual(
             wino.cost(batch: 2, workers: 1, pooled: true).executedFLOPs,
             wino.cost(batch: 2, workers: 1).executedFLOPs, "7x7 tiles cover 14x14 in both")

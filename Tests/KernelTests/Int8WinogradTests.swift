@@ -4,7 +4,7 @@ import XCTest
 
 @testable import Kernels
 
-/// The int8 convolution's integer Winograd F(2x2,3x3) kernel against the direct kernel's scalar
+/// The int8 convolution's integer Winograd F(2x4,3x3) kernel against the direct kernel's scalar
 /// reference, exactly (int32 sums, and the dequantised floats of the whole layer): random shapes
 /// (seed printed, replay with CNNSCOPE_TEST_SEED), the lab's 3x3 layers, and extreme values.
 final class Int8WinogradTests: XCTestCase {
@@ -92,11 +92,17 @@ final class Int8WinogradTests: XCTestCase {
         }
     }
 
-    /// The extremes of the transforms' ranges (|V| = 4·127, |U| = 9·127) stay exact: inputs of 0 and
-    /// 127 in a checkerboard and weights of ±127 in the pattern that makes the transforms largest.
+    /// Large transforms (|V| up to 16·127, |U'| up to 72·127) stay exact: inputs of 0 and 127 in a
+    /// checkerboard and weights of ±127 in alternating taps, at 64 channels, at 300 (two parts of
+    /// the channel sums, the second of 44, and 5 columns past the last block of 8) and at the most
+    /// channels the kernel takes (four parts of 256).
     func testExtremeValuesStayExact() throws {
         var rng = SeededGenerator(seed: 1)
-        for text in ["N=1,H=8,W=8,C=64,K=16,R=3", "N=1,H=6,W=6,C=1024,K=8,R=3,pad=valid"] {
+        let texts = [
+            "N=1,H=8,W=8,C=64,K=16,R=3", "N=1,H=6,W=10,C=300,K=21,R=3,pad=valid",
+            "N=1,H=6,W=6,C=\(CNNS_QWINO_MAX_C),K=8,R=3,pad=valid",
+        ]
+        for text in texts {
             let g = try ConvGeometry.parse(text)
             let x = Int8WinogradTesting.checkerboard(g)
             for sign in [Int8(127), Int8(-127)] {

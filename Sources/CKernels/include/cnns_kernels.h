@@ -271,9 +271,13 @@ void cnns_qconv_pooled_quads_scalar(const cnns_conv_shape *s, const uint8_t *xp,
                                     long pr0, int count, const int8_t *packed, const float *mul, const float *off_k,
                                     float lo, float hi, float *out);
 
-/// The int8 convolution by Winograd F(2x2,3x3) on 16-bit integers (qwinograd_f2.c): 3x3 kernels,
-/// stride 1, C ≤ CNNS_QWINO_MAX_C (so the sums, at most 4·9·C·127·128, fit in int32).
+/// The int8 convolution by Winograd F(2x4,3x3) on 16-bit integers (qwinograd_f2x4_3x3.c): 3x3
+/// kernels, stride 1, C ≤ CNNS_QWINO_MAX_C. Two 2x2 tiles side by side in a row of the grid run as
+/// one 2x4 tile from the 4x6 patch at padded row 2i, column 2j (F(2,3) down, F(4,3) across: 24
+/// points), the sums exact (channels taken 256 at a time, so each part's 48·Y fits in int32).
 #define CNNS_QWINO_MAX_C 1024
+/// 2x4 tiles the 16-bit kernels (3x3 and 5x5) transform and multiply together.
+#define CNNS_QWINO_TILE_GROUP 6
 /// The padded input (as for cnns_qconv_direct_u7s8: hp x wp pixels of c bytes per image, padding
 /// written in) and its grid of 2x2 output tiles per image; patch pixels past hp or wp read as pad.
 typedef struct {
@@ -281,8 +285,8 @@ typedef struct {
     uint8_t pad;
 } cnns_qwino_shape;
 int cnns_qwino_fits(const cnns_conv_shape *s);
-/// Bytes of the transformed weights (U = G'gG'ᵀ, G' = 2G, int16) and the packing of w int8 HWIO
-/// [3·3·c, k]; bytes of the workspace for `tiles` tiles per call.
+/// Bytes of the transformed weights (U' = G₂'gG₄'ᵀ, G₂' = 2G₂, G₄' = 24G₄, int16) and the packing
+/// of w int8 HWIO [3·3·c, k]; bytes of the workspace for `tiles` tiles per call.
 int64_t cnns_qwino_packed_size(int c, int k);
 void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed);
 int64_t cnns_qwino_workspace_size(int c, int k, int tiles);
@@ -310,8 +314,6 @@ void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t
 #define CNNS_QWINO5_MAX_C 256
 /// The transform domain's points (6 x 8): the scales per column.
 #define CNNS_QWINO5_POINTS 48
-/// 2x4 tiles the kernel transforms and multiplies together.
-#define CNNS_QWINO5_TILE_GROUP 6
 int cnns_qwino5_fits(const cnns_conv_shape *s);
 /// Bytes of the transformed weights (int16, then an int32 offset per column); the packing of w
 /// int8 HWIO [5·5·c, k], with the scale of each point and column (CNNS_QWINO5_POINTS·k floats);

@@ -40,8 +40,8 @@ public struct ActivationQuantization: Codable, Equatable, Sendable {
 /// kernel row of a patch from it in place; under 2x2 pooling, a one-channel layer of at least four
 /// kernel rows reads them down their columns, four bytes a group, from a column-quad copy of that
 /// input (`columnQuads`, except on VNNI: a 5x5 kernel's 7 groups instead of 10). A 3x3 stride-1
-/// layer may instead run Winograd F(2x2,3x3) on 16-bit integers (`Path.winograd`,
-/// `cnns_qwino_u7s8`: 16 multiply-adds per 2x2 tile and channel instead of 36, on vpmaddwd or
+/// layer may instead run Winograd F(2x4,3x3) on 16-bit integers (`Path.winograd`,
+/// `cnns_qwino_u7s8`: 24 multiply-adds per 2x4 tile and channel instead of 72, on vpmaddwd or
 /// VNNI's vpdpwssd), which gives the same int32 sums exactly; a 5x5 stride-1 layer Winograd
 /// F(2x4,5x5) (`cnns_qwino5_u7s8`: 48 multiply-adds per 2x4 tile and channel instead of 200), whose
 /// transformed weights are rounded to 16 bits per point and channel, so its sums lie within
@@ -90,17 +90,16 @@ public final class Int8Conv2D {
     /// (`cnns_qwino8_pack`), when `winogradU8`.
     let winogradBytes: UnsafeMutablePointer<Int8>?
     let winogradCompensation: UnsafeMutablePointer<Int32>?
-    /// 2x2 output tiles per call of the Winograd kernel on the pooled or unpooled tile grid: 16 for
-    /// F(2x2,3x3); for F(2x4,5x5) whole rows of the grid, about two of its groups of 2x4 tiles (a
-    /// row of tx tiles makes ⌈tx/2⌉ of them, so a chunk that starts a row splits no pair).
+    /// 2x2 output tiles per call of the Winograd kernel on the pooled or unpooled tile grid: for the
+    /// 16-bit F(2x4,3x3) and F(2x4,5x5) whole rows of the grid, about two of their groups of 2x4
+    /// tiles (a row of tx tiles makes ⌈tx/2⌉ of them, so a chunk that starts a row splits no pair).
     /// The 8-bit domain's kernel runs groups of 6 tiles: three a chunk for 3x3; eight for 5x5, whose
     /// chunk transforms each patch of its extended grid once (48 tiles of a 7x7 grid reach about 64
     /// patches, where four sub-kernels of 48 tiles would be 192).
     public func tilesPerChunk(pooled: Bool) -> Int {
         if winogradU8 { return geometry.r == 5 ? 48 : 18 }
-        guard geometry.r == 5 else { return 16 }
         let tx = Int(winogradShape(pooled: pooled).tiles_x), wide = Swift.max(1, (tx + 1) / 2)
-        let group = Int(CNNS_QWINO5_TILE_GROUP)
+        let group = Int(CNNS_QWINO_TILE_GROUP)
         return Swift.max(1, (2 * group + wide / 2) / wide) * Swift.max(1, tx)
     }
     /// The direct kernel's padded input extent: (padTop + H + padBottom, padLeft + W + padRight).
@@ -288,7 +287,7 @@ public final class Int8Conv2D {
         }
     }
 
-    /// The integer Winograd F(2x2,3x3) kernel for `winogradISA` (the AVX2 one falls back to scalar
+    /// The integer Winograd F(2x4,3x3) kernel for `winogradISA` (the AVX2 one falls back to scalar
     /// C without AVX2).
     static func winogradKernel(_ isa: String) -> WinogradKernel {
         switch isa {
@@ -563,7 +562,7 @@ public final class Int8Conv2D {
         let bytes = winogradBytes, compensation = winogradCompensation, u8 = winogradU8
         let kernel3 = Self.winogradKernel(winogradISA), kernel5 = Self.winograd5Kernel(winogradISA)
         let kernel8 = Self.winogradU8Kernel(winogradISA)
-        runner.parallelRanges(chunks, work: tiles * (five ? 24 : 16) * g.c * K) { worker, range in
+        runner.parallelRanges(chunks, work: tiles * (five ? 24 : 12) * g.c * K) { worker, range in
             let buf = UnsafeMutableRawPointer(workspace.buffer(worker))
             let y = (buf + (workBytes + 63) / 64 * 64).bindMemory(to: Int32.self, capacity: T * sumsPerTile)
             for chunk in range {

@@ -32,12 +32,12 @@ extension Int8Conv2D {
     /// - direct and lowered: 2 per multiply-add the kernel runs, the patch padded to the kernel's
     ///   groups of 4 bytes (R·⌈S·C/4⌉·4 in place, ⌈R·S·C/4⌉·4 lowered; under pooling with column
     ///   quads, 4 per group: `cnns_qconv_quads_groups`) and K to its blocks of 8;
-    /// - Winograd F(2x2,3x3): 2·16·C'·K' per tile (C' even, K' a multiple of 16); F(2x4,5x5): 2·48·C'·K'
-    ///   per 2x4 tile (⌈tx/2⌉ of them a row of tx 2x2 tiles), plus the input and output transforms
+    /// - Winograd F(2x4,3x3) and F(2x4,5x5): 2·24·C'·K' and 2·48·C'·K' per 2x4 tile (⌈tx/2⌉ of them
+    ///   a row of tx 2x2 tiles; C' even, K' a multiple of 16), plus the input and output transforms
     ///   counted as float Winograd counts them (a multiply and an add per non-zero coefficient: more
-    ///   than the integer kernels' adds and shifts; F(2x4,5x5)'s pass across the rows applies
-    ///   F(4x4,5x5)'s Bᵀ and Aᵀ, the pass down the columns F(2x2,5x5)'s), plus, for F(2x4,5x5), one
-    ///   multiply per point and channel to scale the sums; in the 8-bit domain
+    ///   than the integer kernels' adds and shifts; the pass across the rows applies F(4x4,3x3)'s or
+    ///   F(4x4,5x5)'s Bᵀ and Aᵀ, the pass down the columns F(2x2,3x3)'s or F(2x2,5x5)'s), plus, for
+    ///   F(2x4,5x5), one multiply per point and channel to scale the sums; in the 8-bit domain
     ///   (`winogradU8`) C' is a multiple of 4 and each of a tile's four outputs takes one multiply
     ///   per channel to scale it; a 5x5 layer there is F(2x2,3x3) on four blocks of C' channels, with
     ///   four input transforms per tile and channel in the scalar reference, and in the vector build
@@ -61,18 +61,21 @@ extension Int8Conv2D {
         let quantizedBytes = padded ? n * Double(paddedExtent.h * paddedExtent.w) * C + 3 : inputFloats
         if winograd {
             // The 8-bit domain runs F(2x2,3x3), a 5x5 layer as four 3x3 sub-kernels (four blocks of channels);
-            // the 16-bit 5x5 kernel F(2x4,5x5) on 2x4 tiles, counted as `tiles` here.
-            let five16 = g.r == 5 && !winogradU8
+            // the 16-bit kernels F(2x4,3x3) and F(2x4,5x5) run 2x4 tiles, counted as `tiles` here.
+            let wide = !winogradU8, five16 = g.r == 5 && wide
             let subs = winogradU8 && g.r == 5 ? 4.0 : 1.0
-            let a2 = five16 ? Double(CNNS_QWINO5_POINTS) : 16
+            let a2 = wide ? winogradGEMMBlocks : 16
             let shape = winogradShape(pooled: pooled)
             let grid = n * Double(shape.tiles_y), tx = Int(shape.tiles_x)
-            let tiles = grid * Double(five16 ? (tx + 1) / 2 : tx)
+            let tiles = grid * Double(wide ? (tx + 1) / 2 : tx)
             let unit = winogradU8 ? 4 : 2  // channels per multiply-add group: byte quads or 16-bit pairs
             let cp = subs * Double((g.c + unit - 1) / unit * unit), kp = Double((g.k + 15) / 16 * 16)
             let scaling = winogradU8 ? tiles * 4 * K : five16 ? tiles * a2 * K : 0
             let elementBytes = winogradU8 ? 1.0 : 2.0
-            let (rows, across) = five16 ? (WinogradTransform.f2x5, WinogradTransform.f4x5) : (.f2x3, .f2x3)
+            // The transforms down the columns and across the rows of a tile.
+            let rows: WinogradTransform = five16 ? .f2x5 : .f2x3
+            var across = WinogradTransform.f2x3
+            if wide { across = five16 ? .f4x5 : .f4x3 }
             // A pass of a transform matrix over each line of the other direction: 2 FLOPs a term.
             let inputFLOPs = 2 * Double(across.alpha * rows.nnzBT + rows.alpha * across.nnzBT)
             let outputFLOPs = 2 * Double(across.alpha * rows.nnzAT + rows.m * across.nnzAT)
@@ -117,16 +120,15 @@ extension Int8Conv2D {
     }
 
     /// How many patches the Winograd path transforms (per channel) in one pass of `batch` images:
-    /// one per tile (per 2x4 tile for F(2x4,5x5), ⌈tx/2⌉ a row of the grid); four for a 5x5 layer in
+    /// one per tile (per 2x4 tile for the 16-bit kernels, ⌈tx/2⌉ a row of the grid); four for a 5x5 layer in
     /// the 8-bit domain's scalar reference (one per sub-kernel), while its vector build transforms
     /// each entry of the extended grid (one more row and column per image) that a chunk of tiles
     /// reaches, once per chunk.
     public func winogradInputTransforms(batch: Int, pooled: Bool) -> Double {
         let shape = winogradShape(pooled: pooled)
         let ty = Int(shape.tiles_y), tx = Int(shape.tiles_x), tiles = batch * ty * tx
-        guard winogradU8 && geometry.r == 5 else {
-            return geometry.r == 5 ? Double(batch * ty * ((tx + 1) / 2)) : Double(tiles)
-        }
+        guard winogradU8 else { return Double(batch * ty * ((tx + 1) / 2)) }
+        guard geometry.r == 5 else { return Double(tiles) }
         guard winogradISA == "avx512-vnni" else { return 4 * Double(tiles) }
         let gw = tx + 1, gh = ty + 1, T = tilesPerChunk(pooled: pooled)
         func entry(_ t: Int) -> Int { (t / (ty * tx) * gh + t % (ty * tx) / tx) * gw + t % tx }
@@ -135,13 +137,13 @@ extension Int8Conv2D {
         }
     }
 
-    /// The (point, sub-kernel) blocks of C' channels the Winograd path's GEMMs run per tile: 16 per 2x2
-    /// tile, or for F(2x4,5x5) 48 per 2x4 tile; for a 5x5 layer in the 8-bit domain 64 in the scalar
-    /// reference, and 49 in its vector build,
+    /// The (point, sub-kernel) blocks of C' channels the Winograd path's GEMMs run per tile: 24 and 48
+    /// per 2x4 tile for F(2x4,3x3) and F(2x4,5x5); 16 per 2x2 tile in the 8-bit domain, and for a 5x5
+    /// layer there 64 in the scalar reference and 49 in its vector build,
     /// which skips the points where U of an offset-2 sub-kernel (no first row, or no first column) is
     /// zero: 16 + 12 + 12 + 9.
     public var winogradGEMMBlocks: Double {
-        guard winogradU8 else { return geometry.r == 5 ? Double(CNNS_QWINO5_POINTS) : 16 }
+        guard winogradU8 else { return geometry.r == 5 ? Double(CNNS_QWINO5_POINTS) : 24 }
         guard geometry.r == 5 else { return 16 }
         return winogradISA == "avx512-vnni" ? 49 : 64
     }
