@@ -59,6 +59,40 @@ static const int cnns_qwino_bt6[6][6] = {
         r[5] = SUB(TIMES4(d13), d35);                                                        \
     } while (0)
 
+// U = Gd g Geᵀ of the R x R kernel of channel ci, column ko in w (int8 HWIO [R·R·c, k]), with Gd
+// (ad x R) down and Ge (ae x R) across, both row-major integers: u[a·ae + b], each a sum over the
+// taps (packing runs once per weights, so plainly).
+static inline void cnns_qwino_weight_two_sided(int R, int ad, const int *gd, int ae, const int *ge, const int8_t *w,
+                                               int c, int k, int ci, int ko, int32_t *u) {
+    for (int a = 0; a < ad; a++)
+        for (int b = 0; b < ae; b++) {
+            int32_t acc = 0;
+            for (int tap = 0; tap < R * R; tap++)
+                acc += gd[a * R + tap / R] * w[((long)tap * c + ci) * k + ko] * ge[b * R + tap % R];
+            u[a * ae + b] = acc;
+        }
+}
+
+// V = Bdᵀ (x − offset) Be of a rows x cols patch x (row-major), with Bdᵀ (rows x rows) down and Beᵀ
+// (cols x cols) across, row-major integers (rows, cols ≤ 8): v[a·cols + b], the plain reference of
+// the input transforms.
+static inline void cnns_qwino_input_two_sided(int rows, const int *bd, int cols, const int *be, const int *x,
+                                              int offset, int *v) {
+    int r[8][8];
+    for (int i = 0; i < rows; i++)  // r = (x − offset) Be, row by row
+        for (int b = 0; b < cols; b++) {
+            int acc = 0;
+            for (int j = 0; j < cols; j++) acc += be[b * cols + j] * (x[i * cols + j] - offset);
+            r[i][b] = acc;
+        }
+    for (int a = 0; a < rows; a++)  // V = Bdᵀ r, column by column
+        for (int b = 0; b < cols; b++) {
+            int acc = 0;
+            for (int i = 0; i < rows; i++) acc += bd[a * rows + i] * r[i][b];
+            v[a * cols + b] = acc;
+        }
+}
+
 // Tile t's image n and its row i and column j in the image's tile grid.
 static inline void cnns_qwino_tile_of(const cnns_qwino_shape *s, long t, long *n, int *i, int *j) {
     const long per = (long)s->tiles_y * s->tiles_x;
@@ -194,6 +228,26 @@ __attribute__((target("avx2"), always_inline)) static inline void cnns_qwino_sto
         const __m256i right[4] = {out[2], out[3], out[6], out[7]};
         cnns_qwino_store_tile8(y, first + 1, K, k, right, pool);
     }
+}
+
+// V of one patch (pixels px[q]) for channels 0..<Cp into v[ξ·ldv + c] (a kernel's input transform).
+typedef void (*cnns_qwino_patch_transform_fn)(const uint8_t *const *px, int C, int Cp, int16_t *v, long ldv);
+
+// The next group of up to CNNS_QWINO_TILE_GROUP 2x4 tiles of a call, from tile t0 + *i: their first
+// tiles and whether each has its second half (first, both), and V of their rows x cols patches, tile
+// g's at v + g·Cp (a border patch gathered into `full` first). Returns the group's size.
+static inline int cnns_qwino_transform_group(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int *i,
+                                             int rows, int cols, cnns_qwino_patch_transform_fn transform,
+                                             uint8_t *full, int16_t *v, long ldv, int first[], int both[]) {
+    const int Cp = cnns_qwino_padded_c(s->c);
+    int G = 0;
+    for (; G < CNNS_QWINO_TILE_GROUP && *i < T; G++) {
+        both[G] = cnns_qwino_next_pair(s, t0, T, i, &first[G]);
+        const uint8_t *px[48];
+        cnns_qwino_wide_patch_pixels(s, xp, t0 + first[G], rows, cols, full, px);
+        transform(px, s->c, Cp, v + (long)G * Cp, ldv);
+    }
+    return G;
 }
 
 // For each of `planes` points ξ: m[G rows x 16 columns] (row stride ldm; plane ξ at m + ξ·mplane) =

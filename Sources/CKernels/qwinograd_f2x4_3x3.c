@@ -56,37 +56,16 @@ void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed) {
     memset(packed, 0, (size_t)cnns_qwino_packed_size(c, k));
     for (int ci = 0; ci < c; ci++)
         for (int ko = 0; ko < k; ko++) {
-            int t[4][3];  // t = G₂' g, then U' = t G₄'ᵀ
-            for (int a = 0; a < 4; a++)
-                for (int j = 0; j < 3; j++) {
-                    int acc = 0;
-                    for (int i = 0; i < 3; i++) acc += qwino3_g2[a][i] * w[((long)(i * 3 + j) * c + ci) * k + ko];
-                    t[a][j] = acc;
-                }
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 6; b++) {
-                    int acc = 0;
-                    for (int j = 0; j < 3; j++) acc += t[a][j] * qwino3_g4[b][j];
-                    packed[cnns_qwino_packed_at(QWINO3_POINTS, a * 6 + b, ci, ko, Cp)] = (int16_t)acc;
-                }
+            int32_t u[QWINO3_POINTS];  // U' = G₂' g G₄'ᵀ
+            cnns_qwino_weight_two_sided(3, 4, &qwino3_g2[0][0], 6, &qwino3_g4[0][0], w, c, k, ci, ko, u);
+            for (int xi = 0; xi < QWINO3_POINTS; xi++)
+                packed[cnns_qwino_packed_at(QWINO3_POINTS, xi, ci, ko, Cp)] = (int16_t)u[xi];
         }
 }
 
 // V of one channel: the 24 pixels' bytes x (4 rows of 6) -> v[24] = B₂ᵀ x B₄ (integers).
 static void input_transform_one(const int x[24], int v[24]) {
-    int r[4][6];
-    for (int i = 0; i < 4; i++)  // r = x B₄, row by row
-        for (int b = 0; b < 6; b++) {
-            int acc = 0;
-            for (int j = 0; j < 6; j++) acc += cnns_qwino_bt6[b][j] * x[i * 6 + j];
-            r[i][b] = acc;
-        }
-    for (int a = 0; a < 4; a++)  // V = B₂ᵀ r, column by column
-        for (int b = 0; b < 6; b++) {
-            int acc = 0;
-            for (int i = 0; i < 4; i++) acc += qwino3_bt2[a][i] * r[i][b];
-            v[a * 6 + b] = acc;
-        }
+    cnns_qwino_input_two_sided(4, &qwino3_bt2[0][0], 6, &cnns_qwino_bt6[0][0], x, 0, v);
 }
 
 // The plain reference: the same transforms one value at a time, the sums and 48·Y in int64 (no
@@ -195,6 +174,15 @@ static void input_transform_tail(const uint8_t *const *px, int c0, int C, int Cp
         for (int q = 0; q < 24; q++) v[(long)q * ldv + c0] = 0;
 }
 
+// V of one patch, every channel: blocks of 16, one of 8, then one at a time.
+__attribute__((target("avx2"))) static void transform_patch(const uint8_t *const *px, int C, int Cp, int16_t *v,
+                                                             long ldv) {
+    int c = 0;
+    for (; c + 16 <= C; c += 16) input_transform16(px, c, v, ldv);
+    if (C - c >= 8) input_transform8(px, c, v, ldv), c += 8;
+    input_transform_tail(px, c, C, Cp, v, ldv);
+}
+
 // Y of 8 columns of one 2x4 tile from one part's sums at m[ξ·ldm] (output_transform_part on
 // vectors): A₂ᵀ down each column, A₄ᵀ across, then 48·Y >> 4 times the inverse of 3 modulo 2³².
 __attribute__((target("avx2"), always_inline)) static inline void output_transform8(const int32_t *m, long ldm,
@@ -232,7 +220,7 @@ CNNS_QWINO_GEMM_GROUP(gemm3_group_vnni, __attribute__((target("avx2,avx512f,avx5
 __attribute__((target("avx2"))) static void qwino3_x86(cnns_qwino_gemm_group_fn gemm, const cnns_qwino_shape *s,
                                                         const uint8_t *xp, long t0, int T, int pool,
                                                         const int16_t *packed, void *work, int32_t *y) {
-    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K), C16 = C / 16 * 16;
+    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K);
     // Plane strides padded by a cache line, so the 24 planes of one tile do not share an L1 set.
     const long ldv = (long)QWINO3_GROUP * Cp + 32, ldm = QWINO3_GROUP * 16 + 16;
     int16_t *v = (int16_t *)work;
@@ -240,17 +228,9 @@ __attribute__((target("avx2"))) static void qwino3_x86(cnns_qwino_gemm_group_fn 
     uint8_t full[24 * CNNS_QWINO_MAX_C];
     const int pairs = Cp / 2, partPairs = QWINO3_PART / 2;
     for (int i = 0; i < T;) {
-        // 1. The group's 2x4 tiles and the input transform: V[ξ][g][c] (a border patch gathered first).
-        int first[QWINO3_GROUP], both[QWINO3_GROUP], G = 0;
-        for (; G < QWINO3_GROUP && i < T; G++) {
-            both[G] = cnns_qwino_next_pair(s, t0, T, &i, &first[G]);
-            const uint8_t *px[24];
-            cnns_qwino_wide_patch_pixels(s, xp, t0 + first[G], 4, 6, full, px);
-            int c = 0;
-            for (; c < C16; c += 16) input_transform16(px, c, v + (long)G * Cp, ldv);
-            if (C - c >= 8) input_transform8(px, c, v + (long)G * Cp, ldv), c += 8;
-            input_transform_tail(px, c, C, Cp, v + (long)G * Cp, ldv);
-        }
+        // 1. The group's 2x4 tiles and the input transform: V[ξ][g][c].
+        int first[QWINO3_GROUP], both[QWINO3_GROUP];
+        const int G = cnns_qwino_transform_group(s, xp, t0, T, &i, 4, 6, transform_patch, full, v, ldv, first, both);
         for (int kb = 0; kb < Kp / 16; kb++) {
             const int k0 = kb * 16, k1 = K < k0 + 16 ? K : k0 + 16, k8 = k0 + (k1 - k0) / 8 * 8;
             int32_t sum[QWINO3_GROUP][8][16];  // Y over the parts so far: per tile, output, column

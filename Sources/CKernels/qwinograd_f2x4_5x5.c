@@ -111,19 +111,9 @@ void cnns_qwino5_pack(int c, int k, const int8_t *w, int16_t *packed, float *sca
     for (int ko = 0; ko < k; ko++) {
         int64_t sum = 0;
         for (int ci = 0; ci < c; ci++) {
-            int32_t t[6][5];  // t = 24G₂ g, then 2160λU = t (90G₄)ᵀ
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 5; j++) {
-                    int32_t acc = 0;
-                    for (int q = 0; q < 5; q++) acc += qwino5_g2[i][q] * w[((long)(q * 5 + j) * c + ci) * k + ko];
-                    t[i][j] = acc;
-                }
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 8; b++) {
-                    int32_t acc = 0;
-                    for (int q = 0; q < 5; q++) acc += t[a][q] * qwino5_g4[b][q];
-                    u[(long)ci * QWINO5_POINTS + a * 8 + b] = acc;
-                }
+            // 2160λU = (24G₂) g (90G₄)ᵀ
+            cnns_qwino_weight_two_sided(5, 6, &qwino5_g2[0][0], 8, &qwino5_g4[0][0], w, c, k, ci, ko,
+                                        u + (long)ci * QWINO5_POINTS);
             for (int tap = 0; tap < 25; tap++) sum += w[((long)tap * c + ci) * k + ko];
         }
         offsets[ko] = (int32_t)(64 * sum);
@@ -171,19 +161,7 @@ double cnns_qwino5_error_bound(int c, int k, const float *scale, int ko) {
 
 // V of one channel: the 48 pixels' bytes x (6 rows of 8) -> v[48] = B₂ᵀ x̃ B₄ (integers, |v| ≤ 32000).
 static void input_transform_one(const int x[48], int v[48]) {
-    int r[6][8];
-    for (int i = 0; i < 6; i++)  // r = x̃ B₄, row by row
-        for (int b = 0; b < 8; b++) {
-            int acc = 0;
-            for (int j = 0; j < 8; j++) acc += qwino5_bt4[b][j] * (x[i * 8 + j] - 64);
-            r[i][b] = acc;
-        }
-    for (int a = 0; a < 6; a++)  // V = B₂ᵀ r, column by column
-        for (int b = 0; b < 8; b++) {
-            int acc = 0;
-            for (int i = 0; i < 6; i++) acc += cnns_qwino_bt6[a][i] * r[i][b];
-            v[a * 8 + b] = acc;
-        }
+    cnns_qwino_input_two_sided(6, &cnns_qwino_bt6[0][0], 8, &qwino5_bt4[0][0], x, 64, v);
 }
 
 // The float output transform, Y = A₂ᵀ (s ⊙ M) A₄, in one order that the vector builds repeat
@@ -313,6 +291,14 @@ static void input_transform_tail(const uint8_t *const *px, int c0, int C, int Cp
     }
 }
 
+// V of one patch, every channel: blocks of 16, then one at a time.
+__attribute__((target("avx2"))) static void transform_patch(const uint8_t *const *px, int C, int Cp, int16_t *v,
+                                                             long ldv) {
+    int c = 0;
+    for (; c + 16 <= C; c += 16) input_transform16(px, c, v, ldv);
+    input_transform_tail(px, c, C, Cp, v, ldv);
+}
+
 // y of 8 columns of one 2x4 tile: its sums at m[ξ·ldm], the scales at sc[ξ·K], the columns'
 // offsets (output_transform_one's order, on vectors) -> out[r·4 + q].
 #define QWINO5_PS_SUB(a, b) _mm256_sub_ps((a), (b))
@@ -353,7 +339,7 @@ __attribute__((target("avx2,fma"))) static void qwino5_x86(cnns_qwino_gemm_group
                                                         const uint8_t *xp, long t0, int T, int pool,
                                                         const int16_t *packed, const float *scale, void *work,
                                                         int32_t *y) {
-    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K), C16 = C / 16 * 16;
+    const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K);
     const int32_t *offsets = qwino5_offsets(packed, Cp, Kp);
     // Plane strides padded by a cache line, so the 48 planes of one tile do not share an L1 set.
     const long ldv = (long)QWINO5_GROUP * Cp + 32, ldm = QWINO5_GROUP * 16 + 16;
@@ -362,16 +348,9 @@ __attribute__((target("avx2,fma"))) static void qwino5_x86(cnns_qwino_gemm_group
     uint8_t full[48 * CNNS_QWINO5_MAX_C];
     const int pairs = Cp / 2;
     for (int i = 0; i < T;) {
-        // 1. The group's 2x4 tiles and the input transform: V[ξ][g][c] (a border patch gathered first).
-        int first[QWINO5_GROUP], both[QWINO5_GROUP], G = 0;
-        for (; G < QWINO5_GROUP && i < T; G++) {
-            both[G] = cnns_qwino_next_pair(s, t0, T, &i, &first[G]);
-            const uint8_t *px[48];
-            cnns_qwino_wide_patch_pixels(s, xp, t0 + first[G], 6, 8, full, px);
-            int c = 0;
-            for (; c < C16; c += 16) input_transform16(px, c, v + (long)G * Cp, ldv);
-            input_transform_tail(px, c, C, Cp, v + (long)G * Cp, ldv);
-        }
+        // 1. The group's 2x4 tiles and the input transform: V[ξ][g][c].
+        int first[QWINO5_GROUP], both[QWINO5_GROUP];
+        const int G = cnns_qwino_transform_group(s, xp, t0, T, &i, 6, 8, transform_patch, full, v, ldv, first, both);
         for (int kb = 0; kb < Kp / 16; kb++) {
             // 2. 48 GEMMs: M[ξ][g][16 columns] = Σ pairs V[ξ][g][pair] · Uq[ξ][pair][columns].
             gemm(QWINO5_POINTS, pairs, v, Cp, ldv, G, packed + (long)kb * QWINO5_POINTS * pairs * 32,
