@@ -128,7 +128,7 @@ public enum PostTrainingQuantization {
                         others.append(Int8Layer(quantizing: c, input: q, isa: "avx2"))
                     }
                 }
-                // A 3x3 or 5x5 stride-1 layer may run integer Winograd F(2x2,3x3) or F(2x2,5x5):
+                // A 3x3 or 5x5 stride-1 layer may run integer Winograd F(2x4,3x3) or F(2x4,5x5):
                 // fewer multiply-adds on 16-bit pairs instead of byte quads.
                 if options.layers == .whereFaster && Int8Conv2D.winogradFits(c.geometry) {
                     others.append(Int8Layer(quantizing: c, input: q, path: .winograd))

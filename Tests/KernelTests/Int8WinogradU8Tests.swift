@@ -170,7 +170,7 @@ final class Int8WinogradU8Tests: XCTestCase {
     }
 
     /// The 8-bit domain is taken only for 3x3 and 5x5 stride-1 layers on VNNI or under the scalar cap;
-    /// under AVX2 a layer asked for it runs the 16-bit kernel (exact F(2x2,3x3), or F(2x2,5x5)).
+    /// under AVX2 a layer asked for it runs the 16-bit kernel (exact F(2x4,3x3), or F(2x4,5x5)).
     func testWinogradU8OnlyWhereItFits() throws {
         let q = ActivationQuantization(min: -1, max: 1)
         for (text, fits) in [
