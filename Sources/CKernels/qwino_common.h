@@ -23,54 +23,47 @@ static inline long cnns_qwino_packed_at(int points, int xi, int ci, int ko, int 
     return (((long)(ko / 16) * points + xi) * (Cp / 2) + ci / 2) * 32 + (ko % 16) * 2 + ci % 2;
 }
 
-// U = G' g G'ᵀ of one 3x3 kernel g (G' = 2G = [2 0 0; 1 1 1; 1 -1 1; 0 0 2]): u[16], integers.
-static inline void cnns_qwino_weight_transform(const int g[3][3], int u[16]) {
-    int t[4][3];  // t = G' g, then U = t G'ᵀ
-    for (int j = 0; j < 3; j++) {
-        t[0][j] = 2 * g[0][j];
-        t[1][j] = g[0][j] + g[1][j] + g[2][j];
-        t[2][j] = g[0][j] - g[1][j] + g[2][j];
-        t[3][j] = 2 * g[2][j];
-    }
-    for (int i = 0; i < 4; i++) {
-        u[i * 4 + 0] = 2 * t[i][0];
-        u[i * 4 + 1] = t[i][0] + t[i][1] + t[i][2];
-        u[i * 4 + 2] = t[i][0] - t[i][1] + t[i][2];
-        u[i * 4 + 3] = 2 * t[i][2];
-    }
-}
-
 // Bᵀ of the six points 0, ±1, ±2, ∞ (F(4,3) and F(2,5)), and the same applied to six values x0..x5
 // into r with the given operations (integers: plain or vector int16).
 static const int cnns_qwino_bt6[6][6] = {
     {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
     {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
 };
-#define CNNS_QWINO_BT6(T, x, r, SUB, ADD, TIMES2, TIMES4)                                     \
-    do {                                                                                     \
-        const T d02 = SUB(x[0], x[2]), d24 = SUB(x[2], x[4]), s12 = ADD(x[1], x[2]);         \
-        const T d13 = SUB(x[1], x[3]), s34 = ADD(x[3], x[4]), d42 = SUB(x[4], x[2]);         \
-        const T d12 = SUB(x[1], x[2]), d34 = SUB(x[3], x[4]), d35 = SUB(x[3], x[5]);         \
-        r[0] = SUB(TIMES4(d02), d24);                                                        \
-        r[1] = SUB(s34, TIMES4(s12));                                                        \
-        r[2] = SUB(TIMES4(d12), d34);                                                        \
-        r[3] = SUB(d42, TIMES2(d13));                                                        \
-        r[4] = ADD(d42, TIMES2(d13));                                                        \
-        r[5] = SUB(TIMES4(d13), d35);                                                        \
+#define CNNS_QWINO_BT6(T, x, r, SUB, ADD, TIMES2, TIMES4)                            \
+    do {                                                                             \
+        const T d02 = SUB(x[0], x[2]), d24 = SUB(x[2], x[4]), s12 = ADD(x[1], x[2]); \
+        const T d13 = SUB(x[1], x[3]), s34 = ADD(x[3], x[4]), d42 = SUB(x[4], x[2]); \
+        const T d12 = SUB(x[1], x[2]), d34 = SUB(x[3], x[4]), d35 = SUB(x[3], x[5]); \
+        r[0] = SUB(TIMES4(d02), d24);                                                \
+        r[1] = SUB(s34, TIMES4(s12));                                                \
+        r[2] = SUB(TIMES4(d12), d34);                                                \
+        r[3] = SUB(d42, TIMES2(d13));                                                \
+        r[4] = ADD(d42, TIMES2(d13));                                                \
+        r[5] = SUB(TIMES4(d13), d35);                                                \
     } while (0)
 
-// U = Gd g Geᵀ of the R x R kernel of channel ci, column ko in w (int8 HWIO [R·R·c, k]), with Gd
-// (ad x R) down and Ge (ae x R) across, both row-major integers: u[a·ae + b], each a sum over the
-// taps (packing runs once per weights, so plainly).
-static inline void cnns_qwino_weight_two_sided(int R, int ad, const int *gd, int ae, const int *ge, const int8_t *w,
-                                               int c, int k, int ci, int ko, int32_t *u) {
+// U = Gd g Geᵀ of an R x R kernel g (row-major integers), with Gd (ad x R) down and Ge (ae x R)
+// across, both row-major integers: u[a·ae + b], each a sum over the taps (packing runs once per
+// weights, so plainly).
+static inline void cnns_qwino_weight_two_sided(int R, int ad, const int *gd, int ae, const int *ge, const int *g,
+                                               int *u) {
     for (int a = 0; a < ad; a++)
         for (int b = 0; b < ae; b++) {
-            int32_t acc = 0;
-            for (int tap = 0; tap < R * R; tap++)
-                acc += gd[a * R + tap / R] * w[((long)tap * c + ci) * k + ko] * ge[b * R + tap % R];
+            int acc = 0;
+            for (int tap = 0; tap < R * R; tap++) acc += gd[a * R + tap / R] * g[tap] * ge[b * R + tap % R];
             u[a * ae + b] = acc;
         }
+}
+
+// The R x R kernel of channel ci, column ko of w (int8 HWIO [R·R·c, k]) into g[R·R].
+static inline void cnns_qwino_kernel_of(const int8_t *w, int R, int c, int k, int ci, int ko, int *g) {
+    for (int tap = 0; tap < R * R; tap++) g[tap] = w[((long)tap * c + ci) * k + ko];
+}
+
+// U = G' g G'ᵀ of one 3x3 kernel g, G' = 2G = [2 0 0; 1 1 1; 1 -1 1; 0 0 2] (F(2x2,3x3)): u[16].
+static const int cnns_qwino_g2x3[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
+static inline void cnns_qwino_weight_transform(const int g[3][3], int u[16]) {
+    cnns_qwino_weight_two_sided(3, 4, &cnns_qwino_g2x3[0][0], 4, &cnns_qwino_g2x3[0][0], &g[0][0], u);
 }
 
 // V = Bdᵀ (x − offset) Be of a rows x cols patch x (row-major), with Bdᵀ (rows x rows) down and Beᵀ
@@ -101,26 +94,26 @@ static inline void cnns_qwino_tile_of(const cnns_qwino_shape *s, long t, long *n
     *j = (int)(t % per) % s->tiles_x;
 }
 
-// Whether tile t's `side` x `side` patch at offset (dy, dx) from padded row 2i, column 2j lies
-// inside the padded input.
-static inline int cnns_qwino_patch_inside(const cnns_qwino_shape *s, long t, int side, int dy, int dx) {
+// Whether tile t's rows x cols patch at offset (dy, dx) from padded row 2i, column 2j lies inside
+// the padded input.
+static inline int cnns_qwino_patch_inside(const cnns_qwino_shape *s, long t, int rows, int cols, int dy, int dx) {
     long n;
     int i, j;
     cnns_qwino_tile_of(s, t, &n, &i, &j);
-    return 2 * i + dy + side - 1 < s->hp && 2 * j + dx + side - 1 < s->wp;
+    return 2 * i + dy + rows - 1 < s->hp && 2 * j + dx + cols - 1 < s->wp;
 }
 
-// The `side` x `side` patch of tile t at offset (dy, dx) (C bytes per pixel, row-major) into d,
-// `pad` past the padded input's extent.
-static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, int side, int dy, int dx,
-                                       uint8_t *d) {
+// The rows x cols patch of tile t at offset (dy, dx) (C bytes per pixel, row-major) into d, `pad`
+// past the padded input's extent.
+static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, int rows, int cols,
+                                       int dy, int dx, uint8_t *d) {
     long n;
     int i, j;
     cnns_qwino_tile_of(s, t, &n, &i, &j);
-    for (int a = 0; a < side; a++)
-        for (int b = 0; b < side; b++) {
+    for (int a = 0; a < rows; a++)
+        for (int b = 0; b < cols; b++) {
             const int row = 2 * i + dy + a, col = 2 * j + dx + b;
-            uint8_t *dst = d + (long)(a * side + b) * s->c;
+            uint8_t *dst = d + (long)(a * cols + b) * s->c;
             if (row < s->hp && col < s->wp)
                 memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * s->c, (size_t)s->c);
             else
@@ -128,20 +121,20 @@ static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t 
         }
 }
 
-// Pointers to the pixels of tile t's patch at offset (dy, dx) (side x side, row-major): in place
-// when the patch lies inside the padded input, else gathered into `full` with `pad`.
-static inline void cnns_qwino_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int side, int dy,
-                                           int dx, uint8_t *full, const uint8_t **px) {
+// Pointers to the pixels of tile t's rows x cols patch at offset (dy, dx) (row-major): in place when
+// the patch lies inside the padded input, else gathered into `full` with `pad`.
+static inline void cnns_qwino_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int rows, int cols,
+                                           int dy, int dx, uint8_t *full, const uint8_t **px) {
     const int C = s->c;
-    if (cnns_qwino_patch_inside(s, t, side, dy, dx)) {
+    if (cnns_qwino_patch_inside(s, t, rows, cols, dy, dx)) {
         long n;
         int i, j;
         cnns_qwino_tile_of(s, t, &n, &i, &j);
         const uint8_t *base = xp + ((n * s->hp + 2 * i + dy) * s->wp + 2 * j + dx) * C;
-        for (int q = 0; q < side * side; q++) px[q] = base + ((long)(q / side) * s->wp + q % side) * C;
+        for (int q = 0; q < rows * cols; q++) px[q] = base + ((long)(q / cols) * s->wp + q % cols) * C;
     } else {
-        cnns_qwino_patch_of(s, xp, t, side, dy, dx, full);
-        for (int q = 0; q < side * side; q++) px[q] = full + (long)q * C;
+        cnns_qwino_patch_of(s, xp, t, rows, cols, dy, dx, full);
+        for (int q = 0; q < rows * cols; q++) px[q] = full + (long)q * C;
     }
 }
 
@@ -153,31 +146,6 @@ static inline int cnns_qwino_next_pair(const cnns_qwino_shape *s, long t0, int T
     const int both = *i + 1 < T && (int)((t0 + *i) % s->tiles_x) + 1 < s->tiles_x;
     *i += both ? 2 : 1;
     return both;
-}
-
-// Pointers to the rows x cols pixels (row-major) of the patch at padded row 2i, column 2j of tile
-// t: in place when the patch lies inside the padded input, else gathered into `full`, `pad` past
-// its extent.
-static inline void cnns_qwino_wide_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int rows,
-                                                int cols, uint8_t *full, const uint8_t **px) {
-    long n;
-    int i, j;
-    cnns_qwino_tile_of(s, t, &n, &i, &j);
-    const int C = s->c, y0 = 2 * i, x0 = 2 * j;
-    if (y0 + rows - 1 < s->hp && x0 + cols - 1 < s->wp) {
-        const uint8_t *base = xp + ((n * s->hp + y0) * s->wp + x0) * C;
-        for (int q = 0; q < rows * cols; q++) px[q] = base + ((long)(q / cols) * s->wp + q % cols) * C;
-        return;
-    }
-    for (int q = 0; q < rows * cols; q++) {
-        const int row = y0 + q / cols, col = x0 + q % cols;
-        uint8_t *dst = full + (long)q * C;
-        if (row < s->hp && col < s->wp)
-            memcpy(dst, xp + ((n * s->hp + row) * s->wp + col) * C, (size_t)C);
-        else
-            memset(dst, s->pad, (size_t)C);
-        px[q] = dst;
-    }
 }
 
 // Tile t's four sums into y: as they are (y00, y01, y10, y11; K apart), or with `pool` their maximum.
@@ -196,6 +164,39 @@ static inline void cnns_qwino_store_half(int32_t *y, long t, int K, int ko, cons
                                          int pool) {
     const int32_t four[4] = {out[2 * half], out[2 * half + 1], out[4 + 2 * half], out[5 + 2 * half]};
     cnns_qwino_store_tile(y, t, K, ko, four, pool);
+}
+
+// The workspace of a 2x4 kernel with `points` points: per group of tiles V [points][GROUP·Cp + 32]
+// int16 (plane strides padded by a cache line, so a tile's planes do not share an L1 set), then, 64-byte
+// aligned, M [points][GROUP·16 + 16] int32 (one block of 16 columns). Its size, and its parts in work.
+static inline int64_t cnns_qwino_group_workspace_size(int points, int Cp) {
+    const int64_t v = ((int64_t)points * (CNNS_QWINO_TILE_GROUP * Cp + 32) * 2 + 63) / 64 * 64;
+    return v + (int64_t)points * (CNNS_QWINO_TILE_GROUP * 16 + 16) * 4;
+}
+static inline void cnns_qwino_group_workspace(int points, int Cp, void *work, int16_t **v, long *ldv, int32_t **m,
+                                              long *ldm) {
+    *ldv = (long)CNNS_QWINO_TILE_GROUP * Cp + 32;
+    *ldm = CNNS_QWINO_TILE_GROUP * 16 + 16;
+    *v = (int16_t *)work;
+    *m = (int32_t *)((char *)work + (points * *ldv * 2 + 63) / 64 * 64);
+}
+
+// The references' next 2x4 tile of a call, as cnns_qwino_next_pair, and V of its rows x cols patch
+// for every channel into v[ci·rows·cols + ξ] from one channel's transform (pixels' bytes -> rows·cols
+// integers, each fitting int16; rows·cols ≤ 48). Returns whether the tile has its second half.
+static inline int cnns_qwino_reference_tile(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int *i,
+                                            int *first, int rows, int cols, void (*one)(const int *x, int *v),
+                                            uint8_t *full, int16_t *v) {
+    const int both = cnns_qwino_next_pair(s, t0, T, i, first), points = rows * cols;
+    const uint8_t *px[48];
+    cnns_qwino_patch_pixels(s, xp, t0 + *first, rows, cols, 0, 0, full, px);
+    for (int ci = 0; ci < s->c; ci++) {
+        int x[48], vv[48];
+        for (int q = 0; q < points; q++) x[q] = px[q][ci];
+        one(x, vv);
+        for (int q = 0; q < points; q++) v[(long)ci * points + q] = (int16_t)vv[q];
+    }
+    return both;
 }
 
 #if CNNS_X86
@@ -243,8 +244,8 @@ static inline int cnns_qwino_transform_group(const cnns_qwino_shape *s, const ui
     int G = 0;
     for (; G < CNNS_QWINO_TILE_GROUP && *i < T; G++) {
         both[G] = cnns_qwino_next_pair(s, t0, T, i, &first[G]);
-        const uint8_t *px[48];
-        cnns_qwino_wide_patch_pixels(s, xp, t0 + first[G], rows, cols, full, px);
+        const uint8_t *px[48];  // rows·cols ≤ 48
+        cnns_qwino_patch_pixels(s, xp, t0 + first[G], rows, cols, 0, 0, full, px);
         transform(px, s->c, Cp, v + (long)G * Cp, ldv);
     }
     return G;
@@ -254,33 +255,33 @@ static inline int cnns_qwino_transform_group(const cnns_qwino_shape *s, const ui
 // Σ over `pairs` channel pairs of row r's pair (at v + ξ·vplane + r·ldv) times the packed block's 16
 // columns (b + ξ·bplane: 32 int16 per pair), for G ≤ CNNS_QWINO_TILE_GROUP: the whole group in twelve
 // accumulators (rows past G repeat the last row and are not stored). One call for all the points.
-#define CNNS_QWINO_GEMM_GROUP(name, TARGET, ACC)                                                               \
-    TARGET static void name(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,            \
-                            const int16_t *b, long bplane, int32_t *m, long ldm, long mplane) {               \
-        for (int xi = 0; xi < planes; xi++, v += vplane, b += bplane, m += mplane) {                          \
+#define CNNS_QWINO_GEMM_GROUP(name, TARGET, ACC)                                                                   \
+    TARGET static void name(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,                 \
+                            const int16_t *b, long bplane, int32_t *m, long ldm, long mplane) {                    \
+        for (int xi = 0; xi < planes; xi++, v += vplane, b += bplane, m += mplane) {                               \
             const int16_t *a[CNNS_QWINO_TILE_GROUP];                                                               \
-            for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;           \
+            for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;            \
             __m256i c[CNNS_QWINO_TILE_GROUP][2];                                                                   \
-            _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) c[r][0] = c[r][1] =  \
-                _mm256_setzero_si256();                                                                       \
-            for (int p = 0; p < pairs; p++) {                                                                 \
-                const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                   \
-                const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));              \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) c[r][0] = c[r][1] = \
+                _mm256_setzero_si256();                                                                            \
+            for (int p = 0; p < pairs; p++) {                                                                      \
+                const __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32));                        \
+                const __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (long)p * 32 + 16));                   \
                 _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) {               \
-                    int32_t w;                                                                                \
-                    memcpy(&w, a[r] + 2 * p, 4);                                                              \
-                    const __m256i x = _mm256_set1_epi32(w);                                                   \
-                    c[r][0] = ACC(c[r][0], x, b0);                                                            \
-                    c[r][1] = ACC(c[r][1], x, b1);                                                            \
-                }                                                                                             \
-            }                                                                                                 \
+                    int32_t w;                                                                                     \
+                    memcpy(&w, a[r] + 2 * p, 4);                                                                   \
+                    const __m256i x = _mm256_set1_epi32(w);                                                        \
+                    c[r][0] = ACC(c[r][0], x, b0);                                                                 \
+                    c[r][1] = ACC(c[r][1], x, b1);                                                                 \
+                }                                                                                                  \
+            }                                                                                                      \
             _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) {                   \
-                if (r < G) {                                                                                  \
-                    _mm256_storeu_si256((__m256i *)(m + r * ldm), c[r][0]);                                   \
-                    _mm256_storeu_si256((__m256i *)(m + r * ldm + 8), c[r][1]);                               \
-                }                                                                                             \
-            }                                                                                                 \
-        }                                                                                                     \
+                if (r < G) {                                                                                       \
+                    _mm256_storeu_si256((__m256i *)(m + r * ldm), c[r][0]);                                        \
+                    _mm256_storeu_si256((__m256i *)(m + r * ldm + 8), c[r][1]);                                    \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
     }
 
 typedef void (*cnns_qwino_gemm_group_fn)(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,

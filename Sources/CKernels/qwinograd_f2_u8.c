@@ -210,7 +210,7 @@ void cnns_qwino8_u7s8_scalar(const cnns_qwino_shape *s, int r, const uint8_t *xp
     uint8_t d[16 * CNNS_QWINO8_MAX_C];
     for (int t = 0; t < T; t++) {
         for (int j = 0; j < subs; j++) {
-            cnns_qwino_patch_of(s, xp, t0 + t, 4, q8_sub_dy(j), q8_sub_dx(j), d);
+            cnns_qwino_patch_of(s, xp, t0 + t, 4, 4, q8_sub_dy(j), q8_sub_dx(j), d);
             for (int ci = 0; ci < C; ci++) {
                 int x[16];
                 for (int q = 0; q < 16; q++) x[q] = d[q * C + ci];
@@ -352,7 +352,7 @@ static void grid_pixels(const cnns_qwino_shape *s, int r, const uint8_t *xp, lon
     const int i = (int)(e % (gh * gw) / gw), j = (int)(e % gw);
     const int ti = i < s->tiles_y ? i : s->tiles_y - 1, tj = j < s->tiles_x ? j : s->tiles_x - 1;
     const long t = (n * s->tiles_y + ti) * s->tiles_x + tj;
-    cnns_qwino_patch_pixels(s, xp, t, 4, 2 * (i - ti), 2 * (j - tj), full, px);
+    cnns_qwino_patch_pixels(s, xp, t, 4, 4, 2 * (i - ti), 2 * (j - tj), full, px);
 }
 
 Q8_TARGET static void qwino8_vnni(const cnns_qwino_shape *s, int r, const uint8_t *xp, long t0, int T, int pool,

@@ -44,11 +44,8 @@ int64_t cnns_qwino_packed_size(int c, int k) {
 }
 
 int64_t cnns_qwino_workspace_size(int c, int k, int tiles) {
-    // Per group of 2x4 tiles: V [24][GROUP·Cp + 32] int16, then M [24][GROUP·16 + 16] int32
-    // (64-byte aligned after V), whatever the number of tiles and columns.
-    (void)k, (void)tiles;
-    const int64_t v = ((int64_t)QWINO3_POINTS * (QWINO3_GROUP * cnns_qwino_padded_c(c) + 32) * 2 + 63) / 64 * 64;
-    return v + (int64_t)QWINO3_POINTS * (QWINO3_GROUP * 16 + 16) * 4;
+    (void)k, (void)tiles;  // one group of 2x4 tiles at a time, whatever the call
+    return cnns_qwino_group_workspace_size(QWINO3_POINTS, cnns_qwino_padded_c(c));
 }
 
 void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed) {
@@ -56,8 +53,9 @@ void cnns_qwino_pack(int c, int k, const int8_t *w, int16_t *packed) {
     memset(packed, 0, (size_t)cnns_qwino_packed_size(c, k));
     for (int ci = 0; ci < c; ci++)
         for (int ko = 0; ko < k; ko++) {
-            int32_t u[QWINO3_POINTS];  // U' = G₂' g G₄'ᵀ
-            cnns_qwino_weight_two_sided(3, 4, &qwino3_g2[0][0], 6, &qwino3_g4[0][0], w, c, k, ci, ko, u);
+            int g[9], u[QWINO3_POINTS];  // U' = G₂' g G₄'ᵀ
+            cnns_qwino_kernel_of(w, 3, c, k, ci, ko, g);
+            cnns_qwino_weight_two_sided(3, 4, &qwino3_g2[0][0], 6, &qwino3_g4[0][0], g, u);
             for (int xi = 0; xi < QWINO3_POINTS; xi++)
                 packed[cnns_qwino_packed_at(QWINO3_POINTS, xi, ci, ko, Cp)] = (int16_t)u[xi];
         }
@@ -75,20 +73,16 @@ void cnns_qwino_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long t
     (void)work;
     const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C);
     uint8_t full[24 * CNNS_QWINO_MAX_C];
-    const uint8_t *px[24];
+    int16_t v[CNNS_QWINO_MAX_C][24];  // |V| ≤ 16·127
     for (int i = 0; i < T;) {
         int first;
-        const int both = cnns_qwino_next_pair(s, t0, T, &i, &first);
-        cnns_qwino_wide_patch_pixels(s, xp, t0 + first, 4, 6, full, px);
+        const int both =
+            cnns_qwino_reference_tile(s, xp, t0, T, &i, &first, 4, 6, input_transform_one, full, &v[0][0]);
         for (int ko = 0; ko < K; ko++) {
             int64_t m[24] = {0};
-            for (int ci = 0; ci < C; ci++) {
-                int x[24], v[24];
-                for (int q = 0; q < 24; q++) x[q] = px[q][ci];
-                input_transform_one(x, v);
+            for (int ci = 0; ci < C; ci++)
                 for (int xi = 0; xi < 24; xi++)
-                    m[xi] += (int64_t)v[xi] * packed[cnns_qwino_packed_at(QWINO3_POINTS, xi, ci, ko, Cp)];
-            }
+                    m[xi] += (int64_t)v[ci][xi] * packed[cnns_qwino_packed_at(QWINO3_POINTS, xi, ci, ko, Cp)];
             int32_t out[8];
             for (int r = 0; r < 2; r++)
                 for (int q = 0; q < 4; q++) {
@@ -221,10 +215,10 @@ __attribute__((target("avx2"))) static void qwino3_x86(cnns_qwino_gemm_group_fn 
                                                         const uint8_t *xp, long t0, int T, int pool,
                                                         const int16_t *packed, void *work, int32_t *y) {
     const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K);
-    // Plane strides padded by a cache line, so the 24 planes of one tile do not share an L1 set.
-    const long ldv = (long)QWINO3_GROUP * Cp + 32, ldm = QWINO3_GROUP * 16 + 16;
-    int16_t *v = (int16_t *)work;
-    int32_t *m = (int32_t *)((char *)work + (QWINO3_POINTS * ldv * 2 + 63) / 64 * 64);
+    int16_t *v;
+    int32_t *m;
+    long ldv, ldm;
+    cnns_qwino_group_workspace(QWINO3_POINTS, Cp, work, &v, &ldv, &m, &ldm);
     uint8_t full[24 * CNNS_QWINO_MAX_C];
     const int pairs = Cp / 2, partPairs = QWINO3_PART / 2;
     for (int i = 0; i < T;) {

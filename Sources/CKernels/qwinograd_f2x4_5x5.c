@@ -81,11 +81,8 @@ int64_t cnns_qwino5_packed_size(int c, int k) {
 enum { QWINO5_GROUP = CNNS_QWINO_TILE_GROUP };
 
 int64_t cnns_qwino5_workspace_size(int c, int k, int tiles) {
-    // Per group: V [48][GROUP·Cp + 32] int16, then M [48][GROUP·16 + 16] int32 (64-byte aligned
-    // after V), whatever the number of tiles and columns.
-    (void)k, (void)tiles;
-    const int64_t v = ((int64_t)QWINO5_POINTS * (QWINO5_GROUP * cnns_qwino_padded_c(c) + 32) * 2 + 63) / 64 * 64;
-    return v + (int64_t)QWINO5_POINTS * (QWINO5_GROUP * 16 + 16) * 4;
+    (void)k, (void)tiles;  // one group of 2x4 tiles at a time, whatever the call
+    return cnns_qwino_group_workspace_size(QWINO5_POINTS, cnns_qwino_padded_c(c));
 }
 
 // The largest |V| at point ξ = 8a + b over x̃ in −64..63: at most 64 times the sums of |coefficients|
@@ -107,20 +104,20 @@ void cnns_qwino5_pack(int c, int k, const int8_t *w, int16_t *packed, float *sca
     const int Cp = cnns_qwino_padded_c(c), Kp = cnns_qwino_padded_k(k);
     memset(packed, 0, (size_t)cnns_qwino5_packed_size(c, k));
     int32_t *offsets = (int32_t *)qwino5_offsets(packed, Cp, Kp);
-    int32_t *u = malloc(sizeof(int32_t) * QWINO5_POINTS * (size_t)c);  // 2160λU of one column, [ci][ξ]
+    int *u = malloc(sizeof(int) * QWINO5_POINTS * (size_t)c);  // 2160λU of one column, [ci][ξ]
     for (int ko = 0; ko < k; ko++) {
         int64_t sum = 0;
         for (int ci = 0; ci < c; ci++) {
-            // 2160λU = (24G₂) g (90G₄)ᵀ
-            cnns_qwino_weight_two_sided(5, 6, &qwino5_g2[0][0], 8, &qwino5_g4[0][0], w, c, k, ci, ko,
-                                        u + (long)ci * QWINO5_POINTS);
-            for (int tap = 0; tap < 25; tap++) sum += w[((long)tap * c + ci) * k + ko];
+            int g[25];  // 2160λU = (24G₂) g (90G₄)ᵀ
+            cnns_qwino_kernel_of(w, 5, c, k, ci, ko, g);
+            cnns_qwino_weight_two_sided(5, 6, &qwino5_g2[0][0], 8, &qwino5_g4[0][0], g, u + (long)ci * QWINO5_POINTS);
+            for (int tap = 0; tap < 25; tap++) sum += g[tap];
         }
         offsets[ko] = (int32_t)(64 * sum);
         for (int xi = 0; xi < QWINO5_POINTS; xi++) {
-            int32_t m = 0;
+            int m = 0;
             for (int ci = 0; ci < c; ci++) {
-                const int32_t a = abs(u[(long)ci * QWINO5_POINTS + xi]);
+                const int a = abs(u[(long)ci * QWINO5_POINTS + xi]);
                 m = a > m ? a : m;
             }
             const int64_t b = weight_steps(xi, Cp);
@@ -202,18 +199,11 @@ void cnns_qwino5_u7s8_scalar(const cnns_qwino_shape *s, const uint8_t *xp, long 
     const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K);
     const int32_t *offsets = qwino5_offsets(packed, Cp, Kp);
     uint8_t full[48 * CNNS_QWINO5_MAX_C];
-    const uint8_t *px[48];
     int16_t v[CNNS_QWINO5_MAX_C][48];  // |V| ≤ 32000
     for (int i = 0; i < T;) {
         int first;
-        const int both = cnns_qwino_next_pair(s, t0, T, &i, &first);
-        cnns_qwino_wide_patch_pixels(s, xp, t0 + first, 6, 8, full, px);
-        for (int ci = 0; ci < C; ci++) {
-            int x[48], vv[48];
-            for (int q = 0; q < 48; q++) x[q] = px[q][ci];
-            input_transform_one(x, vv);
-            for (int q = 0; q < 48; q++) v[ci][q] = (int16_t)vv[q];
-        }
+        const int both =
+            cnns_qwino_reference_tile(s, xp, t0, T, &i, &first, 6, 8, input_transform_one, full, &v[0][0]);
         for (int ko = 0; ko < K; ko++) {
             int32_t m[48], out[8];
             float sc[48];
@@ -341,10 +331,10 @@ __attribute__((target("avx2,fma"))) static void qwino5_x86(cnns_qwino_gemm_group
                                                         int32_t *y) {
     const int C = s->c, K = s->k, Cp = cnns_qwino_padded_c(C), Kp = cnns_qwino_padded_k(K);
     const int32_t *offsets = qwino5_offsets(packed, Cp, Kp);
-    // Plane strides padded by a cache line, so the 48 planes of one tile do not share an L1 set.
-    const long ldv = (long)QWINO5_GROUP * Cp + 32, ldm = QWINO5_GROUP * 16 + 16;
-    int16_t *v = (int16_t *)work;
-    int32_t *m = (int32_t *)((char *)work + (QWINO5_POINTS * ldv * 2 + 63) / 64 * 64);
+    int16_t *v;
+    int32_t *m;
+    long ldv, ldm;
+    cnns_qwino_group_workspace(QWINO5_POINTS, Cp, work, &v, &ldv, &m, &ldm);
     uint8_t full[48 * CNNS_QWINO5_MAX_C];
     const int pairs = Cp / 2;
     for (int i = 0; i < T;) {

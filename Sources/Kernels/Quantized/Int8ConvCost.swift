@@ -65,9 +65,7 @@ extension Int8Conv2D {
             let wide = !winogradU8, five16 = g.r == 5 && wide
             let subs = winogradU8 && g.r == 5 ? 4.0 : 1.0
             let a2 = wide ? winogradGEMMBlocks : 16
-            let shape = winogradShape(pooled: pooled)
-            let grid = n * Double(shape.tiles_y), tx = Int(shape.tiles_x)
-            let tiles = grid * Double(wide ? (tx + 1) / 2 : tx)
+            let tiles = winogradTiles(batch: batch, pooled: pooled)
             let unit = winogradU8 ? 4 : 2  // channels per multiply-add group: byte quads or 16-bit pairs
             let cp = subs * Double((g.c + unit - 1) / unit * unit), kp = Double((g.k + 15) / 16 * 16)
             let scaling = winogradU8 ? tiles * 4 * K : five16 ? tiles * a2 * K : 0
@@ -87,7 +85,8 @@ extension Int8Conv2D {
             let work = winogradWorkspaceBytes(tiles: T, pooled: pooled)
             let sumsPerTile = pooled ? g.k : 4 * g.k
             let perWorker = Double((work / 4 + 16 + T * sumsPerTile) * 4)
-            let chunks = (grid * Double(tx) / Double(T)).rounded(.up)
+            let shape = winogradShape(pooled: pooled)
+            let chunks = (n * Double(shape.tiles_y * shape.tiles_x) / Double(T)).rounded(.up)
             let own =
                 2 * quantizedBytes + 2 * tiles * a2 * (elementBytes * cp + 4 * kp)
                 + chunks * a2 * cp * kp * elementBytes
@@ -119,6 +118,14 @@ extension Int8Conv2D {
             algorithmTrafficBytes: minimum + 2 * quantizedBytes + 2 * quadBytes + lowered + sums)
     }
 
+    /// The tiles the Winograd path's GEMMs run in one pass of `batch` images: 2x4 tiles for the 16-bit
+    /// kernels (⌈tx/2⌉ a row of the grid of tx 2x2 tiles), 2x2 tiles in the 8-bit domain.
+    public func winogradTiles(batch: Int, pooled: Bool) -> Double {
+        let shape = winogradShape(pooled: pooled)
+        let tx = Int(shape.tiles_x)
+        return Double(batch * Int(shape.tiles_y) * (winogradU8 ? tx : (tx + 1) / 2))
+    }
+
     /// How many patches the Winograd path transforms (per channel) in one pass of `batch` images:
     /// one per tile (per 2x4 tile for the 16-bit kernels, ⌈tx/2⌉ a row of the grid); four for a 5x5 layer in
     /// the 8-bit domain's scalar reference (one per sub-kernel), while its vector build transforms
@@ -127,8 +134,7 @@ extension Int8Conv2D {
     public func winogradInputTransforms(batch: Int, pooled: Bool) -> Double {
         let shape = winogradShape(pooled: pooled)
         let ty = Int(shape.tiles_y), tx = Int(shape.tiles_x), tiles = batch * ty * tx
-        guard winogradU8 else { return Double(batch * ty * ((tx + 1) / 2)) }
-        guard geometry.r == 5 else { return Double(tiles) }
+        guard winogradU8 && geometry.r == 5 else { return winogradTiles(batch: batch, pooled: pooled) }
         guard winogradISA == "avx512-vnni" else { return 4 * Double(tiles) }
         let gw = tx + 1, gh = ty + 1, T = tilesPerChunk(pooled: pooled)
         func entry(_ t: Int) -> Int { (t / (ty * tx) * gh + t % (ty * tx) / tx) * gw + t % tx }
