@@ -212,10 +212,9 @@ __attribute__((target("avx2"), always_inline)) static inline void cnns_qwino_sto
     }
 }
 
-// ACC(c, x, b): c + the pair products of x and b (AVX2: vpmaddwd then vpaddd; AVX-512 VNNI:
-// vpdpwssd), for the GEMMs of the transform domain on channel pairs.
+// ACC(c, x, b): c + the pair products of x and b (AVX2: vpmaddwd then vpaddd), for the GEMMs of the
+// transform domain on channel pairs (AVX-512 VNNI's are CNNS_QWINO_GEMM_GROUP_ZMM's, on vpdpwssd).
 #define CNNS_QWINO_ACC_AVX2(c, x, b) _mm256_add_epi32((c), _mm256_madd_epi16((x), (b)))
-#define CNNS_QWINO_ACC_VNNI(c, x, b) _mm256_dpwssd_epi32((c), (x), (b))
 
 // The left and right 2x2 tiles of 8 columns of a 2x4 tile's sums (out[r·4 + q]) into tile first
 // and, where `both`, first + 1.
@@ -280,6 +279,44 @@ static inline int cnns_qwino_transform_group(const cnns_qwino_shape *s, const ui
                     _mm256_storeu_si256((__m256i *)(m + r * ldm), c[r][0]);                                        \
                     _mm256_storeu_si256((__m256i *)(m + r * ldm + 8), c[r][1]);                                    \
                 }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+    }
+
+// The same GEMMs on AVX-512 VNNI's zmm registers: a pair's 16 columns are one 64-byte load and one
+// vpdpwssd a row (32 multiply-adds), the pairs taken two at a time into two sets of accumulators
+// (twelve chains, enough to hide vpdpwssd's latency), added at the end. Same int32 sums, exactly.
+#define CNNS_QWINO_GEMM_GROUP_ZMM(name, TARGET)                                                                    \
+    TARGET static void name(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,                 \
+                            const int16_t *b, long bplane, int32_t *m, long ldm, long mplane) {                    \
+        for (int xi = 0; xi < planes; xi++, v += vplane, b += bplane, m += mplane) {                               \
+            const int16_t *a[CNNS_QWINO_TILE_GROUP];                                                               \
+            for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;            \
+            __m512i c[CNNS_QWINO_TILE_GROUP][2];                                                                   \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) c[r][0] = c[r][1] = \
+                _mm512_setzero_si512();                                                                            \
+            int p = 0;                                                                                             \
+            for (; p + 1 < pairs; p += 2) {                                                                        \
+                const __m512i b0 = _mm512_loadu_si512((const void *)(b + (long)p * 32));                           \
+                const __m512i b1 = _mm512_loadu_si512((const void *)(b + (long)p * 32 + 32));                      \
+                _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) {               \
+                    int32_t w0, w1;                                                                                \
+                    memcpy(&w0, a[r] + 2 * p, 4);                                                                  \
+                    memcpy(&w1, a[r] + 2 * p + 2, 4);                                                              \
+                    c[r][0] = _mm512_dpwssd_epi32(c[r][0], _mm512_set1_epi32(w0), b0);                             \
+                    c[r][1] = _mm512_dpwssd_epi32(c[r][1], _mm512_set1_epi32(w1), b1);                             \
+                }                                                                                                  \
+            }                                                                                                      \
+            if (p < pairs) {                                                                                       \
+                const __m512i b0 = _mm512_loadu_si512((const void *)(b + (long)p * 32));                           \
+                _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) {               \
+                    int32_t w0;                                                                                    \
+                    memcpy(&w0, a[r] + 2 * p, 4);                                                                  \
+                    c[r][0] = _mm512_dpwssd_epi32(c[r][0], _mm512_set1_epi32(w0), b0);                             \
+                }                                                                                                  \
+            }                                                                                                      \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) {                   \
+                if (r < G) _mm512_storeu_si512((void *)(m + r * ldm), _mm512_add_epi32(c[r][0], c[r][1]));         \
             }                                                                                                      \
         }                                                                                                          \
     }

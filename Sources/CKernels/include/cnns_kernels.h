@@ -293,7 +293,7 @@ int64_t cnns_qwino_workspace_size(int c, int k, int tiles);
 /// Tiles t0..<t0+T (flattened n, tile row, tile column): y[t·4·k + i·k + ko] holds output pixel
 /// (2·row + i/2, 2·column + i%2) of tile t, or with `pool` y[t·k + ko] the maximum of the four: the
 /// same int32 sums as cnns_qconv_direct_u7s8, exactly. AVX2 (vpmaddwd on channel pairs) when the
-/// CPU has it; `_avx512vnni` (vpdpwssd on ymm; requires cnns_have_avx512_vnni()) fuses each pair's
+/// CPU has it; `_avx512vnni` (vpdpwssd on zmm; requires cnns_have_avx512_vnni()) fuses each pair's
 /// multiply-add with its sum; `_scalar` is the plain reference (the same transforms, one value at
 /// a time).
 void cnns_qwino_u7s8(const cnns_qwino_shape *s, const uint8_t *xp, long t0, int T, int pool, const int16_t *packed,
@@ -326,7 +326,7 @@ int64_t cnns_qwino5_workspace_size(int c, int k, int tiles);
 /// transform's rounding and the final rounding to an integer.
 double cnns_qwino5_error_bound(int c, int k, const float *scale, int ko);
 /// Tiles t0..<t0+T as for cnns_qwino_u7s8 (y: four sums per tile, or with `pool` their maximum).
-/// AVX2 (vpmaddwd) when the CPU has it; `_avx512vnni` (vpdpwssd; requires
+/// AVX2 (vpmaddwd) when the CPU has it; `_avx512vnni` (vpdpwssd on zmm; requires
 /// cnns_have_avx512_vnni()); `_scalar`, the plain reference, computes the transform domain's sums
 /// exactly and the output transform with the same float operations, so all three give the same
 /// integers.
