@@ -94,22 +94,10 @@ static inline void cnns_qwino_tile_of(const cnns_qwino_shape *s, long t, long *n
     *j = (int)(t % per) % s->tiles_x;
 }
 
-// Whether tile t's rows x cols patch at offset (dy, dx) from padded row 2i, column 2j lies inside
-// the padded input.
-static inline int cnns_qwino_patch_inside(const cnns_qwino_shape *s, long t, int rows, int cols, int dy, int dx) {
-    long n;
-    int i, j;
-    cnns_qwino_tile_of(s, t, &n, &i, &j);
-    return 2 * i + dy + rows - 1 < s->hp && 2 * j + dx + cols - 1 < s->wp;
-}
-
-// The rows x cols patch of tile t at offset (dy, dx) (C bytes per pixel, row-major) into d, `pad`
-// past the padded input's extent.
-static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, int rows, int cols,
-                                       int dy, int dx, uint8_t *d) {
-    long n;
-    int i, j;
-    cnns_qwino_tile_of(s, t, &n, &i, &j);
+// The rows x cols patch of tile (n, i, j) at offset (dy, dx) from padded row 2i, column 2j (C bytes
+// per pixel, row-major) into d, `pad` past the padded input's extent.
+static inline void cnns_qwino_patch_at(const cnns_qwino_shape *s, const uint8_t *xp, long n, int i, int j, int rows,
+                                       int cols, int dy, int dx, uint8_t *d) {
     for (int a = 0; a < rows; a++)
         for (int b = 0; b < cols; b++) {
             const int row = 2 * i + dy + a, col = 2 * j + dx + b;
@@ -121,21 +109,37 @@ static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t 
         }
 }
 
-// Pointers to the pixels of tile t's rows x cols patch at offset (dy, dx) (row-major): in place when
-// the patch lies inside the padded input, else gathered into `full` with `pad`.
-static inline void cnns_qwino_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int rows, int cols,
-                                           int dy, int dx, uint8_t *full, const uint8_t **px) {
+// The same patch of tile t.
+static inline void cnns_qwino_patch_of(const cnns_qwino_shape *s, const uint8_t *xp, long t, int rows, int cols,
+                                       int dy, int dx, uint8_t *d) {
+    long n;
+    int i, j;
+    cnns_qwino_tile_of(s, t, &n, &i, &j);
+    cnns_qwino_patch_at(s, xp, n, i, j, rows, cols, dy, dx, d);
+}
+
+// Pointers to the pixels of tile (n, i, j)'s rows x cols patch at offset (dy, dx) (row-major): in
+// place when the patch lies inside the padded input, else gathered into `full` with `pad`.
+static inline void cnns_qwino_patch_pixels_at(const cnns_qwino_shape *s, const uint8_t *xp, long n, int i, int j,
+                                              int rows, int cols, int dy, int dx, uint8_t *full,
+                                              const uint8_t **px) {
     const int C = s->c;
-    if (cnns_qwino_patch_inside(s, t, rows, cols, dy, dx)) {
-        long n;
-        int i, j;
-        cnns_qwino_tile_of(s, t, &n, &i, &j);
+    if (2 * i + dy + rows - 1 < s->hp && 2 * j + dx + cols - 1 < s->wp) {
         const uint8_t *base = xp + ((n * s->hp + 2 * i + dy) * s->wp + 2 * j + dx) * C;
         for (int q = 0; q < rows * cols; q++) px[q] = base + ((long)(q / cols) * s->wp + q % cols) * C;
     } else {
-        cnns_qwino_patch_of(s, xp, t, rows, cols, dy, dx, full);
+        cnns_qwino_patch_at(s, xp, n, i, j, rows, cols, dy, dx, full);
         for (int q = 0; q < rows * cols; q++) px[q] = full + (long)q * C;
     }
+}
+
+// The same pointers for tile t.
+static inline void cnns_qwino_patch_pixels(const cnns_qwino_shape *s, const uint8_t *xp, long t, int rows, int cols,
+                                           int dy, int dx, uint8_t *full, const uint8_t **px) {
+    long n;
+    int i, j;
+    cnns_qwino_tile_of(s, t, &n, &i, &j);
+    cnns_qwino_patch_pixels_at(s, xp, n, i, j, rows, cols, dy, dx, full, px);
 }
 
 // The next 2x4 tile of a call of the 2x4 kernels, from tile t0 + *i (i < T): its first 2x2 tile
