@@ -23,6 +23,10 @@ public struct BandwidthCeiling: Codable, Equatable, Sendable {
     /// The streams a `load` read per thread: 2 or 1, whichever read more in the caches (1 in DRAM);
     /// absent for copy and triad, and in records measured before it was kept.
     public var streams: Int?
+    /// A cache's `load` over one stream, median GB/s, where it was measured beside two streams: the
+    /// figure that reads as likwid-bench's load kernels do (one stream a thread), to check the
+    /// method against them; the roof is `gbPerSecond`. Absent elsewhere, and in older records.
+    public var oneStreamGBPerSecond: Double?
 
     public init(
         level: String, kernel: String, threads: Int, workingSetBytes: Int, gbPerSecond: Double,
@@ -267,6 +271,7 @@ public enum CeilingProbe {
             level: level, kernel: kernel, threads: threads, workingSetBytes: n * 4 * arrays,
             gbPerSecond: s[s.count / 2], minGBPerSecond: s.first!, maxGBPerSecond: s.last!, isa: isa.rawValue)
         if kernel == "load" && isa != .sse { c.streams = both && best == 0 ? 2 : 1 }
+        if both { c.oneStreamGBPerSecond = sorted[1][trials / 2] }
         return c
     }
 }

@@ -154,8 +154,11 @@ extension MachineReport {
             }
             out.append("Bandwidth (measured, \(c.method)):")
             for b in c.bandwidth {
-                let streams =
+                var streams =
                     b.streams.map { $0 == 1 ? ", one stream" : $0 == 2 ? ", two streams" : ", \($0) streams" } ?? ""
+                if b.streams == 2, let one = b.oneStreamGBPerSecond {
+                    streams += String(format: "; one stream %.1f", one)
+                }
                 out.append(
                     String(
                         format: "  %-5@ %-6@ %d thread%@  working set %@  %.1f GB/s (min %.1f, max %.1f%@)",

@@ -135,8 +135,10 @@ final class TopologyTests: XCTestCase {
             kernels[ComputePeakProbe.roofIndex(kernels, features: here)])
     }
 
-    /// A load in a cache keeps the better of two streams and one and names it; DRAM reads one stream;
-    /// copy and triad name none. The median is one of the trials, within their range.
+    /// A load in a cache keeps the better of two streams and one and names it, and keeps the one-stream
+    /// median beside it (at most the roof where two streams won, the roof itself where one did);
+    /// DRAM reads one stream; copy and triad name none. The median is one of the trials, within their
+    /// range.
     func testLoadCeilingNamesItsStreams() throws {
         let pool = WorkerPool(threads: 1, policy: .none, topology: nil)
         let isa = BandwidthISA(features: try CPUFeatures.detect())
@@ -148,6 +150,12 @@ final class TopologyTests: XCTestCase {
                 let want: Set<Int?> =
                     kernel != "load" || isa == .sse ? [nil] : level == "DRAM" ? [1] : [1, 2]
                 XCTAssertTrue(want.contains(c.streams), "\(level) \(kernel): streams \(String(describing: c.streams))")
+                let bothTried = kernel == "load" && level != "DRAM" && isa != .sse
+                XCTAssertEqual(c.oneStreamGBPerSecond != nil, bothTried, "\(level) \(kernel): \(c)")
+                if let one = c.oneStreamGBPerSecond {
+                    if c.streams == 1 { XCTAssertEqual(one, c.gbPerSecond, "\(c)") }
+                    if c.streams == 2 { XCTAssertLessThanOrEqual(one, c.gbPerSecond, "\(c)") }
+                }
             }
         }
     }

@@ -177,6 +177,7 @@ final class MachineRecordStoreTests: XCTestCase {
                 level: level, kernel: kernel, threads: 2, workingSetBytes: 1 << 20, gbPerSecond: 100,
                 minGBPerSecond: 90, maxGBPerSecond: 110, isa: "avx512")
             b.streams = streams
+            if streams != nil { b.oneStreamGBPerSecond = streams == 2 ? 83.3 : 100 }
             return b
         }
         let c = MachineCeilings(
@@ -194,7 +195,7 @@ final class MachineRecordStoreTests: XCTestCase {
         func line(_ level: String, _ kernel: String) -> String {
             lines.first { $0.hasPrefix("  \(level)") && $0.contains(" \(kernel) ") } ?? "none"
         }
-        XCTAssertTrue(line("L2", "load").hasSuffix("max 110.0, two streams)"), line("L2", "load"))
+        XCTAssertTrue(line("L2", "load").hasSuffix("max 110.0, two streams; one stream 83.3)"), line("L2", "load"))
         XCTAssertTrue(line("L3", "load").hasSuffix("max 110.0, one stream)"), line("L3", "load"))
         XCTAssertTrue(line("L3", "copy").hasSuffix("max 110.0)"), line("L3", "copy"))
         XCTAssertTrue(line("DRAM", "load").hasSuffix("max 110.0)"), line("DRAM", "load"))
