@@ -206,7 +206,7 @@ public enum CeilingProbe {
     /// measured two threads at twice one thread's DRAM bandwidth).
     static func rate(pool: WorkerPool, threads: Int, bytesPerThread: Double, run: (Int) -> Void) -> Double {
         let t0 = ComputePeakProbe.seconds()
-        pool.run { w in if w < threads { run(w) } }
+        pool.runOnOwnThreads { w in if w < threads { run(w) } }
         return bytesPerThread * Double(threads) / (ComputePeakProbe.seconds() - t0) / 1e9
     }
 
@@ -228,7 +228,7 @@ public enum CeilingProbe {
         // loads never alias the stores of the iteration before (4K aliasing, which slowed the L1
         // copy by up to a third when the allocator placed the arrays 64 bytes apart modulo 4 KiB).
         buffers.withUnsafeMutableBufferPointer { bufs in
-            pool.run { w in
+            pool.runOnOwnThreads { w in
                 guard w < threads else { return }
                 var list: [UnsafeMutablePointer<Float>] = []
                 for _ in 0..<arrays {
@@ -254,7 +254,7 @@ public enum CeilingProbe {
             }
         }
         var results = Array(repeating: [Double](), count: loads.count)
-        for v in loads.indices { pool.run { w in if w < threads { pass(w, 1, v) } } }  // warm-up
+        for v in loads.indices { pool.runOnOwnThreads { w in if w < threads { pass(w, 1, v) } } }  // warm-up
         for _ in 0..<trials {
             for v in loads.indices {
                 results[v].append(

@@ -117,10 +117,21 @@ public final class WorkerPool: @unchecked Sendable {
     public static var currentThreadID: Int32 { cnns_gettid() }
 
     /// Runs `body(worker)` once on every worker, concurrently (worker 0 on the calling thread), and
-    /// waits for all of them.
+    /// waits for all of them. A part that its worker has not begun when the caller has finished its
+    /// own runs on the caller instead (each part still runs once): a worker whose virtual CPU the
+    /// host has taken away for a while (steal time on a busy VM) no longer holds up the job, and a
+    /// job too small to be worth waking a sleeping worker for runs on the caller.
     public func run(_ body: (Int) -> Void) {
         if width == 1 { body(0); return }
-        withoutActuallyEscaping(body) { escaping in core.run(escaping) }
+        withoutActuallyEscaping(body) { escaping in core.run(escaping, takeLateParts: true) }
+    }
+
+    /// `run` with every part on its own worker's thread, however late that worker is: for what
+    /// measures threads side by side (the ceilings, the compute peak), which a part taken over by the
+    /// caller would turn into one thread's figure, and for what must run on a given thread.
+    public func runOnOwnThreads(_ body: (Int) -> Void) {
+        if width == 1 { body(0); return }
+        withoutActuallyEscaping(body) { escaping in core.run(escaping, takeLateParts: false) }
     }
 }
 
@@ -141,13 +152,16 @@ final class WorkerPoolCore: @unchecked Sendable {
     var generation: UnsafeMutablePointer<Int> { words }
     var remaining: UnsafeMutablePointer<Int> { words + 1 }
     /// The read hand-off (`readWorkers`): [2] the number of the latest read request; per worker w,
-    /// [3 + 3w] the request it (or the caller, for it) claimed, [4 + 3w] the request whose read
-    /// has run, [5 + 3w] 1 while it sleeps or is about to. Whoever claims a request by
-    /// compare-and-swap runs that worker's read, so it runs exactly once.
+    /// [3 + 4w] the request it (or the caller, for it) claimed, [4 + 4w] the request whose read
+    /// has run, [5 + 4w] 1 while it sleeps or is about to. Whoever claims a request by
+    /// compare-and-swap runs that worker's read, so it runs exactly once. [6 + 4w]: the latest job
+    /// whose part w was claimed, by worker w or by the caller (`run` taking late parts), the same
+    /// way: whoever claims it runs it.
     var request: UnsafeMutablePointer<Int> { words + 2 }
-    func claimed(_ w: Int) -> UnsafeMutablePointer<Int> { words + 3 + 3 * w }
-    func served(_ w: Int) -> UnsafeMutablePointer<Int> { words + 4 + 3 * w }
-    func asleep(_ w: Int) -> UnsafeMutablePointer<Int> { words + 5 + 3 * w }
+    func claimed(_ w: Int) -> UnsafeMutablePointer<Int> { words + 3 + 4 * w }
+    func served(_ w: Int) -> UnsafeMutablePointer<Int> { words + 4 + 4 * w }
+    func asleep(_ w: Int) -> UnsafeMutablePointer<Int> { words + 5 + 4 * w }
+    func part(_ w: Int) -> UnsafeMutablePointer<Int> { words + 6 + 4 * w }
     /// The current read, set by the caller before it publishes a request and cleared after every
     /// worker's read has run.
     var read: ((Int) -> Void)?
@@ -174,8 +188,8 @@ final class WorkerPoolCore: @unchecked Sendable {
         self.width = width
         self.spinMicroseconds = spinMicroseconds
         threadIDByWorker = Array(repeating: 0, count: width)
-        words = .allocate(capacity: 3 + 3 * width)
-        words.initialize(repeating: 0, count: 3 + 3 * width)
+        words = .allocate(capacity: 3 + 4 * width)
+        words.initialize(repeating: 0, count: 3 + 4 * width)
         mutex = .allocate(capacity: 1)
         startCond = .allocate(capacity: 1)
         doneCond = .allocate(capacity: 1)
@@ -246,6 +260,9 @@ final class WorkerPoolCore: @unchecked Sendable {
             }
             if stopping { break }
             seen = cnns_atomic_load(generation)
+            // A part the caller took over (this worker came late) is done or under way there: the
+            // job is not this worker's to touch, and the caller counts that part itself.
+            guard claim(part: index, job: seen) else { continue }
             do {
                 // The job is released before this worker reports done: `run` checks with
                 // withoutActuallyEscaping that no worker still holds the caller's closure.
@@ -267,15 +284,28 @@ final class WorkerPoolCore: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Runs `job` on every worker, worker 0 on the calling thread, and returns when all are done.
-    func run(_ job: @escaping (Int) -> Void) {
+    /// Runs `job` on every worker, worker 0 on the calling thread, and returns when all are done;
+    /// with `takeLateParts`, the caller then claims and runs every part whose worker has not.
+    func run(_ job: @escaping (Int) -> Void, takeLateParts: Bool) {
         pthread_mutex_lock(mutex)
         self.job = job
         cnns_atomic_store(remaining, width - 1)
-        cnns_atomic_store(generation, cnns_atomic_load(generation) + 1)
+        let g = cnns_atomic_load(generation) + 1
+        cnns_atomic_store(generation, g)
         pthread_cond_broadcast(startCond)
         pthread_mutex_unlock(mutex)
         job(0)
+        if takeLateParts {
+            for w in 1..<width where claim(part: w, job: g) {
+                // The worker's pending read runs before its part, as on its own thread: here, or
+                // (when the worker has begun it) there, waited for.
+                serveRead(worker: w)
+                let r = cnns_atomic_load_seq_cst(request)
+                while cnns_atomic_load(served(w)) != r { cnns_spin_pause() }
+                job(w)
+                _ = cnns_atomic_sub(remaining, 1)
+            }
+        }
         watch(while: { cnns_atomic_load(self.remaining) > 0 }, yielding: false)
         pthread_mutex_lock(mutex)
         while cnns_atomic_load(remaining) > 0 { pthread_cond_wait(doneCond, mutex) }
@@ -305,10 +335,18 @@ final class WorkerPoolCore: @unchecked Sendable {
     }
 
     /// Claims request `r` for worker `w` by compare-and-swap: whoever claims it runs that worker's
-    /// read, so it runs exactly once.
+    /// read, so it runs exactly once. Claims only move forward: a thread that loaded an older
+    /// request number before a newer one was claimed cannot claim it again over the newer one.
     func claim(worker w: Int, request r: Int) -> Bool {
         let c = cnns_atomic_load(claimed(w))
-        return c != r && cnns_atomic_cas(claimed(w), c, r) != 0
+        return c < r && cnns_atomic_cas(claimed(w), c, r) != 0
+    }
+
+    /// Claims part `w` of job `g` by compare-and-swap: worker w and the caller both try, and whoever
+    /// claims it runs it, so it runs exactly once.
+    func claim(part w: Int, job g: Int) -> Bool {
+        let c = cnns_atomic_load(part(w))
+        return c < g && cnns_atomic_cas(part(w), c, g) != 0
     }
 
     /// Publishes a read request (after the previous one has been served everywhere) and runs it

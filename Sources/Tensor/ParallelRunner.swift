@@ -4,7 +4,9 @@
 public protocol ParallelRunner: AnyObject {
     /// Number of workers.
     var width: Int { get }
-    /// Calls `body(worker)` once for every worker in 0..<width, concurrently, and waits.
+    /// Calls `body(worker)` once for every worker in 0..<width, concurrently, and waits. A part may
+    /// run on another worker's thread (a pinned pool's caller takes over a late worker's part), so a
+    /// body keys its scratch by `worker`, never by thread.
     func run(_ body: (Int) -> Void)
 }
 

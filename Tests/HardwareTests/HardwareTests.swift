@@ -34,6 +34,47 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(counts, [20_000, 20_000])
     }
 
+    /// A worker held up before it takes its part (here: serving a slow read, as a worker whose virtual
+    /// CPU the host has taken away) does not hold up `run`: the caller runs that part itself, once,
+    /// after the worker's read. `runOnOwnThreads` waits for the worker instead.
+    func testRunTakesOverTheLateWorkersPart() throws {
+        let pool = WorkerPool(threads: 2, policy: .none, topology: nil, spinMicroseconds: 50)
+        let me = WorkerPool.currentThreadID
+        let ran = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
+        let runs = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+        let readDone = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        defer { ran.deallocate(); runs.deallocate(); readDone.deallocate() }
+        for own in [false, true] {
+            ran.initialize(repeating: 0, count: 2); runs.initialize(repeating: 0, count: 2)
+            readDone.pointee = 0
+            pool.runOnOwnThreads { _ in }
+            // Worker 1 takes the read on its own thread (it watches for work) and spends 100 ms in it.
+            pool.postReads { w in
+                if w == 1 && WorkerPool.currentThreadID != me { usleep(100_000) }
+                readDone.pointee += 1
+            }
+            usleep(20_000)
+            let body: (Int) -> Void = { w in
+                ran[w] = WorkerPool.currentThreadID
+                runs[w] += 1
+                if w == 1 { XCTAssertEqual(readDone.pointee, 1, "part 1 began before worker 1's read ended") }
+            }
+            if own { pool.runOnOwnThreads(body) } else { pool.run(body) }
+            pool.awaitReads()
+            XCTAssertEqual([runs[0], runs[1]], [1, 1], own ? "own threads" : "taking late parts")
+            XCTAssertEqual(ran[0], me)
+            if own {
+                XCTAssertNotEqual(ran[1], me, "runOnOwnThreads ran worker 1's part on the caller")
+            } else {
+                XCTAssertEqual(ran[1], me, "the caller did not take over the late worker's part")
+            }
+        }
+        // The pool goes on: later jobs still run every part once.
+        var counts = [0, 0]
+        counts.withUnsafeMutableBufferPointer { c in for _ in 0..<1000 { pool.run { w in c[w] += 1 } } }
+        XCTAssertEqual(counts, [1000, 1000])
+    }
+
     /// Two workers that take turns (a lock stands in for a host that runs both virtual CPUs on
     /// one core) measure as one: the all-workers rate is not the sum of each worker's own rate.
     func testAllWorkersRateCountsWallTimeWhenWorkersTakeTurns() throws {
@@ -246,7 +287,8 @@ final class TopologyTests: XCTestCase {
             var jobs = [Int](repeating: 0, count: 3)
             jobs.withUnsafeMutableBufferPointer { j in
                 for _ in 0..<200 {
-                    pool.run { w in j[w] += 1 }
+                    // On their own threads: a part the caller took over would have it serve that read.
+                    pool.runOnOwnThreads { w in j[w] += 1 }
                     if gap > 0 { usleep(UInt32(gap)) }
                     pool.readWorkers(
                         { w in
@@ -321,7 +363,7 @@ final class TopologyTests: XCTestCase {
         var bound = [[Int]](repeating: [], count: pool.width)
         seen.withUnsafeMutableBufferPointer { s in
             bound.withUnsafeMutableBufferPointer { b in
-                pool.run { w in
+                pool.runOnOwnThreads { w in
                     s[w] += 1
                     b[w] = (try? hw.currentThreadBinding()) ?? []
                 }
@@ -343,7 +385,7 @@ final class TopologyTests: XCTestCase {
             XCTAssertFalse(pool.threadIDs.contains(me), "the caller is not one of the pool's own threads")
             XCTAssertEqual(pool.threadIDs.count, pool.width - 1)
             var ran = [Int32](repeating: 0, count: 2)
-            ran.withUnsafeMutableBufferPointer { r in pool.run { w in r[w] = WorkerPool.currentThreadID } }
+            ran.withUnsafeMutableBufferPointer { r in pool.runOnOwnThreads { w in r[w] = WorkerPool.currentThreadID } }
             XCTAssertEqual(ran[0], me)
             XCTAssertNotEqual(ran[1], me)
             XCTAssertEqual(try hw.currentThreadBinding(), [pool.placement[0]!])
