@@ -294,8 +294,13 @@ final class WorkerPoolCore: @unchecked Sendable {
         cnns_atomic_store(generation, g)
         pthread_cond_broadcast(startCond)
         pthread_mutex_unlock(mutex)
+        let t0 = takeLateParts ? Self.microseconds() : 0
         job(0)
         if takeLateParts {
+            // A worker that is only a little late (waking from its sleep) still takes its part: the
+            // caller gives the workers half as long again as its own part took before it takes over.
+            let own = Self.microseconds() - t0
+            watch(for: own / 2) { (1..<self.width).contains { cnns_atomic_load(self.part($0)) != g } }
             for w in 1..<width where claim(part: w, job: g) {
                 // The worker's pending read runs before its part, as on its own thread: here, or
                 // (when the worker has begun it) there, waited for.
@@ -378,6 +383,25 @@ final class WorkerPoolCore: @unchecked Sendable {
             }
         }
         read = nil
+    }
+
+    /// Microseconds on the monotonic clock.
+    static func microseconds() -> Int {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return t.tv_sec * 1_000_000 + t.tv_nsec / 1000
+    }
+
+    /// Spins while `condition` holds, for up to `limit` microseconds (the caller's own unit: no yield).
+    private func watch(for limit: Int, while condition: () -> Bool) {
+        guard limit > 0 else { return }
+        let start = Self.microseconds()
+        var steps = 0
+        while condition() {
+            cnns_spin_pause()
+            steps += 1
+            if steps % 64 == 0 && Self.microseconds() - start >= limit { return }
+        }
     }
 
     /// Spins while `condition` holds, for up to `spinMicroseconds`; the caller, which has its own
