@@ -311,7 +311,7 @@ final class WorkerPoolCore: @unchecked Sendable {
                 _ = cnns_atomic_sub(remaining, 1)
             }
         }
-        watch(while: { cnns_atomic_load(self.remaining) > 0 }, yielding: false)
+        watch(for: spinMicroseconds) { cnns_atomic_load(self.remaining) > 0 }
         pthread_mutex_lock(mutex)
         while cnns_atomic_load(remaining) > 0 { pthread_cond_wait(doneCond, mutex) }
         self.job = nil
@@ -322,11 +322,10 @@ final class WorkerPoolCore: @unchecked Sendable {
     /// yielding the processor now and then (another thread may share it). Whatever it sees is
     /// checked again under the mutex before the worker sleeps.
     func watchForNextJob(after seen: Int, worker w: Int) {
-        watch(
-            while: {
-                self.serveRead(worker: w)
-                return cnns_atomic_load(self.generation) == seen
-            }, yielding: true)
+        watch(for: spinMicroseconds, yielding: true) {
+            self.serveRead(worker: w)
+            return cnns_atomic_load(self.generation) == seen
+        }
     }
 
     /// Runs worker `w`'s read on this thread if a request is pending and nobody has claimed it.
@@ -392,32 +391,17 @@ final class WorkerPoolCore: @unchecked Sendable {
         return t.tv_sec * 1_000_000 + t.tv_nsec / 1000
     }
 
-    /// Spins while `condition` holds, for up to `limit` microseconds (the caller's own unit: no yield).
-    private func watch(for limit: Int, while condition: () -> Bool) {
+    /// Spins while `condition` holds, for up to `limit` microseconds, yielding the processor now and
+    /// then when asked (a worker may share its unit; the caller, which has its own, does not yield).
+    private func watch(for limit: Int, yielding: Bool = false, while condition: () -> Bool) {
         guard limit > 0 else { return }
         let start = Self.microseconds()
         var steps = 0
         while condition() {
             cnns_spin_pause()
             steps += 1
-            if steps % 64 == 0 && Self.microseconds() - start >= limit { return }
-        }
-    }
-
-    /// Spins while `condition` holds, for up to `spinMicroseconds`; the caller, which has its own
-    /// unit, does not yield.
-    private func watch(while condition: () -> Bool, yielding: Bool) {
-        guard spinMicroseconds > 0 else { return }
-        var start = timespec(), now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
-        var steps = 0
-        while condition() {
-            cnns_spin_pause()
-            steps += 1
             if steps % 64 == 0 {
-                clock_gettime(CLOCK_MONOTONIC, &now)
-                let elapsed = (now.tv_sec - start.tv_sec) * 1_000_000 + (now.tv_nsec - start.tv_nsec) / 1000
-                if elapsed >= spinMicroseconds { return }
+                if Self.microseconds() - start >= limit { return }
                 if yielding { sched_yield() }
             }
         }
