@@ -254,16 +254,21 @@ static inline int cnns_qwino_transform_group(const cnns_qwino_shape *s, const ui
     return G;
 }
 
+// The GEMM group kernels' signature, their loop over the points and each point's G row pointers (rows
+// past G repeat the last).
+#define CNNS_QWINO_GEMM_GROUP_HEAD(name, TARGET)                                                                   \
+    TARGET static void name(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,                 \
+                            const int16_t *b, long bplane, int32_t *m, long ldm, long mplane) {                    \
+        for (int xi = 0; xi < planes; xi++, v += vplane, b += bplane, m += mplane) {                               \
+            const int16_t *a[CNNS_QWINO_TILE_GROUP];                                                               \
+            for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;
+
 // For each of `planes` points ξ: m[G rows x 16 columns] (row stride ldm; plane ξ at m + ξ·mplane) =
 // Σ over `pairs` channel pairs of row r's pair (at v + ξ·vplane + r·ldv) times the packed block's 16
 // columns (b + ξ·bplane: 32 int16 per pair), for G ≤ CNNS_QWINO_TILE_GROUP: the whole group in twelve
 // accumulators (rows past G repeat the last row and are not stored). One call for all the points.
 #define CNNS_QWINO_GEMM_GROUP(name, TARGET, ACC)                                                                   \
-    TARGET static void name(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,                 \
-                            const int16_t *b, long bplane, int32_t *m, long ldm, long mplane) {                    \
-        for (int xi = 0; xi < planes; xi++, v += vplane, b += bplane, m += mplane) {                               \
-            const int16_t *a[CNNS_QWINO_TILE_GROUP];                                                               \
-            for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;            \
+    CNNS_QWINO_GEMM_GROUP_HEAD(name, TARGET)                                                                       \
             __m256i c[CNNS_QWINO_TILE_GROUP][2];                                                                   \
             _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) c[r][0] = c[r][1] = \
                 _mm256_setzero_si256();                                                                            \
@@ -291,11 +296,7 @@ static inline int cnns_qwino_transform_group(const cnns_qwino_shape *s, const ui
 // vpdpwssd a row (32 multiply-adds), the pairs taken two at a time into two sets of accumulators
 // (twelve chains, enough to hide vpdpwssd's latency), added at the end. Same int32 sums, exactly.
 #define CNNS_QWINO_GEMM_GROUP_ZMM(name, TARGET)                                                                    \
-    TARGET static void name(int planes, int pairs, const int16_t *v, long ldv, long vplane, int G,                 \
-                            const int16_t *b, long bplane, int32_t *m, long ldm, long mplane) {                    \
-        for (int xi = 0; xi < planes; xi++, v += vplane, b += bplane, m += mplane) {                               \
-            const int16_t *a[CNNS_QWINO_TILE_GROUP];                                                               \
-            for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) a[r] = v + (long)(r < G ? r : G - 1) * ldv;            \
+    CNNS_QWINO_GEMM_GROUP_HEAD(name, TARGET)                                                                       \
             __m512i c[CNNS_QWINO_TILE_GROUP][2];                                                                   \
             _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) c[r][0] = c[r][1] = \
                 _mm512_setzero_si512();                                                                            \
