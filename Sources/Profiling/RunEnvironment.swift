@@ -25,6 +25,9 @@ public final class RunEnvironment {
     public let warn: (String) -> Void
     /// auto's choices on this machine; kept in the record by `finish()`.
     public private(set) lazy var selector: AutoSelector = machine.selector(options: runtime.options)
+    /// The machine's CPU times when the run began (nil where /proc/stat cannot be read): `finish()`
+    /// says how much of the run's CPU time the host took away.
+    private let startTimes = try? HostCPUTimes.read()
 
     public init(
         execution: ExecutionSettings, machine: MachineSettings, profiles: ProfilesFolder?,
@@ -100,8 +103,31 @@ public final class RunEnvironment {
         return f.string(from: date)
     }
 
-    /// Keeps the choices auto measured in this machine's record.
-    public func finish() { machine.keep(selector) }
+    /// Keeps the choices auto measured in this machine's record, and warns when the host took away
+    /// more than `stealWarningFraction` of the CPU time while the run went on.
+    public func finish() {
+        machine.keep(selector)
+        if let start = startTimes, let end = try? HostCPUTimes.read(),
+            let line = Self.stealWarning(end.stealFraction(since: start))
+        {
+            warn(line)
+        }
+    }
+
+    /// Above this share of steal time over a run, its timings are not this machine's own.
+    public static let stealWarningFraction = 0.05
+
+    /// The warning for a run over which the host took away `fraction` of the CPU time, or nil below
+    /// `stealWarningFraction` (or when it is unknown).
+    public static func stealWarning(_ fraction: Double?) -> String? {
+        guard let fraction, fraction > stealWarningFraction else { return nil }
+        return String(
+            format: """
+                warning: the host took away %.0f%% of this machine's CPU time during the run (steal time, \
+                measured from /proc/stat as vmstat's st): its timings ran slower than this machine runs \
+                alone; compare ratios measured side by side, or run again when the host is quieter
+                """, fraction * 100)
+    }
 }
 
 /// A workflow that cannot go on, worded for the user.

@@ -50,6 +50,18 @@ final class ProfileEndToEndTests: XCTestCase {
         XCTAssertEqual(RunEnvironment.reportsRoot(environment: ["XDG_DATA_HOME": ""]), "Reports")
     }
 
+    /// A run over which the host took away more than 5% of the CPU time ends with one warning that
+    /// gives the share and where it was measured; none at or below 5%, or when it is unknown.
+    func testStealTimeWarningAboveFivePercent() throws {
+        let line = try XCTUnwrap(RunEnvironment.stealWarning(0.123))
+        XCTAssertTrue(line.hasPrefix("warning: the host took away 12% of this machine's CPU time"), line)
+        XCTAssertTrue(line.contains("/proc/stat") && line.contains("side by side"), line)
+        XCTAssertFalse(line.contains("\n"), "one line")
+        XCTAssertNil(RunEnvironment.stealWarning(0.05))
+        XCTAssertNil(RunEnvironment.stealWarning(0))
+        XCTAssertNil(RunEnvironment.stealWarning(nil))
+    }
+
     func testProfileTinyCNNOnSyntheticDataWritesAllFourFiles() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cnnscope-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
