@@ -57,7 +57,8 @@ public struct ProfileJob {
             datasetLabel: fixedShape == nil ? data.dataset.rawValue : "synthetic (random images)",
             commandLine: env.commandLine, bind: env.runtime.settings.bind.rawValue)
         request.countersEveryCall = countersEveryCall
-        let (report, overheadNotes) = try profiler.profile(request)
+        var (report, overheadNotes) = try profiler.profile(request)
+        report.hostSteal = env.hostStealFraction().map { .of($0, .measured, "fraction") }
         env.finish()
         let dir = env.outputFolder(output, name: profile.name)
         try ReportWriter.write(report, to: dir)

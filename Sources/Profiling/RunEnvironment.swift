@@ -107,11 +107,14 @@ public final class RunEnvironment {
     /// more than `stealWarningFraction` of the CPU time while the run went on.
     public func finish() {
         machine.keep(selector)
-        if let start = startTimes, let end = try? HostCPUTimes.read(),
-            let line = Self.stealWarning(end.stealFraction(since: start))
-        {
-            warn(line)
-        }
+        if let line = Self.stealWarning(hostStealFraction()) { warn(line) }
+    }
+
+    /// The share of the machine's CPU time the host took away since the run began (nil where
+    /// /proc/stat cannot be read, or no tick has passed).
+    public func hostStealFraction() -> Double? {
+        guard let start = startTimes, let now = try? HostCPUTimes.read() else { return nil }
+        return now.stealFraction(since: start)
     }
 
     /// Above this share of steal time over a run, its timings are not this machine's own.

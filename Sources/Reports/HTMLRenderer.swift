@@ -252,6 +252,7 @@ public enum HTMLRenderer {
             threads (bind \(escape(r.bind))), \(r.repetitions) repetitions, \(escape(r.phase))\
             \(r.kernelISA.map { ", kernels up to \(escape($0))" } ?? "").</p>\n
             """
+        if let steal = r.hostStealLine { h += "<p class=\"prov\">\(escape(steal))</p>\n" }
         h += "<h2>Roofline (hierarchical)</h2>\n" + rooflineSVG(r.roofline, points: points, algorithms: algs) + "\n"
         h +=
             """

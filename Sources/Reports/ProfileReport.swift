@@ -27,6 +27,21 @@ public struct ProfileReport: Codable, Equatable, Sendable {
     public var notes: [String]
     /// The widest instruction set the hand-written kernels were allowed (`--isa`); nil in older runs.
     public var kernelISA: String?
+    /// The share of the machine's CPU time that the host took away while the run went on (steal time,
+    /// measured from /proc/stat as vmstat's `st`); nil where it could not be read, and in older runs.
+    public var hostSteal: Figure?
+
+    /// The report's line on the steal time, or nil without one.
+    public var hostStealLine: String? {
+        guard let f = hostSteal?.value else { return nil }
+        let line = String(
+            format: "Host steal time over the run: %.1f%% (measured, /proc/stat, as vmstat's st)", f * 100)
+        guard f > 0.05 else { return line }
+        return line
+            + """
+            : the host ran other work on these cores, so the timings are slower than this machine runs alone;             compare ratios measured side by side
+            """
+    }
 
     public init(
         createdAt: String, commandLine: String, machine: MachineSummary, roofline: Roofline, model: String,

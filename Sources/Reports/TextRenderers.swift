@@ -120,6 +120,7 @@ public enum ReportRenderer {
         md.append("- PMUs (libpfm4): \(r.machine.pmus.joined(separator: ", "))")
         md.append("- Counters: \(r.counterLevel)")
         for n in r.counterNotes { md.append("  - \(n)") }
+        if let steal = r.hostStealLine { md.append("- \(steal)") }
         md.append("")
         md.append("| ceiling | value | provenance |")
         md.append("|---|---|---|")

@@ -256,6 +256,24 @@ final class RendererTests: XCTestCase {
         return rows
     }
 
+    /// The host's steal time over the run shows in the Markdown and the HTML with its provenance,
+    /// with a caution above 5%, and in the JSON as a measured figure; a run without it shows none.
+    func testHostStealTimeIsReportedWithItsSource() throws {
+        var r = sampleReport()
+        XCTAssertFalse(ReportRenderer.markdown(r).contains("steal"))
+        XCTAssertFalse(HTMLRenderer.html(r).contains("steal"))
+        r.hostSteal = .of(0.123, .measured, "fraction")
+        let md = ReportRenderer.markdown(r), html = HTMLRenderer.html(r)
+        XCTAssertTrue(md.contains("- Host steal time over the run: 12.3% (measured, /proc/stat, as vmstat's st)"), md)
+        XCTAssertTrue(md.contains("slower than this machine runs alone"), md)
+        XCTAssertTrue(html.contains("Host steal time over the run: 12.3% (measured"), "steal line missing from HTML")
+        let back = try JSONDecoder().decode(ProfileReport.self, from: JSONEncoder().encode(r))
+        XCTAssertEqual(back.hostSteal, r.hostSteal)
+        r.hostSteal = .of(0.01, .measured, "fraction")
+        let quiet = try XCTUnwrap(r.hostStealLine)
+        XCTAssertTrue(quiet.hasSuffix("1.0% (measured, /proc/stat, as vmstat's st)"), quiet)
+    }
+
     /// Snapshot of the Markdown for a fixed input. To accept a change:
     /// CNNSCOPE_UPDATE_SNAPSHOTS=1 swift test --filter ReportTests
     func testMarkdownSnapshot() throws {
