@@ -39,7 +39,8 @@ public struct ProfileReport: Codable, Equatable, Sendable {
         guard f > 0.05 else { return line }
         return line
             + """
-            : the host ran other work on these cores, so the timings are slower than this machine runs alone;             compare ratios measured side by side
+            : the host ran other work on these cores, so the timings are slower than this machine runs alone; \
+            compare ratios measured side by side
             """
     }
 
