@@ -86,12 +86,17 @@ static inline void cnns_qwino_input_two_sided(int rows, const int *bd, int cols,
         }
 }
 
+// Place `at` of an h x w grid per image, counted over the images: image n, row i, column j.
+static inline void cnns_qwino_place_of(long at, int h, int w, long *n, int *i, int *j) {
+    const long per = (long)h * w;
+    *n = at / per;
+    *i = (int)(at % per) / w;
+    *j = (int)(at % per) % w;
+}
+
 // Tile t's image n and its row i and column j in the image's tile grid.
 static inline void cnns_qwino_tile_of(const cnns_qwino_shape *s, long t, long *n, int *i, int *j) {
-    const long per = (long)s->tiles_y * s->tiles_x;
-    *n = t / per;
-    *i = (int)(t % per) / s->tiles_x;
-    *j = (int)(t % per) % s->tiles_x;
+    cnns_qwino_place_of(t, s->tiles_y, s->tiles_x, n, i, j);
 }
 
 // The rows x cols patch of tile (n, i, j) at offset (dy, dx) from padded row 2i, column 2j (C bytes

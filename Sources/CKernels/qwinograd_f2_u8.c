@@ -359,8 +359,8 @@ typedef struct {
     int i, j, h, w;
 } q8_walk;
 static inline q8_walk q8_walk_from(long at, int h, int w) {
-    const long per = (long)h * w;
-    const q8_walk k = {at / per, (int)(at % per / w), (int)(at % w), h, w};
+    q8_walk k = {0, 0, 0, h, w};
+    cnns_qwino_place_of(at, h, w, &k.n, &k.i, &k.j);
     return k;
 }
 static inline void q8_walk_next(q8_walk *k) {

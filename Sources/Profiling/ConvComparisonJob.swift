@@ -82,7 +82,7 @@ public struct ConvComparisonJob {
                 .annotate(&results, geometries: geometries, topology: snapshot, workspace: options.workspaceLimitBytes)
         }
         env.machine.keep(runner.selector)
-        if let line = RunEnvironment.stealWarning(env.hostStealFraction()) { env.warn(line) }
+        env.reportHostSteal()
         let header = ConvBenchHeader(
             threads: env.threads, threading: env.runtime.settings.threading.rawValue,
             bind: env.runtime.settings.bind.rawValue, blasCore: Blas.coreName, peakPerThreadGFLOPs: peak,

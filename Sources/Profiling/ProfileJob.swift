@@ -58,8 +58,7 @@ public struct ProfileJob {
             commandLine: env.commandLine, bind: env.runtime.settings.bind.rawValue)
         request.countersEveryCall = countersEveryCall
         var (report, overheadNotes) = try profiler.profile(request)
-        report.hostSteal = env.hostStealFraction().map { .of($0, .measured, "fraction") }
-        env.finish()
+        report.hostSteal = env.finish().map { .of($0, .measured, "fraction") }
         let dir = env.outputFolder(output, name: profile.name)
         try ReportWriter.write(report, to: dir)
         let text =

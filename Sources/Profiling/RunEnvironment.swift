@@ -104,10 +104,20 @@ public final class RunEnvironment {
     }
 
     /// Keeps the choices auto measured in this machine's record, and warns when the host took away
-    /// more than `stealWarningFraction` of the CPU time while the run went on.
-    public func finish() {
+    /// more than `stealWarningFraction` of the CPU time while the run went on; returns that share.
+    @discardableResult
+    public func finish() -> Double? {
         machine.keep(selector)
-        if let line = Self.stealWarning(hostStealFraction()) { warn(line) }
+        return reportHostSteal()
+    }
+
+    /// The share of CPU time the host took away since the run began (`hostStealFraction`), with a
+    /// warning above `stealWarningFraction`.
+    @discardableResult
+    public func reportHostSteal() -> Double? {
+        let fraction = hostStealFraction()
+        if let line = Self.stealWarning(fraction) { warn(line) }
+        return fraction
     }
 
     /// The share of the machine's CPU time the host took away since the run began (nil where
@@ -117,8 +127,9 @@ public final class RunEnvironment {
         return now.stealFraction(since: start)
     }
 
-    /// Above this share of steal time over a run, its timings are not this machine's own.
-    public static let stealWarningFraction = 0.05
+    /// Above this share of steal time over a run, its timings are not this machine's own (the reports'
+    /// threshold too).
+    public static let stealWarningFraction = ProfileReport.hostStealCaution
 
     /// The warning for a run over which the host took away `fraction` of the CPU time, or nil below
     /// `stealWarningFraction` (or when it is unknown).

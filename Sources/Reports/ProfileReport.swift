@@ -31,12 +31,16 @@ public struct ProfileReport: Codable, Equatable, Sendable {
     /// measured from /proc/stat as vmstat's `st`); nil where it could not be read, and in older runs.
     public var hostSteal: Figure?
 
+    /// Above this share of steal time, the report (and the run's warning) says the timings are not the
+    /// machine's own.
+    public static let hostStealCaution = 0.05
+
     /// The report's line on the steal time, or nil without one.
     public var hostStealLine: String? {
         guard let f = hostSteal?.value else { return nil }
         let line = String(
             format: "Host steal time over the run: %.1f%% (measured, /proc/stat, as vmstat's st)", f * 100)
-        guard f > 0.05 else { return line }
+        guard f > Self.hostStealCaution else { return line }
         return line
             + """
             : the host ran other work on these cores, so the timings are slower than this machine runs alone; \
