@@ -18,6 +18,9 @@ public struct ConvBenchJob {
     /// machine has. The FMA peak the rows are judged against is that ISA's, or OpenBLAS' where its
     /// own kernels (which no cap reaches) are wider.
     public var isa: String?
+    /// The layers to run, in the `--layer` spelling (N is replaced by `batch`); nil is `shapes`.
+    /// One layer a call lets Scripts/bench-conv time oneDNN and cnnscope on it seconds apart.
+    public var layers: [String]?
 
     public init() {}
 
@@ -27,8 +30,16 @@ public struct ConvBenchJob {
         "N=64,H=14,W=14,C=64,K=128,R=3", "N=64,H=14,W=14,C=32,K=64,R=5",
     ]
 
+    /// The layers to run at `batch`: `layers`, else the lab's five. A bad one is an error naming it.
+    public func geometries() throws -> [ConvGeometry] {
+        do {
+            return try (layers ?? Self.shapes).map { try ConvGeometry.parse($0).withBatch(batch) }
+        } catch { throw WorkflowError("--layer: \(error)") }
+    }
+
     /// The oneDNN figures by shape, as given with --onednn. None are built in: a figure measured
     /// on one machine says nothing about another, so without them the ratio column stays empty.
+    /// A figure is for the batch its shape names, so it is only set beside a layer of that batch.
     public func oneDNNFigures() throws -> [String: (Double, Double)] {
         var d: [String: (Double, Double)] = [:]
         guard let s = oneDNN else { return d }
@@ -54,6 +65,7 @@ public struct ConvBenchJob {
         let snap = topo?.snapshot()
         let counts = threadCounts ?? Array(Set([1, snap?.cores ?? 1])).sorted()
         let dnn = try oneDNNFigures()
+        let layers = try geometries()
         let cpu = try CPUFeatures.detect()
         let settings = ExecutionSettings(isa: isa)
         try settings.validate(environment: environment)
@@ -69,14 +81,12 @@ public struct ConvBenchJob {
             let runner = ConvBenchRunner(
                 pool: pool, threads: t, options: options, repetitions: repetitions, warmup: 2,
                 peakPerThread: peak, selector: AutoSelector(options: options))
-            for shape in Self.shapes {
-                let unbatched = try ConvGeometry.parse(shape)
-                let g = try unbatched.withBatch(batch)
+            for g in layers {
                 // Every fast algorithm that applies to the shape (F(2x2,5x5) on the 5x5 layer).
                 let fast = ConvAlgorithmKind.allCases.filter { $0 != .naive && (try? $0.check(g)) != nil }
                 let rs = try runner.compare(g, algorithms: fast)
                 let d =
-                    dnn[Self.key(unbatched)].map { t == 1 ? $0.0 : (t == 2 ? $0.1 : nil) } ?? nil
+                    dnn[Self.key(g)].map { t == 1 ? $0.0 : (t == 2 ? $0.1 : nil) } ?? nil
                 rows.append(
                     BenchRow(
                         layer: g.shortDescription, threads: t, results: rs, sgemmGFLOPs: sgemmGFLOPs(g, pool: pool),

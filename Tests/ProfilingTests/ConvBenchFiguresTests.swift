@@ -36,6 +36,27 @@ final class ConvBenchFiguresTests: XCTestCase {
         XCTAssertEqual(Array(line(with)[5...6]), ["400.0", "1.00"], with)
     }
 
+    /// --layer replaces the lab's five layers, at the job's batch; a bad one is refused by name
+    /// before anything is timed. A oneDNN figure is keyed by its batch, so a run at another batch
+    /// gets no ratio from figures taken at 64.
+    func testLayersRunAtTheJobsBatchAndFiguresMatchTheirBatch() throws {
+        var job = ConvBenchJob()
+        XCTAssertEqual(try job.geometries().map(\.n), Array(repeating: 64, count: 5))
+        XCTAssertEqual(try job.geometries().map(\.shortDescription).last, "14x14x32->64 5x5")
+        job.layers = ["H=7,C=64,K=128,R=3"]
+        job.batch = 8
+        let g = try job.geometries()
+        XCTAssertEqual(g.map(\.description), ["N=8,H=7,W=7,C=64,K=128,R=3,stride=1,pad=same"])
+        job.oneDNN = "N=64|H=7|W=7|C=64|K=128|R=3=250/700;N=8|H=7|W=7|C=64|K=128|R=3=90/170"
+        let figures = try job.oneDNNFigures()
+        XCTAssertEqual(figures[ConvBenchJob.key(g[0])]?.0, 90)
+        job.layers = ["H=7,C=64,K=128,R=three"]
+        XCTAssertThrowsError(try job.geometries()) {
+            XCTAssertEqual("\($0)", "--layer: layer 'H=7,C=64,K=128,R=three': R must be an integer, got 'three'")
+        }
+        XCTAssertThrowsError(try job.run(environment: [:])) { XCTAssertTrue("\($0)".hasPrefix("--layer: "), "\($0)") }
+    }
+
     /// An ISA the tool does not know, or this CPU lacks, is refused before anything is timed.
     func testAnUnknownISAIsRefusedBeforeMeasuring() {
         var job = ConvBenchJob()

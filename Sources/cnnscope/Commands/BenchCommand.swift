@@ -14,10 +14,20 @@ struct BenchCommand: ParsableCommand {
             cblas_sgemm alone on the same GEMM shape, Winograd F(4x4,3x3) against im2col, and each result as a \
             fraction of the measured FMA peak; then each layer's weight gradient, im2col's against Winograd's, timed \
             alternately. Run for 1 thread and for all cores. Medians of the repetitions; all ratios come from this one \
-            run.
+            run. --layer runs other layers instead (Scripts/bench-conv --rounds runs one a call, each right after \
+            oneDNN's).
             """)
 
     @Option(help: "Batch size.") var batch = 64
+    @Option(
+        name: .customLong("layer"),
+        help: ArgumentHelp(
+            """
+            A layer to run instead of the lab's five, as N=..,H=..,W=..,C=..,K=..,R=..[,S=..][,stride=..]\
+            [,pad=same|valid] (N is --batch); repeat the option for several layers.
+            """,
+            valueName: "shape"))
+    var layers: [String] = []
     @Option(help: "Timed repetitions per measurement.") var repetitions = 7
     @Option(help: "Thread counts to run, comma-separated; default 1 and all cores.") var threadCounts: String?
     @Option(
@@ -46,6 +56,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         var job = ConvBenchJob()
         (job.batch, job.repetitions, job.oneDNN, job.isa) = (batch, repetitions, onednn, isa)
+        job.layers = layers.isEmpty ? nil : layers
         job.threadCounts = try threadCounts.map { try IntegerList.parse($0, option: "--thread-counts") }
         let report = try job.run(environment: Console.environment)
         print(json ? try JSONText.pretty(report) : report.text)
