@@ -4,6 +4,7 @@
 
 #if CNNS_X86
 #define WT_W 16
+#define WT_AVX512 1
 #define WT_TARGET __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define WT_NAME(x) cnns_##x##_avx512
 #include "wide/winograd_tiles_body.h"

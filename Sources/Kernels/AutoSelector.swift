@@ -64,8 +64,11 @@ public final class AutoSelector {
     /// weight gradient became tile-major in L2-sized chunks after 6 was set, so weight-gradient
     /// choices timed under 6 could hold the old kernel's times (on Zen 4, deep-cnn's two 3x3 layers
     /// kept im2col's dW, 0.5 ms a step slower than F(4x4,3x3) in the model). 8: the weight
-    /// gradient's dy tile and two-sided transform got 16-lane AVX-512 builds.
-    public static let keyVersion = " engine=8"
+    /// gradient's dy tile and two-sided transform got 16-lane AVX-512 builds. 9: the Winograd tile
+    /// transforms run a tail of fewer channels or filters than a vector on masked loads and stores
+    /// (2-3x faster where C or K is under 16, as in first layers), so choices timed under 8 could
+    /// hold Winograd's old times there.
+    public static let keyVersion = " engine=9"
 
     /// The weight-gradient choice's key: "dW ", im2col's weight-gradient kernel, the layer's key
     /// (which ends in the key version).

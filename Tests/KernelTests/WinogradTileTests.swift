@@ -117,6 +117,11 @@ final class WinogradTileTests: XCTestCase {
                     XCTFail("\(name) input variant \(variant) C \(C) ξ \(xi) channel \(c): \(x) vs \(y), seed \(seed)")
                     return
                 }
+                // Nothing past the C channels of a point (its tail goes through whole vectors elsewhere).
+                for c in C..<xs where !got.data[xi * xs + c].isNaN {
+                    XCTFail("\(name) input variant \(variant) C \(C) ξ \(xi) wrote past its channels, seed \(seed)")
+                    return
+                }
             }
             // Plain stores, then streaming ones (the same values; whole aligned vectors non-temporal).
             for flags in [CNNS_WINO_CLAMP, CNNS_WINO_CLAMP | CNNS_WINO_STREAM] {
@@ -125,6 +130,15 @@ final class WinogradTileTests: XCTestCase {
                     variant, mtx.data, xs, Int32(C), bias.data, flags, -0.5, 0.75, outGot.data, m * C, Int32(rows),
                     Int32(cols))
                 compare(name, flags: flags)
+                // Nothing outside the tile's rows x cols pixels of K filters.
+                for i in 0..<m {
+                    for j in 0..<m where i >= rows || j >= cols {
+                        if (0..<C).contains(where: { !outGot.data[i * m * C + j * C + $0].isNaN }) {
+                            XCTFail("\(name) output variant \(variant) K \(C) wrote pixel (\(i),\(j)), seed \(seed)")
+                            return
+                        }
+                    }
+                }
             }
         }
     }

@@ -4,7 +4,8 @@
 // which the tests run on every machine). The plain reference is the Swift kernels in
 // WinogradTileKernels.swift (the `--isa scalar` path), with the same formulas.
 //
-// The includer defines WT_W (lanes), WT_TARGET (function attribute) and WT_NAME(x).
+// The includer defines WT_W (lanes), WT_TARGET (function attribute) and WT_NAME(x), and WT_AVX512
+// where WT_TARGET has AVX-512F and VL (the masked tails then use AVX-512's masks, else AVX2's).
 //
 // Input tile:  d: α² pointers to the C channels of each input pixel (row-major i·α + j; a zero row
 //              where padded) -> V[ξ] (C floats) at v + ξ·xs, V = Bᵀ d B. α = 4 (F(2x2,3x3), F(3x3,2x2)),
@@ -17,6 +18,9 @@
 //              of lines the tile overwrites whole), then a store fence.
 #include <stdint.h>
 #include <string.h>
+#if CNNS_X86
+#include <immintrin.h>
+#endif
 
 typedef float wt_v __attribute__((vector_size(4 * WT_W)));
 
@@ -34,10 +38,11 @@ static inline void wt_store_fence(void) {
 }
 #endif
 
-// Partial vectors (the last n < WT_W channels or filters) out of line: inlined, the lane loops
-// become compare-and-blend sequences the compiler may run on every vector. They take and return
-// vectors by value: a pointer to the caller's vector would keep every full load in memory too
-// (a store and a reload per vector).
+// Partial vectors (the weight gradient's last n < WT_W filters) out of line: inlined, the lane
+// loops become compare-and-blend sequences the compiler may run on every vector. They take and
+// return vectors by value: a pointer to the caller's vector would keep every full load in memory
+// too (a store and a reload per vector). The tile transforms' tails use masked loads and stores
+// instead (wt_load_lanes, wt_store_lanes).
 WT_TARGET __attribute__((noinline, cold)) static wt_v wt_load_part(const float *p, int n) {
     float lanes[WT_W] = {0};
     for (int t = 0; t < n; t++) lanes[t] = p[t];
@@ -66,6 +71,62 @@ WT_TARGET static inline void wt_store(float *p, wt_v v, int n) {
         memcpy(p, &v, sizeof v);
     else
         wt_store_part(p, v, n);
+}
+
+// The first n ≤ WT_W lanes at p, the others zero (load), or stored (store), for a tail of fewer than
+// WT_W channels or filters: masked loads and stores, so a tail runs the same vector code as a whole
+// vector with no lane loop and no read or write past its n floats. (A first layer's C = 1 or 3 is
+// all tail: with a call per partial vector, F(4x4,3x3) on 28x28x1->32 spent 60% in the input
+// transform.)
+#if CNNS_X86 && WT_W == 16 && defined(WT_AVX512)
+WT_TARGET static inline wt_v wt_load_lanes(const float *p, int n) {
+    return (wt_v)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+}
+WT_TARGET static inline void wt_store_lanes(float *p, wt_v v, int n) {
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
+}
+#elif CNNS_X86
+// 8-lane masks: lane t is on where t < n (n ≤ 0: none).
+WT_TARGET static inline __m256i wt_mask8(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#if WT_W == 8
+WT_TARGET static inline wt_v wt_load_lanes(const float *p, int n) { return (wt_v)_mm256_maskload_ps(p, wt_mask8(n)); }
+WT_TARGET static inline void wt_store_lanes(float *p, wt_v v, int n) { _mm256_maskstore_ps(p, wt_mask8(n), (__m256)v); }
+#else
+// 16 lanes on AVX2 (the w16 build): two 8-lane halves.
+typedef float wt_v8 __attribute__((vector_size(32)));
+WT_TARGET static inline wt_v wt_load_lanes(const float *p, int n) {
+    const wt_v8 lo = (wt_v8)_mm256_maskload_ps(p, wt_mask8(n));
+    const wt_v8 hi = (wt_v8)_mm256_maskload_ps(p + 8, wt_mask8(n - 8));
+    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+WT_TARGET static inline void wt_store_lanes(float *p, wt_v v, int n) {
+    _mm256_maskstore_ps(p, wt_mask8(n), (__m256)__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_maskstore_ps(p + 8, wt_mask8(n - 8), (__m256)__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+#endif
+#else
+WT_TARGET static inline wt_v wt_load_lanes(const float *p, int n) {
+    wt_v v = {0};
+    for (int t = 0; t < n; t++) v[t] = p[t];
+    return v;
+}
+WT_TARGET static inline void wt_store_lanes(float *p, wt_v v, int n) {
+    for (int t = 0; t < n; t++) p[t] = v[t];
+}
+#endif
+
+// Whole vectors where n = WT_W (a constant in the always-inline blocks below), else masked.
+WT_TARGET static inline wt_v wt_load_n(const float *p, int n) {
+    if (n == WT_W) return wt_load(p, WT_W);
+    return wt_load_lanes(p, n);
+}
+WT_TARGET static inline void wt_store_n(float *p, wt_v v, int n) {
+    if (n == WT_W)
+        wt_store(p, v, WT_W);
+    else
+        wt_store_lanes(p, v, n);
 }
 
 // Bᵀ of F(2,3): rows (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
@@ -132,22 +193,39 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_at(int variant, c
     }
 }
 
+// Channels cb..<cb+n of one input tile (n = WT_W, or fewer in wt_input_tail).
+WT_TARGET __attribute__((always_inline)) static inline void wt_input_block(int alpha, const float *const *d, int cb,
+                                                                           int n, float *v, long xs) {
+    wt_v s[64], x[8], o[8];
+    for (int j = 0; j < alpha; j++) {
+        for (int i = 0; i < alpha; i++) x[i] = wt_load_n(d[i * alpha + j] + cb, n);
+        if (alpha == 4) wt_bt4(x, o); else if (alpha == 6) wt_bt6(x, o); else wt_bt8(x, o);
+        for (int i = 0; i < alpha; i++) s[i * alpha + j] = o[i];
+    }
+    for (int i = 0; i < alpha; i++) {
+        if (alpha == 4) wt_bt4(s + 4 * i, o); else if (alpha == 6) wt_bt6(s + 6 * i, o); else wt_bt8(s + 8 * i, o);
+        float *base = v + (long)(alpha * i) * xs + cb;
+        for (int k = 0; k < alpha; k++) wt_store_n(base + k * xs, o[k], n);
+    }
+}
+
+// The last n < WT_W channels (all of them where C < WT_W, as in a first layer), on masked vectors;
+// out of line, so that the whole-vector loop carries no mask code.
+WT_TARGET __attribute__((noinline)) static void wt_input_tail(int alpha, const float *const *d, int cb, int n,
+                                                              float *v, long xs) {
+    if (alpha == 4)
+        wt_input_block(4, d, cb, n, v, xs);
+    else if (alpha == 6)
+        wt_input_block(6, d, cb, n, v, xs);
+    else
+        wt_input_block(8, d, cb, n, v, xs);
+}
+
 WT_TARGET __attribute__((always_inline)) static inline void wt_input(int alpha, const float *const *d, int C, float *v,
                                                                      long xs) {
-    wt_v s[64], x[8], o[8];
-    for (int cb = 0; cb < C; cb += WT_W) {
-        const int n = C - cb < WT_W ? C - cb : WT_W;
-        for (int j = 0; j < alpha; j++) {
-            for (int i = 0; i < alpha; i++) x[i] = wt_load(d[i * alpha + j] + cb, n);
-            if (alpha == 4) wt_bt4(x, o); else if (alpha == 6) wt_bt6(x, o); else wt_bt8(x, o);
-            for (int i = 0; i < alpha; i++) s[i * alpha + j] = o[i];
-        }
-        for (int i = 0; i < alpha; i++) {
-            if (alpha == 4) wt_bt4(s + 4 * i, o); else if (alpha == 6) wt_bt6(s + 6 * i, o); else wt_bt8(s + 8 * i, o);
-            float *base = v + (long)(alpha * i) * xs + cb;
-            for (int k = 0; k < alpha; k++) wt_store(base + k * xs, o[k], n);
-        }
-    }
+    int cb = 0;
+    for (; cb + WT_W <= C; cb += WT_W) wt_input_block(alpha, d, cb, WT_W, v, xs);
+    if (cb < C) wt_input_tail(alpha, d, cb, C - cb, v, xs);
 }
 
 WT_TARGET void WT_NAME(wino_input_tile)(int alpha, const float *const *d, int C, float *v, long xs) {
@@ -159,41 +237,68 @@ WT_TARGET void WT_NAME(wino_input_tile)(int alpha, const float *const *d, int C,
         wt_input(8, d, C, v, xs);
 }
 
+static inline int wt_alpha(int variant) { return variant == 0 || variant == 3 ? 4 : variant == 4 ? 8 : 6; }
+static inline int wt_m(int variant) { return variant == 1 || variant == 4 ? 4 : variant == 3 ? 3 : 2; }
+
+// Filters kb..<kb+n of one output tile (n = WT_W, or fewer in wt_output_tail): pixel (i, c) at
+// out + i·rowStride + c·K + kb.
+WT_TARGET __attribute__((always_inline)) static inline void wt_output_block(int variant, const float *mtx, long xs,
+                                                                            int K, int kb, int n, const float *bias,
+                                                                            int clamp, int stream, float lo, float hi,
+                                                                            float *out, long rowStride, int rows,
+                                                                            int cols) {
+    const int alpha = wt_alpha(variant), m = wt_m(variant);
+    wt_v s[32], x[8], y[4];
+    wt_v vlo = {0}, vhi = {0};
+    vlo += lo, vhi += hi;
+    for (int j = 0; j < alpha; j++) {
+        const float *p = mtx + j * xs + kb;
+        for (int i = 0; i < alpha; i++) x[i] = wt_load_n(p + (long)i * alpha * xs, n);
+        wt_at(variant, x, y);
+        for (int i = 0; i < m; i++) s[i * alpha + j] = y[i];
+    }
+    const wt_v b = bias ? wt_load_n(bias + kb, n) : (wt_v){0};
+    for (int i = 0; i < rows; i++) {
+        wt_at(variant, s + alpha * i, y);
+        float *o = out + i * rowStride + kb;
+        for (int c = 0; c < cols; c++) {
+            wt_v z = y[c] + b;
+            if (clamp) z = __builtin_elementwise_min(__builtin_elementwise_max(z, vlo), vhi);
+            float *dst = o + (long)c * K;
+            if (stream && n == WT_W && ((uintptr_t)dst & (4 * WT_W - 1)) == 0)
+                __builtin_nontemporal_store(z, (wt_v *)dst);
+            else
+                wt_store_n(dst, z, n);
+        }
+    }
+}
+
+// The last n < WT_W filters (all of them where K < WT_W), on masked vectors and plain stores; out
+// of line, so that the whole-vector loop carries no mask code.
+WT_TARGET __attribute__((noinline)) static void wt_output_tail(int variant, const float *mtx, long xs, int K, int kb,
+                                                               int n, const float *bias, int clamp, float lo,
+                                                               float hi, float *out, long rowStride, int rows,
+                                                               int cols) {
+    switch (variant) {
+    case 0: wt_output_block(0, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
+    case 1: wt_output_block(1, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
+    case 3: wt_output_block(3, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
+    case 4: wt_output_block(4, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
+    default: wt_output_block(2, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
+    }
+}
+
 WT_TARGET __attribute__((always_inline)) static inline void wt_output(int variant, const float *mtx, long xs, int K,
                                                                       const float *bias, int flags, float lo, float hi,
                                                                       float *out, long rowStride, int rows, int cols) {
-    const int alpha = variant == 0 || variant == 3 ? 4 : variant == 4 ? 8 : 6;
-    const int m = variant == 1 || variant == 4 ? 4 : variant == 3 ? 3 : 2;
     // Only whole-line vectors stream: at 8 lanes the two halves of a line are written a tile pass
     // apart, and the write-combining buffers flush them as partial lines (F(4x4,3x3) 16x16x32->64
     // under --isa avx2 on Zen 4: 2.73 ms plain, 3.43 ms streaming).
     const int clamp = flags & WT_CLAMP, stream = (flags & WT_STREAM) && 4 * WT_W == 64;
-    wt_v s[32], x[8], y[4];
-    wt_v vlo = {0}, vhi = {0};
-    vlo += lo, vhi += hi;
-    for (int kb = 0; kb < K; kb += WT_W) {
-        const int n = K - kb < WT_W ? K - kb : WT_W;
-        for (int j = 0; j < alpha; j++) {
-            const float *p = mtx + j * xs + kb;
-            for (int i = 0; i < alpha; i++) x[i] = wt_load(p + (long)i * alpha * xs, n);
-            wt_at(variant, x, y);
-            for (int i = 0; i < m; i++) s[i * alpha + j] = y[i];
-        }
-        const wt_v b = bias ? wt_load(bias + kb, n) : (wt_v){0};
-        for (int i = 0; i < rows; i++) {
-            wt_at(variant, s + alpha * i, y);
-            float *o = out + i * rowStride + kb;
-            for (int c = 0; c < cols; c++) {
-                wt_v z = y[c] + b;
-                if (clamp) z = __builtin_elementwise_min(__builtin_elementwise_max(z, vlo), vhi);
-                float *dst = o + (long)c * K;
-                if (stream && n == WT_W && ((uintptr_t)dst & (4 * WT_W - 1)) == 0)
-                    __builtin_nontemporal_store(z, (wt_v *)dst);
-                else
-                    wt_store(dst, z, n);
-            }
-        }
-    }
+    int kb = 0;
+    for (; kb + WT_W <= K; kb += WT_W)
+        wt_output_block(variant, mtx, xs, K, kb, WT_W, bias, clamp, stream, lo, hi, out, rowStride, rows, cols);
+    if (kb < K) wt_output_tail(variant, mtx, xs, K, kb, K - kb, bias, clamp, lo, hi, out, rowStride, rows, cols);
     // Streaming stores are weakly ordered: fence them before another thread may read the output.
     if (stream) wt_store_fence();
 }
