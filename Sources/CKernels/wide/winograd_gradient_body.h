@@ -30,13 +30,13 @@ WT_TARGET __attribute__((always_inline)) static inline void WT_NAME(dy_block)(
         #pragma unroll
         for (int j = 0; j < M; j++) {
             if (i < rows && j < cols) {
-                x[i][j] = wt_load(dy + i * rowStride + (long)j * K + k, n);
+                x[i][j] = wt_load_n(dy + i * rowStride + (long)j * K + k, n);
                 sum += x[i][j];
             } else {
                 x[i][j] = (wt_v){0};
             }
         }
-    if (db) wt_store(db + k, wt_load(db + k, n) + sum, n);
+    if (db) wt_store_n(db + k, wt_load_n(db + k, n) + sum, n);
     #pragma unroll
     for (int a = 0; a < ALPHA; a++) {
         wt_v t[WT_DY_MAX_M];
@@ -58,7 +58,7 @@ WT_TARGET __attribute__((always_inline)) static inline void WT_NAME(dy_block)(
                 const float c = A[b * M + j];
                 if (c != 0.0f) o += c * t[j];
             }
-            wt_store(d + (long)(a * ALPHA + b) * xs + k, o, n);
+            wt_store_n(d + (long)(a * ALPHA + b) * xs + k, o, n);
         }
     }
 }
@@ -95,8 +95,8 @@ WT_TARGET void WT_NAME(wino_dy_tile)(int alpha, int m, const float *A, const flo
     }
     for (int k = 0; k < K; k += WT_W) {
         const int n = K - k < WT_W ? K - k : WT_W;
-        // Whole vectors with n a constant (no partial-vector path, whose calls would make the
-        // compiler keep δ in memory), then the tail.
+        // Whole vectors with n a constant (no mask code in the loop that keeps δ in registers),
+        // then the tail on masked loads and stores.
 #define WT_DY_CASE(AL, MM, MAT)                                                                               \
     if (known == MAT) {                                                                                       \
         if (n == WT_W)                                                                                        \
@@ -118,7 +118,7 @@ WT_TARGET void WT_NAME(wino_dy_tile)(int alpha, int m, const float *A, const flo
 WT_TARGET __attribute__((always_inline)) static inline void WT_NAME(ts_inputs_block)(
     int ROWS, int N, const float *L, const float *in, int C, int K, int c, int k, int w, float *out) {
     wt_v x[25];
-    for (int rs = 0; rs < N * N; rs++) x[rs] = wt_load(in + ((long)rs * C + c) * K + k, w);
+    for (int rs = 0; rs < N * N; rs++) x[rs] = wt_load_n(in + ((long)rs * C + c) * K + k, w);
     for (int i = 0; i < ROWS; i++) {
         wt_v half[5];
         for (int s = 0; s < N; s++) {
@@ -129,7 +129,7 @@ WT_TARGET __attribute__((always_inline)) static inline void WT_NAME(ts_inputs_bl
         for (int j = 0; j < ROWS; j++) {
             wt_v o = half[0] * L[j * N];
             for (int s = 1; s < N; s++) o += half[s] * L[j * N + s];
-            wt_store(out + ((long)(i * ROWS + j) * C + c) * K + k, o, w);
+            wt_store_n(out + ((long)(i * ROWS + j) * C + c) * K + k, o, w);
         }
     }
 }
@@ -141,7 +141,7 @@ WT_TARGET __attribute__((always_inline)) static inline void WT_NAME(ts_outputs_b
     wt_v o[25];
     for (int s = 0; s < N; s++) {
         wt_v x[WT_TS_MAX];
-        for (int r = 0; r < N; r++) x[r] = wt_load(in + ((long)(r * N + s) * C + c) * K + k, w);
+        for (int r = 0; r < N; r++) x[r] = wt_load_n(in + ((long)(r * N + s) * C + c) * K + k, w);
         for (int i = 0; i < ROWS; i++) {
             wt_v h = L[i * N] * x[0];
             for (int r = 1; r < N; r++) h += L[i * N + r] * x[r];
@@ -153,7 +153,7 @@ WT_TARGET __attribute__((always_inline)) static inline void WT_NAME(ts_outputs_b
             }
         }
     }
-    for (int ij = 0; ij < ROWS * ROWS; ij++) wt_store(out + ((long)ij * C + c) * K + k, o[ij], w);
+    for (int ij = 0; ij < ROWS * ROWS; ij++) wt_store_n(out + ((long)ij * C + c) * K + k, o[ij], w);
 }
 
 WT_TARGET void WT_NAME(winograd_two_sided)(int rows, int n, const float *L, const float *in, int C, int K, int c0,

@@ -38,46 +38,20 @@ static inline void wt_store_fence(void) {
 }
 #endif
 
-// Partial vectors (the weight gradient's last n < WT_W filters) out of line: inlined, the lane
-// loops become compare-and-blend sequences the compiler may run on every vector. They take and
-// return vectors by value: a pointer to the caller's vector would keep every full load in memory
-// too (a store and a reload per vector). The tile transforms' tails use masked loads and stores
-// instead (wt_load_lanes, wt_store_lanes).
-WT_TARGET __attribute__((noinline, cold)) static wt_v wt_load_part(const float *p, int n) {
-    float lanes[WT_W] = {0};
-    for (int t = 0; t < n; t++) lanes[t] = p[t];
+// Whole vectors.
+WT_TARGET static inline wt_v wt_load(const float *p) {
     wt_v v;
-    memcpy(&v, lanes, sizeof lanes);
+    memcpy(&v, p, sizeof v);
     return v;
 }
 
-WT_TARGET __attribute__((noinline, cold)) static void wt_store_part(float *p, wt_v v, int n) {
-    float lanes[WT_W];
-    memcpy(lanes, &v, sizeof lanes);
-    for (int t = 0; t < n; t++) p[t] = lanes[t];
-}
-
-WT_TARGET static inline wt_v wt_load(const float *p, int n) {
-    if (__builtin_expect(n == WT_W, 1)) {
-        wt_v v;
-        memcpy(&v, p, sizeof v);
-        return v;
-    }
-    return wt_load_part(p, n);
-}
-
-WT_TARGET static inline void wt_store(float *p, wt_v v, int n) {
-    if (__builtin_expect(n == WT_W, 1))
-        memcpy(p, &v, sizeof v);
-    else
-        wt_store_part(p, v, n);
-}
+WT_TARGET static inline void wt_store(float *p, wt_v v) { memcpy(p, &v, sizeof v); }
 
 // The first n ≤ WT_W lanes at p, the others zero (load), or stored (store), for a tail of fewer than
 // WT_W channels or filters: masked loads and stores, so a tail runs the same vector code as a whole
-// vector with no lane loop and no read or write past its n floats. (A first layer's C = 1 or 3 is
-// all tail: with a call per partial vector, F(4x4,3x3) on 28x28x1->32 spent 60% in the input
-// transform.)
+// vector with no lane loop, no call and no read or write past its n floats. (A first layer's C = 1
+// or 3 is all tail: with a call per partial vector, F(4x4,3x3) on 28x28x1->32 spent 60% in the
+// input transform.)
 #if CNNS_X86 && WT_W == 16 && defined(WT_AVX512)
 WT_TARGET static inline wt_v wt_load_lanes(const float *p, int n) {
     return (wt_v)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
@@ -117,14 +91,12 @@ WT_TARGET static inline void wt_store_lanes(float *p, wt_v v, int n) {
 }
 #endif
 
-// Whole vectors where n = WT_W (a constant in the always-inline blocks below), else masked.
-WT_TARGET static inline wt_v wt_load_n(const float *p, int n) {
-    if (n == WT_W) return wt_load(p, WT_W);
-    return wt_load_lanes(p, n);
-}
+// Whole vectors where n = WT_W (a constant in the always-inline blocks, which run the tails out of
+// line), else masked.
+WT_TARGET static inline wt_v wt_load_n(const float *p, int n) { return n == WT_W ? wt_load(p) : wt_load_lanes(p, n); }
 WT_TARGET static inline void wt_store_n(float *p, wt_v v, int n) {
     if (n == WT_W)
-        wt_store(p, v, WT_W);
+        wt_store(p, v);
     else
         wt_store_lanes(p, v, n);
 }
