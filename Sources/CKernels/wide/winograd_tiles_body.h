@@ -4,8 +4,16 @@
 // which the tests run on every machine). The plain reference is the Swift kernels in
 // WinogradTileKernels.swift (the `--isa scalar` path), with the same formulas.
 //
-// The includer defines WT_W (lanes), WT_TARGET (function attribute) and WT_NAME(x), and WT_AVX512
-// where WT_TARGET has AVX-512F and VL (the masked tails then use AVX-512's masks, else AVX2's).
+// The includer defines (as wide_kernels_body.h's do):
+//   WT_W                   the lanes of a vector
+//   WT_TARGET              the function attribute (target ISA)
+//   WT_NAME(x)             the exported name of kernel x
+//   WT_LOAD_PART(p, n)     a vector with the first n < WT_W floats from p, the rest 0, reading
+//                          nothing past them (a masked load)
+//   WT_STORE_PART(p, v, n) the first n lanes of v to p, writing nothing past them
+// A tail of fewer than WT_W channels or filters runs the same vector code on these, with no call
+// (a first layer's C = 1 or 3 is all tail: with a call per partial vector, F(4x4,3x3) on
+// 28x28x1->32 had spent 60% of its time in the input transform).
 //
 // Input tile:  d: α² pointers to the C channels of each input pixel (row-major i·α + j; a zero row
 //              where padded) -> V[ξ] (C floats) at v + ξ·xs, V = Bᵀ d B. α = 4 (F(2x2,3x3), F(3x3,2x2)),
@@ -18,9 +26,6 @@
 //              of lines the tile overwrites whole), then a store fence.
 #include <stdint.h>
 #include <string.h>
-#if CNNS_X86
-#include <immintrin.h>
-#endif
 
 typedef float wt_v __attribute__((vector_size(4 * WT_W)));
 
@@ -47,58 +52,14 @@ WT_TARGET static inline wt_v wt_load(const float *p) {
 
 WT_TARGET static inline void wt_store(float *p, wt_v v) { memcpy(p, &v, sizeof v); }
 
-// The first n ≤ WT_W lanes at p, the others zero (load), or stored (store), for a tail of fewer than
-// WT_W channels or filters: masked loads and stores, so a tail runs the same vector code as a whole
-// vector with no lane loop, no call and no read or write past its n floats. (A first layer's C = 1
-// or 3 is all tail: with a call per partial vector, F(4x4,3x3) on 28x28x1->32 spent 60% in the
-// input transform.)
-#if CNNS_X86 && WT_W == 16 && defined(WT_AVX512)
-WT_TARGET static inline wt_v wt_load_lanes(const float *p, int n) {
-    return (wt_v)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
-}
-WT_TARGET static inline void wt_store_lanes(float *p, wt_v v, int n) {
-    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
-}
-#elif CNNS_X86
-// 8-lane masks: lane t is on where t < n (n ≤ 0: none).
-WT_TARGET static inline __m256i wt_mask8(int n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-#if WT_W == 8
-WT_TARGET static inline wt_v wt_load_lanes(const float *p, int n) { return (wt_v)_mm256_maskload_ps(p, wt_mask8(n)); }
-WT_TARGET static inline void wt_store_lanes(float *p, wt_v v, int n) { _mm256_maskstore_ps(p, wt_mask8(n), (__m256)v); }
-#else
-// 16 lanes on AVX2 (the w16 build): two 8-lane halves.
-typedef float wt_v8 __attribute__((vector_size(32)));
-WT_TARGET static inline wt_v wt_load_lanes(const float *p, int n) {
-    const wt_v8 lo = (wt_v8)_mm256_maskload_ps(p, wt_mask8(n));
-    const wt_v8 hi = (wt_v8)_mm256_maskload_ps(p + 8, wt_mask8(n - 8));
-    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-}
-WT_TARGET static inline void wt_store_lanes(float *p, wt_v v, int n) {
-    _mm256_maskstore_ps(p, wt_mask8(n), (__m256)__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7));
-    _mm256_maskstore_ps(p + 8, wt_mask8(n - 8), (__m256)__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
-}
-#endif
-#else
-WT_TARGET static inline wt_v wt_load_lanes(const float *p, int n) {
-    wt_v v = {0};
-    for (int t = 0; t < n; t++) v[t] = p[t];
-    return v;
-}
-WT_TARGET static inline void wt_store_lanes(float *p, wt_v v, int n) {
-    for (int t = 0; t < n; t++) p[t] = v[t];
-}
-#endif
-
 // Whole vectors where n = WT_W (a constant in the always-inline blocks, which run the tails out of
-// line), else masked.
-WT_TARGET static inline wt_v wt_load_n(const float *p, int n) { return n == WT_W ? wt_load(p) : wt_load_lanes(p, n); }
+// line), else the includer's partial ones.
+WT_TARGET static inline wt_v wt_load_n(const float *p, int n) { return n == WT_W ? wt_load(p) : WT_LOAD_PART(p, n); }
 WT_TARGET static inline void wt_store_n(float *p, wt_v v, int n) {
     if (n == WT_W)
         wt_store(p, v);
     else
-        wt_store_lanes(p, v, n);
+        WT_STORE_PART(p, v, n);
 }
 
 // Bᵀ of F(2,3): rows (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
