@@ -3,6 +3,7 @@
 // lane code. Not a fast path: it lets a machine without AVX-512 run, and the tests check, every
 // line the AVX-512 kernels share with it. Without x86 it is the portable build of the same code.
 #include "cnns_kernels.h"
+#include "wide/part_lanes.h"
 
 #if CNNS_X86
 #define WK_TARGET __attribute__((target("avx2,fma")))
@@ -35,15 +36,7 @@ WK_DPBUSD_LANES(wk_dpbusd_lanes, wk_lanes_i, wk_lanes_u)
 WK_DPBUSD_LANES(wk_dpbusd_lanes8, wk_lanes_i8, wk_lanes_u8)
 #undef WK_DPBUSD_LANES
 
-WK_TARGET static inline wk_lanes_f wk_load_part_lanes(const float *p, int n) {
-    wk_lanes_f v = {0};
-    for (int t = 0; t < n; t++) v[t] = p[t];
-    return v;
-}
-
-WK_TARGET static inline void wk_store_part_lanes(float *p, wk_lanes_f v, int n) {
-    for (int t = 0; t < n; t++) p[t] = v[t];
-}
+CNNS_PART_LANES(WK_TARGET, wk_lanes_f, wk_load_part_lanes, wk_store_part_lanes)
 
 #define WK_DPBUSD(acc, a, b) wk_dpbusd_lanes((acc), (a), (b))
 #define WK_DPBUSD8(acc, a, b) wk_dpbusd_lanes8((acc), (a), (b))

@@ -1,6 +1,7 @@
 // The 16-lane Winograd tile transforms compiled for AVX2 (each vector split in two) or, without
 // x86, as portable code: the AVX-512 variant's source, run and tested on every machine.
 #include "cnns_kernels.h"
+#include "wide/part_lanes.h"
 
 #pragma clang diagnostic ignored "-Wpsabi"
 
@@ -11,18 +12,11 @@
 #define WT_TARGET
 #endif
 #define WT_NAME(x) cnns_##x##_w16
-// Partial vectors lane by lane, as wide_on_avx2.c's (the compiler picks the instructions).
+// Partial vectors lane by lane, as wide_on_avx2.c's.
+typedef float wt_v16 __attribute__((vector_size(64)));
+CNNS_PART_LANES(WT_TARGET, wt_v16, wt_load_part_lanes, wt_store_part_lanes)
 #define WT_LOAD_PART(p, n) wt_load_part_lanes((p), (n))
 #define WT_STORE_PART(p, v, n) wt_store_part_lanes((p), (v), (n))
-typedef float wt_v16 __attribute__((vector_size(64)));
-WT_TARGET static inline wt_v16 wt_load_part_lanes(const float *p, int n) {
-    wt_v16 v = {0};
-    for (int t = 0; t < n; t++) v[t] = p[t];
-    return v;
-}
-WT_TARGET static inline void wt_store_part_lanes(float *p, wt_v16 v, int n) {
-    for (int t = 0; t < n; t++) p[t] = v[t];
-}
 #include "wide/winograd_tiles_body.h"
 #include "wide/winograd_gradient_body.h"
 
