@@ -221,7 +221,7 @@ __attribute__((target("avx2"), always_inline)) static inline void cnns_qwino_sto
     }
 }
 
-// ACC(c, x, b): c + the pair products of x and b (AVX2: vpmaddwd then vpaddd), for the GEMMs of the
+// CNNS_QWINO_ACC_AVX2(c, x, b): c + the pair products of x and b (vpmaddwd then vpaddd), for the GEMMs of the
 // transform domain on channel pairs (AVX-512 VNNI's are CNNS_QWINO_GEMM_GROUP_ZMM's, on vpdpwssd).
 #define CNNS_QWINO_ACC_AVX2(c, x, b) _mm256_add_epi32((c), _mm256_madd_epi16((x), (b)))
 
@@ -272,7 +272,8 @@ static inline int cnns_qwino_transform_group(const cnns_qwino_shape *s, const ui
 // Σ over `pairs` channel pairs of row r's pair (at v + ξ·vplane + r·ldv) times the packed block's 16
 // columns (b + ξ·bplane: 32 int16 per pair), for G ≤ CNNS_QWINO_TILE_GROUP: the whole group in twelve
 // accumulators (rows past G repeat the last row and are not stored). One call for all the points.
-#define CNNS_QWINO_GEMM_GROUP(name, TARGET, ACC)                                                                   \
+// AVX2, on ymm (CNNS_QWINO_GEMM_GROUP_ZMM below is the AVX-512 VNNI build).
+#define CNNS_QWINO_GEMM_GROUP(name, TARGET)                                                                        \
     CNNS_QWINO_GEMM_GROUP_HEAD(name, TARGET)                                                                       \
             __m256i c[CNNS_QWINO_TILE_GROUP][2];                                                                   \
             _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) c[r][0] = c[r][1] = \
@@ -284,8 +285,8 @@ static inline int cnns_qwino_transform_group(const cnns_qwino_shape *s, const ui
                     int32_t w;                                                                                     \
                     memcpy(&w, a[r] + 2 * p, 4);                                                                   \
                     const __m256i x = _mm256_set1_epi32(w);                                                        \
-                    c[r][0] = ACC(c[r][0], x, b0);                                                                 \
-                    c[r][1] = ACC(c[r][1], x, b1);                                                                 \
+                    c[r][0] = CNNS_QWINO_ACC_AVX2(c[r][0], x, b0);                                                 \
+                    c[r][1] = CNNS_QWINO_ACC_AVX2(c[r][1], x, b1);                                                 \
                 }                                                                                                  \
             }                                                                                                      \
             _Pragma("clang loop unroll(full)") for (int r = 0; r < CNNS_QWINO_TILE_GROUP; r++) {                   \

@@ -205,7 +205,7 @@ __attribute__((target("avx2"), always_inline)) static inline void output_transfo
     }
 }
 
-CNNS_QWINO_GEMM_GROUP(gemm3_group_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
+CNNS_QWINO_GEMM_GROUP(gemm3_group_avx2, __attribute__((target("avx2"))))
 CNNS_QWINO_GEMM_GROUP_ZMM(gemm3_group_vnni, __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"))))
 
 // The transforms around the 24 GEMMs, which `gemm` computes (AVX2 or VNNI), a group of 2x4 tiles

@@ -319,7 +319,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void output_tra
     for (int q = 0; q < 8; q++) out[q] = _mm256_add_epi32(_mm256_cvtps_epi32(y[q / 4][q % 4]), offset);
 }
 
-CNNS_QWINO_GEMM_GROUP(gemm5_group_avx2, __attribute__((target("avx2"))), CNNS_QWINO_ACC_AVX2)
+CNNS_QWINO_GEMM_GROUP(gemm5_group_avx2, __attribute__((target("avx2"))))
 CNNS_QWINO_GEMM_GROUP_ZMM(gemm5_group_vnni, __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"))))
 
 // The transforms around the 48 GEMMs, which `gemm` computes (AVX2 or VNNI), a group of 2x4 tiles

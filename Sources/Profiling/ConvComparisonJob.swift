@@ -32,11 +32,9 @@ public struct ConvComparisonJob {
 
     public init() {}
 
-    /// The lab's convolution shapes (the speed-goal layers of the engine).
-    public static let labShapeList = [
-        "N=64,H=14,W=14,C=32,K=64,R=3", "N=64,H=16,W=16,C=32,K=64,R=3", "N=64,H=7,W=7,C=64,K=128,R=3",
-        "N=64,H=14,W=14,C=64,K=128,R=3", "N=64,H=14,W=14,C=32,K=64,R=5", "N=64,H=28,W=28,C=1,K=32,R=3",
-    ]
+    /// The lab's convolution shapes: the speed-goal layers of the engine (`cnnscope bench`'s) and the
+    /// MNIST first layer.
+    public static let labShapeList = ConvBenchJob.shapes + ["N=64,H=28,W=28,C=1,K=32,R=3"]
 
     public func validate() throws {
         if layers.isEmpty && !labShapes && model == nil {

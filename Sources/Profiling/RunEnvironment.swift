@@ -104,37 +104,29 @@ public final class RunEnvironment {
     }
 
     /// Keeps the choices auto measured in this machine's record, and warns when the host took away
-    /// more than `stealWarningFraction` of the CPU time while the run went on; returns that share.
+    /// more than `ProfileReport.hostStealCaution` of the CPU time while the run went on; returns that
+    /// share.
     @discardableResult
     public func finish() -> Double? {
         machine.keep(selector)
         return reportHostSteal()
     }
 
-    /// The share of CPU time the host took away since the run began (`hostStealFraction`), with a
-    /// warning above `stealWarningFraction`.
+    /// The share of the machine's CPU time the host took away since the run began (nil where
+    /// /proc/stat cannot be read, or no tick has passed), with a warning above
+    /// `ProfileReport.hostStealCaution`.
     @discardableResult
     public func reportHostSteal() -> Double? {
-        let fraction = hostStealFraction()
+        guard let start = startTimes, let now = try? HostCPUTimes.read() else { return nil }
+        let fraction = now.stealFraction(since: start)
         if let line = Self.stealWarning(fraction) { warn(line) }
         return fraction
     }
 
-    /// The share of the machine's CPU time the host took away since the run began (nil where
-    /// /proc/stat cannot be read, or no tick has passed).
-    public func hostStealFraction() -> Double? {
-        guard let start = startTimes, let now = try? HostCPUTimes.read() else { return nil }
-        return now.stealFraction(since: start)
-    }
-
-    /// Above this share of steal time over a run, its timings are not this machine's own (the reports'
-    /// threshold too).
-    public static let stealWarningFraction = ProfileReport.hostStealCaution
-
-    /// The warning for a run over which the host took away `fraction` of the CPU time, or nil below
-    /// `stealWarningFraction` (or when it is unknown).
+    /// The warning for a run over which the host took away `fraction` of the CPU time, or nil at or
+    /// below `ProfileReport.hostStealCaution`, the reports' threshold too (or when it is unknown).
     public static func stealWarning(_ fraction: Double?) -> String? {
-        guard let fraction, fraction > stealWarningFraction else { return nil }
+        guard let fraction, fraction > ProfileReport.hostStealCaution else { return nil }
         return String(
             format: """
                 warning: the host took away %.0f%% of this machine's CPU time during the run (steal time, \

@@ -52,8 +52,8 @@ WT_TARGET static inline wt_v wt_load(const float *p) {
 
 WT_TARGET static inline void wt_store(float *p, wt_v v) { memcpy(p, &v, sizeof v); }
 
-// Whole vectors where n = WT_W (a constant in the always-inline blocks, which run the tails out of
-// line), else the includer's partial ones.
+// Whole vectors where n = WT_W (a constant in the blocks' whole-vector loops), else the includer's
+// partial ones.
 WT_TARGET static inline wt_v wt_load_n(const float *p, int n) { return n == WT_W ? wt_load(p) : WT_LOAD_PART(p, n); }
 WT_TARGET static inline void wt_store_n(float *p, wt_v v, int n) {
     if (n == WT_W)
@@ -126,7 +126,7 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_at(int variant, c
     }
 }
 
-// Channels cb..<cb+n of one input tile (n = WT_W, or fewer in wt_input_tail).
+// Channels cb..<cb+n of one input tile (n = WT_W, or fewer for the last channels).
 WT_TARGET __attribute__((always_inline)) static inline void wt_input_block(int alpha, const float *const *d, int cb,
                                                                            int n, float *v, long xs) {
     wt_v s[64], x[8], o[8];
@@ -142,23 +142,13 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_input_block(int a
     }
 }
 
-// The last n < WT_W channels (all of them where C < WT_W, as in a first layer), on masked vectors;
-// out of line, so that the whole-vector loop carries no mask code.
-WT_TARGET __attribute__((noinline)) static void wt_input_tail(int alpha, const float *const *d, int cb, int n,
-                                                              float *v, long xs) {
-    if (alpha == 4)
-        wt_input_block(4, d, cb, n, v, xs);
-    else if (alpha == 6)
-        wt_input_block(6, d, cb, n, v, xs);
-    else
-        wt_input_block(8, d, cb, n, v, xs);
-}
-
 WT_TARGET __attribute__((always_inline)) static inline void wt_input(int alpha, const float *const *d, int C, float *v,
                                                                      long xs) {
     int cb = 0;
     for (; cb + WT_W <= C; cb += WT_W) wt_input_block(alpha, d, cb, WT_W, v, xs);
-    if (cb < C) wt_input_tail(alpha, d, cb, C - cb, v, xs);
+    // The last n < WT_W channels (all of them where C < WT_W, as in a first layer) on partial
+    // vectors, after the loop, so that the whole-vector loop carries no mask code.
+    if (cb < C) wt_input_block(alpha, d, cb, C - cb, v, xs);
 }
 
 WT_TARGET void WT_NAME(wino_input_tile)(int alpha, const float *const *d, int C, float *v, long xs) {
@@ -173,7 +163,7 @@ WT_TARGET void WT_NAME(wino_input_tile)(int alpha, const float *const *d, int C,
 static inline int wt_alpha(int variant) { return variant == 0 || variant == 3 ? 4 : variant == 4 ? 8 : 6; }
 static inline int wt_m(int variant) { return variant == 1 || variant == 4 ? 4 : variant == 3 ? 3 : 2; }
 
-// Filters kb..<kb+n of one output tile (n = WT_W, or fewer in wt_output_tail): pixel (i, c) at
+// Filters kb..<kb+n of one output tile (n = WT_W, or fewer for the last filters): pixel (i, c) at
 // out + i·rowStride + c·K + kb.
 WT_TARGET __attribute__((always_inline)) static inline void wt_output_block(int variant, const float *mtx, long xs,
                                                                             int K, int kb, int n, const float *bias,
@@ -206,21 +196,6 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_output_block(int 
     }
 }
 
-// The last n < WT_W filters (all of them where K < WT_W), on masked vectors and plain stores; out
-// of line, so that the whole-vector loop carries no mask code.
-WT_TARGET __attribute__((noinline)) static void wt_output_tail(int variant, const float *mtx, long xs, int K, int kb,
-                                                               int n, const float *bias, int clamp, float lo,
-                                                               float hi, float *out, long rowStride, int rows,
-                                                               int cols) {
-    switch (variant) {
-    case 0: wt_output_block(0, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
-    case 1: wt_output_block(1, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
-    case 3: wt_output_block(3, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
-    case 4: wt_output_block(4, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
-    default: wt_output_block(2, mtx, xs, K, kb, n, bias, clamp, 0, lo, hi, out, rowStride, rows, cols); break;
-    }
-}
-
 WT_TARGET __attribute__((always_inline)) static inline void wt_output(int variant, const float *mtx, long xs, int K,
                                                                       const float *bias, int flags, float lo, float hi,
                                                                       float *out, long rowStride, int rows, int cols) {
@@ -231,7 +206,8 @@ WT_TARGET __attribute__((always_inline)) static inline void wt_output(int varian
     int kb = 0;
     for (; kb + WT_W <= K; kb += WT_W)
         wt_output_block(variant, mtx, xs, K, kb, WT_W, bias, clamp, stream, lo, hi, out, rowStride, rows, cols);
-    if (kb < K) wt_output_tail(variant, mtx, xs, K, kb, K - kb, bias, clamp, lo, hi, out, rowStride, rows, cols);
+    // The last n < WT_W filters (all of them where K < WT_W) on partial vectors and plain stores.
+    if (kb < K) wt_output_block(variant, mtx, xs, K, kb, K - kb, bias, clamp, 0, lo, hi, out, rowStride, rows, cols);
     // Streaming stores are weakly ordered: fence them before another thread may read the output.
     if (stream) wt_store_fence();
 }
