@@ -140,7 +140,8 @@ final class ConvolutionTests: XCTestCase {
 
     /// Packed U and more chunks of tiles than workers: the forward runs the layer whole (every
     /// tile's V, the GEMMs split by ξ and panel pairs, every output tile), and matches the Double
-    /// reference as the chunked forward does; a limit of 0 keeps the chunks. K = 50 leaves an odd
+    /// reference as the chunked forward does; a limit of 0 keeps the chunks (three chunks at least,
+    /// of 12 tiles on AVX2, 8 elsewhere). K = 50 leaves an odd
     /// panel count (4: two pairs) and K = 21 a partial last panel; the 5x5 and 512-channel layers
     /// take F(2x2,5x5) and a 512-channel U over the default limits.
     func testWinogradWholeLayerMatchesTheReference() throws {
@@ -148,7 +149,7 @@ final class ConvolutionTests: XCTestCase {
             var options = ConvOptions(winogradChunkBytes: 8192, smallGemmMaxPanelFloats: 64)
             options.winogradWholeLayerMaxBytes = limit
             for text in [
-                "N=2,H=9,W=11,C=12,K=21,R=3", "N=1,H=17,W=17,C=7,K=50,R=3", "N=3,H=8,W=8,C=40,K=33,R=5",
+                "N=3,H=9,W=11,C=12,K=21,R=3", "N=1,H=17,W=17,C=7,K=50,R=3", "N=3,H=8,W=8,C=40,K=33,R=5",
                 "N=1,H=22,W=22,C=32,K=40,R=3,pad=valid",
             ] {
                 let g = try ConvGeometry.parse(text)
@@ -164,6 +165,29 @@ final class ConvolutionTests: XCTestCase {
         let algo = try XCTUnwrap(try ConvAlgorithmKind.winogradF2.make(g, options: big) as? WinogradConv2D)
         XCTAssertEqual(algo.runsWholeLayer(batch: 1, workers: 2), Blas.haveSmallGemm)
         try ConvTester(g, seed: 23).checkAll(runner: TwoThreadRunner(), options: big)
+    }
+
+    /// On the AVX2 kernels a chunk holds whole 6-row blocks of tiles (the budget's 8 or 9 tiles
+    /// become 12, a larger fit the next multiple of 6); elsewhere the budget's count stays, at least 8.
+    /// The lab's 14x14x64->128 (a budget of 8 tiles) then matches the Double reference at batch 3
+    /// on two workers (24 tiles each: two chunks of 12).
+    func testWinogradChunksHoldWholeGemmRowBlocksOnAVX2() throws {
+        let g = try ConvGeometry.parse("N=64,H=14,W=14,C=64,K=128,R=3")
+        for isa in ConvOptions.availableISAs {
+            for (budget, fit) in [(128 << 10, 8), (4096, 8), (9 * 36 * 4 * 192, 9), (19 * 36 * 4 * 192, 19)] {
+                let options = ConvOptions(winogradChunkBytes: budget, isa: isa)
+                let algo = try XCTUnwrap(try ConvAlgorithmKind.winogradF4.make(g, options: options) as? WinogradConv2D)
+                let expected = options.wideKernelISA == "avx2" ? (fit + 5) / 6 * 6 : fit
+                XCTAssertEqual(algo.tilesPerChunk, expected, "--isa \(isa), a budget of \(budget) bytes")
+            }
+        }
+        if ConvOptions.availableISAs.contains("avx2") {
+            try ConvTester(try ConvGeometry.parse("N=3,H=14,W=14,C=64,K=128,R=3"), seed: 29).checkAll(
+                runner: TwoThreadRunner(), options: ConvOptions(winogradChunkBytes: 128 << 10, isa: "avx2"),
+                allISAs: false)
+        } else {
+            print("ConvolutionTests: this CPU lacks AVX2+FMA: the 6-row chunks were not run here")
+        }
     }
 
     /// Small layers run whole on worker 0 (the work hint) even with two workers: the buffers must
