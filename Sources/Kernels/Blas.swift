@@ -79,7 +79,7 @@ public enum Blas {
                 transA ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc),
                 accumulate ? 1 : 0)
         } else if !transA && smallKernelTakesDense(columns: n, options: options) {
-            cnns_sgemm_nn_avx2(
+            cnns_sgemm_panels_avx2(
                 Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
         } else {
             sgemm(
@@ -92,10 +92,14 @@ public enum Blas {
     /// under options that allow the AVX2 kernels, with at least `columns` >= 16 for the kernel (a
     /// worker's units forward and for dW, the batch for dX; the kernel's 8-column and scalar tails
     /// run one row at a time, so narrower products stay on OpenBLAS). Forward x·W runs in
-    /// `blockedSgemm` (each 16-column panel of W stays in L2 while the batch's 6-row strips pass),
-    /// dW and dX through transposed copies (`sgemmTNSmall`, `sgemmNTSmall`). On Zen 1 it ran
+    /// `blockedSgemm` on `cnns_sgemm_panels_avx2` (256 rows of a 16-column panel of W copied into
+    /// a contiguous strip that stays in L1 while the batch's 6-row strips pass), dW and dX through
+    /// transposed copies (`sgemmTNSmall`, `sgemmNTSmall`). On Zen 1 the unpacked kernel ran
     /// basic-cnn's 64x64x3136 at 35.9 GFLOP/s against OpenBLAS 0.3.21's 13.2 on one thread
-    /// (wide-cnn's 64x128x6272: 16.0 against 11.1, fcnn's 64x256x784: 31.8 against 12.4).
+    /// (wide-cnn's 64x128x6272: 16.0 against 11.1, fcnn's 64x256x784: 31.8 against 12.4). On Zen 3
+    /// (C harness, 41 alternated runs, one thread) the strips took it 1.86x (1.24-2.47) faster on
+    /// 64x128x6272 (28.6 -> 50.3 GFLOP/s), 1.36x on 64x64x3136 and 1.13x on 64x128x784; dW's and
+    /// dX's products (k the batch or 256 rows) ran at 88-90 GFLOP/s either way and stay unpacked.
     public static func smallKernelTakesDense(columns: Int, options: ConvOptions) -> Bool {
         !blockedKernels(options) && columns >= 16 && options.avx2Kernels && options.smallGemm
     }

@@ -22,7 +22,7 @@ enum KernelVariants {
 
     static var sgemm: [(String, Sgemm)] {
         var v: [(String, Sgemm)] = [("w16", cnns_sgemm_nn_w16)]
-        if Blas.haveSmallGemm { v.append(("avx2", cnns_sgemm_nn_avx2)) }
+        if Blas.haveSmallGemm { v += [("avx2", cnns_sgemm_nn_avx2), ("avx2 panels", cnns_sgemm_panels_avx2)] }
         if Blas.haveAVX512 { v.append(("avx512", cnns_sgemm_nn_avx512)) }
         return v
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 import XCTest
 
@@ -54,6 +55,45 @@ final class SmallGemmTests: XCTestCase {
         ]
         for _ in 0..<12 { shapes.append((1 + rng.nextInt(50), 1 + rng.nextInt(70), 1 + rng.nextInt(90))) }
         try check(shapes, seed: seed, rng: &rng)
+    }
+
+    /// A Dense layer's long k: the AVX2 kernel over copied panels (`cnns_sgemm_panels_avx2`, k in
+    /// blocks of CNNS_SGEMM_PANEL_KC) gives the unpacked kernel's sums bit for bit (each block
+    /// continues them in C), on random shapes with k past one, two and three blocks and column tails,
+    /// and both match the Double reference.
+    func testPanelsEqualTheUnpackedKernelBitForBit() throws {
+        guard Blas.haveSmallGemm else {
+            print("SmallGemmTests: this CPU lacks AVX2+FMA: the panel kernel did not run here")
+            return
+        }
+        let seed = ConvTester.randomSeed("SmallGemmTests.testPanelsEqualTheUnpackedKernelBitForBit")
+        var rng = SeededGenerator(seed: seed)
+        let kc = Int(CNNS_SGEMM_PANEL_KC)
+        var shapes = [(64, 128, 3 * kc + 17), (7, 16, kc + 1), (13, 40, 2 * kc), (6, 15, kc + 5), (64, 64, kc)]
+        for _ in 0..<6 { shapes.append((1 + rng.nextInt(40), 1 + rng.nextInt(70), 1 + rng.nextInt(4 * kc))) }
+        for (m, n, k) in shapes {
+            let lda = k + rng.nextInt(3), ldb = n + rng.nextInt(3), ldc = n + rng.nextInt(3)
+            let a = try Tensor([m * lda]), b = try Tensor([k * ldb]), c0 = try Tensor([m * ldc])
+            a.fillUniform(&rng); b.fillUniform(&rng); c0.fillUniform(&rng)
+            for accumulate: Int32 in [0, 1] {
+                let plain = c0.copy(), panels = c0.copy()
+                cnns_sgemm_nn_avx2(
+                    Int32(m), Int32(n), Int32(k), a.data, Int32(lda), b.data, Int32(ldb), plain.data, Int32(ldc),
+                    accumulate)
+                cnns_sgemm_panels_avx2(
+                    Int32(m), Int32(n), Int32(k), a.data, Int32(lda), b.data, Int32(ldb), panels.data, Int32(ldc),
+                    accumulate)
+                for e in 0..<m * ldc where plain.data[e].bitPattern != panels.data[e].bitPattern {
+                    XCTFail(
+                        """
+                        m=\(m) n=\(n) k=\(k) accumulate=\(accumulate): panels \(panels.data[e]) at \(e), \
+                        unpacked \(plain.data[e]), seed \(seed)
+                        """)
+                    return
+                }
+            }
+        }
+        try check(Array(shapes.prefix(5)), seed: seed, rng: &rng)
     }
 
     /// Winograd's transform-domain GEMMs on the lab's 3x3 layers: (tiles x C) · (C x K) per ξ.

@@ -20,6 +20,13 @@ int cnns_have_avx2_fma(void);
 /// Register blocking 6 rows x 16 columns; tails handled with narrower and scalar code.
 void cnns_sgemm_nn_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                         int accumulate);
+
+/// The contract of cnns_sgemm_nn_avx2, with the same sums bit for bit, for a long k (a Dense
+/// layer's inputs): k in blocks of CNNS_SGEMM_PANEL_KC rows, each 16-column panel of B copied
+/// into a contiguous strip before every 6-row block of A passes it. Requires cnns_have_avx2_fma().
+#define CNNS_SGEMM_PANEL_KC 256
+void cnns_sgemm_panels_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                            int accumulate);
 #endif
 
 #ifndef CNNS_WIDE_H
