@@ -65,7 +65,8 @@ public enum Blas {
     // C[m×n] (+)= op(A)·B, op(A) = A (m×k) or Aᵀ (A k×m), B k×n, all row-major
     /// C = op(A)·B (+ C when `accumulate`) for a Dense layer's forward (A = x) and weight gradient
     /// (transA, A = x, B = dy): cnnscope's blocked 12x32 AVX-512 kernel where `blockedKernels`
-    /// allows, cblas_sgemm otherwise. On Zen 4 (two threads, batch 64, each worker half the
+    /// allows, the forward on the 6x16 AVX2 kernel over copied panels where `smallKernelTakesDense`
+    /// does, cblas_sgemm otherwise. On Zen 4 (two threads, batch 64, each worker half the
     /// columns) OpenBLAS took 1.0-1.2x this kernel's time on wide-cnn's 6272->256 layer and
     /// 1.1-1.25x on 3136->128.
     @inline(__always)
@@ -103,6 +104,10 @@ public enum Blas {
     public static func smallKernelTakesDense(columns: Int, options: ConvOptions) -> Bool {
         !blockedKernels(options) && columns >= 16 && options.avx2Kernels && options.smallGemm
     }
+
+    /// Rows of A in one register block of the AVX2 small GEMM (`cnns_sgemm_nn_avx2`, 6x16) and of
+    /// the AVX2 pointwise kernel.
+    public static let avx2GemmRows = 6
 
     /// Rows of the transposed operand `sgemmTNSmall` and `sgemmNTSmall` take at a time.
     public static let smallTransposeBlock = 256

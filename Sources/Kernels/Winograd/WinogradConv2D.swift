@@ -74,12 +74,9 @@ public final class WinogradConv2D: ConvolutionAlgorithm {
     public var tilesPerChunk: Int {
         let a2 = transform.alpha * transform.alpha
         let fit = max(8, options.winogradChunkBytes / (4 * a2 * (geometry.c + geometry.k)))
-        let rows = options.wideKernelISA == "avx2" && options.smallGemm ? Self.avx2GemmRows : 1
+        let rows = options.byISA(avx512: 1, avx2: options.smallGemm ? Blas.avx2GemmRows : 1, scalar: 1)
         return (fit + rows - 1) / rows * rows
     }
-
-    /// Rows of A one block of the AVX2 small GEMM and pointwise kernels takes (6x16).
-    static let avx2GemmRows = 6
 
     /// Whether a forward of `batch` images on `workers` runs the layer whole (`runsWholeLayer`'s
     /// three passes) instead of in chunks of tiles per worker: U is packed, the chunks would read
