@@ -137,10 +137,17 @@ public enum CeilingProbe {
         return out
     }
 
+    /// The names of the levels whose bandwidth is measured on `t`: its cache levels, then DRAM.
+    public static func levelNames(_ t: Topology) -> [String] {
+        workingSets(t, threads: 1).map(\.0)
+    }
+
     /// Measures the compute and bandwidth ceilings for one thread and for `pool.width` pinned threads.
+    /// With `levels` (names from `levelNames`), the bandwidth of those levels only: a partial record, for
+    /// checking one level against another tool seconds apart, not for the machine cache.
     public static func measure(
         topology: Topology, features: CPUFeatures, pool: WorkerPool,
-        kernels: [String] = ["load", "copy", "triad"], trials: Int = 5
+        kernels: [String] = ["load", "copy", "triad"], trials: Int = 5, levels: Set<String>? = nil
     ) -> MachineCeilings {
         let avx2 = features.flags.contains("avx2")
         let width = BandwidthISA(features: features)
@@ -160,7 +167,7 @@ public enum CeilingProbe {
         var bw: [BandwidthCeiling] = []
         let privateLevels = Set(topology.caches.filter { $0.sharedBy.count <= 1 }.map { "L\($0.level)" })
         for threads in Array(Set([1, pool.width])).sorted() {
-            for (level, ws) in workingSets(topology, threads: threads) {
+            for (level, ws) in workingSets(topology, threads: threads) where levels?.contains(level) ?? true {
                 for k in kernels {
                     func once() -> BandwidthCeiling {
                         bandwidth(
@@ -185,13 +192,14 @@ public enum CeilingProbe {
                 }
             }
         }
+        let only = levels.map { "; only " + levelNames(topology).filter($0.contains).joined(separator: ", ") } ?? ""
         var c = MachineCeilings(
             fma: fma, mixedPerThreadGFLOPs: mixed1, mixedAllThreadsGFLOPs: mixedN, bandwidth: bw,
             method:
                 """
                 microkernels in C (\(width.text) loads and stores), pinned threads, working sets from hwloc cache \
                 sizes, median of \(trials) trials; load in the caches over two streams or one, whichever reads more \
-                (trials interleaved), one in DRAM
+                (trials interleaved), one in DRAM\(only)
                 """
         )
         c.computeByISA = perISA

@@ -31,10 +31,11 @@ public struct MachineReport: Codable {
 
 extension MachineReport {
     /// Reads the machine through its session (identity, cache); with `measure`, measures the
-    /// ceilings on all cores and saves them in the session's record.
+    /// ceilings on all cores and saves them in the session's record. With `levels` as well, measures
+    /// those levels' bandwidth only (and the compute ceilings) and saves nothing: a partial record.
     public static func survey(
         session: MachineSession, hwloc: HwlocTopology?, topology: Topology?, topologyError: String?,
-        cpu: CPUFeatures?, cpuError: String?, measure: Bool, host: String
+        cpu: CPUFeatures?, cpuError: String?, measure: Bool, levels: Set<String>? = nil, host: String
     ) -> MachineReport {
         var pmus: [PMUInfo] = []
         var pmuError: String?
@@ -43,8 +44,8 @@ extension MachineReport {
         var ceilings: MachineCeilings?
         if measure, let cpu, let topology {
             let pool = WorkerPool(threads: topology.cores, policy: .compact, topology: hwloc)
-            let c = CeilingProbe.measure(topology: topology, features: cpu, pool: pool)
-            session.replaceCeilings(c)
+            let c = CeilingProbe.measure(topology: topology, features: cpu, pool: pool, levels: levels)
+            if levels == nil { session.replaceCeilings(c) }
             ceilings = c
         }
         let paranoid = (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8))?

@@ -56,10 +56,12 @@ extension MachineSession {
 
 extension MachineReport {
     /// `cnnscope machine`: what can be read about this machine (each part that cannot becomes a
-    /// line saying why), with its ceilings measured and saved when `measure`. Throws only when
-    /// nothing at all could be read.
+    /// line saying why), with its ceilings measured and saved when `measure`; with `levels` too
+    /// (names as `CeilingProbe.levelNames`, any case), only those levels' bandwidth, not saved. Throws
+    /// when nothing at all could be read, or for a level this machine does not have.
     public static func survey(
-        settings: MachineSettings, measure: Bool, environment: [String: String], log: @escaping (String) -> Void
+        settings: MachineSettings, measure: Bool, levels: [String]? = nil, environment: [String: String],
+        log: @escaping (String) -> Void
     ) throws -> MachineReport {
         var topo: HwlocTopology?, topology: Topology?, topologyError: String?
         do {
@@ -68,10 +70,11 @@ extension MachineReport {
         } catch { topologyError = "\(error)" }
         var cpu: CPUFeatures?, cpuError: String?
         do { cpu = try CPUFeatures.detect() } catch { cpuError = "\(error)" }
+        let selected = try levels.map { try selectLevels($0, topology: topology) }
         let session = try settings.open(cpu: cpu, topology: topology, environment: environment, log: log)
         let report = survey(
             session: session, hwloc: topo, topology: topology, topologyError: topologyError, cpu: cpu,
-            cpuError: cpuError, measure: measure, host: HostName.current())
+            cpuError: cpuError, measure: measure, levels: selected, host: HostName.current())
         if report.readNothing {
             throw MachineSettingsError(
                 description: """
@@ -80,5 +83,24 @@ extension MachineReport {
                     """)
         }
         return report
+    }
+
+    /// The levels named in `names` as the ceilings name them (L1, L2, L3, DRAM), or an error naming
+    /// the first one this machine lacks and listing those it has.
+    static func selectLevels(_ names: [String], topology: Topology?) throws -> Set<String> {
+        guard let topology else {
+            throw MachineSettingsError(
+                description: "--level needs the cache levels from hwloc, which could not be read; drop --level")
+        }
+        let known = CeilingProbe.levelNames(topology)
+        return Set(
+            try names.map { name in
+                guard let level = known.first(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) else {
+                    throw MachineSettingsError(
+                        description: "--level \(name): no such level on this machine; use one of "
+                            + known.joined(separator: ", "))
+                }
+                return level
+            })
     }
 }

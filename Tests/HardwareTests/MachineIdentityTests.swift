@@ -152,6 +152,29 @@ final class MachineRecordStoreTests: XCTestCase {
         XCTAssertEqual(warnings.count, 1, "\(warnings)")
     }
 
+    /// `machine --measure --level`: the named levels' bandwidth only (any case), at one thread and
+    /// all, beside the compute ceilings, and nothing saved; a level this machine lacks is an error
+    /// naming it and the levels it has.
+    func testMeasuringSomeLevelsMeasuresThoseAndSavesNothing() throws {
+        let settings = MachineSettings(cacheDir: dir.path)
+        let env = ProcessInfo.processInfo.environment
+        let r = try MachineReport.survey(
+            settings: settings, measure: true, levels: ["l1"], environment: env, log: { self.warnings.append($0) })
+        guard let c = r.ceilings else { throw XCTSkip("hwloc or /proc/cpuinfo unreadable here: \(r)") }
+        XCTAssertEqual(Set(c.bandwidth.map(\.level)), ["L1"])
+        XCTAssertEqual(Set(c.bandwidth.map(\.kernel)), ["load", "copy", "triad"])
+        XCTAssertEqual(Set(c.bandwidth.map(\.threads)), Set([1, r.topology?.cores ?? 1]))
+        XCTAssertTrue(c.method.hasSuffix("; only L1"), c.method)
+        XCTAssertFalse(r.cachedCeilings)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: r.cachedRecord), r.cachedRecord)
+        XCTAssertThrowsError(
+            try MachineReport.survey(settings: settings, measure: true, levels: ["L9"], environment: env, log: { _ in })
+        ) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.hasPrefix("--level L9: no such level") && text.contains("L1, L2"), text)
+        }
+    }
+
     func testCacheDirectoryPrecedence() {
         let env = ["CNNSCOPE_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"]
         XCTAssertEqual(MachineRecordStore.defaultDirectory(explicit: "/e", environment: env).path, "/e")

@@ -21,12 +21,26 @@ struct MachineCommand: ParsableCommand {
             (machines/<identity>.json under --cache-dir).
             """)
     var measure = false
+    @Option(
+        name: .customLong("level"),
+        help: """
+            With --measure, measure only this level's bandwidth (L1, L2, L3 or DRAM; repeat the option for more) \
+            beside the compute ceilings, in a few seconds, and save nothing: a partial record, for checking one \
+            level against another tool.
+            """)
+    var levels: [String] = []
     @OptionGroup var cache: CacheDirOption
+
+    func validate() throws {
+        if !levels.isEmpty && !measure {
+            throw ValidationError("--level selects what --measure measures; add --measure, or drop --level.")
+        }
+    }
 
     func run() throws {
         let report = try MachineReport.survey(
-            settings: MachineSettings(cacheDir: cache.cacheDir), measure: measure, environment: Console.environment,
-            log: Console.error)
+            settings: MachineSettings(cacheDir: cache.cacheDir), measure: measure,
+            levels: levels.isEmpty ? nil : levels, environment: Console.environment, log: Console.error)
         print(json ? try JSONText.pretty(report) : MachineReport.text(report))
     }
 }
