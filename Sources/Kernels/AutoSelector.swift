@@ -68,8 +68,10 @@ public final class AutoSelector {
     /// transforms run a tail of fewer channels or filters than a vector on masked loads and stores
     /// (2-3x faster where C or K is under 16, as in first layers), so choices timed under 8 could
     /// hold Winograd's old times there. 10: on AVX2 the Winograd forward's chunks hold whole 6-row
-    /// blocks of tiles (its GEMMs 1.1-1.2x faster on Zen 3).
-    public static let keyVersion = " engine=10"
+    /// blocks of tiles (its GEMMs 1.1-1.2x faster on Zen 3). 11: the Winograd weight gradient pads
+    /// each tile's block of V and D by a cache line (F(4x4,5x5) 1.2x faster on Zen 3), so choices
+    /// timed under 10 could keep im2col's dW where Winograd's now wins.
+    public static let keyVersion = " engine=11"
 
     /// The weight-gradient choice's key: "dW ", im2col's weight-gradient kernel, the layer's key
     /// (which ends in the key version).

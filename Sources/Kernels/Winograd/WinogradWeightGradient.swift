@@ -44,6 +44,9 @@ public final class WinogradWeightGradient {
         g.strideH == 1 && g.strideW == 1 && g.r == transform.r && g.s == transform.r
     }
 
+    /// Floats between one tile's block of V or D and the next beyond the block itself: one cache line.
+    static let tilePad = 16
+
     var tilesH: Int { (geometry.p + transform.m - 1) / transform.m }
     var tilesW: Int { (geometry.q + transform.m - 1) / transform.m }
 
@@ -76,11 +79,12 @@ public final class WinogradWeightGradient {
         return 2 * a2 * Double(batch * tilesH * tilesW) * Double(geometry.c + geometry.k) * 4
     }
 
-    /// Workspace bytes with `workers` workers: each its V and D for a chunk and its Mw.
+    /// Workspace bytes with `workers` workers: each its V and D for a chunk (each tile's block padded) and its Mw.
     public func workspaceBytes(workers: Int) -> Double {
         let a2 = transform.alpha * transform.alpha
         let (C, K, tb) = (geometry.c, geometry.k, tilesPerChunk)
-        let perWorker = a2 * tb * (C + K) + tb * C + transform.alpha * transform.m * K + a2 * C * K + K
+        let planes = tb * (a2 * (C + K) + 2 * Self.tilePad)
+        let perWorker = planes + tb * C + transform.alpha * transform.m * K + a2 * C * K + K
         return Double(workers * perWorker) * 4
     }
 
@@ -107,7 +111,13 @@ public final class WinogradWeightGradient {
         let tH = tilesH, tW = tilesW, perImage = tH * tW, total = batch * perImage
         let tbMax = min(tilesPerChunk, total)
         let partial = a2 * C * K + K
-        workspace.reserve(workers: runner.width, floats: partial + a2 * tbMax * (C + K) + a * m * K + tbMax * C)
+        // V and D tile-major: each tile's transforms write one contiguous block (tiles vT and dT floats
+        // apart, ξ planes vX and dX apart within a tile). A tile's block is padded by a cache line:
+        // unpadded, the rows of a GEMM's B = D[ξ] were a2·K floats apart, a multiple of 4 KiB for
+        // F(4x4,5x5) or F(2x2,3x3) with K = 64, all in the same few L1 sets.
+        let (vT, vX) = (a2 * C + Self.tilePad, C)
+        let (dT, dX) = (a2 * K + Self.tilePad, K)
+        workspace.reserve(workers: runner.width, floats: partial + tbMax * (vT + dT) + a * m * K + tbMax * C)
         for w in 0..<runner.width { workspace.buffer(w).update(repeating: 0, count: partial) }
         let zero = UnsafePointer(zeros)
         let tiles = WinogradTileTransforms(options)
@@ -119,14 +129,10 @@ public final class WinogradWeightGradient {
         let transpose = options.avx2Kernels ? cnns_transpose : cnns_transpose_scalar
         let opts = options
         let blockedTN = Blas.blockedKernels(options)
-        // V and D tile-major: each tile's transforms write one contiguous block (tiles vT and dT
-        // floats apart, ξ planes vX and dX apart within a tile).
-        let (vT, vX) = (a2 * C, C)
-        let (dT, dX) = (a2 * K, K)
         runner.parallelRanges(total, work: total * a2 * C * K) { worker, range in
             let buf = workspace.buffer(worker)
             let Mw = buf, db = buf + a2 * C * K
-            let V = buf + partial, D = V + a2 * tbMax * C, tmp = D + a2 * tbMax * K, Vt = tmp + a * m * K
+            let V = buf + partial, D = V + tbMax * vT, tmp = D + tbMax * dT, Vt = tmp + a * m * K
             let buffers = TileBuffers(count: a2)
             var t0 = range.lowerBound
             while t0 < range.upperBound {
